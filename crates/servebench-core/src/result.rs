@@ -1,0 +1,445 @@
+//! The versioned result of one `bench` point (one concurrency value).
+//!
+//! The top-level field names are those of vLLM's `bench serve --save-result` and InferenceX's
+//! client (`mean_ttft_ms`, `p99.9_e2el_ms`, `request_throughput`, ...), so existing tooling reads
+//! our files unchanged. servebench's additions sit beside them: the configuration, provenance,
+//! token accounting, the failure breakdown and the client self-check.
+//! Definitions of every metric: `docs/metrics.md`.
+
+use crate::stats::Summary;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Bumped whenever a field changes meaning or is removed.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Request rate: a number of requests per second or `inf` (all at once, closed loop).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum RequestRate {
+    Infinite,
+    PerSecond(f64),
+}
+
+impl RequestRate {
+    pub fn is_infinite(self) -> bool {
+        matches!(self, RequestRate::Infinite)
+    }
+}
+
+impl std::str::FromStr for RequestRate {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let t = s.trim();
+        if t.eq_ignore_ascii_case("inf") || t.eq_ignore_ascii_case("infinity") {
+            return Ok(RequestRate::Infinite);
+        }
+        match t.parse::<f64>() {
+            Ok(v) if v.is_infinite() && v > 0.0 => Ok(RequestRate::Infinite),
+            Ok(v) if v > 0.0 && v.is_finite() => Ok(RequestRate::PerSecond(v)),
+            _ => Err(format!(
+                "expected a positive number of requests per second or 'inf', got '{s}'"
+            )),
+        }
+    }
+}
+
+impl Serialize for RequestRate {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            RequestRate::Infinite => s.serialize_str("inf"),
+            RequestRate::PerSecond(v) => s.serialize_f64(*v),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for RequestRate {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = serde_json::Value::deserialize(d)?;
+        match v {
+            serde_json::Value::String(s) => s.parse().map_err(serde::de::Error::custom),
+            serde_json::Value::Number(n) => Ok(RequestRate::PerSecond(n.as_f64().unwrap_or(0.0))),
+            other => Err(serde::de::Error::custom(format!(
+                "request_rate: expected a number or \"inf\", got {other}"
+            ))),
+        }
+    }
+}
+
+/// Latency statistics of one metric in milliseconds, flattened with vLLM's key names.
+macro_rules! latency_fields {
+    ($name:ident, $mean:literal, $median:literal, $std:literal, $p90:literal, $p99:literal, $p999:literal) => {
+        #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+        pub struct $name {
+            #[serde(rename = $mean)]
+            pub mean: f64,
+            #[serde(rename = $median)]
+            pub median: f64,
+            #[serde(rename = $std)]
+            pub std: f64,
+            #[serde(rename = $p90)]
+            pub p90: f64,
+            #[serde(rename = $p99)]
+            pub p99: f64,
+            #[serde(rename = $p999)]
+            pub p999: f64,
+        }
+
+        impl From<Summary> for $name {
+            fn from(s: Summary) -> Self {
+                $name {
+                    mean: s.mean,
+                    median: s.median,
+                    std: s.std,
+                    p90: s.p90,
+                    p99: s.p99,
+                    p999: s.p999,
+                }
+            }
+        }
+    };
+}
+
+latency_fields!(
+    TtftStats,
+    "mean_ttft_ms",
+    "median_ttft_ms",
+    "std_ttft_ms",
+    "p90_ttft_ms",
+    "p99_ttft_ms",
+    "p99.9_ttft_ms"
+);
+latency_fields!(
+    TpotStats,
+    "mean_tpot_ms",
+    "median_tpot_ms",
+    "std_tpot_ms",
+    "p90_tpot_ms",
+    "p99_tpot_ms",
+    "p99.9_tpot_ms"
+);
+latency_fields!(
+    ItlStats,
+    "mean_itl_ms",
+    "median_itl_ms",
+    "std_itl_ms",
+    "p90_itl_ms",
+    "p99_itl_ms",
+    "p99.9_itl_ms"
+);
+latency_fields!(
+    E2elStats,
+    "mean_e2el_ms",
+    "median_e2el_ms",
+    "std_e2el_ms",
+    "p90_e2el_ms",
+    "p99_e2el_ms",
+    "p99.9_e2el_ms"
+);
+
+/// Interactivity (tok/s/user) = 1000 / TPOT_ms for each TPOT statistic. `p99_intvty` is the
+/// interactivity of the p99 (slowest) TPOT, as InferenceX defines it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Interactivity {
+    pub mean_intvty: f64,
+    pub median_intvty: f64,
+    pub p90_intvty: f64,
+    pub p99_intvty: f64,
+    #[serde(rename = "p99.9_intvty")]
+    pub p999_intvty: f64,
+}
+
+impl Interactivity {
+    pub fn from_tpot_ms(t: &TpotStats) -> Self {
+        let inv = |ms: f64| if ms > 0.0 { 1000.0 / ms } else { 0.0 };
+        Interactivity {
+            mean_intvty: inv(t.mean),
+            median_intvty: inv(t.median),
+            p90_intvty: inv(t.p90),
+            p99_intvty: inv(t.p99),
+            p999_intvty: inv(t.p999),
+        }
+    }
+}
+
+/// Per-GPU throughput (InferenceX's field names); present when `--num-gpus` is given.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct PerGpu {
+    pub num_gpus: u32,
+    /// Total (input + output) tokens per second per GPU.
+    pub tput_per_gpu: f64,
+    pub output_tput_per_gpu: f64,
+    pub input_tput_per_gpu: f64,
+}
+
+/// The settings the point ran with (everything needed to rerun it, except the API key).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RunConfig {
+    pub base_url: String,
+    pub api: String,
+    pub endpoint: String,
+    pub model: String,
+    pub dataset: String,
+    pub dataset_path: Option<String>,
+    pub isl: u32,
+    pub osl: u32,
+    pub range_ratio: f64,
+    pub concurrency: Option<usize>,
+    pub num_prompts: usize,
+    pub warmups: usize,
+    pub request_rate: String,
+    pub burstiness: f64,
+    pub duration_s: Option<f64>,
+    pub seed: u64,
+    pub ignore_eos: bool,
+    pub num_gpus: Option<u32>,
+    pub request_timeout_s: f64,
+    pub idle_timeout_s: f64,
+    pub client_threads: usize,
+    pub max_failure_rate: f64,
+    /// Name of the environment variable holding the API key; the key itself is never written.
+    pub api_key_env: String,
+    pub api_key_present: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TokenizerInfo {
+    pub name: String,
+    pub source: String,
+    pub sha256: String,
+    pub vocab_size: u32,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Provenance {
+    pub servebench_version: String,
+    pub host: String,
+    pub os: String,
+    pub tokenizer: TokenizerInfo,
+    pub dataset_sha256: String,
+    pub seed: u64,
+}
+
+/// Distribution of realised lengths against their targets.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LengthStats {
+    pub count: u64,
+    pub min: u64,
+    pub max: u64,
+    pub mean: f64,
+    /// Mean of (realised − target); 0 when the repair loop hit every target.
+    pub mean_mismatch: f64,
+    /// Requests whose realised length differs from the target.
+    pub mismatched: u64,
+}
+
+/// Output and input token counts from every source, and how far they disagree.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TokenAccounting {
+    /// `usage`, `tokenizer` or `mixed`: where `total_output_tokens` came from.
+    pub output_tokens_source: String,
+    pub requests_with_usage: u64,
+    /// Sum of `usage.completion_tokens` over successful requests that reported it.
+    pub usage_output_tokens: u64,
+    /// Requests whose generated text was re-tokenized by the client.
+    pub requests_retokenized: u64,
+    /// Sum of client token counts of generated text over re-tokenized requests.
+    pub tokenizer_output_tokens: u64,
+    /// Over requests with both counts: how many differ, and the summed |usage − client|.
+    pub output_count_disagreements: u64,
+    pub output_count_abs_diff: u64,
+    /// Requests whose retokenization was skipped (backlog limit); their client count is unknown.
+    pub retokenize_skipped: u64,
+    /// Sum of client prompt lengths (what `total_input_tokens` reports, as InferenceX does).
+    pub client_input_tokens: u64,
+    /// Sum of `usage.prompt_tokens` over successful requests that reported it.
+    pub server_input_tokens: u64,
+    pub server_input_requests: u64,
+    /// Client prompt lengths against the dataset's targets.
+    pub input_lengths: LengthStats,
+    /// Requested output lengths (max_tokens) and the realised ones.
+    pub output_lengths: LengthStats,
+    /// Server `/tokenize` probe: prompts probed and mean (server − client) count; null if absent.
+    pub tokenize_probe: Option<TokenizeProbe>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TokenizeProbe {
+    pub prompts: u64,
+    pub client_tokens: u64,
+    pub server_tokens: u64,
+    pub mean_diff: f64,
+    pub max_abs_diff: u64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct FailureSummary {
+    pub failed: u64,
+    pub failure_rate: f64,
+    pub max_failure_rate: f64,
+    /// Count per category (`connect`, `http_status`, `timeout`, `reset`, `parse`, ...).
+    pub by_category: BTreeMap<String, u64>,
+    /// Count per HTTP status code for `http_status` failures.
+    pub http_status: BTreeMap<String, u64>,
+    /// The first few error messages, for diagnosis.
+    pub examples: Vec<String>,
+    /// Latency of every request including failed ones (time until the failure was known).
+    pub all_requests_e2el_ms: Summary,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct GoodputSpec {
+    pub ttft_ms: Option<f64>,
+    pub tpot_ms: Option<f64>,
+    pub e2el_ms: Option<f64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Goodput {
+    pub slo: GoodputSpec,
+    /// Successful requests meeting every SLO (failed requests never count as good).
+    pub good_requests: u64,
+    /// good_requests / all measured requests, failures included.
+    pub good_fraction: f64,
+}
+
+/// Evidence that the client, not the server, set the numbers.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SelfCheck {
+    /// True when the client limited the measurement; see `reasons`.
+    pub client_bound: bool,
+    pub reasons: Vec<String>,
+    /// Actual send − scheduled send, per request (closed loop: from the moment its slot freed).
+    pub send_lag_ms: Summary,
+    /// Time requests waited for a free concurrency slot after their arrival (open loop with a cap).
+    pub queue_wait_ms: Summary,
+    /// How late a 1 ms probe timer fired on each client thread: event-loop lag.
+    pub timer_lag_ms: Summary,
+    /// CPU of the busiest client I/O thread during the window, % of one core.
+    pub max_thread_cpu_percent: f64,
+    /// CPU of the whole client process during the window, % of one core.
+    pub process_cpu_percent: f64,
+    pub client_threads: usize,
+    pub peak_rss_mb: f64,
+    /// Time to open connections (excluded from TTFT; connections are kept alive and reused).
+    pub connect_ms: Summary,
+    pub connections_opened: u64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct BenchResult {
+    pub schema_version: u32,
+    /// `YYYYMMDD-HHMMSS` (UTC), as vLLM writes it.
+    pub date: String,
+    /// `openai` (completions) or `openai-chat`, vLLM's backend names.
+    pub backend: String,
+    pub model_id: String,
+    pub tokenizer_id: String,
+    pub num_prompts: usize,
+    pub request_rate: RequestRate,
+    pub burstiness: f64,
+    pub max_concurrency: Option<usize>,
+    /// Benchmark window in seconds: first send to last completion (warmups excluded).
+    pub duration: f64,
+    pub benchmark_start_time_unix: f64,
+    pub benchmark_end_time_unix: f64,
+    pub completed: u64,
+    pub failed: u64,
+    pub total_input_tokens: u64,
+    pub total_output_tokens: u64,
+    pub request_throughput: f64,
+    pub request_goodput: Option<f64>,
+    pub output_throughput: f64,
+    pub input_throughput: f64,
+    pub total_token_throughput: f64,
+    #[serde(flatten)]
+    pub ttft: TtftStats,
+    #[serde(flatten)]
+    pub tpot: TpotStats,
+    #[serde(flatten)]
+    pub itl: ItlStats,
+    #[serde(flatten)]
+    pub e2el: E2elStats,
+    #[serde(flatten)]
+    pub interactivity: Interactivity,
+    #[serde(flatten)]
+    pub per_gpu: Option<PerGpu>,
+    /// Client prompt length of each successful request, in completion order.
+    pub input_lens: Vec<u64>,
+    /// Output tokens of each successful request.
+    pub output_lens: Vec<u64>,
+
+    // servebench additions
+    pub warmups: usize,
+    /// `count` (num_prompts) or `duration`.
+    pub stop: String,
+    pub config: RunConfig,
+    pub provenance: Provenance,
+    pub tokens: TokenAccounting,
+    pub failures: FailureSummary,
+    pub goodput: Option<Goodput>,
+    pub self_check: SelfCheck,
+    /// `CLOCK_MONOTONIC` nanoseconds at the benchmark start: per-request records are relative to it.
+    pub mono_start_ns: u64,
+}
+
+impl Default for RequestRate {
+    fn default() -> Self {
+        RequestRate::Infinite
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vllm_field_names_round_trip() {
+        let r = BenchResult {
+            schema_version: SCHEMA_VERSION,
+            ttft: TtftStats {
+                mean: 1.5,
+                p999: 9.0,
+                ..Default::default()
+            },
+            per_gpu: Some(PerGpu {
+                num_gpus: 8,
+                tput_per_gpu: 10.0,
+                ..Default::default()
+            }),
+            request_rate: RequestRate::Infinite,
+            ..Default::default()
+        };
+        let v = serde_json::to_value(&r).unwrap();
+        assert_eq!(v["mean_ttft_ms"], 1.5);
+        assert_eq!(v["p99.9_ttft_ms"], 9.0);
+        assert_eq!(v["median_e2el_ms"], 0.0);
+        assert_eq!(v["request_rate"], "inf");
+        assert_eq!(v["tput_per_gpu"], 10.0);
+        assert_eq!(v["num_gpus"], 8);
+        let back: BenchResult = serde_json::from_value(v).unwrap();
+        assert_eq!(back, r);
+    }
+
+    #[test]
+    fn request_rate_parsing() {
+        assert_eq!("inf".parse::<RequestRate>(), Ok(RequestRate::Infinite));
+        assert_eq!("2.5".parse::<RequestRate>(), Ok(RequestRate::PerSecond(2.5)));
+        assert!("0".parse::<RequestRate>().is_err());
+        assert!("abc".parse::<RequestRate>().is_err());
+    }
+
+    #[test]
+    fn interactivity_is_inverse_tpot() {
+        let t = TpotStats {
+            mean: 10.0,
+            median: 20.0,
+            p99: 40.0,
+            ..Default::default()
+        };
+        let i = Interactivity::from_tpot_ms(&t);
+        assert_eq!(i.mean_intvty, 100.0);
+        assert_eq!(i.median_intvty, 50.0);
+        assert_eq!(i.p99_intvty, 25.0);
+        assert_eq!(i.p90_intvty, 0.0);
+    }
+}

@@ -1,0 +1,215 @@
+//! Summary statistics with the exact semantics of vLLM's and InferenceX's `calculate_metrics`:
+//! population standard deviation (numpy's default `ddof=0`) and percentiles by linear
+//! interpolation between closest ranks (numpy's default `method="linear"`).
+//! An empty sample summarises to zeros, as those tools treat an empty list as `[0]`.
+
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+
+/// The percentiles servebench reports for every latency metric.
+pub const PERCENTILES: [f64; 3] = [90.0, 99.0, 99.9];
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    pub count: u64,
+    pub mean: f64,
+    pub median: f64,
+    pub std: f64,
+    pub min: f64,
+    pub max: f64,
+    pub p90: f64,
+    pub p99: f64,
+    #[serde(rename = "p99.9")]
+    pub p999: f64,
+}
+
+/// numpy `percentile(a, q, method="linear")` over an ascending-sorted slice.
+pub fn percentile_sorted(sorted: &[f64], q: f64) -> f64 {
+    match sorted.len() {
+        0 => 0.0,
+        1 => sorted[0],
+        n => {
+            let pos = q / 100.0 * (n - 1) as f64;
+            let lo = pos.floor() as usize;
+            let hi = (lo + 1).min(n - 1);
+            let frac = pos - lo as f64;
+            sorted[lo] + (sorted[hi] - sorted[lo]) * frac
+        }
+    }
+}
+
+impl Summary {
+    /// Summarise a sample (sorted in place).
+    pub fn of(values: &mut [f64]) -> Summary {
+        if values.is_empty() {
+            return Summary::default();
+        }
+        values.sort_unstable_by(|a, b| a.total_cmp(b));
+        let n = values.len() as f64;
+        let mean = values.iter().sum::<f64>() / n;
+        let var = values.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / n;
+        Summary {
+            count: values.len() as u64,
+            mean,
+            median: percentile_sorted(values, 50.0),
+            std: var.sqrt(),
+            min: values[0],
+            max: values[values.len() - 1],
+            p90: percentile_sorted(values, 90.0),
+            p99: percentile_sorted(values, 99.0),
+            p999: percentile_sorted(values, 99.9),
+        }
+    }
+
+    /// Summarise a copy of a sample.
+    pub fn of_slice(values: &[f64]) -> Summary {
+        Summary::of(&mut values.to_vec())
+    }
+
+    /// Multiply every location statistic by `k` (unit conversion); count is kept.
+    pub fn scaled(self, k: f64) -> Summary {
+        Summary {
+            count: self.count,
+            mean: self.mean * k,
+            median: self.median * k,
+            std: self.std * k,
+            min: self.min * k,
+            max: self.max * k,
+            p90: self.p90 * k,
+            p99: self.p99 * k,
+            p999: self.p999 * k,
+        }
+    }
+}
+
+/// Exact distribution of integer samples (e.g. inter-token gaps in microseconds) kept as
+/// value → count, so millions of samples summarise without a second copy of them all.
+/// Percentiles are exactly those of the expanded, sorted sample.
+#[derive(Debug, Default, Clone)]
+pub struct CountDistribution {
+    counts: HashMap<u32, u64>,
+    n: u64,
+    sum: u128,
+    sum_sq: u128,
+}
+
+impl CountDistribution {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    #[inline]
+    pub fn add(&mut self, v: u32) {
+        *self.counts.entry(v).or_insert(0) += 1;
+        self.n += 1;
+        self.sum += v as u128;
+        self.sum_sq += (v as u128) * (v as u128);
+    }
+
+    pub fn extend(&mut self, vs: &[u32]) {
+        for &v in vs {
+            self.add(v);
+        }
+    }
+
+    pub fn len(&self) -> u64 {
+        self.n
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.n == 0
+    }
+
+    /// Summary of the sample, each value multiplied by `unit` (e.g. 1e-3 for µs → ms).
+    pub fn summary(&self, unit: f64) -> Summary {
+        if self.n == 0 {
+            return Summary::default();
+        }
+        let mut sorted: Vec<(u32, u64)> = self.counts.iter().map(|(&v, &c)| (v, c)).collect();
+        sorted.sort_unstable();
+        let n = self.n as f64;
+        let mean = self.sum as f64 / n;
+        // Population variance from exact integer moments: no cancellation error.
+        let var = (self.sum_sq as f64 - (self.sum as f64) * (self.sum as f64) / n) / n;
+        // k-th smallest value (0-based).
+        let kth = |k: u64| -> f64 {
+            let mut seen = 0u64;
+            for &(v, c) in &sorted {
+                seen += c;
+                if k < seen {
+                    return v as f64;
+                }
+            }
+            sorted[sorted.len() - 1].0 as f64
+        };
+        let pct = |q: f64| -> f64 {
+            let pos = q / 100.0 * (self.n - 1) as f64;
+            let lo = pos.floor() as u64;
+            let hi = (lo + 1).min(self.n - 1);
+            let (a, b) = (kth(lo), kth(hi));
+            a + (b - a) * (pos - lo as f64)
+        };
+        Summary {
+            count: self.n,
+            mean,
+            median: pct(50.0),
+            std: var.max(0.0).sqrt(),
+            min: sorted[0].0 as f64,
+            max: sorted[sorted.len() - 1].0 as f64,
+            p90: pct(90.0),
+            p99: pct(99.0),
+            p999: pct(99.9),
+        }
+        .scaled(unit)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numpy_linear_percentiles_hand_computed() {
+        // numpy: np.percentile([1,2,3,4], [50, 90, 99, 99.9]) = [2.5, 3.7, 3.97, 3.997]
+        let s = Summary::of(&mut [4.0, 1.0, 3.0, 2.0]);
+        assert_eq!(s.median, 2.5);
+        assert!((s.p90 - 3.7).abs() < 1e-12);
+        assert!((s.p99 - 3.97).abs() < 1e-12);
+        assert!((s.p999 - 3.997).abs() < 1e-12);
+        assert_eq!(s.mean, 2.5);
+        // np.std([1,2,3,4]) = sqrt(1.25)
+        assert!((s.std - 1.25f64.sqrt()).abs() < 1e-12);
+        assert_eq!((s.min, s.max, s.count), (1.0, 4.0, 4));
+    }
+
+    #[test]
+    fn empty_and_single() {
+        assert_eq!(Summary::of(&mut []), Summary::default());
+        let s = Summary::of(&mut [7.0]);
+        assert_eq!((s.mean, s.median, s.p99, s.std), (7.0, 7.0, 7.0, 0.0));
+    }
+
+    #[test]
+    fn count_distribution_matches_expanded_sample() {
+        let values: Vec<u32> = (0..1000u32).map(|i| (i * 7919) % 1013 + (i % 3) * 5).collect();
+        let mut d = CountDistribution::new();
+        d.extend(&values);
+        let mut f: Vec<f64> = values.iter().map(|&v| v as f64).collect();
+        let want = Summary::of(&mut f);
+        let got = d.summary(1.0);
+        for (a, b) in [
+            (got.mean, want.mean),
+            (got.median, want.median),
+            (got.std, want.std),
+            (got.p90, want.p90),
+            (got.p99, want.p99),
+            (got.p999, want.p999),
+            (got.min, want.min),
+            (got.max, want.max),
+        ] {
+            assert!((a - b).abs() < 1e-9, "{a} vs {b}");
+        }
+        let ms = d.summary(1e-3);
+        assert!((ms.mean - want.mean * 1e-3).abs() < 1e-12);
+    }
+}

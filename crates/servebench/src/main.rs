@@ -1,0 +1,40 @@
+//! servebench: continuous, honest LLM serving benchmarks. This binary only parses flags and
+//! calls the libraries; each subcommand lives in `cmd/`.
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+mod cmd;
+
+#[derive(Parser)]
+#[command(name = "servebench", version, about = "Continuous, honest LLM serving benchmarks")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Drive an OpenAI-compatible streaming server and measure TTFT, TPOT, ITL, E2EL and throughput.
+    Bench(cmd::bench::BenchArgs),
+    /// Serve a simulated OpenAI-compatible inference engine on a loopback port.
+    Sim(cmd::sim::SimArgs),
+    /// Measure the load generator itself: ingest ceiling, accuracy against the server's record, memory.
+    Selfbench(cmd::selfbench::SelfbenchArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let outcome = match cli.command {
+        Command::Bench(a) => cmd::bench::run(a),
+        Command::Sim(a) => cmd::sim::run(a),
+        Command::Selfbench(a) => cmd::selfbench::run(a),
+    };
+    match outcome {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
