@@ -112,6 +112,15 @@ impl CountDistribution {
         }
     }
 
+    pub fn merge(&mut self, other: &CountDistribution) {
+        for (&v, &c) in &other.counts {
+            *self.counts.entry(v).or_insert(0) += c;
+        }
+        self.n += other.n;
+        self.sum += other.sum;
+        self.sum_sq += other.sum_sq;
+    }
+
     pub fn len(&self) -> u64 {
         self.n
     }

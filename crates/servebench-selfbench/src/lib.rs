@@ -1,1 +1,467 @@
+//! `servebench selfbench`: the load generator measured against the fixed-timing test server.
+//!
+//! Everything runs as separate processes, exactly as users run them: `servebench sim` pinned to
+//! one core, `servebench bench` pinned to another, and this orchestrator reading what both wrote.
+//! The server's record (`--record`) is the truth: when each chunk's bytes were written. The
+//! client's per-request file says when it saw them. Both use `CLOCK_MONOTONIC`, so they compare
+//! directly. Peak RSS and CPU of the client come from the kernel (`wait4`).
+//!
+//! 1. Ceiling: `--itl-ms 0`, ISL 128, OSL 1024, concurrency 1024: output tokens per second the
+//!    client ingests, and its CPU.
+//! 2. Truth: `--ttft-ms 50 --itl-ms 10`, ISL 1024, OSL 256, 10 × C prompts, C = 1, 64, 256, 1024,
+//!    and C = 2048 with `--itl-ms 20`: client minus server for mean and p99 TTFT, mean TPOT and
+//!    p99 ITL.
+//! 3. Memory: peak RSS of the client for the 2048-concurrency truth run.
 
+use anyhow::{bail, Context};
+use serde::{Deserialize, Serialize};
+use servebench_core::stats::Summary;
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Instant;
+
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The `servebench` binary to run (normally the current executable).
+    pub exe: PathBuf,
+    /// Scratch directory for records and results.
+    pub work_dir: PathBuf,
+    /// Smaller runs (fewer prompts, lower concurrency) for a quick look.
+    pub quick: bool,
+    /// Only these parts: "ceiling", "truth" (empty = all).
+    pub only: Vec<String>,
+    pub server_cpu: usize,
+    pub client_cpu: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Ceiling {
+    pub concurrency: usize,
+    pub isl: u32,
+    pub osl: u32,
+    pub requests: u64,
+    pub output_tokens: u64,
+    /// Output tokens per second over the benchmark window.
+    pub output_tok_per_s: f64,
+    /// Client CPU (user + system) over its whole life, % of one core.
+    pub client_cpu_percent: f64,
+    /// Busiest I/O thread during the window (from the client's own self-check).
+    pub io_thread_cpu_percent: f64,
+    pub client_bound: bool,
+    pub peak_rss_mb: f64,
+    pub failed: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Truth {
+    pub concurrency: usize,
+    pub itl_ms: f64,
+    pub requests: u64,
+    pub failed: u64,
+    pub server_mean_ttft_ms: f64,
+    pub ttft_mean_err_ms: f64,
+    pub ttft_p99_err_ms: f64,
+    pub server_mean_tpot_ms: f64,
+    pub tpot_mean_err_pct: f64,
+    pub server_p99_itl_ms: f64,
+    pub itl_p99_err_ms: f64,
+    /// Mean time from the client's send to the server's full read of the request.
+    pub request_transit_ms: f64,
+    pub client_bound: bool,
+    pub client_cpu_percent: f64,
+    pub peak_rss_mb: f64,
+    pub wall_s: f64,
+}
+
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct Report {
+    pub ceiling: Option<Ceiling>,
+    pub truth: Vec<Truth>,
+    pub memory_peak_rss_mb: Option<f64>,
+    pub host_cpus: usize,
+    pub servebench_version: String,
+}
+
+/// Targets from the issue, checked in the printed table.
+pub const TARGET_CEILING_TOK_S: f64 = 1_000_000.0;
+pub const TARGET_TTFT_MEAN_ERR_MS: f64 = 1.0;
+pub const TARGET_TTFT_P99_ERR_MS: f64 = 2.0;
+pub const TARGET_TPOT_MEAN_ERR_PCT: f64 = 0.5;
+pub const TARGET_ITL_P99_ERR_MS: f64 = 1.0;
+pub const TARGET_RSS_MB: f64 = 100.0;
+
+pub fn run(opts: &Options) -> anyhow::Result<Report> {
+    std::fs::create_dir_all(&opts.work_dir)
+        .with_context(|| format!("creating {}", opts.work_dir.display()))?;
+    let want = |p: &str| opts.only.is_empty() || opts.only.iter().any(|o| o == p);
+    let mut report = Report {
+        host_cpus: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        servebench_version: env!("CARGO_PKG_VERSION").into(),
+        ..Default::default()
+    };
+    if want("ceiling") {
+        let (c, osl) = if opts.quick { (256, 512) } else { (1024, 1024) };
+        eprintln!("selfbench: ceiling, concurrency {c}, ISL 128, OSL {osl}, --itl-ms 0 ...");
+        report.ceiling = Some(ceiling(opts, c, 128, osl)?);
+    }
+    if want("truth") {
+        let points: Vec<(usize, f64)> = if opts.quick {
+            vec![(1, 10.0), (64, 10.0), (256, 10.0)]
+        } else {
+            vec![(1, 10.0), (64, 10.0), (256, 10.0), (1024, 10.0), (2048, 20.0)]
+        };
+        for (c, itl) in points {
+            eprintln!("selfbench: truth, concurrency {c}, --ttft-ms 50 --itl-ms {itl}, ISL 1024, OSL 256 ...");
+            let t = truth(opts, c, itl)?;
+            if c == 2048 {
+                report.memory_peak_rss_mb = Some(t.peak_rss_mb);
+            }
+            report.truth.push(t);
+        }
+    }
+    Ok(report)
+}
+
+struct Server {
+    child: Child,
+    base_url: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        // SIGTERM lets the server flush its record; then reap it.
+        // SAFETY: kill on our own child's pid.
+        unsafe {
+            libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM);
+        }
+        let _ = self.child.wait();
+    }
+}
+
+fn pin(cmd: &mut Command, cpu: usize) {
+    // SAFETY: runs in the forked child before exec; only async-signal-safe libc calls.
+    unsafe {
+        cmd.pre_exec(move || {
+            let mut set: libc::cpu_set_t = std::mem::zeroed();
+            libc::CPU_SET(cpu, &mut set);
+            libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
+            Ok(())
+        });
+    }
+}
+
+fn start_server(opts: &Options, args: &[String]) -> anyhow::Result<Server> {
+    let mut cmd = Command::new(&opts.exe);
+    cmd.arg("sim")
+        .args(["--profile", "fixed", "--host", "127.0.0.1", "--port", "0"])
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    pin(&mut cmd, opts.server_cpu);
+    let mut child = cmd.spawn().context("starting servebench sim")?;
+    let stdout = child.stdout.take().expect("piped");
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line)?;
+    let Some(url) = line.trim().rsplit(' ').next().filter(|u| u.starts_with("http://")) else {
+        let _ = child.kill();
+        bail!("servebench sim did not announce its address (got {line:?})");
+    };
+    Ok(Server {
+        base_url: url.to_string(),
+        child,
+    })
+}
+
+struct ClientRun {
+    result: serde_json::Value,
+    cpu_s: f64,
+    wall_s: f64,
+    peak_rss_mb: f64,
+}
+
+fn run_client(opts: &Options, args: &[String], out: &Path) -> anyhow::Result<ClientRun> {
+    let mut cmd = Command::new(&opts.exe);
+    cmd.arg("bench")
+        .args(args)
+        .arg("--out")
+        .arg(out)
+        .arg("--no-progress")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit());
+    pin(&mut cmd, opts.client_cpu);
+    let t0 = Instant::now();
+    let child = cmd.spawn().context("starting servebench bench")?;
+    let (status, ru) = wait4(child.id())?;
+    let wall_s = t0.elapsed().as_secs_f64();
+    if status != 0 {
+        bail!("servebench bench exited with status {status}");
+    }
+    let result: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(out).with_context(|| format!("reading {}", out.display()))?,
+    )?;
+    let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    Ok(ClientRun {
+        result,
+        cpu_s: tv(ru.ru_utime) + tv(ru.ru_stime),
+        wall_s,
+        peak_rss_mb: ru.ru_maxrss as f64 * 1024.0 / 1e6,
+    })
+}
+
+/// Wait for one child and return its exit status and its own resource usage.
+fn wait4(pid: u32) -> anyhow::Result<(i32, libc::rusage)> {
+    let mut status = 0;
+    // SAFETY: wait4 on our child's pid with out-pointers we own.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    let r = unsafe { libc::wait4(pid as libc::pid_t, &mut status, 0, &mut ru) };
+    if r < 0 {
+        bail!("wait4: {}", std::io::Error::last_os_error());
+    }
+    let code = if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else {
+        -1
+    };
+    Ok((code, ru))
+}
+
+fn ceiling(opts: &Options, c: usize, isl: u32, osl: u32) -> anyhow::Result<Ceiling> {
+    let server = start_server(opts, &["--ttft-ms".into(), "0".into(), "--itl-ms".into(), "0".into()])?;
+    let out = opts.work_dir.join(format!("ceiling-c{c}.json"));
+    let run = run_client(
+        opts,
+        &[
+            "--base-url".into(),
+            server.base_url.clone(),
+            "--isl".into(),
+            isl.to_string(),
+            "--osl".into(),
+            osl.to_string(),
+            "--concurrency".into(),
+            c.to_string(),
+            "--tokenize-probe".into(),
+            "0".into(),
+        ],
+        &out,
+    )?;
+    drop(server);
+    let r = &run.result;
+    let f = |k: &str| r[k].as_f64().unwrap_or(0.0);
+    Ok(Ceiling {
+        concurrency: c,
+        isl,
+        osl,
+        requests: r["completed"].as_u64().unwrap_or(0),
+        output_tokens: r["total_output_tokens"].as_u64().unwrap_or(0),
+        output_tok_per_s: f("output_throughput"),
+        client_cpu_percent: 100.0 * run.cpu_s / run.wall_s,
+        io_thread_cpu_percent: r["self_check"]["max_thread_cpu_percent"].as_f64().unwrap_or(0.0),
+        client_bound: r["self_check"]["client_bound"].as_bool().unwrap_or(false),
+        peak_rss_mb: run.peak_rss_mb,
+        failed: r["failed"].as_u64().unwrap_or(0),
+    })
+}
+
+/// The fields of the server's record that the comparison needs.
+#[derive(Deserialize)]
+struct ServerLine {
+    request_id: Option<String>,
+    arrival_ns: u64,
+    chunks_ns: Vec<u64>,
+    chunk_tokens: Vec<u32>,
+}
+
+/// The fields of the client's per-request line that the comparison needs.
+#[derive(Deserialize)]
+struct ClientLine {
+    index: u64,
+    warmup: bool,
+    ok: bool,
+    send_ms: Option<f64>,
+    first_token_ms: Option<f64>,
+    last_token_ms: Option<f64>,
+    output_tokens: u64,
+    itl_ms: Vec<f64>,
+}
+
+fn truth(opts: &Options, c: usize, itl_ms: f64) -> anyhow::Result<Truth> {
+    let record = opts.work_dir.join(format!("server-c{c}.jsonl"));
+    let _ = std::fs::remove_file(&record);
+    let server = start_server(
+        opts,
+        &[
+            "--ttft-ms".into(),
+            "50".into(),
+            "--itl-ms".into(),
+            itl_ms.to_string(),
+            "--record".into(),
+            record.display().to_string(),
+        ],
+    )?;
+    let out = opts.work_dir.join(format!("truth-c{c}.json"));
+    let requests = opts.work_dir.join(format!("truth-c{c}-requests.jsonl"));
+    let run = run_client(
+        opts,
+        &[
+            "--base-url".into(),
+            server.base_url.clone(),
+            "--isl".into(),
+            "1024".into(),
+            "--osl".into(),
+            "256".into(),
+            "--concurrency".into(),
+            c.to_string(),
+            "--requests-out".into(),
+            requests.display().to_string(),
+        ],
+        &out,
+    )?;
+    drop(server); // flushes the record
+    let r = &run.result;
+    let mono_start = r["mono_start_ns"].as_u64().unwrap_or(0) as f64;
+
+    // Server truth, keyed by the measured request index in the id (`<prefix>-m<index>`).
+    let mut server: HashMap<u64, ServerLine> = HashMap::new();
+    let f = std::fs::File::open(&record).with_context(|| format!("opening {}", record.display()))?;
+    for line in BufReader::new(f).lines() {
+        let l: ServerLine = serde_json::from_str(&line?)?;
+        let Some(idx) = l
+            .request_id
+            .as_deref()
+            .and_then(|id| id.rsplit_once("-m"))
+            .and_then(|(_, i)| i.parse::<u64>().ok())
+        else {
+            continue; // warmups and probes
+        };
+        server.insert(idx, l);
+    }
+
+    let (mut c_ttft, mut s_ttft, mut c_tpot, mut s_tpot) = (vec![], vec![], vec![], vec![]);
+    let (mut c_itl, mut s_itl, mut transit) = (vec![], vec![], vec![]);
+    let f = std::fs::File::open(&requests)?;
+    for line in BufReader::new(f).lines() {
+        let l: ClientLine = serde_json::from_str(&line?)?;
+        if l.warmup || !l.ok {
+            continue;
+        }
+        let Some(s) = server.get(&l.index) else {
+            bail!("request {} has no line in the server record", l.index);
+        };
+        let (Some(send), Some(first), Some(last)) = (l.send_ms, l.first_token_ms, l.last_token_ms) else {
+            continue;
+        };
+        let Some(&s_first) = s.chunks_ns.first() else {
+            continue;
+        };
+        c_ttft.push(first - send);
+        s_ttft.push(s_first as f64 / 1e6);
+        transit.push((s.arrival_ns as f64 - (mono_start + send * 1e6)) / 1e6);
+        let s_tokens: u64 = s.chunk_tokens.iter().map(|&t| t as u64).sum();
+        if l.output_tokens > 1 && s_tokens > 1 {
+            c_tpot.push((last - first) / (l.output_tokens - 1) as f64);
+            let s_last = *s.chunks_ns.last().expect("non-empty");
+            s_tpot.push((s_last - s_first) as f64 / 1e6 / (s_tokens - 1) as f64);
+        }
+        c_itl.extend_from_slice(&l.itl_ms);
+        s_itl.extend(s.chunks_ns.windows(2).map(|w| (w[1] - w[0]) as f64 / 1e6));
+    }
+    let (ct, st) = (Summary::of(&mut c_ttft), Summary::of(&mut s_ttft));
+    let (cp, sp) = (Summary::of(&mut c_tpot), Summary::of(&mut s_tpot));
+    let (ci, si) = (Summary::of(&mut c_itl), Summary::of(&mut s_itl));
+    Ok(Truth {
+        concurrency: c,
+        itl_ms,
+        requests: r["completed"].as_u64().unwrap_or(0),
+        failed: r["failed"].as_u64().unwrap_or(0),
+        server_mean_ttft_ms: st.mean,
+        ttft_mean_err_ms: ct.mean - st.mean,
+        ttft_p99_err_ms: ct.p99 - st.p99,
+        server_mean_tpot_ms: sp.mean,
+        tpot_mean_err_pct: if sp.mean > 0.0 {
+            100.0 * (cp.mean - sp.mean) / sp.mean
+        } else {
+            0.0
+        },
+        server_p99_itl_ms: si.p99,
+        itl_p99_err_ms: ci.p99 - si.p99,
+        request_transit_ms: Summary::of(&mut transit).mean,
+        client_bound: r["self_check"]["client_bound"].as_bool().unwrap_or(false),
+        client_cpu_percent: 100.0 * run.cpu_s / run.wall_s,
+        peak_rss_mb: run.peak_rss_mb,
+        wall_s: run.wall_s,
+    })
+}
+
+/// The report as a table, each figure beside its target.
+pub fn render(r: &Report, opts: &Options) -> String {
+    use std::fmt::Write;
+    let mut s = String::new();
+    let mark = |ok: bool| if ok { "ok" } else { "MISSED" };
+    let _ = writeln!(
+        s,
+        "servebench selfbench {} — server on CPU {}, client on CPU {} ({} CPUs)",
+        r.servebench_version, opts.server_cpu, opts.client_cpu, r.host_cpus
+    );
+    if let Some(c) = &r.ceiling {
+        let _ = writeln!(s, "\n1. Ceiling (server --itl-ms 0, ISL {}, OSL {}, concurrency {})", c.isl, c.osl, c.concurrency);
+        let _ = writeln!(
+            s,
+            "   {:.0} output tok/s ingested ({} tokens, {} requests, {} failed); client CPU {:.0}% of one core, busiest I/O thread {:.0}%, peak RSS {:.1} MB  [{} vs target {:.0}]",
+            c.output_tok_per_s,
+            c.output_tokens,
+            c.requests,
+            c.failed,
+            c.client_cpu_percent,
+            c.io_thread_cpu_percent,
+            c.peak_rss_mb,
+            mark(c.output_tok_per_s >= TARGET_CEILING_TOK_S),
+            TARGET_CEILING_TOK_S
+        );
+    }
+    if !r.truth.is_empty() {
+        let _ = writeln!(s, "\n2. Truth (server --ttft-ms 50, ISL 1024, OSL 256, 10 × C prompts): client − server record");
+        let _ = writeln!(
+            s,
+            "   {:>5} {:>4} {:>7} {:>14} {:>13} {:>15} {:>13} {:>9} {:>6} {:>7}",
+            "C", "ITL", "reqs", "TTFT mean err", "TTFT p99 err", "TPOT mean err", "ITL p99 err", "transit", "CPU%", "verdict"
+        );
+        for t in &r.truth {
+            let ok = t.ttft_mean_err_ms.abs() < TARGET_TTFT_MEAN_ERR_MS
+                && t.ttft_p99_err_ms.abs() < TARGET_TTFT_P99_ERR_MS
+                && t.tpot_mean_err_pct.abs() < TARGET_TPOT_MEAN_ERR_PCT
+                && t.itl_p99_err_ms.abs() < TARGET_ITL_P99_ERR_MS
+                && t.failed == 0;
+            let _ = writeln!(
+                s,
+                "   {:>5} {:>4} {:>7} {:>11.3} ms {:>10.3} ms {:>13.3} % {:>10.3} ms {:>6.3}ms {:>6.0} {:>7}",
+                t.concurrency,
+                t.itl_ms,
+                t.requests,
+                t.ttft_mean_err_ms,
+                t.ttft_p99_err_ms,
+                t.tpot_mean_err_pct,
+                t.itl_p99_err_ms,
+                t.request_transit_ms,
+                t.client_cpu_percent,
+                mark(ok)
+            );
+        }
+        let _ = writeln!(
+            s,
+            "   targets: |TTFT mean err| < {TARGET_TTFT_MEAN_ERR_MS} ms, |TTFT p99 err| < {TARGET_TTFT_P99_ERR_MS} ms, |TPOT mean err| < {TARGET_TPOT_MEAN_ERR_PCT}%, |ITL p99 err| < {TARGET_ITL_P99_ERR_MS} ms"
+        );
+    }
+    if let Some(m) = r.memory_peak_rss_mb {
+        let _ = writeln!(
+            s,
+            "\n3. Memory: client peak RSS {:.1} MB for the 2048-concurrency truth run  [{} vs target {:.0} MB]",
+            m,
+            mark(m < TARGET_RSS_MB),
+            TARGET_RSS_MB
+        );
+    }
+    s
+}

@@ -1,8 +1,305 @@
+//! `servebench bench`: flags → `BenchOptions`, a progress bar, result files, exit code.
+
+use anyhow::{bail, Context as _};
+use indicatif::{ProgressBar, ProgressStyle};
+use servebench_client::bench::{over_failure_gate, parse_goodput, request_line};
+use servebench_client::runner::{PHASE_DONE, PHASE_MEASURE, PHASE_WARMUP};
+use servebench_client::{report, Bench, BenchOptions, Progress};
+use servebench_core::result::RequestRate;
+use servebench_core::Api;
+use servebench_dataset::DatasetKind;
+use std::io::Write;
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
 
-#[derive(clap::Args)]
-pub struct BenchArgs {}
+#[derive(clap::Args, Debug)]
+pub struct BenchArgs {
+    /// Server to benchmark, http://HOST:PORT[/PREFIX]. Without it, an embedded `servebench sim`
+    /// (fixed timing, see --sim-ttft-ms/--sim-itl-ms) is started on a loopback port.
+    #[arg(long)]
+    base_url: Option<String>,
+    /// Request path, overriding /v1/completions or /v1/chat/completions.
+    #[arg(long)]
+    endpoint: Option<String>,
+    /// Model name sent in requests (default: the first model the server lists at /v1/models).
+    #[arg(long)]
+    model: Option<String>,
+    #[arg(long, default_value = "completions", value_parser = parse_api)]
+    api: Api,
+    /// Target input length in tokens (random dataset).
+    #[arg(long, default_value_t = 1024)]
+    isl: u32,
+    /// Target output length in tokens (random dataset; with sharegpt/jsonl, overrides each entry's length).
+    #[arg(long)]
+    osl: Option<u32>,
+    /// Lengths are uniform integers in [floor(ratio·L), L].
+    #[arg(long, default_value_t = 0.8)]
+    range_ratio: f64,
+    /// Maximum requests in flight: one value or a list (1,4,16,64) giving one result per value.
+    #[arg(long, value_delimiter = ',', default_value = "1")]
+    concurrency: Vec<usize>,
+    /// Measured requests per point (default 10 × concurrency, or 1000 without a concurrency cap).
+    #[arg(long)]
+    num_prompts: Option<usize>,
+    /// Warmup requests before each point, excluded from statistics (default 2 × concurrency).
+    #[arg(long)]
+    warmups: Option<usize>,
+    /// Requests per second (gamma arrivals) or `inf` for a closed loop.
+    #[arg(long, default_value = "inf")]
+    request_rate: RequestRate,
+    /// Gamma shape of inter-arrival times: 1 = Poisson, <1 burstier, >1 smoother.
+    #[arg(long, default_value_t = 1.0)]
+    burstiness: f64,
+    /// Stop issuing requests after this many seconds instead of after --num-prompts.
+    #[arg(long)]
+    duration: Option<f64>,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// tokenizer.json file or folder, a HuggingFace id in the local cache, or o200k_base / cl100k_base.
+    #[arg(long)]
+    tokenizer: Option<String>,
+    #[arg(long, default_value = "random", value_parser = parse_dataset)]
+    dataset: DatasetKind,
+    #[arg(long)]
+    dataset_path: Option<PathBuf>,
+    /// Ask the server to ignore EOS so every request generates exactly its output length
+    /// (default: on for the random dataset, off otherwise).
+    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+    ignore_eos: Option<bool>,
+    /// GPUs serving the model, for per-GPU throughput.
+    #[arg(long)]
+    num_gpus: Option<u32>,
+    /// SLOs for goodput, e.g. ttft:500,tpot:50,e2el:10000 (milliseconds).
+    #[arg(long)]
+    goodput: Option<String>,
+    /// Write the result JSON here (an array when several concurrency values run).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Write one JSON line per request here.
+    #[arg(long)]
+    requests_out: Option<PathBuf>,
+    /// Environment variable holding the API key (sent as a Bearer token, never printed).
+    #[arg(long, default_value = "OPENAI_API_KEY")]
+    api_key_env: String,
+    /// Whole-request deadline, seconds.
+    #[arg(long, default_value_t = 3600.0)]
+    request_timeout: f64,
+    /// Longest silence (no bytes) allowed within a response, seconds.
+    #[arg(long, default_value_t = 600.0)]
+    idle_timeout: f64,
+    /// Client I/O threads (raise it when the self-check says the client was the bottleneck).
+    #[arg(long, default_value_t = 1)]
+    client_threads: usize,
+    /// Exit non-zero when more than this fraction of a point's requests failed.
+    #[arg(long, default_value_t = 0.05)]
+    max_failure_rate: f64,
+    /// Do not re-tokenize generated text (then output counts come from `usage` only).
+    #[arg(long)]
+    no_retokenize: bool,
+    /// Prompts to count with the server's /tokenize before each point (0 = skip).
+    #[arg(long, default_value_t = 16)]
+    tokenize_probe: usize,
+    /// No progress bar.
+    #[arg(long)]
+    no_progress: bool,
+    /// Embedded sim only: time to first token, ms.
+    #[arg(long, default_value_t = 50.0)]
+    sim_ttft_ms: f64,
+    /// Embedded sim only: time between tokens, ms.
+    #[arg(long, default_value_t = 10.0)]
+    sim_itl_ms: f64,
+}
 
-pub fn run(_args: BenchArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("not yet implemented")
+fn parse_api(s: &str) -> Result<Api, String> {
+    s.parse()
+}
+
+fn parse_dataset(s: &str) -> Result<DatasetKind, String> {
+    s.parse().map_err(|e| format!("{e}"))
+}
+
+fn secs(name: &str, v: f64) -> anyhow::Result<Duration> {
+    if !(v > 0.0 && v.is_finite()) {
+        bail!("--{name} {v}: expected a positive number of seconds");
+    }
+    Ok(Duration::from_secs_f64(v))
+}
+
+pub fn run(a: BenchArgs) -> anyhow::Result<ExitCode> {
+    // Without --base-url, benchmark an embedded simulated server (the embedded default).
+    let embedded = match &a.base_url {
+        Some(_) => None,
+        None => Some(super::sim::embedded(a.sim_ttft_ms, a.sim_itl_ms, a.tokenizer.as_deref())?),
+    };
+    let base_url = match (&a.base_url, &embedded) {
+        (Some(u), _) => u.clone(),
+        (None, Some(h)) => {
+            eprintln!("servebench: no --base-url given: benchmarking the embedded simulated server at {} (fixed timing: TTFT {} ms, ITL {} ms)", h.base_url(), a.sim_ttft_ms, a.sim_itl_ms);
+            h.base_url()
+        }
+        (None, None) => unreachable!(),
+    };
+    let model = match &a.model {
+        Some(m) => m.clone(),
+        None => first_model(&base_url).with_context(|| {
+            format!("--model not given and {base_url}/v1/models did not name one")
+        })?,
+    };
+    let goodput = a
+        .goodput
+        .as_deref()
+        .map(parse_goodput)
+        .transpose()
+        .map_err(anyhow::Error::msg)?;
+    if !(0.0..=1.0).contains(&a.max_failure_rate) {
+        bail!("--max-failure-rate {}: expected a fraction in [0, 1]", a.max_failure_rate);
+    }
+    let opts = BenchOptions {
+        base_url,
+        endpoint: a.endpoint.clone(),
+        model,
+        api: a.api,
+        dataset: a.dataset,
+        dataset_path: a.dataset_path.clone(),
+        isl: a.isl,
+        osl: a.osl.unwrap_or(1024),
+        osl_override: a.osl.is_some(),
+        range_ratio: a.range_ratio,
+        concurrency: a.concurrency.clone(),
+        num_prompts: a.num_prompts,
+        warmups: a.warmups,
+        request_rate: a.request_rate,
+        burstiness: a.burstiness,
+        duration: a.duration.map(|d| secs("duration", d)).transpose()?,
+        seed: a.seed,
+        tokenizer: a.tokenizer.clone(),
+        ignore_eos: a.ignore_eos.unwrap_or(a.dataset == DatasetKind::Random),
+        num_gpus: a.num_gpus,
+        goodput,
+        api_key_env: a.api_key_env.clone(),
+        request_timeout: secs("request-timeout", a.request_timeout)?,
+        idle_timeout: secs("idle-timeout", a.idle_timeout)?,
+        client_threads: a.client_threads,
+        max_failure_rate: a.max_failure_rate,
+        retokenize: !a.no_retokenize,
+        tokenize_probe: a.tokenize_probe,
+    };
+    let bench = Bench::prepare(opts)?;
+    if bench.tokenizer_fallback {
+        eprintln!(
+            "servebench: no tokenizer for '{}' found locally; using the built-in {} (pass --tokenizer for exact prompt lengths)",
+            bench.opts.model,
+            bench.tokenizer.info().name
+        );
+    }
+    let mut requests_out = match &a.requests_out {
+        Some(p) => Some(std::io::BufWriter::new(
+            std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?,
+        )),
+        None => None,
+    };
+    let mut results = Vec::new();
+    let mut gate_failed = false;
+    for conc in bench.points() {
+        let ds = bench.dataset(conc)?;
+        let progress = Arc::new(Progress::default());
+        let bar = (!a.no_progress).then(|| spawn_bar(progress.clone(), conc));
+        let outcome = bench.run_point(conc, ds, progress);
+        if let Some(b) = bar {
+            let _ = b.join();
+        }
+        print!("{}", report::summary(&outcome.result));
+        std::io::stdout().flush().ok();
+        if over_failure_gate(&outcome.result) {
+            gate_failed = true;
+            eprintln!(
+                "servebench: {:.1}% of requests failed at concurrency {:?} (limit {:.1}%)",
+                outcome.result.failures.failure_rate * 100.0,
+                conc,
+                a.max_failure_rate * 100.0
+            );
+        }
+        if let Some(w) = requests_out.as_mut() {
+            for r in outcome.run.warmup_records.iter().chain(&outcome.run.records) {
+                serde_json::to_writer(&mut *w, &request_line(r, conc, outcome.run.start_ns))?;
+                w.write_all(b"\n")?;
+            }
+            w.flush()?;
+        }
+        results.push(outcome.result);
+        // Rewrite after every point: a later failure never loses what was measured.
+        if let Some(p) = &a.out {
+            let json = if results.len() == 1 && bench.points().len() == 1 {
+                serde_json::to_string_pretty(&results[0])?
+            } else {
+                serde_json::to_string_pretty(&results)?
+            };
+            std::fs::write(p, json + "\n").with_context(|| format!("writing {}", p.display()))?;
+        }
+    }
+    if let Some(h) = embedded {
+        h.shutdown();
+    }
+    Ok(if gate_failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// The first model id the server lists.
+fn first_model(base_url: &str) -> anyhow::Result<String> {
+    let (authority, prefix) =
+        servebench_client::exchange::split_base_url(base_url).map_err(anyhow::Error::msg)?;
+    let path = match prefix.strip_suffix("/v1") {
+        Some(p) => format!("{p}/v1/models"),
+        None => format!("{prefix}/v1/models"),
+    };
+    let body = servebench_client::probe::get(&authority, &path, Duration::from_secs(10))?;
+    let v: serde_json::Value = serde_json::from_slice(&body)?;
+    v["data"][0]["id"]
+        .as_str()
+        .map(str::to_string)
+        .ok_or_else(|| anyhow::anyhow!("no model in the /v1/models answer"))
+}
+
+fn spawn_bar(p: Arc<Progress>, conc: Option<usize>) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        let bar = ProgressBar::new(0);
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{prefix:>14} [{elapsed_precise}] {bar:30} {pos}/{len} {msg}",
+            )
+            .expect("template"),
+        );
+        bar.set_prefix(match conc {
+            Some(c) => format!("c={c}"),
+            None => "open loop".into(),
+        });
+        loop {
+            let phase = p.phase.load(Ordering::Relaxed);
+            match phase {
+                PHASE_WARMUP => bar.set_message("warming up"),
+                PHASE_MEASURE => {
+                    let total = p.total.load(Ordering::Relaxed);
+                    if total > 0 {
+                        bar.set_length(total);
+                    }
+                    bar.set_position(p.done.load(Ordering::Relaxed));
+                    bar.set_message(format!(
+                        "{} failed, {} tokens",
+                        p.failed.load(Ordering::Relaxed),
+                        p.output_tokens.load(Ordering::Relaxed)
+                    ));
+                }
+                PHASE_DONE => break,
+                _ => bar.set_message("preparing"),
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        bar.finish_and_clear();
+    })
 }

@@ -1,0 +1,437 @@
+//! `bench` as a library: resolve the target and tokenizer once, then run one point per
+//! concurrency value. The CLI only parses flags into [`BenchOptions`] and renders progress.
+
+use crate::exchange::{endpoint_path, split_base_url, Target};
+use crate::metrics::{self, Context};
+use crate::probe;
+use crate::record::RequestRecord;
+use crate::runner::{self, PointRun, PointSpec, Progress};
+use servebench_core::clock::peak_rss_bytes;
+use servebench_core::result::{
+    BenchResult, GoodputSpec, Provenance, RequestRate, RunConfig, TokenizeProbe,
+};
+use servebench_core::Api;
+use servebench_dataset::{Dataset, DatasetKind, DatasetSpec, Prompt};
+use servebench_tokenizer::Tokenizer;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Debug, Clone)]
+pub struct BenchOptions {
+    pub base_url: String,
+    /// Request path overriding the API's default (e.g. `/v1/completions`).
+    pub endpoint: Option<String>,
+    pub model: String,
+    pub api: Api,
+    pub dataset: DatasetKind,
+    pub dataset_path: Option<PathBuf>,
+    pub isl: u32,
+    pub osl: u32,
+    /// sharegpt/jsonl: request `osl` tokens instead of each entry's own output length.
+    pub osl_override: bool,
+    pub range_ratio: f64,
+    /// One point per value; empty = no concurrency limit (open loop only).
+    pub concurrency: Vec<usize>,
+    pub num_prompts: Option<usize>,
+    pub warmups: Option<usize>,
+    pub request_rate: RequestRate,
+    pub burstiness: f64,
+    pub duration: Option<Duration>,
+    pub seed: u64,
+    pub tokenizer: Option<String>,
+    pub ignore_eos: bool,
+    pub num_gpus: Option<u32>,
+    pub goodput: Option<GoodputSpec>,
+    pub api_key_env: String,
+    pub request_timeout: Duration,
+    pub idle_timeout: Duration,
+    pub client_threads: usize,
+    pub max_failure_rate: f64,
+    /// Re-tokenize generated text to report the client's output count beside `usage`.
+    pub retokenize: bool,
+    /// Prompts to send to the server's `/tokenize` before the run (0 = skip).
+    pub tokenize_probe: usize,
+}
+
+impl Default for BenchOptions {
+    fn default() -> Self {
+        BenchOptions {
+            base_url: "http://127.0.0.1:8000".into(),
+            endpoint: None,
+            model: "servebench-sim".into(),
+            api: Api::Completions,
+            dataset: DatasetKind::Random,
+            dataset_path: None,
+            isl: 1024,
+            osl: 1024,
+            osl_override: false,
+            range_ratio: 0.8,
+            concurrency: vec![1],
+            num_prompts: None,
+            warmups: None,
+            request_rate: RequestRate::Infinite,
+            burstiness: 1.0,
+            duration: None,
+            seed: 0,
+            tokenizer: None,
+            ignore_eos: true,
+            num_gpus: None,
+            goodput: None,
+            api_key_env: "OPENAI_API_KEY".into(),
+            request_timeout: Duration::from_secs(3600),
+            idle_timeout: Duration::from_secs(600),
+            client_threads: 1,
+            max_failure_rate: 0.05,
+            retokenize: true,
+            tokenize_probe: 16,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BenchError {
+    #[error("{0}")]
+    Config(String),
+    #[error("cannot reach {url}: {source}")]
+    Unreachable {
+        url: String,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Tokenizer(#[from] servebench_tokenizer::TokenizerError),
+    #[error(transparent)]
+    Dataset(#[from] servebench_dataset::DatasetError),
+}
+
+/// A prepared benchmark: target resolved, tokenizer loaded.
+pub struct Bench {
+    pub opts: BenchOptions,
+    pub target: Target,
+    pub tokenizer: Arc<Tokenizer>,
+    /// The tokenizer is a built-in stand-in, not the model's own.
+    pub tokenizer_fallback: bool,
+}
+
+/// One finished point.
+pub struct PointOutcome {
+    pub result: BenchResult,
+    pub run: PointRun,
+}
+
+/// Parse `ttft:MS,tpot:MS,e2el:MS` (any subset, also space-separated as vLLM takes it).
+pub fn parse_goodput(s: &str) -> Result<GoodputSpec, String> {
+    let mut g = GoodputSpec::default();
+    for part in s.split([',', ' ']).filter(|p| !p.is_empty()) {
+        let (k, v) = part
+            .split_once(':')
+            .ok_or_else(|| format!("--goodput '{part}': expected NAME:MS (ttft, tpot or e2el)"))?;
+        let ms: f64 = v
+            .parse()
+            .ok()
+            .filter(|x: &f64| *x > 0.0 && x.is_finite())
+            .ok_or_else(|| format!("--goodput '{part}': '{v}' is not a positive number of milliseconds"))?;
+        match k {
+            "ttft" => g.ttft_ms = Some(ms),
+            "tpot" => g.tpot_ms = Some(ms),
+            "e2el" => g.e2el_ms = Some(ms),
+            other => {
+                return Err(format!(
+                    "--goodput '{part}': unknown metric '{other}' (expected ttft, tpot or e2el)"
+                ))
+            }
+        }
+    }
+    Ok(g)
+}
+
+impl Bench {
+    pub fn prepare(opts: BenchOptions) -> Result<Bench, BenchError> {
+        if !(0.0..=1.0).contains(&opts.range_ratio) {
+            return Err(BenchError::Config(format!(
+                "--range-ratio {}: expected a number in [0, 1]",
+                opts.range_ratio
+            )));
+        }
+        if opts.concurrency.contains(&0) {
+            return Err(BenchError::Config("--concurrency: values must be at least 1".into()));
+        }
+        if opts.concurrency.is_empty() && opts.request_rate.is_infinite() {
+            return Err(BenchError::Config(
+                "a closed loop (--request-rate inf) needs --concurrency".into(),
+            ));
+        }
+        if opts.burstiness <= 0.0 || !opts.burstiness.is_finite() {
+            return Err(BenchError::Config(format!(
+                "--burstiness {}: expected a positive number",
+                opts.burstiness
+            )));
+        }
+        let (authority, prefix) = split_base_url(&opts.base_url).map_err(BenchError::Config)?;
+        let addr: SocketAddr = authority
+            .to_socket_addrs()
+            .map_err(|e| BenchError::Unreachable {
+                url: opts.base_url.clone(),
+                source: e,
+            })?
+            .next()
+            .ok_or_else(|| BenchError::Config(format!("--base-url {}: no address", opts.base_url)))?;
+        std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(10)).map_err(|e| {
+            BenchError::Unreachable {
+                url: opts.base_url.clone(),
+                source: e,
+            }
+        })?;
+        let authorization = std::env::var(&opts.api_key_env)
+            .ok()
+            .filter(|k| !k.is_empty())
+            .map(|k| format!("Bearer {k}"));
+        let path = opts
+            .endpoint
+            .clone()
+            .unwrap_or_else(|| endpoint_path(&prefix, opts.api));
+        let target = Target {
+            addr,
+            host: authority,
+            path,
+            api: opts.api,
+            model: opts.model.clone(),
+            authorization,
+            ignore_eos: opts.ignore_eos,
+            request_timeout: opts.request_timeout,
+            idle_timeout: opts.idle_timeout,
+        };
+        let resolved = Tokenizer::resolve(opts.tokenizer.as_deref(), &opts.model)?;
+        Ok(Bench {
+            opts,
+            target,
+            tokenizer: Arc::new(resolved.tokenizer),
+            tokenizer_fallback: resolved.fallback,
+        })
+    }
+
+    /// The concurrency values to run (one `None` for an uncapped open loop).
+    pub fn points(&self) -> Vec<Option<usize>> {
+        if self.opts.concurrency.is_empty() {
+            vec![None]
+        } else {
+            self.opts.concurrency.iter().map(|&c| Some(c)).collect()
+        }
+    }
+
+    /// Build the dataset for one point: InferenceX's defaults of 10×C prompts and 2×C warmups.
+    pub fn dataset(&self, concurrency: Option<usize>) -> Result<Dataset, BenchError> {
+        let c = concurrency.unwrap_or(100);
+        let spec = DatasetSpec {
+            kind: self.opts.dataset,
+            path: self.opts.dataset_path.clone(),
+            isl: self.opts.isl,
+            osl: self.opts.osl,
+            osl_override: self.opts.osl_override,
+            range_ratio: self.opts.range_ratio,
+            seed: self.opts.seed,
+            num_prompts: self
+                .opts
+                .num_prompts
+                .unwrap_or(if concurrency.is_some() { 10 * c } else { 1000 }),
+            num_warmups: self.opts.warmups.unwrap_or(2 * c),
+            api: self.opts.api,
+        };
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        Ok(Dataset::build(&spec, &self.tokenizer, threads)?)
+    }
+
+    /// Ask the server to count a sample of the prompts; `None` when it has no `/tokenize`.
+    pub fn tokenize_probe(&self, ds: &Dataset) -> Option<TokenizeProbe> {
+        let n = self.opts.tokenize_probe.min(ds.len());
+        let mut p = TokenizeProbe::default();
+        for i in 0..n {
+            let req = ds.request(i);
+            let Prompt::Text(text) = &req.prompt else {
+                continue;
+            };
+            let server = probe::server_token_count(
+                self.target.addr,
+                &self.target.host,
+                &self.target.model,
+                text,
+                self.target.authorization.as_deref(),
+            )?;
+            p.prompts += 1;
+            p.client_tokens += req.input_len as u64;
+            p.server_tokens += server;
+            p.max_abs_diff = p.max_abs_diff.max(server.abs_diff(req.input_len as u64));
+        }
+        if p.prompts == 0 {
+            return None;
+        }
+        p.mean_diff = (p.server_tokens as f64 - p.client_tokens as f64) / p.prompts as f64;
+        Some(p)
+    }
+
+    /// Run one point to completion and compute its result.
+    pub fn run_point(
+        &self,
+        concurrency: Option<usize>,
+        dataset: Dataset,
+        progress: Arc<Progress>,
+    ) -> PointOutcome {
+        let probe = if self.opts.tokenize_probe > 0 {
+            self.tokenize_probe(&dataset)
+        } else {
+            None
+        };
+        let input_lengths = dataset.input_lengths();
+        let dataset_sha256 = dataset.sha256().to_string();
+        let warmups = dataset.warmup_len();
+        let num_prompts = dataset.len();
+        let spec = PointSpec {
+            target: self.target.clone(),
+            dataset: Arc::new(dataset),
+            concurrency,
+            rate: self.opts.request_rate,
+            burstiness: self.opts.burstiness,
+            duration: self.opts.duration,
+            seed: self.opts.seed,
+            threads: self.opts.client_threads.max(1),
+            retokenize: self.opts.retokenize.then(|| self.tokenizer.clone()),
+            request_id_prefix: format!(
+                "sb{:x}-c{}",
+                std::process::id(),
+                concurrency.map_or("inf".to_string(), |c| c.to_string())
+            ),
+        };
+        let run = runner::run_point(spec, progress);
+        let o = &self.opts;
+        let config = RunConfig {
+            base_url: o.base_url.clone(),
+            api: format!("{:?}", o.api).to_lowercase(),
+            endpoint: self.target.path.clone(),
+            model: o.model.clone(),
+            dataset: o.dataset.to_string(),
+            dataset_path: o.dataset_path.as_ref().map(|p| p.display().to_string()),
+            isl: o.isl,
+            osl: o.osl,
+            range_ratio: o.range_ratio,
+            concurrency,
+            num_prompts,
+            warmups,
+            request_rate: match o.request_rate {
+                RequestRate::Infinite => "inf".into(),
+                RequestRate::PerSecond(r) => r.to_string(),
+            },
+            burstiness: o.burstiness,
+            duration_s: o.duration.map(|d| d.as_secs_f64()),
+            seed: o.seed,
+            ignore_eos: o.ignore_eos,
+            num_gpus: o.num_gpus,
+            request_timeout_s: o.request_timeout.as_secs_f64(),
+            idle_timeout_s: o.idle_timeout.as_secs_f64(),
+            client_threads: o.client_threads.max(1),
+            max_failure_rate: o.max_failure_rate,
+            api_key_env: o.api_key_env.clone(),
+            api_key_present: self.target.authorization.is_some(),
+        };
+        let tokenizer = self.tokenizer.info();
+        let result = metrics::aggregate(
+            &run,
+            Context {
+                config,
+                provenance: Provenance {
+                    servebench_version: env!("CARGO_PKG_VERSION").into(),
+                    host: hostname(),
+                    os: os_release(),
+                    tokenizer: tokenizer.clone(),
+                    dataset_sha256,
+                    seed: o.seed,
+                },
+                model_id: o.model.clone(),
+                tokenizer_id: tokenizer.name.clone(),
+                backend: o.api.backend().into(),
+                request_rate: o.request_rate,
+                goodput: o.goodput.clone(),
+                num_gpus: o.num_gpus,
+                input_lengths,
+                tokenize_probe: probe,
+                peak_rss_bytes: peak_rss_bytes(),
+            },
+        );
+        PointOutcome { result, run }
+    }
+}
+
+/// Whether a point failed too often (the exit-code gate).
+pub fn over_failure_gate(r: &BenchResult) -> bool {
+    r.failures.failure_rate > r.failures.max_failure_rate
+}
+
+pub fn hostname() -> String {
+    let mut buf = [0u8; 256];
+    // SAFETY: gethostname writes at most buf.len() bytes into our buffer.
+    let rc = unsafe { libc::gethostname(buf.as_mut_ptr() as *mut libc::c_char, buf.len()) };
+    if rc != 0 {
+        return String::new();
+    }
+    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    String::from_utf8_lossy(&buf[..end]).into_owned()
+}
+
+fn os_release() -> String {
+    // SAFETY: uname fills the struct we own.
+    let mut u: libc::utsname = unsafe { std::mem::zeroed() };
+    if unsafe { libc::uname(&mut u) } != 0 {
+        return std::env::consts::OS.into();
+    }
+    let field = |f: &[libc::c_char]| {
+        let b: Vec<u8> = f.iter().take_while(|&&c| c != 0).map(|&c| c as u8).collect();
+        String::from_utf8_lossy(&b).into_owned()
+    };
+    format!("{} {} {}", field(&u.sysname), field(&u.release), field(&u.machine))
+}
+
+/// One JSON line per request (measured and warmup) for `--requests-out`. Times are
+/// milliseconds from the benchmark start.
+pub fn request_line(r: &RequestRecord, concurrency: Option<usize>, start_ns: u64) -> serde_json::Value {
+    let rel = |ns: u64| {
+        if ns == 0 {
+            serde_json::Value::Null
+        } else {
+            serde_json::json!((ns as f64 - start_ns as f64) / 1e6)
+        }
+    };
+    let ms = |ns: Option<u64>| ns.map(|n| n as f64 / 1e6);
+    let out = r.output_tokens();
+    let tpot = match (r.ttft_ns(), r.e2el_ns()) {
+        (Some(t), Some(e)) if out > 1 && r.ok() => Some((e - t) as f64 / 1e6 / (out - 1) as f64),
+        _ => None,
+    };
+    serde_json::json!({
+        "concurrency": concurrency,
+        "index": r.index,
+        "warmup": r.warmup,
+        "ok": r.ok(),
+        "error_kind": r.failure.as_ref().map(|f| f.kind.as_str()),
+        "http_status": r.failure.as_ref().map(|f| f.status).filter(|&s| s != 0),
+        "error": r.failure.as_ref().map(|f| f.message.as_ref()),
+        "scheduled_ms": rel(r.sched_ns),
+        "queue_ms": r.queue_ns as f64 / 1e6,
+        "connect_ms": r.connect_ns as f64 / 1e6,
+        "send_ms": rel(r.send_ns),
+        "first_byte_ms": rel(r.first_byte_ns),
+        "first_token_ms": rel(r.first_token_ns),
+        "last_token_ms": rel(r.last_token_ns),
+        "end_ms": rel(r.end_ns),
+        "ttft_ms": ms(r.ttft_ns()),
+        "e2el_ms": ms(r.e2el_ns()),
+        "tpot_ms": tpot,
+        "input_len": r.input_len,
+        "max_tokens": r.max_tokens,
+        "usage_prompt_tokens": r.usage_prompt,
+        "usage_completion_tokens": r.usage_completion,
+        "client_output_tokens": r.client_output_tokens,
+        "output_tokens": out,
+        "output_chunks": r.content_chunks,
+        "itl_ms": r.gaps_us.iter().map(|&g| g as f64 / 1000.0).collect::<Vec<_>>(),
+    })
+}

@@ -1,0 +1,691 @@
+//! One request over one kept-alive HTTP/1.1 connection: write it, then read the streamed
+//! response, timestamping every read the moment its bytes arrive (before any parsing).
+//!
+//! I/O is readiness-based (`readable().await` then a non-blocking `try_read`) into a read buffer
+//! shared by every request on the worker thread, so thousands of concurrent streams cost a few
+//! kilobytes each rather than a buffer each.
+
+use crate::chunk::{self, Chunk};
+use crate::http1::{self, ChunkedDecoder, Framing, Head};
+use crate::record::RequestRecord;
+use crate::sse::{Event, Flow, SseParser};
+use servebench_core::clock::mono_ns;
+use servebench_core::{Api, FailureKind};
+use servebench_dataset::{Prompt, RequestSpec};
+use std::cell::RefCell;
+use std::io;
+use std::net::SocketAddr;
+use std::time::Duration;
+use tokio::net::TcpStream;
+
+/// Where and how requests are sent. The API key lives only in `authorization`, which is never
+/// printed or written anywhere.
+#[derive(Clone)]
+pub struct Target {
+    pub addr: SocketAddr,
+    pub host: String,
+    pub path: String,
+    pub api: Api,
+    pub model: String,
+    pub authorization: Option<String>,
+    pub ignore_eos: bool,
+    pub request_timeout: Duration,
+    pub idle_timeout: Duration,
+}
+
+impl std::fmt::Debug for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Target")
+            .field("addr", &self.addr)
+            .field("path", &self.path)
+            .field("model", &self.model)
+            .field("authorization", &self.authorization.as_ref().map(|_| "<redacted>"))
+            .finish_non_exhaustive()
+    }
+}
+
+/// Split `http://host:port/prefix` into (host:port, path prefix). `https` needs TLS, which this
+/// build leaves out on purpose (a loopback load generator should not pay for it).
+pub fn split_base_url(base_url: &str) -> Result<(String, String), String> {
+    let rest = if let Some(r) = base_url.strip_prefix("http://") {
+        r
+    } else if base_url.starts_with("https://") {
+        return Err(format!(
+            "--base-url {base_url}: https is not supported by this build; use http:// (e.g. a local TLS-terminating proxy)"
+        ));
+    } else {
+        return Err(format!("--base-url {base_url}: expected http://HOST:PORT[/PREFIX]"));
+    };
+    let (authority, prefix) = match rest.find('/') {
+        Some(i) => (&rest[..i], rest[i..].trim_end_matches('/')),
+        None => (rest, ""),
+    };
+    if authority.is_empty() {
+        return Err(format!("--base-url {base_url}: missing host"));
+    }
+    let authority = if authority.starts_with('[') || authority.rsplit_once(':').is_some_and(|(_, p)| p.parse::<u16>().is_ok()) {
+        authority.to_string()
+    } else {
+        format!("{authority}:80")
+    };
+    Ok((authority, prefix.to_string()))
+}
+
+/// The request path for an API under a base URL prefix; a prefix already ending in `/v1`
+/// (as OpenAI client settings usually do) is not doubled.
+pub fn endpoint_path(prefix: &str, api: Api) -> String {
+    match prefix.strip_suffix("/v1") {
+        Some(p) => format!("{p}{}", api.path()),
+        None => format!("{prefix}{}", api.path()),
+    }
+}
+
+/// A connection slot: its connection (if open) and per-stream parser state.
+#[derive(Default)]
+pub struct Slot {
+    conn: Option<TcpStream>,
+    sse: SseParser,
+    head: Vec<u8>,
+    pending_write: Vec<u8>,
+}
+
+impl Slot {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn is_connected(&self) -> bool {
+        self.conn.is_some()
+    }
+
+    /// Open the connection now (used to pre-connect before the timed window).
+    pub async fn connect(&mut self, addr: SocketAddr) -> io::Result<u64> {
+        let t0 = mono_ns();
+        let s = TcpStream::connect(addr).await?;
+        s.set_nodelay(true)?;
+        self.conn = Some(s);
+        Ok(mono_ns() - t0)
+    }
+}
+
+/// Worker-shared scratch buffers. Borrowed only between awaits.
+pub struct Scratch {
+    pub read: Vec<u8>,
+    pub write: Vec<u8>,
+    pub body: Vec<u8>,
+}
+
+impl Scratch {
+    pub fn new() -> Self {
+        Scratch {
+            read: vec![0; 256 * 1024],
+            write: Vec::with_capacity(64 * 1024),
+            body: Vec::with_capacity(64 * 1024),
+        }
+    }
+}
+
+impl Default for Scratch {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Append `s` as a JSON string literal.
+pub fn push_json_str(out: &mut Vec<u8>, s: &str) {
+    out.push(b'"');
+    let b = s.as_bytes();
+    let mut start = 0;
+    for (i, &c) in b.iter().enumerate() {
+        let esc: &[u8] = match c {
+            b'"' => b"\\\"",
+            b'\\' => b"\\\\",
+            b'\n' => b"\\n",
+            b'\r' => b"\\r",
+            b'\t' => b"\\t",
+            0..=0x1f => {
+                out.extend_from_slice(&b[start..i]);
+                out.extend_from_slice(format!("\\u{c:04x}").as_bytes());
+                start = i + 1;
+                continue;
+            }
+            _ => continue,
+        };
+        out.extend_from_slice(&b[start..i]);
+        out.extend_from_slice(esc);
+        start = i + 1;
+    }
+    out.extend_from_slice(&b[start..]);
+    out.push(b'"');
+}
+
+/// The JSON body of one streaming request.
+pub fn build_body(out: &mut Vec<u8>, target: &Target, req: &RequestSpec<'_>) {
+    use std::io::Write;
+    out.clear();
+    out.extend_from_slice(b"{\"model\":");
+    push_json_str(out, &target.model);
+    match (&req.prompt, target.api) {
+        (Prompt::Text(t), Api::Completions) => {
+            out.extend_from_slice(b",\"prompt\":");
+            push_json_str(out, t);
+            let _ = write!(out, ",\"max_tokens\":{}", req.output_len);
+        }
+        (Prompt::Text(t), Api::Chat) => {
+            out.extend_from_slice(b",\"messages\":[{\"role\":\"user\",\"content\":");
+            push_json_str(out, t);
+            out.extend_from_slice(b"}]");
+        }
+        (Prompt::Messages(m), _) => {
+            out.extend_from_slice(b",\"messages\":");
+            out.extend_from_slice(m.as_bytes());
+        }
+    }
+    if target.api == Api::Chat {
+        // vLLM, SGLang and OpenAI read max_completion_tokens; llama.cpp and older servers max_tokens.
+        let _ = write!(
+            out,
+            ",\"max_completion_tokens\":{n},\"max_tokens\":{n}",
+            n = req.output_len
+        );
+    }
+    out.extend_from_slice(
+        b",\"temperature\":0,\"stream\":true,\"stream_options\":{\"include_usage\":true}",
+    );
+    if target.ignore_eos {
+        out.extend_from_slice(b",\"ignore_eos\":true");
+    }
+    out.push(b'}');
+}
+
+fn build_request(out: &mut Vec<u8>, target: &Target, request_id: &str, body: &[u8]) {
+    use std::io::Write;
+    out.clear();
+    let _ = write!(
+        out,
+        "POST {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: servebench/{}\r\nContent-Type: application/json\r\nAccept: text/event-stream\r\nX-Request-Id: {}\r\nContent-Length: {}\r\n",
+        target.path,
+        target.host,
+        env!("CARGO_PKG_VERSION"),
+        request_id,
+        body.len()
+    );
+    if let Some(auth) = &target.authorization {
+        out.extend_from_slice(b"Authorization: ");
+        out.extend_from_slice(auth.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(b"\r\n");
+    out.extend_from_slice(body);
+}
+
+/// Interprets the events of one response into its record.
+struct Sink<'a> {
+    rec: &'a mut RequestRecord,
+    text: Option<&'a mut Vec<u8>>,
+    prev_token_ns: u64,
+    done: bool,
+    /// The stream's SSE said something fatal; stop reading.
+    fatal: bool,
+}
+
+impl Sink<'_> {
+    #[inline]
+    fn on_event(&mut self, ev: Event<'_>, t: u64) -> Flow {
+        if self.done {
+            // Anything after [DONE] is ignored, as the OpenAI stream protocol ends there.
+            return Flow::Continue;
+        }
+        if ev.event == b"error" {
+            self.rec.fail(
+                FailureKind::ServerError,
+                0,
+                format!("server error event: {}", String::from_utf8_lossy(ev.data)),
+            );
+            self.fatal = true;
+            return Flow::Stop;
+        }
+        match chunk::parse(ev.data, self.text.as_deref_mut()) {
+            Ok(Chunk::Done) => {
+                self.done = true;
+                self.rec.end_ns = t;
+                Flow::Continue
+            }
+            Ok(Chunk::Data(info)) => {
+                if info.error {
+                    self.rec.fail(
+                        FailureKind::ServerError,
+                        0,
+                        format!("error in stream: {}", String::from_utf8_lossy(ev.data)),
+                    );
+                    self.fatal = true;
+                    return Flow::Stop;
+                }
+                if info.has_output() {
+                    if self.rec.first_token_ns == 0 {
+                        self.rec.first_token_ns = t;
+                    } else {
+                        let gap = t - self.prev_token_ns;
+                        self.rec.gaps_us.push(((gap + 500) / 1000).min(u32::MAX as u64) as u32);
+                    }
+                    self.prev_token_ns = t;
+                    self.rec.last_token_ns = t;
+                    self.rec.content_chunks += 1;
+                }
+                if let Some(u) = info.usage {
+                    if let Some(p) = u.prompt_tokens {
+                        self.rec.usage_prompt = Some(p.min(u32::MAX as u64) as u32);
+                    }
+                    if let Some(c) = u.completion_tokens {
+                        self.rec.usage_completion = Some(c.min(u32::MAX as u64) as u32);
+                    }
+                }
+                Flow::Continue
+            }
+            Err(e) => {
+                self.rec.fail(FailureKind::Parse, 0, e.to_string());
+                self.fatal = true;
+                Flow::Stop
+            }
+        }
+    }
+}
+
+enum Body {
+    Chunked(ChunkedDecoder),
+    Remaining(u64),
+    UntilClose,
+}
+
+/// Send `req` on `slot` (connecting first if needed) and read the whole response into `rec`.
+/// `rec.sched_ns`/`queue_ns` are set by the caller; everything else is filled here.
+/// Generated text is appended to `text` when given (for re-tokenization).
+pub async fn execute(
+    slot: &mut Slot,
+    scratch: &RefCell<Scratch>,
+    target: &Target,
+    request_id: &str,
+    req: &RequestSpec<'_>,
+    rec: &mut RequestRecord,
+    text: Option<&mut Vec<u8>>,
+) {
+    rec.input_len = req.input_len;
+    rec.max_tokens = req.output_len;
+
+    // A kept-alive connection the server has closed meanwhile reads as EOF: replace it
+    // before sending rather than count a reset the request never caused.
+    if let Some(c) = &slot.conn {
+        let mut probe = [0u8; 1];
+        match c.try_read(&mut probe) {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            _ => slot.conn = None,
+        }
+    }
+    if slot.conn.is_none() {
+        match slot.connect(target.addr).await {
+            Ok(ns) => rec.connect_ns = ns,
+            Err(e) => {
+                rec.send_ns = mono_ns();
+                rec.end_ns = rec.send_ns;
+                rec.fail(FailureKind::Connect, 0, format!("connect {}: {e}", target.addr));
+                return;
+            }
+        }
+    }
+
+    {
+        let mut s = scratch.borrow_mut();
+        let Scratch { write, body, .. } = &mut *s;
+        build_body(body, target, req);
+        build_request(write, target, request_id, body);
+    }
+    slot.sse.reset();
+    slot.head.clear();
+    rec.send_ns = mono_ns();
+    let deadline_ns = rec.send_ns + target.request_timeout.as_nanos() as u64;
+    let conn = slot.conn.take().expect("connected above");
+
+    let keep = drive(
+        &conn,
+        slot,
+        scratch,
+        target,
+        rec,
+        text,
+        deadline_ns,
+    )
+    .await;
+    if keep {
+        slot.conn = Some(conn);
+    } else {
+        drop(conn);
+    }
+    if rec.end_ns == 0 {
+        rec.end_ns = mono_ns();
+    }
+}
+
+/// Write the request and read the response. Returns whether the connection can be reused.
+async fn drive(
+    conn: &TcpStream,
+    slot: &mut Slot,
+    scratch: &RefCell<Scratch>,
+    target: &Target,
+    rec: &mut RequestRecord,
+    text: Option<&mut Vec<u8>>,
+    deadline_ns: u64,
+) -> bool {
+    // ---- write
+    {
+        let mut s = scratch.borrow_mut();
+        let mut off = 0;
+        let w = &s.write;
+        while off < w.len() {
+            match conn.try_write(&w[off..]) {
+                Ok(n) => off += n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) => {
+                    rec.fail(FailureKind::Reset, 0, format!("writing request: {e}"));
+                    return false;
+                }
+            }
+        }
+        slot.pending_write.clear();
+        slot.pending_write.extend_from_slice(&w[off..]);
+        s.write.clear();
+    }
+    while !slot.pending_write.is_empty() {
+        if let Err(e) = timed(conn.writable(), deadline_ns, rec, "writing the request").await {
+            let _ = e;
+            return false;
+        }
+        match conn.try_write(&slot.pending_write) {
+            Ok(n) => {
+                slot.pending_write.drain(..n);
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            Err(e) => {
+                rec.fail(FailureKind::Reset, 0, format!("writing request: {e}"));
+                return false;
+            }
+        }
+    }
+
+    // ---- read
+    let mut head: Option<Head> = None;
+    let mut body = Body::UntilClose;
+    let mut error_body: Vec<u8> = Vec::new();
+    let mut sink = Sink {
+        rec,
+        text,
+        prev_token_ns: 0,
+        done: false,
+        fatal: false,
+    };
+    let mut last_read_ns = sink.rec.send_ns;
+    let idle_ns = target.idle_timeout.as_nanos() as u64;
+    loop {
+        // Deadline: the sooner of the whole-request limit and the idle limit.
+        let due = deadline_ns.min(last_read_ns.saturating_add(idle_ns));
+        let ready = tokio::time::timeout_at(to_tokio(due), conn.readable()).await;
+        if ready.is_err() {
+            let now = mono_ns();
+            if now < due {
+                continue; // the timer fired early relative to our clock; re-arm
+            }
+            if sink.done {
+                // All of the response arrived; only the body terminator is late. Not a
+                // failure of the request, but the connection is not trusted again.
+                return false;
+            }
+            let what = if now >= deadline_ns {
+                format!("no complete response within {:?}", target.request_timeout)
+            } else {
+                format!("no bytes for {:?}", target.idle_timeout)
+            };
+            sink.rec.fail(FailureKind::Timeout, 0, what);
+            return false;
+        }
+        let mut s = scratch.borrow_mut();
+        let n = match conn.try_read(&mut s.read) {
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+            Err(e) => {
+                drop(s);
+                return finish_eof(&mut sink, head.as_ref(), &body, Some(e));
+            }
+        };
+        let t = mono_ns();
+        if n == 0 {
+            drop(s);
+            // End of stream: a valid end only for close-delimited bodies.
+            if head.is_some() && matches!(body, Body::UntilClose) {
+                let _ = slot.sse.finish(&mut |ev| sink.on_event(ev, t));
+                return complete(&mut sink, head.as_ref(), &error_body, false);
+            }
+            return finish_eof(&mut sink, head.as_ref(), &body, None);
+        }
+        last_read_ns = t;
+        if sink.rec.first_byte_ns == 0 {
+            sink.rec.first_byte_ns = t;
+        }
+        let mut data: &[u8] = &s.read[..n];
+
+        if head.is_none() {
+            let parsed = if slot.head.is_empty() {
+                http1::parse_head(data)
+            } else {
+                slot.head.extend_from_slice(data);
+                http1::parse_head(&slot.head)
+            };
+            match parsed {
+                Ok(None) => {
+                    if slot.head.is_empty() {
+                        slot.head.extend_from_slice(data);
+                    }
+                    continue;
+                }
+                Err(e) => {
+                    sink.rec.fail(FailureKind::Parse, 0, e.to_string());
+                    return false;
+                }
+                Ok(Some(h)) => {
+                    if slot.head.is_empty() {
+                        data = &data[h.len..];
+                    } else {
+                        // Body bytes that arrived with the head: the tail of this read.
+                        let extra = slot.head.len() - h.len;
+                        data = &data[n - extra..];
+                    }
+                    body = match h.framing {
+                        Framing::Chunked => Body::Chunked(ChunkedDecoder::new()),
+                        Framing::Length(l) => Body::Remaining(l),
+                        Framing::Close => Body::UntilClose,
+                    };
+                    head = Some(h);
+                }
+            }
+        }
+        let h = head.as_ref().expect("head parsed");
+        let ok_status = h.status == 200;
+
+        // Feed body bytes: SSE for a 200, an error message otherwise.
+        let mut feed = |piece: &[u8]| -> bool {
+            if ok_status {
+                slot.sse.feed(piece, &mut |ev| sink.on_event(ev, t)) == Flow::Continue
+            } else {
+                let room = 4096usize.saturating_sub(error_body.len());
+                error_body.extend_from_slice(&piece[..piece.len().min(room)]);
+                true
+            }
+        };
+        let ended = match &mut body {
+            Body::Chunked(dec) => match dec.feed(data, &mut feed) {
+                Ok(_) => dec.is_done(),
+                Err(e) => {
+                    drop(feed);
+                    sink.rec.fail(FailureKind::Parse, 0, e.to_string());
+                    return false;
+                }
+            },
+            Body::Remaining(left) => {
+                let take = (*left).min(data.len() as u64) as usize;
+                *left -= take as u64;
+                feed(&data[..take]);
+                *left == 0
+            }
+            Body::UntilClose => {
+                feed(data);
+                false
+            }
+        };
+        drop(s);
+        if sink.fatal {
+            return false;
+        }
+        if ended {
+            if ok_status {
+                let _ = slot.sse.finish(&mut |ev| sink.on_event(ev, t));
+            }
+            return complete(&mut sink, head.as_ref(), &error_body, !h.close);
+        }
+    }
+}
+
+/// The body ended normally. Decide success or which failure.
+fn complete(sink: &mut Sink<'_>, head: Option<&Head>, error_body: &[u8], reusable: bool) -> bool {
+    let h = head.expect("complete needs a head");
+    if h.status != 200 {
+        sink.rec.fail(
+            FailureKind::HttpStatus,
+            h.status,
+            format!("HTTP {}: {}", h.status, String::from_utf8_lossy(error_body).trim()),
+        );
+        return reusable;
+    }
+    if sink.fatal {
+        return false;
+    }
+    if !sink.done {
+        sink.rec.fail(
+            FailureKind::Incomplete,
+            0,
+            "stream ended without data: [DONE]",
+        );
+        return reusable;
+    }
+    if sink.rec.first_token_ns == 0 {
+        sink.rec.fail(FailureKind::Empty, 0, "stream carried no output tokens");
+    }
+    reusable
+}
+
+/// The connection ended (EOF or error) before the response was complete.
+fn finish_eof(sink: &mut Sink<'_>, head: Option<&Head>, _body: &Body, err: Option<io::Error>) -> bool {
+    let what = match &err {
+        Some(e) => e.to_string(),
+        None => "connection closed".to_string(),
+    };
+    if sink.done {
+        // Everything arrived; only the framing's end was cut. Count the request as complete.
+        return false;
+    }
+    let phase = if head.is_none() { "before the response head" } else { "mid-stream" };
+    sink.rec.fail(FailureKind::Reset, 0, format!("{what} {phase}"));
+    false
+}
+
+async fn timed<F: std::future::Future<Output = io::Result<()>>>(
+    f: F,
+    deadline_ns: u64,
+    rec: &mut RequestRecord,
+    what: &str,
+) -> Result<(), ()> {
+    match tokio::time::timeout_at(to_tokio(deadline_ns), f).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => {
+            rec.fail(FailureKind::Reset, 0, format!("{what}: {e}"));
+            Err(())
+        }
+        Err(_) => {
+            rec.fail(FailureKind::Timeout, 0, format!("{what}: timed out"));
+            Err(())
+        }
+    }
+}
+
+/// A `CLOCK_MONOTONIC` deadline as a tokio instant.
+fn to_tokio(deadline_ns: u64) -> tokio::time::Instant {
+    let now = mono_ns();
+    tokio::time::Instant::now() + Duration::from_nanos(deadline_ns.saturating_sub(now))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::borrow::Cow;
+
+    #[test]
+    fn base_url_forms() {
+        assert_eq!(
+            split_base_url("http://127.0.0.1:8000").unwrap(),
+            ("127.0.0.1:8000".into(), "".into())
+        );
+        assert_eq!(
+            split_base_url("http://localhost:8000/v1/").unwrap(),
+            ("localhost:8000".into(), "/v1".into())
+        );
+        assert_eq!(split_base_url("http://h/x").unwrap(), ("h:80".into(), "/x".into()));
+        assert!(split_base_url("https://h").unwrap_err().contains("https"));
+        assert!(split_base_url("ftp://h").is_err());
+        assert_eq!(endpoint_path("/v1", Api::Chat), "/v1/chat/completions");
+        assert_eq!(endpoint_path("", Api::Completions), "/v1/completions");
+        assert_eq!(endpoint_path("/proxy", Api::Completions), "/proxy/v1/completions");
+    }
+
+    #[test]
+    fn json_string_escaping_round_trips() {
+        let s = "a\"b\\c\nd\te\u{1}f é 😀";
+        let mut out = Vec::new();
+        push_json_str(&mut out, s);
+        let back: String = serde_json::from_slice(&out).unwrap();
+        assert_eq!(back, s);
+    }
+
+    fn target(api: Api) -> Target {
+        Target {
+            addr: "127.0.0.1:1".parse().unwrap(),
+            host: "127.0.0.1:1".into(),
+            path: endpoint_path("", api),
+            api,
+            model: "m".into(),
+            authorization: Some("Bearer secret".into()),
+            ignore_eos: true,
+            request_timeout: Duration::from_secs(1),
+            idle_timeout: Duration::from_secs(1),
+        }
+    }
+
+    #[test]
+    fn bodies_are_valid_openai_requests() {
+        let req = RequestSpec {
+            prompt: Prompt::Text(Cow::Borrowed("hi \"there\"")),
+            input_len: 3,
+            output_len: 7,
+        };
+        let mut out = Vec::new();
+        build_body(&mut out, &target(Api::Completions), &req);
+        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(v["prompt"], "hi \"there\"");
+        assert_eq!(v["max_tokens"], 7);
+        assert_eq!(v["stream"], true);
+        assert_eq!(v["stream_options"]["include_usage"], true);
+        assert_eq!(v["ignore_eos"], true);
+        build_body(&mut out, &target(Api::Chat), &req);
+        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(v["messages"][0]["content"], "hi \"there\"");
+        assert_eq!(v["max_completion_tokens"], 7);
+        let dbg = format!("{:?}", target(Api::Chat));
+        assert!(!dbg.contains("secret"), "{dbg}");
+    }
+}
