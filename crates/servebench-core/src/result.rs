@@ -14,8 +14,9 @@ use std::collections::BTreeMap;
 pub const SCHEMA_VERSION: u32 = 1;
 
 /// Request rate: a number of requests per second or `inf` (all at once, closed loop).
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub enum RequestRate {
+    #[default]
     Infinite,
     PerSecond(f64),
 }
@@ -380,12 +381,6 @@ pub struct BenchResult {
     pub self_check: SelfCheck,
     /// `CLOCK_MONOTONIC` nanoseconds at the benchmark start: per-request records are relative to it.
     pub mono_start_ns: u64,
-}
-
-impl Default for RequestRate {
-    fn default() -> Self {
-        RequestRate::Infinite
-    }
 }
 
 #[cfg(test)]

@@ -1,8 +1,213 @@
+//! `servebench sim`: parse the flags, map them onto `SimConfig`, run until SIGINT/SIGTERM.
+
+use anyhow::Context;
+use servebench_sim::{FaultConfig, FaultKind, FixedTiming, PromptCounter, SimConfig};
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Timing profiles.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Profile {
+    /// Every request: the same TTFT, then one token every ITL.
+    Fixed,
+}
 
 #[derive(clap::Args)]
-pub struct SimArgs {}
+pub struct SimArgs {
+    /// Timing profile.
+    #[arg(long, value_enum, default_value = "fixed")]
+    pub profile: Profile,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: String,
+    /// Port to listen on (0: any free port; the line printed at startup says which).
+    #[arg(long, default_value_t = 8000)]
+    pub port: u16,
+    /// Served model name (/v1/models).
+    #[arg(long, default_value = "servebench-sim")]
+    pub model: String,
+    /// Tokenizer counting prompt tokens: a tokenizer.json path or directory, a HF hub id in the
+    /// local cache, or o200k_base / cl100k_base. Default: found from --model, else cl100k_base.
+    #[arg(long)]
+    pub tokenizer: Option<String>,
+    /// Time to first token, from the moment the request body has been read.
+    #[arg(long, default_value_t = 0.0, value_parser = non_negative_ms)]
+    pub ttft_ms: f64,
+    /// Inter-token latency (0: as fast as the server can write).
+    #[arg(long, default_value_t = 0.0, value_parser = non_negative_ms)]
+    pub itl_ms: f64,
+    /// Output tokens per SSE chunk (the last chunk may carry fewer).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    pub tokens_per_chunk: u32,
+    /// max_tokens of chat requests that set neither max_tokens nor max_completion_tokens
+    /// (completions default to 16, as in OpenAI's API).
+    #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..))]
+    pub default_max_tokens: u32,
+    /// Imitate an EOS: without ignore_eos, stop after N tokens (finish_reason "stop").
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub eos_after: Option<u32>,
+    /// The first N output tokens of chat responses are sent as reasoning_content.
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub reasoning_tokens: u32,
+    /// Reject requests whose prompt_tokens + max_tokens exceed this (400, as vLLM does).
+    #[arg(long, default_value_t = 131_072, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_model_len: u32,
+    /// Fraction of requests answered 429.
+    #[arg(long = "fail-429", value_name = "F", default_value_t = 0.0, value_parser = fraction)]
+    pub fail_429: f64,
+    /// Fraction of requests answered 500.
+    #[arg(long = "fail-500", value_name = "F", default_value_t = 0.0, value_parser = fraction)]
+    pub fail_500: f64,
+    /// Fraction of requests answered 503.
+    #[arg(long = "fail-503", value_name = "F", default_value_t = 0.0, value_parser = fraction)]
+    pub fail_503: f64,
+    /// Fraction of requests whose connection is reset (RST) before anything is written.
+    #[arg(long, value_name = "F", default_value_t = 0.0, value_parser = fraction)]
+    pub reset_before_headers: f64,
+    /// Fraction of requests whose connection is reset after half the content chunks.
+    #[arg(long, value_name = "F", default_value_t = 0.0, value_parser = fraction)]
+    pub reset_mid_stream: f64,
+    /// Fraction of requests with one truncated (invalid JSON) chunk midway, ending the stream.
+    #[arg(long, value_name = "F", default_value_t = 0.0, value_parser = fraction)]
+    pub malformed_chunk: f64,
+    /// Fraction of requests whose stream lacks `data: [DONE]`.
+    #[arg(long, value_name = "F", default_value_t = 0.0, value_parser = fraction)]
+    pub missing_done: f64,
+    /// Fraction of requests that stop sending for --stall-ms after half the content chunks.
+    #[arg(long, value_name = "F", default_value_t = 0.0, value_parser = fraction)]
+    pub stall: f64,
+    /// How long the stall fault lasts.
+    #[arg(long, default_value_t = 60_000.0, value_parser = non_negative_ms)]
+    pub stall_ms: f64,
+    /// Fraction of requests that send an error event after half the content chunks.
+    #[arg(long, value_name = "F", default_value_t = 0.0, value_parser = fraction)]
+    pub error_mid_stream: f64,
+    /// Write a JSONL record of every generation request (what was sent, and when).
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<PathBuf>,
+    /// Runtime threads (1: a single-threaded runtime, for pinning the server to one core).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
+    pub threads: u64,
+}
 
-pub fn run(_args: SimArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("not yet implemented")
+fn fraction(s: &str) -> Result<f64, String> {
+    let f: f64 = s.parse().map_err(|_| format!("'{s}' is not a number"))?;
+    if (0.0..=1.0).contains(&f) {
+        Ok(f)
+    } else {
+        Err(format!("{f} is not a fraction in [0, 1]"))
+    }
+}
+
+fn non_negative_ms(s: &str) -> Result<f64, String> {
+    let f: f64 = s.parse().map_err(|_| format!("'{s}' is not a number"))?;
+    if f.is_finite() && f >= 0.0 {
+        Ok(f)
+    } else {
+        Err(format!("{s} is not a non-negative number of milliseconds"))
+    }
+}
+
+fn ms(v: f64) -> Duration {
+    Duration::from_secs_f64(v / 1000.0)
+}
+
+/// Adapts the project's tokenizer to the sim's prompt counter.
+struct TokenizerCounter(servebench_tokenizer::Tokenizer);
+
+impl PromptCounter for TokenizerCounter {
+    fn count(&self, text: &str) -> usize {
+        self.0.count(text)
+    }
+    fn encode(&self, text: &str) -> Vec<u32> {
+        self.0.encode(text)
+    }
+}
+
+fn bind_addr(host: &str, port: u16) -> anyhow::Result<SocketAddr> {
+    (host, port)
+        .to_socket_addrs()
+        .with_context(|| format!("cannot resolve --host {host}"))?
+        .next()
+        .with_context(|| format!("--host {host} resolves to no address"))
+}
+
+/// The prompt counter for `--tokenizer` / the model name (a note on stderr when it falls back).
+fn counter(tokenizer: Option<&str>, model: &str) -> anyhow::Result<Arc<dyn PromptCounter>> {
+    let resolved =
+        servebench_tokenizer::Tokenizer::resolve(tokenizer, model).context("--tokenizer")?;
+    if resolved.fallback {
+        eprintln!(
+            "servebench sim: no tokenizer found for model '{model}'; counting prompt tokens with {}",
+            resolved.tokenizer.info().name
+        );
+    }
+    Ok(Arc::new(TokenizerCounter(resolved.tokenizer)))
+}
+
+/// For `servebench bench` without `--base-url`: a `fixed`-profile sim on a free loopback port,
+/// in this process. Shut it down with [`servebench_sim::SimHandle::shutdown`].
+pub fn embedded(
+    ttft_ms: f64,
+    itl_ms: f64,
+    tokenizer: Option<&str>,
+) -> anyhow::Result<servebench_sim::SimHandle> {
+    for (name, v) in [("--sim-ttft-ms", ttft_ms), ("--sim-itl-ms", itl_ms)] {
+        anyhow::ensure!(
+            v.is_finite() && v >= 0.0,
+            "{name} {v} is not a non-negative number of milliseconds"
+        );
+    }
+    let cfg = SimConfig {
+        timing: FixedTiming {
+            ttft: ms(ttft_ms),
+            itl: ms(itl_ms),
+            tokens_per_chunk: 1,
+        },
+        counter: Some(counter(tokenizer, "servebench-sim")?),
+        ..SimConfig::default()
+    };
+    servebench_sim::spawn(cfg).context("starting the embedded sim")
+}
+
+pub fn run(args: SimArgs) -> anyhow::Result<ExitCode> {
+    let Profile::Fixed = args.profile;
+    let counter = counter(args.tokenizer.as_deref(), &args.model)?;
+    let mut faults = FaultConfig::default();
+    for (kind, f) in [
+        (FaultKind::Status429, args.fail_429),
+        (FaultKind::Status500, args.fail_500),
+        (FaultKind::Status503, args.fail_503),
+        (FaultKind::ResetBeforeHeaders, args.reset_before_headers),
+        (FaultKind::ResetMidStream, args.reset_mid_stream),
+        (FaultKind::MalformedChunk, args.malformed_chunk),
+        (FaultKind::MissingDone, args.missing_done),
+        (FaultKind::Stall, args.stall),
+        (FaultKind::ErrorMidStream, args.error_mid_stream),
+    ] {
+        faults.set(kind, f);
+    }
+    let cfg = SimConfig {
+        bind: bind_addr(&args.host, args.port)?,
+        model: args.model,
+        timing: FixedTiming {
+            ttft: ms(args.ttft_ms),
+            itl: ms(args.itl_ms),
+            tokens_per_chunk: args.tokens_per_chunk,
+        },
+        default_max_tokens: args.default_max_tokens,
+        eos_after: args.eos_after,
+        reasoning_tokens: args.reasoning_tokens,
+        faults,
+        stall: ms(args.stall_ms),
+        record: args.record,
+        counter: Some(counter),
+        max_model_len: args.max_model_len,
+        threads: args.threads as usize,
+    };
+    servebench_sim::run_until_signal(cfg)?;
+    Ok(ExitCode::SUCCESS)
 }
