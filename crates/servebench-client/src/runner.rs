@@ -78,7 +78,7 @@ pub struct PointRun {
 
 /// Texts waiting to be re-tokenized may not exceed this many bytes; beyond it a request's
 /// client-side count is skipped (and counted as skipped) rather than growing memory.
-const RETOKENIZE_BACKLOG_LIMIT: usize = 64 << 20;
+const RETOKENIZE_BACKLOG_LIMIT: usize = 16 << 20;
 
 struct Shared {
     spec: PointSpec,

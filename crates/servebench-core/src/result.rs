@@ -309,8 +309,11 @@ pub struct SelfCheck {
     /// True when the client limited the measurement; see `reasons`.
     pub client_bound: bool,
     pub reasons: Vec<String>,
-    /// Actual send − scheduled send, per request (closed loop: from the moment its slot freed).
+    /// Actual send − scheduled send, per request (closed loop: from the moment its slot freed;
+    /// each slot's first request is excluded and reported as `ramp_ms`).
     pub send_lag_ms: Summary,
+    /// Closed loop: time from the start until the last of the C first requests was sent.
+    pub ramp_ms: f64,
     /// Time requests waited for a free concurrency slot after their arrival (open loop with a cap).
     pub queue_wait_ms: Summary,
     /// How late a 1 ms probe timer fired on each client thread: event-loop lag.
