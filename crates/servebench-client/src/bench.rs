@@ -95,10 +95,7 @@ pub enum BenchError {
     #[error("{0}")]
     Config(String),
     #[error("cannot reach {url}: {source}")]
-    Unreachable {
-        url: String,
-        source: std::io::Error,
-    },
+    Unreachable { url: String, source: std::io::Error },
     #[error(transparent)]
     Tokenizer(#[from] servebench_tokenizer::TokenizerError),
     #[error(transparent)]
@@ -131,7 +128,9 @@ pub fn parse_goodput(s: &str) -> Result<GoodputSpec, String> {
             .parse()
             .ok()
             .filter(|x: &f64| *x > 0.0 && x.is_finite())
-            .ok_or_else(|| format!("--goodput '{part}': '{v}' is not a positive number of milliseconds"))?;
+            .ok_or_else(|| {
+                format!("--goodput '{part}': '{v}' is not a positive number of milliseconds")
+            })?;
         match k {
             "ttft" => g.ttft_ms = Some(ms),
             "tpot" => g.tpot_ms = Some(ms),
@@ -155,7 +154,9 @@ impl Bench {
             )));
         }
         if opts.concurrency.contains(&0) {
-            return Err(BenchError::Config("--concurrency: values must be at least 1".into()));
+            return Err(BenchError::Config(
+                "--concurrency: values must be at least 1".into(),
+            ));
         }
         if opts.concurrency.is_empty() && opts.request_rate.is_infinite() {
             return Err(BenchError::Config(
@@ -176,7 +177,9 @@ impl Bench {
                 source: e,
             })?
             .next()
-            .ok_or_else(|| BenchError::Config(format!("--base-url {}: no address", opts.base_url)))?;
+            .ok_or_else(|| {
+                BenchError::Config(format!("--base-url {}: no address", opts.base_url))
+            })?;
         std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(10)).map_err(|e| {
             BenchError::Unreachable {
                 url: opts.base_url.clone(),
@@ -231,10 +234,11 @@ impl Bench {
             osl_override: self.opts.osl_override,
             range_ratio: self.opts.range_ratio,
             seed: self.opts.seed,
-            num_prompts: self
-                .opts
-                .num_prompts
-                .unwrap_or(if concurrency.is_some() { 10 * c } else { 1000 }),
+            num_prompts: self.opts.num_prompts.unwrap_or(if concurrency.is_some() {
+                10 * c
+            } else {
+                1000
+            }),
             num_warmups: self.opts.warmups.unwrap_or(2 * c),
             api: self.opts.api,
         };
@@ -384,15 +388,28 @@ fn os_release() -> String {
         return std::env::consts::OS.into();
     }
     let field = |f: &[libc::c_char]| {
-        let b: Vec<u8> = f.iter().take_while(|&&c| c != 0).map(|&c| c as u8).collect();
+        let b: Vec<u8> = f
+            .iter()
+            .take_while(|&&c| c != 0)
+            .map(|&c| c as u8)
+            .collect();
         String::from_utf8_lossy(&b).into_owned()
     };
-    format!("{} {} {}", field(&u.sysname), field(&u.release), field(&u.machine))
+    format!(
+        "{} {} {}",
+        field(&u.sysname),
+        field(&u.release),
+        field(&u.machine)
+    )
 }
 
 /// One JSON line per request (measured and warmup) for `--requests-out`. Times are
 /// milliseconds from the benchmark start.
-pub fn request_line(r: &RequestRecord, concurrency: Option<usize>, start_ns: u64) -> serde_json::Value {
+pub fn request_line(
+    r: &RequestRecord,
+    concurrency: Option<usize>,
+    start_ns: u64,
+) -> serde_json::Value {
     let rel = |ns: u64| {
         if ns == 0 {
             serde_json::Value::Null

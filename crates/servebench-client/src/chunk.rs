@@ -48,7 +48,11 @@ pub struct ChunkError {
 
 impl std::fmt::Display for ChunkError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "invalid stream chunk at byte {}: expected {}", self.offset, self.expected)
+        write!(
+            f,
+            "invalid stream chunk at byte {}: expected {}",
+            self.offset, self.expected
+        )
     }
 }
 
@@ -304,7 +308,9 @@ impl<'a, 't> Walker<'a, 't> {
         }
         let raw = self.number()?;
         // Token counts are non-negative integers; anything else is ignored rather than trusted.
-        Ok(std::str::from_utf8(raw).ok().and_then(|s| s.parse::<u64>().ok()))
+        Ok(std::str::from_utf8(raw)
+            .ok()
+            .and_then(|s| s.parse::<u64>().ok()))
     }
 
     fn skip(&mut self, depth: u32) -> Result<(), ChunkError> {
@@ -440,10 +446,12 @@ fn unescape_into(raw: &[u8], out: &mut Vec<u8>) {
             out.push(b);
             continue;
         }
-        let hex = |s: &[u8]| u32::from_str_radix(std::str::from_utf8(s).unwrap_or("0"), 16).unwrap_or(0);
+        let hex =
+            |s: &[u8]| u32::from_str_radix(std::str::from_utf8(s).unwrap_or("0"), 16).unwrap_or(0);
         let mut cp = hex(&raw[i..i + 4]);
         i += 4;
-        if (0xD800..0xDC00).contains(&cp) && raw.get(i..i + 2) == Some(b"\\u") && i + 6 <= raw.len() {
+        if (0xD800..0xDC00).contains(&cp) && raw.get(i..i + 2) == Some(b"\\u") && i + 6 <= raw.len()
+        {
             let lo = hex(&raw[i + 2..i + 6]);
             if (0xDC00..0xE000).contains(&lo) {
                 cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
@@ -475,7 +483,9 @@ mod tests {
 
     #[test]
     fn completions_chunk() {
-        let i = info(r#"{"id":"cmpl-1","object":"text_completion","created":1,"model":"m","choices":[{"index":0,"text":" the","logprobs":null,"finish_reason":null}]}"#);
+        let i = info(
+            r#"{"id":"cmpl-1","object":"text_completion","created":1,"model":"m","choices":[{"index":0,"text":" the","logprobs":null,"finish_reason":null}]}"#,
+        );
         assert_eq!(i.choices, 1);
         assert_eq!(i.output_bytes, 4);
         assert!(!i.finish && !i.error && i.usage.is_none());
@@ -483,7 +493,9 @@ mod tests {
 
     #[test]
     fn role_only_first_chat_chunk_has_no_output() {
-        let i = info(r#"{"id":"c","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}]}"#);
+        let i = info(
+            r#"{"id":"c","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}]}"#,
+        );
         assert_eq!(i.choices, 1);
         assert!(!i.has_output());
         let i = info(r#"{"choices":[{"index":0,"delta":{"role":"assistant"}}]}"#);
@@ -492,7 +504,9 @@ mod tests {
 
     #[test]
     fn usage_only_last_chunk() {
-        let i = info(r#"{"id":"c","choices":[],"usage":{"prompt_tokens":12,"completion_tokens":34,"total_tokens":46,"prompt_tokens_details":null}}"#);
+        let i = info(
+            r#"{"id":"c","choices":[],"usage":{"prompt_tokens":12,"completion_tokens":34,"total_tokens":46,"prompt_tokens_details":null}}"#,
+        );
         assert_eq!(i.choices, 0);
         assert_eq!(
             i.usage,
@@ -501,7 +515,9 @@ mod tests {
                 completion_tokens: Some(34)
             })
         );
-        assert!(info(r#"{"choices":[{"text":"a"}],"usage":null}"#).usage.is_none());
+        assert!(info(r#"{"choices":[{"text":"a"}],"usage":null}"#)
+            .usage
+            .is_none());
     }
 
     #[test]
@@ -510,7 +526,9 @@ mod tests {
         assert!(i.has_output());
         let i = info(r#"{"choices":[{"delta":{"reasoning":"x"}}]}"#);
         assert!(i.has_output());
-        let i = info(r#"{"choices":[{"delta":{"tool_calls":[{"index":0,"function":{"arguments":"{\"a"}}]}}]}"#);
+        let i = info(
+            r#"{"choices":[{"delta":{"tool_calls":[{"index":0,"function":{"arguments":"{\"a"}}]}}]}"#,
+        );
         assert!(i.has_output());
     }
 
@@ -570,7 +588,11 @@ mod tests {
                 // We only accept objects; serde accepts objects whose members have any shape we
                 // may reject as not chunk-like (e.g. a non-object choice). Accepting must imply valid.
                 if ours {
-                    assert!(theirs, "we accepted invalid JSON: {}", String::from_utf8_lossy(&m));
+                    assert!(
+                        theirs,
+                        "we accepted invalid JSON: {}",
+                        String::from_utf8_lossy(&m)
+                    );
                 }
                 checked += 1;
             }

@@ -39,7 +39,10 @@ impl std::fmt::Debug for Target {
             .field("addr", &self.addr)
             .field("path", &self.path)
             .field("model", &self.model)
-            .field("authorization", &self.authorization.as_ref().map(|_| "<redacted>"))
+            .field(
+                "authorization",
+                &self.authorization.as_ref().map(|_| "<redacted>"),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -54,7 +57,9 @@ pub fn split_base_url(base_url: &str) -> Result<(String, String), String> {
             "--base-url {base_url}: https is not supported by this build; use http:// (e.g. a local TLS-terminating proxy)"
         ));
     } else {
-        return Err(format!("--base-url {base_url}: expected http://HOST:PORT[/PREFIX]"));
+        return Err(format!(
+            "--base-url {base_url}: expected http://HOST:PORT[/PREFIX]"
+        ));
     };
     let (authority, prefix) = match rest.find('/') {
         Some(i) => (&rest[..i], rest[i..].trim_end_matches('/')),
@@ -63,7 +68,11 @@ pub fn split_base_url(base_url: &str) -> Result<(String, String), String> {
     if authority.is_empty() {
         return Err(format!("--base-url {base_url}: missing host"));
     }
-    let authority = if authority.starts_with('[') || authority.rsplit_once(':').is_some_and(|(_, p)| p.parse::<u16>().is_ok()) {
+    let authority = if authority.starts_with('[')
+        || authority
+            .rsplit_once(':')
+            .is_some_and(|(_, p)| p.parse::<u16>().is_ok())
+    {
         authority.to_string()
     } else {
         format!("{authority}:80")
@@ -266,7 +275,9 @@ impl Sink<'_> {
                         self.rec.first_token_ns = t;
                     } else {
                         let gap = t - self.prev_token_ns;
-                        self.rec.gaps_us.push(((gap + 500) / 1000).min(u32::MAX as u64) as u32);
+                        self.rec
+                            .gaps_us
+                            .push(((gap + 500) / 1000).min(u32::MAX as u64) as u32);
                     }
                     self.prev_token_ns = t;
                     self.rec.last_token_ns = t;
@@ -327,7 +338,11 @@ pub async fn execute(
             Err(e) => {
                 rec.send_ns = mono_ns();
                 rec.end_ns = rec.send_ns;
-                rec.fail(FailureKind::Connect, 0, format!("connect {}: {e}", target.addr));
+                rec.fail(
+                    FailureKind::Connect,
+                    0,
+                    format!("connect {}: {e}", target.addr),
+                );
                 return;
             }
         }
@@ -345,16 +360,7 @@ pub async fn execute(
     let deadline_ns = rec.send_ns + target.request_timeout.as_nanos() as u64;
     let conn = slot.conn.take().expect("connected above");
 
-    let keep = drive(
-        &conn,
-        slot,
-        scratch,
-        target,
-        rec,
-        text,
-        deadline_ns,
-    )
-    .await;
+    let keep = drive(&conn, slot, scratch, target, rec, text, deadline_ns).await;
     if keep {
         slot.conn = Some(conn);
     } else {
@@ -395,8 +401,10 @@ async fn drive(
         s.write.clear();
     }
     while !slot.pending_write.is_empty() {
-        if let Err(e) = timed(conn.writable(), deadline_ns, rec, "writing the request").await {
-            let _ = e;
+        if timed(conn.writable(), deadline_ns, rec, "writing the request")
+            .await
+            .is_err()
+        {
             return false;
         }
         match conn.try_write(&slot.pending_write) {
@@ -523,7 +531,6 @@ async fn drive(
             Body::Chunked(dec) => match dec.feed(data, &mut feed) {
                 Ok(_) => dec.is_done(),
                 Err(e) => {
-                    drop(feed);
                     sink.rec.fail(FailureKind::Parse, 0, e.to_string());
                     return false;
                 }
@@ -559,7 +566,11 @@ fn complete(sink: &mut Sink<'_>, head: Option<&Head>, error_body: &[u8], reusabl
         sink.rec.fail(
             FailureKind::HttpStatus,
             h.status,
-            format!("HTTP {}: {}", h.status, String::from_utf8_lossy(error_body).trim()),
+            format!(
+                "HTTP {}: {}",
+                h.status,
+                String::from_utf8_lossy(error_body).trim()
+            ),
         );
         return reusable;
     }
@@ -575,13 +586,19 @@ fn complete(sink: &mut Sink<'_>, head: Option<&Head>, error_body: &[u8], reusabl
         return reusable;
     }
     if sink.rec.first_token_ns == 0 {
-        sink.rec.fail(FailureKind::Empty, 0, "stream carried no output tokens");
+        sink.rec
+            .fail(FailureKind::Empty, 0, "stream carried no output tokens");
     }
     reusable
 }
 
 /// The connection ended (EOF or error) before the response was complete.
-fn finish_eof(sink: &mut Sink<'_>, head: Option<&Head>, _body: &Body, err: Option<io::Error>) -> bool {
+fn finish_eof(
+    sink: &mut Sink<'_>,
+    head: Option<&Head>,
+    _body: &Body,
+    err: Option<io::Error>,
+) -> bool {
     let what = match &err {
         Some(e) => e.to_string(),
         None => "connection closed".to_string(),
@@ -590,8 +607,13 @@ fn finish_eof(sink: &mut Sink<'_>, head: Option<&Head>, _body: &Body, err: Optio
         // Everything arrived; only the framing's end was cut. Count the request as complete.
         return false;
     }
-    let phase = if head.is_none() { "before the response head" } else { "mid-stream" };
-    sink.rec.fail(FailureKind::Reset, 0, format!("{what} {phase}"));
+    let phase = if head.is_none() {
+        "before the response head"
+    } else {
+        "mid-stream"
+    };
+    sink.rec
+        .fail(FailureKind::Reset, 0, format!("{what} {phase}"));
     false
 }
 
@@ -635,12 +657,18 @@ mod tests {
             split_base_url("http://localhost:8000/v1/").unwrap(),
             ("localhost:8000".into(), "/v1".into())
         );
-        assert_eq!(split_base_url("http://h/x").unwrap(), ("h:80".into(), "/x".into()));
+        assert_eq!(
+            split_base_url("http://h/x").unwrap(),
+            ("h:80".into(), "/x".into())
+        );
         assert!(split_base_url("https://h").unwrap_err().contains("https"));
         assert!(split_base_url("ftp://h").is_err());
         assert_eq!(endpoint_path("/v1", Api::Chat), "/v1/chat/completions");
         assert_eq!(endpoint_path("", Api::Completions), "/v1/completions");
-        assert_eq!(endpoint_path("/proxy", Api::Completions), "/proxy/v1/completions");
+        assert_eq!(
+            endpoint_path("/proxy", Api::Completions),
+            "/proxy/v1/completions"
+        );
     }
 
     #[test]

@@ -63,7 +63,9 @@ pub fn parse_head(buf: &[u8]) -> Result<Option<Head>, HeadError> {
                         .split(|&c| c == b',')
                         .any(|t| trim(t).eq_ignore_ascii_case(b"chunked"));
                 } else if h.name.eq_ignore_ascii_case("content-length") {
-                    let v = std::str::from_utf8(trim(h.value)).ok().and_then(|s| s.parse().ok());
+                    let v = std::str::from_utf8(trim(h.value))
+                        .ok()
+                        .and_then(|s| s.parse().ok());
                     match v {
                         Some(n) => length = Some(n),
                         None => return Err(HeadError::Invalid("bad Content-Length".into())),
@@ -207,12 +209,18 @@ impl ChunkedDecoder {
                 (ChunkState::Ext, b'\n') => self.after_size(),
                 (ChunkState::Ext, _) => ChunkState::Ext,
                 (ChunkState::SizeLf, b'\n') => self.after_size(),
-                (ChunkState::SizeLf, _) => return Err(ChunkedError("expected LF after chunk size")),
+                (ChunkState::SizeLf, _) => {
+                    return Err(ChunkedError("expected LF after chunk size"))
+                }
                 (ChunkState::DataCr, b'\r') => ChunkState::DataLf,
                 (ChunkState::DataCr, b'\n') => ChunkState::Size,
-                (ChunkState::DataCr, _) => return Err(ChunkedError("expected CRLF after chunk data")),
+                (ChunkState::DataCr, _) => {
+                    return Err(ChunkedError("expected CRLF after chunk data"))
+                }
                 (ChunkState::DataLf, b'\n') => ChunkState::Size,
-                (ChunkState::DataLf, _) => return Err(ChunkedError("expected LF after chunk data")),
+                (ChunkState::DataLf, _) => {
+                    return Err(ChunkedError("expected LF after chunk data"))
+                }
                 (ChunkState::TrailerStart, b'\r') => ChunkState::EndLf,
                 (ChunkState::TrailerStart, b'\n') => ChunkState::Done,
                 (ChunkState::TrailerStart, _) => ChunkState::Trailer,
@@ -251,12 +259,19 @@ mod tests {
         let h = parse_head(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\nxx")
             .unwrap()
             .unwrap();
-        assert_eq!((h.status, h.framing, h.close), (200, Framing::Chunked, false));
+        assert_eq!(
+            (h.status, h.framing, h.close),
+            (200, Framing::Chunked, false)
+        );
         assert_eq!(h.len, 80);
-        let h = parse_head(b"HTTP/1.1 429 Too Many\r\nContent-Length: 12\r\nConnection: close\r\n\r\n")
-            .unwrap()
-            .unwrap();
-        assert_eq!((h.status, h.framing, h.close), (429, Framing::Length(12), true));
+        let h =
+            parse_head(b"HTTP/1.1 429 Too Many\r\nContent-Length: 12\r\nConnection: close\r\n\r\n")
+                .unwrap()
+                .unwrap();
+        assert_eq!(
+            (h.status, h.framing, h.close),
+            (429, Framing::Length(12), true)
+        );
         let h = parse_head(b"HTTP/1.0 200 OK\r\n\r\n").unwrap().unwrap();
         assert_eq!((h.framing, h.close), (Framing::Close, true));
         assert_eq!(parse_head(b"HTTP/1.1 200 OK\r\nContent-Le").unwrap(), None);
@@ -281,12 +296,16 @@ mod tests {
 
     #[test]
     fn chunked_split_anywhere() {
-        let body: &[u8] = b"5\r\nhello\r\n1a;ext=1\r\nabcdefghijklmnopqrstuvwxyz\r\n0\r\nX-Trailer: 1\r\n\r\n";
+        let body: &[u8] =
+            b"5\r\nhello\r\n1a;ext=1\r\nabcdefghijklmnopqrstuvwxyz\r\n0\r\nX-Trailer: 1\r\n\r\n";
         let (whole, done) = decode_all(&[body]).unwrap();
         assert_eq!(whole, b"helloabcdefghijklmnopqrstuvwxyz");
         assert!(done);
         for cut in 0..body.len() {
-            assert_eq!(decode_all(&[&body[..cut], &body[cut..]]).unwrap(), (whole.clone(), true));
+            assert_eq!(
+                decode_all(&[&body[..cut], &body[cut..]]).unwrap(),
+                (whole.clone(), true)
+            );
         }
         let bytes: Vec<&[u8]> = body.chunks(1).collect();
         assert_eq!(decode_all(&bytes).unwrap(), (whole, true));
@@ -294,7 +313,10 @@ mod tests {
 
     #[test]
     fn chunked_incomplete_and_invalid() {
-        assert_eq!(decode_all(&[b"5\r\nhel"]).unwrap(), (b"hel".to_vec(), false));
+        assert_eq!(
+            decode_all(&[b"5\r\nhel"]).unwrap(),
+            (b"hel".to_vec(), false)
+        );
         assert!(decode_all(&[b"zz\r\n"]).is_err());
         assert!(decode_all(&[b"2\r\nabX"]).is_err());
         assert!(decode_all(&[b"ffffffffffffffffff\r\n"]).is_err());
@@ -304,7 +326,9 @@ mod tests {
     #[test]
     fn stops_at_terminator() {
         let mut d = ChunkedDecoder::new();
-        let n = d.feed(b"1\r\na\r\n0\r\n\r\nHTTP/1.1", &mut |_| true).unwrap();
+        let n = d
+            .feed(b"1\r\na\r\n0\r\n\r\nHTTP/1.1", &mut |_| true)
+            .unwrap();
         assert_eq!(n, 11);
         assert!(d.is_done());
     }

@@ -58,7 +58,11 @@ pub fn aggregate(run: &PointRun, cx: Context) -> BenchResult {
         let t = ms(r.ttft_ns().unwrap_or(0));
         let e = ms(r.e2el_ns().unwrap_or(0));
         let out = r.output_tokens() as u64;
-        let tp = if out > 1 { (e - t) / (out - 1) as f64 } else { 0.0 };
+        let tp = if out > 1 {
+            (e - t) / (out - 1) as f64
+        } else {
+            0.0
+        };
         ttft.push(t);
         e2el.push(e);
         if out > 1 {
@@ -109,7 +113,8 @@ pub fn aggregate(run: &PointRun, cx: Context) -> BenchResult {
         out_len.add(r.output_tokens() as u64, r.max_tokens as u64);
     }
     tokens.output_lengths = out_len.finish();
-    tokens.output_tokens_source = if ok.is_empty() || tokens.requests_with_usage == ok.len() as u64 {
+    tokens.output_tokens_source = if ok.is_empty() || tokens.requests_with_usage == ok.len() as u64
+    {
         "usage"
     } else if tokens.requests_with_usage == 0 && tokens.requests_retokenized == ok.len() as u64 {
         "tokenizer"
@@ -137,10 +142,16 @@ pub fn aggregate(run: &PointRun, cx: Context) -> BenchResult {
         if let Some(f) = &r.failure {
             *failures.by_category.entry(f.kind.to_string()).or_insert(0) += 1;
             if f.status != 0 {
-                *failures.http_status.entry(f.status.to_string()).or_insert(0) += 1;
+                *failures
+                    .http_status
+                    .entry(f.status.to_string())
+                    .or_insert(0) += 1;
             }
-            if failures.examples.len() < 10 && !failures.examples.iter().any(|m| **m == *f.message) {
-                failures.examples.push(format!("[{}] {}", f.kind, f.message));
+            if failures.examples.len() < 10 && !failures.examples.iter().any(|m| **m == *f.message)
+            {
+                failures
+                    .examples
+                    .push(format!("[{}] {}", f.kind, f.message));
             }
         }
     }
@@ -387,10 +398,10 @@ mod tests {
     fn hand_computed_point() {
         const MS: u64 = 1_000_000;
         let s = 1_000 * MS; // start
-        // r0: send at s, first token +10 ms, gaps 5,5,5 → 4 tokens, e2el 25 ms, tpot 5 ms
-        // r1: send at s+1ms, first token +20 ms, gaps 10 → usage says 3 tokens (multi-token chunk):
-        //     e2el 30 ms, tpot (30-20)/(3-1) = 5 ms
-        // r2: failed with HTTP 503 after 2 ms
+                            // r0: send at s, first token +10 ms, gaps 5,5,5 → 4 tokens, e2el 25 ms, tpot 5 ms
+                            // r1: send at s+1ms, first token +20 ms, gaps 10 → usage says 3 tokens (multi-token chunk):
+                            //     e2el 30 ms, tpot (30-20)/(3-1) = 5 ms
+                            // r2: failed with HTTP 503 after 2 ms
         let r0 = rec(0, s, s + 10 * MS, &[5, 5, 5], Some(4));
         let r1 = rec(1, s + MS, s + 21 * MS, &[10], Some(3));
         let mut r2 = RequestRecord {

@@ -43,7 +43,12 @@ pub fn post_json(
         match http1::parse_head(&buf) {
             Ok(Some(h)) => break h,
             Ok(None) => continue,
-            Err(e) => return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string())),
+            Err(e) => {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    e.to_string(),
+                ))
+            }
         }
     };
     let mut rest = buf.split_off(head.len);
@@ -110,9 +115,11 @@ pub fn server_token_count(
         return None;
     }
     let v: serde_json::Value = serde_json::from_slice(&resp).ok()?;
-    v.get("count")
-        .and_then(|c| c.as_u64())
-        .or_else(|| v.get("tokens").and_then(|t| t.as_array()).map(|a| a.len() as u64))
+    v.get("count").and_then(|c| c.as_u64()).or_else(|| {
+        v.get("tokens")
+            .and_then(|t| t.as_array())
+            .map(|a| a.len() as u64)
+    })
 }
 
 /// `GET path` on `authority` (host:port); the body of a 200 answer.
@@ -124,12 +131,19 @@ pub fn get(authority: &str, path: &str, timeout: Duration) -> std::io::Result<Ve
         .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, "no address"))?;
     let mut s = TcpStream::connect_timeout(&addr, timeout)?;
     s.set_read_timeout(Some(timeout))?;
-    s.write_all(format!("GET {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n").as_bytes())?;
+    s.write_all(
+        format!("GET {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n").as_bytes(),
+    )?;
     let mut buf = Vec::new();
     s.read_to_end(&mut buf)?;
     let head = match http1::parse_head(&buf) {
         Ok(Some(h)) => h,
-        _ => return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, "bad HTTP response")),
+        _ => {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "bad HTTP response",
+            ))
+        }
     };
     if head.status != 200 {
         return Err(std::io::Error::other(format!("HTTP {}", head.status)));

@@ -15,30 +15,73 @@ pub fn summary(r: &BenchResult) -> String {
     let _ = writeln!(s, "{title:=^58}");
     line(&mut s, "Successful requests:", r.completed.to_string());
     line(&mut s, "Failed requests:", r.failed.to_string());
-    line(&mut s, "Benchmark duration (s):", format!("{:.2}", r.duration));
-    line(&mut s, "Total input tokens:", r.total_input_tokens.to_string());
-    line(&mut s, "Total generated tokens:", r.total_output_tokens.to_string());
-    line(&mut s, "Request throughput (req/s):", format!("{:.2}", r.request_throughput));
+    line(
+        &mut s,
+        "Benchmark duration (s):",
+        format!("{:.2}", r.duration),
+    );
+    line(
+        &mut s,
+        "Total input tokens:",
+        r.total_input_tokens.to_string(),
+    );
+    line(
+        &mut s,
+        "Total generated tokens:",
+        r.total_output_tokens.to_string(),
+    );
+    line(
+        &mut s,
+        "Request throughput (req/s):",
+        format!("{:.2}", r.request_throughput),
+    );
     if let Some(g) = r.request_goodput {
         line(&mut s, "Request goodput (req/s):", format!("{g:.2}"));
     }
-    line(&mut s, "Output token throughput (tok/s):", format!("{:.2}", r.output_throughput));
-    line(&mut s, "Total token throughput (tok/s):", format!("{:.2}", r.total_token_throughput));
+    line(
+        &mut s,
+        "Output token throughput (tok/s):",
+        format!("{:.2}", r.output_throughput),
+    );
+    line(
+        &mut s,
+        "Total token throughput (tok/s):",
+        format!("{:.2}", r.total_token_throughput),
+    );
     if let Some(g) = &r.per_gpu {
         line(
             &mut s,
             &format!("Total tok/s per GPU ({} GPUs):", g.num_gpus),
             format!("{:.2}", g.tput_per_gpu),
         );
-        line(&mut s, "Output tok/s per GPU:", format!("{:.2}", g.output_tput_per_gpu));
+        line(
+            &mut s,
+            "Output tok/s per GPU:",
+            format!("{:.2}", g.output_tput_per_gpu),
+        );
     }
-    let metric = |s: &mut String, name: &str, mean: f64, median: f64, p90: f64, p99: f64, p999: f64| {
-        let _ = writeln!(s, "{:-^58}", format!(" {name} "));
-        for (k, v) in [("Mean", mean), ("Median", median), ("P90", p90), ("P99", p99), ("P99.9", p999)] {
-            let _ = writeln!(s, "{:<44}{:>14.2}", format!("{k} (ms):"), v);
-        }
-    };
-    metric(&mut s, "Time to First Token", r.ttft.mean, r.ttft.median, r.ttft.p90, r.ttft.p99, r.ttft.p999);
+    let metric =
+        |s: &mut String, name: &str, mean: f64, median: f64, p90: f64, p99: f64, p999: f64| {
+            let _ = writeln!(s, "{:-^58}", format!(" {name} "));
+            for (k, v) in [
+                ("Mean", mean),
+                ("Median", median),
+                ("P90", p90),
+                ("P99", p99),
+                ("P99.9", p999),
+            ] {
+                let _ = writeln!(s, "{:<44}{:>14.2}", format!("{k} (ms):"), v);
+            }
+        };
+    metric(
+        &mut s,
+        "Time to First Token",
+        r.ttft.mean,
+        r.ttft.median,
+        r.ttft.p90,
+        r.ttft.p99,
+        r.ttft.p999,
+    );
     metric(
         &mut s,
         "Time per Output Token (excl. 1st token)",
@@ -48,14 +91,42 @@ pub fn summary(r: &BenchResult) -> String {
         r.tpot.p99,
         r.tpot.p999,
     );
-    metric(&mut s, "Inter-token Latency", r.itl.mean, r.itl.median, r.itl.p90, r.itl.p99, r.itl.p999);
-    metric(&mut s, "End-to-end Latency", r.e2el.mean, r.e2el.median, r.e2el.p90, r.e2el.p99, r.e2el.p999);
+    metric(
+        &mut s,
+        "Inter-token Latency",
+        r.itl.mean,
+        r.itl.median,
+        r.itl.p90,
+        r.itl.p99,
+        r.itl.p999,
+    );
+    metric(
+        &mut s,
+        "End-to-end Latency",
+        r.e2el.mean,
+        r.e2el.median,
+        r.e2el.p90,
+        r.e2el.p99,
+        r.e2el.p999,
+    );
     let _ = writeln!(s, "{:-^58}", " Interactivity (tok/s/user = 1000/TPOT) ");
-    line(&mut s, "Median:", format!("{:.2}", r.interactivity.median_intvty));
-    line(&mut s, "Mean-TPOT based:", format!("{:.2}", r.interactivity.mean_intvty));
+    line(
+        &mut s,
+        "Median:",
+        format!("{:.2}", r.interactivity.median_intvty),
+    );
+    line(
+        &mut s,
+        "Mean-TPOT based:",
+        format!("{:.2}", r.interactivity.mean_intvty),
+    );
     let t = &r.tokens;
     let _ = writeln!(s, "{:-^58}", " Token accounting ");
-    line(&mut s, "Output tokens counted from:", t.output_tokens_source.clone());
+    line(
+        &mut s,
+        "Output tokens counted from:",
+        t.output_tokens_source.clone(),
+    );
     if t.requests_retokenized > 0 && t.requests_with_usage > 0 {
         line(
             &mut s,
@@ -71,7 +142,11 @@ pub fn summary(r: &BenchResult) -> String {
         );
     }
     if let Some(p) = &t.tokenize_probe {
-        line(&mut s, "/tokenize probe mean (server − client):", format!("{:+.1}", p.mean_diff));
+        line(
+            &mut s,
+            "/tokenize probe mean (server − client):",
+            format!("{:+.1}", p.mean_diff),
+        );
     }
     if r.failed > 0 {
         let _ = writeln!(s, "{:-^58}", " Failures ");
@@ -87,9 +162,21 @@ pub fn summary(r: &BenchResult) -> String {
     }
     let c = &r.self_check;
     let _ = writeln!(s, "{:-^58}", " Client self-check ");
-    line(&mut s, "Busiest I/O thread CPU (%):", format!("{:.1}", c.max_thread_cpu_percent));
-    line(&mut s, "Event-loop lag p99 (ms):", format!("{:.3}", c.timer_lag_ms.p99));
-    line(&mut s, "Send lag p99 (ms):", format!("{:.3}", c.send_lag_ms.p99));
+    line(
+        &mut s,
+        "Busiest I/O thread CPU (%):",
+        format!("{:.1}", c.max_thread_cpu_percent),
+    );
+    line(
+        &mut s,
+        "Event-loop lag p99 (ms):",
+        format!("{:.3}", c.timer_lag_ms.p99),
+    );
+    line(
+        &mut s,
+        "Send lag p99 (ms):",
+        format!("{:.3}", c.send_lag_ms.p99),
+    );
     line(
         &mut s,
         "Verdict:",

@@ -80,6 +80,9 @@ pub struct PointRun {
 /// client-side count is skipped (and counted as skipped) rather than growing memory.
 const RETOKENIZE_BACKLOG_LIMIT: usize = 16 << 20;
 
+/// A measured request's index and its generated text, on the way to the re-tokenizer.
+type Generated = (u32, Vec<u8>);
+
 struct Shared {
     spec: PointSpec,
     next_warmup: AtomicUsize,
@@ -89,7 +92,7 @@ struct Shared {
     start_ns: AtomicU64,
     stop_issuing_ns: AtomicU64,
     progress: Arc<Progress>,
-    retok_tx: Mutex<Option<mpsc::Sender<(u32, Vec<u8>)>>>,
+    retok_tx: Mutex<Option<mpsc::Sender<Generated>>>,
     backlog: Arc<AtomicUsize>,
     retok_skipped: AtomicU64,
     probing: AtomicBool,
@@ -103,15 +106,20 @@ pub fn run_point(spec: PointSpec, progress: Arc<Progress>) -> PointRun {
     } else {
         spec.dataset.len()
     };
-    progress
-        .total
-        .store(if spec.duration.is_some() { 0 } else { limit as u64 }, Ordering::Relaxed);
+    progress.total.store(
+        if spec.duration.is_some() {
+            0
+        } else {
+            limit as u64
+        },
+        Ordering::Relaxed,
+    );
 
     // Re-tokenizer on an idle-priority thread: it only uses CPU the I/O threads leave free.
     let backlog = Arc::new(AtomicUsize::new(0));
     let (retok_tx, retok_handle) = match &spec.retokenize {
         Some(tok) => {
-            let (tx, rx) = mpsc::channel::<(u32, Vec<u8>)>();
+            let (tx, rx) = mpsc::channel::<Generated>();
             let (tok, backlog) = (tok.clone(), backlog.clone());
             let h = std::thread::Builder::new()
                 .name("sb-retokenize".into())
@@ -217,14 +225,26 @@ pub fn run_point(spec: PointSpec, progress: Arc<Progress>) -> PointRun {
     if let Some(p) = pacer {
         let _ = p.join();
     }
-    let end_ns = records.iter().map(|r| r.end_ns).max().unwrap_or(start_ns).max(start_ns);
+    let end_ns = records
+        .iter()
+        .map(|r| r.end_ns)
+        .max()
+        .unwrap_or(start_ns)
+        .max(start_ns);
     let end_unix = start_unix + (end_ns - start_ns) as f64 / 1e9;
 
     // Let the re-tokenizer finish and attach its counts.
     drop(shared.retok_tx.lock().expect("lock").take());
     if let Some(h) = retok_handle {
         let counts = h.join().expect("retokenizer panicked");
-        let mut by_index = vec![None; records.iter().map(|r| r.index as usize + 1).max().unwrap_or(0)];
+        let mut by_index = vec![
+            None;
+            records
+                .iter()
+                .map(|r| r.index as usize + 1)
+                .max()
+                .unwrap_or(0)
+        ];
         for (i, c) in counts {
             if let Some(slot) = by_index.get_mut(i as usize) {
                 *slot = Some(c);
@@ -257,7 +277,7 @@ pub fn run_point(spec: PointSpec, progress: Arc<Progress>) -> PointRun {
 
 fn retokenize_thread(
     tok: Arc<Tokenizer>,
-    rx: mpsc::Receiver<(u32, Vec<u8>)>,
+    rx: mpsc::Receiver<Generated>,
     backlog: Arc<AtomicUsize>,
 ) -> Vec<(u32, u32)> {
     set_idle_priority();

@@ -173,7 +173,11 @@ mod tests {
         assert_eq!(want[1], ("error".into(), "{\"error\":1}".into()));
         assert_eq!(want[2].1, "[DONE]");
         for cut in 0..whole.len() {
-            assert_eq!(collect(&[&whole[..cut], &whole[cut..]]), want, "cut at {cut}");
+            assert_eq!(
+                collect(&[&whole[..cut], &whole[cut..]]),
+                want,
+                "cut at {cut}"
+            );
         }
         // byte at a time
         let bytes: Vec<&[u8]> = whole.chunks(1).collect();
@@ -190,9 +194,15 @@ mod tests {
     fn last_event_without_blank_line_is_delivered() {
         assert_eq!(
             collect(&[b"data: x\n\ndata: [DONE]\n"]),
-            vec![(String::new(), "x".into()), (String::new(), "[DONE]".into())]
+            vec![
+                (String::new(), "x".into()),
+                (String::new(), "[DONE]".into())
+            ]
         );
-        assert_eq!(collect(&[b"data: [DONE]"]), vec![(String::new(), "[DONE]".into())]);
+        assert_eq!(
+            collect(&[b"data: [DONE]"]),
+            vec![(String::new(), "[DONE]".into())]
+        );
     }
 
     #[test]

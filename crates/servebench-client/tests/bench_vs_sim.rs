@@ -114,12 +114,21 @@ fn closed_loop_measurements_match_the_server_record() {
             (server_first - c.first_token_ns) / 1000
         );
         let ttft_err_ms = (c.ttft_ns().unwrap() as f64 - s.chunks_ns[0] as f64) / 1e6;
-        assert!((0.0..25.0).contains(&ttft_err_ms), "TTFT error {ttft_err_ms} ms");
-        assert!(s.chunks_ns[0] >= 20_000_000, "server honoured the 20 ms TTFT");
+        assert!(
+            (0.0..25.0).contains(&ttft_err_ms),
+            "TTFT error {ttft_err_ms} ms"
+        );
+        assert!(
+            s.chunks_ns[0] >= 20_000_000,
+            "server honoured the 20 ms TTFT"
+        );
         // Each client gap is the server's gap give or take the read timing.
         let sum_client: u64 = c.gaps_us.iter().map(|&g| g as u64).sum();
         let sum_server = (s.chunks_ns.last().unwrap() - s.chunks_ns[0]) / 1000;
-        assert!(sum_client.abs_diff(sum_server) < 25_000, "{sum_client} vs {sum_server} µs");
+        assert!(
+            sum_client.abs_diff(sum_server) < 25_000,
+            "{sum_client} vs {sum_server} µs"
+        );
     }
     // Mean TPOT is the fixed ITL (5 ms) within timer granularity.
     assert!((4.9..7.0).contains(&r.tpot.mean), "tpot {}", r.tpot.mean);
@@ -128,7 +137,12 @@ fn closed_loop_measurements_match_the_server_record() {
     assert_eq!(r.tokens.output_count_disagreements, 0);
     assert_eq!(r.tokens.output_tokens_source, "usage");
     // Exactly C requests in flight at most, and the client reused its C connections.
-    let iv: Vec<(u64, u64)> = out.run.records.iter().map(|c| (c.send_ns, c.end_ns)).collect();
+    let iv: Vec<(u64, u64)> = out
+        .run
+        .records
+        .iter()
+        .map(|c| (c.send_ns, c.end_ns))
+        .collect();
     assert_eq!(max_overlap(iv), 4);
     assert_eq!(out.run.connections_opened, 4);
     assert!(!r.self_check.client_bound, "{:?}", r.self_check.reasons);
@@ -151,7 +165,10 @@ fn role_chunk_is_not_ttft_and_reasoning_counts_as_output() {
         assert!(s.role_ns.is_some());
         // The role chunk is written at once; TTFT must still be the 30 ms content time.
         assert!(c.ttft_ns().unwrap() >= 30_000_000);
-        assert!(c.first_byte_ns < c.first_token_ns, "role chunk arrived first");
+        assert!(
+            c.first_byte_ns < c.first_token_ns,
+            "role chunk arrived first"
+        );
         let tokens: u32 = s.chunk_tokens.iter().sum();
         assert_eq!(c.usage_completion, Some(tokens));
         assert_eq!(c.content_chunks, tokens, "reasoning chunks count as output");
@@ -178,7 +195,11 @@ fn multi_token_chunks_tpot_is_per_token_itl_per_chunk() {
     // Chunks carry 4 tokens 8 ms apart: ITL ≈ 8 ms, TPOT ≈ 8·7/31 ≈ 1.8 ms.
     assert!((7.5..10.5).contains(&r.itl.mean), "itl {}", r.itl.mean);
     let want = r.itl.mean * 7.0 / 31.0;
-    assert!((r.tpot.mean - want).abs() < 0.1, "tpot {} vs {want}", r.tpot.mean);
+    assert!(
+        (r.tpot.mean - want).abs() < 0.1,
+        "tpot {} vs {want}",
+        r.tpot.mean
+    );
 }
 
 #[test]
@@ -203,7 +224,9 @@ fn every_fault_is_counted_in_its_category() {
         let cat = match rec.fault {
             None => continue,
             Some(FaultKind::Status429 | FaultKind::Status500 | FaultKind::Status503) => {
-                *want_status.entry(rec.status.unwrap().to_string()).or_default() += 1;
+                *want_status
+                    .entry(rec.status.unwrap().to_string())
+                    .or_default() += 1;
                 FailureKind::HttpStatus
             }
             Some(FaultKind::ResetBeforeHeaders | FaultKind::ResetMidStream) => FailureKind::Reset,
@@ -252,7 +275,12 @@ fn open_loop_poisson_arrivals_with_a_queueing_cap() {
     assert_eq!(r.completed, 120, "queued, never dropped");
     // Each request takes ≥ 24 ms (5 + 19×1), so 2 slots serve ≤ ~83 req/s while 400 arrive:
     // requests queue behind the cap.
-    let waited = out.run.records.iter().filter(|c| c.queue_ns > 1_000_000).count();
+    let waited = out
+        .run
+        .records
+        .iter()
+        .filter(|c| c.queue_ns > 1_000_000)
+        .count();
     assert!(waited > 60, "{waited} requests queued");
     // Never more than 2 in flight, as the server saw them.
     let iv: Vec<(u64, u64)> = recs
@@ -264,7 +292,10 @@ fn open_loop_poisson_arrivals_with_a_queueing_cap() {
     let mut sched: Vec<u64> = out.run.records.iter().map(|c| c.sched_ns).collect();
     sched.sort_unstable();
     let mean_gap_ms = (sched[119] - sched[0]) as f64 / 119.0 / 1e6;
-    assert!((1.5..4.0).contains(&mean_gap_ms), "mean inter-arrival {mean_gap_ms} ms");
+    assert!(
+        (1.5..4.0).contains(&mean_gap_ms),
+        "mean inter-arrival {mean_gap_ms} ms"
+    );
     assert!(r.self_check.queue_wait_ms.p90 > 1.0);
 }
 
@@ -302,5 +333,9 @@ fn duration_stops_issuing_requests() {
     assert!(r.completed > 20, "{}", r.completed);
     // ...and none was sent after the deadline.
     let deadline = out.run.start_ns + 400_000_000;
-    assert!(out.run.records.iter().all(|c| c.send_ns <= deadline + 5_000_000));
+    assert!(out
+        .run
+        .records
+        .iter()
+        .all(|c| c.send_ns <= deadline + 5_000_000));
 }

@@ -421,7 +421,10 @@ mod tests {
     #[test]
     fn request_rate_parsing() {
         assert_eq!("inf".parse::<RequestRate>(), Ok(RequestRate::Infinite));
-        assert_eq!("2.5".parse::<RequestRate>(), Ok(RequestRate::PerSecond(2.5)));
+        assert_eq!(
+            "2.5".parse::<RequestRate>(),
+            Ok(RequestRate::PerSecond(2.5))
+        );
         assert!("0".parse::<RequestRate>().is_err());
         assert!("abc".parse::<RequestRate>().is_err());
     }

@@ -200,7 +200,9 @@ mod tests {
 
     #[test]
     fn count_distribution_matches_expanded_sample() {
-        let values: Vec<u32> = (0..1000u32).map(|i| (i * 7919) % 1013 + (i % 3) * 5).collect();
+        let values: Vec<u32> = (0..1000u32)
+            .map(|i| (i * 7919) % 1013 + (i % 3) * 5)
+            .collect();
         let mut d = CountDistribution::new();
         d.extend(&values);
         let mut f: Vec<f64> = values.iter().map(|&v| v as f64).collect();

@@ -119,7 +119,13 @@ pub fn run(opts: &Options) -> anyhow::Result<Report> {
         let points: Vec<(usize, f64)> = if opts.quick {
             vec![(1, 10.0), (64, 10.0), (256, 10.0)]
         } else {
-            vec![(1, 10.0), (64, 10.0), (256, 10.0), (1024, 10.0), (2048, 20.0)]
+            vec![
+                (1, 10.0),
+                (64, 10.0),
+                (256, 10.0),
+                (1024, 10.0),
+                (2048, 20.0),
+            ]
         };
         for (c, itl) in points {
             eprintln!("selfbench: truth, concurrency {c}, --ttft-ms 50 --itl-ms {itl}, ISL 1024, OSL 256 ...");
@@ -173,7 +179,12 @@ fn start_server(opts: &Options, args: &[String]) -> anyhow::Result<Server> {
     let stdout = child.stdout.take().expect("piped");
     let mut line = String::new();
     BufReader::new(stdout).read_line(&mut line)?;
-    let Some(url) = line.trim().rsplit(' ').next().filter(|u| u.starts_with("http://")) else {
+    let Some(url) = line
+        .trim()
+        .rsplit(' ')
+        .next()
+        .filter(|u| u.starts_with("http://"))
+    else {
         let _ = child.kill();
         bail!("servebench sim did not announce its address (got {line:?})");
     };
@@ -237,7 +248,15 @@ fn wait4(pid: u32) -> anyhow::Result<(i32, libc::rusage)> {
 }
 
 fn ceiling(opts: &Options, c: usize, isl: u32, osl: u32) -> anyhow::Result<Ceiling> {
-    let server = start_server(opts, &["--ttft-ms".into(), "0".into(), "--itl-ms".into(), "0".into()])?;
+    let server = start_server(
+        opts,
+        &[
+            "--ttft-ms".into(),
+            "0".into(),
+            "--itl-ms".into(),
+            "0".into(),
+        ],
+    )?;
     let out = opts.work_dir.join(format!("ceiling-c{c}.json"));
     let run = run_client(
         opts,
@@ -266,7 +285,9 @@ fn ceiling(opts: &Options, c: usize, isl: u32, osl: u32) -> anyhow::Result<Ceili
         output_tokens: r["total_output_tokens"].as_u64().unwrap_or(0),
         output_tok_per_s: f("output_throughput"),
         client_cpu_percent: 100.0 * run.cpu_s / run.wall_s,
-        io_thread_cpu_percent: r["self_check"]["max_thread_cpu_percent"].as_f64().unwrap_or(0.0),
+        io_thread_cpu_percent: r["self_check"]["max_thread_cpu_percent"]
+            .as_f64()
+            .unwrap_or(0.0),
         client_bound: r["self_check"]["client_bound"].as_bool().unwrap_or(false),
         peak_rss_mb: run.peak_rss_mb,
         failed: r["failed"].as_u64().unwrap_or(0),
@@ -333,7 +354,8 @@ fn truth(opts: &Options, c: usize, itl_ms: f64) -> anyhow::Result<Truth> {
 
     // Server truth, keyed by the measured request index in the id (`<prefix>-m<index>`).
     let mut server: HashMap<u64, ServerLine> = HashMap::new();
-    let f = std::fs::File::open(&record).with_context(|| format!("opening {}", record.display()))?;
+    let f =
+        std::fs::File::open(&record).with_context(|| format!("opening {}", record.display()))?;
     for line in BufReader::new(f).lines() {
         let l: ServerLine = serde_json::from_str(&line?)?;
         let Some(idx) = l
@@ -359,7 +381,8 @@ fn truth(opts: &Options, c: usize, itl_ms: f64) -> anyhow::Result<Truth> {
         let Some(s) = server.get(&l.index) else {
             bail!("request {} has no line in the server record", l.index);
         };
-        let (Some(send), Some(first), Some(last)) = (l.send_ms, l.first_token_ms, l.last_token_ms) else {
+        let (Some(send), Some(first), Some(last)) = (l.send_ms, l.first_token_ms, l.last_token_ms)
+        else {
             continue;
         };
         let Some(&s_first) = s.chunks_ns.first() else {
@@ -421,7 +444,11 @@ pub fn render(r: &Report, opts: &Options) -> String {
         r.servebench_version, opts.server_cpu, opts.client_cpu, r.host_cpus
     );
     if let Some(c) = &r.ceiling {
-        let _ = writeln!(s, "\n1. Ceiling (server --itl-ms 0, ISL {}, OSL {}, concurrency {})", c.isl, c.osl, c.concurrency);
+        let _ = writeln!(
+            s,
+            "\n1. Ceiling (server --itl-ms 0, ISL {}, OSL {}, concurrency {})",
+            c.isl, c.osl, c.concurrency
+        );
         let _ = writeln!(
             s,
             "   {:.0} output tok/s ingested ({} tokens, {} requests, {} failed); client CPU {:.0}% of one core, busiest I/O thread {:.0}%, peak RSS {:.1} MB  [{} vs target {:.0}]",
@@ -441,7 +468,17 @@ pub fn render(r: &Report, opts: &Options) -> String {
         let _ = writeln!(
             s,
             "   {:>5} {:>4} {:>7} {:>10} {:>14} {:>13} {:>15} {:>13} {:>16} {:>6} {:>7}",
-            "C", "ITL", "reqs", "true TTFT", "TTFT mean err", "TTFT p99 err", "TPOT mean err", "ITL p99 err", "srv read mean/p99", "CPU%", "verdict"
+            "C",
+            "ITL",
+            "reqs",
+            "true TTFT",
+            "TTFT mean err",
+            "TTFT p99 err",
+            "TPOT mean err",
+            "ITL p99 err",
+            "srv read mean/p99",
+            "CPU%",
+            "verdict"
         );
         for t in &r.truth {
             let ok = t.ttft_mean_err_ms.abs() < TARGET_TTFT_MEAN_ERR_MS

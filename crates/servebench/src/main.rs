@@ -7,7 +7,11 @@ use std::process::ExitCode;
 mod cmd;
 
 #[derive(Parser)]
-#[command(name = "servebench", version, about = "Continuous, honest LLM serving benchmarks")]
+#[command(
+    name = "servebench",
+    version,
+    about = "Continuous, honest LLM serving benchmarks"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -118,7 +118,7 @@ fn parse_api(s: &str) -> Result<Api, String> {
 }
 
 fn parse_dataset(s: &str) -> Result<DatasetKind, String> {
-    s.parse().map_err(|e| format!("{e}"))
+    s.parse()
 }
 
 fn secs(name: &str, v: f64) -> anyhow::Result<Duration> {
@@ -132,7 +132,11 @@ pub fn run(a: BenchArgs) -> anyhow::Result<ExitCode> {
     // Without --base-url, benchmark an embedded simulated server (the embedded default).
     let embedded = match &a.base_url {
         Some(_) => None,
-        None => Some(super::sim::embedded(a.sim_ttft_ms, a.sim_itl_ms, a.tokenizer.as_deref())?),
+        None => Some(super::sim::embedded(
+            a.sim_ttft_ms,
+            a.sim_itl_ms,
+            a.tokenizer.as_deref(),
+        )?),
     };
     let base_url = match (&a.base_url, &embedded) {
         (Some(u), _) => u.clone(),
@@ -155,7 +159,10 @@ pub fn run(a: BenchArgs) -> anyhow::Result<ExitCode> {
         .transpose()
         .map_err(anyhow::Error::msg)?;
     if !(0.0..=1.0).contains(&a.max_failure_rate) {
-        bail!("--max-failure-rate {}: expected a fraction in [0, 1]", a.max_failure_rate);
+        bail!(
+            "--max-failure-rate {}: expected a fraction in [0, 1]",
+            a.max_failure_rate
+        );
     }
     let opts = BenchOptions {
         base_url,
@@ -223,7 +230,12 @@ pub fn run(a: BenchArgs) -> anyhow::Result<ExitCode> {
             );
         }
         if let Some(w) = requests_out.as_mut() {
-            for r in outcome.run.warmup_records.iter().chain(&outcome.run.records) {
+            for r in outcome
+                .run
+                .warmup_records
+                .iter()
+                .chain(&outcome.run.records)
+            {
                 serde_json::to_writer(&mut *w, &request_line(r, conc, outcome.run.start_ns))?;
                 w.write_all(b"\n")?;
             }

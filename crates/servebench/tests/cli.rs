@@ -1,0 +1,348 @@
+//! The real `servebench` binary, end to end over loopback.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+
+const BIN: &str = env!("CARGO_BIN_EXE_servebench");
+
+struct Sim {
+    child: Child,
+    url: String,
+}
+
+impl Sim {
+    fn start(args: &[&str]) -> Sim {
+        let mut child = Command::new(BIN)
+            .args(["sim", "--port", "0"])
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert!(
+            line.starts_with("servebench sim listening on http://"),
+            "{line}"
+        );
+        let url = line.trim().rsplit(' ').next().unwrap().to_string();
+        Sim { child, url }
+    }
+
+    /// SIGTERM, then wait: the server flushes its record and exits 0.
+    fn stop(mut self) -> std::process::ExitStatus {
+        unsafe {
+            libc::kill(self.child.id() as i32, libc::SIGTERM);
+        }
+        self.child.wait().unwrap()
+    }
+}
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn bench(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut c = Command::new(BIN);
+    c.arg("bench").args(args).arg("--no-progress");
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c.output().unwrap()
+}
+
+fn read_json(p: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap()
+}
+
+#[test]
+fn bench_against_sim_binary_writes_results_and_never_leaks_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let record = dir.path().join("record.jsonl");
+    let sim = Sim::start(&[
+        "--ttft-ms",
+        "5",
+        "--itl-ms",
+        "1",
+        "--record",
+        record.to_str().unwrap(),
+    ]);
+    let out = dir.path().join("r.json");
+    let reqs = dir.path().join("r.jsonl");
+    let o = bench(
+        &[
+            "--base-url",
+            &sim.url,
+            "--isl",
+            "64",
+            "--osl",
+            "16",
+            "--concurrency",
+            "2,4",
+            "--num-gpus",
+            "2",
+            "--goodput",
+            "ttft:1000,tpot:100",
+            "--out",
+            out.to_str().unwrap(),
+            "--requests-out",
+            reqs.to_str().unwrap(),
+        ],
+        &[("OPENAI_API_KEY", "sk-very-secret-123")],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(stdout.contains("Serving Benchmark Result (concurrency 2)"));
+    assert!(stdout.contains("Serving Benchmark Result (concurrency 4)"));
+    let v = read_json(&out);
+    let arr = v
+        .as_array()
+        .expect("a list of concurrency values gives an array");
+    assert_eq!(arr.len(), 2);
+    for (r, c) in arr.iter().zip([2u64, 4]) {
+        assert_eq!(r["max_concurrency"], c);
+        assert_eq!(r["completed"], 10 * c);
+        assert_eq!(r["num_prompts"], 10 * c);
+        assert_eq!(r["warmups"], 2 * c);
+        assert_eq!(r["failed"], 0);
+        assert_eq!(r["schema_version"], 1);
+        assert_eq!(r["backend"], "openai");
+        assert_eq!(r["model_id"], "servebench-sim");
+        assert_eq!(r["num_gpus"], 2);
+        for k in [
+            "mean_ttft_ms",
+            "median_tpot_ms",
+            "p99_itl_ms",
+            "p99.9_e2el_ms",
+            "request_throughput",
+            "output_throughput",
+            "total_token_throughput",
+            "benchmark_start_time_unix",
+            "median_intvty",
+            "tput_per_gpu",
+        ] {
+            assert!(r[k].as_f64().is_some_and(|x| x > 0.0), "{k} = {}", r[k]);
+        }
+        assert!(r["mean_ttft_ms"].as_f64().unwrap() >= 5.0);
+        assert_eq!(r["request_goodput"], r["request_throughput"]);
+        assert_eq!(r["config"]["api_key_present"], true);
+        assert_eq!(r["config"]["api_key_env"], "OPENAI_API_KEY");
+        assert_eq!(r["provenance"]["tokenizer"]["name"], "cl100k_base");
+        assert_eq!(r["tokens"]["output_count_disagreements"], 0);
+    }
+    // One line per request, warmups flagged.
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&reqs)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), (20 + 4) + (40 + 8));
+    assert_eq!(lines.iter().filter(|l| l["warmup"] == true).count(), 12);
+    assert!(lines.iter().all(|l| l["ok"] == true));
+    assert!(lines
+        .iter()
+        .all(|l| l["itl_ms"].as_array().unwrap().len() as u64 + 1
+            == l["output_tokens"].as_u64().unwrap()));
+    // The key is sent (the server accepted every request) but never written or printed.
+    for text in [
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+        std::fs::read_to_string(&out).unwrap(),
+        std::fs::read_to_string(&reqs).unwrap(),
+    ] {
+        assert!(!text.contains("sk-very-secret"));
+    }
+    assert!(sim.stop().success());
+    let n = std::fs::read_to_string(&record).unwrap().lines().count();
+    assert_eq!(
+        n, 72,
+        "the server recorded every request, flushed on SIGTERM"
+    );
+}
+
+#[test]
+fn failures_are_counted_and_gate_the_exit_code_after_writing_results() {
+    let dir = tempfile::tempdir().unwrap();
+    let sim = Sim::start(&["--fail-503", "0.2", "--reset-mid-stream", "0.1"]);
+    let out = dir.path().join("r.json");
+    let args = [
+        "--base-url",
+        &sim.url,
+        "--isl",
+        "32",
+        "--osl",
+        "8",
+        "--concurrency",
+        "4",
+        "--num-prompts",
+        "100",
+        "--warmups",
+        "0",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    let o = bench(&args, &[]);
+    assert_eq!(o.status.code(), Some(1), "over 5% failed");
+    let r = read_json(&out);
+    let by = &r["failures"]["by_category"];
+    let (http, reset) = (
+        by["http_status"].as_u64().unwrap(),
+        by["reset"].as_u64().unwrap(),
+    );
+    assert!(
+        (17..=23).contains(&http) && (8..=12).contains(&reset),
+        "{by}"
+    );
+    assert_eq!(r["failures"]["http_status"]["503"].as_u64().unwrap(), http);
+    assert_eq!(r["failed"].as_u64().unwrap(), http + reset);
+    assert_eq!(r["completed"].as_u64().unwrap() + http + reset, 100);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("http_status:"));
+    // The same run passes when the gate allows it.
+    let mut relaxed = args.to_vec();
+    relaxed.extend(["--max-failure-rate", "0.5"]);
+    assert_eq!(bench(&relaxed, &[]).status.code(), Some(0));
+}
+
+#[test]
+fn embedded_default_runs_without_a_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("r.json");
+    let o = bench(
+        &[
+            "--concurrency",
+            "2",
+            "--isl",
+            "32",
+            "--osl",
+            "8",
+            "--sim-ttft-ms",
+            "3",
+            "--sim-itl-ms",
+            "1",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("embedded simulated server"));
+    let r = read_json(&out);
+    assert!(r.is_object(), "one concurrency value gives one object");
+    assert_eq!(r["completed"], 20);
+    assert!(r["mean_ttft_ms"].as_f64().unwrap() >= 3.0);
+    // Outputs of 6 to 8 tokens, the last one due at TTFT + (n − 1) × 1 ms or later.
+    assert!(r["median_e2el_ms"].as_f64().unwrap() >= 8.0);
+}
+
+#[test]
+fn bad_input_gets_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let sim = Sim::start(&[]);
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (
+            vec!["--goodput".into(), "latency:5".into()],
+            "unknown metric 'latency'",
+        ),
+        (
+            vec!["--range-ratio".into(), "1.5".into()],
+            "--range-ratio 1.5",
+        ),
+        (vec!["--concurrency".into(), "0".into()], "at least 1"),
+        (
+            vec!["--request-rate".into(), "fast".into()],
+            "expected a positive number of requests per second or 'inf'",
+        ),
+    ];
+    for (extra, want) in cases {
+        let mut args = vec!["--base-url".to_string(), sim.url.clone()];
+        args.extend(extra);
+        let a: Vec<&str> = args.iter().map(|s| s.as_str()).collect();
+        let o = bench(&a, &[]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(!o.status.success());
+        assert!(err.contains(want), "{a:?}: {err}");
+    }
+    let o = bench(&["--base-url", "https://127.0.0.1:1"], &[]);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("https is not supported"));
+    let o = bench(&["--base-url", "http://127.0.0.1:1", "--model", "m"], &[]);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("cannot reach http://127.0.0.1:1"));
+    // A dataset error names the file, the line and the field.
+    let bad = dir.path().join("bad.jsonl");
+    std::fs::write(&bad, "{\"prompt\":\"ok\"}\n{\"prompt\":7}\n").unwrap();
+    let o = bench(
+        &[
+            "--base-url",
+            &sim.url,
+            "--dataset",
+            "jsonl",
+            "--dataset-path",
+            bad.to_str().unwrap(),
+            "--concurrency",
+            "1",
+            "--num-prompts",
+            "2",
+            "--warmups",
+            "0",
+        ],
+        &[],
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        err.contains("bad.jsonl:2") && err.contains("\"prompt\""),
+        "{err}"
+    );
+}
+
+#[test]
+fn readme_main_command_runs_as_written_in_reduced_time() {
+    // The README's first command, with the embedded server made faster so the test is quick.
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).unwrap();
+    let cmd = readme
+        .lines()
+        .find(|l| l.starts_with("cargo run --release -p servebench -- bench"))
+        .expect("the README's main command");
+    let args: Vec<&str> = cmd
+        .split_once("-- ")
+        .unwrap()
+        .1
+        .split_whitespace()
+        .collect();
+    assert_eq!(args[0], "bench");
+    let dir = tempfile::tempdir().unwrap();
+    let mut a: Vec<String> = args[1..]
+        .iter()
+        .map(|s| {
+            s.replace(
+                "bench.json",
+                dir.path().join("bench.json").to_str().unwrap(),
+            )
+        })
+        .collect();
+    a.extend(
+        [
+            "--sim-ttft-ms",
+            "2",
+            "--sim-itl-ms",
+            "0.2",
+            "--num-prompts",
+            "16",
+            "--warmups",
+            "2",
+        ]
+        .map(String::from),
+    );
+    let refs: Vec<&str> = a.iter().map(|s| s.as_str()).collect();
+    let o = bench(&refs, &[]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v = read_json(&dir.path().join("bench.json"));
+    let points = v.as_array().map_or(1, |a| a.len());
+    assert!(points >= 2, "the main job sweeps concurrency");
+}
