@@ -316,7 +316,7 @@ pub async fn execute(
     scratch: &RefCell<Scratch>,
     target: &Target,
     request_id: &str,
-    req: &RequestSpec<'_>,
+    req: RequestSpec<'_>,
     rec: &mut RequestRecord,
     text: Option<&mut Vec<u8>>,
 ) {
@@ -351,9 +351,11 @@ pub async fn execute(
     {
         let mut s = scratch.borrow_mut();
         let Scratch { write, body, .. } = &mut *s;
-        build_body(body, target, req);
+        build_body(body, target, &req);
         build_request(write, target, request_id, body);
     }
+    // The prompt text is in the request bytes now; do not hold it while the response streams.
+    drop(req);
     slot.sse.reset();
     slot.head.clear();
     rec.send_ns = mono_ns();
@@ -432,14 +434,29 @@ async fn drive(
     };
     let mut last_read_ns = sink.rec.send_ns;
     let idle_ns = target.idle_timeout.as_nanos() as u64;
+    // One timer per request, re-armed only when it fires: reads just move `last_read_ns`, so
+    // the per-chunk path touches no timer.
+    let first_due = deadline_ns.min(last_read_ns.saturating_add(idle_ns));
+    let sleep = tokio::time::sleep_until(to_tokio(first_due));
+    tokio::pin!(sleep);
     loop {
-        // Deadline: the sooner of the whole-request limit and the idle limit.
-        let due = deadline_ns.min(last_read_ns.saturating_add(idle_ns));
-        let ready = tokio::time::timeout_at(to_tokio(due), conn.readable()).await;
-        if ready.is_err() {
+        let fired = tokio::select! {
+            biased;
+            r = conn.readable() => {
+                if let Err(e) = r {
+                    return finish_eof(&mut sink, head.as_ref(), &body, Some(e));
+                }
+                false
+            }
+            () = &mut sleep => true,
+        };
+        if fired {
             let now = mono_ns();
-            if now < due {
-                continue; // the timer fired early relative to our clock; re-arm
+            let next = deadline_ns.min(last_read_ns.saturating_add(idle_ns));
+            if now < next {
+                // Bytes came since the timer was armed (or it fired early): re-arm.
+                sleep.as_mut().reset(to_tokio(next));
+                continue;
             }
             if sink.done {
                 // All of the response arrived; only the body terminator is late. Not a

@@ -539,12 +539,11 @@ async fn run_one(ctx: &Ctx, slot: &mut Slot, i: usize, warmup: bool, sched_ns: u
         &ctx.scratch,
         &spec.target,
         &id,
-        &req,
+        req,
         &mut rec,
         want_text.then_some(&mut text),
     )
     .await;
-    drop(req);
     if !had_conn && rec.connect_ns > 0 {
         ctx.connections.set(ctx.connections.get() + 1);
     }

@@ -339,3 +339,64 @@ fn duration_stops_issuing_requests() {
         .iter()
         .all(|c| c.send_ns <= deadline + 5_000_000));
 }
+
+#[test]
+fn two_client_threads_keep_exactly_c_in_flight() {
+    let mut s = setup(5, 1);
+    s.opts.client_threads = 2;
+    s.opts.concurrency = vec![5];
+    s.opts.num_prompts = Some(40);
+    s.opts.warmups = Some(5);
+    let (out, recs) = run(s);
+    assert_eq!(out.result.completed, 40);
+    assert_eq!(out.result.self_check.client_threads, 2);
+    assert_eq!(by_index(&recs).len(), 40);
+    let iv: Vec<(u64, u64)> = out
+        .run
+        .records
+        .iter()
+        .map(|c| (c.send_ns, c.end_ns))
+        .collect();
+    assert_eq!(max_overlap(iv), 5);
+    // Indices are handed out once each across both threads.
+    let mut idx: Vec<u32> = out.run.records.iter().map(|c| c.index).collect();
+    idx.dedup();
+    assert_eq!(idx, (0..40).collect::<Vec<_>>());
+}
+
+#[test]
+fn jsonl_chat_messages_pass_through() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("chat.jsonl");
+    std::fs::write(
+        &data,
+        concat!(
+            r#"{"messages":[{"role":"system","content":"be brief"},{"role":"user","content":"hello there"}],"output_len":5}"#,
+            "\n",
+            r#"{"messages":[{"role":"user","content":"what is the capital of France"}],"max_tokens":7}"#,
+            "\n"
+        ),
+    )
+    .unwrap();
+    let mut s = setup(2, 1);
+    s.opts.api = Api::Chat;
+    s.opts.dataset = servebench_dataset::DatasetKind::Jsonl;
+    s.opts.dataset_path = Some(data);
+    s.opts.ignore_eos = true;
+    s.opts.concurrency = vec![1];
+    s.opts.num_prompts = Some(4);
+    s.opts.warmups = Some(0);
+    let (out, recs) = run(s);
+    assert_eq!(out.result.completed, 4);
+    let outs: Vec<Option<u32>> = out.run.records.iter().map(|c| c.usage_completion).collect();
+    assert_eq!(
+        outs,
+        vec![Some(5), Some(7), Some(5), Some(7)],
+        "rows cycle in file order"
+    );
+    // The server counted the same message contents the client did.
+    for c in &out.run.records {
+        assert_eq!(c.usage_prompt, Some(c.input_len));
+    }
+    assert_eq!(recs.len(), 4);
+}

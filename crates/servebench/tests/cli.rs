@@ -346,3 +346,78 @@ fn readme_main_command_runs_as_written_in_reduced_time() {
     let points = v.as_array().map_or(1, |a| a.len());
     assert!(points >= 2, "the main job sweeps concurrency");
 }
+
+#[test]
+fn every_fault_kind_ends_in_a_counted_failure_and_a_written_result() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut args = vec!["--ttft-ms", "1", "--itl-ms", "0.5", "--stall-ms", "3000"];
+    for f in [
+        "--fail-429",
+        "--fail-500",
+        "--fail-503",
+        "--reset-before-headers",
+        "--reset-mid-stream",
+        "--malformed-chunk",
+        "--missing-done",
+        "--stall",
+        "--error-mid-stream",
+    ] {
+        args.extend([f, "0.05"]);
+    }
+    let sim = Sim::start(&args);
+    let out = dir.path().join("r.json");
+    let o = bench(
+        &[
+            "--base-url",
+            &sim.url,
+            "--isl",
+            "32",
+            "--osl",
+            "16",
+            "--concurrency",
+            "8",
+            "--num-prompts",
+            "200",
+            "--warmups",
+            "0",
+            "--idle-timeout",
+            "0.3",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let r = read_json(&out);
+    let by = r["failures"]["by_category"].as_object().unwrap();
+    let mut cats: Vec<&str> = by.keys().map(|k| k.as_str()).collect();
+    cats.sort();
+    assert_eq!(
+        cats,
+        [
+            "http_status",
+            "incomplete",
+            "parse",
+            "reset",
+            "server_error",
+            "timeout"
+        ]
+    );
+    let total: u64 = by.values().map(|v| v.as_u64().unwrap()).sum();
+    assert_eq!(total, r["failed"].as_u64().unwrap());
+    assert!(
+        (80..=100).contains(&total),
+        "45% of 200 ± rounding: {total}"
+    );
+    assert_eq!(r["completed"].as_u64().unwrap() + total, 200);
+    let codes = r["failures"]["http_status"].as_object().unwrap();
+    assert_eq!(codes.len(), 3, "{codes:?}");
+    // Successful requests are whole, and latency statistics come from them alone.
+    assert_eq!(r["tokens"]["output_lengths"]["mismatched"], 0);
+    assert!(
+        r["failures"]["all_requests_e2el_ms"]["max"]
+            .as_f64()
+            .unwrap()
+            >= 300.0
+    );
+}
