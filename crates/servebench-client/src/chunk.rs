@@ -60,7 +60,7 @@ impl std::error::Error for ChunkError {}
 
 /// Parse one event payload. With `text`, the unescaped output strings are appended to it.
 pub fn parse(data: &[u8], text: Option<&mut Vec<u8>>) -> Result<Chunk, ChunkError> {
-    let trimmed = trim(data);
+    let trimmed = data.trim_ascii();
     if trimmed == b"[DONE]" {
         return Ok(Chunk::Done);
     }
@@ -75,24 +75,6 @@ pub fn parse(data: &[u8], text: Option<&mut Vec<u8>>) -> Result<Chunk, ChunkErro
         return Err(p.err("end of chunk"));
     }
     Ok(Chunk::Data(info))
-}
-
-fn trim(mut b: &[u8]) -> &[u8] {
-    while let [c, rest @ ..] = b {
-        if c.is_ascii_whitespace() {
-            b = rest
-        } else {
-            break;
-        }
-    }
-    while let [rest @ .., c] = b {
-        if c.is_ascii_whitespace() {
-            b = rest
-        } else {
-            break;
-        }
-    }
-    b
 }
 
 const MAX_DEPTH: u32 = 128;

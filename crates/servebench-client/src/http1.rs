@@ -61,9 +61,9 @@ pub fn parse_head(buf: &[u8]) -> Result<Option<Head>, HeadError> {
                     chunked = h
                         .value
                         .split(|&c| c == b',')
-                        .any(|t| trim(t).eq_ignore_ascii_case(b"chunked"));
+                        .any(|t| t.trim_ascii().eq_ignore_ascii_case(b"chunked"));
                 } else if h.name.eq_ignore_ascii_case("content-length") {
-                    let v = std::str::from_utf8(trim(h.value))
+                    let v = std::str::from_utf8(h.value.trim_ascii())
                         .ok()
                         .and_then(|s| s.parse().ok());
                     match v {
@@ -71,7 +71,7 @@ pub fn parse_head(buf: &[u8]) -> Result<Option<Head>, HeadError> {
                         None => return Err(HeadError::Invalid("bad Content-Length".into())),
                     }
                 } else if h.name.eq_ignore_ascii_case("connection") {
-                    let v = trim(h.value);
+                    let v = h.value.trim_ascii();
                     if v.eq_ignore_ascii_case(b"close") {
                         close = true;
                     } else if v.eq_ignore_ascii_case(b"keep-alive") {
@@ -98,24 +98,6 @@ pub fn parse_head(buf: &[u8]) -> Result<Option<Head>, HeadError> {
             }))
         }
     }
-}
-
-fn trim(mut b: &[u8]) -> &[u8] {
-    while let [c, rest @ ..] = b {
-        if c.is_ascii_whitespace() {
-            b = rest
-        } else {
-            break;
-        }
-    }
-    while let [rest @ .., c] = b {
-        if c.is_ascii_whitespace() {
-            b = rest
-        } else {
-            break;
-        }
-    }
-    b
 }
 
 /// Decodes a chunked body incrementally.

@@ -488,7 +488,7 @@ pub fn render(r: &Report, opts: &Options) -> String {
             "TPOT mean err",
             "ITL p99 err",
             "srv read mean/p99",
-            "CPU%",
+            "I/O%",
             "verdict"
         );
         for t in &r.truth {

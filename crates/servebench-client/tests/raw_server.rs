@@ -1,0 +1,199 @@
+//! Response framings and protocol corners `servebench sim` does not produce, served by a
+//! minimal loopback server that writes canned bytes and keeps what the client sent.
+
+use servebench_client::runner::Progress;
+use servebench_client::{Bench, BenchOptions, PointOutcome};
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// Serves `responses[k]` to the k-th generation request (cycling), closing the connection
+/// after each response when `close` is set. Returns the base URL and the request heads seen.
+fn serve(responses: Vec<Vec<u8>>, close: bool) -> (String, Arc<Mutex<Vec<String>>>) {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", l.local_addr().unwrap());
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let seen2 = seen.clone();
+    let next = Arc::new(AtomicUsize::new(0));
+    std::thread::spawn(move || {
+        for conn in l.incoming() {
+            let Ok(mut c) = conn else { return };
+            let seen = seen2.clone();
+            let responses = responses.clone();
+            let next = next.clone();
+            // One thread per connection (the client's concurrency is 1, so order is global).
+            std::thread::spawn(move || {
+                loop {
+                    let mut buf = Vec::new();
+                    let mut tmp = [0u8; 65536];
+                    // Read a head and its Content-Length body.
+                    let (head_end, body_len) = loop {
+                        let r = match c.read(&mut tmp) {
+                            Ok(0) | Err(_) => return,
+                            Ok(r) => r,
+                        };
+                        buf.extend_from_slice(&tmp[..r]);
+                        if let Some(p) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                            let head = String::from_utf8_lossy(&buf[..p]).to_lowercase();
+                            let len = head
+                                .lines()
+                                .find_map(|l| l.strip_prefix("content-length: "))
+                                .map_or(0, |v| v.trim().parse::<usize>().unwrap());
+                            break (p + 4, len);
+                        }
+                    };
+                    while buf.len() < head_end + body_len {
+                        let r = c.read(&mut tmp).unwrap();
+                        buf.extend_from_slice(&tmp[..r]);
+                    }
+                    let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
+                    if head.starts_with("POST /v1/") {
+                        seen.lock().unwrap().push(head);
+                    }
+                    let resp = &responses[next.fetch_add(1, Ordering::SeqCst) % responses.len()];
+                    // Write in two pieces so the client sees the head split from the body.
+                    let cut = resp.len() / 2;
+                    if c.write_all(&resp[..cut]).is_err() || c.write_all(&resp[cut..]).is_err() {
+                        return;
+                    }
+                    if close {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (url, seen)
+}
+
+const TWO_TOKENS: &str = "data: {\"choices\":[{\"text\":\" a\"}]}\n\ndata: {\"choices\":[{\"text\":\" b\",\"finish_reason\":\"length\"}]}\n\ndata: {\"choices\":[],\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":2}}\n\ndata: [DONE]\n\n";
+
+fn run(url: String, n: usize, env_key: Option<&str>) -> PointOutcome {
+    let opts = BenchOptions {
+        base_url: url,
+        model: "m".into(),
+        isl: 16,
+        osl: 2,
+        range_ratio: 1.0,
+        concurrency: vec![1],
+        num_prompts: Some(n),
+        warmups: Some(0),
+        tokenizer: Some("cl100k_base".into()),
+        tokenize_probe: 0,
+        idle_timeout: Duration::from_secs(5),
+        api_key_env: env_key.unwrap_or("SERVEBENCH_TEST_NO_KEY").into(),
+        ..Default::default()
+    };
+    let bench = Bench::prepare(opts).unwrap();
+    let ds = bench.dataset(Some(1)).unwrap();
+    bench.run_point(Some(1), ds, Arc::new(Progress::default()))
+}
+
+#[test]
+fn content_length_body_and_bearer_key() {
+    let resp = format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nContent-Length: {}\r\n\r\n{TWO_TOKENS}",
+        TWO_TOKENS.len()
+    );
+    let (url, seen) = serve(vec![resp.into_bytes()], false);
+    std::env::set_var("SERVEBENCH_TEST_KEY", "sk-test-abc");
+    let out = run(url, 3, Some("SERVEBENCH_TEST_KEY"));
+    assert_eq!(out.result.completed, 3, "{:?}", out.result.failures);
+    assert_eq!(out.result.total_output_tokens, 6);
+    let heads = seen.lock().unwrap();
+    assert_eq!(heads.len(), 3);
+    assert!(heads
+        .iter()
+        .all(|h| h.contains("Authorization: Bearer sk-test-abc\r\n")));
+    assert!(heads.iter().all(|h| h.contains("X-Request-Id: ")));
+    // Kept alive: one connection for all three.
+    assert_eq!(out.run.connections_opened, 1);
+}
+
+#[test]
+fn close_delimited_http10_stream() {
+    let resp = format!("HTTP/1.0 200 OK\r\nContent-Type: text/event-stream\r\n\r\n{TWO_TOKENS}");
+    let (url, _) = serve(vec![resp.into_bytes()], true);
+    let out = run(url, 3, None);
+    assert_eq!(out.result.completed, 3, "{:?}", out.result.failures);
+    // The server closes each connection: the client opens a fresh one without counting a failure.
+    assert_eq!(out.result.failed, 0);
+}
+
+#[test]
+fn connection_close_is_honoured() {
+    // Chunked, complete responses, each announcing and then doing a close.
+    let body = TWO_TOKENS;
+    let resp = format!(
+        "HTTP/1.1 200 OK\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n{:x}\r\n{body}\r\n0\r\n\r\n",
+        body.len()
+    );
+    let (url, _) = serve(vec![resp.into_bytes()], true);
+    let out = run(url, 4, None);
+    assert_eq!(
+        (out.result.completed, out.result.failed),
+        (4, 0),
+        "{:?}",
+        out.result.failures
+    );
+    // Each request opened its own connection (the pre-opened one, then three more).
+    assert_eq!(out.run.connections_opened, 4);
+}
+
+#[test]
+fn protocol_corners_become_the_right_failures() {
+    let sse = |body: &str| {
+        format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .into_bytes()
+    };
+    let responses = vec![
+        // An SSE error event.
+        sse("event: error\ndata: {\"message\":\"overloaded\"}\n\n"),
+        // Content but no [DONE].
+        sse("data: {\"choices\":[{\"text\":\" a\"}]}\n\n"),
+        // [DONE] but no output at all (role chunk only).
+        sse("data: {\"choices\":[{\"delta\":{\"role\":\"assistant\",\"content\":\"\"}}]}\n\ndata: [DONE]\n\n"),
+        // Not HTTP.
+        b"SSH-2.0-OpenSSH\r\n\r\n".to_vec(),
+        // A 429 with a JSON error body.
+        b"HTTP/1.1 429 Too Many Requests\r\nContent-Length: 31\r\n\r\n{\"error\":{\"message\":\"slow down\"}}".to_vec(),
+        // A body cut short by the server closing (Content-Length promises more).
+        b"HTTP/1.1 200 OK\r\nContent-Length: 500\r\n\r\ndata: {\"choices\":[{\"text\":\" a\"}]}\n\n".to_vec(),
+    ];
+    let (url, _) = serve(responses, true);
+    let out = run(url, 6, None);
+    let kinds: Vec<String> = out
+        .run
+        .records
+        .iter()
+        .map(|r| {
+            r.failure
+                .as_ref()
+                .map_or("ok".into(), |f| f.kind.to_string())
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "server_error",
+            "incomplete",
+            "empty",
+            "parse",
+            "http_status",
+            "reset"
+        ]
+    );
+    let f = &out.result.failures;
+    assert_eq!(f.http_status["429"], 1);
+    assert!(
+        f.examples.iter().any(|e| e.contains("slow down")),
+        "{:?}",
+        f.examples
+    );
+    assert!(f.examples.iter().any(|e| e.contains("overloaded")));
+}
