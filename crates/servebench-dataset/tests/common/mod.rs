@@ -1,5 +1,7 @@
 #![allow(dead_code)]
 
+/// The tokenizer crate's own tiny tokenizer.json writers, shared rather than copied.
+#[path = "../../../servebench-tokenizer/tests/common/mod.rs"]
 pub mod tok_files;
 
 use servebench_core::Api;
