@@ -10,6 +10,7 @@ use servebench_core::clock::peak_rss_bytes;
 use servebench_core::result::{
     BenchResult, GoodputSpec, Provenance, RequestRate, RunConfig, TokenizeProbe,
 };
+use servebench_core::sys;
 use servebench_core::Api;
 use servebench_dataset::{Dataset, DatasetKind, DatasetSpec, Prompt};
 use servebench_tokenizer::Tokenizer;
@@ -205,6 +206,8 @@ impl Bench {
             request_timeout: opts.request_timeout,
             idle_timeout: opts.idle_timeout,
         };
+        // Thousands of concurrent connections need thousands of descriptors.
+        sys::raise_fd_limit();
         let resolved = Tokenizer::resolve(opts.tokenizer.as_deref(), &opts.model)?;
         Ok(Bench {
             opts,
@@ -344,8 +347,8 @@ impl Bench {
                 config,
                 provenance: Provenance {
                     servebench_version: env!("CARGO_PKG_VERSION").into(),
-                    host: hostname(),
-                    os: os_release(),
+                    host: sys::hostname(),
+                    os: sys::os_release(),
                     tokenizer: tokenizer.clone(),
                     dataset_sha256,
                     seed: o.seed,
@@ -368,39 +371,6 @@ impl Bench {
 /// Whether a point failed too often (the exit-code gate).
 pub fn over_failure_gate(r: &BenchResult) -> bool {
     r.failures.failure_rate > r.failures.max_failure_rate
-}
-
-pub fn hostname() -> String {
-    let mut buf = [0u8; 256];
-    // SAFETY: gethostname writes at most buf.len() bytes into our buffer.
-    let rc = unsafe { libc::gethostname(buf.as_mut_ptr() as *mut libc::c_char, buf.len()) };
-    if rc != 0 {
-        return String::new();
-    }
-    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
-    String::from_utf8_lossy(&buf[..end]).into_owned()
-}
-
-fn os_release() -> String {
-    // SAFETY: uname fills the struct we own.
-    let mut u: libc::utsname = unsafe { std::mem::zeroed() };
-    if unsafe { libc::uname(&mut u) } != 0 {
-        return std::env::consts::OS.into();
-    }
-    let field = |f: &[libc::c_char]| {
-        let b: Vec<u8> = f
-            .iter()
-            .take_while(|&&c| c != 0)
-            .map(|&c| c as u8)
-            .collect();
-        String::from_utf8_lossy(&b).into_owned()
-    };
-    format!(
-        "{} {} {}",
-        field(&u.sysname),
-        field(&u.release),
-        field(&u.machine)
-    )
 }
 
 /// One JSON line per request (measured and warmup) for `--requests-out`. Times are

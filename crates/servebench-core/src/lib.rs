@@ -5,6 +5,7 @@ pub mod clock;
 pub mod failure;
 pub mod result;
 pub mod stats;
+pub mod sys;
 
 pub use failure::FailureKind;
 pub use result::{BenchResult, SCHEMA_VERSION};

@@ -175,6 +175,7 @@ pub fn embedded(
 
 pub fn run(args: SimArgs) -> anyhow::Result<ExitCode> {
     let Profile::Fixed = args.profile;
+    servebench_core::sys::raise_fd_limit();
     let counter = counter(args.tokenizer.as_deref(), &args.model)?;
     let mut faults = FaultConfig::default();
     for (kind, f) in [
