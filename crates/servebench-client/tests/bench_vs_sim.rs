@@ -115,7 +115,9 @@ fn closed_loop_measurements_match_the_server_record() {
         );
         let ttft_err_ms = (c.ttft_ns().unwrap() as f64 - s.chunks_ns[0] as f64) / 1e6;
         assert!(
-            (0.0..25.0).contains(&ttft_err_ms),
+            // Send precedes the server's read, so only the reader waking before the server's
+            // post-write stamp (microseconds) can make the client's TTFT the shorter one.
+            (-0.5..25.0).contains(&ttft_err_ms),
             "TTFT error {ttft_err_ms} ms"
         );
         assert!(
