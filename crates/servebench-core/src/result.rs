@@ -53,6 +53,22 @@ impl Serialize for RequestRate {
     }
 }
 
+impl schemars::JsonSchema for RequestRate {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "RequestRate".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "Requests per second, or \"inf\" for a closed loop",
+            "anyOf": [
+                {"type": "number", "exclusiveMinimum": 0},
+                {"const": "inf"}
+            ]
+        })
+    }
+}
+
 impl<'de> Deserialize<'de> for RequestRate {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let v = serde_json::Value::deserialize(d)?;
@@ -69,7 +85,9 @@ impl<'de> Deserialize<'de> for RequestRate {
 /// Latency statistics of one metric in milliseconds, flattened with vLLM's key names.
 macro_rules! latency_fields {
     ($name:ident, $mean:literal, $median:literal, $std:literal, $p90:literal, $p99:literal, $p999:literal) => {
-        #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+        #[derive(
+            Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema,
+        )]
         pub struct $name {
             #[serde(rename = $mean)]
             pub mean: f64,
@@ -139,7 +157,7 @@ latency_fields!(
 
 /// Interactivity (tok/s/user) = 1000 / TPOT_ms for each TPOT statistic. `p99_intvty` is the
 /// interactivity of the p99 (slowest) TPOT, as InferenceX defines it.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Interactivity {
     pub mean_intvty: f64,
     pub median_intvty: f64,
@@ -163,7 +181,7 @@ impl Interactivity {
 }
 
 /// Per-GPU throughput (InferenceX's field names); present when `--num-gpus` is given.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PerGpu {
     pub num_gpus: u32,
     /// Total (input + output) tokens per second per GPU.
@@ -173,7 +191,7 @@ pub struct PerGpu {
 }
 
 /// The settings the point ran with (everything needed to rerun it, except the API key).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RunConfig {
     pub base_url: String,
     pub api: String,
@@ -202,7 +220,7 @@ pub struct RunConfig {
     pub api_key_present: bool,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct TokenizerInfo {
     pub name: String,
     pub source: String,
@@ -210,7 +228,7 @@ pub struct TokenizerInfo {
     pub vocab_size: u32,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Provenance {
     pub servebench_version: String,
     pub host: String,
@@ -221,7 +239,7 @@ pub struct Provenance {
 }
 
 /// Distribution of realised lengths against their targets.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct LengthStats {
     pub count: u64,
     pub min: u64,
@@ -234,7 +252,7 @@ pub struct LengthStats {
 }
 
 /// Output and input token counts from every source, and how far they disagree.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct TokenAccounting {
     /// `usage`, `tokenizer` or `mixed`: where `total_output_tokens` came from.
     pub output_tokens_source: String,
@@ -263,7 +281,7 @@ pub struct TokenAccounting {
     pub tokenize_probe: Option<TokenizeProbe>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct TokenizeProbe {
     pub prompts: u64,
     pub client_tokens: u64,
@@ -272,7 +290,7 @@ pub struct TokenizeProbe {
     pub max_abs_diff: u64,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct FailureSummary {
     pub failed: u64,
     pub failure_rate: f64,
@@ -287,14 +305,14 @@ pub struct FailureSummary {
     pub all_requests_e2el_ms: Summary,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct GoodputSpec {
     pub ttft_ms: Option<f64>,
     pub tpot_ms: Option<f64>,
     pub e2el_ms: Option<f64>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Goodput {
     pub slo: GoodputSpec,
     /// Successful requests meeting every SLO (failed requests never count as good).
@@ -304,7 +322,7 @@ pub struct Goodput {
 }
 
 /// Evidence that the client, not the server, set the numbers.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SelfCheck {
     /// True when the client limited the measurement; see `reasons`.
     pub client_bound: bool,
@@ -329,7 +347,7 @@ pub struct SelfCheck {
     pub connections_opened: u64,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct BenchResult {
     pub schema_version: u32,
     /// `YYYYMMDD-HHMMSS` (UTC), as vLLM writes it.
@@ -442,5 +460,47 @@ mod tests {
         assert_eq!(i.median_intvty, 50.0);
         assert_eq!(i.p99_intvty, 25.0);
         assert_eq!(i.p90_intvty, 0.0);
+    }
+}
+
+/// The JSON Schema of [`BenchResult`], as kept in `docs/schema/bench-result.schema.json`.
+pub fn json_schema() -> serde_json::Value {
+    serde_json::to_value(schemars::schema_for!(BenchResult)).expect("schema serialises")
+}
+
+#[cfg(test)]
+mod schema_tests {
+    /// The committed schema must match the types. Regenerate with
+    /// `SERVEBENCH_UPDATE_SCHEMA=1 cargo test -p servebench-core schema`.
+    #[test]
+    fn committed_schema_is_current() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../docs/schema/bench-result.schema.json"
+        );
+        let want = serde_json::to_string_pretty(&super::json_schema()).unwrap() + "\n";
+        if std::env::var_os("SERVEBENCH_UPDATE_SCHEMA").is_some() {
+            std::fs::write(path, &want).unwrap();
+        }
+        let have = std::fs::read_to_string(path).unwrap_or_default();
+        assert!(
+            have == want,
+            "docs/schema/bench-result.schema.json is stale: rerun with SERVEBENCH_UPDATE_SCHEMA=1"
+        );
+    }
+
+    #[test]
+    fn schema_names_the_vllm_fields() {
+        let s = super::json_schema();
+        let props = s["properties"].as_object().unwrap();
+        for k in [
+            "mean_ttft_ms",
+            "p99.9_e2el_ms",
+            "median_intvty",
+            "request_rate",
+            "self_check",
+        ] {
+            assert!(props.contains_key(k), "{k}");
+        }
     }
 }

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 /// The percentiles servebench reports for every latency metric.
 pub const PERCENTILES: [f64; 3] = [90.0, 99.0, 99.9];
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Summary {
     pub count: u64,
     pub mean: f64,
