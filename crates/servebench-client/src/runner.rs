@@ -48,6 +48,8 @@ pub struct PointSpec {
 pub struct Progress {
     /// 0 = preparing, 1 = warmup, 2 = measuring, 3 = finished.
     pub phase: AtomicU8,
+    pub warmup_total: AtomicU64,
+    pub warmup_done: AtomicU64,
     pub total: AtomicU64,
     pub done: AtomicU64,
     pub failed: AtomicU64,
@@ -114,6 +116,9 @@ pub fn run_point(spec: PointSpec, progress: Arc<Progress>) -> PointRun {
         },
         Ordering::Relaxed,
     );
+    progress
+        .warmup_total
+        .store(spec.dataset.warmup_len() as u64, Ordering::Relaxed);
 
     // Re-tokenizer on an idle-priority thread: it only uses CPU the I/O threads leave free.
     let backlog = Arc::new(AtomicUsize::new(0));
@@ -548,7 +553,9 @@ async fn run_one(ctx: &Ctx, slot: &mut Slot, i: usize, warmup: bool, sched_ns: u
         ctx.connections.set(ctx.connections.get() + 1);
     }
     rec.gaps_us.shrink_to_fit();
-    if !warmup {
+    if warmup {
+        ctx.sh.progress.warmup_done.fetch_add(1, Ordering::Relaxed);
+    } else {
         let p = &ctx.sh.progress;
         p.done.fetch_add(1, Ordering::Relaxed);
         if rec.ok() {

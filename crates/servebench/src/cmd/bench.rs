@@ -130,12 +130,18 @@ fn secs(name: &str, v: f64) -> anyhow::Result<Duration> {
 
 pub fn run(a: BenchArgs) -> anyhow::Result<ExitCode> {
     // Without --base-url, benchmark an embedded simulated server (the embedded default).
+    // The embedded server and the client count with one tokenizer: --tokenizer, or else the
+    // built-in default, which then needs no warning.
+    let tokenizer = match (&a.tokenizer, &a.base_url) {
+        (None, None) => Some(servebench_tokenizer::fallback_encoding("servebench-sim").to_string()),
+        (t, _) => t.clone(),
+    };
     let embedded = match &a.base_url {
         Some(_) => None,
         None => Some(super::sim::embedded(
             a.sim_ttft_ms,
             a.sim_itl_ms,
-            a.tokenizer.as_deref(),
+            tokenizer.as_deref(),
         )?),
     };
     let base_url = match (&a.base_url, &embedded) {
@@ -182,7 +188,7 @@ pub fn run(a: BenchArgs) -> anyhow::Result<ExitCode> {
         burstiness: a.burstiness,
         duration: a.duration.map(|d| secs("duration", d)).transpose()?,
         seed: a.seed,
-        tokenizer: a.tokenizer.clone(),
+        tokenizer,
         ignore_eos: a.ignore_eos.unwrap_or(a.dataset == DatasetKind::Random),
         num_gpus: a.num_gpus,
         goodput,
@@ -294,7 +300,11 @@ fn spawn_bar(p: Arc<Progress>, conc: Option<usize>) -> std::thread::JoinHandle<(
         loop {
             let phase = p.phase.load(Ordering::Relaxed);
             match phase {
-                PHASE_WARMUP => bar.set_message("warming up"),
+                PHASE_WARMUP => {
+                    bar.set_length(p.warmup_total.load(Ordering::Relaxed));
+                    bar.set_position(p.warmup_done.load(Ordering::Relaxed));
+                    bar.set_message("warming up");
+                }
                 PHASE_MEASURE => {
                     let total = p.total.load(Ordering::Relaxed);
                     if total > 0 {
