@@ -306,11 +306,11 @@ fn spawn_bar(p: Arc<Progress>, conc: Option<usize>) -> std::thread::JoinHandle<(
                     bar.set_message("warming up");
                 }
                 PHASE_MEASURE => {
+                    // With --duration the count is open-ended: the bar just fills as it goes.
+                    let done = p.done.load(Ordering::Relaxed);
                     let total = p.total.load(Ordering::Relaxed);
-                    if total > 0 {
-                        bar.set_length(total);
-                    }
-                    bar.set_position(p.done.load(Ordering::Relaxed));
+                    bar.set_length(if total > 0 { total } else { done });
+                    bar.set_position(done);
                     bar.set_message(format!(
                         "{} failed, {} tokens",
                         p.failed.load(Ordering::Relaxed),
