@@ -242,7 +242,12 @@ impl Bench {
             } else {
                 1000
             }),
-            num_warmups: self.opts.warmups.unwrap_or(2 * c),
+            // InferenceX's 2 × C; an uncapped open loop warms up with a few requests.
+            num_warmups: self.opts.warmups.unwrap_or(if concurrency.is_some() {
+                2 * c
+            } else {
+                10
+            }),
             api: self.opts.api,
         };
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get());

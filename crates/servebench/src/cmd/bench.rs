@@ -39,12 +39,14 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 0.8)]
     range_ratio: f64,
     /// Maximum requests in flight: one value or a list (1,4,16,64) giving one result per value.
-    #[arg(long, value_delimiter = ',', default_value = "1")]
+    /// Default: 1 for a closed loop; no limit with a finite --request-rate.
+    #[arg(long, value_delimiter = ',')]
     concurrency: Vec<usize>,
     /// Measured requests per point (default 10 × concurrency, or 1000 without a concurrency cap).
     #[arg(long)]
     num_prompts: Option<usize>,
-    /// Warmup requests before each point, excluded from statistics (default 2 × concurrency).
+    /// Warmup requests before each point, excluded from statistics (default 2 × concurrency,
+    /// or 10 without a concurrency cap).
     #[arg(long)]
     warmups: Option<usize>,
     /// Requests per second (gamma arrivals) or `inf` for a closed loop.
@@ -181,7 +183,11 @@ pub fn run(a: BenchArgs) -> anyhow::Result<ExitCode> {
         osl: a.osl.unwrap_or(1024),
         osl_override: a.osl.is_some(),
         range_ratio: a.range_ratio,
-        concurrency: a.concurrency.clone(),
+        concurrency: if a.concurrency.is_empty() && a.request_rate.is_infinite() {
+            vec![1]
+        } else {
+            a.concurrency.clone()
+        },
         num_prompts: a.num_prompts,
         warmups: a.warmups,
         request_rate: a.request_rate,
