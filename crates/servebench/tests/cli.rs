@@ -421,3 +421,37 @@ fn every_fault_kind_ends_in_a_counted_failure_and_a_written_result() {
             >= 300.0
     );
 }
+
+#[test]
+fn open_loop_defaults_have_no_cap() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("r.json");
+    let o = bench(
+        &[
+            "--request-rate",
+            "200",
+            "--burstiness",
+            "0.5",
+            "--num-prompts",
+            "30",
+            "--isl",
+            "32",
+            "--osl",
+            "8",
+            "--sim-ttft-ms",
+            "2",
+            "--sim-itl-ms",
+            "1",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let r = read_json(&out);
+    assert_eq!(r["max_concurrency"], serde_json::Value::Null);
+    assert_eq!(r["request_rate"], 200.0);
+    assert_eq!(r["burstiness"], 0.5);
+    assert_eq!(r["warmups"], 10);
+    assert_eq!(r["completed"], 30);
+}
