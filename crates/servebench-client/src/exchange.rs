@@ -444,7 +444,7 @@ async fn drive(
             biased;
             r = conn.readable() => {
                 if let Err(e) = r {
-                    return finish_eof(&mut sink, head.as_ref(), &body, Some(e));
+                    return finish_eof(&mut sink, head.as_ref(), Some(e));
                 }
                 false
             }
@@ -477,7 +477,7 @@ async fn drive(
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
             Err(e) => {
                 drop(s);
-                return finish_eof(&mut sink, head.as_ref(), &body, Some(e));
+                return finish_eof(&mut sink, head.as_ref(), Some(e));
             }
         };
         let t = mono_ns();
@@ -488,7 +488,7 @@ async fn drive(
                 let _ = slot.sse.finish(&mut |ev| sink.on_event(ev, t));
                 return complete(&mut sink, head.as_ref(), &error_body, false);
             }
-            return finish_eof(&mut sink, head.as_ref(), &body, None);
+            return finish_eof(&mut sink, head.as_ref(), None);
         }
         last_read_ns = t;
         if sink.rec.first_byte_ns == 0 {
@@ -610,12 +610,7 @@ fn complete(sink: &mut Sink<'_>, head: Option<&Head>, error_body: &[u8], reusabl
 }
 
 /// The connection ended (EOF or error) before the response was complete.
-fn finish_eof(
-    sink: &mut Sink<'_>,
-    head: Option<&Head>,
-    _body: &Body,
-    err: Option<io::Error>,
-) -> bool {
+fn finish_eof(sink: &mut Sink<'_>, head: Option<&Head>, err: Option<io::Error>) -> bool {
     let what = match &err {
         Some(e) => e.to_string(),
         None => "connection closed".to_string(),
