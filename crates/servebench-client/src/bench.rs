@@ -1,7 +1,7 @@
 //! `bench` as a library: resolve the target and tokenizer once, then run one point per
 //! concurrency value. The CLI only parses flags into [`BenchOptions`] and renders progress.
 
-use crate::exchange::{endpoint_path, split_base_url, Target};
+use crate::exchange::{endpoint_path, split_base_url, ExtraBody, Target};
 use crate::metrics::{self, Context};
 use crate::probe;
 use crate::record::RequestRecord;
@@ -54,6 +54,10 @@ pub struct BenchOptions {
     pub retokenize: bool,
     /// Prompts to send to the server's `/tokenize` before the run (0 = skip).
     pub tokenize_probe: usize,
+    /// A JSON object whose members are added to every request body.
+    pub extra_body: Option<String>,
+    /// Extra request headers, each `Name: value`.
+    pub headers: Vec<String>,
 }
 
 impl Default for BenchOptions {
@@ -87,6 +91,8 @@ impl Default for BenchOptions {
             max_failure_rate: 0.05,
             retokenize: true,
             tokenize_probe: 16,
+            extra_body: None,
+            headers: Vec::new(),
         }
     }
 }
@@ -195,6 +201,16 @@ impl Bench {
             .endpoint
             .clone()
             .unwrap_or_else(|| endpoint_path(&prefix, opts.api));
+        let extra_body = match &opts.extra_body {
+            Some(j) => ExtraBody::parse(j).map_err(BenchError::Config)?,
+            None => ExtraBody::default(),
+        };
+        let headers = opts
+            .headers
+            .iter()
+            .map(|h| parse_header(h))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(BenchError::Config)?;
         let target = Target {
             addr,
             host: authority,
@@ -205,6 +221,8 @@ impl Bench {
             ignore_eos: opts.ignore_eos,
             request_timeout: opts.request_timeout,
             idle_timeout: opts.idle_timeout,
+            extra_body,
+            headers,
         };
         // Thousands of concurrent connections need thousands of descriptors.
         sys::raise_fd_limit();
@@ -344,6 +362,10 @@ impl Bench {
             max_failure_rate: o.max_failure_rate,
             api_key_env: o.api_key_env.clone(),
             api_key_present: self.target.authorization.is_some(),
+            extra_body: (!self.target.extra_body.is_empty())
+                .then(|| self.target.extra_body.to_json()),
+            // Names only: header values may be credentials.
+            header_names: self.target.headers.iter().map(|(n, _)| n.clone()).collect(),
         };
         let tokenizer = self.tokenizer.info();
         let result = metrics::aggregate(
@@ -371,6 +393,39 @@ impl Bench {
         );
         PointOutcome { result, run }
     }
+}
+
+/// `Name: value` → (name, value). Headers servebench sets itself are refused.
+pub fn parse_header(h: &str) -> Result<(String, String), String> {
+    let (name, value) = h
+        .split_once(':')
+        .ok_or_else(|| format!("--header '{h}': expected NAME: VALUE"))?;
+    let name = name.trim();
+    let valid = !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_!#$%&'*+.^`|~".contains(&b));
+    if !valid {
+        return Err(format!("--header '{h}': '{name}' is not a header name"));
+    }
+    if [
+        "host",
+        "content-length",
+        "content-type",
+        "transfer-encoding",
+        "x-request-id",
+    ]
+    .contains(&name.to_ascii_lowercase().as_str())
+    {
+        return Err(format!("--header '{h}': servebench sets {name} itself"));
+    }
+    let value = value.trim();
+    if value.bytes().any(|b| b == b'\r' || b == b'\n') {
+        return Err(format!(
+            "--header '{name}': the value may not contain a line break"
+        ));
+    }
+    Ok((name.to_string(), value.to_string()))
 }
 
 /// Whether a point failed too often (the exit-code gate).

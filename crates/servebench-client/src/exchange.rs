@@ -31,6 +31,59 @@ pub struct Target {
     pub ignore_eos: bool,
     pub request_timeout: Duration,
     pub idle_timeout: Duration,
+    /// Extra JSON members for every request body (`--extra-body`); they replace ours of the
+    /// same name.
+    pub extra_body: ExtraBody,
+    /// Extra request headers (`--header`), sent as given and never printed.
+    pub headers: Vec<(String, String)>,
+}
+
+/// Members added to every request body, pre-serialised once.
+#[derive(Debug, Clone, Default)]
+pub struct ExtraBody {
+    members: Vec<(String, String)>,
+}
+
+/// Body members servebench itself decides; an extra body may not replace them.
+const FIXED_MEMBERS: [&str; 4] = ["model", "prompt", "messages", "stream"];
+
+impl ExtraBody {
+    /// From a JSON object such as `{"min_tokens": 10, "temperature": 0.7}`.
+    pub fn parse(json: &str) -> Result<ExtraBody, String> {
+        let v: serde_json::Value = serde_json::from_str(json)
+            .map_err(|e| format!("--extra-body: not valid JSON ({e})"))?;
+        let serde_json::Value::Object(map) = v else {
+            return Err("--extra-body: expected a JSON object such as {\"min_tokens\": 10}".into());
+        };
+        let mut members = Vec::new();
+        for (k, v) in map {
+            if FIXED_MEMBERS.contains(&k.as_str()) {
+                return Err(format!(
+                    "--extra-body: \"{k}\" is set by servebench (use --model, --api, the dataset)"
+                ));
+            }
+            members.push((k, v.to_string()));
+        }
+        Ok(ExtraBody { members })
+    }
+
+    fn overrides(&self, key: &str) -> bool {
+        self.members.iter().any(|(k, _)| k == key)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.members.is_empty()
+    }
+
+    /// The members as a JSON object (for the result's configuration).
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::Value::Object(
+            self.members
+                .iter()
+                .map(|(k, v)| (k.clone(), serde_json::from_str(v).unwrap_or_default()))
+                .collect(),
+        )
+    }
 }
 
 impl std::fmt::Debug for Target {
@@ -178,7 +231,6 @@ pub fn build_body(out: &mut Vec<u8>, target: &Target, req: &RequestSpec<'_>) {
         (Prompt::Text(t), Api::Completions) => {
             out.extend_from_slice(b",\"prompt\":");
             push_json_str(out, t);
-            let _ = write!(out, ",\"max_tokens\":{}", req.output_len);
         }
         (Prompt::Text(t), Api::Chat) => {
             out.extend_from_slice(b",\"messages\":[{\"role\":\"user\",\"content\":");
@@ -190,19 +242,37 @@ pub fn build_body(out: &mut Vec<u8>, target: &Target, req: &RequestSpec<'_>) {
             out.extend_from_slice(m.as_bytes());
         }
     }
+    let extra = &target.extra_body;
+    let (max_tokens, max_completion) = (
+        !extra.overrides("max_tokens"),
+        !extra.overrides("max_completion_tokens"),
+    );
     if target.api == Api::Chat {
         // vLLM, SGLang and OpenAI read max_completion_tokens; llama.cpp and older servers max_tokens.
-        let _ = write!(
-            out,
-            ",\"max_completion_tokens\":{n},\"max_tokens\":{n}",
-            n = req.output_len
-        );
+        if max_completion {
+            let _ = write!(out, ",\"max_completion_tokens\":{}", req.output_len);
+        }
+        if max_tokens {
+            let _ = write!(out, ",\"max_tokens\":{}", req.output_len);
+        }
+    } else if max_tokens {
+        let _ = write!(out, ",\"max_tokens\":{}", req.output_len);
     }
-    out.extend_from_slice(
-        b",\"temperature\":0,\"stream\":true,\"stream_options\":{\"include_usage\":true}",
-    );
-    if target.ignore_eos {
+    if !extra.overrides("temperature") {
+        out.extend_from_slice(b",\"temperature\":0");
+    }
+    out.extend_from_slice(b",\"stream\":true");
+    if !extra.overrides("stream_options") {
+        out.extend_from_slice(b",\"stream_options\":{\"include_usage\":true}");
+    }
+    if target.ignore_eos && !extra.overrides("ignore_eos") {
         out.extend_from_slice(b",\"ignore_eos\":true");
+    }
+    for (k, v) in &extra.members {
+        out.push(b',');
+        push_json_str(out, k);
+        out.push(b':');
+        out.extend_from_slice(v.as_bytes());
     }
     out.push(b'}');
 }
@@ -223,6 +293,9 @@ fn build_request(out: &mut Vec<u8>, target: &Target, request_id: &str, body: &[u
         out.extend_from_slice(b"Authorization: ");
         out.extend_from_slice(auth.as_bytes());
         out.extend_from_slice(b"\r\n");
+    }
+    for (name, value) in &target.headers {
+        let _ = write!(out, "{name}: {value}\r\n");
     }
     out.extend_from_slice(b"\r\n");
     out.extend_from_slice(body);
@@ -703,6 +776,8 @@ mod tests {
             ignore_eos: true,
             request_timeout: Duration::from_secs(1),
             idle_timeout: Duration::from_secs(1),
+            extra_body: ExtraBody::default(),
+            headers: vec![],
         }
     }
 
@@ -727,5 +802,38 @@ mod tests {
         assert_eq!(v["max_completion_tokens"], 7);
         let dbg = format!("{:?}", target(Api::Chat));
         assert!(!dbg.contains("secret"), "{dbg}");
+    }
+
+    #[test]
+    fn extra_body_adds_and_replaces_members() {
+        let req = RequestSpec {
+            prompt: Prompt::Text(Cow::Borrowed("hi")),
+            input_len: 1,
+            output_len: 7,
+        };
+        let mut t = target(Api::Chat);
+        t.extra_body =
+            ExtraBody::parse(r#"{"min_tokens": 7, "temperature": 0.6, "max_tokens": 9}"#).unwrap();
+        let mut out = Vec::new();
+        build_body(&mut out, &t, &req);
+        // Parsing into a map would hide a duplicate: count the keys in the text too.
+        let text = String::from_utf8(out.clone()).unwrap();
+        assert_eq!(text.matches("\"temperature\"").count(), 1, "{text}");
+        assert_eq!(text.matches("\"max_tokens\"").count(), 1, "{text}");
+        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(v["min_tokens"], 7);
+        assert_eq!(v["temperature"], 0.6);
+        assert_eq!(v["max_tokens"], 9);
+        assert_eq!(v["max_completion_tokens"], 7);
+        assert_eq!(v["stream"], true);
+        assert!(ExtraBody::parse("[1]")
+            .unwrap_err()
+            .contains("expected a JSON object"));
+        assert!(ExtraBody::parse(r#"{"stream": false}"#)
+            .unwrap_err()
+            .contains("\"stream\" is set by servebench"));
+        assert!(ExtraBody::parse("{oops")
+            .unwrap_err()
+            .contains("not valid JSON"));
     }
 }

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// Serves `responses[k]` to the k-th generation request (cycling), closing the connection
-/// after each response when `close` is set. Returns the base URL and the request heads seen.
+/// after each response when `close` is set. Returns the base URL and the requests seen.
 fn serve(responses: Vec<Vec<u8>>, close: bool) -> (String, Arc<Mutex<Vec<String>>>) {
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", l.local_addr().unwrap());
@@ -48,9 +48,9 @@ fn serve(responses: Vec<Vec<u8>>, close: bool) -> (String, Arc<Mutex<Vec<String>
                         let r = c.read(&mut tmp).unwrap();
                         buf.extend_from_slice(&tmp[..r]);
                     }
-                    let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
-                    if head.starts_with("POST /v1/") {
-                        seen.lock().unwrap().push(head);
+                    let request = String::from_utf8_lossy(&buf[..head_end + body_len]).into_owned();
+                    if request.starts_with("POST /v1/") {
+                        seen.lock().unwrap().push(request);
                     }
                     let resp = &responses[next.fetch_add(1, Ordering::SeqCst) % responses.len()];
                     // Write in two pieces so the client sees the head split from the body.
@@ -71,7 +71,16 @@ fn serve(responses: Vec<Vec<u8>>, close: bool) -> (String, Arc<Mutex<Vec<String>
 const TWO_TOKENS: &str = "data: {\"choices\":[{\"text\":\" a\"}]}\n\ndata: {\"choices\":[{\"text\":\" b\",\"finish_reason\":\"length\"}]}\n\ndata: {\"choices\":[],\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":2}}\n\ndata: [DONE]\n\n";
 
 fn run(url: String, n: usize, env_key: Option<&str>) -> PointOutcome {
-    let opts = BenchOptions {
+    run_with(url, n, env_key, |_| {})
+}
+
+fn run_with(
+    url: String,
+    n: usize,
+    env_key: Option<&str>,
+    tweak: impl FnOnce(&mut BenchOptions),
+) -> PointOutcome {
+    let mut opts = BenchOptions {
         base_url: url,
         model: "m".into(),
         isl: 16,
@@ -86,6 +95,7 @@ fn run(url: String, n: usize, env_key: Option<&str>) -> PointOutcome {
         api_key_env: env_key.unwrap_or("SERVEBENCH_TEST_NO_KEY").into(),
         ..Default::default()
     };
+    tweak(&mut opts);
     let bench = Bench::prepare(opts).unwrap();
     let ds = bench.dataset(Some(1)).unwrap();
     bench.run_point(Some(1), ds, Arc::new(Progress::default()))
@@ -196,4 +206,51 @@ fn protocol_corners_become_the_right_failures() {
         f.examples
     );
     assert!(f.examples.iter().any(|e| e.contains("overloaded")));
+}
+
+#[test]
+fn extra_body_and_headers_reach_the_server_but_header_values_stay_out_of_results() {
+    let resp = format!(
+        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{TWO_TOKENS}",
+        TWO_TOKENS.len()
+    );
+    let (url, seen) = serve(vec![resp.into_bytes()], false);
+    let out = run_with(url, 2, None, |o| {
+        o.extra_body = Some(r#"{"min_tokens": 2, "temperature": 0.5}"#.into());
+        o.headers = vec!["X-Tenant: team-secret-7".into()];
+    });
+    assert_eq!(out.result.completed, 2);
+    let reqs = seen.lock().unwrap();
+    for r in reqs.iter() {
+        assert!(r.contains("X-Tenant: team-secret-7\r\n"), "{r}");
+        let body: serde_json::Value =
+            serde_json::from_str(&r[r.find("\r\n\r\n").unwrap() + 4..]).unwrap();
+        assert_eq!(body["min_tokens"], 2);
+        assert_eq!(body["temperature"], 0.5);
+    }
+    let cfg = serde_json::to_string(&out.result).unwrap();
+    assert!(!cfg.contains("team-secret-7"));
+    assert_eq!(out.result.config.header_names, vec!["X-Tenant".to_string()]);
+    assert_eq!(
+        out.result.config.extra_body.as_ref().unwrap()["min_tokens"],
+        2
+    );
+}
+
+#[test]
+fn bad_headers_are_refused() {
+    use servebench_client::bench::parse_header;
+    assert_eq!(
+        parse_header("X-A:  b c ").unwrap(),
+        ("X-A".into(), "b c".into())
+    );
+    assert!(parse_header("no colon")
+        .unwrap_err()
+        .contains("expected NAME: VALUE"));
+    assert!(parse_header("Host: x")
+        .unwrap_err()
+        .contains("sets Host itself"));
+    assert!(parse_header("Bad Name: x")
+        .unwrap_err()
+        .contains("not a header name"));
 }

@@ -218,6 +218,10 @@ pub struct RunConfig {
     /// Name of the environment variable holding the API key; the key itself is never written.
     pub api_key_env: String,
     pub api_key_present: bool,
+    /// Members added to every request body (`--extra-body`).
+    pub extra_body: Option<serde_json::Value>,
+    /// Names of extra request headers (`--header`); their values are never written.
+    pub header_names: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]

@@ -20,7 +20,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Drive an OpenAI-compatible streaming server and measure TTFT, TPOT, ITL, E2EL and throughput.
-    Bench(cmd::bench::BenchArgs),
+    Bench(Box<cmd::bench::BenchArgs>),
     /// Serve a simulated OpenAI-compatible inference engine on a loopback port.
     Sim(cmd::sim::SimArgs),
     /// Measure the load generator itself: ingest ceiling, accuracy against the server's record, memory.
@@ -30,7 +30,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
-        Command::Bench(a) => cmd::bench::run(a),
+        Command::Bench(a) => cmd::bench::run(*a),
         Command::Sim(a) => cmd::sim::run(a),
         Command::Selfbench(a) => cmd::selfbench::run(a),
     };

@@ -104,6 +104,13 @@ pub struct BenchArgs {
     /// Prompts to count with the server's /tokenize before each point (0 = skip).
     #[arg(long, default_value_t = 16)]
     tokenize_probe: usize,
+    /// A JSON object whose members are added to every request body (replacing ours of the same
+    /// name), e.g. '{"min_tokens": 128}'.
+    #[arg(long)]
+    extra_body: Option<String>,
+    /// An extra request header, NAME: VALUE (repeatable). Values are never printed or written.
+    #[arg(long = "header", value_name = "NAME: VALUE")]
+    headers: Vec<String>,
     /// No progress bar.
     #[arg(long)]
     no_progress: bool,
@@ -205,6 +212,8 @@ pub fn run(a: BenchArgs) -> anyhow::Result<ExitCode> {
         max_failure_rate: a.max_failure_rate,
         retokenize: !a.no_retokenize,
         tokenize_probe: a.tokenize_probe,
+        extra_body: a.extra_body.clone(),
+        headers: a.headers.clone(),
     };
     let bench = Bench::prepare(opts)?;
     if bench.tokenizer_fallback {
