@@ -1,0 +1,330 @@
+//! The catalog: accelerators and models as versioned data files, every figure with its source.
+//!
+//! Built-in files live in the repository's `catalog/` directory (`sources.yaml`,
+//! `accelerators/*.yaml`, `models/*.yaml`) and are embedded in the binary. Users add or
+//! replace entries with a directory of the same layout ([`Catalog::load_dir`]): an entry with a
+//! built-in's id replaces it. Each figure is `{value: N, source: KEY}` with KEY defined in a
+//! `sources.yaml` (the source's reference and effective date); unknown keys, missing figures,
+//! unknown sources and non-positive values are errors that name the file, line and field.
+
+mod model;
+
+pub use model::{Attention, Ffn, Model, Precision, SlidingWindow};
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+include!(concat!(env!("OUT_DIR"), "/builtin.rs"));
+
+/// A number from a data file and the key of where it comes from.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Figure {
+    pub value: f64,
+    pub source: String,
+}
+
+/// A reference (document, repository path, URL) and the date its figures are valid from.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Source {
+    #[serde(rename = "ref")]
+    pub reference: String,
+    pub date: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DenseTflops {
+    pub bf16: Figure,
+    pub fp8: Figure,
+    /// Absent where the accelerator has no FP4 tensor cores.
+    pub fp4: Option<Figure>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScaleUp {
+    /// GPUs in one NVLink / Infinity Fabric domain.
+    pub domain_gpus: Figure,
+    /// Per-GPU unidirectional bandwidth, GB/s.
+    pub gb_per_s_per_gpu: Figure,
+}
+
+/// $/GPU-hour in the three cost tiers InferenceMAX publishes.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CostTiers {
+    pub owned_hyperscaler: Figure,
+    pub owned_neocloud: Figure,
+    pub rental_3y: Figure,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Accelerator {
+    pub kind: String,
+    pub id: String,
+    pub name: String,
+    pub vendor: String,
+    pub hbm_gb: Figure,
+    pub hbm_tb_per_s: Figure,
+    pub dense_tflops: DenseTflops,
+    pub tdp_w: Figure,
+    pub scale_up: ScaleUp,
+    /// All-in provisioned power per GPU (GPU, host, network, facility), kW.
+    pub all_in_kw_per_gpu: Figure,
+    pub dollars_per_gpu_hour: CostTiers,
+}
+
+impl Accelerator {
+    /// Dense tensor FLOP/s for a precision; `None` when the accelerator lacks it.
+    pub fn flops(&self, p: Precision) -> Option<f64> {
+        let t = &self.dense_tflops;
+        let f = match p {
+            Precision::Bf16 => Some(&t.bf16),
+            Precision::Fp8 => Some(&t.fp8),
+            Precision::Fp4 => t.fp4.as_ref(),
+        };
+        f.map(|f| f.value * 1e12)
+    }
+
+    pub fn hbm_bytes(&self) -> f64 {
+        self.hbm_gb.value * 1e9
+    }
+
+    pub fn hbm_bytes_per_s(&self) -> f64 {
+        self.hbm_tb_per_s.value * 1e12
+    }
+
+    fn figures(&self) -> Vec<(&'static str, &Figure)> {
+        let mut v = vec![
+            ("hbm_gb", &self.hbm_gb),
+            ("hbm_tb_per_s", &self.hbm_tb_per_s),
+            ("dense_tflops.bf16", &self.dense_tflops.bf16),
+            ("dense_tflops.fp8", &self.dense_tflops.fp8),
+            ("tdp_w", &self.tdp_w),
+            ("scale_up.domain_gpus", &self.scale_up.domain_gpus),
+            ("scale_up.gb_per_s_per_gpu", &self.scale_up.gb_per_s_per_gpu),
+            ("all_in_kw_per_gpu", &self.all_in_kw_per_gpu),
+            (
+                "dollars_per_gpu_hour.owned_hyperscaler",
+                &self.dollars_per_gpu_hour.owned_hyperscaler,
+            ),
+            (
+                "dollars_per_gpu_hour.owned_neocloud",
+                &self.dollars_per_gpu_hour.owned_neocloud,
+            ),
+            (
+                "dollars_per_gpu_hour.rental_3y",
+                &self.dollars_per_gpu_hour.rental_3y,
+            ),
+        ];
+        if let Some(f) = &self.dense_tflops.fp4 {
+            v.push(("dense_tflops.fp4", f));
+        }
+        v
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    #[error("{file}:{line}:{column}: {message}")]
+    Parse {
+        file: String,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error("{file}: field {field}: {message}")]
+    Invalid {
+        file: String,
+        field: String,
+        message: String,
+    },
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("unknown {kind} '{id}' (the catalog has: {known})")]
+    NotFound {
+        kind: &'static str,
+        id: String,
+        known: String,
+    },
+}
+
+/// Accelerators, models and the sources their figures cite.
+#[derive(Debug, Clone, Default)]
+pub struct Catalog {
+    pub sources: BTreeMap<String, Source>,
+    pub accelerators: BTreeMap<String, Accelerator>,
+    pub models: BTreeMap<String, Model>,
+    /// Which file each entry came from, for messages.
+    pub origin: BTreeMap<String, String>,
+}
+
+impl Catalog {
+    /// The catalog shipped in the binary.
+    pub fn builtin() -> Result<Catalog, CatalogError> {
+        let mut c = Catalog::default();
+        let files: Vec<(String, String)> = FILES
+            .iter()
+            .map(|(p, t)| (format!("catalog/{p}"), t.to_string()))
+            .collect();
+        c.add_files(&files)?;
+        Ok(c)
+    }
+
+    /// Add (or replace) entries from a directory laid out like `catalog/`.
+    pub fn load_dir(&mut self, dir: &Path) -> Result<(), CatalogError> {
+        let mut files = Vec::new();
+        let mut read = |p: PathBuf| -> Result<(), CatalogError> {
+            let text = std::fs::read_to_string(&p).map_err(|e| CatalogError::Io {
+                path: p.clone(),
+                source: e,
+            })?;
+            files.push((p.display().to_string(), text));
+            Ok(())
+        };
+        let sources = dir.join("sources.yaml");
+        if sources.exists() {
+            read(sources)?;
+        }
+        for sub in ["accelerators", "models"] {
+            let d = dir.join(sub);
+            if !d.is_dir() {
+                continue;
+            }
+            let mut paths: Vec<PathBuf> = std::fs::read_dir(&d)
+                .map_err(|e| CatalogError::Io {
+                    path: d.clone(),
+                    source: e,
+                })?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+                .collect();
+            paths.sort();
+            for p in paths {
+                read(p)?;
+            }
+        }
+        self.add_files(&files)
+    }
+
+    /// Parse files (sources first), then check every figure of what they added.
+    fn add_files(&mut self, files: &[(String, String)]) -> Result<(), CatalogError> {
+        let mut added = Vec::new();
+        for (file, text) in files.iter().filter(|(f, _)| f.ends_with("sources.yaml")) {
+            let s: BTreeMap<String, Source> = parse(file, text)?;
+            self.sources.extend(s);
+        }
+        for (file, text) in files.iter().filter(|(f, _)| !f.ends_with("sources.yaml")) {
+            let kind = parse::<Kind>(file, text)?.kind;
+            match kind.as_str() {
+                "accelerator" => {
+                    let a: Accelerator = parse(file, text)?;
+                    added.push(a.id.clone());
+                    self.origin
+                        .insert(format!("accelerator:{}", a.id), file.clone());
+                    self.accelerators.insert(a.id.clone(), a);
+                }
+                "model" => {
+                    let m: Model = parse(file, text)?;
+                    m.validate()
+                        .map_err(|(field, message)| CatalogError::Invalid {
+                            file: file.clone(),
+                            field: field.into(),
+                            message,
+                        })?;
+                    added.push(m.id.clone());
+                    self.origin.insert(format!("model:{}", m.id), file.clone());
+                    self.models.insert(m.id.clone(), m);
+                }
+                other => {
+                    return Err(CatalogError::Invalid {
+                        file: file.clone(),
+                        field: "kind".into(),
+                        message: format!("expected 'accelerator' or 'model', got '{other}'"),
+                    })
+                }
+            }
+        }
+        for (key, file) in &self.origin {
+            let figures: Vec<(&'static str, &Figure)> = match key.split_once(':') {
+                Some(("accelerator", id)) => self.accelerators[id].figures(),
+                Some(("model", id)) => self.models[id].figures(),
+                _ => continue,
+            };
+            for (field, f) in figures {
+                if !self.sources.contains_key(&f.source) {
+                    return Err(CatalogError::Invalid {
+                        file: file.clone(),
+                        field: field.into(),
+                        message: format!(
+                            "source '{}' is not defined in any sources.yaml",
+                            f.source
+                        ),
+                    });
+                }
+                if !(f.value.is_finite() && f.value >= 0.0) {
+                    return Err(CatalogError::Invalid {
+                        file: file.clone(),
+                        field: field.into(),
+                        message: format!("expected a non-negative number, got {}", f.value),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub fn accelerator(&self, id: &str) -> Result<&Accelerator, CatalogError> {
+        self.accelerators
+            .get(&id.to_ascii_lowercase())
+            .ok_or_else(|| CatalogError::NotFound {
+                kind: "accelerator",
+                id: id.into(),
+                known: self
+                    .accelerators
+                    .keys()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            })
+    }
+
+    pub fn model(&self, id: &str) -> Result<&Model, CatalogError> {
+        self.models
+            .get(&id.to_ascii_lowercase())
+            .ok_or_else(|| CatalogError::NotFound {
+                kind: "model",
+                id: id.into(),
+                known: self.models.keys().cloned().collect::<Vec<_>>().join(", "),
+            })
+    }
+}
+
+#[derive(Deserialize)]
+struct Kind {
+    kind: String,
+}
+
+/// Deserialize YAML, turning errors into `file:line:column: message`.
+fn parse<T: serde::de::DeserializeOwned>(file: &str, text: &str) -> Result<T, CatalogError> {
+    serde_norway::from_str(text).map_err(|e| {
+        let (line, column) = e.location().map_or((0, 0), |l| (l.line(), l.column()));
+        let mut message = e.to_string();
+        if let Some(i) = message.find(" at line ") {
+            message.truncate(i);
+        }
+        CatalogError::Parse {
+            file: file.into(),
+            line,
+            column,
+            message,
+        }
+    })
+}

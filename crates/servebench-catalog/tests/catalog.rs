@@ -1,0 +1,185 @@
+//! The built-in catalog loads, its derived figures match the published ones, and bad files get
+//! errors that name the file, line and field.
+
+use servebench_catalog::{Catalog, CatalogError, Precision};
+
+#[test]
+fn builtin_has_the_inferencemax_accelerators_and_models() {
+    let c = Catalog::builtin().unwrap();
+    let ids: Vec<&str> = c.accelerators.keys().map(|s| s.as_str()).collect();
+    assert_eq!(
+        ids,
+        ["b200", "b300", "gb200", "gb300", "h100", "h200", "mi300x", "mi325x", "mi355x"]
+    );
+    let models: Vec<&str> = c.models.keys().map(|s| s.as_str()).collect();
+    assert_eq!(
+        models,
+        ["deepseek-r1-0528", "gpt-oss-120b", "llama-3.3-70b"]
+    );
+    let h200 = c.accelerator("H200").unwrap();
+    assert_eq!(h200.hbm_bytes(), 141e9);
+    assert_eq!(h200.flops(Precision::Fp8), Some(1979e12));
+    assert_eq!(h200.flops(Precision::Fp4), None);
+    assert_eq!(h200.dollars_per_gpu_hour.rental_3y.value, 1.60);
+    assert_eq!(
+        c.accelerator("mi355x").unwrap().all_in_kw_per_gpu.value,
+        2.65
+    );
+    // Every figure's source has a reference and a date.
+    for s in c.sources.values() {
+        assert!(!s.reference.is_empty() && s.date.len() == 10, "{s:?}");
+    }
+}
+
+#[test]
+fn kv_bytes_per_token_match_the_reference_table() {
+    let c = Catalog::builtin().unwrap();
+    let llama = c.model("llama-3.3-70b").unwrap();
+    assert_eq!(llama.kv_bytes_per_token(Precision::Bf16), Some(327_680.0));
+    assert_eq!(llama.kv_bytes_per_token(Precision::Fp8), Some(163_840.0));
+    let dsr1 = c.model("deepseek-r1-0528").unwrap();
+    assert_eq!(dsr1.kv_bytes_per_token(Precision::Fp8), Some(35_136.0));
+    assert_eq!(
+        dsr1.kv_bytes_per_token(Precision::Bf16),
+        None,
+        "not served in bf16"
+    );
+    let oss = c.model("gpt-oss-120b").unwrap();
+    // Full-attention layers only (18 of 36); the sliding layers hold ≤ 128 tokens per sequence.
+    assert_eq!(oss.kv_bytes_per_token(Precision::Fp4), Some(18_432.0));
+    assert_eq!(
+        oss.sliding_kv_bytes_per_seq(Precision::Fp4, 8192.0),
+        2_359_296.0
+    );
+    assert_eq!(
+        oss.sliding_kv_bytes_per_seq(Precision::Fp4, 64.0),
+        1_179_648.0
+    );
+    // Weights: 70.55 B × 1 byte in fp8; gpt-oss's checkpoint ≈ 60.8 GiB.
+    assert_eq!(llama.weight_bytes(Precision::Fp8), Some(70.55e9));
+    let gib = oss.weight_bytes(Precision::Fp4).unwrap() / (1u64 << 30) as f64;
+    assert!((gib - 60.8).abs() < 0.1, "{gib}");
+}
+
+fn user_dir(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let d = tempfile::tempdir().unwrap();
+    for (p, text) in files {
+        let path = d.path().join(p);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    d
+}
+
+const MY_GPU: &str = "kind: accelerator
+id: my-gpu
+name: My GPU
+vendor: me
+hbm_gb: {value: 96, source: mine}
+hbm_tb_per_s: {value: 4, source: mine}
+dense_tflops:
+  bf16: {value: 500, source: mine}
+  fp8: {value: 1000, source: mine}
+tdp_w: {value: 600, source: mine}
+scale_up:
+  domain_gpus: {value: 4, source: mine}
+  gb_per_s_per_gpu: {value: 300, source: mine}
+all_in_kw_per_gpu: {value: 1.5, source: mine}
+dollars_per_gpu_hour:
+  owned_hyperscaler: {value: 1.0, source: mine}
+  owned_neocloud: {value: 1.2, source: mine}
+  rental_3y: {value: 1.1, source: mine}
+";
+
+const MY_SOURCES: &str = "mine:\n  ref: my lab's measurements\n  date: 2026-11-01\n";
+
+#[test]
+fn users_add_an_accelerator_by_writing_a_file() {
+    let d = user_dir(&[
+        ("sources.yaml", MY_SOURCES),
+        ("accelerators/my-gpu.yaml", MY_GPU),
+    ]);
+    let mut c = Catalog::builtin().unwrap();
+    c.load_dir(d.path()).unwrap();
+    assert_eq!(c.accelerator("my-gpu").unwrap().hbm_gb.value, 96.0);
+    assert_eq!(c.accelerators.len(), 10);
+    // Replacing a built-in by id.
+    let mine = MY_GPU.replace("id: my-gpu", "id: h100");
+    let d = user_dir(&[
+        ("sources.yaml", MY_SOURCES),
+        ("accelerators/h100.yaml", &mine),
+    ]);
+    c.load_dir(d.path()).unwrap();
+    assert_eq!(c.accelerator("h100").unwrap().hbm_gb.value, 96.0);
+}
+
+fn load_err(files: &[(&str, &str)]) -> String {
+    let d = user_dir(files);
+    let mut c = Catalog::builtin().unwrap();
+    let e: CatalogError = c.load_dir(d.path()).unwrap_err();
+    e.to_string()
+}
+
+#[test]
+fn bad_files_name_file_line_and_field() {
+    // An unknown key, on line 5.
+    let typo = MY_GPU.replace("hbm_gb:", "hbm_gib:");
+    let e = load_err(&[("sources.yaml", MY_SOURCES), ("accelerators/x.yaml", &typo)]);
+    assert!(e.contains("accelerators/x.yaml:5:"), "{e}");
+    assert!(e.contains("unknown field `hbm_gib`"), "{e}");
+    // A figure without a source.
+    let nosrc = MY_GPU.replace("tdp_w: {value: 600, source: mine}", "tdp_w: {value: 600}");
+    let e = load_err(&[
+        ("sources.yaml", MY_SOURCES),
+        ("accelerators/x.yaml", &nosrc),
+    ]);
+    assert!(
+        e.contains("accelerators/x.yaml:10:") && e.contains("missing field `source`"),
+        "{e}"
+    );
+    // A source nobody defined.
+    let e = load_err(&[("accelerators/x.yaml", MY_GPU)]);
+    assert!(
+        e.contains("field hbm_gb: source 'mine' is not defined"),
+        "{e}"
+    );
+    // A negative figure.
+    let neg = MY_GPU.replace("{value: 1.5, source: mine}", "{value: -1.5, source: mine}");
+    let e = load_err(&[("sources.yaml", MY_SOURCES), ("accelerators/x.yaml", &neg)]);
+    assert!(
+        e.contains("field all_in_kw_per_gpu: expected a non-negative number"),
+        "{e}"
+    );
+    // A wrong kind.
+    let e = load_err(&[
+        ("sources.yaml", MY_SOURCES),
+        ("models/x.yaml", "kind: gpu\n"),
+    ]);
+    assert!(
+        e.contains("field kind: expected 'accelerator' or 'model'"),
+        "{e}"
+    );
+    // A model contradicting itself.
+    let builtin = include_str!("../../../catalog/models/gpt-oss-120b.yaml");
+    let bad = builtin.replace(
+        "experts_per_token: {value: 4, source: hf-gpt-oss-120b}",
+        "experts_per_token: {value: 400, source: hf-gpt-oss-120b}",
+    );
+    let e = load_err(&[("models/gpt-oss-120b.yaml", &bad)]);
+    assert!(
+        e.contains("field ffn.experts_per_token: 400 experts per token but only 128"),
+        "{e}"
+    );
+}
+
+#[test]
+fn unknown_ids_list_what_exists() {
+    let c = Catalog::builtin().unwrap();
+    let e = c.accelerator("tpu-v5").unwrap_err().to_string();
+    assert!(
+        e.contains("unknown accelerator 'tpu-v5'") && e.contains("h200"),
+        "{e}"
+    );
+    assert!("fp5".parse::<Precision>().is_err());
+    assert_eq!("MXFP4".parse::<Precision>(), Ok(Precision::Fp4));
+}
