@@ -1,7 +1,7 @@
 //! The catalog: accelerators and models as versioned data files, every figure with its source.
 //!
 //! Built-in files live in the repository's `catalog/` directory (`sources.yaml`,
-//! `accelerators/*.yaml`, `models/*.yaml`) and are embedded in the binary. Users add or
+//! `accelerators/*.yaml`, `models/*.yaml`, `engines/*.yaml`) and are embedded in the binary. Users add or
 //! replace entries with a directory of the same layout ([`Catalog::load_dir`]): an entry with a
 //! built-in's id replaces it. Each figure is `{value: N, source: KEY}` with KEY defined in a
 //! `sources.yaml` (the source's reference and effective date); unknown keys, missing figures,
@@ -128,6 +128,67 @@ impl Accelerator {
     }
 }
 
+/// A serving engine: scheduler defaults and the simulator's efficiency knobs.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Engine {
+    pub kind: String,
+    pub id: String,
+    pub name: String,
+    /// Most sequences running at once.
+    pub max_num_seqs: Figure,
+    /// Token budget of one step (chunked prefill).
+    pub max_num_batched_tokens: Figure,
+    /// Fraction of HBM for weights, activations and the KV cache.
+    pub gpu_memory_utilization: Figure,
+    /// KV-cache page size in tokens.
+    pub kv_block_tokens: Figure,
+    /// Fraction of dense peak FLOP/s the engine reaches.
+    pub compute_efficiency: Figure,
+    /// Fraction of HBM bandwidth the engine reaches.
+    pub memory_efficiency: Figure,
+    /// Fixed cost of every step (scheduling, launches, sampling), µs.
+    pub step_overhead_us: Figure,
+    /// Latency of one all-reduce, µs.
+    pub allreduce_latency_us: Figure,
+    /// Fraction of the scale-up link bandwidth collectives reach.
+    pub link_efficiency: Figure,
+}
+
+impl Engine {
+    fn figures(&self) -> Vec<(&'static str, &Figure)> {
+        vec![
+            ("max_num_seqs", &self.max_num_seqs),
+            ("max_num_batched_tokens", &self.max_num_batched_tokens),
+            ("gpu_memory_utilization", &self.gpu_memory_utilization),
+            ("kv_block_tokens", &self.kv_block_tokens),
+            ("compute_efficiency", &self.compute_efficiency),
+            ("memory_efficiency", &self.memory_efficiency),
+            ("step_overhead_us", &self.step_overhead_us),
+            ("allreduce_latency_us", &self.allreduce_latency_us),
+            ("link_efficiency", &self.link_efficiency),
+        ]
+    }
+
+    /// The efficiencies are fractions: checked beside the generic figure checks.
+    fn validate(&self) -> Result<(), (&'static str, String)> {
+        for (field, f) in [
+            ("gpu_memory_utilization", &self.gpu_memory_utilization),
+            ("compute_efficiency", &self.compute_efficiency),
+            ("memory_efficiency", &self.memory_efficiency),
+            ("link_efficiency", &self.link_efficiency),
+        ] {
+            if !(f.value > 0.0 && f.value <= 1.0) {
+                return Err((
+                    field,
+                    format!("expected a fraction in (0, 1], got {}", f.value),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum CatalogError {
     #[error("{file}:{line}:{column}: {message}")]
@@ -162,6 +223,7 @@ pub struct Catalog {
     pub sources: BTreeMap<String, Source>,
     pub accelerators: BTreeMap<String, Accelerator>,
     pub models: BTreeMap<String, Model>,
+    pub engines: BTreeMap<String, Engine>,
     /// Which file each entry came from, for messages.
     pub origin: BTreeMap<String, String>,
 }
@@ -193,7 +255,7 @@ impl Catalog {
         if sources.exists() {
             read(sources)?;
         }
-        for sub in ["accelerators", "models"] {
+        for sub in ["accelerators", "models", "engines"] {
             let d = dir.join(sub);
             if !d.is_dir() {
                 continue;
@@ -216,7 +278,6 @@ impl Catalog {
 
     /// Parse files (sources first), then check every figure of what they added.
     fn add_files(&mut self, files: &[(String, String)]) -> Result<(), CatalogError> {
-        let mut added = Vec::new();
         for (file, text) in files.iter().filter(|(f, _)| f.ends_with("sources.yaml")) {
             let s: BTreeMap<String, Source> = parse(file, text)?;
             self.sources.extend(s);
@@ -226,7 +287,6 @@ impl Catalog {
             match kind.as_str() {
                 "accelerator" => {
                     let a: Accelerator = parse(file, text)?;
-                    added.push(a.id.clone());
                     self.origin
                         .insert(format!("accelerator:{}", a.id), file.clone());
                     self.accelerators.insert(a.id.clone(), a);
@@ -239,15 +299,27 @@ impl Catalog {
                             field: field.into(),
                             message,
                         })?;
-                    added.push(m.id.clone());
                     self.origin.insert(format!("model:{}", m.id), file.clone());
                     self.models.insert(m.id.clone(), m);
+                }
+                "engine" => {
+                    let e: Engine = parse(file, text)?;
+                    e.validate()
+                        .map_err(|(field, message)| CatalogError::Invalid {
+                            file: file.clone(),
+                            field: field.into(),
+                            message,
+                        })?;
+                    self.origin.insert(format!("engine:{}", e.id), file.clone());
+                    self.engines.insert(e.id.clone(), e);
                 }
                 other => {
                     return Err(CatalogError::Invalid {
                         file: file.clone(),
                         field: "kind".into(),
-                        message: format!("expected 'accelerator' or 'model', got '{other}'"),
+                        message: format!(
+                            "expected 'accelerator', 'model' or 'engine', got '{other}'"
+                        ),
                     })
                 }
             }
@@ -256,6 +328,7 @@ impl Catalog {
             let figures: Vec<(&'static str, &Figure)> = match key.split_once(':') {
                 Some(("accelerator", id)) => self.accelerators[id].figures(),
                 Some(("model", id)) => self.models[id].figures(),
+                Some(("engine", id)) => self.engines[id].figures(),
                 _ => continue,
             };
             for (field, f) in figures {
@@ -293,6 +366,16 @@ impl Catalog {
                     .cloned()
                     .collect::<Vec<_>>()
                     .join(", "),
+            })
+    }
+
+    pub fn engine(&self, id: &str) -> Result<&Engine, CatalogError> {
+        self.engines
+            .get(&id.to_ascii_lowercase())
+            .ok_or_else(|| CatalogError::NotFound {
+                kind: "engine",
+                id: id.into(),
+                known: self.engines.keys().cloned().collect::<Vec<_>>().join(", "),
             })
     }
 

@@ -11,6 +11,12 @@ fn builtin_has_the_inferencemax_accelerators_and_models() {
         ids,
         ["b200", "b300", "gb200", "gb300", "h100", "h200", "mi300x", "mi325x", "mi355x"]
     );
+    let engines: Vec<&str> = c.engines.keys().map(|s| s.as_str()).collect();
+    assert_eq!(engines, ["sglang", "trt", "vllm"]);
+    assert_eq!(
+        c.engine("vllm").unwrap().max_num_batched_tokens.value,
+        8192.0
+    );
     let models: Vec<&str> = c.models.keys().map(|s| s.as_str()).collect();
     assert_eq!(
         models,
@@ -156,7 +162,7 @@ fn bad_files_name_file_line_and_field() {
         ("models/x.yaml", "kind: gpu\n"),
     ]);
     assert!(
-        e.contains("field kind: expected 'accelerator' or 'model'"),
+        e.contains("field kind: expected 'accelerator', 'model' or 'engine'"),
         "{e}"
     );
     // A model contradicting itself.
@@ -182,4 +188,21 @@ fn unknown_ids_list_what_exists() {
     );
     assert!("fp5".parse::<Precision>().is_err());
     assert_eq!("MXFP4".parse::<Precision>(), Ok(Precision::Fp4));
+}
+
+#[test]
+fn engine_efficiencies_must_be_fractions() {
+    let vllm = include_str!("../../../catalog/engines/vllm.yaml");
+    let bad = vllm.replace(
+        "memory_efficiency: {value: 0.80,",
+        "memory_efficiency: {value: 1.5,",
+    );
+    assert_ne!(bad, vllm);
+    let e = load_err(&[("engines/vllm.yaml", &bad)]);
+    assert!(
+        e.contains(
+            "engines/vllm.yaml: field memory_efficiency: expected a fraction in (0, 1], got 1.5"
+        ),
+        "{e}"
+    );
 }
