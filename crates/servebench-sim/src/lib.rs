@@ -19,6 +19,7 @@ pub mod faults;
 pub mod fixed;
 mod http;
 pub mod openai;
+pub mod perf;
 pub mod record;
 mod server;
 
