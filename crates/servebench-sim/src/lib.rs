@@ -21,7 +21,9 @@ mod http;
 pub mod openai;
 pub mod perf;
 pub mod record;
+pub mod scheduler;
 mod server;
+pub mod virtual_time;
 
 pub use counter::{PromptCounter, WhitespaceWords};
 pub use engine::{ChunkPlan, ChunkSchedule, Engine, GenRequest};

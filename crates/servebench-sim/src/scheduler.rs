@@ -1,0 +1,302 @@
+//! A continuous-batching scheduler like vLLM's V1 engine, run in virtual time.
+//!
+//! Every step: running sequences first (each decoding one token, or continuing its chunked
+//! prefill), then waiting requests in arrival order (FCFS) while the step's token budget
+//! (`max_num_batched_tokens`), the running-sequence limit (`max_num_seqs`) and free KV-cache
+//! blocks allow; a prefill may take just part of the remaining budget (chunked prefill). When a
+//! decoding sequence needs a block and none is free, the most recently admitted sequence is
+//! preempted: its blocks are freed and it goes back to the head of the queue to be recomputed
+//! (vLLM's default recompute preemption). The step's duration comes from [`PerfModel::step`];
+//! tokens produced by a step appear at its end.
+
+use crate::perf::{PerfModel, StepBatch};
+use std::collections::VecDeque;
+
+/// One request offered to the engine.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SimRequest {
+    pub arrival_s: f64,
+    pub prompt_tokens: u64,
+    pub output_tokens: u64,
+}
+
+/// What happened to one request.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SimOutcome {
+    pub arrival_s: f64,
+    /// When the request was first admitted into the running batch.
+    pub admitted_s: f64,
+    pub first_token_s: f64,
+    pub last_token_s: f64,
+    pub output_tokens: u64,
+    pub prompt_tokens: u64,
+    /// Gaps between consecutive output tokens, µs (only with `record_gaps`).
+    pub gaps_us: Vec<u32>,
+    pub preemptions: u32,
+}
+
+#[derive(Debug, Clone)]
+pub struct SchedulerLimits {
+    pub max_num_seqs: u64,
+    pub max_batched_tokens: u64,
+    pub kv_capacity_tokens: u64,
+    pub block_tokens: u64,
+}
+
+impl SchedulerLimits {
+    pub fn from_perf(perf: &PerfModel) -> SchedulerLimits {
+        let e = &perf.dep.engine;
+        SchedulerLimits {
+            max_num_seqs: e.max_num_seqs.value as u64,
+            max_batched_tokens: e.max_num_batched_tokens.value as u64,
+            kv_capacity_tokens: perf.kv_capacity_tokens(),
+            block_tokens: (e.kv_block_tokens.value as u64).max(1),
+        }
+    }
+
+    fn blocks(&self) -> u64 {
+        self.kv_capacity_tokens / self.block_tokens
+    }
+}
+
+struct Seq {
+    id: usize,
+    prompt: u64,
+    /// Tokens that must be in the KV cache before decoding: the prompt, or after a preemption
+    /// the prompt and every token generated so far (recomputed).
+    prefill_target: u64,
+    prefilled: u64,
+    generated: u64,
+    /// Tokens in the KV cache now.
+    ctx: u64,
+    blocks: u64,
+    last_token_s: f64,
+}
+
+impl Seq {
+    fn prefilling(&self) -> bool {
+        self.prefilled < self.prefill_target
+    }
+}
+
+/// Counters for the invariants tests check.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SchedulerStats {
+    pub steps: u64,
+    pub max_blocks_used: u64,
+    pub blocks_total: u64,
+    pub max_running: u64,
+    pub preemptions: u64,
+    /// Request ids in the order they were first admitted.
+    pub admission_order: Vec<usize>,
+    pub busy_s: f64,
+}
+
+/// The engine: requests arrive via [`Engine::submit`]; [`Engine::step`] runs one step.
+pub struct Engine<'a> {
+    perf: &'a PerfModel,
+    limits: SchedulerLimits,
+    pub now_s: f64,
+    waiting: VecDeque<Seq>,
+    running: Vec<Seq>,
+    free_blocks: u64,
+    pub outcomes: Vec<SimOutcome>,
+    record_gaps: bool,
+    pub stats: SchedulerStats,
+}
+
+impl<'a> Engine<'a> {
+    pub fn new(perf: &'a PerfModel, limits: SchedulerLimits, record_gaps: bool) -> Engine<'a> {
+        let blocks = limits.blocks();
+        Engine {
+            perf,
+            limits,
+            now_s: 0.0,
+            waiting: VecDeque::new(),
+            running: Vec::new(),
+            free_blocks: blocks,
+            outcomes: Vec::new(),
+            record_gaps,
+            stats: SchedulerStats {
+                blocks_total: blocks,
+                ..Default::default()
+            },
+        }
+    }
+
+    /// Queue a request that has arrived (the caller advances the clock to arrivals with
+    /// [`Engine::idle_until`]). Returns its id.
+    pub fn submit(&mut self, r: SimRequest) -> usize {
+        let id = self.outcomes.len();
+        self.outcomes.push(SimOutcome {
+            arrival_s: r.arrival_s,
+            admitted_s: f64::NAN,
+            output_tokens: r.output_tokens,
+            prompt_tokens: r.prompt_tokens,
+            ..Default::default()
+        });
+        let prompt = r.prompt_tokens.max(1);
+        self.waiting.push_back(Seq {
+            id,
+            prompt,
+            prefill_target: prompt,
+            prefilled: 0,
+            generated: 0,
+            ctx: 0,
+            blocks: 0,
+            last_token_s: 0.0,
+        });
+        id
+    }
+
+    pub fn has_work(&self) -> bool {
+        !self.running.is_empty() || !self.waiting.is_empty()
+    }
+
+    /// Nothing to do: jump the clock forward.
+    pub fn idle_until(&mut self, t: f64) {
+        if t > self.now_s {
+            self.now_s = t;
+        }
+    }
+
+    fn blocks_for(&self, tokens: u64) -> u64 {
+        tokens.div_ceil(self.limits.block_tokens)
+    }
+
+    /// Run one step; returns the ids of requests that finished in it.
+    pub fn step(&mut self) -> Vec<usize> {
+        let mut budget = self.limits.max_batched_tokens;
+        let mut batch = StepBatch::default();
+        // (index in running, tokens of prefill this step) — decode uses 1.
+        let mut work: Vec<(usize, u64)> = Vec::with_capacity(self.running.len() + 8);
+
+        // 1. Running sequences, oldest first.
+        let mut i = 0;
+        while i < self.running.len() && budget > 0 {
+            let s = &self.running[i];
+            let need_tokens = if s.prefilling() {
+                (s.prefill_target - s.prefilled).min(budget)
+            } else {
+                1
+            };
+            let new_total = s.ctx + need_tokens;
+            let extra = self.blocks_for(new_total).saturating_sub(s.blocks);
+            if extra > self.free_blocks {
+                // Out of KV: preempt the youngest running sequence (possibly this one).
+                let victim = self.running.len() - 1;
+                self.preempt(victim);
+                if victim == i {
+                    break;
+                }
+                continue; // retry the same sequence with the freed blocks
+            }
+            self.free_blocks -= extra;
+            self.running[i].blocks += extra;
+            budget -= need_tokens;
+            work.push((i, need_tokens));
+            i += 1;
+        }
+
+        // 2. Waiting requests, FCFS, while budget, sequence slots and blocks allow.
+        while budget > 0 && (self.running.len() as u64) < self.limits.max_num_seqs {
+            let Some(s) = self.waiting.front() else { break };
+            let chunk = (s.prefill_target - s.prefilled).min(budget);
+            let need = self.blocks_for(s.ctx + chunk);
+            if need > self.free_blocks {
+                break; // FCFS: nobody jumps the queue
+            }
+            let mut s = self.waiting.pop_front().expect("front exists");
+            self.free_blocks -= need;
+            s.blocks = need;
+            budget -= chunk;
+            let o = &mut self.outcomes[s.id];
+            if o.admitted_s.is_nan() {
+                o.admitted_s = self.now_s;
+                self.stats.admission_order.push(s.id);
+            }
+            self.running.push(s);
+            work.push((self.running.len() - 1, chunk));
+        }
+
+        if work.is_empty() {
+            return Vec::new();
+        }
+        for &(idx, n) in &work {
+            let s = &self.running[idx];
+            if s.prefilling() {
+                batch.prefill_tokens += n;
+                // Tokens at positions ctx..ctx+n attend to everything before them.
+                let p = s.ctx as f64;
+                batch.prefill_context += n as f64 * p + (n as f64) * (n as f64 - 1.0) / 2.0;
+                batch.prefill_prefix += p;
+            } else {
+                batch.decode_seqs += 1;
+                batch.decode_context += s.ctx as f64;
+            }
+        }
+        let cost = self.perf.step(&batch);
+        self.now_s += cost.total_s;
+        self.stats.steps += 1;
+        self.stats.busy_s += cost.total_s;
+        let used = self.limits.blocks() - self.free_blocks;
+        self.stats.max_blocks_used = self.stats.max_blocks_used.max(used);
+        self.stats.max_running = self.stats.max_running.max(self.running.len() as u64);
+
+        // 3. Apply the step: prefill progress, tokens out.
+        let now = self.now_s;
+        let mut finished = Vec::new();
+        for &(idx, n) in &work {
+            let s = &mut self.running[idx];
+            s.ctx += n;
+            let emits = if s.prefilling() {
+                s.prefilled += n;
+                // The step completing the prefill samples the next token.
+                s.prefilled == s.prefill_target
+            } else {
+                true
+            };
+            if !emits {
+                continue;
+            }
+            let o = &mut self.outcomes[s.id];
+            s.generated += 1;
+            if s.generated == 1 && o.first_token_s == 0.0 {
+                o.first_token_s = now;
+            } else if self.record_gaps && s.last_token_s > 0.0 {
+                o.gaps_us
+                    .push(((now - s.last_token_s) * 1e6).round() as u32);
+            }
+            s.last_token_s = now;
+            o.last_token_s = now;
+            if s.generated >= o.output_tokens {
+                finished.push(s.id);
+            }
+        }
+        if !finished.is_empty() {
+            let mut freed = 0;
+            self.running.retain(|s| {
+                let done = self.outcomes[s.id].output_tokens <= s.generated;
+                if done {
+                    freed += s.blocks;
+                }
+                !done
+            });
+            self.free_blocks += freed;
+        }
+        finished
+    }
+
+    fn preempt(&mut self, idx: usize) {
+        let mut s = self.running.remove(idx);
+        self.free_blocks += s.blocks;
+        s.blocks = 0;
+        // Recompute: the prompt and everything generated so far are prefilled again.
+        s.prefill_target = s.prompt + s.generated;
+        s.prefilled = 0;
+        s.ctx = 0;
+        self.outcomes[s.id].preemptions += 1;
+        self.stats.preemptions += 1;
+        self.waiting.push_front(s);
+    }
+}

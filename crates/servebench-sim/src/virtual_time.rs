@@ -1,0 +1,255 @@
+//! A whole benchmark point simulated in virtual time, without HTTP: InferenceX's workload (input
+//! and output lengths uniform in [floor(r·L), L], closed loop of C clients, warmups first) run
+//! through the scheduler and the step-time model. Thousands of points take seconds.
+
+use crate::perf::PerfModel;
+use crate::scheduler::{Engine, SchedulerLimits, SchedulerStats, SimOutcome, SimRequest};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+#[derive(Debug, Clone)]
+pub struct VirtualPoint {
+    pub concurrency: usize,
+    pub requests: usize,
+    pub warmups: usize,
+    pub isl: u64,
+    pub osl: u64,
+    pub range_ratio: f64,
+    pub seed: u64,
+    /// Keep every inter-token gap (for ITL percentiles); costs 4 bytes per token.
+    pub record_gaps: bool,
+}
+
+impl VirtualPoint {
+    /// InferenceX's defaults for concurrency `c`: 10 × C requests after 2 × C warmups, ratio 0.8.
+    pub fn inferencex(c: usize, isl: u64, osl: u64) -> VirtualPoint {
+        VirtualPoint {
+            concurrency: c,
+            requests: 10 * c,
+            warmups: 2 * c,
+            isl,
+            osl,
+            range_ratio: 0.8,
+            seed: 0,
+            record_gaps: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct VirtualResult {
+    /// Measured requests, in submission order.
+    pub outcomes: Vec<SimOutcome>,
+    pub start_s: f64,
+    pub end_s: f64,
+    pub stats: SchedulerStats,
+}
+
+impl VirtualResult {
+    pub fn duration_s(&self) -> f64 {
+        self.end_s - self.start_s
+    }
+
+    pub fn output_tokens(&self) -> u64 {
+        self.outcomes.iter().map(|o| o.output_tokens).sum()
+    }
+
+    pub fn input_tokens(&self) -> u64 {
+        self.outcomes.iter().map(|o| o.prompt_tokens).sum()
+    }
+
+    /// Output tokens per second over the window.
+    pub fn output_throughput(&self) -> f64 {
+        self.output_tokens() as f64 / self.duration_s()
+    }
+
+    /// (Input + output) tokens per second per GPU, InferenceX's `tput_per_gpu`.
+    pub fn tput_per_gpu(&self, gpus: u32) -> f64 {
+        (self.input_tokens() + self.output_tokens()) as f64 / self.duration_s() / gpus as f64
+    }
+
+    /// TPOT of each request with more than one output token, ms.
+    pub fn tpots_ms(&self) -> Vec<f64> {
+        self.outcomes
+            .iter()
+            .filter(|o| o.output_tokens > 1)
+            .map(|o| (o.last_token_s - o.first_token_s) * 1e3 / (o.output_tokens - 1) as f64)
+            .collect()
+    }
+
+    pub fn ttfts_ms(&self) -> Vec<f64> {
+        self.outcomes
+            .iter()
+            .map(|o| (o.first_token_s - o.arrival_s) * 1e3)
+            .collect()
+    }
+
+    /// Interactivity at the median TPOT, tok/s/user.
+    pub fn median_interactivity(&self) -> f64 {
+        let mut t = self.tpots_ms();
+        t.sort_by(|a, b| a.total_cmp(b));
+        let n = t.len();
+        if n == 0 {
+            return 0.0;
+        }
+        let med = if n % 2 == 1 {
+            t[n / 2]
+        } else {
+            (t[n / 2 - 1] + t[n / 2]) / 2.0
+        };
+        1000.0 / med
+    }
+}
+
+fn lengths(p: &VirtualPoint) -> Vec<(u64, u64)> {
+    let mut rng = ChaCha8Rng::seed_from_u64(p.seed);
+    let lo = |l: u64| ((l as f64 * p.range_ratio).floor() as u64).clamp(1, l.max(1));
+    let n = p.requests + p.warmups;
+    let ins: Vec<u64> = (0..n)
+        .map(|_| rng.random_range(lo(p.isl)..=p.isl.max(1)))
+        .collect();
+    let outs: Vec<u64> = (0..n)
+        .map(|_| rng.random_range(lo(p.osl)..=p.osl.max(1)))
+        .collect();
+    ins.into_iter().zip(outs).collect()
+}
+
+/// Run `reqs` through `engine` as a closed loop of `c` clients starting now; returns the ids.
+fn closed_loop(engine: &mut Engine<'_>, c: usize, reqs: &[(u64, u64)]) -> Vec<usize> {
+    let mut ids = Vec::with_capacity(reqs.len());
+    let mut next = 0;
+    let submit = |engine: &mut Engine<'_>, next: &mut usize, ids: &mut Vec<usize>| {
+        let (i, o) = reqs[*next];
+        ids.push(engine.submit(SimRequest {
+            arrival_s: engine.now_s,
+            prompt_tokens: i,
+            output_tokens: o,
+        }));
+        *next += 1;
+    };
+    while next < reqs.len().min(c) {
+        submit(engine, &mut next, &mut ids);
+    }
+    while engine.has_work() {
+        let done = engine.step();
+        for _ in done {
+            if next < reqs.len() {
+                submit(engine, &mut next, &mut ids);
+            }
+        }
+    }
+    ids
+}
+
+/// Simulate one benchmark point.
+pub fn simulate(perf: &PerfModel, p: &VirtualPoint) -> VirtualResult {
+    simulate_with(perf, SchedulerLimits::from_perf(perf), p)
+}
+
+/// [`simulate`] with explicit scheduler limits (tests shrink the KV cache with it).
+pub fn simulate_with(perf: &PerfModel, limits: SchedulerLimits, p: &VirtualPoint) -> VirtualResult {
+    let reqs = lengths(p);
+    let mut engine = Engine::new(perf, limits, p.record_gaps);
+    let c = p.concurrency.max(1);
+    closed_loop(&mut engine, c, &reqs[p.requests..]);
+    let start_s = engine.now_s;
+    let ids = closed_loop(&mut engine, c, &reqs[..p.requests]);
+    let end_s = engine.now_s;
+    let outcomes = ids.iter().map(|&i| engine.outcomes[i].clone()).collect();
+    VirtualResult {
+        outcomes,
+        start_s,
+        end_s,
+        stats: engine.stats,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::perf::Deployment;
+    use servebench_catalog::{Catalog, Precision};
+
+    fn perf(accel: &str, model: &str, engine: &str, p: Precision, tp: u32) -> PerfModel {
+        let c = Catalog::builtin().unwrap();
+        PerfModel::new(Deployment {
+            accelerator: c.accelerator(accel).unwrap().clone(),
+            model: c.model(model).unwrap().clone(),
+            engine: c.engine(engine).unwrap().clone(),
+            precision: p,
+            tp,
+            dp_attention: false,
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn every_request_completes_exactly_and_in_fcfs_order() {
+        let m = perf("h200", "llama-3.3-70b", "vllm", Precision::Fp8, 8);
+        let mut p = VirtualPoint::inferencex(16, 1024, 128);
+        p.record_gaps = true;
+        let r = simulate(&m, &p);
+        assert_eq!(r.outcomes.len(), 160);
+        for o in &r.outcomes {
+            assert!(o.first_token_s > o.arrival_s && o.last_token_s >= o.first_token_s);
+            assert_eq!(o.gaps_us.len() as u64, o.output_tokens - 1);
+            assert!(
+                (102..=128).contains(&o.output_tokens),
+                "floor(0.8 × 128) = 102"
+            );
+        }
+        let order = &r.stats.admission_order;
+        assert!(
+            order.windows(2).all(|w| w[0] < w[1]),
+            "admitted in arrival order"
+        );
+        assert!(r.stats.max_running <= 16);
+        assert!(r.stats.max_blocks_used <= r.stats.blocks_total);
+        assert_eq!(r.stats.preemptions, 0);
+    }
+
+    #[test]
+    fn a_full_kv_cache_preempts_but_never_overflows_or_starves() {
+        let m = perf("h200", "llama-3.3-70b", "vllm", Precision::Fp8, 8);
+        let mut limits = SchedulerLimits::from_perf(&m);
+        // Room for about 6 sequences of ~1.1k tokens while 32 want to run.
+        limits.kv_capacity_tokens = 7_000;
+        let p = VirtualPoint::inferencex(32, 1024, 256);
+        let r = simulate_with(&m, limits, &p);
+        assert_eq!(r.outcomes.len(), 320);
+        assert!(
+            r.outcomes.iter().all(|o| o.last_token_s > 0.0),
+            "no request starved"
+        );
+        assert!(r.stats.max_blocks_used <= r.stats.blocks_total);
+        assert!(r.stats.max_blocks_used * 16 <= 7_000);
+        assert!(
+            r.stats.preemptions > 0 || r.stats.max_running < 32,
+            "the cache limited the batch"
+        );
+    }
+
+    #[test]
+    fn more_concurrency_more_throughput_per_gpu_less_interactivity() {
+        let m = perf("h200", "llama-3.3-70b", "vllm", Precision::Fp8, 8);
+        let mut last = (0.0, f64::INFINITY);
+        for c in [1, 4, 16, 64, 256] {
+            let r = simulate(&m, &VirtualPoint::inferencex(c, 1024, 1024));
+            let (tput, intv) = (r.tput_per_gpu(8), r.median_interactivity());
+            assert!(tput > last.0, "c={c}: {tput} tok/s/gpu after {}", last.0);
+            assert!(intv < last.1, "c={c}: {intv} tok/s/user after {}", last.1);
+            last = (tput, intv);
+        }
+    }
+
+    #[test]
+    fn bigger_tp_more_interactivity_at_low_concurrency() {
+        let mut last = 0.0;
+        for tp in [2, 4, 8] {
+            let m = perf("h200", "llama-3.3-70b", "vllm", Precision::Fp8, tp);
+            let i = simulate(&m, &VirtualPoint::inferencex(1, 1024, 256)).median_interactivity();
+            assert!(i > last, "tp {tp}: {i} after {last}");
+            last = i;
+        }
+    }
+}
