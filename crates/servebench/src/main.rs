@@ -25,6 +25,8 @@ enum Command {
     Sim(cmd::sim::SimArgs),
     /// Measure the load generator itself: ingest ceiling, accuracy against the server's record, memory.
     Selfbench(cmd::selfbench::SelfbenchArgs),
+    /// Simulate benchmark points of the modelled engine in virtual time (no HTTP).
+    Simulate(cmd::simulate::SimulateArgs),
 }
 
 fn main() -> ExitCode {
@@ -33,6 +35,7 @@ fn main() -> ExitCode {
         Command::Bench(a) => cmd::bench::run(*a),
         Command::Sim(a) => cmd::sim::run(a),
         Command::Selfbench(a) => cmd::selfbench::run(a),
+        Command::Simulate(a) => cmd::simulate::run(a),
     };
     match outcome {
         Ok(code) => code,

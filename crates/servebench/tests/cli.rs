@@ -455,3 +455,54 @@ fn open_loop_defaults_have_no_cap() {
     assert_eq!(r["warmups"], 10);
     assert_eq!(r["completed"], 30);
 }
+
+#[test]
+fn simulate_prints_points_from_the_catalog() {
+    let o = Command::new(BIN)
+        .args([
+            "simulate",
+            "--gpu",
+            "h200",
+            "--model",
+            "llama-3.3-70b",
+            "--precision",
+            "fp8",
+            "--tp",
+            "8",
+            "--concurrency",
+            "1,16",
+            "--osl",
+            "256",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let pts: Vec<serde_json::Value> = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(pts.len(), 2);
+    assert_eq!(pts[1]["requests"], 160);
+    let t = |i: usize, k: &str| pts[i][k].as_f64().unwrap();
+    assert!(t(1, "tput_per_gpu") > t(0, "tput_per_gpu"));
+    assert!(t(1, "median_intvty") < t(0, "median_intvty"));
+    // Unknown ids list what the catalog has.
+    let o = Command::new(BIN)
+        .args([
+            "simulate",
+            "--gpu",
+            "tpu",
+            "--model",
+            "llama-3.3-70b",
+            "--precision",
+            "fp8",
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !o.status.success() && err.contains("unknown accelerator 'tpu'") && err.contains("mi355x"),
+        "{err}"
+    );
+}

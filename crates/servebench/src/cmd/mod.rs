@@ -1,3 +1,4 @@
 pub mod bench;
 pub mod selfbench;
 pub mod sim;
+pub mod simulate;
