@@ -33,6 +33,8 @@ pub struct SimOutcome {
     /// Gaps between consecutive output tokens, µs (only with `record_gaps`).
     pub gaps_us: Vec<u32>,
     pub preemptions: u32,
+    /// The request could never fit in the KV cache (even empty) and was refused.
+    pub rejected: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -220,6 +222,14 @@ impl<'a> Engine<'a> {
         }
 
         if work.is_empty() {
+            // Nothing runs and the head of the queue does not fit in an empty cache: it never
+            // will. Refuse it (an engine answers such a request with an error) so the rest go on.
+            if self.running.is_empty() {
+                if let Some(s) = self.waiting.pop_front() {
+                    self.outcomes[s.id].rejected = true;
+                    return vec![s.id];
+                }
+            }
             return Vec::new();
         }
         for &(idx, n) in &work {

@@ -50,12 +50,17 @@ impl VirtualResult {
         self.end_s - self.start_s
     }
 
+    /// Requests served (not refused).
+    pub fn served(&self) -> impl Iterator<Item = &SimOutcome> {
+        self.outcomes.iter().filter(|o| !o.rejected)
+    }
+
     pub fn output_tokens(&self) -> u64 {
-        self.outcomes.iter().map(|o| o.output_tokens).sum()
+        self.served().map(|o| o.output_tokens).sum()
     }
 
     pub fn input_tokens(&self) -> u64 {
-        self.outcomes.iter().map(|o| o.prompt_tokens).sum()
+        self.served().map(|o| o.prompt_tokens).sum()
     }
 
     /// Output tokens per second over the window.
@@ -70,16 +75,14 @@ impl VirtualResult {
 
     /// TPOT of each request with more than one output token, ms.
     pub fn tpots_ms(&self) -> Vec<f64> {
-        self.outcomes
-            .iter()
+        self.served()
             .filter(|o| o.output_tokens > 1)
             .map(|o| (o.last_token_s - o.first_token_s) * 1e3 / (o.output_tokens - 1) as f64)
             .collect()
     }
 
     pub fn ttfts_ms(&self) -> Vec<f64> {
-        self.outcomes
-            .iter()
+        self.served()
             .map(|o| (o.first_token_s - o.arrival_s) * 1e3)
             .collect()
     }
@@ -227,6 +230,19 @@ mod tests {
             r.stats.preemptions > 0 || r.stats.max_running < 32,
             "the cache limited the batch"
         );
+    }
+
+    #[test]
+    fn requests_that_can_never_fit_are_refused_not_spun_on() {
+        let m = perf("h200", "llama-3.3-70b", "vllm", Precision::Fp8, 8);
+        let mut limits = SchedulerLimits::from_perf(&m);
+        limits.kv_capacity_tokens = 640; // smaller than any prompt of [819, 1024] tokens
+        let r = simulate_with(&m, limits, &VirtualPoint::inferencex(4, 1024, 16));
+        assert_eq!(r.outcomes.len(), 40);
+        assert!(r
+            .outcomes
+            .iter()
+            .all(|o| o.rejected && o.last_token_s == 0.0));
     }
 
     #[test]

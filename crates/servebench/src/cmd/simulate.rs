@@ -96,12 +96,12 @@ pub fn run(a: SimulateArgs) -> anyhow::Result<ExitCode> {
         let mut ttft = r.ttfts_ms();
         ttft.sort_by(|x, y| x.total_cmp(y));
         let median_ttft = ttft.get(ttft.len() / 2).copied().unwrap_or(0.0);
+        let served = r.served().count();
         let e2el: f64 = r
-            .outcomes
-            .iter()
+            .served()
             .map(|o| o.last_token_s - o.arrival_s)
             .sum::<f64>()
-            / r.outcomes.len().max(1) as f64;
+            / served.max(1) as f64;
         let (tput, intv) = (r.tput_per_gpu(a.tp), r.median_interactivity());
         if a.json {
             println!(
@@ -110,7 +110,7 @@ pub fn run(a: SimulateArgs) -> anyhow::Result<ExitCode> {
                     "gpu": a.gpu, "model": a.model, "precision": a.precision.to_string(),
                     "engine": a.engine, "tp": a.tp, "conc": c, "isl": a.isl, "osl": a.osl,
                     "tput_per_gpu": tput, "median_intvty": intv, "median_ttft_ms": median_ttft,
-                    "mean_e2el_s": e2el, "requests": r.outcomes.len(), "steps": r.stats.steps,
+                    "mean_e2el_s": e2el, "requests": r.outcomes.len(), "refused": r.outcomes.len() - served, "steps": r.stats.steps,
                     "preemptions": r.stats.preemptions, "simulation_ms": sim_ms,
                 })
             );
