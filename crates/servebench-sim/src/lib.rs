@@ -13,6 +13,7 @@
 //! All recorded times are `CLOCK_MONOTONIC` nanoseconds ([`servebench_core::clock::mono_ns`]),
 //! comparable with the client's timestamps in another process.
 
+pub mod calibration;
 pub mod counter;
 pub mod engine;
 pub mod faults;

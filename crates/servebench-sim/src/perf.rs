@@ -122,10 +122,18 @@ impl PerfModel {
             model: m.id.clone(),
             precision: p,
         })?;
-        let peak = a.flops(p).ok_or_else(|| PerfError::NoFlops {
-            accelerator: a.id.clone(),
-            precision: p,
-        })?;
+        // FP4 weights on an accelerator without FP4 tensor cores run as weight-only
+        // quantisation (e.g. vLLM's Marlin MXFP4 kernels on Hopper): 4-bit reads, BF16 math.
+        let peak = match (a.flops(p), p) {
+            (Some(f), _) => f,
+            (None, Precision::Fp4) => a.flops(Precision::Bf16).expect("bf16 is always listed"),
+            (None, _) => {
+                return Err(PerfError::NoFlops {
+                    accelerator: a.id.clone(),
+                    precision: p,
+                })
+            }
+        };
         let domain = a.scale_up.domain_gpus.value as u32;
         if dep.tp == 0 || dep.tp > domain {
             return Err(PerfError::TpTooLarge {
@@ -417,9 +425,18 @@ mod tests {
         let e =
             PerfModel::new(dep("h100", "llama-3.3-70b", "vllm", Precision::Fp8, 16)).unwrap_err();
         assert!(e.to_string().contains("exceeds the 8-GPU scale-up domain"));
-        let e =
-            PerfModel::new(dep("h100", "llama-3.3-70b", "vllm", Precision::Fp4, 8)).unwrap_err();
-        assert!(e.to_string().contains("no fp4 tensor cores"));
+        // FP4 weights without FP4 tensor cores: weight-only quantisation at the BF16 rate.
+        let w4 = PerfModel::new(dep("h100", "llama-3.3-70b", "vllm", Precision::Fp4, 8)).unwrap();
+        let c = w4.step(&StepBatch {
+            prefill_tokens: 1,
+            ..Default::default()
+        });
+        let want = 989e12 * w4.dep.engine.compute_efficiency.value;
+        assert!(
+            close(c.flops / c.compute_s, want),
+            "{} vs {want}",
+            c.flops / c.compute_s
+        );
         let e = PerfModel::new(dep("b200", "deepseek-r1-0528", "vllm", Precision::Bf16, 8))
             .unwrap_err();
         assert!(e.to_string().contains("no bf16 weights"));

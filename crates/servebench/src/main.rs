@@ -27,6 +27,8 @@ enum Command {
     Selfbench(cmd::selfbench::SelfbenchArgs),
     /// Simulate benchmark points of the modelled engine in virtual time (no HTTP).
     Simulate(cmd::simulate::SimulateArgs),
+    /// Compare the simulated engine with published InferenceMAX results, point by point.
+    Calibrate(cmd::calibrate::CalibrateArgs),
 }
 
 fn main() -> ExitCode {
@@ -36,6 +38,7 @@ fn main() -> ExitCode {
         Command::Sim(a) => cmd::sim::run(a),
         Command::Selfbench(a) => cmd::selfbench::run(a),
         Command::Simulate(a) => cmd::simulate::run(a),
+        Command::Calibrate(a) => cmd::calibrate::run(a),
     };
     match outcome {
         Ok(code) => code,

@@ -506,3 +506,35 @@ fn simulate_prints_points_from_the_catalog() {
         "{err}"
     );
 }
+
+#[test]
+fn calibrate_compares_published_points() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("Llama_3_3_70B_Instruct_1K_1K_interactivity.json"),
+        r#"{"metadata":{},"data":[
+          {"x":125.9,"y":120.5,"conc":4,"tp":8,"hwKey":"h200","precision":"fp8","tpPerGpu":{"y":120.5,"roof":false}},
+          {"x":77.5,"y":1195.9,"conc":64,"tp":8,"hwKey":"h200","precision":"fp8","tpPerGpu":{"y":1195.9,"roof":false}}]}"#,
+    )
+    .unwrap();
+    let out = dir.path().join("cmp.json");
+    let o = Command::new(BIN)
+        .args(["calibrate", "--published"])
+        .arg(dir.path())
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("2 published points: 2 simulated"));
+    let v = read_json(&out);
+    let pts = v.as_array().unwrap();
+    assert_eq!(pts.len(), 2);
+    for p in pts {
+        let (sim, publ) = (
+            p["sim_tput_per_gpu"].as_f64().unwrap(),
+            p["tput_per_gpu"].as_f64().unwrap(),
+        );
+        assert!((p["tput_error"].as_f64().unwrap() - (sim / publ - 1.0)).abs() < 1e-9);
+    }
+}

@@ -1,4 +1,5 @@
 pub mod bench;
+pub mod calibrate;
 pub mod selfbench;
 pub mod sim;
 pub mod simulate;
