@@ -25,6 +25,16 @@ pub struct Figure {
     pub source: String,
 }
 
+impl serde::Serialize for Figure {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("Figure", 2)?;
+        st.serialize_field("value", &self.value)?;
+        st.serialize_field("source", &self.source)?;
+        st.end()
+    }
+}
+
 /// A reference (document, repository path, URL) and the date its figures are valid from.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -189,6 +199,26 @@ impl Engine {
     }
 }
 
+/// Fitted efficiency knobs of one engine on one accelerator (replacing the engine's defaults).
+#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Knobs {
+    pub compute_efficiency: Figure,
+    pub memory_efficiency: Figure,
+    pub step_overhead_us: Figure,
+}
+
+/// A calibration file: knobs per accelerator for one engine.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Calibration {
+    pub kind: String,
+    pub engine: String,
+    /// What the knobs were fitted against.
+    pub against: String,
+    pub accelerators: BTreeMap<String, Knobs>,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum CatalogError {
     #[error("{file}:{line}:{column}: {message}")]
@@ -224,6 +254,8 @@ pub struct Catalog {
     pub accelerators: BTreeMap<String, Accelerator>,
     pub models: BTreeMap<String, Model>,
     pub engines: BTreeMap<String, Engine>,
+    /// Fitted knobs: (engine, accelerator) → knobs.
+    pub calibrations: BTreeMap<(String, String), Knobs>,
     /// Which file each entry came from, for messages.
     pub origin: BTreeMap<String, String>,
 }
@@ -255,7 +287,7 @@ impl Catalog {
         if sources.exists() {
             read(sources)?;
         }
-        for sub in ["accelerators", "models", "engines"] {
+        for sub in ["accelerators", "models", "engines", "calibration"] {
             let d = dir.join(sub);
             if !d.is_dir() {
                 continue;
@@ -313,13 +345,21 @@ impl Catalog {
                     self.origin.insert(format!("engine:{}", e.id), file.clone());
                     self.engines.insert(e.id.clone(), e);
                 }
+                "calibration" => {
+                    let c: Calibration = parse(file, text)?;
+                    for (accel, k) in c.accelerators {
+                        let key = format!("calibration:{}@{}", c.engine, accel);
+                        self.origin.insert(key, file.clone());
+                        self.calibrations.insert((c.engine.clone(), accel), k);
+                    }
+                }
                 other => {
                     return Err(CatalogError::Invalid {
                         file: file.clone(),
                         field: "kind".into(),
                         message: format!(
-                            "expected 'accelerator', 'model' or 'engine', got '{other}'"
-                        ),
+                        "expected 'accelerator', 'model', 'engine' or 'calibration', got '{other}'"
+                    ),
                     })
                 }
             }
@@ -329,6 +369,15 @@ impl Catalog {
                 Some(("accelerator", id)) => self.accelerators[id].figures(),
                 Some(("model", id)) => self.models[id].figures(),
                 Some(("engine", id)) => self.engines[id].figures(),
+                Some(("calibration", key)) => {
+                    let (e, a) = key.split_once('@').expect("engine@accelerator");
+                    let k = &self.calibrations[&(e.to_string(), a.to_string())];
+                    vec![
+                        ("compute_efficiency", &k.compute_efficiency),
+                        ("memory_efficiency", &k.memory_efficiency),
+                        ("step_overhead_us", &k.step_overhead_us),
+                    ]
+                }
                 _ => continue,
             };
             for (field, f) in figures {
@@ -377,6 +426,21 @@ impl Catalog {
                 id: id.into(),
                 known: self.engines.keys().cloned().collect::<Vec<_>>().join(", "),
             })
+    }
+
+    /// The engine as it runs on `accelerator`: its fitted knobs replace the defaults when the
+    /// catalog has a calibration for the pair.
+    pub fn engine_on(&self, engine: &str, accelerator: &str) -> Result<Engine, CatalogError> {
+        let mut e = self.engine(engine)?.clone();
+        if let Some(k) = self
+            .calibrations
+            .get(&(e.id.clone(), accelerator.to_ascii_lowercase()))
+        {
+            e.compute_efficiency = k.compute_efficiency.clone();
+            e.memory_efficiency = k.memory_efficiency.clone();
+            e.step_overhead_us = k.step_overhead_us.clone();
+        }
+        Ok(e)
     }
 
     pub fn model(&self, id: &str) -> Result<&Model, CatalogError> {

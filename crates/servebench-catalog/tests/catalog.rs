@@ -162,7 +162,7 @@ fn bad_files_name_file_line_and_field() {
         ("models/x.yaml", "kind: gpu\n"),
     ]);
     assert!(
-        e.contains("field kind: expected 'accelerator', 'model' or 'engine'"),
+        e.contains("field kind: expected 'accelerator', 'model', 'engine' or 'calibration'"),
         "{e}"
     );
     // A model contradicting itself.

@@ -156,7 +156,8 @@ fn connection_close_is_honoured() {
 fn protocol_corners_become_the_right_failures() {
     let sse = |body: &str| {
         format!(
-            "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nContent-Length: {}\r\n\r\n{body}",
+            // Connection: close, so the client never races the server's close with a reuse.
+            "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
             body.len()
         )
         .into_bytes()
@@ -171,7 +172,7 @@ fn protocol_corners_become_the_right_failures() {
         // Not HTTP.
         b"SSH-2.0-OpenSSH\r\n\r\n".to_vec(),
         // A 429 with a JSON error body.
-        b"HTTP/1.1 429 Too Many Requests\r\nContent-Length: 31\r\n\r\n{\"error\":{\"message\":\"slow down\"}}".to_vec(),
+        b"HTTP/1.1 429 Too Many Requests\r\nConnection: close\r\nContent-Length: 31\r\n\r\n{\"error\":{\"message\":\"slow down\"}}".to_vec(),
         // A body cut short by the server closing (Content-Length promises more).
         b"HTTP/1.1 200 OK\r\nContent-Length: 500\r\n\r\ndata: {\"choices\":[{\"text\":\" a\"}]}\n\n".to_vec(),
     ];

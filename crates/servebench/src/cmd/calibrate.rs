@@ -2,7 +2,7 @@
 
 use anyhow::Context;
 use servebench_catalog::Catalog;
-use servebench_sim::calibration::{compare, load_v1_dashboard, share_within, Comparison};
+use servebench_sim::calibration::{compare, fit, load_v1_dashboard, share_within, Comparison, Fit};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -21,6 +21,33 @@ pub struct CalibrateArgs {
     /// Write every comparison as JSON here.
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Fit each engine's efficiency knobs per accelerator to the published points first.
+    #[arg(long)]
+    fit: bool,
+    /// With --fit: write one calibration file per engine into this directory
+    /// (the repository's is catalog/calibration).
+    #[arg(long, requires = "fit")]
+    write: Option<PathBuf>,
+    /// With --fit: measured requests per unit of concurrency while fitting (fewer is faster).
+    #[arg(long, default_value_t = 2)]
+    fit_requests_per_conc: usize,
+}
+
+/// The calibration file of one engine.
+fn calibration_yaml(engine: &str, fits: &[&Fit]) -> String {
+    let mut s = format!(
+        "# servebench catalog: efficiency knobs of {engine} per accelerator, fitted by\n\
+         # `servebench calibrate --fit` to the published InferenceMAX v1 points (mean squared log\n\
+         # error of tok/s/GPU and tok/s/user). Regenerate rather than edit by hand.\n\
+         kind: calibration\nengine: {engine}\nagainst: InferenceMAX v1 dashboard data of 2025-10-25\naccelerators:\n"
+    );
+    for f in fits {
+        s.push_str(&format!(
+            "  {}:  # {} points, error {:.3} -> {:.3}\n    compute_efficiency: {{value: {:.4}, source: servebench-fit-ix-v1}}\n    memory_efficiency: {{value: {:.4}, source: servebench-fit-ix-v1}}\n    step_overhead_us: {{value: {:.0}, source: servebench-fit-ix-v1}}\n",
+            f.accelerator, f.points, f.objective_before, f.objective_after, f.compute_efficiency, f.memory_efficiency, f.step_overhead_us
+        ));
+    }
+    s
 }
 
 fn median_abs(v: impl Iterator<Item = f64>) -> f64 {
@@ -36,6 +63,52 @@ pub fn run(a: CalibrateArgs) -> anyhow::Result<ExitCode> {
     }
     let (points, skipped) = load_v1_dashboard(&a.published)
         .with_context(|| format!("reading {}", a.published.display()))?;
+    if a.fit {
+        let mut pairs: Vec<(String, String)> = points
+            .iter()
+            .map(|p| (p.engine.clone(), p.accelerator.clone()))
+            .collect();
+        pairs.sort();
+        pairs.dedup();
+        let mut fits = Vec::new();
+        for (engine, accel) in &pairs {
+            let t = std::time::Instant::now();
+            let f = fit(&catalog, engine, accel, &points, a.fit_requests_per_conc)
+                .map_err(anyhow::Error::msg)?;
+            eprintln!(
+                "fitted {engine} on {accel}: compute {:.3}, memory {:.3}, overhead {:.0} µs; error {:.3} -> {:.3} ({} points, {:.1} s)",
+                f.compute_efficiency, f.memory_efficiency, f.step_overhead_us, f.objective_before, f.objective_after, f.points, t.elapsed().as_secs_f64()
+            );
+            fits.push(f);
+        }
+        // Apply the fits to this run, and write them when asked.
+        for f in &fits {
+            let fig = |v: f64| servebench_catalog::Figure {
+                value: v,
+                source: "servebench-fit-ix-v1".into(),
+            };
+            catalog.calibrations.insert(
+                (f.engine.clone(), f.accelerator.clone()),
+                servebench_catalog::Knobs {
+                    compute_efficiency: fig(f.compute_efficiency),
+                    memory_efficiency: fig(f.memory_efficiency),
+                    step_overhead_us: fig(f.step_overhead_us),
+                },
+            );
+        }
+        if let Some(dir) = &a.write {
+            std::fs::create_dir_all(dir)?;
+            let mut engines: Vec<&str> = fits.iter().map(|f| f.engine.as_str()).collect();
+            engines.dedup();
+            for e in engines {
+                let mine: Vec<&Fit> = fits.iter().filter(|f| f.engine == e).collect();
+                let path = dir.join(format!("{e}.yaml"));
+                std::fs::write(&path, calibration_yaml(e, &mine))
+                    .with_context(|| format!("writing {}", path.display()))?;
+                eprintln!("wrote {}", path.display());
+            }
+        }
+    }
     let t0 = std::time::Instant::now();
     let cmp = compare(&catalog, &points, a.requests_per_conc);
     let mut groups: BTreeMap<(String, String, String), Vec<&Comparison>> = BTreeMap::new();
