@@ -208,7 +208,7 @@ pub struct Knobs {
     pub step_overhead_us: Figure,
 }
 
-/// A calibration file: knobs per accelerator for one engine.
+/// A calibration file: knobs per accelerator and precision for one engine.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Calibration {
@@ -216,8 +216,11 @@ pub struct Calibration {
     pub engine: String,
     /// What the knobs were fitted against.
     pub against: String,
-    pub accelerators: BTreeMap<String, Knobs>,
+    pub accelerators: BTreeMap<String, BTreeMap<Precision, Knobs>>,
 }
+
+/// (engine, accelerator, precision): whose fitted knobs.
+pub type CalibrationKey = (String, String, Precision);
 
 #[derive(Debug, thiserror::Error)]
 pub enum CatalogError {
@@ -254,8 +257,8 @@ pub struct Catalog {
     pub accelerators: BTreeMap<String, Accelerator>,
     pub models: BTreeMap<String, Model>,
     pub engines: BTreeMap<String, Engine>,
-    /// Fitted knobs: (engine, accelerator) → knobs.
-    pub calibrations: BTreeMap<(String, String), Knobs>,
+    /// Fitted knobs per (engine, accelerator, precision).
+    pub calibrations: BTreeMap<CalibrationKey, Knobs>,
     /// Which file each entry came from, for messages.
     pub origin: BTreeMap<String, String>,
 }
@@ -347,10 +350,13 @@ impl Catalog {
                 }
                 "calibration" => {
                     let c: Calibration = parse(file, text)?;
-                    for (accel, k) in c.accelerators {
-                        let key = format!("calibration:{}@{}", c.engine, accel);
-                        self.origin.insert(key, file.clone());
-                        self.calibrations.insert((c.engine.clone(), accel), k);
+                    for (accel, by_precision) in c.accelerators {
+                        for (p, k) in by_precision {
+                            let key = format!("calibration:{}@{}@{}", c.engine, accel, p);
+                            self.origin.insert(key, file.clone());
+                            self.calibrations
+                                .insert((c.engine.clone(), accel.clone(), p), k);
+                        }
                     }
                 }
                 other => {
@@ -370,8 +376,17 @@ impl Catalog {
                 Some(("model", id)) => self.models[id].figures(),
                 Some(("engine", id)) => self.engines[id].figures(),
                 Some(("calibration", key)) => {
-                    let (e, a) = key.split_once('@').expect("engine@accelerator");
-                    let k = &self.calibrations[&(e.to_string(), a.to_string())];
+                    let mut parts = key.split('@');
+                    let (e, a, p) = (parts.next(), parts.next(), parts.next());
+                    let p: Precision = p
+                        .expect("engine@accelerator@precision")
+                        .parse()
+                        .expect("written by us");
+                    let k = &self.calibrations[&(
+                        e.expect("engine").to_string(),
+                        a.expect("accelerator").to_string(),
+                        p,
+                    )];
                     vec![
                         ("compute_efficiency", &k.compute_efficiency),
                         ("memory_efficiency", &k.memory_efficiency),
@@ -428,13 +443,18 @@ impl Catalog {
             })
     }
 
-    /// The engine as it runs on `accelerator`: its fitted knobs replace the defaults when the
-    /// catalog has a calibration for the pair.
-    pub fn engine_on(&self, engine: &str, accelerator: &str) -> Result<Engine, CatalogError> {
+    /// The engine as it runs on `accelerator` at `precision`: fitted knobs replace the
+    /// defaults when the catalog has a calibration for the combination.
+    pub fn engine_on(
+        &self,
+        engine: &str,
+        accelerator: &str,
+        precision: Precision,
+    ) -> Result<Engine, CatalogError> {
         let mut e = self.engine(engine)?.clone();
-        if let Some(k) = self
-            .calibrations
-            .get(&(e.id.clone(), accelerator.to_ascii_lowercase()))
+        if let Some(k) =
+            self.calibrations
+                .get(&(e.id.clone(), accelerator.to_ascii_lowercase(), precision))
         {
             e.compute_efficiency = k.compute_efficiency.clone();
             e.memory_efficiency = k.memory_efficiency.clone();

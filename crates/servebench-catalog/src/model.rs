@@ -5,7 +5,9 @@ use serde::Deserialize;
 use std::collections::BTreeMap;
 
 /// Numeric precision a model is served in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, serde::Serialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Precision {
     Bf16,

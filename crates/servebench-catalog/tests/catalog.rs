@@ -206,3 +206,50 @@ fn engine_efficiencies_must_be_fractions() {
         "{e}"
     );
 }
+
+#[test]
+fn calibration_files_replace_engine_knobs_per_accelerator_and_precision() {
+    let cal = "kind: calibration
+engine: vllm
+against: my runs
+accelerators:
+  h200:
+    fp8:
+      compute_efficiency: {value: 0.3, source: mine}
+      memory_efficiency: {value: 0.4, source: mine}
+      step_overhead_us: {value: 5000, source: mine}
+";
+    let d = user_dir(&[("sources.yaml", MY_SOURCES), ("calibration/vllm.yaml", cal)]);
+    let mut c = Catalog::builtin().unwrap();
+    c.load_dir(d.path()).unwrap();
+    let e = c.engine_on("vllm", "h200", Precision::Fp8).unwrap();
+    assert_eq!(
+        (
+            e.compute_efficiency.value,
+            e.memory_efficiency.value,
+            e.step_overhead_us.value
+        ),
+        (0.3, 0.4, 5000.0)
+    );
+    // Another precision or accelerator keeps what it had.
+    let before = Catalog::builtin().unwrap();
+    for (a, p) in [("h200", Precision::Fp4), ("b200", Precision::Fp8)] {
+        assert_eq!(
+            c.engine_on("vllm", a, p).unwrap(),
+            before.engine_on("vllm", a, p).unwrap()
+        );
+    }
+    // A calibration citing an unknown source is refused like any figure.
+    let bad = cal.replace(
+        "source: mine}\n      memory",
+        "source: nowhere}\n      memory",
+    );
+    let e = load_err(&[
+        ("sources.yaml", MY_SOURCES),
+        ("calibration/vllm.yaml", &bad),
+    ]);
+    assert!(
+        e.contains("field compute_efficiency: source 'nowhere' is not defined"),
+        "{e}"
+    );
+}

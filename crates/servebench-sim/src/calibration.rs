@@ -175,7 +175,7 @@ pub fn compare(
                         .clone(),
                     model: catalog.model(&p.model).map_err(|e| e.to_string())?.clone(),
                     engine: catalog
-                        .engine_on(&p.engine, &p.accelerator)
+                        .engine_on(&p.engine, &p.accelerator, precision)
                         .map_err(|e| e.to_string())?,
                     precision,
                     tp: p.tp,
@@ -222,11 +222,12 @@ pub fn objective(c: &[Comparison]) -> f64 {
         / ok.len() as f64
 }
 
-/// Fitted knobs of one engine on one accelerator.
+/// Fitted knobs of one engine on one accelerator at one precision.
 #[derive(Debug, Clone, Serialize)]
 pub struct Fit {
     pub engine: String,
     pub accelerator: String,
+    pub precision: Precision,
     pub points: usize,
     pub compute_efficiency: f64,
     pub memory_efficiency: f64,
@@ -235,27 +236,34 @@ pub struct Fit {
     pub objective_after: f64,
 }
 
-/// Fit compute efficiency, memory efficiency and step overhead of `engine` on `accelerator` to
-/// the published points of that pair: coordinate descent on the logarithms of the three knobs,
+/// Fit compute efficiency, memory efficiency and step overhead of `engine` on `accelerator` at
+/// `precision` to the published points of that combination: coordinate descent on the logarithms of the three knobs,
 /// golden-section search per coordinate, minimising the mean squared log error of tok/s/GPU and
 /// tok/s/user. Deterministic (the simulation is).
 pub fn fit(
     catalog: &Catalog,
     engine: &str,
     accelerator: &str,
+    precision: Precision,
     points: &[PublishedPoint],
     requests_per_conc: usize,
 ) -> Result<Fit, String> {
     let group: Vec<PublishedPoint> = points
         .iter()
-        .filter(|p| p.engine == engine && p.accelerator == accelerator)
+        .filter(|p| {
+            p.engine == engine
+                && p.accelerator == accelerator
+                && p.precision.parse::<Precision>() == Ok(precision)
+        })
         .cloned()
         .collect();
     if group.is_empty() {
-        return Err(format!("no published points for {engine} on {accelerator}"));
+        return Err(format!(
+            "no published points for {engine} on {accelerator} at {precision}"
+        ));
     }
     let base = catalog
-        .engine_on(engine, accelerator)
+        .engine_on(engine, accelerator, precision)
         .map_err(|e| e.to_string())?;
     let eval = |x: [f64; 3]| -> f64 {
         let mut c = catalog.clone();
@@ -265,7 +273,7 @@ pub fn fit(
         e.step_overhead_us.value = x[2].exp();
         c.engines.insert(engine.to_string(), e);
         c.calibrations
-            .remove(&(engine.to_string(), accelerator.to_string()));
+            .remove(&(engine.to_string(), accelerator.to_string(), precision));
         objective(&compare(&c, &group, requests_per_conc))
     };
     // Bounds (natural log): efficiencies 5%..100%, overhead 50 µs..50 ms.
@@ -319,6 +327,7 @@ pub fn fit(
     Ok(Fit {
         engine: engine.into(),
         accelerator: accelerator.into(),
+        precision,
         points: group.len(),
         compute_efficiency: x[0].exp(),
         memory_efficiency: x[1].exp(),
@@ -434,7 +443,7 @@ mod fit_tests {
         }
         let mut start = Catalog::builtin().unwrap();
         start.calibrations.clear();
-        let f = fit(&start, "vllm", "h200", &points, 2).unwrap();
+        let f = fit(&start, "vllm", "h200", Precision::Fp8, &points, 2).unwrap();
         assert!(
             f.objective_before > 0.05,
             "the defaults are off: {}",

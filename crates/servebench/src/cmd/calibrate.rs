@@ -1,7 +1,7 @@
 //! `servebench calibrate`: the simulator against published InferenceMAX results, point by point.
 
 use anyhow::Context;
-use servebench_catalog::Catalog;
+use servebench_catalog::{Catalog, Precision};
 use servebench_sim::calibration::{compare, fit, load_v1_dashboard, share_within, Comparison, Fit};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -33,7 +33,7 @@ pub struct CalibrateArgs {
     fit_requests_per_conc: usize,
 }
 
-/// The calibration file of one engine.
+/// The calibration file of one engine (fits sorted by accelerator, then precision).
 fn calibration_yaml(engine: &str, fits: &[&Fit]) -> String {
     let mut s = format!(
         "# servebench catalog: efficiency knobs of {engine} per accelerator, fitted by\n\
@@ -41,10 +41,15 @@ fn calibration_yaml(engine: &str, fits: &[&Fit]) -> String {
          # error of tok/s/GPU and tok/s/user). Regenerate rather than edit by hand.\n\
          kind: calibration\nengine: {engine}\nagainst: InferenceMAX v1 dashboard data of 2025-10-25\naccelerators:\n"
     );
+    let mut last_accel = "";
     for f in fits {
+        if f.accelerator != last_accel {
+            s.push_str(&format!("  {}:\n", f.accelerator));
+            last_accel = &f.accelerator;
+        }
         s.push_str(&format!(
-            "  {}:  # {} points, error {:.3} -> {:.3}\n    compute_efficiency: {{value: {:.4}, source: servebench-fit-ix-v1}}\n    memory_efficiency: {{value: {:.4}, source: servebench-fit-ix-v1}}\n    step_overhead_us: {{value: {:.0}, source: servebench-fit-ix-v1}}\n",
-            f.accelerator, f.points, f.objective_before, f.objective_after, f.compute_efficiency, f.memory_efficiency, f.step_overhead_us
+            "    {}:  # {} points, error {:.3} -> {:.3}\n      compute_efficiency: {{value: {:.4}, source: servebench-fit-ix-v1}}\n      memory_efficiency: {{value: {:.4}, source: servebench-fit-ix-v1}}\n      step_overhead_us: {{value: {:.0}, source: servebench-fit-ix-v1}}\n",
+            f.precision, f.points, f.objective_before, f.objective_after, f.compute_efficiency, f.memory_efficiency, f.step_overhead_us
         ));
     }
     s
@@ -64,19 +69,32 @@ pub fn run(a: CalibrateArgs) -> anyhow::Result<ExitCode> {
     let (points, skipped) = load_v1_dashboard(&a.published)
         .with_context(|| format!("reading {}", a.published.display()))?;
     if a.fit {
-        let mut pairs: Vec<(String, String)> = points
+        let mut groups: Vec<(String, String, Precision)> = points
             .iter()
-            .map(|p| (p.engine.clone(), p.accelerator.clone()))
+            .filter_map(|p| {
+                Some((
+                    p.engine.clone(),
+                    p.accelerator.clone(),
+                    p.precision.parse().ok()?,
+                ))
+            })
             .collect();
-        pairs.sort();
-        pairs.dedup();
+        groups.sort();
+        groups.dedup();
         let mut fits = Vec::new();
-        for (engine, accel) in &pairs {
+        for (engine, accel, precision) in &groups {
             let t = std::time::Instant::now();
-            let f = fit(&catalog, engine, accel, &points, a.fit_requests_per_conc)
-                .map_err(anyhow::Error::msg)?;
+            let f = fit(
+                &catalog,
+                engine,
+                accel,
+                *precision,
+                &points,
+                a.fit_requests_per_conc,
+            )
+            .map_err(anyhow::Error::msg)?;
             eprintln!(
-                "fitted {engine} on {accel}: compute {:.3}, memory {:.3}, overhead {:.0} µs; error {:.3} -> {:.3} ({} points, {:.1} s)",
+                "fitted {engine} on {accel} {precision}: compute {:.3}, memory {:.3}, overhead {:.0} µs; error {:.3} -> {:.3} ({} points, {:.1} s)",
                 f.compute_efficiency, f.memory_efficiency, f.step_overhead_us, f.objective_before, f.objective_after, f.points, t.elapsed().as_secs_f64()
             );
             fits.push(f);
@@ -88,7 +106,7 @@ pub fn run(a: CalibrateArgs) -> anyhow::Result<ExitCode> {
                 source: "servebench-fit-ix-v1".into(),
             };
             catalog.calibrations.insert(
-                (f.engine.clone(), f.accelerator.clone()),
+                (f.engine.clone(), f.accelerator.clone(), f.precision),
                 servebench_catalog::Knobs {
                     compute_efficiency: fig(f.compute_efficiency),
                     memory_efficiency: fig(f.memory_efficiency),

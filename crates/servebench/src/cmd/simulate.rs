@@ -59,7 +59,7 @@ pub fn run(a: SimulateArgs) -> anyhow::Result<ExitCode> {
     let perf = PerfModel::new(Deployment {
         accelerator: catalog.accelerator(&a.gpu)?.clone(),
         model: catalog.model(&a.model)?.clone(),
-        engine: catalog.engine_on(&a.engine, &a.gpu)?,
+        engine: catalog.engine_on(&a.engine, &a.gpu, a.precision)?,
         precision: a.precision,
         tp: a.tp,
         dp_attention: a.dp_attention,
