@@ -180,6 +180,7 @@ pub fn compare(
                     precision,
                     tp: p.tp,
                     dp_attention: false,
+                    spec: None,
                 })
                 .map_err(|e| e.to_string())?;
                 let mut vp = VirtualPoint::inferencex(p.conc, p.isl, p.osl);

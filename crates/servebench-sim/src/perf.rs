@@ -27,6 +27,42 @@ pub struct Deployment {
     /// Attention runs data-parallel across the TP GPUs (SGLang's DP-attention): each GPU keeps
     /// its own sequences' KV cache instead of a copy of every sequence's.
     pub dp_attention: bool,
+    /// Speculative decoding / MTP, if enabled.
+    pub spec: Option<SpecDecode>,
+}
+
+/// Speculative decoding (MTP or a draft model): each decode step verifies `draft_tokens`
+/// proposed tokens plus one, and on average `acceptance_length` of them (≥ 1) are emitted.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SpecDecode {
+    pub draft_tokens: u32,
+    pub acceptance_length: f64,
+}
+
+impl std::str::FromStr for SpecDecode {
+    type Err = String;
+    /// `DRAFT:ACCEPT`, e.g. `3:2.4`.
+    fn from_str(s: &str) -> Result<Self, String> {
+        let (d, a) = s
+            .split_once(':')
+            .ok_or_else(|| format!("'{s}': expected DRAFT_TOKENS:ACCEPTANCE_LENGTH, e.g. 3:2.4"))?;
+        let draft_tokens: u32 = d
+            .parse()
+            .map_err(|_| format!("'{d}' is not a number of draft tokens"))?;
+        let acceptance_length: f64 = a
+            .parse()
+            .map_err(|_| format!("'{a}' is not an acceptance length"))?;
+        if draft_tokens == 0 || !(1.0..=draft_tokens as f64 + 1.0).contains(&acceptance_length) {
+            return Err(format!(
+                "'{s}': the acceptance length must be between 1 and draft tokens + 1 ({})",
+                draft_tokens + 1
+            ));
+        }
+        Ok(SpecDecode {
+            draft_tokens,
+            acceptance_length,
+        })
+    }
 }
 
 /// The work of one step.
@@ -38,15 +74,18 @@ pub struct StepBatch {
     pub prefill_context: f64,
     /// Σ over prefill chunks of the prefix they read from the KV cache.
     pub prefill_prefix: f64,
-    /// Sequences producing one token each.
+    /// Sequences decoding this step.
     pub decode_seqs: u64,
+    /// Tokens they put through the model: one each, or draft + 1 with speculative decoding
+    /// (0 means `decode_seqs`).
+    pub decode_tokens: u64,
     /// Σ over decoding sequences of their context length.
     pub decode_context: f64,
 }
 
 impl StepBatch {
     pub fn tokens(&self) -> u64 {
-        self.prefill_tokens + self.decode_seqs
+        self.prefill_tokens + self.decode_tokens.max(self.decode_seqs)
     }
 }
 
@@ -307,6 +346,7 @@ mod tests {
             precision: p,
             tp,
             dp_attention: false,
+            spec: None,
         }
     }
 

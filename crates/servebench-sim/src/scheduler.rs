@@ -73,6 +73,8 @@ struct Seq {
     ctx: u64,
     blocks: u64,
     last_token_s: f64,
+    /// Speculative decoding: accepted tokens owed but not yet emitted (fractional).
+    accept_carry: f64,
 }
 
 impl Seq {
@@ -147,6 +149,7 @@ impl<'a> Engine<'a> {
             ctx: 0,
             blocks: 0,
             last_token_s: 0.0,
+            accept_carry: 0.0,
         });
         id
     }
@@ -166,8 +169,18 @@ impl<'a> Engine<'a> {
         tokens.div_ceil(self.limits.block_tokens)
     }
 
+    /// Tokens a decoding sequence puts through the model per step (1, or draft + 1).
+    fn decode_width(&self) -> u64 {
+        self.perf
+            .dep
+            .spec
+            .map_or(1, |sd| 1 + sd.draft_tokens as u64)
+    }
+
     /// Run one step; returns the ids of requests that finished in it.
     pub fn step(&mut self) -> Vec<usize> {
+        let width = self.decode_width();
+        let accept = self.perf.dep.spec.map_or(1.0, |sd| sd.acceptance_length);
         let mut budget = self.limits.max_batched_tokens;
         let mut batch = StepBatch::default();
         // (index in running, tokens of prefill this step) — decode uses 1.
@@ -180,7 +193,7 @@ impl<'a> Engine<'a> {
             let need_tokens = if s.prefilling() {
                 (s.prefill_target - s.prefilled).min(budget)
             } else {
-                1
+                width.min(budget)
             };
             let new_total = s.ctx + need_tokens;
             let extra = self.blocks_for(new_total).saturating_sub(s.blocks);
@@ -242,6 +255,7 @@ impl<'a> Engine<'a> {
                 batch.prefill_prefix += p;
             } else {
                 batch.decode_seqs += 1;
+                batch.decode_tokens += n;
                 batch.decode_context += s.ctx as f64;
             }
         }
@@ -258,20 +272,29 @@ impl<'a> Engine<'a> {
         let mut finished = Vec::new();
         for &(idx, n) in &work {
             let s = &mut self.running[idx];
-            s.ctx += n;
-            let emits = if s.prefilling() {
+            let emitted = if s.prefilling() {
+                s.ctx += n;
                 s.prefilled += n;
                 // The step completing the prefill samples the next token.
-                s.prefilled == s.prefill_target
+                u64::from(s.prefilled == s.prefill_target)
             } else {
-                true
+                // Speculative decoding emits the accepted tokens: `accept` on average, ≥ 1.
+                s.accept_carry += accept;
+                let e = (s.accept_carry.floor() as u64).max(1);
+                s.accept_carry -= e as f64;
+                let left = self.outcomes[s.id]
+                    .output_tokens
+                    .saturating_sub(s.generated);
+                let e = e.min(left.max(1));
+                s.ctx += e;
+                e
             };
-            if !emits {
+            if emitted == 0 {
                 continue;
             }
             let o = &mut self.outcomes[s.id];
-            s.generated += 1;
-            if s.generated == 1 && o.first_token_s == 0.0 {
+            s.generated += emitted;
+            if o.first_token_s == 0.0 {
                 o.first_token_s = now;
             } else if self.record_gaps && s.last_token_s > 0.0 {
                 o.gaps_us

@@ -182,6 +182,7 @@ mod tests {
             precision: p,
             tp,
             dp_attention: false,
+            spec: None,
         })
         .unwrap()
     }
@@ -230,6 +231,33 @@ mod tests {
             r.stats.preemptions > 0 || r.stats.max_running < 32,
             "the cache limited the batch"
         );
+    }
+
+    #[test]
+    fn speculative_decoding_emits_several_tokens_per_step() {
+        let base = perf("h200", "llama-3.3-70b", "vllm", Precision::Fp8, 8);
+        let mut dep = base.dep.clone();
+        dep.spec = Some("3:2.5".parse().unwrap());
+        let spec = PerfModel::new(dep).unwrap();
+        let mut p = VirtualPoint::inferencex(1, 1024, 256);
+        p.record_gaps = true;
+        let (a, b) = (simulate(&base, &p), simulate(&spec, &p));
+        let ratio = b.median_interactivity() / a.median_interactivity();
+        // Memory-bound decode: verifying 4 tokens costs about as much as decoding 1, and 2.5
+        // are accepted per step.
+        assert!((2.0..2.5).contains(&ratio), "interactivity ×{ratio}");
+        for o in &b.outcomes {
+            // One gap per step (chunk), not per token: about output / 2.5 chunks.
+            let chunks = o.gaps_us.len() as f64 + 1.0;
+            let want = (o.output_tokens as f64 - 1.0) / 2.5 + 1.0;
+            assert!(
+                (chunks - want).abs() <= 1.5,
+                "{chunks} chunks for {} tokens",
+                o.output_tokens
+            );
+        }
+        assert!("0:1".parse::<crate::perf::SpecDecode>().is_err());
+        assert!("3:4.5".parse::<crate::perf::SpecDecode>().is_err());
     }
 
     #[test]

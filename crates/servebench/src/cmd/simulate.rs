@@ -27,6 +27,9 @@ pub struct SimulateArgs {
     /// Data-parallel attention (each GPU caches only its own sequences).
     #[arg(long)]
     dp_attention: bool,
+    /// Speculative decoding / MTP as DRAFT_TOKENS:ACCEPTANCE_LENGTH, e.g. 3:2.4.
+    #[arg(long)]
+    spec_decode: Option<servebench_sim::perf::SpecDecode>,
     /// Concurrency values (one point each).
     #[arg(long, value_delimiter = ',', default_value = "1,4,16,64,256")]
     concurrency: Vec<usize>,
@@ -63,6 +66,7 @@ pub fn run(a: SimulateArgs) -> anyhow::Result<ExitCode> {
         precision: a.precision,
         tp: a.tp,
         dp_attention: a.dp_attention,
+        spec: a.spec_decode,
     })?;
     if !a.json {
         println!(
