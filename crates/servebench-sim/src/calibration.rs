@@ -168,21 +168,16 @@ pub fn compare(
         .map(|p| {
             let run = || -> Result<(f64, f64), String> {
                 let precision: Precision = p.precision.parse()?;
-                let perf = PerfModel::new(Deployment {
-                    accelerator: catalog
-                        .accelerator(&p.accelerator)
-                        .map_err(|e| e.to_string())?
-                        .clone(),
-                    model: catalog.model(&p.model).map_err(|e| e.to_string())?.clone(),
-                    engine: catalog
-                        .engine_on(&p.engine, &p.accelerator, precision)
-                        .map_err(|e| e.to_string())?,
+                let dep = Deployment::from_catalog(
+                    catalog,
+                    &p.accelerator,
+                    &p.model,
+                    &p.engine,
                     precision,
-                    tp: p.tp,
-                    dp_attention: false,
-                    spec: None,
-                })
+                    p.tp,
+                )
                 .map_err(|e| e.to_string())?;
+                let perf = PerfModel::new(dep).map_err(|e| e.to_string())?;
                 let mut vp = VirtualPoint::inferencex(p.conc, p.isl, p.osl);
                 vp.requests = (requests_per_conc * p.conc).max(1);
                 vp.warmups = vp.warmups.min(vp.requests);

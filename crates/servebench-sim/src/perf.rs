@@ -31,6 +31,29 @@ pub struct Deployment {
     pub spec: Option<SpecDecode>,
 }
 
+impl Deployment {
+    /// A deployment from catalog ids, with the engine's fitted knobs for that accelerator and
+    /// precision when the catalog has them; TP attention, no speculative decoding.
+    pub fn from_catalog(
+        c: &servebench_catalog::Catalog,
+        accelerator: &str,
+        model: &str,
+        engine: &str,
+        precision: Precision,
+        tp: u32,
+    ) -> Result<Deployment, servebench_catalog::CatalogError> {
+        Ok(Deployment {
+            accelerator: c.accelerator(accelerator)?.clone(),
+            model: c.model(model)?.clone(),
+            engine: c.engine_on(engine, accelerator, precision)?,
+            precision,
+            tp,
+            dp_attention: false,
+            spec: None,
+        })
+    }
+}
+
 /// Speculative decoding (MTP or a draft model): each decode step verifies `draft_tokens`
 /// proposed tokens plus one, and on average `acceptance_length` of them (≥ 1) are emitted.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -338,16 +361,7 @@ mod tests {
     use servebench_catalog::Catalog;
 
     fn dep(accel: &str, model: &str, engine: &str, p: Precision, tp: u32) -> Deployment {
-        let c = Catalog::builtin().unwrap();
-        Deployment {
-            accelerator: c.accelerator(accel).unwrap().clone(),
-            model: c.model(model).unwrap().clone(),
-            engine: c.engine(engine).unwrap().clone(),
-            precision: p,
-            tp,
-            dp_attention: false,
-            spec: None,
-        }
+        Deployment::from_catalog(&Catalog::builtin().unwrap(), accel, model, engine, p, tp).unwrap()
     }
 
     fn close(a: f64, b: f64) -> bool {

@@ -175,16 +175,7 @@ mod tests {
 
     fn perf(accel: &str, model: &str, engine: &str, p: Precision, tp: u32) -> PerfModel {
         let c = Catalog::builtin().unwrap();
-        PerfModel::new(Deployment {
-            accelerator: c.accelerator(accel).unwrap().clone(),
-            model: c.model(model).unwrap().clone(),
-            engine: c.engine(engine).unwrap().clone(),
-            precision: p,
-            tp,
-            dp_attention: false,
-            spec: None,
-        })
-        .unwrap()
+        PerfModel::new(Deployment::from_catalog(&c, accel, model, engine, p, tp).unwrap()).unwrap()
     }
 
     #[test]

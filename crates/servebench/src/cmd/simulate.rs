@@ -59,15 +59,11 @@ pub fn run(a: SimulateArgs) -> anyhow::Result<ExitCode> {
             .load_dir(dir)
             .with_context(|| format!("loading the catalog in {}", dir.display()))?;
     }
-    let perf = PerfModel::new(Deployment {
-        accelerator: catalog.accelerator(&a.gpu)?.clone(),
-        model: catalog.model(&a.model)?.clone(),
-        engine: catalog.engine_on(&a.engine, &a.gpu, a.precision)?,
-        precision: a.precision,
-        tp: a.tp,
-        dp_attention: a.dp_attention,
-        spec: a.spec_decode,
-    })?;
+    let mut dep =
+        Deployment::from_catalog(&catalog, &a.gpu, &a.model, &a.engine, a.precision, a.tp)?;
+    dep.dp_attention = a.dp_attention;
+    dep.spec = a.spec_decode;
+    let perf = PerfModel::new(dep)?;
     if !a.json {
         println!(
             "{} {} {} on {} × {} ({}), ISL {} OSL {}",
