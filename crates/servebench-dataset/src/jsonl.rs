@@ -173,10 +173,7 @@ pub(crate) fn build(
     tok: &Tokenizer,
     threads: usize,
 ) -> Result<Built, DatasetError> {
-    let path = spec
-        .path
-        .as_deref()
-        .ok_or_else(|| DatasetError::Invalid("the jsonl dataset needs a dataset path".into()))?;
+    let path = spec.file()?;
     let file = path.display().to_string();
     let io_err = |source| DatasetError::Io {
         path: path.to_path_buf(),

@@ -138,6 +138,15 @@ pub struct DatasetSpec {
     pub api: Api,
 }
 
+impl DatasetSpec {
+    /// The file a sharegpt or jsonl dataset is read from.
+    pub(crate) fn file(&self) -> Result<&std::path::Path, DatasetError> {
+        self.path.as_deref().ok_or_else(|| {
+            DatasetError::Invalid(format!("the {} dataset needs a dataset path", self.kind))
+        })
+    }
+}
+
 /// One request to send.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RequestSpec<'a> {

@@ -200,10 +200,7 @@ pub(crate) fn build(
     tok: &Tokenizer,
     threads: usize,
 ) -> Result<Built, DatasetError> {
-    let path = spec
-        .path
-        .as_deref()
-        .ok_or_else(|| DatasetError::Invalid("the sharegpt dataset needs a dataset path".into()))?;
+    let path = spec.file()?;
     if spec.osl_override && spec.osl == 0 {
         return Err(DatasetError::Invalid(
             "overriding the output length needs a positive osl".into(),
