@@ -1,7 +1,8 @@
 //! JSONL files: one request per line (format in the crate docs).
 
-use crate::store::{Body, Store};
-use crate::{json_kind, parallel_map, Built, DatasetError, DatasetSpec, LengthAcc};
+use crate::store::Body;
+use crate::{cycle_rows, FileRow};
+use crate::{json_kind, parallel_map, Built, DatasetError, DatasetSpec};
 use serde_json::Value;
 use servebench_core::Api;
 use servebench_tokenizer::Tokenizer;
@@ -206,23 +207,15 @@ pub(crate) fn build(
     }
     let lens = parallel_map(&rows, threads, |r| count(tok, r));
 
-    let mut store = Store::with_capacity(need);
-    let spans: Vec<(usize, u32)> = rows.iter().map(|r| store.add_text(&r.text)).collect();
-    let mut input = LengthAcc::default();
-    let mut output = LengthAcc::default();
-    for k in 0..need {
-        let a = k % rows.len();
-        let r = &rows[a];
-        store.push_span(spans[a], r.body, lens[a], r.output_len);
-        if k < spec.num_prompts {
-            input.add(lens[a], lens[a]);
-            output.add(r.output_len, r.output_len);
-        }
-    }
-    Ok(Built {
-        store,
-        sha256: None,
-        input_stats: input.finish(),
-        output_stats: output.finish(),
-    })
+    let rows: Vec<FileRow<'_>> = rows
+        .iter()
+        .zip(&lens)
+        .map(|(r, &len)| FileRow {
+            text: &r.text,
+            body: r.body,
+            input_len: len,
+            output_len: r.output_len,
+        })
+        .collect();
+    Ok(cycle_rows(spec, &rows))
 }

@@ -317,6 +317,39 @@ pub(crate) struct Built {
     pub(crate) output_stats: LengthStats,
 }
 
+/// One entry of a file dataset (sharegpt, jsonl), as it is stored and sent.
+pub(crate) struct FileRow<'a> {
+    pub(crate) text: &'a str,
+    pub(crate) body: store::Body,
+    pub(crate) input_len: u32,
+    pub(crate) output_len: u32,
+}
+
+/// The measured requests then the warmups of a file dataset, taken from `rows` in order and
+/// cycling when the file has fewer entries than needed. Each text is stored once.
+pub(crate) fn cycle_rows(spec: &DatasetSpec, rows: &[FileRow<'_>]) -> Built {
+    let need = spec.num_prompts + spec.num_warmups;
+    let mut store = store::Store::with_capacity(need);
+    let spans: Vec<(usize, u32)> = rows.iter().map(|r| store.add_text(r.text)).collect();
+    let mut input = LengthAcc::default();
+    let mut output = LengthAcc::default();
+    for k in 0..need {
+        let a = k % rows.len();
+        let r = &rows[a];
+        store.push_span(spans[a], r.body, r.input_len, r.output_len);
+        if k < spec.num_prompts {
+            input.add(r.input_len, r.input_len);
+            output.add(r.output_len, r.output_len);
+        }
+    }
+    Built {
+        store,
+        sha256: None,
+        input_stats: input.finish(),
+        output_stats: output.finish(),
+    }
+}
+
 /// Accumulates [`LengthStats`].
 #[derive(Default)]
 pub(crate) struct LengthAcc {

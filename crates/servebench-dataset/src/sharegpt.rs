@@ -6,8 +6,9 @@
 //! tokenized and filtered in shuffled order until N + W rows are accepted (usually one such
 //! pass).
 
-use crate::store::{Body, Store};
-use crate::{json_kind, parallel_map, Built, DatasetError, DatasetSpec, LengthAcc};
+use crate::store::Body;
+use crate::{cycle_rows, FileRow};
+use crate::{json_kind, parallel_map, Built, DatasetError, DatasetSpec};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -284,23 +285,14 @@ pub(crate) fn build(
         ));
     }
 
-    let mut store = Store::with_capacity(need);
-    let spans: Vec<(usize, u32)> = accepted.iter().map(|a| store.add_text(&a.prompt)).collect();
-    let mut input = LengthAcc::default();
-    let mut output = LengthAcc::default();
-    for k in 0..need {
-        let a = k % accepted.len();
-        let row = &accepted[a];
-        store.push_span(spans[a], Body::Text, row.input_len, row.output_len);
-        if k < spec.num_prompts {
-            input.add(row.input_len, row.input_len);
-            output.add(row.output_len, row.output_len);
-        }
-    }
-    Ok(Built {
-        store,
-        sha256: None,
-        input_stats: input.finish(),
-        output_stats: output.finish(),
-    })
+    let rows: Vec<FileRow<'_>> = accepted
+        .iter()
+        .map(|a| FileRow {
+            text: &a.prompt,
+            body: Body::Text,
+            input_len: a.input_len,
+            output_len: a.output_len,
+        })
+        .collect();
+    Ok(cycle_rows(spec, &rows))
 }
