@@ -82,6 +82,8 @@ pub struct Accelerator {
     pub hbm_tb_per_s: Figure,
     pub dense_tflops: DenseTflops,
     pub tdp_w: Figure,
+    /// Board power with nothing running, W (the floor of the simulated power).
+    pub idle_w: Figure,
     pub scale_up: ScaleUp,
     /// All-in provisioned power per GPU (GPU, host, network, facility), kW.
     pub all_in_kw_per_gpu: Figure,
@@ -115,6 +117,7 @@ impl Accelerator {
             ("dense_tflops.bf16", &self.dense_tflops.bf16),
             ("dense_tflops.fp8", &self.dense_tflops.fp8),
             ("tdp_w", &self.tdp_w),
+            ("idle_w", &self.idle_w),
             ("scale_up.domain_gpus", &self.scale_up.domain_gpus),
             ("scale_up.gb_per_s_per_gpu", &self.scale_up.gb_per_s_per_gpu),
             ("all_in_kw_per_gpu", &self.all_in_kw_per_gpu),

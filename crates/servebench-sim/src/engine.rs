@@ -8,6 +8,8 @@
 //! trait.
 
 use servebench_core::Api;
+use serde::{Deserialize, Serialize};
+use std::task::{Context, Poll, Waker};
 use std::time::Instant;
 
 /// What the front end tells the engine about an accepted generation request.
@@ -33,18 +35,64 @@ pub struct ChunkPlan {
 }
 
 /// The content chunks of one response, in order. Their token counts sum to
-/// [`GenRequest::output_tokens`] and their due instants never decrease.
+/// [`GenRequest::output_tokens`] (fewer only if the engine gave up on the request: the response
+/// then ends with an error) and their due instants never decrease.
 pub trait ChunkSchedule: Send {
-    /// Total number of content chunks (known in advance: faults act "after half the chunks").
-    fn chunk_count(&self) -> u32;
-    /// The next chunk, or `None` when all have been handed out.
-    fn next_chunk(&mut self) -> Option<ChunkPlan>;
+    /// Mid-stream faults act before the first chunk that starts at or after this output token
+    /// ("after half the response").
+    fn fault_token(&self) -> u32;
+    /// The next chunk: `Ready(Some)` once the engine has produced it, `Ready(None)` when there
+    /// are no more, `Pending` (waking `cx` later) while the engine is still working on it.
+    fn poll_chunk(&mut self, cx: &mut Context<'_>) -> Poll<Option<ChunkPlan>>;
+}
+
+/// The next chunk of `s`, waiting for the engine if needed.
+pub async fn next_chunk(s: &mut dyn ChunkSchedule) -> Option<ChunkPlan> {
+    std::future::poll_fn(|cx| s.poll_chunk(cx)).await
+}
+
+/// The next chunk of `s` if the engine has already produced it (`Err` when it has not).
+pub fn ready_chunk(s: &mut dyn ChunkSchedule) -> Result<Option<ChunkPlan>, ()> {
+    match s.poll_chunk(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(c) => Ok(c),
+        Poll::Pending => Err(()),
+    }
+}
+
+/// Board power of the simulated GPUs, as a power sampler reads it off real ones.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PowerReading {
+    /// `CLOCK_MONOTONIC` ns of the reading (same clock as the client's timestamps).
+    pub mono_ns: u64,
+    /// Simulated seconds since the engine started (wall seconds × the time scale).
+    pub sim_time_s: f64,
+    /// Simulated seconds per wall second.
+    pub time_scale: f64,
+    pub gpus: Vec<GpuPower>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GpuPower {
+    pub index: u32,
+    /// Board power now, W (of the step running now; idle power between steps).
+    pub power_w: f64,
+    /// Energy since the engine started, J (a monotonic counter like NVML's total energy
+    /// consumption; it advances in simulated time).
+    pub energy_j: f64,
 }
 
 /// A timing source: turns an accepted request into its chunk schedule.
 pub trait Engine: Send + Sync + 'static {
-    /// The profile name (`fixed`, ...).
+    /// The profile name (`fixed`, `engine`).
     fn name(&self) -> &'static str;
     /// The schedule of `req`, which arrived (its body fully read) at `arrival`.
     fn schedule(&self, req: &GenRequest, arrival: Instant) -> Box<dyn ChunkSchedule>;
+    /// Simulated GPU power now; `None` for profiles without GPUs.
+    fn power(&self) -> Option<PowerReading> {
+        None
+    }
+    /// Engine state for `GET /sim/stats` (running and waiting requests, KV use, ...).
+    fn state(&self) -> Option<serde_json::Value> {
+        None
+    }
 }

@@ -6,6 +6,7 @@
 //! absolute, so lateness never accumulates.
 
 use crate::engine::{ChunkPlan, ChunkSchedule, Engine, GenRequest};
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 /// Timing of the `fixed` profile.
@@ -78,12 +79,8 @@ struct FixedSchedule {
     next_token: u32,
 }
 
-impl ChunkSchedule for FixedSchedule {
-    fn chunk_count(&self) -> u32 {
-        self.timing.chunk_count(self.total)
-    }
-
-    fn next_chunk(&mut self) -> Option<ChunkPlan> {
+impl FixedSchedule {
+    fn next(&mut self) -> Option<ChunkPlan> {
         if self.next_token >= self.total {
             return None;
         }
@@ -98,9 +95,21 @@ impl ChunkSchedule for FixedSchedule {
     }
 }
 
+impl ChunkSchedule for FixedSchedule {
+    /// The first token of chunk `n / 2`, `n` chunks in all.
+    fn fault_token(&self) -> u32 {
+        self.timing.chunk_count(self.total) / 2 * self.timing.tokens_per_chunk.max(1)
+    }
+
+    fn poll_chunk(&mut self, _: &mut Context<'_>) -> Poll<Option<ChunkPlan>> {
+        Poll::Ready(self.next())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::ready_chunk;
     use servebench_core::Api;
 
     fn req(out: u32) -> GenRequest {
@@ -123,9 +132,9 @@ mod tests {
         let e = FixedEngine { timing: t };
         let a = Instant::now();
         let mut s = e.schedule(&req(10), a);
-        assert_eq!(s.chunk_count(), 3);
+        assert_eq!(s.fault_token(), 4, "half of 3 chunks is chunk 1, which starts at token 4");
         let mut got = Vec::new();
-        while let Some(c) = s.next_chunk() {
+        while let Ok(Some(c)) = ready_chunk(&mut *s) {
             got.push((c.due - a, c.tokens));
         }
         assert_eq!(
@@ -148,12 +157,12 @@ mod tests {
         };
         let a = Instant::now();
         let mut s = FixedEngine { timing: t }.schedule(&req(5), a);
-        assert_eq!(s.chunk_count(), 5);
+        assert_eq!(s.fault_token(), 2);
         for k in 0..5u32 {
-            let c = s.next_chunk().unwrap();
+            let c = ready_chunk(&mut *s).unwrap().unwrap();
             assert_eq!(c.tokens, 1);
             assert_eq!(c.due - a, Duration::from_millis(7 + 3 * k as u64));
         }
-        assert!(s.next_chunk().is_none());
+        assert_eq!(ready_chunk(&mut *s), Ok(None));
     }
 }

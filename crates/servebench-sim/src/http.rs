@@ -146,15 +146,16 @@ fn push_common(out: &mut Vec<u8>, code: u16, keep_alive: bool, request_id: Optio
     }
 }
 
-/// A complete response with a JSON body (or an empty one).
-pub(crate) fn push_json_response(
+/// A whole response with a `content_type` body.
+pub(crate) fn push_response(
     out: &mut Vec<u8>,
     code: u16,
+    content_type: &str,
     body: &[u8],
     keep_alive: bool,
     request_id: Option<&str>,
 ) {
-    push_json_head(out, code, body.len(), keep_alive, request_id);
+    push_head(out, code, content_type, body.len(), keep_alive, request_id);
     out.extend_from_slice(body);
 }
 
@@ -166,10 +167,28 @@ pub(crate) fn push_json_head(
     keep_alive: bool,
     request_id: Option<&str>,
 ) {
+    push_head(
+        out,
+        code,
+        "application/json",
+        content_length,
+        keep_alive,
+        request_id,
+    );
+}
+
+fn push_head(
+    out: &mut Vec<u8>,
+    code: u16,
+    content_type: &str,
+    content_length: usize,
+    keep_alive: bool,
+    request_id: Option<&str>,
+) {
     push_common(out, code, keep_alive, request_id);
     let _ = write!(
         out,
-        "content-type: application/json\r\ncontent-length: {content_length}\r\n\r\n"
+        "content-type: {content_type}\r\ncontent-length: {content_length}\r\n\r\n"
     );
 }
 

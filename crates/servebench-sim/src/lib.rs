@@ -21,15 +21,18 @@ pub mod fixed;
 mod http;
 pub mod openai;
 pub mod perf;
+pub mod power;
+pub mod realtime;
 pub mod record;
 pub mod scheduler;
 mod server;
 pub mod virtual_time;
 
 pub use counter::{PromptCounter, WhitespaceWords};
-pub use engine::{ChunkPlan, ChunkSchedule, Engine, GenRequest};
+pub use engine::{ChunkPlan, ChunkSchedule, Engine, GenRequest, GpuPower, PowerReading};
 pub use faults::{FaultConfig, FaultKind};
 pub use fixed::{FixedEngine, FixedTiming};
+pub use realtime::RealtimeEngine;
 pub use record::{read_records, ServerRecord};
 
 use serde::{Deserialize, Serialize};
@@ -51,6 +54,9 @@ pub struct SimConfig {
     pub model: String,
     /// Timing of the `fixed` profile.
     pub timing: FixedTiming,
+    /// Another timing source (the simulated engine, [`RealtimeEngine`]); `None`: the `fixed`
+    /// profile with `timing`.
+    pub engine: Option<Arc<dyn Engine>>,
     /// `max_tokens` of chat requests that give neither `max_tokens` nor `max_completion_tokens`
     /// (completions default to 16, as OpenAI's API does).
     pub default_max_tokens: u32,
@@ -80,6 +86,7 @@ impl Default for SimConfig {
             bind: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
             model: "servebench-sim".to_owned(),
             timing: FixedTiming::default(),
+            engine: None,
             default_max_tokens: 256,
             eos_after: None,
             reasoning_tokens: 0,
@@ -99,6 +106,7 @@ impl std::fmt::Debug for SimConfig {
             .field("bind", &self.bind)
             .field("model", &self.model)
             .field("timing", &self.timing)
+            .field("engine", &self.engine.as_ref().map(|e| e.name()))
             .field("default_max_tokens", &self.default_max_tokens)
             .field("eos_after", &self.eos_after)
             .field("reasoning_tokens", &self.reasoning_tokens)
@@ -195,8 +203,12 @@ struct Prepared {
     rt: tokio::runtime::Runtime,
 }
 
-fn prepare(cfg: SimConfig, engine: Arc<dyn Engine>) -> Result<Prepared, SimError> {
+fn prepare(cfg: SimConfig) -> Result<Prepared, SimError> {
     cfg.validate()?;
+    let engine: Arc<dyn Engine> = match &cfg.engine {
+        Some(e) => e.clone(),
+        None => Arc::new(FixedEngine { timing: cfg.timing }),
+    };
     let recorder = match &cfg.record {
         Some(p) => Some(record::Recorder::create(p)?),
         None => None,
@@ -244,20 +256,14 @@ pub struct SimHandle {
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
-/// Starts the server (`fixed` profile) on its own OS thread(s); returns once it is listening.
+/// Starts the server on its own OS thread(s); returns once it is listening.
 pub fn spawn(cfg: SimConfig) -> Result<SimHandle, SimError> {
-    let engine = Arc::new(FixedEngine { timing: cfg.timing });
-    spawn_with_engine(cfg, engine)
-}
-
-/// Like [`spawn`] with another timing source (`cfg.timing` is then unused).
-pub fn spawn_with_engine(cfg: SimConfig, engine: Arc<dyn Engine>) -> Result<SimHandle, SimError> {
     let Prepared {
         shared,
         listener,
         addr,
         rt,
-    } = prepare(cfg, engine)?;
+    } = prepare(cfg)?;
     let listener = {
         let _guard = rt.enter();
         tokio::net::TcpListener::from_std(listener)?
@@ -355,14 +361,13 @@ pub fn run_until_signal_with(
     ready: impl FnOnce(SocketAddr),
 ) -> Result<SimStats, SimError> {
     use tokio::signal::unix::{signal, SignalKind};
-    let engine = Arc::new(FixedEngine { timing: cfg.timing });
     let record_path = cfg.record.clone();
     let Prepared {
         shared,
         listener,
         addr,
         rt,
-    } = prepare(cfg, engine)?;
+    } = prepare(cfg)?;
     let sh = shared.clone();
     rt.block_on(async move {
         let mut term = signal(SignalKind::terminate())?;

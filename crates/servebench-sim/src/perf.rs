@@ -318,6 +318,20 @@ impl PerfModel {
         (free.max(0.0) / self.kv_bytes_per_token) as u64
     }
 
+    /// Board power of one GPU with nothing to do, W.
+    pub fn idle_power_w(&self) -> f64 {
+        self.dep.accelerator.idle_w.value
+    }
+
+    /// Simulated board power of one GPU during a step: idle plus the dynamic range
+    /// (TDP − idle) scaled by the step's busy fraction (the share of it the roofline-limiting
+    /// unit works; all-reduce waits and launch overhead count as idle).
+    pub fn board_power_w(&self, c: &StepCost) -> f64 {
+        let a = &self.dep.accelerator;
+        let idle = a.idle_w.value;
+        idle + (a.tdp_w.value - idle).max(0.0) * c.busy_fraction.clamp(0.0, 1.0)
+    }
+
     /// The cost of one step.
     pub fn step(&self, b: &StepBatch) -> StepCost {
         let tokens = b.tokens();

@@ -12,6 +12,9 @@
 use crate::perf::{PerfModel, StepBatch};
 use std::collections::VecDeque;
 
+/// Tokens emitted for one request by one step: (request id, tokens).
+pub type Emission = (usize, u64);
+
 /// One request offered to the engine.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SimRequest {
@@ -35,6 +38,10 @@ pub struct SimOutcome {
     pub preemptions: u32,
     /// The request could never fit in the KV cache (even empty) and was refused.
     pub rejected: bool,
+    /// Withdrawn by the caller before it finished ([`Engine::abort`]).
+    pub aborted: bool,
+    /// Nothing more will happen to it (served, refused or aborted).
+    pub done: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -94,6 +101,8 @@ pub struct SchedulerStats {
     /// Request ids in the order they were first admitted.
     pub admission_order: Vec<usize>,
     pub busy_s: f64,
+    /// Energy one GPU drew while stepping (J, simulated board power × step time).
+    pub busy_energy_j: f64,
 }
 
 /// The engine: requests arrive via [`Engine::submit`]; [`Engine::step`] runs one step.
@@ -104,7 +113,10 @@ pub struct Engine<'a> {
     waiting: VecDeque<Seq>,
     running: Vec<Seq>,
     free_blocks: u64,
-    pub outcomes: Vec<SimOutcome>,
+    /// Outcomes of requests `base..`; finished ones at the front are dropped by
+    /// [`Engine::retire_finished`] so that a long-running server does not grow.
+    outcomes: VecDeque<SimOutcome>,
+    base: usize,
     record_gaps: bool,
     pub stats: SchedulerStats,
 }
@@ -119,7 +131,8 @@ impl<'a> Engine<'a> {
             waiting: VecDeque::new(),
             running: Vec::new(),
             free_blocks: blocks,
-            outcomes: Vec::new(),
+            outcomes: VecDeque::new(),
+            base: 0,
             record_gaps,
             stats: SchedulerStats {
                 blocks_total: blocks,
@@ -131,8 +144,8 @@ impl<'a> Engine<'a> {
     /// Queue a request that has arrived (the caller advances the clock to arrivals with
     /// [`Engine::idle_until`]). Returns its id.
     pub fn submit(&mut self, r: SimRequest) -> usize {
-        let id = self.outcomes.len();
-        self.outcomes.push(SimOutcome {
+        let id = self.base + self.outcomes.len();
+        self.outcomes.push_back(SimOutcome {
             arrival_s: r.arrival_s,
             admitted_s: f64::NAN,
             output_tokens: r.output_tokens,
@@ -152,6 +165,45 @@ impl<'a> Engine<'a> {
             accept_carry: 0.0,
         });
         id
+    }
+
+    /// What happened to request `id` (panics if it was retired).
+    pub fn outcome(&self, id: usize) -> &SimOutcome {
+        &self.outcomes[id - self.base]
+    }
+
+    fn outcome_mut(&mut self, id: usize) -> &mut SimOutcome {
+        &mut self.outcomes[id - self.base]
+    }
+
+    /// Drops the outcomes of the oldest requests while they are done.
+    pub fn retire_finished(&mut self) {
+        while self.outcomes.front().is_some_and(|o| o.done) {
+            self.outcomes.pop_front();
+            self.base += 1;
+        }
+    }
+
+    /// Withdraws request `id` (its client went away): it leaves the queue or the running batch
+    /// and its KV blocks are freed, as vLLM does when a stream is cancelled.
+    pub fn abort(&mut self, id: usize) {
+        if id < self.base || self.outcome(id).done {
+            return;
+        }
+        if let Some(i) = self.running.iter().position(|s| s.id == id) {
+            let s = self.running.remove(i);
+            self.free_blocks += s.blocks;
+        } else if let Some(i) = self.waiting.iter().position(|s| s.id == id) {
+            self.waiting.remove(i);
+        }
+        let o = self.outcome_mut(id);
+        o.aborted = true;
+        o.done = true;
+    }
+
+    /// Requests admitted but not finished, and requests waiting.
+    pub fn load(&self) -> (usize, usize) {
+        (self.running.len(), self.waiting.len())
     }
 
     pub fn has_work(&self) -> bool {
@@ -179,6 +231,12 @@ impl<'a> Engine<'a> {
 
     /// Run one step; returns the ids of requests that finished in it.
     pub fn step(&mut self) -> Vec<usize> {
+        self.step_emitting(|_| {})
+    }
+
+    /// [`Engine::step`], also telling `emit` the tokens each request got from the step (the
+    /// real-time server streams them as one chunk per request per step).
+    pub fn step_emitting(&mut self, mut emit: impl FnMut(Emission)) -> Vec<usize> {
         let width = self.decode_width();
         let accept = self.perf.dep.spec.map_or(1.0, |sd| sd.acceptance_length);
         let mut budget = self.limits.max_batched_tokens;
@@ -225,7 +283,7 @@ impl<'a> Engine<'a> {
             self.free_blocks -= need;
             s.blocks = need;
             budget -= chunk;
-            let o = &mut self.outcomes[s.id];
+            let o = &mut self.outcomes[s.id - self.base];
             if o.admitted_s.is_nan() {
                 o.admitted_s = self.now_s;
                 self.stats.admission_order.push(s.id);
@@ -239,7 +297,9 @@ impl<'a> Engine<'a> {
             // will. Refuse it (an engine answers such a request with an error) so the rest go on.
             if self.running.is_empty() {
                 if let Some(s) = self.waiting.pop_front() {
-                    self.outcomes[s.id].rejected = true;
+                    let o = self.outcome_mut(s.id);
+                    o.rejected = true;
+                    o.done = true;
                     return vec![s.id];
                 }
             }
@@ -263,6 +323,7 @@ impl<'a> Engine<'a> {
         self.now_s += cost.total_s;
         self.stats.steps += 1;
         self.stats.busy_s += cost.total_s;
+        self.stats.busy_energy_j += self.perf.board_power_w(&cost) * cost.total_s;
         let used = self.limits.blocks() - self.free_blocks;
         self.stats.max_blocks_used = self.stats.max_blocks_used.max(used);
         self.stats.max_running = self.stats.max_running.max(self.running.len() as u64);
@@ -282,7 +343,7 @@ impl<'a> Engine<'a> {
                 s.accept_carry += accept;
                 let e = (s.accept_carry.floor() as u64).max(1);
                 s.accept_carry -= e as f64;
-                let left = self.outcomes[s.id]
+                let left = self.outcomes[s.id - self.base]
                     .output_tokens
                     .saturating_sub(s.generated);
                 let e = e.min(left.max(1));
@@ -292,8 +353,9 @@ impl<'a> Engine<'a> {
             if emitted == 0 {
                 continue;
             }
-            let o = &mut self.outcomes[s.id];
+            let o = &mut self.outcomes[s.id - self.base];
             s.generated += emitted;
+            emit((s.id, emitted));
             if o.first_token_s == 0.0 {
                 o.first_token_s = now;
             } else if self.record_gaps && s.last_token_s > 0.0 {
@@ -303,13 +365,14 @@ impl<'a> Engine<'a> {
             s.last_token_s = now;
             o.last_token_s = now;
             if s.generated >= o.output_tokens {
+                o.done = true;
                 finished.push(s.id);
             }
         }
         if !finished.is_empty() {
             let mut freed = 0;
             self.running.retain(|s| {
-                let done = self.outcomes[s.id].output_tokens <= s.generated;
+                let done = self.outcomes[s.id - self.base].output_tokens <= s.generated;
                 if done {
                     freed += s.blocks;
                 }
@@ -328,7 +391,7 @@ impl<'a> Engine<'a> {
         s.prefill_target = s.prompt + s.generated;
         s.prefilled = 0;
         s.ctx = 0;
-        self.outcomes[s.id].preemptions += 1;
+        self.outcome_mut(s.id).preemptions += 1;
         self.stats.preemptions += 1;
         self.waiting.push_front(s);
     }

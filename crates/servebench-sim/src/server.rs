@@ -2,7 +2,7 @@
 //! the faults and the record meet).
 
 use crate::counter::PromptCounter;
-use crate::engine::{ChunkSchedule, Engine, GenRequest};
+use crate::engine::{next_chunk, ready_chunk, ChunkSchedule, Engine, GenRequest};
 use crate::faults::{parse_forced, FaultConfig, FaultKind};
 use crate::http::{self, Head, ParsedHead, CHUNKED_END, CONTINUE, MAX_BODY, MAX_HEAD};
 use crate::openai::{self, ApiError, Finish, GenParams, Templates, DONE_EVENT};
@@ -22,6 +22,9 @@ use tokio::sync::{mpsc, watch};
 
 /// Bytes rendered before a `write` when chunks are already due (itl 0 or catching up).
 const WRITE_BATCH: usize = 64 * 1024;
+
+/// The error of a request the engine dropped (it can never fit in the KV cache).
+const ENGINE_GAVE_UP: &str = "the engine could not serve the request";
 
 /// Settings the front end needs (derived from `SimConfig`).
 pub(crate) struct Settings {
@@ -220,6 +223,7 @@ enum Route {
     Health,
     Tokenize,
     Stats,
+    Power { csv: bool },
     WrongMethod(&'static str),
     NotFound,
 }
@@ -232,6 +236,8 @@ fn route(method: &str, path: &str) -> Route {
         "/health" => ("GET", Route::Health),
         "/tokenize" => ("POST", Route::Tokenize),
         "/sim/stats" => ("GET", Route::Stats),
+        "/sim/power" => ("GET", Route::Power { csv: false }),
+        "/sim/power.csv" => ("GET", Route::Power { csv: true }),
         _ => return Route::NotFound,
     };
     if method == want {
@@ -283,7 +289,7 @@ impl Conn {
         self.inbuf.drain(..n);
     }
 
-    /// Writes a whole response (head and body).
+    /// Writes a whole JSON response (head and body).
     async fn respond(
         &mut self,
         code: u16,
@@ -291,8 +297,31 @@ impl Conn {
         keep_alive: bool,
         request_id: Option<&str>,
     ) -> io::Result<After> {
+        self.respond_typed(code, "application/json", body, keep_alive, request_id)
+            .await
+    }
+
+    async fn respond_text(
+        &mut self,
+        code: u16,
+        body: &[u8],
+        keep_alive: bool,
+        request_id: Option<&str>,
+    ) -> io::Result<After> {
+        self.respond_typed(code, "text/csv", body, keep_alive, request_id)
+            .await
+    }
+
+    async fn respond_typed(
+        &mut self,
+        code: u16,
+        content_type: &str,
+        body: &[u8],
+        keep_alive: bool,
+        request_id: Option<&str>,
+    ) -> io::Result<After> {
         self.out.clear();
-        http::push_json_response(&mut self.out, code, body, keep_alive, request_id);
+        http::push_response(&mut self.out, code, content_type, body, keep_alive, request_id);
         self.stream.write_all(&self.out).await?;
         self.out.clear();
         Ok(after(keep_alive))
@@ -407,8 +436,32 @@ impl Conn {
             }
             Route::Stats => {
                 self.consume(total);
-                let body = serde_json::to_vec(&sh.stats()).expect("serializes");
+                let mut v = serde_json::to_value(sh.stats()).expect("serializes");
+                if let Some(state) = sh.engine.state() {
+                    v["engine"] = state;
+                }
+                let body = serde_json::to_vec(&v).expect("serializes");
                 self.respond(200, &body, keep, rid).await
+            }
+            Route::Power { csv } => {
+                self.consume(total);
+                match sh.engine.power() {
+                    None => {
+                        let m = format!(
+                            "the {} profile simulates no GPUs (start sim with --gpu)",
+                            sh.engine.name()
+                        );
+                        self.respond_error(404, &m, keep, rid).await
+                    }
+                    Some(p) if csv => {
+                        let body = crate::power::nvidia_smi_csv(&p);
+                        self.respond_text(200, body.as_bytes(), keep, rid).await
+                    }
+                    Some(p) => {
+                        let body = serde_json::to_vec(&p).expect("serializes");
+                        self.respond(200, &body, keep, rid).await
+                    }
+                }
             }
             Route::WrongMethod(want) => {
                 self.consume(total);
@@ -535,11 +588,6 @@ impl Conn {
         } else {
             0
         };
-        if tr.recording {
-            let n = sched.chunk_count() as usize;
-            tr.rec.chunks_ns.reserve_exact(n);
-            tr.rec.chunk_tokens.reserve_exact(n);
-        }
         if p.stream {
             let tpl = Templates::new(api, seq, created, model, reasoning);
             let job = StreamJob {
@@ -584,17 +632,33 @@ impl Conn {
         keep: bool,
         rid: Option<&str>,
     ) -> io::Result<After> {
-        let n = sched.chunk_count();
-        let half = n / 2;
+        // Mid-stream faults act when the chunk at the fault token is due; a unary response is
+        // otherwise written once the last chunk is.
+        let fault_token = sched.fault_token();
+        let stop_at_half = matches!(
+            fault,
+            Some(FaultKind::ErrorMidStream | FaultKind::ResetMidStream)
+        );
         let mut half_due = None;
         let mut last_due = None;
-        let mut k = 0;
-        while let Some(c) = sched.next_chunk() {
-            if k == half {
+        let mut token = 0;
+        while let Some(c) = next_chunk(&mut *sched).await {
+            if half_due.is_none() && token >= fault_token {
                 half_due = Some(c.due);
+                if stop_at_half {
+                    break;
+                }
             }
+            token += c.tokens;
             last_due = Some(c.due);
-            k += 1;
+        }
+        drop(sched);
+        if !stop_at_half && token < output {
+            // The engine gave up on the request.
+            let r = self.respond_error(500, ENGINE_GAVE_UP, keep, rid).await?;
+            tr.rec.status = Some(500);
+            tr.finish(true);
+            return Ok(r);
         }
         let half_due = half_due.unwrap_or_else(Instant::now);
         let last_due = last_due.unwrap_or_else(Instant::now);
@@ -726,14 +790,13 @@ async fn stream_response(
         job.tpl.push_role(out);
         pend.role = true;
     }
-    let n_chunks = job.sched.chunk_count();
-    let half = n_chunks / 2;
-    let mid_fault = job.fault.filter(|f| f.is_mid_stream());
+    let fault_token = job.sched.fault_token();
+    let mut mid_fault = job.fault.filter(|f| f.is_mid_stream());
     let mut now = Instant::now();
     let mut shift = Duration::ZERO;
     let mut token = 0u32;
-    for k in 0..n_chunks {
-        if k == half {
+    loop {
+        if token >= fault_token {
             match mid_fault {
                 Some(FaultKind::ResetMidStream) => {
                     flush(stream, out, &mut pend, tr).await?;
@@ -752,11 +815,22 @@ async fn stream_response(
                     tokio::time::sleep(job.stall).await;
                     shift = job.stall;
                     now = Instant::now();
+                    mid_fault = None;
                 }
                 _ => {}
             }
         }
-        let Some(plan) = job.sched.next_chunk() else {
+        // What is rendered goes out before waiting for the engine.
+        let plan = match ready_chunk(&mut *job.sched) {
+            Ok(p) => p,
+            Err(()) => {
+                flush(stream, out, &mut pend, tr).await?;
+                let p = next_chunk(&mut *job.sched).await;
+                now = Instant::now();
+                p
+            }
+        };
+        let Some(plan) = plan else {
             break;
         };
         let due = plan.due + shift;
@@ -768,14 +842,14 @@ async fn stream_response(
                 now = Instant::now();
             }
         }
-        if k == half && mid_fault == Some(FaultKind::MalformedChunk) {
+        if token >= fault_token && mid_fault == Some(FaultKind::MalformedChunk) {
             job.tpl.push_malformed(out, token);
             out.extend_from_slice(CHUNKED_END);
             flush(stream, out, &mut pend, tr).await?;
             tr.finish(true);
             return Ok(after(job.keep));
         }
-        let last = k + 1 == n_chunks;
+        let last = token + plan.tokens >= job.output;
         job.tpl
             .push_content(out, token, plan.tokens, last.then_some(job.finish));
         if tr.recording {
@@ -787,7 +861,14 @@ async fn stream_response(
             flush(stream, out, &mut pend, tr).await?;
         }
     }
-    debug_assert_eq!(token, job.output);
+    if token < job.output {
+        // The engine gave up on the request: end the stream as an engine failure does.
+        http::push_chunk(out, openai::ENGINE_FAILURE_EVENT);
+        out.extend_from_slice(CHUNKED_END);
+        flush(stream, out, &mut pend, tr).await?;
+        tr.finish(true);
+        return Ok(after(job.keep));
+    }
     if job.include_usage {
         job.tpl
             .push_usage(out, job.prompt_tokens, job.output as u64);

@@ -43,11 +43,24 @@ pub struct VirtualResult {
     pub start_s: f64,
     pub end_s: f64,
     pub stats: SchedulerStats,
+    /// Energy one GPU drew over the measured window (J): simulated board power while stepping,
+    /// idle power in between.
+    pub energy_per_gpu_j: f64,
 }
 
 impl VirtualResult {
     pub fn duration_s(&self) -> f64 {
         self.end_s - self.start_s
+    }
+
+    /// Average simulated board power of one GPU over the window, W.
+    pub fn avg_power_per_gpu_w(&self) -> f64 {
+        self.energy_per_gpu_j / self.duration_s()
+    }
+
+    /// Joules per output token, all GPUs of the deployment together.
+    pub fn joules_per_output_token(&self, gpus: u32) -> f64 {
+        self.energy_per_gpu_j * gpus as f64 / self.output_tokens().max(1) as f64
     }
 
     /// Requests served (not refused).
@@ -152,18 +165,47 @@ pub fn simulate(perf: &PerfModel, p: &VirtualPoint) -> VirtualResult {
 /// [`simulate`] with explicit scheduler limits (tests shrink the KV cache with it).
 pub fn simulate_with(perf: &PerfModel, limits: SchedulerLimits, p: &VirtualPoint) -> VirtualResult {
     let reqs = lengths(p);
-    let mut engine = Engine::new(perf, limits, p.record_gaps);
-    let c = p.concurrency.max(1);
-    closed_loop(&mut engine, c, &reqs[p.requests..]);
+    let (measured, warm) = reqs.split_at(p.requests);
+    run(perf, limits, p.concurrency, warm, measured, p.record_gaps)
+}
+
+/// A closed loop of `concurrency` clients over given (input, output) lengths: `warmups` first,
+/// then the measured `requests` (to replay exactly what a real client sent).
+pub fn simulate_lengths(
+    perf: &PerfModel,
+    limits: SchedulerLimits,
+    concurrency: usize,
+    warmups: &[(u64, u64)],
+    requests: &[(u64, u64)],
+) -> VirtualResult {
+    run(perf, limits, concurrency, warmups, requests, false)
+}
+
+fn run(
+    perf: &PerfModel,
+    limits: SchedulerLimits,
+    concurrency: usize,
+    warmups: &[(u64, u64)],
+    requests: &[(u64, u64)],
+    record_gaps: bool,
+) -> VirtualResult {
+    let mut engine = Engine::new(perf, limits, record_gaps);
+    let c = concurrency.max(1);
+    closed_loop(&mut engine, c, warmups);
     let start_s = engine.now_s;
-    let ids = closed_loop(&mut engine, c, &reqs[..p.requests]);
+    let (busy0, energy0) = (engine.stats.busy_s, engine.stats.busy_energy_j);
+    let ids = closed_loop(&mut engine, c, requests);
     let end_s = engine.now_s;
-    let outcomes = ids.iter().map(|&i| engine.outcomes[i].clone()).collect();
+    let busy = engine.stats.busy_s - busy0;
+    let energy_per_gpu_j = engine.stats.busy_energy_j - energy0
+        + perf.idle_power_w() * (end_s - start_s - busy).max(0.0);
+    let outcomes = ids.iter().map(|&i| engine.outcome(i).clone()).collect();
     VirtualResult {
         outcomes,
         start_s,
         end_s,
         stats: engine.stats,
+        energy_per_gpu_j,
     }
 }
 

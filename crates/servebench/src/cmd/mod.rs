@@ -1,5 +1,6 @@
 pub mod bench;
 pub mod calibrate;
+pub mod deployment;
 pub mod selfbench;
 pub mod sim;
 pub mod simulate;

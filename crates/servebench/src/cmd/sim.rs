@@ -2,6 +2,7 @@
 
 use anyhow::Context;
 use servebench_sim::{FaultConfig, FaultKind, FixedTiming, PromptCounter, SimConfig};
+use super::deployment::DeploymentArgs;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -13,20 +14,34 @@ use std::time::Duration;
 pub enum Profile {
     /// Every request: the same TTFT, then one token every ITL.
     Fixed,
+    /// The simulated engine: continuous batching over the step-time model of --gpu/--model
+    /// (the default when --gpu is given).
+    Engine,
 }
 
 #[derive(clap::Args)]
 pub struct SimArgs {
-    /// Timing profile.
-    #[arg(long, value_enum, default_value = "fixed")]
-    pub profile: Profile,
+    /// Timing profile (default: engine with --gpu, else fixed).
+    #[arg(long, value_enum)]
+    pub profile: Option<Profile>,
+    #[command(flatten)]
+    pub deployment: DeploymentArgs,
+    /// Simulated seconds per wall-clock second (engine profile): 10 serves ten times faster
+    /// than the modelled GPUs would; the client's timings are then 10× shorter.
+    #[arg(long, default_value_t = 1.0, value_parser = positive)]
+    pub time_scale: f64,
+    /// The model name served (/v1/models) with the engine profile (default: the catalog
+    /// model's Hugging Face id).
+    #[arg(long)]
+    pub served_model_name: Option<String>,
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1")]
     pub host: String,
     /// Port to listen on (0: any free port; the line printed at startup says which).
     #[arg(long, default_value_t = 8000)]
     pub port: u16,
-    /// Served model name (/v1/models).
+    /// Served model name (/v1/models); with the engine profile, the catalog model
+    /// (llama-3.3-70b, deepseek-r1-0528, gpt-oss-120b, ...).
     #[arg(long, default_value = "servebench-sim")]
     pub model: String,
     /// Tokenizer counting prompt tokens: a tokenizer.json path or directory, a HF hub id in the
@@ -102,6 +117,15 @@ fn fraction(s: &str) -> Result<f64, String> {
     }
 }
 
+fn positive(s: &str) -> Result<f64, String> {
+    let f: f64 = s.parse().map_err(|_| format!("'{s}' is not a number"))?;
+    if f.is_finite() && f > 0.0 {
+        Ok(f)
+    } else {
+        Err(format!("{s} is not a positive number"))
+    }
+}
+
 fn non_negative_ms(s: &str) -> Result<f64, String> {
     let f: f64 = s.parse().map_err(|_| format!("'{s}' is not a number"))?;
     if f.is_finite() && f >= 0.0 {
@@ -173,10 +197,58 @@ pub fn embedded(
     servebench_sim::spawn(cfg).context("starting the embedded sim")
 }
 
+/// The engine profile's timing source, served model name and the longest request it accepts.
+fn engine(
+    args: &SimArgs,
+) -> anyhow::Result<(Arc<dyn servebench_sim::Engine>, String, u32)> {
+    let catalog = args.deployment.catalog()?;
+    let perf = args.deployment.perf(&catalog, &args.model)?;
+    let served = args
+        .served_model_name
+        .clone()
+        .unwrap_or_else(|| perf.dep.model.hf_id.clone());
+    // As vLLM does at startup: a context longer than the KV cache holds cannot be served.
+    let kv = perf.kv_capacity_tokens();
+    anyhow::ensure!(
+        kv > 0,
+        "{}: the weights leave no HBM for the KV cache; use more GPUs (--tp) or a lower precision",
+        args.deployment.describe(&args.model)
+    );
+    let max_len = args.max_model_len.min(u32::try_from(kv).unwrap_or(u32::MAX));
+    if max_len < args.max_model_len {
+        eprintln!(
+            "servebench sim: the KV cache holds {kv} tokens; max model length lowered to {max_len}"
+        );
+    }
+    eprintln!(
+        "servebench sim: {} at {}× real time; KV cache {kv} tokens",
+        args.deployment.describe(&args.model),
+        args.time_scale
+    );
+    let e = servebench_sim::RealtimeEngine::start(perf, args.time_scale)
+        .context("starting the engine thread")?;
+    Ok((Arc::new(e), served, max_len))
+}
+
 pub fn run(args: SimArgs) -> anyhow::Result<ExitCode> {
-    let Profile::Fixed = args.profile;
+    let profile = args.profile.unwrap_or(if args.deployment.gpu.is_some() {
+        Profile::Engine
+    } else {
+        Profile::Fixed
+    });
     servebench_core::sys::raise_fd_limit();
-    let counter = counter(args.tokenizer.as_deref(), &args.model)?;
+    let (engine, model, max_model_len) = match profile {
+        Profile::Fixed => (None, args.model.clone(), args.max_model_len),
+        Profile::Engine => {
+            anyhow::ensure!(
+                args.deployment.gpu.is_some(),
+                "--profile engine needs --gpu, --model and --precision"
+            );
+            let (e, served, len) = engine(&args)?;
+            (Some(e), served, len)
+        }
+    };
+    let counter = counter(args.tokenizer.as_deref(), &model)?;
     let mut faults = FaultConfig::default();
     for (kind, f) in [
         (FaultKind::Status429, args.fail_429),
@@ -193,7 +265,8 @@ pub fn run(args: SimArgs) -> anyhow::Result<ExitCode> {
     }
     let cfg = SimConfig {
         bind: bind_addr(&args.host, args.port)?,
-        model: args.model,
+        model,
+        engine,
         timing: FixedTiming {
             ttft: ms(args.ttft_ms),
             itl: ms(args.itl_ms),
@@ -206,7 +279,7 @@ pub fn run(args: SimArgs) -> anyhow::Result<ExitCode> {
         stall: ms(args.stall_ms),
         record: args.record,
         counter: Some(counter),
-        max_model_len: args.max_model_len,
+        max_model_len,
         threads: args.threads as usize,
     };
     servebench_sim::run_until_signal(cfg)?;

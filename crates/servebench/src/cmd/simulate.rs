@@ -1,35 +1,17 @@
 //! `servebench simulate`: benchmark points of the simulated engine in virtual time (no HTTP).
 
-use anyhow::Context;
-use servebench_catalog::{Catalog, Precision};
-use servebench_sim::perf::{Deployment, PerfModel};
+use super::deployment::DeploymentArgs;
 use servebench_sim::virtual_time::{simulate, VirtualPoint};
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
 #[derive(clap::Args, Debug)]
 pub struct SimulateArgs {
-    /// Accelerator id from the catalog (h100, h200, b200, b300, gb200, gb300, mi300x, mi325x, mi355x).
-    #[arg(long)]
-    gpu: String,
+    #[command(flatten)]
+    dep: DeploymentArgs,
     /// Model id from the catalog (llama-3.3-70b, deepseek-r1-0528, gpt-oss-120b).
     #[arg(long)]
     model: String,
-    #[arg(long, value_parser = parse_precision)]
-    precision: Precision,
-    /// Serving engine whose scheduler defaults and efficiency knobs apply (vllm, sglang, trt).
-    #[arg(long, default_value = "vllm")]
-    engine: String,
-    /// Tensor-parallel GPUs.
-    #[arg(long, default_value_t = 8)]
-    tp: u32,
-    /// Data-parallel attention (each GPU caches only its own sequences).
-    #[arg(long)]
-    dp_attention: bool,
-    /// Speculative decoding / MTP as DRAFT_TOKENS:ACCEPTANCE_LENGTH, e.g. 3:2.4.
-    #[arg(long)]
-    spec_decode: Option<servebench_sim::perf::SpecDecode>,
     /// Concurrency values (one point each).
     #[arg(long, value_delimiter = ',', default_value = "1,4,16,64,256")]
     concurrency: Vec<usize>,
@@ -40,49 +22,24 @@ pub struct SimulateArgs {
     /// Measured requests per point (default 10 × concurrency, as InferenceX).
     #[arg(long)]
     num_prompts: Option<usize>,
-    /// A directory of extra catalog files (sources.yaml, accelerators/, models/, engines/).
-    #[arg(long)]
-    catalog: Option<PathBuf>,
     /// Print JSON lines instead of a table.
     #[arg(long)]
     json: bool,
 }
 
-fn parse_precision(s: &str) -> Result<Precision, String> {
-    s.parse()
-}
-
 pub fn run(a: SimulateArgs) -> anyhow::Result<ExitCode> {
-    let mut catalog = Catalog::builtin()?;
-    if let Some(dir) = &a.catalog {
-        catalog
-            .load_dir(dir)
-            .with_context(|| format!("loading the catalog in {}", dir.display()))?;
-    }
-    let mut dep =
-        Deployment::from_catalog(&catalog, &a.gpu, &a.model, &a.engine, a.precision, a.tp)?;
-    dep.dp_attention = a.dp_attention;
-    dep.spec = a.spec_decode;
-    let perf = PerfModel::new(dep)?;
+    let perf = a.dep.perf(&a.dep.catalog()?, &a.model)?;
+    let gpus = a.dep.tp;
     if !a.json {
         println!(
-            "{} {} {} on {} × {} ({}), ISL {} OSL {}",
-            a.model,
-            a.precision,
-            a.engine,
-            a.tp,
-            a.gpu,
-            if a.dp_attention {
-                "DP attention"
-            } else {
-                "TP attention"
-            },
+            "{}, ISL {} OSL {}",
+            a.dep.describe(&a.model),
             a.isl,
             a.osl
         );
         println!(
-            "{:>6} {:>12} {:>14} {:>12} {:>12} {:>12}",
-            "conc", "tok/s/gpu", "tok/s/user", "TTFT ms", "E2EL s", "sim ms"
+            "{:>6} {:>12} {:>14} {:>12} {:>12} {:>8} {:>10} {:>10}",
+            "conc", "tok/s/gpu", "tok/s/user", "TTFT ms", "E2EL s", "W/gpu", "J/out tok", "sim ms"
         );
     }
     for &c in &a.concurrency {
@@ -102,21 +59,23 @@ pub fn run(a: SimulateArgs) -> anyhow::Result<ExitCode> {
             .map(|o| o.last_token_s - o.arrival_s)
             .sum::<f64>()
             / served.max(1) as f64;
-        let (tput, intv) = (r.tput_per_gpu(a.tp), r.median_interactivity());
+        let (tput, intv) = (r.tput_per_gpu(gpus), r.median_interactivity());
+        let (watts, j_out) = (r.avg_power_per_gpu_w(), r.joules_per_output_token(gpus));
         if a.json {
             println!(
                 "{}",
                 serde_json::json!({
-                    "gpu": a.gpu, "model": a.model, "precision": a.precision.to_string(),
-                    "engine": a.engine, "tp": a.tp, "conc": c, "isl": a.isl, "osl": a.osl,
+                    "gpu": a.dep.gpu, "model": a.model, "precision": a.dep.precision.map(|p| p.to_string()),
+                    "engine": a.dep.engine, "tp": gpus, "conc": c, "isl": a.isl, "osl": a.osl,
                     "tput_per_gpu": tput, "median_intvty": intv, "median_ttft_ms": median_ttft,
                     "mean_e2el_s": e2el, "requests": r.outcomes.len(), "refused": r.outcomes.len() - served, "steps": r.stats.steps,
-                    "preemptions": r.stats.preemptions, "simulation_ms": sim_ms,
+                    "preemptions": r.stats.preemptions, "avg_power_per_gpu_w": watts,
+                    "joules_per_output_token": j_out, "simulation_ms": sim_ms,
                 })
             );
         } else {
             println!(
-                "{c:>6} {tput:>12.1} {intv:>14.1} {median_ttft:>12.1} {e2el:>12.2} {sim_ms:>12.1}"
+                "{c:>6} {tput:>12.1} {intv:>14.1} {median_ttft:>12.1} {e2el:>12.2} {watts:>8.0} {j_out:>10.3} {sim_ms:>10.1}"
             );
         }
     }

@@ -1,0 +1,338 @@
+//! The simulated engine in real time, behind the HTTP front end (`servebench sim --gpu ...`).
+//!
+//! One thread runs the continuous-batching scheduler ([`crate::scheduler`]) against the wall
+//! clock: simulated time is `(now − start) × time_scale`. Each step is computed when it starts;
+//! the thread sleeps until the step's end (an absolute deadline, so lateness never accumulates)
+//! and then hands every request the tokens the step produced, as one chunk due at that end.
+//! Requests join at the first step that starts after they arrived, as in vLLM; a request whose
+//! client went away is aborted and its KV blocks freed.
+
+use crate::engine::{ChunkPlan, ChunkSchedule, Engine, GenRequest, PowerReading};
+use crate::perf::PerfModel;
+use crate::power::PowerMeter;
+use crate::scheduler::{self, SchedulerLimits, SimRequest};
+use servebench_core::clock::mono_ns;
+use std::collections::{HashMap, VecDeque};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc as chunks;
+
+enum Msg {
+    Submit(Submit),
+    Abort(u64),
+    Stop,
+}
+
+struct Submit {
+    seq: u64,
+    arrival: Instant,
+    prompt: u64,
+    output: u64,
+    reply: chunks::UnboundedSender<ChunkPlan>,
+}
+
+/// What `GET /sim/stats` shows of the engine.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+struct EngineState {
+    running: usize,
+    waiting: usize,
+    steps: u64,
+    preemptions: u64,
+    kv_blocks_total: u64,
+    kv_blocks_max_used: u64,
+    /// Requests the engine refused (they can never fit in the KV cache).
+    refused: u64,
+    /// Requests aborted because their client went away.
+    aborted: u64,
+    /// How late the engine thread woke for a step's end, worst case, µs (tokens go out that
+    /// late; a large value means the time scale is too high for this machine).
+    max_wake_lag_us: u64,
+}
+
+struct Shared {
+    meter: PowerMeter,
+    state: EngineState,
+}
+
+/// The `engine` profile: the performance model and scheduler, in real time.
+pub struct RealtimeEngine {
+    tx: Mutex<mpsc::Sender<Msg>>,
+    shared: Arc<Mutex<Shared>>,
+    start: Instant,
+    time_scale: f64,
+    thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+}
+
+impl RealtimeEngine {
+    /// Starts the engine thread. `time_scale` > 1 runs faster than real time.
+    pub fn start(perf: PerfModel, time_scale: f64) -> std::io::Result<RealtimeEngine> {
+        assert!(
+            time_scale.is_finite() && time_scale > 0.0,
+            "time scale must be positive"
+        );
+        let gpus = perf.dep.tp;
+        let shared = Arc::new(Mutex::new(Shared {
+            meter: PowerMeter::new(gpus, perf.idle_power_w()),
+            state: EngineState::default(),
+        }));
+        let (tx, rx) = mpsc::channel();
+        let start = Instant::now();
+        let sh = shared.clone();
+        let thread = std::thread::Builder::new()
+            .name("servebench-sim-engine".into())
+            .spawn(move || {
+                Driver {
+                    perf: &perf,
+                    rx,
+                    shared: sh,
+                    start,
+                    time_scale,
+                }
+                .run()
+            })?;
+        Ok(RealtimeEngine {
+            tx: Mutex::new(tx),
+            shared,
+            start,
+            time_scale,
+            thread: Mutex::new(Some(thread)),
+        })
+    }
+
+    fn sender(&self) -> mpsc::Sender<Msg> {
+        self.tx.lock().expect("engine sender").clone()
+    }
+
+    fn sim_now_s(&self) -> f64 {
+        self.start.elapsed().as_secs_f64() * self.time_scale
+    }
+}
+
+impl Drop for RealtimeEngine {
+    fn drop(&mut self) {
+        let _ = self.sender().send(Msg::Stop);
+        if let Some(t) = self.thread.lock().expect("engine thread").take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Engine for RealtimeEngine {
+    fn name(&self) -> &'static str {
+        "engine"
+    }
+
+    fn schedule(&self, req: &GenRequest, arrival: Instant) -> Box<dyn ChunkSchedule> {
+        let (reply, rx) = chunks::unbounded_channel();
+        let tx = self.sender();
+        // If the engine thread is gone the channel closes at once and the response ends as an
+        // engine failure.
+        let _ = tx.send(Msg::Submit(Submit {
+            seq: req.seq,
+            arrival,
+            prompt: u64::from(req.prompt_tokens),
+            output: u64::from(req.output_tokens),
+            reply,
+        }));
+        Box::new(RealtimeSchedule {
+            rx,
+            seq: req.seq,
+            output: req.output_tokens,
+            received: 0,
+            tx,
+        })
+    }
+
+    fn power(&self) -> Option<PowerReading> {
+        let t = self.sim_now_s();
+        let sh = self.shared.lock().expect("engine state");
+        Some(sh.meter.reading(mono_ns(), t, self.time_scale))
+    }
+
+    fn state(&self) -> Option<serde_json::Value> {
+        let sh = self.shared.lock().expect("engine state");
+        serde_json::to_value(&sh.state).ok()
+    }
+}
+
+struct RealtimeSchedule {
+    rx: chunks::UnboundedReceiver<ChunkPlan>,
+    seq: u64,
+    output: u32,
+    received: u32,
+    tx: mpsc::Sender<Msg>,
+}
+
+impl ChunkSchedule for RealtimeSchedule {
+    fn fault_token(&self) -> u32 {
+        self.output / 2
+    }
+
+    fn poll_chunk(&mut self, cx: &mut Context<'_>) -> Poll<Option<ChunkPlan>> {
+        let r = self.rx.poll_recv(cx);
+        if let Poll::Ready(Some(c)) = &r {
+            self.received += c.tokens;
+        }
+        r
+    }
+}
+
+impl Drop for RealtimeSchedule {
+    fn drop(&mut self) {
+        if self.received < self.output {
+            // The response ended early (client gone, fault): free the engine's slot.
+            let _ = self.tx.send(Msg::Abort(self.seq));
+        }
+    }
+}
+
+struct Driver<'a> {
+    perf: &'a PerfModel,
+    rx: mpsc::Receiver<Msg>,
+    shared: Arc<Mutex<Shared>>,
+    start: Instant,
+    time_scale: f64,
+}
+
+/// A request the engine knows: its scheduler id and where its chunks go.
+struct Live {
+    seq: u64,
+    reply: chunks::UnboundedSender<ChunkPlan>,
+}
+
+impl Driver<'_> {
+    fn sim_s(&self, t: Instant) -> f64 {
+        t.saturating_duration_since(self.start).as_secs_f64() * self.time_scale
+    }
+
+    fn wall(&self, sim_s: f64) -> Instant {
+        self.start + Duration::from_secs_f64(sim_s / self.time_scale)
+    }
+
+    fn run(self) {
+        let limits = SchedulerLimits::from_perf(self.perf);
+        let mut engine = scheduler::Engine::new(self.perf, limits, false);
+        let idle_w = self.perf.idle_power_w();
+        let mut pending: VecDeque<Submit> = VecDeque::new();
+        let mut live: HashMap<usize, Live> = HashMap::new();
+        let mut ids: HashMap<u64, usize> = HashMap::new();
+        let mut refused = 0u64;
+        let mut aborted = 0u64;
+        let mut max_lag = Duration::ZERO;
+        loop {
+            // 1. Messages: block only when there is nothing to do.
+            let mut msg = if engine.has_work() || !pending.is_empty() {
+                self.rx.try_recv().ok()
+            } else {
+                match self.rx.recv() {
+                    Ok(m) => Some(m),
+                    Err(_) => return,
+                }
+            };
+            while let Some(m) = msg {
+                match m {
+                    Msg::Stop => return,
+                    Msg::Submit(s) => pending.push_back(s),
+                    Msg::Abort(seq) => {
+                        if let Some(id) = ids.remove(&seq) {
+                            engine.abort(id);
+                            live.remove(&id);
+                            aborted += 1;
+                        } else if let Some(i) = pending.iter().position(|p| p.seq == seq) {
+                            pending.remove(i);
+                            aborted += 1;
+                        }
+                    }
+                }
+                msg = self.rx.try_recv().ok();
+            }
+            // 2. Admit what has arrived by the time the next step starts; an idle engine
+            // starts when the first request arrived.
+            if !engine.has_work() {
+                let Some(first) = pending.front() else {
+                    continue;
+                };
+                engine.idle_until(self.sim_s(first.arrival));
+            }
+            while pending
+                .front()
+                .is_some_and(|p| self.sim_s(p.arrival) <= engine.now_s)
+            {
+                let s = pending.pop_front().expect("front exists");
+                let id = engine.submit(SimRequest {
+                    arrival_s: self.sim_s(s.arrival),
+                    prompt_tokens: s.prompt,
+                    output_tokens: s.output,
+                });
+                ids.insert(s.seq, id);
+                live.insert(
+                    id,
+                    Live {
+                        seq: s.seq,
+                        reply: s.reply,
+                    },
+                );
+            }
+            // 3. One step, computed now, delivered at its end.
+            let start_s = engine.now_s;
+            let energy0 = engine.stats.busy_energy_j;
+            let mut out = Vec::new();
+            let finished = engine.step_emitting(|e| out.push(e));
+            let end_s = engine.now_s;
+            if end_s > start_s {
+                let power = (engine.stats.busy_energy_j - energy0) / (end_s - start_s);
+                self.shared
+                    .lock()
+                    .expect("engine state")
+                    .meter
+                    .set(start_s, power);
+            }
+            let due = self.wall(end_s);
+            let now = Instant::now();
+            if due > now {
+                std::thread::sleep(due - now);
+            }
+            max_lag = max_lag.max(Instant::now().saturating_duration_since(due));
+            let mut gone = Vec::new();
+            for (id, tokens) in out {
+                let Some(l) = live.get(&id) else { continue };
+                if l.reply.send(ChunkPlan { due, tokens: tokens as u32 }).is_err() {
+                    gone.push(id);
+                }
+            }
+            for id in gone {
+                if let Some(l) = live.remove(&id) {
+                    ids.remove(&l.seq);
+                    engine.abort(id);
+                    aborted += 1;
+                }
+            }
+            for id in finished {
+                if engine.outcome(id).rejected {
+                    refused += 1;
+                }
+                // Dropping the sender ends the response (early, for a refused request).
+                if let Some(l) = live.remove(&id) {
+                    ids.remove(&l.seq);
+                }
+            }
+            engine.retire_finished();
+            let (running, waiting) = engine.load();
+            let mut sh = self.shared.lock().expect("engine state");
+            sh.meter.set(end_s, idle_w);
+            sh.state = EngineState {
+                running,
+                waiting: waiting + pending.len(),
+                steps: engine.stats.steps,
+                preemptions: engine.stats.preemptions,
+                kv_blocks_total: engine.stats.blocks_total,
+                kv_blocks_max_used: engine.stats.max_blocks_used,
+                refused,
+                aborted,
+                max_wake_lag_us: max_lag.as_micros() as u64,
+            };
+        }
+    }
+}

@@ -1,0 +1,76 @@
+//! The flags that name a simulated deployment, shared by `sim` (real time) and `simulate`
+//! (virtual time).
+
+use anyhow::Context;
+use servebench_catalog::{Catalog, Precision};
+use servebench_sim::perf::{Deployment, PerfModel, SpecDecode};
+use std::path::PathBuf;
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct DeploymentArgs {
+    /// Accelerator id from the catalog (h100, h200, b200, b300, gb200, gb300, mi300x, mi325x,
+    /// mi355x, or one of your own catalog files).
+    #[arg(long)]
+    pub gpu: Option<String>,
+    /// Weight and KV precision (bf16, fp8, fp4).
+    #[arg(long, value_parser = parse_precision)]
+    pub precision: Option<Precision>,
+    /// Serving engine whose scheduler defaults and efficiency knobs apply (vllm, sglang, trt).
+    #[arg(long, default_value = "vllm")]
+    pub engine: String,
+    /// Tensor-parallel GPUs.
+    #[arg(long, default_value_t = 8)]
+    pub tp: u32,
+    /// Data-parallel attention (each GPU caches only its own sequences).
+    #[arg(long)]
+    pub dp_attention: bool,
+    /// Speculative decoding / MTP as DRAFT_TOKENS:ACCEPTANCE_LENGTH, e.g. 3:2.4.
+    #[arg(long, value_name = "DRAFT:ACCEPT")]
+    pub spec_decode: Option<SpecDecode>,
+    /// A directory of extra catalog files (sources.yaml, accelerators/, models/, engines/).
+    #[arg(long, value_name = "DIR")]
+    pub catalog: Option<PathBuf>,
+}
+
+fn parse_precision(s: &str) -> Result<Precision, String> {
+    s.parse()
+}
+
+impl DeploymentArgs {
+    /// The built-in catalog plus `--catalog`.
+    pub fn catalog(&self) -> anyhow::Result<Catalog> {
+        let mut catalog = Catalog::builtin()?;
+        if let Some(dir) = &self.catalog {
+            catalog
+                .load_dir(dir)
+                .with_context(|| format!("loading the catalog in {}", dir.display()))?;
+        }
+        Ok(catalog)
+    }
+
+    /// The step-time model of `model` on this deployment (`--gpu` and `--precision` required).
+    pub fn perf(&self, catalog: &Catalog, model: &str) -> anyhow::Result<PerfModel> {
+        let gpu = self.gpu.as_deref().context("--gpu is required")?;
+        let precision = self.precision.context("--precision is required with --gpu")?;
+        let mut dep = Deployment::from_catalog(catalog, gpu, model, &self.engine, precision, self.tp)?;
+        dep.dp_attention = self.dp_attention;
+        dep.spec = self.spec_decode;
+        Ok(PerfModel::new(dep)?)
+    }
+
+    /// One line: what runs on what.
+    pub fn describe(&self, model: &str) -> String {
+        format!(
+            "{model} {} {} on {} × {} ({})",
+            self.precision.map(|p| p.to_string()).unwrap_or_default(),
+            self.engine,
+            self.tp,
+            self.gpu.as_deref().unwrap_or("?"),
+            if self.dp_attention {
+                "DP attention"
+            } else {
+                "TP attention"
+            },
+        )
+    }
+}
