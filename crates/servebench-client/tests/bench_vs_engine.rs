@@ -26,8 +26,8 @@ impl PromptCounter for Cl100k {
 
 fn perf() -> PerfModel {
     let c = Catalog::builtin().unwrap();
-    let dep = Deployment::from_catalog(&c, "h200", "llama-3.3-70b", "vllm", Precision::Fp8, 8)
-        .unwrap();
+    let dep =
+        Deployment::from_catalog(&c, "h200", "llama-3.3-70b", "vllm", Precision::Fp8, 8).unwrap();
     PerfModel::new(dep).unwrap()
 }
 
@@ -71,7 +71,11 @@ fn bench_against_the_realtime_engine_agrees_with_virtual_time() {
         "server and client count prompts alike"
     );
     assert_eq!(r.completed, 10 * conc as u64);
-    assert_eq!(stats.completed, 12 * conc as u64, "warmups and measured requests");
+    assert_eq!(
+        stats.completed,
+        12 * conc as u64,
+        "warmups and measured requests"
+    );
 
     // The same requests in virtual time.
     let lens: Vec<(u64, u64)> = r

@@ -16,6 +16,10 @@
 //!    beside it as `server_read_delay`, and the server's TTFT counted from its read as
 //!    `server_mean_ttft_ms`.
 //! 3. Memory: peak RSS of the client for the 2048-concurrency truth run.
+//! 4. Engine: the simulated engine (`sim --gpu h200 --model llama-3.3-70b --precision fp8
+//!    --tp 8`) at `--time-scale 1000`, so that the server's CPU and not the modelled GPUs is the
+//!    limit: streamed output tokens per second with the whole server process pinned to one
+//!    core, and that core's use.
 
 use anyhow::{bail, Context};
 use serde::{Deserialize, Serialize};
@@ -35,7 +39,7 @@ pub struct Options {
     pub work_dir: PathBuf,
     /// Smaller runs (fewer prompts, lower concurrency) for a quick look.
     pub quick: bool,
-    /// Only these parts: "ceiling", "truth" (empty = all).
+    /// Only these parts: "ceiling", "truth", "engine" (empty = all).
     pub only: Vec<String>,
     pub server_cpu: usize,
     pub client_cpu: usize,
@@ -87,9 +91,28 @@ pub struct Truth {
     pub wall_s: f64,
 }
 
+#[derive(Debug, Clone, Serialize)]
+pub struct EngineCeiling {
+    pub deployment: String,
+    pub time_scale: f64,
+    pub concurrency: usize,
+    pub isl: u32,
+    pub osl: u32,
+    pub requests: u64,
+    pub failed: u64,
+    pub output_tokens: u64,
+    /// Streamed output tokens per second over the benchmark window (wall clock).
+    pub output_tok_per_s: f64,
+    /// The server process (HTTP runtime and engine thread, pinned to one core) during the
+    /// client's run, % of one core.
+    pub server_cpu_percent: f64,
+    pub client_bound: bool,
+}
+
 #[derive(Debug, Clone, Serialize, Default)]
 pub struct Report {
     pub ceiling: Option<Ceiling>,
+    pub engine: Option<EngineCeiling>,
     pub truth: Vec<Truth>,
     pub memory_peak_rss_mb: Option<f64>,
     pub host_cpus: usize,
@@ -106,6 +129,7 @@ pub const TARGET_TTFT_P99_ERR_MS: f64 = 2.0;
 pub const TARGET_TPOT_MEAN_ERR_PCT: f64 = 0.5;
 pub const TARGET_ITL_P99_ERR_MS: f64 = 1.0;
 pub const TARGET_RSS_MB: f64 = 100.0;
+pub const TARGET_ENGINE_TOK_S: f64 = 200_000.0;
 
 pub fn run(opts: &Options) -> anyhow::Result<Report> {
     std::fs::create_dir_all(&opts.work_dir)
@@ -120,6 +144,11 @@ pub fn run(opts: &Options) -> anyhow::Result<Report> {
         let (c, osl) = if opts.quick { (256, 512) } else { (1024, 1024) };
         eprintln!("selfbench: ceiling, concurrency {c}, ISL 128, OSL {osl}, --itl-ms 0 ...");
         report.ceiling = Some(ceiling(opts, c, 128, osl)?);
+    }
+    if want("engine") {
+        let (c, osl) = if opts.quick { (256, 256) } else { (1024, 1024) };
+        eprintln!("selfbench: engine, concurrency {c}, ISL 128, OSL {osl}, --time-scale 1000 ...");
+        report.engine = Some(engine(opts, c, 128, osl)?);
     }
     if want("truth") {
         let points: Vec<(usize, f64)> = if opts.quick {
@@ -176,7 +205,7 @@ fn pin(cmd: &mut Command, cpu: usize) {
 fn start_server(opts: &Options, args: &[String]) -> anyhow::Result<Server> {
     let mut cmd = Command::new(&opts.exe);
     cmd.arg("sim")
-        .args(["--profile", "fixed", "--host", "127.0.0.1", "--port", "0"])
+        .args(["--host", "127.0.0.1", "--port", "0"])
         .args(["--tokenizer", TOKENIZER])
         .args(args)
         .stdout(Stdio::piped())
@@ -259,6 +288,8 @@ fn ceiling(opts: &Options, c: usize, isl: u32, osl: u32) -> anyhow::Result<Ceili
     let server = start_server(
         opts,
         &[
+            "--profile".into(),
+            "fixed".into(),
             "--ttft-ms".into(),
             "0".into(),
             "--itl-ms".into(),
@@ -299,6 +330,71 @@ fn ceiling(opts: &Options, c: usize, isl: u32, osl: u32) -> anyhow::Result<Ceili
         client_bound: r["self_check"]["client_bound"].as_bool().unwrap_or(false),
         peak_rss_mb: run.peak_rss_mb,
         failed: r["failed"].as_u64().unwrap_or(0),
+    })
+}
+
+/// CPU seconds (user + system) process `pid` has used so far.
+fn proc_cpu_s(pid: u32) -> anyhow::Result<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    // Fields after the parenthesised command name; utime and stime are the 14th and 15th.
+    let rest = stat.rsplit_once(')').context("/proc stat format")?.1;
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = f[11].parse::<f64>()? + f[12].parse::<f64>()?;
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    Ok(ticks / hz)
+}
+
+fn engine(opts: &Options, c: usize, isl: u32, osl: u32) -> anyhow::Result<EngineCeiling> {
+    let scale = 1000.0;
+    let dep = [
+        "--gpu",
+        "h200",
+        "--model",
+        "llama-3.3-70b",
+        "--precision",
+        "fp8",
+        "--tp",
+        "8",
+    ];
+    let mut args: Vec<String> = dep.iter().map(|s| s.to_string()).collect();
+    args.extend(["--time-scale".into(), scale.to_string()]);
+    let server = start_server(opts, &args)?;
+    let out = opts.work_dir.join(format!("engine-c{c}.json"));
+    let cpu0 = proc_cpu_s(server.child.id())?;
+    let t0 = Instant::now();
+    let run = run_client(
+        opts,
+        &[
+            "--base-url".into(),
+            server.base_url.clone(),
+            "--isl".into(),
+            isl.to_string(),
+            "--osl".into(),
+            osl.to_string(),
+            "--concurrency".into(),
+            c.to_string(),
+            "--tokenize-probe".into(),
+            "0".into(),
+        ],
+        &out,
+    )?;
+    let server_cpu = proc_cpu_s(server.child.id())? - cpu0;
+    let wall = t0.elapsed().as_secs_f64();
+    drop(server);
+    let r = &run.result;
+    Ok(EngineCeiling {
+        deployment: dep.join(" "),
+        time_scale: scale,
+        concurrency: c,
+        isl,
+        osl,
+        requests: r["completed"].as_u64().unwrap_or(0),
+        failed: r["failed"].as_u64().unwrap_or(0),
+        output_tokens: r["total_output_tokens"].as_u64().unwrap_or(0),
+        output_tok_per_s: r["output_throughput"].as_f64().unwrap_or(0.0),
+        server_cpu_percent: 100.0 * server_cpu / wall,
+        client_bound: r["self_check"]["client_bound"].as_bool().unwrap_or(false),
     })
 }
 
@@ -526,6 +622,25 @@ pub fn render(r: &Report, opts: &Options) -> String {
             m,
             mark(m < TARGET_RSS_MB),
             TARGET_RSS_MB
+        );
+    }
+    if let Some(e) = &r.engine {
+        let _ = writeln!(
+            s,
+            "\n4. Simulated engine ({}, --time-scale {}, ISL {}, OSL {}, concurrency {})",
+            e.deployment, e.time_scale, e.isl, e.osl, e.concurrency
+        );
+        let _ = writeln!(
+            s,
+            "   {:.0} streamed output tok/s ({} tokens, {} requests, {} failed); server CPU {:.0}% of its one core; client bound: {}  [{} vs target {:.0}]",
+            e.output_tok_per_s,
+            e.output_tokens,
+            e.requests,
+            e.failed,
+            e.server_cpu_percent,
+            e.client_bound,
+            mark(e.output_tok_per_s >= TARGET_ENGINE_TOK_S && e.failed == 0),
+            TARGET_ENGINE_TOK_S
         );
     }
     s

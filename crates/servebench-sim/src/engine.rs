@@ -7,8 +7,8 @@
 //! the first implementation; a simulated engine with a scheduler can be added behind the same
 //! trait.
 
-use servebench_core::Api;
 use serde::{Deserialize, Serialize};
+use servebench_core::Api;
 use std::task::{Context, Poll, Waker};
 use std::time::Instant;
 
@@ -51,12 +51,9 @@ pub async fn next_chunk(s: &mut dyn ChunkSchedule) -> Option<ChunkPlan> {
     std::future::poll_fn(|cx| s.poll_chunk(cx)).await
 }
 
-/// The next chunk of `s` if the engine has already produced it (`Err` when it has not).
-pub fn ready_chunk(s: &mut dyn ChunkSchedule) -> Result<Option<ChunkPlan>, ()> {
-    match s.poll_chunk(&mut Context::from_waker(Waker::noop())) {
-        Poll::Ready(c) => Ok(c),
-        Poll::Pending => Err(()),
-    }
+/// The next chunk of `s` if the engine has already produced it, without waiting.
+pub fn ready_chunk(s: &mut dyn ChunkSchedule) -> Poll<Option<ChunkPlan>> {
+    s.poll_chunk(&mut Context::from_waker(Waker::noop()))
 }
 
 /// Board power of the simulated GPUs, as a power sampler reads it off real ones.

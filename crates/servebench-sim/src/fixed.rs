@@ -132,9 +132,13 @@ mod tests {
         let e = FixedEngine { timing: t };
         let a = Instant::now();
         let mut s = e.schedule(&req(10), a);
-        assert_eq!(s.fault_token(), 4, "half of 3 chunks is chunk 1, which starts at token 4");
+        assert_eq!(
+            s.fault_token(),
+            4,
+            "half of 3 chunks is chunk 1, which starts at token 4"
+        );
         let mut got = Vec::new();
-        while let Ok(Some(c)) = ready_chunk(&mut *s) {
+        while let Poll::Ready(Some(c)) = ready_chunk(&mut *s) {
             got.push((c.due - a, c.tokens));
         }
         assert_eq!(
@@ -159,10 +163,12 @@ mod tests {
         let mut s = FixedEngine { timing: t }.schedule(&req(5), a);
         assert_eq!(s.fault_token(), 2);
         for k in 0..5u32 {
-            let c = ready_chunk(&mut *s).unwrap().unwrap();
+            let Poll::Ready(Some(c)) = ready_chunk(&mut *s) else {
+                panic!("chunk {k} is ready at once")
+            };
             assert_eq!(c.tokens, 1);
             assert_eq!(c.due - a, Duration::from_millis(7 + 3 * k as u64));
         }
-        assert_eq!(ready_chunk(&mut *s), Ok(None));
+        assert_eq!(ready_chunk(&mut *s), Poll::Ready(None));
     }
 }

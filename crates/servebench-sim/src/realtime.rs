@@ -221,11 +221,27 @@ impl Driver<'_> {
         let mut refused = 0u64;
         let mut aborted = 0u64;
         let mut max_lag = Duration::ZERO;
+        let publish =
+            |engine: &scheduler::Engine<'_>, pending: usize, refused, aborted, lag: Duration| {
+                let (running, waiting) = engine.load();
+                self.shared.lock().expect("engine state").state = EngineState {
+                    running,
+                    waiting: waiting + pending,
+                    steps: engine.stats.steps,
+                    preemptions: engine.stats.preemptions,
+                    kv_blocks_total: engine.stats.blocks_total,
+                    kv_blocks_max_used: engine.stats.max_blocks_used,
+                    refused,
+                    aborted,
+                    max_wake_lag_us: lag.as_micros() as u64,
+                };
+            };
         loop {
             // 1. Messages: block only when there is nothing to do.
             let mut msg = if engine.has_work() || !pending.is_empty() {
                 self.rx.try_recv().ok()
             } else {
+                publish(&engine, 0, refused, aborted, max_lag);
                 match self.rx.recv() {
                     Ok(m) => Some(m),
                     Err(_) => return,
@@ -298,7 +314,13 @@ impl Driver<'_> {
             let mut gone = Vec::new();
             for (id, tokens) in out {
                 let Some(l) = live.get(&id) else { continue };
-                if l.reply.send(ChunkPlan { due, tokens: tokens as u32 }).is_err() {
+                if l.reply
+                    .send(ChunkPlan {
+                        due,
+                        tokens: tokens as u32,
+                    })
+                    .is_err()
+                {
                     gone.push(id);
                 }
             }
@@ -319,20 +341,12 @@ impl Driver<'_> {
                 }
             }
             engine.retire_finished();
-            let (running, waiting) = engine.load();
-            let mut sh = self.shared.lock().expect("engine state");
-            sh.meter.set(end_s, idle_w);
-            sh.state = EngineState {
-                running,
-                waiting: waiting + pending.len(),
-                steps: engine.stats.steps,
-                preemptions: engine.stats.preemptions,
-                kv_blocks_total: engine.stats.blocks_total,
-                kv_blocks_max_used: engine.stats.max_blocks_used,
-                refused,
-                aborted,
-                max_wake_lag_us: max_lag.as_micros() as u64,
-            };
+            self.shared
+                .lock()
+                .expect("engine state")
+                .meter
+                .set(end_s, idle_w);
+            publish(&engine, pending.len(), refused, aborted, max_lag);
         }
     }
 }

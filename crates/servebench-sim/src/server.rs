@@ -15,6 +15,7 @@ use std::io;
 use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -321,7 +322,14 @@ impl Conn {
         request_id: Option<&str>,
     ) -> io::Result<After> {
         self.out.clear();
-        http::push_response(&mut self.out, code, content_type, body, keep_alive, request_id);
+        http::push_response(
+            &mut self.out,
+            code,
+            content_type,
+            body,
+            keep_alive,
+            request_id,
+        );
         self.stream.write_all(&self.out).await?;
         self.out.clear();
         Ok(after(keep_alive))
@@ -822,8 +830,8 @@ async fn stream_response(
         }
         // What is rendered goes out before waiting for the engine.
         let plan = match ready_chunk(&mut *job.sched) {
-            Ok(p) => p,
-            Err(()) => {
+            Poll::Ready(p) => p,
+            Poll::Pending => {
                 flush(stream, out, &mut pend, tr).await?;
                 let p = next_chunk(&mut *job.sched).await;
                 now = Instant::now();

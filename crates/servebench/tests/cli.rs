@@ -538,3 +538,83 @@ fn calibrate_compares_published_points() {
         assert!((p["tput_error"].as_f64().unwrap() - (sim / publ - 1.0)).abs() < 1e-9);
     }
 }
+
+/// GET over a fresh loopback connection; the body.
+fn http_get(url: &str, path: &str) -> String {
+    use std::io::{Read, Write};
+    let addr = url.trim_start_matches("http://");
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut r = String::new();
+    s.read_to_string(&mut r).unwrap();
+    assert!(r.starts_with("HTTP/1.1 200"), "{r}");
+    r.split_once("\r\n\r\n").unwrap().1.to_string()
+}
+
+#[test]
+fn sim_with_a_gpu_serves_the_simulated_engine() {
+    let sim = Sim::start(&[
+        "--gpu",
+        "h100",
+        "--model",
+        "llama-3.3-70b",
+        "--precision",
+        "fp8",
+        "--tp",
+        "4",
+        "--time-scale",
+        "20",
+        "--tokenizer",
+        "cl100k_base",
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("r.json");
+    let o = bench(
+        &[
+            "--base-url",
+            &sim.url,
+            "--concurrency",
+            "4",
+            "--isl",
+            "256",
+            "--osl",
+            "32",
+            "--num-gpus",
+            "4",
+            "--tokenizer",
+            "cl100k_base",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let r = read_json(&out);
+    let p = &r; // one concurrency value: one result object
+                // The served name is the catalog model's Hugging Face id, found by bench on /v1/models.
+    assert_eq!(p["model_id"], "meta-llama/Llama-3.3-70B-Instruct");
+    assert_eq!(p["completed"], 40);
+    let stats: serde_json::Value = serde_json::from_str(&http_get(&sim.url, "/sim/stats")).unwrap();
+    assert_eq!(stats["engine"]["running"], 0);
+    assert!(stats["engine"]["steps"].as_u64().unwrap() >= 32 * 12 / 4);
+    let csv = http_get(&sim.url, "/sim/power.csv");
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(
+        lines[0],
+        "index, power.draw [W], total_energy_consumption [J]"
+    );
+    assert_eq!(lines.len(), 5, "a line per GPU: {csv}");
+    assert!(sim.stop().success());
+
+    // The engine profile without a GPU says what it needs.
+    let o = Command::new(BIN)
+        .args(["sim", "--profile", "engine", "--port", "0"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && err.contains("needs --gpu"), "{err}");
+}

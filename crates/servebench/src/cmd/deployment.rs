@@ -51,8 +51,11 @@ impl DeploymentArgs {
     /// The step-time model of `model` on this deployment (`--gpu` and `--precision` required).
     pub fn perf(&self, catalog: &Catalog, model: &str) -> anyhow::Result<PerfModel> {
         let gpu = self.gpu.as_deref().context("--gpu is required")?;
-        let precision = self.precision.context("--precision is required with --gpu")?;
-        let mut dep = Deployment::from_catalog(catalog, gpu, model, &self.engine, precision, self.tp)?;
+        let precision = self
+            .precision
+            .context("--precision is required with --gpu")?;
+        let mut dep =
+            Deployment::from_catalog(catalog, gpu, model, &self.engine, precision, self.tp)?;
         dep.dp_attention = self.dp_attention;
         dep.spec = self.spec_decode;
         Ok(PerfModel::new(dep)?)

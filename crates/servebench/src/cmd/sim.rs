@@ -1,8 +1,8 @@
 //! `servebench sim`: parse the flags, map them onto `SimConfig`, run until SIGINT/SIGTERM.
 
+use super::deployment::DeploymentArgs;
 use anyhow::Context;
 use servebench_sim::{FaultConfig, FaultKind, FixedTiming, PromptCounter, SimConfig};
-use super::deployment::DeploymentArgs;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -198,9 +198,7 @@ pub fn embedded(
 }
 
 /// The engine profile's timing source, served model name and the longest request it accepts.
-fn engine(
-    args: &SimArgs,
-) -> anyhow::Result<(Arc<dyn servebench_sim::Engine>, String, u32)> {
+fn engine(args: &SimArgs) -> anyhow::Result<(Arc<dyn servebench_sim::Engine>, String, u32)> {
     let catalog = args.deployment.catalog()?;
     let perf = args.deployment.perf(&catalog, &args.model)?;
     let served = args
@@ -214,7 +212,9 @@ fn engine(
         "{}: the weights leave no HBM for the KV cache; use more GPUs (--tp) or a lower precision",
         args.deployment.describe(&args.model)
     );
-    let max_len = args.max_model_len.min(u32::try_from(kv).unwrap_or(u32::MAX));
+    let max_len = args
+        .max_model_len
+        .min(u32::try_from(kv).unwrap_or(u32::MAX));
     if max_len < args.max_model_len {
         eprintln!(
             "servebench sim: the KV cache holds {kv} tokens; max model length lowered to {max_len}"

@@ -1,0 +1,153 @@
+//! The simulated engine in real time behind the HTTP front end: its timing, its power counter
+//! and what happens when a client goes away.
+
+mod common;
+
+use common::Client;
+use serde_json::{json, Value};
+use servebench_catalog::{Catalog, Precision};
+use servebench_sim::perf::{Deployment, PerfModel};
+use servebench_sim::scheduler::SchedulerLimits;
+use servebench_sim::virtual_time::simulate_lengths;
+use servebench_sim::{spawn, PowerReading, RealtimeEngine, SimConfig, SimHandle};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+fn perf() -> PerfModel {
+    let c = Catalog::builtin().unwrap();
+    let dep =
+        Deployment::from_catalog(&c, "h100", "llama-3.3-70b", "vllm", Precision::Fp8, 4).unwrap();
+    PerfModel::new(dep).unwrap()
+}
+
+fn sim(scale: f64) -> SimHandle {
+    let engine = RealtimeEngine::start(perf(), scale).unwrap();
+    spawn(SimConfig {
+        engine: Some(Arc::new(engine)),
+        ..Default::default()
+    })
+    .unwrap()
+}
+
+fn get(addr: SocketAddr, path: &str) -> Value {
+    let mut c = Client::connect(addr);
+    c.send("GET", path, &[], b"");
+    let r = c.read_response().unwrap();
+    assert_eq!(r.head.status, 200, "{path}");
+    r.json()
+}
+
+fn power(addr: SocketAddr) -> PowerReading {
+    serde_json::from_value(get(addr, "/sim/power")).unwrap()
+}
+
+/// A prompt of `n` tokens for the default whitespace counter.
+fn prompt(n: usize) -> String {
+    vec!["tok"; n].join(" ")
+}
+
+#[test]
+fn one_request_takes_the_modelled_time_and_energy() {
+    let scale = 2.0;
+    let s = sim(scale);
+    let p = perf();
+    let idle = p.idle_power_w();
+    let tdp = p.dep.accelerator.tdp_w.value;
+    let before = power(s.addr());
+    assert_eq!(before.gpus.len(), 4, "one reading per GPU of the TP group");
+    assert!(before.gpus.iter().all(|g| g.power_w == idle));
+
+    let mut c = Client::connect(s.addr());
+    c.post(
+        "/v1/completions",
+        &json!({"prompt": prompt(2000), "max_tokens": 200, "ignore_eos": true, "stream": true}),
+        &[],
+    );
+    let sent = Instant::now();
+    let head = c.read_head().unwrap();
+    assert_eq!(head.status, 200);
+    // Sample power while the response streams: the GPUs draw more than idle, at most TDP.
+    let mut peak: f64 = 0.0;
+    let mut last_energy = before.gpus[0].energy_j;
+    let mut chunks = 0;
+    while let Some(ch) = c.next_chunk().unwrap() {
+        if ch.is_empty() {
+            break;
+        }
+        chunks += 1;
+        if chunks % 20 == 0 {
+            let r = power(s.addr());
+            assert!(
+                r.gpus[0].energy_j >= last_energy,
+                "the counter never runs back"
+            );
+            last_energy = r.gpus[0].energy_j;
+            peak = peak.max(r.gpus[0].power_w);
+        }
+    }
+    let e2e_sim = sent.elapsed().as_secs_f64() * scale;
+    let after = power(s.addr());
+    assert!(peak > idle && peak <= tdp, "peak {peak} W, idle {idle} W");
+
+    // The same request in virtual time: its duration, and its energy above idle.
+    let v = simulate_lengths(&p, SchedulerLimits::from_perf(&p), 1, &[], &[(2000, 200)]);
+    let d = v.duration_s();
+    assert!(
+        e2e_sim >= d && e2e_sim < d * 1.15,
+        "end to end {e2e_sim:.3} s of simulated time, modelled {d:.3} s"
+    );
+    let span = after.sim_time_s - before.sim_time_s;
+    let measured = after.gpus[0].energy_j - before.gpus[0].energy_j - idle * span;
+    let modelled = v.energy_per_gpu_j - idle * d;
+    assert!(
+        (measured / modelled - 1.0).abs() < 0.01,
+        "energy above idle: counter {measured:.2} J, modelled {modelled:.2} J"
+    );
+    let stats = get(s.addr(), "/sim/stats");
+    assert_eq!(stats["engine"]["running"], 0);
+    assert_eq!(stats["engine"]["steps"], v.stats.steps);
+}
+
+#[test]
+fn a_client_that_goes_away_frees_its_slot() {
+    let s = sim(20.0);
+    let mut c = Client::connect(s.addr());
+    c.post(
+        "/v1/completions",
+        &json!({"prompt": prompt(100), "max_tokens": 100000, "ignore_eos": true, "stream": true}),
+        &[],
+    );
+    assert_eq!(c.read_head().unwrap().status, 200);
+    assert!(c.next_chunk().unwrap().is_some());
+    assert_eq!(get(s.addr(), "/sim/stats")["engine"]["running"], 1);
+    drop(c);
+    // The server notices when a write fails; the engine then aborts the request.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut poll = Client::connect(s.addr());
+    loop {
+        poll.send("GET", "/sim/stats", &[], b"");
+        let e = poll.read_response().unwrap().json()["engine"].clone();
+        if e["aborted"] == 1 {
+            assert_eq!(e["running"], 0);
+            assert_eq!(e["waiting"], 0);
+            break;
+        }
+        assert!(Instant::now() < deadline, "never aborted: {e}");
+        std::thread::yield_now();
+    }
+    assert_eq!(s.shutdown().aborted, 1);
+}
+
+#[test]
+fn the_fixed_profile_has_no_power() {
+    let s = spawn(SimConfig::default()).unwrap();
+    let mut c = Client::connect(s.addr());
+    c.send("GET", "/sim/power", &[], b"");
+    let r = c.read_response().unwrap();
+    assert_eq!(r.head.status, 404);
+    assert!(r.json()["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("--gpu"));
+}
