@@ -209,9 +209,51 @@ pub struct Knobs {
     pub compute_efficiency: Figure,
     pub memory_efficiency: Figure,
     pub step_overhead_us: Figure,
+    /// Fitted only where the published points include tensor parallelism.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allreduce_latency_us: Option<Figure>,
 }
 
-/// A calibration file: knobs per accelerator and precision for one engine.
+impl Knobs {
+    /// The knobs of `e` (its defaults).
+    pub fn of(e: &Engine) -> Knobs {
+        Knobs {
+            compute_efficiency: e.compute_efficiency.clone(),
+            memory_efficiency: e.memory_efficiency.clone(),
+            step_overhead_us: e.step_overhead_us.clone(),
+            allreduce_latency_us: Some(e.allreduce_latency_us.clone()),
+        }
+    }
+
+    /// Replaces `e`'s defaults with these knobs.
+    pub fn apply(&self, e: &mut Engine) {
+        e.compute_efficiency = self.compute_efficiency.clone();
+        e.memory_efficiency = self.memory_efficiency.clone();
+        e.step_overhead_us = self.step_overhead_us.clone();
+        if let Some(l) = &self.allreduce_latency_us {
+            e.allreduce_latency_us = l.clone();
+        }
+    }
+
+    pub fn figures(&self) -> Vec<(&'static str, &Figure)> {
+        let mut v = vec![
+            ("compute_efficiency", &self.compute_efficiency),
+            ("memory_efficiency", &self.memory_efficiency),
+            ("step_overhead_us", &self.step_overhead_us),
+        ];
+        if let Some(l) = &self.allreduce_latency_us {
+            v.push(("allreduce_latency_us", l));
+        }
+        v
+    }
+}
+
+/// Knobs per accelerator, then per precision.
+pub type KnobsByAccelerator = BTreeMap<String, BTreeMap<Precision, Knobs>>;
+
+/// A calibration file: knobs per accelerator and precision for one engine, pooled over the
+/// models it was fitted on, and per model where fitted separately (an engine's kernels are not
+/// equally mature for every architecture).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Calibration {
@@ -219,11 +261,15 @@ pub struct Calibration {
     pub engine: String,
     /// What the knobs were fitted against.
     pub against: String,
-    pub accelerators: BTreeMap<String, BTreeMap<Precision, Knobs>>,
+    /// Any model (models without their own fit, including your own).
+    pub accelerators: KnobsByAccelerator,
+    /// Per model id: these take precedence over `accelerators`.
+    #[serde(default)]
+    pub models: BTreeMap<String, KnobsByAccelerator>,
 }
 
-/// (engine, accelerator, precision): whose fitted knobs.
-pub type CalibrationKey = (String, String, Precision);
+/// (engine, accelerator, precision, model): whose fitted knobs; model `None` = any model.
+pub type CalibrationKey = (String, String, Precision, Option<String>);
 
 #[derive(Debug, thiserror::Error)]
 pub enum CatalogError {
@@ -353,12 +399,34 @@ impl Catalog {
                 }
                 "calibration" => {
                     let c: Calibration = parse(file, text)?;
-                    for (accel, by_precision) in c.accelerators {
-                        for (p, k) in by_precision {
-                            let key = format!("calibration:{}@{}@{}", c.engine, accel, p);
-                            self.origin.insert(key, file.clone());
-                            self.calibrations
-                                .insert((c.engine.clone(), accel.clone(), p), k);
+                    // A file replaces every calibration (pooled and per model) of the engine ×
+                    // accelerator × precision it covers that earlier files made.
+                    let covers: Vec<(String, Precision)> = c
+                        .accelerators
+                        .iter()
+                        .chain(c.models.values().flat_map(|m| m.iter()))
+                        .flat_map(|(a, by_p)| by_p.keys().map(move |p| (a.clone(), *p)))
+                        .collect();
+                    self.calibrations.retain(|(e, a, p, _), _| {
+                        !(e == &c.engine && covers.contains(&(a.clone(), *p)))
+                    });
+                    let per_model = c.models.into_iter().map(|(m, a)| (Some(m), a));
+                    for (model, by_accel) in
+                        std::iter::once((None, c.accelerators)).chain(per_model)
+                    {
+                        for (accel, by_precision) in by_accel {
+                            for (p, k) in by_precision {
+                                let key = format!(
+                                    "calibration:{}@{}@{}@{}",
+                                    c.engine,
+                                    accel,
+                                    p,
+                                    model.as_deref().unwrap_or("")
+                                );
+                                self.origin.insert(key, file.clone());
+                                self.calibrations
+                                    .insert((c.engine.clone(), accel.clone(), p, model.clone()), k);
+                            }
                         }
                     }
                 }
@@ -379,22 +447,13 @@ impl Catalog {
                 Some(("model", id)) => self.models[id].figures(),
                 Some(("engine", id)) => self.engines[id].figures(),
                 Some(("calibration", key)) => {
-                    let mut parts = key.split('@');
-                    let (e, a, p) = (parts.next(), parts.next(), parts.next());
-                    let p: Precision = p
-                        .expect("engine@accelerator@precision")
-                        .parse()
-                        .expect("written by us");
-                    let k = &self.calibrations[&(
-                        e.expect("engine").to_string(),
-                        a.expect("accelerator").to_string(),
-                        p,
-                    )];
-                    vec![
-                        ("compute_efficiency", &k.compute_efficiency),
-                        ("memory_efficiency", &k.memory_efficiency),
-                        ("step_overhead_us", &k.step_overhead_us),
-                    ]
+                    let parts: Vec<&str> = key.split('@').collect();
+                    let [e, a, p, m] = parts[..] else {
+                        unreachable!("engine@accelerator@precision@model, written above")
+                    };
+                    let p: Precision = p.parse().expect("written above");
+                    let m = (!m.is_empty()).then(|| m.to_string());
+                    self.calibrations[&(e.to_string(), a.to_string(), p, m)].figures()
                 }
                 _ => continue,
             };
@@ -446,22 +505,25 @@ impl Catalog {
             })
     }
 
-    /// The engine as it runs on `accelerator` at `precision`: fitted knobs replace the
-    /// defaults when the catalog has a calibration for the combination.
+    /// The engine as it runs `model` on `accelerator` at `precision`: fitted knobs replace
+    /// the defaults when the catalog has a calibration for the combination (the model's own
+    /// first, then the engine's pooled one; `model` `None`: the pooled one).
     pub fn engine_on(
         &self,
         engine: &str,
+        model: Option<&str>,
         accelerator: &str,
         precision: Precision,
     ) -> Result<Engine, CatalogError> {
         let mut e = self.engine(engine)?.clone();
-        if let Some(k) =
-            self.calibrations
-                .get(&(e.id.clone(), accelerator.to_ascii_lowercase(), precision))
-        {
-            e.compute_efficiency = k.compute_efficiency.clone();
-            e.memory_efficiency = k.memory_efficiency.clone();
-            e.step_overhead_us = k.step_overhead_us.clone();
+        let accel = accelerator.to_ascii_lowercase();
+        let key = |m: Option<&str>| (e.id.clone(), accel.clone(), precision, m.map(str::to_owned));
+        let k = self
+            .calibrations
+            .get(&key(model))
+            .or_else(|| self.calibrations.get(&key(None)));
+        if let Some(k) = k.cloned() {
+            k.apply(&mut e);
         }
         Ok(e)
     }

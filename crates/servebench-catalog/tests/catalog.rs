@@ -87,6 +87,7 @@ dense_tflops:
   bf16: {value: 500, source: mine}
   fp8: {value: 1000, source: mine}
 tdp_w: {value: 600, source: mine}
+idle_w: {value: 80, source: mine}
 scale_up:
   domain_gpus: {value: 4, source: mine}
   gb_per_s_per_gpu: {value: 300, source: mine}
@@ -222,23 +223,58 @@ accelerators:
     let d = user_dir(&[("sources.yaml", MY_SOURCES), ("calibration/vllm.yaml", cal)]);
     let mut c = Catalog::builtin().unwrap();
     c.load_dir(d.path()).unwrap();
-    let e = c.engine_on("vllm", "h200", Precision::Fp8).unwrap();
-    assert_eq!(
-        (
-            e.compute_efficiency.value,
-            e.memory_efficiency.value,
-            e.step_overhead_us.value
-        ),
-        (0.3, 0.4, 5000.0)
-    );
+    // The pooled knobs apply to every model, the built-in per-model ones of the same
+    // combination included (the file replaced them).
+    for model in [None, Some("llama-3.3-70b"), Some("gpt-oss-120b")] {
+        let e = c.engine_on("vllm", model, "h200", Precision::Fp8).unwrap();
+        assert_eq!(
+            (
+                e.compute_efficiency.value,
+                e.memory_efficiency.value,
+                e.step_overhead_us.value
+            ),
+            (0.3, 0.4, 5000.0)
+        );
+    }
     // Another precision or accelerator keeps what it had.
     let before = Catalog::builtin().unwrap();
     for (a, p) in [("h200", Precision::Fp4), ("b200", Precision::Fp8)] {
         assert_eq!(
-            c.engine_on("vllm", a, p).unwrap(),
-            before.engine_on("vllm", a, p).unwrap()
+            c.engine_on("vllm", Some("llama-3.3-70b"), a, p).unwrap(),
+            before
+                .engine_on("vllm", Some("llama-3.3-70b"), a, p)
+                .unwrap()
         );
     }
+    // Per-model knobs take precedence over the pooled ones for that model only.
+    let per_model = format!(
+        "{cal}models:
+  gpt-oss-120b:
+    h200:
+      fp8:
+        compute_efficiency: {{value: 0.5, source: mine}}
+        memory_efficiency: {{value: 0.6, source: mine}}
+        step_overhead_us: {{value: 700, source: mine}}
+        allreduce_latency_us: {{value: 12, source: mine}}
+"
+    );
+    let d = user_dir(&[
+        ("sources.yaml", MY_SOURCES),
+        ("calibration/vllm.yaml", &per_model),
+    ]);
+    let mut c = Catalog::builtin().unwrap();
+    c.load_dir(d.path()).unwrap();
+    let oss = c
+        .engine_on("vllm", Some("gpt-oss-120b"), "h200", Precision::Fp8)
+        .unwrap();
+    assert_eq!(
+        (oss.memory_efficiency.value, oss.allreduce_latency_us.value),
+        (0.6, 12.0)
+    );
+    let llama = c
+        .engine_on("vllm", Some("llama-3.3-70b"), "h200", Precision::Fp8)
+        .unwrap();
+    assert_eq!(llama.memory_efficiency.value, 0.4);
     // A calibration citing an unknown source is refused like any figure.
     let bad = cal.replace(
         "source: mine}\n      memory",

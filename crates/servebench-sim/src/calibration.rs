@@ -7,7 +7,7 @@
 use crate::perf::{Deployment, PerfModel};
 use crate::virtual_time::{simulate, VirtualPoint};
 use serde::{Deserialize, Serialize};
-use servebench_catalog::{Catalog, Precision};
+use servebench_catalog::{Catalog, Figure, Knobs, Precision};
 use std::path::Path;
 
 /// One published point, mapped onto catalog ids.
@@ -218,27 +218,32 @@ pub fn objective(c: &[Comparison]) -> f64 {
         / ok.len() as f64
 }
 
-/// Fitted knobs of one engine on one accelerator at one precision.
+/// Fitted knobs of one engine on one accelerator at one precision (for one model, or pooled
+/// over the models of the published points).
 #[derive(Debug, Clone, Serialize)]
 pub struct Fit {
     pub engine: String,
+    pub model: Option<String>,
     pub accelerator: String,
     pub precision: Precision,
     pub points: usize,
-    pub compute_efficiency: f64,
-    pub memory_efficiency: f64,
-    pub step_overhead_us: f64,
+    pub knobs: Knobs,
     pub objective_before: f64,
     pub objective_after: f64,
 }
 
-/// Fit compute efficiency, memory efficiency and step overhead of `engine` on `accelerator` at
-/// `precision` to the published points of that combination: coordinate descent on the logarithms of the three knobs,
+/// The source every fitted figure names.
+pub const FIT_SOURCE: &str = "servebench-fit-ix-v1";
+
+/// Fit compute efficiency, memory efficiency, step overhead and (where the points include
+/// tensor parallelism) all-reduce latency of `engine` on `accelerator` at `precision` to the
+/// published points of that combination (of `model`, or of every model): coordinate descent on the logarithms of the knobs,
 /// golden-section search per coordinate, minimising the mean squared log error of tok/s/GPU and
 /// tok/s/user. Deterministic (the simulation is).
 pub fn fit(
     catalog: &Catalog,
     engine: &str,
+    model: Option<&str>,
     accelerator: &str,
     precision: Precision,
     points: &[PublishedPoint],
@@ -248,6 +253,7 @@ pub fn fit(
         .iter()
         .filter(|p| {
             p.engine == engine
+                && model.is_none_or(|m| p.model == m)
                 && p.accelerator == accelerator
                 && p.precision.parse::<Precision>() == Ok(precision)
         })
@@ -255,62 +261,78 @@ pub fn fit(
         .collect();
     if group.is_empty() {
         return Err(format!(
-            "no published points for {engine} on {accelerator} at {precision}"
+            "no published points for {} {engine} on {accelerator} at {precision}",
+            model.unwrap_or("any model on")
         ));
     }
     let base = catalog
-        .engine_on(engine, accelerator, precision)
+        .engine_on(engine, model, accelerator, precision)
         .map_err(|e| e.to_string())?;
-    let eval = |x: [f64; 3]| -> f64 {
+    let with_tp = group.iter().any(|p| p.tp > 1);
+    let fig = |v: f64| Figure {
+        value: v,
+        source: FIT_SOURCE.into(),
+    };
+    let knobs = |x: &[f64]| Knobs {
+        compute_efficiency: fig(x[0].exp()),
+        memory_efficiency: fig(x[1].exp()),
+        step_overhead_us: fig(x[2].exp()),
+        allreduce_latency_us: x.get(3).map(|v| fig(v.exp())),
+    };
+    let eval = |x: &[f64]| -> f64 {
         let mut c = catalog.clone();
         let mut e = base.clone();
-        e.compute_efficiency.value = x[0].exp();
-        e.memory_efficiency.value = x[1].exp();
-        e.step_overhead_us.value = x[2].exp();
+        knobs(x).apply(&mut e);
         c.engines.insert(engine.to_string(), e);
-        c.calibrations
-            .remove(&(engine.to_string(), accelerator.to_string(), precision));
+        // The trial knobs are the engine's defaults: no calibration of the combination applies.
+        c.calibrations.retain(|(e, a, p, _), _| {
+            (e.as_str(), a.as_str(), *p) != (engine, accelerator, precision)
+        });
         objective(&compare(&c, &group, requests_per_conc))
     };
-    // Bounds (natural log): efficiencies 5%..100%, overhead 50 µs..50 ms.
-    let bounds = [
+    // Bounds (natural log): efficiencies 5%..100%, overhead 50 µs..50 ms, all-reduce 1..200 µs.
+    let mut bounds = vec![
         (0.05f64.ln(), 0.0),
         (0.05f64.ln(), 0.0),
         (50f64.ln(), 50_000f64.ln()),
     ];
-    let mut x = [
+    let mut x = vec![
         base.compute_efficiency.value.ln(),
         base.memory_efficiency.value.ln(),
         base.step_overhead_us.value.ln(),
     ];
-    let before = eval(x);
+    if with_tp {
+        bounds.push((1f64.ln(), 200f64.ln()));
+        x.push(base.allreduce_latency_us.value.clamp(1.0, 200.0).ln());
+    }
+    let before = eval(&x);
     let mut best = before;
     let phi = (5f64.sqrt() - 1.0) / 2.0;
     for _sweep in 0..2 {
-        for k in 0..3 {
+        for k in 0..x.len() {
             let (mut a, mut b) = bounds[k];
-            let at = |v: f64, x: &[f64; 3]| {
-                let mut y = *x;
+            let at = |v: f64, x: &[f64]| {
+                let mut y = x.to_vec();
                 y[k] = v;
                 y
             };
             let mut c1 = b - phi * (b - a);
             let mut c2 = a + phi * (b - a);
-            let mut f1 = eval(at(c1, &x));
-            let mut f2 = eval(at(c2, &x));
+            let mut f1 = eval(&at(c1, &x));
+            let mut f2 = eval(&at(c2, &x));
             for _ in 0..10 {
                 if f1 < f2 {
                     b = c2;
                     c2 = c1;
                     f2 = f1;
                     c1 = b - phi * (b - a);
-                    f1 = eval(at(c1, &x));
+                    f1 = eval(&at(c1, &x));
                 } else {
                     a = c1;
                     c1 = c2;
                     f1 = f2;
                     c2 = a + phi * (b - a);
-                    f2 = eval(at(c2, &x));
+                    f2 = eval(&at(c2, &x));
                 }
             }
             let (v, f) = if f1 < f2 { (c1, f1) } else { (c2, f2) };
@@ -322,12 +344,11 @@ pub fn fit(
     }
     Ok(Fit {
         engine: engine.into(),
+        model: model.map(str::to_owned),
         accelerator: accelerator.into(),
         precision,
         points: group.len(),
-        compute_efficiency: x[0].exp(),
-        memory_efficiency: x[1].exp(),
-        step_overhead_us: x[2].exp(),
+        knobs: knobs(&x),
         objective_before: before,
         objective_after: best,
     })
@@ -439,7 +460,7 @@ mod fit_tests {
         }
         let mut start = Catalog::builtin().unwrap();
         start.calibrations.clear();
-        let f = fit(&start, "vllm", "h200", Precision::Fp8, &points, 2).unwrap();
+        let f = fit(&start, "vllm", None, "h200", Precision::Fp8, &points, 2).unwrap();
         assert!(
             f.objective_before > 0.05,
             "the defaults are off: {}",
@@ -452,10 +473,7 @@ mod fit_tests {
         // Memory efficiency and step overhead trade off against each other on these points, so
         // the knobs are not unique; what must hold is that the fitted model reproduces them.
         let mut fitted = start.clone();
-        let e = fitted.engines.get_mut("vllm").unwrap();
-        e.compute_efficiency.value = f.compute_efficiency;
-        e.memory_efficiency.value = f.memory_efficiency;
-        e.step_overhead_us.value = f.step_overhead_us;
+        f.knobs.apply(fitted.engines.get_mut("vllm").unwrap());
         for c in compare(&fitted, &points, 2) {
             assert!(
                 c.tput_error.abs() < 0.1 && c.interactivity_error.abs() < 0.1,

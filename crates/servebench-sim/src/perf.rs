@@ -45,7 +45,7 @@ impl Deployment {
         Ok(Deployment {
             accelerator: c.accelerator(accelerator)?.clone(),
             model: c.model(model)?.clone(),
-            engine: c.engine_on(engine, accelerator, precision)?,
+            engine: c.engine_on(engine, Some(model), accelerator, precision)?,
             precision,
             tp,
             dp_attention: false,

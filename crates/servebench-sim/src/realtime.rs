@@ -41,6 +41,7 @@ struct EngineState {
     steps: u64,
     preemptions: u64,
     kv_blocks_total: u64,
+    kv_blocks_used: u64,
     kv_blocks_max_used: u64,
     /// Requests the engine refused (they can never fit in the KV cache).
     refused: u64,
@@ -230,6 +231,7 @@ impl Driver<'_> {
                     steps: engine.stats.steps,
                     preemptions: engine.stats.preemptions,
                     kv_blocks_total: engine.stats.blocks_total,
+                    kv_blocks_used: engine.kv_blocks_used(),
                     kv_blocks_max_used: engine.stats.max_blocks_used,
                     refused,
                     aborted,

@@ -201,6 +201,11 @@ impl<'a> Engine<'a> {
         o.done = true;
     }
 
+    /// KV-cache blocks in use now.
+    pub fn kv_blocks_used(&self) -> u64 {
+        self.limits.blocks() - self.free_blocks
+    }
+
     /// Requests admitted but not finished, and requests waiting.
     pub fn load(&self) -> (usize, usize) {
         (self.running.len(), self.waiting.len())

@@ -221,6 +221,48 @@ mod tests {
     }
 
     #[test]
+    fn aborted_requests_free_their_blocks_and_finished_ones_are_retired() {
+        let m = perf("h200", "llama-3.3-70b", "vllm", Precision::Fp8, 8);
+        let mut e = Engine::new(&m, SchedulerLimits::from_perf(&m), false);
+        let req = |o| SimRequest {
+            arrival_s: 0.0,
+            prompt_tokens: 1000,
+            output_tokens: o,
+        };
+        let (a, b, c) = (e.submit(req(2)), e.submit(req(1000)), e.submit(req(1000)));
+        let mut emitted = Vec::new();
+        e.step_emitting(|x| emitted.push(x));
+        assert_eq!(
+            emitted,
+            vec![(a, 1), (b, 1), (c, 1)],
+            "each prefill samples a token"
+        );
+        assert_eq!(e.load(), (3, 0));
+        e.abort(b);
+        assert!(e.outcome(b).aborted && e.outcome(b).done);
+        assert_eq!(e.load(), (2, 0));
+        let two = e.kv_blocks_used();
+        assert_eq!(two, 2 * 1001u64.div_ceil(16), "a's and c's blocks only");
+        let finished = e.step();
+        assert_eq!(finished, vec![a]);
+        // a and b are done: both retired; c (running) keeps its outcome.
+        e.retire_finished();
+        assert_eq!(e.outcome(c).output_tokens, 1000);
+        assert_eq!(e.load(), (1, 0));
+        e.abort(c);
+        // Every block is free again.
+        assert!(!e.has_work());
+        assert_eq!(e.kv_blocks_used(), 0);
+        e.retire_finished();
+        let d = e.submit(req(3));
+        assert_eq!(d, 3, "ids keep counting after retirement");
+        while e.has_work() {
+            e.step();
+        }
+        assert!(e.outcome(d).done && !e.outcome(d).aborted);
+    }
+
+    #[test]
     fn every_request_completes_exactly_and_in_fcfs_order() {
         let m = perf("h200", "llama-3.3-70b", "vllm", Precision::Fp8, 8);
         let mut p = VirtualPoint::inferencex(16, 1024, 128);

@@ -1,8 +1,10 @@
 //! `servebench calibrate`: the simulator against published InferenceMAX results, point by point.
 
 use anyhow::Context;
-use servebench_catalog::{Catalog, Precision};
-use servebench_sim::calibration::{compare, fit, load_v1_dashboard, share_within, Comparison, Fit};
+use servebench_catalog::{CalibrationKey, Catalog, Knobs, Precision};
+use servebench_sim::calibration::{
+    compare, fit, load_v1_dashboard, share_within, Comparison, PublishedPoint,
+};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -31,26 +33,71 @@ pub struct CalibrateArgs {
     /// With --fit: measured requests per unit of concurrency while fitting (fewer is faster).
     #[arg(long, default_value_t = 2)]
     fit_requests_per_conc: usize,
+    /// Only the published points of these hardware keys (b200, b200_trt, h200, ...).
+    #[arg(long, value_delimiter = ',', value_name = "HW_KEY")]
+    only: Vec<String>,
 }
 
-/// The calibration file of one engine (fits sorted by accelerator, then precision).
-fn calibration_yaml(engine: &str, fits: &[&Fit]) -> String {
+/// The calibration file of `engine`: every calibration of it in `catalog` (fitted now or
+/// before), pooled ones under `accelerators`, per-model ones under `models`; `notes` are the
+/// comments of the fits made now.
+fn calibration_yaml(
+    engine: &str,
+    catalog: &Catalog,
+    notes: &BTreeMap<CalibrationKey, String>,
+) -> String {
     let mut s = format!(
         "# servebench catalog: efficiency knobs of {engine} per accelerator, fitted by\n\
          # `servebench calibrate --fit` to the published InferenceMAX v1 points (mean squared log\n\
-         # error of tok/s/GPU and tok/s/user). Regenerate rather than edit by hand.\n\
-         kind: calibration\nengine: {engine}\nagainst: InferenceMAX v1 dashboard data of 2025-10-25\naccelerators:\n"
+         # error of tok/s/GPU and tok/s/user): pooled over the models under `accelerators`, per\n\
+         # model under `models`. Regenerate rather than edit by hand.\n\
+         kind: calibration\nengine: {engine}\nagainst: InferenceMAX v1 dashboard data of 2025-10-25\n"
     );
-    let mut last_accel = "";
-    for f in fits {
-        if f.accelerator != last_accel {
-            s.push_str(&format!("  {}:\n", f.accelerator));
-            last_accel = &f.accelerator;
+    let mine: Vec<(&CalibrationKey, &Knobs)> = catalog
+        .calibrations
+        .iter()
+        .filter(|((e, ..), _)| e == engine)
+        .collect();
+    let mut models: Vec<Option<&str>> = mine.iter().map(|((.., m), _)| m.as_deref()).collect();
+    models.sort();
+    models.dedup();
+    if !models.contains(&None) {
+        s.push_str("accelerators: {}\n");
+    }
+    for model in models {
+        let indent = match model {
+            None => {
+                s.push_str("accelerators:\n");
+                ""
+            }
+            Some(m) => {
+                if !s.contains("\nmodels:\n") {
+                    s.push_str("models:\n");
+                }
+                s.push_str(&format!("  {m}:\n"));
+                "  "
+            }
+        };
+        let mut last_accel = "";
+        for (key, knobs) in mine.iter().filter(|((.., m), _)| m.as_deref() == model) {
+            let (_, accel, precision, _) = key;
+            if accel != last_accel {
+                s.push_str(&format!("{indent}  {accel}:\n"));
+                last_accel = accel;
+            }
+            match notes.get(*key) {
+                Some(n) => s.push_str(&format!("{indent}    {precision}:  # {n}\n")),
+                None => s.push_str(&format!("{indent}    {precision}:\n")),
+            }
+            for (name, fig) in knobs.figures() {
+                // Efficiencies to 4 decimals, microseconds to 0.1.
+                let digits = if name.ends_with("_us") { 1 } else { 4 };
+                s.push_str(&format!(
+                    "{indent}      {name}: {{value: {:.digits$}, source: {}}}\n",
+                    fig.value, fig.source
+                ));
+            }
         }
-        s.push_str(&format!(
-            "    {}:  # {} points, error {:.3} -> {:.3}\n      compute_efficiency: {{value: {:.4}, source: servebench-fit-ix-v1}}\n      memory_efficiency: {{value: {:.4}, source: servebench-fit-ix-v1}}\n      step_overhead_us: {{value: {:.0}, source: servebench-fit-ix-v1}}\n",
-            f.precision, f.points, f.objective_before, f.objective_after, f.compute_efficiency, f.memory_efficiency, f.step_overhead_us
-        ));
     }
     s
 }
@@ -66,66 +113,13 @@ pub fn run(a: CalibrateArgs) -> anyhow::Result<ExitCode> {
     if let Some(d) = &a.catalog {
         catalog.load_dir(d)?;
     }
-    let (points, skipped) = load_v1_dashboard(&a.published)
+    let (mut points, skipped) = load_v1_dashboard(&a.published)
         .with_context(|| format!("reading {}", a.published.display()))?;
+    if !a.only.is_empty() {
+        points.retain(|p| a.only.contains(&p.hw_key));
+    }
     if a.fit {
-        let mut groups: Vec<(String, String, Precision)> = points
-            .iter()
-            .filter_map(|p| {
-                Some((
-                    p.engine.clone(),
-                    p.accelerator.clone(),
-                    p.precision.parse().ok()?,
-                ))
-            })
-            .collect();
-        groups.sort();
-        groups.dedup();
-        let mut fits = Vec::new();
-        for (engine, accel, precision) in &groups {
-            let t = std::time::Instant::now();
-            let f = fit(
-                &catalog,
-                engine,
-                accel,
-                *precision,
-                &points,
-                a.fit_requests_per_conc,
-            )
-            .map_err(anyhow::Error::msg)?;
-            eprintln!(
-                "fitted {engine} on {accel} {precision}: compute {:.3}, memory {:.3}, overhead {:.0} µs; error {:.3} -> {:.3} ({} points, {:.1} s)",
-                f.compute_efficiency, f.memory_efficiency, f.step_overhead_us, f.objective_before, f.objective_after, f.points, t.elapsed().as_secs_f64()
-            );
-            fits.push(f);
-        }
-        // Apply the fits to this run, and write them when asked.
-        for f in &fits {
-            let fig = |v: f64| servebench_catalog::Figure {
-                value: v,
-                source: "servebench-fit-ix-v1".into(),
-            };
-            catalog.calibrations.insert(
-                (f.engine.clone(), f.accelerator.clone(), f.precision),
-                servebench_catalog::Knobs {
-                    compute_efficiency: fig(f.compute_efficiency),
-                    memory_efficiency: fig(f.memory_efficiency),
-                    step_overhead_us: fig(f.step_overhead_us),
-                },
-            );
-        }
-        if let Some(dir) = &a.write {
-            std::fs::create_dir_all(dir)?;
-            let mut engines: Vec<&str> = fits.iter().map(|f| f.engine.as_str()).collect();
-            engines.dedup();
-            for e in engines {
-                let mine: Vec<&Fit> = fits.iter().filter(|f| f.engine == e).collect();
-                let path = dir.join(format!("{e}.yaml"));
-                std::fs::write(&path, calibration_yaml(e, &mine))
-                    .with_context(|| format!("writing {}", path.display()))?;
-                eprintln!("wrote {}", path.display());
-            }
-        }
+        fit_all(&a, &mut catalog, &points)?;
     }
     let t0 = std::time::Instant::now();
     let cmp = compare(&catalog, &points, a.requests_per_conc);
@@ -179,4 +173,87 @@ pub fn run(a: CalibrateArgs) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("writing {}", out.display()))?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Fits every engine × accelerator × precision of the published points, pooled over models,
+/// then per model where several models share the combination (starting from the pooled knobs);
+/// applies the fits to `catalog` and writes the engines' files when asked.
+fn fit_all(
+    a: &CalibrateArgs,
+    catalog: &mut Catalog,
+    points: &[PublishedPoint],
+) -> anyhow::Result<()> {
+    let mut pooled: BTreeMap<(String, String, Precision), Vec<String>> = BTreeMap::new();
+    for p in points {
+        if let Ok(prec) = p.precision.parse::<Precision>() {
+            let models = pooled
+                .entry((p.engine.clone(), p.accelerator.clone(), prec))
+                .or_default();
+            if !models.contains(&p.model) {
+                models.push(p.model.clone());
+            }
+        }
+    }
+    let mut groups: Vec<(String, Option<String>, String, Precision)> = pooled
+        .keys()
+        .map(|(e, acc, p)| (e.clone(), None, acc.clone(), *p))
+        .collect();
+    for ((e, acc, p), models) in &pooled {
+        if models.len() > 1 {
+            for m in models {
+                groups.push((e.clone(), Some(m.clone()), acc.clone(), *p));
+            }
+        }
+    }
+    let mut notes = BTreeMap::new();
+    for (engine, model, accel, precision) in &groups {
+        let t = std::time::Instant::now();
+        let f = fit(
+            catalog,
+            engine,
+            model.as_deref(),
+            accel,
+            *precision,
+            points,
+            a.fit_requests_per_conc,
+        )
+        .map_err(anyhow::Error::msg)?;
+        let knobs: Vec<String> = f
+            .knobs
+            .figures()
+            .iter()
+            .map(|(n, v)| format!("{n} {:.4}", v.value))
+            .collect();
+        eprintln!(
+            "fitted {engine} on {accel} {precision} ({}): {}; error {:.3} -> {:.3} ({} points, {:.1} s)",
+            model.as_deref().unwrap_or("all models"),
+            knobs.join(", "),
+            f.objective_before,
+            f.objective_after,
+            f.points,
+            t.elapsed().as_secs_f64()
+        );
+        let key = (engine.clone(), accel.clone(), *precision, model.clone());
+        notes.insert(
+            key.clone(),
+            format!(
+                "{} points, error {:.3} -> {:.3}",
+                f.points, f.objective_before, f.objective_after
+            ),
+        );
+        catalog.calibrations.insert(key, f.knobs);
+    }
+    if let Some(dir) = &a.write {
+        std::fs::create_dir_all(dir)?;
+        let mut engines: Vec<&str> = groups.iter().map(|g| g.0.as_str()).collect();
+        engines.sort();
+        engines.dedup();
+        for e in engines {
+            let path = dir.join(format!("{e}.yaml"));
+            std::fs::write(&path, calibration_yaml(e, catalog, &notes))
+                .with_context(|| format!("writing {}", path.display()))?;
+            eprintln!("wrote {}", path.display());
+        }
+    }
+    Ok(())
 }
