@@ -370,6 +370,104 @@ pub fn share_within(c: &[Comparison], tol: f64) -> f64 {
     }
 }
 
+/// How one workload (model × ISL/OSL) ranks its deployments (hardware key × precision), published
+/// against simulated, by one figure of the series: its best tok/s/GPU or its best tok/s/user.
+#[derive(Debug, Clone, Serialize)]
+pub struct Ordering {
+    pub model: String,
+    pub isl: u64,
+    pub osl: u64,
+    pub metric: &'static str,
+    /// (hardware key/precision, published, simulated), published best first.
+    pub series: Vec<(String, f64, f64)>,
+    /// Pairs whose published values differ by more than the tie band.
+    pub pairs: usize,
+    /// Of those, the pairs the simulator orders the other way round.
+    pub swapped: Vec<(String, String)>,
+}
+
+/// Published values closer than this (relative) count as a tie and are not ranked.
+pub const TIE_BAND: f64 = 0.05;
+
+/// The ranking of deployments per workload, by best tok/s/GPU and by best tok/s/user.
+pub fn orderings(c: &[Comparison]) -> Vec<Ordering> {
+    type Key = (String, u64, u64);
+    let mut by: std::collections::BTreeMap<Key, std::collections::BTreeMap<String, [f64; 4]>> =
+        Default::default();
+    for x in c.iter().filter(|x| x.error.is_none()) {
+        let p = &x.published;
+        let e = by
+            .entry((p.model.clone(), p.isl, p.osl))
+            .or_default()
+            .entry(format!("{}/{}", p.hw_key, p.precision))
+            .or_insert([0.0; 4]);
+        e[0] = e[0].max(p.tput_per_gpu);
+        e[1] = e[1].max(x.sim_tput_per_gpu);
+        e[2] = e[2].max(p.interactivity);
+        e[3] = e[3].max(x.sim_interactivity);
+    }
+    let mut out = Vec::new();
+    for ((model, isl, osl), series) in by {
+        for (metric, i) in [("best tok/s/GPU", 0), ("best tok/s/user", 2)] {
+            let mut s: Vec<(String, f64, f64)> = series
+                .iter()
+                .map(|(k, v)| (k.clone(), v[i], v[i + 1]))
+                .collect();
+            s.sort_by(|a, b| b.1.total_cmp(&a.1));
+            let (mut pairs, mut swapped) = (0, Vec::new());
+            for (n, a) in s.iter().enumerate() {
+                for b in &s[n + 1..] {
+                    if a.1 > b.1 * (1.0 + TIE_BAND) {
+                        pairs += 1;
+                        if a.2 < b.2 {
+                            swapped.push((a.0.clone(), b.0.clone()));
+                        }
+                    }
+                }
+            }
+            out.push(Ordering {
+                model: model.clone(),
+                isl,
+                osl,
+                metric,
+                series: s,
+                pairs,
+                swapped,
+            });
+        }
+    }
+    out
+}
+
+/// One line per comparison (with a header): the point-by-point report.
+pub fn comparisons_csv(c: &[Comparison]) -> String {
+    let mut s = String::from(
+        "model,isl,osl,hw_key,engine,precision,tp,conc,published_tput_per_gpu,sim_tput_per_gpu,tput_error,published_intvty,sim_intvty,intvty_error,error\n",
+    );
+    for x in c {
+        let p = &x.published;
+        s.push_str(&format!(
+            "{},{},{},{},{},{},{},{},{:.1},{:.1},{:.4},{:.2},{:.2},{:.4},{}\n",
+            p.model,
+            p.isl,
+            p.osl,
+            p.hw_key,
+            p.engine,
+            p.precision,
+            p.tp,
+            p.conc,
+            p.tput_per_gpu,
+            x.sim_tput_per_gpu,
+            x.tput_error,
+            p.interactivity,
+            x.sim_interactivity,
+            x.interactivity_error,
+            x.error.as_deref().unwrap_or("").replace(',', ";")
+        ));
+    }
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -401,6 +499,62 @@ mod tests {
             ("b200".into(), "vllm".into())
         );
         assert!(engine_for("deepseek-r1-0528", "gb200_mtp").is_err());
+    }
+
+    fn cmp(hw: &str, publ: (f64, f64), sim: (f64, f64)) -> Comparison {
+        Comparison {
+            published: PublishedPoint {
+                file: "f".into(),
+                model: "m".into(),
+                isl: 1024,
+                osl: 1024,
+                hw_key: hw.into(),
+                accelerator: hw.into(),
+                engine: "vllm".into(),
+                precision: "fp8".into(),
+                tp: 8,
+                conc: 4,
+                interactivity: publ.1,
+                tput_per_gpu: publ.0,
+            },
+            sim_tput_per_gpu: sim.0,
+            sim_interactivity: sim.1,
+            tput_error: sim.0 / publ.0 - 1.0,
+            interactivity_error: sim.1 / publ.1 - 1.0,
+            error: None,
+        }
+    }
+
+    #[test]
+    fn orderings_count_swapped_pairs_beyond_ties() {
+        let c = vec![
+            cmp("a", (1000.0, 50.0), (900.0, 60.0)),
+            cmp("a", (500.0, 100.0), (450.0, 110.0)),
+            cmp("b", (800.0, 90.0), (950.0, 80.0)),
+            cmp("c", (790.0, 20.0), (700.0, 30.0)),
+        ];
+        let o = orderings(&c);
+        assert_eq!(o.len(), 2);
+        let tput = &o[0];
+        assert_eq!(tput.metric, "best tok/s/GPU");
+        let names: Vec<&str> = tput.series.iter().map(|s| s.0.as_str()).collect();
+        assert_eq!(names, ["a/fp8", "b/fp8", "c/fp8"]);
+        // a > b and a > c are ranked; b vs c (800 vs 790) is a tie. The simulator puts b above a.
+        assert_eq!(tput.pairs, 2);
+        assert_eq!(
+            tput.swapped,
+            vec![("a/fp8".to_string(), "b/fp8".to_string())]
+        );
+        let intv = &o[1];
+        assert_eq!(intv.pairs, 3);
+        assert!(intv.swapped.is_empty(), "{intv:?}");
+        let csv = comparisons_csv(&c[..1]);
+        assert_eq!(csv.lines().count(), 2);
+        assert!(csv
+            .lines()
+            .nth(1)
+            .unwrap()
+            .starts_with("m,1024,1024,a,vllm,fp8,8,4,1000.0,900.0,-0.1000,50.00,60.00,0.2000,"));
     }
 
     #[test]

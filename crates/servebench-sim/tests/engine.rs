@@ -42,6 +42,22 @@ fn power(addr: SocketAddr) -> PowerReading {
     serde_json::from_value(get(addr, "/sim/power")).unwrap()
 }
 
+/// The engine's state from `/sim/stats` once `cond` holds (polled over one keep-alive
+/// connection; the engine thread acts on its own schedule, so there is nothing to wait on).
+fn engine_once(addr: SocketAddr, cond: impl Fn(&Value) -> bool) -> Value {
+    let mut poll = Client::connect(addr);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        poll.send("GET", "/sim/stats", &[], b"");
+        let e = poll.read_response().unwrap().json()["engine"].clone();
+        if cond(&e) {
+            return e;
+        }
+        assert!(Instant::now() < deadline, "the engine never got there: {e}");
+        std::thread::yield_now();
+    }
+}
+
 /// A prompt of `n` tokens for the default whitespace counter.
 fn prompt(n: usize) -> String {
     vec!["tok"; n].join(" ")
@@ -123,19 +139,8 @@ fn a_client_that_goes_away_frees_its_slot() {
     assert_eq!(get(s.addr(), "/sim/stats")["engine"]["running"], 1);
     drop(c);
     // The server notices when a write fails; the engine then aborts the request.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let mut poll = Client::connect(s.addr());
-    loop {
-        poll.send("GET", "/sim/stats", &[], b"");
-        let e = poll.read_response().unwrap().json()["engine"].clone();
-        if e["aborted"] == 1 {
-            assert_eq!(e["running"], 0);
-            assert_eq!(e["waiting"], 0);
-            break;
-        }
-        assert!(Instant::now() < deadline, "never aborted: {e}");
-        std::thread::yield_now();
-    }
+    let e = engine_once(s.addr(), |e| e["aborted"] == 1);
+    assert_eq!((&e["running"], &e["waiting"]), (&json!(0), &json!(0)));
     assert_eq!(s.shutdown().aborted, 1);
 }
 
@@ -150,4 +155,29 @@ fn the_fixed_profile_has_no_power() {
         .as_str()
         .unwrap()
         .contains("--gpu"));
+}
+
+#[test]
+fn a_mid_stream_fault_ends_the_response_and_frees_the_engine() {
+    let s = sim(20.0);
+    let mut c = Client::connect(s.addr());
+    c.post(
+        "/v1/completions",
+        &json!({"prompt": prompt(64), "max_tokens": 40, "ignore_eos": true, "stream": true}),
+        &[("x-sim-fault", "error_mid_stream")],
+    );
+    let r = c.read_response().unwrap();
+    assert_eq!(r.head.status, 200);
+    let events = r.events();
+    let content: Vec<Value> = events
+        .iter()
+        .filter_map(|e| serde_json::from_str::<Value>(e).ok())
+        .filter(|v| v.get("choices").is_some())
+        .collect();
+    // Half the tokens (one per step), then the error event, and no [DONE].
+    assert_eq!(content.len(), 20);
+    assert!(events.last().unwrap().contains("error"), "{events:?}");
+    assert!(!events.iter().any(|e| e == "[DONE]"));
+    let e = engine_once(s.addr(), |e| e["aborted"] == 1);
+    assert_eq!(e["running"], 0);
 }

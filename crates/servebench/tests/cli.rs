@@ -328,10 +328,8 @@ fn readme_main_command_runs_as_written_in_reduced_time() {
         .collect();
     a.extend(
         [
-            "--sim-ttft-ms",
-            "2",
-            "--sim-itl-ms",
-            "0.2",
+            "--sim-time-scale",
+            "20",
             "--num-prompts",
             "16",
             "--warmups",
@@ -343,8 +341,17 @@ fn readme_main_command_runs_as_written_in_reduced_time() {
     let o = bench(&refs, &[]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let v = read_json(&dir.path().join("bench.json"));
-    let points = v.as_array().map_or(1, |a| a.len());
-    assert!(points >= 2, "the main job sweeps concurrency");
+    let points = v
+        .as_array()
+        .expect("several concurrency values give an array");
+    assert!(points.len() >= 2, "the main job sweeps concurrency");
+    // The embedded default is the simulated engine: its model, its 8 GPUs, and a curve with
+    // more throughput per GPU and less interactivity as concurrency grows.
+    let f = |i: usize, k: &str| points[i][k].as_f64().unwrap();
+    assert_eq!(points[0]["model_id"], "meta-llama/Llama-3.3-70B-Instruct");
+    assert_eq!(points[0]["num_gpus"], 8);
+    assert!(f(1, "tput_per_gpu") > f(0, "tput_per_gpu"));
+    assert!(f(1, "median_intvty") < f(0, "median_intvty"));
 }
 
 #[test]

@@ -18,7 +18,8 @@ use std::time::Duration;
 #[derive(clap::Args, Debug)]
 pub struct BenchArgs {
     /// Server to benchmark, http://HOST:PORT[/PREFIX]. Without it, an embedded `servebench sim`
-    /// (fixed timing, see --sim-ttft-ms/--sim-itl-ms) is started on a loopback port.
+    /// is started on a loopback port: the simulated engine (see --sim-gpu and the other --sim-*
+    /// flags), or fixed timing with --sim-ttft-ms/--sim-itl-ms.
     #[arg(long)]
     base_url: Option<String>,
     /// Request path, overriding /v1/completions or /v1/chat/completions.
@@ -114,12 +115,79 @@ pub struct BenchArgs {
     /// No progress bar.
     #[arg(long)]
     no_progress: bool,
-    /// Embedded sim only: time to first token, ms.
-    #[arg(long, default_value_t = 50.0)]
-    sim_ttft_ms: f64,
-    /// Embedded sim only: time between tokens, ms.
-    #[arg(long, default_value_t = 10.0)]
-    sim_itl_ms: f64,
+    /// Embedded sim only: its profile (default: engine, or fixed when --sim-ttft-ms or
+    /// --sim-itl-ms is given).
+    #[arg(long, value_enum)]
+    sim_profile: Option<super::sim::Profile>,
+    /// Embedded sim, engine profile: the simulated deployment.
+    #[arg(long, default_value = "h200")]
+    sim_gpu: String,
+    #[arg(long, default_value = "llama-3.3-70b")]
+    sim_model: String,
+    #[arg(long, default_value = "fp8")]
+    sim_precision: String,
+    #[arg(long, default_value = "vllm")]
+    sim_engine: String,
+    #[arg(long, default_value_t = 8)]
+    sim_tp: u32,
+    /// Embedded sim, engine profile: simulated seconds per wall second (timings in the result
+    /// are then that many times shorter than the modelled GPUs').
+    #[arg(long, default_value_t = 1.0)]
+    sim_time_scale: f64,
+    /// Embedded sim, fixed profile: time to first token, ms (default 50).
+    #[arg(long)]
+    sim_ttft_ms: Option<f64>,
+    /// Embedded sim, fixed profile: time between tokens, ms (default 10).
+    #[arg(long)]
+    sim_itl_ms: Option<f64>,
+}
+
+/// The embedded server for a run without --base-url, its simulated GPUs, and a line saying
+/// what it simulates.
+fn embedded_sim(
+    a: &BenchArgs,
+    tokenizer: Option<&str>,
+) -> anyhow::Result<(servebench_sim::SimHandle, Option<u32>, String)> {
+    use super::sim::{embedded, Embedded, Profile};
+    let fixed = a.sim_ttft_ms.is_some() || a.sim_itl_ms.is_some();
+    let profile = a.sim_profile.unwrap_or(if fixed {
+        Profile::Fixed
+    } else {
+        Profile::Engine
+    });
+    let what = match profile {
+        Profile::Fixed => Embedded::Fixed {
+            ttft_ms: a.sim_ttft_ms.unwrap_or(50.0),
+            itl_ms: a.sim_itl_ms.unwrap_or(10.0),
+        },
+        Profile::Engine => {
+            anyhow::ensure!(
+                !fixed,
+                "--sim-ttft-ms and --sim-itl-ms belong to the fixed profile, not --sim-profile engine"
+            );
+            Embedded::Engine {
+                deployment: super::deployment::DeploymentArgs {
+                    gpu: Some(a.sim_gpu.clone()),
+                    precision: Some(a.sim_precision.parse().map_err(|e: String| {
+                        anyhow::anyhow!("--sim-precision {}: {e}", a.sim_precision)
+                    })?),
+                    engine: a.sim_engine.clone(),
+                    tp: a.sim_tp,
+                    dp_attention: false,
+                    spec_decode: None,
+                    catalog: None,
+                },
+                model: a.sim_model.clone(),
+                time_scale: a.sim_time_scale,
+            }
+        }
+    };
+    let line = what.describe();
+    let gpus = match &what {
+        Embedded::Engine { deployment, .. } => Some(deployment.tp),
+        Embedded::Fixed { .. } => None,
+    };
+    Ok((embedded(what, tokenizer)?, gpus, line))
 }
 
 fn parse_api(s: &str) -> Result<Api, String> {
@@ -147,16 +215,15 @@ pub fn run(a: BenchArgs) -> anyhow::Result<ExitCode> {
     };
     let embedded = match &a.base_url {
         Some(_) => None,
-        None => Some(super::sim::embedded(
-            a.sim_ttft_ms,
-            a.sim_itl_ms,
-            tokenizer.as_deref(),
-        )?),
+        None => Some(embedded_sim(&a, tokenizer.as_deref())?),
     };
     let base_url = match (&a.base_url, &embedded) {
         (Some(u), _) => u.clone(),
-        (None, Some(h)) => {
-            eprintln!("servebench: no --base-url given: benchmarking the embedded simulated server at {} (fixed timing: TTFT {} ms, ITL {} ms)", h.base_url(), a.sim_ttft_ms, a.sim_itl_ms);
+        (None, Some((h, _, what))) => {
+            eprintln!(
+                "servebench: no --base-url given: benchmarking the embedded simulated server at {} ({what})",
+                h.base_url()
+            );
             h.base_url()
         }
         (None, None) => unreachable!(),
@@ -203,7 +270,10 @@ pub fn run(a: BenchArgs) -> anyhow::Result<ExitCode> {
         seed: a.seed,
         tokenizer,
         ignore_eos: a.ignore_eos.unwrap_or(a.dataset == DatasetKind::Random),
-        num_gpus: a.num_gpus,
+        // The embedded engine's GPUs, unless told otherwise.
+        num_gpus: a
+            .num_gpus
+            .or(embedded.as_ref().and_then(|(_, gpus, _)| *gpus)),
         goodput,
         api_key_env: a.api_key_env.clone(),
         request_timeout: secs("request-timeout", a.request_timeout)?,
@@ -273,7 +343,7 @@ pub fn run(a: BenchArgs) -> anyhow::Result<ExitCode> {
             std::fs::write(p, json + "\n").with_context(|| format!("writing {}", p.display()))?;
         }
     }
-    if let Some(h) = embedded {
+    if let Some((h, ..)) = embedded {
         h.shutdown();
     }
     Ok(if gate_failed {

@@ -3,7 +3,8 @@
 use anyhow::Context;
 use servebench_catalog::{CalibrationKey, Catalog, Knobs, Precision};
 use servebench_sim::calibration::{
-    compare, fit, load_v1_dashboard, share_within, Comparison, PublishedPoint,
+    compare, comparisons_csv, fit, load_v1_dashboard, orderings, share_within, Comparison,
+    PublishedPoint, TIE_BAND,
 };
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -23,6 +24,9 @@ pub struct CalibrateArgs {
     /// Write every comparison as JSON here.
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Write every comparison as CSV here (one line per published point).
+    #[arg(long)]
+    csv: Option<PathBuf>,
     /// Fit each engine's efficiency knobs per accelerator to the published points first.
     #[arg(long)]
     fit: bool,
@@ -168,8 +172,36 @@ pub fn run(a: CalibrateArgs) -> anyhow::Result<ExitCode> {
         "Within ±35% on both tok/s/GPU and tok/s/user: {:.0}% of simulated points.",
         100.0 * share_within(&cmp, 0.35)
     );
+    let ords = orderings(&cmp);
+    let (pairs, swapped) = ords
+        .iter()
+        .fold((0, 0), |(p, s), o| (p + o.pairs, s + o.swapped.len()));
+    println!(
+        "Ordering of deployments per workload (best tok/s/GPU, best tok/s/user; published values within {:.0}% are ties): {} of {pairs} ranked pairs in the published order.",
+        100.0 * TIE_BAND,
+        pairs - swapped
+    );
+    for o in ords.iter().filter(|o| !o.swapped.is_empty()) {
+        let list: Vec<String> = o
+            .swapped
+            .iter()
+            .map(|(x, y)| format!("{x} > {y}"))
+            .collect();
+        println!(
+            "  {} {}/{} by {}: simulated the other way round: {}",
+            o.model,
+            o.isl,
+            o.osl,
+            o.metric,
+            list.join(", ")
+        );
+    }
     if let Some(out) = &a.out {
         std::fs::write(out, serde_json::to_string_pretty(&cmp)? + "\n")
+            .with_context(|| format!("writing {}", out.display()))?;
+    }
+    if let Some(out) = &a.csv {
+        std::fs::write(out, comparisons_csv(&cmp))
             .with_context(|| format!("writing {}", out.display()))?;
     }
     Ok(ExitCode::SUCCESS)

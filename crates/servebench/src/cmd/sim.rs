@@ -9,6 +9,9 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// 128k tokens: the context of Llama-3.3-70B and gpt-oss-120b (DeepSeek-R1 has 160k).
+const DEFAULT_MAX_MODEL_LEN: u32 = 131_072;
+
 /// Timing profiles.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Profile {
@@ -68,7 +71,7 @@ pub struct SimArgs {
     #[arg(long, default_value_t = 0, value_name = "N")]
     pub reasoning_tokens: u32,
     /// Reject requests whose prompt_tokens + max_tokens exceed this (400, as vLLM does).
-    #[arg(long, default_value_t = 131_072, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, default_value_t = DEFAULT_MAX_MODEL_LEN, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_model_len: u32,
     /// Fraction of requests answered 429.
     #[arg(long = "fail-429", value_name = "F", default_value_t = 0.0, value_parser = fraction)]
@@ -172,60 +175,108 @@ fn counter(tokenizer: Option<&str>, model: &str) -> anyhow::Result<Arc<dyn Promp
     Ok(Arc::new(TokenizerCounter(resolved.tokenizer)))
 }
 
-/// For `servebench bench` without `--base-url`: a `fixed`-profile sim on a free loopback port,
-/// in this process. Shut it down with [`servebench_sim::SimHandle::shutdown`].
+/// What the server embedded in `servebench bench` (without `--base-url`) simulates.
+pub enum Embedded {
+    Fixed {
+        ttft_ms: f64,
+        itl_ms: f64,
+    },
+    Engine {
+        deployment: DeploymentArgs,
+        model: String,
+        time_scale: f64,
+    },
+}
+
+impl Embedded {
+    pub fn describe(&self) -> String {
+        match self {
+            Embedded::Fixed { ttft_ms, itl_ms } => {
+                format!("fixed timing: TTFT {ttft_ms} ms, ITL {itl_ms} ms")
+            }
+            Embedded::Engine {
+                deployment,
+                model,
+                time_scale,
+            } => format!(
+                "simulated engine: {}, {time_scale}× real time",
+                deployment.describe(model)
+            ),
+        }
+    }
+}
+
+/// The embedded server on a free loopback port, in this process. Shut it down with
+/// [`servebench_sim::SimHandle::shutdown`].
 pub fn embedded(
-    ttft_ms: f64,
-    itl_ms: f64,
+    what: Embedded,
     tokenizer: Option<&str>,
 ) -> anyhow::Result<servebench_sim::SimHandle> {
-    for (name, v) in [("--sim-ttft-ms", ttft_ms), ("--sim-itl-ms", itl_ms)] {
-        anyhow::ensure!(
-            v.is_finite() && v >= 0.0,
-            "{name} {v} is not a non-negative number of milliseconds"
-        );
-    }
-    let cfg = SimConfig {
-        timing: FixedTiming {
-            ttft: ms(ttft_ms),
-            itl: ms(itl_ms),
-            tokens_per_chunk: 1,
-        },
-        counter: Some(counter(tokenizer, "servebench-sim")?),
-        ..SimConfig::default()
+    let cfg = match what {
+        Embedded::Fixed { ttft_ms, itl_ms } => {
+            for (name, v) in [("--sim-ttft-ms", ttft_ms), ("--sim-itl-ms", itl_ms)] {
+                anyhow::ensure!(
+                    v.is_finite() && v >= 0.0,
+                    "{name} {v} is not a non-negative number of milliseconds"
+                );
+            }
+            SimConfig {
+                timing: FixedTiming {
+                    ttft: ms(ttft_ms),
+                    itl: ms(itl_ms),
+                    tokens_per_chunk: 1,
+                },
+                counter: Some(counter(tokenizer, "servebench-sim")?),
+                ..SimConfig::default()
+            }
+        }
+        Embedded::Engine {
+            deployment,
+            model,
+            time_scale,
+        } => {
+            positive(&time_scale.to_string())
+                .map_err(|e| anyhow::anyhow!("--sim-time-scale: {e}"))?;
+            let (engine, served, max_model_len) =
+                start_engine(&deployment, &model, time_scale, None, DEFAULT_MAX_MODEL_LEN)?;
+            SimConfig {
+                counter: Some(counter(tokenizer, &served)?),
+                model: served,
+                engine: Some(engine),
+                max_model_len,
+                ..SimConfig::default()
+            }
+        }
     };
     servebench_sim::spawn(cfg).context("starting the embedded sim")
 }
 
-/// The engine profile's timing source, served model name and the longest request it accepts.
-fn engine(args: &SimArgs) -> anyhow::Result<(Arc<dyn servebench_sim::Engine>, String, u32)> {
-    let catalog = args.deployment.catalog()?;
-    let perf = args.deployment.perf(&catalog, &args.model)?;
-    let served = args
-        .served_model_name
-        .clone()
-        .unwrap_or_else(|| perf.dep.model.hf_id.clone());
+/// The engine profile's timing source, served model name (`served`, else the catalog model's
+/// Hugging Face id) and the longest request it accepts (at most `max_model_len`).
+fn start_engine(
+    deployment: &DeploymentArgs,
+    model: &str,
+    time_scale: f64,
+    served: Option<String>,
+    max_model_len: u32,
+) -> anyhow::Result<(Arc<dyn servebench_sim::Engine>, String, u32)> {
+    let catalog = deployment.catalog()?;
+    let perf = deployment.perf(&catalog, model)?;
+    let served = served.unwrap_or_else(|| perf.dep.model.hf_id.clone());
     // As vLLM does at startup: a context longer than the KV cache holds cannot be served.
     let kv = perf.kv_capacity_tokens();
     anyhow::ensure!(
         kv > 0,
         "{}: the weights leave no HBM for the KV cache; use more GPUs (--tp) or a lower precision",
-        args.deployment.describe(&args.model)
+        deployment.describe(model)
     );
-    let max_len = args
-        .max_model_len
-        .min(u32::try_from(kv).unwrap_or(u32::MAX));
-    if max_len < args.max_model_len {
+    let max_len = max_model_len.min(u32::try_from(kv).unwrap_or(u32::MAX));
+    if max_len < max_model_len {
         eprintln!(
             "servebench sim: the KV cache holds {kv} tokens; max model length lowered to {max_len}"
         );
     }
-    eprintln!(
-        "servebench sim: {} at {}× real time; KV cache {kv} tokens",
-        args.deployment.describe(&args.model),
-        args.time_scale
-    );
-    let e = servebench_sim::RealtimeEngine::start(perf, args.time_scale)
+    let e = servebench_sim::RealtimeEngine::start(perf, time_scale)
         .context("starting the engine thread")?;
     Ok((Arc::new(e), served, max_len))
 }
@@ -244,7 +295,18 @@ pub fn run(args: SimArgs) -> anyhow::Result<ExitCode> {
                 args.deployment.gpu.is_some(),
                 "--profile engine needs --gpu, --model and --precision"
             );
-            let (e, served, len) = engine(&args)?;
+            eprintln!(
+                "servebench sim: {} at {}× real time",
+                args.deployment.describe(&args.model),
+                args.time_scale
+            );
+            let (e, served, len) = start_engine(
+                &args.deployment,
+                &args.model,
+                args.time_scale,
+                args.served_model_name.clone(),
+                args.max_model_len,
+            )?;
             (Some(e), served, len)
         }
     };
