@@ -141,6 +141,26 @@ impl Accelerator {
     }
 }
 
+/// A setting that is not a number, from a data file, and the key of where it comes from.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Choice<T> {
+    pub value: T,
+    pub source: String,
+}
+
+/// When the scheduler lets a request into the KV cache.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KvAdmission {
+    /// As soon as its prompt fits; a running sequence that later finds no free block is
+    /// preempted and recomputed (vLLM, SGLang's retraction).
+    Optimistic,
+    /// Only when its prompt and all its output tokens fit, so nothing is ever preempted
+    /// (TensorRT-LLM's default capacity scheduler policy).
+    GuaranteedNoEvict,
+}
+
 /// A serving engine: scheduler defaults and the simulator's efficiency knobs.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -156,6 +176,8 @@ pub struct Engine {
     pub gpu_memory_utilization: Figure,
     /// KV-cache page size in tokens.
     pub kv_block_tokens: Figure,
+    /// When requests are let into the KV cache.
+    pub kv_admission: Choice<KvAdmission>,
     /// Fraction of dense peak FLOP/s the engine reaches.
     pub compute_efficiency: Figure,
     /// Fraction of HBM bandwidth the engine reaches.
@@ -212,6 +234,9 @@ pub struct Knobs {
     /// Fitted only where the published points include tensor parallelism.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allreduce_latency_us: Option<Figure>,
+    /// Fitted only where the published points include tensor parallelism.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link_efficiency: Option<Figure>,
 }
 
 impl Knobs {
@@ -222,6 +247,7 @@ impl Knobs {
             memory_efficiency: e.memory_efficiency.clone(),
             step_overhead_us: e.step_overhead_us.clone(),
             allreduce_latency_us: Some(e.allreduce_latency_us.clone()),
+            link_efficiency: Some(e.link_efficiency.clone()),
         }
     }
 
@@ -233,6 +259,9 @@ impl Knobs {
         if let Some(l) = &self.allreduce_latency_us {
             e.allreduce_latency_us = l.clone();
         }
+        if let Some(l) = &self.link_efficiency {
+            e.link_efficiency = l.clone();
+        }
     }
 
     pub fn figures(&self) -> Vec<(&'static str, &Figure)> {
@@ -243,6 +272,9 @@ impl Knobs {
         ];
         if let Some(l) = &self.allreduce_latency_us {
             v.push(("allreduce_latency_us", l));
+        }
+        if let Some(l) = &self.link_efficiency {
+            v.push(("link_efficiency", l));
         }
         v
     }
@@ -457,17 +489,23 @@ impl Catalog {
                 }
                 _ => continue,
             };
-            for (field, f) in figures {
-                if !self.sources.contains_key(&f.source) {
+            let mut sources: Vec<(&'static str, &str)> = figures
+                .iter()
+                .map(|(n, f)| (*n, f.source.as_str()))
+                .collect();
+            if let Some(("engine", id)) = key.split_once(':') {
+                sources.push(("kv_admission", &self.engines[id].kv_admission.source));
+            }
+            for (field, source) in sources {
+                if !self.sources.contains_key(source) {
                     return Err(CatalogError::Invalid {
                         file: file.clone(),
                         field: field.into(),
-                        message: format!(
-                            "source '{}' is not defined in any sources.yaml",
-                            f.source
-                        ),
+                        message: format!("source '{source}' is not defined in any sources.yaml"),
                     });
                 }
+            }
+            for (field, f) in figures {
                 if !(f.value.is_finite() && f.value >= 0.0) {
                     return Err(CatalogError::Invalid {
                         file: file.clone(),

@@ -236,7 +236,7 @@ pub struct Fit {
 pub const FIT_SOURCE: &str = "servebench-fit-ix-v1";
 
 /// Fit compute efficiency, memory efficiency, step overhead and (where the points include
-/// tensor parallelism) all-reduce latency of `engine` on `accelerator` at `precision` to the
+/// tensor parallelism) all-reduce latency and link efficiency of `engine` on `accelerator` at `precision` to the
 /// published points of that combination (of `model`, or of every model): coordinate descent on the logarithms of the knobs,
 /// golden-section search per coordinate, minimising the mean squared log error of tok/s/GPU and
 /// tok/s/user. Deterministic (the simulation is).
@@ -278,6 +278,7 @@ pub fn fit(
         memory_efficiency: fig(x[1].exp()),
         step_overhead_us: fig(x[2].exp()),
         allreduce_latency_us: x.get(3).map(|v| fig(v.exp())),
+        link_efficiency: x.get(4).map(|v| fig(v.exp())),
     };
     let eval = |x: &[f64]| -> f64 {
         let mut c = catalog.clone();
@@ -290,7 +291,8 @@ pub fn fit(
         });
         objective(&compare(&c, &group, requests_per_conc))
     };
-    // Bounds (natural log): efficiencies 5%..100%, overhead 50 µs..50 ms, all-reduce 1..200 µs.
+    // Bounds (natural log): efficiencies 5%..100%, overhead 50 µs..50 ms, all-reduce latency
+    // 1..200 µs, link efficiency 2%..100%.
     let mut bounds = vec![
         (0.05f64.ln(), 0.0),
         (0.05f64.ln(), 0.0),
@@ -304,6 +306,8 @@ pub fn fit(
     if with_tp {
         bounds.push((1f64.ln(), 200f64.ln()));
         x.push(base.allreduce_latency_us.value.clamp(1.0, 200.0).ln());
+        bounds.push((0.02f64.ln(), 0.0));
+        x.push(base.link_efficiency.value.clamp(0.02, 1.0).ln());
     }
     let before = eval(&x);
     let mut best = before;

@@ -10,6 +10,7 @@
 //! tokens produced by a step appear at its end.
 
 use crate::perf::{PerfModel, StepBatch};
+use servebench_catalog::KvAdmission;
 use std::collections::VecDeque;
 
 /// Tokens emitted for one request by one step: (request id, tokens).
@@ -50,6 +51,8 @@ pub struct SchedulerLimits {
     pub max_batched_tokens: u64,
     pub kv_capacity_tokens: u64,
     pub block_tokens: u64,
+    /// Admit a request only when its whole length fits (nothing is ever preempted).
+    pub no_evict: bool,
 }
 
 impl SchedulerLimits {
@@ -60,6 +63,7 @@ impl SchedulerLimits {
             max_batched_tokens: e.max_num_batched_tokens.value as u64,
             kv_capacity_tokens: perf.kv_capacity_tokens(),
             block_tokens: (e.kv_block_tokens.value as u64).max(1),
+            no_evict: e.kv_admission.value == KvAdmission::GuaranteedNoEvict,
         }
     }
 
@@ -280,7 +284,14 @@ impl<'a> Engine<'a> {
         while budget > 0 && (self.running.len() as u64) < self.limits.max_num_seqs {
             let Some(s) = self.waiting.front() else { break };
             let chunk = (s.prefill_target - s.prefilled).min(budget);
-            let need = self.blocks_for(s.ctx + chunk);
+            let need = if self.limits.no_evict {
+                // Everything it will ever hold: the prompt, the rest of its output, and one
+                // step of draft tokens.
+                let out = self.outcomes[s.id - self.base].output_tokens;
+                self.blocks_for(s.prefill_target + out.saturating_sub(s.generated) + width)
+            } else {
+                self.blocks_for(s.ctx + chunk)
+            };
             if need > self.free_blocks {
                 break; // FCFS: nobody jumps the queue
             }

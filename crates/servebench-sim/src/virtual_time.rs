@@ -309,6 +309,27 @@ mod tests {
     }
 
     #[test]
+    fn guaranteed_no_evict_admits_whole_requests_and_never_preempts() {
+        let m = perf("h200", "llama-3.3-70b", "trt", Precision::Fp8, 8);
+        let mut limits = SchedulerLimits::from_perf(&m);
+        assert!(limits.no_evict, "TensorRT-LLM's default policy");
+        limits.kv_capacity_tokens = 7_000;
+        let p = VirtualPoint::inferencex(32, 1024, 256);
+        let r = simulate_with(&m, limits.clone(), &p);
+        assert!(r.outcomes.iter().all(|o| o.last_token_s > 0.0));
+        assert_eq!(r.stats.preemptions, 0);
+        // 7,000 tokens hold 5 whole requests of at most 1,024 + 256 tokens (in blocks of 32).
+        let per_request = (1024u64 + 256 + 1).div_ceil(32);
+        assert!(r.stats.max_running <= 7_000 / 32 / (per_request - 8));
+        assert!(r.stats.max_blocks_used <= r.stats.blocks_total);
+        // The same cache admitting optimistically preempts, and its requests decode slower.
+        limits.no_evict = false;
+        let o = simulate_with(&m, limits, &p);
+        assert!(o.stats.preemptions > 0);
+        assert!(r.median_interactivity() > o.median_interactivity());
+    }
+
+    #[test]
     fn speculative_decoding_emits_several_tokens_per_step() {
         let base = perf("h200", "llama-3.3-70b", "vllm", Precision::Fp8, 8);
         let mut dep = base.dep.clone();
