@@ -8,21 +8,9 @@ use servebench_client::{Bench, BenchOptions};
 use servebench_sim::perf::{Deployment, PerfModel};
 use servebench_sim::scheduler::SchedulerLimits;
 use servebench_sim::virtual_time::simulate_lengths;
-use servebench_sim::{PromptCounter, RealtimeEngine, SimConfig};
+use servebench_sim::{RealtimeEngine, SimConfig};
 use std::sync::Arc;
 use std::time::Duration;
-
-/// The server counts prompt tokens with the client's tokenizer, as a real engine would.
-struct Cl100k(servebench_tokenizer::Tokenizer);
-
-impl PromptCounter for Cl100k {
-    fn count(&self, text: &str) -> usize {
-        self.0.count(text)
-    }
-    fn encode(&self, text: &str) -> Vec<u32> {
-        self.0.encode(text)
-    }
-}
 
 fn perf() -> PerfModel {
     let c = Catalog::builtin().unwrap();
@@ -40,9 +28,10 @@ fn bench_against_the_realtime_engine_agrees_with_virtual_time() {
     let engine = RealtimeEngine::start(perf(), scale).unwrap();
     let sim = servebench_sim::spawn(SimConfig {
         engine: Some(Arc::new(engine)),
-        counter: Some(Arc::new(Cl100k(
+        // The server counts prompts with the client's tokenizer, as a real engine would.
+        counter: Some(Arc::new(
             servebench_tokenizer::Tokenizer::builtin("cl100k_base").unwrap(),
-        ))),
+        )),
         ..Default::default()
     })
     .unwrap();

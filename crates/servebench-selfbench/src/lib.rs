@@ -284,6 +284,24 @@ fn wait4(pid: u32) -> anyhow::Result<(i32, libc::rusage)> {
     Ok((code, ru))
 }
 
+/// `bench` flags for a closed loop of `c` against `base_url`.
+fn closed_loop(base_url: &str, isl: u32, osl: u32, c: usize) -> Vec<String> {
+    [
+        "--base-url",
+        base_url,
+        "--isl",
+        &isl.to_string(),
+        "--osl",
+        &osl.to_string(),
+        "--concurrency",
+        &c.to_string(),
+        "--tokenize-probe",
+        "0",
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
 fn ceiling(opts: &Options, c: usize, isl: u32, osl: u32) -> anyhow::Result<Ceiling> {
     let server = start_server(
         opts,
@@ -297,22 +315,7 @@ fn ceiling(opts: &Options, c: usize, isl: u32, osl: u32) -> anyhow::Result<Ceili
         ],
     )?;
     let out = opts.work_dir.join(format!("ceiling-c{c}.json"));
-    let run = run_client(
-        opts,
-        &[
-            "--base-url".into(),
-            server.base_url.clone(),
-            "--isl".into(),
-            isl.to_string(),
-            "--osl".into(),
-            osl.to_string(),
-            "--concurrency".into(),
-            c.to_string(),
-            "--tokenize-probe".into(),
-            "0".into(),
-        ],
-        &out,
-    )?;
+    let run = run_client(opts, &closed_loop(&server.base_url, isl, osl, c), &out)?;
     drop(server);
     let r = &run.result;
     let f = |k: &str| r[k].as_f64().unwrap_or(0.0);
@@ -363,22 +366,7 @@ fn engine(opts: &Options, c: usize, isl: u32, osl: u32) -> anyhow::Result<Engine
     let out = opts.work_dir.join(format!("engine-c{c}.json"));
     let cpu0 = proc_cpu_s(server.child.id())?;
     let t0 = Instant::now();
-    let run = run_client(
-        opts,
-        &[
-            "--base-url".into(),
-            server.base_url.clone(),
-            "--isl".into(),
-            isl.to_string(),
-            "--osl".into(),
-            osl.to_string(),
-            "--concurrency".into(),
-            c.to_string(),
-            "--tokenize-probe".into(),
-            "0".into(),
-        ],
-        &out,
-    )?;
+    let run = run_client(opts, &closed_loop(&server.base_url, isl, osl, c), &out)?;
     let server_cpu = proc_cpu_s(server.child.id())? - cpu0;
     let wall = t0.elapsed().as_secs_f64();
     drop(server);

@@ -13,6 +13,15 @@ pub trait PromptCounter: Send + Sync {
     fn encode(&self, text: &str) -> Vec<u32>;
 }
 
+impl PromptCounter for servebench_tokenizer::Tokenizer {
+    fn count(&self, text: &str) -> usize {
+        servebench_tokenizer::Tokenizer::count(self, text)
+    }
+    fn encode(&self, text: &str) -> Vec<u32> {
+        servebench_tokenizer::Tokenizer::encode(self, text)
+    }
+}
+
 /// Fallback when no tokenizer is configured: one "token" per whitespace-separated word.
 /// Not a tokenizer; the ids are 17-bit FNV-1a hashes of the words.
 #[derive(Debug, Clone, Copy, Default)]

@@ -302,17 +302,6 @@ impl Conn {
             .await
     }
 
-    async fn respond_text(
-        &mut self,
-        code: u16,
-        body: &[u8],
-        keep_alive: bool,
-        request_id: Option<&str>,
-    ) -> io::Result<After> {
-        self.respond_typed(code, "text/csv", body, keep_alive, request_id)
-            .await
-    }
-
     async fn respond_typed(
         &mut self,
         code: u16,
@@ -463,7 +452,8 @@ impl Conn {
                     }
                     Some(p) if csv => {
                         let body = crate::power::nvidia_smi_csv(&p);
-                        self.respond_text(200, body.as_bytes(), keep, rid).await
+                        self.respond_typed(200, "text/csv", body.as_bytes(), keep, rid)
+                            .await
                     }
                     Some(p) => {
                         let body = serde_json::to_vec(&p).expect("serializes");

@@ -142,18 +142,6 @@ fn ms(v: f64) -> Duration {
     Duration::from_secs_f64(v / 1000.0)
 }
 
-/// Adapts the project's tokenizer to the sim's prompt counter.
-struct TokenizerCounter(servebench_tokenizer::Tokenizer);
-
-impl PromptCounter for TokenizerCounter {
-    fn count(&self, text: &str) -> usize {
-        self.0.count(text)
-    }
-    fn encode(&self, text: &str) -> Vec<u32> {
-        self.0.encode(text)
-    }
-}
-
 fn bind_addr(host: &str, port: u16) -> anyhow::Result<SocketAddr> {
     (host, port)
         .to_socket_addrs()
@@ -172,7 +160,7 @@ fn counter(tokenizer: Option<&str>, model: &str) -> anyhow::Result<Arc<dyn Promp
             resolved.tokenizer.info().name
         );
     }
-    Ok(Arc::new(TokenizerCounter(resolved.tokenizer)))
+    Ok(Arc::new(resolved.tokenizer))
 }
 
 /// What the server embedded in `servebench bench` (without `--base-url`) simulates.
