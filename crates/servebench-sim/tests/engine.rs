@@ -110,7 +110,8 @@ fn one_request_takes_the_modelled_time_and_energy() {
     let v = simulate_lengths(&p, SchedulerLimits::from_perf(&p), 1, &[], &[(2000, 200)]);
     let d = v.duration_s();
     assert!(
-        e2e_sim >= d && e2e_sim < d * 1.15,
+        // (The server may have read the request a moment before `sent` was taken.)
+        e2e_sim > d * 0.99 && e2e_sim < d * 1.15,
         "end to end {e2e_sim:.3} s of simulated time, modelled {d:.3} s"
     );
     let span = after.sim_time_s - before.sim_time_s;

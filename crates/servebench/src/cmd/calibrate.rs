@@ -168,9 +168,11 @@ pub fn run(a: CalibrateArgs) -> anyhow::Result<ExitCode> {
         skipped.len(),
         skipped.first().map_or("", |s| s.reason.as_str())
     );
+    let share = share_within(&cmp, 0.35);
     println!(
-        "Within ±35% on both tok/s/GPU and tok/s/user: {:.0}% of simulated points.",
-        100.0 * share_within(&cmp, 0.35)
+        "Within ±35% on both tok/s/GPU and tok/s/user: {} of {simulated} simulated points ({:.1}%).",
+        (share * simulated as f64).round(),
+        100.0 * share
     );
     let ords = orderings(&cmp);
     let (pairs, swapped) = ords
