@@ -29,6 +29,8 @@ enum Command {
     Simulate(cmd::simulate::SimulateArgs),
     /// Compare the simulated engine with published InferenceMAX results, point by point.
     Calibrate(cmd::calibrate::CalibrateArgs),
+    /// Expand recipe files (InferenceX master configs) into the jobs of a sweep.
+    Plan(Box<cmd::plan::PlanArgs>),
 }
 
 fn main() -> ExitCode {
@@ -39,6 +41,7 @@ fn main() -> ExitCode {
         Command::Selfbench(a) => cmd::selfbench::run(a),
         Command::Simulate(a) => cmd::simulate::run(a),
         Command::Calibrate(a) => cmd::calibrate::run(a),
+        Command::Plan(a) => cmd::plan::run(*a),
     };
     match outcome {
         Ok(code) => code,

@@ -1,0 +1,170 @@
+//! Recipes, plans and sweeps.
+//!
+//! - [`recipe`]: the typed model of InferenceX master configs and runner configs;
+//! - [`load`](load_recipes): reading them strictly (unknown keys, bad values and broken rules
+//!   are errors with file, line, column and key path) — [`validate`] has the rules;
+//! - [`plan`]: expanding recipes into jobs exactly as InferenceX's matrix generator does.
+
+pub mod locate;
+pub mod plan;
+pub mod recipe;
+pub mod validate;
+
+use locate::Locations;
+use recipe::{MasterConfig, Recipe, Runners};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum RecipeError {
+    #[error("{}: {source}", file.display())]
+    Io {
+        file: PathBuf,
+        source: std::io::Error,
+    },
+    /// A file that does not follow the schema or its rules.
+    #[error("{}:{line}:{column}: {path}: {message}", file.display())]
+    Invalid {
+        file: PathBuf,
+        line: usize,
+        column: usize,
+        /// The key path (`config-key.scenarios.fixed-seq-len[0].search-space[1].tp`).
+        path: String,
+        message: String,
+    },
+}
+
+/// Recipes loaded from one or more master config files, in file order.
+#[derive(Debug, Clone, Default)]
+pub struct Recipes {
+    /// (config key, recipe, the file it came from).
+    pub entries: Vec<(String, Recipe, PathBuf)>,
+}
+
+impl Recipes {
+    pub fn get(&self, key: &str) -> Option<&Recipe> {
+        self.entries.iter().find(|e| e.0 == key).map(|e| &e.1)
+    }
+}
+
+/// Parses `text` (the contents of `file`) as `T`, reporting the key path of what failed.
+fn parse<T: serde::de::DeserializeOwned>(
+    file: &Path,
+    text: &str,
+    locations: &Locations,
+) -> Result<T, RecipeError> {
+    let de = serde_norway::Deserializer::from_str(text);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let mut path = e.path().to_string();
+        let inner = e.into_inner();
+        let mut message = inner.to_string();
+        if let Some(i) = message.find(" at line ") {
+            message.truncate(i);
+        }
+        // serde_norway prefixes the path it knows (ours, or a parent of it).
+        if let Some((prefix, rest)) = message.split_once(": ") {
+            if path.starts_with(prefix) {
+                message = rest.to_string();
+            }
+        }
+        // An unknown key is the place to point at: it is part of the path.
+        let unknown = message
+            .strip_prefix("unknown field `")
+            .and_then(|m| m.split_once('`'))
+            .map(|(k, _)| k.to_string());
+        if let Some(k) = unknown.filter(|k| !path.ends_with(k.as_str())) {
+            path = if path == "." {
+                k
+            } else {
+                format!("{path}.{k}")
+            };
+        }
+        let (line, column) = locations
+            .find_exact(&path)
+            .or_else(|| inner.location().map(|l| (l.line(), l.column())))
+            .or_else(|| locations.find(&path))
+            .unwrap_or((1, 1));
+        RecipeError::Invalid {
+            file: file.to_path_buf(),
+            line,
+            column,
+            path,
+            message,
+        }
+    })
+}
+
+fn read(file: &Path) -> Result<String, RecipeError> {
+    std::fs::read_to_string(file).map_err(|e| RecipeError::Io {
+        file: file.to_path_buf(),
+        source: e,
+    })
+}
+
+/// Loads master config files (InferenceX `configs/*-master.yaml`, or your own in the same
+/// schema), checking every key and rule; a config key defined in two files is an error.
+pub fn load_recipes(files: &[PathBuf]) -> Result<Recipes, RecipeError> {
+    let mut out = Recipes::default();
+    for file in files {
+        let text = read(file)?;
+        let locations = Locations::index(&text);
+        let config: MasterConfig = parse(file, &text, &locations)?;
+        for (key, recipe) in config {
+            if let Some((_, _, first)) = out.entries.iter().find(|e| e.0 == key) {
+                let (line, column) = locations.find(&key).unwrap_or((1, 1));
+                return Err(RecipeError::Invalid {
+                    file: file.clone(),
+                    line,
+                    column,
+                    path: key,
+                    message: format!("config key already defined in {}", first.display()),
+                });
+            }
+            validate::recipe(&key, &recipe).map_err(|viol| {
+                let (line, column) = locations.find(&viol.path).unwrap_or((1, 1));
+                RecipeError::Invalid {
+                    file: file.clone(),
+                    line,
+                    column,
+                    path: viol.path,
+                    message: viol.message,
+                }
+            })?;
+            out.entries.push((key, recipe, file.clone()));
+        }
+    }
+    Ok(out)
+}
+
+/// Loads a runner config (`configs/runners.yaml`).
+pub fn load_runners(file: &Path) -> Result<Runners, RecipeError> {
+    let text = read(file)?;
+    let locations = Locations::index(&text);
+    let runners: Runners = parse(file, &text, &locations)?;
+    let bad = |path: String, message: &str| {
+        let (line, column) = locations.find(&path).unwrap_or((1, 1));
+        Err(RecipeError::Invalid {
+            file: file.to_path_buf(),
+            line,
+            column,
+            path,
+            message: message.into(),
+        })
+    };
+    for (label, names) in &runners.labels {
+        if names.is_empty() {
+            return bad(
+                format!("labels.{label}"),
+                "expected a non-empty list of runner names",
+            );
+        }
+    }
+    for (label, hw) in &runners.hardware {
+        if hw.available_cpu_dram_mib == 0 || hw.gpus_per_node == 0 {
+            return bad(
+                format!("hardware.{label}"),
+                "available-cpu-dram-mib and gpus-per-node must be positive",
+            );
+        }
+    }
+    Ok(runners)
+}

@@ -1,0 +1,219 @@
+//! `servebench plan`: recipe files → the jobs of a sweep, as JSON rows (InferenceX's field
+//! names), a table, or counts.
+
+use anyhow::Context;
+use servebench_sweep::plan::{plan, Job, PlanOptions, Topology, Workload};
+use servebench_sweep::recipe::Runners;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(clap::Args, Debug)]
+pub struct PlanArgs {
+    /// Master config files (InferenceX `configs/*-master.yaml` or your own).
+    #[arg(long = "config-files", num_args = 1.., required = true, value_name = "FILE")]
+    config_files: Vec<PathBuf>,
+    /// The runner config (labels and hardware; InferenceX `configs/runners.yaml`).
+    #[arg(long = "runner-config", value_name = "FILE")]
+    runner_config: Option<PathBuf>,
+    /// Output: json (InferenceX's matrix rows), table, or count (totals per bucket).
+    #[arg(long, value_enum, default_value = "json")]
+    format: Format,
+    /// Totals per bucket instead of the jobs (same as --format count).
+    #[arg(long)]
+    count: bool,
+    /// Only config keys matching these globs (`*`, `?`).
+    #[arg(long = "config-keys", num_args = 1.., value_name = "GLOB")]
+    config_keys: Vec<String>,
+    /// Only config keys starting with these.
+    #[arg(long = "model-prefix", num_args = 1..)]
+    model_prefix: Vec<String>,
+    #[arg(long, num_args = 1..)]
+    precision: Vec<String>,
+    #[arg(long, num_args = 1..)]
+    framework: Vec<String>,
+    /// Only recipes on these runner labels.
+    #[arg(long = "runner-type", num_args = 1..)]
+    runner_type: Vec<String>,
+    /// Only these workloads: 1k1k, 8k1k or ISL_OSL.
+    #[arg(long = "seq-lens", num_args = 1.., value_parser = parse_seq_len)]
+    seq_lens: Vec<(u32, u32)>,
+    /// Geometric step of concurrency ladders.
+    #[arg(long = "step-size", default_value_t = 2)]
+    step_size: u32,
+    #[arg(long = "min-conc")]
+    min_conc: Option<u32>,
+    #[arg(long = "max-conc")]
+    max_conc: Option<u32>,
+    /// Skip single-node entries with a larger TP.
+    #[arg(long = "max-tp")]
+    max_tp: Option<u32>,
+    /// Clamp single-node EP to this.
+    #[arg(long = "max-ep")]
+    max_ep: Option<u32>,
+    /// Only single-node recipes.
+    #[arg(long = "single-node", conflicts_with = "multi_node")]
+    single_node: bool,
+    /// Only multi-node recipes.
+    #[arg(long = "multi-node")]
+    multi_node: bool,
+    /// Only this scenario type: fixed-seq-len or agentic-coding.
+    #[arg(long = "scenario-type", value_parser = ["fixed-seq-len", "agentic-coding"])]
+    scenario_type: Option<String>,
+    /// Do not mark eval rows.
+    #[arg(long = "no-evals")]
+    no_evals: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum Format {
+    Json,
+    Table,
+    Count,
+}
+
+fn parse_seq_len(s: &str) -> Result<(u32, u32), String> {
+    match s {
+        "1k1k" => Ok((1024, 1024)),
+        "8k1k" => Ok((8192, 1024)),
+        "1k8k" => Ok((1024, 8192)),
+        _ => {
+            let (i, o) = s
+                .split_once('_')
+                .ok_or_else(|| format!("'{s}': expected 1k1k, 8k1k, 1k8k or ISL_OSL"))?;
+            let n = |x: &str| {
+                x.parse::<u32>()
+                    .map_err(|_| format!("'{s}': '{x}' is not a length"))
+            };
+            Ok((n(i)?, n(o)?))
+        }
+    }
+}
+
+/// The bucket of a job, as InferenceX's matrix groups them.
+fn bucket(j: &Job) -> String {
+    let nodes = if j.is_multinode() {
+        "multi_node"
+    } else {
+        "single_node"
+    };
+    let workload = match j.workload {
+        Workload::Fixed { isl, osl } => servebench_sweep::plan::seq_len_name(isl, osl),
+        Workload::Agentic { .. } => "agentic".into(),
+    };
+    format!("{nodes}.{workload}")
+}
+
+pub fn run(a: PlanArgs) -> anyhow::Result<ExitCode> {
+    let t0 = std::time::Instant::now();
+    let recipes = servebench_sweep::load_recipes(&a.config_files)?;
+    let runners = match &a.runner_config {
+        Some(f) => servebench_sweep::load_runners(f)?,
+        None => Runners::default(),
+    };
+    let opts = PlanOptions {
+        step_size: a.step_size,
+        model_prefix: a.model_prefix,
+        precision: a.precision,
+        framework: a.framework,
+        runner_type: a.runner_type,
+        seq_lens: a.seq_lens,
+        min_conc: a.min_conc,
+        max_conc: a.max_conc,
+        max_tp: a.max_tp,
+        max_ep: a.max_ep,
+        single_node: !a.multi_node,
+        multi_node: !a.single_node,
+        fixed_seq_len: a.scenario_type.as_deref() != Some("agentic-coding"),
+        agentic: a.scenario_type.as_deref() != Some("fixed-seq-len"),
+        config_keys: a.config_keys,
+        evals: !a.no_evals,
+    };
+    let jobs = plan(&recipes, &runners, &opts).context("planning")?;
+    let elapsed = t0.elapsed();
+    let format = if a.count { Format::Count } else { a.format };
+    match format {
+        Format::Json => {
+            let rows: Vec<serde_json::Value> = jobs.iter().map(Job::ix_row).collect();
+            println!("{}", serde_json::to_string_pretty(&rows)?);
+        }
+        Format::Table => {
+            println!(
+                "{:<44} {:<10} {:<14} {:<22} {:>9} {:<26} {:>5}",
+                "config key", "precision", "runner", "workload", "gpus", "topology", "conc"
+            );
+            for j in &jobs {
+                let (topo, gpus) = match &j.topology {
+                    Topology::Single {
+                        tp,
+                        pp,
+                        pcp_size,
+                        ep,
+                        dp_attn,
+                        ..
+                    } => (
+                        format!("tp{tp} ep{ep}{}", if *dp_attn { " dpa" } else { "" }),
+                        tp * pp * pcp_size,
+                    ),
+                    Topology::Multi { prefill, decode } => (
+                        format!(
+                            "p{}x{} d{}x{}",
+                            prefill.num_worker, prefill.tp, decode.num_worker, decode.tp
+                        ),
+                        prefill.num_worker * prefill.gpus_per_replica()
+                            + decode.num_worker * decode.gpus_per_replica(),
+                    ),
+                };
+                let workload = match &j.workload {
+                    Workload::Fixed { isl, osl } => format!("{isl}/{osl}"),
+                    Workload::Agentic { kv_offloading, .. } => {
+                        format!("agentic kv-{}", kv_offloading.as_str())
+                    }
+                };
+                let conc: Vec<String> = j.conc.iter().map(u32::to_string).collect();
+                println!(
+                    "{:<44} {:<10} {:<14} {:<22} {:>9} {:<26} {:>5}{}",
+                    j.config_key,
+                    j.precision,
+                    j.runner,
+                    workload,
+                    gpus,
+                    topo,
+                    conc.join(","),
+                    if j.run_eval == Some(true) {
+                        "  eval"
+                    } else {
+                        ""
+                    }
+                );
+            }
+        }
+        Format::Count => {
+            let mut by: BTreeMap<String, (usize, usize, usize)> = BTreeMap::new();
+            for j in &jobs {
+                let e = by.entry(bucket(j)).or_default();
+                e.0 += 1;
+                e.1 += j.conc.len();
+                e.2 += usize::from(j.run_eval == Some(true));
+            }
+            println!(
+                "{:<28} {:>6} {:>14} {:>6}",
+                "bucket", "jobs", "concurrencies", "evals"
+            );
+            for (k, (n, c, e)) in &by {
+                println!("{k:<28} {n:>6} {c:>14} {e:>6}");
+            }
+            let (n, c, e) = by
+                .values()
+                .fold((0, 0, 0), |a, b| (a.0 + b.0, a.1 + b.1, a.2 + b.2));
+            println!("{:<28} {n:>6} {c:>14} {e:>6}", "total");
+        }
+    }
+    eprintln!(
+        "servebench plan: {} recipes, {} jobs in {:.1} ms",
+        recipes.entries.len(),
+        jobs.len(),
+        elapsed.as_secs_f64() * 1e3
+    );
+    Ok(ExitCode::SUCCESS)
+}
