@@ -3,8 +3,9 @@
 //! serde reports positions only for what it cannot parse; a rule broken by well-formed values
 //! (a `conc-start` above its `conc-end`) is found later, on typed data. This index maps every
 //! key and sequence item of the file's block structure to its line and column, with paths
-//! written as serde_path_to_error writes them (`key.list[2].field`). Values in flow style
-//! (`{name: x}`, `[1, 2]`) are leaves: a path into them resolves to the key that holds them.
+//! written as serde_path_to_error writes them (`key.list[2].field`), including the keys of
+//! one-line flow maps (`{tp: 8, conc-list: [1]}`); a path into anything else (flow lists,
+//! multi-line flow maps) resolves to the key that holds it.
 
 use std::collections::HashMap;
 
@@ -58,6 +59,10 @@ impl Locations {
                 let skipped = rest.len() - after.trim_start_matches(' ').len();
                 indent += skipped;
                 rest = after.trim_start_matches(' ');
+                if rest.starts_with('{') {
+                    let path = stack.last().expect("just pushed").path.clone();
+                    flow_keys(&mut at, &path, rest, line, indent);
+                }
             }
             let Some(key) = mapping_key(rest) else {
                 continue;
@@ -76,6 +81,11 @@ impl Locations {
             };
             at.entry(path.clone()).or_insert((line, indent + 1));
             next_index.remove(&path);
+            let value = rest[key.len()..].trim_start_matches(['"', '\'', ':', ' ']);
+            if value.starts_with('{') {
+                let col = indent + (rest.len() - value.len());
+                flow_keys(&mut at, &path, value, line, col);
+            }
             stack.push(Frame {
                 indent,
                 item: false,
@@ -99,6 +109,59 @@ impl Locations {
             }
             let cut = p.rfind(['.', '['])?;
             p = &p[..cut];
+        }
+    }
+}
+
+/// Records the keys of a one-line flow map `{a: 1, b: {c: 2}}` that starts at 0-based column
+/// `col`, under `path`.
+fn flow_keys(
+    at: &mut HashMap<String, (usize, usize)>,
+    path: &str,
+    text: &str,
+    line: usize,
+    col: usize,
+) {
+    let mut stack: Vec<String> = vec![path.to_string()];
+    let mut key_start: Option<usize> = None;
+    let mut last_key = String::new();
+    let mut quote: Option<char> = None;
+    for (i, c) in text.char_indices() {
+        if let Some(q) = quote {
+            if c == q {
+                quote = None;
+            }
+            continue;
+        }
+        match c {
+            '"' | '\'' => quote = Some(c),
+            '{' => {
+                if stack.len() > 1 || i > 0 {
+                    let parent = stack.last().cloned().unwrap_or_default();
+                    stack.push(format!("{parent}.{last_key}"));
+                }
+                key_start = Some(i + 1);
+            }
+            '}' => {
+                if stack.len() > 1 {
+                    stack.pop();
+                }
+                key_start = None;
+            }
+            '[' | ']' => key_start = None,
+            ',' => key_start = Some(i + 1),
+            ':' => {
+                if let Some(st) = key_start.take() {
+                    let raw = &text[st..i];
+                    let k = raw.trim().trim_matches(['"', '\'']);
+                    let lead = raw.len() - raw.trim_start().len();
+                    let parent = stack.last().cloned().unwrap_or_default();
+                    at.entry(format!("{parent}.{k}"))
+                        .or_insert((line, col + st + lead + 1));
+                    last_key = k.to_string();
+                }
+            }
+            _ => {}
         }
     }
 }
@@ -150,14 +213,19 @@ a-b:
         assert_eq!(l.find("a-b.image"), Some((2, 3)));
         assert_eq!(
             l.find("a-b.router.version"),
-            Some((3, 3)),
-            "flow maps are leaves"
+            Some((3, 22)),
+            "keys of flow maps"
         );
+        assert_eq!(l.find("a-b.router.name.x"), Some((3, 13)));
         assert_eq!(l.find("a-b.scenarios.fixed-seq-len[0]"), Some((6, 5)));
         assert_eq!(l.find("a-b.scenarios.fixed-seq-len[0].osl"), Some((7, 7)));
         assert_eq!(
             l.find("a-b.scenarios.fixed-seq-len[0].search-space[0].tp"),
-            Some((9, 7))
+            Some((9, 11))
+        );
+        assert_eq!(
+            l.find("a-b.scenarios.fixed-seq-len[0].search-space[0].conc-list"),
+            Some((9, 18))
         );
         assert_eq!(
             l.find("a-b.scenarios.fixed-seq-len[0].search-space[1].conc-start"),

@@ -625,3 +625,82 @@ fn sim_with_a_gpu_serves_the_simulated_engine() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(!o.status.success() && err.contains("needs --gpu"), "{err}");
 }
+
+#[test]
+fn plan_expands_recipes_and_refuses_bad_ones_with_their_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("my-master.yaml");
+    std::fs::write(
+        &cfg,
+        "llama-fp8-h200-sim:
+  image: none
+  model: meta-llama/Llama-3.3-70B-Instruct
+  model-prefix: llama
+  precision: fp8
+  framework: sim
+  runner: h200
+  multinode: false
+  scenarios:
+    fixed-seq-len:
+    - isl: 1024
+      osl: 1024
+      search-space:
+      - {tp: 8, conc-start: 4, conc-end: 64}
+      - {tp: 4, conc-list: [2]}
+    - isl: 8192
+      osl: 1024
+      search-space:
+      - {tp: 8, conc-start: 16, conc-end: 64}
+",
+    )
+    .unwrap();
+    let plan = |extra: &[&str]| {
+        Command::new(BIN)
+            .args(["plan", "--config-files"])
+            .arg(&cfg)
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let o = plan(&[]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let rows: Vec<serde_json::Value> = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(rows.len(), 5 + 1 + 3);
+    assert_eq!(rows[4]["conc"], 64);
+    assert_eq!(rows[4]["exp-name"], "llama_1k1k");
+    assert_eq!(rows[8]["run-eval"], true);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("1 recipes, 9 jobs in"));
+    let o = plan(&["--count"]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("single_node.1k1k") && out.contains("single_node.8k1k"),
+        "{out}"
+    );
+    assert!(
+        out.lines()
+            .any(|l| l.split_whitespace().collect::<Vec<_>>() == ["total", "9", "9", "2"]),
+        "{out}"
+    );
+    let o = plan(&["--format", "table", "--seq-lens", "8k1k"]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(out.lines().count(), 1 + 3, "{out}");
+    assert!(out.lines().last().unwrap().ends_with("64  eval"), "{out}");
+
+    std::fs::write(
+        &cfg,
+        std::fs::read_to_string(&cfg)
+            .unwrap()
+            .replace("conc-start: 16", "conc-start: 128"),
+    )
+    .unwrap();
+    let o = plan(&[]);
+    assert_eq!(o.status.code(), Some(2), "a usage error");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains(&format!(
+            "{}:19:17: llama-fp8-h200-sim.scenarios.fixed-seq-len[1].search-space[0].conc-start: conc-start (128) must be <= conc-end (64)",
+            cfg.display()
+        )),
+        "{err}"
+    );
+}
