@@ -5,6 +5,8 @@
 //!   are errors with file, line, column and key path) — [`validate`] has the rules;
 //! - [`plan`]: expanding recipes into jobs exactly as InferenceX's matrix generator does.
 
+pub mod engine;
+pub mod local;
 pub mod locate;
 pub mod plan;
 pub mod recipe;

@@ -31,6 +31,8 @@ enum Command {
     Calibrate(cmd::calibrate::CalibrateArgs),
     /// Expand recipe files (InferenceX master configs) into the jobs of a sweep.
     Plan(Box<cmd::plan::PlanArgs>),
+    /// Plan recipe files and run every job through an executor, storing each point.
+    Sweep(Box<cmd::sweep::SweepArgs>),
 }
 
 fn main() -> ExitCode {
@@ -42,6 +44,7 @@ fn main() -> ExitCode {
         Command::Simulate(a) => cmd::simulate::run(a),
         Command::Calibrate(a) => cmd::calibrate::run(a),
         Command::Plan(a) => cmd::plan::run(*a),
+        Command::Sweep(a) => cmd::sweep::run(*a),
     };
     match outcome {
         Ok(code) => code,

@@ -5,3 +5,4 @@ pub mod plan;
 pub mod selfbench;
 pub mod sim;
 pub mod simulate;
+pub mod sweep;

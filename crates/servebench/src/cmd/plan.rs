@@ -10,18 +10,25 @@ use std::process::ExitCode;
 
 #[derive(clap::Args, Debug)]
 pub struct PlanArgs {
-    /// Master config files (InferenceX `configs/*-master.yaml` or your own).
-    #[arg(long = "config-files", num_args = 1.., required = true, value_name = "FILE")]
-    config_files: Vec<PathBuf>,
-    /// The runner config (labels and hardware; InferenceX `configs/runners.yaml`).
-    #[arg(long = "runner-config", value_name = "FILE")]
-    runner_config: Option<PathBuf>,
+    #[command(flatten)]
+    pub select: Selection,
     /// Output: json (InferenceX's matrix rows), table, or count (totals per bucket).
     #[arg(long, value_enum, default_value = "json")]
     format: Format,
     /// Totals per bucket instead of the jobs (same as --format count).
     #[arg(long)]
     count: bool,
+}
+
+/// Which recipe files, and which of their jobs (shared by `plan` and `sweep`).
+#[derive(clap::Args, Debug)]
+pub struct Selection {
+    /// Master config files (InferenceX `configs/*-master.yaml` or your own).
+    #[arg(long = "config-files", num_args = 1.., required = true, value_name = "FILE")]
+    config_files: Vec<PathBuf>,
+    /// The runner config (labels and hardware; InferenceX `configs/runners.yaml`).
+    #[arg(long = "runner-config", value_name = "FILE")]
+    runner_config: Option<PathBuf>,
     /// Only config keys matching these globs (`*`, `?`).
     #[arg(long = "config-keys", num_args = 1.., value_name = "GLOB")]
     config_keys: Vec<String>,
@@ -104,33 +111,47 @@ fn bucket(j: &Job) -> String {
     format!("{nodes}.{workload}")
 }
 
+impl Selection {
+    /// Loads and checks the files, and plans; prints how long that took.
+    pub fn plan(self) -> anyhow::Result<(servebench_sweep::Recipes, Vec<Job>)> {
+        let t0 = std::time::Instant::now();
+        let a = self;
+        let recipes = servebench_sweep::load_recipes(&a.config_files)?;
+        let runners = match &a.runner_config {
+            Some(f) => servebench_sweep::load_runners(f)?,
+            None => Runners::default(),
+        };
+        let opts = PlanOptions {
+            step_size: a.step_size,
+            model_prefix: a.model_prefix,
+            precision: a.precision,
+            framework: a.framework,
+            runner_type: a.runner_type,
+            seq_lens: a.seq_lens,
+            min_conc: a.min_conc,
+            max_conc: a.max_conc,
+            max_tp: a.max_tp,
+            max_ep: a.max_ep,
+            single_node: !a.multi_node,
+            multi_node: !a.single_node,
+            fixed_seq_len: a.scenario_type.as_deref() != Some("agentic-coding"),
+            agentic: a.scenario_type.as_deref() != Some("fixed-seq-len"),
+            config_keys: a.config_keys,
+            evals: !a.no_evals,
+        };
+        let jobs = plan(&recipes, &runners, &opts).context("planning")?;
+        eprintln!(
+            "servebench plan: {} recipes, {} jobs in {:.1} ms",
+            recipes.entries.len(),
+            jobs.len(),
+            t0.elapsed().as_secs_f64() * 1e3
+        );
+        Ok((recipes, jobs))
+    }
+}
+
 pub fn run(a: PlanArgs) -> anyhow::Result<ExitCode> {
-    let t0 = std::time::Instant::now();
-    let recipes = servebench_sweep::load_recipes(&a.config_files)?;
-    let runners = match &a.runner_config {
-        Some(f) => servebench_sweep::load_runners(f)?,
-        None => Runners::default(),
-    };
-    let opts = PlanOptions {
-        step_size: a.step_size,
-        model_prefix: a.model_prefix,
-        precision: a.precision,
-        framework: a.framework,
-        runner_type: a.runner_type,
-        seq_lens: a.seq_lens,
-        min_conc: a.min_conc,
-        max_conc: a.max_conc,
-        max_tp: a.max_tp,
-        max_ep: a.max_ep,
-        single_node: !a.multi_node,
-        multi_node: !a.single_node,
-        fixed_seq_len: a.scenario_type.as_deref() != Some("agentic-coding"),
-        agentic: a.scenario_type.as_deref() != Some("fixed-seq-len"),
-        config_keys: a.config_keys,
-        evals: !a.no_evals,
-    };
-    let jobs = plan(&recipes, &runners, &opts).context("planning")?;
-    let elapsed = t0.elapsed();
+    let (_, jobs) = a.select.plan()?;
     let format = if a.count { Format::Count } else { a.format };
     match format {
         Format::Json => {
@@ -209,11 +230,5 @@ pub fn run(a: PlanArgs) -> anyhow::Result<ExitCode> {
             println!("{:<28} {n:>6} {c:>14} {e:>6}", "total");
         }
     }
-    eprintln!(
-        "servebench plan: {} recipes, {} jobs in {:.1} ms",
-        recipes.entries.len(),
-        jobs.len(),
-        elapsed.as_secs_f64() * 1e3
-    );
     Ok(ExitCode::SUCCESS)
 }

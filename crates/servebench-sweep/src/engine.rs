@@ -1,0 +1,250 @@
+//! Engine adapters: the server command a job runs, rendered from the typed job and recipe (no
+//! string passing through shell scripts), for `vllm`, `sglang`, `trt` and `sim`.
+
+use crate::plan::{Job, Topology, Workload};
+use crate::recipe::{Recipe, SpecDecoding};
+use servebench_catalog::Catalog;
+use std::path::PathBuf;
+
+/// A process to start: program, arguments and extra environment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerCommand {
+    pub program: String,
+    pub args: Vec<String>,
+    pub env: Vec<(String, String)>,
+}
+
+impl ServerCommand {
+    /// The command as one shell-quoted line (logs, golden tests, SLURM scripts).
+    pub fn shell_line(&self) -> String {
+        let q = |s: &str| {
+            if !s.is_empty()
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_./:=,@+%".contains(c))
+            {
+                s.to_string()
+            } else {
+                format!("'{}'", s.replace('\'', r"'\''"))
+            }
+        };
+        let mut parts: Vec<String> = self
+            .env
+            .iter()
+            .map(|(k, v)| format!("{k}={}", q(v)))
+            .collect();
+        parts.push(q(&self.program));
+        parts.extend(self.args.iter().map(|a| q(a)));
+        parts.join(" ")
+    }
+}
+
+/// Where the server listens and what to run `sim` with.
+#[derive(Debug, Clone)]
+pub struct Launch {
+    pub host: String,
+    pub port: u16,
+    /// The `servebench` binary (for `framework: sim`).
+    pub servebench: PathBuf,
+    /// Tokenizer the simulated server counts prompts with (the client's).
+    pub tokenizer: String,
+}
+
+/// The health endpoint every supported engine serves.
+pub const HEALTH_PATH: &str = "/health";
+
+/// The server command of `job` (from `recipe`).
+pub fn server_command(job: &Job, recipe: &Recipe, l: &Launch) -> Result<ServerCommand, String> {
+    let Topology::Single {
+        tp,
+        pp,
+        dcp_size,
+        pcp_size,
+        ep,
+        dp_attn,
+    } = job.topology
+    else {
+        return Err(format!(
+            "{}: multi-node (prefill/decode) deployments need a cluster launcher, not a local server",
+            job.config_key
+        ));
+    };
+    let Workload::Fixed { .. } = job.workload else {
+        return Err(format!(
+            "{}: agentic-coding (trace replay) jobs are not run by servebench yet",
+            job.config_key
+        ));
+    };
+    let max_len = job.max_model_len().expect("fixed workload").to_string();
+    let (host, port) = (l.host.clone(), l.port.to_string());
+    let s = |x: &str| x.to_string();
+    let (program, mut args): (String, Vec<String>) = match job.framework.as_str() {
+        "sim" => {
+            let catalog = Catalog::builtin().map_err(|e| e.to_string())?;
+            let gpu = sim_gpu(&job.runner, &catalog)?;
+            let model = sim_model(&job.model, &catalog)?;
+            let mut a = vec![
+                s("sim"),
+                s("--host"),
+                host,
+                s("--port"),
+                port,
+                s("--gpu"),
+                gpu,
+                s("--model"),
+                model,
+                s("--precision"),
+                job.precision.clone(),
+                s("--tp"),
+                tp.to_string(),
+                s("--served-model-name"),
+                job.model.clone(),
+                s("--tokenizer"),
+                l.tokenizer.clone(),
+                s("--max-model-len"),
+                max_len,
+            ];
+            if dp_attn {
+                a.push(s("--dp-attention"));
+            }
+            (l.servebench.display().to_string(), a)
+        }
+        "vllm" => {
+            let mut a = vec![
+                s("serve"),
+                job.model.clone(),
+                s("--host"),
+                host,
+                s("--port"),
+                port,
+            ];
+            if dp_attn {
+                // vLLM's data-parallel attention: one attention replica per GPU, experts
+                // sharded over all of them.
+                a.extend([
+                    s("--data-parallel-size"),
+                    tp.to_string(),
+                    s("--tensor-parallel-size"),
+                    s("1"),
+                ]);
+            } else {
+                a.extend([s("--tensor-parallel-size"), tp.to_string()]);
+            }
+            if pp > 1 {
+                a.extend([s("--pipeline-parallel-size"), pp.to_string()]);
+            }
+            if dcp_size > 1 {
+                a.extend([s("--decode-context-parallel-size"), dcp_size.to_string()]);
+            }
+            if ep > 1 || dp_attn {
+                a.push(s("--enable-expert-parallel"));
+            }
+            a.extend([s("--max-model-len"), max_len]);
+            (s("vllm"), a)
+        }
+        "sglang" => {
+            let mut a = vec![
+                s("-m"),
+                s("sglang.launch_server"),
+                s("--model-path"),
+                job.model.clone(),
+                s("--host"),
+                host,
+                s("--port"),
+                port,
+                s("--tp-size"),
+                tp.to_string(),
+            ];
+            if pp > 1 {
+                a.extend([s("--pp-size"), pp.to_string()]);
+            }
+            if ep > 1 {
+                a.extend([s("--ep-size"), ep.to_string()]);
+            }
+            if dp_attn {
+                a.extend([s("--enable-dp-attention"), s("--dp-size"), tp.to_string()]);
+            }
+            if job.spec_decoding == SpecDecoding::Mtp {
+                a.extend([s("--speculative-algorithm"), s("EAGLE")]);
+            }
+            a.extend([s("--context-length"), max_len]);
+            (s("python3"), a)
+        }
+        "trt" => {
+            if dp_attn || job.spec_decoding != SpecDecoding::None {
+                return Err(format!(
+                    "{}: TensorRT-LLM's attention DP and MTP are set in an extra_llm_api_options file: pass --extra_llm_api_options FILE in the recipe's engine-args",
+                    job.config_key
+                ));
+            }
+            let mut a = vec![
+                job.model.clone(),
+                s("--host"),
+                host,
+                s("--port"),
+                port,
+                s("--tp_size"),
+                tp.to_string(),
+                s("--ep_size"),
+                ep.to_string(),
+            ];
+            if pp > 1 {
+                a.extend([s("--pp_size"), pp.to_string()]);
+            }
+            a.extend([s("--max_seq_len"), max_len]);
+            (s("trtllm-serve"), a)
+        }
+        other => {
+            return Err(format!(
+                "{}: framework '{other}' has no local engine adapter (vllm, sglang, trt, sim)",
+                job.config_key
+            ))
+        }
+    };
+    if pcp_size > 1 {
+        return Err(format!(
+            "{}: pcp-size {pcp_size} (prefill context parallelism) has no local adapter yet",
+            job.config_key
+        ));
+    }
+    args.extend(recipe.engine_args.iter().cloned());
+    Ok(ServerCommand {
+        program,
+        args,
+        env: recipe
+            .env
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+    })
+}
+
+/// The catalog accelerator of a runner label: `h200`, `b200-multinode` → b200,
+/// `cluster:b300-nv` → b300.
+fn sim_gpu(runner: &str, catalog: &Catalog) -> Result<String, String> {
+    let label = runner.strip_prefix("cluster:").unwrap_or(runner);
+    let gpu = label
+        .split(['-', '_'])
+        .next()
+        .unwrap_or(label)
+        .to_ascii_lowercase();
+    catalog
+        .accelerator(&gpu)
+        .map(|a| a.id.clone())
+        .map_err(|e| format!("runner '{runner}' names no simulated accelerator: {e}"))
+}
+
+/// The catalog model of a recipe's model: its id or its Hugging Face id.
+fn sim_model(model: &str, catalog: &Catalog) -> Result<String, String> {
+    if let Ok(m) = catalog.model(model) {
+        return Ok(m.id.clone());
+    }
+    catalog
+        .models
+        .values()
+        .find(|m| m.hf_id.eq_ignore_ascii_case(model))
+        .map(|m| m.id.clone())
+        .ok_or_else(|| {
+            let ids: Vec<&str> = catalog.models.keys().map(String::as_str).collect();
+            format!("model '{model}' is not in the simulator's catalog (ids or Hugging Face ids of {ids:?})")
+        })
+}

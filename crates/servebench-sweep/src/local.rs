@@ -1,0 +1,450 @@
+//! The `local` executor: runs a plan's jobs on this machine, one engine server at a time.
+//!
+//! Jobs of one deployment (same config key and fingerprint) share a server: it is started once,
+//! probed until healthy (with a deadline), benchmarked at each concurrency with InferenceX's
+//! parameters, and stopped with its whole process group. Every point is written to the results
+//! directory as soon as it is measured (write to a temporary file, then rename), so a sweep
+//! killed at any moment, even with `kill -9`, loses nothing already measured; rerun, it skips
+//! every stored point. A failed point (server never healthy, crash, client failure gate) is
+//! recorded with its reason and the server log's tail, and the sweep goes on.
+
+use crate::engine::{server_command, Launch, ServerCommand, HEALTH_PATH};
+use crate::plan::{Job, Topology, Workload};
+use crate::Recipes;
+use serde::{Deserialize, Serialize};
+use servebench_client::bench::over_failure_gate;
+use servebench_client::runner::Progress;
+use servebench_client::{Bench, BenchOptions};
+use servebench_core::result::BenchResult;
+use std::io::{Read, Write};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Clone)]
+pub struct SweepOptions {
+    /// Results directory: `points/` (one JSON per measured point), `failed/`, `logs/`.
+    pub out: PathBuf,
+    /// Attempts after the first for a failed point.
+    pub retries: u32,
+    /// Stop at the first failed point.
+    pub fail_fast: bool,
+    /// Run the plan's lowest-concurrency point first; stop if it fails.
+    pub canary: bool,
+    /// The `servebench` binary (runs `framework: sim` servers).
+    pub servebench: PathBuf,
+    /// Tokenizer for prompts (and for simulated servers): a file, folder, HF id in the local
+    /// cache or a built-in encoding.
+    pub tokenizer: String,
+    /// Deadline for a server to become healthy when its recipe sets none.
+    pub health_timeout: Duration,
+    /// Measured requests per unit of concurrency (InferenceX: 10) and warmups (2).
+    pub prompts_per_conc: usize,
+    pub warmups_per_conc: usize,
+    /// Show a progress bar.
+    pub progress: bool,
+}
+
+/// What the sweep did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct SweepSummary {
+    pub points: usize,
+    /// Already stored when the sweep started.
+    pub skipped: usize,
+    pub measured: usize,
+    pub failed: usize,
+    /// Not attempted (fail-fast or a failed canary).
+    pub not_run: usize,
+}
+
+/// One stored point: the job (InferenceX row) and its result.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StoredPoint {
+    pub config_key: String,
+    pub job: serde_json::Value,
+    pub concurrency: u32,
+    pub server_command: String,
+    pub result: BenchResult,
+}
+
+/// A point that could not be measured, and why.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FailedPoint {
+    pub config_key: String,
+    pub job: serde_json::Value,
+    pub concurrency: u32,
+    pub attempts: u32,
+    pub reason: String,
+    pub log_tail: String,
+    /// The result, when the client ran but failed its gate (kept: measured data is never lost).
+    pub result: Option<BenchResult>,
+}
+
+/// The stem of a point's files: `<config-key>/<exp-name>_<fingerprint 16>_c<conc>`.
+pub fn point_name(job: &Job, conc: u32) -> PathBuf {
+    PathBuf::from(&job.config_key).join(format!(
+        "{}_{}_c{conc}",
+        job.exp_name,
+        &job.fingerprint[..16]
+    ))
+}
+
+fn write_atomic(path: &Path, value: &impl Serialize) -> std::io::Result<()> {
+    if let Some(d) = path.parent() {
+        std::fs::create_dir_all(d)?;
+    }
+    let tmp = path.with_extension("json.tmp");
+    let mut f = std::fs::File::create(&tmp)?;
+    f.write_all(serde_json::to_string_pretty(value)?.as_bytes())?;
+    f.write_all(b"\n")?;
+    f.sync_all()?;
+    std::fs::rename(&tmp, path)
+}
+
+/// A running engine server (its own process group).
+struct Server {
+    child: Child,
+    log: PathBuf,
+    base_url: String,
+    /// The command, as a shell line (stored with every point it measured).
+    command: String,
+}
+
+impl Server {
+    fn start(cmd: &ServerCommand, host: &str, port: u16, log: PathBuf) -> std::io::Result<Server> {
+        if let Some(d) = log.parent() {
+            std::fs::create_dir_all(d)?;
+        }
+        let out = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log)?;
+        let mut c = Command::new(&cmd.program);
+        c.args(&cmd.args)
+            .envs(cmd.env.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::null())
+            .stdout(out.try_clone()?)
+            .stderr(out)
+            .process_group(0);
+        // If the sweep dies (even by SIGKILL), its server is told to stop too.
+        // SAFETY: prctl in the forked child before exec, async-signal-safe.
+        unsafe {
+            c.pre_exec(|| {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
+                Ok(())
+            });
+        }
+        let child = c.spawn()?;
+        Ok(Server {
+            child,
+            log,
+            base_url: format!("http://{host}:{port}"),
+            command: cmd.shell_line(),
+        })
+    }
+
+    /// Probes the health endpoint until it answers 200, the process exits or the deadline.
+    fn wait_healthy(&mut self, deadline: Duration) -> Result<(), String> {
+        let t0 = Instant::now();
+        let addr = self.base_url.trim_start_matches("http://").to_string();
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Err(format!(
+                    "the server exited ({status}) before it was healthy"
+                ));
+            }
+            if health_ok(&addr) {
+                return Ok(());
+            }
+            if t0.elapsed() > deadline {
+                return Err(format!(
+                    "the server was not healthy after {:.0} s",
+                    deadline.as_secs_f64()
+                ));
+            }
+            // Polling an external process: nothing to wait on but time.
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn alive(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    fn log_tail(&self) -> String {
+        tail(&self.log, 40)
+    }
+}
+
+impl Drop for Server {
+    /// SIGTERM to the whole process group, SIGKILL after 10 s.
+    fn drop(&mut self) {
+        let pgid = self.child.id() as libc::pid_t;
+        // SAFETY: signalling our child's process group.
+        unsafe {
+            libc::kill(-pgid, libc::SIGTERM);
+        }
+        let t0 = Instant::now();
+        while t0.elapsed() < Duration::from_secs(10) {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                // Children of the group that outlived the leader.
+                unsafe {
+                    libc::kill(-pgid, libc::SIGKILL);
+                }
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        unsafe {
+            libc::kill(-pgid, libc::SIGKILL);
+        }
+        let _ = self.child.wait();
+    }
+}
+
+fn health_ok(addr: &str) -> bool {
+    let Ok(sa) = addr.parse::<std::net::SocketAddr>() else {
+        return false;
+    };
+    let Ok(mut s) = std::net::TcpStream::connect_timeout(&sa, Duration::from_secs(1)) else {
+        return false;
+    };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+    let req = format!("GET {HEALTH_PATH} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    if s.write_all(req.as_bytes()).is_err() {
+        return false;
+    }
+    let mut head = [0u8; 12];
+    s.read_exact(&mut head).is_ok() && head.starts_with(b"HTTP/1.1 200")
+}
+
+fn tail(path: &Path, lines: usize) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let v: Vec<&str> = text.lines().collect();
+    v[v.len().saturating_sub(lines)..].join("\n")
+}
+
+fn free_port() -> std::io::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+/// GPUs the job's server uses (for per-GPU throughput).
+fn gpus(job: &Job) -> u32 {
+    match &job.topology {
+        Topology::Single {
+            tp, pp, pcp_size, ..
+        } => tp * pp * pcp_size,
+        Topology::Multi { prefill, decode } => {
+            prefill.num_worker * prefill.gpus_per_replica()
+                + decode.num_worker * decode.gpus_per_replica()
+        }
+    }
+}
+
+/// One point: the job and one of its concurrencies.
+struct Point<'a> {
+    job: &'a Job,
+    conc: u32,
+}
+
+/// Runs `jobs` (from `recipes`) locally; see the module documentation.
+pub fn run(recipes: &Recipes, jobs: &[Job], o: &SweepOptions) -> std::io::Result<SweepSummary> {
+    let points_dir = o.out.join("points");
+    let mut all: Vec<Point> = jobs
+        .iter()
+        .flat_map(|j| j.conc.iter().map(move |&c| Point { job: j, conc: c }))
+        .collect();
+    if o.canary {
+        if let Some(i) = (0..all.len()).min_by_key(|&i| all[i].conc) {
+            let p = all.remove(i);
+            all.insert(0, p);
+        }
+    }
+    let mut summary = SweepSummary {
+        points: all.len(),
+        ..Default::default()
+    };
+    let stored = |p: &Point| {
+        points_dir
+            .join(point_name(p.job, p.conc))
+            .with_extension("json")
+            .exists()
+    };
+    let bar = o.progress.then(|| {
+        let b = indicatif::ProgressBar::new(all.len() as u64);
+        b.set_style(
+            indicatif::ProgressStyle::with_template(
+                "sweep [{elapsed_precise}] {bar:30} {pos}/{len} {msg}",
+            )
+            .expect("template"),
+        );
+        b
+    });
+    let mut server: Option<(String, Server)> = None;
+    let mut stop = false;
+    for (n, p) in all.iter().enumerate() {
+        if stop {
+            summary.not_run += 1;
+            continue;
+        }
+        if stored(p) {
+            summary.skipped += 1;
+        } else {
+            let ok = run_point(recipes, p, o, &mut server, &mut summary)?;
+            if !ok && (o.fail_fast || (o.canary && n == 0)) {
+                stop = true;
+            }
+        }
+        if let Some(b) = &bar {
+            b.set_position(n as u64 + 1);
+            b.set_message(format!(
+                "{} measured, {} failed, {} stored before",
+                summary.measured, summary.failed, summary.skipped
+            ));
+        }
+    }
+    drop(server);
+    if let Some(b) = bar {
+        b.finish();
+    }
+    Ok(summary)
+}
+
+/// Measures one point (with retries); `Ok(false)` when it failed (and was recorded).
+fn run_point(
+    recipes: &Recipes,
+    p: &Point,
+    o: &SweepOptions,
+    server: &mut Option<(String, Server)>,
+    summary: &mut SweepSummary,
+) -> std::io::Result<bool> {
+    let job = p.job;
+    let name = point_name(job, p.conc);
+    let recipe = recipes
+        .get(&job.config_key)
+        .expect("planned from these recipes");
+    let group = format!("{}#{}", job.config_key, job.fingerprint);
+    let mut attempts = 0;
+    let mut last_err = String::new();
+    let mut last_result = None;
+    let mut log_tail = String::new();
+    while attempts <= o.retries {
+        attempts += 1;
+        // A server for this deployment: reuse the running one if it is alive.
+        let reuse = match server.as_mut() {
+            Some((g, s)) => *g == group && s.alive(),
+            None => false,
+        };
+        if !reuse {
+            *server = None; // stops the previous one
+            let port = free_port()?;
+            let launch = Launch {
+                host: "127.0.0.1".into(),
+                port,
+                servebench: o.servebench.clone(),
+                tokenizer: o.tokenizer.clone(),
+            };
+            let cmd = match server_command(job, recipe, &launch) {
+                Ok(c) => c,
+                Err(e) => {
+                    last_err = e;
+                    break; // not retryable
+                }
+            };
+            let log = o.out.join("logs").join(&name).with_extension("log");
+            let mut s = Server::start(&cmd, &launch.host, port, log)?;
+            let deadline = recipe
+                .health_timeout
+                .map_or(o.health_timeout, Duration::from_secs);
+            if let Err(e) = s.wait_healthy(deadline) {
+                last_err = e;
+                log_tail = s.log_tail();
+                continue;
+            }
+            *server = Some((group.clone(), s));
+        }
+        let (_, s) = server.as_mut().expect("started");
+        match bench(job, p.conc, &s.base_url, o) {
+            Ok(result) => {
+                if over_failure_gate(&result) || result.completed == 0 {
+                    last_err = format!(
+                        "{} of {} requests failed (gate {:.0}%)",
+                        result.failed,
+                        result.failed + result.completed,
+                        result.failures.max_failure_rate * 100.0
+                    );
+                    last_result = Some(result);
+                    log_tail = s.log_tail();
+                    if !s.alive() {
+                        *server = None;
+                    }
+                    continue;
+                }
+                let stored = StoredPoint {
+                    config_key: job.config_key.clone(),
+                    job: job.ix_row(),
+                    concurrency: p.conc,
+                    server_command: s.command.clone(),
+                    result,
+                };
+                let path = o.out.join("points").join(&name).with_extension("json");
+                write_atomic(&path, &stored)?;
+                let _ =
+                    std::fs::remove_file(o.out.join("failed").join(&name).with_extension("json"));
+                summary.measured += 1;
+                return Ok(true);
+            }
+            Err(e) => {
+                last_err = e;
+                log_tail = s.log_tail();
+                *server = None;
+            }
+        }
+    }
+    let failed = FailedPoint {
+        config_key: job.config_key.clone(),
+        job: job.ix_row(),
+        concurrency: p.conc,
+        attempts,
+        reason: last_err,
+        log_tail,
+        result: last_result,
+    };
+    write_atomic(
+        &o.out.join("failed").join(&name).with_extension("json"),
+        &failed,
+    )?;
+    summary.failed += 1;
+    Ok(false)
+}
+
+/// One `bench` point with InferenceX's parameters.
+fn bench(job: &Job, conc: u32, base_url: &str, o: &SweepOptions) -> Result<BenchResult, String> {
+    let Workload::Fixed { isl, osl } = job.workload else {
+        return Err("agentic jobs have no client yet".into());
+    };
+    let c = conc as usize;
+    let opts = BenchOptions {
+        base_url: base_url.to_string(),
+        model: job.model.clone(),
+        isl,
+        osl,
+        range_ratio: 0.8,
+        concurrency: vec![c],
+        num_prompts: Some(o.prompts_per_conc * c),
+        warmups: Some(o.warmups_per_conc * c),
+        tokenizer: Some(o.tokenizer.clone()),
+        ignore_eos: true,
+        num_gpus: Some(gpus(job)),
+        tokenize_probe: 0,
+        ..Default::default()
+    };
+    let b = Bench::prepare(opts).map_err(|e| e.to_string())?;
+    let point = b.points()[0];
+    let ds = b.dataset(point).map_err(|e| e.to_string())?;
+    Ok(b.run_point(point, ds, Arc::new(Progress::default())).result)
+}

@@ -1,0 +1,110 @@
+//! Golden engine commands: what each adapter runs for a job.
+
+use servebench_sweep::engine::{server_command, Launch};
+use servebench_sweep::plan::{plan, PlanOptions};
+use servebench_sweep::{load_recipes, Recipes};
+
+fn recipes(framework: &str, extra: &str, entry: &str) -> Recipes {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("r.yaml");
+    std::fs::write(
+        &p,
+        format!(
+            "r:
+  image: img
+  model: meta-llama/Llama-3.3-70B-Instruct
+  model-prefix: llama
+  precision: fp8
+  framework: {framework}
+  runner: h200
+  multinode: false
+{extra}  scenarios:
+    fixed-seq-len:
+    - isl: 1024
+      osl: 1024
+      search-space:
+      - {entry}
+"
+        ),
+    )
+    .unwrap();
+    load_recipes(&[p]).unwrap()
+}
+
+fn line(framework: &str, extra: &str, entry: &str) -> Result<String, String> {
+    let r = recipes(framework, extra, entry);
+    let jobs = plan(&r, &Default::default(), &PlanOptions::default()).unwrap();
+    let launch = Launch {
+        host: "127.0.0.1".into(),
+        port: 8123,
+        servebench: "/usr/bin/servebench".into(),
+        tokenizer: "cl100k_base".into(),
+    };
+    server_command(&jobs[0], r.get("r").unwrap(), &launch).map(|c| c.shell_line())
+}
+
+#[test]
+fn vllm() {
+    assert_eq!(
+        line("vllm", "", "{tp: 8, conc-list: [4]}").unwrap(),
+        "vllm serve meta-llama/Llama-3.3-70B-Instruct --host 127.0.0.1 --port 8123 --tensor-parallel-size 8 --max-model-len 2304"
+    );
+    assert_eq!(
+        line(
+            "vllm",
+            "  engine-args: [--kv-cache-dtype, fp8]\n  env: {VLLM_USE_V1: \"1\"}\n",
+            "{tp: 8, ep: 8, dp-attn: true, conc-list: [4]}"
+        )
+        .unwrap(),
+        "VLLM_USE_V1=1 vllm serve meta-llama/Llama-3.3-70B-Instruct --host 127.0.0.1 --port 8123 --data-parallel-size 8 --tensor-parallel-size 1 --enable-expert-parallel --max-model-len 2304 --kv-cache-dtype fp8"
+    );
+}
+
+#[test]
+fn sglang() {
+    assert_eq!(
+        line("sglang", "", "{tp: 8, ep: 8, dp-attn: true, spec-decoding: mtp, conc-list: [4]}").unwrap(),
+        "python3 -m sglang.launch_server --model-path meta-llama/Llama-3.3-70B-Instruct --host 127.0.0.1 --port 8123 --tp-size 8 --ep-size 8 --enable-dp-attention --dp-size 8 --speculative-algorithm EAGLE --context-length 2304"
+    );
+}
+
+#[test]
+fn trt() {
+    assert_eq!(
+        line("trt", "", "{tp: 4, pp: 2, conc-list: [4]}").unwrap(),
+        "trtllm-serve meta-llama/Llama-3.3-70B-Instruct --host 127.0.0.1 --port 8123 --tp_size 4 --ep_size 1 --pp_size 2 --max_seq_len 2304"
+    );
+    let e = line("trt", "", "{tp: 4, dp-attn: true, conc-list: [4]}").unwrap_err();
+    assert!(e.contains("extra_llm_api_options"), "{e}");
+}
+
+#[test]
+fn sim() {
+    assert_eq!(
+        line("sim", "  engine-args: [--time-scale, \"10\"]\n", "{tp: 4, conc-list: [4]}").unwrap(),
+        "/usr/bin/servebench sim --host 127.0.0.1 --port 8123 --gpu h200 --model llama-3.3-70b --precision fp8 --tp 4 --served-model-name meta-llama/Llama-3.3-70B-Instruct --tokenizer cl100k_base --max-model-len 2304 --time-scale 10"
+    );
+}
+
+#[test]
+fn what_has_no_local_adapter_says_so() {
+    let e = line("atom", "", "{tp: 8, conc-list: [4]}").unwrap_err();
+    assert_eq!(
+        e,
+        "r: framework 'atom' has no local engine adapter (vllm, sglang, trt, sim)"
+    );
+    let r = recipes("sim", "", "{tp: 8, conc-list: [4]}");
+    let mut jobs = plan(&r, &Default::default(), &PlanOptions::default()).unwrap();
+    jobs[0].model = "org/unknown-model".into();
+    let launch = Launch {
+        host: "127.0.0.1".into(),
+        port: 1,
+        servebench: "servebench".into(),
+        tokenizer: "cl100k_base".into(),
+    };
+    let e = server_command(&jobs[0], r.get("r").unwrap(), &launch).unwrap_err();
+    assert!(
+        e.contains("model 'org/unknown-model' is not in the simulator's catalog"),
+        "{e}"
+    );
+}

@@ -1,0 +1,249 @@
+//! `servebench sweep` end to end with the local executor and simulated engines: a 3 × 3
+//! recipe, kill -9 and resume, and failing servers.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_servebench");
+
+/// Three TP sizes × concurrencies 1, 2, 4 on a simulated H200 deployment, 50× real time.
+const RECIPE: &str = "\
+llama-fp8-h200-sim:
+  image: none
+  model: meta-llama/Llama-3.3-70B-Instruct
+  model-prefix: llama
+  precision: fp8
+  framework: sim
+  runner: h200
+  multinode: false
+  engine-args: [--time-scale, \"50\"]
+  health-timeout: 60
+  scenarios:
+    fixed-seq-len:
+    - isl: 256
+      osl: 32
+      search-space:
+      - {tp: 2, conc-start: 1, conc-end: 4}
+      - {tp: 4, conc-start: 1, conc-end: 4}
+      - {tp: 8, conc-start: 1, conc-end: 4}
+";
+
+fn write_recipe(dir: &Path, text: &str) -> PathBuf {
+    let p = dir.join("sim-master.yaml");
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+fn sweep(recipe: &Path, out: &Path, extra: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(["sweep", "--no-progress", "--config-files"])
+        .arg(recipe)
+        .arg("--out")
+        .arg(out)
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+fn points(out: &Path) -> Vec<(PathBuf, serde_json::Value)> {
+    let dir = out.join("points/llama-fp8-h200-sim");
+    let mut v: Vec<(PathBuf, serde_json::Value)> = std::fs::read_dir(&dir)
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|x| x == "json"))
+                .map(|p| {
+                    let j = serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap();
+                    (p, j)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort_by(|a, b| a.0.cmp(&b.0));
+    v
+}
+
+#[test]
+fn a_3x3_sim_recipe_runs_end_to_end_and_its_curves_have_the_right_shape() {
+    let d = tempfile::tempdir().unwrap();
+    let recipe = write_recipe(d.path(), RECIPE);
+    let out = d.path().join("results");
+    let o = sweep(&recipe, &out, &[]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        err.contains("9 points: 9 measured, 0 already stored, 0 failed, 0 not run"),
+        "{err}"
+    );
+    let pts = points(&out);
+    assert_eq!(pts.len(), 9);
+    // (tp, conc) → (tok/s/GPU, tok/s/user)
+    let mut by = std::collections::BTreeMap::new();
+    for (_, p) in &pts {
+        let r = &p["result"];
+        assert_eq!(r["completed"], 10 * p["concurrency"].as_u64().unwrap());
+        assert_eq!(r["failed"], 0);
+        let tp = p["job"]["tp"].as_u64().unwrap();
+        assert_eq!(r["num_gpus"], tp);
+        assert!(p["server_command"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("--tp {tp}")));
+        assert_eq!(p["job"]["exp-name"], "llama_256_32");
+        by.insert(
+            (tp, p["concurrency"].as_u64().unwrap()),
+            (
+                r["tput_per_gpu"].as_f64().unwrap(),
+                r["median_intvty"].as_f64().unwrap(),
+            ),
+        );
+    }
+    for tp in [2, 4, 8] {
+        assert!(
+            by[&(tp, 4)].0 > by[&(tp, 1)].0,
+            "more concurrency, more tok/s/GPU"
+        );
+        assert!(
+            by[&(tp, 4)].1 < by[&(tp, 1)].1,
+            "more concurrency, less tok/s/user"
+        );
+    }
+    assert!(
+        by[&(8, 1)].1 > by[&(2, 1)].1,
+        "bigger TP, more tok/s/user at low concurrency"
+    );
+    // One server per deployment, not per point.
+    let logs = std::fs::read_dir(out.join("logs/llama-fp8-h200-sim"))
+        .unwrap()
+        .count();
+    assert_eq!(logs, 3);
+}
+
+#[test]
+fn killed_with_sigkill_and_rerun_it_loses_nothing_and_repeats_nothing() {
+    let d = tempfile::tempdir().unwrap();
+    let recipe = write_recipe(d.path(), RECIPE);
+    let out = d.path().join("results");
+    let mut child = Command::new(BIN)
+        .args(["sweep", "--no-progress", "--config-files"])
+        .arg(&recipe)
+        .arg("--out")
+        .arg(&out)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait for the third point to be stored (the sweep's own output), then kill -9.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while points(&out).len() < 3 {
+        assert!(Instant::now() < deadline, "no points stored");
+        assert!(child.try_wait().unwrap().is_none(), "the sweep ended early");
+        std::thread::yield_now();
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let before = points(&out);
+    assert!(before.len() >= 3 && before.len() < 9, "{}", before.len());
+    let stamps: Vec<_> = before
+        .iter()
+        .map(|(p, _)| (p.clone(), std::fs::read(p).unwrap()))
+        .collect();
+    // No half-written point: every file parsed above; no temporary file is taken for one.
+    let o = sweep(&recipe, &out, &[]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        err.contains(&format!(
+            "9 points: {} measured, {} already stored, 0 failed",
+            9 - before.len(),
+            before.len()
+        )),
+        "{err}"
+    );
+    assert_eq!(points(&out).len(), 9);
+    for (p, bytes) in stamps {
+        assert_eq!(
+            std::fs::read(&p).unwrap(),
+            bytes,
+            "{} was measured again",
+            p.display()
+        );
+    }
+}
+
+/// A recipe whose server cannot start (an unknown flag), before one TP of the good recipe.
+fn broken_then_good() -> String {
+    let broken = "\
+broken-fp8-h200-sim:
+  image: none
+  model: meta-llama/Llama-3.3-70B-Instruct
+  model-prefix: broken
+  precision: fp8
+  framework: sim
+  runner: h200
+  multinode: false
+  engine-args: [--no-such-flag]
+  scenarios:
+    fixed-seq-len:
+    - isl: 256
+      osl: 32
+      search-space:
+      - {tp: 8, conc-list: [1]}
+";
+    let good = RECIPE.replace(
+        "      - {tp: 4, conc-start: 1, conc-end: 4}\n      - {tp: 8, conc-start: 1, conc-end: 4}\n",
+        "",
+    );
+    format!("{broken}{good}")
+}
+
+#[test]
+fn a_server_that_never_gets_healthy_is_recorded_and_the_sweep_goes_on() {
+    let d = tempfile::tempdir().unwrap();
+    let recipe = write_recipe(d.path(), &broken_then_good());
+    let out = d.path().join("results");
+    let o = sweep(&recipe, &out, &["--retries", "1"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("4 points: 3 measured, 0 already stored, 1 failed, 0 not run"),
+        "{err}"
+    );
+    let failed: Vec<_> = std::fs::read_dir(out.join("failed/broken-fp8-h200-sim"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(failed.len(), 1);
+    let f: serde_json::Value = serde_json::from_slice(&std::fs::read(&failed[0]).unwrap()).unwrap();
+    assert_eq!(f["attempts"], 2);
+    assert!(
+        f["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("the server exited"),
+        "{f}"
+    );
+    assert!(
+        f["log_tail"].as_str().unwrap().contains("--no-such-flag"),
+        "{f}"
+    );
+    assert_eq!(points(&out).len(), 3);
+}
+
+#[test]
+fn fail_fast_and_a_failed_canary_stop_the_sweep() {
+    let d = tempfile::tempdir().unwrap();
+    let recipe = write_recipe(d.path(), &broken_then_good());
+    for flag in ["--fail-fast", "--canary"] {
+        let out = d.path().join(flag.trim_start_matches('-'));
+        let o = sweep(&recipe, &out, &[flag]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{err}");
+        assert!(
+            err.contains("4 points: 0 measured, 0 already stored, 1 failed, 3 not run"),
+            "{flag}: {err}"
+        );
+        assert!(points(&out).is_empty());
+    }
+}
