@@ -1,10 +1,16 @@
 #!/usr/bin/env bash
-# The whole test suite, as a newcomer and CI run it. Installs nothing yet: the current tests
-# need only the Rust toolchain (the load generator is tested against servebench's own server
-# over real loopback HTTP). Later issues add PostgreSQL, SLURM, Chromium and llama-server here.
+# The whole test suite, as a newcomer and CI run it (as root on Debian): starts what the tests
+# need, runs every test, stops it again.
+#  - SLURM: a real single-node cluster (munge + slurmctld + slurmd, installed with apt if
+#    missing; state under $SLURM_CI_DIR), for the sweep's slurm executor.
+# Later issues add PostgreSQL, Chromium and llama-server here.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+export SLURM_CI_DIR=${SLURM_CI_DIR:-/tmp/servebench-slurm-ci}
+trap 'bash scripts/slurm-down.sh >/dev/null 2>&1 || true' EXIT
+bash scripts/slurm-up.sh
+export SERVEBENCH_TEST_SLURM_CONF=$SLURM_CI_DIR/slurm.conf
 cargo build --locked --workspace --all-targets
 # One test at a time: many tests run a server and a client and check their timing against
-# each other; on 2 cores, parallel tests only add noise (the whole suite takes ~30 s anyway).
+# each other; on 2 cores, parallel tests only add noise.
 cargo test --locked --workspace --no-fail-fast -- --test-threads=1

@@ -10,6 +10,7 @@ pub mod local;
 pub mod locate;
 pub mod plan;
 pub mod recipe;
+pub mod slurm;
 pub mod validate;
 
 use locate::Locations;

@@ -247,3 +247,86 @@ fn fail_fast_and_a_failed_canary_stop_the_sweep() {
         assert!(points(&out).is_empty());
     }
 }
+
+/// The SLURM cluster scripts/test.sh started (`SERVEBENCH_TEST_SLURM_CONF`); `None` off CI
+/// (the test then says it did not run); in CI a missing cluster fails the test.
+fn slurm_conf() -> Option<String> {
+    match std::env::var("SERVEBENCH_TEST_SLURM_CONF") {
+        Ok(c) => Some(c),
+        Err(_) if std::env::var_os("CI").is_some() => {
+            panic!("CI is set but SERVEBENCH_TEST_SLURM_CONF is not: scripts/test.sh starts SLURM")
+        }
+        Err(_) => {
+            eprintln!(
+                "SLURM test not run: set SERVEBENCH_TEST_SLURM_CONF (bash scripts/test.sh does)"
+            );
+            None
+        }
+    }
+}
+
+#[test]
+fn a_slurm_sweep_runs_as_one_job_array_on_a_real_cluster_and_resumes() {
+    let Some(conf) = slurm_conf() else { return };
+    let d = tempfile::tempdir().unwrap();
+    let recipe = write_recipe(d.path(), &broken_then_good());
+    let out = d.path().join("results");
+    let run = || {
+        Command::new(BIN)
+            .args([
+                "sweep",
+                "--no-progress",
+                "--executor",
+                "slurm",
+                "--poll-interval",
+                "0.2",
+            ])
+            .arg("--config-files")
+            .arg(&recipe)
+            .arg("--out")
+            .arg(&out)
+            .env("SLURM_CONF", &conf)
+            .output()
+            .unwrap()
+    };
+    let o = run();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("4 points: 3 measured, 0 already stored, 1 failed, 0 not run"),
+        "{err}"
+    );
+    assert_eq!(points(&out).len(), 3);
+    // One array of 4 tasks (one per job), each task's log collected.
+    let scripts: Vec<PathBuf> = std::fs::read_dir(out.join("slurm"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "sbatch"))
+        .collect();
+    assert_eq!(scripts.len(), 1);
+    assert!(std::fs::read_to_string(&scripts[0])
+        .unwrap()
+        .contains("#SBATCH --array=0-3\n"));
+    let logs = std::fs::read_dir(out.join("logs/slurm")).unwrap().count();
+    assert_eq!(logs, 4);
+    let failed = out.join("failed/broken-fp8-h200-sim");
+    assert_eq!(std::fs::read_dir(failed).unwrap().count(), 1);
+    // Rerun: the stored points are not submitted again; only the failed job's task is.
+    let o = run();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("4 points: 0 measured, 3 already stored, 1 failed"),
+        "{err}"
+    );
+    let arrays = std::fs::read_dir(out.join("slurm"))
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "sbatch")
+        })
+        .count();
+    assert_eq!(arrays, 2);
+}

@@ -21,7 +21,7 @@ pub struct PlanArgs {
 }
 
 /// Which recipe files, and which of their jobs (shared by `plan` and `sweep`).
-#[derive(clap::Args, Debug)]
+#[derive(clap::Args, Debug, Clone)]
 pub struct Selection {
     /// Master config files (InferenceX `configs/*-master.yaml` or your own).
     #[arg(long = "config-files", num_args = 1.., required = true, value_name = "FILE")]
@@ -112,10 +112,66 @@ fn bucket(j: &Job) -> String {
 }
 
 impl Selection {
+    /// The flags that select the same jobs again (for the tasks of a cluster sweep); file
+    /// paths made absolute.
+    pub fn to_args(&self) -> anyhow::Result<Vec<String>> {
+        let abs = |p: &PathBuf| -> anyhow::Result<String> {
+            Ok(std::path::absolute(p)?.display().to_string())
+        };
+        let mut a = vec!["--config-files".to_string()];
+        for f in &self.config_files {
+            a.push(abs(f)?);
+        }
+        if let Some(r) = &self.runner_config {
+            a.extend(["--runner-config".into(), abs(r)?]);
+        }
+        let mut list = |flag: &str, v: &[String]| {
+            if !v.is_empty() {
+                a.push(flag.to_string());
+                a.extend(v.iter().cloned());
+            }
+        };
+        list("--config-keys", &self.config_keys);
+        list("--model-prefix", &self.model_prefix);
+        list("--precision", &self.precision);
+        list("--framework", &self.framework);
+        list("--runner-type", &self.runner_type);
+        let lens: Vec<String> = self
+            .seq_lens
+            .iter()
+            .map(|(i, o)| format!("{i}_{o}"))
+            .collect();
+        list("--seq-lens", &lens);
+        a.extend(["--step-size".into(), self.step_size.to_string()]);
+        for (flag, v) in [
+            ("--min-conc", self.min_conc),
+            ("--max-conc", self.max_conc),
+            ("--max-tp", self.max_tp),
+            ("--max-ep", self.max_ep),
+        ] {
+            if let Some(v) = v {
+                a.extend([flag.to_string(), v.to_string()]);
+            }
+        }
+        if self.single_node {
+            a.push("--single-node".into());
+        }
+        if self.multi_node {
+            a.push("--multi-node".into());
+        }
+        if let Some(t) = &self.scenario_type {
+            a.extend(["--scenario-type".into(), t.clone()]);
+        }
+        if self.no_evals {
+            a.push("--no-evals".into());
+        }
+        Ok(a)
+    }
+
     /// Loads and checks the files, and plans; prints how long that took.
-    pub fn plan(self) -> anyhow::Result<(servebench_sweep::Recipes, Vec<Job>)> {
+    pub fn plan(&self) -> anyhow::Result<(servebench_sweep::Recipes, Vec<Job>)> {
         let t0 = std::time::Instant::now();
-        let a = self;
+        let a = self.clone();
         let recipes = servebench_sweep::load_recipes(&a.config_files)?;
         let runners = match &a.runner_config {
             Some(f) => servebench_sweep::load_runners(f)?,

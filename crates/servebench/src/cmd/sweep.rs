@@ -2,6 +2,7 @@
 
 use super::plan::Selection;
 use servebench_sweep::local::{self, SweepOptions};
+use servebench_sweep::slurm;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -10,9 +11,28 @@ use std::time::Duration;
 pub struct SweepArgs {
     #[command(flatten)]
     select: Selection,
-    /// Where jobs run: local (this machine).
+    /// Where jobs run: local (this machine) or slurm (a job array; every node must see the
+    /// results directory and the recipe files).
     #[arg(long, value_enum, default_value = "local")]
     executor: Executor,
+    /// slurm: the partition.
+    #[arg(long)]
+    partition: Option<String>,
+    /// slurm: an extra #SBATCH option, e.g. --sbatch-arg=--gres=gpu:8 (repeatable).
+    #[arg(long = "sbatch-arg", value_name = "OPTION", allow_hyphen_values = true)]
+    sbatch_args: Vec<String>,
+    /// slurm: run each task in its recipe's image with pyxis/enroot (srun --container-image).
+    #[arg(long)]
+    container: bool,
+    /// slurm, with --container: an extra SRC:DST mount (repeatable).
+    #[arg(long = "container-mount", value_name = "SRC:DST")]
+    container_mounts: Vec<String>,
+    /// slurm: seconds between polls of the task states.
+    #[arg(long, default_value_t = 2.0)]
+    poll_interval: f64,
+    /// Run only this job of the plan (what each cluster task does).
+    #[arg(long, hide = true)]
+    job_index: Option<usize>,
     /// Results directory: points/ (one JSON per measured point), failed/, logs/. Rerunning the
     /// same command skips every point already stored there.
     #[arg(long, default_value = "sweep-results")]
@@ -40,11 +60,19 @@ pub struct SweepArgs {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 enum Executor {
     Local,
+    Slurm,
 }
 
 pub fn run(a: SweepArgs) -> anyhow::Result<ExitCode> {
-    let Executor::Local = a.executor;
-    let (recipes, jobs) = a.select.plan()?;
+    let (recipes, mut jobs) = a.select.plan()?;
+    if let Some(i) = a.job_index {
+        anyhow::ensure!(
+            i < jobs.len(),
+            "--job-index {i}: the plan has {} jobs",
+            jobs.len()
+        );
+        jobs = vec![jobs.swap_remove(i)];
+    }
     let opts = SweepOptions {
         out: a.out.clone(),
         retries: a.retries,
@@ -57,7 +85,41 @@ pub fn run(a: SweepArgs) -> anyhow::Result<ExitCode> {
         warmups_per_conc: 2,
         progress: !a.no_progress,
     };
-    let s = local::run(&recipes, &jobs, &opts)?;
+    let s = match a.executor {
+        Executor::Local => local::run(&recipes, &jobs, &opts)?,
+        Executor::Slurm => {
+            let out = std::path::absolute(&a.out)?;
+            let mut task = vec![opts.servebench.display().to_string(), "sweep".to_string()];
+            task.extend(a.select.to_args()?);
+            task.extend(
+                [
+                    "--executor",
+                    "local",
+                    "--out",
+                    &out.display().to_string(),
+                    "--no-progress",
+                    "--tokenizer",
+                    &opts.tokenizer,
+                    "--health-timeout",
+                    &a.health_timeout.to_string(),
+                    "--retries",
+                    &a.retries.to_string(),
+                ]
+                .map(String::from),
+            );
+            let so = slurm::SlurmOptions {
+                out,
+                task_command: task,
+                partition: a.partition.clone(),
+                sbatch_args: a.sbatch_args.clone(),
+                container: a.container,
+                container_mounts: a.container_mounts.clone(),
+                poll: Duration::from_secs_f64(a.poll_interval.max(0.05)),
+                progress: !a.no_progress,
+            };
+            slurm::run(&jobs, &so)?
+        }
+    };
     eprintln!(
         "servebench sweep: {} points: {} measured, {} already stored, {} failed, {} not run; results in {}",
         s.points,

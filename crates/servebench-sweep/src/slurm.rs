@@ -1,0 +1,297 @@
+//! The `slurm` executor: one `sbatch` job array per sweep, one array task per job that still
+//! has points to measure. Each task runs this same sweep, with the same recipe files and
+//! filters, restricted to its job (`--job-index`) on the local executor of its node, and
+//! stores its points in the shared results directory. The orchestrator polls the array's task
+//! states (`squeue`), collects the tasks' logs, and records every task that ended without its
+//! points (cancelled, timed out, node failure) as failed, with its state and log tail.
+
+use crate::local::{point_name, FailedPoint, SweepSummary};
+use crate::plan::Job;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+/// Slurm's default `MaxArraySize` is 1001: arrays carry at most this many tasks.
+pub const MAX_ARRAY_TASKS: usize = 1000;
+
+#[derive(Debug, Clone)]
+pub struct SlurmOptions {
+    /// Results directory, on a filesystem every node sees.
+    pub out: PathBuf,
+    /// The command that runs the sweep on a node, without `--job-index`:
+    /// `[servebench, sweep, <the same files and filters>, --executor, local, --out, OUT]`.
+    pub task_command: Vec<String>,
+    pub partition: Option<String>,
+    /// Extra `#SBATCH` options (`--gres=gpu:8`, `--time=4:00:00`, `--account=x`).
+    pub sbatch_args: Vec<String>,
+    /// pyxis/enroot: run each task in its job's image (`srun --container-image`).
+    pub container: bool,
+    /// Extra `--container-mounts` (the results directory and the servebench binary are
+    /// always mounted).
+    pub container_mounts: Vec<String>,
+    /// How often task states are polled.
+    pub poll: Duration,
+    pub progress: bool,
+}
+
+fn quote(s: &str) -> String {
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:=,@+%".contains(c))
+    {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
+/// The batch script of one array of `tasks` tasks; task N runs the job on line N + 1 of
+/// `jobs_file` (`<job index> <image>`).
+pub fn batch_script(o: &SlurmOptions, tasks: usize, jobs_file: &Path) -> String {
+    let out = o.out.display();
+    let mut s = String::from("#!/bin/bash\n");
+    s.push_str("#SBATCH --job-name=servebench-sweep\n");
+    s.push_str(&format!("#SBATCH --output={out}/logs/slurm/%A_%a.out\n"));
+    s.push_str(&format!("#SBATCH --array=0-{}\n", tasks.saturating_sub(1)));
+    if let Some(p) = &o.partition {
+        s.push_str(&format!("#SBATCH --partition={p}\n"));
+    }
+    for a in &o.sbatch_args {
+        s.push_str(&format!("#SBATCH {a}\n"));
+    }
+    s.push_str("set -euo pipefail\n");
+    s.push_str(&format!(
+        "read -r JOB IMAGE < <(sed -n \"$((SLURM_ARRAY_TASK_ID + 1))p\" {})\n",
+        quote(&jobs_file.display().to_string())
+    ));
+    let cmd: Vec<String> = o.task_command.iter().map(|a| quote(a)).collect();
+    if o.container {
+        let exe = &o.task_command[0];
+        let mut mounts = vec![format!("{out}:{out}"), format!("{exe}:{exe}")];
+        mounts.extend(o.container_mounts.iter().cloned());
+        s.push_str(&format!(
+            "exec srun --container-image=\"$IMAGE\" --container-mounts={} {} --job-index \"$JOB\"\n",
+            quote(&mounts.join(",")),
+            cmd.join(" ")
+        ));
+    } else {
+        s.push_str(&format!("exec {} --job-index \"$JOB\"\n", cmd.join(" ")));
+    }
+    s
+}
+
+fn stored(out: &Path, job: &Job) -> bool {
+    job.conc.iter().all(|&c| {
+        out.join("points")
+            .join(point_name(job, c))
+            .with_extension("json")
+            .exists()
+    })
+}
+
+fn run_cmd(program: &str, args: &[&str]) -> std::io::Result<String> {
+    let o = Command::new(program).args(args).output()?;
+    if !o.status.success() {
+        return Err(std::io::Error::other(format!(
+            "{program} {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&o.stderr).trim()
+        )));
+    }
+    Ok(String::from_utf8_lossy(&o.stdout).into_owned())
+}
+
+/// Final state of every task of array `id`: (task index, state).
+fn task_states(id: &str) -> std::io::Result<Vec<(usize, String)>> {
+    let text = run_cmd("scontrol", &["show", "job", "-o", id])?;
+    let mut v = Vec::new();
+    for line in text.lines() {
+        let field = |k: &str| {
+            line.split_whitespace()
+                .find_map(|f| f.strip_prefix(k))
+                .map(str::to_string)
+        };
+        if let (Some(t), Some(state)) = (field("ArrayTaskId="), field("JobState=")) {
+            // A pending remainder reads like "3-7"; finished tasks have one index each.
+            if let Ok(t) = t.parse() {
+                v.push((t, state));
+            }
+        }
+    }
+    Ok(v)
+}
+
+/// Runs every job with unstored points as a task of a job array, and waits for them.
+pub fn run(jobs: &[Job], o: &SlurmOptions) -> std::io::Result<SweepSummary> {
+    let total: usize = jobs.iter().map(|j| j.conc.len()).sum();
+    let pending: Vec<usize> = (0..jobs.len())
+        .filter(|&i| !stored(&o.out, &jobs[i]))
+        .collect();
+    let already: usize = (0..jobs.len())
+        .filter(|i| !pending.contains(i))
+        .map(|i| jobs[i].conc.len())
+        .sum();
+    let point_file = |job: &Job, c: u32| {
+        o.out
+            .join("points")
+            .join(point_name(job, c))
+            .with_extension("json")
+    };
+    // Points of pending jobs stored before (a job's tasks skip them too).
+    let partial: usize = pending
+        .iter()
+        .flat_map(|&i| jobs[i].conc.iter().map(move |&c| (i, c)))
+        .filter(|&(i, c)| point_file(&jobs[i], c).exists())
+        .count();
+    let mut summary = SweepSummary {
+        points: total,
+        skipped: already + partial,
+        ..Default::default()
+    };
+    if pending.is_empty() {
+        return Ok(summary);
+    }
+    let dir = o.out.join("slurm");
+    std::fs::create_dir_all(&dir)?;
+    std::fs::create_dir_all(o.out.join("logs/slurm"))?;
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis());
+    // (array id, the job indices of its tasks)
+    let mut arrays: Vec<(String, Vec<usize>)> = Vec::new();
+    for (n, chunk) in pending.chunks(MAX_ARRAY_TASKS).enumerate() {
+        let jobs_file = dir.join(format!("sweep-{stamp}-{n}.jobs"));
+        let lines: String = chunk
+            .iter()
+            .map(|&i| format!("{i} {}\n", jobs[i].image))
+            .collect();
+        std::fs::write(&jobs_file, lines)?;
+        let script = dir.join(format!("sweep-{stamp}-{n}.sbatch"));
+        std::fs::write(&script, batch_script(o, chunk.len(), &jobs_file))?;
+        let id = run_cmd("sbatch", &["--parsable", &script.display().to_string()])?;
+        let id = id.trim().split(';').next().unwrap_or("").to_string();
+        arrays.push((id, chunk.to_vec()));
+    }
+    let ids: Vec<&str> = arrays.iter().map(|a| a.0.as_str()).collect();
+    let bar = o.progress.then(|| {
+        let b = indicatif::ProgressBar::new(pending.len() as u64);
+        b.set_style(
+            indicatif::ProgressStyle::with_template(
+                "slurm [{elapsed_precise}] {bar:30} {pos}/{len} {msg}",
+            )
+            .expect("template"),
+        );
+        b
+    });
+    loop {
+        let q = run_cmd("squeue", &["-h", "-r", "-j", &ids.join(","), "-o", "%T"])?;
+        let (mut waiting, mut running) = (0, 0);
+        for s in q.lines() {
+            match s.trim() {
+                "PENDING" | "CONFIGURING" => waiting += 1,
+                "" => {}
+                _ => running += 1,
+            }
+        }
+        if let Some(b) = &bar {
+            let done = pending.len() - waiting - running;
+            b.set_position(done as u64);
+            b.set_message(format!("{running} running, {waiting} pending"));
+        }
+        if waiting + running == 0 {
+            break;
+        }
+        // Polling an external scheduler: nothing to wait on but time.
+        std::thread::sleep(o.poll);
+    }
+    if let Some(b) = bar {
+        b.finish();
+    }
+    for (id, idx) in &arrays {
+        let states = task_states(id).unwrap_or_default();
+        for (t, &i) in idx.iter().enumerate() {
+            let job = &jobs[i];
+            let state = states
+                .iter()
+                .find(|s| s.0 == t)
+                .map_or("UNKNOWN", |s| s.1.as_str());
+            let log = o.out.join("logs/slurm").join(format!("{id}_{t}.out"));
+            for &c in &job.conc {
+                let name = point_name(job, c);
+                let failed = o.out.join("failed").join(&name).with_extension("json");
+                if point_file(job, c).exists() {
+                    summary.measured += 1;
+                } else if failed.exists() {
+                    summary.failed += 1;
+                } else {
+                    // The task never got to record anything: say what Slurm says.
+                    let text = std::fs::read_to_string(&log).unwrap_or_default();
+                    let lines: Vec<&str> = text.lines().collect();
+                    let f = FailedPoint {
+                        config_key: job.config_key.clone(),
+                        job: job.ix_row(),
+                        concurrency: c,
+                        attempts: 1,
+                        reason: format!(
+                            "slurm task {id}_{t} ended {state} without storing the point"
+                        ),
+                        log_tail: lines[lines.len().saturating_sub(40)..].join("\n"),
+                        result: None,
+                    };
+                    if let Some(d) = failed.parent() {
+                        std::fs::create_dir_all(d)?;
+                    }
+                    std::fs::write(&failed, serde_json::to_string_pretty(&f)? + "\n")?;
+                    summary.failed += 1;
+                }
+            }
+        }
+    }
+    summary.measured -= partial;
+    Ok(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batch_scripts_with_and_without_containers() {
+        let mut o = SlurmOptions {
+            out: "/shared/results".into(),
+            task_command: vec![
+                "/opt/servebench".into(),
+                "sweep".into(),
+                "--config-files".into(),
+                "/shared/my recipes.yaml".into(),
+            ],
+            partition: Some("gpu".into()),
+            sbatch_args: vec!["--gres=gpu:8".into(), "--time=04:00:00".into()],
+            container: false,
+            container_mounts: vec![],
+            poll: Duration::from_secs(1),
+            progress: false,
+        };
+        let jobs = Path::new("/shared/results/slurm/s.jobs");
+        assert_eq!(
+            batch_script(&o, 3, jobs),
+            "#!/bin/bash
+#SBATCH --job-name=servebench-sweep
+#SBATCH --output=/shared/results/logs/slurm/%A_%a.out
+#SBATCH --array=0-2
+#SBATCH --partition=gpu
+#SBATCH --gres=gpu:8
+#SBATCH --time=04:00:00
+set -euo pipefail
+read -r JOB IMAGE < <(sed -n \"$((SLURM_ARRAY_TASK_ID + 1))p\" /shared/results/slurm/s.jobs)
+exec /opt/servebench sweep --config-files '/shared/my recipes.yaml' --job-index \"$JOB\"
+"
+        );
+        o.container = true;
+        o.container_mounts = vec!["/models:/models".into()];
+        let s = batch_script(&o, 3, jobs);
+        assert!(s.ends_with(
+            "exec srun --container-image=\"$IMAGE\" --container-mounts=/shared/results:/shared/results,/opt/servebench:/opt/servebench,/models:/models /opt/servebench sweep --config-files '/shared/my recipes.yaml' --job-index \"$JOB\"\n"
+        ), "{s}");
+    }
+}
