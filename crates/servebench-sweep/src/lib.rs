@@ -6,6 +6,7 @@
 //! - [`plan`]: expanding recipes into jobs exactly as InferenceX's matrix generator does.
 
 pub mod engine;
+pub mod export;
 pub mod local;
 pub mod locate;
 pub mod plan;

@@ -113,10 +113,15 @@ fn bucket(j: &Job) -> String {
 
 impl Selection {
     /// The flags that select the same jobs again (for the tasks of a cluster sweep); file
-    /// paths made absolute.
-    pub fn to_args(&self) -> anyhow::Result<Vec<String>> {
+    /// paths made absolute when `absolute` (a shared filesystem), else kept as given (a
+    /// checkout of the same repository).
+    pub fn to_args(&self, absolute: bool) -> anyhow::Result<Vec<String>> {
         let abs = |p: &PathBuf| -> anyhow::Result<String> {
-            Ok(std::path::absolute(p)?.display().to_string())
+            Ok(if absolute {
+                std::path::absolute(p)?.display().to_string()
+            } else {
+                p.display().to_string()
+            })
         };
         let mut a = vec!["--config-files".to_string()];
         for f in &self.config_files {

@@ -2,7 +2,7 @@
 
 use super::plan::Selection;
 use servebench_sweep::local::{self, SweepOptions};
-use servebench_sweep::slurm;
+use servebench_sweep::{export, slurm};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -11,10 +11,20 @@ use std::time::Duration;
 pub struct SweepArgs {
     #[command(flatten)]
     select: Selection,
-    /// Where jobs run: local (this machine) or slurm (a job array; every node must see the
-    /// results directory and the recipe files).
+    /// Where jobs run: local (this machine); slurm (a job array; every node must see the
+    /// results directory and the recipe files); gha (writes GitHub Actions matrices and a
+    /// workflow into OUT/gha); k8s (writes Job manifests into OUT/k8s).
     #[arg(long, value_enum, default_value = "local")]
     executor: Executor,
+    /// gha, k8s: the servebench command on the runner or in the image.
+    #[arg(long, default_value = "servebench")]
+    task_exe: String,
+    /// k8s: the PersistentVolumeClaim that holds the results.
+    #[arg(long, default_value = "servebench-results")]
+    k8s_pvc: String,
+    /// k8s: where the results volume is mounted in the pod.
+    #[arg(long, default_value = "/results")]
+    k8s_results_dir: String,
     /// slurm: the partition.
     #[arg(long)]
     partition: Option<String>,
@@ -61,6 +71,8 @@ pub struct SweepArgs {
 enum Executor {
     Local,
     Slurm,
+    Gha,
+    K8s,
 }
 
 pub fn run(a: SweepArgs) -> anyhow::Result<ExitCode> {
@@ -90,7 +102,7 @@ pub fn run(a: SweepArgs) -> anyhow::Result<ExitCode> {
         Executor::Slurm => {
             let out = std::path::absolute(&a.out)?;
             let mut task = vec![opts.servebench.display().to_string(), "sweep".to_string()];
-            task.extend(a.select.to_args()?);
+            task.extend(a.select.to_args(true)?);
             task.extend(
                 [
                     "--executor",
@@ -118,6 +130,56 @@ pub fn run(a: SweepArgs) -> anyhow::Result<ExitCode> {
                 progress: !a.no_progress,
             };
             slurm::run(&jobs, &so)?
+        }
+        Executor::Gha | Executor::K8s => {
+            let gha = a.executor == Executor::Gha;
+            let out_in_task = if gha {
+                "results".to_string()
+            } else {
+                a.k8s_results_dir.clone()
+            };
+            let mut task = vec![a.task_exe.clone(), "sweep".to_string()];
+            task.extend(a.select.to_args(false)?);
+            task.extend(
+                [
+                    "--executor",
+                    "local",
+                    "--out",
+                    &out_in_task,
+                    "--no-progress",
+                    "--tokenizer",
+                    &opts.tokenizer,
+                    "--health-timeout",
+                    &a.health_timeout.to_string(),
+                    "--retries",
+                    &a.retries.to_string(),
+                ]
+                .map(String::from),
+            );
+            let (files, skipped) = if gha {
+                (
+                    export::write_gha(&jobs, &task, &a.out.join("gha"))?,
+                    Vec::new(),
+                )
+            } else {
+                export::write_k8s(
+                    &jobs,
+                    &task,
+                    &a.k8s_results_dir,
+                    &a.k8s_pvc,
+                    &a.out.join("k8s"),
+                )?
+            };
+            for s in &skipped {
+                eprintln!("servebench sweep: not written (needs a multi-pod launcher): {s}");
+            }
+            eprintln!(
+                "servebench sweep: {} jobs written as {} files in {}",
+                jobs.len() - skipped.len(),
+                files.len(),
+                a.out.join(if gha { "gha" } else { "k8s" }).display()
+            );
+            return Ok(ExitCode::SUCCESS);
         }
     };
     eprintln!(
