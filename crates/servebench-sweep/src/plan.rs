@@ -44,8 +44,25 @@ pub struct PlanOptions {
     pub agentic: bool,
     /// Config-key globs (`*`, `?`); empty = every key.
     pub config_keys: Vec<String>,
-    /// Mark eval rows (InferenceX's default policy).
-    pub evals: bool,
+    /// Which eval rows to mark, and whether to keep only them.
+    pub evals: Evals,
+    /// Replace each recipe's runner label by every concrete runner of it whose name contains
+    /// this (one row per runner; recipes with none are skipped).
+    pub runner_node_filter: Option<String>,
+}
+
+/// InferenceX's eval selection modes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Evals {
+    /// No eval marking (`--no-evals`).
+    None,
+    /// The default policy on 8k/1k rows.
+    Default,
+    /// Only the eval rows of the default policy, agentic ones included (`--evals-only`).
+    Only,
+    /// Every 8k/1k row (multi-node rows of one topology merged) and agentic rows, eval rows
+    /// only (`--all-evals`).
+    All,
 }
 
 impl Default for PlanOptions {
@@ -66,7 +83,8 @@ impl Default for PlanOptions {
             fixed_seq_len: true,
             agentic: true,
             config_keys: Vec::new(),
-            evals: true,
+            evals: Evals::Default,
+            runner_node_filter: None,
         }
     }
 }
@@ -123,6 +141,10 @@ pub struct Job {
     pub run_eval: Option<bool>,
     /// Multi-node: the concurrency the eval runs at.
     pub eval_conc: Option<u32>,
+    /// The row is an eval run only (no throughput point).
+    pub eval_only: bool,
+    /// Multi-node: the eval runs at every concurrency of the row, on one engine.
+    pub eval_all_concs: bool,
     pub router: Option<Component>,
     pub kv_p2p_transfer: Option<String>,
     /// SHA-256 of the canonical row without conc, exp-name and fingerprint.
@@ -217,8 +239,14 @@ impl Job {
         if let Some(e) = self.run_eval {
             put("run-eval", json!(e));
         }
+        if self.eval_only {
+            put("eval-only", json!(true));
+        }
         if let Some(c) = self.eval_conc {
             put("eval-conc", json!(c));
+        }
+        if self.eval_all_concs {
+            put("eval-all-concs", json!(true));
         }
         if let Some(r) = &self.router {
             put("router", json!(r));
@@ -438,8 +466,17 @@ pub fn plan(recipes: &Recipes, runners: &Runners, o: &PlanOptions) -> Result<Vec
         }
         expand(key, r, runners, o, &mut jobs)?;
     }
-    if o.evals {
-        mark_evals(&mut jobs);
+    if o.evals != Evals::None {
+        mark_evals(&mut jobs, matches!(o.evals, Evals::Only | Evals::All));
+    }
+    if o.evals == Evals::All {
+        jobs = mark_all_evals(jobs);
+    }
+    if matches!(o.evals, Evals::Only | Evals::All) {
+        jobs.retain(|j| j.run_eval == Some(true));
+        for j in &mut jobs {
+            j.eval_only = true;
+        }
     }
     for j in &mut jobs {
         j.compute_fingerprint();
@@ -454,6 +491,33 @@ fn expand(
     o: &PlanOptions,
     jobs: &mut Vec<Job>,
 ) -> Result<(), PlanError> {
+    let runner_values: Vec<String> = match &o.runner_node_filter {
+        None => vec![r.runner.clone()],
+        Some(f) => {
+            let nodes: Vec<String> = runners
+                .labels
+                .get(&r.runner)
+                .map(|n| {
+                    n.iter()
+                        .filter(|n| n.contains(f.as_str()))
+                        .cloned()
+                        .collect()
+                })
+                .unwrap_or_default();
+            if nodes.is_empty() {
+                return Ok(());
+            }
+            nodes
+        }
+    };
+    // One row per runner value, after the concurrency (InferenceX's order).
+    let push = |jobs: &mut Vec<Job>, j: Job| {
+        for rv in &runner_values {
+            let mut j = j.clone();
+            j.runner = rv.clone();
+            jobs.push(j);
+        }
+    };
     let base = |e: &SearchSpace,
                 topology: Topology,
                 workload: Workload,
@@ -474,6 +538,8 @@ fn expand(
         exp_name,
         disagg: r.disagg,
         eval_conc: None,
+        eval_only: false,
+        eval_all_concs: false,
         router: e.router.clone().or_else(|| r.router.clone()),
         kv_p2p_transfer: e
             .kv_p2p_transfer
@@ -500,7 +566,10 @@ fn expand(
                         prefill: e.prefill.clone().expect("validated"),
                         decode: e.decode.clone().expect("validated"),
                     };
-                    jobs.push(base(e, topology, workload.clone(), conc, exp_name.clone()));
+                    push(
+                        jobs,
+                        base(e, topology, workload.clone(), conc, exp_name.clone()),
+                    );
                 } else {
                     let tp = e.tp.expect("validated");
                     if o.max_tp.is_some_and(|m| m == 0 || tp > m) {
@@ -515,13 +584,16 @@ fn expand(
                     };
                     let topology = single(e, tp, ep);
                     for c in conc {
-                        jobs.push(base(
-                            e,
-                            topology.clone(),
-                            workload.clone(),
-                            vec![c],
-                            exp_name.clone(),
-                        ));
+                        push(
+                            jobs,
+                            base(
+                                e,
+                                topology.clone(),
+                                workload.clone(),
+                                vec![c],
+                                exp_name.clone(),
+                            ),
+                        );
                     }
                 }
             }
@@ -569,19 +641,23 @@ fn expand(
                     } else {
                         format!("_{suffix}")
                     };
-                    // One allocation per concurrency.
-                    for c in conc {
-                        let name = format!(
-                            "{}_{}_{}_conc{c}{offload}",
-                            r.model_prefix,
-                            worker_tag(p, 'p'),
-                            worker_tag(d, 'd')
-                        );
-                        let topology = Topology::Multi {
-                            prefill: p.clone(),
-                            decode: d.clone(),
-                        };
-                        jobs.push(base(e, topology, workload.clone(), vec![c], name));
+                    // One allocation per concurrency; here the runner is the outer loop.
+                    for rv in &runner_values {
+                        for &c in &conc {
+                            let name = format!(
+                                "{}_{}_{}_conc{c}{offload}",
+                                r.model_prefix,
+                                worker_tag(p, 'p'),
+                                worker_tag(d, 'd')
+                            );
+                            let topology = Topology::Multi {
+                                prefill: p.clone(),
+                                decode: d.clone(),
+                            };
+                            let mut j = base(e, topology, workload.clone(), vec![c], name);
+                            j.runner = rv.clone();
+                            jobs.push(j);
+                        }
                     }
                 } else {
                     let tp = e.tp.expect("validated");
@@ -592,7 +668,10 @@ fn expand(
                         if spec != SpecDecoding::None {
                             name.push_str(&format!("_spec-{}", spec.as_str()));
                         }
-                        jobs.push(base(e, topology.clone(), workload.clone(), vec![c], name));
+                        push(
+                            jobs,
+                            base(e, topology.clone(), workload.clone(), vec![c], name),
+                        );
                     }
                 }
             }
@@ -677,7 +756,9 @@ fn dram_budget_gb(
 /// InferenceX's default eval policy on 8k/1k rows: single-node, per (model, runner,
 /// framework, precision, spec-decoding, dp-attn), the rows at the highest and the median
 /// concurrency ≥ 16; multi-node, per topology, the row with the highest such concurrency.
-fn mark_evals(jobs: &mut [Job]) {
+/// With `include_agentic` (`--evals-only`, `--all-evals`) also agentic rows: single-node, the
+/// highest concurrency per (model, runner, framework, precision); multi-node as fixed ones.
+fn mark_evals(jobs: &mut [Job], include_agentic: bool) {
     use std::collections::BTreeMap;
     let is_8k1k = |j: &Job| {
         j.workload
@@ -688,41 +769,37 @@ fn mark_evals(jobs: &mut [Job]) {
     };
     let mut single: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     let mut multi: BTreeMap<String, Vec<(usize, u32)>> = BTreeMap::new();
+    let mut agentic_single: BTreeMap<String, Vec<(usize, u32)>> = BTreeMap::new();
     for (i, j) in jobs.iter().enumerate() {
-        if !is_8k1k(j) {
+        let agentic = matches!(j.workload, Workload::Agentic { .. });
+        if !(is_8k1k(j) || agentic && include_agentic) {
             continue;
         }
-        let eligible: Vec<u32> = j
-            .conc
-            .iter()
-            .copied()
-            .filter(|&c| c >= MIN_EVAL_CONC)
-            .collect();
-        let Some(&top) = eligible.iter().max() else {
-            continue;
-        };
-        match &j.topology {
-            Topology::Single { dp_attn, .. } => {
-                let k = format!(
-                    "{}|{}|{}|{}|{}|{}",
-                    j.model,
-                    j.runner,
-                    j.framework,
-                    j.precision,
-                    j.spec_decoding.as_str(),
-                    dp_attn
-                );
-                single.entry(k).or_default().push(i);
+        let top = j.conc.iter().copied().filter(|&c| c >= MIN_EVAL_CONC).max();
+        match (&j.topology, agentic) {
+            (Topology::Single { .. }, true) => {
+                let k = format!("{}|{}|{}|{}", j.model, j.runner, j.framework, j.precision);
+                let c = j.conc.iter().copied().max().unwrap_or(0);
+                agentic_single.entry(k).or_default().push((i, c));
             }
-            Topology::Multi { .. } => {
-                let mut row = j.ix_row_without_fingerprint();
-                for k in ["conc", "exp-name", "run-eval", "eval-conc"] {
-                    row.remove(k);
+            (Topology::Single { dp_attn, .. }, false) => {
+                if top.is_some() {
+                    let k = format!(
+                        "{}|{}|{}|{}|{}|{}",
+                        j.model,
+                        j.runner,
+                        j.framework,
+                        j.precision,
+                        j.spec_decoding.as_str(),
+                        dp_attn
+                    );
+                    single.entry(k).or_default().push(i);
                 }
-                multi
-                    .entry(ascii_json(&Value::Object(row)))
-                    .or_default()
-                    .push((i, top));
+            }
+            (Topology::Multi { .. }, _) => {
+                if let Some(top) = top {
+                    multi.entry(topology_key(j)).or_default().push((i, top));
+                }
             }
         }
     }
@@ -740,12 +817,84 @@ fn mark_evals(jobs: &mut [Job]) {
             }
         }
     }
+    // The first row with the highest (eligible) concurrency, as Python's max keeps the first.
+    let best = |rows: &[(usize, u32)]| {
+        rows.iter()
+            .fold(rows[0], |b, &r| if r.1 > b.1 { r } else { b })
+    };
     for rows in multi.values() {
-        // The first row with the highest eligible concurrency (Python's max keeps the first).
-        let best = rows
-            .iter()
-            .fold(rows[0], |b, &r| if r.1 > b.1 { r } else { b });
-        jobs[best.0].run_eval = Some(true);
-        jobs[best.0].eval_conc = Some(best.1);
+        let (i, c) = best(rows);
+        jobs[i].run_eval = Some(true);
+        jobs[i].eval_conc = Some(c);
     }
+    for rows in agentic_single.values() {
+        jobs[best(rows).0].run_eval = Some(true);
+    }
+}
+
+/// A multi-node row without its point-level fields: rows that differ only in concurrency
+/// share it.
+fn topology_key(j: &Job) -> String {
+    let mut row = j.ix_row_without_fingerprint();
+    for k in [
+        "conc",
+        "exp-name",
+        "run-eval",
+        "eval-only",
+        "eval-conc",
+        "eval-all-concs",
+    ] {
+        row.remove(k);
+    }
+    ascii_json(&Value::Object(row))
+}
+
+/// `--all-evals`: every 8k/1k fixed row becomes an eval row, multi-node rows of one topology
+/// merged into one that runs all their concurrencies on one engine; every single-node agentic
+/// row, and one multi-node agentic row per topology (at its highest concurrency).
+fn mark_all_evals(jobs: Vec<Job>) -> Vec<Job> {
+    use std::collections::HashMap;
+    let mut out: Vec<Job> = Vec::with_capacity(jobs.len());
+    let mut merged: HashMap<(bool, String), usize> = HashMap::new();
+    for mut j in jobs {
+        let agentic = matches!(j.workload, Workload::Agentic { .. });
+        if !agentic
+            && j.workload
+                != (Workload::Fixed {
+                    isl: 8192,
+                    osl: 1024,
+                })
+        {
+            out.push(j);
+            continue;
+        }
+        if !j.is_multinode() {
+            j.run_eval = Some(true);
+            out.push(j);
+            continue;
+        }
+        let key = (agentic, topology_key(&j));
+        if let Some(&at) = merged.get(&key) {
+            let e = &mut out[at];
+            e.conc.extend(j.conc.iter().copied());
+            e.conc.sort_unstable();
+            e.conc.dedup();
+            if agentic {
+                e.eval_conc = e.conc.iter().copied().max();
+            }
+            continue;
+        }
+        j.conc.sort_unstable();
+        j.conc.dedup();
+        j.run_eval = Some(true);
+        if agentic {
+            j.eval_conc = j.conc.iter().copied().max();
+        } else {
+            j.eval_all_concs = true;
+            j.eval_conc = None;
+        }
+        merged.insert(key, out.len());
+        out.push(j);
+    }
+    out
 }

@@ -162,7 +162,7 @@ fn filters_move_the_ladder_and_clamp() {
         min_conc: Some(10),
         max_conc: Some(40),
         max_ep: Some(2),
-        evals: false,
+        evals: servebench_sweep::plan::Evals::None,
         ..Default::default()
     };
     let r = rows(&[("a.yaml", SINGLE)], &o);
@@ -275,4 +275,50 @@ fn config_key_globs_select_and_unknown_patterns_are_errors() {
         "config key pattern 'nothing-*' matches no recipe"
     );
     drop(d);
+}
+
+#[test]
+fn evals_only_all_evals_and_runner_node_filter() {
+    use servebench_sweep::plan::Evals;
+    let o = PlanOptions {
+        evals: Evals::Only,
+        ..Default::default()
+    };
+    let r = rows(&[("a.yaml", SINGLE)], &o);
+    let got: Vec<(u64, u64)> = r
+        .iter()
+        .map(|x| (x["tp"].as_u64().unwrap(), x["conc"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(got, [(8, 32), (8, 48), (4, 64)]);
+    assert!(r
+        .iter()
+        .all(|x| x["eval-only"] == true && x["run-eval"] == true));
+
+    let o = PlanOptions {
+        evals: Evals::All,
+        ..Default::default()
+    };
+    let r = rows(&[("a.yaml", SINGLE), ("m.yaml", MULTI)], &o);
+    // Every 8k/1k single-node row (5 + 2), none of 1k/1k; the multi-node row as one eval of
+    // all its concurrencies.
+    assert_eq!(r.len(), 8);
+    let mn = r.last().unwrap();
+    assert_eq!(mn["conc"], json!([8, 16, 32, 40]));
+    assert_eq!(mn["eval-all-concs"], true);
+    assert!(mn.get("eval-conc").is_none());
+
+    let o = PlanOptions {
+        runner_node_filter: Some("a_0".into()),
+        evals: Evals::None,
+        seq_lens: vec![(1024, 1024)],
+        ..Default::default()
+    };
+    let r = rows(&[("a.yaml", SINGLE)], &o);
+    let runners: Vec<&str> = r.iter().map(|x| x["runner"].as_str().unwrap()).collect();
+    assert_eq!(runners, ["h200-a_01", "h200-a_02"]);
+    let o = PlanOptions {
+        runner_node_filter: Some("nowhere".into()),
+        ..Default::default()
+    };
+    assert!(rows(&[("a.yaml", SINGLE)], &o).is_empty());
 }

@@ -2,7 +2,7 @@
 //! names), a table, or counts.
 
 use anyhow::Context;
-use servebench_sweep::plan::{plan, Job, PlanOptions, Topology, Workload};
+use servebench_sweep::plan::{plan, Evals, Job, PlanOptions, Topology, Workload};
 use servebench_sweep::recipe::Runners;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -68,8 +68,17 @@ pub struct Selection {
     #[arg(long = "scenario-type", value_parser = ["fixed-seq-len", "agentic-coding"])]
     scenario_type: Option<String>,
     /// Do not mark eval rows.
-    #[arg(long = "no-evals")]
+    #[arg(long = "no-evals", conflicts_with_all = ["evals_only", "all_evals"])]
     no_evals: bool,
+    /// Only the eval rows (agentic ones included), marked eval-only.
+    #[arg(long = "evals-only")]
+    evals_only: bool,
+    /// Every 8k/1k row as an eval row (multi-node rows of one topology merged), eval rows only.
+    #[arg(long = "all-evals")]
+    all_evals: bool,
+    /// One row per concrete runner of each recipe's label whose name contains this.
+    #[arg(long = "runner-node-filter", value_name = "SUBSTRING")]
+    runner_node_filter: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -167,8 +176,17 @@ impl Selection {
         if let Some(t) = &self.scenario_type {
             a.extend(["--scenario-type".into(), t.clone()]);
         }
-        if self.no_evals {
-            a.push("--no-evals".into());
+        for (flag, on) in [
+            ("--no-evals", self.no_evals),
+            ("--evals-only", self.evals_only),
+            ("--all-evals", self.all_evals),
+        ] {
+            if on {
+                a.push(flag.into());
+            }
+        }
+        if let Some(f) = &self.runner_node_filter {
+            a.extend(["--runner-node-filter".into(), f.clone()]);
         }
         Ok(a)
     }
@@ -198,7 +216,16 @@ impl Selection {
             fixed_seq_len: a.scenario_type.as_deref() != Some("agentic-coding"),
             agentic: a.scenario_type.as_deref() != Some("fixed-seq-len"),
             config_keys: a.config_keys,
-            evals: !a.no_evals,
+            evals: if a.no_evals {
+                Evals::None
+            } else if a.all_evals {
+                Evals::All
+            } else if a.evals_only {
+                Evals::Only
+            } else {
+                Evals::Default
+            },
+            runner_node_filter: a.runner_node_filter,
         };
         let jobs = plan(&recipes, &runners, &opts).context("planning")?;
         eprintln!(
