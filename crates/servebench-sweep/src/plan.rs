@@ -34,6 +34,8 @@ pub struct PlanOptions {
     pub seq_lens: Vec<(u32, u32)>,
     pub min_conc: Option<u32>,
     pub max_conc: Option<u32>,
+    /// Only these concurrencies (InferenceX test-config's `--conc`); empty = all.
+    pub conc: Vec<u32>,
     /// Skip single-node entries with a larger TP.
     pub max_tp: Option<u32>,
     /// Clamp single-node EP to this.
@@ -76,6 +78,7 @@ impl Default for PlanOptions {
             seq_lens: Vec::new(),
             min_conc: None,
             max_conc: None,
+            conc: Vec::new(),
             max_tp: None,
             max_ep: None,
             single_node: true,
@@ -366,8 +369,19 @@ pub enum PlanError {
     Recipe { key: String, message: String },
 }
 
-/// The concurrencies of an entry after the min/max filters (`None`: skip the entry).
+/// The concurrencies of an entry after the filters (`None`: skip the entry).
 fn concurrencies(e: &SearchSpace, o: &PlanOptions, fixed_single: bool) -> Option<Vec<u32>> {
+    let mut v = ladder_filtered(e, o, fixed_single)?;
+    if !o.conc.is_empty() {
+        v.retain(|c| o.conc.contains(c));
+        if v.is_empty() {
+            return None;
+        }
+    }
+    Some(v)
+}
+
+fn ladder_filtered(e: &SearchSpace, o: &PlanOptions, fixed_single: bool) -> Option<Vec<u32>> {
     let positive = |x: Option<u32>| x.is_none_or(|v| v > 0);
     if !positive(o.min_conc) || !positive(o.max_conc) {
         return None;
@@ -619,6 +633,9 @@ fn expand(
                 }
                 if let Some(max) = o.max_conc {
                     conc.retain(|&c| c <= max);
+                }
+                if !o.conc.is_empty() {
+                    conc.retain(|c| o.conc.contains(c));
                 }
                 let workload = Workload::Agentic {
                     duration_s: AGENTIC_DURATION_S,

@@ -52,6 +52,9 @@ pub struct Selection {
     min_conc: Option<u32>,
     #[arg(long = "max-conc")]
     max_conc: Option<u32>,
+    /// Only these concurrencies (as InferenceX's test-config --conc).
+    #[arg(long, num_args = 1..)]
+    conc: Vec<u32>,
     /// Skip single-node entries with a larger TP.
     #[arg(long = "max-tp")]
     max_tp: Option<u32>,
@@ -150,6 +153,8 @@ impl Selection {
         list("--precision", &self.precision);
         list("--framework", &self.framework);
         list("--runner-type", &self.runner_type);
+        let concs: Vec<String> = self.conc.iter().map(u32::to_string).collect();
+        list("--conc", &concs);
         let lens: Vec<String> = self
             .seq_lens
             .iter()
@@ -209,6 +214,7 @@ impl Selection {
             seq_lens: a.seq_lens,
             min_conc: a.min_conc,
             max_conc: a.max_conc,
+            conc: a.conc,
             max_tp: a.max_tp,
             max_ep: a.max_ep,
             single_node: !a.multi_node,
