@@ -17,16 +17,7 @@ pub struct ServerCommand {
 impl ServerCommand {
     /// The command as one shell-quoted line (logs, golden tests, SLURM scripts).
     pub fn shell_line(&self) -> String {
-        let q = |s: &str| {
-            if !s.is_empty()
-                && s.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "-_./:=,@+%".contains(c))
-            {
-                s.to_string()
-            } else {
-                format!("'{}'", s.replace('\'', r"'\''"))
-            }
-        };
+        let q = |s: &str| shell_quote(s);
         let mut parts: Vec<String> = self
             .env
             .iter()
@@ -35,6 +26,18 @@ impl ServerCommand {
         parts.push(q(&self.program));
         parts.extend(self.args.iter().map(|a| q(a)));
         parts.join(" ")
+    }
+}
+
+/// `s` as one POSIX shell word (quoted only when it needs to be).
+pub fn shell_quote(s: &str) -> String {
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:=,@+%".contains(c))
+    {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
     }
 }
 

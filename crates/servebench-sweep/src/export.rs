@@ -2,7 +2,8 @@
 //! Kubernetes Job manifests (`k8s`). Each job runs this same sweep restricted to itself
 //! (`--job-index`) on the local executor of the runner or pod, exactly as a SLURM task does.
 
-use crate::plan::{Job, Topology};
+use crate::engine::shell_quote;
+use crate::plan::Job;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 
@@ -28,17 +29,6 @@ pub fn job_name(job: &Job) -> String {
             }
         })
         .collect()
-}
-
-fn quote(s: &str) -> String {
-    if !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./:=,@+%".contains(c))
-    {
-        s.to_string()
-    } else {
-        format!("'{}'", s.replace('\'', r"'\''"))
-    }
 }
 
 /// The matrices (each ≤ 256 entries: the InferenceX row plus `job-index` and
@@ -70,7 +60,7 @@ pub fn write_gha(
         )?;
         files.push(p);
     }
-    let cmd: Vec<String> = task_command.iter().map(|a| quote(a)).collect();
+    let cmd: Vec<String> = task_command.iter().map(|a| shell_quote(a)).collect();
     let mut w = String::from(
         "# Written by `servebench sweep --executor gha`: one job per matrix (each at most 256\n\
          # entries, GitHub's limit); every entry runs one job of the plan on its runner label.\n\
@@ -109,19 +99,6 @@ fn k8s_name(job: &Job, index: usize) -> String {
         .collect();
     s.truncate(63);
     s.trim_end_matches('-').to_string()
-}
-
-/// GPUs a job needs.
-fn gpus(job: &Job) -> u32 {
-    match &job.topology {
-        Topology::Single {
-            tp, pp, pcp_size, ..
-        } => tp * pp * pcp_size,
-        Topology::Multi { prefill, decode } => {
-            prefill.num_worker * prefill.gpus_per_replica()
-                + decode.num_worker * decode.gpus_per_replica()
-        }
-    }
 }
 
 /// One Job manifest per job: the recipe's image, the task command, its GPUs, and the results
@@ -164,7 +141,7 @@ pub fn write_k8s(
                             "name": "servebench",
                             "image": j.image,
                             "command": command,
-                            "resources": {"limits": {"nvidia.com/gpu": gpus(j)}},
+                            "resources": {"limits": {"nvidia.com/gpu": j.gpus()}},
                             "volumeMounts": [{"name": "results", "mountPath": results_dir}],
                         }],
                         "volumes": [{"name": "results", "persistentVolumeClaim": {"claimName": pvc}}],

@@ -9,7 +9,7 @@
 //! recorded with its reason and the server log's tail, and the sweep goes on.
 
 use crate::engine::{server_command, Launch, ServerCommand, HEALTH_PATH};
-use crate::plan::{Job, Topology, Workload};
+use crate::plan::{Job, Workload};
 use crate::Recipes;
 use serde::{Deserialize, Serialize};
 use servebench_client::bench::over_failure_gate;
@@ -232,17 +232,16 @@ fn free_port() -> std::io::Result<u16> {
         .port())
 }
 
-/// GPUs the job's server uses (for per-GPU throughput).
-fn gpus(job: &Job) -> u32 {
-    match &job.topology {
-        Topology::Single {
-            tp, pp, pcp_size, ..
-        } => tp * pp * pcp_size,
-        Topology::Multi { prefill, decode } => {
-            prefill.num_worker * prefill.gpus_per_replica()
-                + decode.num_worker * decode.gpus_per_replica()
-        }
-    }
+/// A sweep's progress bar: `<what> [elapsed] bar done/total message`.
+pub(crate) fn progress_bar(what: &str, len: usize) -> indicatif::ProgressBar {
+    let b = indicatif::ProgressBar::new(len as u64);
+    b.set_style(
+        indicatif::ProgressStyle::with_template(&format!(
+            "{what} [{{elapsed_precise}}] {{bar:30}} {{pos}}/{{len}} {{msg}}"
+        ))
+        .expect("template"),
+    );
+    b
 }
 
 /// One point: the job and one of its concurrencies.
@@ -274,16 +273,7 @@ pub fn run(recipes: &Recipes, jobs: &[Job], o: &SweepOptions) -> std::io::Result
             .with_extension("json")
             .exists()
     };
-    let bar = o.progress.then(|| {
-        let b = indicatif::ProgressBar::new(all.len() as u64);
-        b.set_style(
-            indicatif::ProgressStyle::with_template(
-                "sweep [{elapsed_precise}] {bar:30} {pos}/{len} {msg}",
-            )
-            .expect("template"),
-        );
-        b
-    });
+    let bar = o.progress.then(|| progress_bar("sweep", all.len()));
     let mut server: Option<(String, Server)> = None;
     let mut stop = false;
     for (n, p) in all.iter().enumerate() {
@@ -439,7 +429,7 @@ fn bench(job: &Job, conc: u32, base_url: &str, o: &SweepOptions) -> Result<Bench
         warmups: Some(o.warmups_per_conc * c),
         tokenizer: Some(o.tokenizer.clone()),
         ignore_eos: true,
-        num_gpus: Some(gpus(job)),
+        num_gpus: Some(job.gpus()),
         tokenize_probe: 0,
         ..Default::default()
     };

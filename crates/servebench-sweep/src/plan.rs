@@ -159,6 +159,19 @@ impl Job {
         matches!(self.topology, Topology::Multi { .. })
     }
 
+    /// GPUs the job's deployment uses (every worker replica of a multi-node one).
+    pub fn gpus(&self) -> u32 {
+        match &self.topology {
+            Topology::Single {
+                tp, pp, pcp_size, ..
+            } => tp * pp * pcp_size,
+            Topology::Multi { prefill, decode } => {
+                prefill.num_worker * prefill.gpus_per_replica()
+                    + decode.num_worker * decode.gpus_per_replica()
+            }
+        }
+    }
+
     pub fn max_model_len(&self) -> Option<u32> {
         match self.workload {
             Workload::Fixed { isl, osl } => Some(isl + osl + 256),
@@ -386,8 +399,8 @@ fn ladder_filtered(e: &SearchSpace, o: &PlanOptions, fixed_single: bool) -> Opti
     if !positive(o.min_conc) || !positive(o.max_conc) {
         return None;
     }
-    if let Some(list) = e.conc_list.as_ref().filter(|l| !l.is_empty()) {
-        let mut v = list.clone();
+    // Values outside the bounds are dropped; nothing left under the maximum becomes [max].
+    let bound = |mut v: Vec<u32>| {
         if let Some(min) = o.min_conc {
             v.retain(|&c| c >= min);
             if v.is_empty() {
@@ -398,7 +411,10 @@ fn ladder_filtered(e: &SearchSpace, o: &PlanOptions, fixed_single: bool) -> Opti
             let under: Vec<u32> = v.iter().copied().filter(|&c| c <= max).collect();
             v = if under.is_empty() { vec![max] } else { under };
         }
-        return Some(v);
+        Some(v)
+    };
+    if let Some(list) = e.conc_list.as_ref().filter(|l| !l.is_empty()) {
+        return bound(list.clone());
     }
     let (mut start, mut end) = (e.conc_start?, e.conc_end?);
     if fixed_single {
@@ -418,18 +434,7 @@ fn ladder_filtered(e: &SearchSpace, o: &PlanOptions, fixed_single: bool) -> Opti
         }
         return Some(ladder(start, end, o.step_size));
     }
-    let mut v = ladder(start, end, o.step_size);
-    if let Some(min) = o.min_conc {
-        v.retain(|&c| c >= min);
-        if v.is_empty() {
-            return None;
-        }
-    }
-    if let Some(max) = o.max_conc {
-        let under: Vec<u32> = v.iter().copied().filter(|&c| c <= max).collect();
-        v = if under.is_empty() { vec![max] } else { under };
-    }
-    Some(v)
+    bound(ladder(start, end, o.step_size))
 }
 
 /// Plans every recipe that passes the filters.

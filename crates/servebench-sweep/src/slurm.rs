@@ -5,6 +5,7 @@
 //! states (`squeue`), collects the tasks' logs, and records every task that ended without its
 //! points (cancelled, timed out, node failure) as failed, with its state and log tail.
 
+use crate::engine::shell_quote;
 use crate::local::{point_name, FailedPoint, SweepSummary};
 use crate::plan::Job;
 use std::path::{Path, PathBuf};
@@ -34,17 +35,6 @@ pub struct SlurmOptions {
     pub progress: bool,
 }
 
-fn quote(s: &str) -> String {
-    if !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./:=,@+%".contains(c))
-    {
-        s.to_string()
-    } else {
-        format!("'{}'", s.replace('\'', r"'\''"))
-    }
-}
-
 /// The batch script of one array of `tasks` tasks; task N runs the job on line N + 1 of
 /// `jobs_file` (`<job index> <image>`).
 pub fn batch_script(o: &SlurmOptions, tasks: usize, jobs_file: &Path) -> String {
@@ -62,16 +52,16 @@ pub fn batch_script(o: &SlurmOptions, tasks: usize, jobs_file: &Path) -> String 
     s.push_str("set -euo pipefail\n");
     s.push_str(&format!(
         "read -r JOB IMAGE < <(sed -n \"$((SLURM_ARRAY_TASK_ID + 1))p\" {})\n",
-        quote(&jobs_file.display().to_string())
+        shell_quote(&jobs_file.display().to_string())
     ));
-    let cmd: Vec<String> = o.task_command.iter().map(|a| quote(a)).collect();
+    let cmd: Vec<String> = o.task_command.iter().map(|a| shell_quote(a)).collect();
     if o.container {
         let exe = &o.task_command[0];
         let mut mounts = vec![format!("{out}:{out}"), format!("{exe}:{exe}")];
         mounts.extend(o.container_mounts.iter().cloned());
         s.push_str(&format!(
             "exec srun --container-image=\"$IMAGE\" --container-mounts={} {} --job-index \"$JOB\"\n",
-            quote(&mounts.join(",")),
+            shell_quote(&mounts.join(",")),
             cmd.join(" ")
         ));
     } else {
@@ -173,16 +163,9 @@ pub fn run(jobs: &[Job], o: &SlurmOptions) -> std::io::Result<SweepSummary> {
         arrays.push((id, chunk.to_vec()));
     }
     let ids: Vec<&str> = arrays.iter().map(|a| a.0.as_str()).collect();
-    let bar = o.progress.then(|| {
-        let b = indicatif::ProgressBar::new(pending.len() as u64);
-        b.set_style(
-            indicatif::ProgressStyle::with_template(
-                "slurm [{elapsed_precise}] {bar:30} {pos}/{len} {msg}",
-            )
-            .expect("template"),
-        );
-        b
-    });
+    let bar = o
+        .progress
+        .then(|| crate::local::progress_bar("slurm", pending.len()));
     loop {
         let q = run_cmd("squeue", &["-h", "-r", "-j", &ids.join(","), "-o", "%T"])?;
         let (mut waiting, mut running) = (0, 0);

@@ -258,25 +258,16 @@ pub fn run(a: PlanArgs) -> anyhow::Result<ExitCode> {
                 "config key", "precision", "runner", "workload", "gpus", "topology", "conc"
             );
             for j in &jobs {
-                let (topo, gpus) = match &j.topology {
+                let gpus = j.gpus();
+                let topo = match &j.topology {
                     Topology::Single {
-                        tp,
-                        pp,
-                        pcp_size,
-                        ep,
-                        dp_attn,
-                        ..
-                    } => (
-                        format!("tp{tp} ep{ep}{}", if *dp_attn { " dpa" } else { "" }),
-                        tp * pp * pcp_size,
-                    ),
-                    Topology::Multi { prefill, decode } => (
-                        format!(
-                            "p{}x{} d{}x{}",
-                            prefill.num_worker, prefill.tp, decode.num_worker, decode.tp
-                        ),
-                        prefill.num_worker * prefill.gpus_per_replica()
-                            + decode.num_worker * decode.gpus_per_replica(),
+                        tp, ep, dp_attn, ..
+                    } => {
+                        format!("tp{tp} ep{ep}{}", if *dp_attn { " dpa" } else { "" })
+                    }
+                    Topology::Multi { prefill, decode } => format!(
+                        "p{}x{} d{}x{}",
+                        prefill.num_worker, prefill.tp, decode.num_worker, decode.tp
                     ),
                 };
                 let workload = match &j.workload {

@@ -75,6 +75,36 @@ enum Executor {
     K8s,
 }
 
+/// What one job of a cluster sweep runs (without `--job-index`): this sweep, on the local
+/// executor, into `out`.
+fn task_command(
+    a: &SweepArgs,
+    exe: &str,
+    absolute: bool,
+    out: &str,
+) -> anyhow::Result<Vec<String>> {
+    let mut task = vec![exe.to_string(), "sweep".to_string()];
+    task.extend(a.select.to_args(absolute)?);
+    let (health, retries) = (a.health_timeout.to_string(), a.retries.to_string());
+    task.extend(
+        [
+            "--executor",
+            "local",
+            "--out",
+            out,
+            "--no-progress",
+            "--tokenizer",
+            &a.tokenizer,
+            "--health-timeout",
+            &health,
+            "--retries",
+            &retries,
+        ]
+        .map(String::from),
+    );
+    Ok(task)
+}
+
 pub fn run(a: SweepArgs) -> anyhow::Result<ExitCode> {
     let (recipes, mut jobs) = a.select.plan()?;
     if let Some(i) = a.job_index {
@@ -91,7 +121,7 @@ pub fn run(a: SweepArgs) -> anyhow::Result<ExitCode> {
         fail_fast: a.fail_fast,
         canary: a.canary,
         servebench: std::env::current_exe()?,
-        tokenizer: a.tokenizer,
+        tokenizer: a.tokenizer.clone(),
         health_timeout: Duration::from_secs(a.health_timeout),
         prompts_per_conc: 10,
         warmups_per_conc: 2,
@@ -101,24 +131,8 @@ pub fn run(a: SweepArgs) -> anyhow::Result<ExitCode> {
         Executor::Local => local::run(&recipes, &jobs, &opts)?,
         Executor::Slurm => {
             let out = std::path::absolute(&a.out)?;
-            let mut task = vec![opts.servebench.display().to_string(), "sweep".to_string()];
-            task.extend(a.select.to_args(true)?);
-            task.extend(
-                [
-                    "--executor",
-                    "local",
-                    "--out",
-                    &out.display().to_string(),
-                    "--no-progress",
-                    "--tokenizer",
-                    &opts.tokenizer,
-                    "--health-timeout",
-                    &a.health_timeout.to_string(),
-                    "--retries",
-                    &a.retries.to_string(),
-                ]
-                .map(String::from),
-            );
+            let exe = opts.servebench.display().to_string();
+            let task = task_command(&a, &exe, true, &out.display().to_string())?;
             let so = slurm::SlurmOptions {
                 out,
                 task_command: task,
@@ -138,24 +152,7 @@ pub fn run(a: SweepArgs) -> anyhow::Result<ExitCode> {
             } else {
                 a.k8s_results_dir.clone()
             };
-            let mut task = vec![a.task_exe.clone(), "sweep".to_string()];
-            task.extend(a.select.to_args(false)?);
-            task.extend(
-                [
-                    "--executor",
-                    "local",
-                    "--out",
-                    &out_in_task,
-                    "--no-progress",
-                    "--tokenizer",
-                    &opts.tokenizer,
-                    "--health-timeout",
-                    &a.health_timeout.to_string(),
-                    "--retries",
-                    &a.retries.to_string(),
-                ]
-                .map(String::from),
-            );
+            let task = task_command(&a, &a.task_exe, false, &out_in_task)?;
             let (files, skipped) = if gha {
                 (
                     export::write_gha(&jobs, &task, &a.out.join("gha"))?,
