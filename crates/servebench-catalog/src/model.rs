@@ -98,6 +98,10 @@ pub struct Model {
     pub id: String,
     pub name: String,
     pub hf_id: String,
+    /// Other names recipes use for this model: InferenceX model-prefix codes (`dsr1`) and
+    /// quantised checkpoints of it.
+    #[serde(default)]
+    pub aliases: Vec<String>,
     pub layers: Figure,
     pub hidden_size: Figure,
     pub vocab: Figure,
@@ -114,6 +118,14 @@ pub struct Model {
 }
 
 impl Model {
+    /// Whether `name` is this model: its id, Hugging Face id or an alias (case-insensitive).
+    pub fn is_named(&self, name: &str) -> bool {
+        [&self.id, &self.hf_id]
+            .into_iter()
+            .chain(&self.aliases)
+            .any(|n| n.eq_ignore_ascii_case(name))
+    }
+
     fn n(f: &Figure) -> f64 {
         f.value
     }

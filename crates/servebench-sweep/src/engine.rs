@@ -41,9 +41,20 @@ pub fn shell_quote(s: &str) -> String {
     }
 }
 
+/// Which engine serves a job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engines {
+    /// The recipe's framework (a real vLLM, SGLang or TensorRT-LLM server).
+    Recipe,
+    /// The simulated engine standing in for it: the recipe's GPU (from its runner label),
+    /// model, precision and parallelism, under its framework's scheduler.
+    Sim,
+}
+
 /// Where the server listens and what to run `sim` with.
 #[derive(Debug, Clone)]
 pub struct Launch {
+    pub engines: Engines,
     pub host: String,
     pub port: u16,
     /// The `servebench` binary (for `framework: sim`).
@@ -80,11 +91,18 @@ pub fn server_command(job: &Job, recipe: &Recipe, l: &Launch) -> Result<ServerCo
     let max_len = job.max_model_len().expect("fixed workload").to_string();
     let (host, port) = (l.host.clone(), l.port.to_string());
     let s = |x: &str| x.to_string();
-    let (program, mut args): (String, Vec<String>) = match job.framework.as_str() {
+    let simulated = l.engines == Engines::Sim || job.framework == "sim";
+    let framework = if simulated {
+        "sim"
+    } else {
+        job.framework.as_str()
+    };
+    let (program, mut args): (String, Vec<String>) = match framework {
         "sim" => {
             let catalog = Catalog::builtin().map_err(|e| e.to_string())?;
             let gpu = sim_gpu(&job.runner, &catalog)?;
-            let model = sim_model(&job.model, &catalog)?;
+            let model = sim_model(&job.model, &catalog)
+                .or_else(|e| sim_model(&job.model_prefix, &catalog).map_err(|_| e))?;
             let mut a = vec![
                 s("sim"),
                 s("--host"),
@@ -108,6 +126,9 @@ pub fn server_command(job: &Job, recipe: &Recipe, l: &Launch) -> Result<ServerCo
             ];
             if dp_attn {
                 a.push(s("--dp-attention"));
+            }
+            if let Some(e) = simulated_engine(&job.framework) {
+                a.extend([s("--engine"), s(e)]);
             }
             (l.servebench.display().to_string(), a)
         }
@@ -209,16 +230,37 @@ pub fn server_command(job: &Job, recipe: &Recipe, l: &Launch) -> Result<ServerCo
             job.config_key
         ));
     }
-    args.extend(recipe.engine_args.iter().cloned());
+    // A recipe's engine arguments and environment are for its own engine (a `sim` recipe's
+    // arguments are for `servebench sim`).
+    let own = !simulated || job.framework == "sim";
+    if own {
+        args.extend(recipe.engine_args.iter().cloned());
+    }
     Ok(ServerCommand {
         program,
         args,
-        env: recipe
-            .env
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect(),
+        env: if own {
+            recipe
+                .env
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect()
+        } else {
+            Vec::new()
+        },
     })
+}
+
+/// The simulated engine (scheduler and calibration) closest to a framework; `None` for
+/// `sim` (its own `--engine` argument, default vllm).
+fn simulated_engine(framework: &str) -> Option<&'static str> {
+    match framework {
+        "sim" => None,
+        f if f.contains("sglang") => Some("sglang"),
+        f if f.contains("trt") => Some("trt"),
+        // vLLM, its Dynamo and llm-d deployments, and other vLLM-like engines (ATOM).
+        _ => Some("vllm"),
+    }
 }
 
 /// The catalog accelerator of a runner label: `h200`, `b200-multinode` → b200,
@@ -238,16 +280,15 @@ fn sim_gpu(runner: &str, catalog: &Catalog) -> Result<String, String> {
 
 /// The catalog model of a recipe's model: its id or its Hugging Face id.
 fn sim_model(model: &str, catalog: &Catalog) -> Result<String, String> {
-    if let Ok(m) = catalog.model(model) {
-        return Ok(m.id.clone());
-    }
     catalog
         .models
         .values()
-        .find(|m| m.hf_id.eq_ignore_ascii_case(model))
+        .find(|m| m.is_named(model))
         .map(|m| m.id.clone())
         .ok_or_else(|| {
             let ids: Vec<&str> = catalog.models.keys().map(String::as_str).collect();
-            format!("model '{model}' is not in the simulator's catalog (ids or Hugging Face ids of {ids:?})")
+            format!(
+                "model '{model}' is not in the simulator's catalog (ids, Hugging Face ids or aliases of {ids:?})"
+            )
         })
 }

@@ -8,7 +8,7 @@
 //! every stored point. A failed point (server never healthy, crash, client failure gate) is
 //! recorded with its reason and the server log's tail, and the sweep goes on.
 
-use crate::engine::{server_command, Launch, ServerCommand, HEALTH_PATH};
+use crate::engine::{server_command, Engines, Launch, ServerCommand, HEALTH_PATH};
 use crate::plan::{Job, Workload};
 use crate::Recipes;
 use serde::{Deserialize, Serialize};
@@ -33,6 +33,8 @@ pub struct SweepOptions {
     pub fail_fast: bool,
     /// Run the plan's lowest-concurrency point first; stop if it fails.
     pub canary: bool,
+    /// Real engines (the recipes' frameworks) or the simulated engine standing in for them.
+    pub engines: Engines,
     /// The `servebench` binary (runs `framework: sim` servers).
     pub servebench: PathBuf,
     /// Tokenizer for prompts (and for simulated servers): a file, folder, HF id in the local
@@ -333,6 +335,7 @@ fn run_point(
             *server = None; // stops the previous one
             let port = free_port()?;
             let launch = Launch {
+                engines: o.engines,
                 host: "127.0.0.1".into(),
                 port,
                 servebench: o.servebench.clone(),

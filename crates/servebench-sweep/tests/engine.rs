@@ -1,6 +1,6 @@
 //! Golden engine commands: what each adapter runs for a job.
 
-use servebench_sweep::engine::{server_command, Launch};
+use servebench_sweep::engine::{server_command, Engines, Launch};
 use servebench_sweep::plan::{plan, PlanOptions};
 use servebench_sweep::{load_recipes, Recipes};
 
@@ -35,6 +35,7 @@ fn line(framework: &str, extra: &str, entry: &str) -> Result<String, String> {
     let r = recipes(framework, extra, entry);
     let jobs = plan(&r, &Default::default(), &PlanOptions::default()).unwrap();
     let launch = Launch {
+        engines: Engines::Recipe,
         host: "127.0.0.1".into(),
         port: 8123,
         servebench: "/usr/bin/servebench".into(),
@@ -97,6 +98,7 @@ fn what_has_no_local_adapter_says_so() {
     let mut jobs = plan(&r, &Default::default(), &PlanOptions::default()).unwrap();
     jobs[0].model = "org/unknown-model".into();
     let launch = Launch {
+        engines: Engines::Recipe,
         host: "127.0.0.1".into(),
         port: 1,
         servebench: "servebench".into(),
@@ -106,5 +108,31 @@ fn what_has_no_local_adapter_says_so() {
     assert!(
         e.contains("model 'org/unknown-model' is not in the simulator's catalog"),
         "{e}"
+    );
+}
+
+#[test]
+fn the_simulated_engine_stands_in_for_a_recipes_framework() {
+    let r = recipes(
+        "dynamo-sglang",
+        "  engine-args: [--mem-fraction-static, \"0.8\"]\n",
+        "{tp: 8, ep: 8, dp-attn: true, conc-list: [4]}",
+    );
+    let mut jobs = plan(&r, &Default::default(), &PlanOptions::default()).unwrap();
+    // An alias of DeepSeek-R1 (its quantised checkpoint), and a pool label for the runner.
+    jobs[0].model = "nvidia/DeepSeek-R1-0528-FP4-V2".into();
+    jobs[0].runner = "b200-multinode".into();
+    let launch = Launch {
+        engines: Engines::Sim,
+        host: "127.0.0.1".into(),
+        port: 9,
+        servebench: "servebench".into(),
+        tokenizer: "cl100k_base".into(),
+    };
+    let c = server_command(&jobs[0], r.get("r").unwrap(), &launch).unwrap();
+    assert_eq!(
+        c.shell_line(),
+        "servebench sim --host 127.0.0.1 --port 9 --gpu b200 --model deepseek-r1-0528 --precision fp8 --tp 8 --served-model-name nvidia/DeepSeek-R1-0528-FP4-V2 --tokenizer cl100k_base --max-model-len 2304 --dp-attention --engine sglang",
+        "SGLang's scheduler, without SGLang's own arguments"
     );
 }

@@ -330,3 +330,50 @@ fn a_slurm_sweep_runs_as_one_job_array_on_a_real_cluster_and_resumes() {
         .count();
     assert_eq!(arrays, 2);
 }
+
+#[test]
+fn a_real_engine_recipe_runs_locally_on_the_simulated_engine_by_default() {
+    let d = tempfile::tempdir().unwrap();
+    let recipe = write_recipe(
+        d.path(),
+        "\
+llama-fp8-h100-vllm:
+  image: vllm/vllm-openai:v0.11.0
+  model: meta-llama/Llama-3.3-70B-Instruct
+  model-prefix: llama
+  precision: fp8
+  framework: vllm
+  runner: h100
+  multinode: false
+  engine-args: [--kv-cache-dtype, fp8]
+  scenarios:
+    fixed-seq-len:
+    - isl: 256
+      osl: 16
+      search-space:
+      - {tp: 4, conc-list: [2]}
+",
+    );
+    let out = d.path().join("results");
+    let o = sweep(&recipe, &out, &[]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    let dir = out.join("points/llama-fp8-h100-vllm");
+    let files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(files.len(), 1);
+    let p: serde_json::Value = serde_json::from_slice(&std::fs::read(&files[0]).unwrap()).unwrap();
+    let cmd = p["server_command"].as_str().unwrap();
+    assert!(
+        cmd.contains(" sim ") && cmd.contains("--gpu h100") && cmd.contains("--engine vllm"),
+        "{cmd}"
+    );
+    assert!(
+        !cmd.contains("--kv-cache-dtype"),
+        "vLLM's own arguments stay with vLLM: {cmd}"
+    );
+    assert_eq!(p["result"]["completed"], 20);
+    assert_eq!(p["result"]["model_id"], "meta-llama/Llama-3.3-70B-Instruct");
+}

@@ -1,6 +1,7 @@
 //! `servebench sweep`: plan the recipe files and run the jobs through an executor.
 
 use super::plan::Selection;
+use servebench_sweep::engine::Engines;
 use servebench_sweep::local::{self, SweepOptions};
 use servebench_sweep::{export, slurm};
 use std::path::PathBuf;
@@ -16,6 +17,11 @@ pub struct SweepArgs {
     /// workflow into OUT/gha); k8s (writes Job manifests into OUT/k8s).
     #[arg(long, value_enum, default_value = "local")]
     executor: Executor,
+    /// Which engines serve the jobs: sim (the simulated engine standing in for each recipe's
+    /// framework, GPU, model and parallelism) or real (the recipes' own vLLM, SGLang,
+    /// TensorRT-LLM). Default: sim for the local executor, real for the others.
+    #[arg(long, value_enum)]
+    engines: Option<EnginesArg>,
     /// gha, k8s: the servebench command on the runner or in the image.
     #[arg(long, default_value = "servebench")]
     task_exe: String,
@@ -68,6 +74,12 @@ pub struct SweepArgs {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum EnginesArg {
+    Sim,
+    Real,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 enum Executor {
     Local,
     Slurm,
@@ -86,8 +98,14 @@ fn task_command(
     let mut task = vec![exe.to_string(), "sweep".to_string()];
     task.extend(a.select.to_args(absolute)?);
     let (health, retries) = (a.health_timeout.to_string(), a.retries.to_string());
+    let engines = match engines_of(a) {
+        Engines::Sim => "sim",
+        Engines::Recipe => "real",
+    };
     task.extend(
         [
+            "--engines",
+            engines,
             "--executor",
             "local",
             "--out",
@@ -105,6 +123,13 @@ fn task_command(
     Ok(task)
 }
 
+fn engines_of(a: &SweepArgs) -> Engines {
+    match (a.engines, a.executor) {
+        (Some(EnginesArg::Sim), _) | (None, Executor::Local) => Engines::Sim,
+        _ => Engines::Recipe,
+    }
+}
+
 pub fn run(a: SweepArgs) -> anyhow::Result<ExitCode> {
     let (recipes, mut jobs) = a.select.plan()?;
     if let Some(i) = a.job_index {
@@ -116,6 +141,7 @@ pub fn run(a: SweepArgs) -> anyhow::Result<ExitCode> {
         jobs = vec![jobs.swap_remove(i)];
     }
     let opts = SweepOptions {
+        engines: engines_of(&a),
         out: a.out.clone(),
         retries: a.retries,
         fail_fast: a.fail_fast,
