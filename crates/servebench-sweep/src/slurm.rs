@@ -80,7 +80,12 @@ fn stored(out: &Path, job: &Job) -> bool {
 }
 
 fn run_cmd(program: &str, args: &[&str]) -> std::io::Result<String> {
-    let o = Command::new(program).args(args).output()?;
+    let o = Command::new(program).args(args).output().map_err(|e| {
+        std::io::Error::new(
+            e.kind(),
+            format!("running {program}: {e} (is SLURM installed, and SLURM_CONF set?)"),
+        )
+    })?;
     if !o.status.success() {
         return Err(std::io::Error::other(format!(
             "{program} {}: {}",

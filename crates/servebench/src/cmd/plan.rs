@@ -35,8 +35,10 @@ pub struct Selection {
     /// Only config keys starting with these.
     #[arg(long = "model-prefix", num_args = 1..)]
     model_prefix: Vec<String>,
+    /// Only recipes of these precisions (fp4, fp8, ...).
     #[arg(long, num_args = 1..)]
     precision: Vec<String>,
+    /// Only recipes of these frameworks (vllm, sglang, trt, dynamo-trt, sim, ...).
     #[arg(long, num_args = 1..)]
     framework: Vec<String>,
     /// Only recipes on these runner labels.
@@ -48,8 +50,10 @@ pub struct Selection {
     /// Geometric step of concurrency ladders.
     #[arg(long = "step-size", default_value_t = 2)]
     step_size: u32,
+    /// Drop concurrencies below this (a ladder restarts at it).
     #[arg(long = "min-conc")]
     min_conc: Option<u32>,
+    /// Drop concurrencies above this (an entry with none left runs at it).
     #[arg(long = "max-conc")]
     max_conc: Option<u32>,
     /// Only these concurrencies (as InferenceX's test-config --conc).
