@@ -6,7 +6,7 @@
 
 use crate::perf::{Deployment, PerfModel};
 use crate::virtual_time::{simulate, VirtualPoint};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use servebench_catalog::{Catalog, Figure, Knobs, Precision};
 use std::path::Path;
 
@@ -37,108 +37,33 @@ pub struct Skipped {
     pub reason: String,
 }
 
-#[derive(Deserialize)]
-struct DashFile {
-    data: Vec<DashPoint>,
-}
-
-#[derive(Deserialize)]
-struct DashPoint {
-    x: f64,
-    conc: usize,
-    tp: u32,
-    #[serde(rename = "hwKey")]
-    hw_key: String,
-    precision: String,
-    #[serde(rename = "tpPerGpu")]
-    tp_per_gpu: Metric,
-}
-
-#[derive(Deserialize)]
-struct Metric {
-    y: f64,
-}
-
-/// `Llama_3_3_70B_Instruct_1K_8K_interactivity.json` → (model id, ISL, OSL).
-fn parse_name(name: &str) -> Option<(&'static str, u64, u64)> {
-    let model = if name.starts_with("Llama_3_3_70B") {
-        "llama-3.3-70b"
-    } else if name.starts_with("DeepSeek_R1_0528") {
-        "deepseek-r1-0528"
-    } else if name.starts_with("gpt-oss_120B") {
-        "gpt-oss-120b"
-    } else {
-        return None;
-    };
-    let k = |s: &str| match s {
-        "1K" => Some(1024),
-        "8K" => Some(8192),
-        _ => None,
-    };
-    let parts: Vec<&str> = name
-        .trim_end_matches("_interactivity.json")
-        .split('_')
-        .collect();
-    let n = parts.len();
-    Some((model, k(parts[n - 2])?, k(parts[n - 1])?))
-}
-
-/// InferenceMAX v1's engine per hardware key (shared/reference/calibration.md §9.1).
-fn engine_for(model: &str, hw_key: &str) -> Result<(String, String), String> {
-    if let Some(gpu) = hw_key.strip_suffix("_trt") {
-        return Ok((gpu.to_string(), "trt".into()));
-    }
-    if hw_key.starts_with("gb200") {
-        return Err("disaggregated prefill/decode (Dynamo) is not modelled yet".into());
-    }
-    let engine = if model == "deepseek-r1-0528" {
-        "sglang"
-    } else {
-        "vllm"
-    };
-    Ok((hw_key.to_string(), engine.into()))
-}
-
-/// Read the `*_interactivity.json` files of a v1 dashboard dump.
+/// Read the `*_interactivity.json` files of a v1 dashboard dump; the disaggregated (GB200
+/// Dynamo) deployments, which are not modelled, are returned as skipped.
 pub fn load_v1_dashboard(dir: &Path) -> std::io::Result<(Vec<PublishedPoint>, Vec<Skipped>)> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)?
-        .filter_map(|e| e.ok())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.ends_with("_interactivity.json"))
-        .collect();
-    names.sort();
     let (mut points, mut skipped) = (Vec::new(), Vec::new());
-    for name in names {
-        let Some((model, isl, osl)) = parse_name(&name) else {
+    for p in servebench_published::load_v1_dashboard(dir)? {
+        if p.disagg {
+            skipped.push(Skipped {
+                file: p.file,
+                hw_key: p.hw_key,
+                reason: "disaggregated prefill/decode (Dynamo) is not modelled yet".into(),
+            });
             continue;
-        };
-        let text = std::fs::read_to_string(dir.join(&name))?;
-        let f: DashFile = serde_json::from_str(&text).map_err(|e| {
-            std::io::Error::new(std::io::ErrorKind::InvalidData, format!("{name}: {e}"))
-        })?;
-        for p in f.data {
-            match engine_for(model, &p.hw_key) {
-                Ok((accelerator, engine)) => points.push(PublishedPoint {
-                    file: name.clone(),
-                    model: model.into(),
-                    isl,
-                    osl,
-                    hw_key: p.hw_key,
-                    accelerator,
-                    engine,
-                    precision: p.precision,
-                    tp: p.tp,
-                    conc: p.conc,
-                    interactivity: p.x,
-                    tput_per_gpu: p.tp_per_gpu.y,
-                }),
-                Err(reason) => skipped.push(Skipped {
-                    file: name.clone(),
-                    hw_key: p.hw_key,
-                    reason,
-                }),
-            }
         }
+        points.push(PublishedPoint {
+            file: p.file,
+            model: p.model,
+            isl: p.isl,
+            osl: p.osl,
+            hw_key: p.hw_key,
+            accelerator: p.accelerator,
+            engine: p.engine,
+            precision: p.precision,
+            tp: p.tp,
+            conc: p.conc,
+            interactivity: p.interactivity,
+            tput_per_gpu: p.tput_per_gpu,
+        });
     }
     Ok((points, skipped))
 }
@@ -475,91 +400,6 @@ pub fn comparisons_csv(c: &[Comparison]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn file_names_and_hardware_keys_map_to_catalog_ids() {
-        assert_eq!(
-            parse_name("Llama_3_3_70B_Instruct_1K_8K_interactivity.json"),
-            Some(("llama-3.3-70b", 1024, 8192))
-        );
-        assert_eq!(
-            parse_name("DeepSeek_R1_0528_8K_1K_interactivity.json"),
-            Some(("deepseek-r1-0528", 8192, 1024))
-        );
-        assert_eq!(
-            parse_name("gpt-oss_120B_1K_1K_interactivity.json"),
-            Some(("gpt-oss-120b", 1024, 1024))
-        );
-        assert_eq!(
-            engine_for("llama-3.3-70b", "h200_trt").unwrap(),
-            ("h200".into(), "trt".into())
-        );
-        assert_eq!(
-            engine_for("deepseek-r1-0528", "mi355x").unwrap(),
-            ("mi355x".into(), "sglang".into())
-        );
-        assert_eq!(
-            engine_for("gpt-oss-120b", "b200").unwrap(),
-            ("b200".into(), "vllm".into())
-        );
-        assert!(engine_for("deepseek-r1-0528", "gb200_mtp").is_err());
-    }
-
-    fn cmp(hw: &str, publ: (f64, f64), sim: (f64, f64)) -> Comparison {
-        Comparison {
-            published: PublishedPoint {
-                file: "f".into(),
-                model: "m".into(),
-                isl: 1024,
-                osl: 1024,
-                hw_key: hw.into(),
-                accelerator: hw.into(),
-                engine: "vllm".into(),
-                precision: "fp8".into(),
-                tp: 8,
-                conc: 4,
-                interactivity: publ.1,
-                tput_per_gpu: publ.0,
-            },
-            sim_tput_per_gpu: sim.0,
-            sim_interactivity: sim.1,
-            tput_error: sim.0 / publ.0 - 1.0,
-            interactivity_error: sim.1 / publ.1 - 1.0,
-            error: None,
-        }
-    }
-
-    #[test]
-    fn orderings_count_swapped_pairs_beyond_ties() {
-        let c = vec![
-            cmp("a", (1000.0, 50.0), (900.0, 60.0)),
-            cmp("a", (500.0, 100.0), (450.0, 110.0)),
-            cmp("b", (800.0, 90.0), (950.0, 80.0)),
-            cmp("c", (790.0, 20.0), (700.0, 30.0)),
-        ];
-        let o = orderings(&c);
-        assert_eq!(o.len(), 2);
-        let tput = &o[0];
-        assert_eq!(tput.metric, "best tok/s/GPU");
-        let names: Vec<&str> = tput.series.iter().map(|s| s.0.as_str()).collect();
-        assert_eq!(names, ["a/fp8", "b/fp8", "c/fp8"]);
-        // a > b and a > c are ranked; b vs c (800 vs 790) is a tie. The simulator puts b above a.
-        assert_eq!(tput.pairs, 2);
-        assert_eq!(
-            tput.swapped,
-            vec![("a/fp8".to_string(), "b/fp8".to_string())]
-        );
-        let intv = &o[1];
-        assert_eq!(intv.pairs, 3);
-        assert!(intv.swapped.is_empty(), "{intv:?}");
-        let csv = comparisons_csv(&c[..1]);
-        assert_eq!(csv.lines().count(), 2);
-        assert!(csv
-            .lines()
-            .nth(1)
-            .unwrap()
-            .starts_with("m,1024,1024,a,vllm,fp8,8,4,1000.0,900.0,-0.1000,50.00,60.00,0.2000,"));
-    }
 
     #[test]
     fn a_small_dump_is_read_and_compared() {

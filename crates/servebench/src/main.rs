@@ -33,6 +33,8 @@ enum Command {
     Plan(Box<cmd::plan::PlanArgs>),
     /// Plan recipe files and run every job through an executor, storing each point.
     Sweep(Box<cmd::sweep::SweepArgs>),
+    /// Store results (sweep directories, published InferenceMAX data) in the results database.
+    Ingest(cmd::ingest::IngestArgs),
 }
 
 fn main() -> ExitCode {
@@ -45,6 +47,7 @@ fn main() -> ExitCode {
         Command::Calibrate(a) => cmd::calibrate::run(a),
         Command::Plan(a) => cmd::plan::run(*a),
         Command::Sweep(a) => cmd::sweep::run(*a),
+        Command::Ingest(a) => cmd::ingest::run(a),
     };
     match outcome {
         Ok(code) => code,

@@ -1,6 +1,7 @@
 pub mod bench;
 pub mod calibrate;
 pub mod deployment;
+pub mod ingest;
 pub mod plan;
 pub mod selfbench;
 pub mod sim;

@@ -1,0 +1,207 @@
+//! The SQLite store: idempotent, atomic, concurrent ingest; the importers on real-shaped files.
+
+use serde_json::json;
+use servebench_store::{import, Config, Metrics, Point, Run, Source, Store};
+
+fn run(key: &str, source: Source) -> Run {
+    Run {
+        key: key.into(),
+        started_at: "2026-11-28".into(),
+        who: "test".into(),
+        recipes_commit: Some("abc123".into()),
+        executor: "local".into(),
+        source,
+    }
+}
+
+fn point(hw: &str, conc: u32, tput: f64) -> Point {
+    Point {
+        config: Config {
+            hardware: hw.into(),
+            engine: "vllm".into(),
+            model: "llama-3.3-70b".into(),
+            precision: "fp8".into(),
+            spec_decoding: "none".into(),
+            disagg: false,
+            topology: "tp8".into(),
+        },
+        isl: 1024,
+        osl: 1024,
+        conc,
+        num_gpus: 8,
+        metrics: Metrics {
+            tput_per_gpu: Some(tput),
+            median_intvty: Some(1000.0 / conc as f64),
+            ..Default::default()
+        },
+        provenance: json!({"image": "img"}),
+        result: json!({"completed": 10}),
+    }
+}
+
+#[test]
+fn the_same_results_ingested_twice_are_stored_once() {
+    let d = tempfile::tempdir().unwrap();
+    let url = format!("sqlite:{}", d.path().join("s.db").display());
+    let mut s = Store::open(&url).unwrap();
+    let pts: Vec<Point> = [4, 8, 16]
+        .iter()
+        .map(|&c| point("h200", c, 100.0 * c as f64))
+        .collect();
+    let r = run("run-1", Source::Own);
+    let a = s.ingest(&r, &pts).unwrap();
+    assert_eq!((a.inserted, a.duplicates), (3, 0));
+    let b = s.ingest(&r, &pts).unwrap();
+    assert_eq!((b.inserted, b.duplicates), (0, 3));
+    // Reopened (migrations run once), the same answer; another run is another point set.
+    drop(s);
+    let mut s = Store::open(&url).unwrap();
+    assert_eq!(s.count_points(None).unwrap(), 3);
+    s.ingest(&run("run-2", Source::Own), &pts[..1]).unwrap();
+    assert_eq!(s.count_points(None).unwrap(), 4);
+    let curve = s
+        .curve(&pts[0].config.natural_key(), 1024, 1024, Source::Own)
+        .unwrap();
+    let got: Vec<(String, u32, Option<f64>)> =
+        curve.iter().map(|c| (c.0.clone(), c.1, c.2)).collect();
+    assert_eq!(
+        got,
+        [
+            ("run-1".into(), 4, Some(400.0)),
+            ("run-1".into(), 8, Some(800.0)),
+            ("run-1".into(), 16, Some(1600.0)),
+            ("run-2".into(), 4, Some(400.0))
+        ]
+    );
+    assert_eq!(
+        s.run("run-1").unwrap().unwrap().recipes_commit.as_deref(),
+        Some("abc123")
+    );
+    assert!(s.run("nope").unwrap().is_none());
+}
+
+#[test]
+fn a_batch_that_fails_midway_leaves_nothing_behind() {
+    let d = tempfile::tempdir().unwrap();
+    let path = d.path().join("s.db");
+    let mut s = Store::open_sqlite(&path).unwrap();
+    // A fault injected after the first points of the batch are written.
+    let raw = rusqlite::Connection::open(&path).unwrap();
+    raw.execute_batch(
+        "CREATE TRIGGER boom BEFORE INSERT ON points WHEN NEW.conc = 999
+         BEGIN SELECT RAISE(ABORT, 'injected failure'); END;",
+    )
+    .unwrap();
+    drop(raw);
+    let pts = vec![
+        point("h200", 4, 1.0),
+        point("h200", 8, 2.0),
+        point("h200", 999, 3.0),
+    ];
+    let e = s
+        .ingest(&run("r", Source::Own), &pts)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("injected failure"), "{e}");
+    assert_eq!(s.count_points(None).unwrap(), 0);
+    assert!(s.run("r").unwrap().is_none(), "not even the run");
+}
+
+#[test]
+fn concurrent_writers_all_land() {
+    let d = tempfile::tempdir().unwrap();
+    let url = format!("sqlite:{}", d.path().join("s.db").display());
+    Store::open(&url).unwrap();
+    let threads: Vec<_> = (0..4)
+        .map(|t| {
+            let url = url.clone();
+            std::thread::spawn(move || {
+                let mut s = Store::open(&url).unwrap();
+                for b in 0..20 {
+                    let pts: Vec<Point> = (0..50)
+                        .map(|i| point(&format!("gpu{t}"), (b * 50 + i + 1) as u32, 1.0))
+                        .collect();
+                    s.ingest(&run(&format!("run-{t}"), Source::Own), &pts)
+                        .unwrap();
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    assert_eq!(
+        Store::open(&url).unwrap().count_points(None).unwrap(),
+        4 * 20 * 50
+    );
+}
+
+#[test]
+fn importers_on_real_shaped_files_keep_references_apart() {
+    let d = tempfile::tempdir().unwrap();
+    let dump = d.path().join("dump");
+    std::fs::create_dir(&dump).unwrap();
+    std::fs::write(
+        dump.join("DeepSeek_R1_0528_8K_1K_interactivity.json"),
+        r#"{"metadata":{"timestamp":"2025-10-25T01:00:12.3"},"data":[
+          {"x":71.946,"y":139.664,"conc":8,"tp":8,"hwKey":"mi355x","precision":"fp4","tpPerGpu":{"y":139.664,"roof":true},
+           "tpPerMw":{"y":52703.415},"costh":{"y":2.944},"costn":{"y":3.779},"costr":{"y":4.177}},
+          {"x":30.0,"y":900.0,"conc":64,"tp":36,"hwKey":"gb200_mtp","precision":"fp4","tpPerGpu":{"y":900.0}}]}"#,
+    )
+    .unwrap();
+    let (r, pts) = import::inferencemax_v1(&dump).unwrap();
+    assert_eq!(r.key, "inferencemax-v1-2025-10-25");
+    assert_eq!(r.source, Source::Reference);
+    assert_eq!(pts.len(), 2);
+    assert_eq!(
+        pts[0].config.natural_key(),
+        "mi355x|sglang|deepseek-r1-0528|fp4|none|agg|tp8"
+    );
+    assert_eq!(
+        pts[1].config.natural_key(),
+        "gb200|dynamo-trt|deepseek-r1-0528|fp4|mtp|disagg|tp36"
+    );
+    assert_eq!((pts[0].isl, pts[0].osl, pts[0].conc), (8192, 1024, 8));
+    assert_eq!(pts[0].metrics.median_intvty, Some(71.946));
+
+    let sweep = d.path().join("sweep");
+    let pdir = sweep.join("points/k");
+    std::fs::create_dir_all(&pdir).unwrap();
+    std::fs::write(
+        pdir.join("a_c4.json"),
+        serde_json::to_vec(&json!({
+            "config_key": "k",
+            "job": {"image": "img", "model": "m", "model-prefix": "m", "precision": "fp8",
+                    "framework": "sim", "runner": "h200", "spec-decoding": "none", "tp": 8, "pp": 1,
+                    "dcp-size": 1, "pcp-size": 1, "ep": 8, "dp-attn": true, "isl": 1024, "osl": 128,
+                    "conc": 4, "disagg": false, "recipe-fingerprint": "ff"},
+            "concurrency": 4,
+            "server_command": "servebench sim --gpu h200",
+            "result": {"tput_per_gpu": 123.5, "median_intvty": 80.0, "num_gpus": 8, "completed": 40,
+                       "failed": 0, "date": "20261128-120000", "tokenizer_id": "cl100k_base",
+                       "config": {"seed": 0}, "provenance": {"servebench_version": "0.1.0", "host": "h"}}
+        }))
+        .unwrap(),
+    )
+    .unwrap();
+    let (r2, pts2) = import::sweep_dir(&sweep, "my-run", "me").unwrap();
+    assert_eq!(
+        (r2.source, r2.started_at.as_str()),
+        (Source::Own, "20261128-120000")
+    );
+    assert_eq!(pts2[0].config.topology, "tp8-ep8-dpa");
+    assert_eq!(pts2[0].metrics.tput_per_gpu, Some(123.5));
+    assert_eq!(
+        pts2[0].provenance["server_command"],
+        "servebench sim --gpu h200"
+    );
+
+    let mut s = Store::open_sqlite(&d.path().join("s.db")).unwrap();
+    s.ingest(&r, &pts).unwrap();
+    s.ingest(&r2, &pts2).unwrap();
+    assert_eq!(s.count_points(Some(Source::Reference)).unwrap(), 2);
+    assert_eq!(s.count_points(Some(Source::Own)).unwrap(), 1);
+    // A directory of neither kind says what it expected.
+    let e = import::sweep_dir(&dump, "x", "y").unwrap_err().to_string();
+    assert!(e.contains("no points/"), "{e}");
+}

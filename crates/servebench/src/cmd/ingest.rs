@@ -1,0 +1,116 @@
+//! `servebench ingest`: results into the store.
+
+use anyhow::Context;
+use servebench_store::{import, Store};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(clap::Args, Debug)]
+pub struct IngestArgs {
+    /// The store: sqlite:PATH (created if missing).
+    #[arg(long, default_value = "sqlite:servebench.db")]
+    store: String,
+    /// Sweep results directories (with points/) and InferenceMAX v1 dashboard dumps
+    /// (directories of *_interactivity.json, stored as a reference).
+    #[arg(required_unless_present = "synthetic")]
+    paths: Vec<PathBuf>,
+    /// Benchmark the store: ingest N generated points (batches of 10,000) and report the rate.
+    #[arg(long, value_name = "N")]
+    synthetic: Option<usize>,
+    /// The run's key for a sweep directory (default: its absolute path).
+    #[arg(long)]
+    run: Option<String>,
+    /// Who ran it.
+    #[arg(long, default_value = "")]
+    who: String,
+}
+
+/// N generated points over 100 configs × 3 workloads, in a run of their own.
+fn synthetic(store: &mut Store, n: usize) -> anyhow::Result<()> {
+    use servebench_store::{Config, Metrics, Point, Run, Source};
+    let run = Run {
+        key: format!("synthetic-{n}-{}", std::process::id()),
+        started_at: "2026-11-28".into(),
+        who: "servebench ingest --synthetic".into(),
+        recipes_commit: None,
+        executor: "synthetic".into(),
+        source: Source::Own,
+    };
+    let t0 = std::time::Instant::now();
+    let mut done = 0;
+    while done < n {
+        let batch: Vec<Point> = (done..(done + 10_000).min(n))
+            .map(|i| Point {
+                config: Config {
+                    hardware: format!("gpu{}", i % 10),
+                    engine: "vllm".into(),
+                    model: format!("model{}", i / 10 % 10),
+                    precision: "fp8".into(),
+                    spec_decoding: "none".into(),
+                    disagg: false,
+                    topology: "tp8".into(),
+                },
+                isl: [1024, 1024, 8192][i / 100 % 3],
+                osl: [1024, 8192, 1024][i / 100 % 3],
+                conc: (i / 300 + 1) as u32,
+                num_gpus: 8,
+                metrics: Metrics {
+                    tput_per_gpu: Some(1000.0 + i as f64),
+                    median_intvty: Some(50.0),
+                    ..Default::default()
+                },
+                provenance: serde_json::json!({"synthetic": i}),
+                result: serde_json::json!({}),
+            })
+            .collect();
+        store.ingest(&run, &batch)?;
+        done += batch.len();
+    }
+    let s = t0.elapsed().as_secs_f64();
+    eprintln!(
+        "servebench ingest: {n} generated points in {:.2} s: {:.0} points/s; {} points stored in all",
+        s,
+        n as f64 / s,
+        store.count_points(None)?
+    );
+    Ok(())
+}
+
+pub fn run(a: IngestArgs) -> anyhow::Result<ExitCode> {
+    let mut store = Store::open(&a.store)?;
+    if let Some(n) = a.synthetic {
+        synthetic(&mut store, n)?;
+    }
+    for path in &a.paths {
+        let t0 = std::time::Instant::now();
+        let (run, points) = if path.join("points").is_dir() {
+            let key = match &a.run {
+                Some(k) => k.clone(),
+                None => std::path::absolute(path)?.display().to_string(),
+            };
+            import::sweep_dir(path, &key, &a.who)?
+        } else if path.is_dir() {
+            import::inferencemax_v1(path)?
+        } else {
+            anyhow::bail!(
+                "{}: expected a sweep results directory (with points/) or an InferenceMAX v1 dashboard dump",
+                path.display()
+            );
+        };
+        let n = store
+            .ingest(&run, &points)
+            .with_context(|| format!("ingesting {}", path.display()))?;
+        let s = t0.elapsed().as_secs_f64();
+        eprintln!(
+            "servebench ingest: {}: run {} ({:?}): {} points stored, {} already stored, in {:.1} ms ({:.0} points/s)",
+            path.display(),
+            run.key,
+            run.source,
+            n.inserted,
+            n.duplicates,
+            s * 1e3,
+            points.len() as f64 / s
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
