@@ -118,6 +118,20 @@ fn a_3x3_sim_recipe_runs_end_to_end_and_its_curves_have_the_right_shape() {
         .unwrap()
         .count();
     assert_eq!(logs, 3);
+    // Into the store, once.
+    let db = format!("sqlite:{}", d.path().join("results.db").display());
+    for want in [
+        "9 points stored, 0 already stored",
+        "0 points stored, 9 already stored",
+    ] {
+        let o = Command::new(BIN)
+            .args(["ingest", "--store", &db, "--run", "nightly-1"])
+            .arg(&out)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(o.status.success() && err.contains(want), "{err}");
+    }
 }
 
 #[test]
