@@ -196,6 +196,15 @@ const MIGRATIONS: &[&str] = &[
      CREATE INDEX points_by_run ON points(run_id);",
 ];
 
+/// Maps an SQLite error of the store at `path`.
+fn sqlite_err(path: &str) -> impl Fn(rusqlite::Error) -> StoreError {
+    let path = path.to_string();
+    move |e| StoreError::Sqlite {
+        path: path.clone(),
+        source: e,
+    }
+}
+
 /// A stored point of a curve: (run key, concurrency, tok/s/GPU, tok/s/user).
 pub type CurvePoint = (String, u32, Option<f64>, Option<f64>);
 
@@ -219,35 +228,25 @@ impl Store {
 
     pub fn open_sqlite(path: &Path) -> Result<Store, StoreError> {
         let p = path.display().to_string();
-        let err = |e| StoreError::Sqlite {
-            path: p.clone(),
-            source: e,
-        };
-        let conn = Connection::open(path).map_err(err)?;
+        let err = sqlite_err(&p);
+        let conn = Connection::open(path).map_err(&err)?;
         conn.busy_timeout(std::time::Duration::from_secs(60))
-            .map_err(err)?;
+            .map_err(&err)?;
         conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(err)?;
+            .map_err(&err)?;
         conn.pragma_update(None, "synchronous", "NORMAL")
-            .map_err(err)?;
+            .map_err(&err)?;
         let mut s = Store { conn, path: p };
         s.migrate()?;
         Ok(s)
     }
 
-    fn err(&self) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
-        move |e| StoreError::Sqlite {
-            path: self.path.clone(),
-            source: e,
-        }
+    fn err(&self) -> impl Fn(rusqlite::Error) -> StoreError {
+        sqlite_err(&self.path)
     }
 
     fn migrate(&mut self) -> Result<(), StoreError> {
-        let path = self.path.clone();
-        let err = move |e| StoreError::Sqlite {
-            path: path.clone(),
-            source: e,
-        };
+        let err = sqlite_err(&self.path);
         let tx = self
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
@@ -272,11 +271,7 @@ impl Store {
     /// Stores `points` of `run` in one transaction; points already stored are counted, not
     /// changed.
     pub fn ingest(&mut self, run: &Run, points: &[Point]) -> Result<Ingested, StoreError> {
-        let path = self.path.clone();
-        let err = move |e| StoreError::Sqlite {
-            path: path.clone(),
-            source: e,
-        };
+        let err = sqlite_err(&self.path);
         let tx = self
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
