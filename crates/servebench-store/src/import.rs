@@ -217,3 +217,213 @@ pub fn sweep_dir(dir: &Path, run_key: &str, who: &str) -> Result<(Run, Vec<Point
     };
     Ok((run, points))
 }
+
+/// InferenceX's runner-label suffixes, stripped to get the hardware (its ingest's normaliser).
+const RUNNER_SUFFIXES: &[&str] = &[
+    "-multinode-slurm",
+    "-multinode",
+    "-trt",
+    "-nvs",
+    "-disagg",
+    "-amds",
+    "-amd",
+    "-nvd",
+    "-dgxc",
+    "-nb",
+    "-nv",
+];
+
+/// `b200-multinode` → b200, `mi355x-amds_03` → mi355x, `cluster:gb200-nv` → gb200.
+pub fn hardware_of_runner(label: &str) -> String {
+    let mut h = label
+        .strip_prefix("cluster:")
+        .unwrap_or(label)
+        .to_ascii_lowercase();
+    if let Some((base, n)) = h.rsplit_once('_') {
+        if !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()) {
+            h = base.to_string();
+        }
+    }
+    loop {
+        match RUNNER_SUFFIXES.iter().find(|s| h.ends_with(*s)) {
+            Some(s) => h.truncate(h.len() - s.len()),
+            None => return h,
+        }
+    }
+}
+
+/// Seconds (InferenceX's aggregated latencies) to milliseconds.
+fn ms(v: &Value, k: &str) -> Option<f64> {
+    f(v, k).map(|s| s * 1000.0)
+}
+
+/// One InferenceX aggregated row (`agg_<RF>.json`, or an element of `agg_bmk.json`).
+pub fn inferencex_agg_row(row: &Value, file: &Path) -> Result<Point, StoreError> {
+    agg_row(row, file).map_err(|m| bad(file, m))
+}
+
+fn agg_row(row: &Value, file: &Path) -> Result<Point, String> {
+    let s = |k: &str| -> Result<String, String> {
+        row.get(k)
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .ok_or_else(|| format!("{k}: expected a string"))
+    };
+    let u = |k: &str| row.get(k).and_then(Value::as_u64).map(|n| n as u32);
+    let need = |k: &str| u(k).ok_or_else(|| format!("{k}: expected a non-negative integer"));
+    let (hw, framework, model, precision) =
+        (s("hw")?, s("framework")?, s("model")?, s("precision")?);
+    let multinode = row["is_multinode"].as_bool().unwrap_or(false);
+    let (topology, gpus) = if multinode {
+        let (p, d) = (
+            u("num_prefill_gpu").unwrap_or(0),
+            u("num_decode_gpu").unwrap_or(0),
+        );
+        (format!("p{p}gpu-d{d}gpu"), p + d)
+    } else {
+        let tp = need("tp")?;
+        let (pp, dcp, pcp, ep) = (
+            u("pp").unwrap_or(1),
+            u("dcp_size").unwrap_or(1),
+            u("pcp_size").unwrap_or(1),
+            u("ep").unwrap_or(1),
+        );
+        let mut t = format!("tp{tp}");
+        for (tag, v) in [("pp", pp), ("dcp", dcp), ("pcp", pcp), ("ep", ep)] {
+            if v != 1 {
+                t.push_str(&format!("-{tag}{v}"));
+            }
+        }
+        if row["dp_attention"].as_bool().unwrap_or(false) {
+            t.push_str("-dpa");
+        }
+        (t, tp * pp * pcp)
+    };
+    Ok(Point {
+        config: Config {
+            hardware: hardware_of_runner(&hw),
+            engine: framework,
+            model,
+            precision,
+            spec_decoding: s("spec_decoding").unwrap_or_else(|_| "none".into()),
+            disagg: row["disagg"].as_bool().unwrap_or(false)
+                || row["disagg"].as_str() == Some("true"),
+            topology,
+        },
+        isl: need("isl")?,
+        osl: need("osl")?,
+        conc: need("conc")?,
+        num_gpus: gpus,
+        metrics: Metrics {
+            tput_per_gpu: f(row, "tput_per_gpu"),
+            input_tput_per_gpu: f(row, "input_tput_per_gpu"),
+            output_tput_per_gpu: f(row, "output_tput_per_gpu"),
+            median_intvty: f(row, "median_intvty"),
+            median_ttft_ms: ms(row, "median_ttft"),
+            median_tpot_ms: ms(row, "median_tpot"),
+            median_e2el_ms: ms(row, "median_e2el"),
+            p99_ttft_ms: ms(row, "p99_ttft"),
+            p99_tpot_ms: ms(row, "p99_tpot"),
+            p99_e2el_ms: ms(row, "p99_e2el"),
+            completed: row["completed"].as_u64(),
+            failed: row["failed"].as_u64(),
+        },
+        provenance: json!({
+            "image": row["image"],
+            "recipe_fingerprint": row["recipe_fingerprint"],
+            "runner": row["hw"],
+            "file": file.display().to_string(),
+        }),
+        result: row.clone(),
+    })
+}
+
+/// An InferenceX aggregated file: one row (`agg_<RF>.json`) or an array (`agg_bmk.json`).
+pub fn inferencex_agg(file: &Path) -> Result<Vec<Point>, StoreError> {
+    let v: Value =
+        serde_json::from_slice(&std::fs::read(file).map_err(|e| bad(file, e.to_string()))?)
+            .map_err(|e| bad(file, format!("not JSON: {e}")))?;
+    match &v {
+        Value::Array(rows) => rows
+            .iter()
+            .enumerate()
+            .map(|(i, r)| agg_row(r, file).map_err(|m| bad(file, format!("row {i}: {m}"))))
+            .collect(),
+        Value::Object(_) => Ok(vec![inferencex_agg_row(&v, file)?]),
+        _ => Err(bad(file, "expected an aggregated row or an array of them")),
+    }
+}
+
+/// What a `bench` result does not say about the deployment it measured.
+#[derive(Debug, Clone)]
+pub struct Deployment {
+    pub hardware: String,
+    pub engine: String,
+    pub precision: String,
+    pub topology: String,
+    pub num_gpus: u32,
+    pub isl: u32,
+    pub osl: u32,
+}
+
+/// A `vllm bench serve` (or `servebench bench`) result file: one object or an array of them
+/// (one per concurrency), with the deployment given by the caller.
+pub fn bench_results(file: &Path, d: &Deployment) -> Result<Vec<Point>, StoreError> {
+    let v: Value =
+        serde_json::from_slice(&std::fs::read(file).map_err(|e| bad(file, e.to_string()))?)
+            .map_err(|e| bad(file, format!("not JSON: {e}")))?;
+    let rows: Vec<Value> = match v {
+        Value::Array(a) => a,
+        o @ Value::Object(_) => vec![o],
+        _ => return Err(bad(file, "expected a bench result or an array of them")),
+    };
+    rows.into_iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let total = f(&r, "total_token_throughput")
+                .ok_or_else(|| bad(file, format!("result {i}: total_token_throughput missing")))?;
+            let out = f(&r, "output_throughput").unwrap_or(0.0);
+            let g = d.num_gpus.max(1) as f64;
+            let conc = r["max_concurrency"].as_u64().unwrap_or(0) as u32;
+            let intvty = f(&r, "median_tpot_ms")
+                .filter(|t| *t > 0.0)
+                .map(|t| 1000.0 / t);
+            Ok(Point {
+                config: Config {
+                    hardware: d.hardware.clone(),
+                    engine: d.engine.clone(),
+                    model: r["model_id"].as_str().unwrap_or("unknown").to_string(),
+                    precision: d.precision.clone(),
+                    spec_decoding: "none".into(),
+                    disagg: false,
+                    topology: d.topology.clone(),
+                },
+                isl: d.isl,
+                osl: d.osl,
+                conc,
+                num_gpus: d.num_gpus,
+                metrics: Metrics {
+                    tput_per_gpu: Some(total / g),
+                    input_tput_per_gpu: Some((total - out) / g),
+                    output_tput_per_gpu: Some(out / g),
+                    median_intvty: intvty,
+                    median_ttft_ms: f(&r, "median_ttft_ms"),
+                    median_tpot_ms: f(&r, "median_tpot_ms"),
+                    median_e2el_ms: f(&r, "median_e2el_ms"),
+                    p99_ttft_ms: f(&r, "p99_ttft_ms"),
+                    p99_tpot_ms: f(&r, "p99_tpot_ms"),
+                    p99_e2el_ms: f(&r, "p99_e2el_ms"),
+                    completed: r["completed"].as_u64(),
+                    failed: r["failed"].as_u64(),
+                },
+                provenance: json!({
+                    "backend": r["backend"],
+                    "tokenizer": r["tokenizer_id"],
+                    "date": r["date"],
+                    "file": file.display().to_string(),
+                }),
+                result: r,
+            })
+        })
+        .collect()
+}

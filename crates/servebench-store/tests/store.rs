@@ -205,3 +205,78 @@ fn importers_on_real_shaped_files_keep_references_apart() {
     let e = import::sweep_dir(&dump, "x", "y").unwrap_err().to_string();
     assert!(e.contains("no points/"), "{e}");
 }
+
+#[test]
+fn inferencex_aggregated_rows_and_bench_results() {
+    assert_eq!(import::hardware_of_runner("b200-multinode-slurm"), "b200");
+    assert_eq!(import::hardware_of_runner("mi355x-amds_03"), "mi355x");
+    assert_eq!(import::hardware_of_runner("cluster:gb200-nv"), "gb200");
+    assert_eq!(import::hardware_of_runner("h100"), "h100");
+    let d = tempfile::tempdir().unwrap();
+    // agg_bmk.json: a single-node and a multi-node row, latencies in seconds.
+    let bmk = d.path().join("agg_bmk.json");
+    std::fs::write(
+        &bmk,
+        serde_json::to_vec(&json!([
+            {"hw": "h200-dgxc_1", "conc": 64, "image": "lmsysorg/sglang:v0.5", "model": "deepseek-ai/DeepSeek-R1-0528",
+             "infmax_model_prefix": "dsr1", "framework": "sglang", "precision": "fp8", "spec_decoding": "none",
+             "disagg": false, "recipe_fingerprint": "ab", "isl": 8192, "osl": 1024, "is_multinode": false,
+             "tp": 8, "pp": 1, "dcp_size": 1, "pcp_size": 1, "ep": 8, "dp_attention": true,
+             "tput_per_gpu": 1642.0, "output_tput_per_gpu": 180.0, "input_tput_per_gpu": 1462.0,
+             "median_ttft": 1.25, "median_tpot": 0.0427, "median_e2el": 45.0, "median_intvty": 23.4},
+            {"hw": "gb200-nv_4", "conc": 512, "image": "dynamo", "model": "deepseek-r1-fp4", "framework": "dynamo-trt",
+             "precision": "fp4", "spec_decoding": "mtp", "disagg": true, "isl": 1024, "osl": 1024,
+             "is_multinode": true, "num_prefill_gpu": 8, "num_decode_gpu": 16, "tput_per_gpu": 3000.0,
+             "median_intvty": 60.0}
+        ]))
+        .unwrap(),
+    )
+    .unwrap();
+    let pts = import::inferencex_agg(&bmk).unwrap();
+    assert_eq!(pts.len(), 2);
+    assert_eq!(
+        pts[0].config.natural_key(),
+        "h200|sglang|deepseek-ai/DeepSeek-R1-0528|fp8|none|agg|tp8-ep8-dpa"
+    );
+    assert_eq!(pts[0].num_gpus, 8);
+    assert_eq!(pts[0].metrics.median_ttft_ms, Some(1250.0));
+    assert!((pts[0].metrics.median_tpot_ms.unwrap() - 42.7).abs() < 1e-9);
+    assert_eq!(
+        pts[1].config.natural_key(),
+        "gb200|dynamo-trt|deepseek-r1-fp4|fp4|mtp|disagg|p8gpu-d16gpu"
+    );
+    assert_eq!(pts[1].num_gpus, 24);
+    // A bad row says which and why.
+    std::fs::write(&bmk, r#"[{"hw": "h100", "conc": 4}]"#).unwrap();
+    let e = import::inferencex_agg(&bmk).unwrap_err().to_string();
+    assert!(
+        e.contains("row 0") && e.contains("framework: expected a string"),
+        "{e}"
+    );
+
+    // A vllm bench serve result (one per concurrency, as an array) with its deployment.
+    let v = d.path().join("vllm.json");
+    std::fs::write(
+        &v,
+        serde_json::to_vec(&json!([{"date": "20261128-101010", "backend": "vllm", "model_id": "meta-llama/Llama-3.3-70B-Instruct",
+            "tokenizer_id": "meta-llama/Llama-3.3-70B-Instruct", "max_concurrency": 16, "completed": 160, "failed": 0,
+            "total_token_throughput": 8000.0, "output_throughput": 800.0, "median_tpot_ms": 20.0, "median_ttft_ms": 90.0}]))
+        .unwrap(),
+    )
+    .unwrap();
+    let dep = import::Deployment {
+        hardware: "h100".into(),
+        engine: "vllm".into(),
+        precision: "fp8".into(),
+        topology: "tp4".into(),
+        num_gpus: 4,
+        isl: 1024,
+        osl: 1024,
+    };
+    let p = import::bench_results(&v, &dep).unwrap();
+    assert_eq!(p[0].conc, 16);
+    assert_eq!(p[0].metrics.tput_per_gpu, Some(2000.0));
+    assert_eq!(p[0].metrics.output_tput_per_gpu, Some(200.0));
+    assert_eq!(p[0].metrics.input_tput_per_gpu, Some(1800.0));
+    assert_eq!(p[0].metrics.median_intvty, Some(50.0));
+}

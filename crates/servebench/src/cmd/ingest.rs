@@ -10,8 +10,10 @@ pub struct IngestArgs {
     /// The store: sqlite:PATH (created if missing).
     #[arg(long, default_value = "sqlite:servebench.db")]
     store: String,
-    /// Sweep results directories (with points/) and InferenceMAX v1 dashboard dumps
-    /// (directories of *_interactivity.json, stored as a reference).
+    /// Sweep results directories (with points/), InferenceMAX v1 dashboard dumps (directories
+    /// of *_interactivity.json, stored as a reference), InferenceX aggregated results
+    /// (agg_*.json, agg_bmk.json), and vllm bench serve / servebench bench result files (with
+    /// --hardware and the other deployment flags).
     #[arg(required_unless_present = "synthetic")]
     paths: Vec<PathBuf>,
     /// Benchmark the store: ingest N generated points (batches of 10,000) and report the rate.
@@ -23,6 +25,23 @@ pub struct IngestArgs {
     /// Who ran it.
     #[arg(long, default_value = "")]
     who: String,
+    /// bench result files: the accelerator they ran on.
+    #[arg(long)]
+    hardware: Option<String>,
+    /// bench result files: the engine (vllm, sglang, trt, ...).
+    #[arg(long, default_value = "vllm")]
+    engine: String,
+    /// bench result files: the precision.
+    #[arg(long, default_value = "unknown")]
+    precision: String,
+    /// bench result files: tensor-parallel GPUs (the GPU count of the deployment).
+    #[arg(long, default_value_t = 1)]
+    tp: u32,
+    /// bench result files: input and output lengths of the workload.
+    #[arg(long, default_value_t = 1024)]
+    isl: u32,
+    #[arg(long, default_value_t = 1024)]
+    osl: u32,
 }
 
 /// N generated points over 100 configs × 3 workloads, in a run of their own.
@@ -91,6 +110,47 @@ pub fn run(a: IngestArgs) -> anyhow::Result<ExitCode> {
             import::sweep_dir(path, &key, &a.who)?
         } else if path.is_dir() {
             import::inferencemax_v1(path)?
+        } else if path.is_file() {
+            let points = if path
+                .file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("agg_"))
+            {
+                import::inferencex_agg(path)?
+            } else {
+                let hardware = a.hardware.clone().with_context(|| {
+                    format!(
+                        "{}: a bench result does not say what it ran on: pass --hardware (and --engine, --precision, --tp, --isl, --osl)",
+                        path.display()
+                    )
+                })?;
+                let d = import::Deployment {
+                    hardware,
+                    engine: a.engine.clone(),
+                    precision: a.precision.clone(),
+                    topology: format!("tp{}", a.tp),
+                    num_gpus: a.tp,
+                    isl: a.isl,
+                    osl: a.osl,
+                };
+                import::bench_results(path, &d)?
+            };
+            let run = servebench_store::Run {
+                key: match &a.run {
+                    Some(k) => k.clone(),
+                    None => std::path::absolute(path)?.display().to_string(),
+                },
+                started_at: points
+                    .iter()
+                    .filter_map(|p| p.provenance["date"].as_str())
+                    .min()
+                    .unwrap_or("unknown")
+                    .to_string(),
+                who: a.who.clone(),
+                recipes_commit: None,
+                executor: "import".into(),
+                source: servebench_store::Source::Own,
+            };
+            (run, points)
         } else {
             anyhow::bail!(
                 "{}: expected a sweep results directory (with points/) or an InferenceMAX v1 dashboard dump",
