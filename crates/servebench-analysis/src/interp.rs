@@ -183,3 +183,38 @@ mod tests {
         assert_eq!(compare_at(&a, &b, 70.0, 2.0, 1.0), None);
     }
 }
+
+/// One curve read at target interactivities: its tok/s/GPU-vs-tok/s/user frontier (indices
+/// into `points`, as (tok/s/user, tok/s/GPU)), and the frontier's tok/s/GPU at each target
+/// (`None` outside its measured range).
+pub fn frontier_at(points: &[(f64, f64)], targets: &[f64]) -> (Vec<usize>, Vec<Option<f64>>) {
+    use crate::pareto::{frontier, Better};
+    let f = frontier(points, Better::Higher, Better::Higher);
+    let spline = Steffen::new(&f.iter().map(|&i| points[i]).collect::<Vec<_>>());
+    let values = targets
+        .iter()
+        .map(|&t| spline.as_ref().and_then(|s| s.at(t)))
+        .collect();
+    (f, values)
+}
+
+#[cfg(test)]
+mod frontier_tests {
+    use super::*;
+
+    #[test]
+    fn dominated_points_do_not_bend_the_curve() {
+        // (tok/s/user, tok/s/GPU): (60, 900) is dominated by (70, 1000).
+        let pts = [
+            (100.0, 500.0),
+            (70.0, 1000.0),
+            (60.0, 900.0),
+            (30.0, 2000.0),
+        ];
+        let (f, at) = frontier_at(&pts, &[70.0, 100.0, 20.0]);
+        assert_eq!(f, [0, 1, 3]);
+        assert_eq!(at[0], Some(1000.0));
+        assert_eq!(at[1], Some(500.0));
+        assert_eq!(at[2], None, "below the measured range");
+    }
+}

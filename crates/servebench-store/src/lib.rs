@@ -194,6 +194,8 @@ const MIGRATIONS: &[&str] = &[
      );
      CREATE INDEX points_by_config ON points(config_id, isl, osl);
      CREATE INDEX points_by_run ON points(run_id);",
+    // 2: dashboard views select by model and workload.
+    "CREATE INDEX configs_by_model ON configs(model, precision);",
 ];
 
 /// Maps an SQLite error of the store at `path`.
@@ -203,6 +205,22 @@ fn sqlite_err(path: &str) -> impl Fn(rusqlite::Error) -> StoreError {
         path: path.clone(),
         source: e,
     }
+}
+
+/// A point of a dashboard view.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ViewPoint {
+    /// The config's natural key.
+    pub config: String,
+    pub hardware: String,
+    pub engine: String,
+    pub precision: String,
+    pub run: String,
+    pub conc: u32,
+    pub num_gpus: u32,
+    pub tput_per_gpu: Option<f64>,
+    pub median_intvty: Option<f64>,
+    pub median_e2el_ms: Option<f64>,
 }
 
 /// A stored point of a curve: (run key, concurrency, tok/s/GPU, tok/s/user).
@@ -413,6 +431,46 @@ impl Store {
         let rows = st
             .query_map(params![natural_key, isl, osl, source.as_str()], |r| {
                 Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })
+            .map_err(self.err())?;
+        rows.collect::<Result<_, _>>().map_err(self.err())
+    }
+
+    /// Every point of one dashboard view: a model at one workload (and precision, if given),
+    /// from runs of `source`, with its config.
+    pub fn view(
+        &self,
+        model: &str,
+        isl: u32,
+        osl: u32,
+        precision: Option<&str>,
+        source: Source,
+    ) -> Result<Vec<ViewPoint>, StoreError> {
+        let mut st = self
+            .conn
+            .prepare_cached(
+                "SELECT c.natural_key, c.hardware, c.engine, c.precision, r.run_key, p.conc,
+                        p.num_gpus, p.tput_per_gpu, p.median_intvty, p.median_e2el_ms
+                 FROM configs c JOIN points p ON p.config_id = c.id JOIN runs r ON p.run_id = r.id
+                 WHERE c.model = ?1 AND p.isl = ?2 AND p.osl = ?3 AND r.source = ?4
+                   AND (?5 IS NULL OR c.precision = ?5)
+                 ORDER BY c.natural_key, p.conc",
+            )
+            .map_err(self.err())?;
+        let rows = st
+            .query_map(params![model, isl, osl, source.as_str(), precision], |r| {
+                Ok(ViewPoint {
+                    config: r.get(0)?,
+                    hardware: r.get(1)?,
+                    engine: r.get(2)?,
+                    precision: r.get(3)?,
+                    run: r.get(4)?,
+                    conc: r.get(5)?,
+                    num_gpus: r.get(6)?,
+                    tput_per_gpu: r.get(7)?,
+                    median_intvty: r.get(8)?,
+                    median_e2el_ms: r.get(9)?,
+                })
             })
             .map_err(self.err())?;
         rows.collect::<Result<_, _>>().map_err(self.err())

@@ -35,6 +35,8 @@ enum Command {
     Sweep(Box<cmd::sweep::SweepArgs>),
     /// Store results (sweep directories, published InferenceMAX data) in the results database.
     Ingest(cmd::ingest::IngestArgs),
+    /// Frontiers from the store at target interactivities, with cost and power.
+    Report(cmd::report::ReportArgs),
 }
 
 fn main() -> ExitCode {
@@ -48,6 +50,7 @@ fn main() -> ExitCode {
         Command::Plan(a) => cmd::plan::run(*a),
         Command::Sweep(a) => cmd::sweep::run(*a),
         Command::Ingest(a) => cmd::ingest::run(a),
+        Command::Report(a) => cmd::report::run(a),
     };
     match outcome {
         Ok(code) => code,

@@ -132,6 +132,33 @@ fn a_3x3_sim_recipe_runs_end_to_end_and_its_curves_have_the_right_shape() {
         let err = String::from_utf8_lossy(&o.stderr);
         assert!(o.status.success() && err.contains(want), "{err}");
     }
+    // A report from the store: TP2's frontier read at its c2 point's interactivity gives that
+    // point's throughput, and its cost at $2/GPU-hour.
+    let (tput, intv) = by[&(2, 2)];
+    let o = Command::new(BIN)
+        .args([
+            "report",
+            "--store",
+            &db,
+            "--model",
+            "meta-llama/Llama-3.3-70B-Instruct",
+        ])
+        .args([
+            "--isl", "256", "--osl", "32", "--tier", "2", "--format", "json",
+        ])
+        .arg(format!("--at={intv}"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let rows: Vec<serde_json::Value> = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(rows.len(), 3, "one row per config");
+    let tp2 = rows
+        .iter()
+        .find(|r| r["config"].as_str().unwrap().ends_with("|tp2"))
+        .unwrap();
+    assert!((tp2["tput_per_gpu"].as_f64().unwrap() / tput - 1.0).abs() < 1e-9);
+    let cost = tp2["dollars_per_mtok"].as_f64().unwrap();
+    assert!((cost - 2.0 / (tput * 3600.0 / 1e6)).abs() < 1e-9);
 }
 
 #[test]

@@ -3,6 +3,7 @@ pub mod calibrate;
 pub mod deployment;
 pub mod ingest;
 pub mod plan;
+pub mod report;
 pub mod selfbench;
 pub mod sim;
 pub mod simulate;
