@@ -9,5 +9,6 @@
 //! Definitions: `docs/analysis.md`.
 
 pub mod economics;
+pub mod history;
 pub mod interp;
 pub mod pareto;
