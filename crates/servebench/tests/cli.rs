@@ -328,8 +328,10 @@ fn readme_main_command_runs_as_written_in_reduced_time() {
         .collect();
     a.extend(
         [
+            // Fast, but slow enough that engine steps (~2 ms) dwarf a busy machine's wake-up
+            // lag.
             "--sim-time-scale",
-            "20",
+            "5",
             "--num-prompts",
             "16",
             "--warmups",
@@ -345,13 +347,20 @@ fn readme_main_command_runs_as_written_in_reduced_time() {
         .as_array()
         .expect("several concurrency values give an array");
     assert!(points.len() >= 2, "the main job sweeps concurrency");
-    // The embedded default is the simulated engine: its model, its 8 GPUs, and a curve with
-    // more throughput per GPU and less interactivity as concurrency grows.
+    // The embedded default is the simulated engine: its model, its 8 GPUs, and more
+    // throughput per GPU at higher concurrency. (With 16 prompts the high points run a single
+    // round, whose decode has no prefills mixed in, so their interactivity is not comparable;
+    // the interactivity trend is checked with full 10 × C rounds in the sweep tests.)
     let f = |i: usize, k: &str| points[i][k].as_f64().unwrap();
     assert_eq!(points[0]["model_id"], "meta-llama/Llama-3.3-70B-Instruct");
     assert_eq!(points[0]["num_gpus"], 8);
-    assert!(f(1, "tput_per_gpu") > f(0, "tput_per_gpu"));
-    assert!(f(1, "median_intvty") < f(0, "median_intvty"));
+    let last = points.len() - 1;
+    assert!(
+        f(last, "tput_per_gpu") > 1.5 * f(0, "tput_per_gpu"),
+        "tok/s/GPU {} → {}",
+        f(0, "tput_per_gpu"),
+        f(last, "tput_per_gpu")
+    );
 }
 
 #[test]

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_servebench");
 
-/// Three TP sizes × concurrencies 1, 2, 4 on a simulated H200 deployment, 50× real time.
+/// Three TP sizes × concurrencies 1, 2, 4 on a simulated H200 deployment, 20× real time.
 const RECIPE: &str = "\
 llama-fp8-h200-sim:
   image: none
@@ -17,7 +17,7 @@ llama-fp8-h200-sim:
   framework: sim
   runner: h200
   multinode: false
-  engine-args: [--time-scale, \"50\"]
+  engine-args: [--time-scale, \"20\"]
   health-timeout: 60
   scenarios:
     fixed-seq-len:
