@@ -10,24 +10,8 @@ use serde::Serialize;
 use servebench_catalog::{Catalog, Figure, Knobs, Precision};
 use std::path::Path;
 
-/// One published point, mapped onto catalog ids.
-#[derive(Debug, Clone, Serialize)]
-pub struct PublishedPoint {
-    pub file: String,
-    pub model: String,
-    pub isl: u64,
-    pub osl: u64,
-    pub hw_key: String,
-    pub accelerator: String,
-    pub engine: String,
-    pub precision: String,
-    pub tp: u32,
-    pub conc: usize,
-    /// Median interactivity, tok/s/user.
-    pub interactivity: f64,
-    /// Total tok/s per GPU.
-    pub tput_per_gpu: f64,
-}
+/// A published point (the reader's type: the calibration compares the aggregated ones).
+pub use servebench_published::DashboardPoint as PublishedPoint;
 
 /// A published point the simulator does not model yet, and why.
 #[derive(Debug, Clone, Serialize)]
@@ -50,20 +34,7 @@ pub fn load_v1_dashboard(dir: &Path) -> std::io::Result<(Vec<PublishedPoint>, Ve
             });
             continue;
         }
-        points.push(PublishedPoint {
-            file: p.file,
-            model: p.model,
-            isl: p.isl,
-            osl: p.osl,
-            hw_key: p.hw_key,
-            accelerator: p.accelerator,
-            engine: p.engine,
-            precision: p.precision,
-            tp: p.tp,
-            conc: p.conc,
-            interactivity: p.interactivity,
-            tput_per_gpu: p.tput_per_gpu,
-        });
+        points.push(p);
     }
     Ok((points, skipped))
 }
@@ -401,6 +372,63 @@ pub fn comparisons_csv(c: &[Comparison]) -> String {
 mod tests {
     use super::*;
 
+    fn cmp(hw: &str, publ: (f64, f64), sim: (f64, f64)) -> Comparison {
+        Comparison {
+            published: PublishedPoint {
+                file: "f".into(),
+                model: "m".into(),
+                isl: 1024,
+                osl: 1024,
+                hw_key: hw.into(),
+                accelerator: hw.into(),
+                engine: "vllm".into(),
+                precision: "fp8".into(),
+                tp: 8,
+                conc: 4,
+                interactivity: publ.1,
+                tput_per_gpu: publ.0,
+                ..Default::default()
+            },
+            sim_tput_per_gpu: sim.0,
+            sim_interactivity: sim.1,
+            tput_error: sim.0 / publ.0 - 1.0,
+            interactivity_error: sim.1 / publ.1 - 1.0,
+            error: None,
+        }
+    }
+
+    #[test]
+    fn orderings_count_swapped_pairs_beyond_ties() {
+        let c = vec![
+            cmp("a", (1000.0, 50.0), (900.0, 60.0)),
+            cmp("a", (500.0, 100.0), (450.0, 110.0)),
+            cmp("b", (800.0, 90.0), (950.0, 80.0)),
+            cmp("c", (790.0, 20.0), (700.0, 30.0)),
+        ];
+        let o = orderings(&c);
+        assert_eq!(o.len(), 2);
+        let tput = &o[0];
+        assert_eq!(tput.metric, "best tok/s/GPU");
+        let names: Vec<&str> = tput.series.iter().map(|s| s.0.as_str()).collect();
+        assert_eq!(names, ["a/fp8", "b/fp8", "c/fp8"]);
+        // a > b and a > c are ranked; b vs c (800 vs 790) is a tie. The simulator puts b above a.
+        assert_eq!(tput.pairs, 2);
+        assert_eq!(
+            tput.swapped,
+            vec![("a/fp8".to_string(), "b/fp8".to_string())]
+        );
+        let intv = &o[1];
+        assert_eq!(intv.pairs, 3);
+        assert!(intv.swapped.is_empty(), "{intv:?}");
+        let csv = comparisons_csv(&c[..1]);
+        assert_eq!(csv.lines().count(), 2);
+        assert!(csv
+            .lines()
+            .nth(1)
+            .unwrap()
+            .starts_with("m,1024,1024,a,vllm,fp8,8,4,1000.0,900.0,-0.1000,50.00,60.00,0.2000,"));
+    }
+
     #[test]
     fn a_small_dump_is_read_and_compared() {
         let dir = tempfile::tempdir().unwrap();
@@ -449,6 +477,7 @@ mod fit_tests {
                 conc,
                 interactivity: 1.0,
                 tput_per_gpu: 1.0,
+                ..Default::default()
             });
         }
         let published = compare(&truth, &points, 2);

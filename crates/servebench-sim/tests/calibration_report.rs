@@ -35,6 +35,8 @@ fn report() -> Vec<(PublishedPoint, f64, f64)> {
                 conc: f[7].parse().unwrap(),
                 tput_per_gpu: num(8),
                 interactivity: num(11),
+                spec_decoding: "none".into(),
+                ..Default::default()
             };
             (p, num(9), num(12))
         })
