@@ -59,6 +59,21 @@ pub fn inferencemax_v1(dir: &Path) -> Result<(Run, Vec<Point>), StoreError> {
     Ok((run, points))
 }
 
+/// `tp8`, `tp8-pp2-ep8-dpa`: a single-node topology from its TP, [PP, DCP, PCP, EP] and DP
+/// attention (sizes of 1 left out).
+fn single_topology(tp: u64, sizes: [u64; 4], dp_attn: bool) -> String {
+    let mut t = format!("tp{tp}");
+    for (tag, v) in ["pp", "dcp", "pcp", "ep"].into_iter().zip(sizes) {
+        if v != 1 {
+            t.push_str(&format!("-{tag}{v}"));
+        }
+    }
+    if dp_attn {
+        t.push_str("-dpa");
+    }
+    t
+}
+
 /// `tp8`, `tp8-ep8-dpa`, `p1x4ep4dpa-d2x8ep8`: the topology part of a config's natural key.
 fn topology(job: &Value) -> String {
     let worker = |w: &Value, role: &str| {
@@ -78,21 +93,12 @@ fn topology(job: &Value) -> String {
             worker(&job["decode"], "d")
         );
     }
-    let mut t = format!("tp{}", job["tp"]);
-    for (k, tag) in [
-        ("pp", "pp"),
-        ("dcp-size", "dcp"),
-        ("pcp-size", "pcp"),
-        ("ep", "ep"),
-    ] {
-        if let Some(v) = job[k].as_u64().filter(|&v| v != 1) {
-            t.push_str(&format!("-{tag}{v}"));
-        }
-    }
-    if job["dp-attn"].as_bool().unwrap_or(false) {
-        t.push_str("-dpa");
-    }
-    t
+    let n = |k: &str| job[k].as_u64().unwrap_or(1);
+    single_topology(
+        n("tp"),
+        [n("pp"), n("dcp-size"), n("pcp-size"), n("ep")],
+        job["dp-attn"].as_bool().unwrap_or(false),
+    )
 }
 
 fn f(v: &Value, k: &str) -> Option<f64> {
@@ -288,15 +294,11 @@ fn agg_row(row: &Value, file: &Path) -> Result<Point, String> {
             u("pcp_size").unwrap_or(1),
             u("ep").unwrap_or(1),
         );
-        let mut t = format!("tp{tp}");
-        for (tag, v) in [("pp", pp), ("dcp", dcp), ("pcp", pcp), ("ep", ep)] {
-            if v != 1 {
-                t.push_str(&format!("-{tag}{v}"));
-            }
-        }
-        if row["dp_attention"].as_bool().unwrap_or(false) {
-            t.push_str("-dpa");
-        }
+        let t = single_topology(
+            tp.into(),
+            [pp, dcp, pcp, ep].map(u64::from),
+            row["dp_attention"].as_bool().unwrap_or(false),
+        );
         (t, tp * pp * pcp)
     };
     Ok(Point {
