@@ -3,13 +3,19 @@
 # need, runs every test, stops it again.
 #  - SLURM: a real single-node cluster (munge + slurmctld + slurmd, installed with apt if
 #    missing; state under $SLURM_CI_DIR), for the sweep's slurm executor.
-# Later issues add PostgreSQL, Chromium and llama-server here.
+#  - PostgreSQL: a private cluster on 127.0.0.1:55432 (installed with apt if missing; data
+#    under $PG_CI_DIR), for the store's tests on both backends.
+# Later issues add Chromium and llama-server here.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export SLURM_CI_DIR=${SLURM_CI_DIR:-/tmp/servebench-slurm-ci}
-trap 'bash scripts/slurm-down.sh >/dev/null 2>&1 || true' EXIT
+export PG_CI_DIR=${PG_CI_DIR:-/tmp/servebench-pg-ci}
+trap 'bash scripts/slurm-down.sh >/dev/null 2>&1 || true; bash scripts/pg-down.sh >/dev/null 2>&1 || true' EXIT
 bash scripts/slurm-up.sh
 export SERVEBENCH_TEST_SLURM_CONF=$SLURM_CI_DIR/slurm.conf
+SERVEBENCH_TEST_POSTGRES_URL=$(bash scripts/pg-up.sh | sed -n 's/^DATABASE_URL=//p')
+export SERVEBENCH_TEST_POSTGRES_URL
+test -n "$SERVEBENCH_TEST_POSTGRES_URL"
 cargo build --locked --workspace --all-targets
 # One test at a time: many tests run a server and a client and check their timing against
 # each other; on 2 cores, parallel tests only add noise.

@@ -32,6 +32,8 @@ pub struct DashboardPoint {
     pub interactivity: f64,
     /// Total tok/s per GPU.
     pub tput_per_gpu: f64,
+    /// Median end-to-end latency, s, from the sibling `*_e2e.json` file where it has the point.
+    pub e2e_latency_s: Option<f64>,
     pub tput_per_mw: Option<f64>,
     /// $/M tokens in the three cost tiers.
     pub cost_hyperscaler: Option<f64>,
@@ -156,9 +158,46 @@ pub fn load_file(path: &Path) -> std::io::Result<Vec<DashboardPoint>> {
     let f: DashFile = serde_json::from_slice(&std::fs::read(path)?).map_err(|e| {
         std::io::Error::new(std::io::ErrorKind::InvalidData, format!("{name}: {e}"))
     })?;
+    // The e2e file holds the same points with x = median end-to-end latency (s).
+    let e2e: std::collections::HashMap<(String, String, u32, usize, u64), f64> = match std::fs::read(
+        path.with_file_name(name.replace("_interactivity.json", "_e2e.json")),
+    ) {
+        Ok(bytes) => serde_json::from_slice::<DashFile>(&bytes)
+            .map_err(|e| {
+                std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    format!("{}: {e}", name.replace("_interactivity", "_e2e")),
+                )
+            })?
+            .data
+            .into_iter()
+            .map(|p| {
+                (
+                    (
+                        p.hw_key,
+                        p.precision,
+                        p.tp,
+                        p.conc,
+                        p.tp_per_gpu.y.to_bits(),
+                    ),
+                    p.x,
+                )
+            })
+            .collect(),
+        Err(_) => Default::default(),
+    };
     Ok(f.data
         .into_iter()
         .map(|p| {
+            let e2e_latency_s = e2e
+                .get(&(
+                    p.hw_key.clone(),
+                    p.precision.clone(),
+                    p.tp,
+                    p.conc,
+                    p.tp_per_gpu.y.to_bits(),
+                ))
+                .copied();
             let (accelerator, engine, disagg, spec) = deployment(model, &p.hw_key, &p.precision);
             DashboardPoint {
                 file: name.clone(),
@@ -175,6 +214,7 @@ pub fn load_file(path: &Path) -> std::io::Result<Vec<DashboardPoint>> {
                 conc: p.conc,
                 interactivity: p.x,
                 tput_per_gpu: p.tp_per_gpu.y,
+                e2e_latency_s,
                 tput_per_mw: p.tp_per_mw.map(|m| m.y),
                 cost_hyperscaler: p.costh.map(|m| m.y),
                 cost_neocloud: p.costn.map(|m| m.y),

@@ -50,6 +50,7 @@ pub fn inferencemax_v1(dir: &Path) -> Result<(Run, Vec<Point>), StoreError> {
             metrics: Metrics {
                 tput_per_gpu: Some(p.tput_per_gpu),
                 median_intvty: Some(p.interactivity),
+                median_e2el_ms: p.e2e_latency_s.map(|s| s * 1e3),
                 ..Default::default()
             },
             provenance: json!({"file": p.file, "hw_key": p.hw_key}),
@@ -154,6 +155,7 @@ pub fn sweep_point(path: &Path) -> Result<Point, StoreError> {
             p99_e2el_ms: f(r, "p99_e2el_ms"),
             completed: r["completed"].as_u64(),
             failed: r["failed"].as_u64(),
+            measured_j_per_token: f(&r["power"], "joules_per_output_token"),
         },
         provenance: json!({
             "image": job["image"],
@@ -213,7 +215,7 @@ pub fn sweep_dir(dir: &Path, run_key: &str, who: &str) -> Result<(Run, Vec<Point
         .min()
         .unwrap_or("unknown")
         .to_string();
-    let run = Run {
+    let mut run = Run {
         key: run_key.to_string(),
         started_at,
         who: who.to_string(),
@@ -221,6 +223,30 @@ pub fn sweep_dir(dir: &Path, run_key: &str, who: &str) -> Result<(Run, Vec<Point
         executor: "sweep".into(),
         source: Source::Own,
     };
+    // The sweep's own record (servebench-sweep's run_info), where it wrote one.
+    let info_path = dir.join("run.json");
+    if let Ok(bytes) = std::fs::read(&info_path) {
+        let info: Value = serde_json::from_slice(&bytes)
+            .map_err(|e| bad(&info_path, format!("not JSON: {e}")))?;
+        let text = |k: &str| {
+            info[k]
+                .as_str()
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+        };
+        run.started_at = text("started_at").unwrap_or(run.started_at);
+        if who.is_empty() {
+            run.who = text("who").unwrap_or_default();
+        }
+        run.executor = text("executor").unwrap_or(run.executor);
+        run.recipes_commit = text("recipes_commit").map(|c| {
+            if info["recipes_dirty"].as_bool() == Some(true) {
+                format!("{c}-dirty")
+            } else {
+                c
+            }
+        });
+    }
     Ok((run, points))
 }
 
@@ -329,6 +355,7 @@ fn agg_row(row: &Value, file: &Path) -> Result<Point, String> {
             p99_e2el_ms: ms(row, "p99_e2el"),
             completed: row["completed"].as_u64(),
             failed: row["failed"].as_u64(),
+            measured_j_per_token: None,
         },
         provenance: json!({
             "image": row["image"],
@@ -417,6 +444,7 @@ pub fn bench_results(file: &Path, d: &Deployment) -> Result<Vec<Point>, StoreErr
                     p99_e2el_ms: f(&r, "p99_e2el_ms"),
                     completed: r["completed"].as_u64(),
                     failed: r["failed"].as_u64(),
+                    measured_j_per_token: f(&r["power"], "joules_per_output_token"),
                 },
                 provenance: json!({
                     "backend": r["backend"],

@@ -1,5 +1,5 @@
-//! The results store: runs, configs and points, in an SQLite file (PostgreSQL for fleets is
-//! the next step of the store issue).
+//! The results store: runs, configs and points, in an SQLite file by default or a PostgreSQL
+//! database for fleets (same schema, migrations and queries: [`db`]).
 //!
 //! - A **run** is one sweep or import (when, who, the recipes' commit, the executor) and says
 //!   whether its points are the user's own or a published **reference** (kept apart, never
@@ -11,24 +11,24 @@
 //!
 //! Ingest is idempotent (a point's id is a hash of its run, config, workload and
 //! concurrency: ingesting the same result again stores nothing new), atomic (one transaction
-//! per batch: a crash leaves no half batch) and safe with concurrent writers (WAL, busy
-//! timeout).
+//! per batch: a crash leaves no half batch) and safe with concurrent writers (SQLite: WAL and
+//! a busy timeout; PostgreSQL: `ON CONFLICT DO NOTHING` on the natural keys).
 
+pub mod db;
 pub mod import;
 
-use rusqlite::{params, Connection, OptionalExtension};
+use db::{ddl, Db, DbError, Dialect, Row, Value};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::path::Path;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("store {path}: {source}")]
-    Sqlite {
-        path: String,
-        source: rusqlite::Error,
-    },
-    #[error("unsupported store '{0}': expected sqlite:PATH")]
+    #[error("store {store}: {}", db::describe(source.as_ref()))]
+    Db { store: String, source: DbError },
+    #[error(
+        "unsupported store '{0}': expected sqlite:PATH or postgres://USER:PASSWORD@HOST:PORT/DB"
+    )]
     Url(String),
     #[error("{file}: {message}")]
     Import { file: String, message: String },
@@ -45,10 +45,21 @@ pub enum Source {
 }
 
 impl Source {
-    fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             Source::Own => "own",
             Source::Reference => "reference",
+        }
+    }
+}
+
+impl std::str::FromStr for Source {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Source, String> {
+        match s {
+            "own" => Ok(Source::Own),
+            "reference" => Ok(Source::Reference),
+            x => Err(format!("'{x}': expected own or reference")),
         }
     }
 }
@@ -107,6 +118,8 @@ pub struct Metrics {
     pub p99_e2el_ms: Option<f64>,
     pub completed: Option<u64>,
     pub failed: Option<u64>,
+    /// Energy per output token measured from power samples (J), where the result has them.
+    pub measured_j_per_token: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -146,95 +159,172 @@ pub struct Ingested {
     pub duplicates: usize,
 }
 
+/// The schema, one migration a step, in [`ddl`]'s notation. Integers are BIGINT and reals
+/// double precision in both dialects.
 const MIGRATIONS: &[&str] = &[
     // 1: runs, configs, points.
     "CREATE TABLE runs (
-        id INTEGER PRIMARY KEY,
-        run_key TEXT NOT NULL UNIQUE,
-        started_at TEXT NOT NULL,
-        who TEXT NOT NULL,
-        recipes_commit TEXT,
-        executor TEXT NOT NULL,
-        source TEXT NOT NULL CHECK (source IN ('own', 'reference'))
+        id {id},
+        run_key {text} NOT NULL UNIQUE,
+        started_at {text} NOT NULL,
+        who {text} NOT NULL,
+        recipes_commit {text},
+        executor {text} NOT NULL,
+        source {text} NOT NULL CHECK (source IN ('own', 'reference'))
      );
      CREATE TABLE configs (
-        id INTEGER PRIMARY KEY,
-        natural_key TEXT NOT NULL UNIQUE,
-        hardware TEXT NOT NULL,
-        engine TEXT NOT NULL,
-        model TEXT NOT NULL,
-        precision TEXT NOT NULL,
-        spec_decoding TEXT NOT NULL,
-        disagg INTEGER NOT NULL,
-        topology TEXT NOT NULL
+        id {id},
+        natural_key {text} NOT NULL UNIQUE,
+        hardware {text} NOT NULL,
+        engine {text} NOT NULL,
+        model {text} NOT NULL,
+        precision {text} NOT NULL,
+        spec_decoding {text} NOT NULL,
+        disagg BIGINT NOT NULL,
+        topology {text} NOT NULL
      );
      CREATE TABLE points (
-        id INTEGER PRIMARY KEY,
-        point_key TEXT NOT NULL UNIQUE,
-        run_id INTEGER NOT NULL REFERENCES runs(id),
-        config_id INTEGER NOT NULL REFERENCES configs(id),
-        isl INTEGER NOT NULL,
-        osl INTEGER NOT NULL,
-        conc INTEGER NOT NULL,
-        num_gpus INTEGER NOT NULL,
-        tput_per_gpu REAL,
-        input_tput_per_gpu REAL,
-        output_tput_per_gpu REAL,
-        median_intvty REAL,
-        median_ttft_ms REAL,
-        median_tpot_ms REAL,
-        median_e2el_ms REAL,
-        p99_ttft_ms REAL,
-        p99_tpot_ms REAL,
-        p99_e2el_ms REAL,
-        completed INTEGER,
-        failed INTEGER,
-        provenance TEXT NOT NULL,
-        result TEXT NOT NULL
+        id {id},
+        point_key {text} NOT NULL UNIQUE,
+        run_id BIGINT NOT NULL REFERENCES runs(id),
+        config_id BIGINT NOT NULL REFERENCES configs(id),
+        isl BIGINT NOT NULL,
+        osl BIGINT NOT NULL,
+        conc BIGINT NOT NULL,
+        num_gpus BIGINT NOT NULL,
+        tput_per_gpu {real},
+        input_tput_per_gpu {real},
+        output_tput_per_gpu {real},
+        median_intvty {real},
+        median_ttft_ms {real},
+        median_tpot_ms {real},
+        median_e2el_ms {real},
+        p99_ttft_ms {real},
+        p99_tpot_ms {real},
+        p99_e2el_ms {real},
+        completed BIGINT,
+        failed BIGINT,
+        provenance {text} NOT NULL,
+        result {text} NOT NULL
      );
      CREATE INDEX points_by_config ON points(config_id, isl, osl);
      CREATE INDEX points_by_run ON points(run_id);",
     // 2: dashboard views select by model and workload.
     "CREATE INDEX configs_by_model ON configs(model, precision);",
+    // 3: energy per output token measured from power samples, where a result has them.
+    "ALTER TABLE points ADD COLUMN measured_j_per_token {real};",
 ];
 
-/// Maps an SQLite error of the store at `path`.
-fn sqlite_err(path: &str) -> impl Fn(rusqlite::Error) -> StoreError {
-    let path = path.to_string();
-    move |e| StoreError::Sqlite {
-        path: path.clone(),
-        source: e,
+/// The metric columns of `points`, in [`Metrics`]' order.
+const METRIC_COLUMNS: &str = "tput_per_gpu, input_tput_per_gpu, output_tput_per_gpu, \
+     median_intvty, median_ttft_ms, median_tpot_ms, median_e2el_ms, p99_ttft_ms, p99_tpot_ms, \
+     p99_e2el_ms, completed, failed, measured_j_per_token";
+
+impl Metrics {
+    fn values(&self) -> [Value; 13] {
+        [
+            self.tput_per_gpu.into(),
+            self.input_tput_per_gpu.into(),
+            self.output_tput_per_gpu.into(),
+            self.median_intvty.into(),
+            self.median_ttft_ms.into(),
+            self.median_tpot_ms.into(),
+            self.median_e2el_ms.into(),
+            self.p99_ttft_ms.into(),
+            self.p99_tpot_ms.into(),
+            self.p99_e2el_ms.into(),
+            self.completed.into(),
+            self.failed.into(),
+            self.measured_j_per_token.into(),
+        ]
+    }
+
+    fn from_row(r: &[Value]) -> Metrics {
+        Metrics {
+            tput_per_gpu: r[0].opt_real(),
+            input_tput_per_gpu: r[1].opt_real(),
+            output_tput_per_gpu: r[2].opt_real(),
+            median_intvty: r[3].opt_real(),
+            median_ttft_ms: r[4].opt_real(),
+            median_tpot_ms: r[5].opt_real(),
+            median_e2el_ms: r[6].opt_real(),
+            p99_ttft_ms: r[7].opt_real(),
+            p99_tpot_ms: r[8].opt_real(),
+            p99_e2el_ms: r[9].opt_real(),
+            completed: r[10].opt_int().map(|v| v as u64),
+            failed: r[11].opt_int().map(|v| v as u64),
+            measured_j_per_token: r[12].opt_real(),
+        }
     }
 }
 
 /// A point of a dashboard view.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ViewPoint {
+    pub config: Config,
     /// The config's natural key.
-    pub config: String,
-    pub hardware: String,
-    pub engine: String,
-    pub precision: String,
+    pub config_key: String,
     pub run: String,
+    pub run_started_at: String,
+    pub isl: u32,
+    pub osl: u32,
     pub conc: u32,
     pub num_gpus: u32,
-    pub tput_per_gpu: Option<f64>,
-    pub median_intvty: Option<f64>,
-    pub median_e2el_ms: Option<f64>,
+    pub metrics: Metrics,
 }
 
 /// A stored point of a curve: (run key, concurrency, tok/s/GPU, tok/s/user).
 pub type CurvePoint = (String, u32, Option<f64>, Option<f64>);
 
+/// Points in one multi-row INSERT; a batch's remainder goes in power-of-two pieces so a
+/// PostgreSQL session prepares at most a dozen shapes.
+const ROWS_PER_INSERT: usize = 256;
+const POINT_COLUMNS: usize = 22;
+
+fn insert_points_sql(rows: usize) -> String {
+    let mut sql = format!(
+        "INSERT INTO points (point_key, run_id, config_id, isl, osl, conc, num_gpus, \
+         {METRIC_COLUMNS}, provenance, result) VALUES "
+    );
+    for r in 0..rows {
+        sql.push_str(if r == 0 { "(" } else { ", (" });
+        for c in 0..POINT_COLUMNS {
+            if c > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!("${}", r * POINT_COLUMNS + c + 1));
+        }
+        sql.push(')');
+    }
+    sql.push_str(" ON CONFLICT (point_key) DO NOTHING");
+    sql
+}
+
 /// An open store.
 pub struct Store {
-    conn: Connection,
-    path: String,
+    db: Db,
+    /// What was opened, without a password: for messages.
+    name: String,
+}
+
+/// `postgres://user:secret@host/db` → `postgres://user:***@host/db`.
+fn redacted(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => match url[s + 3..at].split_once(':') {
+            Some((user, _)) => format!("{}{user}:***{}", &url[..s + 3], &url[at..]),
+            None => url.to_string(),
+        },
+        _ => url.to_string(),
+    }
 }
 
 impl Store {
-    /// Opens `sqlite:PATH` (or a bare path), creating and migrating it as needed.
+    /// Opens `sqlite:PATH` (or a bare path) or `postgres://…`, creating and migrating the
+    /// schema as needed.
     pub fn open(url: &str) -> Result<Store, StoreError> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Store::open_postgres(url);
+        }
         let path = match url.split_once(':') {
             Some(("sqlite", p)) => p,
             Some((scheme, _)) if scheme.contains('/') || scheme.len() == 1 => url,
@@ -245,260 +335,372 @@ impl Store {
     }
 
     pub fn open_sqlite(path: &Path) -> Result<Store, StoreError> {
-        let p = path.display().to_string();
-        let err = sqlite_err(&p);
-        let conn = Connection::open(path).map_err(&err)?;
+        let name = format!("sqlite:{}", path.display());
+        let err = |e: rusqlite::Error| StoreError::Db {
+            store: name.clone(),
+            source: e.into(),
+        };
+        let conn = rusqlite::Connection::open(path).map_err(err)?;
         conn.busy_timeout(std::time::Duration::from_secs(60))
-            .map_err(&err)?;
+            .map_err(err)?;
         conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(&err)?;
+            .map_err(err)?;
         conn.pragma_update(None, "synchronous", "NORMAL")
-            .map_err(&err)?;
-        let mut s = Store { conn, path: p };
+            .map_err(err)?;
+        let mut s = Store {
+            db: Db::Sqlite(conn),
+            name,
+        };
         s.migrate()?;
         Ok(s)
     }
 
-    fn err(&self) -> impl Fn(rusqlite::Error) -> StoreError {
-        sqlite_err(&self.path)
+    pub fn open_postgres(url: &str) -> Result<Store, StoreError> {
+        let name = redacted(url);
+        let client =
+            postgres::Client::connect(url, postgres::NoTls).map_err(|e| StoreError::Db {
+                store: name.clone(),
+                source: e.into(),
+            })?;
+        let mut s = Store {
+            db: Db::Postgres {
+                client: Box::new(client),
+                statements: Default::default(),
+            },
+            name,
+        };
+        s.migrate()?;
+        Ok(s)
+    }
+
+    /// The store's dialect.
+    pub fn dialect(&self) -> Dialect {
+        self.db.dialect()
+    }
+
+    fn err(&self) -> impl Fn(DbError) -> StoreError + '_ {
+        |source| StoreError::Db {
+            store: self.name.clone(),
+            source,
+        }
     }
 
     fn migrate(&mut self) -> Result<(), StoreError> {
-        let err = sqlite_err(&self.path);
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(&err)?;
-        tx.execute_batch("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
-            .map_err(&err)?;
-        let v: i64 = tx
-            .query_row(
-                "SELECT COALESCE(MAX(version), 0) FROM schema_version",
-                [],
-                |r| r.get(0),
-            )
-            .map_err(&err)?;
-        for (i, m) in MIGRATIONS.iter().enumerate().skip(v as usize) {
-            tx.execute_batch(m).map_err(&err)?;
-            tx.execute("INSERT INTO schema_version VALUES (?1)", [i as i64 + 1])
-                .map_err(&err)?;
-        }
-        tx.commit().map_err(&err)
+        let dialect = self.db.dialect();
+        let r = self.db.transaction(|db| {
+            if dialect == Dialect::Postgres {
+                // Concurrent first opens would race on CREATE TABLE; one migrates at a time.
+                db.query("SELECT pg_advisory_xact_lock(7207601)", &[])?;
+            }
+            db.batch("CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL)")?;
+            let v = db
+                .query_one("SELECT COALESCE(MAX(version), 0) FROM schema_version", &[])?
+                .map_or(0, |r| r[0].int());
+            for (i, m) in MIGRATIONS.iter().enumerate().skip(v as usize) {
+                db.batch(&ddl(m, dialect))?;
+                db.execute(
+                    "INSERT INTO schema_version VALUES ($1)",
+                    &[Value::Int(i as i64 + 1)],
+                )?;
+            }
+            Ok(())
+        });
+        r.map_err(self.err())
     }
 
     /// Stores `points` of `run` in one transaction; points already stored are counted, not
     /// changed.
     pub fn ingest(&mut self, run: &Run, points: &[Point]) -> Result<Ingested, StoreError> {
-        let err = sqlite_err(&self.path);
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(&err)?;
-        tx.execute(
-            "INSERT OR IGNORE INTO runs (run_key, started_at, who, recipes_commit, executor, source)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![
-                run.key,
-                run.started_at,
-                run.who,
-                run.recipes_commit,
-                run.executor,
-                run.source.as_str()
-            ],
-        )
-        .map_err(&err)?;
-        let run_id: i64 = tx
-            .query_row("SELECT id FROM runs WHERE run_key = ?1", [&run.key], |r| {
-                r.get(0)
-            })
-            .map_err(&err)?;
-        let mut out = Ingested::default();
-        {
-            let mut cfg_ins = tx
-                .prepare_cached(
-                    "INSERT OR IGNORE INTO configs (natural_key, hardware, engine, model, precision, spec_decoding, disagg, topology)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                )
-                .map_err(&err)?;
-            let mut cfg_id = tx
-                .prepare_cached("SELECT id FROM configs WHERE natural_key = ?1")
-                .map_err(&err)?;
-            let mut pt = tx
-                .prepare_cached(
-                    "INSERT OR IGNORE INTO points (point_key, run_id, config_id, isl, osl, conc, num_gpus,
-                        tput_per_gpu, input_tput_per_gpu, output_tput_per_gpu, median_intvty,
-                        median_ttft_ms, median_tpot_ms, median_e2el_ms, p99_ttft_ms, p99_tpot_ms,
-                        p99_e2el_ms, completed, failed, provenance, result)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
-                        ?17, ?18, ?19, ?20, ?21)",
-                )
-                .map_err(&err)?;
-            let mut known: std::collections::HashMap<String, i64> = Default::default();
+        let r = self.db.transaction(|db| {
+            db.execute(
+                "INSERT INTO runs (run_key, started_at, who, recipes_commit, executor, source)
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (run_key) DO NOTHING",
+                &[
+                    (&run.key).into(),
+                    (&run.started_at).into(),
+                    (&run.who).into(),
+                    run.recipes_commit.as_ref().into(),
+                    (&run.executor).into(),
+                    run.source.as_str().into(),
+                ],
+            )?;
+            let run_id = db
+                .query_one(
+                    "SELECT id FROM runs WHERE run_key = $1",
+                    &[(&run.key).into()],
+                )?
+                .ok_or("the run just stored is missing")?[0]
+                .int();
+            let mut config_ids: std::collections::HashMap<String, i64> = Default::default();
+            let mut rows: Vec<Value> = Vec::with_capacity(points.len() * POINT_COLUMNS);
             for p in points {
                 let c = &p.config;
                 let nk = c.natural_key();
-                let config_id = match known.get(&nk) {
+                let config_id = match config_ids.get(&nk) {
                     Some(&id) => id,
                     None => {
-                        cfg_ins
-                            .execute(params![
-                                nk,
-                                c.hardware,
-                                c.engine,
-                                c.model,
-                                c.precision,
-                                c.spec_decoding,
-                                c.disagg,
-                                c.topology
-                            ])
-                            .map_err(&err)?;
-                        let id: i64 = cfg_id.query_row([&nk], |r| r.get(0)).map_err(&err)?;
-                        known.insert(nk, id);
+                        db.execute(
+                            "INSERT INTO configs (natural_key, hardware, engine, model, precision,
+                                spec_decoding, disagg, topology)
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                             ON CONFLICT (natural_key) DO NOTHING",
+                            &[
+                                (&nk).into(),
+                                (&c.hardware).into(),
+                                (&c.engine).into(),
+                                (&c.model).into(),
+                                (&c.precision).into(),
+                                (&c.spec_decoding).into(),
+                                c.disagg.into(),
+                                (&c.topology).into(),
+                            ],
+                        )?;
+                        let id = db
+                            .query_one(
+                                "SELECT id FROM configs WHERE natural_key = $1",
+                                &[(&nk).into()],
+                            )?
+                            .ok_or("the config just stored is missing")?[0]
+                            .int();
+                        config_ids.insert(nk, id);
                         id
                     }
                 };
-                let m = &p.metrics;
-                let n = pt
-                    .execute(params![
-                        p.key(run),
-                        run_id,
-                        config_id,
-                        p.isl,
-                        p.osl,
-                        p.conc,
-                        p.num_gpus,
-                        m.tput_per_gpu,
-                        m.input_tput_per_gpu,
-                        m.output_tput_per_gpu,
-                        m.median_intvty,
-                        m.median_ttft_ms,
-                        m.median_tpot_ms,
-                        m.median_e2el_ms,
-                        m.p99_ttft_ms,
-                        m.p99_tpot_ms,
-                        m.p99_e2el_ms,
-                        m.completed,
-                        m.failed,
-                        p.provenance.to_string(),
-                        p.result.to_string(),
-                    ])
-                    .map_err(&err)?;
-                if n == 1 {
-                    out.inserted += 1;
-                } else {
-                    out.duplicates += 1;
-                }
+                rows.extend([
+                    p.key(run).into(),
+                    Value::Int(run_id),
+                    Value::Int(config_id),
+                    p.isl.into(),
+                    p.osl.into(),
+                    p.conc.into(),
+                    p.num_gpus.into(),
+                ]);
+                rows.extend(p.metrics.values());
+                rows.extend([p.provenance.to_string().into(), p.result.to_string().into()]);
             }
-        }
-        tx.commit().map_err(&err)?;
-        Ok(out)
+            let mut inserted = 0;
+            let mut rest = &rows[..];
+            while !rest.is_empty() {
+                let n = (rest.len() / POINT_COLUMNS).min(ROWS_PER_INSERT);
+                let n = if n == ROWS_PER_INSERT {
+                    n
+                } else {
+                    1 << n.ilog2()
+                };
+                let (chunk, tail) = rest.split_at(n * POINT_COLUMNS);
+                inserted += db.execute(&insert_points_sql(n), chunk)? as usize;
+                rest = tail;
+            }
+            Ok(Ingested {
+                inserted,
+                duplicates: points.len() - inserted,
+            })
+        });
+        r.map_err(self.err())
     }
 
     /// Number of stored points (of `source`, or all).
-    pub fn count_points(&self, source: Option<Source>) -> Result<u64, StoreError> {
-        let n: i64 = match source {
-            None => self
-                .conn
-                .query_row("SELECT COUNT(*) FROM points", [], |r| r.get(0)),
-            Some(s) => self.conn.query_row(
-                "SELECT COUNT(*) FROM points p JOIN runs r ON p.run_id = r.id WHERE r.source = ?1",
-                [s.as_str()],
-                |r| r.get(0),
+    pub fn count_points(&mut self, source: Option<Source>) -> Result<u64, StoreError> {
+        let r = match source {
+            None => self.db.query_one("SELECT COUNT(*) FROM points", &[]),
+            Some(s) => self.db.query_one(
+                "SELECT COUNT(*) FROM points p JOIN runs r ON p.run_id = r.id WHERE r.source = $1",
+                &[s.as_str().into()],
             ),
-        }
-        .map_err(self.err())?;
-        Ok(n as u64)
+        };
+        Ok(r.map_err(self.err())?.map_or(0, |r| r[0].int()) as u64)
     }
 
     /// The points of one config at one workload, from runs of `source`: (run key, conc,
     /// tok/s/GPU, tok/s/user), by run then concurrency.
     pub fn curve(
-        &self,
+        &mut self,
         natural_key: &str,
         isl: u32,
         osl: u32,
         source: Source,
     ) -> Result<Vec<CurvePoint>, StoreError> {
-        let mut st = self
-            .conn
-            .prepare_cached(
-                "SELECT r.run_key, p.conc, p.tput_per_gpu, p.median_intvty
-                 FROM points p JOIN configs c ON p.config_id = c.id JOIN runs r ON p.run_id = r.id
-                 WHERE c.natural_key = ?1 AND p.isl = ?2 AND p.osl = ?3 AND r.source = ?4
-                 ORDER BY r.run_key, p.conc",
-            )
-            .map_err(self.err())?;
-        let rows = st
-            .query_map(params![natural_key, isl, osl, source.as_str()], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        let rows = self.db.query(
+            "SELECT r.run_key, p.conc, p.tput_per_gpu, p.median_intvty
+             FROM points p JOIN configs c ON p.config_id = c.id JOIN runs r ON p.run_id = r.id
+             WHERE c.natural_key = $1 AND p.isl = $2 AND p.osl = $3 AND r.source = $4
+             ORDER BY r.run_key, p.conc",
+            &[
+                natural_key.into(),
+                isl.into(),
+                osl.into(),
+                source.as_str().into(),
+            ],
+        );
+        Ok(rows
+            .map_err(self.err())?
+            .iter()
+            .map(|r| {
+                (
+                    r[0].text(),
+                    r[1].int() as u32,
+                    r[2].opt_real(),
+                    r[3].opt_real(),
+                )
             })
-            .map_err(self.err())?;
-        rows.collect::<Result<_, _>>().map_err(self.err())
+            .collect())
     }
 
     /// Every point of one dashboard view: a model at one workload (and precision, if given),
-    /// from runs of `source`, with its config.
+    /// from runs of `source`, with its config and run; by config, run date, run and
+    /// concurrency.
     pub fn view(
-        &self,
+        &mut self,
         model: &str,
         isl: u32,
         osl: u32,
         precision: Option<&str>,
         source: Source,
     ) -> Result<Vec<ViewPoint>, StoreError> {
-        let mut st = self
-            .conn
-            .prepare_cached(
-                "SELECT c.natural_key, c.hardware, c.engine, c.precision, r.run_key, p.conc,
-                        p.num_gpus, p.tput_per_gpu, p.median_intvty, p.median_e2el_ms
-                 FROM configs c JOIN points p ON p.config_id = c.id JOIN runs r ON p.run_id = r.id
-                 WHERE c.model = ?1 AND p.isl = ?2 AND p.osl = ?3 AND r.source = ?4
-                   AND (?5 IS NULL OR c.precision = ?5)
-                 ORDER BY c.natural_key, p.conc",
+        // Configs and runs are few: read them once, then the points by id alone (no text per
+        // point but what the metrics need).
+        let configs = self
+            .db
+            .query(
+                "SELECT id, natural_key, hardware, engine, model, precision, spec_decoding, disagg,
+                        topology
+                 FROM configs WHERE model = $1 AND ($2 = '' OR precision = $2)",
+                &[model.into(), precision.unwrap_or("").into()],
             )
             .map_err(self.err())?;
-        let rows = st
-            .query_map(params![model, isl, osl, source.as_str(), precision], |r| {
-                Ok(ViewPoint {
-                    config: r.get(0)?,
-                    hardware: r.get(1)?,
-                    engine: r.get(2)?,
-                    precision: r.get(3)?,
-                    run: r.get(4)?,
-                    conc: r.get(5)?,
-                    num_gpus: r.get(6)?,
-                    tput_per_gpu: r.get(7)?,
-                    median_intvty: r.get(8)?,
-                    median_e2el_ms: r.get(9)?,
+        let configs: std::collections::HashMap<i64, (String, Config)> = configs
+            .iter()
+            .map(|r| (r[0].int(), (r[1].text(), config_of(&r[2..]))))
+            .collect();
+        let runs = self
+            .db
+            .query(
+                "SELECT id, run_key, started_at FROM runs WHERE source = $1",
+                &[source.as_str().into()],
+            )
+            .map_err(self.err())?;
+        let runs: std::collections::HashMap<i64, (String, String)> = runs
+            .iter()
+            .map(|r| (r[0].int(), (r[1].text(), r[2].text())))
+            .collect();
+        if configs.is_empty() || runs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "SELECT p.config_id, p.run_id, p.conc, p.num_gpus, {METRIC_COLUMNS}
+             FROM points p
+             WHERE p.config_id IN (SELECT id FROM configs WHERE model = $1
+                                     AND ($2 = '' OR precision = $2))
+               AND p.isl = $3 AND p.osl = $4
+               AND p.run_id IN (SELECT id FROM runs WHERE source = $5)"
+        );
+        let rows = self
+            .db
+            .query(
+                &sql,
+                &[
+                    model.into(),
+                    precision.unwrap_or("").into(),
+                    isl.into(),
+                    osl.into(),
+                    source.as_str().into(),
+                ],
+            )
+            .map_err(self.err())?;
+        let mut out: Vec<ViewPoint> = rows
+            .iter()
+            .filter_map(|r| {
+                let (config_key, config) = configs.get(&r[0].int())?;
+                let (run, run_started_at) = runs.get(&r[1].int())?;
+                Some(ViewPoint {
+                    config_key: config_key.clone(),
+                    config: config.clone(),
+                    run: run.clone(),
+                    run_started_at: run_started_at.clone(),
+                    isl,
+                    osl,
+                    conc: r[2].int() as u32,
+                    num_gpus: r[3].int() as u32,
+                    metrics: Metrics::from_row(&r[4..]),
                 })
             })
-            .map_err(self.err())?;
-        rows.collect::<Result<_, _>>().map_err(self.err())
+            .collect();
+        out.sort_by(|a, b| {
+            (&a.config_key, &a.run_started_at, &a.run, a.conc).cmp(&(
+                &b.config_key,
+                &b.run_started_at,
+                &b.run,
+                b.conc,
+            ))
+        });
+        Ok(out)
     }
 
     /// The run with `key`, if stored.
-    pub fn run(&self, key: &str) -> Result<Option<Run>, StoreError> {
-        self.conn
-            .query_row(
-                "SELECT run_key, started_at, who, recipes_commit, executor, source FROM runs WHERE run_key = ?1",
-                [key],
-                |r| {
-                    let source: String = r.get(5)?;
-                    Ok(Run {
-                        key: r.get(0)?,
-                        started_at: r.get(1)?,
-                        who: r.get(2)?,
-                        recipes_commit: r.get(3)?,
-                        executor: r.get(4)?,
-                        source: if source == "reference" {
-                            Source::Reference
-                        } else {
-                            Source::Own
-                        },
-                    })
-                },
-            )
-            .optional()
-            .map_err(self.err())
+    pub fn run(&mut self, key: &str) -> Result<Option<Run>, StoreError> {
+        let r = self.db.query_one(
+            "SELECT run_key, started_at, who, recipes_commit, executor, source FROM runs
+             WHERE run_key = $1",
+            &[key.into()],
+        );
+        Ok(r.map_err(self.err())?.map(|r| run_of(&r)))
+    }
+
+    /// Every stored run, oldest first.
+    pub fn runs(&mut self) -> Result<Vec<Run>, StoreError> {
+        let r = self.db.query(
+            "SELECT run_key, started_at, who, recipes_commit, executor, source FROM runs
+             ORDER BY started_at, run_key",
+            &[],
+        );
+        Ok(r.map_err(self.err())?.iter().map(run_of).collect())
+    }
+}
+
+fn run_of(r: &Row) -> Run {
+    Run {
+        key: r[0].text(),
+        started_at: r[1].text(),
+        who: r[2].text(),
+        recipes_commit: r[3].opt_text(),
+        executor: r[4].text(),
+        source: r[5].text().parse().unwrap_or(Source::Own),
+    }
+}
+
+fn config_of(r: &[Value]) -> Config {
+    Config {
+        hardware: r[0].text(),
+        engine: r[1].text(),
+        model: r[2].text(),
+        precision: r[3].text(),
+        spec_decoding: r[4].text(),
+        disagg: r[5].int() != 0,
+        topology: r[6].text(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_shown_without_passwords() {
+        assert_eq!(
+            redacted("postgres://bench:s3cret@127.0.0.1:55432/bench"),
+            "postgres://bench:***@127.0.0.1:55432/bench"
+        );
+        assert_eq!(redacted("postgres://127.0.0.1/x"), "postgres://127.0.0.1/x");
+        assert!(matches!(Store::open("mysql://x"), Err(StoreError::Url(_))));
+    }
+
+    #[test]
+    fn multi_row_inserts_number_their_parameters() {
+        let s = insert_points_sql(2);
+        assert!(
+            s.contains("($1, $2,")
+                && s.contains("$22), ($23,")
+                && s.ends_with("$44) ON CONFLICT (point_key) DO NOTHING")
+        );
     }
 }

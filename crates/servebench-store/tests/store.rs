@@ -1,7 +1,12 @@
-//! The SQLite store: idempotent, atomic, concurrent ingest; the importers on real-shaped files.
+//! The store on both backends (an SQLite file, and a real PostgreSQL server when
+//! `SERVEBENCH_TEST_POSTGRES_URL` names one): idempotent, atomic, concurrent ingest; the
+//! importers on real-shaped files.
 
 use serde_json::json;
 use servebench_store::{import, Config, Metrics, Point, Run, Source, Store};
+
+mod backends;
+use backends::{stores, TestStore};
 
 fn run(key: &str, source: Source) -> Run {
     Run {
@@ -41,9 +46,14 @@ fn point(hw: &str, conc: u32, tput: f64) -> Point {
 
 #[test]
 fn the_same_results_ingested_twice_are_stored_once() {
-    let d = tempfile::tempdir().unwrap();
-    let url = format!("sqlite:{}", d.path().join("s.db").display());
-    let mut s = Store::open(&url).unwrap();
+    for t in stores("twice") {
+        twice(&t);
+    }
+}
+
+fn twice(t: &TestStore) {
+    let url = &t.url;
+    let mut s = Store::open(url).unwrap();
     let pts: Vec<Point> = [4, 8, 16]
         .iter()
         .map(|&c| point("h200", c, 100.0 * c as f64))
@@ -55,7 +65,7 @@ fn the_same_results_ingested_twice_are_stored_once() {
     assert_eq!((b.inserted, b.duplicates), (0, 3));
     // Reopened (migrations run once), the same answer; another run is another point set.
     drop(s);
-    let mut s = Store::open(&url).unwrap();
+    let mut s = Store::open(url).unwrap();
     assert_eq!(s.count_points(None).unwrap(), 3);
     s.ingest(&run("run-2", Source::Own), &pts[..1]).unwrap();
     assert_eq!(s.count_points(None).unwrap(), 4);
@@ -82,47 +92,51 @@ fn the_same_results_ingested_twice_are_stored_once() {
 
 #[test]
 fn a_batch_that_fails_midway_leaves_nothing_behind() {
-    let d = tempfile::tempdir().unwrap();
-    let path = d.path().join("s.db");
-    let mut s = Store::open_sqlite(&path).unwrap();
-    // A fault injected after the first points of the batch are written.
-    let raw = rusqlite::Connection::open(&path).unwrap();
-    raw.execute_batch(
-        "CREATE TRIGGER boom BEFORE INSERT ON points WHEN NEW.conc = 999
-         BEGIN SELECT RAISE(ABORT, 'injected failure'); END;",
-    )
-    .unwrap();
-    drop(raw);
-    let pts = vec![
-        point("h200", 4, 1.0),
-        point("h200", 8, 2.0),
-        point("h200", 999, 3.0),
-    ];
-    let e = s
-        .ingest(&run("r", Source::Own), &pts)
-        .unwrap_err()
-        .to_string();
-    assert!(e.contains("injected failure"), "{e}");
-    assert_eq!(s.count_points(None).unwrap(), 0);
-    assert!(s.run("r").unwrap().is_none(), "not even the run");
+    for t in stores("midway") {
+        let mut s = Store::open(&t.url).unwrap();
+        // A fault injected after the first points of the batch are written.
+        t.fail_inserts_where_conc_is(999);
+        let pts = vec![
+            point("h200", 4, 1.0),
+            point("h200", 8, 2.0),
+            point("h200", 999, 3.0),
+        ];
+        let e = s
+            .ingest(&run("r", Source::Own), &pts)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("injected failure"), "{}: {e}", t.url);
+        assert_eq!(s.count_points(None).unwrap(), 0);
+        assert!(s.run("r").unwrap().is_none(), "not even the run");
+        // The store is still usable after the rolled-back batch.
+        s.ingest(&run("r", Source::Own), &pts[..2]).unwrap();
+        assert_eq!(s.count_points(None).unwrap(), 2);
+    }
 }
 
 #[test]
 fn concurrent_writers_all_land() {
-    let d = tempfile::tempdir().unwrap();
-    let url = format!("sqlite:{}", d.path().join("s.db").display());
-    Store::open(&url).unwrap();
+    for t in stores("concurrent") {
+        concurrent(&t.url);
+    }
+}
+
+fn concurrent(url: &str) {
+    // The first open of each writer races with the others' migrations too.
     let threads: Vec<_> = (0..4)
         .map(|t| {
-            let url = url.clone();
+            let url = url.to_string();
             std::thread::spawn(move || {
                 let mut s = Store::open(&url).unwrap();
                 for b in 0..20 {
-                    let pts: Vec<Point> = (0..50)
-                        .map(|i| point(&format!("gpu{t}"), (b * 50 + i + 1) as u32, 1.0))
+                    // Every writer also writes the same shared points: stored once.
+                    let mut pts: Vec<Point> = (0..50)
+                        .map(|i| point(&format!("gpu{t}"), b * 50 + i + 1, 1.0))
                         .collect();
+                    pts.push(point("shared", b + 1, 1.0));
                     s.ingest(&run(&format!("run-{t}"), Source::Own), &pts)
                         .unwrap();
+                    s.ingest(&run("shared", Source::Own), &pts[50..]).unwrap();
                 }
             })
         })
@@ -131,8 +145,8 @@ fn concurrent_writers_all_land() {
         t.join().unwrap();
     }
     assert_eq!(
-        Store::open(&url).unwrap().count_points(None).unwrap(),
-        4 * 20 * 50
+        Store::open(url).unwrap().count_points(None).unwrap(),
+        4 * 20 * 51 + 20
     );
 }
 
@@ -195,12 +209,32 @@ fn importers_on_real_shaped_files_keep_references_apart() {
         pts2[0].provenance["server_command"],
         "servebench sim --gpu h200"
     );
+    // With the sweep's run record: when, who, executor and the recipes' commit come from it.
+    std::fs::write(
+        sweep.join("run.json"),
+        r#"{"started_at": "20261128-115959", "who": "ops", "host": "n1", "executor": "slurm",
+            "engines": "real", "recipe_files": ["/r/master.yaml"], "recipes_commit": "abc123",
+            "recipes_dirty": true, "servebench_version": "0.1.0", "command": []}"#,
+    )
+    .unwrap();
+    let (r3, _) = import::sweep_dir(&sweep, "my-run", "").unwrap();
+    assert_eq!(
+        (
+            r3.started_at.as_str(),
+            r3.who.as_str(),
+            r3.executor.as_str(),
+            r3.recipes_commit.as_deref()
+        ),
+        ("20261128-115959", "ops", "slurm", Some("abc123-dirty"))
+    );
 
-    let mut s = Store::open_sqlite(&d.path().join("s.db")).unwrap();
-    s.ingest(&r, &pts).unwrap();
-    s.ingest(&r2, &pts2).unwrap();
-    assert_eq!(s.count_points(Some(Source::Reference)).unwrap(), 2);
-    assert_eq!(s.count_points(Some(Source::Own)).unwrap(), 1);
+    for t in stores("importers") {
+        let mut s = Store::open(&t.url).unwrap();
+        s.ingest(&r, &pts).unwrap();
+        s.ingest(&r2, &pts2).unwrap();
+        assert_eq!(s.count_points(Some(Source::Reference)).unwrap(), 2);
+        assert_eq!(s.count_points(Some(Source::Own)).unwrap(), 1);
+    }
     // A directory of neither kind says what it expected.
     let e = import::sweep_dir(&dump, "x", "y").unwrap_err().to_string();
     assert!(e.contains("no points/"), "{e}");

@@ -11,6 +11,7 @@ pub mod local;
 pub mod locate;
 pub mod plan;
 pub mod recipe;
+pub mod run_info;
 pub mod slurm;
 pub mod validate;
 

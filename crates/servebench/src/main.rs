@@ -35,7 +35,8 @@ enum Command {
     Sweep(Box<cmd::sweep::SweepArgs>),
     /// Store results (sweep directories, published InferenceMAX data) in the results database.
     Ingest(cmd::ingest::IngestArgs),
-    /// Frontiers from the store at target interactivities, with cost and power.
+    /// Reports from the store: frontiers, cost and power at target interactivities,
+    /// comparisons, history, regressions; text, CSV, JSON and SVG/PNG charts.
     Report(cmd::report::ReportArgs),
 }
 

@@ -118,6 +118,14 @@ fn a_3x3_sim_recipe_runs_end_to_end_and_its_curves_have_the_right_shape() {
         .unwrap()
         .count();
     assert_eq!(logs, 3);
+    // The run's record: written when the sweep started, with its executor and recipes.
+    let info: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("run.json")).unwrap()).unwrap();
+    assert_eq!(
+        (info["executor"].as_str(), info["engines"].as_str()),
+        (Some("local"), Some("sim"))
+    );
+    assert!(info["recipe_files"][0].as_str().unwrap().ends_with(".yaml"));
     // Into the store, once.
     let db = format!("sqlite:{}", d.path().join("results.db").display());
     for want in [
@@ -150,11 +158,13 @@ fn a_3x3_sim_recipe_runs_end_to_end_and_its_curves_have_the_right_shape() {
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let rows: Vec<serde_json::Value> = serde_json::from_slice(&o.stdout).unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let rows = report["rows"].as_array().unwrap();
     assert_eq!(rows.len(), 3, "one row per config");
+    assert_eq!(rows[0]["run"], "nightly-1");
     let tp2 = rows
         .iter()
-        .find(|r| r["config"].as_str().unwrap().ends_with("|tp2"))
+        .find(|r| r["config"].as_str().unwrap().ends_with(" tp2"))
         .unwrap();
     assert!((tp2["tput_per_gpu"].as_f64().unwrap() / tput - 1.0).abs() < 1e-9);
     let cost = tp2["dollars_per_mtok"].as_f64().unwrap();

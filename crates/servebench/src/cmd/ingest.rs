@@ -7,8 +7,8 @@ use std::process::ExitCode;
 
 #[derive(clap::Args, Debug)]
 pub struct IngestArgs {
-    /// The store: sqlite:PATH (created if missing).
-    #[arg(long, default_value = "sqlite:servebench.db")]
+    /// The store: sqlite:PATH (created if missing) or postgres://USER:PASSWORD@HOST:PORT/DB.
+    #[arg(long, default_value = "sqlite:servebench.db", env = "SERVEBENCH_STORE")]
     store: String,
     /// Sweep results directories (with points/), InferenceMAX v1 dashboard dumps (directories
     /// of *_interactivity.json, stored as a reference), InferenceX aggregated results

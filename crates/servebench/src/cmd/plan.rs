@@ -25,7 +25,7 @@ pub struct PlanArgs {
 pub struct Selection {
     /// Master config files (InferenceX `configs/*-master.yaml` or your own).
     #[arg(long = "config-files", num_args = 1.., required = true, value_name = "FILE")]
-    config_files: Vec<PathBuf>,
+    pub(crate) config_files: Vec<PathBuf>,
     /// The runner config (labels and hardware; InferenceX `configs/runners.yaml`).
     #[arg(long = "runner-config", value_name = "FILE")]
     runner_config: Option<PathBuf>,

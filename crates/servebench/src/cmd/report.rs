@@ -1,17 +1,36 @@
-//! `servebench report`: frontiers from the store, read at target interactivities, with cost
-//! and power.
+//! `servebench report`: frontiers, values at target interactivities with cost and power,
+//! comparisons, history and regressions from the store, as text, CSV or JSON, and charts.
 
-use servebench_analysis::economics::{economics, CostTier};
-use servebench_analysis::interp::frontier_at;
+use servebench_analysis::economics::CostTier;
 use servebench_catalog::Catalog;
+use servebench_report::curves::{self, Query, RunPick, Selector};
+use servebench_report::reports::{self, Prices, XMetric, YMetric};
+use servebench_report::table::exporter;
 use servebench_store::{Source, Store};
-use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::process::ExitCode;
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum What {
+    /// Every config read at the target interactivities: tok/s/GPU, $/M, tok/s/MW, J/token.
+    At,
+    /// Every config's frontier, point by point (--x, --y choose the metrics).
+    Frontier,
+    /// --a against --b at the target interactivities.
+    Compare,
+    /// Every config's tok/s/GPU at the targets, run by run.
+    History,
+    /// Drops of each config's latest run against the one before.
+    Regressions,
+}
 
 #[derive(clap::Args, Debug)]
 pub struct ReportArgs {
-    /// The store: sqlite:PATH.
-    #[arg(long, default_value = "sqlite:servebench.db")]
+    /// Which report.
+    #[arg(value_enum, default_value = "at")]
+    what: What,
+    /// The store: sqlite:PATH or postgres://USER:PASSWORD@HOST:PORT/DB.
+    #[arg(long, default_value = "sqlite:servebench.db", env = "SERVEBENCH_STORE")]
     store: String,
     /// Model as stored (a catalog id, or the served name of your runs).
     #[arg(long)]
@@ -22,18 +41,47 @@ pub struct ReportArgs {
     osl: u32,
     #[arg(long)]
     precision: Option<String>,
-    /// Interactivities (tok/s/user) to read every frontier at.
+    /// Interactivities (tok/s/user) to read the frontiers at.
     #[arg(long, value_delimiter = ',', default_value = "20,50,100")]
     at: Vec<f64>,
     /// Cost tier: hyperscaler, neocloud, rental, or your own $/GPU-hour.
     #[arg(long, default_value = "hyperscaler")]
     tier: String,
-    /// Whose points: own, or the published reference.
+    /// Whose points: own, reference (published), or both (side by side, never blended).
     #[arg(long, default_value = "own")]
     source: String,
+    /// Which runs: latest (each config's), all, or a run key. history and regressions read
+    /// all runs.
+    #[arg(long, default_value = "latest")]
+    run: String,
+    /// frontier, chart: the x metric: interactivity or e2el.
+    #[arg(long, default_value = "interactivity")]
+    x: String,
+    /// frontier, chart: the y metric: tput, cost, tpmw, energy or measured-energy.
+    #[arg(long, default_value = "tput")]
+    y: String,
+    /// compare: side A, e.g. hardware=b200,engine=trt (configs of one accelerator).
+    #[arg(long)]
+    a: Option<String>,
+    /// compare: side B, e.g. h200 or hardware=h200,source=reference.
+    #[arg(long)]
+    b: Option<String>,
+    /// regressions: the smallest drop reported, as a fraction.
+    #[arg(long, default_value_t = 0.05)]
+    threshold: f64,
+    /// regressions: exit with status 1 when there are any.
+    #[arg(long)]
+    fail_on_regression: bool,
     /// text, csv or json.
     #[arg(long, default_value = "text")]
     format: String,
+    /// Also draw the view's frontiers (--x, --y) into this .svg or .png file.
+    #[arg(long)]
+    chart: Option<PathBuf>,
+}
+
+fn parse<T: std::str::FromStr<Err = String>>(flag: &str, v: &str) -> anyhow::Result<T> {
+    v.parse().map_err(|e| anyhow::anyhow!("--{flag} {e}"))
 }
 
 pub fn run(a: ReportArgs) -> anyhow::Result<ExitCode> {
@@ -42,99 +90,78 @@ pub fn run(a: ReportArgs) -> anyhow::Result<ExitCode> {
         "hyperscaler" => CostTier::OwnedHyperscaler,
         "neocloud" => CostTier::OwnedNeocloud,
         "rental" => CostTier::Rental3y,
-        x => CostTier::Custom(x.parse().map_err(|_| {
+        x => CostTier::Custom(x.parse().ok().filter(|d: &f64| *d > 0.0).ok_or_else(|| {
             anyhow::anyhow!("--tier {x}: expected hyperscaler, neocloud, rental or a $/GPU-hour")
         })?),
     };
-    let source = match a.source.as_str() {
-        "own" => Source::Own,
-        "reference" => Source::Reference,
-        x => anyhow::bail!("--source {x}: expected own or reference"),
+    let sources = match a.source.as_str() {
+        "both" => vec![Source::Own, Source::Reference],
+        s => vec![parse::<Source>("source", s)?],
     };
-    let store = Store::open(&a.store)?;
-    let points = store.view(&a.model, a.isl, a.osl, a.precision.as_deref(), source)?;
+    let exp = exporter(&a.format)
+        .ok_or_else(|| anyhow::anyhow!("--format {}: expected text, csv or json", a.format))?;
+    let (x, y): (XMetric, YMetric) = (parse("x", &a.x)?, parse("y", &a.y)?);
+    let runs = match a.what {
+        What::History | What::Regressions => RunPick::All,
+        _ => parse::<RunPick>("run", &a.run)?,
+    };
+    let mut store = Store::open(&a.store)?;
+    let query = Query {
+        model: a.model.clone(),
+        isl: a.isl,
+        osl: a.osl,
+        precision: a.precision.clone(),
+        sources,
+        runs,
+    };
+    let curves = curves::load(&mut store, &query)?;
     let catalog = Catalog::builtin()?;
-    let mut by: BTreeMap<&str, Vec<&servebench_store::ViewPoint>> = BTreeMap::new();
-    for p in &points {
-        by.entry(p.config.as_str()).or_default().push(p);
-    }
-    let mut rows = Vec::new();
-    for (config, pts) in &by {
-        let xy: Vec<(f64, f64)> = pts
-            .iter()
-            .filter_map(|p| Some((p.median_intvty?, p.tput_per_gpu?)))
-            .collect();
-        let (front, at) = frontier_at(&xy, &a.at);
-        let accel = catalog.accelerator(&pts[0].hardware).ok();
-        for (&target, tput) in a.at.iter().zip(at) {
-            let e = match (tput, accel) {
-                (Some(t), Some(acc)) => Some(economics(acc, tier, t)),
-                _ => None,
-            };
-            rows.push(serde_json::json!({
-                "config": config, "frontier_points": front.len(), "points": xy.len(),
-                "interactivity": target, "tput_per_gpu": tput,
-                "dollars_per_mtok": e.map(|e| e.dollars_per_mtok),
-                "tokens_per_s_per_mw": e.map(|e| e.tokens_per_s_per_mw),
-                "joules_per_token": e.map(|e| e.joules_per_token),
-            }));
-        }
-    }
-    let num = |v: &serde_json::Value, d: usize| {
-        v.as_f64().map_or("-".to_string(), |x| format!("{x:.d$}"))
+    let prices = Prices {
+        catalog: &catalog,
+        tier,
     };
-    match a.format.as_str() {
-        "json" => println!("{}", serde_json::to_string_pretty(&rows)?),
-        "csv" => {
-            println!("config,interactivity,tput_per_gpu,dollars_per_mtok,tokens_per_s_per_mw,joules_per_token");
-            for r in &rows {
-                println!(
-                    "{},{},{},{},{},{}",
-                    r["config"].as_str().unwrap_or(""),
-                    r["interactivity"],
-                    num(&r["tput_per_gpu"], 1),
-                    num(&r["dollars_per_mtok"], 4),
-                    num(&r["tokens_per_s_per_mw"], 0),
-                    num(&r["joules_per_token"], 3)
-                );
-            }
-        }
-        _ => {
-            println!(
-                "{} {}/{}{}: {} configs, {} points ({:?})",
-                a.model,
-                a.isl,
-                a.osl,
-                a.precision
+    let mut table = match a.what {
+        What::At => reports::at_targets(&curves, &a.at, &prices),
+        What::Frontier => reports::frontiers(&curves, x, y, &prices),
+        What::Compare => {
+            let side = |flag: &str, v: &Option<String>| -> anyhow::Result<Selector> {
+                let v = v
                     .as_deref()
-                    .map(|p| format!(" {p}"))
-                    .unwrap_or_default(),
-                by.len(),
-                points.len(),
-                source
-            );
-            println!(
-                "{:<62} {:>9} {:>11} {:>9} {:>11} {:>8}",
-                "config", "tok/s/usr", "tok/s/GPU", "$/M", "tok/s/MW", "J/tok"
-            );
-            for r in &rows {
-                println!(
-                    "{:<62} {:>9} {:>11} {:>9} {:>11} {:>8}",
-                    r["config"].as_str().unwrap_or(""),
-                    num(&r["interactivity"], 0),
-                    num(&r["tput_per_gpu"], 1),
-                    num(&r["dollars_per_mtok"], 3),
-                    num(&r["tokens_per_s_per_mw"], 0),
-                    num(&r["joules_per_token"], 2)
-                );
-            }
+                    .ok_or_else(|| anyhow::anyhow!("compare needs --a and --b"))?;
+                parse(flag, v)
+            };
+            let (sa, sb) = (side("a", &a.a)?, side("b", &a.b)?);
+            reports::compare(&curves, &sa, &sb, &a.at, &prices)
+                .map_err(|e| anyhow::anyhow!("compare: {e}"))?
         }
+        What::History => reports::history_table(&curves, &a.at),
+        What::Regressions => reports::regression_table(&curves, &a.at, a.threshold),
+    };
+    let view = format!(
+        "{} {}/{}{}",
+        a.model,
+        a.isl,
+        a.osl,
+        a.precision
+            .as_deref()
+            .map(|p| format!(" {p}"))
+            .unwrap_or_default()
+    );
+    table.title = format!("{view} — {}", table.title);
+    print!("{}", exp.render(&table));
+    if let Some(path) = &a.chart {
+        let ch = reports::chart(&view, &curves, x, y, &a.at, &prices);
+        servebench_chart::write(&ch, path)?;
+        eprintln!("servebench report: chart written to {}", path.display());
     }
     eprintln!(
-        "servebench report: {} points, {} frontiers in {:.1} ms",
-        points.len(),
-        by.len(),
+        "servebench report: {} curves, {} points in {:.1} ms",
+        curves.len(),
+        curves.iter().map(|c| c.points.len()).sum::<usize>(),
         t0.elapsed().as_secs_f64() * 1e3
     );
+    if a.what == What::Regressions && a.fail_on_regression && !table.rows.is_empty() {
+        return Ok(ExitCode::from(1));
+    }
     Ok(ExitCode::SUCCESS)
 }

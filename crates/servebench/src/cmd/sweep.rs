@@ -153,6 +153,16 @@ pub fn run(a: SweepArgs) -> anyhow::Result<ExitCode> {
         warmups_per_conc: 2,
         progress: !a.no_progress,
     };
+    if a.job_index.is_none() && matches!(a.executor, Executor::Local | Executor::Slurm) {
+        // Who, when, where and which recipes at which commit: what the store keeps per run.
+        let engines = match opts.engines {
+            Engines::Sim => "sim",
+            Engines::Recipe => "real",
+        };
+        let executor = format!("{:?}", a.executor).to_lowercase();
+        servebench_sweep::run_info::RunInfo::now(&executor, engines, &a.select.config_files)
+            .record(&a.out)?;
+    }
     let s = match a.executor {
         Executor::Local => local::run(&recipes, &jobs, &opts)?,
         Executor::Slurm => {

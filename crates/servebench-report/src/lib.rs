@@ -1,0 +1,11 @@
+//! servebench's reports over the store, shared by `servebench report` and the dashboard:
+//!
+//! - [`curves`]: a view's curves (a config's points in one run), picked by source and run,
+//!   matched by selectors;
+//! - [`reports`]: frontiers, values at target interactivities with cost and power,
+//!   comparisons at equal interactivity, history and regressions, and charts;
+//! - [`table`]: the tables they produce, written as text, CSV or JSON.
+
+pub mod curves;
+pub mod reports;
+pub mod table;

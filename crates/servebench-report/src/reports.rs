@@ -1,0 +1,557 @@
+//! The reports: each a function from curves to a [`Table`] (or a chart), the definitions
+//! being the analysis library's (`docs/analysis.md`).
+
+use crate::curves::{Curve, Selector};
+use crate::table::{col, Cell, Table};
+use servebench_analysis::economics::{dollars_per_million_tokens, joules_per_token, CostTier};
+use servebench_analysis::history::{history, regressions, RunCurve};
+use servebench_analysis::interp::{compare_at, Steffen};
+use servebench_analysis::pareto::{frontier, Better};
+use servebench_catalog::Catalog;
+use servebench_store::ViewPoint;
+use std::collections::BTreeMap;
+
+/// Cost tier and the catalog its prices and power come from.
+pub struct Prices<'a> {
+    pub catalog: &'a Catalog,
+    pub tier: CostTier,
+}
+
+/// $/GPU-hour and all-in kW/GPU of a hardware (a custom price needs no catalog entry).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct HardwareEconomics {
+    pub dollars_per_gpu_hour: Option<f64>,
+    pub all_in_kw_per_gpu: Option<f64>,
+}
+
+impl Prices<'_> {
+    pub fn of(&self, hardware: &str) -> HardwareEconomics {
+        let a = self.catalog.accelerator(hardware).ok();
+        HardwareEconomics {
+            dollars_per_gpu_hour: match self.tier {
+                CostTier::Custom(d) => Some(d),
+                t => a.map(|a| t.dollars_per_gpu_hour(a)),
+            },
+            all_in_kw_per_gpu: a.map(|a| a.all_in_kw_per_gpu.value),
+        }
+    }
+
+    /// Where the figures come from, for a report's notes.
+    pub fn note(&self) -> String {
+        let tier = match self.tier {
+            CostTier::OwnedHyperscaler => "owned, hyperscaler".to_string(),
+            CostTier::OwnedNeocloud => "owned, neocloud".to_string(),
+            CostTier::Rental3y => "3-year rental".to_string(),
+            CostTier::Custom(d) => format!("${d}/GPU-hour given"),
+        };
+        let mut sources: Vec<String> = Vec::new();
+        for a in self.catalog.accelerators.values() {
+            for f in [
+                &a.all_in_kw_per_gpu,
+                &a.dollars_per_gpu_hour.owned_hyperscaler,
+            ] {
+                if let Some(s) = self.catalog.sources.get(&f.source) {
+                    let s = format!("{} (effective {})", f.source, s.date);
+                    if !sources.contains(&s) {
+                        sources.push(s);
+                    }
+                }
+            }
+        }
+        format!(
+            "cost tier: {tier}; prices and all-in power: catalog {}",
+            sources.join(", ")
+        )
+    }
+}
+
+/// The x metric of a frontier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum XMetric {
+    /// Median tok/s/user (higher is better).
+    Interactivity,
+    /// Median end-to-end latency, ms (lower is better).
+    E2eLatency,
+}
+
+/// The y metric of a frontier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum YMetric {
+    /// Total tok/s/GPU (higher).
+    Throughput,
+    /// $ per million total tokens (lower).
+    Cost,
+    /// Tokens/s per all-in provisioned MW (higher).
+    TokensPerMw,
+    /// Modelled all-in J per token (lower).
+    Energy,
+    /// Measured J per output token (lower).
+    MeasuredEnergy,
+}
+
+impl std::str::FromStr for XMetric {
+    type Err = String;
+    fn from_str(s: &str) -> Result<XMetric, String> {
+        match s {
+            "interactivity" => Ok(XMetric::Interactivity),
+            "e2el" => Ok(XMetric::E2eLatency),
+            x => Err(format!("'{x}': expected interactivity or e2el")),
+        }
+    }
+}
+
+impl std::str::FromStr for YMetric {
+    type Err = String;
+    fn from_str(s: &str) -> Result<YMetric, String> {
+        match s {
+            "tput" => Ok(YMetric::Throughput),
+            "cost" => Ok(YMetric::Cost),
+            "tpmw" => Ok(YMetric::TokensPerMw),
+            "energy" => Ok(YMetric::Energy),
+            "measured-energy" => Ok(YMetric::MeasuredEnergy),
+            x => Err(format!(
+                "'{x}': expected tput, cost, tpmw, energy or measured-energy"
+            )),
+        }
+    }
+}
+
+impl XMetric {
+    pub fn better(self) -> Better {
+        match self {
+            XMetric::Interactivity => Better::Higher,
+            XMetric::E2eLatency => Better::Lower,
+        }
+    }
+    pub fn label(self) -> &'static str {
+        match self {
+            XMetric::Interactivity => "interactivity, tok/s/user",
+            XMetric::E2eLatency => "median end-to-end latency, ms",
+        }
+    }
+    pub fn of(self, p: &ViewPoint) -> Option<f64> {
+        match self {
+            XMetric::Interactivity => p.metrics.median_intvty,
+            XMetric::E2eLatency => p.metrics.median_e2el_ms,
+        }
+    }
+}
+
+impl YMetric {
+    pub fn better(self) -> Better {
+        match self {
+            YMetric::Throughput | YMetric::TokensPerMw => Better::Higher,
+            YMetric::Cost | YMetric::Energy | YMetric::MeasuredEnergy => Better::Lower,
+        }
+    }
+    pub fn label(self) -> &'static str {
+        match self {
+            YMetric::Throughput => "throughput, tok/s/GPU",
+            YMetric::Cost => "cost, $ per million tokens",
+            YMetric::TokensPerMw => "tokens/s per all-in MW",
+            YMetric::Energy => "modelled energy, J/token",
+            YMetric::MeasuredEnergy => "measured energy, J/output token",
+        }
+    }
+    pub fn of(self, p: &ViewPoint, e: HardwareEconomics) -> Option<f64> {
+        let t = p.metrics.tput_per_gpu.filter(|t| *t > 0.0);
+        match self {
+            YMetric::Throughput => t,
+            YMetric::Cost => Some(dollars_per_million_tokens(e.dollars_per_gpu_hour?, t?)),
+            YMetric::TokensPerMw => Some(servebench_analysis::economics::tokens_per_s_per_mw(
+                t?,
+                e.all_in_kw_per_gpu?,
+            )),
+            YMetric::Energy => Some(joules_per_token(e.all_in_kw_per_gpu?, t?)),
+            YMetric::MeasuredEnergy => p.metrics.measured_j_per_token,
+        }
+    }
+}
+
+/// The (tok/s/user, tok/s/GPU) frontier of a point set and the values along it.
+struct Along<'a> {
+    points: Vec<&'a ViewPoint>,
+}
+
+impl<'a> Along<'a> {
+    /// The tok/s/GPU-vs-tok/s/user frontier of `points`.
+    fn new(points: impl IntoIterator<Item = &'a ViewPoint>) -> Along<'a> {
+        let all: Vec<&ViewPoint> = points
+            .into_iter()
+            .filter(|p| p.metrics.median_intvty.is_some() && p.metrics.tput_per_gpu.is_some())
+            .collect();
+        let xy: Vec<(f64, f64)> = all
+            .iter()
+            .map(|p| {
+                (
+                    p.metrics.median_intvty.unwrap_or(f64::NAN),
+                    p.metrics.tput_per_gpu.unwrap_or(f64::NAN),
+                )
+            })
+            .collect();
+        let f = frontier(&xy, Better::Higher, Better::Higher);
+        Along {
+            points: f.into_iter().map(|i| all[i]).collect(),
+        }
+    }
+
+    /// A metric along the frontier as a spline of interactivity, when every frontier point
+    /// has it.
+    fn spline(&self, m: impl Fn(&ViewPoint) -> Option<f64>) -> Option<Steffen> {
+        let xy: Option<Vec<(f64, f64)>> = self
+            .points
+            .iter()
+            .map(|p| Some((p.metrics.median_intvty?, m(p)?)))
+            .collect();
+        Steffen::new(&xy?)
+    }
+
+    fn at(&self, m: impl Fn(&ViewPoint) -> Option<f64>, t: f64) -> Option<f64> {
+        self.spline(m)?.at(t)
+    }
+}
+
+/// Every curve read at each target interactivity: throughput (total, input, output), cost of
+/// each kind of token, tokens per MW, modelled and measured energy, E2E latency.
+pub fn at_targets(curves: &[Curve], targets: &[f64], prices: &Prices) -> Table {
+    let mut t = Table {
+        title: "At target interactivities (along each frontier; - = outside its measured range)"
+            .into(),
+        notes: vec![prices.note()],
+        columns: vec![
+            col("config", "config", 0),
+            col("run", "run", 0),
+            col("interactivity", "tok/s/user", 0),
+            col("tput_per_gpu", "tok/s/GPU", 1),
+            col("input_tput_per_gpu", "in tok/s/GPU", 1),
+            col("output_tput_per_gpu", "out tok/s/GPU", 1),
+            col("dollars_per_mtok", "$/M", 3),
+            col("dollars_per_mtok_input", "$/M in", 3),
+            col("dollars_per_mtok_output", "$/M out", 3),
+            col("tokens_per_s_per_mw", "tok/s/MW", 0),
+            col("joules_per_token", "J/tok", 3),
+            col("measured_joules_per_output_token", "J/out tok meas.", 3),
+            col("median_e2el_ms", "E2EL ms", 0),
+        ],
+        rows: Vec::new(),
+    };
+    for c in curves {
+        let along = Along::new(&c.points);
+        let e = prices.of(&c.config.hardware);
+        for &target in targets {
+            let tput = along.at(|p| p.metrics.tput_per_gpu, target);
+            let input = along.at(|p| p.metrics.input_tput_per_gpu, target);
+            let output = along.at(|p| p.metrics.output_tput_per_gpu, target);
+            let cost =
+                |t: Option<f64>| Some(dollars_per_million_tokens(e.dollars_per_gpu_hour?, t?));
+            // Measured energy is re-derived from interpolated power (W/GPU = J/out token ×
+            // out tok/s/GPU), never interpolated as a reciprocal itself.
+            let watts = along.at(
+                |p| Some(p.metrics.measured_j_per_token? * p.metrics.output_tput_per_gpu?),
+                target,
+            );
+            t.rows.push(vec![
+                c.label().into(),
+                c.run.clone().into(),
+                target.into(),
+                tput.into(),
+                input.into(),
+                output.into(),
+                cost(tput).into(),
+                cost(input).into(),
+                cost(output).into(),
+                tput.zip(e.all_in_kw_per_gpu)
+                    .map(|(t, kw)| servebench_analysis::economics::tokens_per_s_per_mw(t, kw))
+                    .into(),
+                tput.zip(e.all_in_kw_per_gpu)
+                    .map(|(t, kw)| joules_per_token(kw, t))
+                    .into(),
+                watts.zip(output).map(|(w, o)| w / o).into(),
+                along.at(|p| p.metrics.median_e2el_ms, target).into(),
+            ]);
+        }
+    }
+    t
+}
+
+/// Each curve's frontier of `y` against `x`, in their directions, point by point.
+pub fn frontiers(curves: &[Curve], x: XMetric, y: YMetric, prices: &Prices) -> Table {
+    let mut t = Table {
+        title: format!("Frontiers: {} against {}", y.label(), x.label()),
+        notes: vec![prices.note()],
+        columns: vec![
+            col("config", "config", 0),
+            col("run", "run", 0),
+            col("conc", "conc", 0),
+            col("num_gpus", "GPUs", 0),
+            col("interactivity", "tok/s/user", 1),
+            col("median_e2el_ms", "E2EL ms", 0),
+            col("tput_per_gpu", "tok/s/GPU", 1),
+            col("dollars_per_mtok", "$/M", 3),
+            col("tokens_per_s_per_mw", "tok/s/MW", 0),
+            col("joules_per_token", "J/tok", 3),
+            col("measured_joules_per_output_token", "J/out tok meas.", 3),
+        ],
+        rows: Vec::new(),
+    };
+    for c in curves {
+        let e = prices.of(&c.config.hardware);
+        for p in frontier_points(c, x, y, e) {
+            t.rows.push(vec![
+                c.label().into(),
+                c.run.clone().into(),
+                p.conc.into(),
+                p.num_gpus.into(),
+                p.metrics.median_intvty.into(),
+                p.metrics.median_e2el_ms.into(),
+                p.metrics.tput_per_gpu.into(),
+                YMetric::Cost.of(p, e).into(),
+                YMetric::TokensPerMw.of(p, e).into(),
+                YMetric::Energy.of(p, e).into(),
+                p.metrics.measured_j_per_token.into(),
+            ]);
+        }
+    }
+    t
+}
+
+/// A curve's frontier points for `y` against `x`, best x first.
+pub fn frontier_points(c: &Curve, x: XMetric, y: YMetric, e: HardwareEconomics) -> Vec<&ViewPoint> {
+    let xy: Vec<(f64, f64)> = c
+        .points
+        .iter()
+        .map(|p| (x.of(p).unwrap_or(f64::NAN), y.of(p, e).unwrap_or(f64::NAN)))
+        .collect();
+    frontier(&xy, x.better(), y.better())
+        .into_iter()
+        .map(|i| &c.points[i])
+        .collect()
+}
+
+/// The curves a selector picks, which must share one hardware (one price).
+fn picked<'a>(curves: &'a [Curve], s: &Selector) -> Result<Vec<&'a Curve>, String> {
+    let v: Vec<&Curve> = curves.iter().filter(|c| s.matches(c)).collect();
+    if v.is_empty() {
+        let known: Vec<String> = curves.iter().map(Curve::label).collect();
+        return Err(format!(
+            "'{s}' matches no config of the view; it has: {}",
+            if known.is_empty() {
+                "nothing".to_string()
+            } else {
+                known.join("; ")
+            }
+        ));
+    }
+    if v.iter().any(|c| c.config.hardware != v[0].config.hardware) {
+        return Err(format!(
+            "'{s}' matches configs on several accelerators ({}): add hardware=...",
+            v.iter().map(|c| c.label()).collect::<Vec<_>>().join("; ")
+        ));
+    }
+    Ok(v)
+}
+
+/// A against B at equal interactivity: each side is the best its selected configs do (the
+/// frontier of their points together); ratios of tok/s/GPU and of $/M.
+pub fn compare(
+    curves: &[Curve],
+    a: &Selector,
+    b: &Selector,
+    targets: &[f64],
+    prices: &Prices,
+) -> Result<Table, String> {
+    let (ca, cb) = (picked(curves, a)?, picked(curves, b)?);
+    let side = |cs: &[&Curve]| {
+        let along = Along::new(cs.iter().flat_map(|c| &c.points));
+        (
+            along.spline(|p| p.metrics.tput_per_gpu),
+            prices.of(&cs[0].config.hardware).dollars_per_gpu_hour,
+        )
+    };
+    let ((sa, da), (sb, db)) = (side(&ca), side(&cb));
+    let names = |cs: &[&Curve]| cs.iter().map(|c| c.label()).collect::<Vec<_>>().join("; ");
+    let mut t = Table {
+        title: format!("{a} (A) against {b} (B) at equal interactivity"),
+        notes: vec![
+            format!("A: {}", names(&ca)),
+            format!("B: {}", names(&cb)),
+            prices.note(),
+        ],
+        columns: vec![
+            col("interactivity", "tok/s/user", 0),
+            col("a_tput_per_gpu", "A tok/s/GPU", 1),
+            col("b_tput_per_gpu", "B tok/s/GPU", 1),
+            col("tput_ratio", "A/B tok/s/GPU", 3),
+            col("a_dollars_per_mtok", "A $/M", 3),
+            col("b_dollars_per_mtok", "B $/M", 3),
+            col("cost_ratio", "A/B $/M", 3),
+        ],
+        rows: Vec::new(),
+    };
+    for &target in targets {
+        let ta = sa.as_ref().and_then(|s| s.at(target));
+        let tb = sb.as_ref().and_then(|s| s.at(target));
+        let cost = |d: Option<f64>, t: Option<f64>| Some(dollars_per_million_tokens(d?, t?));
+        let ratios = match (&sa, &sb, da, db) {
+            (Some(sa), Some(sb), Some(da), Some(db)) => compare_at(sa, sb, target, da, db),
+            _ => None,
+        };
+        t.rows.push(vec![
+            target.into(),
+            ta.into(),
+            tb.into(),
+            ta.zip(tb).map(|(a, b)| a / b).into(),
+            cost(da, ta).into(),
+            cost(db, tb).into(),
+            ratios.map(|r| r.1).into(),
+        ]);
+    }
+    Ok(t)
+}
+
+/// Curves of the same config (and source), oldest run first, as the history functions take
+/// them (the date carries the run key so runs on one date stay apart).
+fn by_config(curves: &[Curve]) -> BTreeMap<(String, String), Vec<(&Curve, RunCurve)>> {
+    let mut m: BTreeMap<(String, String), Vec<(&Curve, RunCurve)>> = BTreeMap::new();
+    for c in curves {
+        let points = c
+            .points
+            .iter()
+            .filter_map(|p| Some((p.metrics.median_intvty?, p.metrics.tput_per_gpu?)))
+            .collect();
+        m.entry((c.source.as_str().to_string(), c.config_key.clone()))
+            .or_default()
+            .push((
+                c,
+                RunCurve {
+                    date: format!("{}\u{1f}{}", c.run_started_at, c.run),
+                    points,
+                },
+            ));
+    }
+    for v in m.values_mut() {
+        v.sort_by(|a, b| a.1.date.cmp(&b.1.date));
+    }
+    m
+}
+
+fn target_columns(targets: &[f64]) -> Vec<crate::table::Column> {
+    targets
+        .iter()
+        .map(|t| {
+            col(
+                &format!("tput_per_gpu_at_{t}"),
+                &format!("tok/s/GPU @{t}"),
+                1,
+            )
+        })
+        .collect()
+}
+
+/// Each config's tok/s/GPU at the targets, run by run.
+pub fn history_table(curves: &[Curve], targets: &[f64]) -> Table {
+    let mut t = Table {
+        title: "History: tok/s/GPU at target interactivities, run by run".into(),
+        notes: Vec::new(),
+        columns: [
+            col("config", "config", 0),
+            col("run", "run", 0),
+            col("started_at", "started", 0),
+        ]
+        .into_iter()
+        .chain(target_columns(targets))
+        .collect(),
+        rows: Vec::new(),
+    };
+    for runs in by_config(curves).values() {
+        let rc: Vec<RunCurve> = runs.iter().map(|r| r.1.clone()).collect();
+        for ((c, _), (_, values)) in runs.iter().zip(history(&rc, targets)) {
+            let mut row: Vec<Cell> = vec![
+                c.label().into(),
+                c.run.clone().into(),
+                c.run_started_at.clone().into(),
+            ];
+            row.extend(values.into_iter().map(Cell::from));
+            t.rows.push(row);
+        }
+    }
+    t
+}
+
+/// Drops of each config's latest run against the run before, beyond `threshold` and the
+/// earlier runs' noise.
+pub fn regression_table(curves: &[Curve], targets: &[f64], threshold: f64) -> Table {
+    let mut t = Table {
+        title: format!(
+            "Regressions: latest run against the one before, drops over {:.1}% and over run-to-run noise",
+            threshold * 100.0
+        ),
+        notes: Vec::new(),
+        columns: vec![
+            col("config", "config", 0),
+            col("before_run", "before", 0),
+            col("after_run", "after", 0),
+            col("interactivity", "tok/s/user", 0),
+            col("before_tput_per_gpu", "tok/s/GPU before", 1),
+            col("after_tput_per_gpu", "tok/s/GPU after", 1),
+            col("change_pct", "change %", 1),
+            col("noise_pct", "noise %", 1),
+        ],
+        rows: Vec::new(),
+    };
+    let mut compared = 0;
+    for runs in by_config(curves).values() {
+        if runs.len() < 2 {
+            continue;
+        }
+        compared += 1;
+        let rc: Vec<RunCurve> = runs.iter().map(|r| r.1.clone()).collect();
+        let (before, after) = (runs[runs.len() - 2].0, runs[runs.len() - 1].0);
+        for r in regressions(&rc, targets, threshold) {
+            t.rows.push(vec![
+                after.label().into(),
+                before.run.clone().into(),
+                after.run.clone().into(),
+                r.interactivity.into(),
+                r.before.into(),
+                r.after.into(),
+                (r.change * 100.0).into(),
+                (r.noise * 100.0).into(),
+            ]);
+        }
+    }
+    t.notes
+        .push(format!("{compared} configs with two runs or more compared"));
+    t
+}
+
+/// The curves' points and frontiers of `y` against `x` as a chart, with the targets marked
+/// when x is interactivity.
+pub fn chart(
+    title: &str,
+    curves: &[Curve],
+    x: XMetric,
+    y: YMetric,
+    targets: &[f64],
+    prices: &Prices,
+) -> servebench_chart::Chart {
+    use servebench_chart::{Axis, Chart, Series};
+    let mut ch = Chart::new(title, Axis::linear(x.label()), Axis::linear(y.label()));
+    for c in curves {
+        let e = prices.of(&c.config.hardware);
+        let xy = |p: &ViewPoint| Some((x.of(p)?, y.of(p, e)?));
+        let points: Vec<(f64, f64)> = c.points.iter().filter_map(xy).collect();
+        let front: Vec<(f64, f64)> = frontier_points(c, x, y, e)
+            .into_iter()
+            .filter_map(xy)
+            .collect();
+        ch.series.push(Series::new(c.label(), points, front));
+    }
+    if x == XMetric::Interactivity {
+        ch.x_markers = targets
+            .iter()
+            .map(|&t| (t, format!("{t} tok/s/user")))
+            .collect();
+    }
+    ch
+}
