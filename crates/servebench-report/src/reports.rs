@@ -555,3 +555,172 @@ pub fn chart(
     }
     ch
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use servebench_store::{Config, Metrics, Source};
+
+    /// (conc, tok/s/user, tok/s/GPU, E2EL ms, measured J per output token)
+    fn curve(hw: &str, pts: &[(u32, f64, f64, f64, Option<f64>)]) -> Curve {
+        let config = Config {
+            hardware: hw.into(),
+            engine: "vllm".into(),
+            model: "m".into(),
+            precision: "fp8".into(),
+            spec_decoding: "none".into(),
+            disagg: false,
+            topology: "tp8".into(),
+        };
+        let points = pts
+            .iter()
+            .map(|&(conc, intvty, tput, e2el, j)| ViewPoint {
+                config: config.clone(),
+                config_key: config.natural_key(),
+                run: "r".into(),
+                run_started_at: "2026-11-28".into(),
+                isl: 1024,
+                osl: 1024,
+                conc,
+                num_gpus: 8,
+                metrics: Metrics {
+                    tput_per_gpu: Some(tput),
+                    input_tput_per_gpu: Some(tput / 2.0),
+                    output_tput_per_gpu: Some(tput / 2.0),
+                    median_intvty: Some(intvty),
+                    median_e2el_ms: Some(e2el),
+                    measured_j_per_token: j,
+                    ..Default::default()
+                },
+            })
+            .collect();
+        Curve {
+            config_key: config.natural_key(),
+            config,
+            source: Source::Own,
+            run: "r".into(),
+            run_started_at: "2026-11-28".into(),
+            points,
+        }
+    }
+
+    fn num(c: &Cell) -> Option<f64> {
+        match c {
+            Cell::Num(v) => *v,
+            Cell::Text(_) => panic!("text"),
+        }
+    }
+
+    #[test]
+    fn measured_energy_comes_from_interpolated_power_not_interpolated_itself() {
+        // Output tok/s/GPU 500 at 100 W → 0.2 J; 1000 at 300 W → 0.3 J. Halfway in
+        // interactivity: power 200 W, output 750 tok/s → 0.2667 J (not the mean 0.25 J).
+        let c = curve(
+            "h200",
+            &[
+                (4, 100.0, 1000.0, 1000.0, Some(0.2)),
+                (8, 50.0, 2000.0, 2000.0, Some(0.3)),
+            ],
+        );
+        let catalog = Catalog::builtin().unwrap();
+        let prices = Prices {
+            catalog: &catalog,
+            tier: CostTier::Custom(3.0),
+        };
+        let t = at_targets(&[c], &[75.0, 40.0], &prices);
+        let j = t.column("measured_joules_per_output_token");
+        assert!((num(j[0]).unwrap() - 200.0 / 750.0).abs() < 1e-9);
+        assert_eq!(num(j[1]), None, "40 is below the measured range");
+        let cost = num(t.column("dollars_per_mtok")[0]).unwrap();
+        assert!((cost - 3.0 / (1500.0 * 3600.0 / 1e6)).abs() < 1e-12);
+        // A point without power samples: no measured figure at all, modelled still there.
+        let c = curve(
+            "h200",
+            &[
+                (4, 100.0, 1000.0, 1000.0, Some(0.2)),
+                (8, 50.0, 2000.0, 2000.0, None),
+            ],
+        );
+        let t = at_targets(&[c], &[75.0], &prices);
+        assert_eq!(num(t.column("measured_joules_per_output_token")[0]), None);
+        assert!(num(t.column("joules_per_token")[0]).is_some());
+    }
+
+    #[test]
+    fn frontiers_follow_each_metrics_direction() {
+        // c16 has less tok/s/user and tok/s/GPU than c8, more latency and more energy: off
+        // every frontier, whichever way each metric points.
+        let c = curve(
+            "h200",
+            &[
+                (4, 100.0, 1000.0, 900.0, Some(0.5)),
+                (8, 80.0, 2000.0, 1200.0, Some(0.3)),
+                (16, 70.0, 1500.0, 1500.0, Some(0.4)),
+                (32, 40.0, 3000.0, 2500.0, Some(0.2)),
+            ],
+        );
+        let e = HardwareEconomics {
+            dollars_per_gpu_hour: Some(2.0),
+            all_in_kw_per_gpu: Some(1.5),
+        };
+        let concs = |x, y| -> Vec<u32> {
+            frontier_points(&c, x, y, e)
+                .iter()
+                .map(|p| p.conc)
+                .collect()
+        };
+        use XMetric::*;
+        use YMetric::*;
+        assert_eq!(concs(Interactivity, Throughput), [4, 8, 32]);
+        // Lower latency first; cost, energy lower is better: the same trade-off set.
+        assert_eq!(concs(E2eLatency, Throughput), [4, 8, 32]);
+        assert_eq!(concs(Interactivity, Cost), [4, 8, 32]);
+        assert_eq!(concs(E2eLatency, Energy), [4, 8, 32]);
+        assert_eq!(concs(Interactivity, TokensPerMw), [4, 8, 32]);
+        assert_eq!(concs(Interactivity, MeasuredEnergy), [4, 8, 32]);
+        // Latency read as if higher were better keeps only c32: the direction matters.
+        let xy: Vec<(f64, f64)> = c
+            .points
+            .iter()
+            .map(|p| {
+                (
+                    p.metrics.median_e2el_ms.unwrap(),
+                    p.metrics.tput_per_gpu.unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(frontier(&xy, Better::Higher, Better::Higher), [3]);
+    }
+
+    #[test]
+    fn comparisons_need_one_accelerator_a_side() {
+        let catalog = Catalog::builtin().unwrap();
+        let prices = Prices {
+            catalog: &catalog,
+            tier: CostTier::OwnedHyperscaler,
+        };
+        let a = curve(
+            "h200",
+            &[(4, 100.0, 1000.0, 1.0, None), (8, 50.0, 2000.0, 2.0, None)],
+        );
+        let b = curve(
+            "b200",
+            &[(4, 100.0, 2500.0, 1.0, None), (8, 50.0, 5000.0, 2.0, None)],
+        );
+        let both = [a, b];
+        let sel = |s: &str| s.parse::<Selector>().unwrap();
+        let t = compare(&both, &sel("h200"), &sel("b200"), &[75.0], &prices).unwrap();
+        let ratio = num(t.column("tput_ratio")[0]).unwrap();
+        assert!((ratio - 0.4).abs() < 1e-12);
+        let (h, b) = (
+            catalog.accelerator("h200").unwrap(),
+            catalog.accelerator("b200").unwrap(),
+        );
+        let price =
+            |a: &servebench_catalog::Accelerator| a.dollars_per_gpu_hour.owned_hyperscaler.value;
+        let want = (price(h) / 1500.0) / (price(b) / 3750.0);
+        assert!((num(t.column("cost_ratio")[0]).unwrap() - want).abs() < 1e-12);
+        let e = compare(&both, &sel("engine=vllm"), &sel("b200"), &[75.0], &prices).unwrap_err();
+        assert!(e.contains("several accelerators"), "{e}");
+    }
+}

@@ -247,7 +247,7 @@ mod tests {
         let t = table();
         assert_eq!(
             Text.render(&t),
-            "T\n  prices: x\nconfig   tok/s/GPU\na, \"b\"     1234.6\nc                -\n"
+            "T\n  prices: x\nconfig  tok/s/GPU\na, \"b\"     1234.6\nc               -\n"
         );
         assert_eq!(Csv.render(&t), "config,tput\n\"a, \"\"b\"\"\",1234.6\nc,\n");
         let j: Value = serde_json::from_str(&Json.render(&t)).unwrap();

@@ -159,9 +159,14 @@ pub fn sweep_point(path: &Path) -> Result<Point, StoreError> {
         },
         provenance: json!({
             "image": job["image"],
+            // What the image tag says of the engine's version (`vllm/vllm-openai:v0.10.2`);
+            // a simulated engine is servebench's own.
+            "engine_version": engine_version(job),
             "server_command": v["server_command"],
             "recipe_fingerprint": job["recipe-fingerprint"],
             "tokenizer": r["tokenizer_id"],
+            "tokenizer_sha256": r["provenance"]["tokenizer"]["sha256"],
+            "dataset_sha256": r["provenance"]["dataset_sha256"],
             "seed": r["config"]["seed"],
             "client": r["provenance"]["servebench_version"],
             "host": r["provenance"]["host"],
@@ -170,6 +175,21 @@ pub fn sweep_point(path: &Path) -> Result<Point, StoreError> {
         }),
         result: v,
     })
+}
+
+/// `framework image-tag` of a sweep job (`vllm v0.10.2`), or null without a tag.
+fn engine_version(job: &Value) -> Value {
+    let framework = job["framework"].as_str().unwrap_or("");
+    if framework == "sim" {
+        return json!(format!("sim (servebench {})", env!("CARGO_PKG_VERSION")));
+    }
+    let image = job["image"].as_str().unwrap_or("");
+    // The tag follows the last ':' after the last '/' (a registry may have a port).
+    let name = image.rsplit('/').next().unwrap_or(image);
+    match name.split_once(':') {
+        Some((_, tag)) if !tag.is_empty() => json!(format!("{framework} {tag}")),
+        _ => Value::Null,
+    }
 }
 
 /// Every `*.json` below `dir` (sorted), for the sweep importer.
@@ -456,4 +476,22 @@ pub fn bench_results(file: &Path, d: &Deployment) -> Result<Vec<Point>, StoreErr
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn engine_versions_from_image_tags() {
+        let v = |framework: &str, image: &str| {
+            engine_version(&json!({"framework": framework, "image": image}))
+        };
+        assert_eq!(v("vllm", "vllm/vllm-openai:v0.10.2"), "vllm v0.10.2");
+        assert_eq!(
+            v("sglang", "registry.local:5000/lmsys/sglang:v0.5.3-cu129"),
+            "sglang v0.5.3-cu129"
+        );
+        assert_eq!(v("vllm", "registry.local:5000/vllm"), Value::Null);
+    }
 }

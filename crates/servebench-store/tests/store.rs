@@ -193,7 +193,8 @@ fn importers_on_real_shaped_files_keep_references_apart() {
             "server_command": "servebench sim --gpu h200",
             "result": {"tput_per_gpu": 123.5, "median_intvty": 80.0, "num_gpus": 8, "completed": 40,
                        "failed": 0, "date": "20261128-120000", "tokenizer_id": "cl100k_base",
-                       "config": {"seed": 0}, "provenance": {"servebench_version": "0.1.0", "host": "h"}}
+                       "config": {"seed": 0}, "provenance": {"servebench_version": "0.1.0", "host": "h",
+                       "dataset_sha256": "d5", "tokenizer": {"sha256": "t5"}}}
         }))
         .unwrap(),
     )
@@ -209,6 +210,12 @@ fn importers_on_real_shaped_files_keep_references_apart() {
         pts2[0].provenance["server_command"],
         "servebench sim --gpu h200"
     );
+    assert_eq!(pts2[0].provenance["dataset_sha256"], "d5");
+    assert_eq!(pts2[0].provenance["tokenizer_sha256"], "t5");
+    assert!(pts2[0].provenance["engine_version"]
+        .as_str()
+        .unwrap()
+        .starts_with("sim (servebench "));
     // With the sweep's run record: when, who, executor and the recipes' commit come from it.
     std::fs::write(
         sweep.join("run.json"),
