@@ -70,6 +70,22 @@ pub fn children_peak_rss_bytes() -> u64 {
     ru.ru_maxrss as u64 * 1024
 }
 
+/// UTC calendar date and time of `unix` seconds: (year, month, day, hour, minute, second).
+pub fn utc_civil(unix: i64) -> (i64, i64, i64, i64, i64, i64) {
+    let (days, rem) = (unix.div_euclid(86_400), unix.rem_euclid(86_400));
+    // Civil-from-days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d, rem / 3600, rem % 3600 / 60, rem % 60)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -88,5 +104,12 @@ mod tests {
         assert!(b > a);
         // Both read CLOCK_MONOTONIC: the two elapsed readings agree to well under a millisecond.
         assert!((b - a).abs_diff(el) < 1_000_000, "{} vs {}", b - a, el);
+    }
+
+    #[test]
+    fn civil_dates() {
+        assert_eq!(utc_civil(0), (1970, 1, 1, 0, 0, 0));
+        // 2024-02-29T12:34:56Z, a leap day.
+        assert_eq!(utc_civil(1_709_210_096), (2024, 2, 29, 12, 34, 56));
     }
 }

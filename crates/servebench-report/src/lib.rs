@@ -8,4 +8,5 @@
 
 pub mod curves;
 pub mod reports;
+pub mod request;
 pub mod table;

@@ -575,6 +575,8 @@ mod tests {
         let points = pts
             .iter()
             .map(|&(conc, intvty, tput, e2el, j)| ViewPoint {
+                id: conc as i64,
+                image: None,
                 config: config.clone(),
                 config_key: config.natural_key(),
                 run: "r".into(),

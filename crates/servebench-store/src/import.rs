@@ -163,6 +163,7 @@ pub fn sweep_point(path: &Path) -> Result<Point, StoreError> {
             // a simulated engine is servebench's own.
             "engine_version": engine_version(job),
             "server_command": v["server_command"],
+            "server_log": server_log(path, &v),
             "recipe_fingerprint": job["recipe-fingerprint"],
             "tokenizer": r["tokenizer_id"],
             "tokenizer_sha256": r["provenance"]["tokenizer"]["sha256"],
@@ -175,6 +176,22 @@ pub fn sweep_point(path: &Path) -> Result<Point, StoreError> {
         }),
         result: v,
     })
+}
+
+/// The absolute path of a sweep point's server log (`OUT/logs/...`), from the point's file
+/// at `OUT/points/<key>/<name>.json`.
+fn server_log(point_file: &Path, v: &Value) -> Value {
+    let rel = v["server_log"].as_str().unwrap_or("");
+    let out = point_file
+        .ancestors()
+        .find(|a| a.join("points").is_dir() && a.join(rel).is_file());
+    match out {
+        Some(out) if !rel.is_empty() => json!(std::path::absolute(out.join(rel))
+            .unwrap_or_else(|_| out.join(rel))
+            .display()
+            .to_string()),
+        _ => Value::Null,
+    }
 }
 
 /// `framework image-tag` of a sweep job (`vllm v0.10.2`), or null without a tag.

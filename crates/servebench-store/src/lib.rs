@@ -17,7 +17,7 @@
 pub mod db;
 pub mod import;
 
-use db::{ddl, Db, DbError, Dialect, Row, Value};
+use db::{ddl, Db, DbError, Dialect, Value};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::path::Path;
@@ -220,6 +220,28 @@ const MIGRATIONS: &[&str] = &[
         tput_per_gpu, input_tput_per_gpu, output_tput_per_gpu, median_intvty, median_ttft_ms,
         median_tpot_ms, median_e2el_ms, p99_ttft_ms, p99_tpot_ms, p99_e2el_ms, completed,
         failed, measured_j_per_token);",
+    // 5: the image beside the metrics (dashboard tooltips), in the view index with the id (so
+    // PostgreSQL answers views from the index alone too).
+    "ALTER TABLE points ADD COLUMN image {text};
+     UPDATE points SET image = {json_image};
+     DROP INDEX points_view;
+     CREATE INDEX points_view ON points(config_id, isl, osl, run_id, conc, num_gpus,
+        tput_per_gpu, input_tput_per_gpu, output_tput_per_gpu, median_intvty, median_ttft_ms,
+        median_tpot_ms, median_e2el_ms, p99_ttft_ms, p99_tpot_ms, p99_e2el_ms, completed,
+        failed, measured_j_per_token, image, id);",
+    // 6: every curve (a config in a run at a workload) and its point count, kept by ingest, so
+    // listing what the store holds never scans the points.
+    "CREATE TABLE curves (
+        config_id BIGINT NOT NULL REFERENCES configs(id),
+        run_id BIGINT NOT NULL REFERENCES runs(id),
+        isl BIGINT NOT NULL,
+        osl BIGINT NOT NULL,
+        points BIGINT NOT NULL,
+        PRIMARY KEY (config_id, run_id, isl, osl)
+     );
+     INSERT INTO curves (config_id, run_id, isl, osl, points)
+        SELECT config_id, run_id, isl, osl, COUNT(*) FROM points
+        GROUP BY config_id, run_id, isl, osl;",
 ];
 
 /// The metric columns of `points`, in [`Metrics`]' order.
@@ -268,6 +290,9 @@ impl Metrics {
 /// A point of a dashboard view.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ViewPoint {
+    /// The point's row id (stable while it is stored).
+    pub id: i64,
+    pub image: Option<String>,
     pub config: Config,
     /// The config's natural key.
     pub config_key: String,
@@ -280,18 +305,50 @@ pub struct ViewPoint {
     pub metrics: Metrics,
 }
 
+/// A model at one workload, as the store holds it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ViewSummary {
+    pub model: String,
+    pub isl: u32,
+    pub osl: u32,
+    pub points: u64,
+    /// Sorted, distinct.
+    pub precisions: Vec<String>,
+    pub sources: Vec<String>,
+    pub hardware: Vec<String>,
+    pub engines: Vec<String>,
+}
+
+/// One stored point in full.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PointRecord {
+    pub id: i64,
+    /// Its identity: the SHA-256 of run, config, workload and concurrency.
+    pub key: String,
+    pub config_key: String,
+    pub config: Config,
+    pub run: Run,
+    pub isl: u32,
+    pub osl: u32,
+    pub conc: u32,
+    pub num_gpus: u32,
+    pub metrics: Metrics,
+    pub provenance: serde_json::Value,
+    pub result: serde_json::Value,
+}
+
 /// A stored point of a curve: (run key, concurrency, tok/s/GPU, tok/s/user).
 pub type CurvePoint = (String, u32, Option<f64>, Option<f64>);
 
 /// Points in one multi-row INSERT; a batch's remainder goes in power-of-two pieces so a
 /// PostgreSQL session prepares at most a dozen shapes.
 const ROWS_PER_INSERT: usize = 256;
-const POINT_COLUMNS: usize = 22;
+const POINT_COLUMNS: usize = 23;
 
 fn insert_points_sql(rows: usize) -> String {
     let mut sql = format!(
         "INSERT INTO points (point_key, run_id, config_id, isl, osl, conc, num_gpus, \
-         {METRIC_COLUMNS}, provenance, result) VALUES "
+         {METRIC_COLUMNS}, image, provenance, result) VALUES "
     );
     for r in 0..rows {
         sql.push_str(if r == 0 { "(" } else { ", (" });
@@ -483,7 +540,15 @@ impl Store {
                     p.num_gpus.into(),
                 ]);
                 rows.extend(p.metrics.values());
-                rows.extend([p.provenance.to_string().into(), p.result.to_string().into()]);
+                rows.extend([
+                    p.provenance["image"].as_str().into(),
+                    p.provenance.to_string().into(),
+                    p.result.to_string().into(),
+                ]);
+            }
+            let mut curves: std::collections::BTreeSet<(i64, u32, u32)> = Default::default();
+            for (p, row) in points.iter().zip(rows.chunks(POINT_COLUMNS)) {
+                curves.insert((row[2].int(), p.isl, p.osl));
             }
             let mut inserted = 0;
             let mut rest = &rows[..];
@@ -497,6 +562,15 @@ impl Store {
                 let (chunk, tail) = rest.split_at(n * POINT_COLUMNS);
                 inserted += db.execute(&insert_points_sql(n), chunk)? as usize;
                 rest = tail;
+            }
+            for (config_id, isl, osl) in curves {
+                db.execute(
+                    "INSERT INTO curves (config_id, run_id, isl, osl, points)
+                     SELECT $1, $2, $3, $4, COUNT(*) FROM points
+                     WHERE config_id = $1 AND isl = $3 AND osl = $4 AND run_id = $2
+                     ON CONFLICT (config_id, run_id, isl, osl) DO UPDATE SET points = excluded.points",
+                    &[Value::Int(config_id), Value::Int(run_id), isl.into(), osl.into()],
+                )?;
             }
             Ok(Ingested {
                 inserted,
@@ -594,7 +668,7 @@ impl Store {
             return Ok(Vec::new());
         }
         let sql = format!(
-            "SELECT p.config_id, p.run_id, p.conc, p.num_gpus, {METRIC_COLUMNS}
+            "SELECT p.config_id, p.run_id, p.conc, p.num_gpus, p.id, p.image, {METRIC_COLUMNS}
              FROM points p
              WHERE p.config_id IN (SELECT id FROM configs WHERE model = $1
                                      AND ($2 = '' OR precision = $2))
@@ -620,6 +694,8 @@ impl Store {
                 let (config_key, config) = configs.get(&r[0].int())?;
                 let (run, run_started_at) = runs.get(&r[1].int())?;
                 Some(ViewPoint {
+                    id: r[4].int(),
+                    image: r[5].opt_text(),
                     config_key: config_key.clone(),
                     config: config.clone(),
                     run: run.clone(),
@@ -628,7 +704,7 @@ impl Store {
                     osl,
                     conc: r[2].int() as u32,
                     num_gpus: r[3].int() as u32,
-                    metrics: Metrics::from_row(&r[4..]),
+                    metrics: Metrics::from_row(&r[6..]),
                 })
             })
             .collect();
@@ -641,6 +717,77 @@ impl Store {
             ))
         });
         Ok(out)
+    }
+
+    /// What the store holds, per model and workload (and, within, per precision, source,
+    /// hardware and engine), from the curve counts ingest keeps.
+    pub fn views(&mut self) -> Result<Vec<ViewSummary>, StoreError> {
+        let rows = self
+            .db
+            .query(
+                "SELECT c.model, cu.isl, cu.osl, c.precision, r.source, c.hardware, c.engine,
+                        CAST(SUM(cu.points) AS BIGINT)
+                 FROM curves cu JOIN configs c ON cu.config_id = c.id JOIN runs r ON cu.run_id = r.id
+                 GROUP BY c.model, cu.isl, cu.osl, c.precision, r.source, c.hardware, c.engine",
+                &[],
+            )
+            .map_err(self.err())?;
+        let mut out: std::collections::BTreeMap<(String, u32, u32), ViewSummary> =
+            Default::default();
+        for r in rows {
+            let (model, isl, osl) = (r[0].text(), r[1].int() as u32, r[2].int() as u32);
+            let v = out
+                .entry((model.clone(), isl, osl))
+                .or_insert_with(|| ViewSummary {
+                    model,
+                    isl,
+                    osl,
+                    ..Default::default()
+                });
+            v.points += r[7].int() as u64;
+            for (set, value) in [
+                (&mut v.precisions, r[3].text()),
+                (&mut v.sources, r[4].text()),
+                (&mut v.hardware, r[5].text()),
+                (&mut v.engines, r[6].text()),
+            ] {
+                if let Err(i) = set.binary_search(&value) {
+                    set.insert(i, value);
+                }
+            }
+        }
+        Ok(out.into_values().collect())
+    }
+
+    /// One stored point in full, by its row id.
+    pub fn point(&mut self, id: i64) -> Result<Option<PointRecord>, StoreError> {
+        let sql = format!(
+            "SELECT c.natural_key, c.hardware, c.engine, c.model, c.precision, c.spec_decoding,
+                    c.disagg, c.topology,
+                    r.run_key, r.started_at, r.who, r.recipes_commit, r.executor, r.source,
+                    p.point_key, p.isl, p.osl, p.conc, p.num_gpus, p.provenance, p.result,
+                    {METRIC_COLUMNS}
+             FROM points p JOIN configs c ON p.config_id = c.id JOIN runs r ON p.run_id = r.id
+             WHERE p.id = $1"
+        );
+        let row = self
+            .db
+            .query_one(&sql, &[Value::Int(id)])
+            .map_err(self.err())?;
+        Ok(row.map(|r| PointRecord {
+            id,
+            key: r[14].text(),
+            config_key: r[0].text(),
+            config: config_of(&r[1..8]),
+            run: run_of(&r[8..14]),
+            isl: r[15].int() as u32,
+            osl: r[16].int() as u32,
+            conc: r[17].int() as u32,
+            num_gpus: r[18].int() as u32,
+            provenance: serde_json::from_str(&r[19].text()).unwrap_or_default(),
+            result: serde_json::from_str(&r[20].text()).unwrap_or_default(),
+            metrics: Metrics::from_row(&r[21..]),
+        }))
     }
 
     /// The run with `key`, if stored.
@@ -660,11 +807,11 @@ impl Store {
              ORDER BY started_at, run_key",
             &[],
         );
-        Ok(r.map_err(self.err())?.iter().map(run_of).collect())
+        Ok(r.map_err(self.err())?.iter().map(|r| run_of(r)).collect())
     }
 }
 
-fn run_of(r: &Row) -> Run {
+fn run_of(r: &[Value]) -> Run {
     Run {
         key: r[0].text(),
         started_at: r[1].text(),
@@ -706,8 +853,8 @@ mod tests {
         let s = insert_points_sql(2);
         assert!(
             s.contains("($1, $2,")
-                && s.contains("$22), ($23,")
-                && s.ends_with("$44) ON CONFLICT (point_key) DO NOTHING")
+                && s.contains("$23), ($24,")
+                && s.ends_with("$46) ON CONFLICT (point_key) DO NOTHING")
         );
     }
 }

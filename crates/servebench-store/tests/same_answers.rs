@@ -97,6 +97,22 @@ fn sqlite_and_postgres_answer_alike() {
     }
     assert_eq!(a.count_points(Some(Source::Own)).unwrap(), 3 * 18);
     assert_eq!(a.runs().unwrap(), b.runs().unwrap());
+    let views = a.views().unwrap();
+    assert_eq!(views, b.views().unwrap());
+    let g = views
+        .iter()
+        .find(|v| v.model == "gpt-oss-120b" && (v.isl, v.osl) == (1024, 1024))
+        .unwrap();
+    assert_eq!(
+        g.points,
+        150 + 54,
+        "published and three nights of own points"
+    );
+    assert_eq!(g.sources, ["own", "reference"]);
+    assert!(g.hardware.contains(&"mi355x".to_string()) && g.precisions == ["fp4", "fp8"]);
+    // Ingesting again changes no count.
+    a.ingest(&reference, &published).unwrap();
+    assert_eq!(a.views().unwrap(), views);
     assert_eq!(a.runs().unwrap().len(), 4);
     let mut views = 0;
     for (model, isl, osl) in [

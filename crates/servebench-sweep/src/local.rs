@@ -68,6 +68,9 @@ pub struct StoredPoint {
     pub job: serde_json::Value,
     pub concurrency: u32,
     pub server_command: String,
+    /// The log of the server that served it, relative to the results directory.
+    #[serde(default)]
+    pub server_log: Option<String>,
     pub result: BenchResult,
 }
 
@@ -382,6 +385,11 @@ fn run_point(
                     job: job.ix_row(),
                     concurrency: p.conc,
                     server_command: s.command.clone(),
+                    server_log: s
+                        .log
+                        .strip_prefix(&o.out)
+                        .ok()
+                        .map(|p| p.display().to_string()),
                     result,
                 };
                 let path = o.out.join("points").join(&name).with_extension("json");

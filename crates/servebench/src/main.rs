@@ -38,6 +38,10 @@ enum Command {
     /// Reports from the store: frontiers, cost and power at target interactivities,
     /// comparisons, history, regressions; text, CSV, JSON and SVG/PNG charts.
     Report(cmd::report::ReportArgs),
+    /// Serve the web dashboard over the store (read-only, loopback by default).
+    Dashboard(cmd::dashboard::DashboardArgs),
+    /// Write the dashboard as a static site that works from any file server.
+    ExportSite(cmd::dashboard::ExportSiteArgs),
 }
 
 fn main() -> ExitCode {
@@ -52,6 +56,8 @@ fn main() -> ExitCode {
         Command::Sweep(a) => cmd::sweep::run(*a),
         Command::Ingest(a) => cmd::ingest::run(a),
         Command::Report(a) => cmd::report::run(a),
+        Command::Dashboard(a) => cmd::dashboard::run(a),
+        Command::ExportSite(a) => cmd::dashboard::export_site(a),
     };
     match outcome {
         Ok(code) => code,

@@ -1,5 +1,6 @@
 pub mod bench;
 pub mod calibrate;
+pub mod dashboard;
 pub mod deployment;
 pub mod ingest;
 pub mod plan;

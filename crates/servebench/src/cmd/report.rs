@@ -1,12 +1,10 @@
 //! `servebench report`: frontiers, values at target interactivities with cost and power,
 //! comparisons, history and regressions from the store, as text, CSV or JSON, and charts.
 
-use servebench_analysis::economics::CostTier;
 use servebench_catalog::Catalog;
-use servebench_report::curves::{self, Query, RunPick, Selector};
-use servebench_report::reports::{self, Prices, XMetric, YMetric};
+use servebench_report::request::Request;
 use servebench_report::table::exporter;
-use servebench_store::{Source, Store};
+use servebench_store::Store;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -80,83 +78,54 @@ pub struct ReportArgs {
     chart: Option<PathBuf>,
 }
 
-fn parse<T: std::str::FromStr<Err = String>>(flag: &str, v: &str) -> anyhow::Result<T> {
-    v.parse().map_err(|e| anyhow::anyhow!("--{flag} {e}"))
-}
-
 pub fn run(a: ReportArgs) -> anyhow::Result<ExitCode> {
     let t0 = std::time::Instant::now();
-    let tier = match a.tier.as_str() {
-        "hyperscaler" => CostTier::OwnedHyperscaler,
-        "neocloud" => CostTier::OwnedNeocloud,
-        "rental" => CostTier::Rental3y,
-        x => CostTier::Custom(x.parse().ok().filter(|d: &f64| *d > 0.0).ok_or_else(|| {
-            anyhow::anyhow!("--tier {x}: expected hyperscaler, neocloud, rental or a $/GPU-hour")
-        })?),
+    let what = match a.what {
+        What::At => "at",
+        What::Frontier => "frontier",
+        What::Compare => "compare",
+        What::History => "history",
+        What::Regressions => "regressions",
     };
-    let sources = match a.source.as_str() {
-        "both" => vec![Source::Own, Source::Reference],
-        s => vec![parse::<Source>("source", s)?],
-    };
+    // The flags as the query pairs the dashboard's report API takes: one parser for both.
+    let mut pairs: Vec<(String, String)> = vec![
+        ("model".into(), a.model.clone()),
+        ("isl".into(), a.isl.to_string()),
+        ("osl".into(), a.osl.to_string()),
+        (
+            "at".into(),
+            a.at.iter()
+                .map(f64::to_string)
+                .collect::<Vec<_>>()
+                .join(","),
+        ),
+        ("tier".into(), a.tier.clone()),
+        ("source".into(), a.source.clone()),
+        ("run".into(), a.run.clone()),
+        ("x".into(), a.x.clone()),
+        ("y".into(), a.y.clone()),
+        ("threshold".into(), a.threshold.to_string()),
+    ];
+    for (k, v) in [("precision", &a.precision), ("a", &a.a), ("b", &a.b)] {
+        if let Some(v) = v {
+            pairs.push((k.into(), v.clone()));
+        }
+    }
+    let req = Request::from_pairs(what.parse().map_err(anyhow::Error::msg)?, &pairs)
+        .map_err(|e| anyhow::anyhow!("--{e}"))?;
     let exp = exporter(&a.format)
         .ok_or_else(|| anyhow::anyhow!("--format {}: expected text, csv or json", a.format))?;
-    let (x, y): (XMetric, YMetric) = (parse("x", &a.x)?, parse("y", &a.y)?);
-    let runs = match a.what {
-        What::History | What::Regressions => RunPick::All,
-        _ => parse::<RunPick>("run", &a.run)?,
-    };
     let mut store = Store::open(&a.store)?;
-    let query = Query {
-        model: a.model.clone(),
-        isl: a.isl,
-        osl: a.osl,
-        precision: a.precision.clone(),
-        sources,
-        runs,
-    };
-    let curves = curves::load(&mut store, &query)?;
-    let loaded = t0.elapsed();
     let catalog = Catalog::builtin()?;
-    let prices = Prices {
-        catalog: &catalog,
-        tier,
-    };
-    let mut table = match a.what {
-        What::At => reports::at_targets(&curves, &a.at, &prices),
-        What::Frontier => reports::frontiers(&curves, x, y, &prices),
-        What::Compare => {
-            let side = |flag: &str, v: &Option<String>| -> anyhow::Result<Selector> {
-                let v = v
-                    .as_deref()
-                    .ok_or_else(|| anyhow::anyhow!("compare needs --a and --b"))?;
-                parse(flag, v)
-            };
-            let (sa, sb) = (side("a", &a.a)?, side("b", &a.b)?);
-            reports::compare(&curves, &sa, &sb, &a.at, &prices)
-                .map_err(|e| anyhow::anyhow!("compare: {e}"))?
-        }
-        What::History => reports::history_table(&curves, &a.at),
-        What::Regressions => reports::regression_table(&curves, &a.at, a.threshold),
-    };
-    let view = format!(
-        "{} {}/{}{}",
-        a.model,
-        a.isl,
-        a.osl,
-        a.precision
-            .as_deref()
-            .map(|p| format!(" {p}"))
-            .unwrap_or_default()
-    );
-    table.title = format!("{view} — {}", table.title);
+    let (curves, table) = req.run(&mut store, &catalog).map_err(anyhow::Error::msg)?;
+    let loaded = t0.elapsed();
     print!("{}", exp.render(&table));
     if let Some(path) = &a.chart {
-        let ch = reports::chart(&view, &curves, x, y, &a.at, &prices);
-        servebench_chart::write(&ch, path)?;
+        servebench_chart::write(&req.chart(&curves, &catalog), path)?;
         eprintln!("servebench report: chart written to {}", path.display());
     }
     eprintln!(
-        "servebench report: {} curves, {} points in {:.1} ms ({:.1} ms opening the store and reading the view)",
+        "servebench report: {} curves, {} points in {:.1} ms ({:.1} ms to open the store, read the view and compute the report)",
         curves.len(),
         curves.iter().map(|c| c.points.len()).sum::<usize>(),
         t0.elapsed().as_secs_f64() * 1e3,

@@ -1,0 +1,247 @@
+//! The dashboard's API over real HTTP on loopback, on a seeded store (published InferenceMAX
+//! files and a sweep with its server log), on SQLite and on PostgreSQL; and the static export
+//! holding the same answers.
+
+use serde_json::{json, Value};
+use servebench_catalog::Catalog;
+use servebench_dashboard::{api::Api, server, site};
+use servebench_store::{import, Store};
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+
+#[path = "../../servebench-store/tests/backends/mod.rs"]
+mod backends;
+
+/// (status, content type, body) of one request.
+fn request(addr: &str, method: &str, path: &str) -> (u16, String, Vec<u8>) {
+    let mut s = TcpStream::connect(addr).unwrap();
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf).unwrap();
+    let split = buf.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+    let head = String::from_utf8_lossy(&buf[..split]).to_string();
+    let status = head[9..12].parse().unwrap();
+    let ctype = head
+        .lines()
+        .find_map(|l| l.strip_prefix("Content-Type: "))
+        .unwrap_or("")
+        .to_string();
+    (status, ctype, buf[split + 4..].to_vec())
+}
+
+fn get(addr: &str, path: &str) -> Value {
+    let (status, ctype, body) = request(addr, "GET", path);
+    assert_eq!(
+        (status, ctype.as_str()),
+        (200, "application/json"),
+        "{path}: {}",
+        String::from_utf8_lossy(&body)
+    );
+    serde_json::from_slice(&body).unwrap()
+}
+
+/// A sweep results directory with one point and the log of the server that measured it.
+fn sweep_dir(dir: &Path) {
+    let pdir = dir.join("points/k");
+    std::fs::create_dir_all(&pdir).unwrap();
+    std::fs::create_dir_all(dir.join("logs/k")).unwrap();
+    let log: String = (0..5000).map(|i| format!("server line {i}\n")).collect();
+    std::fs::write(dir.join("logs/k/a_c4.log"), log).unwrap();
+    std::fs::write(
+        pdir.join("a_c4.json"),
+        serde_json::to_vec(&json!({
+            "config_key": "k",
+            "job": {"image": "vllm/vllm-openai:v0.10.2", "model": "gpt-oss-120b", "precision": "fp4",
+                    "framework": "vllm", "runner": "h200", "spec-decoding": "none", "tp": 8, "pp": 1,
+                    "dcp-size": 1, "pcp-size": 1, "ep": 1, "dp-attn": false, "isl": 1024, "osl": 1024,
+                    "conc": 4, "disagg": false, "recipe-fingerprint": "ff"},
+            "concurrency": 4,
+            "server_command": "vllm serve openai/gpt-oss-120b --tensor-parallel-size 8",
+            "server_log": "logs/k/a_c4.log",
+            "result": {"tput_per_gpu": 1234.5, "input_tput_per_gpu": 617.25, "output_tput_per_gpu": 617.25,
+                       "median_intvty": 80.0, "num_gpus": 8, "completed": 40, "failed": 2,
+                       "date": "20261128-120000", "tokenizer_id": "openai/gpt-oss-120b",
+                       "ttft": {"mean_ms": 50.0, "median_ms": 48.0, "p99_ms": 90.0},
+                       "config": {"seed": 0}, "provenance": {"servebench_version": "0.1.0", "host": "h",
+                       "dataset_sha256": "d5", "tokenizer": {"sha256": "t5"}}}
+        }))
+        .unwrap(),
+    )
+    .unwrap();
+}
+
+fn seed(url: &str, dir: &Path) {
+    let mut s = Store::open(url).unwrap();
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../servebench-store/tests/fixtures/inferencemax-v1");
+    let (r, p) = import::inferencemax_v1(&fixtures).unwrap();
+    s.ingest(&r, &p).unwrap();
+    sweep_dir(dir);
+    let (r, p) = import::sweep_dir(dir, "nightly-1", "ops").unwrap();
+    s.ingest(&r, &p).unwrap();
+}
+
+fn start(url: &str) -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let api = Api {
+        store: Store::open(url).unwrap(),
+        catalog: Catalog::builtin().unwrap(),
+    };
+    std::thread::spawn(move || server::serve(listener, api));
+    addr
+}
+
+#[test]
+fn the_api_answers_from_the_store_and_the_export_holds_the_same() {
+    let mut answers: Vec<Vec<Value>> = Vec::new();
+    for t in backends::stores("dashboard_api") {
+        let d = tempfile::tempdir().unwrap();
+        seed(&t.url, &d.path().join("sweep"));
+        let addr = start(&t.url);
+        let catalog = Catalog::builtin().unwrap();
+
+        let index = get(&addr, "/api/v1/index.json");
+        let views = index["views"].as_array().unwrap();
+        assert_eq!(views.len(), 2);
+        let g = views.iter().find(|v| v["model"] == "gpt-oss-120b").unwrap();
+        assert_eq!(
+            (g["isl"].as_u64(), g["osl"].as_u64()),
+            (Some(1024), Some(1024))
+        );
+        assert_eq!(g["points"], 151);
+        assert_eq!(g["sources"], json!(["own", "reference"]));
+        assert_eq!(g["path"], "views/gpt-oss-120b_1024x1024.json");
+        let h200 = &index["hardware"]["h200"];
+        let a = catalog.accelerator("h200").unwrap();
+        assert_eq!(
+            h200["dollars_per_gpu_hour"]["rental"],
+            a.dollars_per_gpu_hour.rental_3y.value
+        );
+        assert_eq!(h200["all_in_kw_per_gpu"], a.all_in_kw_per_gpu.value);
+        assert_eq!(h200["sources"][0]["date"], "2026-03-18");
+        let runs = index["runs"].as_array().unwrap();
+        assert_eq!(runs.len(), 2);
+        assert_eq!(runs[1]["key"], "nightly-1");
+
+        let view = get(&addr, &format!("/api/v1/{}", g["path"].as_str().unwrap()));
+        let points = view["points"].as_array().unwrap();
+        assert_eq!(points.len(), 151);
+        let mine = points.iter().find(|p| p["source"] == "own").unwrap();
+        let config = &view["configs"][mine["config"].as_u64().unwrap() as usize];
+        assert_eq!(config["label"], "h200 vllm fp4 tp8");
+        assert_eq!(config["hardware"], "h200");
+        assert_eq!(mine["tput_per_gpu"], 1234.5);
+        assert_eq!(mine["image"], "vllm/vllm-openai:v0.10.2");
+        assert_eq!(
+            (mine["completed"].as_u64(), mine["failed"].as_u64()),
+            (Some(40), Some(2))
+        );
+        assert_eq!(mine["median_ttft_ms"], Value::Null);
+        // A published point: the tpPerGpu and x the fixture file has.
+        assert!(points.iter().any(|p| p["source"] == "reference"
+            && p["tput_per_gpu"] == 980.389
+            && p["median_intvty"] == 131.061
+            && p["median_e2el_ms"] == 7213.0));
+
+        // The point in full, with its server log's tail (the last 64 KiB, from a line start).
+        let detail = get(
+            &addr,
+            &format!("/api/v1/{}", mine["detail"].as_str().unwrap()),
+        );
+        assert_eq!(
+            detail["provenance"]["server_command"],
+            "vllm serve openai/gpt-oss-120b --tensor-parallel-size 8"
+        );
+        assert_eq!(detail["provenance"]["engine_version"], "vllm v0.10.2");
+        assert_eq!(detail["run"]["who"], "ops");
+        assert_eq!(detail["result"]["result"]["ttft"]["p99_ms"], 90.0);
+        let log = detail["server_log"].as_str().unwrap();
+        assert!(log.starts_with("server line ") && log.ends_with("server line 4999\n"));
+        assert!(log.len() <= 64 << 10 && !log.contains("server line 0\n"));
+
+        // The reports, as `servebench report --format json` prints them.
+        let r = get(
+            &addr,
+            "/api/v1/report/at?model=gpt-oss-120b&source=reference&at=131.061&tier=2",
+        );
+        let row = r["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["config"] == "mi300x vllm fp4 tp4 [published]")
+            .unwrap();
+        assert_eq!(row["tput_per_gpu"], 980.389);
+        assert!(
+            (row["dollars_per_mtok"].as_f64().unwrap() - 2.0 / (980.389 * 3600.0 / 1e6)).abs()
+                < 1e-12
+        );
+
+        // Errors say what is wrong, with the right status; nothing is writable.
+        let (s, _, b) = request(&addr, "GET", "/api/v1/report/at?model=x&tier=free");
+        assert_eq!(s, 400);
+        assert!(String::from_utf8_lossy(&b).contains("tier: 'free'"));
+        assert_eq!(request(&addr, "GET", "/api/v1/views/nope.json").0, 404);
+        assert_eq!(request(&addr, "GET", "/api/v1/points/999999.json").0, 404);
+        assert_eq!(request(&addr, "GET", "/../../etc/passwd").0, 404);
+        assert_eq!(request(&addr, "POST", "/api/v1/index.json").0, 405);
+        assert_eq!(request(&addr, "DELETE", "/api/v1/points/1.json").0, 405);
+        let (s, ctype, body) = request(&addr, "GET", "/");
+        assert_eq!((s, ctype.as_str()), (200, "text/html; charset=utf-8"));
+        assert_eq!(body, site::asset("index.html").unwrap().0);
+        let (s, _, body) = request(&addr, "HEAD", "/app.js");
+        assert_eq!((s, body.len()), (200, 0));
+
+        // The static export: the same documents at the same paths.
+        let out = d.path().join("site");
+        let mut api = Api {
+            store: Store::open(&t.url).unwrap(),
+            catalog,
+        };
+        let n = site::export(&mut api, &out, true).unwrap();
+        assert_eq!((n.views, n.points), (2, 150 + 95 + 1));
+        let file = |rel: &str| -> Value {
+            serde_json::from_slice(&std::fs::read(out.join(rel)).unwrap()).unwrap()
+        };
+        assert_eq!(
+            file(&format!("api/v1/{}", g["path"].as_str().unwrap())),
+            view
+        );
+        assert_eq!(
+            file(&format!("api/v1/{}", mine["detail"].as_str().unwrap())),
+            detail
+        );
+        let mut exported_index = file("api/v1/index.json");
+        exported_index["generated_at"] = index["generated_at"].clone();
+        assert_eq!(exported_index, index);
+        assert_eq!(
+            std::fs::read(out.join("index.html")).unwrap(),
+            site::asset("").unwrap().0
+        );
+
+        // Row ids differ between backends; everything else must not.
+        let mut view = view;
+        for p in view["points"].as_array_mut().unwrap() {
+            p["id"] = Value::Null;
+            p["detail"] = Value::Null;
+        }
+        answers.push(vec![
+            index["views"].clone(),
+            index["runs"].clone(),
+            index["hardware"].clone(),
+            view,
+            r,
+        ]);
+    }
+    if answers.len() == 2 {
+        assert_eq!(
+            answers[0], answers[1],
+            "SQLite and PostgreSQL serve the same dashboard"
+        );
+    }
+}

@@ -1,0 +1,106 @@
+// Reading the API (relative paths, so the site works under any base path and from a static
+// file server) and the selections every view shares.
+
+const cache = new Map<string, Promise<unknown>>();
+
+class HttpError extends Error {}
+
+/** GET `api/v1/<path>` once. `path` may already start with `api/v1/` or `/api/v1/`. */
+function api<T>(path: string): Promise<T> {
+  const p = path.replace(/^\//, "");
+  const url = p.startsWith("api/v1/") ? p : `api/v1/${p}`;
+  let r = cache.get(url);
+  if (!r) {
+    r = fetch(url).then(async (res) => {
+      if (!res.ok) {
+        let msg = `${res.status} ${res.statusText}`;
+        try { msg = ((await res.json()) as { error?: string }).error ?? msg; } catch { /* not JSON */ }
+        throw new HttpError(`${url}: ${msg}`);
+      }
+      return res.json();
+    });
+    r.catch(() => cache.delete(url));
+    cache.set(url, r);
+  }
+  return r as Promise<T>;
+}
+
+/** The workload of a view as the URL writes it: `1024x1024`. */
+function wlOf(v: { isl: number; osl: number }): string {
+  return `${v.isl}x${v.osl}`;
+}
+
+/** The view of `model` at `wl` (the first the index lists when not given or unknown). */
+function scopeOf(index: IndexFile, r: Route): ViewSummary | null {
+  const model = r.params.get("model"), wl = r.params.get("wl");
+  const ofModel = index.views.filter((v) => v.model === model);
+  return ofModel.find((v) => wlOf(v) === wl) ?? ofModel[0] ?? index.views[0] ?? null;
+}
+
+/** Price and power of an accelerator from the catalog (null when the catalog lacks it). */
+function hardwareOf(index: IndexFile, hw: string): HardwareInfo | null {
+  return index.hardware.find((a) => (a.id ?? a.name) === hw || a.name === hw) ?? null;
+}
+
+type Tier = "hyperscaler" | "neocloud" | "rental" | "custom";
+const TIERS: Tier[] = ["hyperscaler", "neocloud", "rental", "custom"];
+
+function tierOf(v: string | undefined): Tier {
+  return (TIERS as string[]).includes(v ?? "") ? (v as Tier) : "hyperscaler";
+}
+
+/** $/GPU-hour of `hw` in a tier (a custom price applies to every accelerator). */
+function priceOf(index: IndexFile, hw: string, tier: Tier, custom: number | null): number | null {
+  if (tier === "custom") return custom;
+  return hardwareOf(index, hw)?.dollars_per_gpu_hour[tier] ?? null;
+}
+
+function kwOf(index: IndexFile, hw: string): number | null {
+  return hardwareOf(index, hw)?.all_in_kw_per_gpu ?? null;
+}
+
+type SourcePick = "own" | "reference" | "both";
+
+/** The source asked for, or the view's own points when it has them, else the reference. */
+function sourceOf(v: string | undefined, summary: ViewSummary, both: boolean): SourcePick {
+  if (v === "own" || v === "reference" || (both && v === "both")) return v;
+  return summary.sources.includes("own") || summary.sources.length === 0 ? "own" : "reference";
+}
+
+function sourceMatches(pick: SourcePick, source: string): boolean {
+  return pick === "both" || source === pick;
+}
+
+/**
+ * Points of the runs asked for: `latest` keeps each (source, config)'s latest run (by start
+ * time, then key), as `servebench report` does by default; `all` keeps every run; anything
+ * else is a run key.
+ */
+function pickRuns(points: readonly ViewPoint[], run: string): ViewPoint[] {
+  if (run === "all") return points.slice();
+  if (run !== "latest") return points.filter((p) => p.run === run);
+  const latest = new Map<string, string>();
+  const order = (p: ViewPoint): string => `${p.run_started_at}\u001f${p.run}`;
+  for (const p of points) {
+    const k = `${p.source}|${p.config}`;
+    const cur = latest.get(k);
+    if (cur === undefined || order(p) > cur) latest.set(k, order(p));
+  }
+  return points.filter((p) => latest.get(`${p.source}|${p.config}`) === order(p));
+}
+
+/** Runs that have points in a view, oldest first. */
+function runsOf(view: ViewFile): { key: string; started_at: string; source: string }[] {
+  const m = new Map<string, { key: string; started_at: string; source: string }>();
+  for (const p of view.points) if (!m.has(p.run)) m.set(p.run, { key: p.run, started_at: p.run_started_at, source: p.source });
+  return [...m.values()].sort((a, b) => (a.started_at + a.key < b.started_at + b.key ? -1 : 1));
+}
+
+/** A config's label, marked when the points are published ones. */
+function labelOf(c: ConfigEntry, source: string): string {
+  return source === "reference" ? `${c.label} [published]` : c.label;
+}
+
+function sorted(v: Iterable<string>): string[] {
+  return [...new Set(v)].sort();
+}

@@ -1,0 +1,96 @@
+// The JSON API (docs/dashboard.md, "API").
+
+interface ViewSummary {
+  model: string;
+  isl: number;
+  osl: number;
+  path: string;
+  points: number;
+  precisions: string[];
+  sources: string[];
+  hardware: string[];
+  engines: string[];
+}
+
+interface RunInfo {
+  key: string;
+  started_at: string;
+  who?: string | null;
+  recipes_commit?: string | null;
+  executor?: string | null;
+  source: string;
+}
+
+interface HardwareInfo {
+  /** The catalog id (h200); some stores may also give `id`. */
+  name: string;
+  id?: string;
+  dollars_per_gpu_hour: { hyperscaler: number | null; neocloud: number | null; rental: number | null };
+  all_in_kw_per_gpu: number | null;
+  sources?: { id: string; ref: string; date: string }[];
+}
+
+interface IndexFile {
+  views: ViewSummary[];
+  runs: RunInfo[];
+  hardware: HardwareInfo[];
+  generated_at?: string;
+}
+
+interface ConfigEntry {
+  id: number;
+  key: string;
+  label: string;
+  hardware: string;
+  engine: string;
+  model: string;
+  precision: string;
+  spec_decoding: string;
+  disagg: boolean;
+  topology: string;
+}
+
+interface ViewPoint {
+  id: number | string;
+  config: number;
+  source: string;
+  run: string;
+  run_started_at: string;
+  conc: number;
+  num_gpus: number;
+  tput_per_gpu: number | null;
+  input_tput_per_gpu: number | null;
+  output_tput_per_gpu: number | null;
+  median_intvty: number | null;
+  median_ttft_ms: number | null;
+  median_tpot_ms: number | null;
+  median_e2el_ms: number | null;
+  p99_ttft_ms: number | null;
+  p99_tpot_ms: number | null;
+  p99_e2el_ms: number | null;
+  completed: number | null;
+  failed: number | null;
+  measured_j_per_token: number | null;
+  image: string | null;
+  detail: string;
+}
+
+interface ViewFile {
+  model: string;
+  isl: number;
+  osl: number;
+  configs: ConfigEntry[];
+  points: ViewPoint[];
+}
+
+interface PointFile {
+  id: number | string;
+  config: unknown;
+  run: unknown;
+  metrics: unknown;
+  provenance: unknown;
+  result: unknown;
+  server_log: unknown;
+}
+
+type Json = null | boolean | number | string | Json[] | { [k: string]: Json };

@@ -1,0 +1,167 @@
+// DOM, formatting, CSV and URL-hash helpers.
+
+type Attrs = Record<string, string | number | boolean | null | undefined | ((e: Event) => void)>;
+type Child = Node | string | null | undefined | false;
+
+/** An element with attributes (`on*` functions become listeners) and children. */
+function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Attrs = {}, ...children: Child[]): HTMLElementTagNameMap[K] {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (typeof v === "function") e.addEventListener(k.slice(2), v);
+    else if (v === true) e.setAttribute(k, "");
+    else if (v !== false && v !== null && v !== undefined) e.setAttribute(k, String(v));
+  }
+  for (const c of children) if (c !== null && c !== undefined && c !== false) e.append(c);
+  return e;
+}
+
+/** A number for people: n/a when missing, `digits` significant-ish decimals. */
+function fmt(v: number | null | undefined, digits = 1): string {
+  if (v === null || v === undefined || !Number.isFinite(v)) return "n/a";
+  return v.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+
+/** Full precision for data attributes (empty when missing). */
+function raw(v: number | null | undefined): string {
+  return v === null || v === undefined || !Number.isFinite(v) ? "" : String(v);
+}
+
+function date10(s: string | null | undefined): string {
+  return s ? s.slice(0, 10) : "";
+}
+
+// ---- tables -------------------------------------------------------------------------------
+
+interface Cell {
+  text: string | Node;
+  /** A number: written to data-value in full precision. */
+  value?: number | null;
+  attrs?: Attrs;
+}
+interface Row {
+  attrs: Attrs;
+  cells: (Cell | string)[];
+}
+
+function numCell(v: number | null | undefined, digits = 1, attrs: Attrs = {}): Cell {
+  return { text: fmt(v, digits), value: v ?? null, attrs };
+}
+
+/** A data table with stable selectors: data-testid on the table, data-col on every cell. */
+function table(testid: string, columns: [string, string][], rows: Row[]): HTMLTableElement {
+  const head = h("tr", {}, ...columns.map(([, label]) => h("th", {}, label)));
+  const body = rows.map((r) =>
+    h("tr", r.attrs, ...r.cells.map((c, i) => {
+      const cell: Cell = typeof c === "string" ? { text: c } : c;
+      const a: Attrs = { "data-col": columns[i][0], ...cell.attrs };
+      if (cell.value !== undefined) {
+        a["data-value"] = raw(cell.value);
+        a.class = "num";
+      }
+      return h("td", a, cell.text);
+    })));
+  return h("table", { "data-testid": testid, class: "data" }, h("thead", {}, head), h("tbody", {}, ...body));
+}
+
+// ---- CSV ----------------------------------------------------------------------------------
+
+type CsvValue = string | number | boolean | null | undefined;
+
+function csvText(header: string[], rows: CsvValue[][]): string {
+  const q = (v: CsvValue): string => {
+    const s = v === null || v === undefined ? "" : typeof v === "number" ? raw(v) : String(v);
+    return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  };
+  return [header, ...rows].map((r) => r.map(q).join(",")).join("\n") + "\n";
+}
+
+/** A "CSV" button that downloads what a chart draws. */
+function csvButton(name: string, data: () => { header: string[]; rows: CsvValue[][] }): HTMLButtonElement {
+  return h("button", {
+    type: "button", class: "csv", "data-testid": `csv-${name}`,
+    onclick: () => {
+      const d = data();
+      const url = URL.createObjectURL(new Blob([csvText(d.header, d.rows)], { type: "text/csv" }));
+      const a = h("a", { href: url, download: `${name}.csv` });
+      document.body.append(a);
+      a.click();
+      a.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 1000);
+    },
+  }, "CSV");
+}
+
+// ---- the URL hash -------------------------------------------------------------------------
+
+/** `#/view?k=v&…` or `#/point/ID`. */
+interface Route {
+  view: string;
+  id: string | null;
+  params: Map<string, string>;
+}
+
+function parseHash(hash: string): Route {
+  const s = hash.replace(/^#\/?/, "");
+  const qi = s.indexOf("?");
+  const path = qi < 0 ? s : s.slice(0, qi);
+  const params = new Map<string, string>();
+  if (qi >= 0) {
+    for (const kv of s.slice(qi + 1).split("&")) {
+      if (!kv) continue;
+      const eq = kv.indexOf("=");
+      const dec = (x: string): string => {
+        try { return decodeURIComponent(x); } catch { return x; }
+      };
+      params.set(dec(eq < 0 ? kv : kv.slice(0, eq)), dec(eq < 0 ? "" : kv.slice(eq + 1)));
+    }
+  }
+  const parts = path.split("/");
+  return { view: parts[0] || "inference", id: parts.length > 1 ? decodeURIComponent(parts.slice(1).join("/")) : null, params };
+}
+
+/** The hash of a view with its parameters in the order given (null ones left out). */
+function hashOf(view: string, params: [string, string | number | null | undefined][]): string {
+  const enc = (x: string): string => encodeURIComponent(x).replace(/%2C/gi, ",");
+  const q = params
+    .filter(([, v]) => v !== null && v !== undefined)
+    .map(([k, v]) => `${enc(k)}=${enc(String(v))}`)
+    .join("&");
+  return `#/${view}${q ? "?" + q : ""}`;
+}
+
+function list(v: string | undefined): string[] | null {
+  return v === undefined ? null : v.split(",").filter((x) => x !== "");
+}
+
+function num(v: string | undefined): number | null {
+  if (v === undefined || v.trim() === "") return null;
+  const n = Number(v);
+  return Number.isFinite(n) ? n : null;
+}
+
+// ---- controls -----------------------------------------------------------------------------
+
+function labelled(text: string, control: HTMLElement): HTMLLabelElement {
+  return h("label", { class: "ctl" }, h("span", {}, text), control);
+}
+
+function select(testid: string, value: string, options: [string, string][], onchange: (v: string) => void): HTMLSelectElement {
+  const s = h("select", { "data-testid": testid }, ...options.map(([v, t]) => h("option", { value: v, selected: v === value }, t)));
+  s.value = value;
+  s.addEventListener("change", () => onchange(s.value));
+  return s;
+}
+
+function numberInput(testid: string, value: number | null, onchange: (v: number | null) => void, attrs: Attrs = {}): HTMLInputElement {
+  const i = h("input", { type: "number", step: "any", "data-testid": testid, value: value === null ? "" : String(value), ...attrs });
+  i.addEventListener("change", () => onchange(num(i.value)));
+  return i;
+}
+
+/** A group of checkboxes; `onchange` gets the ticked values in `all`'s order. */
+function checks(testid: string, all: string[], ticked: string[], onchange: (v: string[]) => void): HTMLElement {
+  const boxes = all.map((v) => h("input", { type: "checkbox", value: v, checked: ticked.includes(v), "data-testid": `${testid}-${v}` }));
+  const fire = (): void => onchange(boxes.filter((b) => b.checked).map((b) => b.value));
+  boxes.forEach((b) => b.addEventListener("change", fire));
+  return h("span", { class: "checks", "data-testid": testid }, ...boxes.map((b, i) => h("label", {}, b, all[i])));
+}

@@ -1,0 +1,196 @@
+// #/inference: every point of the view, the frontier of each hardware × engine.
+
+type XKey = "intvty" | "e2el";
+type YKey = "tput" | "input" | "output" | "cost" | "tpmw" | "energy";
+
+const X_META: Record<XKey, { label: string; better: Better; of: (p: ViewPoint) => number | null }> = {
+  intvty: { label: "interactivity, tok/s/user", better: "higher", of: (p) => p.median_intvty },
+  e2el: { label: "median end-to-end latency, ms", better: "lower", of: (p) => p.median_e2el_ms },
+};
+
+const Y_META: Record<YKey, { label: string; better: Better; digits: number }> = {
+  tput: { label: "throughput, tok/s/GPU (total)", better: "higher", digits: 1 },
+  input: { label: "input throughput, tok/s/GPU", better: "higher", digits: 1 },
+  output: { label: "output throughput, tok/s/GPU", better: "higher", digits: 1 },
+  cost: { label: "cost, $ per million tokens", better: "lower", digits: 3 },
+  tpmw: { label: "tokens/s per all-in MW", better: "higher", digits: 0 },
+  energy: { label: "modelled energy, J/token", better: "lower", digits: 3 },
+};
+
+/** A point's y metric (reports.rs YMetric::of: throughput must be positive). */
+function yOf(y: YKey, p: ViewPoint, price: number | null, kw: number | null): number | null {
+  const pos = (v: number | null): number | null => (v !== null && v > 0 ? v : null);
+  const t = pos(p.tput_per_gpu);
+  switch (y) {
+    case "tput": return t;
+    case "input": return pos(p.input_tput_per_gpu);
+    case "output": return pos(p.output_tput_per_gpu);
+    case "cost": return t !== null && price !== null ? dollarsPerMillion(price, t) : null;
+    case "tpmw": return t !== null && kw !== null ? tokensPerMw(t, kw) : null;
+    case "energy": return t !== null && kw !== null ? joulesPerToken(kw, t) : null;
+  }
+}
+
+/** The full config of a point, for tooltips and the pinned panel. */
+function describe(p: ViewPoint, c: ConfigEntry): string[] {
+  const pd = /^p(\d+)x(\d+)\D.*-d(\d+)x(\d+)/.exec(c.topology) ?? /^p(\d+)x(\d+)-d(\d+)x(\d+)/.exec(c.topology);
+  return [
+    labelOf(c, p.source),
+    `conc ${p.conc} · ${p.num_gpus} GPUs · ${c.precision}`,
+    `topology ${c.topology}${c.disagg ? " (disaggregated)" : ""}${c.spec_decoding && c.spec_decoding !== "none" ? ` · spec ${c.spec_decoding}` : ""}`,
+    ...(pd ? [`P/D workers: ${pd[1]} prefill × ${pd[2]} GPUs, ${pd[3]} decode × ${pd[4]} GPUs`] : []),
+    `image ${p.image ?? "n/a"}`,
+    `run ${p.run} (${date10(p.run_started_at)})`,
+  ];
+}
+
+interface Datum {
+  x: number;
+  y: number;
+  p: ViewPoint;
+}
+
+function renderInference(ctx: Ctx): Rendered {
+  const { index, route, view } = ctx;
+  const P = route.params;
+  const x: XKey = P.get("x") === "e2el" ? "e2el" : "intvty";
+  const y: YKey = (Object.keys(Y_META) as YKey[]).find((k) => k === P.get("y")) ?? "tput";
+  const tier = tierOf(P.get("tier"));
+  const price = num(P.get("price"));
+  const source = sourceOf(P.get("source"), ctx.summary, true);
+  const run = P.get("run") || "latest";
+  const allPrec = sorted(view.configs.map((c) => c.precision));
+  const allHw = sorted(view.configs.map((c) => c.hardware));
+  const allEngine = sorted(view.configs.map((c) => c.engine));
+  const prec = list(P.get("prec"))?.filter((v) => allPrec.includes(v)) ?? allPrec;
+  const hw = list(P.get("hw"))?.filter((v) => allHw.includes(v)) ?? allHw;
+  const engine = list(P.get("engine"))?.filter((v) => allEngine.includes(v)) ?? allEngine;
+  const frontierOnly = P.get("frontier") === "1";
+  const params: Params = [
+    ["prec", prec.join(",")], ["x", x], ["y", y], ["tier", tier], ["price", price],
+    ["source", source], ["run", run], ["hw", hw.join(",")], ["engine", engine.join(",")],
+    ["frontier", frontierOnly ? "1" : "0"],
+  ];
+  const setMany = setter("inference", ctx, params);
+  const set = (k: string, v: string | number | null): void => setMany([[k, v]]);
+
+  // Series: source × hardware × engine, each with its frontier.
+  const groups = new Map<string, { hw: string; engine: string; source: string; pts: ViewPoint[] }>();
+  for (const p of pickRuns(view.points, run)) {
+    const c = view.configs[p.config];
+    if (!c || !sourceMatches(source, p.source) || !prec.includes(c.precision) || !hw.includes(c.hardware) || !engine.includes(c.engine)) continue;
+    const k = `${p.source === "reference" ? 1 : 0}|${c.hardware}|${c.engine}`;
+    let g = groups.get(k);
+    if (!g) groups.set(k, (g = { hw: c.hardware, engine: c.engine, source: p.source, pts: [] }));
+    g.pts.push(p);
+  }
+  const datasets: ChartConfig["data"]["datasets"] = [];
+  const rows: Row[] = [];
+  const drawn: { d: Datum; front: boolean }[] = [];
+  const frontierState: { hw: string; engine: string; source: string; points: { id: string; x: number; y: number }[] }[] = [];
+  for (const k of [...groups.keys()].sort()) {
+    const g = groups.get(k) as { hw: string; engine: string; source: string; pts: ViewPoint[] };
+    const dollars = priceOf(index, g.hw, tier, price), kw = kwOf(index, g.hw);
+    const data: (Datum | null)[] = g.pts.map((p) => {
+      const xv = X_META[x].of(p), yv = yOf(y, p, dollars, kw);
+      return xv !== null && yv !== null && Number.isFinite(xv) && Number.isFinite(yv) ? { x: xv, y: yv, p } : null;
+    });
+    const f = frontier(data.map((d) => (d ? [d.x, d.y] : [NaN, NaN])), X_META[x].better, Y_META[y].better);
+    const onF = new Set(f);
+    const color = colorOf(g.hw, engineIndex(g.engine));
+    const ref = g.source === "reference";
+    const label = `${g.hw} ${g.engine}${ref ? " [published]" : ""}`;
+    const shown = data.filter((d, i): d is Datum => d !== null && (!frontierOnly || onF.has(i)));
+    data.forEach((d, i) => d && drawn.push({ d, front: onF.has(i) }));
+    const fd = f.map((i) => data[i] as Datum);
+    datasets.push({
+      label, data: shown, pointStyle: styleOf(g.engine), pointRadius: 2.5, pointHoverRadius: 5,
+      borderColor: color, backgroundColor: ref ? "transparent" : color, borderWidth: ref ? 1.2 : 0,
+    });
+    datasets.push({
+      label: `${label} frontier`, data: fd.slice().sort((a, b) => a.x - b.x), showLine: true, pointRadius: 0, pointHitRadius: 0,
+      borderColor: color, backgroundColor: color, borderWidth: 2, borderDash: ref ? [6, 4] : [],
+    });
+    frontierState.push({ hw: g.hw, engine: g.engine, source: g.source, points: fd.map((d) => ({ id: String(d.p.id), x: d.x, y: d.y })) });
+    for (const d of fd) {
+      const c = view.configs[d.p.config];
+      rows.push({
+        attrs: { "data-testid": "frontier-row", "data-hw": g.hw, "data-engine": g.engine, "data-source": g.source, "data-point": String(d.p.id), "data-config": c.key, "data-x": raw(d.x), "data-y": raw(d.y) },
+        cells: [labelOf(c, g.source), String(d.p.conc), String(d.p.num_gpus), numCell(d.x, 1), numCell(d.y, Y_META[y].digits), date10(d.p.run_started_at),
+          { text: h("a", { href: `#/point/${encodeURIComponent(String(d.p.id))}`, "data-testid": "point-link" }, "detail") }],
+      });
+    }
+  }
+
+  const pinned = h("div", { class: "pinned", "data-testid": "pinned" }, "Click a point to pin its config and a link to its detail.");
+  const pin = (d: Datum): void => {
+    const c = view.configs[d.p.config];
+    pinned.replaceChildren(h("ul", {}, ...describe(d.p, c).map((l) => h("li", {}, l))),
+      h("a", { href: `#/point/${encodeURIComponent(String(d.p.id))}`, "data-testid": "pinned-link" }, `point ${d.p.id} in full →`));
+  };
+  const config: ChartConfig = {
+    type: "scatter",
+    data: { datasets },
+    options: {
+      parsing: false,
+      normalized: false,
+      plugins: {
+        decimation: { enabled: false },
+        legend: { position: "bottom", onClick: () => undefined, labels: { filter: (item) => !item.text.endsWith(" frontier"), usePointStyle: true } },
+        tooltip: {
+          filter: (item) => !(item.dataset.label ?? "").endsWith(" frontier"),
+          callbacks: {
+            title: () => "",
+            label: (item: TooltipItem) => {
+              const d = item.raw as Datum;
+              return [...describe(d.p, view.configs[d.p.config]), `${X_META[x].label}: ${fmt(d.x, 2)}`, `${Y_META[y].label}: ${fmt(d.y, Y_META[y].digits)}`, "click: pin, with a link to the point"];
+            },
+          },
+        },
+      },
+      onClick: (_e, els, chart) => {
+        const el = els[0];
+        if (el) pin(chart.data.datasets[el.datasetIndex].data[el.index] as unknown as Datum);
+      },
+      scales: {
+        x: { type: "linear", title: { display: true, text: X_META[x].label } },
+        y: { type: "linear", title: { display: true, text: Y_META[y].label } },
+      },
+    },
+  };
+  const csv = () => ({
+    header: ["point", "source", "hardware", "engine", "config", "precision", "topology", "run", "run_started_at", "conc", "num_gpus", x, y, "on_frontier"],
+    rows: drawn.map(({ d, front }) => {
+      const c = view.configs[d.p.config];
+      return [String(d.p.id), d.p.source, c.hardware, c.engine, c.key, c.precision, c.topology, d.p.run, d.p.run_started_at, d.p.conc, d.p.num_gpus, d.x, d.y, front];
+    }),
+  });
+  const runs = runsOf(view);
+  const controls = h("div", { class: "controls" },
+    labelled("x", select("x", x, [["intvty", "interactivity (tok/s/user)"], ["e2el", "E2E latency (ms)"]], (v) => set("x", v))),
+    labelled("y", select("y", y, (Object.keys(Y_META) as YKey[]).map((k) => [k, Y_META[k].label]), (v) => set("y", v))),
+    labelled("cost tier", select("tier", tier, [["hyperscaler", "owned, hyperscaler"], ["neocloud", "owned, neocloud"], ["rental", "3-year rental"], ["custom", "my price"]], (v) => set("tier", v))),
+    labelled("$/GPU-hour", numberInput("price", price, (v) => setMany([["price", v], ["tier", v === null ? tier : "custom"]]), { min: "0", placeholder: "custom" })),
+    labelled("source", select("source", source, [["own", "own runs"], ["reference", "published (reference)"], ["both", "both, side by side"]], (v) => set("source", v))),
+    labelled("runs", select("run", run, [["latest", "latest of each config"], ["all", "all"], ...runs.map((r): [string, string] => [r.key, `${r.key} (${date10(r.started_at)})`])], (v) => set("run", v))),
+    labelled("precision", checks("prec", allPrec, prec, (v) => set("prec", v.join(",")))),
+    labelled("accelerators", checks("hw", allHw, hw, (v) => set("hw", v.join(",")))),
+    labelled("engines", checks("engine", allEngine, engine, (v) => set("engine", v.join(",")))),
+    labelled("frontier only", h("input", { type: "checkbox", "data-testid": "frontier", checked: frontierOnly, onchange: (e: Event) => set("frontier", (e.target as HTMLInputElement).checked ? "1" : "0") })),
+  );
+  const sources = sorted(groups.size ? [...groups.values()].flatMap((g) => hardwareOf(index, g.hw)?.sources?.map((s) => `${s.id} (${s.date})`) ?? []) : []);
+  const note = h("p", { class: "note" },
+    y === "cost" ? (tier === "custom" ? `$${price ?? "?"}/GPU-hour given. ` : `Cost tier ${tier}. `) : "",
+    ["cost", "tpmw", "energy"].includes(y) ? `Prices and all-in power: catalog ${sources.join(", ") || "n/a"}. ` : "",
+    "Frontiers per hardware × engine; published points are hollow with dashed frontiers, never blended with own runs.");
+  const count = h("p", { "data-testid": "inference-count", "data-value": drawn.length, "data-frontier": rows.length },
+    `${drawn.length} points drawn, ${rows.length} on frontiers.`);
+  const el = h("section", { "data-testid": "view-inference" }, controls,
+    chartBox("inference", config, csv, true), note, pinned, count,
+    h("h3", {}, "Frontier points"),
+    table("inference-table", [["config", "config"], ["conc", "conc"], ["gpus", "GPUs"], ["x", x === "intvty" ? "tok/s/user" : "E2EL ms"], ["y", Y_META[y].label], ["date", "run date"], ["link", ""]], rows));
+  return {
+    el, params,
+    state: { x, y, tier, price, source, run, prec, hw, engine, frontier_only: frontierOnly, points_drawn: drawn.length, frontiers: frontierState },
+  };
+}

@@ -1,0 +1,78 @@
+// #/point/ID: one point in full: config, run, metrics, provenance, the per-request
+// distributions of its result (any numeric statistics found), and its server log's tail.
+
+function isObj(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/** A key/value table of an object; nested objects nest twice, deeper ones show as JSON. */
+function kv(testid: string, v: unknown, depth = 0): HTMLElement {
+  if (!isObj(v)) return h("pre", { "data-testid": testid }, v === null || v === undefined ? "n/a" : typeof v === "string" ? v : JSON.stringify(v, null, 2));
+  const rows = Object.entries(v).map(([k, x]) =>
+    h("tr", { "data-key": k, ...(typeof x === "number" ? { "data-value": raw(x) } : {}) }, h("th", {}, k),
+      h("td", {}, isObj(x) && depth < 2 ? kv(`${testid}-${k}`, x, depth + 1)
+        : Array.isArray(x) || isObj(x) ? h("code", {}, JSON.stringify(x)) : x === null ? "n/a" : String(x))));
+  return h("table", { class: "kv", "data-testid": testid }, h("tbody", {}, ...rows));
+}
+
+const STAT_RE = /^(mean|median|std|min|max|p\d+(?:\.\d+)?)_(.+)$/;
+const STAT_ORDER = ["count", "mean", "std", "min", "median", "p50", "p90", "p95", "p99", "p99.9", "max"];
+
+/** metric → stat → value, from `result.result` or `result`: vLLM-style flat keys and stats objects. */
+function distributions(result: unknown): Map<string, Map<string, number>> {
+  const src = isObj(result) && isObj(result.result) ? result.result : result;
+  const out = new Map<string, Map<string, number>>();
+  const put = (metric: string, stat: string, v: number): void => {
+    if (!out.has(metric)) out.set(metric, new Map());
+    (out.get(metric) as Map<string, number>).set(stat, v);
+  };
+  if (!isObj(src)) return out;
+  for (const [k, v] of Object.entries(src)) {
+    const m = STAT_RE.exec(k);
+    if (typeof v === "number" && m) put(m[2], m[1], v);
+    else if (isObj(v) && Object.keys(v).some((s) => STAT_ORDER.includes(s) && s !== "count" && typeof v[s] === "number")) {
+      for (const [s, x] of Object.entries(v)) if (typeof x === "number") put(k, s, x);
+    }
+  }
+  return out;
+}
+
+function renderPoint(pf: PointFile, id: string): Rendered {
+  const dist = distributions(pf.result);
+  const metrics = [...dist.keys()];
+  const stats = [...new Set([...dist.values()].flatMap((m) => [...m.keys()]))]
+    .sort((a, b) => (STAT_ORDER.indexOf(a) + 1 || 99) - (STAT_ORDER.indexOf(b) + 1 || 99) || a.localeCompare(b));
+  const rows: Row[] = metrics.map((m) => ({
+    attrs: { "data-testid": "distribution-row", "data-metric": m },
+    cells: [m, ...stats.map((s) => numCell(dist.get(m)?.get(s) ?? null, 2, { "data-metric": m, "data-stat": s }))],
+  }));
+  const ms = metrics.filter((m) => m.endsWith("_ms"));
+  const shown = ["median", "p90", "p99", "p99.9"].filter((s) => ms.some((m) => dist.get(m)?.has(s)));
+  const config: ChartConfig = {
+    type: "bar",
+    data: {
+      labels: ms,
+      datasets: shown.map((s, i) => ({ label: s, data: ms.map((m) => dist.get(m)?.get(s) ?? null), backgroundColor: `hsl(${210 - i * 40}, 60%, ${40 + i * 10}%)` })),
+    },
+    options: { scales: { y: { type: "logarithmic", title: { display: true, text: "ms" } } }, plugins: { legend: { position: "bottom" } } },
+  };
+  const log = pf.server_log;
+  const logText = typeof log === "string" ? log
+    : isObj(log) ? String(log.tail ?? log.text ?? log.lines ?? JSON.stringify(log, null, 2)) : null;
+  const c = isObj(pf.config) ? pf.config : {};
+  const title = typeof c.label === "string" ? c.label : [c.hardware, c.engine, c.precision, c.topology].filter((x) => typeof x === "string").join(" ");
+  const el = h("section", { "data-testid": "view-point", "data-point": String(pf.id ?? id) },
+    h("h2", {}, `Point ${pf.id ?? id}`, title ? ` — ${title}` : ""),
+    h("div", { class: "cols" },
+      h("div", {}, h("h3", {}, "Config"), kv("config", pf.config), h("h3", {}, "Run"), kv("run", pf.run)),
+      h("div", {}, h("h3", {}, "Metrics"), kv("metrics", pf.metrics))),
+    h("h3", {}, "Distributions"),
+    ms.length ? chartBox("distributions", config, () => ({ header: ["metric", ...stats], rows: metrics.map((m) => [m, ...stats.map((s) => dist.get(m)?.get(s) ?? null)]) })) : null,
+    metrics.length ? table("distributions-table", [["metric", "metric"], ...stats.map((s): [string, string] => [s, s])], rows)
+      : h("p", { class: "empty", "data-testid": "no-distributions" }, "The result holds no per-request statistics."),
+    h("h3", {}, "Provenance"), kv("provenance", pf.provenance),
+    h("h3", {}, "Server log (tail)"),
+    logText !== null ? h("pre", { class: "log", "data-testid": "server-log" }, logText.split("\n").slice(-400).join("\n"))
+      : h("p", { class: "empty", "data-testid": "server-log" }, "The store does not know this point's server log."));
+  return { el, params: [], state: { id: pf.id ?? id, metrics: isObj(pf.metrics) ? pf.metrics : null, distributions: Object.fromEntries([...dist].map(([m, s]) => [m, Object.fromEntries(s)])) } };
+}
