@@ -5,7 +5,10 @@
 #    missing; state under $SLURM_CI_DIR), for the sweep's slurm executor.
 #  - PostgreSQL: a private cluster on 127.0.0.1:55432 (installed with apt if missing; data
 #    under $PG_CI_DIR), for the store's tests on both backends.
-# Later issues add Chromium and llama-server here.
+#  - Chromium and Node.js (apt if missing) with the dashboard's npm packages, for the
+#    dashboard's tests in a real headless browser; the committed front-end bundle is
+#    rebuilt from its sources and must not change.
+# Later issues add llama-server here.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export SLURM_CI_DIR=${SLURM_CI_DIR:-/tmp/servebench-slurm-ci}
@@ -16,6 +19,9 @@ export SERVEBENCH_TEST_SLURM_CONF=$SLURM_CI_DIR/slurm.conf
 SERVEBENCH_TEST_POSTGRES_URL=$(bash scripts/pg-up.sh | sed -n 's/^DATABASE_URL=//p')
 export SERVEBENCH_TEST_POSTGRES_URL
 test -n "$SERVEBENCH_TEST_POSTGRES_URL"
+SERVEBENCH_TEST_CHROMIUM=$(bash scripts/web-up.sh | sed -n 's/^SERVEBENCH_TEST_CHROMIUM=//p')
+export SERVEBENCH_TEST_CHROMIUM
+test -n "$SERVEBENCH_TEST_CHROMIUM"
 cargo build --locked --workspace --all-targets
 # One test at a time: many tests run a server and a client and check their timing against
 # each other; on 2 cores, parallel tests only add noise.

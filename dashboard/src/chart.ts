@@ -25,6 +25,17 @@ function colorOf(hw: string, shade = 0): string {
   return `hsl(${hue}, 70%, ${42 + 14 * (shade % 3)}%)`;
 }
 
+/** A shade per config of an accelerator, in the order asked. */
+function shader(): (hw: string, key: string) => string {
+  const seen = new Map<string, string[]>();
+  return (hw, key) => {
+    const v = seen.get(hw) ?? [];
+    if (!v.includes(key)) v.push(key);
+    seen.set(hw, v);
+    return colorOf(hw, v.indexOf(key));
+  };
+}
+
 function engineIndex(engine: string): number {
   return Math.max(0, engineNames.indexOf(engine));
 }

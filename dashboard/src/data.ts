@@ -25,16 +25,28 @@ function api<T>(path: string): Promise<T> {
   return r as Promise<T>;
 }
 
+/** index.json's `hardware` as a list with ids: the API may give a map keyed by catalog id. */
+function normalizeIndex(index: IndexFile): IndexFile {
+  const hw = index.hardware as unknown;
+  if (hw && typeof hw === "object" && !Array.isArray(hw)) {
+    index.hardware = Object.entries(hw as Record<string, HardwareInfo>).map(([id, a]) => ({ ...a, id }));
+  }
+  index.hardware ??= [];
+  return index;
+}
+
 /** The workload of a view as the URL writes it: `1024x1024`. */
 function wlOf(v: { isl: number; osl: number }): string {
   return `${v.isl}x${v.osl}`;
 }
 
-/** The view of `model` at `wl` (the first the index lists when not given or unknown). */
+/** The view of `model` at `wl`; when not given or unknown, the first view with the user's own
+ * points (else the first the index lists): one's own results come before the published ones. */
 function scopeOf(index: IndexFile, r: Route): ViewSummary | null {
   const model = r.params.get("model"), wl = r.params.get("wl");
   const ofModel = index.views.filter((v) => v.model === model);
-  return ofModel.find((v) => wlOf(v) === wl) ?? ofModel[0] ?? index.views[0] ?? null;
+  const own = index.views.find((v) => v.sources.includes("own"));
+  return ofModel.find((v) => wlOf(v) === wl) ?? ofModel[0] ?? own ?? index.views[0] ?? null;
 }
 
 /** Price and power of an accelerator from the catalog (null when the catalog lacks it). */

@@ -77,7 +77,7 @@ async function route(): Promise<void> {
   const r = parseHash(location.hash);
   let rendered: Rendered;
   try {
-    const index = await api<IndexFile>("index.json");
+    const index = normalizeIndex(await api<IndexFile>("index.json"));
     setPalette(index);
     if (r.view === "point" && r.id !== null) {
       const pf = await api<PointFile>(`points/${encodeURIComponent(r.id)}.json`);
@@ -113,6 +113,7 @@ async function route(): Promise<void> {
   document.body.dataset.view = r.view;
   document.body.dataset.state = JSON.stringify(rendered.state);
   document.body.dataset.renderMs = String(ms);
+  document.body.dataset.hash = location.hash;
   document.body.dataset.seq = String(my);
 }
 

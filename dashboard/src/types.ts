@@ -22,7 +22,7 @@ interface RunInfo {
 }
 
 interface HardwareInfo {
-  /** The catalog id (h200); some stores may also give `id`. */
+  /** The catalog's name of it; `id` (h200) is the key of index.json's `hardware` map. */
   name: string;
   id?: string;
   dollars_per_gpu_hour: { hyperscaler: number | null; neocloud: number | null; rental: number | null };
@@ -33,6 +33,7 @@ interface HardwareInfo {
 interface IndexFile {
   views: ViewSummary[];
   runs: RunInfo[];
+  /** A map keyed by catalog id (a list is accepted too); normalizeIndex makes it a list. */
   hardware: HardwareInfo[];
   generated_at?: string;
 }

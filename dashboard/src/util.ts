@@ -26,8 +26,12 @@ function raw(v: number | null | undefined): string {
   return v === null || v === undefined || !Number.isFinite(v) ? "" : String(v);
 }
 
+/** A run's date for display: `2026-11-28` from RFC 3339, `20261128-020000` (a bench result's
+ * `date`) or a bare date. */
 function date10(s: string | null | undefined): string {
-  return s ? s.slice(0, 10) : "";
+  if (!s) return "";
+  const m = /^(\d{4})(\d{2})(\d{2})-\d{6}$/.exec(s);
+  return m ? `${m[1]}-${m[2]}-${m[3]}` : s.slice(0, 10);
 }
 
 // ---- tables -------------------------------------------------------------------------------

@@ -34,10 +34,11 @@ function renderCompare(ctx: Ctx): Rendered {
   const rows: Row[] = [];
   const state: Record<string, unknown>[] = [];
   const csvRows: CsvValue[][] = [];
+  const shade = shader();
   for (const cid of common) {
     const c = view.configs[cid];
     const pa = A.get(cid) as ViewPoint[], pb = B.get(cid) as ViewPoint[];
-    const color = colorOf(c.hardware, engineIndex(c.engine));
+    const color = shade(c.hardware, c.key);
     datasets.push(...curveSets(`${c.label} A`, pa, color, false, "circle"), ...curveSets(`${c.label} B`, pb, color, true, "triangle"));
     const sa = new Along(pa).spline((p) => p.tput_per_gpu), sb = new Along(pb).spline((p) => p.tput_per_gpu);
     const ta = sa?.at(at) ?? null, tb = sb?.at(at) ?? null;

@@ -28,6 +28,7 @@ function renderHistory(ctx: Ctx): Rendered {
   const rows: Row[] = [], regRows: Row[] = [];
   const series: Record<string, unknown>[] = [];
   const csvRows: CsvValue[][] = [];
+  const shade = shader();
   for (const k of [...groups.keys()].sort()) {
     const g = groups.get(k) as { c: ConfigEntry; source: string; runs: Map<string, { run: string; started: string; pts: XY[] }> };
     const rc: RunCurve[] = [...g.runs.entries()].map(([date, r]) => ({ date, points: r.pts }));
@@ -36,7 +37,7 @@ function renderHistory(ctx: Ctx): Rendered {
     const label = labelOf(g.c, g.source);
     const values = new Map(hist.map((e) => [e.date, e.values[0]]));
     const last = hist[hist.length - 1].date;
-    const color = colorOf(g.c.hardware, engineIndex(g.c.engine));
+    const color = shade(g.c.hardware, g.c.key);
     datasets.push({
       type: "line", label, data: labels.map((l) => values.get(l) ?? null), spanGaps: true,
       borderColor: color, backgroundColor: color, borderDash: g.source === "reference" ? [6, 4] : [],

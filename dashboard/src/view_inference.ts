@@ -87,6 +87,7 @@ function renderInference(ctx: Ctx): Rendered {
   const datasets: ChartConfig["data"]["datasets"] = [];
   const rows: Row[] = [];
   const drawn: { d: Datum; front: boolean }[] = [];
+  let missing = 0;
   const frontierState: { hw: string; engine: string; source: string; points: { id: string; x: number; y: number }[] }[] = [];
   for (const k of [...groups.keys()].sort()) {
     const g = groups.get(k) as { hw: string; engine: string; source: string; pts: ViewPoint[] };
@@ -101,15 +102,15 @@ function renderInference(ctx: Ctx): Rendered {
     const ref = g.source === "reference";
     const label = `${g.hw} ${g.engine}${ref ? " [published]" : ""}`;
     const shown = data.filter((d, i): d is Datum => d !== null && (!frontierOnly || onF.has(i)));
-    data.forEach((d, i) => d && drawn.push({ d, front: onF.has(i) }));
+    data.forEach((d, i) => (d ? drawn.push({ d, front: onF.has(i) }) : missing++));
     const fd = f.map((i) => data[i] as Datum);
     datasets.push({
-      label, data: shown, pointStyle: styleOf(g.engine), pointRadius: 2.5, pointHoverRadius: 5,
+      label, data: shown, pointStyle: styleOf(g.engine), pointRadius: 3, pointHoverRadius: 6,
       borderColor: color, backgroundColor: ref ? "transparent" : color, borderWidth: ref ? 1.2 : 0,
     });
     datasets.push({
       label: `${label} frontier`, data: fd.slice().sort((a, b) => a.x - b.x), showLine: true, pointRadius: 0, pointHitRadius: 0,
-      borderColor: color, backgroundColor: color, borderWidth: 2, borderDash: ref ? [6, 4] : [],
+      borderColor: color, backgroundColor: color, borderWidth: 1.5, borderDash: ref ? [6, 4] : [],
     });
     frontierState.push({ hw: g.hw, engine: g.engine, source: g.source, points: fd.map((d) => ({ id: String(d.p.id), x: d.x, y: d.y })) });
     for (const d of fd) {
@@ -183,8 +184,9 @@ function renderInference(ctx: Ctx): Rendered {
     y === "cost" ? (tier === "custom" ? `$${price ?? "?"}/GPU-hour given. ` : `Cost tier ${tier}. `) : "",
     ["cost", "tpmw", "energy"].includes(y) ? `Prices and all-in power: catalog ${sources.join(", ") || "n/a"}. ` : "",
     "Frontiers per hardware × engine; published points are hollow with dashed frontiers, never blended with own runs.");
-  const count = h("p", { "data-testid": "inference-count", "data-value": drawn.length, "data-frontier": rows.length },
-    `${drawn.length} points drawn, ${rows.length} on frontiers.`);
+  const count = h("p", { "data-testid": "inference-count", "data-value": drawn.length, "data-frontier": rows.length, "data-missing": missing },
+    `${drawn.length} points drawn, ${rows.length} on frontiers`,
+    missing ? `; ${missing} not drawn: they lack this metric (or the catalog lacks their accelerator's price or power).` : ".");
   const el = h("section", { "data-testid": "view-inference" }, controls,
     chartBox("inference", config, csv, true), note, pinned, count,
     h("h3", {}, "Frontier points"),

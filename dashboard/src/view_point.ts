@@ -31,7 +31,7 @@ function distributions(result: unknown): Map<string, Map<string, number>> {
     const m = STAT_RE.exec(k);
     if (typeof v === "number" && m) put(m[2], m[1], v);
     else if (isObj(v) && Object.keys(v).some((s) => STAT_ORDER.includes(s) && s !== "count" && typeof v[s] === "number")) {
-      for (const [s, x] of Object.entries(v)) if (typeof x === "number") put(k, s, x);
+      for (const [s, x] of Object.entries(v)) if (typeof x === "number" && (STAT_ORDER.includes(s) || /^p\d+(\.\d+)?$/.test(s))) put(k, s, x);
     }
   }
   return out;

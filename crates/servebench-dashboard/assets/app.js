@@ -227,8 +227,13 @@ function fmt(v, digits = 1) {
 function raw(v) {
     return v === null || v === undefined || !Number.isFinite(v) ? "" : String(v);
 }
+/** A run's date for display: `2026-11-28` from RFC 3339, `20261128-020000` (a bench result's
+ * `date`) or a bare date. */
 function date10(s) {
-    return s ? s.slice(0, 10) : "";
+    if (!s)
+        return "";
+    const m = /^(\d{4})(\d{2})(\d{2})-\d{6}$/.exec(s);
+    return m ? `${m[1]}-${m[2]}-${m[3]}` : s.slice(0, 10);
 }
 function numCell(v, digits = 1, attrs = {}) {
     return { text: fmt(v, digits), value: v ?? null, attrs };
@@ -360,15 +365,26 @@ function api(path) {
     }
     return r;
 }
+/** index.json's `hardware` as a list with ids: the API may give a map keyed by catalog id. */
+function normalizeIndex(index) {
+    const hw = index.hardware;
+    if (hw && typeof hw === "object" && !Array.isArray(hw)) {
+        index.hardware = Object.entries(hw).map(([id, a]) => ({ ...a, id }));
+    }
+    index.hardware ?? (index.hardware = []);
+    return index;
+}
 /** The workload of a view as the URL writes it: `1024x1024`. */
 function wlOf(v) {
     return `${v.isl}x${v.osl}`;
 }
-/** The view of `model` at `wl` (the first the index lists when not given or unknown). */
+/** The view of `model` at `wl`; when not given or unknown, the first view with the user's own
+ * points (else the first the index lists): one's own results come before the published ones. */
 function scopeOf(index, r) {
     const model = r.params.get("model"), wl = r.params.get("wl");
     const ofModel = index.views.filter((v) => v.model === model);
-    return ofModel.find((v) => wlOf(v) === wl) ?? ofModel[0] ?? index.views[0] ?? null;
+    const own = index.views.find((v) => v.sources.includes("own"));
+    return ofModel.find((v) => wlOf(v) === wl) ?? ofModel[0] ?? own ?? index.views[0] ?? null;
 }
 /** Price and power of an accelerator from the catalog (null when the catalog lacks it). */
 function hardwareOf(index, hw) {
@@ -452,6 +468,17 @@ function colorOf(hw, shade = 0) {
     const i = Math.max(0, hwNames.indexOf(hw));
     const hue = Math.round((i * 360) / Math.max(1, hwNames.length) + 12) % 360;
     return `hsl(${hue}, 70%, ${42 + 14 * (shade % 3)}%)`;
+}
+/** A shade per config of an accelerator, in the order asked. */
+function shader() {
+    const seen = new Map();
+    return (hw, key) => {
+        const v = seen.get(hw) ?? [];
+        if (!v.includes(key))
+            v.push(key);
+        seen.set(hw, v);
+        return colorOf(hw, v.indexOf(key));
+    };
 }
 function engineIndex(engine) {
     return Math.max(0, engineNames.indexOf(engine));
@@ -594,6 +621,7 @@ function renderInference(ctx) {
     const datasets = [];
     const rows = [];
     const drawn = [];
+    let missing = 0;
     const frontierState = [];
     for (const k of [...groups.keys()].sort()) {
         const g = groups.get(k);
@@ -608,15 +636,15 @@ function renderInference(ctx) {
         const ref = g.source === "reference";
         const label = `${g.hw} ${g.engine}${ref ? " [published]" : ""}`;
         const shown = data.filter((d, i) => d !== null && (!frontierOnly || onF.has(i)));
-        data.forEach((d, i) => d && drawn.push({ d, front: onF.has(i) }));
+        data.forEach((d, i) => (d ? drawn.push({ d, front: onF.has(i) }) : missing++));
         const fd = f.map((i) => data[i]);
         datasets.push({
-            label, data: shown, pointStyle: styleOf(g.engine), pointRadius: 2.5, pointHoverRadius: 5,
+            label, data: shown, pointStyle: styleOf(g.engine), pointRadius: 3, pointHoverRadius: 6,
             borderColor: color, backgroundColor: ref ? "transparent" : color, borderWidth: ref ? 1.2 : 0,
         });
         datasets.push({
             label: `${label} frontier`, data: fd.slice().sort((a, b) => a.x - b.x), showLine: true, pointRadius: 0, pointHitRadius: 0,
-            borderColor: color, backgroundColor: color, borderWidth: 2, borderDash: ref ? [6, 4] : [],
+            borderColor: color, backgroundColor: color, borderWidth: 1.5, borderDash: ref ? [6, 4] : [],
         });
         frontierState.push({ hw: g.hw, engine: g.engine, source: g.source, points: fd.map((d) => ({ id: String(d.p.id), x: d.x, y: d.y })) });
         for (const d of fd) {
@@ -675,7 +703,7 @@ function renderInference(ctx) {
     const controls = h("div", { class: "controls" }, labelled("x", select("x", x, [["intvty", "interactivity (tok/s/user)"], ["e2el", "E2E latency (ms)"]], (v) => set("x", v))), labelled("y", select("y", y, Object.keys(Y_META).map((k) => [k, Y_META[k].label]), (v) => set("y", v))), labelled("cost tier", select("tier", tier, [["hyperscaler", "owned, hyperscaler"], ["neocloud", "owned, neocloud"], ["rental", "3-year rental"], ["custom", "my price"]], (v) => set("tier", v))), labelled("$/GPU-hour", numberInput("price", price, (v) => setMany([["price", v], ["tier", v === null ? tier : "custom"]]), { min: "0", placeholder: "custom" })), labelled("source", select("source", source, [["own", "own runs"], ["reference", "published (reference)"], ["both", "both, side by side"]], (v) => set("source", v))), labelled("runs", select("run", run, [["latest", "latest of each config"], ["all", "all"], ...runs.map((r) => [r.key, `${r.key} (${date10(r.started_at)})`])], (v) => set("run", v))), labelled("precision", checks("prec", allPrec, prec, (v) => set("prec", v.join(",")))), labelled("accelerators", checks("hw", allHw, hw, (v) => set("hw", v.join(",")))), labelled("engines", checks("engine", allEngine, engine, (v) => set("engine", v.join(",")))), labelled("frontier only", h("input", { type: "checkbox", "data-testid": "frontier", checked: frontierOnly, onchange: (e) => set("frontier", e.target.checked ? "1" : "0") })));
     const sources = sorted(groups.size ? [...groups.values()].flatMap((g) => hardwareOf(index, g.hw)?.sources?.map((s) => `${s.id} (${s.date})`) ?? []) : []);
     const note = h("p", { class: "note" }, y === "cost" ? (tier === "custom" ? `$${price ?? "?"}/GPU-hour given. ` : `Cost tier ${tier}. `) : "", ["cost", "tpmw", "energy"].includes(y) ? `Prices and all-in power: catalog ${sources.join(", ") || "n/a"}. ` : "", "Frontiers per hardware × engine; published points are hollow with dashed frontiers, never blended with own runs.");
-    const count = h("p", { "data-testid": "inference-count", "data-value": drawn.length, "data-frontier": rows.length }, `${drawn.length} points drawn, ${rows.length} on frontiers.`);
+    const count = h("p", { "data-testid": "inference-count", "data-value": drawn.length, "data-frontier": rows.length, "data-missing": missing }, `${drawn.length} points drawn, ${rows.length} on frontiers`, missing ? `; ${missing} not drawn: they lack this metric (or the catalog lacks their accelerator's price or power).` : ".");
     const el = h("section", { "data-testid": "view-inference" }, controls, chartBox("inference", config, csv, true), note, pinned, count, h("h3", {}, "Frontier points"), table("inference-table", [["config", "config"], ["conc", "conc"], ["gpus", "GPUs"], ["x", x === "intvty" ? "tok/s/user" : "E2EL ms"], ["y", Y_META[y].label], ["date", "run date"], ["link", ""]], rows));
     return {
         el, params,
@@ -717,10 +745,11 @@ function renderCompare(ctx) {
     const rows = [];
     const state = [];
     const csvRows = [];
+    const shade = shader();
     for (const cid of common) {
         const c = view.configs[cid];
         const pa = A.get(cid), pb = B.get(cid);
-        const color = colorOf(c.hardware, engineIndex(c.engine));
+        const color = shade(c.hardware, c.key);
         datasets.push(...curveSets(`${c.label} A`, pa, color, false, "circle"), ...curveSets(`${c.label} B`, pb, color, true, "triangle"));
         const sa = new Along(pa).spline((p) => p.tput_per_gpu), sb = new Along(pb).spline((p) => p.tput_per_gpu);
         const ta = sa?.at(at) ?? null, tb = sb?.at(at) ?? null;
@@ -876,6 +905,7 @@ function renderHistory(ctx) {
     const rows = [], regRows = [];
     const series = [];
     const csvRows = [];
+    const shade = shader();
     for (const k of [...groups.keys()].sort()) {
         const g = groups.get(k);
         const rc = [...g.runs.entries()].map(([date, r]) => ({ date, points: r.pts }));
@@ -884,7 +914,7 @@ function renderHistory(ctx) {
         const label = labelOf(g.c, g.source);
         const values = new Map(hist.map((e) => [e.date, e.values[0]]));
         const last = hist[hist.length - 1].date;
-        const color = colorOf(g.c.hardware, engineIndex(g.c.engine));
+        const color = shade(g.c.hardware, g.c.key);
         datasets.push({
             type: "line", label, data: labels.map((l) => values.get(l) ?? null), spanGaps: true,
             borderColor: color, backgroundColor: color, borderDash: g.source === "reference" ? [6, 4] : [],
@@ -1030,7 +1060,7 @@ function distributions(result) {
             put(m[2], m[1], v);
         else if (isObj(v) && Object.keys(v).some((s) => STAT_ORDER.includes(s) && s !== "count" && typeof v[s] === "number")) {
             for (const [s, x] of Object.entries(v))
-                if (typeof x === "number")
+                if (typeof x === "number" && (STAT_ORDER.includes(s) || /^p\d+(\.\d+)?$/.test(s)))
                     put(k, s, x);
         }
     }
@@ -1115,7 +1145,7 @@ async function route() {
     const r = parseHash(location.hash);
     let rendered;
     try {
-        const index = await api("index.json");
+        const index = normalizeIndex(await api("index.json"));
         setPalette(index);
         if (r.view === "point" && r.id !== null) {
             const pf = await api(`points/${encodeURIComponent(r.id)}.json`);
@@ -1159,6 +1189,7 @@ async function route() {
     document.body.dataset.view = r.view;
     document.body.dataset.state = JSON.stringify(rendered.state);
     document.body.dataset.renderMs = String(ms);
+    document.body.dataset.hash = location.hash;
     document.body.dataset.seq = String(my);
 }
 window.addEventListener("hashchange", () => void route());

@@ -16,6 +16,65 @@ pub struct DashboardArgs {
     /// Address to listen on (loopback by default; port 0 picks a free one).
     #[arg(long, default_value = "127.0.0.1:8080")]
     bind: String,
+    /// Benchmark the API instead of serving: answer each kind of request N times (the
+    /// largest view, its first point, a report) and print the times.
+    #[arg(long, value_name = "N")]
+    bench: Option<usize>,
+}
+
+/// Times each API answer `n` times in this process (answer built and serialised, as served).
+fn bench(api: &mut Api, n: usize) -> anyhow::Result<()> {
+    let views = api.store.views()?;
+    let big = views
+        .iter()
+        .max_by_key(|v| v.points)
+        .ok_or_else(|| anyhow::anyhow!("the store is empty"))?;
+    let slug = servebench_dashboard::api::view_slug(&big.model, big.isl, big.osl);
+    let first = api
+        .view(&slug)?
+        .points
+        .first()
+        .map_or(0, |p| p.id)
+        .to_string();
+    let pairs = vec![
+        ("model".to_string(), big.model.clone()),
+        ("isl".to_string(), big.isl.to_string()),
+        ("osl".to_string(), big.osl.to_string()),
+    ];
+    let points: u64 = views.iter().map(|v| v.points).sum();
+    eprintln!(
+        "servebench dashboard --bench: {points} points stored; largest view {slug} ({} points); {n} times each",
+        big.points
+    );
+    let mut time =
+        |name: &str, f: &mut dyn FnMut(&mut Api) -> anyhow::Result<usize>| -> anyhow::Result<()> {
+            let mut ms = Vec::with_capacity(n);
+            let mut bytes = 0;
+            for _ in 0..n {
+                let t = std::time::Instant::now();
+                bytes = f(api)?;
+                ms.push(t.elapsed().as_secs_f64() * 1e3);
+            }
+            ms.sort_by(f64::total_cmp);
+            eprintln!(
+                "  {name:<28} min {:>7.1} ms  median {:>7.1} ms  max {:>7.1} ms  ({bytes} bytes)",
+                ms[0],
+                ms[ms.len() / 2],
+                ms[ms.len() - 1]
+            );
+            Ok(())
+        };
+    time("index.json", &mut |a| Ok(a.index()?.to_string().len()))?;
+    time(&format!("views/{slug}.json"), &mut |a| {
+        Ok(serde_json::to_vec(&a.view(&slug)?)?.len())
+    })?;
+    time(&format!("points/{first}.json"), &mut |a| {
+        Ok(a.point(&first)?.to_string().len())
+    })?;
+    time("report/at", &mut |a| {
+        Ok(a.report("at", &pairs)?.to_string().len())
+    })?;
+    Ok(())
 }
 
 #[derive(clap::Args, Debug)]
@@ -38,7 +97,11 @@ fn api(store: &str) -> anyhow::Result<Api> {
 }
 
 pub fn run(a: DashboardArgs) -> anyhow::Result<ExitCode> {
-    let api = api(&a.store)?;
+    let mut api = api(&a.store)?;
+    if let Some(n) = a.bench {
+        bench(&mut api, n.max(1))?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let listener = std::net::TcpListener::bind(&a.bind)
         .map_err(|e| anyhow::anyhow!("--bind {}: {e}", a.bind))?;
     let addr = listener.local_addr()?;

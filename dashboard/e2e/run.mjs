@@ -1,0 +1,375 @@
+// End-to-end scenario of the servebench dashboard, driven through its UI with playwright-core.
+//
+//   node dashboard/e2e/run.mjs --url http://127.0.0.1:PORT/ --out DIR [--chromium /usr/bin/chromium]
+//        [--perf MODEL:ISLxOSL] [--timeout-ms 15000]
+//
+// It loads every view, changes filters by clicking and typing in the page (never by writing the
+// URL, except the first load), reads what the page shows from its data tables (data-testid /
+// data-* attributes holding full-precision numbers), checks that the URL hash carries the state
+// after every change, takes a full-page screenshot per view (DIR/inference.png, compare.png,
+// tco.png, history.png, reliability.png, point.png), saves the inference chart's CSV
+// (DIR/inference.csv), and writes DIR/results.json. It exits non-zero only when it crashes
+// (no browser, no page); judging the numbers is the caller's job (a Rust test compares them
+// with servebench-analysis).
+//
+// DIR/results.json:
+// {
+//   "url": "<the --url>",
+//   "console_errors": ["console: ...", "pageerror: ...", "requestfailed: <url> <why>", "http 404: <url>"],
+//   "problems": ["<step>: <what went wrong in the scenario: a timeout, a hash that lacks the state>"],
+//   "views": {
+//     "<view>": {
+//       "steps": [Step, ...],          // one per state the scenario put the view in, in order
+//       ...the last step's fields      // so views.tco.at, views.tco.bars, ... read the final state
+//     }
+//   },
+//   "perf": null | {"hash", "points_drawn", "chart_drawn_ms", "render_ms"}
+// }
+// Every Step has {"step": "<what was done>", "hash": "<location.hash after it>", "hash_ok": bool,
+// "render_ms": <ms from the hash change to the charts built>, "state": <body[data-state], the
+// view's own account of its state>} and, per view (numbers are JSON numbers or null for "n/a"):
+//
+// - inference: {"x": "intvty"|"e2el", "y": "tput"|"input"|"output"|"cost"|"tpmw"|"energy",
+//     "tier", "price": number|null, "source": "own"|"reference"|"both", "run": "latest"|"all"|KEY,
+//     "prec": [..], "hw": [..], "engine": [..], "frontier_only": bool, "points_drawn": n,
+//     "frontier": [{"hw", "engine", "source", "point": "<id>", "config": "<config key>", "x", "y"}]}
+//     frontier rows are each (source, hardware, engine) frontier's points, best x first; the
+//     frontiers are computed over the points of `run` (latest: each config's latest run).
+//     views.inference.csv = {"file": "inference.csv", "header": [..], "rows": n}.
+// - point: {"id", "metrics": {name: value}, "distributions": [{"metric", "stat", "value"}],
+//     "server_log_lines": n}
+// - compare: {"model", "wl", "a": RUN, "b": RUN, "at", "tier",
+//     "rows": [{"config", "source", "a": tok/s/GPU of A at `at`, "b": ..., "value": a/b,
+//               "cost_ratio": A $/M ÷ B $/M}]}
+// - tco: {"model", "wl", "at", "tier", "source", "price": custom $/GPU-hour|null,
+//     "bars": [{"hw", "value": $/M at `at` (tier or override price), "tput": tok/s/GPU at `at`,
+//               "price": $/GPU-hour used, "kw": all-in kW/GPU used, "tpmw", "energy": J/token}]}
+//     a bar is the frontier of all the accelerator's configs' latest points together, read at `at`.
+// - history: {"model", "wl", "at", "threshold", "source",
+//     "rows": [{"config", "source", "run", "date", "value": tok/s/GPU at `at`, "regression": bool}],
+//     "regressions": [{"config", "source", "before_run", "after_run", "before", "after", "change", "noise"}]}
+// - reliability: {"model", "wl", "source", "run",
+//     "hardware": [{"hw", "completed", "failed", "value": completed/(completed+failed)}],
+//     "configs": [{"hw", "config", "source", "completed", "failed", "value"}]}
+import { chromium } from "playwright-core";
+import { mkdirSync, writeFileSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+
+const argv = process.argv.slice(2);
+const opt = (k, d) => { const i = argv.indexOf(k); return i >= 0 ? argv[i + 1] : d; };
+const base = opt("--url");
+const out = opt("--out");
+if (!base || !out) {
+  console.error("usage: run.mjs --url http://127.0.0.1:PORT/ --out DIR [--chromium PATH] [--perf MODEL:ISLxOSL]");
+  process.exit(2);
+}
+const timeout = Number(opt("--timeout-ms", "15000"));
+mkdirSync(out, { recursive: true });
+
+const results = { url: base, console_errors: [], problems: [], views: {}, perf: null };
+const browser = await chromium.launch({
+  executablePath: opt("--chromium", "/usr/bin/chromium"),
+  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+});
+const context = await browser.newContext({ viewport: { width: 1400, height: 900 }, acceptDownloads: true });
+const page = await context.newPage();
+page.setDefaultTimeout(timeout);
+page.on("console", (m) => { if (m.type() === "error") results.console_errors.push(`console: ${m.text()}`); });
+page.on("pageerror", (e) => results.console_errors.push(`pageerror: ${e.message}`));
+page.on("requestfailed", (r) => results.console_errors.push(`requestfailed: ${r.url()} ${r.failure()?.errorText ?? ""}`));
+page.on("response", (r) => { if (r.status() >= 400) results.console_errors.push(`http ${r.status()}: ${r.url()}`); });
+
+// ---- helpers --------------------------------------------------------------------------------
+
+const seqNow = () => page.evaluate(() => Number(document.body.dataset.seq ?? 0));
+const numOrNull = (s) => (s === undefined || s === null || s === "" ? null : Number(s));
+
+/**
+ * Runs `action` (a click, a selection, typing) and waits until the page has rendered the hash
+ * it ends on and that hash holds `expect` (key → value); a timeout is noted as a problem.
+ */
+async function act(step, action, expect = {}) {
+  const before = await seqNow();
+  await action();
+  try {
+    await page.waitForFunction(([s, exp]) => {
+      const b = document.body.dataset;
+      if (!(Number(b.seq ?? 0) > s) || b.hash !== location.hash) return false;
+      const q = new URLSearchParams(location.hash.split("?")[1] ?? "");
+      return Object.entries(exp).every(([k, v]) => q.get(k) === String(v));
+    }, [before, expect]);
+  } catch (e) {
+    results.problems.push(`${step}: the page did not render a hash with ${JSON.stringify(expect)}: ${e.message.split("\n")[0]}`);
+  }
+  return snapshot(step);
+}
+
+async function snapshot(step) {
+  const s = await page.evaluate(() => ({
+    hash: location.hash, state: JSON.parse(document.body.dataset.state ?? "null"),
+    render_ms: Number(document.body.dataset.renderMs), view: document.body.dataset.view,
+  }));
+  return { step, hash: s.hash, hash_ok: true, render_ms: s.render_ms, state: s.state };
+}
+
+function hashParams(hash) {
+  const q = hash.includes("?") ? hash.slice(hash.indexOf("?") + 1) : "";
+  return Object.fromEntries(q.split("&").filter(Boolean).map((kv) => {
+    const i = kv.indexOf("=");
+    return [decodeURIComponent(kv.slice(0, i)), decodeURIComponent(kv.slice(i + 1))];
+  }));
+}
+
+/** Checks that the hash holds `expect` (key → value); notes a problem otherwise. */
+function expectHash(s, expect) {
+  const p = hashParams(s.hash);
+  for (const [k, v] of Object.entries(expect)) {
+    if (p[k] !== String(v)) {
+      s.hash_ok = false;
+      results.problems.push(`${s.step}: hash has ${k}=${p[k]}, expected ${v} (${s.hash})`);
+    }
+  }
+  return s;
+}
+
+/** Rows matching `sel`: the attributes named, numbers parsed where `nums` lists them. */
+async function rows(sel, attrs, nums = []) {
+  return page.$$eval(sel, (els, [attrs, nums]) => els.map((e) => {
+    const o = {};
+    for (const [k, a] of attrs) {
+      const v = e.getAttribute(a);
+      o[k] = nums.includes(k) ? (v === null || v === "" ? null : Number(v)) : v;
+    }
+    return o;
+  }), [attrs, nums]);
+}
+
+const record = (view, s, extra) => {
+  const step = { ...s, ...extra };
+  const v = (results.views[view] ??= { steps: [] });
+  v.steps.push(step);
+  const { steps } = v;
+  results.views[view] = { ...step, steps };
+  return step;
+};
+
+async function guarded(view, f) {
+  try {
+    await f();
+  } catch (e) {
+    results.problems.push(`${view}: ${e.message.split("\n")[0]}`);
+    try { await page.screenshot({ path: join(out, `${view}.png`), fullPage: true }); } catch { /* none */ }
+  }
+}
+
+async function typeInto(sel, value) {
+  const i = page.locator(sel).first();
+  await i.fill(String(value));
+  await i.press("Tab");
+}
+
+const shot = (name) => page.screenshot({ path: join(out, `${name}.png`), fullPage: true });
+
+// ---- inference ------------------------------------------------------------------------------
+
+async function inference(step) {
+  const s = await snapshot(step);
+  const st = s.state;
+  const frontier = await rows('[data-testid="frontier-row"]',
+    [["hw", "data-hw"], ["engine", "data-engine"], ["source", "data-source"], ["point", "data-point"], ["config", "data-config"], ["x", "data-x"], ["y", "data-y"]], ["x", "y"]);
+  const drawn = numOrNull(await page.getAttribute('[data-testid="inference-count"]', "data-value"));
+  return { s, fields: { x: st.x, y: st.y, tier: st.tier, price: st.price, source: st.source, run: st.run, prec: st.prec, hw: st.hw, engine: st.engine, frontier_only: st.frontier_only, points_drawn: drawn, frontier } };
+}
+
+await page.goto(new URL("#/inference", base).href);
+await page.waitForFunction(() => document.body.dataset.seq !== undefined);
+
+await guarded("inference", async () => {
+  const rec = async (label, expect, action) => {
+    if (action) await act(label, action, expect);
+    const { s, fields } = await inference(label);
+    return record("inference", expectHash(s, expect), fields);
+  };
+  await rec("default", { x: "intvty", y: "tput" });
+  const hws = await page.$$eval('[data-testid="hw"] input', (els) => els.map((e) => e.value));
+  if (hws.length >= 2) {
+    const left = hws.slice(1).join(",");
+    await rec(`untick accelerator ${hws[0]}`, { hw: left }, () => page.click(`[data-testid="hw-${hws[0]}"]`));
+  }
+  await rec("y = cost", { y: "cost" }, () => page.selectOption('[data-testid="y"]', "cost"));
+  await rec("tier = neocloud", { y: "cost", tier: "neocloud" }, () => page.selectOption('[data-testid="tier"]', "neocloud"));
+  await rec("custom price 2.5 $/GPU-hour", { tier: "custom", price: "2.5" }, () => typeInto('[data-testid="price"]', "2.5"));
+  await rec("y = tpmw", { y: "tpmw" }, () => page.selectOption('[data-testid="y"]', "tpmw"));
+  await rec("y = energy", { y: "energy" }, () => page.selectOption('[data-testid="y"]', "energy"));
+  await rec("y = output", { y: "output" }, () => page.selectOption('[data-testid="y"]', "output"));
+  await rec("x = e2el, y = tput", { x: "e2el", y: "tput" }, async () => {
+    await page.selectOption('[data-testid="x"]', "e2el");
+    await page.waitForFunction(() => location.hash.includes("x=e2el") && document.body.dataset.state?.includes('"x":"e2el"'));
+    await page.selectOption('[data-testid="y"]', "tput");
+  });
+  await rec("source = both", { source: "both" }, () => page.selectOption('[data-testid="source"]', "both"));
+  await rec("frontier only", { frontier: "1" }, () => page.click('[data-testid="frontier"]'));
+  await rec("x = intvty, all frontier points", { x: "intvty", frontier: "0" }, async () => {
+    await page.click('[data-testid="frontier"]');
+    await page.waitForFunction(() => location.hash.includes("frontier=0") && document.body.dataset.state?.includes('"frontier_only":false'));
+    await page.selectOption('[data-testid="x"]', "intvty");
+  });
+  // Hover the first drawn point (its tooltip), then click it: the pinned panel links to it.
+  const pt = await page.evaluate(() => {
+    const c = document.querySelector('[data-testid="chart-inference"]');
+    const ch = window.Chart.getChart(c);
+    const r = c.getBoundingClientRect();
+    for (let i = 0; i < ch.data.datasets.length; i++) {
+      const m = ch.getDatasetMeta(i);
+      if (!String(ch.data.datasets[i].label).endsWith(" frontier") && m.data.length) {
+        return { x: r.left + m.data[0].x, y: r.top + m.data[0].y, id: String(ch.data.datasets[i].data[0].p.id) };
+      }
+    }
+    return null;
+  });
+  if (pt) {
+    await page.mouse.move(pt.x, pt.y);
+    // The tooltip is up once Chart.js has active elements under the pointer.
+    await page.waitForFunction(() => {
+      const t = window.Chart.getChart(document.querySelector('[data-testid="chart-inference"]')).tooltip;
+      return (t?.getActiveElements?.() ?? []).length > 0;
+    });
+    const tooltip = await page.evaluate(() => {
+      const t = window.Chart.getChart(document.querySelector('[data-testid="chart-inference"]')).tooltip;
+      return (t?.body ?? []).flatMap((b) => b.lines);
+    });
+    await page.mouse.click(pt.x, pt.y);
+    const href = await page.getAttribute('[data-testid="pinned-link"]', "href").catch(() => null);
+    results.views.inference.pinned = { point: pt.id, tooltip, href };
+    if (href !== `#/point/${encodeURIComponent(pt.id)}`) results.problems.push(`inference: clicking point ${pt.id} pinned ${href}`);
+  }
+  await shot("inference");
+  const [dl] = await Promise.all([page.waitForEvent("download"), page.click('[data-testid="csv-inference"]')]);
+  const file = join(out, "inference.csv");
+  await dl.saveAs(file);
+  const lines = readFileSync(file, "utf8").trimEnd().split("\n");
+  results.views.inference.csv = { file: "inference.csv", header: lines[0].split(","), rows: lines.length - 1 };
+  if (lines.length - 1 !== results.views.inference.points_drawn) {
+    results.problems.push(`inference: the CSV has ${lines.length - 1} rows, the chart ${results.views.inference.points_drawn} points`);
+  }
+});
+
+// ---- point ----------------------------------------------------------------------------------
+
+await guarded("point", async () => {
+  const link = page.locator('[data-testid="point-link"]').first();
+  const href = await link.getAttribute("href");
+  const s = await act("open a frontier point", () => link.click());
+  if (s.hash !== href) results.problems.push(`point: hash ${s.hash}, link ${href}`);
+  const metrics = Object.fromEntries((await rows('[data-testid="metrics"] > tbody > tr', [["k", "data-key"], ["v", "data-value"]], ["v"])).map((r) => [r.k, r.v]));
+  const distributions = await rows('[data-testid="distributions-table"] td[data-stat]', [["metric", "data-metric"], ["stat", "data-stat"], ["value", "data-value"]], ["value"]);
+  const log = await page.textContent('[data-testid="server-log"]');
+  record("point", { ...s, hash_ok: s.hash === href }, { id: s.state.id, metrics, distributions, server_log_lines: log ? log.split("\n").length : 0 });
+  await shot("point");
+});
+
+// ---- compare --------------------------------------------------------------------------------
+
+const scope = (st) => ({ model: hashParams(st.hash).model, wl: hashParams(st.hash).wl });
+
+await guarded("compare", async () => {
+  const read = async (label, expect, action) => {
+    const s = expectHash(action ? await act(label, action, expect) : await snapshot(label), expect);
+    const r = await rows('[data-testid="compare-row"]', [["config", "data-config"], ["source", "data-source"], ["a", "data-a"], ["b", "data-b"], ["value", "data-value"], ["cost_ratio", "data-cost-ratio"]], ["a", "b", "value", "cost_ratio"]);
+    record("compare", s, { ...scope(s), a: s.state.a, b: s.state.b, at: s.state.at, tier: s.state.tier, rows: r });
+  };
+  await read("open", {}, () => page.click('[data-testid="nav-compare"]'));
+  const runs = await page.$$eval('[data-testid="b"] option', (els) => els.map((e) => e.value));
+  const cur = results.views.compare;
+  const other = runs.find((r) => r !== cur.a && r !== cur.b);
+  if (other) await read(`b = ${other}`, { b: other }, () => page.selectOption('[data-testid="b"]', other));
+  await read("at = 100", { at: "100" }, () => typeInto('[data-testid="at"]', 100));
+  await shot("compare");
+});
+
+// ---- tco ------------------------------------------------------------------------------------
+
+await guarded("tco", async () => {
+  const read = async (label, expect, action) => {
+    const s = expectHash(action ? await act(label, action, expect) : await snapshot(label), expect);
+    const bars = await rows('[data-testid="tco-row"]', [["hw", "data-hw"], ["value", "data-value"], ["tput", "data-tput"], ["price", "data-price"], ["kw", "data-kw"], ["tpmw", "data-tpmw"], ["energy", "data-energy"]], ["value", "tput", "price", "kw", "tpmw", "energy"]);
+    record("tco", s, { ...scope(s), at: s.state.at, tier: s.state.tier, source: s.state.source, price: s.state.price, bars });
+  };
+  await read("open (at 50)", { at: "50" }, () => page.click('[data-testid="nav-tco"]'));
+  await read("tier = rental", { tier: "rental" }, () => page.selectOption('[data-testid="tier"]', "rental"));
+  const hw = (await page.$$eval('[data-testid="tco-row"]', (els) => els.map((e) => e.getAttribute("data-hw"))))[0];
+  if (hw) {
+    await read(`price of ${hw} = 2.1`, { [`price.${hw}`]: "2.1" }, () => typeInto(`[data-testid="price-${hw}"]`, "2.1"));
+    await read(`all-in kW of ${hw} = 1.9`, { [`kw.${hw}`]: "1.9" }, () => typeInto(`[data-testid="kw-${hw}"]`, "1.9"));
+  }
+  await read("at = 100", { at: "100" }, () => typeInto('[data-testid="at"]', 100));
+  await read("custom price 3 $/GPU-hour, at = 50", { tier: "custom", price: "3", at: "50" }, async () => {
+    await typeInto('[data-testid="price"]', 3);
+    await page.waitForFunction(() => location.hash.includes("price=3&"));
+    await typeInto('[data-testid="at"]', 50);
+  });
+  await shot("tco");
+});
+
+// ---- history --------------------------------------------------------------------------------
+
+await guarded("history", async () => {
+  const read = async (label, expect, action) => {
+    const s = expectHash(action ? await act(label, action, expect) : await snapshot(label), expect);
+    const r = await rows('[data-testid="history-row"]', [["config", "data-config"], ["source", "data-source"], ["run", "data-run"], ["date", "data-date"], ["value", "data-value"], ["regression", "data-regression"]], ["value"]);
+    r.forEach((x) => { x.regression = x.regression === "1"; });
+    const regressions = await rows('[data-testid="regression-row"]', [["config", "data-config"], ["source", "data-source"], ["before_run", "data-before-run"], ["after_run", "data-after-run"], ["before", "data-before"], ["after", "data-after"], ["change", "data-change"], ["noise", "data-noise"]], ["before", "after", "change", "noise"]);
+    record("history", s, { ...scope(s), at: s.state.at, threshold: s.state.threshold, source: s.state.source, rows: r, regressions });
+  };
+  await read("open (at 50)", { at: "50", threshold: "0.05" }, () => page.click('[data-testid="nav-history"]'));
+  await read("at = 30", { at: "30" }, () => typeInto('[data-testid="at"]', 30));
+  await read("threshold = 0.02", { threshold: "0.02" }, () => typeInto('[data-testid="threshold"]', "0.02"));
+  await read("at = 60", { at: "60", threshold: "0.02" }, () => typeInto('[data-testid="at"]', 60));
+  await shot("history");
+});
+
+// ---- reliability ----------------------------------------------------------------------------
+
+await guarded("reliability", async () => {
+  const read = async (label, expect, action) => {
+    const s = expectHash(action ? await act(label, action, expect) : await snapshot(label), expect);
+    const hardware = await rows('[data-testid="reliability-hw-row"]', [["hw", "data-hw"], ["completed", "data-completed"], ["failed", "data-failed"], ["value", "data-value"]], ["completed", "failed", "value"]);
+    const configs = await rows('[data-testid="reliability-row"]', [["hw", "data-hw"], ["config", "data-config"], ["source", "data-source"], ["completed", "data-completed"], ["failed", "data-failed"], ["value", "data-value"]], ["completed", "failed", "value"]);
+    record("reliability", s, { ...scope(s), source: s.state.source, run: s.state.run, hardware, configs });
+  };
+  await read("open", { run: "all" }, () => page.click('[data-testid="nav-reliability"]'));
+  await read("runs = latest", { run: "latest" }, () => page.selectOption('[data-testid="run"]', "latest"));
+  await shot("reliability");
+  const models = await page.$$eval('[data-testid="model"] option', (els) => els.map((e) => e.value));
+  const cur = hashParams(await page.evaluate(() => location.hash)).model;
+  const other = models.find((m) => m !== cur);
+  if (other) await read(`model = ${other}`, { model: other }, () => page.selectOption('[data-testid="model"]', other));
+});
+
+// ---- a large view's first draw ----------------------------------------------------------------
+
+const perf = opt("--perf");
+if (perf) {
+  await guarded("perf", async () => {
+    const [model, wl] = perf.split(":");
+    const p2 = await context.newPage();
+    await p2.goto(new URL(`#/inference?model=${encodeURIComponent(model)}&wl=${wl}&run=all&source=both`, base).href);
+    await p2.waitForFunction(() => document.body.dataset.seq !== undefined && performance.getEntriesByName("sb:chart-drawn").length > 0, null, { timeout });
+    results.perf = await p2.evaluate(() => ({
+      hash: location.hash,
+      points_drawn: Number(document.querySelector('[data-testid="inference-count"]')?.getAttribute("data-value")),
+      chart_drawn_ms: performance.getEntriesByName("sb:chart-drawn")[0].startTime,
+      render_ms: Number(document.body.dataset.renderMs),
+    }));
+    const seq = await p2.evaluate(() => Number(document.body.dataset.seq));
+    await p2.selectOption('[data-testid="y"]', "cost");
+    await p2.waitForFunction((s) => Number(document.body.dataset.seq) > s, seq);
+    results.perf.rerender_y_cost_ms = await p2.evaluate(() => Number(document.body.dataset.renderMs));
+    await p2.screenshot({ path: join(out, "perf.png"), fullPage: false });
+    await p2.close();
+  });
+}
+
+await browser.close();
+writeFileSync(join(out, "results.json"), JSON.stringify(results, null, 2) + "\n");
+console.log(`e2e: ${Object.keys(results.views).length} views, ${results.console_errors.length} console errors, ${results.problems.length} problems; ${join(out, "results.json")}`);
