@@ -493,6 +493,114 @@ fn check_reliability(view: &View, st: &Value) {
     }
 }
 
+/// Serves the files below `root` over HTTP on loopback, as any static file server would.
+fn static_server(root: PathBuf) -> String {
+    use std::io::{Read, Write};
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for s in l.incoming() {
+            let Ok(mut s) = s else { continue };
+            let mut buf = [0u8; 8192];
+            let n = s.read(&mut buf).unwrap_or(0);
+            let req = String::from_utf8_lossy(&buf[..n]).to_string();
+            let path = req
+                .split(' ')
+                .nth(1)
+                .unwrap_or("/")
+                .split('?')
+                .next()
+                .unwrap_or("/");
+            let rel = path.trim_start_matches('/');
+            let file = root.join(if rel.is_empty() { "index.html" } else { rel });
+            let (status, body) = match std::fs::read(&file) {
+                Ok(b) if !rel.contains("..") => ("200 OK", b),
+                _ => ("404 Not Found", Vec::new()),
+            };
+            let ctype = match file.extension().and_then(|e| e.to_str()) {
+                Some("html") => "text/html",
+                Some("js") => "text/javascript",
+                Some("css") => "text/css",
+                Some("json") => "application/json",
+                _ => "application/octet-stream",
+            };
+            let head = format!(
+                "HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = s.write_all(head.as_bytes());
+            let _ = s.write_all(&body);
+        }
+    });
+    format!("http://{addr}/")
+}
+
+/// Runs the e2e scenario against `url`; its results.
+fn scenario(url: &str, out: &Path, chromium: &str) -> Value {
+    let _ = std::fs::remove_dir_all(out);
+    let o = Command::new("node")
+        .arg(repo().join("dashboard/e2e/run.mjs"))
+        .args([
+            "--url",
+            url,
+            "--out",
+            out.to_str().unwrap(),
+            "--chromium",
+            chromium,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "the e2e scenario crashed: {}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let results: Value =
+        serde_json::from_slice(&std::fs::read(out.join("results.json")).unwrap()).unwrap();
+    assert_eq!(
+        results["console_errors"],
+        json!([]),
+        "no console errors at {url}"
+    );
+    assert_eq!(
+        results["problems"],
+        json!([]),
+        "the scenario went as planned at {url}"
+    );
+    for shot in [
+        "inference",
+        "compare",
+        "tco",
+        "history",
+        "reliability",
+        "point",
+    ] {
+        let png = std::fs::read(out.join(format!("{shot}.png"))).unwrap();
+        assert!(
+            png.starts_with(b"\x89PNG") && png.len() > 10_000,
+            "{shot}.png"
+        );
+    }
+    results
+}
+
+/// `v` without its timings (which differ run to run).
+fn untimed(v: &Value) -> Value {
+    match v {
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .filter(|(k, _)| {
+                    !["render_ms", "chart_drawn_ms", "rerender_y_cost_ms"].contains(&k.as_str())
+                })
+                .map(|(k, v)| (k.clone(), untimed(v)))
+                .collect(),
+        ),
+        Value::Array(a) => Value::Array(a.iter().map(untimed).collect()),
+        v => v.clone(),
+    }
+}
+
 #[test]
 fn the_dashboard_in_a_real_browser_shows_what_the_analysis_library_computes() {
     let Some(chromium) = chromium() else { return };
@@ -511,50 +619,37 @@ fn the_dashboard_in_a_real_browser_shows_what_the_analysis_library_computes() {
         .unwrap();
     let url = line.trim().rsplit(' ').next().unwrap().to_string();
     assert!(url.starts_with("http://127.0.0.1:"), "{line}");
-    let out = repo().join("target/e2e-artifacts/dashboard");
-    let _ = std::fs::remove_dir_all(&out);
-    let o = Command::new("node")
-        .arg(repo().join("dashboard/e2e/run.mjs"))
+    let results = scenario(
+        &url,
+        &repo().join("target/e2e-artifacts/dashboard"),
+        &chromium,
+    );
+    let _ = server.kill();
+    let _ = server.wait();
+
+    // The static export, from a plain file server: the same pages show the same numbers.
+    let site = d.path().join("site");
+    let o = Command::new(BIN)
         .args([
-            "--url",
-            &url,
+            "export-site",
+            "--store",
+            &store,
             "--out",
-            out.to_str().unwrap(),
-            "--chromium",
-            &chromium,
+            site.to_str().unwrap(),
         ])
         .output()
         .unwrap();
-    let _ = server.kill();
-    let _ = server.wait();
-    assert!(
-        o.status.success(),
-        "the e2e scenario crashed: {}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let exported = scenario(
+        &static_server(site),
+        &repo().join("target/e2e-artifacts/dashboard-static"),
+        &chromium,
     );
-    let results: Value =
-        serde_json::from_slice(&std::fs::read(out.join("results.json")).unwrap()).unwrap();
-    assert_eq!(results["console_errors"], json!([]), "no console errors");
     assert_eq!(
-        results["problems"],
-        json!([]),
-        "the scenario went as planned"
+        untimed(&exported["views"]),
+        untimed(&results["views"]),
+        "the exported site shows what the server does"
     );
-    for shot in [
-        "inference",
-        "compare",
-        "tco",
-        "history",
-        "reliability",
-        "point",
-    ] {
-        let png = std::fs::read(out.join(format!("{shot}.png"))).unwrap();
-        assert!(
-            png.starts_with(b"\x89PNG") && png.len() > 10_000,
-            "{shot}.png"
-        );
-    }
 
     // What the pages were given, from the API (the API tests check it against HTTP).
     let mut api = servebench_dashboard::api::Api {
