@@ -26,7 +26,7 @@ fn repo() -> PathBuf {
 }
 
 /// Three nights of gpt-oss-120b 1k/1k on H200 and B200 (vLLM), H200 dropping 20% on the last.
-fn seed(store: &str) {
+fn seed(store: &str, log: &Path) {
     let mut s = Store::open(store).unwrap();
     let (r, p) = import::inferencemax_v1(
         &repo().join("crates/servebench-store/tests/fixtures/inferencemax-v1"),
@@ -76,8 +76,12 @@ fn seed(store: &str) {
                         failed: Some((hw == "h200") as u64 * i as u64),
                         measured_j_per_token: Some(0.2 + 0.01 * i as f64),
                     },
-                    provenance: json!({"image": format!("vllm/vllm-openai:v0.1{night}.0"), "host": "node-1"}),
-                    result: json!({"ttft": {"mean_ms": 50.0, "median_ms": 48.0, "p99_ms": 90.0 + conc as f64}}),
+                    provenance: json!({"image": format!("vllm/vllm-openai:v0.1{night}.0"), "host": "node-1",
+                                       "server_log": log.display().to_string()}),
+                    // As a sweep stores it: the bench result, vLLM-style flat statistics, under
+                    // "result".
+                    result: json!({"result": {"mean_ttft_ms": 50.0, "median_ttft_ms": 48.0,
+                        "p99_ttft_ms": 90.0 + conc as f64, "p99.9_ttft_ms": 95.0 + conc as f64}}),
                 });
             }
         }
@@ -606,7 +610,13 @@ fn the_dashboard_in_a_real_browser_shows_what_the_analysis_library_computes() {
     let Some(chromium) = chromium() else { return };
     let d = tempfile::tempdir().unwrap();
     let store = format!("sqlite:{}", d.path().join("s.db").display());
-    seed(&store);
+    let log = d.path().join("server.log");
+    std::fs::write(
+        &log,
+        "INFO started\nINFO ready on 127.0.0.1:8000\nINFO 40 requests\n",
+    )
+    .unwrap();
+    seed(&store, &log);
     let mut server = Command::new(BIN)
         .args(["dashboard", "--store", &store, "--bind", "127.0.0.1:0"])
         .stderr(Stdio::piped())
@@ -753,6 +763,24 @@ fn the_dashboard_in_a_real_browser_shows_what_the_analysis_library_computes() {
     // The point page shows the point as stored.
     let pt = &v["point"];
     let detail = api.point(&pt["id"].to_string()).unwrap();
+    let conc = detail["conc"].as_f64().unwrap();
+    let p99 = pt["distributions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["metric"] == "ttft_ms" && d["stat"] == "p99")
+        .unwrap_or_else(|| {
+            panic!(
+                "the page shows the TTFT distribution: {}",
+                pt["distributions"]
+            )
+        });
+    assert_eq!(num(&p99["value"]), Some(90.0 + conc));
+    assert_eq!(
+        pt["server_log_lines"].as_u64().map(|n| n >= 3),
+        Some(true),
+        "{pt}"
+    );
     for (k, val) in pt["metrics"].as_object().unwrap() {
         assert_eq!(num(val), num(&detail["metrics"][k]), "point metric {k}");
     }
