@@ -409,6 +409,57 @@ pub fn compare(
     Ok(t)
 }
 
+/// The cheapest accelerator per million tokens at each target interactivity: each
+/// accelerator's best (the frontier of all its configs' points together, as a TCO bar),
+/// priced at its tier; the runner-up beside it.
+pub fn cheapest(curves: &[Curve], targets: &[f64], prices: &Prices) -> Table {
+    let mut by_hw: BTreeMap<&str, Vec<&ViewPoint>> = BTreeMap::new();
+    for c in curves {
+        by_hw
+            .entry(c.config.hardware.as_str())
+            .or_default()
+            .extend(&c.points);
+    }
+    let mut t = Table {
+        title: "Cheapest accelerator per million tokens at target interactivities".into(),
+        notes: vec![prices.note()],
+        columns: vec![
+            col("interactivity", "tok/s/user", 0),
+            col("hardware", "cheapest", 0),
+            col("dollars_per_mtok", "$/M", 3),
+            col("tput_per_gpu", "tok/s/GPU", 1),
+            col("runner_up", "runner-up", 0),
+            col("runner_up_dollars_per_mtok", "its $/M", 3),
+            col("reached_by", "reached by", 0),
+        ],
+        rows: Vec::new(),
+    };
+    for &target in targets {
+        let mut costs: Vec<(f64, &str, f64)> = by_hw
+            .iter()
+            .filter_map(|(hw, pts)| {
+                let tput =
+                    Along::new(pts.iter().copied()).at(|p| p.metrics.tput_per_gpu, target)?;
+                let d = prices.of(hw).dollars_per_gpu_hour?;
+                Some((dollars_per_million_tokens(d, tput), *hw, tput))
+            })
+            .collect();
+        costs.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let first = costs.first();
+        let second = costs.get(1);
+        t.rows.push(vec![
+            target.into(),
+            first.map_or("-".to_string(), |c| c.1.to_string()).into(),
+            first.map(|c| c.0).into(),
+            first.map(|c| c.2).into(),
+            second.map_or("-".to_string(), |c| c.1.to_string()).into(),
+            second.map(|c| c.0).into(),
+            format!("{} of {} accelerators", costs.len(), by_hw.len()).into(),
+        ]);
+    }
+    t
+}
+
 /// Curves of the same config (and source), oldest run first, as the history functions take
 /// them (the date carries the run key so runs on one date stay apart).
 fn by_config(curves: &[Curve]) -> BTreeMap<(String, String), Vec<(&Curve, RunCurve)>> {

@@ -121,7 +121,16 @@ fn one_request_takes_the_modelled_time_and_energy() {
         (measured / modelled - 1.0).abs() < 0.01,
         "energy above idle: counter {measured:.2} J, modelled {modelled:.2} J"
     );
-    let stats = get(s.addr(), "/sim/stats");
+    // The engine retires a finished request when its thread next looks at the batch, which
+    // may come just after the client has read the last chunk: wait for that, with a deadline.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let stats = loop {
+        let stats = get(s.addr(), "/sim/stats");
+        if stats["engine"]["running"] == 0 || std::time::Instant::now() > deadline {
+            break stats;
+        }
+        std::thread::yield_now();
+    };
     assert_eq!(stats["engine"]["running"], 0);
     assert_eq!(stats["engine"]["steps"], v.stats.steps);
 }

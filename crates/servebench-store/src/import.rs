@@ -76,7 +76,7 @@ fn single_topology(tp: u64, sizes: [u64; 4], dp_attn: bool) -> String {
 }
 
 /// `tp8`, `tp8-ep8-dpa`, `p1x4ep4dpa-d2x8ep8`: the topology part of a config's natural key.
-fn topology(job: &Value) -> String {
+pub fn topology(job: &Value) -> String {
     let worker = |w: &Value, role: &str| {
         let mut t = format!("{role}{}x{}", w["num-worker"], w["tp"]);
         if w["ep"].as_u64().unwrap_or(1) != 1 {

@@ -253,7 +253,7 @@ pub fn server_command(job: &Job, recipe: &Recipe, l: &Launch) -> Result<ServerCo
 
 /// The simulated engine (scheduler and calibration) closest to a framework; `None` for
 /// `sim` (its own `--engine` argument, default vllm).
-fn simulated_engine(framework: &str) -> Option<&'static str> {
+pub(crate) fn simulated_engine(framework: &str) -> Option<&'static str> {
     match framework {
         "sim" => None,
         f if f.contains("sglang") => Some("sglang"),
@@ -265,7 +265,7 @@ fn simulated_engine(framework: &str) -> Option<&'static str> {
 
 /// The catalog accelerator of a runner label: `h200`, `b200-multinode` → b200,
 /// `cluster:b300-nv` → b300.
-fn sim_gpu(runner: &str, catalog: &Catalog) -> Result<String, String> {
+pub(crate) fn sim_gpu(runner: &str, catalog: &Catalog) -> Result<String, String> {
     let label = runner.strip_prefix("cluster:").unwrap_or(runner);
     let gpu = label
         .split(['-', '_'])
@@ -279,7 +279,7 @@ fn sim_gpu(runner: &str, catalog: &Catalog) -> Result<String, String> {
 }
 
 /// The catalog model of a recipe's model: its id or its Hugging Face id.
-fn sim_model(model: &str, catalog: &Catalog) -> Result<String, String> {
+pub(crate) fn sim_model(model: &str, catalog: &Catalog) -> Result<String, String> {
     catalog
         .models
         .values()

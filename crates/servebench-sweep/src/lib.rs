@@ -14,6 +14,7 @@ pub mod recipe;
 pub mod run_info;
 pub mod slurm;
 pub mod validate;
+pub mod virtual_time;
 
 use locate::Locations;
 use recipe::{MasterConfig, Recipe, Runners};
@@ -108,11 +109,27 @@ fn read(file: &Path) -> Result<String, RecipeError> {
 /// Loads master config files (InferenceX `configs/*-master.yaml`, or your own in the same
 /// schema), checking every key and rule; a config key defined in two files is an error.
 pub fn load_recipes(files: &[PathBuf]) -> Result<Recipes, RecipeError> {
+    let texts = files
+        .iter()
+        .map(|f| Ok((f.clone(), read(f)?)))
+        .collect::<Result<Vec<_>, RecipeError>>()?;
+    load_recipe_texts(&texts)
+}
+
+/// The recipes shipped in the binary: the InferenceMAX v1 catalog
+/// (`recipes/inferencemax-v1.yaml`, generated from the published v1 data).
+pub const INFERENCEMAX_V1: (&str, &str) = (
+    "recipes/inferencemax-v1.yaml",
+    include_str!("../../../recipes/inferencemax-v1.yaml"),
+);
+
+/// [`load_recipes`] over texts already read, each with the file name its errors cite.
+pub fn load_recipe_texts(texts: &[(PathBuf, String)]) -> Result<Recipes, RecipeError> {
     let mut out = Recipes::default();
-    for file in files {
-        let text = read(file)?;
-        let locations = Locations::index(&text);
-        let config: MasterConfig = parse(file, &text, &locations)?;
+    for (file, text) in texts {
+        let (file, text) = (file, text.as_str());
+        let locations = Locations::index(text);
+        let config: MasterConfig = parse(file, text, &locations)?;
         for (key, recipe) in config {
             if let Some((_, _, first)) = out.entries.iter().find(|e| e.0 == key) {
                 let (line, column) = locations.find(&key).unwrap_or((1, 1));

@@ -38,6 +38,9 @@ enum Command {
     /// Reports from the store: frontiers, cost and power at target interactivities,
     /// comparisons, history, regressions; text, CSV, JSON and SVG/PNG charts.
     Report(cmd::report::ReportArgs),
+    /// The main job: the InferenceMAX v1 catalog simulated in virtual time, stored, summarised,
+    /// and the dashboard served.
+    Quickstart(cmd::quickstart::QuickstartArgs),
     /// Serve the web dashboard over the store (read-only, loopback by default).
     Dashboard(cmd::dashboard::DashboardArgs),
     /// Write the dashboard as a static site that works from any file server.
@@ -56,6 +59,7 @@ fn main() -> ExitCode {
         Command::Sweep(a) => cmd::sweep::run(*a),
         Command::Ingest(a) => cmd::ingest::run(a),
         Command::Report(a) => cmd::report::run(a),
+        Command::Quickstart(a) => cmd::quickstart::run(a),
         Command::Dashboard(a) => cmd::dashboard::run(a),
         Command::ExportSite(a) => cmd::dashboard::export_site(a),
     };

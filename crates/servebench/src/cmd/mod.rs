@@ -4,6 +4,7 @@ pub mod dashboard;
 pub mod deployment;
 pub mod ingest;
 pub mod plan;
+pub mod quickstart;
 pub mod report;
 pub mod selfbench;
 pub mod sim;
