@@ -14,7 +14,7 @@ pub struct DashboardArgs {
     #[arg(long, default_value = "sqlite:servebench.db", env = "SERVEBENCH_STORE")]
     store: String,
     /// Address to listen on (loopback by default; port 0 picks a free one).
-    #[arg(long, default_value = "127.0.0.1:8080")]
+    #[arg(long, default_value = "127.0.0.1:8080", env = "SERVEBENCH_BIND")]
     bind: String,
     /// Benchmark the API instead of serving: answer each kind of request N times (the
     /// largest view, its first point, a report) and print the times.

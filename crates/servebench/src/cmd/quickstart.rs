@@ -25,7 +25,7 @@ pub struct QuickstartArgs {
     #[arg(long, default_value = "sqlite:servebench.db", env = "SERVEBENCH_STORE")]
     store: String,
     /// Where the dashboard listens afterwards.
-    #[arg(long, default_value = "127.0.0.1:8080")]
+    #[arg(long, default_value = "127.0.0.1:8080", env = "SERVEBENCH_BIND")]
     bind: String,
     /// Stop after the summary instead of serving the dashboard.
     #[arg(long)]
