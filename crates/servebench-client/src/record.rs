@@ -35,6 +35,10 @@ pub struct RequestRecord {
     pub max_tokens: u32,
     pub usage_prompt: Option<u32>,
     pub usage_completion: Option<u32>,
+    /// What the server said it spent on prompt processing and on generation (llama.cpp's
+    /// `timings`), microseconds.
+    pub server_prompt_us: Option<u64>,
+    pub server_predicted_us: Option<u64>,
     /// Tokens of the generated text by the client's tokenizer (filled after the run).
     pub client_output_tokens: Option<u32>,
     pub retokenize_skipped: bool,

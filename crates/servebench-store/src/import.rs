@@ -95,11 +95,16 @@ pub fn topology(job: &Value) -> String {
         );
     }
     let n = |k: &str| job[k].as_u64().unwrap_or(1);
-    single_topology(
+    let mut t = single_topology(
         n("tp"),
         [n("pp"), n("dcp-size"), n("pcp-size"), n("ep")],
         job["dp-attn"].as_bool().unwrap_or(false),
-    )
+    );
+    // llama.cpp's parallel slots are part of what was deployed.
+    if let Some(slots) = job["slots"].as_u64() {
+        t.push_str(&format!("-np{slots}"));
+    }
+    t
 }
 
 fn f(v: &Value, k: &str) -> Option<f64> {
@@ -164,6 +169,8 @@ pub fn sweep_point(path: &Path) -> Result<Point, StoreError> {
             "engine_version": engine_version(job),
             "server_command": v["server_command"],
             "server_log": server_log(path, &v),
+            // What the engine's own counters say happened during the point.
+            "server_metrics_delta": v["server_metrics"]["delta"],
             "recipe_fingerprint": job["recipe-fingerprint"],
             "tokenizer": r["tokenizer_id"],
             "tokenizer_sha256": r["provenance"]["tokenizer"]["sha256"],
@@ -498,6 +505,16 @@ pub fn bench_results(file: &Path, d: &Deployment) -> Result<Vec<Point>, StoreErr
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn llama_cpp_slots_are_part_of_the_topology() {
+        let row =
+            json!({"tp": 1, "pp": 1, "dcp-size": 1, "pcp-size": 1, "ep": 1, "dp-attn": false});
+        assert_eq!(topology(&row), "tp1");
+        let mut with = row.clone();
+        with["slots"] = json!(4);
+        assert_eq!(topology(&with), "tp1-np4");
+    }
 
     #[test]
     fn engine_versions_from_image_tags() {

@@ -217,9 +217,46 @@ pub fn server_command(job: &Job, recipe: &Recipe, l: &Launch) -> Result<ServerCo
             a.extend([s("--max_seq_len"), max_len]);
             (s("trtllm-serve"), a)
         }
+        "llamacpp" => {
+            // llama.cpp's llama-server on CPU: `model` is the GGUF file; the slots share the
+            // context, so it is slots × the workload's length unless the recipe sets it.
+            if tp != 1 {
+                return Err(format!(
+                    "{}: llama-server runs on one device: tp must be 1, not {tp}",
+                    job.config_key
+                ));
+            }
+            let l = recipe.llamacpp.clone();
+            let slots = l.as_ref().map_or(1, |l| l.slots);
+            let ctx = l.as_ref().and_then(|l| l.ctx_size).map_or_else(
+                || (slots as u64 * job.max_model_len().unwrap_or(4096) as u64).to_string(),
+                |c| c.to_string(),
+            );
+            let mut a = vec![
+                s("-m"),
+                job.model.clone(),
+                s("--alias"),
+                job.model_prefix.clone(),
+                s("--host"),
+                host,
+                s("--port"),
+                port,
+                s("-np"),
+                slots.to_string(),
+                s("-c"),
+                ctx,
+                s("--metrics"),
+                s("--no-ui"),
+            ];
+            if let Some(t) = l.and_then(|l| l.threads) {
+                a.extend([s("-t"), t.to_string()]);
+            }
+            let program = std::env::var("LLAMA_SERVER").unwrap_or_else(|_| s("llama-server"));
+            (program, a)
+        }
         other => {
             return Err(format!(
-                "{}: framework '{other}' has no local engine adapter (vllm, sglang, trt, sim)",
+                "{}: framework '{other}' has no local engine adapter (vllm, sglang, trt, llamacpp, sim)",
                 job.config_key
             ))
         }

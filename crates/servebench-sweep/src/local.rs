@@ -16,6 +16,7 @@ use servebench_client::bench::over_failure_gate;
 use servebench_client::runner::Progress;
 use servebench_client::{Bench, BenchOptions};
 use servebench_core::result::BenchResult;
+use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -71,6 +72,9 @@ pub struct StoredPoint {
     /// The log of the server that served it, relative to the results directory.
     #[serde(default)]
     pub server_log: Option<String>,
+    /// The server's `/metrics` before and after the point, where it serves them.
+    #[serde(default)]
+    pub server_metrics: Option<ServerMetrics>,
     pub result: BenchResult,
 }
 
@@ -209,20 +213,68 @@ impl Drop for Server {
     }
 }
 
+/// Status and body of a GET on a loopback server (None when it does not answer).
+fn http_get(addr: &str, path: &str) -> Option<(u16, String)> {
+    let sa = addr.parse::<std::net::SocketAddr>().ok()?;
+    let mut s = std::net::TcpStream::connect_timeout(&sa, Duration::from_secs(1)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    let req = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    s.write_all(req.as_bytes()).ok()?;
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf).ok()?;
+    let text = String::from_utf8_lossy(&buf);
+    let (head, body) = text.split_once("\r\n\r\n")?;
+    let status = head.get(9..12)?.parse().ok()?;
+    Some((status, body.to_string()))
+}
+
 fn health_ok(addr: &str) -> bool {
-    let Ok(sa) = addr.parse::<std::net::SocketAddr>() else {
-        return false;
-    };
-    let Ok(mut s) = std::net::TcpStream::connect_timeout(&sa, Duration::from_secs(1)) else {
-        return false;
-    };
-    let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
-    let req = format!("GET {HEALTH_PATH} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-    if s.write_all(req.as_bytes()).is_err() {
-        return false;
+    http_get(addr, HEALTH_PATH).is_some_and(|(status, _)| status == 200)
+}
+
+/// The server's Prometheus metrics (`/metrics`: llama.cpp, vLLM, SGLang), sample name with its
+/// labels → value; None where it has none.
+fn scrape_metrics(addr: &str) -> Option<BTreeMap<String, f64>> {
+    let (status, body) = http_get(addr, "/metrics")?;
+    (status == 200).then(|| parse_prometheus(&body))
+}
+
+/// Prometheus' text format: `name{labels} value [timestamp]` per line, `#` comments.
+fn parse_prometheus(text: &str) -> BTreeMap<String, f64> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .filter_map(|l| {
+            // The value follows the name and its labels (which may hold spaces).
+            let end = l.rfind('}').map_or(0, |i| i + 1);
+            let mut rest = l[end..].split_whitespace();
+            let name = if end > 0 { &l[..end] } else { rest.next()? };
+            let v: f64 = rest.next()?.parse().ok()?;
+            Some((name.to_string(), v))
+        })
+        .collect()
+}
+
+/// A server's metrics around one point: before, after, and the change of each.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ServerMetrics {
+    pub before: BTreeMap<String, f64>,
+    pub after: BTreeMap<String, f64>,
+    pub delta: BTreeMap<String, f64>,
+}
+
+impl ServerMetrics {
+    fn between(before: BTreeMap<String, f64>, after: BTreeMap<String, f64>) -> ServerMetrics {
+        let delta = after
+            .iter()
+            .filter_map(|(k, a)| Some((k.clone(), a - before.get(k)?)))
+            .collect();
+        ServerMetrics {
+            before,
+            after,
+            delta,
+        }
     }
-    let mut head = [0u8; 12];
-    s.read_exact(&mut head).is_ok() && head.starts_with(b"HTTP/1.1 200")
 }
 
 fn tail(path: &Path, lines: usize) -> String {
@@ -364,7 +416,13 @@ fn run_point(
             *server = Some((group.clone(), s));
         }
         let (_, s) = server.as_mut().expect("started");
-        match bench(job, p.conc, &s.base_url, o) {
+        let addr = s.base_url.trim_start_matches("http://").to_string();
+        let before = scrape_metrics(&addr);
+        let measured = bench(job, p.conc, &s.base_url, o);
+        let server_metrics = before
+            .zip(scrape_metrics(&addr))
+            .map(|(b, a)| ServerMetrics::between(b, a));
+        match measured {
             Ok(result) => {
                 if over_failure_gate(&result) || result.completed == 0 {
                     last_err = format!(
@@ -390,6 +448,7 @@ fn run_point(
                         .strip_prefix(&o.out)
                         .ok()
                         .map(|p| p.display().to_string()),
+                    server_metrics,
                     result,
                 };
                 let path = o.out.join("points").join(&name).with_extension("json");
@@ -448,4 +507,34 @@ fn bench(job: &Job, conc: u32, base_url: &str, o: &SweepOptions) -> Result<Bench
     let point = b.points()[0];
     let ds = b.dataset(point).map_err(|e| e.to_string())?;
     Ok(b.run_point(point, ds, Arc::new(Progress::default())).result)
+}
+
+#[cfg(test)]
+mod metrics_tests {
+    use super::*;
+
+    #[test]
+    fn prometheus_text() {
+        let m = parse_prometheus(
+            "# HELP llamacpp:prompt_tokens_total Number of prompt tokens processed.\n\
+             # TYPE llamacpp:prompt_tokens_total counter\n\
+             llamacpp:prompt_tokens_total 1234\n\
+             vllm:num_requests_running{model_name=\"a b\",engine=\"0\"} 3 1700000000\n\
+             llamacpp:kv_cache_usage_ratio 0.25\n\
+             bad line\n",
+        );
+        assert_eq!(m["llamacpp:prompt_tokens_total"], 1234.0);
+        assert_eq!(
+            m["vllm:num_requests_running{model_name=\"a b\",engine=\"0\"}"],
+            3.0
+        );
+        assert_eq!(m["llamacpp:kv_cache_usage_ratio"], 0.25);
+        assert_eq!(m.len(), 3);
+        let d = ServerMetrics::between(
+            m.clone(),
+            [("llamacpp:prompt_tokens_total".to_string(), 2000.0)].into(),
+        );
+        assert_eq!(d.delta.len(), 1);
+        assert_eq!(d.delta["llamacpp:prompt_tokens_total"], 766.0);
+    }
 }

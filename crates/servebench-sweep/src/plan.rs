@@ -151,6 +151,8 @@ pub struct Job {
     pub router: Option<Component>,
     pub kv_p2p_transfer: Option<String>,
     /// SHA-256 of the canonical row without conc, exp-name and fingerprint.
+    /// llama.cpp slots (`llamacpp` recipes).
+    pub slots: Option<u32>,
     pub fingerprint: String,
 }
 
@@ -198,6 +200,11 @@ impl Job {
         put("framework", json!(self.framework));
         put("runner", json!(self.runner));
         put("spec-decoding", json!(self.spec_decoding.as_str()));
+        // servebench's own (llama.cpp slots): absent from InferenceX's rows, so their
+        // fingerprints stay InferenceX's.
+        if let Some(n) = self.slots {
+            put("slots", json!(n));
+        }
         match &self.topology {
             Topology::Single {
                 tp,
@@ -564,6 +571,7 @@ fn expand(
             .kv_p2p_transfer
             .clone()
             .or_else(|| r.kv_p2p_transfer.clone()),
+        slots: r.llamacpp.as_ref().map(|l| l.slots),
         fingerprint: String::new(),
     };
     if o.fixed_seq_len {

@@ -42,6 +42,23 @@ pub struct Recipe {
     /// servebench: how long the engine may take to become healthy, seconds.
     #[serde(default)]
     pub health_timeout: Option<u64>,
+    /// servebench, `framework: llamacpp` only: llama-server's slots, context and threads.
+    #[serde(default)]
+    pub llamacpp: Option<LlamaCpp>,
+}
+
+/// How llama.cpp's `llama-server` runs a recipe (`model` is the GGUF file).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct LlamaCpp {
+    /// Parallel slots: sequences decoded together (`-np`).
+    pub slots: u32,
+    /// Total KV context shared by the slots (`-c`); default slots × the workload's length.
+    #[serde(default)]
+    pub ctx_size: Option<u32>,
+    /// CPU threads (`-t`); default llama.cpp's.
+    #[serde(default)]
+    pub threads: Option<u32>,
 }
 
 /// A runtime component and its own version (a release or commit, not an image).

@@ -29,6 +29,14 @@ enum Shape {
 /// Every rule of one recipe; the first violation found.
 pub fn recipe(key: &str, r: &Recipe) -> Result<(), Violation> {
     let at = |p: &str| format!("{key}.{p}");
+    if let Some(l) = &r.llamacpp {
+        if r.framework != "llamacpp" {
+            return Err(v(at("llamacpp"), "only for framework: llamacpp"));
+        }
+        if l.slots == 0 {
+            return Err(v(at("llamacpp.slots"), "expected at least 1 slot"));
+        }
+    }
     if key.contains(['*', '?']) {
         return Err(v(
             key,

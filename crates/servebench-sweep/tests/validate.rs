@@ -213,3 +213,25 @@ fn runner_configs_accept_yaml_1_1_integers_and_refuse_bad_ones() {
         "{e}"
     );
 }
+
+#[test]
+fn llama_cpp_settings_belong_to_llama_cpp_recipes() {
+    let (line, _, path, msg) = err(&edit(
+        "  multinode: false\n",
+        "  multinode: false\n  llamacpp: {slots: 4}\n",
+    ));
+    assert_eq!((line, path.as_str()), (9, "m-fp8-h200-vllm.llamacpp"));
+    assert_eq!(msg, "only for framework: llamacpp");
+    let ok = edit("framework: vllm", "framework: llamacpp").replace(
+        "  multinode: false\n",
+        "  multinode: false\n  llamacpp: {slots: 0}\n",
+    );
+    let (_, _, path, msg) = err(&ok);
+    assert_eq!(path, "m-fp8-h200-vllm.llamacpp.slots");
+    assert_eq!(msg, "expected at least 1 slot");
+    let (_, _, path, _) = err(&ok.replace("{slots: 0}", "{slots: 2, gpus: 1}"));
+    assert!(
+        path.ends_with("llamacpp.gpus") || path.ends_with("llamacpp"),
+        "{path}"
+    );
+}

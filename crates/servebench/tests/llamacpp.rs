@@ -1,0 +1,349 @@
+//! servebench against a real engine: llama.cpp's llama-server (built by scripts/llama-up.sh
+//! from the PyPI llama-cpp-python sdist) serving SmolLM2-135M, with the HuggingFace tokenizer
+//! taken from the model's own GGUF. `bench` on both APIs, checked against what the server says
+//! it did; and a sweep over llamacpp recipes, stored and reported.
+//!
+//! Needs `SERVEBENCH_TEST_LLAMA_SERVER`, `SERVEBENCH_TEST_GGUF`, `SERVEBENCH_TEST_TINY_GGUF` and
+//! `SERVEBENCH_TEST_GGUF_TOKENIZER` (the test command sets them); CI requires them.
+
+use serde_json::Value;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_servebench");
+
+struct Llama {
+    server: String,
+    gguf: String,
+    tiny: String,
+    tokenizer: String,
+}
+
+fn llama() -> Option<Llama> {
+    let v = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    match (
+        v("SERVEBENCH_TEST_LLAMA_SERVER"),
+        v("SERVEBENCH_TEST_GGUF"),
+        v("SERVEBENCH_TEST_TINY_GGUF"),
+        v("SERVEBENCH_TEST_GGUF_TOKENIZER"),
+    ) {
+        (Some(server), Some(gguf), Some(tiny), Some(tokenizer)) => Some(Llama {
+            server,
+            gguf,
+            tiny,
+            tokenizer,
+        }),
+        _ => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "CI runs the llama.cpp tests: scripts/test.sh sets SERVEBENCH_TEST_LLAMA_SERVER and the model paths"
+            );
+            eprintln!("llama.cpp not set up (scripts/llama-up.sh): skipped");
+            None
+        }
+    }
+}
+
+fn get(addr: &str, path: &str) -> Option<(u16, String)> {
+    let mut s = std::net::TcpStream::connect(addr).ok()?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut b = String::new();
+    s.read_to_string(&mut b).ok()?;
+    let (head, body) = b.split_once("\r\n\r\n")?;
+    Some((head.get(9..12)?.parse().ok()?, body.to_string()))
+}
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// llama-server with `slots` slots on a free loopback port, once healthy.
+fn start(l: &Llama, gguf: &str, slots: u32, log: &Path) -> (Server, String) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new(&l.server)
+        .args([
+            "-m",
+            gguf,
+            "--alias",
+            "smollm2",
+            "--host",
+            "127.0.0.1",
+            "--port",
+        ])
+        .arg(port.to_string())
+        .args(["-np", &slots.to_string(), "-c", &(slots * 2048).to_string()])
+        .args(["-t", "1", "--metrics", "--no-ui"])
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(log).unwrap())
+        .spawn()
+        .unwrap();
+    let mut s = Server(child);
+    let addr = format!("127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while get(&addr, "/health").map(|r| r.0) != Some(200) {
+        assert!(
+            s.0.try_wait().unwrap().is_none(),
+            "llama-server exited: {}",
+            std::fs::read_to_string(log).unwrap_or_default()
+        );
+        assert!(Instant::now() < deadline, "llama-server not healthy");
+        // Polling another process's startup: nothing to wait on but time.
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    (s, addr)
+}
+
+fn jsonl(path: &Path) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[test]
+fn bench_against_llama_server_on_both_apis_agrees_with_the_server() {
+    let Some(l) = llama() else { return };
+    let d = tempfile::tempdir().unwrap();
+    let (_server, addr) = start(&l, &l.gguf, 4, &d.path().join("llama.log"));
+    let (_, before) = get(&addr, "/metrics").unwrap();
+    let mut measured = 0;
+    for api in ["completions", "chat"] {
+        let out = d.path().join(format!("{api}.json"));
+        let req = d.path().join(format!("{api}.jsonl"));
+        let o = Command::new(BIN)
+            .args([
+                "bench",
+                "--base-url",
+                &format!("http://{addr}"),
+                "--model",
+                "smollm2",
+            ])
+            .args(["--tokenizer", &l.tokenizer, "--api", api])
+            .args(["--isl", "128", "--osl", "32", "--concurrency", "1,4"])
+            .args(["--num-prompts", "8", "--warmups", "1", "--no-progress"])
+            .arg("--out")
+            .arg(&out)
+            .arg("--requests-out")
+            .arg(&req)
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "{api}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let result: Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+        for p in result.as_array().unwrap() {
+            assert_eq!(
+                (p["completed"].as_u64(), p["failed"].as_u64()),
+                (Some(8), Some(0)),
+                "{api}"
+            );
+        }
+        for r in jsonl(&req).iter().filter(|r| r["warmup"] == false) {
+            assert_eq!(r["ok"], true, "{r}");
+            // Output tokens: what the server counted, and with ignore_eos exactly what was asked.
+            assert_eq!(r["output_tokens"], r["usage_completion_tokens"], "{r}");
+            assert_eq!(r["usage_completion_tokens"], r["max_tokens"], "{r}");
+            // The prompt: the model's own tokenizer counts what the server counts, give or take
+            // the special tokens its template adds (chat) or a BOS (completions).
+            let (sent, seen) = (
+                r["input_len"].as_f64().unwrap(),
+                r["usage_prompt_tokens"].as_f64().unwrap(),
+            );
+            if api == "completions" {
+                assert!(
+                    (seen - sent).abs() <= 1.0,
+                    "prompt {sent} sent, {seen} counted: {r}"
+                );
+            } else {
+                assert!(
+                    seen >= sent && seen <= sent + 16.0,
+                    "prompt {sent} sent, {seen} counted: {r}"
+                );
+            }
+            // Timing: the first token cannot come before the server finished the prompt, and
+            // the client sees it soon after; the client's decode span and the server's
+            // generation time agree within a scheduling slack.
+            let ttft = r["ttft_ms"].as_f64().unwrap();
+            let prompt_ms = r["server_prompt_ms"]
+                .as_f64()
+                .expect("llama.cpp reports timings");
+            let predicted_ms = r["server_predicted_ms"].as_f64().unwrap();
+            assert!(
+                ttft >= prompt_ms,
+                "TTFT {ttft} ms < the server's prompt time {prompt_ms} ms"
+            );
+            assert!(
+                ttft - prompt_ms < 250.0,
+                "TTFT {ttft} ms vs prompt {prompt_ms} ms: {r}"
+            );
+            let span = r["last_token_ms"].as_f64().unwrap() - r["first_token_ms"].as_f64().unwrap();
+            assert!(
+                span <= predicted_ms + 50.0,
+                "decode span {span} ms > server's {predicted_ms} ms: {r}"
+            );
+            assert!(
+                span >= predicted_ms * 0.5 - 50.0,
+                "decode span {span} ms << server's {predicted_ms} ms: {r}"
+            );
+            measured += 1;
+        }
+    }
+    assert_eq!(measured, 2 * 2 * 8);
+    // The server's own counters saw every request.
+    let (_, after) = get(&addr, "/metrics").unwrap();
+    let counter = |text: &str, name: &str| -> f64 {
+        text.lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().last())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0.0)
+    };
+    let predicted = counter(&after, "llamacpp:tokens_predicted_total")
+        - counter(&before, "llamacpp:tokens_predicted_total");
+    assert_eq!(
+        predicted,
+        (2 * 2 * (8 + 1) * 32) as f64,
+        "measured and warmup requests, 32 tokens each"
+    );
+}
+
+const RECIPE: &str = "
+# llama.cpp on CPU: two slot counts, three concurrencies.
+tiny-llamacpp-np1:
+  image: none
+  model: TINY
+  model-prefix: tiny
+  precision: q8
+  framework: llamacpp
+  runner: cpu
+  multinode: false
+  llamacpp: {slots: 1, threads: 1}
+  health-timeout: 120
+  scenarios:
+    fixed-seq-len:
+    - isl: 64
+      osl: 32
+      search-space:
+      - {tp: 1, conc-start: 1, conc-end: 4}
+tiny-llamacpp-np4:
+  image: none
+  model: TINY
+  model-prefix: tiny
+  precision: q8
+  framework: llamacpp
+  runner: cpu
+  multinode: false
+  llamacpp: {slots: 4, threads: 1}
+  health-timeout: 120
+  scenarios:
+    fixed-seq-len:
+    - isl: 64
+      osl: 32
+      search-space:
+      - {tp: 1, conc-start: 1, conc-end: 4}
+";
+
+#[test]
+fn a_sweep_over_llamacpp_recipes_is_stored_and_reported() {
+    let Some(l) = llama() else { return };
+    let d = tempfile::tempdir().unwrap();
+    let recipe = d.path().join("llamacpp.yaml");
+    std::fs::write(&recipe, RECIPE.replace("TINY", &l.tiny)).unwrap();
+    let out: PathBuf = d.path().join("results");
+    let o = Command::new(BIN)
+        .args([
+            "sweep",
+            "--no-progress",
+            "--engines",
+            "real",
+            "--config-files",
+        ])
+        .arg(&recipe)
+        .arg("--out")
+        .arg(&out)
+        .args(["--tokenizer", &l.tokenizer])
+        .env("LLAMA_SERVER", &l.server)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(err.contains("6 points: 6 measured"), "{err}");
+    let db = format!("sqlite:{}", d.path().join("s.db").display());
+    let o = Command::new(BIN)
+        .args(["ingest", "--store", &db, "--run", "cpu-1"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = Command::new(BIN)
+        .args(["report", "frontier", "--store", &db, "--model", &l.tiny])
+        .args([
+            "--isl", "64", "--osl", "32", "--tier", "1", "--format", "json",
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let report: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let rows = report["rows"].as_array().unwrap();
+    let configs: std::collections::BTreeSet<&str> =
+        rows.iter().map(|r| r["config"].as_str().unwrap()).collect();
+    assert_eq!(
+        configs.into_iter().collect::<Vec<_>>(),
+        ["cpu llamacpp q8 tp1-np1", "cpu llamacpp q8 tp1-np4"],
+        "one frontier per slot count"
+    );
+    // Every stored point carries the server's counters around it.
+    let mut points = 0;
+    for f in std::fs::read_dir(out.join("points"))
+        .unwrap()
+        .flat_map(|e| std::fs::read_dir(e.unwrap().path()).unwrap())
+    {
+        let p: Value = serde_json::from_slice(&std::fs::read(f.unwrap().path()).unwrap()).unwrap();
+        let delta = &p["server_metrics"]["delta"];
+        let predicted = delta["llamacpp:tokens_predicted_total"].as_f64().unwrap();
+        let n =
+            p["result"]["completed"].as_f64().unwrap() + p["result"]["warmups"].as_f64().unwrap();
+        assert_eq!(predicted, n * 32.0, "{}", p["concurrency"]);
+        points += 1;
+    }
+    assert_eq!(points, 6);
+    // With one slot, four clients queue behind each other: their first tokens come later than
+    // with four slots.
+    let ttft = |slots: u32| -> f64 {
+        let key = format!("np{slots}");
+        std::fs::read_dir(out.join("points"))
+            .unwrap()
+            .flat_map(|e| std::fs::read_dir(e.unwrap().path()).unwrap())
+            .map(|f| {
+                serde_json::from_slice::<Value>(&std::fs::read(f.unwrap().path()).unwrap()).unwrap()
+            })
+            .find(|p| p["config_key"].as_str().unwrap().ends_with(&key) && p["concurrency"] == 4)
+            .unwrap()["result"]["median_ttft_ms"]
+            .as_f64()
+            .unwrap()
+    };
+    assert!(
+        ttft(1) > 2.0 * ttft(4),
+        "TTFT at c4: {} ms with 1 slot, {} ms with 4",
+        ttft(1),
+        ttft(4)
+    );
+}
