@@ -38,18 +38,23 @@ PY=$D/venv/bin/python
 "$PY" -c 'import gguf, numpy, transformers' 2>/dev/null ||
   "$D/venv/bin/pip" install -q --disable-pip-version-check 'gguf==0.19.0' numpy 'transformers>=4.46' >&2
 
-BIN=$D/build/bin/llama-server
+# A portable AVX2 build: -march=native would also switch on AMX kernels on CPUs that have it,
+# and those crash (general protection fault at start) where the kernel does not grant AMX to
+# the process, as in this project's sandboxed machines.
+BUILD=$D/build-avx2
+BIN=$BUILD/bin/llama-server
 if [[ ! -x $BIN ]]; then
   log "building llama-server from llama-cpp-python $LCP_VER (several minutes, once)"
   "$D/venv/bin/pip" download -q --no-deps --no-binary :all: "llama-cpp-python==$LCP_VER" -d "$D/dl" >&2
   rm -rf "$D/src" && mkdir -p "$D/src"
   tar xzf "$D/dl/llama_cpp_python-$LCP_VER.tar.gz" -C "$D/src"
   SRC=$D/src/llama_cpp_python-$LCP_VER/vendor/llama.cpp
-  cmake -S "$SRC" -B "$D/build" -DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=OFF \
+  cmake -S "$SRC" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=OFF \
     -DLLAMA_BUILD_SERVER=ON -DLLAMA_BUILD_TOOLS=ON -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF \
-    -DLLAMA_USE_PREBUILT_UI=OFF -DLLAMA_BUILD_UI=OFF -DLLAMA_OPENSSL=OFF -DGGML_NATIVE=ON \
+    -DLLAMA_USE_PREBUILT_UI=OFF -DLLAMA_BUILD_UI=OFF -DLLAMA_OPENSSL=OFF -DGGML_NATIVE=OFF \
+    -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON \
     -DGGML_CCACHE=OFF >"$D/cmake-configure.log" 2>&1
-  cmake --build "$D/build" --target llama-server -j"$(nproc)" >"$D/cmake-build.log" 2>&1
+  cmake --build "$BUILD" --target llama-server -j"$(nproc)" >"$D/cmake-build.log" 2>&1
 fi
 
 SMOL=$D/models/SmolLM2-135M-Instruct.Q4_1.gguf

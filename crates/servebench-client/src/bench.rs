@@ -481,6 +481,7 @@ pub fn request_line(
         "client_output_tokens": r.client_output_tokens,
         "output_tokens": out,
         "output_chunks": r.content_chunks,
+        "resent": r.resent,
         "itl_ms": r.gaps_us.iter().map(|&g| g as f64 / 1000.0).collect::<Vec<_>>(),
     })
 }

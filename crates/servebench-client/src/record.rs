@@ -47,6 +47,10 @@ pub struct RequestRecord {
     /// Gaps between consecutive output chunks, microseconds (rounded).
     pub gaps_us: Vec<u32>,
     pub failure: Option<Failure>,
+    /// Sent again on a new connection because the kept-alive one it first went out on was
+    /// closed by the server before any byte of a response (servers may close idle persistent
+    /// connections at any time; llama.cpp's does after streamed responses).
+    pub resent: bool,
 }
 
 impl RequestRecord {

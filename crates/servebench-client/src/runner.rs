@@ -16,6 +16,7 @@ use rand_distr::Distribution;
 use servebench_core::clock::{mono_ns, process_cpu_ns, thread_cpu_ns, unix_time_s};
 use servebench_core::result::RequestRate;
 use servebench_core::stats::CountDistribution;
+use servebench_core::FailureKind;
 use servebench_dataset::Dataset;
 use servebench_tokenizer::Tokenizer;
 use std::cell::RefCell;
@@ -549,6 +550,42 @@ async fn run_one(ctx: &Ctx, slot: &mut Slot, i: usize, warmup: bool, sched_ns: u
         want_text.then_some(&mut text),
     )
     .await;
+    // A reused connection the server closed before answering at all (not a byte came back):
+    // the request never reached it, so it goes out once more on a new connection, as HTTP
+    // clients do (RFC 9112 §9.3.1). Anything else that fails stays a failure.
+    let unanswered = rec.first_byte_ns == 0
+        && rec.connect_ns == 0
+        && rec
+            .failure
+            .as_ref()
+            .is_some_and(|f| f.kind == FailureKind::Reset);
+    if had_conn && unanswered {
+        let req = if warmup {
+            ds.warmup(i)
+        } else {
+            ds.request(i % ds.len())
+        };
+        rec = RequestRecord {
+            index: i as u32,
+            warmup,
+            sched_ns,
+            queue_ns,
+            resent: true,
+            ..Default::default()
+        };
+        text.clear();
+        exchange::execute(
+            slot,
+            &ctx.scratch,
+            &spec.target,
+            &id,
+            req,
+            &mut rec,
+            want_text.then_some(&mut text),
+        )
+        .await;
+        ctx.connections.set(ctx.connections.get() + 1);
+    }
     if !had_conn && rec.connect_ns > 0 {
         ctx.connections.set(ctx.connections.get() + 1);
     }
