@@ -697,6 +697,9 @@ fn finish_eof(sink: &mut Sink<'_>, head: Option<&Head>, err: Option<io::Error>) 
         return false;
     }
     let phase = if head.is_none() {
+        // A clean close of a kept-alive connection the server was done with, as opposed to a
+        // reset of a request it received: the caller may send the request again.
+        sink.rec.closed_unanswered = err.is_none() && sink.rec.first_byte_ns == 0;
         "before the response head"
     } else {
         "mid-stream"

@@ -51,6 +51,8 @@ pub struct RequestRecord {
     /// closed by the server before any byte of a response (servers may close idle persistent
     /// connections at any time; llama.cpp's does after streamed responses).
     pub resent: bool,
+    /// The connection ended cleanly (EOF, no reset) before any response byte.
+    pub closed_unanswered: bool,
 }
 
 impl RequestRecord {

@@ -16,7 +16,6 @@ use rand_distr::Distribution;
 use servebench_core::clock::{mono_ns, process_cpu_ns, thread_cpu_ns, unix_time_s};
 use servebench_core::result::RequestRate;
 use servebench_core::stats::CountDistribution;
-use servebench_core::FailureKind;
 use servebench_dataset::Dataset;
 use servebench_tokenizer::Tokenizer;
 use std::cell::RefCell;
@@ -514,18 +513,23 @@ fn take_slot(ctx: &Ctx) -> Slot {
 async fn run_one(ctx: &Ctx, slot: &mut Slot, i: usize, warmup: bool, sched_ns: u64, queue_ns: u64) {
     let spec = &ctx.sh.spec;
     let ds = &spec.dataset;
-    let req = if warmup {
-        ds.warmup(i)
-    } else {
-        ds.request(i % ds.len())
+    let request = || {
+        if warmup {
+            ds.warmup(i)
+        } else {
+            ds.request(i % ds.len())
+        }
     };
-    let mut rec = RequestRecord {
+    let record = |resent: bool| RequestRecord {
         index: i as u32,
         warmup,
         sched_ns,
         queue_ns,
+        resent,
         ..Default::default()
     };
+    let mut req = request();
+    let mut rec = record(false);
     rec.gaps_us.reserve(req.output_len.min(65_536) as usize);
     let want_text = !warmup && spec.retokenize.is_some();
     let mut text = if want_text {
@@ -539,41 +543,8 @@ async fn run_one(ctx: &Ctx, slot: &mut Slot, i: usize, warmup: bool, sched_ns: u
         if warmup { 'w' } else { 'm' },
         i
     );
-    let had_conn = slot.is_connected();
-    exchange::execute(
-        slot,
-        &ctx.scratch,
-        &spec.target,
-        &id,
-        req,
-        &mut rec,
-        want_text.then_some(&mut text),
-    )
-    .await;
-    // A reused connection the server closed before answering at all (not a byte came back):
-    // the request never reached it, so it goes out once more on a new connection, as HTTP
-    // clients do (RFC 9112 §9.3.1). Anything else that fails stays a failure.
-    let unanswered = rec.first_byte_ns == 0
-        && rec.connect_ns == 0
-        && rec
-            .failure
-            .as_ref()
-            .is_some_and(|f| f.kind == FailureKind::Reset);
-    if had_conn && unanswered {
-        let req = if warmup {
-            ds.warmup(i)
-        } else {
-            ds.request(i % ds.len())
-        };
-        rec = RequestRecord {
-            index: i as u32,
-            warmup,
-            sched_ns,
-            queue_ns,
-            resent: true,
-            ..Default::default()
-        };
-        text.clear();
+    loop {
+        let had_conn = slot.is_connected();
         exchange::execute(
             slot,
             &ctx.scratch,
@@ -584,10 +555,20 @@ async fn run_one(ctx: &Ctx, slot: &mut Slot, i: usize, warmup: bool, sched_ns: u
             want_text.then_some(&mut text),
         )
         .await;
-        ctx.connections.set(ctx.connections.get() + 1);
-    }
-    if !had_conn && rec.connect_ns > 0 {
-        ctx.connections.set(ctx.connections.get() + 1);
+        if !had_conn && rec.connect_ns > 0 {
+            ctx.connections.set(ctx.connections.get() + 1);
+        }
+        // A reused connection the server closed cleanly before answering at all (no byte, no
+        // reset): it was done with the connection and never took the request, which goes out
+        // once more on a new connection, as HTTP clients do (RFC 9112 §9.3.1). A reset, or
+        // anything else, stays a failure.
+        let unanswered = had_conn && rec.connect_ns == 0 && rec.closed_unanswered;
+        if rec.resent || !unanswered {
+            break;
+        }
+        req = request();
+        rec = record(true);
+        text.clear();
     }
     rec.gaps_us.shrink_to_fit();
     if warmup {

@@ -235,9 +235,9 @@ fn bench_against_llama_server_on_both_apis_agrees_with_the_server() {
     );
 }
 
+/// A llamacpp recipe with `SLOTS` slots (three concurrencies).
 const RECIPE: &str = "
-# llama.cpp on CPU: two slot counts, three concurrencies.
-tiny-llamacpp-np1:
+tiny-llamacpp-npSLOTS:
   image: none
   model: TINY
   model-prefix: tiny
@@ -245,23 +245,7 @@ tiny-llamacpp-np1:
   framework: llamacpp
   runner: cpu
   multinode: false
-  llamacpp: {slots: 1, threads: 1}
-  health-timeout: 120
-  scenarios:
-    fixed-seq-len:
-    - isl: 64
-      osl: 32
-      search-space:
-      - {tp: 1, conc-start: 1, conc-end: 4}
-tiny-llamacpp-np4:
-  image: none
-  model: TINY
-  model-prefix: tiny
-  precision: q8
-  framework: llamacpp
-  runner: cpu
-  multinode: false
-  llamacpp: {slots: 4, threads: 1}
+  llamacpp: {slots: SLOTS, threads: 1}
   health-timeout: 120
   scenarios:
     fixed-seq-len:
@@ -276,7 +260,11 @@ fn a_sweep_over_llamacpp_recipes_is_stored_and_reported() {
     let Some(l) = llama() else { return };
     let d = tempfile::tempdir().unwrap();
     let recipe = d.path().join("llamacpp.yaml");
-    std::fs::write(&recipe, RECIPE.replace("TINY", &l.tiny)).unwrap();
+    // Two slot counts, three concurrencies each.
+    let recipes: String = [1, 4]
+        .map(|n| RECIPE.replace("SLOTS", &n.to_string()))
+        .concat();
+    std::fs::write(&recipe, recipes.replace("TINY", &l.tiny)).unwrap();
     let out: PathBuf = d.path().join("results");
     let o = Command::new(BIN)
         .args([
