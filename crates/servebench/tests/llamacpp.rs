@@ -168,23 +168,20 @@ fn bench_against_llama_server_on_both_apis_agrees_with_the_server() {
             // Output tokens: what the server counted, and with ignore_eos exactly what was asked.
             assert_eq!(r["output_tokens"], r["usage_completion_tokens"], "{r}");
             assert_eq!(r["usage_completion_tokens"], r["max_tokens"], "{r}");
-            // The prompt: the model's own tokenizer counts what the server counts, give or take
-            // a BOS (completions); chat adds its template's tokens, the same number each time.
+            // The prompt: the model's own tokenizer (from its GGUF) counts exactly what the
+            // server counts; chat adds its template's tokens, the same number each time.
             let (sent, seen) = (
                 r["input_len"].as_f64().unwrap(),
                 r["usage_prompt_tokens"].as_f64().unwrap(),
             );
             if api == "completions" {
-                assert!(
-                    (seen - sent).abs() <= 1.0,
-                    "prompt {sent} sent, {seen} counted: {r}"
-                );
+                assert!(seen == sent, "prompt {sent} sent, {seen} counted: {r}");
             } else {
                 template.insert((seen - sent) as i64);
             }
             // Timing: the first token cannot come before the server finished the prompt, and
-            // the client sees it soon after; the client's decode span and the server's
-            // generation time agree within a scheduling slack.
+            // the client sees it soon after (measured: 4 to 103 ms later, the most at c4); the
+            // client's decode span and the server's generation time agree.
             let ttft = r["ttft_ms"].as_f64().unwrap();
             let prompt_ms = r["server_prompt_ms"]
                 .as_f64()
@@ -199,13 +196,10 @@ fn bench_against_llama_server_on_both_apis_agrees_with_the_server() {
                 "TTFT {ttft} ms vs prompt {prompt_ms} ms: {r}"
             );
             let span = r["last_token_ms"].as_f64().unwrap() - r["first_token_ms"].as_f64().unwrap();
+            // Measured here: within 5 ms of each other; 50 ms leaves room for a loaded machine.
             assert!(
-                span <= predicted_ms + 50.0,
-                "decode span {span} ms > server's {predicted_ms} ms: {r}"
-            );
-            assert!(
-                span >= predicted_ms * 0.5 - 50.0,
-                "decode span {span} ms << server's {predicted_ms} ms: {r}"
+                (span - predicted_ms).abs() <= 50.0,
+                "decode span {span} ms vs the server's generation {predicted_ms} ms: {r}"
             );
             measured += 1;
         }
