@@ -92,7 +92,7 @@ fn what_has_no_local_adapter_says_so() {
     let e = line("atom", "", "{tp: 8, conc-list: [4]}").unwrap_err();
     assert_eq!(
         e,
-        "r: framework 'atom' has no local engine adapter (vllm, sglang, trt, sim)"
+        "r: framework 'atom' has no local engine adapter (vllm, sglang, trt, llamacpp, sim)"
     );
     let r = recipes("sim", "", "{tp: 8, conc-list: [4]}");
     let mut jobs = plan(&r, &Default::default(), &PlanOptions::default()).unwrap();
