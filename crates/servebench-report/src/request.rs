@@ -170,7 +170,12 @@ impl Request {
         store: &mut Store,
         catalog: &Catalog,
     ) -> Result<(Vec<curves::Curve>, Table), String> {
-        let curves = curves::load(store, &self.query).map_err(|e| e.to_string())?;
+        // A model the catalog knows is stored under its id: accept any of its names.
+        let mut query = self.query.clone();
+        if let Some(m) = catalog.models.values().find(|m| m.is_named(&query.model)) {
+            query.model = m.id.clone();
+        }
+        let curves = curves::load(store, &query).map_err(|e| e.to_string())?;
         let prices = Prices {
             catalog,
             tier: self.tier,

@@ -201,6 +201,19 @@ fn server_log(point_file: &Path, v: &Value) -> Value {
     }
 }
 
+/// Renames each point's model to `canonical(model)` where it has one (a catalog id for a
+/// Hugging Face id or alias), keeping the name as served in the provenance.
+pub fn name_models(points: &mut [Point], canonical: impl Fn(&str) -> Option<String>) {
+    for p in points {
+        if let Some(id) = canonical(&p.config.model).filter(|id| *id != p.config.model) {
+            if let Some(o) = p.provenance.as_object_mut() {
+                o.insert("served_model".into(), json!(p.config.model));
+            }
+            p.config.model = id;
+        }
+    }
+}
+
 /// `framework image-tag` of a sweep job (`vllm v0.10.2`), or null without a tag.
 fn engine_version(job: &Value) -> Value {
     let framework = job["framework"].as_str().unwrap_or("");

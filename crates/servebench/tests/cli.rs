@@ -796,3 +796,84 @@ fn plan_expands_recipes_and_refuses_bad_ones_with_their_place() {
         "{err}"
     );
 }
+
+#[test]
+fn readme_result_commands_run_as_written() {
+    // The README's local sweep, then reading its results: each command exactly as the README
+    // writes it, run in a fresh directory holding the repository's recipes/.
+    let readme = readme();
+    let find = |prefix: &str| -> Vec<String> {
+        let line = readme
+            .lines()
+            .find(|l| l.starts_with(prefix))
+            .unwrap_or_else(|| panic!("the README has no `{prefix}...`"));
+        line.split('#')
+            .next()
+            .unwrap()
+            .split_whitespace()
+            .skip(1)
+            .map(String::from)
+            .collect()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("recipes")).unwrap();
+    std::fs::copy(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../../recipes/sim-master.yaml"),
+        dir.path().join("recipes/sim-master.yaml"),
+    )
+    .unwrap();
+    let run = |args: &[String]| {
+        let o = std::process::Command::new(BIN)
+            .args(args)
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        (
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
+    };
+    let (_, err) = run(&find(
+        "servebench sweep --config-files recipes/sim-master.yaml",
+    ));
+    assert!(err.contains("9 points: 9 measured"), "{err}");
+    let (_, err) = run(&find(
+        "servebench ingest --store sqlite:servebench.db results",
+    ));
+    assert!(err.contains("9 points stored"), "{err}");
+    // The recipe serves meta-llama/Llama-3.3-70B-Instruct; the store files it under the
+    // catalog's id, which the README's report names.
+    let (out, _) = run(&find(
+        "servebench report --store sqlite:servebench.db --model llama-3.3-70b --isl 1024 --osl 128",
+    ));
+    assert!(out.starts_with("llama-3.3-70b 1024/128"), "{out}");
+    for tp in ["tp2", "tp4", "tp8"] {
+        assert_eq!(
+            out.lines()
+                .filter(|l| l.starts_with(&format!("h200 sim fp8 {tp} ")))
+                .count(),
+            3,
+            "{out}"
+        );
+    }
+    run(&find("servebench export-site --store sqlite:servebench.db"));
+    let index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("site/api/v1/index.json")).unwrap())
+            .unwrap();
+    assert_eq!(index["views"][0]["model"], "llama-3.3-70b");
+    assert_eq!(index["views"][0]["points"], 9);
+    assert!(dir.path().join("site/index.html").is_file());
+    let (out, _) = run(&find("servebench simulate --gpu h200"));
+    assert_eq!(
+        out.lines()
+            .filter(|l| l.trim_start().starts_with(char::is_numeric))
+            .count(),
+        4,
+        "one row per concurrency: {out}"
+    );
+}

@@ -97,6 +97,9 @@ fn synthetic(store: &mut Store, n: usize) -> anyhow::Result<()> {
 
 pub fn run(a: IngestArgs) -> anyhow::Result<ExitCode> {
     let mut store = Store::open(&a.store)?;
+    // Models the catalog knows are stored under its ids, so a run of
+    // `meta-llama/Llama-3.3-70B-Instruct` and the published `llama-3.3-70b` share a view.
+    let catalog = servebench_catalog::Catalog::builtin()?;
     if let Some(n) = a.synthetic {
         synthetic(&mut store, n)?;
     }
@@ -157,6 +160,14 @@ pub fn run(a: IngestArgs) -> anyhow::Result<ExitCode> {
                 path.display()
             );
         };
+        let mut points = points;
+        import::name_models(&mut points, |name| {
+            catalog
+                .models
+                .values()
+                .find(|m| m.is_named(name))
+                .map(|m| m.id.clone())
+        });
         let n = store
             .ingest(&run, &points)
             .with_context(|| format!("ingesting {}", path.display()))?;
