@@ -26,29 +26,9 @@ fn serve(responses: Vec<Vec<u8>>, close: bool) -> (String, Arc<Mutex<Vec<String>
             // One thread per connection (the client's concurrency is 1, so order is global).
             std::thread::spawn(move || {
                 loop {
-                    let mut buf = Vec::new();
-                    let mut tmp = [0u8; 65536];
-                    // Read a head and its Content-Length body.
-                    let (head_end, body_len) = loop {
-                        let r = match c.read(&mut tmp) {
-                            Ok(0) | Err(_) => return,
-                            Ok(r) => r,
-                        };
-                        buf.extend_from_slice(&tmp[..r]);
-                        if let Some(p) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                            let head = String::from_utf8_lossy(&buf[..p]).to_lowercase();
-                            let len = head
-                                .lines()
-                                .find_map(|l| l.strip_prefix("content-length: "))
-                                .map_or(0, |v| v.trim().parse::<usize>().unwrap());
-                            break (p + 4, len);
-                        }
+                    let Some(request) = read_request(&mut c) else {
+                        return;
                     };
-                    while buf.len() < head_end + body_len {
-                        let r = c.read(&mut tmp).unwrap();
-                        buf.extend_from_slice(&tmp[..r]);
-                    }
-                    let request = String::from_utf8_lossy(&buf[..head_end + body_len]).into_owned();
                     if request.starts_with("POST /v1/") {
                         seen.lock().unwrap().push(request);
                     }
@@ -256,13 +236,13 @@ fn bad_headers_are_refused() {
         .contains("not a header name"));
 }
 
-/// Reads one request (head and Content-Length body) from `c`; false at EOF.
-fn read_request(c: &mut std::net::TcpStream) -> bool {
+/// Reads one request (head and Content-Length body) from `c`; None at EOF.
+fn read_request(c: &mut std::net::TcpStream) -> Option<String> {
     let mut buf = Vec::new();
     let mut tmp = [0u8; 65536];
     loop {
         let r = match c.read(&mut tmp) {
-            Ok(0) | Err(_) => return false,
+            Ok(0) | Err(_) => return None,
             Ok(r) => r,
         };
         buf.extend_from_slice(&tmp[..r]);
@@ -276,7 +256,7 @@ fn read_request(c: &mut std::net::TcpStream) -> bool {
                 let r = c.read(&mut tmp).unwrap();
                 buf.extend_from_slice(&tmp[..r]);
             }
-            return true;
+            return Some(String::from_utf8_lossy(&buf[..p + 4 + len]).into_owned());
         }
     }
 }
@@ -299,12 +279,12 @@ fn a_kept_alive_connection_closed_before_answering_gets_the_request_again() {
     std::thread::spawn(move || {
         for conn in l.incoming() {
             let Ok(mut c) = conn else { return };
-            if !read_request(&mut c) {
+            if read_request(&mut c).is_none() {
                 continue;
             }
             r2.fetch_add(1, Ordering::SeqCst);
             c.write_all(resp.as_bytes()).unwrap();
-            if read_request(&mut c) {
+            if read_request(&mut c).is_some() {
                 r2.fetch_add(1, Ordering::SeqCst);
             }
             // Dropped: a clean close, the second request unanswered.
