@@ -4,7 +4,7 @@
 use serde::Serialize;
 use serde_json::{json, Value};
 use servebench_catalog::Catalog;
-use servebench_report::curves::Curve;
+use servebench_report::curves::label;
 use servebench_report::request::{Request, What};
 use servebench_store::{Config, Metrics, Source, Store, StoreError, ViewSummary};
 use sha2::{Digest, Sha256};
@@ -144,19 +144,11 @@ impl Api {
                 let n = doc.configs.len();
                 let id = *config_ids.entry(p.config_key.clone()).or_insert(n);
                 if id == n {
-                    let label = Curve {
-                        config_key: p.config_key.clone(),
-                        config: p.config.clone(),
-                        source: Source::Own,
-                        run: String::new(),
-                        run_started_at: String::new(),
-                        points: Vec::new(),
-                    }
-                    .label();
                     doc.configs.push(ConfigDoc {
                         id,
                         key: p.config_key.clone(),
-                        label,
+                        // The config's own label; the source is the point's.
+                        label: label(&p.config, Source::Own),
                         config: p.config.clone(),
                     });
                 }
@@ -186,7 +178,7 @@ impl Api {
             .store
             .point(n)?
             .ok_or_else(|| ApiError::NotFound(format!("no point '{id}'")))?;
-        let server_log = p.provenance["server_log"]
+        let server_log = p.point.provenance["server_log"]
             .as_str()
             .and_then(|path| log_tail(path, 64 << 10));
         let mut v = serde_json::to_value(&p).unwrap_or_default();

@@ -49,22 +49,25 @@ pub struct Curve {
     pub points: Vec<ViewPoint>,
 }
 
+/// `h200 vllm fp8 tp8`, with speculative decoding, disaggregation and `[published]` where
+/// they apply.
+pub fn label(c: &Config, source: Source) -> String {
+    let mut s = format!("{} {} {} {}", c.hardware, c.engine, c.precision, c.topology);
+    if c.spec_decoding != "none" && !c.spec_decoding.is_empty() {
+        s.push_str(&format!(" {}", c.spec_decoding));
+    }
+    if c.disagg {
+        s.push_str(" disagg");
+    }
+    if source == Source::Reference {
+        s.push_str(" [published]");
+    }
+    s
+}
+
 impl Curve {
-    /// `h200 vllm fp8 tp8`, with speculative decoding, disaggregation and `[published]` where
-    /// they apply.
     pub fn label(&self) -> String {
-        let c = &self.config;
-        let mut s = format!("{} {} {} {}", c.hardware, c.engine, c.precision, c.topology);
-        if c.spec_decoding != "none" && !c.spec_decoding.is_empty() {
-            s.push_str(&format!(" {}", c.spec_decoding));
-        }
-        if c.disagg {
-            s.push_str(" disagg");
-        }
-        if self.source == Source::Reference {
-            s.push_str(" [published]");
-        }
-        s
+        label(&self.config, self.source)
     }
 }
 

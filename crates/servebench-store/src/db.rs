@@ -318,6 +318,31 @@ impl Db {
         Ok(self.query(sql, params)?.into_iter().next())
     }
 
+    /// The id of the row of `table` whose unique key (the first of `columns`) is `values[0]`,
+    /// inserting the row if there is none; concurrent writers of the same row get the same id.
+    pub fn insert_or_get_id(
+        &mut self,
+        table: &str,
+        columns: &[&str],
+        values: &[Value],
+    ) -> Result<i64, DbError> {
+        let placeholders: Vec<String> = (1..=values.len()).map(|i| format!("${i}")).collect();
+        self.execute(
+            &format!(
+                "INSERT INTO {table} ({}) VALUES ({}) ON CONFLICT ({}) DO NOTHING",
+                columns.join(", "),
+                placeholders.join(", "),
+                columns[0]
+            ),
+            values,
+        )?;
+        let row = self.query_one(
+            &format!("SELECT id FROM {table} WHERE {} = $1", columns[0]),
+            &values[..1],
+        )?;
+        Ok(row.ok_or_else(|| format!("the {table} row just stored is missing"))?[0].int())
+    }
+
     /// Runs `f` in one transaction that takes the write lock up front (SQLite: IMMEDIATE) and
     /// rolls back on error.
     pub fn transaction<T>(

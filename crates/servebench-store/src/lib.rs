@@ -325,20 +325,10 @@ pub struct PointRecord {
     pub id: i64,
     /// Its identity: the SHA-256 of run, config, workload and concurrency.
     pub key: String,
-    pub config_key: String,
-    pub config: Config,
     pub run: Run,
-    pub isl: u32,
-    pub osl: u32,
-    pub conc: u32,
-    pub num_gpus: u32,
-    pub metrics: Metrics,
-    pub provenance: serde_json::Value,
-    pub result: serde_json::Value,
+    #[serde(flatten)]
+    pub point: Point,
 }
-
-/// A stored point of a curve: (run key, concurrency, tok/s/GPU, tok/s/user).
-pub type CurvePoint = (String, u32, Option<f64>, Option<f64>);
 
 /// Points in one multi-row INSERT; a batch's remainder goes in power-of-two pieces so a
 /// PostgreSQL session prepares at most a dozen shapes.
@@ -476,9 +466,16 @@ impl Store {
     /// changed.
     pub fn ingest(&mut self, run: &Run, points: &[Point]) -> Result<Ingested, StoreError> {
         let r = self.db.transaction(|db| {
-            db.execute(
-                "INSERT INTO runs (run_key, started_at, who, recipes_commit, executor, source)
-                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (run_key) DO NOTHING",
+            let run_id = db.insert_or_get_id(
+                "runs",
+                &[
+                    "run_key",
+                    "started_at",
+                    "who",
+                    "recipes_commit",
+                    "executor",
+                    "source",
+                ],
                 &[
                     (&run.key).into(),
                     (&run.started_at).into(),
@@ -488,13 +485,6 @@ impl Store {
                     run.source.as_str().into(),
                 ],
             )?;
-            let run_id = db
-                .query_one(
-                    "SELECT id FROM runs WHERE run_key = $1",
-                    &[(&run.key).into()],
-                )?
-                .ok_or("the run just stored is missing")?[0]
-                .int();
             let mut config_ids: std::collections::HashMap<String, i64> = Default::default();
             let mut rows: Vec<Value> = Vec::with_capacity(points.len() * POINT_COLUMNS);
             for p in points {
@@ -503,11 +493,18 @@ impl Store {
                 let config_id = match config_ids.get(&nk) {
                     Some(&id) => id,
                     None => {
-                        db.execute(
-                            "INSERT INTO configs (natural_key, hardware, engine, model, precision,
-                                spec_decoding, disagg, topology)
-                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-                             ON CONFLICT (natural_key) DO NOTHING",
+                        let id = db.insert_or_get_id(
+                            "configs",
+                            &[
+                                "natural_key",
+                                "hardware",
+                                "engine",
+                                "model",
+                                "precision",
+                                "spec_decoding",
+                                "disagg",
+                                "topology",
+                            ],
                             &[
                                 (&nk).into(),
                                 (&c.hardware).into(),
@@ -519,13 +516,6 @@ impl Store {
                                 (&c.topology).into(),
                             ],
                         )?;
-                        let id = db
-                            .query_one(
-                                "SELECT id FROM configs WHERE natural_key = $1",
-                                &[(&nk).into()],
-                            )?
-                            .ok_or("the config just stored is missing")?[0]
-                            .int();
                         config_ids.insert(nk, id);
                         id
                     }
@@ -590,41 +580,6 @@ impl Store {
             ),
         };
         Ok(r.map_err(self.err())?.map_or(0, |r| r[0].int()) as u64)
-    }
-
-    /// The points of one config at one workload, from runs of `source`: (run key, conc,
-    /// tok/s/GPU, tok/s/user), by run then concurrency.
-    pub fn curve(
-        &mut self,
-        natural_key: &str,
-        isl: u32,
-        osl: u32,
-        source: Source,
-    ) -> Result<Vec<CurvePoint>, StoreError> {
-        let rows = self.db.query(
-            "SELECT r.run_key, p.conc, p.tput_per_gpu, p.median_intvty
-             FROM points p JOIN configs c ON p.config_id = c.id JOIN runs r ON p.run_id = r.id
-             WHERE c.natural_key = $1 AND p.isl = $2 AND p.osl = $3 AND r.source = $4
-             ORDER BY r.run_key, p.conc",
-            &[
-                natural_key.into(),
-                isl.into(),
-                osl.into(),
-                source.as_str().into(),
-            ],
-        );
-        Ok(rows
-            .map_err(self.err())?
-            .iter()
-            .map(|r| {
-                (
-                    r[0].text(),
-                    r[1].int() as u32,
-                    r[2].opt_real(),
-                    r[3].opt_real(),
-                )
-            })
-            .collect())
     }
 
     /// Every point of one dashboard view: a model at one workload (and precision, if given),
@@ -762,8 +717,8 @@ impl Store {
     /// One stored point in full, by its row id.
     pub fn point(&mut self, id: i64) -> Result<Option<PointRecord>, StoreError> {
         let sql = format!(
-            "SELECT c.natural_key, c.hardware, c.engine, c.model, c.precision, c.spec_decoding,
-                    c.disagg, c.topology,
+            "SELECT c.hardware, c.engine, c.model, c.precision, c.spec_decoding, c.disagg,
+                    c.topology,
                     r.run_key, r.started_at, r.who, r.recipes_commit, r.executor, r.source,
                     p.point_key, p.isl, p.osl, p.conc, p.num_gpus, p.provenance, p.result,
                     {METRIC_COLUMNS}
@@ -776,17 +731,18 @@ impl Store {
             .map_err(self.err())?;
         Ok(row.map(|r| PointRecord {
             id,
-            key: r[14].text(),
-            config_key: r[0].text(),
-            config: config_of(&r[1..8]),
-            run: run_of(&r[8..14]),
-            isl: r[15].int() as u32,
-            osl: r[16].int() as u32,
-            conc: r[17].int() as u32,
-            num_gpus: r[18].int() as u32,
-            provenance: serde_json::from_str(&r[19].text()).unwrap_or_default(),
-            result: serde_json::from_str(&r[20].text()).unwrap_or_default(),
-            metrics: Metrics::from_row(&r[21..]),
+            key: r[13].text(),
+            run: run_of(&r[7..13]),
+            point: Point {
+                config: config_of(&r[..7]),
+                isl: r[14].int() as u32,
+                osl: r[15].int() as u32,
+                conc: r[16].int() as u32,
+                num_gpus: r[17].int() as u32,
+                metrics: Metrics::from_row(&r[20..]),
+                provenance: serde_json::from_str(&r[18].text()).unwrap_or_default(),
+                result: serde_json::from_str(&r[19].text()).unwrap_or_default(),
+            },
         }))
     }
 

@@ -125,12 +125,6 @@ fn sqlite_and_postgres_answer_alike() {
                 let vb = b.view(model, isl, osl, precision, source).unwrap();
                 assert_eq!(va, vb, "{model} {isl}/{osl} {precision:?} {source:?}");
                 views += (!va.is_empty()) as usize;
-                for p in va.iter().take(3) {
-                    assert_eq!(
-                        a.curve(&p.config_key, isl, osl, source).unwrap(),
-                        b.curve(&p.config_key, isl, osl, source).unwrap()
-                    );
-                }
             }
         }
     }

@@ -69,11 +69,13 @@ fn twice(t: &TestStore) {
     assert_eq!(s.count_points(None).unwrap(), 3);
     s.ingest(&run("run-2", Source::Own), &pts[..1]).unwrap();
     assert_eq!(s.count_points(None).unwrap(), 4);
-    let curve = s
-        .curve(&pts[0].config.natural_key(), 1024, 1024, Source::Own)
+    let view = s
+        .view("llama-3.3-70b", 1024, 1024, None, Source::Own)
         .unwrap();
-    let got: Vec<(String, u32, Option<f64>)> =
-        curve.iter().map(|c| (c.0.clone(), c.1, c.2)).collect();
+    let got: Vec<(String, u32, Option<f64>)> = view
+        .iter()
+        .map(|p| (p.run.clone(), p.conc, p.metrics.tput_per_gpu))
+        .collect();
     assert_eq!(
         got,
         [

@@ -9,7 +9,7 @@ use servebench_report::curves::{self, Query, RunPick};
 use servebench_report::reports::{self, Prices};
 use servebench_report::table::{Exporter, Text};
 use servebench_store::{import, Config, Metrics, Point, Run, Source, Store};
-use servebench_sweep::plan::{plan, Evals, PlanOptions, Topology};
+use servebench_sweep::plan::{plan, Evals, PlanOptions};
 use servebench_sweep::virtual_time;
 use std::io::Write;
 use std::path::PathBuf;
@@ -83,9 +83,7 @@ pub fn run(a: QuickstartArgs) -> anyhow::Result<ExitCode> {
     let simulated_s = t0.elapsed().as_secs_f64();
 
     // Into the store, as one run of our own.
-    let unix = servebench_core::clock::unix_time_s() as i64;
-    let (y, mo, d, h, mi, s) = servebench_core::clock::utc_civil(unix);
-    let started = format!("{y:04}{mo:02}{d:02}-{h:02}{mi:02}{s:02}");
+    let started = servebench_client::metrics::utc_stamp(servebench_core::clock::unix_time_s());
     let run = Run {
         key: format!("quickstart-{started}"),
         started_at: started,
@@ -105,9 +103,6 @@ pub fn run(a: QuickstartArgs) -> anyhow::Result<ExitCode> {
             }
         };
         let job = &jobs[m.job];
-        let Topology::Single { .. } = job.topology else {
-            continue;
-        };
         points.push(Point {
             config: Config {
                 hardware: m.gpu.clone(),

@@ -2,30 +2,19 @@
 //! comparisons, history and regressions from the store, as text, CSV or JSON, and charts.
 
 use servebench_catalog::Catalog;
-use servebench_report::request::Request;
+use servebench_report::request::{Request, What};
 use servebench_report::table::exporter;
 use servebench_store::Store;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum What {
-    /// Every config read at the target interactivities: tok/s/GPU, $/M, tok/s/MW, J/token.
-    At,
-    /// Every config's frontier, point by point (--x, --y choose the metrics).
-    Frontier,
-    /// --a against --b at the target interactivities.
-    Compare,
-    /// Every config's tok/s/GPU at the targets, run by run.
-    History,
-    /// Drops of each config's latest run against the one before.
-    Regressions,
-}
-
 #[derive(clap::Args, Debug)]
 pub struct ReportArgs {
-    /// Which report.
-    #[arg(value_enum, default_value = "at")]
+    /// Which report: at (every config read at the target interactivities: tok/s/GPU, $/M,
+    /// tok/s/MW, J/token), frontier (every config's frontier point by point; --x, --y), compare
+    /// (--a against --b at the targets), history (tok/s/GPU at the targets run by run) or
+    /// regressions (drops of each config's latest run against the one before).
+    #[arg(default_value = "at")]
     what: What,
     /// The store: sqlite:PATH or postgres://USER:PASSWORD@HOST:PORT/DB.
     #[arg(long, default_value = "sqlite:servebench.db", env = "SERVEBENCH_STORE")]
@@ -80,13 +69,7 @@ pub struct ReportArgs {
 
 pub fn run(a: ReportArgs) -> anyhow::Result<ExitCode> {
     let t0 = std::time::Instant::now();
-    let what = match a.what {
-        What::At => "at",
-        What::Frontier => "frontier",
-        What::Compare => "compare",
-        What::History => "history",
-        What::Regressions => "regressions",
-    };
+
     // The flags as the query pairs the dashboard's report API takes: one parser for both.
     let mut pairs: Vec<(String, String)> = vec![
         ("model".into(), a.model.clone()),
@@ -111,8 +94,7 @@ pub fn run(a: ReportArgs) -> anyhow::Result<ExitCode> {
             pairs.push((k.into(), v.clone()));
         }
     }
-    let req = Request::from_pairs(what.parse().map_err(anyhow::Error::msg)?, &pairs)
-        .map_err(|e| anyhow::anyhow!("--{e}"))?;
+    let req = Request::from_pairs(a.what, &pairs).map_err(|e| anyhow::anyhow!("--{e}"))?;
     let exp = exporter(&a.format)
         .ok_or_else(|| anyhow::anyhow!("--format {}: expected text, csv or json", a.format))?;
     let mut store = Store::open(&a.store)?;
