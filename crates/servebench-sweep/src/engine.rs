@@ -61,6 +61,9 @@ pub struct Launch {
     pub servebench: PathBuf,
     /// Tokenizer the simulated server counts prompts with (the client's).
     pub tokenizer: String,
+    /// Simulated engines run this many times faster than the modelled GPUs (`sim
+    /// --time-scale`); a `sim` recipe's own `--time-scale` wins.
+    pub sim_time_scale: Option<f64>,
 }
 
 /// The health endpoint every supported engine serves.
@@ -129,6 +132,11 @@ pub fn server_command(job: &Job, recipe: &Recipe, l: &Launch) -> Result<ServerCo
             }
             if let Some(e) = simulated_engine(&job.framework) {
                 a.extend([s("--engine"), s(e)]);
+            }
+            let recipe_scales = job.framework == "sim"
+                && recipe.engine_args.iter().any(|x| x.starts_with("--time-scale"));
+            if let (Some(x), false) = (l.sim_time_scale, recipe_scales) {
+                a.extend([s("--time-scale"), x.to_string()]);
             }
             (l.servebench.display().to_string(), a)
         }

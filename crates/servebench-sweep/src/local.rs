@@ -48,6 +48,8 @@ pub struct SweepOptions {
     pub warmups_per_conc: usize,
     /// Show a progress bar.
     pub progress: bool,
+    /// Simulated engines run this many times faster than the modelled GPUs.
+    pub sim_time_scale: Option<f64>,
 }
 
 /// What the sweep did.
@@ -122,7 +124,14 @@ struct Server {
 }
 
 impl Server {
-    fn start(cmd: &ServerCommand, host: &str, port: u16, log: PathBuf) -> std::io::Result<Server> {
+    /// The outer error is the results directory's (the sweep cannot go on); the inner one is
+    /// the engine's, which fails this point only (e.g. the engine is not installed here).
+    fn start(
+        cmd: &ServerCommand,
+        host: &str,
+        port: u16,
+        log: PathBuf,
+    ) -> std::io::Result<Result<Server, String>> {
         if let Some(d) = log.parent() {
             std::fs::create_dir_all(d)?;
         }
@@ -145,13 +154,30 @@ impl Server {
                 Ok(())
             });
         }
-        let child = c.spawn()?;
-        Ok(Server {
+        let child = match c.spawn() {
+            Ok(c) => c,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(Err(format!(
+                    "cannot start the server: '{}' is not installed here (not on the PATH); \
+                     install the engine, run in its image (slurm: --container), or use \
+                     --engines sim; command: {}",
+                    cmd.program,
+                    cmd.shell_line()
+                )))
+            }
+            Err(e) => {
+                return Ok(Err(format!(
+                    "cannot start the server ({e}): {}",
+                    cmd.shell_line()
+                )))
+            }
+        };
+        Ok(Ok(Server {
             child,
             log,
             base_url: format!("http://{host}:{port}"),
             command: cmd.shell_line(),
-        })
+        }))
     }
 
     /// Probes the health endpoint until it answers 200, the process exits or the deadline.
@@ -395,6 +421,7 @@ fn run_point(
                 port,
                 servebench: o.servebench.clone(),
                 tokenizer: o.tokenizer.clone(),
+                sim_time_scale: o.sim_time_scale,
             };
             let cmd = match server_command(job, recipe, &launch) {
                 Ok(c) => c,
@@ -404,7 +431,13 @@ fn run_point(
                 }
             };
             let log = o.out.join("logs").join(&name).with_extension("log");
-            let mut s = Server::start(&cmd, &launch.host, port, log)?;
+            let mut s = match Server::start(&cmd, &launch.host, port, log)? {
+                Ok(s) => s,
+                Err(e) => {
+                    last_err = e;
+                    break; // not retryable
+                }
+            };
             let deadline = recipe
                 .health_timeout
                 .map_or(o.health_timeout, Duration::from_secs);

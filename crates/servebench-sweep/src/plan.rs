@@ -381,7 +381,7 @@ pub enum PlanError {
     StepSize,
     #[error("--min-conc {min} is above --max-conc {max}")]
     ConcRange { min: u32, max: u32 },
-    #[error("unknown runner type(s) {0}; the runner config has {1}")]
+    #[error("unknown runner type(s) {0}; {1}")]
     RunnerType(String, String),
     #[error("config key pattern '{0}' matches no recipe")]
     NoMatch(String),
@@ -454,16 +454,26 @@ pub fn plan(recipes: &Recipes, runners: &Runners, o: &PlanOptions) -> Result<Vec
             return Err(PlanError::ConcRange { min, max });
         }
     }
+    // Runner labels come from the runner config; without one, from the recipes themselves.
+    let known: std::collections::BTreeSet<&String> = if runners.labels.is_empty() {
+        recipes.entries.iter().map(|(_, r, _)| &r.runner).collect()
+    } else {
+        runners.labels.keys().collect()
+    };
     let unknown: Vec<&String> = o
         .runner_type
         .iter()
-        .filter(|r| !runners.labels.contains_key(*r))
+        .filter(|r| !known.contains(r))
         .collect();
     if !unknown.is_empty() {
-        let have: Vec<&String> = runners.labels.keys().collect();
+        let source = if runners.labels.is_empty() {
+            "the recipes use"
+        } else {
+            "the runner config has"
+        };
         return Err(PlanError::RunnerType(
             format!("{unknown:?}"),
-            format!("{have:?}"),
+            format!("{source} {known:?}"),
         ));
     }
     for pat in &o.config_keys {

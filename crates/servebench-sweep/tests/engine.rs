@@ -40,6 +40,7 @@ fn line(framework: &str, extra: &str, entry: &str) -> Result<String, String> {
         port: 8123,
         servebench: "/usr/bin/servebench".into(),
         tokenizer: "cl100k_base".into(),
+        sim_time_scale: None,
     };
     server_command(&jobs[0], r.get("r").unwrap(), &launch).map(|c| c.shell_line())
 }
@@ -103,6 +104,7 @@ fn what_has_no_local_adapter_says_so() {
         port: 1,
         servebench: "servebench".into(),
         tokenizer: "cl100k_base".into(),
+        sim_time_scale: None,
     };
     let e = server_command(&jobs[0], r.get("r").unwrap(), &launch).unwrap_err();
     assert!(
@@ -128,11 +130,32 @@ fn the_simulated_engine_stands_in_for_a_recipes_framework() {
         port: 9,
         servebench: "servebench".into(),
         tokenizer: "cl100k_base".into(),
+        sim_time_scale: None,
     };
     let c = server_command(&jobs[0], r.get("r").unwrap(), &launch).unwrap();
     assert_eq!(
         c.shell_line(),
         "servebench sim --host 127.0.0.1 --port 9 --gpu b200 --model deepseek-r1-0528 --precision fp8 --tp 8 --served-model-name nvidia/DeepSeek-R1-0528-FP4-V2 --tokenizer cl100k_base --max-model-len 2304 --dp-attention --engine sglang",
         "SGLang's scheduler, without SGLang's own arguments"
+    );
+    // Faster than real time when asked; a `sim` recipe's own scale wins.
+    let fast = Launch {
+        sim_time_scale: Some(50.0),
+        ..launch.clone()
+    };
+    let c = server_command(&jobs[0], r.get("r").unwrap(), &fast).unwrap();
+    assert!(c.shell_line().ends_with("--engine sglang --time-scale 50"));
+    let own = recipes(
+        "sim",
+        "  engine-args: [--time-scale, \"10\"]\n",
+        "{tp: 4, conc-list: [4]}",
+    );
+    let jobs = plan(&own, &Default::default(), &PlanOptions::default()).unwrap();
+    let c = server_command(&jobs[0], own.get("r").unwrap(), &fast).unwrap();
+    assert!(
+        c.shell_line()
+            .ends_with("--max-model-len 2304 --time-scale 10"),
+        "{}",
+        c.shell_line()
     );
 }

@@ -278,6 +278,42 @@ fn config_key_globs_select_and_unknown_patterns_are_errors() {
 }
 
 #[test]
+fn runner_types_are_checked_against_the_runner_config_or_else_the_recipes() {
+    let o = |r: &str| PlanOptions {
+        runner_type: vec![r.into()],
+        multi_node: true,
+        ..Default::default()
+    };
+    let r = rows(
+        &[("a.yaml", SINGLE), ("m.yaml", MULTI)],
+        &o("b200-multinode"),
+    );
+    assert!(!r.is_empty() && r.iter().all(|r| r["runner"] == "b200-multinode"));
+    let (d, paths) = files(&[("a.yaml", SINGLE), ("m.yaml", MULTI)]);
+    let recipes = load_recipes(&paths).unwrap();
+    // Without a runner config, the labels the recipes use are the known ones.
+    let jobs = plan(&recipes, &Default::default(), &o("h200")).unwrap();
+    assert!(!jobs.is_empty() && jobs.iter().all(|j| j.runner == "h200"));
+    let e = plan(&recipes, &Default::default(), &o("h100")).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "unknown runner type(s) [\"h100\"]; the recipes use {\"b200-multinode\", \"h200\"}"
+    );
+    let runners = load_runners(&{
+        let p = d.path().join("runners.yaml");
+        std::fs::write(&p, RUNNERS).unwrap();
+        p
+    })
+    .unwrap();
+    let e = plan(&recipes, &runners, &o("h100")).unwrap_err();
+    assert!(
+        e.to_string()
+            .ends_with("the runner config has {\"b200-multinode\", \"cluster:b300-nv\", \"h200\"}"),
+        "{e}"
+    );
+}
+
+#[test]
 fn evals_only_all_evals_and_runner_node_filter() {
     use servebench_sweep::plan::Evals;
     let o = PlanOptions {

@@ -427,4 +427,43 @@ llama-fp8-h100-vllm:
     );
     assert_eq!(p["result"]["completed"], 20);
     assert_eq!(p["result"]["model_id"], "meta-llama/Llama-3.3-70B-Instruct");
+    // With the real engine asked for where it is not installed, the point fails with the
+    // reason and the command, and the sweep says so in its exit code.
+    let out = d.path().join("real");
+    let o = Command::new(BIN)
+        .args([
+            "sweep",
+            "--no-progress",
+            "--engines",
+            "real",
+            "--config-files",
+        ])
+        .arg(&recipe)
+        .arg("--out")
+        .arg(&out)
+        .env("PATH", d.path())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("1 points: 0 measured, 0 already stored, 1 failed"),
+        "{err}"
+    );
+    let failed = std::fs::read_dir(out.join("failed/llama-fp8-h100-vllm"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let f: serde_json::Value = serde_json::from_slice(&std::fs::read(failed).unwrap()).unwrap();
+    let reason = f["reason"].as_str().unwrap();
+    assert!(
+        reason.starts_with("cannot start the server: 'vllm' is not installed here")
+            && reason.contains(
+                "command: vllm serve meta-llama/Llama-3.3-70B-Instruct --host 127.0.0.1 --port "
+            )
+            && reason.ends_with("--kv-cache-dtype fp8"),
+        "{reason}"
+    );
 }

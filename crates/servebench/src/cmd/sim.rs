@@ -120,7 +120,7 @@ fn fraction(s: &str) -> Result<f64, String> {
     }
 }
 
-fn positive(s: &str) -> Result<f64, String> {
+pub(super) fn positive(s: &str) -> Result<f64, String> {
     let f: f64 = s.parse().map_err(|_| format!("'{s}' is not a number"))?;
     if f.is_finite() && f > 0.0 {
         Ok(f)

@@ -71,6 +71,11 @@ pub struct SweepArgs {
     /// No progress bar.
     #[arg(long)]
     no_progress: bool,
+    /// Simulated engines run this many times faster than the modelled GPUs would, so every
+    /// measured time is that many times shorter (a quick look at a recipe, not a result to
+    /// compare with real hardware). A `sim` recipe's own `--time-scale` wins.
+    #[arg(long, value_parser = super::sim::positive)]
+    sim_time_scale: Option<f64>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -120,6 +125,9 @@ fn task_command(
         ]
         .map(String::from),
     );
+    if let Some(x) = a.sim_time_scale {
+        task.extend(["--sim-time-scale".to_string(), x.to_string()]);
+    }
     Ok(task)
 }
 
@@ -152,6 +160,7 @@ pub fn run(a: SweepArgs) -> anyhow::Result<ExitCode> {
         prompts_per_conc: 10,
         warmups_per_conc: 2,
         progress: !a.no_progress,
+        sim_time_scale: a.sim_time_scale,
     };
     if a.job_index.is_none() && matches!(a.executor, Executor::Local | Executor::Slurm) {
         // Who, when, where and which recipes at which commit: what the store keeps per run.
