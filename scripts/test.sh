@@ -16,6 +16,8 @@ cd "$(dirname "$0")/.."
 export SLURM_CI_DIR=${SLURM_CI_DIR:-/tmp/servebench-slurm-ci}
 export PG_CI_DIR=${PG_CI_DIR:-/tmp/servebench-pg-ci}
 trap 'bash scripts/slurm-down.sh >/dev/null 2>&1 || true; bash scripts/pg-down.sh >/dev/null 2>&1 || true' EXIT
+# curl: the README's own commands use it, and its test runs them.
+command -v curl >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends curl; }
 bash scripts/slurm-up.sh
 export SERVEBENCH_TEST_SLURM_CONF=$SLURM_CI_DIR/slurm.conf
 SERVEBENCH_TEST_POSTGRES_URL=$(bash scripts/pg-up.sh | sed -n 's/^DATABASE_URL=//p')

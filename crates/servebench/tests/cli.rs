@@ -1,52 +1,9 @@
 //! The real `servebench` binary, end to end over loopback.
 
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+mod common;
 
-const BIN: &str = env!("CARGO_BIN_EXE_servebench");
-
-struct Sim {
-    child: Child,
-    url: String,
-}
-
-impl Sim {
-    fn start(args: &[&str]) -> Sim {
-        let mut child = Command::new(BIN)
-            .args(["sim", "--port", "0"])
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        assert!(
-            line.starts_with("servebench sim listening on http://"),
-            "{line}"
-        );
-        let url = line.trim().rsplit(' ').next().unwrap().to_string();
-        Sim { child, url }
-    }
-
-    /// SIGTERM, then wait: the server flushes its record and exits 0.
-    fn stop(mut self) -> std::process::ExitStatus {
-        unsafe {
-            libc::kill(self.child.id() as i32, libc::SIGTERM);
-        }
-        self.child.wait().unwrap()
-    }
-}
-
-impl Drop for Sim {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use common::*;
+use std::process::{Command, Output};
 
 fn bench(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut c = Command::new(BIN);
@@ -55,10 +12,6 @@ fn bench(args: &[&str], env: &[(&str, &str)]) -> Output {
         c.env(k, v);
     }
     c.output().unwrap()
-}
-
-fn read_json(p: &Path) -> serde_json::Value {
-    serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap()
 }
 
 #[test]
@@ -300,152 +253,6 @@ fn bad_input_gets_a_clear_error() {
     );
 }
 
-fn readme() -> String {
-    std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).unwrap()
-}
-
-#[test]
-fn readme_main_job_runs_as_written() {
-    // The README's first command: everything after `cargo run --release -p servebench --`,
-    // with the store and the dashboard's address moved out of the way by the environment.
-    let readme = readme();
-    let cmd = readme
-        .lines()
-        .find(|l| l.starts_with("cargo run --release -p servebench -- "))
-        .expect("the README's main command");
-    let args: Vec<&str> = cmd
-        .split_once("-- ")
-        .unwrap()
-        .1
-        .split_whitespace()
-        .collect();
-    assert_eq!(args, ["quickstart"]);
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("main.db");
-    let mut child = std::process::Command::new(BIN)
-        .args(&args)
-        .env("SERVEBENCH_STORE", format!("sqlite:{}", db.display()))
-        .env("SERVEBENCH_BIND", "127.0.0.1:0")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    // The summary, then the dashboard's address once it listens.
-    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(child.stdout.take().unwrap()));
-    let mut summary = Vec::new();
-    let url = loop {
-        let l = lines.next().expect("the main job ended early").unwrap();
-        if let Some(u) = l.strip_prefix("dashboard: ") {
-            break u.split_whitespace().next().unwrap().to_string();
-        }
-        summary.push(l);
-    };
-    // Nine views (3 models × 3 workloads), each with the cheapest accelerator at 30, 100 and
-    // 200 tok/s/user.
-    let titles: Vec<&String> = summary
-        .iter()
-        .filter(|l| l.contains("Cheapest accelerator per million tokens"))
-        .collect();
-    assert_eq!(titles.len(), 9, "{summary:#?}");
-    for m in ["llama-3.3-70b", "deepseek-r1-0528", "gpt-oss-120b"] {
-        assert_eq!(titles.iter().filter(|t| t.starts_with(m)).count(), 3, "{m}");
-    }
-    let rows_at_100: Vec<&String> = summary
-        .iter()
-        .filter(|l| l.trim_start().starts_with("100 "))
-        .collect();
-    assert_eq!(rows_at_100.len(), 9);
-    assert!(
-        rows_at_100.iter().all(|r| !r.contains(" - ")),
-        "someone is cheapest at 100 tok/s/user everywhere: {rows_at_100:#?}"
-    );
-    // The dashboard serves the store just written.
-    let addr = url.trim_start_matches("http://").trim_end_matches('/');
-    let mut s = std::net::TcpStream::connect(addr).unwrap();
-    std::io::Write::write_all(
-        &mut s,
-        b"GET /api/v1/index.json HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
-    )
-    .unwrap();
-    let mut body = String::new();
-    std::io::Read::read_to_string(&mut s, &mut body).unwrap();
-    let _ = child.kill();
-    let _ = child.wait();
-    let index: serde_json::Value =
-        serde_json::from_str(body.split_once("\r\n\r\n").unwrap().1).unwrap();
-    assert_eq!(index["views"].as_array().unwrap().len(), 9);
-    let points: u64 = index["views"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v["points"].as_u64().unwrap())
-        .sum();
-    assert_eq!(points, 1439, "the whole InferenceMAX v1 catalog");
-}
-
-#[test]
-fn readme_bench_against_the_embedded_engine_runs_as_written_in_reduced_time() {
-    // The README's `bench` against the built-in engine, made faster so the test is quick.
-    let readme = readme();
-    let cmd = readme
-        .lines()
-        .find(|l| l.starts_with("servebench bench --concurrency"))
-        .expect("the README's bench against the embedded engine");
-    let args: Vec<&str> = cmd
-        .split('#')
-        .next()
-        .unwrap()
-        .split_whitespace()
-        .skip(1)
-        .collect();
-    assert_eq!(args[0], "bench");
-    let dir = tempfile::tempdir().unwrap();
-    let mut a: Vec<String> = args[1..]
-        .iter()
-        .map(|s| {
-            s.replace(
-                "bench.json",
-                dir.path().join("bench.json").to_str().unwrap(),
-            )
-        })
-        .collect();
-    a.extend(
-        [
-            // Fast, but slow enough that engine steps (~2 ms) dwarf a busy machine's wake-up
-            // lag.
-            "--sim-time-scale",
-            "5",
-            "--num-prompts",
-            "16",
-            "--warmups",
-            "2",
-        ]
-        .map(String::from),
-    );
-    let refs: Vec<&str> = a.iter().map(|s| s.as_str()).collect();
-    let o = bench(&refs, &[]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let v = read_json(&dir.path().join("bench.json"));
-    let points = v
-        .as_array()
-        .expect("several concurrency values give an array");
-    assert!(points.len() >= 2, "the main job sweeps concurrency");
-    // The embedded default is the simulated engine: its model, its 8 GPUs, and more
-    // throughput per GPU at higher concurrency. (With 16 prompts the high points run a single
-    // round, whose decode has no prefills mixed in, so their interactivity is not comparable;
-    // the interactivity trend is checked with full 10 × C rounds in the sweep tests.)
-    let f = |i: usize, k: &str| points[i][k].as_f64().unwrap();
-    assert_eq!(points[0]["model_id"], "meta-llama/Llama-3.3-70B-Instruct");
-    assert_eq!(points[0]["num_gpus"], 8);
-    let last = points.len() - 1;
-    assert!(
-        f(last, "tput_per_gpu") > 1.5 * f(0, "tput_per_gpu"),
-        "tok/s/GPU {} → {}",
-        f(0, "tput_per_gpu"),
-        f(last, "tput_per_gpu")
-    );
-}
-
 #[test]
 fn every_fault_kind_ends_in_a_counted_failure_and_a_written_result() {
     let dir = tempfile::tempdir().unwrap();
@@ -638,22 +445,6 @@ fn calibrate_compares_published_points() {
     }
 }
 
-/// GET over a fresh loopback connection; the body.
-fn http_get(url: &str, path: &str) -> String {
-    use std::io::{Read, Write};
-    let addr = url.trim_start_matches("http://");
-    let mut s = std::net::TcpStream::connect(addr).unwrap();
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut r = String::new();
-    s.read_to_string(&mut r).unwrap();
-    assert!(r.starts_with("HTTP/1.1 200"), "{r}");
-    r.split_once("\r\n\r\n").unwrap().1.to_string()
-}
-
 #[test]
 fn sim_with_a_gpu_serves_the_simulated_engine() {
     let sim = Sim::start(&[
@@ -794,86 +585,5 @@ fn plan_expands_recipes_and_refuses_bad_ones_with_their_place() {
             cfg.display()
         )),
         "{err}"
-    );
-}
-
-#[test]
-fn readme_result_commands_run_as_written() {
-    // The README's local sweep, then reading its results: each command exactly as the README
-    // writes it, run in a fresh directory holding the repository's recipes/.
-    let readme = readme();
-    let find = |prefix: &str| -> Vec<String> {
-        let line = readme
-            .lines()
-            .find(|l| l.starts_with(prefix))
-            .unwrap_or_else(|| panic!("the README has no `{prefix}...`"));
-        line.split('#')
-            .next()
-            .unwrap()
-            .split_whitespace()
-            .skip(1)
-            .map(String::from)
-            .collect()
-    };
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir(dir.path().join("recipes")).unwrap();
-    std::fs::copy(
-        concat!(env!("CARGO_MANIFEST_DIR"), "/../../recipes/sim-master.yaml"),
-        dir.path().join("recipes/sim-master.yaml"),
-    )
-    .unwrap();
-    let run = |args: &[String]| {
-        let o = std::process::Command::new(BIN)
-            .args(args)
-            .current_dir(dir.path())
-            .output()
-            .unwrap();
-        assert!(
-            o.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-        (
-            String::from_utf8_lossy(&o.stdout).into_owned(),
-            String::from_utf8_lossy(&o.stderr).into_owned(),
-        )
-    };
-    let (_, err) = run(&find(
-        "servebench sweep --config-files recipes/sim-master.yaml",
-    ));
-    assert!(err.contains("9 points: 9 measured"), "{err}");
-    let (_, err) = run(&find(
-        "servebench ingest --store sqlite:servebench.db results",
-    ));
-    assert!(err.contains("9 points stored"), "{err}");
-    // The recipe serves meta-llama/Llama-3.3-70B-Instruct; the store files it under the
-    // catalog's id, which the README's report names.
-    let (out, _) = run(&find(
-        "servebench report --store sqlite:servebench.db --model llama-3.3-70b --isl 1024 --osl 128",
-    ));
-    assert!(out.starts_with("llama-3.3-70b 1024/128"), "{out}");
-    for tp in ["tp2", "tp4", "tp8"] {
-        assert_eq!(
-            out.lines()
-                .filter(|l| l.starts_with(&format!("h200 sim fp8 {tp} ")))
-                .count(),
-            3,
-            "{out}"
-        );
-    }
-    run(&find("servebench export-site --store sqlite:servebench.db"));
-    let index: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.path().join("site/api/v1/index.json")).unwrap())
-            .unwrap();
-    assert_eq!(index["views"][0]["model"], "llama-3.3-70b");
-    assert_eq!(index["views"][0]["points"], 9);
-    assert!(dir.path().join("site/index.html").is_file());
-    let (out, _) = run(&find("servebench simulate --gpu h200"));
-    assert_eq!(
-        out.lines()
-            .filter(|l| l.trim_start().starts_with(char::is_numeric))
-            .count(),
-        4,
-        "one row per concurrency: {out}"
     );
 }

@@ -6,75 +6,16 @@
 //! Needs `SERVEBENCH_TEST_LLAMA_SERVER`, `SERVEBENCH_TEST_GGUF`, `SERVEBENCH_TEST_TINY_GGUF` and
 //! `SERVEBENCH_TEST_GGUF_TOKENIZER` (the test command sets them); CI requires them.
 
+mod common;
+
+use common::*;
 use serde_json::Value;
-use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
-const BIN: &str = env!("CARGO_BIN_EXE_servebench");
-
-struct Llama {
-    server: String,
-    gguf: String,
-    tiny: String,
-    tokenizer: String,
-}
-
-fn llama() -> Option<Llama> {
-    let v = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-    match (
-        v("SERVEBENCH_TEST_LLAMA_SERVER"),
-        v("SERVEBENCH_TEST_GGUF"),
-        v("SERVEBENCH_TEST_TINY_GGUF"),
-        v("SERVEBENCH_TEST_GGUF_TOKENIZER"),
-    ) {
-        (Some(server), Some(gguf), Some(tiny), Some(tokenizer)) => Some(Llama {
-            server,
-            gguf,
-            tiny,
-            tokenizer,
-        }),
-        _ => {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "CI runs the llama.cpp tests: scripts/test.sh sets SERVEBENCH_TEST_LLAMA_SERVER and the model paths"
-            );
-            eprintln!("llama.cpp not set up (scripts/llama-up.sh): skipped");
-            None
-        }
-    }
-}
-
-fn get(addr: &str, path: &str) -> Option<(u16, String)> {
-    let mut s = std::net::TcpStream::connect(addr).ok()?;
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )
-    .ok()?;
-    let mut b = String::new();
-    s.read_to_string(&mut b).ok()?;
-    let (head, body) = b.split_once("\r\n\r\n")?;
-    Some((head.get(9..12)?.parse().ok()?, body.to_string()))
-}
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use std::process::{Command, Stdio};
 
 /// llama-server with `slots` slots on a free loopback port, once healthy.
-fn start(l: &Llama, gguf: &str, slots: u32, log: &Path) -> (Server, String) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+fn start(l: &Llama, gguf: &str, slots: u32, log: &Path) -> (Guard, String) {
+    let port = free_port();
     let child = Command::new(&l.server)
         .args([
             "-m",
@@ -92,28 +33,10 @@ fn start(l: &Llama, gguf: &str, slots: u32, log: &Path) -> (Server, String) {
         .stderr(std::fs::File::create(log).unwrap())
         .spawn()
         .unwrap();
-    let mut s = Server(child);
+    let mut s = Guard(child);
     let addr = format!("127.0.0.1:{port}");
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while get(&addr, "/health").map(|r| r.0) != Some(200) {
-        assert!(
-            s.0.try_wait().unwrap().is_none(),
-            "llama-server exited: {}",
-            std::fs::read_to_string(log).unwrap_or_default()
-        );
-        assert!(Instant::now() < deadline, "llama-server not healthy");
-        // Polling another process's startup: nothing to wait on but time.
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_healthy(&mut s.0, &addr, log);
     (s, addr)
-}
-
-fn jsonl(path: &Path) -> Vec<Value> {
-    std::fs::read_to_string(path)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
 }
 
 #[test]

@@ -1,0 +1,165 @@
+//! What the binary's end-to-end tests share: the binary, servers they start and stop, loopback
+//! HTTP, result files, and the real engine the test command sets up.
+#![allow(dead_code)] // each test file uses some of it
+
+use serde_json::Value;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_servebench");
+
+/// A child process killed (and reaped) when the test ends, however it ends.
+pub struct Guard(pub Child);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `servebench sim` on a loopback port, as its first line of output names it.
+pub struct Sim {
+    pub child: Child,
+    pub url: String,
+}
+
+impl Sim {
+    /// `servebench sim --port 0 ARGS`.
+    pub fn start(args: &[&str]) -> Sim {
+        let mut all = vec!["sim", "--port", "0"];
+        all.extend(args);
+        Sim::start_with(&all, None)
+    }
+
+    /// `servebench ARGS` (a `sim` command that listens on port 0), run in `dir`.
+    pub fn start_with(args: &[&str], dir: Option<&Path>) -> Sim {
+        let mut c = Command::new(BIN);
+        c.args(args).stdout(Stdio::piped()).stderr(Stdio::null());
+        if let Some(d) = dir {
+            c.current_dir(d);
+        }
+        let mut child = c.spawn().unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert!(
+            line.starts_with("servebench sim listening on http://"),
+            "{line}"
+        );
+        let url = line.trim().rsplit(' ').next().unwrap().to_string();
+        Sim { child, url }
+    }
+
+    /// SIGTERM, then wait: the server flushes its record and exits 0.
+    pub fn stop(mut self) -> std::process::ExitStatus {
+        // SAFETY: signalling our own child.
+        unsafe {
+            libc::kill(self.child.id() as i32, libc::SIGTERM);
+        }
+        self.child.wait().unwrap()
+    }
+}
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// GET over a fresh loopback connection: (status, body); `None` if nothing answers.
+pub fn get(addr: &str, path: &str) -> Option<(u16, String)> {
+    let addr = addr.trim_start_matches("http://").trim_end_matches('/');
+    let mut s = std::net::TcpStream::connect(addr).ok()?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut b = String::new();
+    s.read_to_string(&mut b).ok()?;
+    let (head, body) = b.split_once("\r\n\r\n")?;
+    Some((head.get(9..12)?.parse().ok()?, body.to_string()))
+}
+
+/// GET that must answer 200: the body.
+pub fn http_get(url: &str, path: &str) -> String {
+    let (status, body) = get(url, path).unwrap_or_else(|| panic!("{url}{path}: no answer"));
+    assert_eq!(status, 200, "{url}{path}: {body}");
+    body
+}
+
+/// Polls `addr`'s health endpoint until it answers 200; the server must stay up meanwhile.
+pub fn wait_healthy(child: &mut Child, addr: &str, log: &Path) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while get(addr, "/health").map(|r| r.0) != Some(200) {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the server exited: {}",
+            std::fs::read_to_string(log).unwrap_or_default()
+        );
+        assert!(Instant::now() < deadline, "the server is not healthy");
+        // Polling another process's startup: nothing to wait on but time.
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A loopback port free a moment ago.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+pub fn read_json(p: &Path) -> Value {
+    serde_json::from_slice(&std::fs::read(p).unwrap_or_else(|e| panic!("{}: {e}", p.display())))
+        .unwrap()
+}
+
+pub fn jsonl(path: &Path) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// What scripts/llama-up.sh made (the test command exports it).
+pub struct Llama {
+    pub server: String,
+    pub gguf: String,
+    pub tiny: String,
+    pub tokenizer: String,
+}
+
+/// The real engine, or `None` (with a note) off CI; CI must have it.
+pub fn llama() -> Option<Llama> {
+    let v = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    match (
+        v("SERVEBENCH_TEST_LLAMA_SERVER"),
+        v("SERVEBENCH_TEST_GGUF"),
+        v("SERVEBENCH_TEST_TINY_GGUF"),
+        v("SERVEBENCH_TEST_GGUF_TOKENIZER"),
+    ) {
+        (Some(server), Some(gguf), Some(tiny), Some(tokenizer)) => Some(Llama {
+            server,
+            gguf,
+            tiny,
+            tokenizer,
+        }),
+        _ => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "CI runs the llama.cpp tests: scripts/test.sh sets SERVEBENCH_TEST_LLAMA_SERVER and the model paths"
+            );
+            eprintln!("llama.cpp not set up (scripts/llama-up.sh): skipped");
+            None
+        }
+    }
+}
