@@ -273,6 +273,7 @@ pub fn aggregate(run: &PointRun, cx: Context) -> BenchResult {
         goodput,
         self_check: sc,
         mono_start_ns: run.start_ns,
+        power: None,
     }
 }
 

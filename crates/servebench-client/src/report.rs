@@ -185,6 +185,46 @@ pub fn summary(r: &BenchResult) -> String {
     for reason in &c.reasons {
         let _ = writeln!(s, "  warning: {reason}");
     }
+    if let Some(p) = &r.power {
+        let _ = writeln!(s, "{:-^58}", format!(" Measured GPU power ({}) ", p.source));
+        line(
+            &mut s,
+            "GPUs (expected / seen):",
+            format!("{} / {}", p.expected_gpus.len(), p.seen_gpus.len()),
+        );
+        line(
+            &mut s,
+            "Samples per GPU per s:",
+            format!("{:.1}", p.sample_hz),
+        );
+        line(
+            &mut s,
+            "Mean board power per GPU (W):",
+            format!("{:.1}", p.avg_power_per_gpu_w),
+        );
+        line(
+            &mut s,
+            "Energy over the window (J):",
+            format!("{:.1}", p.total_energy_j),
+        );
+        if let Some(e) = p.counter_energy_j {
+            line(&mut s, "  by the energy counters (J):", format!("{e:.1}"));
+        }
+        if let Some(j) = p.joules_per_output_token {
+            line(&mut s, "J per output token:", format!("{j:.4}"));
+        }
+        if let Some(t) = p.tokens_per_s_per_kw {
+            line(&mut s, "Tokens/s per kW (measured):", format!("{t:.1}"));
+        }
+        line(
+            &mut s,
+            "Valid:",
+            if p.valid { "yes" } else { "NO" }.to_string(),
+        );
+        for r in &p.invalid_reasons {
+            let _ = writeln!(s, "  {}: {}", r.code, r.detail);
+        }
+    }
     let _ = writeln!(s, "{}", "=".repeat(58));
     s
 }

@@ -3,6 +3,7 @@
 
 pub mod clock;
 pub mod failure;
+pub mod power;
 pub mod result;
 pub mod stats;
 pub mod sys;

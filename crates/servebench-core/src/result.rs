@@ -406,6 +406,9 @@ pub struct BenchResult {
     pub self_check: SelfCheck,
     /// `CLOCK_MONOTONIC` nanoseconds at the benchmark start: per-request records are relative to it.
     pub mono_start_ns: u64,
+    /// Measured GPU board power over the benchmark window (`--power`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub power: Option<crate::power::MeasuredPower>,
 }
 
 #[cfg(test)]

@@ -242,7 +242,110 @@ const MIGRATIONS: &[&str] = &[
      INSERT INTO curves (config_id, run_id, isl, osl, points)
         SELECT config_id, run_id, isl, osl, COUNT(*) FROM points
         GROUP BY config_id, run_id, isl, osl;",
+    // 7: measured GPU power over a point's window (a result's `power`), apart from the
+    // modelled all-in figures; the view keeps only J per output token (valid windows).
+    "CREATE TABLE point_power (
+        point_id BIGINT PRIMARY KEY REFERENCES points(id),
+        source {text} NOT NULL,
+        valid BIGINT NOT NULL,
+        invalid_reasons {text} NOT NULL,
+        window_s {real} NOT NULL,
+        sample_hz {real} NOT NULL,
+        max_gap_s {real} NOT NULL,
+        gpus BIGINT NOT NULL,
+        avg_power_per_gpu_w {real} NOT NULL,
+        avg_total_power_w {real} NOT NULL,
+        total_energy_j {real} NOT NULL,
+        counter_energy_j {real},
+        joules_per_request {real},
+        joules_per_input_token {real},
+        joules_per_output_token {real},
+        joules_per_total_token {real},
+        tokens_per_s_per_kw {real},
+        output_tokens_per_s_per_kw {real}
+     );",
 ];
+
+/// Measured GPU power over a point's benchmark window, as `bench --power` wrote it in the
+/// result (`servebench_core::power::MeasuredPower`, these fields of it).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PointPower {
+    pub source: String,
+    pub valid: bool,
+    /// `[{code, detail}]` when invalid.
+    pub invalid_reasons: serde_json::Value,
+    pub window_s: f64,
+    pub sample_hz: f64,
+    pub max_gap_s: f64,
+    pub expected_gpus: Vec<u32>,
+    pub avg_power_per_gpu_w: f64,
+    pub avg_total_power_w: f64,
+    pub total_energy_j: f64,
+    pub counter_energy_j: Option<f64>,
+    pub joules_per_request: Option<f64>,
+    pub joules_per_input_token: Option<f64>,
+    pub joules_per_output_token: Option<f64>,
+    pub joules_per_total_token: Option<f64>,
+    pub tokens_per_s_per_kw: Option<f64>,
+    pub output_tokens_per_s_per_kw: Option<f64>,
+}
+
+const POWER_COLUMNS: &str = "source, valid, invalid_reasons, window_s, sample_hz, max_gap_s, \
+     gpus, avg_power_per_gpu_w, avg_total_power_w, total_energy_j, counter_energy_j, \
+     joules_per_request, joules_per_input_token, joules_per_output_token, \
+     joules_per_total_token, tokens_per_s_per_kw, output_tokens_per_s_per_kw";
+
+impl PointPower {
+    /// The `power` of a stored result, if it has one.
+    fn of(result: &serde_json::Value) -> Option<PointPower> {
+        serde_json::from_value(result.get("power")?.clone()).ok()
+    }
+
+    fn values(&self) -> [Value; 17] {
+        [
+            (&self.source).into(),
+            self.valid.into(),
+            self.invalid_reasons.to_string().into(),
+            self.window_s.into(),
+            self.sample_hz.into(),
+            self.max_gap_s.into(),
+            (self.expected_gpus.len() as u32).into(),
+            self.avg_power_per_gpu_w.into(),
+            self.avg_total_power_w.into(),
+            self.total_energy_j.into(),
+            self.counter_energy_j.into(),
+            self.joules_per_request.into(),
+            self.joules_per_input_token.into(),
+            self.joules_per_output_token.into(),
+            self.joules_per_total_token.into(),
+            self.tokens_per_s_per_kw.into(),
+            self.output_tokens_per_s_per_kw.into(),
+        ]
+    }
+
+    /// From a `point_power` row (POWER_COLUMNS) and the result's expected GPU list.
+    fn from_row(r: &[Value], expected_gpus: Vec<u32>) -> PointPower {
+        PointPower {
+            source: r[0].text(),
+            valid: r[1].int() != 0,
+            invalid_reasons: serde_json::from_str(&r[2].text()).unwrap_or_default(),
+            window_s: r[3].opt_real().unwrap_or_default(),
+            sample_hz: r[4].opt_real().unwrap_or_default(),
+            max_gap_s: r[5].opt_real().unwrap_or_default(),
+            expected_gpus,
+            avg_power_per_gpu_w: r[7].opt_real().unwrap_or_default(),
+            avg_total_power_w: r[8].opt_real().unwrap_or_default(),
+            total_energy_j: r[9].opt_real().unwrap_or_default(),
+            counter_energy_j: r[10].opt_real(),
+            joules_per_request: r[11].opt_real(),
+            joules_per_input_token: r[12].opt_real(),
+            joules_per_output_token: r[13].opt_real(),
+            joules_per_total_token: r[14].opt_real(),
+            tokens_per_s_per_kw: r[15].opt_real(),
+            output_tokens_per_s_per_kw: r[16].opt_real(),
+        }
+    }
+}
 
 /// The metric columns of `points`, in [`Metrics`]' order.
 const METRIC_COLUMNS: &str = "tput_per_gpu, input_tput_per_gpu, output_tput_per_gpu, \
@@ -328,6 +431,8 @@ pub struct PointRecord {
     pub run: Run,
     #[serde(flatten)]
     pub point: Point,
+    /// Measured GPU power over its window, where it was measured.
+    pub power: Option<PointPower>,
 }
 
 /// Points in one multi-row INSERT; a batch's remainder goes in power-of-two pieces so a
@@ -553,6 +658,23 @@ impl Store {
                 inserted += db.execute(&insert_points_sql(n), chunk)? as usize;
                 rest = tail;
             }
+            // Measured power goes beside the points it belongs to (new ones only).
+            for p in points {
+                if let Some(pw) = PointPower::of(&p.result) {
+                    let mut args = vec![Value::from(p.key(run))];
+                    args.extend(pw.values());
+                    let marks: Vec<String> = (2..=18).map(|i| format!("${i}")).collect();
+                    db.execute(
+                        &format!(
+                            "INSERT INTO point_power (point_id, {POWER_COLUMNS})
+                             SELECT id, {} FROM points WHERE point_key = $1
+                             ON CONFLICT (point_id) DO NOTHING",
+                            marks.join(", ")
+                        ),
+                        &args,
+                    )?;
+                }
+            }
             for (config_id, isl, osl) in curves {
                 db.execute(
                     "INSERT INTO curves (config_id, run_id, isl, osl, points)
@@ -729,20 +851,33 @@ impl Store {
             .db
             .query_one(&sql, &[Value::Int(id)])
             .map_err(self.err())?;
-        Ok(row.map(|r| PointRecord {
-            id,
-            key: r[13].text(),
-            run: run_of(&r[7..13]),
-            point: Point {
-                config: config_of(&r[..7]),
-                isl: r[14].int() as u32,
-                osl: r[15].int() as u32,
-                conc: r[16].int() as u32,
-                num_gpus: r[17].int() as u32,
-                metrics: Metrics::from_row(&r[20..]),
-                provenance: serde_json::from_str(&r[18].text()).unwrap_or_default(),
-                result: serde_json::from_str(&r[19].text()).unwrap_or_default(),
-            },
+        let power = self
+            .db
+            .query_one(
+                &format!("SELECT {POWER_COLUMNS} FROM point_power WHERE point_id = $1"),
+                &[Value::Int(id)],
+            )
+            .map_err(self.err())?;
+        Ok(row.map(|r| {
+            let result: serde_json::Value = serde_json::from_str(&r[19].text()).unwrap_or_default();
+            let gpus = serde_json::from_value(result["power"]["expected_gpus"].clone())
+                .unwrap_or_default();
+            PointRecord {
+                id,
+                key: r[13].text(),
+                run: run_of(&r[7..13]),
+                power: power.map(|p| PointPower::from_row(&p, gpus)),
+                point: Point {
+                    config: config_of(&r[..7]),
+                    isl: r[14].int() as u32,
+                    osl: r[15].int() as u32,
+                    conc: r[16].int() as u32,
+                    num_gpus: r[17].int() as u32,
+                    metrics: Metrics::from_row(&r[20..]),
+                    provenance: serde_json::from_str(&r[18].text()).unwrap_or_default(),
+                    result,
+                },
+            }
         }))
     }
 

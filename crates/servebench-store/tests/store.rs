@@ -323,3 +323,75 @@ fn inferencex_aggregated_rows_and_bench_results() {
     assert_eq!(p[0].metrics.input_tput_per_gpu, Some(1800.0));
     assert_eq!(p[0].metrics.median_intvty, Some(50.0));
 }
+
+#[test]
+fn measured_power_is_stored_beside_its_point() {
+    for t in stores("power") {
+        let mut s = Store::open(&t.url).unwrap();
+        let power = json!({
+            "source": "nvml", "valid": true, "invalid_reasons": [], "window_s": 10.0,
+            "expected_gpus": [0, 1], "seen_gpus": [0, 1, 2], "sample_hz": 10.0,
+            "max_gap_s": 0.1, "per_gpu": [], "total_energy_j": 12000.0,
+            "counter_energy_j": 11900.0, "avg_power_per_gpu_w": 600.0,
+            "avg_total_power_w": 1200.0, "joules_per_request": 120.0,
+            "joules_per_input_token": 1.2, "joules_per_output_token": 2.4,
+            "joules_per_total_token": 0.8, "tokens_per_s_per_kw": 1250.0,
+            "output_tokens_per_s_per_kw": 416.7
+        });
+        let mut invalid = power.clone();
+        invalid["valid"] = json!(false);
+        invalid["invalid_reasons"] =
+            json!([{"code": "sampling_gap_exceeded", "detail": "GPU 1: 1.2 s"}]);
+        for k in [
+            "joules_per_request",
+            "joules_per_input_token",
+            "joules_per_output_token",
+            "joules_per_total_token",
+            "tokens_per_s_per_kw",
+            "output_tokens_per_s_per_kw",
+        ] {
+            invalid[k] = json!(null);
+        }
+        let mut pts = vec![
+            point("h100", 4, 100.0),
+            point("h100", 8, 150.0),
+            point("h100", 16, 200.0),
+        ];
+        pts[0].result = json!({"completed": 100, "power": power});
+        pts[1].result = json!({"completed": 100, "power": invalid});
+        let r = run("run-p", Source::Own);
+        s.ingest(&r, &pts).unwrap();
+        // Ingesting again adds nothing and keeps the first.
+        s.ingest(&r, &pts).unwrap();
+        let view = s
+            .view("llama-3.3-70b", 1024, 1024, None, Source::Own)
+            .unwrap();
+        let id = |conc: u32| view.iter().find(|p| p.conc == conc).unwrap().id;
+        let p4 = s.point(id(4)).unwrap().unwrap().power.expect("measured");
+        assert!(p4.valid);
+        assert_eq!(p4.source, "nvml");
+        assert_eq!(p4.expected_gpus, [0, 1]);
+        assert_eq!(p4.total_energy_j, 12000.0);
+        assert_eq!(p4.counter_energy_j, Some(11900.0));
+        assert_eq!(p4.avg_power_per_gpu_w, 600.0);
+        assert_eq!(p4.joules_per_input_token, Some(1.2));
+        assert_eq!(p4.joules_per_output_token, Some(2.4));
+        assert_eq!(p4.joules_per_total_token, Some(0.8));
+        assert_eq!(p4.tokens_per_s_per_kw, Some(1250.0));
+        let p8 = s
+            .point(id(8))
+            .unwrap()
+            .unwrap()
+            .power
+            .expect("measured, invalid");
+        assert!(!p8.valid);
+        assert_eq!(p8.invalid_reasons[0]["code"], "sampling_gap_exceeded");
+        assert_eq!(p8.joules_per_output_token, None);
+        assert_eq!(p8.total_energy_j, 12000.0);
+        assert_eq!(
+            s.point(id(16)).unwrap().unwrap().power,
+            None,
+            "not measured"
+        );
+    }
+}

@@ -115,6 +115,24 @@ pub struct BenchArgs {
     /// No progress bar.
     #[arg(long)]
     no_progress: bool,
+    /// Measure GPU board power while each point runs, integrated over its benchmark window:
+    /// nvml, nvidia-smi, amd-smi, sim (the simulated engine at --base-url, or the embedded
+    /// one) or sim:http://HOST:PORT.
+    #[arg(long, value_name = "SOURCE")]
+    power: Option<String>,
+    /// Power samples per second.
+    #[arg(long, default_value_t = 10.0, value_parser = super::sim::positive)]
+    power_hz: f64,
+    /// The GPUs whose power counts, e.g. 0,1,2,3 (default: CUDA_VISIBLE_DEVICES or
+    /// ROCR_VISIBLE_DEVICES when numeric, else the first --num-gpus; for sim, its GPUs).
+    #[arg(long, value_delimiter = ',')]
+    power_gpus: Vec<u32>,
+    /// Longest time allowed between two samples of one GPU across a window, seconds.
+    #[arg(long, default_value_t = 0.5, value_parser = super::sim::positive)]
+    power_max_gap: f64,
+    /// Exit non-zero when a point's power measurement is invalid (the results are written).
+    #[arg(long)]
+    require_power: bool,
     /// Embedded sim only: its profile (default: engine, or fixed when --sim-ttft-ms or
     /// --sim-itl-ms is given).
     #[arg(long, value_enum)]
@@ -285,6 +303,25 @@ pub fn run(a: BenchArgs) -> anyhow::Result<ExitCode> {
         extra_body: a.extra_body.clone(),
         headers: a.headers.clone(),
     };
+    let power = match &a.power {
+        None => None,
+        Some(p) => {
+            let source: servebench_power::Source = match p.as_str() {
+                "sim" => servebench_power::Source::Sim(origin(&opts.base_url)),
+                p => p.parse().map_err(|e| anyhow::anyhow!("--power {e}"))?,
+            };
+            let checks = servebench_power::Checks {
+                expected_gpus: if a.power_gpus.is_empty() {
+                    servebench_power::default_gpus(&source, opts.num_gpus)
+                } else {
+                    a.power_gpus.clone()
+                },
+                max_gap_s: a.power_max_gap,
+            };
+            let rec = servebench_power::Recorder::start(&source, a.power_hz)?;
+            Some((rec, checks))
+        }
+    };
     let bench = Bench::prepare(opts)?;
     if bench.tokenizer_fallback {
         eprintln!(
@@ -305,9 +342,19 @@ pub fn run(a: BenchArgs) -> anyhow::Result<ExitCode> {
         let ds = bench.dataset(conc)?;
         let progress = Arc::new(Progress::default());
         let bar = (!a.no_progress).then(|| spawn_bar(progress.clone(), conc));
-        let outcome = bench.run_point(conc, ds, progress);
+        let mut outcome = bench.run_point(conc, ds, progress);
         if let Some(b) = bar {
             let _ = b.join();
+        }
+        if let Some((rec, checks)) = &power {
+            let p = servebench_power::measure(rec, &outcome.result, checks);
+            if !p.valid && a.require_power {
+                gate_failed = true;
+                eprintln!(
+                    "servebench: the power measurement at concurrency {conc:?} is invalid (--require-power)"
+                );
+            }
+            outcome.result.power = Some(p);
         }
         print!("{}", report::summary(&outcome.result));
         std::io::stdout().flush().ok();
@@ -351,6 +398,14 @@ pub fn run(a: BenchArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// `http://HOST:PORT` of a base URL that may carry a path.
+fn origin(base_url: &str) -> String {
+    match base_url.split_once("://") {
+        Some((scheme, rest)) => format!("{scheme}://{}", rest.split('/').next().unwrap_or(rest)),
+        None => base_url.to_string(),
+    }
 }
 
 /// The first model id the server lists.
