@@ -17,7 +17,8 @@ pub struct MeasuredPower {
     /// The GPUs expected (the deployment's), and those the sampler saw.
     pub expected_gpus: Vec<u32>,
     pub seen_gpus: Vec<u32>,
-    /// Samples per GPU per second over the window, averaged over the GPUs.
+    /// The sampling rate achieved across the window: intervals per second between the
+    /// samples that bracket and fill it, the lowest of the GPUs'.
     pub sample_hz: f64,
     /// The largest time between two samples of one GPU across the window, seconds.
     pub max_gap_s: f64,
@@ -50,6 +51,8 @@ pub struct GpuEnergy {
     pub avg_power_w: f64,
     pub counter_energy_j: Option<f64>,
     pub max_gap_s: f64,
+    /// Its sampling rate across the window, Hz.
+    pub sample_hz: f64,
 }
 
 /// A failed validity check: a stable code and what was found.

@@ -164,11 +164,11 @@ pub fn integrate(
         window_s,
         expected_gpus: expected,
         seen_gpus: seen,
-        sample_hz: if window_s > 0.0 {
-            per_gpu.iter().map(|g| g.samples as f64).sum::<f64>() / n / window_s
-        } else {
-            0.0
-        },
+        sample_hz: per_gpu
+            .iter()
+            .map(|g| g.sample_hz)
+            .reduce(f64::min)
+            .unwrap_or(0.0),
         max_gap_s: per_gpu.iter().map(|g| g.max_gap_s).fold(0.0, f64::max),
         total_energy_j,
         counter_energy_j,
@@ -204,6 +204,12 @@ fn one_gpu(gpu: u32, s: &[&Sample], w: Window) -> OneGpu {
     let lo = first.unwrap_or(0);
     let hi = last.unwrap_or(s.len() - 1);
     let span = &s[lo..=hi];
+    let span_s = (span[span.len() - 1].mono_ns - span[0].mono_ns) as f64 / 1e9;
+    let sample_hz = if span_s > 0.0 {
+        (span.len() - 1) as f64 / span_s
+    } else {
+        0.0
+    };
     let max_gap_s = span
         .windows(2)
         .map(|p| (p[1].mono_ns - p[0].mono_ns) as f64 / 1e9)
@@ -261,6 +267,7 @@ fn one_gpu(gpu: u32, s: &[&Sample], w: Window) -> OneGpu {
             avg_power_w: if dur > 0.0 { energy_j / dur } else { 0.0 },
             counter_energy_j,
             max_gap_s,
+            sample_hz,
         },
         unbracketed,
     }

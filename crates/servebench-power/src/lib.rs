@@ -127,6 +127,52 @@ impl Recorder {
     }
 }
 
+/// What to sample, as `bench --power` and `sweep --power` take it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PowerSpec {
+    /// `nvml`, `nvidia-smi`, `amd-smi`, `sim:URL`, or `sim`: the simulated engine being
+    /// benchmarked.
+    pub source: String,
+    pub hz: f64,
+    pub max_gap_s: f64,
+    /// The GPUs that count; empty: [`default_gpus`].
+    pub gpus: Vec<u32>,
+}
+
+impl PowerSpec {
+    /// Starts sampling for a deployment of `num_gpus` served at `base_url`.
+    pub fn start(
+        &self,
+        base_url: &str,
+        num_gpus: Option<u32>,
+    ) -> Result<(Recorder, Checks), PowerError> {
+        let source: Source = match self.source.as_str() {
+            "sim" => Source::Sim(origin(base_url)),
+            s => s.parse().map_err(|message| PowerError::Source {
+                name: s.into(),
+                message,
+            })?,
+        };
+        let checks = Checks {
+            expected_gpus: if self.gpus.is_empty() {
+                default_gpus(&source, num_gpus)
+            } else {
+                self.gpus.clone()
+            },
+            max_gap_s: self.max_gap_s,
+        };
+        Ok((Recorder::start(&source, self.hz)?, checks))
+    }
+}
+
+/// `http://HOST:PORT` of a base URL that may carry a path.
+fn origin(base_url: &str) -> String {
+    match base_url.split_once("://") {
+        Some((scheme, rest)) => format!("{scheme}://{}", rest.split('/').next().unwrap_or(rest)),
+        None => base_url.to_string(),
+    }
+}
+
 /// The power of `result`'s benchmark window from what `rec` sampled: waits (up to two
 /// seconds past the window) for the samples that close it, then integrates.
 pub fn measure(rec: &Recorder, result: &BenchResult, checks: &Checks) -> MeasuredPower {

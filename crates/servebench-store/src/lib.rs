@@ -296,9 +296,13 @@ const POWER_COLUMNS: &str = "source, valid, invalid_reasons, window_s, sample_hz
      joules_per_total_token, tokens_per_s_per_kw, output_tokens_per_s_per_kw";
 
 impl PointPower {
-    /// The `power` of a stored result, if it has one.
+    /// The `power` of a stored result (a bench result, or a sweep's point file holding one),
+    /// if it has one.
     fn of(result: &serde_json::Value) -> Option<PointPower> {
-        serde_json::from_value(result.get("power")?.clone()).ok()
+        let power = result
+            .get("power")
+            .or_else(|| result.get("result")?.get("power"))?;
+        serde_json::from_value(power.clone()).ok()
     }
 
     fn values(&self) -> [Value; 17] {
@@ -860,7 +864,8 @@ impl Store {
             .map_err(self.err())?;
         Ok(row.map(|r| {
             let result: serde_json::Value = serde_json::from_str(&r[19].text()).unwrap_or_default();
-            let gpus = serde_json::from_value(result["power"]["expected_gpus"].clone())
+            let gpus = PointPower::of(&result)
+                .map(|p| p.expected_gpus)
                 .unwrap_or_default();
             PointRecord {
                 id,

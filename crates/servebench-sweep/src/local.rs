@@ -50,6 +50,8 @@ pub struct SweepOptions {
     pub progress: bool,
     /// Simulated engines run this many times faster than the modelled GPUs.
     pub sim_time_scale: Option<f64>,
+    /// Measure GPU power over every point's window.
+    pub power: Option<servebench_power::PowerSpec>,
 }
 
 /// What the sweep did.
@@ -539,7 +541,18 @@ fn bench(job: &Job, conc: u32, base_url: &str, o: &SweepOptions) -> Result<Bench
     let b = Bench::prepare(opts).map_err(|e| e.to_string())?;
     let point = b.points()[0];
     let ds = b.dataset(point).map_err(|e| e.to_string())?;
-    Ok(b.run_point(point, ds, Arc::new(Progress::default())).result)
+    // Sampling starts before the warmups, so the measured window is bracketed.
+    let power = o
+        .power
+        .as_ref()
+        .map(|p| p.start(base_url, Some(job.gpus())))
+        .transpose()
+        .map_err(|e| e.to_string())?;
+    let mut result = b.run_point(point, ds, Arc::new(Progress::default())).result;
+    if let Some((rec, checks)) = &power {
+        result.power = Some(servebench_power::measure(rec, &result, checks));
+    }
+    Ok(result)
 }
 
 #[cfg(test)]

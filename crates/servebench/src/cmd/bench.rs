@@ -303,25 +303,19 @@ pub fn run(a: BenchArgs) -> anyhow::Result<ExitCode> {
         extra_body: a.extra_body.clone(),
         headers: a.headers.clone(),
     };
-    let power = match &a.power {
-        None => None,
-        Some(p) => {
-            let source: servebench_power::Source = match p.as_str() {
-                "sim" => servebench_power::Source::Sim(origin(&opts.base_url)),
-                p => p.parse().map_err(|e| anyhow::anyhow!("--power {e}"))?,
-            };
-            let checks = servebench_power::Checks {
-                expected_gpus: if a.power_gpus.is_empty() {
-                    servebench_power::default_gpus(&source, opts.num_gpus)
-                } else {
-                    a.power_gpus.clone()
-                },
+    let power = a
+        .power
+        .as_ref()
+        .map(|source| {
+            servebench_power::PowerSpec {
+                source: source.clone(),
+                hz: a.power_hz,
                 max_gap_s: a.power_max_gap,
-            };
-            let rec = servebench_power::Recorder::start(&source, a.power_hz)?;
-            Some((rec, checks))
-        }
-    };
+                gpus: a.power_gpus.clone(),
+            }
+            .start(&opts.base_url, opts.num_gpus)
+        })
+        .transpose()?;
     let bench = Bench::prepare(opts)?;
     if bench.tokenizer_fallback {
         eprintln!(
@@ -398,14 +392,6 @@ pub fn run(a: BenchArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
-}
-
-/// `http://HOST:PORT` of a base URL that may carry a path.
-fn origin(base_url: &str) -> String {
-    match base_url.split_once("://") {
-        Some((scheme, rest)) => format!("{scheme}://{}", rest.split('/').next().unwrap_or(rest)),
-        None => base_url.to_string(),
-    }
 }
 
 /// The first model id the server lists.

@@ -76,6 +76,16 @@ pub struct SweepArgs {
     /// compare with real hardware). A `sim` recipe's own `--time-scale` wins.
     #[arg(long, value_parser = super::sim::positive)]
     sim_time_scale: Option<f64>,
+    /// Measure GPU board power over every point's window: nvml, nvidia-smi, amd-smi, or sim
+    /// (each job's simulated engine). Stored with the point, apart from the modelled figures.
+    #[arg(long, value_name = "SOURCE")]
+    power: Option<String>,
+    /// Power samples per second.
+    #[arg(long, default_value_t = 10.0, value_parser = super::sim::positive)]
+    power_hz: f64,
+    /// Longest time allowed between two samples of one GPU across a window, seconds.
+    #[arg(long, default_value_t = 0.5, value_parser = super::sim::positive)]
+    power_max_gap: f64,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -128,6 +138,16 @@ fn task_command(
     if let Some(x) = a.sim_time_scale {
         task.extend(["--sim-time-scale".to_string(), x.to_string()]);
     }
+    if let Some(p) = &a.power {
+        task.extend([
+            "--power".to_string(),
+            p.clone(),
+            "--power-hz".to_string(),
+            a.power_hz.to_string(),
+            "--power-max-gap".to_string(),
+            a.power_max_gap.to_string(),
+        ]);
+    }
     Ok(task)
 }
 
@@ -139,6 +159,10 @@ fn engines_of(a: &SweepArgs) -> Engines {
 }
 
 pub fn run(a: SweepArgs) -> anyhow::Result<ExitCode> {
+    if let Some(p) = a.power.as_deref().filter(|p| *p != "sim") {
+        p.parse::<servebench_power::Source>()
+            .map_err(|e| anyhow::anyhow!("--power {e}"))?;
+    }
     let (recipes, mut jobs) = a.select.plan()?;
     if let Some(i) = a.job_index {
         anyhow::ensure!(
@@ -161,6 +185,12 @@ pub fn run(a: SweepArgs) -> anyhow::Result<ExitCode> {
         warmups_per_conc: 2,
         progress: !a.no_progress,
         sim_time_scale: a.sim_time_scale,
+        power: a.power.as_ref().map(|source| servebench_power::PowerSpec {
+            source: source.clone(),
+            hz: a.power_hz,
+            max_gap_s: a.power_max_gap,
+            gpus: Vec::new(),
+        }),
     };
     if a.job_index.is_none() && matches!(a.executor, Executor::Local | Executor::Slurm) {
         // Who, when, where and which recipes at which commit: what the store keeps per run.
