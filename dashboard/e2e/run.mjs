@@ -37,7 +37,7 @@
 //     frontiers are computed over the points of `run` (latest: each config's latest run).
 //     views.inference.csv = {"file": "inference.csv", "header": [..], "rows": n}.
 // - point: {"id", "metrics": {name: value}, "distributions": [{"metric", "stat", "value"}],
-//     "server_log_lines": n}
+//     "power": null | {"valid": "true"|"false", "values": {name: value}}, "server_log_lines": n}
 // - compare: {"model", "wl", "a": RUN, "b": RUN, "at", "tier",
 //     "rows": [{"config", "source", "a": tok/s/GPU of A at `at`, "b": ..., "value": a/b,
 //               "cost_ratio": A $/M ÷ B $/M}]}
@@ -264,7 +264,12 @@ await guarded("point", async () => {
   const metrics = Object.fromEntries((await rows('[data-testid="metrics"] > tbody > tr', [["k", "data-key"], ["v", "data-value"]], ["v"])).map((r) => [r.k, r.v]));
   const distributions = await rows('[data-testid="distributions-table"] td[data-stat]', [["metric", "data-metric"], ["stat", "data-stat"], ["value", "data-value"]], ["value"]);
   const log = await page.textContent('[data-testid="server-log"]');
-  record("point", { ...s, hash_ok: s.hash === href }, { id: s.state.id, metrics, distributions, server_log_lines: log ? log.split("\n").length : 0 });
+  const hasPower = (await page.locator('[data-testid="power-valid"]').count()) > 0;
+  const power = hasPower ? {
+    valid: await page.getAttribute('[data-testid="power-valid"]', "data-valid"),
+    values: Object.fromEntries((await rows('[data-testid="power"] > tbody > tr[data-value]', [["k", "data-key"], ["v", "data-value"]], ["v"])).map((r) => [r.k, r.v])),
+  } : null;
+  record("point", { ...s, hash_ok: s.hash === href }, { id: s.state.id, metrics, distributions, power, server_log_lines: log ? log.split("\n").length : 0 });
   await shot("point");
 });
 

@@ -92,6 +92,8 @@ interface PointFile {
   provenance: unknown;
   result: unknown;
   server_log: unknown;
+  /** Measured GPU power over the point's window (`bench`/`sweep --power`), or null. */
+  power: unknown;
 }
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };

@@ -1,4 +1,4 @@
-// #/point/ID: one point in full: config, run, metrics, provenance, the per-request
+// #/point/ID: one point in full: config, run, metrics, measured power, provenance, the per-request
 // distributions of its result (any numeric statistics found), and its server log's tail.
 
 function isObj(v: unknown): v is Record<string, unknown> {
@@ -59,6 +59,16 @@ function renderPoint(pf: PointFile, id: string): Rendered {
   const log = pf.server_log;
   const logText = typeof log === "string" ? log
     : isObj(log) ? String(log.tail ?? log.text ?? log.lines ?? JSON.stringify(log, null, 2)) : null;
+  const pw = isObj(pf.power) ? pf.power : null;
+  const reasons = pw && Array.isArray(pw.invalid_reasons)
+    ? pw.invalid_reasons.map((r) => (isObj(r) ? `${String(r.code)}: ${String(r.detail)}` : String(r))) : [];
+  const power = pw
+    ? h("div", {},
+      h("p", { class: pw.valid ? "ok" : "warn", "data-testid": "power-valid", "data-valid": String(pw.valid === true) },
+        pw.valid ? `Valid, from ${String(pw.source)}: measured board power, apart from the modelled all-in figures.`
+          : `Invalid (${reasons.join("; ")}): no per-token figure is given.`),
+      kv("power", pw))
+    : h("p", { class: "empty", "data-testid": "no-power" }, "Power was not measured for this point (bench or sweep --power).");
   const c = isObj(pf.config) ? pf.config : {};
   const title = typeof c.label === "string" ? c.label : [c.hardware, c.engine, c.precision, c.topology].filter((x) => typeof x === "string").join(" ");
   const el = h("section", { "data-testid": "view-point", "data-point": String(pf.id ?? id) },
@@ -66,6 +76,7 @@ function renderPoint(pf: PointFile, id: string): Rendered {
     h("div", { class: "cols" },
       h("div", {}, h("h3", {}, "Config"), kv("config", pf.config), h("h3", {}, "Run"), kv("run", pf.run)),
       h("div", {}, h("h3", {}, "Metrics"), kv("metrics", pf.metrics))),
+    h("h3", {}, "Measured power"), power,
     h("h3", {}, "Distributions"),
     ms.length ? chartBox("distributions", config, () => ({ header: ["metric", ...stats], rows: metrics.map((m) => [m, ...stats.map((s) => dist.get(m)?.get(s) ?? null)]) })) : null,
     metrics.length ? table("distributions-table", [["metric", "metric"], ...stats.map((s): [string, string] => [s, s])], rows)
@@ -74,5 +85,5 @@ function renderPoint(pf: PointFile, id: string): Rendered {
     h("h3", {}, "Server log (tail)"),
     logText !== null ? h("pre", { class: "log", "data-testid": "server-log" }, logText.split("\n").slice(-400).join("\n"))
       : h("p", { class: "empty", "data-testid": "server-log" }, "The store does not know this point's server log."));
-  return { el, params: [], state: { id: pf.id ?? id, metrics: isObj(pf.metrics) ? pf.metrics : null, distributions: Object.fromEntries([...dist].map(([m, s]) => [m, Object.fromEntries(s)])) } };
+  return { el, params: [], state: { id: pf.id ?? id, metrics: isObj(pf.metrics) ? pf.metrics : null, power_valid: pw ? pw.valid === true : null, distributions: Object.fromEntries([...dist].map(([m, s]) => [m, Object.fromEntries(s)])) } };
 }

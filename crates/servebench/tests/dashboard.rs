@@ -78,10 +78,21 @@ fn seed(store: &str, log: &Path) {
                     },
                     provenance: json!({"image": format!("vllm/vllm-openai:v0.1{night}.0"), "host": "node-1",
                                        "server_log": log.display().to_string()}),
-                    // As a sweep stores it: the bench result, vLLM-style flat statistics, under
-                    // "result".
+                    // As a sweep stores it: the bench result, vLLM-style flat statistics and
+                    // measured power, under "result".
                     result: json!({"result": {"mean_ttft_ms": 50.0, "median_ttft_ms": 48.0,
-                        "p99_ttft_ms": 90.0 + conc as f64, "p99.9_ttft_ms": 95.0 + conc as f64}}),
+                        "p99_ttft_ms": 90.0 + conc as f64, "p99.9_ttft_ms": 95.0 + conc as f64,
+                        "power": {"source": "nvml", "valid": true, "invalid_reasons": [],
+                            "window_s": 60.0, "sample_hz": 10.0, "max_gap_s": 0.1,
+                            "expected_gpus": (0..tp).collect::<Vec<u32>>(),
+                            "avg_power_per_gpu_w": 600.0 + 10.0 * i as f64,
+                            "avg_total_power_w": (600.0 + 10.0 * i as f64) * tp as f64,
+                            "total_energy_j": (600.0 + 10.0 * i as f64) * tp as f64 * 60.0,
+                            "counter_energy_j": null, "joules_per_request": null,
+                            "joules_per_input_token": null,
+                            "joules_per_output_token": 0.2 + 0.01 * i as f64,
+                            "joules_per_total_token": null, "tokens_per_s_per_kw": null,
+                            "output_tokens_per_s_per_kw": null}}}),
                 });
             }
         }
@@ -784,4 +795,15 @@ fn the_dashboard_in_a_real_browser_shows_what_the_analysis_library_computes() {
     for (k, val) in pt["metrics"].as_object().unwrap() {
         assert_eq!(num(val), num(&detail["metrics"][k]), "point metric {k}");
     }
+    // Its measured power, as stored, with its validity.
+    assert_eq!(pt["power"]["valid"], "true", "{pt}");
+    let shown = pt["power"]["values"].as_object().unwrap();
+    assert!(shown.len() >= 6, "{pt}");
+    for (k, val) in shown {
+        assert_eq!(num(val), num(&detail["power"][k]), "power {k}");
+    }
+    assert_eq!(
+        num(&detail["power"]["joules_per_output_token"]),
+        num(&detail["metrics"]["measured_j_per_token"])
+    );
 }
