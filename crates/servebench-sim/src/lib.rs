@@ -13,6 +13,7 @@
 //! All recorded times are `CLOCK_MONOTONIC` nanoseconds ([`servebench_core::clock::mono_ns`]),
 //! comparable with the client's timestamps in another process.
 
+pub mod answers;
 pub mod calibration;
 pub mod counter;
 pub mod engine;
@@ -28,6 +29,7 @@ pub mod scheduler;
 mod server;
 pub mod virtual_time;
 
+pub use answers::Answers;
 pub use counter::{PromptCounter, WhitespaceWords};
 pub use engine::{ChunkPlan, ChunkSchedule, Engine, GenRequest, GpuPower, PowerReading};
 pub use faults::{FaultConfig, FaultKind};
@@ -77,6 +79,8 @@ pub struct SimConfig {
     pub max_model_len: u32,
     /// 1: a current-thread tokio runtime (one core); N > 1: a multi-thread runtime with N workers.
     pub threads: usize,
+    /// Scripted answers to non-streaming requests (`--answers`).
+    pub answers: Option<Answers>,
 }
 
 impl Default for SimConfig {
@@ -96,6 +100,7 @@ impl Default for SimConfig {
             counter: None,
             max_model_len: 131_072,
             threads: 1,
+            answers: None,
         }
     }
 }
@@ -239,6 +244,7 @@ fn prepare(cfg: SimConfig) -> Result<Prepared, SimError> {
         faults: cfg.faults,
         stall: cfg.stall,
         max_model_len: cfg.max_model_len,
+        answers: cfg.answers,
     };
     Ok(Prepared {
         shared: Arc::new(Shared::new(settings, engine, counter, recorder)),

@@ -477,6 +477,7 @@ pub(crate) fn unary_body(
     completion: u32,
     reasoning: u32,
     finish: Finish,
+    scripted: Option<&str>,
 ) -> Vec<u8> {
     let usage = serde_json::json!({
         "prompt_tokens": prompt,
@@ -491,14 +492,19 @@ pub(crate) fn unary_body(
             "model": model,
             "choices": [{
                 "index": 0,
-                "text": output_text(0, completion),
+                "text": scripted.map_or_else(|| output_text(0, completion), str::to_string),
                 "logprobs": null,
                 "finish_reason": finish.as_str(),
             }],
             "usage": usage,
         }),
         Api::Chat => {
-            let r = reasoning.min(completion);
+            // A scripted answer is all content.
+            let r = if scripted.is_some() {
+                0
+            } else {
+                reasoning.min(completion)
+            };
             let reasoning_content = if r > 0 {
                 Value::String(output_text(0, r))
             } else {
@@ -513,7 +519,8 @@ pub(crate) fn unary_body(
                     "index": 0,
                     "message": {
                         "role": "assistant",
-                        "content": output_text(r, completion - r),
+                        "content": scripted
+                            .map_or_else(|| output_text(r, completion - r), str::to_string),
                         "reasoning_content": reasoning_content,
                     },
                     "logprobs": null,
@@ -689,9 +696,18 @@ mod tests {
 
     #[test]
     fn unary_bodies() {
-        let b: Value =
-            serde_json::from_slice(&unary_body(Api::Chat, 1, 2, "m", 4, 5, 2, Finish::Length))
-                .unwrap();
+        let b: Value = serde_json::from_slice(&unary_body(
+            Api::Chat,
+            1,
+            2,
+            "m",
+            4,
+            5,
+            2,
+            Finish::Length,
+            None,
+        ))
+        .unwrap();
         assert_eq!(b["object"], "chat.completion");
         assert_eq!(b["choices"][0]["message"]["reasoning_content"], " the of");
         assert_eq!(b["choices"][0]["message"]["content"], " and to in");
@@ -705,9 +721,25 @@ mod tests {
             3,
             2,
             Finish::Stop,
+            None,
         ))
         .unwrap();
         assert_eq!(b["choices"][0]["text"], " the of and");
+        // A scripted answer is the whole content, with no reasoning.
+        let b: Value = serde_json::from_slice(&unary_body(
+            Api::Chat,
+            1,
+            2,
+            "m",
+            4,
+            3,
+            2,
+            Finish::Stop,
+            Some("#### 72"),
+        ))
+        .unwrap();
+        assert_eq!(b["choices"][0]["message"]["content"], "#### 72");
+        assert_eq!(b["choices"][0]["message"]["reasoning_content"], Value::Null);
         assert_eq!(b["choices"][0]["finish_reason"], "stop");
     }
 }

@@ -36,6 +36,7 @@ pub(crate) struct Settings {
     pub faults: FaultConfig,
     pub stall: Duration,
     pub max_model_len: u32,
+    pub answers: Option<crate::Answers>,
 }
 
 #[derive(Default)]
@@ -508,6 +509,13 @@ impl Conn {
             }
             Ok((p, forced))
         })();
+        // A scripted answer (non-streaming requests only): its text, and its length in tokens.
+        let scripted: Option<(String, u32)> = match (&sh.settings.answers, &parsed) {
+            (Some(a), Ok((p, _))) if !p.stream => a
+                .respond(&self.inbuf[head.len..total])
+                .map(|t| (t.to_string(), sh.counter.count(t).max(1) as u32)),
+            _ => None,
+        };
         self.consume(total);
         let (p, forced) = match parsed {
             Ok(x) => x,
@@ -524,10 +532,10 @@ impl Conn {
         if let Some(f) = fault {
             sh.counters.faults[f.index()].fetch_add(1, Relaxed);
         }
-        let output = if p.ignore_eos {
-            p.max_tokens
-        } else {
-            p.max_tokens.min(st.eos_after.unwrap_or(u32::MAX))
+        let output = match &scripted {
+            Some((_, n)) => p.max_tokens.min(*n),
+            None if p.ignore_eos => p.max_tokens,
+            None => p.max_tokens.min(st.eos_after.unwrap_or(u32::MAX)),
         };
         let finish = if output < p.max_tokens {
             Finish::Stop
@@ -612,6 +620,7 @@ impl Conn {
                 output,
                 reasoning,
                 finish,
+                scripted.as_ref().map(|(t, _)| t.as_str()),
             );
             self.unary_response(&mut tr, sched, fault, st.stall, body, output, keep, rid)
                 .await

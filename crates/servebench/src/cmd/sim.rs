@@ -106,6 +106,11 @@ pub struct SimArgs {
     /// Write a JSONL record of every generation request (what was sent, and when).
     #[arg(long, value_name = "FILE")]
     pub record: Option<PathBuf>,
+    /// Scripted answers: a JSONL file of {"match": TEXT, "response": TEXT}; a non-streaming
+    /// request whose last user message (or prompt) contains a line's match gets its response,
+    /// as long as it is in tokens (for accuracy evals against a known server).
+    #[arg(long, value_name = "FILE.jsonl")]
+    pub answers: Option<PathBuf>,
     /// Runtime threads (1: a single-threaded runtime, for pinning the server to one core).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
     pub threads: u64,
@@ -331,6 +336,12 @@ pub fn run(args: SimArgs) -> anyhow::Result<ExitCode> {
         counter: Some(counter),
         max_model_len,
         threads: args.threads as usize,
+        answers: args
+            .answers
+            .as_deref()
+            .map(servebench_sim::Answers::load)
+            .transpose()
+            .map_err(|e| anyhow::anyhow!("--answers {e}"))?,
     };
     servebench_sim::run_until_signal(cfg)?;
     Ok(ExitCode::SUCCESS)
