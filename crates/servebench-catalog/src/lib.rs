@@ -35,6 +35,72 @@ impl serde::Serialize for Figure {
     }
 }
 
+/// Accuracy thresholds of eval tasks (`kind: eval-thresholds`): a score below its task's
+/// threshold fails the eval; a model's own (by catalog model id) overrides the default.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EvalThresholds {
+    #[serde(default, skip_serializing)]
+    kind: String,
+    /// Per task: `gsm8k`, `math500`, `gpqa-diamond`.
+    #[serde(default)]
+    pub default: BTreeMap<String, Figure>,
+    /// Per catalog model id, per task.
+    #[serde(default)]
+    pub models: BTreeMap<String, BTreeMap<String, Figure>>,
+}
+
+/// The tasks `servebench eval` runs.
+pub const EVAL_TASKS: [&str; 3] = ["gsm8k", "math500", "gpqa-diamond"];
+
+impl EvalThresholds {
+    fn figures(&self) -> Vec<(&'static str, &Figure)> {
+        self.default
+            .values()
+            .chain(self.models.values().flat_map(|t| t.values()))
+            .map(|f| ("threshold", f))
+            .collect()
+    }
+
+    /// Known tasks and models, thresholds in [0, 1]: (field, message) otherwise.
+    fn check(&self, models: &BTreeMap<String, Model>) -> Result<(), (String, String)> {
+        let tasks = self
+            .default
+            .iter()
+            .map(|(t, f)| (format!("default.{t}"), t, f))
+            .chain(self.models.iter().flat_map(|(m, by)| {
+                by.iter()
+                    .map(move |(t, f)| (format!("models.{m}.{t}"), t, f))
+            }));
+        for (field, task, f) in tasks {
+            if !EVAL_TASKS.contains(&task.as_str()) {
+                return Err((
+                    field,
+                    format!("unknown task '{task}'; expected one of {EVAL_TASKS:?}"),
+                ));
+            }
+            if !(0.0..=1.0).contains(&f.value) {
+                return Err((
+                    field,
+                    format!("expected a score in [0, 1], got {}", f.value),
+                ));
+            }
+        }
+        for m in self.models.keys() {
+            if !models.contains_key(m) {
+                return Err((
+                    format!("models.{m}"),
+                    format!(
+                        "not a catalog model id (known: {:?})",
+                        models.keys().collect::<Vec<_>>()
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// A reference (document, repository path, URL) and the date its figures are valid from.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -335,6 +401,8 @@ pub enum CatalogError {
 #[derive(Debug, Clone, Default)]
 pub struct Catalog {
     pub sources: BTreeMap<String, Source>,
+    /// Accuracy thresholds of the eval tasks.
+    pub eval_thresholds: EvalThresholds,
     pub accelerators: BTreeMap<String, Accelerator>,
     pub models: BTreeMap<String, Model>,
     pub engines: BTreeMap<String, Engine>,
@@ -371,7 +439,7 @@ impl Catalog {
         if sources.exists() {
             read(sources)?;
         }
-        for sub in ["accelerators", "models", "engines", "calibration"] {
+        for sub in ["accelerators", "models", "engines", "calibration", "evals"] {
             let d = dir.join(sub);
             if !d.is_dir() {
                 continue;
@@ -462,12 +530,20 @@ impl Catalog {
                         }
                     }
                 }
+                "eval-thresholds" => {
+                    let t: EvalThresholds = parse(file, text)?;
+                    self.origin.insert("eval-thresholds:".into(), file.clone());
+                    self.eval_thresholds.default.extend(t.default);
+                    for (m, by_task) in t.models {
+                        self.eval_thresholds.models.entry(m).or_default().extend(by_task);
+                    }
+                }
                 other => {
                     return Err(CatalogError::Invalid {
                         file: file.clone(),
                         field: "kind".into(),
                         message: format!(
-                        "expected 'accelerator', 'model', 'engine' or 'calibration', got '{other}'"
+                        "expected 'accelerator', 'model', 'engine', 'calibration' or 'eval-thresholds', got '{other}'"
                     ),
                     })
                 }
@@ -475,6 +551,16 @@ impl Catalog {
         }
         for (key, file) in &self.origin {
             let figures: Vec<(&'static str, &Figure)> = match key.split_once(':') {
+                Some(("eval-thresholds", _)) => {
+                    self.eval_thresholds
+                        .check(&self.models)
+                        .map_err(|(field, message)| CatalogError::Invalid {
+                            file: file.clone(),
+                            field,
+                            message,
+                        })?;
+                    self.eval_thresholds.figures()
+                }
                 Some(("accelerator", id)) => self.accelerators[id].figures(),
                 Some(("model", id)) => self.models[id].figures(),
                 Some(("engine", id)) => self.engines[id].figures(),
@@ -564,6 +650,20 @@ impl Catalog {
             k.apply(&mut e);
         }
         Ok(e)
+    }
+
+    /// The model `name` names: its id, Hugging Face id or an alias (case-insensitive).
+    pub fn find_model(&self, name: &str) -> Option<&Model> {
+        self.models.values().find(|m| m.is_named(name))
+    }
+
+    /// The accuracy threshold of eval `task` for the model `name` names (its own, else the
+    /// task's default), if there is one.
+    pub fn eval_threshold(&self, task: &str, model: &str) -> Option<&Figure> {
+        self.find_model(model)
+            .and_then(|m| self.eval_thresholds.models.get(&m.id))
+            .and_then(|t| t.get(task))
+            .or_else(|| self.eval_thresholds.default.get(task))
     }
 
     pub fn model(&self, id: &str) -> Result<&Model, CatalogError> {

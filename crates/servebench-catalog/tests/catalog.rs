@@ -163,7 +163,7 @@ fn bad_files_name_file_line_and_field() {
         ("models/x.yaml", "kind: gpu\n"),
     ]);
     assert!(
-        e.contains("field kind: expected 'accelerator', 'model', 'engine' or 'calibration'"),
+        e.contains("field kind: expected 'accelerator', 'model', 'engine', 'calibration' or 'eval-thresholds'"),
         "{e}"
     );
     // A model contradicting itself.
@@ -288,4 +288,41 @@ accelerators:
         e.contains("field compute_efficiency: source 'nowhere' is not defined"),
         "{e}"
     );
+}
+
+#[test]
+fn eval_thresholds_resolve_by_model_name_and_bad_ones_are_refused() {
+    let c = Catalog::builtin().unwrap();
+    let t = |task: &str, model: &str| c.eval_threshold(task, model).map(|f| f.value);
+    // gpt-oss-120b has its own GSM8K floor, under any of its names; others the default.
+    assert_eq!(t("gsm8k", "openai/gpt-oss-120b"), Some(0.91));
+    assert_eq!(t("gsm8k", "gptoss"), Some(0.91));
+    assert_eq!(t("gsm8k", "meta-llama/Llama-3.3-70B-Instruct"), Some(0.90));
+    assert_eq!(t("gsm8k", "some/unknown-model"), Some(0.90));
+    assert_eq!(t("gpqa-diamond", "gpt-oss-120b"), Some(0.30));
+    assert_eq!(t("math500", "gpt-oss-120b"), None, "no published threshold");
+    assert_eq!(
+        c.eval_threshold("gsm8k", "dsr1").unwrap().source,
+        "ix-eval-thresholds"
+    );
+    let bad = |body: &str| {
+        load_err(&[
+            ("sources.yaml", MY_SOURCES),
+            ("evals/t.yaml", &format!("kind: eval-thresholds\n{body}")),
+        ])
+    };
+    let e = bad("default:\n  mmlu: {value: 0.5, source: mine}\n");
+    assert!(e.contains("field default.mmlu: unknown task 'mmlu'"), "{e}");
+    let e = bad("default:\n  gsm8k: {value: 90, source: mine}\n");
+    assert!(
+        e.contains("field default.gsm8k: expected a score in [0, 1], got 90"),
+        "{e}"
+    );
+    let e = bad("models:\n  gpt-5:\n    gsm8k: {value: 0.9, source: mine}\n");
+    assert!(
+        e.contains("field models.gpt-5: not a catalog model id"),
+        "{e}"
+    );
+    let e = bad("default:\n  gsm8k: {value: 0.9, source: nowhere}\n");
+    assert!(e.contains("source 'nowhere' is not defined"), "{e}");
 }
