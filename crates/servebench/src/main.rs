@@ -45,6 +45,8 @@ enum Command {
     Dashboard(cmd::dashboard::DashboardArgs),
     /// Write the dashboard as a static site that works from any file server.
     ExportSite(cmd::dashboard::ExportSiteArgs),
+    /// Run an accuracy eval (GSM8K, MATH-500, GPQA-Diamond) against an OpenAI-compatible server.
+    Eval(cmd::eval::EvalArgs),
 }
 
 fn main() -> ExitCode {
@@ -62,6 +64,7 @@ fn main() -> ExitCode {
         Command::Quickstart(a) => cmd::quickstart::run(a),
         Command::Dashboard(a) => cmd::dashboard::run(a),
         Command::ExportSite(a) => cmd::dashboard::export_site(a),
+        Command::Eval(a) => cmd::eval::run(a),
     };
     match outcome {
         Ok(code) => code,

@@ -395,7 +395,7 @@ pub fn run(a: BenchArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// The first model id the server lists.
-fn first_model(base_url: &str) -> anyhow::Result<String> {
+pub(super) fn first_model(base_url: &str) -> anyhow::Result<String> {
     let (authority, prefix) =
         servebench_client::exchange::split_base_url(base_url).map_err(anyhow::Error::msg)?;
     let path = match prefix.strip_suffix("/v1") {

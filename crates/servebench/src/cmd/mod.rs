@@ -2,6 +2,7 @@ pub mod bench;
 pub mod calibrate;
 pub mod dashboard;
 pub mod deployment;
+pub mod eval;
 pub mod ingest;
 pub mod plan;
 pub mod quickstart;
