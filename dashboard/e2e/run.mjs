@@ -36,6 +36,8 @@
 //     frontier rows are each (source, hardware, engine) frontier's points, best x first; the
 //     frontiers are computed over the points of `run` (latest: each config's latest run).
 //     views.inference.csv = {"file": "inference.csv", "header": [..], "rows": n}.
+//     "evals": [{"config_key", "run", "conc", "task", "point", "passed", "score", "stderr",
+//     "threshold", "x", "y"}]: the accuracy table's rows.
 // - point: {"id", "metrics": {name: value}, "distributions": [{"metric", "stat", "value"}],
 //     "power": null | {"valid": "true"|"false", "values": {name: value}}, "server_log_lines": n}
 // - compare: {"model", "wl", "a": RUN, "b": RUN, "at", "tier",
@@ -178,7 +180,17 @@ async function inference(step) {
   const frontier = await rows('[data-testid="frontier-row"]',
     [["hw", "data-hw"], ["engine", "data-engine"], ["source", "data-source"], ["point", "data-point"], ["config", "data-config"], ["x", "data-x"], ["y", "data-y"]], ["x", "y"]);
   const drawn = numOrNull(await page.getAttribute('[data-testid="inference-count"]', "data-value"));
-  return { s, fields: { x: st.x, y: st.y, tier: st.tier, price: st.price, source: st.source, run: st.run, prec: st.prec, hw: st.hw, engine: st.engine, frontier_only: st.frontier_only, points_drawn: drawn, frontier } };
+  // The accuracy table: each eval's attributes and its numeric cells (score, s.e., threshold,
+  // and its point's x and y).
+  const evals = await page.$$eval('[data-testid="eval-row"]', (els) => els.map((e) => {
+    const o = { config_key: e.dataset.config, run: e.dataset.run, conc: Number(e.dataset.conc), task: e.dataset.task, point: e.dataset.point || null, passed: e.dataset.passed };
+    for (const td of e.querySelectorAll("td[data-metric]")) {
+      const v = td.getAttribute("data-value");
+      o[td.dataset.metric] = v === null || v === "" ? null : Number(v);
+    }
+    return o;
+  }));
+  return { s, fields: { x: st.x, y: st.y, tier: st.tier, price: st.price, source: st.source, run: st.run, prec: st.prec, hw: st.hw, engine: st.engine, frontier_only: st.frontier_only, points_drawn: drawn, frontier, evals } };
 }
 
 await page.goto(new URL("#/inference", base).href);

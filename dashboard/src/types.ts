@@ -76,12 +76,29 @@ interface ViewPoint {
   detail: string;
 }
 
+/** An accuracy eval run on a deployment at a concurrency (`sweep --eval-task`). */
+interface EvalRecord {
+  config_key: string;
+  run: string;
+  conc: number;
+  /** The throughput point measured beside it, if any. */
+  point_id: number | null;
+  task: string;
+  score: number;
+  stderr: number;
+  n: number;
+  n_failed: number;
+  threshold: number | null;
+  passed: boolean | null;
+}
+
 interface ViewFile {
   model: string;
   isl: number;
   osl: number;
   configs: ConfigEntry[];
   points: ViewPoint[];
+  evals: EvalRecord[];
 }
 
 interface PointFile {
@@ -94,6 +111,8 @@ interface PointFile {
   server_log: unknown;
   /** Measured GPU power over the point's window (`bench`/`sweep --power`), or null. */
   power: unknown;
+  /** Accuracy evals run beside the point. */
+  evals: EvalRecord[];
 }
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };

@@ -187,10 +187,34 @@ function renderInference(ctx: Ctx): Rendered {
   const count = h("p", { "data-testid": "inference-count", "data-value": drawn.length, "data-frontier": rows.length, "data-missing": missing },
     `${drawn.length} points drawn, ${rows.length} on frontiers`,
     missing ? `; ${missing} not drawn: they lack this metric (or the catalog lacks their accelerator's price or power).` : ".");
+  // Accuracy beside throughput: each eval with the point measured at the same deployment,
+  // concurrency and run, read on the chart's axes.
+  const byId = new Map(view.points.map((p) => [String(p.id), p]));
+  const configByKey = new Map(view.configs.map((c) => [c.key, c]));
+  const evals = view.evals ?? [];
+  const evalRows: Row[] = evals.map((e) => {
+    const p = e.point_id === null ? undefined : byId.get(String(e.point_id));
+    const c = configByKey.get(e.config_key);
+    const source = p ? p.source : "own";
+    const verdict = e.passed === null ? "-" : e.passed ? "pass" : "FAIL";
+    return {
+      attrs: { "data-testid": "eval-row", "data-config": e.config_key, "data-run": e.run, "data-conc": String(e.conc), "data-task": e.task, "data-point": e.point_id === null ? "" : String(e.point_id), "data-passed": String(e.passed) },
+      cells: [c ? labelOf(c, source) : e.config_key, e.run, String(e.conc), e.task,
+        numCell(e.score, 3, { "data-metric": "score" }), numCell(e.stderr, 3, { "data-metric": "stderr" }), String(e.n),
+        numCell(e.threshold, 2, { "data-metric": "threshold" }), { text: verdict, attrs: { class: e.passed === false ? "warn" : "" } },
+        numCell(p ? X_META[x].of(p) : null, 1, { "data-metric": "x" }),
+        numCell(p ? yOf(y, p, priceOf(index, c?.hardware ?? "", tier, price), kwOf(index, c?.hardware ?? "")) : null, Y_META[y].digits, { "data-metric": "y" }),
+        p ? { text: h("a", { href: `#/point/${encodeURIComponent(String(p.id))}`, "data-testid": "eval-point-link" }, "detail") } : "-"],
+    };
+  });
   const el = h("section", { "data-testid": "view-inference" }, controls,
     chartBox("inference", config, csv, true), note, pinned, count,
     h("h3", {}, "Frontier points"),
-    table("inference-table", [["config", "config"], ["conc", "conc"], ["gpus", "GPUs"], ["x", x === "intvty" ? "tok/s/user" : "E2EL ms"], ["y", Y_META[y].label], ["date", "run date"], ["link", ""]], rows));
+    table("inference-table", [["config", "config"], ["conc", "conc"], ["gpus", "GPUs"], ["x", x === "intvty" ? "tok/s/user" : "E2EL ms"], ["y", Y_META[y].label], ["date", "run date"], ["link", ""]], rows),
+    h("h3", {}, "Accuracy beside throughput"),
+    evals.length
+      ? table("eval-table", [["config", "config"], ["run", "run"], ["conc", "conc"], ["task", "task"], ["score", "score"], ["stderr", "± s.e."], ["n", "questions"], ["threshold", "threshold"], ["verdict", "verdict"], ["x", x === "intvty" ? "tok/s/user" : "E2EL ms"], ["y", Y_META[y].label], ["link", ""]], evalRows)
+      : h("p", { class: "empty", "data-testid": "no-evals" }, "No accuracy evals for this view (sweep --eval-task, at the points the plan marks)."));
   return {
     el, params,
     state: { x, y, tier, price, source, run, prec, hw, engine, frontier_only: frontierOnly, points_drawn: drawn.length, frontiers: frontierState },

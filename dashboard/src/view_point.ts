@@ -1,4 +1,4 @@
-// #/point/ID: one point in full: config, run, metrics, measured power, provenance, the per-request
+// #/point/ID: one point in full: config, run, metrics, measured power, accuracy, provenance, the per-request
 // distributions of its result (any numeric statistics found), and its server log's tail.
 
 function isObj(v: unknown): v is Record<string, unknown> {
@@ -69,6 +69,15 @@ function renderPoint(pf: PointFile, id: string): Rendered {
           : `Invalid (${reasons.join("; ")}): no per-token figure is given.`),
       kv("power", pw))
     : h("p", { class: "empty", "data-testid": "no-power" }, "Power was not measured for this point (bench or sweep --power).");
+  const evs: EvalRecord[] = Array.isArray(pf.evals) ? pf.evals : [];
+  const accuracy = evs.length
+    ? table("point-evals", [["task", "task"], ["score", "score"], ["stderr", "± s.e."], ["n", "questions"], ["failed", "failed"], ["threshold", "threshold"], ["verdict", "verdict"]],
+      evs.map((e) => ({
+        attrs: { "data-testid": "point-eval-row", "data-task": e.task, "data-passed": String(e.passed) },
+        cells: [e.task, numCell(e.score, 3, { "data-metric": "score" }), numCell(e.stderr, 3, { "data-metric": "stderr" }), String(e.n), String(e.n_failed),
+          numCell(e.threshold, 2, { "data-metric": "threshold" }), e.passed === null ? "-" : e.passed ? "pass" : "FAIL"],
+      })))
+    : h("p", { class: "empty", "data-testid": "no-point-evals" }, "No accuracy eval ran at this point.");
   const c = isObj(pf.config) ? pf.config : {};
   const title = typeof c.label === "string" ? c.label : [c.hardware, c.engine, c.precision, c.topology].filter((x) => typeof x === "string").join(" ");
   const el = h("section", { "data-testid": "view-point", "data-point": String(pf.id ?? id) },
@@ -77,6 +86,7 @@ function renderPoint(pf: PointFile, id: string): Rendered {
       h("div", {}, h("h3", {}, "Config"), kv("config", pf.config), h("h3", {}, "Run"), kv("run", pf.run)),
       h("div", {}, h("h3", {}, "Metrics"), kv("metrics", pf.metrics))),
     h("h3", {}, "Measured power"), power,
+    h("h3", {}, "Accuracy"), accuracy,
     h("h3", {}, "Distributions"),
     ms.length ? chartBox("distributions", config, () => ({ header: ["metric", ...stats], rows: metrics.map((m) => [m, ...stats.map((s) => dist.get(m)?.get(s) ?? null)]) })) : null,
     metrics.length ? table("distributions-table", [["metric", "metric"], ...stats.map((s): [string, string] => [s, s])], rows)

@@ -704,7 +704,29 @@ function renderInference(ctx) {
     const sources = sorted(groups.size ? [...groups.values()].flatMap((g) => hardwareOf(index, g.hw)?.sources?.map((s) => `${s.id} (${s.date})`) ?? []) : []);
     const note = h("p", { class: "note" }, y === "cost" ? (tier === "custom" ? `$${price ?? "?"}/GPU-hour given. ` : `Cost tier ${tier}. `) : "", ["cost", "tpmw", "energy"].includes(y) ? `Prices and all-in power: catalog ${sources.join(", ") || "n/a"}. ` : "", "Frontiers per hardware × engine; published points are hollow with dashed frontiers, never blended with own runs.");
     const count = h("p", { "data-testid": "inference-count", "data-value": drawn.length, "data-frontier": rows.length, "data-missing": missing }, `${drawn.length} points drawn, ${rows.length} on frontiers`, missing ? `; ${missing} not drawn: they lack this metric (or the catalog lacks their accelerator's price or power).` : ".");
-    const el = h("section", { "data-testid": "view-inference" }, controls, chartBox("inference", config, csv, true), note, pinned, count, h("h3", {}, "Frontier points"), table("inference-table", [["config", "config"], ["conc", "conc"], ["gpus", "GPUs"], ["x", x === "intvty" ? "tok/s/user" : "E2EL ms"], ["y", Y_META[y].label], ["date", "run date"], ["link", ""]], rows));
+    // Accuracy beside throughput: each eval with the point measured at the same deployment,
+    // concurrency and run, read on the chart's axes.
+    const byId = new Map(view.points.map((p) => [String(p.id), p]));
+    const configByKey = new Map(view.configs.map((c) => [c.key, c]));
+    const evals = view.evals ?? [];
+    const evalRows = evals.map((e) => {
+        const p = e.point_id === null ? undefined : byId.get(String(e.point_id));
+        const c = configByKey.get(e.config_key);
+        const source = p ? p.source : "own";
+        const verdict = e.passed === null ? "-" : e.passed ? "pass" : "FAIL";
+        return {
+            attrs: { "data-testid": "eval-row", "data-config": e.config_key, "data-run": e.run, "data-conc": String(e.conc), "data-task": e.task, "data-point": e.point_id === null ? "" : String(e.point_id), "data-passed": String(e.passed) },
+            cells: [c ? labelOf(c, source) : e.config_key, e.run, String(e.conc), e.task,
+                numCell(e.score, 3, { "data-metric": "score" }), numCell(e.stderr, 3, { "data-metric": "stderr" }), String(e.n),
+                numCell(e.threshold, 2, { "data-metric": "threshold" }), { text: verdict, attrs: { class: e.passed === false ? "warn" : "" } },
+                numCell(p ? X_META[x].of(p) : null, 1, { "data-metric": "x" }),
+                numCell(p ? yOf(y, p, priceOf(index, c?.hardware ?? "", tier, price), kwOf(index, c?.hardware ?? "")) : null, Y_META[y].digits, { "data-metric": "y" }),
+                p ? { text: h("a", { href: `#/point/${encodeURIComponent(String(p.id))}`, "data-testid": "eval-point-link" }, "detail") } : "-"],
+        };
+    });
+    const el = h("section", { "data-testid": "view-inference" }, controls, chartBox("inference", config, csv, true), note, pinned, count, h("h3", {}, "Frontier points"), table("inference-table", [["config", "config"], ["conc", "conc"], ["gpus", "GPUs"], ["x", x === "intvty" ? "tok/s/user" : "E2EL ms"], ["y", Y_META[y].label], ["date", "run date"], ["link", ""]], rows), h("h3", {}, "Accuracy beside throughput"), evals.length
+        ? table("eval-table", [["config", "config"], ["run", "run"], ["conc", "conc"], ["task", "task"], ["score", "score"], ["stderr", "± s.e."], ["n", "questions"], ["threshold", "threshold"], ["verdict", "verdict"], ["x", x === "intvty" ? "tok/s/user" : "E2EL ms"], ["y", Y_META[y].label], ["link", ""]], evalRows)
+        : h("p", { class: "empty", "data-testid": "no-evals" }, "No accuracy evals for this view (sweep --eval-task, at the points the plan marks)."));
     return {
         el, params,
         state: { x, y, tier, price, source, run, prec, hw, engine, frontier_only: frontierOnly, points_drawn: drawn.length, frontiers: frontierState },
@@ -1028,7 +1050,7 @@ function renderReliability(ctx) {
         },
     };
 }
-// #/point/ID: one point in full: config, run, metrics, measured power, provenance, the per-request
+// #/point/ID: one point in full: config, run, metrics, measured power, accuracy, provenance, the per-request
 // distributions of its result (any numeric statistics found), and its server log's tail.
 function isObj(v) {
     return typeof v === "object" && v !== null && !Array.isArray(v);
@@ -1095,9 +1117,17 @@ function renderPoint(pf, id) {
         ? h("div", {}, h("p", { class: pw.valid ? "ok" : "warn", "data-testid": "power-valid", "data-valid": String(pw.valid === true) }, pw.valid ? `Valid, from ${String(pw.source)}: measured board power, apart from the modelled all-in figures.`
             : `Invalid (${reasons.join("; ")}): no per-token figure is given.`), kv("power", pw))
         : h("p", { class: "empty", "data-testid": "no-power" }, "Power was not measured for this point (bench or sweep --power).");
+    const evs = Array.isArray(pf.evals) ? pf.evals : [];
+    const accuracy = evs.length
+        ? table("point-evals", [["task", "task"], ["score", "score"], ["stderr", "± s.e."], ["n", "questions"], ["failed", "failed"], ["threshold", "threshold"], ["verdict", "verdict"]], evs.map((e) => ({
+            attrs: { "data-testid": "point-eval-row", "data-task": e.task, "data-passed": String(e.passed) },
+            cells: [e.task, numCell(e.score, 3, { "data-metric": "score" }), numCell(e.stderr, 3, { "data-metric": "stderr" }), String(e.n), String(e.n_failed),
+                numCell(e.threshold, 2, { "data-metric": "threshold" }), e.passed === null ? "-" : e.passed ? "pass" : "FAIL"],
+        })))
+        : h("p", { class: "empty", "data-testid": "no-point-evals" }, "No accuracy eval ran at this point.");
     const c = isObj(pf.config) ? pf.config : {};
     const title = typeof c.label === "string" ? c.label : [c.hardware, c.engine, c.precision, c.topology].filter((x) => typeof x === "string").join(" ");
-    const el = h("section", { "data-testid": "view-point", "data-point": String(pf.id ?? id) }, h("h2", {}, `Point ${pf.id ?? id}`, title ? ` — ${title}` : ""), h("div", { class: "cols" }, h("div", {}, h("h3", {}, "Config"), kv("config", pf.config), h("h3", {}, "Run"), kv("run", pf.run)), h("div", {}, h("h3", {}, "Metrics"), kv("metrics", pf.metrics))), h("h3", {}, "Measured power"), power, h("h3", {}, "Distributions"), ms.length ? chartBox("distributions", config, () => ({ header: ["metric", ...stats], rows: metrics.map((m) => [m, ...stats.map((s) => dist.get(m)?.get(s) ?? null)]) })) : null, metrics.length ? table("distributions-table", [["metric", "metric"], ...stats.map((s) => [s, s])], rows)
+    const el = h("section", { "data-testid": "view-point", "data-point": String(pf.id ?? id) }, h("h2", {}, `Point ${pf.id ?? id}`, title ? ` — ${title}` : ""), h("div", { class: "cols" }, h("div", {}, h("h3", {}, "Config"), kv("config", pf.config), h("h3", {}, "Run"), kv("run", pf.run)), h("div", {}, h("h3", {}, "Metrics"), kv("metrics", pf.metrics))), h("h3", {}, "Measured power"), power, h("h3", {}, "Accuracy"), accuracy, h("h3", {}, "Distributions"), ms.length ? chartBox("distributions", config, () => ({ header: ["metric", ...stats], rows: metrics.map((m) => [m, ...stats.map((s) => dist.get(m)?.get(s) ?? null)]) })) : null, metrics.length ? table("distributions-table", [["metric", "metric"], ...stats.map((s) => [s, s])], rows)
         : h("p", { class: "empty", "data-testid": "no-distributions" }, "The result holds no per-request statistics."), h("h3", {}, "Provenance"), kv("provenance", pf.provenance), h("h3", {}, "Server log (tail)"), logText !== null ? h("pre", { class: "log", "data-testid": "server-log" }, logText.split("\n").slice(-400).join("\n"))
         : h("p", { class: "empty", "data-testid": "server-log" }, "The store does not know this point's server log."));
     return { el, params: [], state: { id: pf.id ?? id, metrics: isObj(pf.metrics) ? pf.metrics : null, power_valid: pw ? pw.valid === true : null, distributions: Object.fromEntries([...dist].map(([m, s]) => [m, Object.fromEntries(s)])) } };

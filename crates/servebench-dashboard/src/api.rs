@@ -137,6 +137,7 @@ impl Api {
             osl,
             configs: Vec::new(),
             points: Vec::new(),
+            evals: Vec::new(),
         };
         let mut config_ids: std::collections::HashMap<String, usize> = Default::default();
         for source in [Source::Own, Source::Reference] {
@@ -165,6 +166,8 @@ impl Api {
                     image: p.image,
                 });
             }
+            doc.evals
+                .extend(self.store.view_evals(model, isl, osl, source)?);
         }
         Ok(doc)
     }
@@ -208,6 +211,8 @@ pub struct ViewDoc {
     pub osl: u32,
     pub configs: Vec<ConfigDoc>,
     pub points: Vec<PointDoc>,
+    /// Accuracy evals run on the view's deployments (with the point measured beside each).
+    pub evals: Vec<servebench_store::EvalRecord>,
 }
 
 #[derive(Debug, Serialize)]

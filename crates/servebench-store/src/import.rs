@@ -4,7 +4,7 @@
 //!   `bench` result);
 //! - the published InferenceMAX v1 dashboard files (`*_interactivity.json`), as a reference run.
 
-use crate::{Config, Metrics, Point, Run, Source, StoreError};
+use crate::{Config, Eval, Metrics, Point, Run, Source, StoreError};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 
@@ -113,17 +113,9 @@ fn f(v: &Value, k: &str) -> Option<f64> {
 
 /// One stored sweep point (`OUT/points/<key>/<name>.json`).
 pub fn sweep_point(path: &Path) -> Result<Point, StoreError> {
-    let v: Value =
-        serde_json::from_slice(&std::fs::read(path).map_err(|e| bad(path, e.to_string()))?)
-            .map_err(|e| bad(path, format!("not JSON: {e}")))?;
+    let v = json_file(path)?;
     let job = &v["job"];
     let r = &v["result"];
-    let s = |x: &Value, k: &str| -> Result<String, StoreError> {
-        x.get(k)
-            .and_then(Value::as_str)
-            .map(str::to_string)
-            .ok_or_else(|| bad(path, format!("job.{k}: expected a string")))
-    };
     let u = |x: &Value, k: &str| -> Result<u32, StoreError> {
         x.get(k)
             .and_then(Value::as_u64)
@@ -134,15 +126,7 @@ pub fn sweep_point(path: &Path) -> Result<Point, StoreError> {
         return Err(bad(path, "result: expected a servebench bench result"));
     }
     Ok(Point {
-        config: Config {
-            hardware: s(job, "runner")?,
-            engine: s(job, "framework")?,
-            model: s(job, "model")?,
-            precision: s(job, "precision")?,
-            spec_decoding: s(job, "spec-decoding")?,
-            disagg: job["disagg"].as_bool().unwrap_or(false),
-            topology: topology(job),
-        },
+        config: job_config(job, path)?,
         isl: u(job, "isl")?,
         osl: u(job, "osl")?,
         conc: u(&v, "concurrency")?,
@@ -199,6 +183,70 @@ fn server_log(point_file: &Path, v: &Value) -> Value {
             .to_string()),
         _ => Value::Null,
     }
+}
+
+fn json_file(path: &Path) -> Result<Value, StoreError> {
+    serde_json::from_slice(&std::fs::read(path).map_err(|e| bad(path, e.to_string()))?)
+        .map_err(|e| bad(path, format!("not JSON: {e}")))
+}
+
+/// The deployment a sweep job (its InferenceX row) describes.
+fn job_config(job: &Value, path: &Path) -> Result<Config, StoreError> {
+    let s = |k: &str| -> Result<String, StoreError> {
+        job.get(k)
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .ok_or_else(|| bad(path, format!("job.{k}: expected a string")))
+    };
+    Ok(Config {
+        hardware: s("runner")?,
+        engine: s("framework")?,
+        model: s("model")?,
+        precision: s("precision")?,
+        spec_decoding: s("spec-decoding")?,
+        disagg: job["disagg"].as_bool().unwrap_or(false),
+        topology: topology(job),
+    })
+}
+
+/// A sweep's stored evals (`OUT/evals/**/<point>.<task>.json`).
+pub fn sweep_evals(dir: &Path) -> Result<Vec<Eval>, StoreError> {
+    let evals_dir = dir.join("evals");
+    if !evals_dir.is_dir() {
+        return Ok(Vec::new());
+    }
+    let files = json_files(&evals_dir).map_err(|e| bad(dir, e.to_string()))?;
+    files
+        .iter()
+        .map(|path| {
+            let v = json_file(path)?;
+            let job = &v["job"];
+            let r = &v["result"];
+            let num = |x: &Value, k: &str| {
+                x.get(k)
+                    .and_then(Value::as_f64)
+                    .ok_or_else(|| bad(path, format!("{k}: expected a number")))
+            };
+            Ok(Eval {
+                config: job_config(job, path)?,
+                isl: num(job, "isl")? as u32,
+                osl: num(job, "osl")? as u32,
+                conc: num(&v, "concurrency")? as u32,
+                task: r["task"]
+                    .as_str()
+                    .ok_or_else(|| bad(path, "result.task: expected a string"))?
+                    .to_string(),
+                score: num(r, "score")?,
+                stderr: num(r, "stderr")?,
+                n: num(r, "n")? as u64,
+                n_failed: num(r, "n_failed")? as u64,
+                threshold: r["threshold"]["value"].as_f64(),
+                passed: r["passed"].as_bool(),
+                data_sha256: r["data_sha256"].as_str().unwrap_or_default().to_string(),
+                result: r.clone(),
+            })
+        })
+        .collect()
 }
 
 /// Renames each point's model to `canonical(model)` where it has one (a catalog id for a

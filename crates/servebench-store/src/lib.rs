@@ -264,7 +264,88 @@ const MIGRATIONS: &[&str] = &[
         tokens_per_s_per_kw {real},
         output_tokens_per_s_per_kw {real}
      );",
+    // 8: accuracy evals run at a deployment's concurrency (beside its throughput point, when
+    // there is one: the same run, config, workload and concurrency).
+    "CREATE TABLE evals (
+        id {id},
+        run_id BIGINT NOT NULL REFERENCES runs(id),
+        config_id BIGINT NOT NULL REFERENCES configs(id),
+        isl BIGINT NOT NULL,
+        osl BIGINT NOT NULL,
+        conc BIGINT NOT NULL,
+        task {text} NOT NULL,
+        score {real} NOT NULL,
+        stderr {real} NOT NULL,
+        n BIGINT NOT NULL,
+        n_failed BIGINT NOT NULL,
+        threshold {real},
+        passed BIGINT,
+        data_sha256 {text} NOT NULL,
+        result {text} NOT NULL,
+        UNIQUE (run_id, config_id, isl, osl, conc, task)
+     );
+     CREATE INDEX evals_by_config ON evals(config_id, isl, osl);",
 ];
+
+/// An accuracy eval run against a deployment at a concurrency (servebench-eval's result).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Eval {
+    pub config: Config,
+    pub isl: u32,
+    pub osl: u32,
+    pub conc: u32,
+    pub task: String,
+    pub score: f64,
+    pub stderr: f64,
+    pub n: u64,
+    pub n_failed: u64,
+    pub threshold: Option<f64>,
+    pub passed: Option<bool>,
+    pub data_sha256: String,
+    /// The whole result as it came.
+    pub result: serde_json::Value,
+}
+
+/// A stored eval as views and points show it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EvalRecord {
+    /// The config's natural key.
+    pub config_key: String,
+    pub run: String,
+    pub conc: u32,
+    /// The throughput point measured at the same run, config, workload and concurrency.
+    pub point_id: Option<i64>,
+    pub task: String,
+    pub score: f64,
+    pub stderr: f64,
+    pub n: u64,
+    pub n_failed: u64,
+    pub threshold: Option<f64>,
+    pub passed: Option<bool>,
+}
+
+/// EvalRecord's columns, over `evals e`, `configs c`, `runs r` and the point `p` (LEFT JOIN).
+const EVAL_SELECT: &str = "SELECT c.natural_key, r.run_key, e.conc, p.id, e.task, e.score,
+        e.stderr, e.n, e.n_failed, e.threshold, e.passed
+     FROM evals e JOIN configs c ON e.config_id = c.id JOIN runs r ON e.run_id = r.id
+     LEFT JOIN points p ON p.run_id = e.run_id AND p.config_id = e.config_id
+        AND p.isl = e.isl AND p.osl = e.osl AND p.conc = e.conc";
+
+fn eval_of(r: &[Value]) -> EvalRecord {
+    EvalRecord {
+        config_key: r[0].text(),
+        run: r[1].text(),
+        conc: r[2].int() as u32,
+        point_id: r[3].opt_int(),
+        task: r[4].text(),
+        score: r[5].opt_real().unwrap_or_default(),
+        stderr: r[6].opt_real().unwrap_or_default(),
+        n: r[7].int() as u64,
+        n_failed: r[8].int() as u64,
+        threshold: r[9].opt_real(),
+        passed: r[10].opt_int().map(|v| v != 0),
+    }
+}
 
 /// Measured GPU power over a point's benchmark window, as `bench --power` wrote it in the
 /// result (`servebench_core::power::MeasuredPower`, these fields of it).
@@ -437,6 +518,8 @@ pub struct PointRecord {
     pub point: Point,
     /// Measured GPU power over its window, where it was measured.
     pub power: Option<PointPower>,
+    /// Accuracy evals run at the same run, config, workload and concurrency.
+    pub evals: Vec<EvalRecord>,
 }
 
 /// Points in one multi-row INSERT; a batch's remainder goes in power-of-two pieces so a
@@ -575,25 +658,7 @@ impl Store {
     /// changed.
     pub fn ingest(&mut self, run: &Run, points: &[Point]) -> Result<Ingested, StoreError> {
         let r = self.db.transaction(|db| {
-            let run_id = db.insert_or_get_id(
-                "runs",
-                &[
-                    "run_key",
-                    "started_at",
-                    "who",
-                    "recipes_commit",
-                    "executor",
-                    "source",
-                ],
-                &[
-                    (&run.key).into(),
-                    (&run.started_at).into(),
-                    (&run.who).into(),
-                    run.recipes_commit.as_ref().into(),
-                    (&run.executor).into(),
-                    run.source.as_str().into(),
-                ],
-            )?;
+            let run_id = run_id(db, run)?;
             let mut config_ids: std::collections::HashMap<String, i64> = Default::default();
             let mut rows: Vec<Value> = Vec::with_capacity(points.len() * POINT_COLUMNS);
             for p in points {
@@ -602,29 +667,7 @@ impl Store {
                 let config_id = match config_ids.get(&nk) {
                     Some(&id) => id,
                     None => {
-                        let id = db.insert_or_get_id(
-                            "configs",
-                            &[
-                                "natural_key",
-                                "hardware",
-                                "engine",
-                                "model",
-                                "precision",
-                                "spec_decoding",
-                                "disagg",
-                                "topology",
-                            ],
-                            &[
-                                (&nk).into(),
-                                (&c.hardware).into(),
-                                (&c.engine).into(),
-                                (&c.model).into(),
-                                (&c.precision).into(),
-                                (&c.spec_decoding).into(),
-                                c.disagg.into(),
-                                (&c.topology).into(),
-                            ],
-                        )?;
+                        let id = config_id(db, c)?;
                         config_ids.insert(nk, id);
                         id
                     }
@@ -694,6 +737,67 @@ impl Store {
             })
         });
         r.map_err(self.err())
+    }
+
+    /// Stores evals of `run` (idempotent: an eval of the same run, config, workload,
+    /// concurrency and task is stored once).
+    pub fn ingest_evals(&mut self, run: &Run, evals: &[Eval]) -> Result<Ingested, StoreError> {
+        let r = self.db.transaction(|db| {
+            let run_id = run_id(db, run)?;
+            let mut inserted = 0;
+            for e in evals {
+                let config_id = config_id(db, &e.config)?;
+                inserted += db.execute(
+                    "INSERT INTO evals (run_id, config_id, isl, osl, conc, task, score, stderr, n,
+                        n_failed, threshold, passed, data_sha256, result)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+                     ON CONFLICT (run_id, config_id, isl, osl, conc, task) DO NOTHING",
+                    &[
+                        Value::Int(run_id),
+                        Value::Int(config_id),
+                        e.isl.into(),
+                        e.osl.into(),
+                        e.conc.into(),
+                        (&e.task).into(),
+                        e.score.into(),
+                        e.stderr.into(),
+                        e.n.into(),
+                        e.n_failed.into(),
+                        e.threshold.into(),
+                        e.passed.map(i64::from).into(),
+                        (&e.data_sha256).into(),
+                        e.result.to_string().into(),
+                    ],
+                )? as usize;
+            }
+            Ok(Ingested {
+                inserted,
+                duplicates: evals.len() - inserted,
+            })
+        });
+        r.map_err(self.err())
+    }
+
+    /// The evals of a view (model, workload; runs of `source`), oldest run first.
+    pub fn view_evals(
+        &mut self,
+        model: &str,
+        isl: u32,
+        osl: u32,
+        source: Source,
+    ) -> Result<Vec<EvalRecord>, StoreError> {
+        let rows = self
+            .db
+            .query(
+                &format!(
+                    "{EVAL_SELECT}
+                     WHERE c.model = $1 AND e.isl = $2 AND e.osl = $3 AND r.source = $4
+                     ORDER BY r.started_at, r.run_key, c.natural_key, e.conc, e.task"
+                ),
+                &[model.into(), isl.into(), osl.into(), source.as_str().into()],
+            )
+            .map_err(self.err())?;
+        Ok(rows.iter().map(|r| eval_of(r)).collect())
     }
 
     /// Number of stored points (of `source`, or all).
@@ -862,6 +966,16 @@ impl Store {
                 &[Value::Int(id)],
             )
             .map_err(self.err())?;
+        let evals: Vec<EvalRecord> = self
+            .db
+            .query(
+                &format!("{EVAL_SELECT} WHERE p.id = $1 ORDER BY e.task"),
+                &[Value::Int(id)],
+            )
+            .map_err(self.err())?
+            .iter()
+            .map(|r| eval_of(r))
+            .collect();
         Ok(row.map(|r| {
             let result: serde_json::Value = serde_json::from_str(&r[19].text()).unwrap_or_default();
             let gpus = PointPower::of(&result)
@@ -872,6 +986,7 @@ impl Store {
                 key: r[13].text(),
                 run: run_of(&r[7..13]),
                 power: power.map(|p| PointPower::from_row(&p, gpus)),
+                evals,
                 point: Point {
                     config: config_of(&r[..7]),
                     isl: r[14].int() as u32,
@@ -905,6 +1020,56 @@ impl Store {
         );
         Ok(r.map_err(self.err())?.iter().map(|r| run_of(r)).collect())
     }
+}
+
+/// The id of `run`, inserted if new.
+fn run_id(db: &mut Db, run: &Run) -> Result<i64, db::DbError> {
+    db.insert_or_get_id(
+        "runs",
+        &[
+            "run_key",
+            "started_at",
+            "who",
+            "recipes_commit",
+            "executor",
+            "source",
+        ],
+        &[
+            (&run.key).into(),
+            (&run.started_at).into(),
+            (&run.who).into(),
+            run.recipes_commit.as_ref().into(),
+            (&run.executor).into(),
+            run.source.as_str().into(),
+        ],
+    )
+}
+
+/// The id of config `c`, inserted if new.
+fn config_id(db: &mut Db, c: &Config) -> Result<i64, db::DbError> {
+    db.insert_or_get_id(
+        "configs",
+        &[
+            "natural_key",
+            "hardware",
+            "engine",
+            "model",
+            "precision",
+            "spec_decoding",
+            "disagg",
+            "topology",
+        ],
+        &[
+            (&c.natural_key()).into(),
+            (&c.hardware).into(),
+            (&c.engine).into(),
+            (&c.model).into(),
+            (&c.precision).into(),
+            (&c.spec_decoding).into(),
+            c.disagg.into(),
+            (&c.topology).into(),
+        ],
+    )
 }
 
 fn run_of(r: &[Value]) -> Run {

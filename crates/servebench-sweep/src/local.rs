@@ -52,6 +52,33 @@ pub struct SweepOptions {
     pub sim_time_scale: Option<f64>,
     /// Measure GPU power over every point's window.
     pub power: Option<servebench_power::PowerSpec>,
+    /// Run this accuracy eval at the points the plan marks (`run-eval`).
+    pub eval: Option<EvalSpec>,
+}
+
+/// The accuracy eval a sweep runs at the points the plan marks for one (InferenceX's rule:
+/// the highest and median concurrency ≥ 16 of each 8k/1k group), against the same server.
+#[derive(Debug, Clone)]
+pub struct EvalSpec {
+    pub task: servebench_eval::Task,
+    pub data: PathBuf,
+    pub fewshot_data: Option<PathBuf>,
+    pub num_fewshot: Option<usize>,
+    pub limit: Option<usize>,
+    pub concurrency: usize,
+    pub max_tokens: u32,
+    /// Overrides the catalog's threshold for the task and model.
+    pub threshold: Option<f64>,
+}
+
+/// One stored eval (`OUT/evals/<point>.<task>.json`): the job, the concurrency its point ran
+/// at, and the eval's result.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StoredEval {
+    pub config_key: String,
+    pub job: serde_json::Value,
+    pub concurrency: u32,
+    pub result: servebench_eval::EvalResult,
 }
 
 /// What the sweep did.
@@ -64,6 +91,11 @@ pub struct SweepSummary {
     pub failed: usize,
     /// Not attempted (fail-fast or a failed canary).
     pub not_run: usize,
+    /// Evals run, already stored, that could not run, and below their threshold.
+    pub evals: usize,
+    pub evals_skipped: usize,
+    pub evals_failed: usize,
+    pub evals_below_threshold: usize,
 }
 
 /// One stored point: the job (InferenceX row) and its result.
@@ -349,7 +381,8 @@ pub fn run(recipes: &Recipes, jobs: &[Job], o: &SweepOptions) -> std::io::Result
         }
     }
     let mut summary = SweepSummary {
-        points: all.len(),
+        // Eval-only rows measure no throughput.
+        points: all.iter().filter(|p| !p.job.eval_only).count(),
         ..Default::default()
     };
     let stored = |p: &Point| {
@@ -366,13 +399,19 @@ pub fn run(recipes: &Recipes, jobs: &[Job], o: &SweepOptions) -> std::io::Result
             summary.not_run += 1;
             continue;
         }
-        if stored(p) {
+        let mut ok = true;
+        if p.job.eval_only {
+            // An eval row: no throughput point.
+        } else if stored(p) {
             summary.skipped += 1;
         } else {
-            let ok = run_point(recipes, p, o, &mut server, &mut summary)?;
+            ok = run_point(recipes, p, o, &mut server, &mut summary)?;
             if !ok && (o.fail_fast || (o.canary && n == 0)) {
                 stop = true;
             }
+        }
+        if let (Some(spec), true, true) = (&o.eval, ok, p.job.run_eval == Some(true)) {
+            run_eval(recipes, p, spec, o, &mut server, &mut summary)?;
         }
         if let Some(b) = &bar {
             b.set_position(n as u64 + 1);
@@ -389,6 +428,158 @@ pub fn run(recipes: &Recipes, jobs: &[Job], o: &SweepOptions) -> std::io::Result
     Ok(summary)
 }
 
+/// The eval at a point, unless stored: against the deployment's server (started if need
+/// be), its result and per-question records written under `OUT/evals/`, or why it could not
+/// run under `OUT/failed/`.
+fn run_eval(
+    recipes: &Recipes,
+    p: &Point,
+    spec: &EvalSpec,
+    o: &SweepOptions,
+    server: &mut Option<(String, Server)>,
+    summary: &mut SweepSummary,
+) -> std::io::Result<()> {
+    let job = p.job;
+    let name = point_name(job, p.conc);
+    let file = |dir: &str, ext: &str| {
+        let mut f = o.out.join(dir).join(&name).into_os_string();
+        f.push(format!(".{}.{ext}", spec.task));
+        PathBuf::from(f)
+    };
+    if file("evals", "json").exists() {
+        summary.evals_skipped += 1;
+        return Ok(());
+    }
+    let failed = |reason: String, summary: &mut SweepSummary| {
+        summary.evals_failed += 1;
+        write_atomic(
+            &file("failed", "eval.json"),
+            &serde_json::json!({"config_key": job.config_key, "job": job.ix_row(),
+                                "concurrency": p.conc, "task": spec.task, "reason": reason}),
+        )
+    };
+    let s = match ensure_server(recipes, job, &name, o, server)? {
+        Ok(s) => s,
+        Err(ServerFailure::Fatal(e) | ServerFailure::Unhealthy(e, _)) => return failed(e, summary),
+    };
+    let threshold = match spec.threshold {
+        Some(value) => Some(servebench_eval::Threshold {
+            value,
+            source: "--eval-threshold".into(),
+        }),
+        None => servebench_catalog::Catalog::builtin().ok().and_then(|c| {
+            c.eval_threshold(&spec.task.to_string(), &job.model)
+                .map(|f| servebench_eval::Threshold {
+                    value: f.value,
+                    source: format!("catalog: {}", f.source),
+                })
+        }),
+    };
+    let eo = servebench_eval::EvalOptions {
+        base_url: s.base_url.clone(),
+        model: job.model.clone(),
+        task: spec.task,
+        data: spec.data.clone(),
+        fewshot_data: spec.fewshot_data.clone(),
+        num_fewshot: spec.num_fewshot,
+        limit: spec.limit,
+        concurrency: spec.concurrency,
+        retries: 5,
+        request_timeout: Duration::from_secs(1800),
+        max_tokens: spec.max_tokens,
+        temperature: 0.0,
+        seed: 0,
+        api_key: None,
+        extra_body: None,
+        threshold,
+    };
+    match servebench_eval::run(&eo, &|_, _| {}) {
+        Ok((result, samples)) => {
+            if result.passed == Some(false) {
+                summary.evals_below_threshold += 1;
+            }
+            let mut lines = Vec::new();
+            for r in &samples {
+                serde_json::to_writer(&mut lines, r)?;
+                lines.push(b'\n');
+            }
+            let path = file("evals", "samples.jsonl");
+            std::fs::create_dir_all(path.parent().expect("under OUT"))?;
+            std::fs::write(&path, lines)?;
+            write_atomic(
+                &file("evals", "json"),
+                &StoredEval {
+                    config_key: job.config_key.clone(),
+                    job: job.ix_row(),
+                    concurrency: p.conc,
+                    result,
+                },
+            )?;
+            let _ = std::fs::remove_file(file("failed", "eval.json"));
+            summary.evals += 1;
+            Ok(())
+        }
+        Err(e) => failed(e.to_string(), summary),
+    }
+}
+
+/// Why no server could be had for a deployment.
+enum ServerFailure {
+    /// It cannot work here (no adapter, engine not installed): retrying will not help.
+    Fatal(String),
+    /// It started but did not become healthy: the reason and its log's tail.
+    Unhealthy(String, String),
+}
+
+/// The server of `job`'s deployment: the running one if it is this deployment's and alive,
+/// else a new one once healthy (the previous one stopped first). The outer error is the
+/// results directory's.
+fn ensure_server<'s>(
+    recipes: &Recipes,
+    job: &Job,
+    name: &Path,
+    o: &SweepOptions,
+    server: &'s mut Option<(String, Server)>,
+) -> std::io::Result<Result<&'s mut Server, ServerFailure>> {
+    let recipe = recipes
+        .get(&job.config_key)
+        .expect("planned from these recipes");
+    let group = format!("{}#{}", job.config_key, job.fingerprint);
+    let reuse = match server.as_mut() {
+        Some((g, s)) => *g == group && s.alive(),
+        None => false,
+    };
+    if !reuse {
+        *server = None; // stops the previous one
+        let port = free_port()?;
+        let launch = Launch {
+            engines: o.engines,
+            host: "127.0.0.1".into(),
+            port,
+            servebench: o.servebench.clone(),
+            tokenizer: o.tokenizer.clone(),
+            sim_time_scale: o.sim_time_scale,
+        };
+        let cmd = match server_command(job, recipe, &launch) {
+            Ok(c) => c,
+            Err(e) => return Ok(Err(ServerFailure::Fatal(e))),
+        };
+        let log = o.out.join("logs").join(name).with_extension("log");
+        let mut s = match Server::start(&cmd, &launch.host, port, log)? {
+            Ok(s) => s,
+            Err(e) => return Ok(Err(ServerFailure::Fatal(e))),
+        };
+        let deadline = recipe
+            .health_timeout
+            .map_or(o.health_timeout, Duration::from_secs);
+        if let Err(e) = s.wait_healthy(deadline) {
+            return Ok(Err(ServerFailure::Unhealthy(e, s.log_tail())));
+        }
+        *server = Some((group, s));
+    }
+    Ok(Ok(&mut server.as_mut().expect("started").1))
+}
+
 /// Measures one point (with retries); `Ok(false)` when it failed (and was recorded).
 fn run_point(
     recipes: &Recipes,
@@ -399,58 +590,24 @@ fn run_point(
 ) -> std::io::Result<bool> {
     let job = p.job;
     let name = point_name(job, p.conc);
-    let recipe = recipes
-        .get(&job.config_key)
-        .expect("planned from these recipes");
-    let group = format!("{}#{}", job.config_key, job.fingerprint);
     let mut attempts = 0;
     let mut last_err = String::new();
     let mut last_result = None;
     let mut log_tail = String::new();
     while attempts <= o.retries {
         attempts += 1;
-        // A server for this deployment: reuse the running one if it is alive.
-        let reuse = match server.as_mut() {
-            Some((g, s)) => *g == group && s.alive(),
-            None => false,
-        };
-        if !reuse {
-            *server = None; // stops the previous one
-            let port = free_port()?;
-            let launch = Launch {
-                engines: o.engines,
-                host: "127.0.0.1".into(),
-                port,
-                servebench: o.servebench.clone(),
-                tokenizer: o.tokenizer.clone(),
-                sim_time_scale: o.sim_time_scale,
-            };
-            let cmd = match server_command(job, recipe, &launch) {
-                Ok(c) => c,
-                Err(e) => {
-                    last_err = e;
-                    break; // not retryable
-                }
-            };
-            let log = o.out.join("logs").join(&name).with_extension("log");
-            let mut s = match Server::start(&cmd, &launch.host, port, log)? {
-                Ok(s) => s,
-                Err(e) => {
-                    last_err = e;
-                    break; // not retryable
-                }
-            };
-            let deadline = recipe
-                .health_timeout
-                .map_or(o.health_timeout, Duration::from_secs);
-            if let Err(e) = s.wait_healthy(deadline) {
+        let s = match ensure_server(recipes, job, &name, o, server)? {
+            Ok(s) => s,
+            Err(ServerFailure::Fatal(e)) => {
                 last_err = e;
-                log_tail = s.log_tail();
+                break; // not retryable
+            }
+            Err(ServerFailure::Unhealthy(e, tail)) => {
+                last_err = e;
+                log_tail = tail;
                 continue;
             }
-            *server = Some((group.clone(), s));
-        }
-        let (_, s) = server.as_mut().expect("started");
+        };
         let addr = s.base_url.trim_start_matches("http://").to_string();
         let before = scrape_metrics(&addr);
         let measured = bench(job, p.conc, &s.base_url, o);

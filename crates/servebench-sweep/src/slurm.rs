@@ -72,10 +72,29 @@ pub fn batch_script(o: &SlurmOptions, tasks: usize, jobs_file: &Path) -> String 
 
 fn stored(out: &Path, job: &Job) -> bool {
     job.conc.iter().all(|&c| {
-        out.join("points")
-            .join(point_name(job, c))
-            .with_extension("json")
-            .exists()
+        let name = point_name(job, c);
+        if !job.eval_only {
+            return out
+                .join("points")
+                .join(&name)
+                .with_extension("json")
+                .exists();
+        }
+        // An eval row is done when an eval of it is stored (`<name>.<task>.json`).
+        let (dir, stem) = (
+            out.join("evals")
+                .join(name.parent().unwrap_or(Path::new(""))),
+            name,
+        );
+        let stem = format!(
+            "{}.",
+            stem.file_name().unwrap_or_default().to_string_lossy()
+        );
+        std::fs::read_dir(dir).is_ok_and(|d| {
+            d.filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .any(|f| f.starts_with(&stem) && f.ends_with(".json") && !f.ends_with(".eval.json"))
+        })
     })
 }
 

@@ -13,7 +13,7 @@ use servebench_analysis::economics::{
 use servebench_analysis::history::{history, regressions, RunCurve};
 use servebench_analysis::interp::Steffen;
 use servebench_analysis::pareto::{frontier, Better};
-use servebench_store::{import, Config, Metrics, Point, Run, Source, Store};
+use servebench_store::{import, Config, Eval, Metrics, Point, Run, Source, Store};
 use std::collections::BTreeMap;
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
@@ -97,6 +97,31 @@ fn seed(store: &str, log: &Path) {
             }
         }
         s.ingest(&run, &points).unwrap();
+        // GSM8K at h200 tp8's two highest concurrencies (night 3 falls below 0.90), and at a
+        // concurrency with no throughput point (an eval-only row).
+        let evals: Vec<Eval> = [
+            (32u32, 0.93),
+            (64, if night == 3 { 0.85 } else { 0.92 }),
+            (128, 0.91),
+        ]
+        .into_iter()
+        .map(|(conc, score)| Eval {
+            config: points[0].config.clone(),
+            isl: 1024,
+            osl: 1024,
+            conc,
+            task: "gsm8k".into(),
+            score,
+            stderr: (score * (1.0 - score) / 1318.0f64).sqrt(),
+            n: 1319,
+            n_failed: 0,
+            threshold: Some(0.9),
+            passed: Some(score >= 0.9),
+            data_sha256: "d".repeat(64),
+            result: json!({"task": "gsm8k", "score": score}),
+        })
+        .collect();
+        s.ingest_evals(&run, &evals).unwrap();
     }
 }
 
@@ -123,6 +148,7 @@ fn num(v: &Value) -> Option<f64> {
 struct View {
     configs: Vec<Value>,
     points: Vec<Value>,
+    evals: Vec<Value>,
 }
 
 impl View {
@@ -206,6 +232,61 @@ fn spline(points: &[&Value]) -> Option<Steffen> {
     Steffen::new(&f.iter().map(|&i| xy[i]).collect::<Vec<_>>())
 }
 
+/// A point on a state's axes, as the library computes them (NaN where it lacks the metric).
+fn xy_of(p: &Value, index: &Value, st: &Value, hw: &str) -> (f64, f64) {
+    let (x, y) = (st["x"].as_str().unwrap(), st["y"].as_str().unwrap());
+    let (price, kw) = economics(index, st, hw);
+    let t = num(&p["tput_per_gpu"]);
+    let xv = num(&p[if x == "e2el" {
+        "median_e2el_ms"
+    } else {
+        "median_intvty"
+    }]);
+    let yv = match y {
+        "tput" => t,
+        "input" => num(&p["input_tput_per_gpu"]),
+        "output" => num(&p["output_tput_per_gpu"]),
+        "cost" => t.map(|t| dollars_per_million_tokens(price, t)),
+        "tpmw" => t.map(|t| tokens_per_s_per_mw(t, kw)),
+        "energy" => t.map(|t| joules_per_token(kw, t)),
+        other => panic!("y = {other}"),
+    };
+    (xv.unwrap_or(f64::NAN), yv.unwrap_or(f64::NAN))
+}
+
+/// The page's accuracy table: every eval of the view as stored, beside its point's x and y.
+fn check_evals(view: &View, index: &Value, st: &Value) -> usize {
+    let rows = st["evals"].as_array().unwrap();
+    assert_eq!(rows.len(), view.evals.len(), "{}", st["step"]);
+    for (r, e) in rows.iter().zip(&view.evals) {
+        for k in ["config_key", "run", "task"] {
+            assert_eq!(r[k], e[k], "{k} of {r}");
+        }
+        assert_eq!(num(&r["conc"]), num(&e["conc"]));
+        for k in ["score", "stderr", "threshold"] {
+            assert_eq!(num(&r[k]), num(&e[k]), "{k} of {r}");
+        }
+        assert_eq!(r["passed"].as_str(), Some(e["passed"].to_string().as_str()));
+        match e["point_id"].as_i64() {
+            None => assert!(
+                r["point"].is_null() && r["x"].is_null() && r["y"].is_null(),
+                "{r}"
+            ),
+            Some(id) => {
+                let p = view.points.iter().find(|p| p["id"] == id).unwrap();
+                let hw = view.config(p)["hardware"].as_str().unwrap();
+                let (x, y) = xy_of(p, index, st, hw);
+                assert_eq!(r["point"].as_str(), Some(id.to_string().as_str()));
+                assert!(
+                    close(num(&r["x"]).unwrap(), x) && close(num(&r["y"]).unwrap(), y),
+                    "{r}"
+                );
+            }
+        }
+    }
+    rows.len()
+}
+
 fn check_inference(view: &View, index: &Value, st: &Value) -> usize {
     let x = st["x"].as_str().unwrap();
     let y = st["y"].as_str().unwrap();
@@ -223,28 +304,7 @@ fn check_inference(view: &View, index: &Value, st: &Value) -> usize {
     }
     let mut want: Vec<(String, f64, f64)> = Vec::new();
     for ((_, hw, _), pts) in &groups {
-        let (price, kw) = economics(index, st, hw);
-        let xy: Vec<(f64, f64)> = pts
-            .iter()
-            .map(|p| {
-                let t = num(&p["tput_per_gpu"]);
-                let xv = num(&p[if x == "e2el" {
-                    "median_e2el_ms"
-                } else {
-                    "median_intvty"
-                }]);
-                let yv = match y {
-                    "tput" => t,
-                    "input" => num(&p["input_tput_per_gpu"]),
-                    "output" => num(&p["output_tput_per_gpu"]),
-                    "cost" => t.map(|t| dollars_per_million_tokens(price, t)),
-                    "tpmw" => t.map(|t| tokens_per_s_per_mw(t, kw)),
-                    "energy" => t.map(|t| joules_per_token(kw, t)),
-                    other => panic!("y = {other}"),
-                };
-                (xv.unwrap_or(f64::NAN), yv.unwrap_or(f64::NAN))
-            })
-            .collect();
+        let xy: Vec<(f64, f64)> = pts.iter().map(|p| xy_of(p, index, st, hw)).collect();
         let dx = if x == "e2el" {
             Better::Lower
         } else {
@@ -695,6 +755,7 @@ fn the_dashboard_in_a_real_browser_shows_what_the_analysis_library_computes() {
                 View {
                     configs: doc["configs"].as_array().unwrap().clone(),
                     points: doc["points"].as_array().unwrap().clone(),
+                    evals: doc["evals"].as_array().unwrap().clone(),
                 },
             );
         }
@@ -735,9 +796,12 @@ fn the_dashboard_in_a_real_browser_shows_what_the_analysis_library_computes() {
     );
     assert_eq!(inf[0]["source"], "own");
     let mut frontier_points = 0;
+    let mut eval_rows = 0;
     for st in &inf {
         frontier_points += check_inference(get(&st["hash"]), &index, st);
+        eval_rows += check_evals(get(&st["hash"]), &index, st);
     }
+    assert!(eval_rows >= 4, "the seeded evals are shown");
     assert!(
         frontier_points > 30,
         "{frontier_points} frontier points checked"

@@ -160,14 +160,9 @@ pub fn run(a: IngestArgs) -> anyhow::Result<ExitCode> {
                 path.display()
             );
         };
+        let canonical = |name: &str| catalog.find_model(name).map(|m| m.id.clone());
         let mut points = points;
-        import::name_models(&mut points, |name| {
-            catalog
-                .models
-                .values()
-                .find(|m| m.is_named(name))
-                .map(|m| m.id.clone())
-        });
+        import::name_models(&mut points, canonical);
         let n = store
             .ingest(&run, &points)
             .with_context(|| format!("ingesting {}", path.display()))?;
@@ -182,6 +177,24 @@ pub fn run(a: IngestArgs) -> anyhow::Result<ExitCode> {
             s * 1e3,
             points.len() as f64 / s
         );
+        // Accuracy evals the sweep ran beside its points.
+        if path.join("evals").is_dir() {
+            let mut evals = import::sweep_evals(path)?;
+            for e in &mut evals {
+                if let Some(id) = canonical(&e.config.model) {
+                    e.config.model = id;
+                }
+            }
+            let n = store
+                .ingest_evals(&run, &evals)
+                .with_context(|| format!("ingesting the evals of {}", path.display()))?;
+            eprintln!(
+                "servebench ingest: {}: {} evals stored, {} already stored",
+                path.display(),
+                n.inserted,
+                n.duplicates
+            );
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -86,6 +86,30 @@ pub struct SweepArgs {
     /// Longest time allowed between two samples of one GPU across a window, seconds.
     #[arg(long, default_value_t = 0.5, value_parser = super::sim::positive)]
     power_max_gap: f64,
+    /// Run this accuracy eval (gsm8k, math500, gpqa-diamond) at the points the plan marks
+    /// (`run-eval`: the highest and median concurrency ≥ 16 of each 8k/1k group; `--all-evals`
+    /// marks every 8k/1k row), against the same server; needs --eval-data.
+    #[arg(long, requires = "eval_data")]
+    eval_task: Option<servebench_eval::Task>,
+    /// The eval's questions (JSONL in the dataset's own layout; see `servebench eval`).
+    #[arg(long, requires = "eval_task")]
+    eval_data: Option<PathBuf>,
+    /// The eval's few-shot examples (default: the first questions of --eval-data).
+    #[arg(long)]
+    eval_fewshot_data: Option<PathBuf>,
+    #[arg(long)]
+    eval_num_fewshot: Option<usize>,
+    /// Only the first N questions.
+    #[arg(long)]
+    eval_limit: Option<usize>,
+    /// Questions in flight.
+    #[arg(long, default_value_t = 64)]
+    eval_concurrency: usize,
+    #[arg(long, default_value_t = 4096)]
+    eval_max_tokens: u32,
+    /// The score below which an eval fails (default: the catalog's for the task and model).
+    #[arg(long)]
+    eval_threshold: Option<f64>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -137,6 +161,40 @@ fn task_command(
     );
     if let Some(x) = a.sim_time_scale {
         task.extend(["--sim-time-scale".to_string(), x.to_string()]);
+    }
+    if let (Some(t), Some(d)) = (&a.eval_task, &a.eval_data) {
+        let path = |p: &PathBuf| -> anyhow::Result<String> {
+            Ok(if absolute {
+                std::path::absolute(p)?.display().to_string()
+            } else {
+                p.display().to_string()
+            })
+        };
+        task.extend([
+            "--eval-task".to_string(),
+            t.to_string(),
+            "--eval-data".to_string(),
+            path(d)?,
+            "--eval-concurrency".to_string(),
+            a.eval_concurrency.to_string(),
+            "--eval-max-tokens".to_string(),
+            a.eval_max_tokens.to_string(),
+        ]);
+        if let Some(f) = &a.eval_fewshot_data {
+            task.extend(["--eval-fewshot-data".to_string(), path(f)?]);
+        }
+        for (flag, v) in [
+            (
+                "--eval-num-fewshot",
+                a.eval_num_fewshot.map(|n| n.to_string()),
+            ),
+            ("--eval-limit", a.eval_limit.map(|n| n.to_string())),
+            ("--eval-threshold", a.eval_threshold.map(|n| n.to_string())),
+        ] {
+            if let Some(v) = v {
+                task.extend([flag.to_string(), v]);
+            }
+        }
     }
     if let Some(p) = &a.power {
         task.extend([
@@ -191,6 +249,19 @@ pub fn run(a: SweepArgs) -> anyhow::Result<ExitCode> {
             max_gap_s: a.power_max_gap,
             gpus: Vec::new(),
         }),
+        eval: match (&a.eval_task, &a.eval_data) {
+            (Some(task), Some(data)) => Some(servebench_sweep::local::EvalSpec {
+                task: *task,
+                data: data.clone(),
+                fewshot_data: a.eval_fewshot_data.clone(),
+                num_fewshot: a.eval_num_fewshot,
+                limit: a.eval_limit,
+                concurrency: a.eval_concurrency.max(1),
+                max_tokens: a.eval_max_tokens,
+                threshold: a.eval_threshold,
+            }),
+            _ => None,
+        },
     };
     if a.job_index.is_none() && matches!(a.executor, Executor::Local | Executor::Slurm) {
         // Who, when, where and which recipes at which commit: what the store keeps per run.
@@ -263,7 +334,13 @@ pub fn run(a: SweepArgs) -> anyhow::Result<ExitCode> {
         s.not_run,
         a.out.display()
     );
-    Ok(if s.failed > 0 || s.not_run > 0 {
+    if let Some(t) = &a.eval_task {
+        eprintln!(
+            "servebench sweep: {t} evals: {} run, {} already stored, {} could not run, {} below threshold",
+            s.evals, s.evals_skipped, s.evals_failed, s.evals_below_threshold
+        );
+    }
+    Ok(if s.failed > 0 || s.not_run > 0 || s.evals_failed > 0 {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
