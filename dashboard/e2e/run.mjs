@@ -39,7 +39,8 @@
 //     "evals": [{"config_key", "run", "conc", "task", "point", "passed", "score", "stderr",
 //     "threshold", "x", "y"}]: the accuracy table's rows.
 // - point: {"id", "metrics": {name: value}, "distributions": [{"metric", "stat", "value"}],
-//     "power": null | {"valid": "true"|"false", "values": {name: value}}, "server_log_lines": n}
+//     "power": null | {"valid": "true"|"false", "values": {name: value}},
+//     "evals": [{"task", "passed", "score", "stderr", "threshold"}], "server_log_lines": n}
 // - compare: {"model", "wl", "a": RUN, "b": RUN, "at", "tier",
 //     "rows": [{"config", "source", "a": tok/s/GPU of A at `at`, "b": ..., "value": a/b,
 //               "cost_ratio": A $/M ÷ B $/M}]}
@@ -269,7 +270,9 @@ await guarded("inference", async () => {
 // ---- point ----------------------------------------------------------------------------------
 
 await guarded("point", async () => {
-  const link = page.locator('[data-testid="point-link"]').first();
+  // A point with an accuracy eval beside it when the view has one, else a frontier point.
+  const withEval = (await page.locator('[data-testid="eval-point-link"]').count()) > 0;
+  const link = page.locator(withEval ? '[data-testid="eval-point-link"]' : '[data-testid="point-link"]').first();
   const href = await link.getAttribute("href");
   const s = await act("open a frontier point", () => link.click());
   if (s.hash !== href) results.problems.push(`point: hash ${s.hash}, link ${href}`);
@@ -281,7 +284,12 @@ await guarded("point", async () => {
     valid: await page.getAttribute('[data-testid="power-valid"]', "data-valid"),
     values: Object.fromEntries((await rows('[data-testid="power"] > tbody > tr[data-value]', [["k", "data-key"], ["v", "data-value"]], ["v"])).map((r) => [r.k, r.v])),
   } : null;
-  record("point", { ...s, hash_ok: s.hash === href }, { id: s.state.id, metrics, distributions, power, server_log_lines: log ? log.split("\n").length : 0 });
+  const evals = await page.$$eval('[data-testid="point-eval-row"]', (els) => els.map((e) => {
+    const o = { task: e.dataset.task, passed: e.dataset.passed };
+    for (const td of e.querySelectorAll("td[data-metric]")) o[td.dataset.metric] = Number(td.getAttribute("data-value"));
+    return o;
+  }));
+  record("point", { ...s, hash_ok: s.hash === href }, { id: s.state.id, metrics, distributions, power, evals, server_log_lines: log ? log.split("\n").length : 0 });
   await shot("point");
 });
 

@@ -859,6 +859,15 @@ fn the_dashboard_in_a_real_browser_shows_what_the_analysis_library_computes() {
     for (k, val) in pt["metrics"].as_object().unwrap() {
         assert_eq!(num(val), num(&detail["metrics"][k]), "point metric {k}");
     }
+    // Its accuracy evals, as stored.
+    let evals = pt["evals"].as_array().unwrap();
+    assert!(!evals.is_empty(), "the page opened a point with an eval: {pt}");
+    assert_eq!(evals.len(), detail["evals"].as_array().unwrap().len());
+    for (e, d) in evals.iter().zip(detail["evals"].as_array().unwrap()) {
+        assert_eq!(e["task"], d["task"]);
+        assert_eq!(e["passed"].as_str(), Some(d["passed"].to_string().as_str()));
+        assert!(close(num(&e["score"]).unwrap(), num(&d["score"]).unwrap()));
+    }
     // Its measured power, as stored, with its validity.
     assert_eq!(pt["power"]["valid"], "true", "{pt}");
     let shown = pt["power"]["values"].as_object().unwrap();
