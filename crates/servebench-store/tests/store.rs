@@ -395,3 +395,69 @@ fn measured_power_is_stored_beside_its_point() {
         );
     }
 }
+
+#[test]
+fn evals_are_stored_once_and_linked_to_their_points() {
+    use servebench_store::Eval;
+    for t in stores("evals") {
+        let mut s = Store::open(&t.url).unwrap();
+        let r = run("run-e", Source::Own);
+        let pts = vec![point("h100", 16, 100.0), point("h100", 32, 150.0)];
+        s.ingest(&r, &pts).unwrap();
+        let eval = |conc: u32, score: f64| Eval {
+            config: pts[0].config.clone(),
+            isl: 1024,
+            osl: 1024,
+            conc,
+            task: "gsm8k".into(),
+            score,
+            stderr: 0.01,
+            n: 1319,
+            n_failed: 0,
+            threshold: Some(0.9),
+            passed: Some(score >= 0.9),
+            data_sha256: "ab".repeat(32),
+            result: json!({"task": "gsm8k", "score": score}),
+        };
+        // One beside the conc-32 point, one at a concurrency with no point (an eval row).
+        let evals = [eval(32, 0.93), eval(64, 0.88)];
+        let a = s.ingest_evals(&r, &evals).unwrap();
+        assert_eq!((a.inserted, a.duplicates), (2, 0));
+        let b = s.ingest_evals(&r, &evals).unwrap();
+        assert_eq!((b.inserted, b.duplicates), (0, 2));
+        let view = s
+            .view("llama-3.3-70b", 1024, 1024, None, Source::Own)
+            .unwrap();
+        let id32 = view.iter().find(|p| p.conc == 32).unwrap().id;
+        let got = s
+            .view_evals("llama-3.3-70b", 1024, 1024, Source::Own)
+            .unwrap();
+        assert_eq!(got.len(), 2);
+        assert_eq!(
+            (got[0].conc, got[0].point_id, got[0].passed),
+            (32, Some(id32), Some(true))
+        );
+        assert_eq!(
+            (got[1].conc, got[1].point_id, got[1].passed),
+            (64, None, Some(false))
+        );
+        assert_eq!(got[0].config_key, pts[0].config.natural_key());
+        assert_eq!(
+            (got[0].score, got[0].n, got[0].threshold),
+            (0.93, 1319, Some(0.9))
+        );
+        assert!(s
+            .view_evals("llama-3.3-70b", 1024, 1024, Source::Reference)
+            .unwrap()
+            .is_empty());
+        assert!(s
+            .view_evals("llama-3.3-70b", 8192, 1024, Source::Own)
+            .unwrap()
+            .is_empty());
+        let p = s.point(id32).unwrap().unwrap();
+        assert_eq!(p.evals.len(), 1);
+        assert_eq!(p.evals[0].score, 0.93);
+        let id16 = view.iter().find(|p| p.conc == 16).unwrap().id;
+        assert!(s.point(id16).unwrap().unwrap().evals.is_empty());
+    }
+}

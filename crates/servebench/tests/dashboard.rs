@@ -264,7 +264,10 @@ fn check_evals(view: &View, index: &Value, st: &Value) -> usize {
         }
         assert_eq!(num(&r["conc"]), num(&e["conc"]));
         for k in ["score", "stderr", "threshold"] {
-            assert!(close(num(&r[k]).unwrap(), num(&e[k]).unwrap()), "{k} of {r}");
+            assert!(
+                close(num(&r[k]).unwrap(), num(&e[k]).unwrap()),
+                "{k} of {r}"
+            );
         }
         assert_eq!(r["passed"].as_str(), Some(e["passed"].to_string().as_str()));
         match e["point_id"].as_i64() {
@@ -861,7 +864,10 @@ fn the_dashboard_in_a_real_browser_shows_what_the_analysis_library_computes() {
     }
     // Its accuracy evals, as stored.
     let evals = pt["evals"].as_array().unwrap();
-    assert!(!evals.is_empty(), "the page opened a point with an eval: {pt}");
+    assert!(
+        !evals.is_empty(),
+        "the page opened a point with an eval: {pt}"
+    );
     assert_eq!(evals.len(), detail["evals"].as_array().unwrap().len());
     for (e, d) in evals.iter().zip(detail["evals"].as_array().unwrap()) {
         assert_eq!(e["task"], d["task"]);

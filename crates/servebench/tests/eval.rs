@@ -282,3 +282,118 @@ fn bad_input_is_refused_with_its_place() {
         "{err}"
     );
 }
+
+#[test]
+fn a_sweep_runs_the_eval_at_the_points_the_plan_marks_and_the_store_links_them() {
+    // 8k/1k at concurrency 16 and 32 on one deployment: InferenceX's rule marks the highest
+    // (32) and the median (sorted[n/2] = 32) concurrency ≥ 16, so one eval, at 32.
+    let dir = tempfile::tempdir().unwrap();
+    let f = fixtures();
+    std::fs::write(
+        dir.path().join("r.yaml"),
+        format!(
+            "\
+llama-fp8-h200-sim:
+  image: none
+  model: meta-llama/Llama-3.3-70B-Instruct
+  model-prefix: llama
+  precision: fp8
+  framework: sim
+  runner: h200
+  multinode: false
+  engine-args: [--time-scale, \"200\", --answers, {}]
+  health-timeout: 30
+  scenarios:
+    fixed-seq-len:
+    - isl: 8192
+      osl: 1024
+      search-space:
+      - {{tp: 8, conc-list: [16, 32]}}
+",
+            f.join("answers-gsm8k.jsonl").display()
+        ),
+    )
+    .unwrap();
+    let sweep = |extra: &[&str]| {
+        Command::new(BIN)
+            .args([
+                "sweep",
+                "--config-files",
+                "r.yaml",
+                "--out",
+                "results",
+                "--no-progress",
+            ])
+            .args(["--eval-task", "gsm8k", "--eval-data"])
+            .arg(f.join("gsm8k.jsonl"))
+            .arg("--eval-fewshot-data")
+            .arg(f.join("gsm8k-train.jsonl"))
+            .args(extra)
+            .current_dir(dir.path())
+            .output()
+            .unwrap()
+    };
+    let o = sweep(&[]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(err.contains("2 points: 2 measured"), "{err}");
+    assert!(
+        err.contains("gsm8k evals: 1 run, 0 already stored, 0 could not run, 1 below threshold"),
+        "{err}"
+    );
+    let evals: Vec<PathBuf> =
+        std::fs::read_dir(dir.path().join("results/evals/llama-fp8-h200-sim"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+    assert_eq!(
+        evals.len(),
+        2,
+        "the result and its per-question records: {evals:?}"
+    );
+    let stored = evals
+        .iter()
+        .find(|p| p.to_string_lossy().ends_with("_c32.gsm8k.json"))
+        .unwrap();
+    let e = read_json(stored);
+    assert_eq!(e["concurrency"], 32);
+    assert!(close(&e["result"]["score"], 0.5));
+    assert_eq!(e["result"]["model"], "meta-llama/Llama-3.3-70B-Instruct");
+    // A rerun measures nothing and runs no eval again.
+    let err = String::from_utf8_lossy(&sweep(&[]).stderr).into_owned();
+    assert!(
+        err.contains("gsm8k evals: 0 run, 1 already stored"),
+        "{err}"
+    );
+
+    // Stored beside its point, under the catalog's model id.
+    let o = Command::new(BIN)
+        .args(["ingest", "--store", "sqlite:s.db", "results"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("1 evals stored"), "{err}");
+    let mut store =
+        servebench_store::Store::open(&format!("sqlite:{}", dir.path().join("s.db").display()))
+            .unwrap();
+    let view = store
+        .view(
+            "llama-3.3-70b",
+            8192,
+            1024,
+            None,
+            servebench_store::Source::Own,
+        )
+        .unwrap();
+    let id32 = view.iter().find(|p| p.conc == 32).unwrap().id;
+    let got = store
+        .view_evals("llama-3.3-70b", 8192, 1024, servebench_store::Source::Own)
+        .unwrap();
+    assert_eq!(got.len(), 1);
+    assert_eq!(
+        (got[0].point_id, got[0].passed, got[0].n),
+        (Some(id32), Some(false), 8)
+    );
+    assert_eq!(got[0].score, 0.5);
+}

@@ -134,7 +134,7 @@ pub fn run(a: EvalArgs) -> anyhow::Result<ExitCode> {
     };
     let quiet = a.no_progress;
     let progress = move |done: usize, total: usize| {
-        if !quiet && (done == total || done % 10 == 0) {
+        if !quiet && (done == total || done.is_multiple_of(10)) {
             eprint!("\rservebench eval: {done}/{total} questions");
             if done == total {
                 eprintln!();
