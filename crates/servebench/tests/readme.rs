@@ -39,9 +39,14 @@ const COVERED: &[(&str, &str)] = &[
         "readme_bench_against_your_server_and_the_simulated_engine",
     ),
     (
-        "servebench bench --concurrency",
+        "servebench bench --concurrency 4,16,64",
         "readme_bench_against_the_embedded_engine_runs_as_written_in_reduced_time",
     ),
+    (
+        "servebench bench --concurrency 4,16 --isl 1024 --osl 128 --power",
+        "readme_power_of_the_embedded_engine",
+    ),
+    ("servebench eval", "readme_eval_against_your_server"),
     (
         "bash scripts/llama-up.sh",
         "readme_llama_cpp_on_this_machine",
@@ -296,7 +301,7 @@ fn readme_main_job_runs_as_written() {
 #[test]
 fn readme_bench_against_the_embedded_engine_runs_as_written_in_reduced_time() {
     // Added: a faster engine and fewer prompts, so the test is quick.
-    let mut args = command("servebench bench --concurrency");
+    let mut args = command("servebench bench --concurrency 4,16,64");
     args.extend(
         [
             // Fast, but slow enough that engine steps (~2 ms) dwarf a busy machine's wake-up
@@ -966,4 +971,83 @@ fn readme_selfbench() {
         );
     }
     assert_eq!(r["truth"], serde_json::json!([]));
+}
+
+#[test]
+fn readme_power_of_the_embedded_engine() {
+    // Added: a faster engine and fewer prompts, so the test is quick.
+    let mut args = command("servebench bench --concurrency 4,16 --isl 1024 --osl 128 --power");
+    args.extend(
+        [
+            "--sim-time-scale",
+            "5",
+            "--num-prompts",
+            "32",
+            "--warmups",
+            "4",
+            "--no-progress",
+        ]
+        .map(String::from),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let (out, _) = run_in(dir.path(), &args, &[]);
+    assert_eq!(out.matches("Measured GPU power (sim)").count(), 2, "{out}");
+    let r = read_json(&dir.path().join("power.json"));
+    for p in r.as_array().unwrap() {
+        let w = &p["power"];
+        assert_eq!(w["valid"], true, "{w}");
+        assert_eq!(w["expected_gpus"].as_array().unwrap().len(), 8);
+        let j = w["joules_per_output_token"].as_f64().unwrap();
+        let total = w["total_energy_j"].as_f64().unwrap();
+        assert!((j - total / p["total_output_tokens"].as_f64().unwrap()).abs() < 1e-9);
+    }
+}
+
+#[test]
+fn readme_eval_against_your_server() {
+    // The server at port 8000 is a simulated one answering GSM8K from a script (mapped), and
+    // the dataset files are the tests' own GSM8K-layout sets (mapped): the README's command
+    // otherwise as written. Half its answers are right, under the catalog's 0.90 threshold:
+    // the eval writes its result and exits 1.
+    let f = repo().join("crates/servebench/tests/fixtures/evals");
+    let answers = f.join("answers-gsm8k.jsonl");
+    let sim = Sim::start(&[
+        "--ttft-ms",
+        "1",
+        "--itl-ms",
+        "0",
+        "--eos-after",
+        "16",
+        "--answers",
+        answers.to_str().unwrap(),
+    ]);
+    let mut args = command("servebench eval");
+    map_in(&mut args, "http://127.0.0.1:8000", &sim.url);
+    map_word(
+        &mut args,
+        "gsm8k/test.jsonl",
+        f.join("gsm8k.jsonl").to_str().unwrap(),
+    );
+    map_word(
+        &mut args,
+        "gsm8k/train.jsonl",
+        f.join("gsm8k-train.jsonl").to_str().unwrap(),
+    );
+    args.push("--no-progress".into());
+    let dir = tempfile::tempdir().unwrap();
+    let o = output_in(dir.path(), &args, &[]);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let r = read_json(&dir.path().join("gsm8k.json"));
+    assert_eq!(r["task"], "gsm8k");
+    assert_eq!(
+        (r["n"].as_u64(), r["num_fewshot"].as_u64()),
+        (Some(8), Some(5))
+    );
+    assert_eq!(r["score"], 0.5);
+    assert_eq!(r["passed"], false);
 }
