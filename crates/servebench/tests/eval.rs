@@ -9,29 +9,8 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/evals")
-}
-
-/// A fast simulated server answering from `answers-<task>.jsonl` (and, unscripted, 16 words).
-fn server(task: &str, extra: &[&str]) -> Sim {
-    let answers = fixtures().join(format!("answers-{task}.jsonl"));
-    let mut args = vec![
-        "--ttft-ms",
-        "1",
-        "--itl-ms",
-        "0",
-        "--eos-after",
-        "16",
-        "--answers",
-        answers.to_str().unwrap(),
-    ];
-    args.extend(extra);
-    Sim::start(&args)
-}
-
 fn eval(sim: &Sim, task: &str, dir: &Path, extra: &[&str]) -> (Output, Value, Vec<Value>) {
-    let data = fixtures().join(format!("{task}.jsonl"));
+    let data = eval_fixtures().join(format!("{task}.jsonl"));
     let o = Command::new(BIN)
         .args(["eval", "--base-url", &sim.url, "--task", task, "--data"])
         .arg(&data)
@@ -61,9 +40,9 @@ fn se(p: f64, n: f64) -> f64 {
 
 #[test]
 fn gsm8k_five_shot_scored_strict_and_flexible() {
-    let sim = server("gsm8k", &[]);
+    let sim = answering_sim("gsm8k", &[]);
     let dir = tempfile::tempdir().unwrap();
-    let train = fixtures().join("gsm8k-train.jsonl");
+    let train = eval_fixtures().join("gsm8k-train.jsonl");
     let (o, r, s) = eval(
         &sim,
         "gsm8k",
@@ -128,7 +107,7 @@ fn gsm8k_five_shot_scored_strict_and_flexible() {
 
 #[test]
 fn gsm8k_few_shot_from_the_data_itself_are_not_scored() {
-    let sim = server("gsm8k", &[]);
+    let sim = answering_sim("gsm8k", &[]);
     let dir = tempfile::tempdir().unwrap();
     let (_, r, s) = eval(
         &sim,
@@ -153,7 +132,7 @@ fn gsm8k_few_shot_from_the_data_itself_are_not_scored() {
 
 #[test]
 fn math500_boxed_answers_normalised() {
-    let sim = server("math500", &[]);
+    let sim = answering_sim("math500", &[]);
     let dir = tempfile::tempdir().unwrap();
     let (o, r, s) = eval(&sim, "math500", dir.path(), &["--threshold", "0.6"]);
     // \dfrac{1}{2} ≡ \frac{1}{2} ✓; "x = 7" ✓; 120^\circ ✓; 2\sqrt3 ≡ 2\sqrt{3} ✓;
@@ -175,7 +154,7 @@ fn math500_boxed_answers_normalised() {
 
 #[test]
 fn gpqa_diamond_option_letters() {
-    let sim = server("gpqa-diamond", &[]);
+    let sim = answering_sim("gpqa-diamond", &[]);
     let dir = tempfile::tempdir().unwrap();
     let (o, r, s) = eval(&sim, "gpqa-diamond", dir.path(), &[]);
     // "(B)" for B ✓; "**Answer:** C" for A ✗; "D" alone on the last line for D ✓;
@@ -204,7 +183,7 @@ fn gpqa_diamond_option_letters() {
 #[test]
 fn failed_calls_are_retried_and_a_question_that_never_gets_an_answer_fails_the_eval() {
     // A quarter of the server's answers are 503s.
-    let sim = server("math500", &["--fail-503", "0.25"]);
+    let sim = answering_sim("math500", &["--fail-503", "0.25"]);
     let dir = tempfile::tempdir().unwrap();
     let (o, r, s) = eval(
         &sim,
@@ -288,29 +267,17 @@ fn a_sweep_runs_the_eval_at_the_points_the_plan_marks_and_the_store_links_them()
     // 8k/1k at concurrency 16 and 32 on one deployment: InferenceX's rule marks the highest
     // (32) and the median (sorted[n/2] = 32) concurrency ≥ 16, so one eval, at 32.
     let dir = tempfile::tempdir().unwrap();
-    let f = fixtures();
+    let f = eval_fixtures();
     std::fs::write(
         dir.path().join("r.yaml"),
-        format!(
-            "\
-llama-fp8-h200-sim:
-  image: none
-  model: meta-llama/Llama-3.3-70B-Instruct
-  model-prefix: llama
-  precision: fp8
-  framework: sim
-  runner: h200
-  multinode: false
-  engine-args: [--time-scale, \"200\", --answers, {}]
-  health-timeout: 30
-  scenarios:
-    fixed-seq-len:
-    - isl: 8192
-      osl: 1024
-      search-space:
-      - {{tp: 8, conc-list: [16, 32]}}
-",
-            f.join("answers-gsm8k.jsonl").display()
+        sim_recipe(
+            &format!(
+                "--time-scale, \"200\", --answers, {}",
+                f.join("answers-gsm8k.jsonl").display()
+            ),
+            8192,
+            1024,
+            "{tp: 8, conc-list: [16, 32]}",
         ),
     )
     .unwrap();

@@ -196,6 +196,32 @@ fn an_expected_gpu_never_seen_makes_the_point_invalid_and_require_power_fails_th
     );
 }
 
+/// A 2-GPU bench against the embedded fixed-timing server (40 requests at concurrency 4),
+/// with the stand-in programs of `bin` first on the PATH and `power` flags: its result.
+fn bench_reading(bin: &tempfile::TempDir, dir: &Path, power: &[&str]) -> Value {
+    let mut args = vec![
+        "bench",
+        "--concurrency",
+        "4",
+        "--num-prompts",
+        "40",
+        "--isl",
+        "64",
+        "--osl",
+        "32",
+        "--sim-ttft-ms",
+        "20",
+        "--sim-itl-ms",
+        "5",
+        "--num-gpus",
+        "2",
+        "--out",
+        "r.json",
+    ];
+    args.extend(power);
+    run_ok(&args, dir, Some(bin.path())).0
+}
+
 /// A stand-in program `name` in `dir` running `script`.
 fn stand_in(dir: &Path, name: &str, script: &str) {
     use std::os::unix::fs::PermissionsExt;
@@ -223,32 +249,10 @@ done
 "#,
     );
     let dir = tempfile::tempdir().unwrap();
-    let (r, _) = run_ok(
-        &[
-            "bench",
-            "--concurrency",
-            "4",
-            "--num-prompts",
-            "40",
-            "--isl",
-            "64",
-            "--osl",
-            "32",
-            "--sim-ttft-ms",
-            "20",
-            "--sim-itl-ms",
-            "5",
-            "--num-gpus",
-            "2",
-            "--power",
-            "nvidia-smi",
-            "--power-hz",
-            "20",
-            "--out",
-            "r.json",
-        ],
+    let r = bench_reading(
+        &bin,
         dir.path(),
-        Some(bin.path()),
+        &["--power", "nvidia-smi", "--power-hz", "20"],
     );
     let w = &r["power"];
     assert_eq!(w["source"], "nvidia-smi");
@@ -295,31 +299,7 @@ echo ']}}'
         ),
     );
     let dir = tempfile::tempdir().unwrap();
-    let (r, _) = run_ok(
-        &[
-            "bench",
-            "--concurrency",
-            "4",
-            "--num-prompts",
-            "40",
-            "--isl",
-            "64",
-            "--osl",
-            "32",
-            "--sim-ttft-ms",
-            "20",
-            "--sim-itl-ms",
-            "5",
-            "--num-gpus",
-            "2",
-            "--power",
-            "amd-smi",
-            "--out",
-            "r.json",
-        ],
-        dir.path(),
-        Some(bin.path()),
-    );
+    let r = bench_reading(&bin, dir.path(), &["--power", "amd-smi"]);
     let w = &r["power"];
     assert_eq!(w["source"], "amd-smi");
     assert_eq!(w["valid"], true, "{w}");
@@ -341,24 +321,12 @@ fn a_sweep_measures_every_point_and_the_store_keeps_it() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("r.yaml"),
-        "\
-llama-fp8-h200-sim:
-  image: none
-  model: meta-llama/Llama-3.3-70B-Instruct
-  model-prefix: llama
-  precision: fp8
-  framework: sim
-  runner: h200
-  multinode: false
-  engine-args: [--time-scale, \"20\"]
-  health-timeout: 30
-  scenarios:
-    fixed-seq-len:
-    - isl: 256
-      osl: 32
-      search-space:
-      - {tp: 4, conc-list: [2, 8]}
-",
+        sim_recipe(
+            "--time-scale, \"20\"",
+            256,
+            32,
+            "{tp: 4, conc-list: [2, 8]}",
+        ),
     )
     .unwrap();
     let o = Command::new(BIN)

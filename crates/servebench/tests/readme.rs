@@ -1009,18 +1009,8 @@ fn readme_eval_against_your_server() {
     // the dataset files are the tests' own GSM8K-layout sets (mapped): the README's command
     // otherwise as written. Half its answers are right, under the catalog's 0.90 threshold:
     // the eval writes its result and exits 1.
-    let f = repo().join("crates/servebench/tests/fixtures/evals");
-    let answers = f.join("answers-gsm8k.jsonl");
-    let sim = Sim::start(&[
-        "--ttft-ms",
-        "1",
-        "--itl-ms",
-        "0",
-        "--eos-after",
-        "16",
-        "--answers",
-        answers.to_str().unwrap(),
-    ]);
+    let f = eval_fixtures();
+    let sim = answering_sim("gsm8k", &[]);
     let mut args = command("servebench eval");
     map_in(&mut args, "http://127.0.0.1:8000", &sim.url);
     map_word(

@@ -163,3 +163,51 @@ pub fn llama() -> Option<Llama> {
         }
     }
 }
+
+/// A recipe of Llama-3.3-70B FP8 on a simulated H200 deployment (`servebench sim` with
+/// `engine_args`), at one workload and one search-space entry (`{tp: 4, conc-list: [2]}`).
+pub fn sim_recipe(engine_args: &str, isl: u32, osl: u32, space: &str) -> String {
+    format!(
+        "\
+llama-fp8-h200-sim:
+  image: none
+  model: meta-llama/Llama-3.3-70B-Instruct
+  model-prefix: llama
+  precision: fp8
+  framework: sim
+  runner: h200
+  multinode: false
+  engine-args: [{engine_args}]
+  health-timeout: 30
+  scenarios:
+    fixed-seq-len:
+    - isl: {isl}
+      osl: {osl}
+      search-space:
+      - {space}
+"
+    )
+}
+
+/// The tests' scripted GSM8K, MATH-500 and GPQA sets (`tests/fixtures/evals`).
+pub fn eval_fixtures() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/evals")
+}
+
+/// A fast fixed-timing `servebench sim` answering from `answers-<task>.jsonl` (unscripted
+/// requests get 16 words), with `extra` flags.
+pub fn answering_sim(task: &str, extra: &[&str]) -> Sim {
+    let answers = eval_fixtures().join(format!("answers-{task}.jsonl"));
+    let mut args = vec![
+        "--ttft-ms",
+        "1",
+        "--itl-ms",
+        "0",
+        "--eos-after",
+        "16",
+        "--answers",
+        answers.to_str().unwrap(),
+    ];
+    args.extend(extra);
+    Sim::start(&args)
+}
