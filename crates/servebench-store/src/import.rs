@@ -4,7 +4,7 @@
 //!   `bench` result);
 //! - the published InferenceMAX v1 dashboard files (`*_interactivity.json`), as a reference run.
 
-use crate::{Config, Eval, Metrics, Point, Run, Source, StoreError};
+use crate::{Config, Eval, EvalOutcome, Metrics, Point, Run, Source, StoreError};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 
@@ -232,16 +232,18 @@ pub fn sweep_evals(dir: &Path) -> Result<Vec<Eval>, StoreError> {
                 isl: num(job, "isl")? as u32,
                 osl: num(job, "osl")? as u32,
                 conc: num(&v, "concurrency")? as u32,
-                task: r["task"]
-                    .as_str()
-                    .ok_or_else(|| bad(path, "result.task: expected a string"))?
-                    .to_string(),
-                score: num(r, "score")?,
-                stderr: num(r, "stderr")?,
-                n: num(r, "n")? as u64,
-                n_failed: num(r, "n_failed")? as u64,
-                threshold: r["threshold"]["value"].as_f64(),
-                passed: r["passed"].as_bool(),
+                outcome: EvalOutcome {
+                    task: r["task"]
+                        .as_str()
+                        .ok_or_else(|| bad(path, "result.task: expected a string"))?
+                        .to_string(),
+                    score: num(r, "score")?,
+                    stderr: num(r, "stderr")?,
+                    n: num(r, "n")? as u64,
+                    n_failed: num(r, "n_failed")? as u64,
+                    threshold: r["threshold"]["value"].as_f64(),
+                    passed: r["passed"].as_bool(),
+                },
                 data_sha256: r["data_sha256"].as_str().unwrap_or_default().to_string(),
                 result: r.clone(),
             })

@@ -294,13 +294,8 @@ pub struct Eval {
     pub isl: u32,
     pub osl: u32,
     pub conc: u32,
-    pub task: String,
-    pub score: f64,
-    pub stderr: f64,
-    pub n: u64,
-    pub n_failed: u64,
-    pub threshold: Option<f64>,
-    pub passed: Option<bool>,
+    #[serde(flatten)]
+    pub outcome: EvalOutcome,
     pub data_sha256: String,
     /// The whole result as it came.
     pub result: serde_json::Value,
@@ -315,6 +310,14 @@ pub struct EvalRecord {
     pub conc: u32,
     /// The throughput point measured at the same run, config, workload and concurrency.
     pub point_id: Option<i64>,
+    #[serde(flatten)]
+    pub outcome: EvalOutcome,
+}
+
+/// What an eval found: its task, score and standard error, questions (and failed ones), and
+/// the threshold and verdict.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EvalOutcome {
     pub task: String,
     pub score: f64,
     pub stderr: f64,
@@ -337,13 +340,15 @@ fn eval_of(r: &[Value]) -> EvalRecord {
         run: r[1].text(),
         conc: r[2].int() as u32,
         point_id: r[3].opt_int(),
-        task: r[4].text(),
-        score: r[5].opt_real().unwrap_or_default(),
-        stderr: r[6].opt_real().unwrap_or_default(),
-        n: r[7].int() as u64,
-        n_failed: r[8].int() as u64,
-        threshold: r[9].opt_real(),
-        passed: r[10].opt_int().map(|v| v != 0),
+        outcome: EvalOutcome {
+            task: r[4].text(),
+            score: r[5].opt_real().unwrap_or_default(),
+            stderr: r[6].opt_real().unwrap_or_default(),
+            n: r[7].int() as u64,
+            n_failed: r[8].int() as u64,
+            threshold: r[9].opt_real(),
+            passed: r[10].opt_int().map(|v| v != 0),
+        },
     }
 }
 
@@ -747,6 +752,7 @@ impl Store {
             let mut inserted = 0;
             for e in evals {
                 let config_id = config_id(db, &e.config)?;
+                let o = &e.outcome;
                 inserted += db.execute(
                     "INSERT INTO evals (run_id, config_id, isl, osl, conc, task, score, stderr, n,
                         n_failed, threshold, passed, data_sha256, result)
@@ -758,13 +764,13 @@ impl Store {
                         e.isl.into(),
                         e.osl.into(),
                         e.conc.into(),
-                        (&e.task).into(),
-                        e.score.into(),
-                        e.stderr.into(),
-                        e.n.into(),
-                        e.n_failed.into(),
-                        e.threshold.into(),
-                        e.passed.map(i64::from).into(),
+                        (&o.task).into(),
+                        o.score.into(),
+                        o.stderr.into(),
+                        o.n.into(),
+                        o.n_failed.into(),
+                        o.threshold.into(),
+                        o.passed.map(i64::from).into(),
                         (&e.data_sha256).into(),
                         e.result.to_string().into(),
                     ],

@@ -398,7 +398,7 @@ fn measured_power_is_stored_beside_its_point() {
 
 #[test]
 fn evals_are_stored_once_and_linked_to_their_points() {
-    use servebench_store::Eval;
+    use servebench_store::{Eval, EvalOutcome};
     for t in stores("evals") {
         let mut s = Store::open(&t.url).unwrap();
         let r = run("run-e", Source::Own);
@@ -409,13 +409,15 @@ fn evals_are_stored_once_and_linked_to_their_points() {
             isl: 1024,
             osl: 1024,
             conc,
-            task: "gsm8k".into(),
-            score,
-            stderr: 0.01,
-            n: 1319,
-            n_failed: 0,
-            threshold: Some(0.9),
-            passed: Some(score >= 0.9),
+            outcome: EvalOutcome {
+                task: "gsm8k".into(),
+                score,
+                stderr: 0.01,
+                n: 1319,
+                n_failed: 0,
+                threshold: Some(0.9),
+                passed: Some(score >= 0.9),
+            },
             data_sha256: "ab".repeat(32),
             result: json!({"task": "gsm8k", "score": score}),
         };
@@ -434,16 +436,20 @@ fn evals_are_stored_once_and_linked_to_their_points() {
             .unwrap();
         assert_eq!(got.len(), 2);
         assert_eq!(
-            (got[0].conc, got[0].point_id, got[0].passed),
+            (got[0].conc, got[0].point_id, got[0].outcome.passed),
             (32, Some(id32), Some(true))
         );
         assert_eq!(
-            (got[1].conc, got[1].point_id, got[1].passed),
+            (got[1].conc, got[1].point_id, got[1].outcome.passed),
             (64, None, Some(false))
         );
         assert_eq!(got[0].config_key, pts[0].config.natural_key());
         assert_eq!(
-            (got[0].score, got[0].n, got[0].threshold),
+            (
+                got[0].outcome.score,
+                got[0].outcome.n,
+                got[0].outcome.threshold
+            ),
             (0.93, 1319, Some(0.9))
         );
         assert!(s
@@ -456,7 +462,7 @@ fn evals_are_stored_once_and_linked_to_their_points() {
             .is_empty());
         let p = s.point(id32).unwrap().unwrap();
         assert_eq!(p.evals.len(), 1);
-        assert_eq!(p.evals[0].score, 0.93);
+        assert_eq!(p.evals[0].outcome.score, 0.93);
         let id16 = view.iter().find(|p| p.conc == 16).unwrap().id;
         assert!(s.point(id16).unwrap().unwrap().evals.is_empty());
     }

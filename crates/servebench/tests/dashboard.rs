@@ -13,7 +13,7 @@ use servebench_analysis::economics::{
 use servebench_analysis::history::{history, regressions, RunCurve};
 use servebench_analysis::interp::Steffen;
 use servebench_analysis::pareto::{frontier, Better};
-use servebench_store::{import, Config, Eval, Metrics, Point, Run, Source, Store};
+use servebench_store::{import, Config, Eval, EvalOutcome, Metrics, Point, Run, Source, Store};
 use std::collections::BTreeMap;
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
@@ -110,13 +110,15 @@ fn seed(store: &str, log: &Path) {
             isl: 1024,
             osl: 1024,
             conc,
-            task: "gsm8k".into(),
-            score,
-            stderr: (score * (1.0 - score) / 1318.0f64).sqrt(),
-            n: 1319,
-            n_failed: 0,
-            threshold: Some(0.9),
-            passed: Some(score >= 0.9),
+            outcome: EvalOutcome {
+                task: "gsm8k".into(),
+                score,
+                stderr: (score * (1.0 - score) / 1318.0f64).sqrt(),
+                n: 1319,
+                n_failed: 0,
+                threshold: Some(0.9),
+                passed: Some(score >= 0.9),
+            },
             data_sha256: "d".repeat(64),
             result: json!({"task": "gsm8k", "score": score}),
         })

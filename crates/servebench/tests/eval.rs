@@ -359,8 +359,8 @@ fn a_sweep_runs_the_eval_at_the_points_the_plan_marks_and_the_store_links_them()
         .unwrap();
     assert_eq!(got.len(), 1);
     assert_eq!(
-        (got[0].point_id, got[0].passed, got[0].n),
+        (got[0].point_id, got[0].outcome.passed, got[0].outcome.n),
         (Some(id32), Some(false), 8)
     );
-    assert_eq!(got[0].score, 0.5);
+    assert_eq!(got[0].outcome.score, 0.5);
 }
