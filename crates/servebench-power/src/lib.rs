@@ -134,7 +134,8 @@ pub struct PowerSpec {
     /// benchmarked.
     pub source: String,
     pub hz: f64,
-    pub max_gap_s: f64,
+    /// The gap check's limit; `None`: the source's [`Source::default_max_gap_s`].
+    pub max_gap_s: Option<f64>,
     /// The GPUs that count; empty: [`default_gpus`].
     pub gpus: Vec<u32>,
 }
@@ -159,7 +160,7 @@ impl PowerSpec {
             } else {
                 self.gpus.clone()
             },
-            max_gap_s: self.max_gap_s,
+            max_gap_s: self.max_gap_s.unwrap_or(source.default_max_gap_s()),
         };
         Ok((Recorder::start(&source, self.hz)?, checks))
     }

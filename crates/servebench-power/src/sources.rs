@@ -65,6 +65,16 @@ impl Source {
         }
     }
 
+    /// The gap check's default limit: five periods of the 10 Hz default, where a sample is a
+    /// library call or a line of a running tool; 3 s (InferenceX's limit) for amd-smi, whose
+    /// every reading starts a Python process.
+    pub fn default_max_gap_s(&self) -> f64 {
+        match self {
+            Source::AmdSmi => 3.0,
+            _ => 0.5,
+        }
+    }
+
     /// Opens the source and reads it once, so that a source that cannot work says why now.
     pub(crate) fn open(&self, period: Duration) -> Result<Box<dyn Reader>, String> {
         match self {

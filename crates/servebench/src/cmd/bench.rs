@@ -127,9 +127,10 @@ pub struct BenchArgs {
     /// ROCR_VISIBLE_DEVICES when numeric, else the first --num-gpus; for sim, its GPUs).
     #[arg(long, value_delimiter = ',')]
     power_gpus: Vec<u32>,
-    /// Longest time allowed between two samples of one GPU across a window, seconds.
-    #[arg(long, default_value_t = 0.5, value_parser = super::sim::positive)]
-    power_max_gap: f64,
+    /// Longest time allowed between two samples of one GPU across a window, seconds (default:
+    /// 0.5; 3 for amd-smi, whose every reading starts a process).
+    #[arg(long, value_parser = super::sim::positive)]
+    power_max_gap: Option<f64>,
     /// Exit non-zero when a point's power measurement is invalid (the results are written).
     #[arg(long)]
     require_power: bool,

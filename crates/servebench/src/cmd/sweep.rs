@@ -83,9 +83,10 @@ pub struct SweepArgs {
     /// Power samples per second.
     #[arg(long, default_value_t = 10.0, value_parser = super::sim::positive)]
     power_hz: f64,
-    /// Longest time allowed between two samples of one GPU across a window, seconds.
-    #[arg(long, default_value_t = 0.5, value_parser = super::sim::positive)]
-    power_max_gap: f64,
+    /// Longest time allowed between two samples of one GPU across a window, seconds (default:
+    /// 0.5; 3 for amd-smi, whose every reading starts a process).
+    #[arg(long, value_parser = super::sim::positive)]
+    power_max_gap: Option<f64>,
     /// Run this accuracy eval (gsm8k, math500, gpqa-diamond) at the points the plan marks
     /// (`run-eval`: the highest and median concurrency ≥ 16 of each 8k/1k group; `--all-evals`
     /// marks every 8k/1k row), against the same server; needs --eval-data.
@@ -202,9 +203,10 @@ fn task_command(
             p.clone(),
             "--power-hz".to_string(),
             a.power_hz.to_string(),
-            "--power-max-gap".to_string(),
-            a.power_max_gap.to_string(),
         ]);
+        if let Some(g) = a.power_max_gap {
+            task.extend(["--power-max-gap".to_string(), g.to_string()]);
+        }
     }
     Ok(task)
 }
