@@ -441,11 +441,7 @@ fn run_eval(
 ) -> std::io::Result<()> {
     let job = p.job;
     let name = point_name(job, p.conc);
-    let file = |dir: &str, ext: &str| {
-        let mut f = o.out.join(dir).join(&name).into_os_string();
-        f.push(format!(".{}.{ext}", spec.task));
-        PathBuf::from(f)
-    };
+    let file = |dir: &str, ext: &str| eval_file(&o.out, dir, &name, spec.task, ext);
     if file("evals", "json").exists() {
         summary.evals_skipped += 1;
         return Ok(());
@@ -521,6 +517,43 @@ fn run_eval(
         }
         Err(e) => failed(e.to_string(), summary),
     }
+}
+
+/// `OUT/<dir>/<point>.<task>.<ext>`: where a point's eval (`evals`, `json` / `samples.jsonl`)
+/// or its failure (`failed`, `eval.json`) is written.
+fn eval_file(
+    out: &Path,
+    dir: &str,
+    point: &Path,
+    task: servebench_eval::Task,
+    ext: &str,
+) -> PathBuf {
+    let mut f = out.join(dir).join(point).into_os_string();
+    f.push(format!(".{task}.{ext}"));
+    PathBuf::from(f)
+}
+
+/// What the results directory holds of `task`'s evals at the points `jobs` mark: (stored,
+/// could not run, stored but below their threshold). A cluster sweep's orchestrator counts
+/// its tasks' evals this way.
+pub fn eval_counts(out: &Path, jobs: &[Job], task: servebench_eval::Task) -> (usize, usize, usize) {
+    let (mut stored, mut failed, mut below) = (0, 0, 0);
+    for j in jobs.iter().filter(|j| j.run_eval == Some(true)) {
+        for &c in &j.conc {
+            let name = point_name(j, c);
+            let path = eval_file(out, "evals", &name, task, "json");
+            if let Ok(bytes) = std::fs::read(&path) {
+                stored += 1;
+                let e: Result<StoredEval, _> = serde_json::from_slice(&bytes);
+                if e.is_ok_and(|e| e.result.passed == Some(false)) {
+                    below += 1;
+                }
+            } else if eval_file(out, "failed", &name, task, "eval.json").exists() {
+                failed += 1;
+            }
+        }
+    }
+    (stored, failed, below)
 }
 
 /// Why no server could be had for a deployment.

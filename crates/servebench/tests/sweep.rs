@@ -1,6 +1,8 @@
 //! `servebench sweep` end to end with the local executor and simulated engines: a 3 × 3
 //! recipe, kill -9 and resume, and failing servers.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -465,5 +467,78 @@ llama-fp8-h100-vllm:
             )
             && reason.ends_with("--kv-cache-dtype fp8"),
         "{reason}"
+    );
+}
+
+#[test]
+fn a_slurm_sweep_passes_power_and_evals_on_to_its_tasks() {
+    let Some(conf) = slurm_conf() else { return };
+    let d = tempfile::tempdir().unwrap();
+    let evals = common::eval_fixtures();
+    let recipe = write_recipe(
+        d.path(),
+        &common::sim_recipe(
+            &format!(
+                "--time-scale, \"200\", --answers, {}",
+                evals.join("answers-gsm8k.jsonl").display()
+            ),
+            8192,
+            1024,
+            "{tp: 8, conc-list: [16]}",
+        ),
+    );
+    let out = d.path().join("results");
+    let o = Command::new(BIN)
+        .args([
+            "sweep",
+            "--no-progress",
+            "--executor",
+            "slurm",
+            "--poll-interval",
+            "0.2",
+        ])
+        .arg("--config-files")
+        .arg(&recipe)
+        .arg("--out")
+        .arg(&out)
+        .args(["--power", "sim", "--eval-task", "gsm8k", "--eval-data"])
+        .arg(evals.join("gsm8k.jsonl"))
+        .arg("--eval-fewshot-data")
+        .arg(evals.join("gsm8k-train.jsonl"))
+        .env("SLURM_CONF", &conf)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(err.contains("1 points: 1 measured"), "{err}");
+    assert!(
+        err.contains(
+            "gsm8k evals: 1 stored by the cluster's tasks, 0 could not run, 1 below threshold"
+        ),
+        "{err}"
+    );
+    // The task measured power over its point's window and ran the eval at the marked point.
+    let (_, p) = points(&out).remove(0);
+    assert_eq!(
+        p["result"]["power"]["valid"], true,
+        "{}",
+        p["result"]["power"]
+    );
+    assert_eq!(
+        p["result"]["power"]["expected_gpus"]
+            .as_array()
+            .unwrap()
+            .len(),
+        8
+    );
+    let script = std::fs::read_dir(out.join("slurm"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|x| x == "sbatch"))
+        .unwrap();
+    let script = std::fs::read_to_string(script).unwrap();
+    assert!(
+        script.contains(" --eval-task gsm8k --eval-data /") && script.contains(" --power sim "),
+        "{script}"
     );
 }

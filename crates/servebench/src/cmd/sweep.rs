@@ -336,11 +336,21 @@ pub fn run(a: SweepArgs) -> anyhow::Result<ExitCode> {
         s.not_run,
         a.out.display()
     );
+    let mut s = s;
     if let Some(t) = &a.eval_task {
-        eprintln!(
-            "servebench sweep: {t} evals: {} run, {} already stored, {} could not run, {} below threshold",
-            s.evals, s.evals_skipped, s.evals_failed, s.evals_below_threshold
-        );
+        if a.executor == Executor::Slurm {
+            // The tasks ran the evals: the results directory says what they did.
+            let (stored, failed, below) = servebench_sweep::local::eval_counts(&a.out, &jobs, *t);
+            s.evals_failed = failed;
+            eprintln!(
+                "servebench sweep: {t} evals: {stored} stored by the cluster's tasks, {failed} could not run, {below} below threshold"
+            );
+        } else {
+            eprintln!(
+                "servebench sweep: {t} evals: {} run, {} already stored, {} could not run, {} below threshold",
+                s.evals, s.evals_skipped, s.evals_failed, s.evals_below_threshold
+            );
+        }
     }
     Ok(if s.failed > 0 || s.not_run > 0 || s.evals_failed > 0 {
         ExitCode::from(1)
