@@ -8,7 +8,7 @@ use servebench_analysis::history::{history, regressions, RunCurve};
 use servebench_analysis::interp::{compare_at, Steffen};
 use servebench_analysis::pareto::{frontier, Better};
 use servebench_catalog::Catalog;
-use servebench_store::ViewPoint;
+use servebench_store::{EvalRecord, ViewPoint};
 use std::collections::BTreeMap;
 
 /// Cost tier and the catalog its prices and power come from.
@@ -573,6 +573,72 @@ pub fn regression_table(curves: &[Curve], targets: &[f64], threshold: f64) -> Ta
     }
     t.notes
         .push(format!("{compared} configs with two runs or more compared"));
+    t
+}
+
+/// Accuracy evals beside throughput: each eval (of `precision`, when given) with the
+/// interactivity and tok/s/GPU of the point measured at the same run, config, workload and
+/// concurrency.
+pub fn accuracy(evals: &[EvalRecord], curves: &[Curve], precision: Option<&str>) -> Table {
+    let mut t = Table {
+        title: "Accuracy beside throughput".into(),
+        notes: Vec::new(),
+        columns: vec![
+            col("config", "config", 0),
+            col("run", "run", 0),
+            col("conc", "conc", 0),
+            col("task", "task", 0),
+            col("score", "score", 3),
+            col("stderr", "± s.e.", 3),
+            col("questions", "questions", 0),
+            col("failed", "failed", 0),
+            col("threshold", "threshold", 2),
+            col("verdict", "verdict", 0),
+            col("interactivity", "tok/s/user", 1),
+            col("tput_per_gpu", "tok/s/GPU", 1),
+        ],
+        rows: Vec::new(),
+    };
+    let curve = |key: &str| curves.iter().find(|c| c.config_key == key);
+    let point = |id: i64| curves.iter().flat_map(|c| &c.points).find(|p| p.id == id);
+    let (mut passed, mut failed) = (0, 0);
+    for e in evals {
+        // The natural key is hardware|engine|model|precision|…
+        if precision.is_some_and(|p| e.config_key.split('|').nth(3) != Some(p)) {
+            continue;
+        }
+        let o = &e.outcome;
+        let label = curve(&e.config_key).map_or(e.config_key.clone(), |c| c.label());
+        let p = e.point_id.and_then(point);
+        match o.passed {
+            Some(true) => passed += 1,
+            Some(false) => failed += 1,
+            None => {}
+        }
+        t.rows.push(vec![
+            label.into(),
+            e.run.clone().into(),
+            (e.conc as f64).into(),
+            o.task.clone().into(),
+            o.score.into(),
+            o.stderr.into(),
+            (o.n as f64).into(),
+            (o.n_failed as f64).into(),
+            o.threshold.into(),
+            match o.passed {
+                Some(true) => "pass",
+                Some(false) => "FAIL",
+                None => "-",
+            }
+            .into(),
+            p.and_then(|p| p.metrics.median_intvty).into(),
+            p.and_then(|p| p.metrics.tput_per_gpu).into(),
+        ]);
+    }
+    t.notes.push(format!(
+        "{} evals: {passed} pass, {failed} below threshold",
+        t.rows.len()
+    ));
     t
 }
 

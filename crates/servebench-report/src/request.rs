@@ -15,6 +15,7 @@ pub enum What {
     Compare,
     History,
     Regressions,
+    Accuracy,
 }
 
 impl std::str::FromStr for What {
@@ -26,9 +27,10 @@ impl std::str::FromStr for What {
             "compare" => What::Compare,
             "history" => What::History,
             "regressions" => What::Regressions,
+            "accuracy" => What::Accuracy,
             x => {
                 return Err(format!(
-                    "'{x}': expected at, frontier, compare, history or regressions"
+                    "'{x}': expected at, frontier, compare, history, regressions or accuracy"
                 ))
             }
         })
@@ -126,7 +128,7 @@ impl Request {
         };
         let model = get("model").ok_or("model: required")?.to_string();
         let runs = match what {
-            What::History | What::Regressions => RunPick::All,
+            What::History | What::Regressions | What::Accuracy => RunPick::All,
             _ => get("run").unwrap_or("latest").parse().map_err(err("run"))?,
         };
         let selector = |k: &'static str| {
@@ -191,6 +193,17 @@ impl Request {
                     .map_err(|e| format!("compare: {e}"))?
             }
             What::History => reports::history_table(&curves, &self.at),
+            What::Accuracy => {
+                let mut evals = Vec::new();
+                for s in &query.sources {
+                    evals.extend(
+                        store
+                            .view_evals(&query.model, query.isl, query.osl, *s)
+                            .map_err(|e| e.to_string())?,
+                    );
+                }
+                reports::accuracy(&evals, &curves, query.precision.as_deref())
+            }
             What::Regressions => reports::regression_table(&curves, &self.at, self.threshold),
         };
         table.title = format!("{} — {}", self.view_name(), table.title);

@@ -36,7 +36,7 @@ enum Command {
     /// Store results (sweep directories, published InferenceMAX data) in the results database.
     Ingest(cmd::ingest::IngestArgs),
     /// Reports from the store: frontiers, cost and power at target interactivities,
-    /// comparisons, history, regressions; text, CSV, JSON and SVG/PNG charts.
+    /// comparisons, history, regressions, accuracy; text, CSV, JSON and SVG/PNG charts.
     Report(cmd::report::ReportArgs),
     /// The main job: the InferenceMAX v1 catalog simulated in virtual time, stored, summarised,
     /// and the dashboard served.

@@ -363,4 +363,40 @@ fn a_sweep_runs_the_eval_at_the_points_the_plan_marks_and_the_store_links_them()
         (Some(id32), Some(false), 8)
     );
     assert_eq!(got[0].outcome.score, 0.5);
+
+    // The report beside throughput: the eval and the point measured with it.
+    let o = Command::new(BIN)
+        .args(["report", "accuracy", "--store", "sqlite:s.db", "--model"])
+        .args([
+            "meta-llama/Llama-3.3-70B-Instruct",
+            "--isl",
+            "8192",
+            "--osl",
+            "1024",
+        ])
+        .args(["--format", "json"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let rows = v["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 1, "{v}");
+    let p32 = view.iter().find(|p| p.conc == 32).unwrap();
+    let r = &rows[0];
+    assert_eq!(
+        (&r["config"], &r["task"], &r["verdict"]),
+        (
+            &Value::from("h200 sim fp8 tp8"),
+            &Value::from("gsm8k"),
+            &Value::from("FAIL")
+        )
+    );
+    assert!(close(&r["score"], 0.5) && close(&r["threshold"], 0.9) && close(&r["conc"], 32.0));
+    assert!(close(
+        &r["interactivity"],
+        p32.metrics.median_intvty.unwrap()
+    ));
+    assert!(close(&r["tput_per_gpu"], p32.metrics.tput_per_gpu.unwrap()));
+    assert_eq!(v["notes"][0], "1 evals: 0 pass, 1 below threshold");
 }

@@ -1,5 +1,5 @@
 //! `servebench report`: frontiers, values at target interactivities with cost and power,
-//! comparisons, history and regressions from the store, as text, CSV or JSON, and charts.
+//! comparisons, history, regressions and accuracy from the store, as text, CSV or JSON, and charts.
 
 use servebench_catalog::Catalog;
 use servebench_report::request::{Request, What};
@@ -12,8 +12,9 @@ use std::process::ExitCode;
 pub struct ReportArgs {
     /// Which report: at (every config read at the target interactivities: tok/s/GPU, $/M,
     /// tok/s/MW, J/token), frontier (every config's frontier point by point; --x, --y), compare
-    /// (--a against --b at the targets), history (tok/s/GPU at the targets run by run) or
-    /// regressions (drops of each config's latest run against the one before).
+    /// (--a against --b at the targets), history (tok/s/GPU at the targets run by run),
+    /// regressions (drops of each config's latest run against the one before) or accuracy
+    /// (the accuracy evals beside the points measured with them).
     #[arg(default_value = "at")]
     what: What,
     /// The store: sqlite:PATH or postgres://USER:PASSWORD@HOST:PORT/DB.
@@ -37,8 +38,8 @@ pub struct ReportArgs {
     /// Whose points: own, reference (published), or both (side by side, never blended).
     #[arg(long, default_value = "own")]
     source: String,
-    /// Which runs: latest (each config's), all, or a run key. history and regressions read
-    /// all runs.
+    /// Which runs: latest (each config's), all, or a run key. history, regressions and
+    /// accuracy read all runs.
     #[arg(long, default_value = "latest")]
     run: String,
     /// frontier, chart: the x metric: interactivity or e2el.
