@@ -50,6 +50,31 @@ pub struct Threshold {
     pub source: String,
 }
 
+impl Threshold {
+    /// `explicit` (given with `flag`), else the catalog's for `task` and `model` (by any of the
+    /// model's names), if it has one.
+    pub fn resolve(
+        explicit: Option<f64>,
+        flag: &str,
+        task: Task,
+        model: &str,
+        catalog: &servebench_catalog::Catalog,
+    ) -> Option<Threshold> {
+        match explicit {
+            Some(value) => Some(Threshold {
+                value,
+                source: flag.into(),
+            }),
+            None => catalog
+                .eval_threshold(&task.to_string(), model)
+                .map(|f| Threshold {
+                    value: f.value,
+                    source: format!("catalog: {}", f.source),
+                }),
+        }
+    }
+}
+
 /// The outcome of an eval (`eval --out`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EvalResult {

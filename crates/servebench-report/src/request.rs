@@ -174,7 +174,7 @@ impl Request {
     ) -> Result<(Vec<curves::Curve>, Table), String> {
         // A model the catalog knows is stored under its id: accept any of its names.
         let mut query = self.query.clone();
-        if let Some(m) = catalog.models.values().find(|m| m.is_named(&query.model)) {
+        if let Some(m) = catalog.find_model(&query.model) {
             query.model = m.id.clone();
         }
         let curves = curves::load(store, &query).map_err(|e| e.to_string())?;

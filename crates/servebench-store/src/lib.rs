@@ -252,7 +252,7 @@ const MIGRATIONS: &[&str] = &[
         window_s {real} NOT NULL,
         sample_hz {real} NOT NULL,
         max_gap_s {real} NOT NULL,
-        gpus BIGINT NOT NULL,
+        expected_gpus {text} NOT NULL,
         avg_power_per_gpu_w {real} NOT NULL,
         avg_total_power_w {real} NOT NULL,
         total_energy_j {real} NOT NULL,
@@ -377,7 +377,7 @@ pub struct PointPower {
 }
 
 const POWER_COLUMNS: &str = "source, valid, invalid_reasons, window_s, sample_hz, max_gap_s, \
-     gpus, avg_power_per_gpu_w, avg_total_power_w, total_energy_j, counter_energy_j, \
+     expected_gpus, avg_power_per_gpu_w, avg_total_power_w, total_energy_j, counter_energy_j, \
      joules_per_request, joules_per_input_token, joules_per_output_token, \
      joules_per_total_token, tokens_per_s_per_kw, output_tokens_per_s_per_kw";
 
@@ -399,7 +399,9 @@ impl PointPower {
             self.window_s.into(),
             self.sample_hz.into(),
             self.max_gap_s.into(),
-            (self.expected_gpus.len() as u32).into(),
+            serde_json::to_string(&self.expected_gpus)
+                .expect("a list of numbers")
+                .into(),
             self.avg_power_per_gpu_w.into(),
             self.avg_total_power_w.into(),
             self.total_energy_j.into(),
@@ -413,8 +415,8 @@ impl PointPower {
         ]
     }
 
-    /// From a `point_power` row (POWER_COLUMNS) and the result's expected GPU list.
-    fn from_row(r: &[Value], expected_gpus: Vec<u32>) -> PointPower {
+    /// From a `point_power` row (POWER_COLUMNS).
+    fn from_row(r: &[Value]) -> PointPower {
         PointPower {
             source: r[0].text(),
             valid: r[1].int() != 0,
@@ -422,7 +424,7 @@ impl PointPower {
             window_s: r[3].opt_real().unwrap_or_default(),
             sample_hz: r[4].opt_real().unwrap_or_default(),
             max_gap_s: r[5].opt_real().unwrap_or_default(),
-            expected_gpus,
+            expected_gpus: serde_json::from_str(&r[6].text()).unwrap_or_default(),
             avg_power_per_gpu_w: r[7].opt_real().unwrap_or_default(),
             avg_total_power_w: r[8].opt_real().unwrap_or_default(),
             total_energy_j: r[9].opt_real().unwrap_or_default(),
@@ -982,28 +984,22 @@ impl Store {
             .iter()
             .map(|r| eval_of(r))
             .collect();
-        Ok(row.map(|r| {
-            let result: serde_json::Value = serde_json::from_str(&r[19].text()).unwrap_or_default();
-            let gpus = PointPower::of(&result)
-                .map(|p| p.expected_gpus)
-                .unwrap_or_default();
-            PointRecord {
-                id,
-                key: r[13].text(),
-                run: run_of(&r[7..13]),
-                power: power.map(|p| PointPower::from_row(&p, gpus)),
-                evals,
-                point: Point {
-                    config: config_of(&r[..7]),
-                    isl: r[14].int() as u32,
-                    osl: r[15].int() as u32,
-                    conc: r[16].int() as u32,
-                    num_gpus: r[17].int() as u32,
-                    metrics: Metrics::from_row(&r[20..]),
-                    provenance: serde_json::from_str(&r[18].text()).unwrap_or_default(),
-                    result,
-                },
-            }
+        Ok(row.map(|r| PointRecord {
+            id,
+            key: r[13].text(),
+            run: run_of(&r[7..13]),
+            power: power.map(|p| PointPower::from_row(&p)),
+            evals,
+            point: Point {
+                config: config_of(&r[..7]),
+                isl: r[14].int() as u32,
+                osl: r[15].int() as u32,
+                conc: r[16].int() as u32,
+                num_gpus: r[17].int() as u32,
+                metrics: Metrics::from_row(&r[20..]),
+                provenance: serde_json::from_str(&r[18].text()).unwrap_or_default(),
+                result: serde_json::from_str(&r[19].text()).unwrap_or_default(),
+            },
         }))
     }
 

@@ -326,9 +326,7 @@ pub(crate) fn sim_gpu(runner: &str, catalog: &Catalog) -> Result<String, String>
 /// The catalog model of a recipe's model: its id or its Hugging Face id.
 pub(crate) fn sim_model(model: &str, catalog: &Catalog) -> Result<String, String> {
     catalog
-        .models
-        .values()
-        .find(|m| m.is_named(model))
+        .find_model(model)
         .map(|m| m.id.clone())
         .ok_or_else(|| {
             let ids: Vec<&str> = catalog.models.keys().map(String::as_str).collect();

@@ -458,19 +458,15 @@ fn run_eval(
         Ok(s) => s,
         Err(ServerFailure::Fatal(e) | ServerFailure::Unhealthy(e, _)) => return failed(e, summary),
     };
-    let threshold = match spec.threshold {
-        Some(value) => Some(servebench_eval::Threshold {
-            value,
-            source: "--eval-threshold".into(),
-        }),
-        None => servebench_catalog::Catalog::builtin().ok().and_then(|c| {
-            c.eval_threshold(&spec.task.to_string(), &job.model)
-                .map(|f| servebench_eval::Threshold {
-                    value: f.value,
-                    source: format!("catalog: {}", f.source),
-                })
-        }),
-    };
+    let threshold = servebench_catalog::Catalog::builtin().ok().and_then(|c| {
+        servebench_eval::Threshold::resolve(
+            spec.threshold,
+            "--eval-threshold",
+            spec.task,
+            &job.model,
+            &c,
+        )
+    });
     let eo = servebench_eval::EvalOptions {
         base_url: s.base_url.clone(),
         model: job.model.clone(),

@@ -56,7 +56,7 @@ pub struct EvalArgs {
     #[arg(long)]
     extra_body: Option<String>,
     /// The score below which the eval fails (default: the catalog's for the task and model).
-    #[arg(long)]
+    #[arg(long, value_parser = super::sim::fraction)]
     threshold: Option<f64>,
     /// Write the result JSON here.
     #[arg(long)]
@@ -79,27 +79,8 @@ pub fn run(a: EvalArgs) -> anyhow::Result<ExitCode> {
             )
         })?,
     };
-    let threshold = match a.threshold {
-        Some(v) => {
-            anyhow::ensure!(
-                (0.0..=1.0).contains(&v),
-                "--threshold {v}: expected a score in [0, 1]"
-            );
-            Some(Threshold {
-                value: v,
-                source: "--threshold".into(),
-            })
-        }
-        None => {
-            let catalog = servebench_catalog::Catalog::builtin()?;
-            catalog
-                .eval_threshold(&a.task.to_string(), &model)
-                .map(|f| Threshold {
-                    value: f.value,
-                    source: format!("catalog: {}", f.source),
-                })
-        }
-    };
+    let catalog = servebench_catalog::Catalog::builtin()?;
+    let threshold = Threshold::resolve(a.threshold, "--threshold", a.task, &model, &catalog);
     let extra_body = a
         .extra_body
         .as_deref()

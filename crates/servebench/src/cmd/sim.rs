@@ -116,7 +116,7 @@ pub struct SimArgs {
     pub threads: u64,
 }
 
-fn fraction(s: &str) -> Result<f64, String> {
+pub(super) fn fraction(s: &str) -> Result<f64, String> {
     let f: f64 = s.parse().map_err(|_| format!("'{s}' is not a number"))?;
     if (0.0..=1.0).contains(&f) {
         Ok(f)

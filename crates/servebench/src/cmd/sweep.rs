@@ -109,7 +109,7 @@ pub struct SweepArgs {
     #[arg(long, default_value_t = 4096)]
     eval_max_tokens: u32,
     /// The score below which an eval fails (default: the catalog's for the task and model).
-    #[arg(long)]
+    #[arg(long, value_parser = super::sim::fraction)]
     eval_threshold: Option<f64>,
 }
 
