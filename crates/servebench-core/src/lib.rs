@@ -4,7 +4,9 @@
 pub mod clock;
 pub mod failure;
 pub mod power;
+pub mod redact;
 pub mod result;
+pub mod shell;
 pub mod stats;
 pub mod sys;
 

@@ -42,23 +42,6 @@ pub fn view_slug(model: &str, isl: u32, osl: u32) -> String {
     slug
 }
 
-/// The tail of a server log: its last `max` bytes, from a line start.
-fn log_tail(path: &str, max: u64) -> Option<String> {
-    use std::io::{Read, Seek, SeekFrom};
-    let mut f = std::fs::File::open(path).ok()?;
-    let len = f.metadata().ok()?.len();
-    f.seek(SeekFrom::Start(len.saturating_sub(max))).ok()?;
-    let mut buf = Vec::new();
-    f.read_to_end(&mut buf).ok()?;
-    let text = String::from_utf8_lossy(&buf).into_owned();
-    Some(if len > max {
-        text.split_once('\n')
-            .map_or(text.clone(), |(_, rest)| rest.to_string())
-    } else {
-        text
-    })
-}
-
 pub struct Api {
     pub store: Store,
     pub catalog: Catalog,
@@ -172,7 +155,9 @@ impl Api {
         Ok(doc)
     }
 
-    /// `points/<id>.json`: one point in full, with the tail of its server log.
+    /// `points/<id>.json`: one point in full, with the tail of its server log as ingest kept
+    /// it (a store's contents are untrusted: no path in it is opened, and secrets an older
+    /// ingest kept are masked here).
     pub fn point(&mut self, id: &str) -> Result<Value, ApiError> {
         let n: i64 = id
             .parse()
@@ -181,11 +166,12 @@ impl Api {
             .store
             .point(n)?
             .ok_or_else(|| ApiError::NotFound(format!("no point '{id}'")))?;
-        let server_log = p.point.provenance["server_log"]
-            .as_str()
-            .and_then(|path| log_tail(path, 64 << 10));
         let mut v = serde_json::to_value(&p).unwrap_or_default();
-        v["server_log"] = json!(server_log);
+        v["server_log"] = match &p.point.provenance["server_log_tail"] {
+            Value::String(tail) => json!(servebench_core::redact::text(tail)),
+            _ => Value::Null,
+        };
+        servebench_core::redact::json(&mut v);
         Ok(v)
     }
 

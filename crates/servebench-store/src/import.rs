@@ -111,8 +111,9 @@ fn f(v: &Value, k: &str) -> Option<f64> {
     v.get(k).and_then(Value::as_f64)
 }
 
-/// One stored sweep point (`OUT/points/<key>/<name>.json`).
-pub fn sweep_point(path: &Path) -> Result<Point, StoreError> {
+/// One stored sweep point (`root/points/<key>/<name>.json`), its server log's tail read from
+/// inside `root`.
+pub fn sweep_point(root: &Path, path: &Path) -> Result<Point, StoreError> {
     let v = json_file(path)?;
     let job = &v["job"];
     let r = &v["result"];
@@ -152,7 +153,7 @@ pub fn sweep_point(path: &Path) -> Result<Point, StoreError> {
             // a simulated engine is servebench's own.
             "engine_version": engine_version(job),
             "server_command": v["server_command"],
-            "server_log": server_log(path, &v),
+            "server_log_tail": server_log_tail(root, &v),
             // What the engine's own counters say happened during the point.
             "server_metrics_delta": v["server_metrics"]["delta"],
             "recipe_fingerprint": job["recipe-fingerprint"],
@@ -169,24 +170,36 @@ pub fn sweep_point(path: &Path) -> Result<Point, StoreError> {
     })
 }
 
-/// The absolute path of a sweep point's server log (`OUT/logs/...`), from the point's file
-/// at `OUT/points/<key>/<name>.json`.
-fn server_log(point_file: &Path, v: &Value) -> Value {
-    let rel = v["server_log"].as_str().unwrap_or("");
-    let out = point_file
-        .ancestors()
-        .find(|a| a.join("points").is_dir() && a.join(rel).is_file());
-    match out {
-        Some(out) if !rel.is_empty() => json!(std::path::absolute(out.join(rel))
-            .unwrap_or_else(|_| out.join(rel))
-            .display()
-            .to_string()),
-        _ => Value::Null,
+/// How much of a server's log a point keeps: its last 64 KiB, from a line start.
+pub const LOG_TAIL_BYTES: u64 = 64 << 10;
+
+/// The tail of a sweep point's server log, read once at ingest and kept as data (the store
+/// never holds a path that anything opens later). The point names its log relative to its
+/// results directory `root`; an absolute path, a `..`, or a link that leaves `root` is refused
+/// (read nothing), and secrets in the text are masked.
+fn server_log_tail(root: &Path, v: &Value) -> Option<String> {
+    let rel = Path::new(v["server_log"].as_str()?);
+    let inside = rel
+        .components()
+        .all(|c| matches!(c, std::path::Component::Normal(_)));
+    if !inside || rel.as_os_str().is_empty() {
+        return None;
     }
+    let root = root.canonicalize().ok()?;
+    let file = root.join(rel).canonicalize().ok()?;
+    if !file.starts_with(&root) || !file.is_file() {
+        return None;
+    }
+    servebench_core::redact::log_tail(&file, LOG_TAIL_BYTES).ok()
 }
 
+/// A sweep's JSON file, secrets masked.
 fn json_file(path: &Path) -> Result<Value, StoreError> {
     serde_json::from_slice(&std::fs::read(path).map_err(|e| bad(path, e.to_string()))?)
+        .map(|mut v| {
+            servebench_core::redact::json(&mut v);
+            v
+        })
         .map_err(|e| bad(path, format!("not JSON: {e}")))
 }
 
@@ -285,7 +298,12 @@ pub fn json_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
         for e in std::fs::read_dir(&d)? {
-            let p = e?.path();
+            let e = e?;
+            // A link may lead anywhere on the machine: results are what the directory holds.
+            if e.file_type()?.is_symlink() {
+                continue;
+            }
+            let p = e.path();
             if p.is_dir() {
                 stack.push(p);
             } else if p.extension().is_some_and(|x| x == "json") {
@@ -314,7 +332,7 @@ pub fn sweep_dir(dir: &Path, run_key: &str, who: &str) -> Result<(Run, Vec<Point
     }
     let points: Vec<Point> = files
         .iter()
-        .map(|p| sweep_point(p))
+        .map(|p| sweep_point(dir, p))
         .collect::<Result<_, _>>()?;
     let started_at = points
         .iter()

@@ -560,17 +560,6 @@ pub struct Store {
     name: String,
 }
 
-/// `postgres://user:secret@host/db` → `postgres://user:***@host/db`.
-fn redacted(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(s), Some(at)) if at > s => match url[s + 3..at].split_once(':') {
-            Some((user, _)) => format!("{}{user}:***{}", &url[..s + 3], &url[at..]),
-            None => url.to_string(),
-        },
-        _ => url.to_string(),
-    }
-}
-
 impl Store {
     /// Opens `sqlite:PATH` (or a bare path) or `postgres://…`, creating and migrating the
     /// schema as needed.
@@ -581,7 +570,7 @@ impl Store {
         let path = match url.split_once(':') {
             Some(("sqlite", p)) => p,
             Some((scheme, _)) if scheme.contains('/') || scheme.len() == 1 => url,
-            Some(_) => return Err(StoreError::Url(url.to_string())),
+            Some(_) => return Err(StoreError::Url(servebench_core::redact::url(url))),
             None => url,
         };
         Store::open_sqlite(Path::new(path))
@@ -609,7 +598,7 @@ impl Store {
     }
 
     pub fn open_postgres(url: &str) -> Result<Store, StoreError> {
-        let name = redacted(url);
+        let name = servebench_core::redact::url(url);
         let client =
             postgres::Client::connect(url, postgres::NoTls).map_err(|e| StoreError::Db {
                 store: name.clone(),
@@ -1103,12 +1092,18 @@ mod tests {
 
     #[test]
     fn urls_are_shown_without_passwords() {
-        assert_eq!(
-            redacted("postgres://bench:s3cret@127.0.0.1:55432/bench"),
-            "postgres://bench:***@127.0.0.1:55432/bench"
-        );
-        assert_eq!(redacted("postgres://127.0.0.1/x"), "postgres://127.0.0.1/x");
-        assert!(matches!(Store::open("mysql://x"), Err(StoreError::Url(_))));
+        for url in [
+            "postgres://bench:s3cret@127.0.0.1:1/bench",
+            "postgres://127.0.0.1:1/bench?user=bench&password=s3cret",
+        ] {
+            let e = Store::open(url)
+                .err()
+                .expect("nothing listens on port 1")
+                .to_string();
+            assert!(e.contains("127.0.0.1:1") && !e.contains("s3cret"), "{e}");
+        }
+        let e = Store::open("mysql://u:s3cret@x").err().unwrap();
+        assert!(matches!(e, StoreError::Url(_)) && !e.to_string().contains("s3cret"));
     }
 
     #[test]

@@ -4,6 +4,7 @@
 use crate::plan::{Job, Topology, Workload};
 use crate::recipe::{Recipe, SpecDecoding};
 use servebench_catalog::Catalog;
+use servebench_core::{redact, shell};
 use std::path::PathBuf;
 
 /// A process to start: program, arguments and extra environment.
@@ -17,27 +18,25 @@ pub struct ServerCommand {
 impl ServerCommand {
     /// The command as one shell-quoted line (logs, golden tests, SLURM scripts).
     pub fn shell_line(&self) -> String {
-        let q = |s: &str| shell_quote(s);
-        let mut parts: Vec<String> = self
+        shell::line(
+            self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+            std::iter::once(self.program.as_str()).chain(self.args.iter().map(String::as_str)),
+        )
+    }
+
+    /// The command as it may be shown and stored: [`Self::shell_line`] with the values of
+    /// secret variables and flags masked (`servebench_core::redact`).
+    pub fn redacted_line(&self) -> String {
+        let env: Vec<(&str, String)> = self
             .env
             .iter()
-            .map(|(k, v)| format!("{k}={}", q(v)))
+            .map(|(k, v)| (k.as_str(), redact::env_value(k, v).into_owned()))
             .collect();
-        parts.push(q(&self.program));
-        parts.extend(self.args.iter().map(|a| q(a)));
-        parts.join(" ")
-    }
-}
-
-/// `s` as one POSIX shell word (quoted only when it needs to be).
-pub fn shell_quote(s: &str) -> String {
-    if !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./:=,@+%".contains(c))
-    {
-        s.to_string()
-    } else {
-        format!("'{}'", s.replace('\'', r"'\''"))
+        let args = redact::args(&self.args);
+        shell::line(
+            env.iter().map(|(k, v)| (*k, v.as_str())),
+            std::iter::once(self.program.as_str()).chain(args.iter().map(String::as_str)),
+        )
     }
 }
 

@@ -2,9 +2,9 @@
 //! Kubernetes Job manifests (`k8s`). Each job runs this same sweep restricted to itself
 //! (`--job-index`) on the local executor of the runner or pod, exactly as a SLURM task does.
 
-use crate::engine::shell_quote;
 use crate::plan::Job;
 use serde_json::{json, Value};
+use servebench_core::shell::quote as shell_quote;
 use std::path::{Path, PathBuf};
 
 /// GitHub Actions accepts at most this many jobs in one matrix.

@@ -196,13 +196,13 @@ impl Server {
                      install the engine, run in its image (slurm: --container), or use \
                      --engines sim; command: {}",
                     cmd.program,
-                    cmd.shell_line()
+                    cmd.redacted_line()
                 )))
             }
             Err(e) => {
                 return Ok(Err(format!(
                     "cannot start the server ({e}): {}",
-                    cmd.shell_line()
+                    cmd.redacted_line()
                 )))
             }
         };
@@ -210,7 +210,7 @@ impl Server {
             child,
             log,
             base_url: format!("http://{host}:{port}"),
-            command: cmd.shell_line(),
+            command: cmd.redacted_line(),
         }))
     }
 
@@ -337,8 +337,9 @@ impl ServerMetrics {
     }
 }
 
+/// The last `lines` lines of a server's log (of its last 64 KiB), secrets masked.
 fn tail(path: &Path, lines: usize) -> String {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let text = servebench_core::redact::log_tail(path, 64 << 10).unwrap_or_default();
     let v: Vec<&str> = text.lines().collect();
     v[v.len().saturating_sub(lines)..].join("\n")
 }

@@ -5,9 +5,9 @@
 //! states (`squeue`), collects the tasks' logs, and records every task that ended without its
 //! points (cancelled, timed out, node failure) as failed, with its state and log tail.
 
-use crate::engine::shell_quote;
 use crate::local::{point_name, FailedPoint, SweepSummary};
 use crate::plan::Job;
+use servebench_core::shell::quote as shell_quote;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;

@@ -159,3 +159,32 @@ fn the_simulated_engine_stands_in_for_a_recipes_framework() {
         c.shell_line()
     );
 }
+
+#[test]
+fn the_shown_command_masks_the_recipes_secrets_and_the_run_command_keeps_them() {
+    let r = recipes(
+        "vllm",
+        "  engine-args: [--api-key, sk-0123456789abcdef0123, --hf-token=hf_abc, --max-num-batched-tokens, \"8192\"]\n  env: {HF_TOKEN: hf_abcdefghijklmnopqrstuvwxyz, VLLM_USE_V1: \"1\"}\n",
+        "{tp: 8, conc-list: [4]}",
+    );
+    let jobs = plan(&r, &Default::default(), &PlanOptions::default()).unwrap();
+    let launch = Launch {
+        engines: Engines::Recipe,
+        host: "127.0.0.1".into(),
+        port: 8123,
+        servebench: "servebench".into(),
+        tokenizer: "cl100k_base".into(),
+        sim_time_scale: None,
+    };
+    let c = server_command(&jobs[0], r.get("r").unwrap(), &launch).unwrap();
+    assert_eq!(
+        c.redacted_line(),
+        "HF_TOKEN='***' VLLM_USE_V1=1 vllm serve meta-llama/Llama-3.3-70B-Instruct --host 127.0.0.1 --port 8123 --tensor-parallel-size 8 --max-model-len 2304 --api-key '***' '--hf-token=***' --max-num-batched-tokens 8192"
+    );
+    // What is run is what the recipe says.
+    assert!(c.shell_line().contains("--api-key sk-0123456789abcdef0123"));
+    assert_eq!(
+        c.env[0],
+        ("HF_TOKEN".into(), "hf_abcdefghijklmnopqrstuvwxyz".into())
+    );
+}

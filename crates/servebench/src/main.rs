@@ -1,7 +1,7 @@
 //! servebench: continuous, honest LLM serving benchmarks. This binary only parses flags and
 //! calls the libraries; each subcommand lives in `cmd/`.
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use std::process::ExitCode;
 
 mod cmd;
@@ -49,8 +49,15 @@ enum Command {
     Eval(cmd::eval::EvalArgs),
 }
 
+/// Help never shows an environment variable's value (`SERVEBENCH_STORE` may hold a password).
+fn hide_env_values(c: clap::Command) -> clap::Command {
+    c.mut_args(|a| a.hide_env_values(true))
+        .mut_subcommands(hide_env_values)
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let matches = hide_env_values(Cli::command()).get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     let outcome = match cli.command {
         Command::Bench(a) => cmd::bench::run(*a),
         Command::Sim(a) => cmd::sim::run(a),

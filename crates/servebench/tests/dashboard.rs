@@ -26,7 +26,7 @@ fn repo() -> PathBuf {
 }
 
 /// Three nights of gpt-oss-120b 1k/1k on H200 and B200 (vLLM), H200 dropping 20% on the last.
-fn seed(store: &str, log: &Path) {
+fn seed(store: &str, log: &str) {
     let mut s = Store::open(store).unwrap();
     let (r, p) = import::inferencemax_v1(
         &repo().join("crates/servebench-store/tests/fixtures/inferencemax-v1"),
@@ -77,7 +77,7 @@ fn seed(store: &str, log: &Path) {
                         measured_j_per_token: Some(0.2 + 0.01 * i as f64),
                     },
                     provenance: json!({"image": format!("vllm/vllm-openai:v0.1{night}.0"), "host": "node-1",
-                                       "server_log": log.display().to_string()}),
+                                       "server_log_tail": log}),
                     // As a sweep stores it: the bench result, vLLM-style flat statistics and
                     // measured power, under "result".
                     result: json!({"result": {"mean_ttft_ms": 50.0, "median_ttft_ms": 48.0,
@@ -686,13 +686,11 @@ fn the_dashboard_in_a_real_browser_shows_what_the_analysis_library_computes() {
     let Some(chromium) = chromium() else { return };
     let d = tempfile::tempdir().unwrap();
     let store = format!("sqlite:{}", d.path().join("s.db").display());
-    let log = d.path().join("server.log");
-    std::fs::write(
-        &log,
+    // As ingest keeps it: the log's tail as text.
+    seed(
+        &store,
         "INFO started\nINFO ready on 127.0.0.1:8000\nINFO 40 requests\n",
-    )
-    .unwrap();
-    seed(&store, &log);
+    );
     let mut server = Command::new(BIN)
         .args(["dashboard", "--store", &store, "--bind", "127.0.0.1:0"])
         .stderr(Stdio::piped())

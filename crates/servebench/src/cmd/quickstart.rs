@@ -152,7 +152,7 @@ pub fn run(a: QuickstartArgs) -> anyhow::Result<ExitCode> {
         "servebench quickstart: {} points simulated in {simulated_s:.1} s, {} stored in {} (run {}){}",
         points.len(),
         n.inserted,
-        a.store,
+        servebench_core::redact::url(&a.store),
         run.key,
         if failed.is_empty() {
             String::new()

@@ -1,0 +1,175 @@
+//! Untrusted input end to end: a crafted results directory (paths leaving it, links, secrets in
+//! commands, logs and URLs) ingested by the binary and served by its dashboard and static export
+//! leaks no file and no secret.
+
+mod common;
+
+use common::*;
+use serde_json::{json, Value};
+use std::io::BufRead;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+/// The secrets planted in the crafted directory; none may appear in anything servebench writes.
+const SECRETS: &[&str] = &[
+    "hf_PLANTEDplantedPLANTEDplanted",
+    "sk-planted-api-key-0123456789",
+    "s3cr3t-db-password",
+    "hunter2-in-env",
+    "bearer-planted-token",
+    "log-planted-key",
+];
+
+/// A file outside the results directory that must never be served: its first line.
+const OUTSIDE: &str = "OUTSIDE-THE-RESULTS-DIRECTORY";
+
+fn point(server_log: &str, conc: u32) -> Value {
+    json!({
+        "config_key": "k",
+        "job": {"image": "vllm/vllm-openai:v0.10.2", "model": "gpt-oss-120b", "precision": "fp4",
+                "framework": "vllm", "runner": "h200", "spec-decoding": "none", "tp": 8, "pp": 1,
+                "dcp-size": 1, "pcp-size": 1, "ep": 1, "dp-attn": false, "isl": 1024, "osl": 1024,
+                "conc": conc, "disagg": false, "recipe-fingerprint": "ff"},
+        "concurrency": conc,
+        "server_command": "HF_TOKEN=hf_PLANTEDplantedPLANTEDplanted PGPASSWORD=hunter2-in-env \
+            vllm serve openai/gpt-oss-120b --api-key sk-planted-api-key-0123456789 \
+            --kv-transfer-url http://bench:s3cr3t-db-password@10.0.0.1:5000/ \
+            --max-num-batched-tokens 8192",
+        "server_log": server_log,
+        "result": {"tput_per_gpu": 1000.0 + conc as f64, "median_intvty": 80.0, "num_gpus": 8,
+                   "completed": 40, "failed": 0, "date": "20261205-120000",
+                   "config": {"seed": 0, "base_url": "http://u:s3cr3t-db-password@127.0.0.1:1/",
+                              "headers": {"Authorization": "Bearer bearer-planted-token"}},
+                   "provenance": {"servebench_version": "0.1.0", "host": "h"}}
+    })
+}
+
+/// A results directory whose points name logs outside it in every way a path can.
+fn crafted(root: &Path) -> std::path::PathBuf {
+    let out = root.join("results");
+    std::fs::create_dir_all(out.join("points/k")).unwrap();
+    std::fs::create_dir_all(out.join("logs/k")).unwrap();
+    std::fs::write(root.join("secret.txt"), format!("{OUTSIDE}\nroot:x:0:0\n")).unwrap();
+    std::os::unix::fs::symlink(root.join("secret.txt"), out.join("logs/k/link.log")).unwrap();
+    std::fs::write(
+        out.join("logs/k/ok.log"),
+        "INFO ready\nnon-default args: {'api_key': 'log-planted-key', 'max_num_seqs': 256}\nINFO done\n",
+    )
+    .unwrap();
+    let traversal = "../".repeat(12) + &root.join("secret.txt").display().to_string()[1..];
+    for (i, log) in [
+        traversal.as_str(),
+        &root.join("secret.txt").display().to_string(),
+        "logs/k/link.log",
+        "logs/../../secret.txt",
+        "logs/k/ok.log",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let p = point(log, 1 << i);
+        std::fs::write(
+            out.join(format!("points/k/p{i}.json")),
+            serde_json::to_vec(&p).unwrap(),
+        )
+        .unwrap();
+    }
+    // A point file that is a link to a JSON file elsewhere is not read at all.
+    std::fs::write(
+        root.join("elsewhere.json"),
+        serde_json::to_vec(&point("logs/k/ok.log", 999)).unwrap(),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(root.join("elsewhere.json"), out.join("points/k/zz.json")).unwrap();
+    out
+}
+
+fn assert_clean(what: &str, bytes: &[u8]) {
+    let text = String::from_utf8_lossy(bytes);
+    for s in SECRETS.iter().chain([&OUTSIDE, &"root:x:0:0"]) {
+        assert!(!text.contains(s), "{what} leaks '{s}'");
+    }
+}
+
+#[test]
+fn a_crafted_results_directory_leaks_no_file_and_no_secret() {
+    let d = tempfile::tempdir().unwrap();
+    let results = crafted(d.path());
+    let db = d.path().join("s.db");
+    let store = format!("sqlite:{}", db.display());
+    let o = Command::new(BIN)
+        .args(["ingest", "--store", &store, results.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_clean("ingest's output", &[o.stdout, o.stderr].concat());
+    // Every byte of the database and its write-ahead log.
+    for f in std::fs::read_dir(d.path()).unwrap() {
+        let p = f.unwrap().path();
+        if p.file_name().unwrap().to_string_lossy().starts_with("s.db") {
+            assert_clean(&p.display().to_string(), &std::fs::read(&p).unwrap());
+        }
+    }
+
+    // The dashboard's API: every point page.
+    let mut server = Guard(
+        Command::new(BIN)
+            .args(["dashboard", "--store", &store, "--bind", "127.0.0.1:0"])
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut line = String::new();
+    std::io::BufReader::new(server.0.stderr.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line.trim().rsplit(' ').next().unwrap().to_string();
+    let view: Value =
+        serde_json::from_str(&http_get(&url, "/api/v1/views/gpt-oss-120b_1024x1024.json")).unwrap();
+    let points = view["points"].as_array().unwrap();
+    assert_eq!(points.len(), 5, "the linked point file is not ingested");
+    let mut logs = Vec::new();
+    for p in points {
+        let body = http_get(&url, &format!("/api/v1/{}", p["detail"].as_str().unwrap()));
+        assert_clean("a point page", body.as_bytes());
+        let v: Value = serde_json::from_str(&body).unwrap();
+        let cmd = v["provenance"]["server_command"].as_str().unwrap();
+        assert!(
+            cmd.contains("--api-key '***'")
+                && cmd.contains("HF_TOKEN='***'")
+                && cmd.contains("http://bench:***@10.0.0.1:5000/")
+                && cmd.contains("--max-num-batched-tokens 8192"),
+            "{cmd}"
+        );
+        logs.push((v["conc"].as_u64().unwrap(), v["server_log"].clone()));
+    }
+    logs.sort_by_key(|l| l.0);
+    // Only the log inside the directory is kept, its secret masked.
+    for (conc, log) in &logs[..4] {
+        assert_eq!(log, &Value::Null, "c={conc}");
+    }
+    let kept = logs[4].1.as_str().unwrap();
+    assert!(
+        kept.contains("'api_key': '***'") && kept.contains("'max_num_seqs': 256"),
+        "{kept}"
+    );
+
+    // The static export.
+    let site = d.path().join("site");
+    let o = Command::new(BIN)
+        .args([
+            "export-site",
+            "--store",
+            &store,
+            "--out",
+            site.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let files = servebench_store::import::json_files(&site).unwrap();
+    assert!(files.len() > 5);
+    for f in files {
+        assert_clean(&f.display().to_string(), &std::fs::read(&f).unwrap());
+    }
+}
