@@ -217,3 +217,9 @@ impl Drop for Recorder {
         self.halt();
     }
 }
+
+/// The parsers of the samplers' outputs, for the fuzz targets (`fuzz/`).
+#[doc(hidden)]
+pub mod parsers {
+    pub use crate::sources::{parse_amd_smi_json, parse_nvidia_smi_line, parse_sim_power};
+}

@@ -167,7 +167,7 @@ impl Read1 for SimRead {
 /// `GET /sim/power` of the simulated engine: its `CLOCK_MONOTONIC` stamp (the same clock on
 /// this host) and each GPU's power and energy. The energy counter runs in simulated time; it
 /// is divided by the time scale so that it agrees with power integrated over the wall clock.
-pub(crate) fn parse_sim_power(body: &str) -> Result<Vec<Sample>, String> {
+pub fn parse_sim_power(body: &str) -> Result<Vec<Sample>, String> {
     let v: serde_json::Value =
         serde_json::from_str(body).map_err(|e| format!("/sim/power: {e}: {body}"))?;
     let mono_ns = v["mono_ns"]
@@ -283,7 +283,7 @@ impl Reader for NvidiaSmi {
 /// One line of `nvidia-smi --query-gpu=index,power.draw,total_energy_consumption
 /// --format=csv,noheader,nounits`: `0, 71.23, 26416845` (W, mJ). `[N/A]` power skips the line
 /// (`None`); `[N/A]` energy leaves the counter out.
-pub(crate) fn parse_nvidia_smi_line(line: &str) -> Result<Option<(u32, f64, Option<f64>)>, String> {
+pub fn parse_nvidia_smi_line(line: &str) -> Result<Option<(u32, f64, Option<f64>)>, String> {
     let f: Vec<&str> = line.split(',').map(str::trim).collect();
     let bad = || format!("nvidia-smi line '{line}': expected 'index, power W, energy mJ'");
     if f.len() != 3 {
@@ -338,7 +338,7 @@ impl Read1 for AmdSmiRead {
 /// {...}}`. Versions differ in names and in how they write values (`123`, `"123 W"`, `{"value":
 /// 123, "unit": "W"}`); socket power is taken (current, else average) and the energy
 /// accumulator in J.
-pub(crate) fn parse_amd_smi_json(text: &str) -> Result<Vec<(u32, f64, Option<f64>)>, String> {
+pub fn parse_amd_smi_json(text: &str) -> Result<Vec<(u32, f64, Option<f64>)>, String> {
     let v: serde_json::Value =
         serde_json::from_str(text).map_err(|e| format!("amd-smi JSON: {e}"))?;
     let list = match &v {

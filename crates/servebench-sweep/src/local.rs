@@ -300,7 +300,7 @@ fn scrape_metrics(addr: &str) -> Option<BTreeMap<String, f64>> {
 }
 
 /// Prometheus' text format: `name{labels} value [timestamp]` per line, `#` comments.
-fn parse_prometheus(text: &str) -> BTreeMap<String, f64> {
+pub fn parse_prometheus(text: &str) -> BTreeMap<String, f64> {
     text.lines()
         .map(str::trim)
         .filter(|l| !l.is_empty() && !l.starts_with('#'))
