@@ -178,6 +178,9 @@ impl Request {
             query.model = m.id.clone();
         }
         let curves = curves::load(store, &query).map_err(|e| e.to_string())?;
+        if curves.is_empty() && self.what != What::Accuracy {
+            return Err(self.nothing_stored(store, &query));
+        }
         let prices = Prices {
             catalog,
             tier: self.tier,
@@ -211,6 +214,39 @@ impl Request {
     }
 
     /// `model ISL/OSL [precision]`.
+    /// Why a report has nothing to show, with the views the store does hold.
+    fn nothing_stored(&self, store: &mut Store, query: &Query) -> String {
+        let sources: Vec<&str> = query.sources.iter().map(|s| s.as_str()).collect();
+        let mut msg = format!(
+            "no points for {} (source {}{}) in the store",
+            self.view_name(),
+            sources.join("+"),
+            match &query.runs {
+                RunPick::Key(k) => format!(", run {k}"),
+                _ => String::new(),
+            }
+        );
+        match store.views() {
+            Ok(views) if views.is_empty() => msg.push_str("; the store holds no points at all"),
+            Ok(views) => {
+                msg.push_str("; it holds:");
+                for v in views {
+                    msg.push_str(&format!(
+                        "\n  --model {} --isl {} --osl {}  ({} points; precision {}; source {})",
+                        v.model,
+                        v.isl,
+                        v.osl,
+                        v.points,
+                        v.precisions.join(","),
+                        v.sources.join(",")
+                    ));
+                }
+            }
+            Err(e) => msg.push_str(&format!("; listing what it holds failed: {e}")),
+        }
+        msg
+    }
+
     pub fn view_name(&self) -> String {
         let q = &self.query;
         format!(

@@ -32,6 +32,15 @@ pub enum StoreError {
     Url(String),
     #[error("{file}: {message}")]
     Import { file: String, message: String },
+    #[error("no store at {0}: nothing has been ingested there (check the path; `servebench ingest --store {0} DIR` creates it)")]
+    Missing(String),
+    #[error("store {store} has schema version {found}, this servebench reads version {expected}: {hint}")]
+    Schema {
+        store: String,
+        found: i64,
+        expected: usize,
+        hint: &'static str,
+    },
 }
 
 /// Whose points a run holds.
@@ -560,59 +569,164 @@ pub struct Store {
     name: String,
 }
 
+/// How a store is opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Created if missing and migrated to the current schema (ingest, migrate, quickstart).
+    ReadWrite,
+    /// Never created, changed or migrated (report, dashboard, export-site): a missing store or
+    /// an older schema is an error.
+    ReadOnly,
+}
+
+/// `sqlite:PATH` (or a bare path) → the path; `None` for PostgreSQL.
+fn sqlite_path(url: &str) -> Result<Option<&Path>, StoreError> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Ok(None);
+    }
+    let path = match url.split_once(':') {
+        Some(("sqlite", p)) => p,
+        Some((scheme, _)) if scheme.contains('/') || scheme.len() == 1 => url,
+        Some(_) => return Err(StoreError::Url(servebench_core::redact::url(url))),
+        None => url,
+    };
+    Ok(Some(Path::new(path)))
+}
+
 impl Store {
     /// Opens `sqlite:PATH` (or a bare path) or `postgres://…`, creating and migrating the
     /// schema as needed.
     pub fn open(url: &str) -> Result<Store, StoreError> {
-        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            return Store::open_postgres(url);
-        }
-        let path = match url.split_once(':') {
-            Some(("sqlite", p)) => p,
-            Some((scheme, _)) if scheme.contains('/') || scheme.len() == 1 => url,
-            Some(_) => return Err(StoreError::Url(servebench_core::redact::url(url))),
-            None => url,
+        Store::open_as(url, Access::ReadWrite)
+    }
+
+    /// Opens a store to read: nothing is created or migrated.
+    pub fn open_read_only(url: &str) -> Result<Store, StoreError> {
+        Store::open_as(url, Access::ReadOnly)
+    }
+
+    pub fn open_as(url: &str, access: Access) -> Result<Store, StoreError> {
+        let mut s = match sqlite_path(url)? {
+            Some(path) => Store::connect_sqlite(path, access)?,
+            None => Store::connect_postgres(url, access)?,
         };
-        Store::open_sqlite(Path::new(path))
+        match access {
+            Access::ReadWrite => s.migrate()?,
+            Access::ReadOnly => s.check_schema()?,
+        }
+        Ok(s)
     }
 
     pub fn open_sqlite(path: &Path) -> Result<Store, StoreError> {
+        let mut s = Store::connect_sqlite(path, Access::ReadWrite)?;
+        s.migrate()?;
+        Ok(s)
+    }
+
+    fn connect_sqlite(path: &Path, access: Access) -> Result<Store, StoreError> {
+        use rusqlite::OpenFlags;
         let name = format!("sqlite:{}", path.display());
         let err = |e: rusqlite::Error| StoreError::Db {
             store: name.clone(),
             source: e.into(),
         };
-        let conn = rusqlite::Connection::open(path).map_err(err)?;
+        let conn = match access {
+            Access::ReadWrite => {
+                let conn = rusqlite::Connection::open(path).map_err(err)?;
+                conn.pragma_update(None, "journal_mode", "WAL")
+                    .map_err(err)?;
+                conn.pragma_update(None, "synchronous", "NORMAL")
+                    .map_err(err)?;
+                conn
+            }
+            Access::ReadOnly => {
+                if !path.is_file() {
+                    return Err(StoreError::Missing(name));
+                }
+                rusqlite::Connection::open_with_flags(
+                    path,
+                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                )
+                .map_err(err)?
+            }
+        };
         conn.busy_timeout(std::time::Duration::from_secs(60))
             .map_err(err)?;
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(err)?;
-        conn.pragma_update(None, "synchronous", "NORMAL")
-            .map_err(err)?;
-        let mut s = Store {
+        Ok(Store {
             db: Db::Sqlite(conn),
             name,
-        };
-        s.migrate()?;
-        Ok(s)
+        })
     }
 
-    pub fn open_postgres(url: &str) -> Result<Store, StoreError> {
+    fn connect_postgres(url: &str, access: Access) -> Result<Store, StoreError> {
         let name = servebench_core::redact::url(url);
-        let client =
-            postgres::Client::connect(url, postgres::NoTls).map_err(|e| StoreError::Db {
-                store: name.clone(),
-                source: e.into(),
-            })?;
-        let mut s = Store {
+        let err = |e: postgres::Error| StoreError::Db {
+            store: name.clone(),
+            source: e.into(),
+        };
+        let mut client = postgres::Client::connect(url, postgres::NoTls).map_err(err)?;
+        if access == Access::ReadOnly {
+            client
+                .batch_execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
+                .map_err(err)?;
+        }
+        Ok(Store {
             db: Db::Postgres {
                 client: Box::new(client),
                 statements: Default::default(),
             },
             name,
+        })
+    }
+
+    pub fn open_postgres(url: &str) -> Result<Store, StoreError> {
+        Store::open_as(url, Access::ReadWrite)
+    }
+
+    /// A reader's check: the schema is the one this build reads (a reader never migrates).
+    fn check_schema(&mut self) -> Result<(), StoreError> {
+        let exists = match self.db.dialect() {
+            Dialect::Sqlite => "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'",
+            Dialect::Postgres => "SELECT COUNT(*) FROM information_schema.tables WHERE table_name = 'schema_version' AND table_schema = current_schema()",
         };
-        s.migrate()?;
-        Ok(s)
+        let has_table = self
+            .db
+            .query_one(exists, &[])
+            .map_err(self.err())?
+            .is_some_and(|r| r[0].int() > 0);
+        let found = if has_table {
+            self.db
+                .query_one("SELECT COALESCE(MAX(version), 0) FROM schema_version", &[])
+                .map_err(self.err())?
+                .map_or(0, |r| r[0].int())
+        } else {
+            0
+        };
+        let expected = MIGRATIONS.len();
+        if found == expected as i64 {
+            return Ok(());
+        }
+        Err(StoreError::Schema {
+            store: self.name.clone(),
+            found,
+            expected,
+            hint: if found == 0 {
+                "it is not a servebench store, or nothing was ingested (run `servebench ingest`)"
+            } else if found < expected as i64 {
+                "run `servebench migrate --store …` (or `servebench ingest`) first"
+            } else {
+                "it was written by a newer servebench; upgrade this one"
+            },
+        })
+    }
+
+    /// The store's schema version (the migrations applied).
+    pub fn schema_version(&mut self) -> Result<i64, StoreError> {
+        Ok(self
+            .db
+            .query_one("SELECT COALESCE(MAX(version), 0) FROM schema_version", &[])
+            .map_err(self.err())?
+            .map_or(0, |r| r[0].int()))
     }
 
     /// The store's dialect.

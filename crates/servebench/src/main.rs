@@ -35,6 +35,8 @@ enum Command {
     Sweep(Box<cmd::sweep::SweepArgs>),
     /// Store results (sweep directories, published InferenceMAX data) in the results database.
     Ingest(cmd::ingest::IngestArgs),
+    /// Bring a store's schema up to this servebench's (report and the dashboard only read).
+    Migrate(cmd::migrate::MigrateArgs),
     /// Reports from the store: frontiers, cost and power at target interactivities,
     /// comparisons, history, regressions, accuracy; text, CSV, JSON and SVG/PNG charts.
     Report(cmd::report::ReportArgs),
@@ -67,6 +69,7 @@ fn main() -> ExitCode {
         Command::Plan(a) => cmd::plan::run(*a),
         Command::Sweep(a) => cmd::sweep::run(*a),
         Command::Ingest(a) => cmd::ingest::run(a),
+        Command::Migrate(a) => cmd::migrate::run(a),
         Command::Report(a) => cmd::report::run(a),
         Command::Quickstart(a) => cmd::quickstart::run(a),
         Command::Dashboard(a) => cmd::dashboard::run(a),

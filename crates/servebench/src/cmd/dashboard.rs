@@ -91,7 +91,7 @@ pub struct ExportSiteArgs {
 
 fn api(store: &str) -> anyhow::Result<Api> {
     Ok(Api {
-        store: Store::open(store)?,
+        store: Store::open_read_only(store)?,
         catalog: Catalog::builtin()?,
     })
 }

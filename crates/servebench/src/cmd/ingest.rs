@@ -95,106 +95,151 @@ fn synthetic(store: &mut Store, n: usize) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// What one path holds, read and checked before the store is touched.
+struct Loaded {
+    path: PathBuf,
+    run: servebench_store::Run,
+    points: Vec<servebench_store::Point>,
+    evals: Vec<servebench_store::Eval>,
+}
+
 pub fn run(a: IngestArgs) -> anyhow::Result<ExitCode> {
-    let mut store = Store::open(&a.store)?;
     // Models the catalog knows are stored under its ids, so a run of
     // `meta-llama/Llama-3.3-70B-Instruct` and the published `llama-3.3-70b` share a view.
     let catalog = servebench_catalog::Catalog::builtin()?;
+    let canonical = |name: &str| catalog.find_model(name).map(|m| m.id.clone());
+    // Every path is read first: a typo or an empty file stores nothing and creates no store.
+    let mut loaded = Vec::with_capacity(a.paths.len());
+    for path in &a.paths {
+        let t0 = std::time::Instant::now();
+        let (run, mut points) = load(&a, path)?;
+        if points.is_empty() {
+            anyhow::bail!("{}: holds no results to store", path.display());
+        }
+        import::name_models(&mut points, canonical);
+        let mut evals = if path.join("evals").is_dir() {
+            import::sweep_evals(path)?
+        } else {
+            Vec::new()
+        };
+        for e in &mut evals {
+            if let Some(id) = canonical(&e.config.model) {
+                e.config.model = id;
+            }
+        }
+        eprintln!(
+            "servebench ingest: {}: {} points read in {:.1} ms",
+            path.display(),
+            points.len(),
+            t0.elapsed().as_secs_f64() * 1e3
+        );
+        loaded.push(Loaded {
+            path: path.clone(),
+            run,
+            points,
+            evals,
+        });
+    }
+    let mut store = Store::open(&a.store)?;
     if let Some(n) = a.synthetic {
         synthetic(&mut store, n)?;
     }
-    for path in &a.paths {
-        let t0 = std::time::Instant::now();
-        let (run, points) = if path.join("points").is_dir() {
-            let key = match &a.run {
-                Some(k) => k.clone(),
-                None => std::path::absolute(path)?.display().to_string(),
-            };
-            import::sweep_dir(path, &key, &a.who)?
-        } else if path.is_dir() {
-            import::inferencemax_v1(path)?
-        } else if path.is_file() {
-            let points = if path
-                .file_name()
-                .is_some_and(|n| n.to_string_lossy().starts_with("agg_"))
-            {
-                import::inferencex_agg(path)?
-            } else {
-                let hardware = a.hardware.clone().with_context(|| {
-                    format!(
-                        "{}: a bench result does not say what it ran on: pass --hardware (and --engine, --precision, --tp, --isl, --osl)",
-                        path.display()
-                    )
-                })?;
-                let d = import::Deployment {
-                    hardware,
-                    engine: a.engine.clone(),
-                    precision: a.precision.clone(),
-                    topology: format!("tp{}", a.tp),
-                    num_gpus: a.tp,
-                    isl: a.isl,
-                    osl: a.osl,
-                };
-                import::bench_results(path, &d)?
-            };
-            let run = servebench_store::Run {
-                key: match &a.run {
-                    Some(k) => k.clone(),
-                    None => std::path::absolute(path)?.display().to_string(),
-                },
-                started_at: points
-                    .iter()
-                    .filter_map(|p| p.provenance["date"].as_str())
-                    .min()
-                    .unwrap_or("unknown")
-                    .to_string(),
-                who: a.who.clone(),
-                recipes_commit: None,
-                executor: "import".into(),
-                source: servebench_store::Source::Own,
-            };
-            (run, points)
-        } else {
-            anyhow::bail!(
-                "{}: expected a sweep results directory (with points/) or an InferenceMAX v1 dashboard dump",
-                path.display()
-            );
-        };
-        let canonical = |name: &str| catalog.find_model(name).map(|m| m.id.clone());
-        let mut points = points;
-        import::name_models(&mut points, canonical);
-        let n = store
-            .ingest(&run, &points)
-            .with_context(|| format!("ingesting {}", path.display()))?;
-        let s = t0.elapsed().as_secs_f64();
-        eprintln!(
-            "servebench ingest: {}: run {} ({:?}): {} points stored, {} already stored, in {:.1} ms ({:.0} points/s)",
-            path.display(),
-            run.key,
-            run.source,
-            n.inserted,
-            n.duplicates,
-            s * 1e3,
-            points.len() as f64 / s
-        );
-        // Accuracy evals the sweep ran beside its points.
-        if path.join("evals").is_dir() {
-            let mut evals = import::sweep_evals(path)?;
-            for e in &mut evals {
-                if let Some(id) = canonical(&e.config.model) {
-                    e.config.model = id;
-                }
-            }
-            let n = store
-                .ingest_evals(&run, &evals)
-                .with_context(|| format!("ingesting the evals of {}", path.display()))?;
-            eprintln!(
-                "servebench ingest: {}: {} evals stored, {} already stored",
-                path.display(),
-                n.inserted,
-                n.duplicates
-            );
-        }
+    for l in &loaded {
+        store_one(&mut store, l)?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn store_one(store: &mut Store, l: &Loaded) -> anyhow::Result<()> {
+    let t0 = std::time::Instant::now();
+    let n = store
+        .ingest(&l.run, &l.points)
+        .with_context(|| format!("ingesting {}", l.path.display()))?;
+    let s = t0.elapsed().as_secs_f64();
+    eprintln!(
+        "servebench ingest: {}: run {} ({:?}): {} points stored, {} already stored, in {:.1} ms ({:.0} points/s)",
+        l.path.display(),
+        l.run.key,
+        l.run.source,
+        n.inserted,
+        n.duplicates,
+        s * 1e3,
+        l.points.len() as f64 / s
+    );
+    // Accuracy evals the sweep ran beside its points.
+    if !l.evals.is_empty() {
+        let n = store
+            .ingest_evals(&l.run, &l.evals)
+            .with_context(|| format!("ingesting the evals of {}", l.path.display()))?;
+        eprintln!(
+            "servebench ingest: {}: {} evals stored, {} already stored",
+            l.path.display(),
+            n.inserted,
+            n.duplicates
+        );
+    }
+    Ok(())
+}
+
+/// The run and points of one path: a sweep directory, a published dump, an InferenceX
+/// aggregate or bench result files.
+fn load(
+    a: &IngestArgs,
+    path: &std::path::Path,
+) -> anyhow::Result<(servebench_store::Run, Vec<servebench_store::Point>)> {
+    let run_key = || -> anyhow::Result<String> {
+        Ok(match &a.run {
+            Some(k) => k.clone(),
+            None => std::path::absolute(path)?.display().to_string(),
+        })
+    };
+    if path.join("points").is_dir() {
+        return Ok(import::sweep_dir(path, &run_key()?, &a.who)?);
+    }
+    if path.is_dir() {
+        return Ok(import::inferencemax_v1(path)?);
+    }
+    if !path.is_file() {
+        anyhow::bail!(
+            "{}: no such file or directory (expected a sweep results directory with points/, an InferenceMAX v1 dashboard dump, agg_*.json, or bench result files)",
+            path.display()
+        );
+    }
+    let points = if path
+        .file_name()
+        .is_some_and(|n| n.to_string_lossy().starts_with("agg_"))
+    {
+        import::inferencex_agg(path)?
+    } else {
+        let hardware = a.hardware.clone().with_context(|| {
+            format!(
+                "{}: a bench result does not say what it ran on: pass --hardware (and --engine, --precision, --tp, --isl, --osl)",
+                path.display()
+            )
+        })?;
+        let d = import::Deployment {
+            hardware,
+            engine: a.engine.clone(),
+            precision: a.precision.clone(),
+            topology: format!("tp{}", a.tp),
+            num_gpus: a.tp,
+            isl: a.isl,
+            osl: a.osl,
+        };
+        import::bench_results(path, &d)?
+    };
+    let run = servebench_store::Run {
+        key: run_key()?,
+        started_at: points
+            .iter()
+            .filter_map(|p| p.provenance["date"].as_str())
+            .min()
+            .unwrap_or("unknown")
+            .to_string(),
+        who: a.who.clone(),
+        recipes_commit: None,
+        executor: "import".into(),
+        source: servebench_store::Source::Own,
+    };
+    Ok((run, points))
 }

@@ -4,6 +4,7 @@ pub mod dashboard;
 pub mod deployment;
 pub mod eval;
 pub mod ingest;
+pub mod migrate;
 pub mod plan;
 pub mod quickstart;
 pub mod report;

@@ -98,7 +98,7 @@ pub fn run(a: ReportArgs) -> anyhow::Result<ExitCode> {
     let req = Request::from_pairs(a.what, &pairs).map_err(|e| anyhow::anyhow!("--{e}"))?;
     let exp = exporter(&a.format)
         .ok_or_else(|| anyhow::anyhow!("--format {}: expected text, csv or json", a.format))?;
-    let mut store = Store::open(&a.store)?;
+    let mut store = Store::open_read_only(&a.store)?;
     let catalog = Catalog::builtin()?;
     let (curves, table) = req.run(&mut store, &catalog).map_err(anyhow::Error::msg)?;
     let loaded = t0.elapsed();
