@@ -130,6 +130,17 @@ pub fn load_recipe_texts(texts: &[(PathBuf, String)]) -> Result<Recipes, RecipeE
         let (file, text) = (file, text.as_str());
         let locations = Locations::index(text);
         let config: MasterConfig = parse(file, text, &locations)?;
+        if config.is_empty() {
+            return Err(RecipeError::Invalid {
+                file: file.clone(),
+                line: 1,
+                column: 1,
+                path: "<top level>".into(),
+                message: "holds no recipes (expected config keys, each a recipe with image, \
+                          model, precision, framework, runner and scenarios)"
+                    .into(),
+            });
+        }
         for (key, recipe) in config {
             if let Some((_, _, first)) = out.entries.iter().find(|e| e.0 == key) {
                 let (line, column) = locations.find(&key).unwrap_or((1, 1));
@@ -141,7 +152,9 @@ pub fn load_recipe_texts(texts: &[(PathBuf, String)]) -> Result<Recipes, RecipeE
                     message: format!("config key already defined in {}", first.display()),
                 });
             }
-            validate::recipe(&key, &recipe).map_err(|viol| {
+            validate::recipe(&key, &recipe)
+                .and_then(|()| simulated(&key, &recipe))
+                .map_err(|viol| {
                 let (line, column) = locations.find(&viol.path).unwrap_or((1, 1));
                 RecipeError::Invalid {
                     file: file.clone(),
@@ -155,6 +168,24 @@ pub fn load_recipe_texts(texts: &[(PathBuf, String)]) -> Result<Recipes, RecipeE
         }
     }
     Ok(out)
+}
+
+/// A `framework: sim` recipe's runner and model must be ones the simulated engine models.
+fn simulated(key: &str, r: &recipe::Recipe) -> Result<(), validate::Violation> {
+    if r.framework != "sim" {
+        return Ok(());
+    }
+    let violation = |field: &str, message: String| validate::Violation {
+        path: format!("{key}.{field}"),
+        message,
+    };
+    let catalog = servebench_catalog::Catalog::builtin()
+        .map_err(|e| violation("framework", format!("the simulated engine's catalog: {e}")))?;
+    engine::sim_gpu(&r.runner, &catalog).map_err(|e| violation("runner", e))?;
+    engine::sim_model(&r.model, &catalog)
+        .or_else(|e| engine::sim_model(&r.model_prefix, &catalog).map_err(|_| e))
+        .map_err(|e| violation("model", e))?;
+    Ok(())
 }
 
 /// Loads a runner config (`configs/runners.yaml`).
