@@ -1,12 +1,12 @@
 //! `bench` as a library: resolve the target and tokenizer once, then run one point per
 //! concurrency value. The CLI only parses flags into [`BenchOptions`] and renders progress.
 
-use crate::exchange::{endpoint_path, split_base_url, ExtraBody, Target};
+use crate::exchange::{endpoint_path, ExtraBody, Target};
 use crate::metrics::{self, Context};
-use crate::probe;
 use crate::record::RequestRecord;
 use crate::runner::{self, PointRun, PointSpec, Progress};
 use servebench_core::clock::peak_rss_bytes;
+use servebench_core::endpoint::BaseUrl;
 use servebench_core::result::{
     BenchResult, GoodputSpec, Provenance, RequestRate, RunConfig, TokenizeProbe,
 };
@@ -21,9 +21,10 @@ use std::time::Duration;
 
 #[derive(Debug, Clone)]
 pub struct BenchOptions {
-    pub base_url: String,
+    pub base_url: BaseUrl,
     /// Request path overriding the API's default (e.g. `/v1/completions`).
     pub endpoint: Option<String>,
+    /// The model name sent; empty: the first model the server lists at `/v1/models`.
     pub model: String,
     pub api: Api,
     pub dataset: DatasetKind,
@@ -63,7 +64,7 @@ pub struct BenchOptions {
 impl Default for BenchOptions {
     fn default() -> Self {
         BenchOptions {
-            base_url: "http://127.0.0.1:8000".into(),
+            base_url: BaseUrl::parse("http://127.0.0.1:8000").expect("a valid URL"),
             endpoint: None,
             model: "servebench-sim".into(),
             api: Api::Completions,
@@ -101,8 +102,12 @@ impl Default for BenchOptions {
 pub enum BenchError {
     #[error("{0}")]
     Config(String),
-    #[error("cannot reach {url}: {source}")]
-    Unreachable { url: String, source: std::io::Error },
+    /// The server did not answer the pre-flight request (before anything is measured).
+    #[error("cannot reach the server: {0}")]
+    Unreachable(String),
+    /// The server answered, but not as an OpenAI-compatible server for this benchmark would.
+    #[error("{0}")]
+    Server(String),
     #[error(transparent)]
     Tokenizer(#[from] servebench_tokenizer::TokenizerError),
     #[error(transparent)]
@@ -116,12 +121,173 @@ pub struct Bench {
     pub tokenizer: Arc<Tokenizer>,
     /// The tokenizer is a built-in stand-in, not the model's own.
     pub tokenizer_fallback: bool,
+    /// Off the hot path: the `/tokenize` probe.
+    http: servebench_http::Client,
 }
 
 /// One finished point.
 pub struct PointOutcome {
     pub result: BenchResult,
     pub run: PointRun,
+}
+
+/// The most requests in flight from one client: each needs its own connection, and a client
+/// machine has about 28,000 ephemeral ports per server address (Linux's default range).
+pub const MAX_CONCURRENCY: usize = 28_000;
+/// The longest sequence (input + output tokens) asked for: far past any model's context.
+pub const MAX_SEQUENCE_TOKENS: u64 = 1 << 24;
+/// The most prompt tokens one point's dataset may hold (4 bytes each in memory).
+pub const MAX_DATASET_TOKENS: u64 = 1 << 31;
+/// The most client threads (each runs its own event loop).
+pub const MAX_CLIENT_THREADS: usize = 1024;
+
+/// The flags' values, checked before anything is allocated or sent.
+fn check_options(o: &BenchOptions) -> Result<(), String> {
+    if !(0.0..=1.0).contains(&o.range_ratio) {
+        return Err(format!(
+            "--range-ratio {}: expected a number in [0, 1]",
+            o.range_ratio
+        ));
+    }
+    if o.concurrency.contains(&0) {
+        return Err("--concurrency: values must be at least 1".into());
+    }
+    if let Some(&c) = o.concurrency.iter().find(|&&c| c > MAX_CONCURRENCY) {
+        return Err(format!(
+            "--concurrency {c}: at most {MAX_CONCURRENCY} (one connection each, and a client has about that many ports per server)"
+        ));
+    }
+    if o.concurrency.is_empty() && o.request_rate.is_infinite() {
+        return Err("a closed loop (--request-rate inf) needs --concurrency".into());
+    }
+    if o.burstiness <= 0.0 || !o.burstiness.is_finite() {
+        return Err(format!(
+            "--burstiness {}: expected a positive number",
+            o.burstiness
+        ));
+    }
+    if o.client_threads == 0 || o.client_threads > MAX_CLIENT_THREADS {
+        return Err(format!(
+            "--client-threads {}: expected 1 to {MAX_CLIENT_THREADS}",
+            o.client_threads
+        ));
+    }
+    if o.isl == 0 {
+        return Err("--isl 0: expected at least 1 token".into());
+    }
+    let seq = u64::from(o.isl) + u64::from(o.osl);
+    if seq > MAX_SEQUENCE_TOKENS {
+        return Err(format!(
+            "--isl {} + --osl {} = {seq} tokens: at most {MAX_SEQUENCE_TOKENS} (no model has a longer context)",
+            o.isl, o.osl
+        ));
+    }
+    let most = o.concurrency.iter().max().copied().unwrap_or(100) as u64;
+    let requests =
+        o.num_prompts.map_or(10 * most, |n| n as u64) + o.warmups.map_or(2 * most, |n| n as u64);
+    if requests.saturating_mul(u64::from(o.isl)) > MAX_DATASET_TOKENS {
+        return Err(format!(
+            "{requests} requests of up to {} prompt tokens: more than {MAX_DATASET_TOKENS} tokens to hold; lower --num-prompts, --concurrency or --isl",
+            o.isl
+        ));
+    }
+    if !servebench_core::redact::is_env_var_name(&o.api_key_env) {
+        // Not echoed: it may be the key itself, pasted.
+        return Err(
+            "--api-key-env: expected the NAME of an environment variable that holds the key (e.g. OPENAI_API_KEY), not the key itself".into(),
+        );
+    }
+    Ok(())
+}
+
+/// What the pre-flight request found.
+struct Server {
+    addr: SocketAddr,
+    models: Vec<servebench_http::Model>,
+    first_model: Option<String>,
+}
+
+/// Resolves the server and asks it for its models (with the API key): a dead, misaddressed
+/// or key-refusing server is reported before anything is measured.
+fn preflight(
+    o: &BenchOptions,
+    api_key: Option<String>,
+) -> Result<(servebench_http::Client, Server), BenchError> {
+    let url = &o.base_url;
+    let addr = url
+        .authority()
+        .to_socket_addrs()
+        .map_err(|e| BenchError::Unreachable(format!("{url}: {e}")))?
+        .next()
+        .ok_or_else(|| BenchError::Unreachable(format!("{url}: no address")))?;
+    let http = servebench_http::Client::new(
+        url.clone(),
+        servebench_http::Options {
+            timeout: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(10),
+            api_key,
+            ..Default::default()
+        },
+    )
+    .map_err(|e| BenchError::Config(e.to_string()))?;
+    let models = match http.models() {
+        Ok(m) => m,
+        Err(servebench_http::ModelsError::Http(e)) => {
+            return Err(BenchError::Unreachable(e.to_string()))
+        }
+        Err(
+            e @ servebench_http::ModelsError::Status {
+                status: 401 | 403, ..
+            },
+        ) => return Err(BenchError::Server(e.to_string())),
+        // A server without a model list is still a server; the model must then be named.
+        Err(_) => Vec::new(),
+    };
+    let first_model = models.first().map(|m| m.id.clone());
+    Ok((
+        http,
+        Server {
+            addr,
+            models,
+            first_model,
+        },
+    ))
+}
+
+/// ISL + OSL fit the model's context where the server says what it is.
+fn check_context(o: &BenchOptions, models: &[servebench_http::Model]) -> Result<(), String> {
+    let Some(max) = models
+        .iter()
+        .find(|m| m.id == o.model)
+        .and_then(|m| m.max_model_len)
+    else {
+        return Ok(());
+    };
+    let seq = u64::from(o.isl) + u64::from(o.osl);
+    if seq > max {
+        return Err(format!(
+            "--isl {} + --osl {} = {seq} tokens: more than the server's max_model_len {max} for {} (from /v1/models)",
+            o.isl, o.osl, o.model
+        ));
+    }
+    Ok(())
+}
+
+/// The server's own count of a prompt's tokens (`/tokenize`: vLLM, SGLang, llama.cpp).
+fn server_token_count(http: &servebench_http::Client, model: &str, prompt: &str) -> Option<u64> {
+    let body = serde_json::json!({"model": model, "prompt": prompt, "add_special_tokens": false});
+    let r = http
+        .post_json("/tokenize", body.to_string().as_bytes())
+        .ok()?;
+    if r.status != 200 {
+        return None;
+    }
+    let v = r.json().ok()?;
+    v.get("count").and_then(|c| c.as_u64()).or_else(|| {
+        v.get("tokens")
+            .and_then(|t| t.as_array())
+            .map(|a| a.len() as u64)
+    })
 }
 
 /// Parse `ttft:MS,tpot:MS,e2el:MS` (any subset, also space-separated as vLLM takes it).
@@ -153,54 +319,9 @@ pub fn parse_goodput(s: &str) -> Result<GoodputSpec, String> {
 }
 
 impl Bench {
-    pub fn prepare(opts: BenchOptions) -> Result<Bench, BenchError> {
-        if !(0.0..=1.0).contains(&opts.range_ratio) {
-            return Err(BenchError::Config(format!(
-                "--range-ratio {}: expected a number in [0, 1]",
-                opts.range_ratio
-            )));
-        }
-        if opts.concurrency.contains(&0) {
-            return Err(BenchError::Config(
-                "--concurrency: values must be at least 1".into(),
-            ));
-        }
-        if opts.concurrency.is_empty() && opts.request_rate.is_infinite() {
-            return Err(BenchError::Config(
-                "a closed loop (--request-rate inf) needs --concurrency".into(),
-            ));
-        }
-        if opts.burstiness <= 0.0 || !opts.burstiness.is_finite() {
-            return Err(BenchError::Config(format!(
-                "--burstiness {}: expected a positive number",
-                opts.burstiness
-            )));
-        }
-        let (authority, prefix) = split_base_url(&opts.base_url).map_err(BenchError::Config)?;
-        let addr: SocketAddr = authority
-            .to_socket_addrs()
-            .map_err(|e| BenchError::Unreachable {
-                url: opts.base_url.clone(),
-                source: e,
-            })?
-            .next()
-            .ok_or_else(|| {
-                BenchError::Config(format!("--base-url {}: no address", opts.base_url))
-            })?;
-        std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(10)).map_err(|e| {
-            BenchError::Unreachable {
-                url: opts.base_url.clone(),
-                source: e,
-            }
-        })?;
-        let authorization = std::env::var(&opts.api_key_env)
-            .ok()
-            .filter(|k| !k.is_empty())
-            .map(|k| format!("Bearer {k}"));
-        let path = opts
-            .endpoint
-            .clone()
-            .unwrap_or_else(|| endpoint_path(&prefix, opts.api));
+    pub fn prepare(mut opts: BenchOptions) -> Result<Bench, BenchError> {
+        // Everything the flags say is checked before any network I/O.
+        check_options(&opts).map_err(BenchError::Config)?;
         let extra_body = match &opts.extra_body {
             Some(j) => ExtraBody::parse(j).map_err(BenchError::Config)?,
             None => ExtraBody::default(),
@@ -211,13 +332,37 @@ impl Bench {
             .map(|h| parse_header(h))
             .collect::<Result<Vec<_>, _>>()
             .map_err(BenchError::Config)?;
+        let resolved = Tokenizer::resolve(opts.tokenizer.as_deref(), &opts.model)?;
+        if opts.base_url.is_tls() {
+            return Err(BenchError::Config(format!(
+                "--base-url {}: https is not supported by the benchmark client yet; use http:// (e.g. a local TLS-terminating proxy)",
+                opts.base_url
+            )));
+        }
+        let api_key = std::env::var(&opts.api_key_env)
+            .ok()
+            .filter(|k| !k.is_empty());
+        let (http, server) = preflight(&opts, api_key.clone())?;
+        if opts.model.is_empty() {
+            opts.model = server.first_model.clone().ok_or_else(|| {
+                BenchError::Server(format!(
+                    "--model not given and {} lists no model",
+                    opts.base_url.join(&opts.base_url.api_path("/v1/models"))
+                ))
+            })?;
+        }
+        check_context(&opts, &server.models).map_err(BenchError::Config)?;
+        let path = opts
+            .endpoint
+            .clone()
+            .unwrap_or_else(|| endpoint_path(opts.base_url.prefix(), opts.api));
         let target = Target {
-            addr,
-            host: authority,
+            addr: server.addr,
+            host: opts.base_url.authority(),
             path,
             api: opts.api,
             model: opts.model.clone(),
-            authorization,
+            authorization: api_key.map(|k| format!("Bearer {k}")),
             ignore_eos: opts.ignore_eos,
             request_timeout: opts.request_timeout,
             idle_timeout: opts.idle_timeout,
@@ -226,12 +371,12 @@ impl Bench {
         };
         // Thousands of concurrent connections need thousands of descriptors.
         sys::raise_fd_limit();
-        let resolved = Tokenizer::resolve(opts.tokenizer.as_deref(), &opts.model)?;
         Ok(Bench {
             opts,
             target,
             tokenizer: Arc::new(resolved.tokenizer),
             tokenizer_fallback: resolved.fallback,
+            http,
         })
     }
 
@@ -281,13 +426,7 @@ impl Bench {
             let Prompt::Text(text) = &req.prompt else {
                 continue;
             };
-            let server = probe::server_token_count(
-                self.target.addr,
-                &self.target.host,
-                &self.target.model,
-                text,
-                self.target.authorization.as_deref(),
-            )?;
+            let server = server_token_count(&self.http, &self.target.model, text)?;
             p.prompts += 1;
             p.client_tokens += req.input_len as u64;
             p.server_tokens += server;
@@ -324,7 +463,7 @@ impl Bench {
             burstiness: self.opts.burstiness,
             duration: self.opts.duration,
             seed: self.opts.seed,
-            threads: self.opts.client_threads.max(1),
+            threads: self.opts.client_threads,
             retokenize: self.opts.retokenize.then(|| self.tokenizer.clone()),
             request_id_prefix: format!(
                 "sb{:x}-c{}",
@@ -335,7 +474,7 @@ impl Bench {
         let run = runner::run_point(spec, progress);
         let o = &self.opts;
         let config = RunConfig {
-            base_url: o.base_url.clone(),
+            base_url: o.base_url.to_string(),
             api: format!("{:?}", o.api).to_lowercase(),
             endpoint: self.target.path.clone(),
             model: o.model.clone(),
@@ -358,7 +497,7 @@ impl Bench {
             num_gpus: o.num_gpus,
             request_timeout_s: o.request_timeout.as_secs_f64(),
             idle_timeout_s: o.idle_timeout.as_secs_f64(),
-            client_threads: o.client_threads.max(1),
+            client_threads: o.client_threads,
             max_failure_rate: o.max_failure_rate,
             api_key_env: o.api_key_env.clone(),
             api_key_present: self.target.authorization.is_some(),
@@ -399,14 +538,15 @@ impl Bench {
 pub fn parse_header(h: &str) -> Result<(String, String), String> {
     let (name, value) = h
         .split_once(':')
-        .ok_or_else(|| format!("--header '{h}': expected NAME: VALUE"))?;
+        // The text is not echoed: a header without its name may be a pasted credential.
+        .ok_or_else(|| "--header: expected NAME: VALUE (no ':' in one of them)".to_string())?;
     let name = name.trim();
     let valid = !name.is_empty()
         && name
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"-_!#$%&'*+.^`|~".contains(&b));
     if !valid {
-        return Err(format!("--header '{h}': '{name}' is not a header name"));
+        return Err(format!("--header: '{name}' is not a header name"));
     }
     if [
         "host",
@@ -417,7 +557,7 @@ pub fn parse_header(h: &str) -> Result<(String, String), String> {
     ]
     .contains(&name.to_ascii_lowercase().as_str())
     {
-        return Err(format!("--header '{h}': servebench sets {name} itself"));
+        return Err(format!("--header {name}: servebench sets {name} itself"));
     }
     let value = value.trim();
     if value.bytes().any(|b| b == b'\r' || b == b'\n') {

@@ -100,39 +100,6 @@ impl std::fmt::Debug for Target {
     }
 }
 
-/// Split `http://host:port/prefix` into (host:port, path prefix). `https` needs TLS, which this
-/// build leaves out on purpose (a loopback load generator should not pay for it).
-pub fn split_base_url(base_url: &str) -> Result<(String, String), String> {
-    let rest = if let Some(r) = base_url.strip_prefix("http://") {
-        r
-    } else if base_url.starts_with("https://") {
-        return Err(format!(
-            "--base-url {base_url}: https is not supported by this build; use http:// (e.g. a local TLS-terminating proxy)"
-        ));
-    } else {
-        return Err(format!(
-            "--base-url {base_url}: expected http://HOST:PORT[/PREFIX]"
-        ));
-    };
-    let (authority, prefix) = match rest.find('/') {
-        Some(i) => (&rest[..i], rest[i..].trim_end_matches('/')),
-        None => (rest, ""),
-    };
-    if authority.is_empty() {
-        return Err(format!("--base-url {base_url}: missing host"));
-    }
-    let authority = if authority.starts_with('[')
-        || authority
-            .rsplit_once(':')
-            .is_some_and(|(_, p)| p.parse::<u16>().is_ok())
-    {
-        authority.to_string()
-    } else {
-        format!("{authority}:80")
-    };
-    Ok((authority, prefix.to_string()))
-}
-
 /// The request path for an API under a base URL prefix; a prefix already ending in `/v1`
 /// (as OpenAI client settings usually do) is not doubled.
 pub fn endpoint_path(prefix: &str, api: Api) -> String {
@@ -738,30 +705,6 @@ fn to_tokio(deadline_ns: u64) -> tokio::time::Instant {
 mod tests {
     use super::*;
     use std::borrow::Cow;
-
-    #[test]
-    fn base_url_forms() {
-        assert_eq!(
-            split_base_url("http://127.0.0.1:8000").unwrap(),
-            ("127.0.0.1:8000".into(), "".into())
-        );
-        assert_eq!(
-            split_base_url("http://localhost:8000/v1/").unwrap(),
-            ("localhost:8000".into(), "/v1".into())
-        );
-        assert_eq!(
-            split_base_url("http://h/x").unwrap(),
-            ("h:80".into(), "/x".into())
-        );
-        assert!(split_base_url("https://h").unwrap_err().contains("https"));
-        assert!(split_base_url("ftp://h").is_err());
-        assert_eq!(endpoint_path("/v1", Api::Chat), "/v1/chat/completions");
-        assert_eq!(endpoint_path("", Api::Completions), "/v1/completions");
-        assert_eq!(
-            endpoint_path("/proxy", Api::Completions),
-            "/proxy/v1/completions"
-        );
-    }
 
     #[test]
     fn json_string_escaping_round_trips() {

@@ -11,7 +11,6 @@ pub mod chunk;
 pub mod exchange;
 pub mod http1;
 pub mod metrics;
-pub mod probe;
 pub mod record;
 pub mod report;
 pub mod runner;

@@ -36,7 +36,7 @@ fn bench_against_the_realtime_engine_agrees_with_virtual_time() {
     })
     .unwrap();
     let bench = Bench::prepare(BenchOptions {
-        base_url: sim.base_url(),
+        base_url: sim.base_url().parse().unwrap(),
         model: "servebench-sim".into(),
         isl: 512,
         osl: 64,

@@ -45,7 +45,7 @@ fn run(mut s: Setup) -> (PointOutcome, Vec<ServerRecord>) {
     let record = dir.path().join("record.jsonl");
     s.sim.record = Some(record.clone());
     let sim = servebench_sim::spawn(s.sim).unwrap();
-    s.opts.base_url = sim.base_url();
+    s.opts.base_url = sim.base_url().parse().unwrap();
     let bench = Bench::prepare(s.opts).unwrap();
     let conc = bench.points()[0];
     let ds = bench.dataset(conc).unwrap();

@@ -29,6 +29,9 @@ fn serve(responses: Vec<Vec<u8>>, close: bool) -> (String, Arc<Mutex<Vec<String>
                     let Some(request) = read_request(&mut c) else {
                         return;
                     };
+                    if is_preflight(&request, &mut c) {
+                        continue;
+                    }
                     if request.starts_with("POST /v1/") {
                         seen.lock().unwrap().push(request);
                     }
@@ -48,6 +51,17 @@ fn serve(responses: Vec<Vec<u8>>, close: bool) -> (String, Arc<Mutex<Vec<String>
     (url, seen)
 }
 
+/// The client's pre-flight `GET /v1/models`, answered 404 (no model list: the client goes on
+/// with the model it was given).
+fn is_preflight(request: &str, c: &mut std::net::TcpStream) -> bool {
+    if !request.starts_with("GET ") {
+        return false;
+    }
+    let _ =
+        c.write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+    true
+}
+
 const TWO_TOKENS: &str = "data: {\"choices\":[{\"text\":\" a\"}]}\n\ndata: {\"choices\":[{\"text\":\" b\",\"finish_reason\":\"length\"}]}\n\ndata: {\"choices\":[],\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":2}}\n\ndata: [DONE]\n\n";
 
 fn run(url: String, n: usize, env_key: Option<&str>) -> PointOutcome {
@@ -61,7 +75,7 @@ fn run_with(
     tweak: impl FnOnce(&mut BenchOptions),
 ) -> PointOutcome {
     let mut opts = BenchOptions {
-        base_url: url,
+        base_url: url.parse().unwrap(),
         model: "m".into(),
         isl: 16,
         osl: 2,
@@ -279,8 +293,10 @@ fn a_kept_alive_connection_closed_before_answering_gets_the_request_again() {
     std::thread::spawn(move || {
         for conn in l.incoming() {
             let Ok(mut c) = conn else { return };
-            if read_request(&mut c).is_none() {
-                continue;
+            match read_request(&mut c) {
+                None => continue,
+                Some(r) if is_preflight(&r, &mut c) => continue,
+                Some(_) => {}
             }
             r2.fetch_add(1, Ordering::SeqCst);
             c.write_all(resp.as_bytes()).unwrap();

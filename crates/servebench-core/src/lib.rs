@@ -2,6 +2,7 @@
 //! with their exact definitions, failure categories and the cross-process monotonic clock.
 
 pub mod clock;
+pub mod endpoint;
 pub mod failure;
 pub mod power;
 pub mod redact;

@@ -20,4 +20,10 @@ pub enum EvalError {
     Data { at: String, message: String },
     #[error("{0}")]
     Usage(String),
+    /// The server could not be asked (checked before the first question).
+    #[error("{0}")]
+    Server(String),
+    /// Every question failed: the server, not the model, was measured; nothing is scored.
+    #[error("all {n} questions failed, so there is no score; the first: {first}")]
+    AllFailed { n: usize, first: String },
 }

@@ -6,6 +6,7 @@ use crate::task::{Doc, Message, Task};
 use crate::EvalError;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+use servebench_core::endpoint::BaseUrl;
 use sha2::{Digest, Sha256};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -15,7 +16,9 @@ use std::time::{Duration, Instant};
 /// What to run.
 #[derive(Debug, Clone)]
 pub struct EvalOptions {
-    pub base_url: String,
+    pub base_url: BaseUrl,
+    /// How the server's certificate is checked (https).
+    pub tls: servebench_http::TlsOptions,
     pub model: String,
     pub task: Task,
     /// The questions (JSONL in the task's dataset layout).
@@ -163,7 +166,13 @@ pub fn run(
 ) -> Result<(EvalResult, Vec<SampleRecord>), EvalError> {
     let started = std::time::SystemTime::now();
     let t0 = Instant::now();
-    let ep = Endpoint::new(&o.base_url, o.api_key.clone()).map_err(EvalError::Usage)?;
+    let ep = Endpoint::new(
+        &o.base_url,
+        o.api_key.clone(),
+        o.tls.clone(),
+        o.request_timeout,
+    )
+    .map_err(EvalError::Usage)?;
     let bytes = std::fs::read(&o.data).map_err(|e| EvalError::Data {
         at: o.data.display().to_string(),
         message: e.to_string(),
@@ -203,6 +212,10 @@ pub fn run(
     if let Some(l) = o.limit {
         docs.truncate(l);
     }
+    // A dead or misconfigured server is found before any question is asked, not scored 0%.
+    ep.client()
+        .models()
+        .map_err(|e| EvalError::Server(e.to_string()))?;
     let total = docs.len();
     let next = AtomicUsize::new(0);
     let done = AtomicUsize::new(0);
@@ -232,6 +245,13 @@ pub fn run(
     let flexible: Option<Vec<bool>> = records.iter().map(|r| r.flexible_correct).collect();
     let flex = flexible.as_deref().map(mean_stderr);
     let n_failed = records.iter().filter(|r| r.error.is_some()).count();
+    // No answer at all measures the server, not the model: no score.
+    if total > 0 && n_failed == total {
+        return Err(EvalError::AllFailed {
+            n: total,
+            first: records[0].error.clone().unwrap_or_default(),
+        });
+    }
     let passed = o
         .threshold
         .as_ref()
@@ -240,7 +260,7 @@ pub fn run(
         schema_version: 1,
         task: o.task,
         model: o.model.clone(),
-        base_url: o.base_url.clone(),
+        base_url: o.base_url.to_string(),
         data: o.data.display().to_string(),
         data_sha256: hex::encode(Sha256::digest(&bytes)),
         fewshot_source,
@@ -306,7 +326,7 @@ fn ask(
     loop {
         attempts += 1;
         calls.fetch_add(1, Ordering::Relaxed);
-        last = client::chat(ep, &body, o.request_timeout);
+        last = client::chat(ep, &body);
         match &last {
             Err(e) if e.retryable() && attempts <= o.retries => {
                 let backoff = Duration::from_millis(500 << (attempts - 1).min(4));

@@ -144,11 +144,16 @@ impl PowerSpec {
     /// Starts sampling for a deployment of `num_gpus` served at `base_url`.
     pub fn start(
         &self,
-        base_url: &str,
+        base_url: &servebench_core::endpoint::BaseUrl,
         num_gpus: Option<u32>,
     ) -> Result<(Recorder, Checks), PowerError> {
         let source: Source = match self.source.as_str() {
-            "sim" => Source::Sim(origin(base_url)),
+            // The engine's own endpoint sits at its root, whatever the API prefix.
+            "sim" => Source::Sim(
+                format!("http://{}", base_url.authority())
+                    .parse()
+                    .expect("an authority makes a URL"),
+            ),
             s => s.parse().map_err(|message| PowerError::Source {
                 name: s.into(),
                 message,
@@ -167,12 +172,6 @@ impl PowerSpec {
 }
 
 /// `http://HOST:PORT` of a base URL that may carry a path.
-fn origin(base_url: &str) -> String {
-    match base_url.split_once("://") {
-        Some((scheme, rest)) => format!("{scheme}://{}", rest.split('/').next().unwrap_or(rest)),
-        None => base_url.to_string(),
-    }
-}
 
 /// The power of `result`'s benchmark window from what `rec` sampled: waits (up to two
 /// seconds past the window) for the samples that close it, then integrates.

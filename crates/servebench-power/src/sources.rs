@@ -3,7 +3,8 @@
 
 use crate::Sample;
 use servebench_core::clock::mono_ns;
-use std::io::{BufRead, BufReader, Read, Write};
+use servebench_core::endpoint::BaseUrl;
+use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -17,7 +18,7 @@ pub enum Source {
     /// AMD GPUs through `amd-smi metric --power --energy --json`.
     AmdSmi,
     /// The simulated engine's `/sim/power` at this base URL.
-    Sim(String),
+    Sim(BaseUrl),
 }
 
 impl std::str::FromStr for Source {
@@ -28,10 +29,10 @@ impl std::str::FromStr for Source {
             "nvidia-smi" => Ok(Source::NvidiaSmi),
             "amd-smi" => Ok(Source::AmdSmi),
             _ => match s.strip_prefix("sim:") {
-                Some(url) if url.starts_with("http://") => {
-                    Ok(Source::Sim(url.trim_end_matches('/').into()))
-                }
-                _ => Err(format!(
+                Some(url) => BaseUrl::parse(url)
+                    .map(Source::Sim)
+                    .map_err(|e| format!("'sim:…': {e}")),
+                None => Err(format!(
                     "'{s}': expected nvml, nvidia-smi, amd-smi or sim:http://HOST:PORT"
                 )),
             },
@@ -87,7 +88,16 @@ impl Source {
                 Ok(Box::new(r))
             }
             Source::Sim(url) => {
-                let mut r = Polled(SimRead { url: url.clone() });
+                let http = servebench_http::Client::new(
+                    url.clone(),
+                    servebench_http::Options {
+                        timeout: Duration::from_secs(2),
+                        connect_timeout: Duration::from_secs(1),
+                        ..Default::default()
+                    },
+                )
+                .map_err(|e| e.to_string())?;
+                let mut r = Polled(SimRead { http });
                 r.0.read()?;
                 Ok(Box::new(r))
             }
@@ -154,13 +164,20 @@ impl Read1 for NvmlRead {
 }
 
 struct SimRead {
-    url: String,
+    http: servebench_http::Client,
 }
 
 impl Read1 for SimRead {
     fn read(&mut self) -> Result<Vec<Sample>, String> {
-        let body = http_get(&self.url, "/sim/power")?;
-        parse_sim_power(&body)
+        let r = self.http.get("/sim/power").map_err(|e| e.to_string())?;
+        if r.status != 200 {
+            return Err(format!(
+                "{}: HTTP {}",
+                self.http.base().join("/sim/power"),
+                r.status
+            ));
+        }
+        parse_sim_power(&r.text())
     }
 }
 
@@ -187,30 +204,6 @@ pub fn parse_sim_power(body: &str) -> Result<Vec<Sample>, String> {
             })
         })
         .collect()
-}
-
-fn http_get(base: &str, path: &str) -> Result<String, String> {
-    let addr = base.trim_start_matches("http://");
-    let mut s = std::net::TcpStream::connect(addr).map_err(|e| format!("{base}: {e}"))?;
-    s.set_read_timeout(Some(Duration::from_secs(2))).ok();
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )
-    .map_err(|e| format!("{base}: {e}"))?;
-    let mut r = String::new();
-    s.read_to_string(&mut r)
-        .map_err(|e| format!("{base}{path}: {e}"))?;
-    let (head, body) = r
-        .split_once("\r\n\r\n")
-        .ok_or_else(|| format!("{base}{path}: no HTTP response"))?;
-    if !head.starts_with("HTTP/1.1 200") {
-        return Err(format!(
-            "{base}{path}: {}",
-            head.lines().next().unwrap_or("")
-        ));
-    }
-    Ok(body.to_string())
 }
 
 /// `nvidia-smi` in loop mode, one CSV line per GPU per period.

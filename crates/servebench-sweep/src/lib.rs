@@ -155,15 +155,15 @@ pub fn load_recipe_texts(texts: &[(PathBuf, String)]) -> Result<Recipes, RecipeE
             validate::recipe(&key, &recipe)
                 .and_then(|()| simulated(&key, &recipe))
                 .map_err(|viol| {
-                let (line, column) = locations.find(&viol.path).unwrap_or((1, 1));
-                RecipeError::Invalid {
-                    file: file.clone(),
-                    line,
-                    column,
-                    path: viol.path,
-                    message: viol.message,
-                }
-            })?;
+                    let (line, column) = locations.find(&viol.path).unwrap_or((1, 1));
+                    RecipeError::Invalid {
+                        file: file.clone(),
+                        line,
+                        column,
+                        path: viol.path,
+                        message: viol.message,
+                    }
+                })?;
             out.entries.push((key, recipe, file.clone()));
         }
     }

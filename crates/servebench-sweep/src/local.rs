@@ -15,9 +15,10 @@ use serde::{Deserialize, Serialize};
 use servebench_client::bench::over_failure_gate;
 use servebench_client::runner::Progress;
 use servebench_client::{Bench, BenchOptions};
+use servebench_core::endpoint::BaseUrl;
 use servebench_core::result::BenchResult;
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -152,7 +153,9 @@ fn write_atomic(path: &Path, value: &impl Serialize) -> std::io::Result<()> {
 struct Server {
     child: Child,
     log: PathBuf,
-    base_url: String,
+    base_url: BaseUrl,
+    /// Health checks and `/metrics` scrapes.
+    http: servebench_http::Client,
     /// The command, as a shell line (stored with every point it measured).
     command: String,
 }
@@ -206,10 +209,22 @@ impl Server {
                 )))
             }
         };
+        let base_url = BaseUrl::parse(&format!("http://{host}:{port}"))
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+        let http = servebench_http::Client::new(
+            base_url.clone(),
+            servebench_http::Options {
+                timeout: Duration::from_secs(5),
+                connect_timeout: Duration::from_secs(1),
+                ..Default::default()
+            },
+        )
+        .map_err(|e| std::io::Error::other(e.to_string()))?;
         Ok(Ok(Server {
             child,
             log,
-            base_url: format!("http://{host}:{port}"),
+            base_url,
+            http,
             command: cmd.redacted_line(),
         }))
     }
@@ -217,14 +232,13 @@ impl Server {
     /// Probes the health endpoint until it answers 200, the process exits or the deadline.
     fn wait_healthy(&mut self, deadline: Duration) -> Result<(), String> {
         let t0 = Instant::now();
-        let addr = self.base_url.trim_start_matches("http://").to_string();
         loop {
             if let Ok(Some(status)) = self.child.try_wait() {
                 return Err(format!(
                     "the server exited ({status}) before it was healthy"
                 ));
             }
-            if health_ok(&addr) {
+            if health_ok(&self.http) {
                 return Ok(());
             }
             if t0.elapsed() > deadline {
@@ -273,30 +287,15 @@ impl Drop for Server {
     }
 }
 
-/// Status and body of a GET on a loopback server (None when it does not answer).
-fn http_get(addr: &str, path: &str) -> Option<(u16, String)> {
-    let sa = addr.parse::<std::net::SocketAddr>().ok()?;
-    let mut s = std::net::TcpStream::connect_timeout(&sa, Duration::from_secs(1)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    let req = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-    s.write_all(req.as_bytes()).ok()?;
-    let mut buf = Vec::new();
-    s.read_to_end(&mut buf).ok()?;
-    let text = String::from_utf8_lossy(&buf);
-    let (head, body) = text.split_once("\r\n\r\n")?;
-    let status = head.get(9..12)?.parse().ok()?;
-    Some((status, body.to_string()))
-}
-
-fn health_ok(addr: &str) -> bool {
-    http_get(addr, HEALTH_PATH).is_some_and(|(status, _)| status == 200)
+fn health_ok(http: &servebench_http::Client) -> bool {
+    http.get(HEALTH_PATH).is_ok_and(|r| r.status == 200)
 }
 
 /// The server's Prometheus metrics (`/metrics`: llama.cpp, vLLM, SGLang), sample name with its
 /// labels → value; None where it has none.
-fn scrape_metrics(addr: &str) -> Option<BTreeMap<String, f64>> {
-    let (status, body) = http_get(addr, "/metrics")?;
-    (status == 200).then(|| parse_prometheus(&body))
+fn scrape_metrics(http: &servebench_http::Client) -> Option<BTreeMap<String, f64>> {
+    let r = http.get("/metrics").ok()?;
+    (r.status == 200).then(|| parse_prometheus(&r.text()))
 }
 
 /// Prometheus' text format: `name{labels} value [timestamp]` per line, `#` comments.
@@ -470,6 +469,7 @@ fn run_eval(
     });
     let eo = servebench_eval::EvalOptions {
         base_url: s.base_url.clone(),
+        tls: Default::default(),
         model: job.model.clone(),
         task: spec.task,
         data: spec.data.clone(),
@@ -638,11 +638,10 @@ fn run_point(
                 continue;
             }
         };
-        let addr = s.base_url.trim_start_matches("http://").to_string();
-        let before = scrape_metrics(&addr);
+        let before = scrape_metrics(&s.http);
         let measured = bench(job, p.conc, &s.base_url, o);
         let server_metrics = before
-            .zip(scrape_metrics(&addr))
+            .zip(scrape_metrics(&s.http))
             .map(|(b, a)| ServerMetrics::between(b, a));
         match measured {
             Ok(result) => {
@@ -705,13 +704,18 @@ fn run_point(
 }
 
 /// One `bench` point with InferenceX's parameters.
-fn bench(job: &Job, conc: u32, base_url: &str, o: &SweepOptions) -> Result<BenchResult, String> {
+fn bench(
+    job: &Job,
+    conc: u32,
+    base_url: &BaseUrl,
+    o: &SweepOptions,
+) -> Result<BenchResult, String> {
     let Workload::Fixed { isl, osl } = job.workload else {
         return Err("agentic jobs have no client yet".into());
     };
     let c = conc as usize;
     let opts = BenchOptions {
-        base_url: base_url.to_string(),
+        base_url: base_url.clone(),
         model: job.model.clone(),
         isl,
         osl,

@@ -2,6 +2,7 @@
 
 use anyhow::{bail, Context as _};
 use indicatif::{ProgressBar, ProgressStyle};
+use servebench_core::endpoint::BaseUrl;
 use servebench_client::bench::{over_failure_gate, parse_goodput, request_line};
 use servebench_client::runner::{PHASE_DONE, PHASE_MEASURE, PHASE_WARMUP};
 use servebench_client::{report, Bench, BenchOptions, Progress};
@@ -247,12 +248,10 @@ pub fn run(a: BenchArgs) -> anyhow::Result<ExitCode> {
         }
         (None, None) => unreachable!(),
     };
-    let model = match &a.model {
-        Some(m) => m.clone(),
-        None => first_model(&base_url).with_context(|| {
-            format!("--model not given and {base_url}/v1/models did not name one")
-        })?,
-    };
+    // Parsed here, not by clap, whose message would echo a password in the URL.
+    let base_url = BaseUrl::parse(&base_url).map_err(|e| anyhow::anyhow!("--base-url {e}"))?;
+    // Without --model, the library asks the server's /v1/models (with the API key).
+    let model = a.model.clone().unwrap_or_default();
     let goodput = a
         .goodput
         .as_deref()
@@ -393,22 +392,6 @@ pub fn run(a: BenchArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
-}
-
-/// The first model id the server lists.
-pub(super) fn first_model(base_url: &str) -> anyhow::Result<String> {
-    let (authority, prefix) =
-        servebench_client::exchange::split_base_url(base_url).map_err(anyhow::Error::msg)?;
-    let path = match prefix.strip_suffix("/v1") {
-        Some(p) => format!("{p}/v1/models"),
-        None => format!("{prefix}/v1/models"),
-    };
-    let body = servebench_client::probe::get(&authority, &path, Duration::from_secs(10))?;
-    let v: serde_json::Value = serde_json::from_slice(&body)?;
-    v["data"][0]["id"]
-        .as_str()
-        .map(str::to_string)
-        .ok_or_else(|| anyhow::anyhow!("no model in the /v1/models answer"))
 }
 
 fn spawn_bar(p: Arc<Progress>, conc: Option<usize>) -> std::thread::JoinHandle<()> {

@@ -1,5 +1,6 @@
 //! `servebench eval`: an accuracy eval against an OpenAI-compatible server (servebench-eval).
 
+use servebench_core::endpoint::BaseUrl;
 use anyhow::Context as _;
 use servebench_eval::{EvalOptions, EvalResult, Task, Threshold};
 use std::io::Write;
@@ -70,17 +71,17 @@ pub struct EvalArgs {
 }
 
 pub fn run(a: EvalArgs) -> anyhow::Result<ExitCode> {
-    let model = match &a.model {
-        Some(m) => m.clone(),
-        None => super::bench::first_model(&a.base_url).with_context(|| {
-            format!(
-                "--model not given and {}/v1/models did not name one",
-                a.base_url
-            )
-        })?,
-    };
-    let catalog = servebench_catalog::Catalog::builtin()?;
-    let threshold = Threshold::resolve(a.threshold, "--threshold", a.task, &model, &catalog);
+    // Every flag is checked before the server is asked anything.
+    let base_url =
+        BaseUrl::parse(&a.base_url).map_err(|e| anyhow::anyhow!("--base-url {e}"))?;
+    anyhow::ensure!(
+        servebench_core::redact::is_env_var_name(&a.api_key_env),
+        "--api-key-env: expected the NAME of an environment variable that holds the key (e.g. OPENAI_API_KEY), not the key itself"
+    );
+    anyhow::ensure!(
+        a.concurrency >= 1,
+        "--concurrency 0: expected at least 1 question in flight"
+    );
     let extra_body = a
         .extra_body
         .as_deref()
@@ -92,24 +93,38 @@ pub fn run(a: EvalArgs) -> anyhow::Result<ExitCode> {
         "--extra-body: expected a JSON object"
     );
     anyhow::ensure!(
-        a.request_timeout > 0.0,
-        "--request-timeout: expected seconds > 0"
+        a.request_timeout > 0.0 && a.request_timeout.is_finite(),
+        "--request-timeout {}: expected a positive number of seconds",
+        a.request_timeout
     );
+    anyhow::ensure!(
+        a.data.is_file(),
+        "--data {}: no such file",
+        a.data.display()
+    );
+    let api_key = std::env::var(&a.api_key_env).ok().filter(|k| !k.is_empty());
+    let model = match &a.model {
+        Some(m) => m.clone(),
+        None => first_model(&base_url, api_key.clone())?,
+    };
+    let catalog = servebench_catalog::Catalog::builtin()?;
+    let threshold = Threshold::resolve(a.threshold, "--threshold", a.task, &model, &catalog);
     let o = EvalOptions {
-        base_url: a.base_url.clone(),
+        base_url,
+        tls: Default::default(),
         model,
         task: a.task,
         data: a.data.clone(),
         fewshot_data: a.fewshot_data.clone(),
         num_fewshot: a.num_fewshot,
         limit: a.limit,
-        concurrency: a.concurrency.max(1),
+        concurrency: a.concurrency,
         retries: a.retries,
         request_timeout: Duration::from_secs_f64(a.request_timeout),
         max_tokens: a.max_tokens,
         temperature: a.temperature,
         seed: a.seed,
-        api_key: std::env::var(&a.api_key_env).ok().filter(|k| !k.is_empty()),
+        api_key,
         extra_body,
         threshold,
     };
@@ -142,6 +157,22 @@ pub fn run(a: EvalArgs) -> anyhow::Result<ExitCode> {
         Some(false) => ExitCode::from(1),
         _ => ExitCode::SUCCESS,
     })
+}
+
+/// The first model the server lists at `/v1/models` (asked with the API key).
+fn first_model(base_url: &BaseUrl, api_key: Option<String>) -> anyhow::Result<String> {
+    let http = servebench_http::Client::new(
+        base_url.clone(),
+        servebench_http::Options {
+            api_key,
+            ..Default::default()
+        },
+    )?;
+    http.models()?
+        .into_iter()
+        .next()
+        .map(|m| m.id)
+        .ok_or_else(|| anyhow::anyhow!("--model not given and {base_url} lists no model"))
 }
 
 /// What `eval` prints.
