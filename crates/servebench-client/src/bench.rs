@@ -49,6 +49,8 @@ pub struct BenchOptions {
     pub api_key_env: String,
     pub request_timeout: Duration,
     pub idle_timeout: Duration,
+    /// Opening each connection.
+    pub connect_timeout: Duration,
     pub client_threads: usize,
     pub max_failure_rate: f64,
     /// Re-tokenize generated text to report the client's output count beside `usage`.
@@ -88,6 +90,7 @@ impl Default for BenchOptions {
             api_key_env: "OPENAI_API_KEY".into(),
             request_timeout: Duration::from_secs(3600),
             idle_timeout: Duration::from_secs(600),
+            connect_timeout: Duration::from_secs(10),
             client_threads: 1,
             max_failure_rate: 0.05,
             retokenize: true,
@@ -224,7 +227,7 @@ fn preflight(
         url.clone(),
         servebench_http::Options {
             timeout: Duration::from_secs(30),
-            connect_timeout: Duration::from_secs(10),
+            connect_timeout: o.connect_timeout,
             api_key,
             ..Default::default()
         },
@@ -366,6 +369,7 @@ impl Bench {
             ignore_eos: opts.ignore_eos,
             request_timeout: opts.request_timeout,
             idle_timeout: opts.idle_timeout,
+            connect_timeout: opts.connect_timeout,
             extra_body,
             headers,
         };

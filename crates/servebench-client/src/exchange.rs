@@ -31,6 +31,8 @@ pub struct Target {
     pub ignore_eos: bool,
     pub request_timeout: Duration,
     pub idle_timeout: Duration,
+    /// Opening a connection (a dropped SYN otherwise waits out the kernel's ~2 minutes).
+    pub connect_timeout: Duration,
     /// Extra JSON members for every request body (`--extra-body`); they replace ours of the
     /// same name.
     pub extra_body: ExtraBody,
@@ -128,9 +130,19 @@ impl Slot {
     }
 
     /// Open the connection now (used to pre-connect before the timed window).
-    pub async fn connect(&mut self, addr: SocketAddr) -> io::Result<u64> {
+    pub async fn connect(&mut self, addr: SocketAddr, limit: Duration) -> io::Result<u64> {
         let t0 = mono_ns();
-        let s = TcpStream::connect(addr).await?;
+        let s = tokio::time::timeout(limit, TcpStream::connect(addr))
+            .await
+            .map_err(|_| {
+                io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    format!(
+                        "no answer within {:.1} s (--connect-timeout)",
+                        limit.as_secs_f64()
+                    ),
+                )
+            })??;
         s.set_nodelay(true)?;
         self.conn = Some(s);
         Ok(mono_ns() - t0)
@@ -377,7 +389,7 @@ pub async fn execute(
         }
     }
     if slot.conn.is_none() {
-        match slot.connect(target.addr).await {
+        match slot.connect(target.addr, target.connect_timeout).await {
             Ok(ns) => rec.connect_ns = ns,
             Err(e) => {
                 rec.send_ns = mono_ns();
@@ -703,6 +715,55 @@ fn to_tokio(deadline_ns: u64) -> tokio::time::Instant {
 
 #[cfg(test)]
 mod tests {
+
+    /// A loopback listener whose accept queue is full (backlog 0, one connection parked and
+    /// never accepted): Linux drops further SYNs, as a firewall or an overloaded host does.
+    fn syn_dropping_listener() -> (SocketAddr, Vec<std::net::TcpStream>, i32) {
+        // SAFETY: plain socket calls on a descriptor this test owns.
+        unsafe {
+            let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM, 0);
+            let mut sa: libc::sockaddr_in = std::mem::zeroed();
+            sa.sin_family = libc::AF_INET as libc::sa_family_t;
+            sa.sin_addr.s_addr = u32::from_ne_bytes([127, 0, 0, 1]);
+            let len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+            assert_eq!(
+                libc::bind(fd, &sa as *const _ as *const libc::sockaddr, len),
+                0
+            );
+            assert_eq!(libc::listen(fd, 0), 0);
+            let mut got = len;
+            libc::getsockname(fd, &mut sa as *mut _ as *mut libc::sockaddr, &mut got);
+            let addr = SocketAddr::from(([127, 0, 0, 1], u16::from_be(sa.sin_port)));
+            let mut parked = Vec::new();
+            // Fill the queue: connects complete until it is full, then one hangs (bounded here).
+            for _ in 0..4 {
+                match std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(300)) {
+                    Ok(c) => parked.push(c),
+                    Err(_) => break,
+                }
+            }
+            (addr, parked, fd)
+        }
+    }
+
+    #[test]
+    fn a_connect_to_a_host_that_drops_syns_ends_at_the_connect_timeout() {
+        let (addr, _parked, fd) = syn_dropping_listener();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let t0 = std::time::Instant::now();
+        let r = rt.block_on(Slot::new().connect(addr, Duration::from_millis(500)));
+        let took = t0.elapsed();
+        // SAFETY: closing the listener this test opened.
+        unsafe { libc::close(fd) };
+        let e = r.expect_err("the queue is full: no connection");
+        assert_eq!(e.kind(), io::ErrorKind::TimedOut, "{e}");
+        assert!(e.to_string().contains("--connect-timeout"), "{e}");
+        // Bounded by the limit, not the kernel's SYN retries (~2 minutes).
+        assert!(took < Duration::from_secs(5), "{took:?}");
+    }
     use super::*;
     use std::borrow::Cow;
 
@@ -726,6 +787,7 @@ mod tests {
             ignore_eos: true,
             request_timeout: Duration::from_secs(1),
             idle_timeout: Duration::from_secs(1),
+            connect_timeout: Duration::from_secs(10),
             extra_body: ExtraBody::default(),
             headers: vec![],
         }

@@ -2,10 +2,10 @@
 
 use anyhow::{bail, Context as _};
 use indicatif::{ProgressBar, ProgressStyle};
-use servebench_core::endpoint::BaseUrl;
 use servebench_client::bench::{over_failure_gate, parse_goodput, request_line};
 use servebench_client::runner::{PHASE_DONE, PHASE_MEASURE, PHASE_WARMUP};
 use servebench_client::{report, Bench, BenchOptions, Progress};
+use servebench_core::endpoint::BaseUrl;
 use servebench_core::result::RequestRate;
 use servebench_core::Api;
 use servebench_dataset::DatasetKind;
@@ -94,6 +94,9 @@ pub struct BenchArgs {
     /// Longest silence (no bytes) allowed within a response, seconds.
     #[arg(long, default_value_t = 600.0)]
     idle_timeout: f64,
+    /// Seconds to open a connection (a server that drops SYNs fails here, not minutes later).
+    #[arg(long, default_value_t = 10.0)]
+    connect_timeout: f64,
     /// Client I/O threads (raise it when the self-check says the client was the bottleneck).
     #[arg(long, default_value_t = 1)]
     client_threads: usize,
@@ -296,6 +299,7 @@ pub fn run(a: BenchArgs) -> anyhow::Result<ExitCode> {
         api_key_env: a.api_key_env.clone(),
         request_timeout: secs("request-timeout", a.request_timeout)?,
         idle_timeout: secs("idle-timeout", a.idle_timeout)?,
+        connect_timeout: secs("connect-timeout", a.connect_timeout)?,
         client_threads: a.client_threads,
         max_failure_rate: a.max_failure_rate,
         retokenize: !a.no_retokenize,

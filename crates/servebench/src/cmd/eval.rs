@@ -1,7 +1,7 @@
 //! `servebench eval`: an accuracy eval against an OpenAI-compatible server (servebench-eval).
 
-use servebench_core::endpoint::BaseUrl;
 use anyhow::Context as _;
+use servebench_core::endpoint::BaseUrl;
 use servebench_eval::{EvalOptions, EvalResult, Task, Threshold};
 use std::io::Write;
 use std::path::PathBuf;
@@ -72,8 +72,7 @@ pub struct EvalArgs {
 
 pub fn run(a: EvalArgs) -> anyhow::Result<ExitCode> {
     // Every flag is checked before the server is asked anything.
-    let base_url =
-        BaseUrl::parse(&a.base_url).map_err(|e| anyhow::anyhow!("--base-url {e}"))?;
+    let base_url = BaseUrl::parse(&a.base_url).map_err(|e| anyhow::anyhow!("--base-url {e}"))?;
     anyhow::ensure!(
         servebench_core::redact::is_env_var_name(&a.api_key_env),
         "--api-key-env: expected the NAME of an environment variable that holds the key (e.g. OPENAI_API_KEY), not the key itself"
