@@ -51,14 +51,19 @@ enum Command {
     Eval(cmd::eval::EvalArgs),
 }
 
-/// Help never shows an environment variable's value (`SERVEBENCH_STORE` may hold a password).
-fn hide_env_values(c: clap::Command) -> clap::Command {
-    c.mut_args(|a| a.hide_env_values(true))
-        .mut_subcommands(hide_env_values)
+/// Settings of every argument: help never shows an environment variable's value
+/// (`SERVEBENCH_STORE` may hold a password), and `--isl -5` is a value to refuse with its
+/// reason, not an unknown flag.
+fn every_arg(c: clap::Command) -> clap::Command {
+    c.mut_args(|a| {
+        let takes_values = a.get_action().takes_values();
+        a.hide_env_values(true).allow_negative_numbers(takes_values)
+    })
+    .mut_subcommands(every_arg)
 }
 
 fn main() -> ExitCode {
-    let matches = hide_env_values(Cli::command()).get_matches();
+    let matches = every_arg(Cli::command()).get_matches();
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     let outcome = match cli.command {
         Command::Bench(a) => cmd::bench::run(*a),
