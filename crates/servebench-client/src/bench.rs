@@ -51,6 +51,8 @@ pub struct BenchOptions {
     pub idle_timeout: Duration,
     /// Opening each connection.
     pub connect_timeout: Duration,
+    /// `https://`: how the server's certificate is checked (`--insecure`, `--ca-cert`).
+    pub tls: servebench_http::TlsOptions,
     pub client_threads: usize,
     pub max_failure_rate: f64,
     /// Re-tokenize generated text to report the client's output count beside `usage`.
@@ -91,6 +93,7 @@ impl Default for BenchOptions {
             request_timeout: Duration::from_secs(3600),
             idle_timeout: Duration::from_secs(600),
             connect_timeout: Duration::from_secs(10),
+            tls: Default::default(),
             client_threads: 1,
             max_failure_rate: 0.05,
             retokenize: true,
@@ -203,6 +206,17 @@ fn check_options(o: &BenchOptions) -> Result<(), String> {
     Ok(())
 }
 
+/// The TLS side of an `https://` target (checked before anything is sent).
+fn tls_target(o: &BenchOptions) -> Result<Option<crate::conn::TlsTarget>, String> {
+    if !o.base_url.is_tls() {
+        return Ok(None);
+    }
+    let config = servebench_http::tls::client_config(&o.tls).map_err(|e| e.to_string())?;
+    let name = servebench_http::tls::server_name(o.base_url.host())
+        .map_err(|e| format!("--base-url {}: {e}", o.base_url))?;
+    Ok(Some(crate::conn::TlsTarget { config, name }))
+}
+
 /// What the pre-flight request found.
 struct Server {
     addr: SocketAddr,
@@ -229,6 +243,7 @@ fn preflight(
             timeout: Duration::from_secs(30),
             connect_timeout: o.connect_timeout,
             api_key,
+            tls: o.tls.clone(),
             ..Default::default()
         },
     )
@@ -336,12 +351,7 @@ impl Bench {
             .collect::<Result<Vec<_>, _>>()
             .map_err(BenchError::Config)?;
         let resolved = Tokenizer::resolve(opts.tokenizer.as_deref(), &opts.model)?;
-        if opts.base_url.is_tls() {
-            return Err(BenchError::Config(format!(
-                "--base-url {}: https is not supported by the benchmark client yet; use http:// (e.g. a local TLS-terminating proxy)",
-                opts.base_url
-            )));
-        }
+        let tls = tls_target(&opts).map_err(BenchError::Config)?;
         let api_key = std::env::var(&opts.api_key_env)
             .ok()
             .filter(|k| !k.is_empty());
@@ -370,6 +380,7 @@ impl Bench {
             request_timeout: opts.request_timeout,
             idle_timeout: opts.idle_timeout,
             connect_timeout: opts.connect_timeout,
+            tls,
             extra_body,
             headers,
         };

@@ -6,6 +6,7 @@
 //! kilobytes each rather than a buffer each.
 
 use crate::chunk::{self, Chunk};
+use crate::conn::{Conn, TlsTarget};
 use crate::http1::{self, ChunkedDecoder, Framing, Head};
 use crate::record::RequestRecord;
 use crate::sse::{Event, Flow, SseParser};
@@ -16,7 +17,6 @@ use std::cell::RefCell;
 use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
-use tokio::net::TcpStream;
 
 /// Where and how requests are sent. The API key lives only in `authorization`, which is never
 /// printed or written anywhere.
@@ -33,6 +33,8 @@ pub struct Target {
     pub idle_timeout: Duration,
     /// Opening a connection (a dropped SYN otherwise waits out the kernel's ~2 minutes).
     pub connect_timeout: Duration,
+    /// `https://`: the TLS configuration and the server's name.
+    pub tls: Option<TlsTarget>,
     /// Extra JSON members for every request body (`--extra-body`); they replace ours of the
     /// same name.
     pub extra_body: ExtraBody,
@@ -114,7 +116,7 @@ pub fn endpoint_path(prefix: &str, api: Api) -> String {
 /// A connection slot: its connection (if open) and per-stream parser state.
 #[derive(Default)]
 pub struct Slot {
-    conn: Option<TcpStream>,
+    conn: Option<Conn>,
     sse: SseParser,
     head: Vec<u8>,
     pending_write: Vec<u8>,
@@ -129,22 +131,11 @@ impl Slot {
         self.conn.is_some()
     }
 
-    /// Open the connection now (used to pre-connect before the timed window).
-    pub async fn connect(&mut self, addr: SocketAddr, limit: Duration) -> io::Result<u64> {
+    /// Open the connection now (used to pre-connect before the timed window); for TLS the
+    /// handshake is part of it.
+    pub async fn connect(&mut self, target: &Target) -> io::Result<u64> {
         let t0 = mono_ns();
-        let s = tokio::time::timeout(limit, TcpStream::connect(addr))
-            .await
-            .map_err(|_| {
-                io::Error::new(
-                    io::ErrorKind::TimedOut,
-                    format!(
-                        "no answer within {:.1} s (--connect-timeout)",
-                        limit.as_secs_f64()
-                    ),
-                )
-            })??;
-        s.set_nodelay(true)?;
-        self.conn = Some(s);
+        self.conn = Some(Conn::open(target).await?);
         Ok(mono_ns() - t0)
     }
 }
@@ -381,15 +372,11 @@ pub async fn execute(
 
     // A kept-alive connection the server has closed meanwhile reads as EOF: replace it
     // before sending rather than count a reset the request never caused.
-    if let Some(c) = &slot.conn {
-        let mut probe = [0u8; 1];
-        match c.try_read(&mut probe) {
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-            _ => slot.conn = None,
-        }
+    if slot.conn.as_mut().is_some_and(Conn::is_stale) {
+        slot.conn = None;
     }
     if slot.conn.is_none() {
-        match slot.connect(target.addr, target.connect_timeout).await {
+        match slot.connect(target).await {
             Ok(ns) => rec.connect_ns = ns,
             Err(e) => {
                 rec.send_ns = mono_ns();
@@ -416,9 +403,9 @@ pub async fn execute(
     slot.head.clear();
     rec.send_ns = mono_ns();
     let deadline_ns = rec.send_ns + target.request_timeout.as_nanos() as u64;
-    let conn = slot.conn.take().expect("connected above");
+    let mut conn = slot.conn.take().expect("connected above");
 
-    let keep = drive(&conn, slot, scratch, target, rec, text, deadline_ns).await;
+    let keep = drive(&mut conn, slot, scratch, target, rec, text, deadline_ns).await;
     if keep {
         slot.conn = Some(conn);
     } else {
@@ -431,7 +418,7 @@ pub async fn execute(
 
 /// Write the request and read the response. Returns whether the connection can be reused.
 async fn drive(
-    conn: &TcpStream,
+    conn: &mut Conn,
     slot: &mut Slot,
     scratch: &RefCell<Scratch>,
     target: &Target,
@@ -458,12 +445,19 @@ async fn drive(
         slot.pending_write.extend_from_slice(&w[off..]);
         s.write.clear();
     }
-    while !slot.pending_write.is_empty() {
+    while !slot.pending_write.is_empty() || conn.wants_write() {
         if timed(conn.writable(), deadline_ns, rec, "writing the request")
             .await
             .is_err()
         {
             return false;
+        }
+        if let Err(e) = conn.flush() {
+            rec.fail(FailureKind::Reset, 0, format!("writing request: {e}"));
+            return false;
+        }
+        if slot.pending_write.is_empty() {
+            continue;
         }
         match conn.try_write(&slot.pending_write) {
             Ok(n) => {
@@ -528,15 +522,15 @@ async fn drive(
             return false;
         }
         let mut s = scratch.borrow_mut();
-        let n = match conn.try_read(&mut s.read) {
-            Ok(n) => n,
+        // The time the socket read returned, taken before anything is decrypted or parsed.
+        let (n, t) = match conn.try_read(&mut s.read) {
+            Ok(r) => r,
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
             Err(e) => {
                 drop(s);
                 return finish_eof(&mut sink, head.as_ref(), Some(e));
             }
         };
-        let t = mono_ns();
         if n == 0 {
             drop(s);
             // End of stream: a valid end only for close-delimited bodies.
@@ -754,7 +748,12 @@ mod tests {
             .build()
             .unwrap();
         let t0 = std::time::Instant::now();
-        let r = rt.block_on(Slot::new().connect(addr, Duration::from_millis(500)));
+        let t = Target {
+            addr,
+            connect_timeout: Duration::from_millis(500),
+            ..target(Api::Completions)
+        };
+        let r = rt.block_on(Slot::new().connect(&t));
         let took = t0.elapsed();
         // SAFETY: closing the listener this test opened.
         unsafe { libc::close(fd) };
@@ -788,6 +787,7 @@ mod tests {
             request_timeout: Duration::from_secs(1),
             idle_timeout: Duration::from_secs(1),
             connect_timeout: Duration::from_secs(10),
+            tls: None,
             extra_body: ExtraBody::default(),
             headers: vec![],
         }

@@ -8,6 +8,7 @@
 
 pub mod bench;
 pub mod chunk;
+pub mod conn;
 pub mod exchange;
 pub mod http1;
 pub mod metrics;

@@ -407,13 +407,13 @@ fn worker(
                 let _ = t.await;
             }
             let warm: Vec<RequestRecord> = std::mem::take(&mut *ctx.records.borrow_mut());
-            let (addr, limit) = (ctx.sh.spec.target.addr, ctx.sh.spec.target.connect_timeout);
+            let target = &ctx.sh.spec.target;
             let mut pool = std::mem::take(&mut *ctx.pool.borrow_mut());
             while pool.len() < my_slots {
                 pool.push(Slot::new());
             }
             for slot in pool.iter_mut() {
-                if !slot.is_connected() && slot.connect(addr, limit).await.is_ok() {
+                if !slot.is_connected() && slot.connect(target).await.is_ok() {
                     ctx.connections.set(ctx.connections.get() + 1);
                 }
             }

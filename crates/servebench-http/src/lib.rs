@@ -8,6 +8,8 @@
 //! Errors name the URL (which [`BaseUrl`] guarantees has no credentials) and say what failed
 //! once; an API key is sent, never shown.
 
+pub mod tls;
+
 use servebench_core::endpoint::BaseUrl;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -170,7 +172,21 @@ impl Client {
     }
 
     fn error(&self, url: &str, e: ureq::Error) -> HttpError {
-        let url = url.to_string();
+        match self.classify(url.to_string(), e) {
+            HttpError::Protocol { url, reason } if reason.contains("certificate") => {
+                HttpError::Protocol {
+                    url,
+                    reason: format!(
+                        "{reason} (trust the server's certificate with --ca-cert FILE.pem, or \
+                         accept any with --insecure for a test server)"
+                    ),
+                }
+            }
+            other => other,
+        }
+    }
+
+    fn classify(&self, url: String, e: ureq::Error) -> HttpError {
         match e {
             ureq::Error::Timeout(_) => HttpError::Timeout {
                 url,

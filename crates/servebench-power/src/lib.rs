@@ -171,8 +171,6 @@ impl PowerSpec {
     }
 }
 
-/// `http://HOST:PORT` of a base URL that may carry a path.
-
 /// The power of `result`'s benchmark window from what `rec` sampled: waits (up to two
 /// seconds past the window) for the samples that close it, then integrates.
 pub fn measure(rec: &Recorder, result: &BenchResult, checks: &Checks) -> MeasuredPower {

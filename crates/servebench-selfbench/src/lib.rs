@@ -43,6 +43,9 @@ pub struct Options {
     pub only: Vec<String>,
     pub server_cpu: usize,
     pub client_cpu: usize,
+    /// Everything over TLS: the test server terminates it (`sim --tls`, a self-signed
+    /// certificate) and the client verifies it (`bench --ca-cert`).
+    pub tls: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -117,6 +120,8 @@ pub struct Report {
     pub memory_peak_rss_mb: Option<f64>,
     pub host_cpus: usize,
     pub servebench_version: String,
+    /// Measured over TLS (`--tls`).
+    pub tls: bool,
 }
 
 /// Client and server count tokens alike (the built-in encoding: nothing to download).
@@ -138,6 +143,7 @@ pub fn run(opts: &Options) -> anyhow::Result<Report> {
     let mut report = Report {
         host_cpus: std::thread::available_parallelism().map_or(1, |n| n.get()),
         servebench_version: env!("CARGO_PKG_VERSION").into(),
+        tls: opts.tls,
         ..Default::default()
     };
     if want("ceiling") {
@@ -210,6 +216,9 @@ fn start_server(opts: &Options, args: &[String]) -> anyhow::Result<Server> {
         .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
+    if opts.tls {
+        cmd.arg("--tls").arg("--tls-cert-out").arg(cert_file(opts));
+    }
     pin(&mut cmd, opts.server_cpu);
     let mut child = cmd.spawn().context("starting servebench sim")?;
     let stdout = child.stdout.take().expect("piped");
@@ -219,7 +228,7 @@ fn start_server(opts: &Options, args: &[String]) -> anyhow::Result<Server> {
         .trim()
         .rsplit(' ')
         .next()
-        .filter(|u| u.starts_with("http://"))
+        .filter(|u| u.starts_with("http://") || u.starts_with("https://"))
     else {
         let _ = child.kill();
         bail!("servebench sim did not announce its address (got {line:?})");
@@ -228,6 +237,11 @@ fn start_server(opts: &Options, args: &[String]) -> anyhow::Result<Server> {
         base_url: url.to_string(),
         child,
     })
+}
+
+/// The test server's certificate, which the client trusts (`--tls`).
+fn cert_file(opts: &Options) -> PathBuf {
+    opts.work_dir.join("sim-cert.pem")
 }
 
 struct ClientRun {
@@ -247,6 +261,9 @@ fn run_client(opts: &Options, args: &[String], out: &Path) -> anyhow::Result<Cli
         .arg("--no-progress")
         .stdout(Stdio::null())
         .stderr(Stdio::inherit());
+    if opts.tls {
+        cmd.arg("--ca-cert").arg(cert_file(opts));
+    }
     pin(&mut cmd, opts.client_cpu);
     let t0 = Instant::now();
     let child = cmd.spawn().context("starting servebench bench")?;
@@ -535,8 +552,16 @@ pub fn render(r: &Report, opts: &Options) -> String {
     let mark = |ok: bool| if ok { "ok" } else { "MISSED" };
     let _ = writeln!(
         s,
-        "servebench selfbench {} — server on CPU {}, client on CPU {} ({} CPUs)",
-        r.servebench_version, opts.server_cpu, opts.client_cpu, r.host_cpus
+        "servebench selfbench {} — server on CPU {}, client on CPU {} ({} CPUs){}",
+        r.servebench_version,
+        opts.server_cpu,
+        opts.client_cpu,
+        r.host_cpus,
+        if r.tls {
+            "; over TLS (sim --tls, bench --ca-cert)"
+        } else {
+            ""
+        }
     );
     if let Some(c) = &r.ceiling {
         let _ = writeln!(

@@ -27,6 +27,7 @@ pub mod realtime;
 pub mod record;
 pub mod scheduler;
 mod server;
+pub mod tls;
 pub mod virtual_time;
 
 pub use answers::Answers;
@@ -81,6 +82,8 @@ pub struct SimConfig {
     pub threads: usize,
     /// Scripted answers to non-streaming requests (`--answers`).
     pub answers: Option<Answers>,
+    /// Serve over TLS with this configuration (`--tls`).
+    pub tls: Option<Arc<rustls::ServerConfig>>,
 }
 
 impl Default for SimConfig {
@@ -101,6 +104,7 @@ impl Default for SimConfig {
             max_model_len: 131_072,
             threads: 1,
             answers: None,
+            tls: None,
         }
     }
 }
@@ -121,6 +125,7 @@ impl std::fmt::Debug for SimConfig {
             .field("counter", &self.counter.as_ref().map(|_| "custom"))
             .field("max_model_len", &self.max_model_len)
             .field("threads", &self.threads)
+            .field("tls", &self.tls.is_some())
             .finish()
     }
 }
@@ -174,6 +179,8 @@ pub enum SimError {
     },
     #[error("sim runtime: {0}")]
     Io(#[from] std::io::Error),
+    #[error("sim --tls: {0}")]
+    Tls(String),
 }
 
 /// Counters of what the server did (also served at `GET /sim/stats`).
@@ -257,6 +264,7 @@ fn prepare(cfg: SimConfig) -> Result<Prepared, SimError> {
 /// A running sim server (see [`spawn`]). Dropping it shuts the server down too.
 pub struct SimHandle {
     addr: SocketAddr,
+    tls: bool,
     shared: Arc<Shared>,
     stop: Option<watch::Sender<bool>>,
     thread: Option<std::thread::JoinHandle<()>>,
@@ -264,6 +272,8 @@ pub struct SimHandle {
 
 /// Starts the server on its own OS thread(s); returns once it is listening.
 pub fn spawn(cfg: SimConfig) -> Result<SimHandle, SimError> {
+    let tls = cfg.tls.clone().map(tokio_rustls::TlsAcceptor::from);
+    let tls_on = tls.is_some();
     let Prepared {
         shared,
         listener,
@@ -279,12 +289,13 @@ pub fn spawn(cfg: SimConfig) -> Result<SimHandle, SimError> {
     let thread = std::thread::Builder::new()
         .name("servebench-sim".into())
         .spawn(move || {
-            rt.block_on(server::serve(listener, sh, rx));
+            rt.block_on(server::serve(listener, sh, rx, tls));
             // Tasks still alive are dropped here; their records are written as they drop.
             drop(rt);
         })?;
     Ok(SimHandle {
         addr,
+        tls: tls_on,
         shared,
         stop: Some(tx),
         thread: Some(thread),
@@ -297,9 +308,9 @@ impl SimHandle {
         self.addr
     }
 
-    /// `http://IP:PORT` (a wildcard bind address is given as loopback).
+    /// `http://IP:PORT` or `https://…` (a wildcard bind address is given as loopback).
     pub fn base_url(&self) -> String {
-        base_url(self.addr)
+        base_url(self.addr, self.tls)
     }
 
     /// The counters now.
@@ -335,22 +346,24 @@ impl Drop for SimHandle {
     }
 }
 
-fn base_url(addr: SocketAddr) -> String {
+fn base_url(addr: SocketAddr, tls: bool) -> String {
     let ip = match addr.ip() {
         IpAddr::V4(v) if v.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
         IpAddr::V6(v) if v.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
         ip => ip,
     };
-    format!("http://{}", SocketAddr::new(ip, addr.port()))
+    let scheme = if tls { "https" } else { "http" };
+    format!("{scheme}://{}", SocketAddr::new(ip, addr.port()))
 }
 
 /// For the CLI: serves until SIGINT or SIGTERM. Once listening, prints exactly one line,
 /// `servebench sim listening on http://ADDR`, to stdout (flushed). On the signal it stops,
 /// aborts open connections, flushes the record and prints a summary to stderr.
 pub fn run_until_signal(cfg: SimConfig) -> Result<(), SimError> {
+    let tls = cfg.tls.is_some();
     let stats = run_until_signal_with(cfg, |addr| {
         let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "servebench sim listening on {}", base_url(addr));
+        let _ = writeln!(out, "servebench sim listening on {}", base_url(addr, tls));
         let _ = out.flush();
     })?;
     eprintln!(
@@ -368,6 +381,7 @@ pub fn run_until_signal_with(
 ) -> Result<SimStats, SimError> {
     use tokio::signal::unix::{signal, SignalKind};
     let record_path = cfg.record.clone();
+    let tls = cfg.tls.clone().map(tokio_rustls::TlsAcceptor::from);
     let Prepared {
         shared,
         listener,
@@ -380,7 +394,7 @@ pub fn run_until_signal_with(
         let mut int = signal(SignalKind::interrupt())?;
         let listener = tokio::net::TcpListener::from_std(listener)?;
         let (tx, rx) = watch::channel(false);
-        let server = tokio::spawn(server::serve(listener, sh, rx));
+        let server = tokio::spawn(server::serve(listener, sh, rx, tls));
         ready(addr);
         tokio::select! {
             _ = term.recv() => {}

@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
+use tokio_rustls::TlsAcceptor;
 
 /// Bytes rendered before a `write` when chunks are already due (itl 0 or catching up).
 const WRITE_BATCH: usize = 64 * 1024;
@@ -94,7 +95,12 @@ impl Shared {
 /// Accepts connections until `stop` turns true (or its sender is dropped), then aborts the
 /// connections still open and returns once they have all been dropped (their in-flight
 /// requests recorded).
-pub(crate) async fn serve(listener: TcpListener, shared: Arc<Shared>, stop: watch::Receiver<bool>) {
+pub(crate) async fn serve(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    stop: watch::Receiver<bool>,
+    tls: Option<TlsAcceptor>,
+) {
     let (alive_tx, mut alive_rx) = mpsc::channel::<()>(1);
     let mut stopping = stop.clone();
     loop {
@@ -108,9 +114,10 @@ pub(crate) async fn serve(listener: TcpListener, shared: Arc<Shared>, stop: watc
                     let sh = shared.clone();
                     let mut stop = stop.clone();
                     let alive = alive_tx.clone();
+                    let tls = tls.clone();
                     tokio::spawn(async move {
                         tokio::select! {
-                            _ = connection(sh, stream) => {}
+                            _ = accept(sh, stream, tls) => {}
                             _ = stopped(&mut stop) => {}
                         }
                         drop(alive);
@@ -125,6 +132,92 @@ pub(crate) async fn serve(listener: TcpListener, shared: Arc<Shared>, stop: watc
     drop(alive_tx);
     // Returns None once every connection task has finished.
     let _ = alive_rx.recv().await;
+}
+
+/// A new connection: its TLS handshake first where the server speaks TLS (bounded, so a
+/// client that never finishes one holds nothing for long), then its requests.
+async fn accept(shared: Arc<Shared>, tcp: TcpStream, tls: Option<TlsAcceptor>) {
+    let stream = match tls {
+        None => Stream::Plain(tcp),
+        Some(acceptor) => {
+            match tokio::time::timeout(Duration::from_secs(10), acceptor.accept(tcp)).await {
+                Ok(Ok(s)) => Stream::Tls(Box::new(s)),
+                _ => return,
+            }
+        }
+    };
+    connection(shared, stream).await
+}
+
+/// A connection's bytes: plain TCP, or TLS over it (`sim --tls`).
+pub(crate) enum Stream {
+    Plain(TcpStream),
+    Tls(Box<tokio_rustls::server::TlsStream<TcpStream>>),
+}
+
+impl Stream {
+    fn tcp(&self) -> &TcpStream {
+        match self {
+            Stream::Plain(s) => s,
+            Stream::Tls(s) => s.get_ref().0,
+        }
+    }
+
+    /// Writes `bytes` and pushes them onto the wire (TLS records are not left buffered), so
+    /// the time stamped after it is when the client could have them.
+    async fn send(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.write_all(bytes).await?;
+        if let Stream::Tls(s) = self {
+            s.flush().await?;
+        }
+        Ok(())
+    }
+}
+
+impl tokio::io::AsyncRead for Stream {
+    fn poll_read(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => std::pin::Pin::new(s).poll_read(cx, buf),
+            Stream::Tls(s) => std::pin::Pin::new(s.as_mut()).poll_read(cx, buf),
+        }
+    }
+}
+
+impl tokio::io::AsyncWrite for Stream {
+    fn poll_write(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Stream::Plain(s) => std::pin::Pin::new(s).poll_write(cx, buf),
+            Stream::Tls(s) => std::pin::Pin::new(s.as_mut()).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => std::pin::Pin::new(s).poll_flush(cx),
+            Stream::Tls(s) => std::pin::Pin::new(s.as_mut()).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => std::pin::Pin::new(s).poll_shutdown(cx),
+            Stream::Tls(s) => std::pin::Pin::new(s.as_mut()).poll_shutdown(cx),
+        }
+    }
 }
 
 /// Resolves once `stop` is true or its sender is gone.
@@ -166,12 +259,12 @@ fn set_linger_zero(s: &TcpStream) {
 }
 
 struct Conn {
-    stream: TcpStream,
+    stream: Stream,
     inbuf: Vec<u8>,
     out: Vec<u8>,
 }
 
-async fn connection(shared: Arc<Shared>, stream: TcpStream) {
+async fn connection(shared: Arc<Shared>, stream: Stream) {
     let mut c = Conn {
         stream,
         inbuf: Vec::with_capacity(16 * 1024),
@@ -204,7 +297,7 @@ async fn connection(shared: Arc<Shared>, stream: TcpStream) {
                 break;
             }
             Ok(After::Reset) => {
-                set_linger_zero(&c.stream);
+                set_linger_zero(c.stream.tcp());
                 break;
             }
             Err(_) => break,
@@ -320,7 +413,7 @@ impl Conn {
             keep_alive,
             request_id,
         );
-        self.stream.write_all(&self.out).await?;
+        self.stream.send(&self.out).await?;
         self.out.clear();
         Ok(after(keep_alive))
     }
@@ -376,7 +469,7 @@ impl Conn {
         }
         let total = head.len + cl as usize;
         if head.expect_continue && self.inbuf.len() < total {
-            self.stream.write_all(CONTINUE).await?;
+            self.stream.send(CONTINUE).await?;
         }
         while self.inbuf.len() < total {
             let missing = total - self.inbuf.len();
@@ -685,7 +778,7 @@ impl Conn {
                 self.out.clear();
                 http::push_json_head(&mut self.out, 200, body.len(), keep, rid);
                 self.out.extend_from_slice(&body[..body.len() / 2]);
-                self.stream.write_all(&self.out).await?;
+                self.stream.send(&self.out).await?;
                 self.out.clear();
                 tr.rec.status = Some(200);
                 tr.finish(false);
@@ -748,7 +841,7 @@ struct Pending {
 
 /// Writes the buffer (if not empty) and stamps what it carried.
 async fn flush(
-    stream: &mut TcpStream,
+    stream: &mut Stream,
     out: &mut Vec<u8>,
     pend: &mut Pending,
     tr: &mut Tracker<'_>,
@@ -756,7 +849,7 @@ async fn flush(
     if out.is_empty() {
         return Ok(());
     }
-    stream.write_all(out).await?;
+    stream.send(out).await?;
     let t = tr.stamp();
     out.clear();
     let p = std::mem::take(pend);
@@ -784,7 +877,7 @@ async fn flush(
 /// Chunks that are already due are rendered into the same buffer and written together, up to
 /// [`WRITE_BATCH`] bytes per write.
 async fn stream_response(
-    stream: &mut TcpStream,
+    stream: &mut Stream,
     out: &mut Vec<u8>,
     tr: &mut Tracker<'_>,
     mut job: StreamJob<'_>,

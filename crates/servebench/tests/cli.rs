@@ -222,7 +222,8 @@ fn bad_input_gets_a_clear_error() {
         assert!(err.contains(want), "{a:?}: {err}");
     }
     let o = bench(&["--base-url", "https://127.0.0.1:1"], &[]);
-    assert!(String::from_utf8_lossy(&o.stderr).contains("https is not supported"));
+    assert!(String::from_utf8_lossy(&o.stderr)
+        .contains("cannot reach the server: https://127.0.0.1:1/v1/models: cannot connect"));
     let o = bench(&["--base-url", "http://127.0.0.1:1", "--model", "m"], &[]);
     let err = String::from_utf8_lossy(&o.stderr);
     // The cause once, not repeated by every layer.

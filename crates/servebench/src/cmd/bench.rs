@@ -97,6 +97,8 @@ pub struct BenchArgs {
     /// Seconds to open a connection (a server that drops SYNs fails here, not minutes later).
     #[arg(long, default_value_t = 10.0)]
     connect_timeout: f64,
+    #[command(flatten)]
+    tls: super::TlsArgs,
     /// Client I/O threads (raise it when the self-check says the client was the bottleneck).
     #[arg(long, default_value_t = 1)]
     client_threads: usize,
@@ -300,6 +302,7 @@ pub fn run(a: BenchArgs) -> anyhow::Result<ExitCode> {
         request_timeout: secs("request-timeout", a.request_timeout)?,
         idle_timeout: secs("idle-timeout", a.idle_timeout)?,
         connect_timeout: secs("connect-timeout", a.connect_timeout)?,
+        tls: a.tls.options(),
         client_threads: a.client_threads,
         max_failure_rate: a.max_failure_rate,
         retokenize: !a.no_retokenize,

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 #[derive(clap::Args, Debug)]
 pub struct EvalArgs {
-    /// The server, http://HOST:PORT[/PREFIX].
+    /// The server, http[s]://HOST:PORT[/PREFIX].
     #[arg(long)]
     base_url: String,
     /// Model name sent in requests (default: the first model the server lists).
@@ -68,6 +68,8 @@ pub struct EvalArgs {
     /// No progress line.
     #[arg(long)]
     no_progress: bool,
+    #[command(flatten)]
+    tls: super::TlsArgs,
 }
 
 pub fn run(a: EvalArgs) -> anyhow::Result<ExitCode> {
@@ -104,13 +106,13 @@ pub fn run(a: EvalArgs) -> anyhow::Result<ExitCode> {
     let api_key = std::env::var(&a.api_key_env).ok().filter(|k| !k.is_empty());
     let model = match &a.model {
         Some(m) => m.clone(),
-        None => first_model(&base_url, api_key.clone())?,
+        None => first_model(&base_url, api_key.clone(), a.tls.options())?,
     };
     let catalog = servebench_catalog::Catalog::builtin()?;
     let threshold = Threshold::resolve(a.threshold, "--threshold", a.task, &model, &catalog);
     let o = EvalOptions {
         base_url,
-        tls: Default::default(),
+        tls: a.tls.options(),
         model,
         task: a.task,
         data: a.data.clone(),
@@ -159,11 +161,16 @@ pub fn run(a: EvalArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// The first model the server lists at `/v1/models` (asked with the API key).
-fn first_model(base_url: &BaseUrl, api_key: Option<String>) -> anyhow::Result<String> {
+fn first_model(
+    base_url: &BaseUrl,
+    api_key: Option<String>,
+    tls: servebench_http::TlsOptions,
+) -> anyhow::Result<String> {
     let http = servebench_http::Client::new(
         base_url.clone(),
         servebench_http::Options {
             api_key,
+            tls,
             ..Default::default()
         },
     )?;

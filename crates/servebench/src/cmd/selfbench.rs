@@ -24,6 +24,10 @@ pub struct SelfbenchArgs {
     /// CPU the client is pinned to.
     #[arg(long, default_value_t = 1)]
     client_cpu: usize,
+    /// Over TLS: the test server terminates it with a self-signed certificate, the client
+    /// verifies it.
+    #[arg(long)]
+    tls: bool,
 }
 
 pub fn run(a: SelfbenchArgs) -> anyhow::Result<ExitCode> {
@@ -34,6 +38,7 @@ pub fn run(a: SelfbenchArgs) -> anyhow::Result<ExitCode> {
         only: a.only,
         server_cpu: a.server_cpu,
         client_cpu: a.client_cpu,
+        tls: a.tls,
     };
     let report = servebench_selfbench::run(&opts)?;
     print!("{}", servebench_selfbench::render(&report, &opts));

@@ -114,6 +114,35 @@ pub struct SimArgs {
     /// Runtime threads (1: a single-threaded runtime, for pinning the server to one core).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
     pub threads: u64,
+    /// Serve HTTPS: with a certificate generated now (self-signed, for localhost, 127.0.0.1
+    /// and ::1), or --tls-cert and --tls-key's.
+    #[arg(long)]
+    pub tls: bool,
+    /// --tls: write the certificate clients should trust here (for `bench --ca-cert FILE`).
+    #[arg(long, value_name = "FILE.pem", requires = "tls")]
+    pub tls_cert_out: Option<PathBuf>,
+    /// --tls: the certificate chain to serve (PEM), with --tls-key.
+    #[arg(long, value_name = "FILE.pem", requires_all = ["tls", "tls_key"])]
+    pub tls_cert: Option<PathBuf>,
+    /// --tls: the certificate's private key (PEM).
+    #[arg(long, value_name = "FILE.pem", requires_all = ["tls", "tls_cert"])]
+    pub tls_key: Option<PathBuf>,
+}
+
+/// The TLS configuration `sim --tls` serves with; the certificate written where asked.
+fn tls(args: &SimArgs) -> anyhow::Result<Option<std::sync::Arc<rustls::ServerConfig>>> {
+    if !args.tls {
+        return Ok(None);
+    }
+    let server = match (&args.tls_cert, &args.tls_key) {
+        (Some(c), Some(k)) => servebench_sim::tls::from_files(c, k)?,
+        _ => servebench_sim::tls::self_signed()?,
+    };
+    if let Some(p) = &args.tls_cert_out {
+        std::fs::write(p, &server.cert_pem)
+            .map_err(|e| anyhow::anyhow!("--tls-cert-out {}: {e}", p.display()))?;
+    }
+    Ok(Some(server.config))
 }
 
 pub(super) fn fraction(s: &str) -> Result<f64, String> {
@@ -318,8 +347,10 @@ pub fn run(args: SimArgs) -> anyhow::Result<ExitCode> {
     ] {
         faults.set(kind, f);
     }
+    let tls = tls(&args)?;
     let cfg = SimConfig {
         bind: bind_addr(&args.host, args.port)?,
+        tls,
         model,
         engine,
         timing: FixedTiming {
