@@ -340,6 +340,8 @@ pub fn run(a: BenchArgs) -> anyhow::Result<ExitCode> {
     let mut results = Vec::new();
     let mut gate_failed = false;
     for conc in bench.points() {
+        // As the point is named in messages: `c=4`, or an open loop without a cap.
+        let point = conc.map_or("an uncapped open loop".to_string(), |c| format!("c={c}"));
         let ds = bench.dataset(conc)?;
         let progress = Arc::new(Progress::default());
         let bar = (!a.no_progress).then(|| spawn_bar(progress.clone(), conc));
@@ -352,7 +354,7 @@ pub fn run(a: BenchArgs) -> anyhow::Result<ExitCode> {
             if !p.valid && a.require_power {
                 gate_failed = true;
                 eprintln!(
-                    "servebench: the power measurement at concurrency {conc:?} is invalid (--require-power)"
+                    "servebench: the power measurement at {point} is invalid (--require-power)"
                 );
             }
             outcome.result.power = Some(p);
@@ -362,9 +364,8 @@ pub fn run(a: BenchArgs) -> anyhow::Result<ExitCode> {
         if over_failure_gate(&outcome.result) {
             gate_failed = true;
             eprintln!(
-                "servebench: {:.1}% of requests failed at concurrency {:?} (limit {:.1}%)",
+                "servebench: {:.1}% of requests failed at {point} (limit {:.1}%)",
                 outcome.result.failures.failure_rate * 100.0,
-                conc,
                 a.max_failure_rate * 100.0
             );
         }

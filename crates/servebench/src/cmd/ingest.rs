@@ -157,10 +157,10 @@ fn store_one(store: &mut Store, l: &Loaded) -> anyhow::Result<()> {
         .with_context(|| format!("ingesting {}", l.path.display()))?;
     let s = t0.elapsed().as_secs_f64();
     eprintln!(
-        "servebench ingest: {}: run {} ({:?}): {} points stored, {} already stored, in {:.1} ms ({:.0} points/s)",
+        "servebench ingest: {}: run {} ({}): {} points stored, {} already stored, in {:.1} ms ({:.0} points/s)",
         l.path.display(),
         l.run.key,
-        l.run.source,
+        l.run.source.as_str(),
         n.inserted,
         n.duplicates,
         s * 1e3,
