@@ -25,6 +25,8 @@ pub(crate) struct Head {
     pub expect_continue: bool,
     pub request_id: Option<String>,
     pub sim_fault: Option<String>,
+    /// The `Authorization` header's value.
+    pub authorization: Option<String>,
     /// Length of the head in bytes (the body starts there).
     pub len: usize,
 }
@@ -61,6 +63,7 @@ pub(crate) fn parse_head(buf: &[u8]) -> ParsedHead {
     let mut saw_keep_alive = false;
     let mut expect_continue = false;
     let mut request_id = None;
+    let mut authorization = None;
     let mut sim_fault = None;
     for h in req.headers.iter() {
         let name = h.name;
@@ -90,6 +93,11 @@ pub(crate) fn parse_head(buf: &[u8]) -> ParsedHead {
             }
         } else if name.eq_ignore_ascii_case("expect") {
             expect_continue = h.value.eq_ignore_ascii_case(b"100-continue");
+        } else if name.eq_ignore_ascii_case("authorization") {
+            match header_str(name, h.value) {
+                Ok(v) => authorization = Some(v.to_owned()),
+                Err(m) => return ParsedHead::Invalid(m),
+            }
         } else if name.eq_ignore_ascii_case("x-request-id") {
             match header_str(name, h.value) {
                 Ok(v) => request_id = Some(v.to_owned()),
@@ -112,6 +120,7 @@ pub(crate) fn parse_head(buf: &[u8]) -> ParsedHead {
         keep_alive,
         expect_continue,
         request_id,
+        authorization,
         sim_fault,
         len,
     })

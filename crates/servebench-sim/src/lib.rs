@@ -84,6 +84,8 @@ pub struct SimConfig {
     pub answers: Option<Answers>,
     /// Serve over TLS with this configuration (`--tls`).
     pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// The OpenAI routes (`/v1/…`) answer 401 without `Authorization: Bearer KEY`.
+    pub api_key: Option<String>,
 }
 
 impl Default for SimConfig {
@@ -105,6 +107,7 @@ impl Default for SimConfig {
             threads: 1,
             answers: None,
             tls: None,
+            api_key: None,
         }
     }
 }
@@ -126,6 +129,7 @@ impl std::fmt::Debug for SimConfig {
             .field("max_model_len", &self.max_model_len)
             .field("threads", &self.threads)
             .field("tls", &self.tls.is_some())
+            .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
             .finish()
     }
 }
@@ -252,6 +256,7 @@ fn prepare(cfg: SimConfig) -> Result<Prepared, SimError> {
         stall: cfg.stall,
         max_model_len: cfg.max_model_len,
         answers: cfg.answers,
+        api_key: cfg.api_key,
     };
     Ok(Prepared {
         shared: Arc::new(Shared::new(settings, engine, counter, recorder)),

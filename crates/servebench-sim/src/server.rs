@@ -38,6 +38,8 @@ pub(crate) struct Settings {
     pub stall: Duration,
     pub max_model_len: u32,
     pub answers: Option<crate::Answers>,
+    /// `Bearer` key the OpenAI routes require (`--api-key`, as vLLM's).
+    pub api_key: Option<String>,
 }
 
 #[derive(Default)]
@@ -482,6 +484,18 @@ impl Conn {
         let arrival_ns = mono_ns();
         let arrival = Instant::now();
         let keep = head.keep_alive;
+        if let Some(key) = &sh.settings.api_key {
+            let given = head
+                .authorization
+                .as_deref()
+                .and_then(|a| a.strip_prefix("Bearer "));
+            if head.path.starts_with("/v1/") && given != Some(key.as_str()) {
+                self.consume(total);
+                return self
+                    .respond_error(401, "invalid or missing API key", keep, rid)
+                    .await;
+            }
+        }
         match route(&head.method, &head.path) {
             Route::Gen(api) => {
                 self.generation(sh, &head, total, api, arrival_ns, arrival)

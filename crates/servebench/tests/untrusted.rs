@@ -173,3 +173,135 @@ fn a_crafted_results_directory_leaks_no_file_and_no_secret() {
         assert_clean(&f.display().to_string(), &std::fs::read(&f).unwrap());
     }
 }
+
+#[test]
+fn help_never_shows_a_store_password_from_the_environment() {
+    for cmd in [
+        "report",
+        "ingest",
+        "dashboard",
+        "export-site",
+        "quickstart",
+        "migrate",
+    ] {
+        let o = Command::new(BIN)
+            .args([cmd, "--help"])
+            .env(
+                "SERVEBENCH_STORE",
+                "postgres://u:s3cr3t-db-password@127.0.0.1:1/db",
+            )
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{cmd}");
+        let out = String::from_utf8_lossy(&o.stdout);
+        assert!(out.contains("SERVEBENCH_STORE"), "{cmd}: {out}");
+        assert_clean(&format!("{cmd} --help"), &o.stdout);
+    }
+}
+
+#[test]
+fn the_api_key_is_sent_to_model_discovery_and_never_kept() {
+    let key = "sk-planted-api-key-0123456789";
+    let sim = Sim::start(&[
+        "--profile",
+        "fixed",
+        "--ttft-ms",
+        "1",
+        "--itl-ms",
+        "1",
+        "--api-key",
+        key,
+    ]);
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("r.json");
+    let run = |with_key: bool| {
+        let mut c = Command::new(BIN);
+        c.args([
+            "bench",
+            "--base-url",
+            &sim.url,
+            "--isl",
+            "8",
+            "--osl",
+            "2",
+            "--num-prompts",
+            "3",
+        ])
+        .arg("--out")
+        .arg(&out)
+        .env_remove("OPENAI_API_KEY");
+        if with_key {
+            c.env("OPENAI_API_KEY", key);
+        }
+        c.output().unwrap()
+    };
+    // Without --model the server's /v1/models names it: asked with the key.
+    let o = run(true);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let r = std::fs::read(&out).unwrap();
+    let v: Value = serde_json::from_slice(&r).unwrap();
+    assert_eq!(v["completed"].as_u64(), Some(3));
+    assert_eq!(v["model_id"], "servebench-sim", "{v}");
+    assert_clean("the result", &r);
+    let o = run(false);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("HTTP 401") && err.contains("--api-key-env"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_sweep_keeps_its_recipes_secrets_out_of_its_files_and_the_store() {
+    let d = tempfile::tempdir().unwrap();
+    let key = "sk-planted-api-key-0123456789";
+    let recipe = sim_recipe(
+        &format!("--profile, fixed, --ttft-ms, \"1\", --itl-ms, \"1\", --api-key, {key}"),
+        64,
+        4,
+        "{tp: 1, conc-list: [1]}",
+    )
+    .replace(
+        "  health-timeout: 30\n",
+        "  health-timeout: 30\n  env: {HF_TOKEN: hf_PLANTEDplantedPLANTEDplanted, VLLM_X: \"1\"}\n",
+    );
+    let path = d.path().join("r.yaml");
+    std::fs::write(&path, recipe).unwrap();
+    let out = d.path().join("results");
+    let o = Command::new(BIN)
+        .args(["sweep", "--no-progress", "--config-files"])
+        .arg(&path)
+        .arg("--out")
+        .arg(&out)
+        .env("OPENAI_API_KEY", key)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert_clean("the sweep's output", &o.stderr);
+    let files = servebench_store::import::json_files(&out.join("points")).unwrap();
+    assert_eq!(files.len(), 1, "{err}");
+    let point: Value = serde_json::from_slice(&std::fs::read(&files[0]).unwrap()).unwrap();
+    let cmd = point["server_command"].as_str().unwrap();
+    assert!(
+        cmd.starts_with("HF_TOKEN='***' VLLM_X=1 ") && cmd.contains("--api-key '***'"),
+        "{cmd}"
+    );
+    for f in servebench_store::import::json_files(&out).unwrap() {
+        assert_clean(&f.display().to_string(), &std::fs::read(&f).unwrap());
+    }
+    let store = format!("sqlite:{}", d.path().join("s.db").display());
+    let o = Command::new(BIN)
+        .args(["ingest", "--store", &store])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    for f in std::fs::read_dir(d.path()).unwrap() {
+        let p = f.unwrap().path();
+        if p.file_name().unwrap().to_string_lossy().starts_with("s.db") {
+            assert_clean(&p.display().to_string(), &std::fs::read(&p).unwrap());
+        }
+    }
+}

@@ -124,6 +124,9 @@ pub struct SimArgs {
     /// --tls: the certificate chain to serve (PEM), with --tls-key.
     #[arg(long, value_name = "FILE.pem", requires_all = ["tls", "tls_key"])]
     pub tls_cert: Option<PathBuf>,
+    /// Require `Authorization: Bearer KEY` on the OpenAI routes (as vLLM's --api-key).
+    #[arg(long, value_name = "KEY")]
+    pub api_key: Option<String>,
     /// --tls: the certificate's private key (PEM).
     #[arg(long, value_name = "FILE.pem", requires_all = ["tls", "tls_cert"])]
     pub tls_key: Option<PathBuf>,
@@ -351,6 +354,7 @@ pub fn run(args: SimArgs) -> anyhow::Result<ExitCode> {
     let cfg = SimConfig {
         bind: bind_addr(&args.host, args.port)?,
         tls,
+        api_key: args.api_key.clone(),
         model,
         engine,
         timing: FixedTiming {
