@@ -26,11 +26,14 @@ pub(crate) enum Conn {
 pub(crate) struct Tls {
     tcp: TcpStream,
     session: ClientConnection,
-    /// Ciphertext as the socket gave it.
+    /// Ciphertext as the socket gave it; `raw[fed..got]` is not in the session yet (the
+    /// session takes a bounded amount of plaintext at a time).
     raw: Box<[u8]>,
+    fed: usize,
+    got: usize,
     /// When the last socket read returned: the arrival time of what it carried.
     raw_ns: u64,
-    /// Plaintext is waiting in the session (the last read filled the caller's buffer).
+    /// Plaintext may be waiting in the session (the last read filled the caller's buffer).
     buffered: bool,
 }
 
@@ -109,7 +112,7 @@ impl Conn {
     /// Ready to read: the socket has bytes, or the TLS session already holds plaintext.
     pub(crate) async fn readable(&self) -> io::Result<()> {
         match self {
-            Conn::Tls(t) if t.buffered => Ok(()),
+            Conn::Tls(t) if t.buffered || t.fed < t.got => Ok(()),
             _ => self.tcp().readable().await,
         }
     }
@@ -152,36 +155,55 @@ impl Tls {
         Ok(())
     }
 
+    /// Plaintext into `buf`: what the session holds, then what the last socket read brought
+    /// (fed to the session piece by piece), then one more socket read if nothing was there.
     fn try_read(&mut self, buf: &mut [u8]) -> io::Result<(usize, u64)> {
+        let mut filled = 0;
         loop {
-            match self.session.reader().read(buf) {
-                Ok(n) => {
-                    self.buffered = n == buf.len() && n > 0;
-                    return Ok((n, self.raw_ns));
+            match self.session.reader().read(&mut buf[filled..]) {
+                Ok(n) if n > 0 => {
+                    filled += n;
+                    if filled == buf.len() {
+                        self.buffered = true;
+                        return Ok((filled, self.raw_ns));
+                    }
+                    continue;
                 }
+                // close_notify: the end of the stream (after what was read).
+                Ok(_) => return Ok((filled, self.raw_ns)),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                 // The peer closed without close_notify: the end of the stream all the same
                 // (an incomplete response is judged by its framing).
-                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok((0, mono_ns())),
+                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
+                    return Ok((filled, self.raw_ns))
+                }
                 Err(e) => return Err(e),
             }
             self.buffered = false;
+            if self.fed < self.got {
+                self.feed()?;
+                continue;
+            }
+            if filled > 0 {
+                return Ok((filled, self.raw_ns));
+            }
             let n = self.tcp.try_read(&mut self.raw)?;
             self.raw_ns = mono_ns();
             if n == 0 {
                 return Ok((0, self.raw_ns));
             }
-            self.feed(n)?;
+            (self.fed, self.got) = (0, n);
         }
     }
 
-    /// Hands `raw[..n]` to the session and processes it (answering what the protocol asks).
-    fn feed(&mut self, n: usize) -> io::Result<()> {
-        let mut rest = &self.raw[..n];
-        while !rest.is_empty() {
-            self.session.read_tls(&mut rest)?;
-            self.session.process_new_packets().map_err(tls_error)?;
-        }
+    /// Hands the session what it takes of the unfed ciphertext and processes it (answering
+    /// what the protocol asks).
+    fn feed(&mut self) -> io::Result<()> {
+        let mut rest = &self.raw[self.fed..self.got];
+        let before = rest.len();
+        self.session.read_tls(&mut rest)?;
+        self.fed += before - rest.len();
+        self.session.process_new_packets().map_err(tls_error)?;
         self.flush_records()
     }
 }
@@ -193,6 +215,8 @@ async fn handshake(tcp: TcpStream, t: &TlsTarget) -> io::Result<Tls> {
         tcp,
         session,
         raw: vec![0u8; 64 << 10].into_boxed_slice(),
+        fed: 0,
+        got: 0,
         raw_ns: 0,
         buffered: false,
     };
@@ -200,6 +224,10 @@ async fn handshake(tcp: TcpStream, t: &TlsTarget) -> io::Result<Tls> {
         c.flush_records()?;
         if c.session.wants_write() {
             c.tcp.writable().await?;
+            continue;
+        }
+        if c.fed < c.got {
+            c.feed()?;
             continue;
         }
         c.tcp.readable().await?;
@@ -210,7 +238,7 @@ async fn handshake(tcp: TcpStream, t: &TlsTarget) -> io::Result<Tls> {
                     "the server closed the connection during the TLS handshake",
                 ))
             }
-            Ok(n) => c.feed(n)?,
+            Ok(n) => (c.fed, c.got) = (0, n),
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
             Err(e) => return Err(e),
         }
@@ -222,4 +250,70 @@ async fn handshake(tcp: TcpStream, t: &TlsTarget) -> io::Result<Tls> {
         }
     }
     Ok(c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::AsyncWriteExt;
+
+    /// A megabyte already waiting in the socket when the client reads: more ciphertext per
+    /// socket read than a TLS session takes as plaintext at once.
+    #[test]
+    fn a_burst_larger_than_the_session_buffer_arrives_whole() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let server = servebench_sim::tls::self_signed().unwrap();
+            let acceptor = tokio_rustls::TlsAcceptor::from(server.config);
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            let payload: Vec<u8> = (0..1 << 20).map(|i| (i % 251) as u8).collect();
+            let sent = payload.clone();
+            let (written_tx, written_rx) = tokio::sync::oneshot::channel();
+            tokio::spawn(async move {
+                let (tcp, _) = listener.accept().await.unwrap();
+                let mut s = acceptor.accept(tcp).await.unwrap();
+                s.write_all(&sent).await.unwrap();
+                s.flush().await.unwrap();
+                let _ = written_tx.send(());
+                s.shutdown().await.unwrap();
+            });
+            let dir = std::env::temp_dir().join(format!("sb-tls-{}", std::process::id()));
+            std::fs::create_dir_all(&dir).unwrap();
+            let ca = dir.join("ca.pem");
+            std::fs::write(&ca, &server.cert_pem).unwrap();
+            let target = Target {
+                addr,
+                connect_timeout: std::time::Duration::from_secs(10),
+                tls: Some(TlsTarget {
+                    config: servebench_http::tls::client_config(&servebench_http::TlsOptions {
+                        insecure: false,
+                        ca_cert: Some(ca),
+                    })
+                    .unwrap(),
+                    name: servebench_http::tls::server_name("127.0.0.1").unwrap(),
+                }),
+                ..crate::exchange::tests_target()
+            };
+            let mut conn = Conn::open(&target).await.unwrap();
+            // Everything is in the socket before the first read.
+            written_rx.await.unwrap();
+            let mut got = Vec::new();
+            let mut buf = vec![0u8; 256 << 10];
+            loop {
+                conn.readable().await.unwrap();
+                match conn.try_read(&mut buf) {
+                    Ok((0, _)) => break,
+                    Ok((n, _)) => got.extend_from_slice(&buf[..n]),
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                    Err(e) => panic!("after {} bytes: {e}", got.len()),
+                }
+            }
+            assert!(got == payload, "{} of {} bytes", got.len(), payload.len());
+            let _ = std::fs::remove_dir_all(&dir);
+        });
+    }
 }

@@ -707,6 +707,12 @@ fn to_tokio(deadline_ns: u64) -> tokio::time::Instant {
     tokio::time::Instant::now() + Duration::from_nanos(deadline_ns.saturating_sub(now))
 }
 
+/// A target for unit tests (loopback port 1, nothing sent).
+#[cfg(test)]
+pub(crate) fn tests_target() -> Target {
+    tests::target(Api::Completions)
+}
+
 #[cfg(test)]
 mod tests {
 
@@ -775,7 +781,7 @@ mod tests {
         assert_eq!(back, s);
     }
 
-    fn target(api: Api) -> Target {
+    pub(super) fn target(api: Api) -> Target {
         Target {
             addr: "127.0.0.1:1".parse().unwrap(),
             host: "127.0.0.1:1".into(),
