@@ -13,6 +13,11 @@
 #    $LLM_CI_DIR; the first build takes ~6 min of 2 cores), for the real-engine tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Every service below is required: a test whose service is missing fails rather than skipping
+# (a plain `cargo test` by hand skips it with a note).
+export SERVEBENCH_TEST_REQUIRE_SERVICES=1
+# Formatting first: it needs nothing built and fails in seconds.
+cargo fmt --all --check
 export SLURM_CI_DIR=${SLURM_CI_DIR:-/tmp/servebench-slurm-ci}
 export PG_CI_DIR=${PG_CI_DIR:-/tmp/servebench-pg-ci}
 trap 'bash scripts/slurm-down.sh >/dev/null 2>&1 || true; bash scripts/pg-down.sh >/dev/null 2>&1 || true' EXIT
@@ -31,6 +36,8 @@ llama_env=$(bash scripts/llama-up.sh)
 eval "$(sed 's/^/export /' <<<"$llama_env")"
 test -x "$SERVEBENCH_TEST_LLAMA_SERVER"
 cargo build --locked --workspace --all-targets
+# Lints after the build, whose dependencies it reuses; warnings are errors.
+cargo clippy --locked --workspace --all-targets -- -D warnings
 # One test at a time: many tests run a server and a client and check their timing against
 # each other; on 2 cores, parallel tests only add noise.
 cargo test --locked --workspace --no-fail-fast -- --test-threads=1

@@ -6,6 +6,8 @@
 //! Needs Chromium and the front end's npm packages (`scripts/web-up.sh`, which the test command
 //! runs); `SERVEBENCH_TEST_CHROMIUM` names the browser. In CI a missing browser fails the test.
 
+mod common;
+
 use serde_json::{json, Value};
 use servebench_analysis::economics::{
     dollars_per_million_tokens, joules_per_token, tokens_per_s_per_mw,
@@ -127,15 +129,10 @@ fn seed(store: &str, log: &str) {
     }
 }
 
+/// The browser scripts/web-up.sh set up; `None` (with a note) where services are not required
+/// ([`common::require_service`]).
 fn chromium() -> Option<String> {
-    match std::env::var("SERVEBENCH_TEST_CHROMIUM") {
-        Ok(c) if !c.is_empty() => Some(c),
-        _ => {
-            assert!(std::env::var_os("CI").is_none(), "CI runs the browser tests: SERVEBENCH_TEST_CHROMIUM is not set (scripts/test.sh sets it)");
-            eprintln!("SERVEBENCH_TEST_CHROMIUM not set: browser test skipped");
-            None
-        }
-    }
+    common::require_service("Chromium", "SERVEBENCH_TEST_CHROMIUM")
 }
 
 fn close(a: f64, b: f64) -> bool {

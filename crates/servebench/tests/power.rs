@@ -164,10 +164,7 @@ fn an_expected_gpu_never_seen_makes_the_point_invalid_and_require_power_fails_th
         .unwrap();
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(1), "{err}");
-    assert!(
-        err.contains("power measurement at c=2 is invalid"),
-        "{err}"
-    );
+    assert!(err.contains("power measurement at c=2 is invalid"), "{err}");
     let r = read_json(&dir.path().join("r.json"));
     let w = &r["power"];
     assert_eq!(w["valid"], false);

@@ -518,19 +518,10 @@ fn readme_llama_cpp_on_this_machine() {
     }
 }
 
-/// The SLURM cluster scripts/test.sh started; `None` (with a note) off CI.
+/// The SLURM cluster scripts/test.sh started; `None` (with a note) where services are not
+/// required ([`require_service`]).
 fn slurm_conf() -> Option<String> {
-    match std::env::var("SERVEBENCH_TEST_SLURM_CONF") {
-        Ok(c) => Some(c),
-        Err(_) => {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "CI is set but SERVEBENCH_TEST_SLURM_CONF is not: scripts/test.sh starts SLURM"
-            );
-            eprintln!("SLURM not set up (scripts/test.sh does): skipped");
-            None
-        }
-    }
+    require_service("SLURM", "SERVEBENCH_TEST_SLURM_CONF")
 }
 
 #[test]
@@ -757,7 +748,7 @@ fn readme_results_commands() {
     ));
     assert!(
         err.contains("0 points stored, 9 already stored")
-            && err.contains(&format!("(Reference): {n_published} points stored")),
+            && err.contains(&format!("(reference): {n_published} points stored")),
         "{err}"
     );
     let (out, _) = run(command(

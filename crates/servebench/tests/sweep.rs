@@ -301,21 +301,10 @@ fn fail_fast_and_a_failed_canary_stop_the_sweep() {
     }
 }
 
-/// The SLURM cluster scripts/test.sh started (`SERVEBENCH_TEST_SLURM_CONF`); `None` off CI
-/// (the test then says it did not run); in CI a missing cluster fails the test.
+/// The SLURM cluster scripts/test.sh started (`SERVEBENCH_TEST_SLURM_CONF`); `None` (the test
+/// then says it did not run) where services are not required ([`common::require_service`]).
 fn slurm_conf() -> Option<String> {
-    match std::env::var("SERVEBENCH_TEST_SLURM_CONF") {
-        Ok(c) => Some(c),
-        Err(_) if std::env::var_os("CI").is_some() => {
-            panic!("CI is set but SERVEBENCH_TEST_SLURM_CONF is not: scripts/test.sh starts SLURM")
-        }
-        Err(_) => {
-            eprintln!(
-                "SLURM test not run: set SERVEBENCH_TEST_SLURM_CONF (bash scripts/test.sh does)"
-            );
-            None
-        }
-    }
+    common::require_service("SLURM", "SERVEBENCH_TEST_SLURM_CONF")
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! The stores a test runs against: a fresh SQLite file, and a fresh schema on the real
 //! PostgreSQL server named by `SERVEBENCH_TEST_POSTGRES_URL` (`scripts/test.sh` starts one).
-//! In CI the server is required; elsewhere a missing one is reported and skipped.
+//! Under the test command (`SERVEBENCH_TEST_REQUIRE_SERVICES=1`) and in CI the server is
+//! required; elsewhere a missing one is reported and skipped.
 
 #![allow(dead_code)]
 
@@ -15,19 +16,45 @@ pub struct TestStore {
     _dir: Option<tempfile::TempDir>,
 }
 
-/// The PostgreSQL server's URL, if tests may use one.
-pub fn postgres_url() -> Option<String> {
-    match std::env::var(POSTGRES_ENV) {
-        Ok(u) if !u.is_empty() => Some(u),
-        _ => {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "CI runs the store tests on PostgreSQL: {POSTGRES_ENV} is not set (scripts/test.sh sets it)"
-            );
-            eprintln!("{POSTGRES_ENV} not set: PostgreSQL skipped");
-            None
-        }
+/// Set to 1 by `scripts/test.sh`: a test whose service is not set up fails instead of
+/// skipping.
+pub const REQUIRE_SERVICES_ENV: &str = "SERVEBENCH_TEST_REQUIRE_SERVICES";
+
+/// Why a missing service fails the test, if it does: under the test command
+/// (`SERVEBENCH_TEST_REQUIRE_SERVICES=1`) or in CI (`CI` set, not to `false` or `0`). A
+/// developer's plain `cargo test` skips, with a note. (The same rule as
+/// `servebench/tests/common/mod.rs`.)
+pub fn services_required() -> Option<String> {
+    [REQUIRE_SERVICES_ENV, "CI"].into_iter().find_map(|k| {
+        let v = std::env::var(k).ok()?;
+        (!v.is_empty() && v != "0" && v != "false").then(|| format!("{k}={v}"))
+    })
+}
+
+/// The value of `var`, which names the service `name` a test needs. When it is unset or
+/// empty: a panic naming it where services are required ([`services_required`]), else a note
+/// and `None`.
+pub fn require_service(name: &str, var: &str) -> Option<String> {
+    if let Some(v) = std::env::var(var).ok().filter(|v| !v.is_empty()) {
+        return Some(v);
     }
+    if let Some(why) = services_required() {
+        panic!(
+            "{name} is not set up: {var} not set, and with {why} a missing service fails the \
+             test instead of skipping it. Run `bash scripts/test.sh`, which sets up {name} and \
+             exports {var}; without {why}, a plain `cargo test` skips it"
+        );
+    }
+    eprintln!(
+        "{name} not set up ({var} not set; `bash scripts/test.sh` sets it up): skipped \
+         ({REQUIRE_SERVICES_ENV}=1 makes this a failure)"
+    );
+    None
+}
+
+/// The PostgreSQL server's URL, if tests may use one ([`require_service`]).
+pub fn postgres_url() -> Option<String> {
+    require_service("PostgreSQL", POSTGRES_ENV)
 }
 
 fn admin(server: &str) -> postgres::Client {

@@ -47,7 +47,7 @@ impl Sim {
             .read_line(&mut line)
             .unwrap();
         assert!(
-            line.starts_with("servebench sim listening on http://"),
+            line.starts_with("servebench sim listening on http"),
             "{line}"
         );
         let url = line.trim().rsplit(' ').next().unwrap().to_string();
@@ -138,30 +138,77 @@ pub struct Llama {
     pub tokenizer: String,
 }
 
-/// The real engine, or `None` (with a note) off CI; CI must have it.
+/// The real engine, or `None` (with a note) where services are not required
+/// ([`require_services`]).
 pub fn llama() -> Option<Llama> {
-    let v = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-    match (
-        v("SERVEBENCH_TEST_LLAMA_SERVER"),
-        v("SERVEBENCH_TEST_GGUF"),
-        v("SERVEBENCH_TEST_TINY_GGUF"),
-        v("SERVEBENCH_TEST_GGUF_TOKENIZER"),
-    ) {
-        (Some(server), Some(gguf), Some(tiny), Some(tokenizer)) => Some(Llama {
-            server,
-            gguf,
-            tiny,
-            tokenizer,
-        }),
-        _ => {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "CI runs the llama.cpp tests: scripts/test.sh sets SERVEBENCH_TEST_LLAMA_SERVER and the model paths"
-            );
-            eprintln!("llama.cpp not set up (scripts/llama-up.sh): skipped");
-            None
-        }
+    let v = require_services(
+        "llama.cpp",
+        &[
+            "SERVEBENCH_TEST_LLAMA_SERVER",
+            "SERVEBENCH_TEST_GGUF",
+            "SERVEBENCH_TEST_TINY_GGUF",
+            "SERVEBENCH_TEST_GGUF_TOKENIZER",
+        ],
+    )?;
+    let [server, gguf, tiny, tokenizer] = <[String; 4]>::try_from(v).ok()?;
+    Some(Llama {
+        server,
+        gguf,
+        tiny,
+        tokenizer,
+    })
+}
+
+/// Set to 1 by `scripts/test.sh`: a test whose service (SLURM, llama.cpp, Chromium,
+/// PostgreSQL) is not set up fails instead of skipping.
+pub const REQUIRE_SERVICES_ENV: &str = "SERVEBENCH_TEST_REQUIRE_SERVICES";
+
+/// Why a missing service fails the test, if it does: under the test command
+/// (`SERVEBENCH_TEST_REQUIRE_SERVICES=1`) or in CI (`CI` set, not to `false` or `0`). A
+/// developer's plain `cargo test` skips, with a note. (The same rule as
+/// `servebench-store/tests/backends/mod.rs`.)
+pub fn services_required() -> Option<String> {
+    [REQUIRE_SERVICES_ENV, "CI"].into_iter().find_map(|k| {
+        let v = std::env::var(k).ok()?;
+        (!v.is_empty() && v != "0" && v != "false").then(|| format!("{k}={v}"))
+    })
+}
+
+/// The values of `vars`, which name the service `name` a test needs. When one is unset or
+/// empty: a panic naming it where services are required ([`services_required`]), else a note
+/// and `None`, and the test returns having checked nothing.
+pub fn require_services(name: &str, vars: &[&str]) -> Option<Vec<String>> {
+    let values: Vec<Option<String>> = vars
+        .iter()
+        .map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
+        .collect();
+    let missing: Vec<&str> = vars
+        .iter()
+        .zip(&values)
+        .filter(|(_, v)| v.is_none())
+        .map(|(k, _)| *k)
+        .collect();
+    if missing.is_empty() {
+        return Some(values.into_iter().flatten().collect());
     }
+    let missing = missing.join(", ");
+    if let Some(why) = services_required() {
+        panic!(
+            "{name} is not set up: {missing} not set, and with {why} a missing service fails \
+             the test instead of skipping it. Run `bash scripts/test.sh`, which sets up {name} \
+             and exports {missing}; without {why}, a plain `cargo test` skips it"
+        );
+    }
+    eprintln!(
+        "{name} not set up ({missing} not set; `bash scripts/test.sh` sets it up): test \
+         skipped, nothing checked ({REQUIRE_SERVICES_ENV}=1 makes this a failure)"
+    );
+    None
+}
+
+/// The value of `var`, which names the service `name` a test needs ([`require_services`]).
+pub fn require_service(name: &str, var: &str) -> Option<String> {
+    require_services(name, &[var]).map(|mut v| v.remove(0))
 }
 
 /// A recipe of Llama-3.3-70B FP8 on a simulated H200 deployment (`servebench sim` with
