@@ -77,3 +77,84 @@ mod tests {
         assert!(super::os_release().starts_with("Linux"));
     }
 }
+
+/// Reads a whole file that comes from outside (results, recipes, datasets), refusing one over
+/// `limit` bytes, and an allocation that fails, with an error rather than an abort. Reads at
+/// most `limit + 1` bytes whatever the file claims (a FIFO or `/dev/zero` claims nothing).
+pub fn read_limited(path: &std::path::Path, limit: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::{Error, ErrorKind, Read};
+    let f = std::fs::File::open(path)?;
+    let len = f.metadata()?.len();
+    let too_big = |n: u64| {
+        Error::new(
+            ErrorKind::InvalidData,
+            format!("{n} bytes or more: larger than the {limit} bytes servebench reads from such a file"),
+        )
+    };
+    if len > limit {
+        return Err(too_big(len));
+    }
+    let mut buf = Vec::new();
+    buf.try_reserve_exact(len as usize).map_err(|_| {
+        Error::new(
+            ErrorKind::OutOfMemory,
+            format!("{len} bytes do not fit in memory"),
+        )
+    })?;
+    f.take(limit + 1).read_to_end(&mut buf)?;
+    if buf.len() as u64 > limit {
+        return Err(too_big(buf.len() as u64));
+    }
+    Ok(buf)
+}
+
+/// [`read_limited`] as UTF-8 text.
+pub fn read_limited_string(path: &std::path::Path, limit: u64) -> std::io::Result<String> {
+    String::from_utf8(read_limited(path, limit)?).map_err(|e| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("not UTF-8 text (at byte {})", e.utf8_error().valid_up_to()),
+        )
+    })
+}
+
+/// How much servebench reads of one file of each kind.
+pub mod limits {
+    /// A result, point, eval or published JSON file.
+    pub const JSON: u64 = 256 << 20;
+    /// A recipe (master config) or runner file.
+    pub const RECIPE: u64 = 64 << 20;
+    /// An eval's questions or a test server's scripted answers.
+    pub const DATASET: u64 = 1 << 30;
+}
+
+#[cfg(test)]
+mod read_tests {
+    use super::*;
+
+    #[test]
+    fn reads_are_bounded_whatever_the_file_claims() {
+        let d = std::env::temp_dir().join(format!("sb-read-{}", std::process::id()));
+        std::fs::create_dir_all(&d).unwrap();
+        let f = d.join("x");
+        std::fs::write(&f, b"0123456789").unwrap();
+        assert_eq!(read_limited(&f, 10).unwrap(), b"0123456789");
+        let e = read_limited(&f, 9).unwrap_err().to_string();
+        assert!(
+            e.contains("10 bytes or more: larger than the 9 bytes"),
+            "{e}"
+        );
+        // /dev/zero says it is empty and never ends.
+        let e = read_limited(std::path::Path::new("/dev/zero"), 1 << 20).unwrap_err();
+        assert!(
+            e.to_string().contains("larger than the 1048576 bytes"),
+            "{e}"
+        );
+        std::fs::write(&f, b"\xff\xfe").unwrap();
+        assert!(read_limited_string(&f, 10)
+            .unwrap_err()
+            .to_string()
+            .contains("not UTF-8"));
+        let _ = std::fs::remove_dir_all(&d);
+    }
+}

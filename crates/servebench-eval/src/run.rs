@@ -173,10 +173,11 @@ pub fn run(
         o.request_timeout,
     )
     .map_err(EvalError::Usage)?;
-    let bytes = std::fs::read(&o.data).map_err(|e| EvalError::Data {
-        at: o.data.display().to_string(),
-        message: e.to_string(),
-    })?;
+    let bytes = servebench_core::sys::read_limited(&o.data, servebench_core::sys::limits::DATASET)
+        .map_err(|e| EvalError::Data {
+            at: o.data.display().to_string(),
+            message: e.to_string(),
+        })?;
     let mut docs = o.task.load(&o.data, o.seed)?;
     let k = o.num_fewshot.unwrap_or_else(|| o.task.default_fewshot());
     let (shots, fewshot_source) = match &o.fewshot_data {

@@ -100,10 +100,12 @@ impl Task {
     /// GPQA `{"Question", "Correct Answer", "Incorrect Answer 1".."3"}` (Idavidrein/gpqa),
     /// whose options are shuffled with `seed`, or `{"question", "choices": [4], "answer": "A"|0}`.
     pub fn load(self, path: &Path, seed: u64) -> Result<Vec<Doc>, EvalError> {
-        let text = std::fs::read_to_string(path).map_err(|e| EvalError::Data {
-            at: path.display().to_string(),
-            message: e.to_string(),
-        })?;
+        let text =
+            servebench_core::sys::read_limited_string(path, servebench_core::sys::limits::DATASET)
+                .map_err(|e| EvalError::Data {
+                    at: path.display().to_string(),
+                    message: e.to_string(),
+                })?;
         let mut docs = Vec::new();
         for (i, line) in text.lines().enumerate() {
             if line.trim().is_empty() {

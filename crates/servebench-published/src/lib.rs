@@ -155,9 +155,11 @@ pub fn load_file(path: &Path) -> std::io::Result<Vec<DashboardPoint>> {
             format!("{name}: not an InferenceMAX v1 <model>_<ISL>_<OSL>_interactivity.json file"),
         )
     })?;
-    let f: DashFile = serde_json::from_slice(&std::fs::read(path)?).map_err(|e| {
-        std::io::Error::new(std::io::ErrorKind::InvalidData, format!("{name}: {e}"))
-    })?;
+    let f: DashFile = serde_json::from_slice(&servebench_core::sys::read_limited(
+        path,
+        servebench_core::sys::limits::JSON,
+    )?)
+    .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, format!("{name}: {e}")))?;
     // The e2e file holds the same points with x = median end-to-end latency (s).
     let e2e: std::collections::HashMap<(String, String, u32, usize, u64), f64> = match std::fs::read(
         path.with_file_name(name.replace("_interactivity.json", "_e2e.json")),

@@ -14,7 +14,9 @@ pub struct Answers {
 impl Answers {
     /// Reads a JSONL file; a bad line is an error naming the file, the line and the field.
     pub fn load(path: &Path) -> Result<Answers, String> {
-        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let text =
+            servebench_core::sys::read_limited_string(path, servebench_core::sys::limits::DATASET)
+                .map_err(|e| format!("{}: {e}", path.display()))?;
         let mut rules = Vec::new();
         for (i, line) in text.lines().enumerate() {
             if line.trim().is_empty() {

@@ -195,12 +195,15 @@ fn server_log_tail(root: &Path, v: &Value) -> Option<String> {
 
 /// A sweep's JSON file, secrets masked.
 fn json_file(path: &Path) -> Result<Value, StoreError> {
-    serde_json::from_slice(&std::fs::read(path).map_err(|e| bad(path, e.to_string()))?)
-        .map(|mut v| {
-            servebench_core::redact::json(&mut v);
-            v
-        })
-        .map_err(|e| bad(path, format!("not JSON: {e}")))
+    serde_json::from_slice(
+        &servebench_core::sys::read_limited(path, servebench_core::sys::limits::JSON)
+            .map_err(|e| bad(path, e.to_string()))?,
+    )
+    .map(|mut v| {
+        servebench_core::redact::json(&mut v);
+        v
+    })
+    .map_err(|e| bad(path, format!("not JSON: {e}")))
 }
 
 /// The deployment a sweep job (its InferenceX row) describes.
@@ -350,7 +353,9 @@ pub fn sweep_dir(dir: &Path, run_key: &str, who: &str) -> Result<(Run, Vec<Point
     };
     // The sweep's own record (servebench-sweep's run_info), where it wrote one.
     let info_path = dir.join("run.json");
-    if let Ok(bytes) = std::fs::read(&info_path) {
+    if let Ok(bytes) =
+        servebench_core::sys::read_limited(&info_path, servebench_core::sys::limits::JSON)
+    {
         let info: Value = serde_json::from_slice(&bytes)
             .map_err(|e| bad(&info_path, format!("not JSON: {e}")))?;
         let text = |k: &str| {
@@ -494,9 +499,11 @@ fn agg_row(row: &Value, file: &Path) -> Result<Point, String> {
 
 /// An InferenceX aggregated file: one row (`agg_<RF>.json`) or an array (`agg_bmk.json`).
 pub fn inferencex_agg(file: &Path) -> Result<Vec<Point>, StoreError> {
-    let v: Value =
-        serde_json::from_slice(&std::fs::read(file).map_err(|e| bad(file, e.to_string()))?)
-            .map_err(|e| bad(file, format!("not JSON: {e}")))?;
+    let v: Value = serde_json::from_slice(
+        &servebench_core::sys::read_limited(file, servebench_core::sys::limits::JSON)
+            .map_err(|e| bad(file, e.to_string()))?,
+    )
+    .map_err(|e| bad(file, format!("not JSON: {e}")))?;
     match &v {
         Value::Array(rows) => rows
             .iter()
@@ -523,9 +530,11 @@ pub struct Deployment {
 /// A `vllm bench serve` (or `servebench bench`) result file: one object or an array of them
 /// (one per concurrency), with the deployment given by the caller.
 pub fn bench_results(file: &Path, d: &Deployment) -> Result<Vec<Point>, StoreError> {
-    let v: Value =
-        serde_json::from_slice(&std::fs::read(file).map_err(|e| bad(file, e.to_string()))?)
-            .map_err(|e| bad(file, format!("not JSON: {e}")))?;
+    let v: Value = serde_json::from_slice(
+        &servebench_core::sys::read_limited(file, servebench_core::sys::limits::JSON)
+            .map_err(|e| bad(file, e.to_string()))?,
+    )
+    .map_err(|e| bad(file, format!("not JSON: {e}")))?;
     let rows: Vec<Value> = match v {
         Value::Array(a) => a,
         o @ Value::Object(_) => vec![o],

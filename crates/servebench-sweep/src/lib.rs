@@ -100,10 +100,12 @@ fn parse<T: serde::de::DeserializeOwned>(
 }
 
 fn read(file: &Path) -> Result<String, RecipeError> {
-    std::fs::read_to_string(file).map_err(|e| RecipeError::Io {
-        file: file.to_path_buf(),
-        source: e,
-    })
+    servebench_core::sys::read_limited_string(file, servebench_core::sys::limits::RECIPE).map_err(
+        |e| RecipeError::Io {
+            file: file.to_path_buf(),
+            source: e,
+        },
+    )
 }
 
 /// Loads master config files (InferenceX `configs/*-master.yaml`, or your own in the same

@@ -100,8 +100,13 @@ pub fn run(a: EvalArgs) -> anyhow::Result<ExitCode> {
     );
     anyhow::ensure!(
         a.data.is_file(),
-        "--data {}: no such file",
-        a.data.display()
+        "--data {}: {}",
+        a.data.display(),
+        if a.data.exists() {
+            "not a regular file"
+        } else {
+            "no such file"
+        }
     );
     let api_key = std::env::var(&a.api_key_env).ok().filter(|k| !k.is_empty());
     let model = match &a.model {
