@@ -81,7 +81,12 @@ impl Locations {
             };
             at.entry(path.clone()).or_insert((line, indent + 1));
             next_index.remove(&path);
-            let value = rest[key.len()..].trim_start_matches(['"', '\'', ':', ' ']);
+            // After the key (and its quotes, if quoted): the value.
+            let key_end = key.len() + 2 * usize::from(rest.starts_with(['"', '\'']));
+            let value = rest
+                .get(key_end..)
+                .unwrap_or("")
+                .trim_start_matches([':', ' ']);
             if value.starts_with('{') {
                 let col = indent + (rest.len() - value.len());
                 flow_keys(&mut at, &path, value, line, col);
@@ -210,6 +215,9 @@ a-b:
 ";
         let l = Locations::index(text);
         assert_eq!(l.find("a-b"), Some((1, 1)));
+        // Found by fuzzing: a quoted key with a multi-byte character.
+        let q = Locations::index("\"é\": {x: 1}\n");
+        assert_eq!(q.find("é"), Some((1, 1)));
         assert_eq!(l.find("a-b.image"), Some((2, 3)));
         assert_eq!(
             l.find("a-b.router.version"),

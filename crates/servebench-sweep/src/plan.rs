@@ -166,17 +166,17 @@ impl Job {
         match &self.topology {
             Topology::Single {
                 tp, pp, pcp_size, ..
-            } => tp * pp * pcp_size,
-            Topology::Multi { prefill, decode } => {
-                prefill.num_worker * prefill.gpus_per_replica()
-                    + decode.num_worker * decode.gpus_per_replica()
-            }
+            } => tp.saturating_mul(*pp).saturating_mul(*pcp_size),
+            Topology::Multi { prefill, decode } => prefill
+                .num_worker
+                .saturating_mul(prefill.gpus_per_replica())
+                .saturating_add(decode.num_worker.saturating_mul(decode.gpus_per_replica())),
         }
     }
 
     pub fn max_model_len(&self) -> Option<u32> {
         match self.workload {
-            Workload::Fixed { isl, osl } => Some(isl + osl + 256),
+            Workload::Fixed { isl, osl } => Some(isl.saturating_add(osl).saturating_add(256)),
             Workload::Agentic { .. } => None,
         }
     }

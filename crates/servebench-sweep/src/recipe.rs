@@ -191,7 +191,9 @@ fn one() -> u32 {
 impl Worker {
     /// GPUs of one replica.
     pub fn gpus_per_replica(&self) -> u32 {
-        self.tp * self.pp * self.pcp_size
+        self.tp
+            .saturating_mul(self.pp)
+            .saturating_mul(self.pcp_size)
     }
 }
 

@@ -4,6 +4,12 @@
 
 use crate::recipe::{Agentic, Component, KvOffloading, Recipe, SearchSpace, Worker};
 
+/// The longest sequence (input + output tokens) a workload may ask for.
+const MAX_SEQUENCE_TOKENS: u64 = 1 << 24;
+/// The largest degree of any one kind of parallelism (far beyond any deployment; keeps GPU
+/// counts, their products, within range).
+const MAX_DEGREE: u32 = 1024;
+
 /// A broken rule: the key path (below the recipe's key) and what was expected.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Violation {
@@ -99,6 +105,15 @@ pub fn recipe(key: &str, r: &Recipe) -> Result<(), Violation> {
         let p = at(&format!("scenarios.fixed-seq-len[{i}]"));
         if s.isl == 0 || s.osl == 0 {
             return Err(v(format!("{p}.isl"), "isl and osl must be positive"));
+        }
+        if u64::from(s.isl) + u64::from(s.osl) > MAX_SEQUENCE_TOKENS {
+            return Err(v(
+                format!("{p}.isl"),
+                format!(
+                    "isl + osl = {}: at most {MAX_SEQUENCE_TOKENS} tokens",
+                    u64::from(s.isl) + u64::from(s.osl)
+                ),
+            ));
         }
         if s.search_space.is_empty() {
             return Err(v(
@@ -352,9 +367,17 @@ fn topology(
     if tp == 0 {
         return Err(v(format!("{p}.tp"), "expected a positive integer"));
     }
-    for (k, x) in [("pp", pp), ("dcp-size", dcp), ("pcp-size", pcp)] {
+    for (k, x) in [
+        ("tp", Some(tp)),
+        ("pp", pp),
+        ("dcp-size", dcp),
+        ("pcp-size", pcp),
+    ] {
         if x == Some(0) {
             return Err(v(format!("{p}.{k}"), "expected a positive integer"));
+        }
+        if x.is_some_and(|x| x > MAX_DEGREE) {
+            return Err(v(format!("{p}.{k}"), format!("at most {MAX_DEGREE}")));
         }
     }
     let dcp = dcp.unwrap_or(1);
