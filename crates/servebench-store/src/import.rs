@@ -419,6 +419,9 @@ fn ms(v: &Value, k: &str) -> Option<f64> {
     f(v, k).map(|s| s * 1000.0)
 }
 
+/// The most GPUs one stored deployment may claim.
+const MAX_GPUS: u32 = 1 << 20;
+
 /// One InferenceX aggregated row (`agg_<RF>.json`, or an element of `agg_bmk.json`).
 pub fn inferencex_agg_row(row: &Value, file: &Path) -> Result<Point, StoreError> {
     agg_row(row, file).map_err(|m| bad(file, m))
@@ -441,7 +444,7 @@ fn agg_row(row: &Value, file: &Path) -> Result<Point, String> {
             u("num_prefill_gpu").unwrap_or(0),
             u("num_decode_gpu").unwrap_or(0),
         );
-        (format!("p{p}gpu-d{d}gpu"), p + d)
+        (format!("p{p}gpu-d{d}gpu"), p.checked_add(d))
     } else {
         let tp = need("tp")?;
         let (pp, dcp, pcp, ep) = (
@@ -455,8 +458,12 @@ fn agg_row(row: &Value, file: &Path) -> Result<Point, String> {
             [pp, dcp, pcp, ep].map(u64::from),
             row["dp_attention"].as_bool().unwrap_or(false),
         );
-        (t, tp * pp * pcp)
+        (t, tp.checked_mul(pp).and_then(|g| g.checked_mul(pcp)))
     };
+    // (Found by fuzzing: products of untrusted degrees overflowed.)
+    let gpus = gpus.filter(|&g| g <= MAX_GPUS).ok_or_else(|| {
+        format!("tp × pp × pcp_size (or the pools' GPU counts): more than {MAX_GPUS} GPUs")
+    })?;
     Ok(Point {
         config: Config {
             hardware: hardware_of_runner(&hw),
@@ -595,6 +602,23 @@ pub fn bench_results(file: &Path, d: &Deployment) -> Result<Vec<Point>, StoreErr
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_agg_row_claiming_too_many_gpus_is_refused() {
+        // Found by fuzzing: these overflowed the GPU count.
+        for extra in [
+            json!({"tp": 65536, "pp": 65536}),
+            json!({"is_multinode": true, "num_prefill_gpu": 4294967295u64, "num_decode_gpu": 1}),
+        ] {
+            let mut row =
+                json!({"hw": "h200", "framework": "vllm", "model": "m", "precision": "fp8"});
+            row.as_object_mut()
+                .unwrap()
+                .extend(extra.as_object().unwrap().clone());
+            let e = inferencex_agg_row(&row, Path::new("agg_bmk.json")).unwrap_err();
+            assert!(e.to_string().contains("more than 1048576 GPUs"), "{e}");
+        }
+    }
 
     #[test]
     fn llama_cpp_slots_are_part_of_the_topology() {
