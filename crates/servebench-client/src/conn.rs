@@ -214,7 +214,9 @@ async fn handshake(tcp: TcpStream, t: &TlsTarget) -> io::Result<Tls> {
     let mut c = Tls {
         tcp,
         session,
-        raw: vec![0u8; 64 << 10].into_boxed_slice(),
+        // One TLS record at most (16 KiB of plaintext and its overhead): a buffer per
+        // connection, so thousands of connections cost tens of megabytes, not hundreds.
+        raw: vec![0u8; 17 << 10].into_boxed_slice(),
         fed: 0,
         got: 0,
         raw_ns: 0,
