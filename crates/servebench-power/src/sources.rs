@@ -287,11 +287,11 @@ pub fn parse_nvidia_smi_line(line: &str) -> Result<Option<(u32, f64, Option<f64>
     if na(f[1]) {
         return Ok(None);
     }
-    let power_w: f64 = f[1].parse().map_err(|_| bad())?;
+    let power_w = reading(f[1]).ok_or_else(bad)?;
     let energy_j = if na(f[2]) {
         None
     } else {
-        Some(f[2].parse::<f64>().map_err(|_| bad())? / 1000.0)
+        Some(reading(f[2]).ok_or_else(bad)? / 1000.0)
     };
     Ok(Some((gpu, power_w, energy_j)))
 }
@@ -366,8 +366,14 @@ pub fn parse_amd_smi_json(text: &str) -> Result<Vec<(u32, f64, Option<f64>)>, St
     Ok(out)
 }
 
+/// A power or energy reading: a finite number, not negative (`NaN`, `inf` and `-5` would
+/// poison every total they enter).
+fn reading(s: &str) -> Option<f64> {
+    s.parse::<f64>().ok().filter(|x| x.is_finite() && *x >= 0.0)
+}
+
 /// A number in `base` units from `123`, `"123 W"`, `"123.4 uJ"` or `{"value": 123, "unit":
-/// "mW"}`; `None` for `N/A` and the like.
+/// "mW"}`; `None` for `N/A` and the like, and for a non-finite or negative reading.
 fn quantity(v: &serde_json::Value, base: &str) -> Option<f64> {
     let (x, unit): (f64, String) = match v {
         serde_json::Value::Number(n) => (n.as_f64()?, base.to_string()),
@@ -393,7 +399,7 @@ fn quantity(v: &serde_json::Value, base: &str) -> Option<f64> {
         "k" => 1e3,
         _ => return None,
     };
-    Some(x * f)
+    Some(x * f).filter(|x| x.is_finite() && *x >= 0.0)
 }
 
 #[cfg(test)]
@@ -426,6 +432,12 @@ mod tests {
         let e = parse_nvidia_smi_line("index, power.draw [W]").unwrap_err();
         assert!(e.contains("expected 'index, power W, energy mJ'"), "{e}");
         assert!(parse_nvidia_smi_line("x, 1, 2").is_err());
+        // Found by fuzzing: readings that would poison every total.
+        for bad in ["0, NaN, 1", "0, inf, 1", "0, -5, 1", "0, 5, -1"] {
+            assert!(parse_nvidia_smi_line(bad).is_err(), "{bad}");
+        }
+        let amd = parse_amd_smi_json(r#"[{"gpu": 0, "power": {"socket_power": "-3 W"}}]"#);
+        assert!(amd.unwrap_err().contains("no socket power"));
     }
 
     #[test]
