@@ -128,6 +128,19 @@ impl Client {
         })
     }
 
+    /// A client for a plain-HTTP server on this host (health checks, `/metrics`, power): a
+    /// second to connect, `timeout` for the whole exchange, no key.
+    pub fn local(base: BaseUrl, timeout: Duration) -> Result<Client, HttpError> {
+        Client::new(
+            base,
+            Options {
+                timeout,
+                connect_timeout: Duration::from_secs(1),
+                ..Options::default()
+            },
+        )
+    }
+
     pub fn base(&self) -> &BaseUrl {
         &self.base
     }

@@ -88,15 +88,8 @@ impl Source {
                 Ok(Box::new(r))
             }
             Source::Sim(url) => {
-                let http = servebench_http::Client::new(
-                    url.clone(),
-                    servebench_http::Options {
-                        timeout: Duration::from_secs(2),
-                        connect_timeout: Duration::from_secs(1),
-                        ..Default::default()
-                    },
-                )
-                .map_err(|e| e.to_string())?;
+                let http = servebench_http::Client::local(url.clone(), Duration::from_secs(2))
+                    .map_err(|e| e.to_string())?;
                 let mut r = Polled(SimRead { http });
                 r.0.read()?;
                 Ok(Box::new(r))

@@ -211,15 +211,8 @@ impl Server {
         };
         let base_url = BaseUrl::parse(&format!("http://{host}:{port}"))
             .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
-        let http = servebench_http::Client::new(
-            base_url.clone(),
-            servebench_http::Options {
-                timeout: Duration::from_secs(5),
-                connect_timeout: Duration::from_secs(1),
-                ..Default::default()
-            },
-        )
-        .map_err(|e| std::io::Error::other(e.to_string()))?;
+        let http = servebench_http::Client::local(base_url.clone(), Duration::from_secs(5))
+            .map_err(|e| std::io::Error::other(e.to_string()))?;
         Ok(Ok(Server {
             child,
             log,
