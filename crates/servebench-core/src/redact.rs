@@ -151,7 +151,7 @@ pub fn command_line(line: &str) -> String {
     };
     let assignments = words
         .iter()
-        .take_while(|w| w.split_once('=').is_some_and(|(k, _)| is_var_name(k)))
+        .take_while(|w| w.split_once('=').is_some_and(|(k, _)| is_env_var_name(k)))
         .count();
     let env: Vec<(&str, String)> = words[..assignments]
         .iter()
@@ -231,17 +231,14 @@ pub fn json(v: &mut serde_json::Value) {
     }
 }
 
-fn is_var_name(k: &str) -> bool {
+/// Whether `name` is a valid environment variable name (`[A-Za-z_][A-Za-z0-9_]*`).
+pub fn is_env_var_name(k: &str) -> bool {
     let mut c = k.chars();
     c.next()
         .is_some_and(|f| f.is_ascii_alphabetic() || f == '_')
         && c.all(|x| x.is_ascii_alphanumeric() || x == '_')
 }
 
-/// Whether `name` is a valid environment variable name (`[A-Za-z_][A-Za-z0-9_]*`).
-pub fn is_env_var_name(name: &str) -> bool {
-    is_var_name(name)
-}
 
 /// `scheme://user:pass@` and `scheme://user@` in any text.
 fn url_credentials(text: &str) -> Cow<'_, str> {

@@ -128,6 +128,8 @@ pub const INFERENCEMAX_V1: (&str, &str) = (
 /// [`load_recipes`] over texts already read, each with the file name its errors cite.
 pub fn load_recipe_texts(texts: &[(PathBuf, String)]) -> Result<Recipes, RecipeError> {
     let mut out = Recipes::default();
+    // Loaded once, and only for `framework: sim` recipes (their runner and model are checked).
+    let mut catalog: Option<servebench_catalog::Catalog> = None;
     for (file, text) in texts {
         let (file, text) = (file, text.as_str());
         let locations = Locations::index(text);
@@ -155,7 +157,7 @@ pub fn load_recipe_texts(texts: &[(PathBuf, String)]) -> Result<Recipes, RecipeE
                 });
             }
             validate::recipe(&key, &recipe)
-                .and_then(|()| simulated(&key, &recipe))
+                .and_then(|()| simulated(&key, &recipe, &mut catalog))
                 .map_err(|viol| {
                     let (line, column) = locations.find(&viol.path).unwrap_or((1, 1));
                     RecipeError::Invalid {
@@ -173,7 +175,11 @@ pub fn load_recipe_texts(texts: &[(PathBuf, String)]) -> Result<Recipes, RecipeE
 }
 
 /// A `framework: sim` recipe's runner and model must be ones the simulated engine models.
-fn simulated(key: &str, r: &recipe::Recipe) -> Result<(), validate::Violation> {
+fn simulated(
+    key: &str,
+    r: &recipe::Recipe,
+    catalog: &mut Option<servebench_catalog::Catalog>,
+) -> Result<(), validate::Violation> {
     if r.framework != "sim" {
         return Ok(());
     }
@@ -181,11 +187,16 @@ fn simulated(key: &str, r: &recipe::Recipe) -> Result<(), validate::Violation> {
         path: format!("{key}.{field}"),
         message,
     };
-    let catalog = servebench_catalog::Catalog::builtin()
-        .map_err(|e| violation("framework", format!("the simulated engine's catalog: {e}")))?;
-    engine::sim_gpu(&r.runner, &catalog).map_err(|e| violation("runner", e))?;
-    engine::sim_model(&r.model, &catalog)
-        .or_else(|e| engine::sim_model(&r.model_prefix, &catalog).map_err(|_| e))
+    if catalog.is_none() {
+        *catalog =
+            Some(servebench_catalog::Catalog::builtin().map_err(|e| {
+                violation("framework", format!("the simulated engine's catalog: {e}"))
+            })?);
+    }
+    let catalog = catalog.as_ref().expect("loaded above");
+    engine::sim_gpu(&r.runner, catalog).map_err(|e| violation("runner", e))?;
+    engine::sim_model(&r.model, catalog)
+        .or_else(|e| engine::sim_model(&r.model_prefix, catalog).map_err(|_| e))
         .map_err(|e| violation("model", e))?;
     Ok(())
 }
