@@ -239,7 +239,6 @@ pub fn is_env_var_name(k: &str) -> bool {
         && c.all(|x| x.is_ascii_alphanumeric() || x == '_')
 }
 
-
 /// `scheme://user:pass@` and `scheme://user@` in any text.
 fn url_credentials(text: &str) -> Cow<'_, str> {
     static USERINFO: OnceLock<Regex> = OnceLock::new();
