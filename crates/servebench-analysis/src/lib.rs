@@ -9,6 +9,7 @@
 //! Definitions: `docs/analysis.md`.
 
 pub mod economics;
+pub mod grouping;
 pub mod history;
 pub mod interp;
 pub mod pareto;

@@ -168,13 +168,13 @@ fn the_api_answers_from_the_store_and_the_export_holds_the_same() {
         // The reports, as `servebench report --format json` prints them.
         let r = get(
             &addr,
-            "/api/v1/report/at?model=gpt-oss-120b&source=reference&at=131.061&tier=2",
+            "/api/v1/report/at?model=gpt-oss-120b&source=reference&at=131.061&tier=2&group=config",
         );
         let row = r["rows"]
             .as_array()
             .unwrap()
             .iter()
-            .find(|r| r["config"] == "mi300x vllm fp4 tp4 [published]")
+            .find(|r| r["series"] == "mi300x vllm fp4 tp4 [published]")
             .unwrap();
         assert_eq!(row["tput_per_gpu"], 980.389);
         assert!(

@@ -1,6 +1,7 @@
 //! The curves of a view: a config's points in one run, read from the store, picked by run and
 //! source, and matched by selectors.
 
+use servebench_analysis::grouping::{Deployment, Grouping};
 use servebench_store::{Config, Source, Store, StoreError, ViewPoint};
 use std::collections::BTreeMap;
 
@@ -105,6 +106,64 @@ pub fn load(store: &mut Store, q: &Query) -> Result<Vec<Curve>, StoreError> {
         }
     }
     Ok(out)
+}
+
+/// Points pooled into one frontier: a group of the view's curves (`docs/analysis.md`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Series {
+    /// The group (`h200_trt`, `gb200_mtp`, or a config's key under `group=config`).
+    pub key: String,
+    pub label: String,
+    pub source: Source,
+    /// The run, when each run is its own series; `None` when the series pools each config's
+    /// latest run.
+    pub run: Option<String>,
+    /// The latest start among the series' runs.
+    pub run_started_at: String,
+    /// Every series is of one accelerator (one price, one power).
+    pub hardware: String,
+    pub points: Vec<ViewPoint>,
+}
+
+/// The curves pooled by `grouping`, apart by source (never blended) and, when `per_run`, by
+/// run; sorted by source, key and run date.
+pub fn series(curves: &[Curve], grouping: Grouping, per_run: bool) -> Vec<Series> {
+    let mut m: BTreeMap<(Source, String, String, String), Series> = BTreeMap::new();
+    for c in curves {
+        let d = Deployment {
+            accelerator: &c.config.hardware,
+            engine: &c.config.engine,
+            precision: &c.config.precision,
+            spec_decoding: &c.config.spec_decoding,
+            disagg: c.config.disagg,
+            config_key: &c.config_key,
+        };
+        let key = grouping.key(&d);
+        let (date, run) = match per_run {
+            true => (c.run_started_at.clone(), c.run.clone()),
+            false => (String::new(), String::new()),
+        };
+        let s = m
+            .entry((c.source, key.clone(), date, run))
+            .or_insert_with(|| Series {
+                label: match grouping {
+                    Grouping::Config => c.label(),
+                    _ if c.source == Source::Reference => format!("{key} [published]"),
+                    _ => key.clone(),
+                },
+                key,
+                source: c.source,
+                run: per_run.then(|| c.run.clone()),
+                run_started_at: c.run_started_at.clone(),
+                hardware: c.config.hardware.clone(),
+                points: Vec::new(),
+            });
+        if c.run_started_at > s.run_started_at {
+            s.run_started_at = c.run_started_at.clone();
+        }
+        s.points.extend(c.points.iter().cloned());
+    }
+    m.into_values().collect()
 }
 
 /// Picks curves: `hardware=h200,engine=vllm,precision=fp8,topology=tp8,spec=mtp,

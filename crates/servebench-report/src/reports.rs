@@ -1,14 +1,14 @@
 //! The reports: each a function from curves to a [`Table`] (or a chart), the definitions
 //! being the analysis library's (`docs/analysis.md`).
 
-use crate::curves::{Curve, Selector};
+use crate::curves::{Curve, Selector, Series};
 use crate::table::{col, Cell, Table};
 use servebench_analysis::economics::{dollars_per_million_tokens, joules_per_token, CostTier};
 use servebench_analysis::history::{history, regressions, RunCurve};
 use servebench_analysis::interp::{compare_at, Steffen};
 use servebench_analysis::pareto::{frontier, Better};
 use servebench_catalog::Catalog;
-use servebench_store::{EvalRecord, ViewPoint};
+use servebench_store::{EvalRecord, Source, ViewPoint};
 use std::collections::BTreeMap;
 
 /// Cost tier and the catalog its prices and power come from.
@@ -72,6 +72,8 @@ pub enum XMetric {
     Interactivity,
     /// Median end-to-end latency, ms (lower is better).
     E2eLatency,
+    /// Median time to first token, ms (lower is better).
+    Ttft,
 }
 
 /// The y metric of a frontier.
@@ -79,6 +81,10 @@ pub enum XMetric {
 pub enum YMetric {
     /// Total tok/s/GPU (higher).
     Throughput,
+    /// Input (prefill) tok/s/GPU (higher).
+    InputThroughput,
+    /// Output (decode) tok/s/GPU (higher).
+    OutputThroughput,
     /// $ per million total tokens (lower).
     Cost,
     /// Tokens/s per all-in provisioned MW (higher).
@@ -95,7 +101,8 @@ impl std::str::FromStr for XMetric {
         match s {
             "interactivity" => Ok(XMetric::Interactivity),
             "e2el" => Ok(XMetric::E2eLatency),
-            x => Err(format!("'{x}': expected interactivity or e2el")),
+            "ttft" => Ok(XMetric::Ttft),
+            x => Err(format!("'{x}': expected interactivity, e2el or ttft")),
         }
     }
 }
@@ -105,12 +112,14 @@ impl std::str::FromStr for YMetric {
     fn from_str(s: &str) -> Result<YMetric, String> {
         match s {
             "tput" => Ok(YMetric::Throughput),
+            "input" => Ok(YMetric::InputThroughput),
+            "output" => Ok(YMetric::OutputThroughput),
             "cost" => Ok(YMetric::Cost),
             "tpmw" => Ok(YMetric::TokensPerMw),
             "energy" => Ok(YMetric::Energy),
             "measured-energy" => Ok(YMetric::MeasuredEnergy),
             x => Err(format!(
-                "'{x}': expected tput, cost, tpmw, energy or measured-energy"
+                "'{x}': expected tput, input, output, cost, tpmw, energy or measured-energy"
             )),
         }
     }
@@ -120,19 +129,21 @@ impl XMetric {
     pub fn better(self) -> Better {
         match self {
             XMetric::Interactivity => Better::Higher,
-            XMetric::E2eLatency => Better::Lower,
+            XMetric::E2eLatency | XMetric::Ttft => Better::Lower,
         }
     }
     pub fn label(self) -> &'static str {
         match self {
             XMetric::Interactivity => "interactivity, tok/s/user",
             XMetric::E2eLatency => "median end-to-end latency, ms",
+            XMetric::Ttft => "median time to first token, ms",
         }
     }
     pub fn of(self, p: &ViewPoint) -> Option<f64> {
         match self {
             XMetric::Interactivity => p.metrics.median_intvty,
             XMetric::E2eLatency => p.metrics.median_e2el_ms,
+            XMetric::Ttft => p.metrics.median_ttft_ms,
         }
     }
 }
@@ -140,13 +151,18 @@ impl XMetric {
 impl YMetric {
     pub fn better(self) -> Better {
         match self {
-            YMetric::Throughput | YMetric::TokensPerMw => Better::Higher,
+            YMetric::Throughput
+            | YMetric::InputThroughput
+            | YMetric::OutputThroughput
+            | YMetric::TokensPerMw => Better::Higher,
             YMetric::Cost | YMetric::Energy | YMetric::MeasuredEnergy => Better::Lower,
         }
     }
     pub fn label(self) -> &'static str {
         match self {
             YMetric::Throughput => "throughput, tok/s/GPU",
+            YMetric::InputThroughput => "input throughput, tok/s/GPU",
+            YMetric::OutputThroughput => "output throughput, tok/s/GPU",
             YMetric::Cost => "cost, $ per million tokens",
             YMetric::TokensPerMw => "tokens/s per all-in MW",
             YMetric::Energy => "modelled energy, J/token",
@@ -154,9 +170,12 @@ impl YMetric {
         }
     }
     pub fn of(self, p: &ViewPoint, e: HardwareEconomics) -> Option<f64> {
-        let t = p.metrics.tput_per_gpu.filter(|t| *t > 0.0);
+        let pos = |v: Option<f64>| v.filter(|t| *t > 0.0);
+        let t = pos(p.metrics.tput_per_gpu);
         match self {
             YMetric::Throughput => t,
+            YMetric::InputThroughput => pos(p.metrics.input_tput_per_gpu),
+            YMetric::OutputThroughput => pos(p.metrics.output_tput_per_gpu),
             YMetric::Cost => Some(dollars_per_million_tokens(e.dollars_per_gpu_hour?, t?)),
             YMetric::TokensPerMw => Some(servebench_analysis::economics::tokens_per_s_per_mw(
                 t?,
@@ -211,15 +230,16 @@ impl<'a> Along<'a> {
     }
 }
 
-/// Every curve read at each target interactivity: throughput (total, input, output), cost of
-/// each kind of token, tokens per MW, modelled and measured energy, E2E latency.
-pub fn at_targets(curves: &[Curve], targets: &[f64], prices: &Prices) -> Table {
+/// Every series read at each target interactivity along its frontier: throughput (total,
+/// input, output), cost of each kind of token, tokens per MW, modelled and measured energy,
+/// E2E latency.
+pub fn at_targets(series: &[Series], targets: &[f64], prices: &Prices) -> Table {
     let mut t = Table {
         title: "At target interactivities (along each frontier; - = outside its measured range)"
             .into(),
         notes: vec![prices.note()],
         columns: vec![
-            col("config", "config", 0),
+            col("series", "series", 0),
             col("run", "run", 0),
             col("interactivity", "tok/s/user", 0),
             col("tput_per_gpu", "tok/s/GPU", 1),
@@ -235,9 +255,9 @@ pub fn at_targets(curves: &[Curve], targets: &[f64], prices: &Prices) -> Table {
         ],
         rows: Vec::new(),
     };
-    for c in curves {
+    for c in series {
         let along = Along::new(&c.points);
-        let e = prices.of(&c.config.hardware);
+        let e = prices.of(&c.hardware);
         for &target in targets {
             let tput = along.at(|p| p.metrics.tput_per_gpu, target);
             let input = along.at(|p| p.metrics.input_tput_per_gpu, target);
@@ -251,8 +271,8 @@ pub fn at_targets(curves: &[Curve], targets: &[f64], prices: &Prices) -> Table {
                 target,
             );
             t.rows.push(vec![
-                c.label().into(),
-                c.run.clone().into(),
+                c.label.clone().into(),
+                run_cell(c),
                 target.into(),
                 tput.into(),
                 input.into(),
@@ -274,18 +294,33 @@ pub fn at_targets(curves: &[Curve], targets: &[f64], prices: &Prices) -> Table {
     t
 }
 
-/// Each curve's frontier of `y` against `x`, in their directions, point by point.
-pub fn frontiers(curves: &[Curve], x: XMetric, y: YMetric, prices: &Prices) -> Table {
+/// The run of a series, or the runs its configs' latest points come from.
+fn run_cell(s: &Series) -> Cell {
+    match &s.run {
+        Some(r) => r.clone().into(),
+        None => {
+            let mut runs: Vec<&str> = s.points.iter().map(|p| p.run.as_str()).collect();
+            runs.sort_unstable();
+            runs.dedup();
+            runs.join(", ").into()
+        }
+    }
+}
+
+/// Each series' frontier of `y` against `x`, in their directions, point by point.
+pub fn frontiers(series: &[Series], x: XMetric, y: YMetric, prices: &Prices) -> Table {
     let mut t = Table {
         title: format!("Frontiers: {} against {}", y.label(), x.label()),
         notes: vec![prices.note()],
         columns: vec![
+            col("series", "series", 0),
             col("config", "config", 0),
             col("run", "run", 0),
             col("conc", "conc", 0),
             col("num_gpus", "GPUs", 0),
             col("interactivity", "tok/s/user", 1),
             col("median_e2el_ms", "E2EL ms", 0),
+            col("median_ttft_ms", "TTFT ms", 0),
             col("tput_per_gpu", "tok/s/GPU", 1),
             col("dollars_per_mtok", "$/M", 3),
             col("tokens_per_s_per_mw", "tok/s/MW", 0),
@@ -294,16 +329,18 @@ pub fn frontiers(curves: &[Curve], x: XMetric, y: YMetric, prices: &Prices) -> T
         ],
         rows: Vec::new(),
     };
-    for c in curves {
-        let e = prices.of(&c.config.hardware);
-        for p in frontier_points(c, x, y, e) {
+    for s in series {
+        let e = prices.of(&s.hardware);
+        for p in frontier_points(s, x, y, e) {
             t.rows.push(vec![
-                c.label().into(),
-                c.run.clone().into(),
+                s.label.clone().into(),
+                crate::curves::label(&p.config, s.source).into(),
+                p.run.clone().into(),
                 p.conc.into(),
                 p.num_gpus.into(),
                 p.metrics.median_intvty.into(),
                 p.metrics.median_e2el_ms.into(),
+                p.metrics.median_ttft_ms.into(),
                 p.metrics.tput_per_gpu.into(),
                 YMetric::Cost.of(p, e).into(),
                 YMetric::TokensPerMw.of(p, e).into(),
@@ -315,16 +352,21 @@ pub fn frontiers(curves: &[Curve], x: XMetric, y: YMetric, prices: &Prices) -> T
     t
 }
 
-/// A curve's frontier points for `y` against `x`, best x first.
-pub fn frontier_points(c: &Curve, x: XMetric, y: YMetric, e: HardwareEconomics) -> Vec<&ViewPoint> {
-    let xy: Vec<(f64, f64)> = c
+/// A series' frontier points for `y` against `x`, best x first.
+pub fn frontier_points(
+    s: &Series,
+    x: XMetric,
+    y: YMetric,
+    e: HardwareEconomics,
+) -> Vec<&ViewPoint> {
+    let xy: Vec<(f64, f64)> = s
         .points
         .iter()
         .map(|p| (x.of(p).unwrap_or(f64::NAN), y.of(p, e).unwrap_or(f64::NAN)))
         .collect();
     frontier(&xy, x.better(), y.better())
         .into_iter()
-        .map(|i| &c.points[i])
+        .map(|i| &s.points[i])
         .collect()
 }
 
@@ -460,25 +502,24 @@ pub fn cheapest(curves: &[Curve], targets: &[f64], prices: &Prices) -> Table {
     t
 }
 
-/// Curves of the same config (and source), oldest run first, as the history functions take
-/// them (the date carries the run key so runs on one date stay apart).
-fn by_config(curves: &[Curve]) -> BTreeMap<(String, String), Vec<(&Curve, RunCurve)>> {
-    let mut m: BTreeMap<(String, String), Vec<(&Curve, RunCurve)>> = BTreeMap::new();
-    for c in curves {
-        let points = c
+/// Per-run series of the same group (and source), oldest run first, as the history functions
+/// take them (the date carries the run key so runs on one date stay apart).
+fn by_group(series: &[Series]) -> BTreeMap<(Source, String), Vec<(&Series, RunCurve)>> {
+    let mut m: BTreeMap<(Source, String), Vec<(&Series, RunCurve)>> = BTreeMap::new();
+    for s in series {
+        let points = s
             .points
             .iter()
             .filter_map(|p| Some((p.metrics.median_intvty?, p.metrics.tput_per_gpu?)))
             .collect();
-        m.entry((c.source.as_str().to_string(), c.config_key.clone()))
-            .or_default()
-            .push((
-                c,
-                RunCurve {
-                    date: format!("{}\u{1f}{}", c.run_started_at, c.run),
-                    points,
-                },
-            ));
+        let run = s.run.as_deref().unwrap_or("latest");
+        m.entry((s.source, s.key.clone())).or_default().push((
+            s,
+            RunCurve {
+                date: format!("{}\u{1f}{run}", s.run_started_at),
+                points,
+            },
+        ));
     }
     for v in m.values_mut() {
         v.sort_by(|a, b| a.1.date.cmp(&b.1.date));
@@ -499,13 +540,13 @@ fn target_columns(targets: &[f64]) -> Vec<crate::table::Column> {
         .collect()
 }
 
-/// Each config's tok/s/GPU at the targets, run by run.
-pub fn history_table(curves: &[Curve], targets: &[f64]) -> Table {
+/// Each series' tok/s/GPU at the targets, run by run.
+pub fn history_table(series: &[Series], targets: &[f64]) -> Table {
     let mut t = Table {
         title: "History: tok/s/GPU at target interactivities, run by run".into(),
         notes: Vec::new(),
         columns: [
-            col("config", "config", 0),
+            col("series", "series", 0),
             col("run", "run", 0),
             col("started_at", "started", 0),
         ]
@@ -514,12 +555,12 @@ pub fn history_table(curves: &[Curve], targets: &[f64]) -> Table {
         .collect(),
         rows: Vec::new(),
     };
-    for runs in by_config(curves).values() {
+    for runs in by_group(series).values() {
         let rc: Vec<RunCurve> = runs.iter().map(|r| r.1.clone()).collect();
         for ((c, _), (_, values)) in runs.iter().zip(history(&rc, targets)) {
             let mut row: Vec<Cell> = vec![
-                c.label().into(),
-                c.run.clone().into(),
+                c.label.clone().into(),
+                run_cell(c),
                 c.run_started_at.clone().into(),
             ];
             row.extend(values.into_iter().map(Cell::from));
@@ -529,9 +570,9 @@ pub fn history_table(curves: &[Curve], targets: &[f64]) -> Table {
     t
 }
 
-/// Drops of each config's latest run against the run before, beyond `threshold` and the
+/// Drops of each series' latest run against the run before, beyond `threshold` and the
 /// earlier runs' noise.
-pub fn regression_table(curves: &[Curve], targets: &[f64], threshold: f64) -> Table {
+pub fn regression_table(series: &[Series], targets: &[f64], threshold: f64) -> Table {
     let mut t = Table {
         title: format!(
             "Regressions: latest run against the one before, drops over {:.1}% and over run-to-run noise",
@@ -539,7 +580,7 @@ pub fn regression_table(curves: &[Curve], targets: &[f64], threshold: f64) -> Ta
         ),
         notes: Vec::new(),
         columns: vec![
-            col("config", "config", 0),
+            col("series", "series", 0),
             col("before_run", "before", 0),
             col("after_run", "after", 0),
             col("interactivity", "tok/s/user", 0),
@@ -551,7 +592,7 @@ pub fn regression_table(curves: &[Curve], targets: &[f64], threshold: f64) -> Ta
         rows: Vec::new(),
     };
     let mut compared = 0;
-    for runs in by_config(curves).values() {
+    for runs in by_group(series).values() {
         if runs.len() < 2 {
             continue;
         }
@@ -560,9 +601,9 @@ pub fn regression_table(curves: &[Curve], targets: &[f64], threshold: f64) -> Ta
         let (before, after) = (runs[runs.len() - 2].0, runs[runs.len() - 1].0);
         for r in regressions(&rc, targets, threshold) {
             t.rows.push(vec![
-                after.label().into(),
-                before.run.clone().into(),
-                after.run.clone().into(),
+                after.label.clone().into(),
+                run_cell(before),
+                run_cell(after),
                 r.interactivity.into(),
                 r.before.into(),
                 r.after.into(),
@@ -572,7 +613,7 @@ pub fn regression_table(curves: &[Curve], targets: &[f64], threshold: f64) -> Ta
         }
     }
     t.notes
-        .push(format!("{compared} configs with two runs or more compared"));
+        .push(format!("{compared} series with two runs or more compared"));
     t
 }
 
@@ -642,27 +683,34 @@ pub fn accuracy(evals: &[EvalRecord], curves: &[Curve], precision: Option<&str>)
     t
 }
 
-/// The curves' points and frontiers of `y` against `x` as a chart, with the targets marked
+/// The series' points and frontiers of `y` against `x` as a chart, with the targets marked
 /// when x is interactivity.
 pub fn chart(
     title: &str,
-    curves: &[Curve],
+    series: &[Series],
     x: XMetric,
     y: YMetric,
     targets: &[f64],
     prices: &Prices,
 ) -> servebench_chart::Chart {
-    use servebench_chart::{Axis, Chart, Series};
+    use servebench_chart::{Axis, Chart};
     let mut ch = Chart::new(title, Axis::linear(x.label()), Axis::linear(y.label()));
-    for c in curves {
-        let e = prices.of(&c.config.hardware);
+    for c in series {
+        let e = prices.of(&c.hardware);
         let xy = |p: &ViewPoint| Some((x.of(p)?, y.of(p, e)?));
         let points: Vec<(f64, f64)> = c.points.iter().filter_map(xy).collect();
         let front: Vec<(f64, f64)> = frontier_points(c, x, y, e)
             .into_iter()
             .filter_map(xy)
             .collect();
-        ch.series.push(Series::new(c.label(), points, front));
+        ch.series.push(servebench_chart::Series::new(
+            match &c.run {
+                Some(r) => format!("{} {r}", c.label),
+                None => c.label.clone(),
+            },
+            points,
+            front,
+        ));
     }
     if x == XMetric::Interactivity {
         ch.x_markers = targets
@@ -723,6 +771,14 @@ mod tests {
         }
     }
 
+    fn one(c: Curve) -> Vec<Series> {
+        crate::curves::series(
+            &[c],
+            servebench_analysis::grouping::Grouping::HardwareKey,
+            false,
+        )
+    }
+
     fn num(c: &Cell) -> Option<f64> {
         match c {
             Cell::Num(v) => *v,
@@ -746,7 +802,7 @@ mod tests {
             catalog: &catalog,
             tier: CostTier::Custom(3.0),
         };
-        let t = at_targets(&[c], &[75.0, 40.0], &prices);
+        let t = at_targets(&one(c), &[75.0, 40.0], &prices);
         let j = t.column("measured_joules_per_output_token");
         assert!((num(j[0]).unwrap() - 200.0 / 750.0).abs() < 1e-9);
         assert_eq!(num(j[1]), None, "40 is below the measured range");
@@ -760,7 +816,7 @@ mod tests {
                 (8, 50.0, 2000.0, 2000.0, None),
             ],
         );
-        let t = at_targets(&[c], &[75.0], &prices);
+        let t = at_targets(&one(c), &[75.0], &prices);
         assert_eq!(num(t.column("measured_joules_per_output_token")[0]), None);
         assert!(num(t.column("joules_per_token")[0]).is_some());
     }
@@ -782,6 +838,7 @@ mod tests {
             dollars_per_gpu_hour: Some(2.0),
             all_in_kw_per_gpu: Some(1.5),
         };
+        let c = one(c).remove(0);
         let concs = |x, y| -> Vec<u32> {
             frontier_points(&c, x, y, e)
                 .iter()

@@ -4,6 +4,7 @@ use crate::curves::{self, Query, RunPick, Selector};
 use crate::reports::{self, Prices, XMetric, YMetric};
 use crate::table::Table;
 use servebench_analysis::economics::CostTier;
+use servebench_analysis::grouping::Grouping;
 use servebench_catalog::Catalog;
 use servebench_store::{Source, Store};
 
@@ -83,6 +84,8 @@ pub struct Request {
     pub a: Option<Selector>,
     pub b: Option<Selector>,
     pub threshold: f64,
+    /// Which points share a frontier (`docs/analysis.md`).
+    pub group: Grouping,
 }
 
 impl Request {
@@ -110,6 +113,7 @@ impl Request {
             "a",
             "b",
             "threshold",
+            "group",
         ];
         if let Some((k, _)) = pairs.iter().find(|(k, _)| !known.contains(&k.as_str())) {
             return Err(format!(
@@ -163,6 +167,10 @@ impl Request {
                     .filter(|t| (0.0..1.0).contains(t))
                     .ok_or_else(|| format!("threshold: '{v}': expected a fraction, e.g. 0.05"))
             })?,
+            group: get("group")
+                .unwrap_or("hwkey")
+                .parse()
+                .map_err(err("group"))?,
         })
     }
 
@@ -185,9 +193,10 @@ impl Request {
             catalog,
             tier: self.tier,
         };
+        let series = self.series(&curves);
         let mut table = match self.what {
-            What::At => reports::at_targets(&curves, &self.at, &prices),
-            What::Frontier => reports::frontiers(&curves, self.x, self.y, &prices),
+            What::At => reports::at_targets(&series, &self.at, &prices),
+            What::Frontier => reports::frontiers(&series, self.x, self.y, &prices),
             What::Compare => {
                 let (Some(a), Some(b)) = (&self.a, &self.b) else {
                     return Err("compare needs a and b".into());
@@ -195,7 +204,7 @@ impl Request {
                 reports::compare(&curves, a, b, &self.at, &prices)
                     .map_err(|e| format!("compare: {e}"))?
             }
-            What::History => reports::history_table(&curves, &self.at),
+            What::History => reports::history_table(&series, &self.at),
             What::Accuracy => {
                 let mut evals = Vec::new();
                 for s in &query.sources {
@@ -207,13 +216,18 @@ impl Request {
                 }
                 reports::accuracy(&evals, &curves, query.precision.as_deref())
             }
-            What::Regressions => reports::regression_table(&curves, &self.at, self.threshold),
+            What::Regressions => reports::regression_table(&series, &self.at, self.threshold),
         };
         table.title = format!("{} — {}", self.view_name(), table.title);
         Ok((curves, table))
     }
 
-    /// `model ISL/OSL [precision]`.
+    /// The curves pooled into the request's frontiers: each run apart unless each config's
+    /// latest is asked for.
+    pub fn series(&self, curves: &[curves::Curve]) -> Vec<curves::Series> {
+        curves::series(curves, self.group, self.query.runs != RunPick::Latest)
+    }
+
     /// Why a report has nothing to show, with the views the store does hold.
     fn nothing_stored(&self, store: &mut Store, query: &Query) -> String {
         let sources: Vec<&str> = query.sources.iter().map(|s| s.as_str()).collect();
@@ -267,7 +281,14 @@ impl Request {
             catalog,
             tier: self.tier,
         };
-        reports::chart(&self.view_name(), curves, self.x, self.y, &self.at, &prices)
+        reports::chart(
+            &self.view_name(),
+            &self.series(curves),
+            self.x,
+            self.y,
+            &self.at,
+            &prices,
+        )
     }
 }
 

@@ -211,7 +211,7 @@ fn a_sweep_over_llamacpp_recipes_is_stored_and_reported() {
     let o = Command::new(BIN)
         .args(["report", "frontier", "--store", &db, "--model", &l.tiny])
         .args([
-            "--isl", "64", "--osl", "32", "--tier", "1", "--format", "json",
+            "--isl", "64", "--osl", "32", "--tier", "1", "--format", "json", "--group", "config",
         ])
         .output()
         .unwrap();

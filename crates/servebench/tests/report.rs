@@ -89,12 +89,14 @@ fn close(a: &Value, b: f64) -> bool {
     a.as_f64().is_some_and(|a| (a / b - 1.0).abs() < 1e-9)
 }
 
-fn rows<'a>(v: &'a Value, config: &str) -> Vec<&'a Value> {
+/// The rows whose `column` is `value` (`series` for per-series reports, `config` for a
+/// frontier's points).
+fn rows<'a>(v: &'a Value, column: &str, value: &str) -> Vec<&'a Value> {
     v["rows"]
         .as_array()
         .unwrap()
         .iter()
-        .filter(|r| r["config"] == config)
+        .filter(|r| r[column] == value)
         .collect()
 }
 
@@ -110,7 +112,8 @@ fn reports_from_both_backends_are_right_and_identical() {
         // At targets, on the latest night: h200 dropped to 0.8x.
         let (v, o) = report(store, &["--at", "50,100,120", "--tier", "2"]);
         texts.push(ok(&o));
-        let h = rows(&v, "h200 vllm fp8 tp8");
+        // One deployment per accelerator: its hardware key's series is that config's curve.
+        let h = rows(&v, "series", "h200");
         assert_eq!(h.len(), 3);
         assert_eq!(h[0]["run"], "nightly-3");
         assert!(close(&h[0]["tput_per_gpu"], 1600.0), "{}", h[0]);
@@ -163,7 +166,7 @@ fn reports_from_both_backends_are_right_and_identical() {
         // History, night by night.
         let (v, o) = report(store, &["history", "--at", "50"]);
         texts.push(ok(&o));
-        let h = rows(&v, "h200 vllm fp8 tp8");
+        let h = rows(&v, "series", "h200");
         let got: Vec<(&str, f64)> = h
             .iter()
             .map(|r| {
@@ -191,7 +194,7 @@ fn reports_from_both_backends_are_right_and_identical() {
         assert_eq!(r.len(), 2, "{v}");
         assert!(r
             .iter()
-            .all(|r| r["config"] == "h200 vllm fp8 tp8" && r["after_run"] == "nightly-3"));
+            .all(|r| r["series"] == "h200" && r["after_run"] == "nightly-3"));
         assert!(close(&r[0]["change_pct"], (1600.0 / 2020.0 - 1.0) * 100.0));
 
         // Frontiers of cost against E2E latency, beside the published ones, with charts.
@@ -212,14 +215,17 @@ fn reports_from_both_backends_are_right_and_identical() {
             ],
         );
         texts.push(ok(&o));
-        let mine = rows(&v, "b200 vllm fp8 tp8");
+        let mine = rows(&v, "config", "b200 vllm fp8 tp8");
         assert_eq!(
             mine.len(),
             4,
             "cost falls and latency rises with concurrency: all on it"
         );
         let s = std::fs::read_to_string(&svg).unwrap();
-        assert!(s.contains("b200 vllm fp8 tp8") && s.contains("<svg"));
+        assert!(
+            s.contains("data-name=\"b200\"") && s.contains("<svg"),
+            "one series per hardware key"
+        );
         ok(&sb(&[
             "report",
             "--store",
@@ -244,10 +250,12 @@ fn reports_from_both_backends_are_right_and_identical() {
                 "reference",
                 "--at",
                 "131.061",
+                "--group",
+                "config",
             ],
         );
         texts.push(ok(&o));
-        let mi = rows(&v, "mi300x vllm fp4 tp4 [published]");
+        let mi = rows(&v, "series", "mi300x vllm fp4 tp4 [published]");
         assert!(close(&mi[0]["tput_per_gpu"], 980.389), "{v}");
         outputs.push(texts);
     }

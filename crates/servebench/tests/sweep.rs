@@ -154,7 +154,7 @@ fn a_3x3_sim_recipe_runs_end_to_end_and_its_curves_have_the_right_shape() {
             "meta-llama/Llama-3.3-70B-Instruct",
         ])
         .args([
-            "--isl", "256", "--osl", "32", "--tier", "2", "--format", "json",
+            "--isl", "256", "--osl", "32", "--tier", "2", "--format", "json", "--group", "config",
         ])
         .arg(format!("--at={intv}"))
         .output()
@@ -166,7 +166,7 @@ fn a_3x3_sim_recipe_runs_end_to_end_and_its_curves_have_the_right_shape() {
     assert_eq!(rows[0]["run"], "nightly-1");
     let tp2 = rows
         .iter()
-        .find(|r| r["config"].as_str().unwrap().ends_with(" tp2"))
+        .find(|r| r["series"].as_str().unwrap().ends_with(" tp2"))
         .unwrap();
     assert!((tp2["tput_per_gpu"].as_f64().unwrap() / tput - 1.0).abs() < 1e-9);
     let cost = tp2["dollars_per_mtok"].as_f64().unwrap();

@@ -10,10 +10,10 @@ use std::process::ExitCode;
 
 #[derive(clap::Args, Debug)]
 pub struct ReportArgs {
-    /// Which report: at (every config read at the target interactivities: tok/s/GPU, $/M,
-    /// tok/s/MW, J/token), frontier (every config's frontier point by point; --x, --y), compare
+    /// Which report: at (every frontier read at the target interactivities: tok/s/GPU, $/M,
+    /// tok/s/MW, J/token), frontier (every frontier point by point; --x, --y), compare
     /// (--a against --b at the targets), history (tok/s/GPU at the targets run by run),
-    /// regressions (drops of each config's latest run against the one before) or accuracy
+    /// regressions (drops of each frontier's latest run against the one before) or accuracy
     /// (the accuracy evals beside the points measured with them).
     #[arg(default_value = "at")]
     what: What,
@@ -42,10 +42,16 @@ pub struct ReportArgs {
     /// accuracy read all runs.
     #[arg(long, default_value = "latest")]
     run: String,
-    /// frontier, chart: the x metric: interactivity or e2el.
+    /// Which points share a frontier: hwkey (InferenceMAX's hardware key: the accelerator,
+    /// _trt for TensorRT-LLM, _mtp for MTP; precisions, TPs and topologies pooled), hardware,
+    /// engine, precision (hwkey × precision) or config (one frontier per deployed config).
+    #[arg(long, default_value = "hwkey")]
+    group: String,
+    /// frontier, chart: the x metric: interactivity, e2el or ttft.
     #[arg(long, default_value = "interactivity")]
     x: String,
-    /// frontier, chart: the y metric: tput, cost, tpmw, energy or measured-energy.
+    /// frontier, chart: the y metric: tput, input, output, cost, tpmw, energy or
+    /// measured-energy.
     #[arg(long, default_value = "tput")]
     y: String,
     /// compare: side A, e.g. hardware=b200,engine=trt (configs of one accelerator).
@@ -89,6 +95,7 @@ pub fn run(a: ReportArgs) -> anyhow::Result<ExitCode> {
         ("x".into(), a.x.clone()),
         ("y".into(), a.y.clone()),
         ("threshold".into(), a.threshold.to_string()),
+        ("group".into(), a.group.clone()),
     ];
     for (k, v) in [("precision", &a.precision), ("a", &a.a), ("b", &a.b)] {
         if let Some(v) = v {
