@@ -34,6 +34,8 @@ test -n "$SERVEBENCH_TEST_POSTGRES_URL"
 SERVEBENCH_TEST_CHROMIUM=$(bash scripts/web-up.sh | sed -n 's/^SERVEBENCH_TEST_CHROMIUM=//p')
 export SERVEBENCH_TEST_CHROMIUM
 test -n "$SERVEBENCH_TEST_CHROMIUM"
+# The dashboard's live-input formula against the Rust library's golden vectors (no browser).
+node --test dashboard/test/
 export LLM_CI_DIR=${LLM_CI_DIR:-/tmp/servebench-llm-ci}
 llama_env=$(bash scripts/llama-up.sh)
 eval "$(sed 's/^/export /' <<<"$llama_env")"

@@ -29,12 +29,12 @@
 // "render_ms": <ms from the hash change to the charts built>, "state": <body[data-state], the
 // view's own account of its state>} and, per view (numbers are JSON numbers or null for "n/a"):
 //
-// - inference: {"x": "intvty"|"e2el", "y": "tput"|"input"|"output"|"cost"|"tpmw"|"energy",
+// - inference: {"group": "hwkey"|..., "x": "intvty"|"e2el"|"ttft",
+//     "y": "tput"|"input"|"output"|"cost"|"tpmw"|"energy"|"measured",
 //     "tier", "price": number|null, "source": "own"|"reference"|"both", "run": "latest"|"all"|KEY,
 //     "prec": [..], "hw": [..], "engine": [..], "frontier_only": bool, "points_drawn": n,
-//     "frontier": [{"hw", "engine", "source", "point": "<id>", "config": "<config key>", "x", "y"}]}
-//     frontier rows are each (source, hardware, engine) frontier's points, best x first; the
-//     frontiers are computed over the points of `run` (latest: each config's latest run).
+//     "frontier": [{"series", "source", "run", "point": "<id>", "config": "<config key>", "x", "y"}]}
+//     frontier rows are each shown series' frontier points, best x first (the API's figures).
 //     views.inference.csv = {"file": "inference.csv", "header": [..], "rows": n}.
 //     "evals": [{"config_key", "run", "conc", "task", "point", "passed", "score", "stderr",
 //     "threshold", "x", "y"}]: the accuracy table's rows.
@@ -49,8 +49,8 @@
 //               "price": $/GPU-hour used, "kw": all-in kW/GPU used, "tpmw", "energy": J/token}]}
 //     a bar is the frontier of all the accelerator's configs' latest points together, read at `at`.
 // - history: {"model", "wl", "at", "threshold", "source",
-//     "rows": [{"config", "source", "run", "date", "value": tok/s/GPU at `at`, "regression": bool}],
-//     "regressions": [{"config", "source", "before_run", "after_run", "before", "after", "change", "noise"}]}
+//     "rows": [{"series", "source", "run", "date", "value": tok/s/GPU at `at`, "regression": bool}],
+//     "regressions": [{"series", "source", "before_run", "after_run", "before", "after", "change", "noise"}]}
 // - reliability: {"model", "wl", "source", "run",
 //     "hardware": [{"hw", "completed", "failed", "value": completed/(completed+failed)}],
 //     "configs": [{"hw", "config", "source", "completed", "failed", "value"}]}
@@ -179,7 +179,7 @@ async function inference(step) {
   const s = await snapshot(step);
   const st = s.state;
   const frontier = await rows('[data-testid="frontier-row"]',
-    [["hw", "data-hw"], ["engine", "data-engine"], ["source", "data-source"], ["point", "data-point"], ["config", "data-config"], ["x", "data-x"], ["y", "data-y"]], ["x", "y"]);
+    [["series", "data-series"], ["source", "data-source"], ["run", "data-run"], ["point", "data-point"], ["config", "data-config"], ["x", "data-x"], ["y", "data-y"]], ["x", "y"]);
   const drawn = numOrNull(await page.getAttribute('[data-testid="inference-count"]', "data-value"));
   // The accuracy table: each eval's attributes and its numeric cells (score, s.e., threshold,
   // and its point's x and y).
@@ -191,7 +191,7 @@ async function inference(step) {
     }
     return o;
   }));
-  return { s, fields: { x: st.x, y: st.y, tier: st.tier, price: st.price, source: st.source, run: st.run, prec: st.prec, hw: st.hw, engine: st.engine, frontier_only: st.frontier_only, points_drawn: drawn, frontier, evals } };
+  return { s, fields: { group: st.group, x: st.x, y: st.y, tier: st.tier, price: st.price, source: st.source, run: st.run, prec: st.prec, hw: st.hw, engine: st.engine, frontier_only: st.frontier_only, points_drawn: drawn, frontier, evals } };
 }
 
 await page.goto(new URL("#/inference", base).href);
@@ -227,6 +227,36 @@ await guarded("inference", async () => {
     await page.waitForFunction(() => location.hash.includes("frontier=0") && document.body.dataset.state?.includes('"frontier_only":false'));
     await page.selectOption('[data-testid="x"]', "intvty");
   });
+  await rec("frontiers per config", { group: "config" }, () => page.selectOption('[data-testid="group"]', "config"));
+  await rec("x = ttft, y = measured", { x: "ttft", y: "measured" }, async () => {
+    await page.selectOption('[data-testid="x"]', "ttft");
+    await page.waitForFunction(() => location.hash.includes("x=ttft") && document.body.dataset.state?.includes('"x":"ttft"'));
+    await page.selectOption('[data-testid="y"]', "measured");
+  });
+  await rec("runs = all", { run: "all" }, () => page.selectOption('[data-testid="run"]', "all"));
+  // The published points on every axis and metric InferenceMAX published roofs for: every
+  // accelerator ticked, hardware keys, each config's latest (the published run).
+  const unticked = await page.$$eval('[data-testid="hw"] input:not(:checked)', (els) => els.map((e) => e.value));
+  for (const hw of unticked) await rec(`tick accelerator ${hw}`, {}, () => page.click(`[data-testid="hw-${hw}"]`));
+  await rec("published, hardware keys", { source: "reference", group: "hwkey", run: "latest" }, async () => {
+    await page.selectOption('[data-testid="source"]', "reference");
+    await page.waitForFunction(() => location.hash.includes("source=reference"));
+    await page.selectOption('[data-testid="group"]', "hwkey");
+    await page.waitForFunction(() => location.hash.includes("group=hwkey"));
+    await page.selectOption('[data-testid="run"]', "latest");
+  });
+  for (const x of ["intvty", "e2el"]) {
+    await rec(`published: x = ${x}, y = tput`, { x, y: "tput" }, async () => {
+      await page.selectOption('[data-testid="x"]', x);
+      await page.waitForFunction((x) => location.hash.includes(`x=${x}`), x);
+      await page.selectOption('[data-testid="y"]', "tput");
+    });
+    await rec(`published: x = ${x}, y = tpmw`, { x, y: "tpmw" }, () => page.selectOption('[data-testid="y"]', "tpmw"));
+    await rec(`published: x = ${x}, y = cost`, { x, y: "cost" }, () => page.selectOption('[data-testid="y"]', "cost"));
+    for (const tier of ["hyperscaler", "neocloud", "rental"]) {
+      await rec(`published: x = ${x}, y = cost, ${tier}`, { x, y: "cost", tier }, () => page.selectOption('[data-testid="tier"]', tier));
+    }
+  }
   // Hover the first drawn point (its tooltip), then click it: the pinned panel links to it.
   const pt = await page.evaluate(() => {
     const c = document.querySelector('[data-testid="chart-inference"]');
@@ -308,7 +338,7 @@ await guarded("compare", async () => {
   const cur = results.views.compare;
   const other = runs.find((r) => r !== cur.a && r !== cur.b);
   if (other) await read(`b = ${other}`, { b: other }, () => page.selectOption('[data-testid="b"]', other));
-  await read("at = 100", { at: "100" }, () => typeInto('[data-testid="at"]', 100));
+  await read("at = 100", { at: "100" }, () => page.selectOption('[data-testid="at"]', "100"));
   await shot("compare");
 });
 
@@ -327,11 +357,11 @@ await guarded("tco", async () => {
     await read(`price of ${hw} = 2.1`, { [`price.${hw}`]: "2.1" }, () => typeInto(`[data-testid="price-${hw}"]`, "2.1"));
     await read(`all-in kW of ${hw} = 1.9`, { [`kw.${hw}`]: "1.9" }, () => typeInto(`[data-testid="kw-${hw}"]`, "1.9"));
   }
-  await read("at = 100", { at: "100" }, () => typeInto('[data-testid="at"]', 100));
+  await read("at = 100", { at: "100" }, () => page.selectOption('[data-testid="at"]', "100"));
   await read("custom price 3 $/GPU-hour, at = 50", { tier: "custom", price: "3", at: "50" }, async () => {
     await typeInto('[data-testid="price"]', 3);
     await page.waitForFunction(() => location.hash.includes("price=3&"));
-    await typeInto('[data-testid="at"]', 50);
+    await page.selectOption('[data-testid="at"]', "50");
   });
   await shot("tco");
 });
@@ -341,15 +371,16 @@ await guarded("tco", async () => {
 await guarded("history", async () => {
   const read = async (label, expect, action) => {
     const s = expectHash(action ? await act(label, action, expect) : await snapshot(label), expect);
-    const r = await rows('[data-testid="history-row"]', [["config", "data-config"], ["source", "data-source"], ["run", "data-run"], ["date", "data-date"], ["value", "data-value"], ["regression", "data-regression"]], ["value"]);
+    const r = await rows('[data-testid="history-row"]', [["series", "data-series"], ["source", "data-source"], ["run", "data-run"], ["date", "data-date"], ["value", "data-value"], ["regression", "data-regression"]], ["value"]);
     r.forEach((x) => { x.regression = x.regression === "1"; });
-    const regressions = await rows('[data-testid="regression-row"]', [["config", "data-config"], ["source", "data-source"], ["before_run", "data-before-run"], ["after_run", "data-after-run"], ["before", "data-before"], ["after", "data-after"], ["change", "data-change"], ["noise", "data-noise"]], ["before", "after", "change", "noise"]);
-    record("history", s, { ...scope(s), at: s.state.at, threshold: s.state.threshold, source: s.state.source, rows: r, regressions });
+    const regressions = await rows('[data-testid="regression-row"]', [["series", "data-series"], ["source", "data-source"], ["before_run", "data-before-run"], ["after_run", "data-after-run"], ["before", "data-before"], ["after", "data-after"], ["change", "data-change"], ["noise", "data-noise"]], ["before", "after", "change", "noise"]);
+    record("history", s, { ...scope(s), group: s.state.group, at: s.state.at, threshold: s.state.threshold, source: s.state.source, rows: r, regressions });
   };
   await read("open (at 50)", { at: "50", threshold: "0.05" }, () => page.click('[data-testid="nav-history"]'));
-  await read("at = 30", { at: "30" }, () => typeInto('[data-testid="at"]', 30));
-  await read("threshold = 0.02", { threshold: "0.02" }, () => typeInto('[data-testid="threshold"]', "0.02"));
-  await read("at = 60", { at: "60", threshold: "0.02" }, () => typeInto('[data-testid="at"]', 60));
+  await read("at = 30", { at: "30" }, () => page.selectOption('[data-testid="at"]', "30"));
+  await read("threshold = 0.02", { threshold: "0.02" }, () => page.selectOption('[data-testid="threshold"]', "0.02"));
+  await read("at = 60", { at: "60", threshold: "0.02" }, () => page.selectOption('[data-testid="at"]', "60"));
+  await read("frontiers per config", { group: "config" }, () => page.selectOption('[data-testid="group"]', "config"));
   await shot("history");
 });
 

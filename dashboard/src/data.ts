@@ -101,6 +101,44 @@ function pickRuns(points: readonly ViewPoint[], run: string): ViewPoint[] {
   return points.filter((p) => latest.get(`${p.source}|${p.config}`) === order(p));
 }
 
+type Group = "hwkey" | "hardware" | "engine" | "precision" | "config";
+const GROUPS: [Group, string][] = [
+  ["hwkey", "hardware key (InferenceMAX)"],
+  ["hardware", "accelerator"],
+  ["engine", "accelerator × engine"],
+  ["precision", "hardware key × precision"],
+  ["config", "config"],
+];
+
+function groupOf(v: string | undefined): Group {
+  return GROUPS.find(([g]) => g === v)?.[0] ?? "hwkey";
+}
+
+/** The figures document of a view (`views/<slug>.json` → `figures/<slug>/<group>.json`). */
+function figuresPath(summary: ViewSummary, group: Group): string {
+  return summary.path.replace(/^views\//, "figures/").replace(/\.json$/, `/${group}.json`);
+}
+
+/** The series of the runs asked for: `latest` (each config's latest run pooled), `all` (one
+ * per run), or one run's. */
+function seriesOf(f: Figures, run: string): SeriesFigures[] {
+  if (run === "latest") return f.series.filter((s) => s.run === null);
+  if (run === "all") return f.series.filter((s) => s.run !== null);
+  return f.series.filter((s) => s.run === run);
+}
+
+/** The grid target nearest `at`. */
+function snap(at: number, targets: readonly number[]): number {
+  let best = targets[0] ?? at;
+  for (const t of targets) if (Math.abs(t - at) < Math.abs(best - at)) best = t;
+  return best;
+}
+
+/** A selection of the figures' target interactivities. */
+function targetSelect(at: number, targets: readonly number[], onchange: (v: number) => void): HTMLSelectElement {
+  return select("at", String(at), targets.map((t) => [String(t), `${t} tok/s/user`]), (v) => onchange(Number(v)));
+}
+
 /** Runs that have points in a view, oldest first. */
 function runsOf(view: ViewFile): { key: string; started_at: string; source: string }[] {
   const m = new Map<string, { key: string; started_at: string; source: string }>();

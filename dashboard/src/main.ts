@@ -16,6 +16,20 @@ interface Ctx {
   route: Route;
   summary: ViewSummary;
   view: ViewFile;
+  /** The figures the view draws (null for a view that draws none). */
+  figures: Figures | null;
+}
+
+/** Which grouping's figures a view draws: its `group` parameter (inference, history), every
+ * accelerator's best (tco), or each config (compare). */
+function groupFor(view: string, params: Map<string, string>): Group | null {
+  switch (view) {
+    case "inference":
+    case "history": return groupOf(params.get("group"));
+    case "tco": return "hardware";
+    case "compare": return "config";
+    default: return null;
+  }
 }
 
 type ViewFn = (ctx: Ctx) => Rendered;
@@ -90,11 +104,15 @@ async function route(): Promise<void> {
       const fn = VIEWS.find(([n]) => n === r.view)?.[2];
       if (!fn) throw new Error(`no view '${r.view}'`);
       if (!summary) throw new Error("the store holds no results yet");
-      const view = await api<ViewFile>(summary.path);
+      const group = groupFor(r.view, r.params);
+      const [view, figures] = await Promise.all([
+        api<ViewFile>(summary.path),
+        group === null ? Promise.resolve(null) : api<Figures>(figuresPath(summary, group)),
+      ]);
       if (my !== seq) return;
       head.replaceChildren(nav(index, r, summary));
       destroyCharts();
-      rendered = fn({ index, route: r, summary, view });
+      rendered = fn({ index, route: r, summary, view, figures });
       rendered.params = [["model", summary.model], ["wl", wlOf(summary)], ...rendered.params];
     }
   } catch (e) {

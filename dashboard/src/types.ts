@@ -72,8 +72,56 @@ interface ViewPoint {
   completed: number | null;
   failed: number | null;
   measured_j_per_token: number | null;
+  /** $ per million total tokens in each catalog tier (the Rust library's; null without a price). */
+  dollars_per_mtok: { hyperscaler: number | null; neocloud: number | null; rental: number | null };
+  tokens_per_s_per_mw: number | null;
+  joules_per_token: number | null;
   image: string | null;
   detail: string;
+}
+
+/** `figures/<slug>/<group>.json`: what the pages draw, computed by the Rust library. */
+interface Figures {
+  model: string;
+  isl: number;
+  osl: number;
+  group: string;
+  /** The interactivities (tok/s/user) every series is read at. */
+  targets: number[];
+  thresholds: number[];
+  series: SeriesFigures[];
+  /** Keyed by a threshold as String(threshold). */
+  regressions: Record<string, RegressionFigure[]>;
+}
+
+interface SeriesFigures {
+  key: string;
+  label: string;
+  source: string;
+  /** null: each config's latest run pooled. */
+  run: string | null;
+  run_started_at: string;
+  hardware: string;
+  engines: string[];
+  precisions: string[];
+  points: (number | string)[];
+  /** x → y → frontier point ids, best x first. */
+  frontiers: Record<string, Record<string, (number | string)[]>>;
+  /** metric → value at each target (null outside the measured range). */
+  at: Record<string, (number | null)[]>;
+}
+
+interface RegressionFigure {
+  source: string;
+  key: string;
+  label: string;
+  before_run: string;
+  after_run: string;
+  interactivity: number;
+  before: number;
+  after: number;
+  change: number;
+  noise: number;
 }
 
 /** An accuracy eval run on a deployment at a concurrency (`sweep --eval-task`). */

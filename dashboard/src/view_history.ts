@@ -1,75 +1,72 @@
-// #/history: each config's tok/s/GPU at the target interactivity, run by run; regressions of
-// the latest run against the one before (history.rs: beyond the threshold and the noise).
+// #/history: each series' tok/s/GPU at the target interactivity, run by run; regressions of
+// the latest run against the one before (history.rs: beyond the threshold and the noise), as
+// the Rust library computed them.
 
 function renderHistory(ctx: Ctx): Rendered {
-  const { route, view } = ctx;
+  const { route } = ctx;
+  const figures = ctx.figures as Figures;
   const P = route.params;
-  const at = num(P.get("at")) ?? 50;
-  const threshold = num(P.get("threshold")) ?? 0.05;
+  const at = snap(num(P.get("at")) ?? 50, figures.targets);
+  const k = figures.targets.indexOf(at);
+  const threshold = snap(num(P.get("threshold")) ?? 0.05, figures.thresholds);
+  const group = groupOf(P.get("group"));
   const source = sourceOf(P.get("source"), ctx.summary, true);
-  const params: Params = [["at", at], ["threshold", threshold], ["source", source]];
+  const params: Params = [["group", group], ["at", at], ["threshold", threshold], ["source", source]];
   const set = setter("history", ctx, params);
 
-  // (source, config) → run → points, as reports.rs by_config groups them.
-  const groups = new Map<string, { c: ConfigEntry; source: string; runs: Map<string, { run: string; started: string; pts: XY[] }> }>();
-  for (const p of view.points) {
-    if (!sourceMatches(source, p.source)) continue;
-    const c = view.configs[p.config];
-    const k = `${p.source}\u001f${c.key}`;
-    let g = groups.get(k);
-    if (!g) groups.set(k, (g = { c, source: p.source, runs: new Map() }));
-    const date = `${p.run_started_at}\u001f${p.run}`;
-    let r = g.runs.get(date);
-    if (!r) g.runs.set(date, (r = { run: p.run, started: p.run_started_at, pts: [] }));
-    if (p.median_intvty !== null && p.tput_per_gpu !== null) r.pts.push([p.median_intvty, p.tput_per_gpu]);
+  // (source, series key) → its runs, oldest first (the figures list them so).
+  const groups = new Map<string, SeriesFigures[]>();
+  for (const s of seriesOf(figures, "all")) {
+    if (!sourceMatches(source, s.source)) continue;
+    const key = `${s.source}\u001f${s.key}`;
+    groups.set(key, [...(groups.get(key) ?? []), s]);
   }
-  const labels = sorted([...groups.values()].flatMap((g) => [...g.runs.keys()]));
+  const flagged = (figures.regressions[String(threshold)] ?? []).filter((r) => r.interactivity === at && sourceMatches(source, r.source));
+  const labels = sorted([...groups.values()].flat().map((s) => `${s.run_started_at}\u001f${s.run}`));
   const datasets: ChartConfig["data"]["datasets"] = [];
   const rows: Row[] = [], regRows: Row[] = [];
   const series: Record<string, unknown>[] = [];
   const csvRows: CsvValue[][] = [];
   const shade = shader();
-  for (const k of [...groups.keys()].sort()) {
-    const g = groups.get(k) as { c: ConfigEntry; source: string; runs: Map<string, { run: string; started: string; pts: XY[] }> };
-    const rc: RunCurve[] = [...g.runs.entries()].map(([date, r]) => ({ date, points: r.pts }));
-    const hist = historyOf(rc, [at]);
-    const reg = regressionsOf(rc, [at], threshold)[0] ?? null;
-    const label = labelOf(g.c, g.source);
-    const values = new Map(hist.map((e) => [e.date, e.values[0]]));
-    const last = hist[hist.length - 1].date;
-    const color = shade(g.c.hardware, g.c.key);
+  for (const key of [...groups.keys()].sort()) {
+    const runs = (groups.get(key) as SeriesFigures[]).slice().sort((a, b) => (`${a.run_started_at}\u001f${a.run}` < `${b.run_started_at}\u001f${b.run}` ? -1 : 1));
+    const first = runs[0];
+    const reg = flagged.find((r) => r.source === first.source && r.key === first.key) ?? null;
+    const values = new Map(runs.map((s) => [`${s.run_started_at}\u001f${s.run}`, s.at.tput?.[k] ?? null]));
+    const last = runs[runs.length - 1];
+    const lastDate = `${last.run_started_at}\u001f${last.run}`;
+    const color = shade(first.hardware, first.key);
     datasets.push({
-      type: "line", label, data: labels.map((l) => values.get(l) ?? null), spanGaps: true,
-      borderColor: color, backgroundColor: color, borderDash: g.source === "reference" ? [6, 4] : [],
-      pointRadius: labels.map((l) => (reg && l === last ? 8 : 3)),
-      pointStyle: labels.map((l) => (reg && l === last ? "triangle" : "circle")),
-      pointRotation: labels.map((l) => (reg && l === last ? 180 : 0)),
-      pointBackgroundColor: labels.map((l) => (reg && l === last ? "#d00" : color)),
+      type: "line", label: first.label, data: labels.map((l) => values.get(l) ?? null), spanGaps: true,
+      borderColor: color, backgroundColor: color, borderDash: first.source === "reference" ? [6, 4] : [],
+      pointRadius: labels.map((l) => (reg && l === lastDate ? 8 : 3)),
+      pointStyle: labels.map((l) => (reg && l === lastDate ? "triangle" : "circle")),
+      pointRotation: labels.map((l) => (reg && l === lastDate ? 180 : 0)),
+      pointBackgroundColor: labels.map((l) => (reg && l === lastDate ? "#d00" : color)),
     });
-    const runs: Record<string, unknown>[] = [];
-    for (const e of hist) {
-      const r = g.runs.get(e.date) as { run: string; started: string };
-      const flagged = reg !== null && e.date === last;
-      runs.push({ run: r.run, started_at: r.started, value: e.values[0] });
-      csvRows.push([g.source, g.c.key, r.run, r.started, at, e.values[0], flagged]);
+    const runState: Record<string, unknown>[] = [];
+    for (const s of runs) {
+      const value = s.at.tput?.[k] ?? null;
+      const isFlagged = reg !== null && s === last;
+      runState.push({ run: s.run, started_at: s.run_started_at, value });
+      csvRows.push([s.source, s.key, s.run, s.run_started_at, at, value, isFlagged]);
       rows.push({
-        attrs: { "data-testid": "history-row", "data-config": g.c.key, "data-source": g.source, "data-run": r.run, "data-date": r.started, "data-value": raw(e.values[0]), "data-regression": flagged ? "1" : "0", class: flagged ? "regression" : "" },
-        cells: [label, r.run, date10(r.started), numCell(e.values[0]), flagged ? "▼ regression" : ""],
+        attrs: { "data-testid": "history-row", "data-series": s.key, "data-source": s.source, "data-run": s.run ?? "", "data-date": s.run_started_at, "data-value": raw(value), "data-regression": isFlagged ? "1" : "0", class: isFlagged ? "regression" : "" },
+        cells: [s.label, s.run ?? "", date10(s.run_started_at), numCell(value), isFlagged ? "▼ regression" : ""],
       });
     }
     if (reg) {
-      const before = hist[hist.length - 2].date;
-      const br = (g.runs.get(before) as { run: string }).run, ar = (g.runs.get(last) as { run: string }).run;
       regRows.push({
-        attrs: { "data-testid": "regression-row", "data-config": g.c.key, "data-source": g.source, "data-before-run": br, "data-after-run": ar, "data-before": raw(reg.before), "data-after": raw(reg.after), "data-change": raw(reg.change), "data-noise": raw(reg.noise) },
-        cells: [label, br, ar, numCell(reg.before), numCell(reg.after), numCell(reg.change * 100, 1), numCell(reg.noise * 100, 1)],
+        attrs: { "data-testid": "regression-row", "data-series": reg.key, "data-source": reg.source, "data-before-run": reg.before_run, "data-after-run": reg.after_run, "data-before": raw(reg.before), "data-after": raw(reg.after), "data-change": raw(reg.change), "data-noise": raw(reg.noise) },
+        cells: [reg.label, reg.before_run, reg.after_run, numCell(reg.before), numCell(reg.after), numCell(reg.change * 100, 1), numCell(reg.noise * 100, 1)],
       });
     }
-    series.push({ config: g.c.key, source: g.source, runs, regression: reg });
+    series.push({ series: first.key, source: first.source, runs: runState, regression: reg });
   }
   const controls = h("div", { class: "controls" },
-    labelled("at tok/s/user", numberInput("at", at, (v) => set([["at", v]]), { min: "0" })),
-    labelled("threshold", numberInput("threshold", threshold, (v) => set([["threshold", v]]), { min: "0", step: "0.01" })),
+    labelled("frontiers per", select("group", group, GROUPS, (v) => set([["group", v]]))),
+    labelled("at tok/s/user", targetSelect(at, figures.targets, (v) => set([["at", v]]))),
+    labelled("threshold", select("threshold", String(threshold), figures.thresholds.map((t) => [String(t), `${t * 100}%`]), (v) => set([["threshold", Number(v)]]))),
     labelled("source", select("source", source, [["own", "own runs"], ["reference", "published (reference)"], ["both", "both, side by side"]], (v) => set([["source", v]]))),
   );
   const config: ChartConfig = {
@@ -81,12 +78,12 @@ function renderHistory(ctx: Ctx): Rendered {
     },
   };
   const el = h("section", { "data-testid": "view-history" }, controls,
-    chartBox("history", config, () => ({ header: ["source", "config", "run", "run_started_at", "at", "tput_per_gpu", "regression"], rows: csvRows })),
+    chartBox("history", config, () => ({ header: ["source", "series", "run", "run_started_at", "at", "tput_per_gpu", "regression"], rows: csvRows })),
     h("p", { class: "note" }, `A regression (▼) is a drop of the latest run against the one before of more than ${(threshold * 100).toFixed(1)}% and more than the earlier runs' run-to-run noise (std-dev ÷ mean).`),
     h("h3", {}, "Regressions"),
-    regRows.length ? table("regressions-table", [["config", "config"], ["before_run", "before"], ["after_run", "after"], ["before", "tok/s/GPU before"], ["after", "tok/s/GPU after"], ["change", "change %"], ["noise", "noise %"]], regRows)
+    regRows.length ? table("regressions-table", [["series", "series"], ["before_run", "before"], ["after_run", "after"], ["before", "tok/s/GPU before"], ["after", "tok/s/GPU after"], ["change", "change %"], ["noise", "noise %"]], regRows)
       : h("p", { "data-testid": "no-regressions" }, "None."),
     h("h3", {}, "Runs"),
-    table("history-table", [["config", "config"], ["run", "run"], ["date", "started"], ["value", `tok/s/GPU @${at}`], ["flag", ""]], rows));
-  return { el, params, state: { at, threshold, source, series } };
+    table("history-table", [["series", "series"], ["run", "run"], ["date", "started"], ["value", `tok/s/GPU @${at}`], ["flag", ""]], rows));
+  return { el, params, state: { group, at, threshold, source, series } };
 }

@@ -1,33 +1,43 @@
-// #/inference: every point of the view, the frontier of each hardware × engine.
+// #/inference: every point of the view and the frontiers of the chosen grouping (InferenceMAX's
+// hardware keys by default), as the Rust library computed them (figures/<slug>/<group>.json).
 
-type XKey = "intvty" | "e2el";
-type YKey = "tput" | "input" | "output" | "cost" | "tpmw" | "energy";
+type XKey = "intvty" | "e2el" | "ttft";
+type YKey = "tput" | "input" | "output" | "cost" | "tpmw" | "energy" | "measured";
 
-const X_META: Record<XKey, { label: string; better: Better; of: (p: ViewPoint) => number | null }> = {
-  intvty: { label: "interactivity, tok/s/user", better: "higher", of: (p) => p.median_intvty },
-  e2el: { label: "median end-to-end latency, ms", better: "lower", of: (p) => p.median_e2el_ms },
+const X_META: Record<XKey, { label: string; of: (p: ViewPoint) => number | null }> = {
+  intvty: { label: "interactivity, tok/s/user", of: (p) => p.median_intvty },
+  e2el: { label: "median end-to-end latency, ms", of: (p) => p.median_e2el_ms },
+  ttft: { label: "median time to first token, ms", of: (p) => p.median_ttft_ms },
 };
 
-const Y_META: Record<YKey, { label: string; better: Better; digits: number }> = {
-  tput: { label: "throughput, tok/s/GPU (total)", better: "higher", digits: 1 },
-  input: { label: "input throughput, tok/s/GPU", better: "higher", digits: 1 },
-  output: { label: "output throughput, tok/s/GPU", better: "higher", digits: 1 },
-  cost: { label: "cost, $ per million tokens", better: "lower", digits: 3 },
-  tpmw: { label: "tokens/s per all-in MW", better: "higher", digits: 0 },
-  energy: { label: "modelled energy, J/token", better: "lower", digits: 3 },
+const Y_META: Record<YKey, { label: string; digits: number }> = {
+  tput: { label: "throughput, tok/s/GPU (total)", digits: 1 },
+  input: { label: "input throughput, tok/s/GPU", digits: 1 },
+  output: { label: "output throughput, tok/s/GPU", digits: 1 },
+  cost: { label: "cost, $ per million tokens", digits: 3 },
+  tpmw: { label: "tokens/s per all-in MW", digits: 0 },
+  energy: { label: "modelled energy, J/token", digits: 3 },
+  measured: { label: "measured energy, J/output token", digits: 3 },
 };
 
-/** A point's y metric (reports.rs YMetric::of: throughput must be positive). */
-function yOf(y: YKey, p: ViewPoint, price: number | null, kw: number | null): number | null {
+/**
+ * A point's y: its measured metric, or its economics as the API computed them; only a price
+ * the user typed goes through the live formula (throughput must be positive, as in Rust).
+ */
+function yOf(y: YKey, p: ViewPoint, tier: Tier, price: number | null): number | null {
   const pos = (v: number | null): number | null => (v !== null && v > 0 ? v : null);
-  const t = pos(p.tput_per_gpu);
   switch (y) {
-    case "tput": return t;
+    case "tput": return pos(p.tput_per_gpu);
     case "input": return pos(p.input_tput_per_gpu);
     case "output": return pos(p.output_tput_per_gpu);
-    case "cost": return t !== null && price !== null ? dollarsPerMillion(price, t) : null;
-    case "tpmw": return t !== null && kw !== null ? tokensPerMw(t, kw) : null;
-    case "energy": return t !== null && kw !== null ? joulesPerToken(kw, t) : null;
+    case "cost": {
+      if (tier !== "custom") return p.dollars_per_mtok?.[tier] ?? null;
+      const t = pos(p.tput_per_gpu);
+      return t !== null && price !== null ? liveDollarsPerMillion(price, t) : null;
+    }
+    case "tpmw": return p.tokens_per_s_per_mw;
+    case "energy": return p.joules_per_token;
+    case "measured": return p.measured_j_per_token;
   }
 }
 
@@ -51,10 +61,12 @@ interface Datum {
 }
 
 function renderInference(ctx: Ctx): Rendered {
-  const { index, route, view } = ctx;
+  const { route, view } = ctx;
+  const figures = ctx.figures as Figures;
   const P = route.params;
-  const x: XKey = P.get("x") === "e2el" ? "e2el" : "intvty";
+  const x: XKey = (Object.keys(X_META) as XKey[]).find((k) => k === P.get("x")) ?? "intvty";
   const y: YKey = (Object.keys(Y_META) as YKey[]).find((k) => k === P.get("y")) ?? "tput";
+  const group = groupOf(P.get("group"));
   const tier = tierOf(P.get("tier"));
   const price = num(P.get("price"));
   const source = sourceOf(P.get("source"), ctx.summary, true);
@@ -67,57 +79,53 @@ function renderInference(ctx: Ctx): Rendered {
   const engine = list(P.get("engine"))?.filter((v) => allEngine.includes(v)) ?? allEngine;
   const frontierOnly = P.get("frontier") === "1";
   const params: Params = [
-    ["prec", prec.join(",")], ["x", x], ["y", y], ["tier", tier], ["price", price],
+    ["group", group], ["prec", prec.join(",")], ["x", x], ["y", y], ["tier", tier], ["price", price],
     ["source", source], ["run", run], ["hw", hw.join(",")], ["engine", engine.join(",")],
     ["frontier", frontierOnly ? "1" : "0"],
   ];
   const setMany = setter("inference", ctx, params);
   const set = (k: string, v: string | number | null): void => setMany([[k, v]]);
 
-  // Series: source × hardware × engine, each with its frontier.
-  const groups = new Map<string, { hw: string; engine: string; source: string; pts: ViewPoint[] }>();
-  for (const p of pickRuns(view.points, run)) {
-    const c = view.configs[p.config];
-    if (!c || !sourceMatches(source, p.source) || !prec.includes(c.precision) || !hw.includes(c.hardware) || !engine.includes(c.engine)) continue;
-    const k = `${p.source === "reference" ? 1 : 0}|${c.hardware}|${c.engine}`;
-    let g = groups.get(k);
-    if (!g) groups.set(k, (g = { hw: c.hardware, engine: c.engine, source: p.source, pts: [] }));
-    g.pts.push(p);
-  }
+  // The filters show or hide whole series: a frontier is always its whole series'.
+  const byId = new Map(view.points.map((p) => [String(p.id), p]));
+  const shownSeries = seriesOf(figures, run).filter((s) => sourceMatches(source, s.source) && hw.includes(s.hardware) &&
+    s.engines.some((e) => engine.includes(e)) && s.precisions.some((v) => prec.includes(v)));
+  const datum = (id: number | string): Datum | null => {
+    const p = byId.get(String(id));
+    if (!p) return null;
+    const xv = X_META[x].of(p), yv = yOf(y, p, tier, price);
+    return xv !== null && yv !== null && Number.isFinite(xv) && Number.isFinite(yv) ? { x: xv, y: yv, p } : null;
+  };
   const datasets: ChartConfig["data"]["datasets"] = [];
   const rows: Row[] = [];
-  const drawn: { d: Datum; front: boolean }[] = [];
+  const drawn: { d: Datum; front: boolean; s: SeriesFigures }[] = [];
   let missing = 0;
-  const frontierState: { hw: string; engine: string; source: string; points: { id: string; x: number; y: number }[] }[] = [];
-  for (const k of [...groups.keys()].sort()) {
-    const g = groups.get(k) as { hw: string; engine: string; source: string; pts: ViewPoint[] };
-    const dollars = priceOf(index, g.hw, tier, price), kw = kwOf(index, g.hw);
-    const data: (Datum | null)[] = g.pts.map((p) => {
-      const xv = X_META[x].of(p), yv = yOf(y, p, dollars, kw);
-      return xv !== null && yv !== null && Number.isFinite(xv) && Number.isFinite(yv) ? { x: xv, y: yv, p } : null;
-    });
-    const f = frontier(data.map((d) => (d ? [d.x, d.y] : [NaN, NaN])), X_META[x].better, Y_META[y].better);
-    const onF = new Set(f);
-    const color = colorOf(g.hw, engineIndex(g.engine));
-    const ref = g.source === "reference";
-    const label = `${g.hw} ${g.engine}${ref ? " [published]" : ""}`;
-    const shown = data.filter((d, i): d is Datum => d !== null && (!frontierOnly || onF.has(i)));
-    data.forEach((d, i) => (d ? drawn.push({ d, front: onF.has(i) }) : missing++));
-    const fd = f.map((i) => data[i] as Datum);
+  const frontierState: { series: string; source: string; run: string; points: { id: string; x: number; y: number }[] }[] = [];
+  const shade = shader();
+  for (const s of shownSeries) {
+    const runName = s.run ?? "latest";
+    const onF = new Set((s.frontiers[x]?.[y] ?? []).map(String));
+    const data = s.points.map(datum);
+    const fd = (s.frontiers[x]?.[y] ?? []).map(datum).filter((d): d is Datum => d !== null);
+    const color = shade(s.hardware, s.key);
+    const ref = s.source === "reference";
+    const label = s.run === null ? s.label : `${s.label} ${s.run}`;
+    data.forEach((d) => (d ? drawn.push({ d, front: onF.has(String(d.p.id)), s }) : missing++));
+    const shown = data.filter((d): d is Datum => d !== null && (!frontierOnly || onF.has(String(d.p.id))));
     datasets.push({
-      label, data: shown, pointStyle: styleOf(g.engine), pointRadius: 3, pointHoverRadius: 6,
+      label, data: shown, pointStyle: styleOf(s.engines[0] ?? ""), pointRadius: 3, pointHoverRadius: 6,
       borderColor: color, backgroundColor: ref ? "transparent" : color, borderWidth: ref ? 1.2 : 0,
     });
     datasets.push({
       label: `${label} frontier`, data: fd.slice().sort((a, b) => a.x - b.x), showLine: true, pointRadius: 0, pointHitRadius: 0,
       borderColor: color, backgroundColor: color, borderWidth: 1.5, borderDash: ref ? [6, 4] : [],
     });
-    frontierState.push({ hw: g.hw, engine: g.engine, source: g.source, points: fd.map((d) => ({ id: String(d.p.id), x: d.x, y: d.y })) });
+    frontierState.push({ series: s.key, source: s.source, run: runName, points: fd.map((d) => ({ id: String(d.p.id), x: d.x, y: d.y })) });
     for (const d of fd) {
       const c = view.configs[d.p.config];
       rows.push({
-        attrs: { "data-testid": "frontier-row", "data-hw": g.hw, "data-engine": g.engine, "data-source": g.source, "data-point": String(d.p.id), "data-config": c.key, "data-x": raw(d.x), "data-y": raw(d.y) },
-        cells: [labelOf(c, g.source), String(d.p.conc), String(d.p.num_gpus), numCell(d.x, 1), numCell(d.y, Y_META[y].digits), date10(d.p.run_started_at),
+        attrs: { "data-testid": "frontier-row", "data-series": s.key, "data-source": s.source, "data-run": runName, "data-point": String(d.p.id), "data-config": c.key, "data-x": raw(d.x), "data-y": raw(d.y) },
+        cells: [label, labelOf(c, s.source), String(d.p.conc), String(d.p.num_gpus), numCell(d.x, 1), numCell(d.y, Y_META[y].digits), date10(d.p.run_started_at),
           { text: h("a", { href: `#/point/${encodeURIComponent(String(d.p.id))}`, "data-testid": "point-link" }, "detail") }],
       });
     }
@@ -160,15 +168,16 @@ function renderInference(ctx: Ctx): Rendered {
     },
   };
   const csv = () => ({
-    header: ["point", "source", "hardware", "engine", "config", "precision", "topology", "run", "run_started_at", "conc", "num_gpus", x, y, "on_frontier"],
-    rows: drawn.map(({ d, front }) => {
+    header: ["point", "series", "source", "hardware", "engine", "config", "precision", "topology", "run", "run_started_at", "conc", "num_gpus", x, y, "on_frontier"],
+    rows: drawn.map(({ d, front, s }) => {
       const c = view.configs[d.p.config];
-      return [String(d.p.id), d.p.source, c.hardware, c.engine, c.key, c.precision, c.topology, d.p.run, d.p.run_started_at, d.p.conc, d.p.num_gpus, d.x, d.y, front];
+      return [String(d.p.id), s.key, d.p.source, c.hardware, c.engine, c.key, c.precision, c.topology, d.p.run, d.p.run_started_at, d.p.conc, d.p.num_gpus, d.x, d.y, front];
     }),
   });
   const runs = runsOf(view);
   const controls = h("div", { class: "controls" },
-    labelled("x", select("x", x, [["intvty", "interactivity (tok/s/user)"], ["e2el", "E2E latency (ms)"]], (v) => set("x", v))),
+    labelled("frontiers per", select("group", group, GROUPS, (v) => set("group", v))),
+    labelled("x", select("x", x, [["intvty", "interactivity (tok/s/user)"], ["e2el", "E2E latency (ms)"], ["ttft", "time to first token (ms)"]], (v) => set("x", v))),
     labelled("y", select("y", y, (Object.keys(Y_META) as YKey[]).map((k) => [k, Y_META[k].label]), (v) => set("y", v))),
     labelled("cost tier", select("tier", tier, [["hyperscaler", "owned, hyperscaler"], ["neocloud", "owned, neocloud"], ["rental", "3-year rental"], ["custom", "my price"]], (v) => set("tier", v))),
     labelled("$/GPU-hour", numberInput("price", price, (v) => setMany([["price", v], ["tier", v === null ? tier : "custom"]]), { min: "0", placeholder: "custom" })),
@@ -179,17 +188,16 @@ function renderInference(ctx: Ctx): Rendered {
     labelled("engines", checks("engine", allEngine, engine, (v) => set("engine", v.join(",")))),
     labelled("frontier only", h("input", { type: "checkbox", "data-testid": "frontier", checked: frontierOnly, onchange: (e: Event) => set("frontier", (e.target as HTMLInputElement).checked ? "1" : "0") })),
   );
-  const sources = sorted(groups.size ? [...groups.values()].flatMap((g) => hardwareOf(index, g.hw)?.sources?.map((s) => `${s.id} (${s.date})`) ?? []) : []);
+  const sources = sorted(shownSeries.flatMap((s) => hardwareOf(ctx.index, s.hardware)?.sources?.map((x) => `${x.id} (${x.date})`) ?? []));
   const note = h("p", { class: "note" },
     y === "cost" ? (tier === "custom" ? `$${price ?? "?"}/GPU-hour given. ` : `Cost tier ${tier}. `) : "",
     ["cost", "tpmw", "energy"].includes(y) ? `Prices and all-in power: catalog ${sources.join(", ") || "n/a"}. ` : "",
-    "Frontiers per hardware × engine; published points are hollow with dashed frontiers, never blended with own runs.");
+    `Frontiers per ${GROUPS.find(([g]) => g === group)?.[1]}, computed by servebench's analysis library; the filters show or hide whole series. Published points are hollow with dashed frontiers, never blended with own runs.`);
   const count = h("p", { "data-testid": "inference-count", "data-value": drawn.length, "data-frontier": rows.length, "data-missing": missing },
     `${drawn.length} points drawn, ${rows.length} on frontiers`,
     missing ? `; ${missing} not drawn: they lack this metric (or the catalog lacks their accelerator's price or power).` : ".");
   // Accuracy beside throughput: each eval with the point measured at the same deployment,
   // concurrency and run, read on the chart's axes.
-  const byId = new Map(view.points.map((p) => [String(p.id), p]));
   const configByKey = new Map(view.configs.map((c) => [c.key, c]));
   const evals = view.evals ?? [];
   const evalRows: Row[] = evals.map((e) => {
@@ -203,20 +211,20 @@ function renderInference(ctx: Ctx): Rendered {
         numCell(e.score, 3, { "data-metric": "score" }), numCell(e.stderr, 3, { "data-metric": "stderr" }), String(e.n),
         numCell(e.threshold, 2, { "data-metric": "threshold" }), { text: verdict, attrs: { class: e.passed === false ? "warn" : "" } },
         numCell(p ? X_META[x].of(p) : null, 1, { "data-metric": "x" }),
-        numCell(p ? yOf(y, p, priceOf(index, c?.hardware ?? "", tier, price), kwOf(index, c?.hardware ?? "")) : null, Y_META[y].digits, { "data-metric": "y" }),
+        numCell(p ? yOf(y, p, tier, price) : null, Y_META[y].digits, { "data-metric": "y" }),
         p ? { text: h("a", { href: `#/point/${encodeURIComponent(String(p.id))}`, "data-testid": "eval-point-link" }, "detail") } : "-"],
     };
   });
   const el = h("section", { "data-testid": "view-inference" }, controls,
     chartBox("inference", config, csv, true), note, pinned, count,
     h("h3", {}, "Frontier points"),
-    table("inference-table", [["config", "config"], ["conc", "conc"], ["gpus", "GPUs"], ["x", x === "intvty" ? "tok/s/user" : "E2EL ms"], ["y", Y_META[y].label], ["date", "run date"], ["link", ""]], rows),
+    table("inference-table", [["series", "series"], ["config", "config"], ["conc", "conc"], ["gpus", "GPUs"], ["x", X_META[x].label], ["y", Y_META[y].label], ["date", "run date"], ["link", ""]], rows),
     h("h3", {}, "Accuracy beside throughput"),
     evals.length
-      ? table("eval-table", [["config", "config"], ["run", "run"], ["conc", "conc"], ["task", "task"], ["score", "score"], ["stderr", "± s.e."], ["n", "questions"], ["threshold", "threshold"], ["verdict", "verdict"], ["x", x === "intvty" ? "tok/s/user" : "E2EL ms"], ["y", Y_META[y].label], ["link", ""]], evalRows)
+      ? table("eval-table", [["config", "config"], ["run", "run"], ["conc", "conc"], ["task", "task"], ["score", "score"], ["stderr", "± s.e."], ["n", "questions"], ["threshold", "threshold"], ["verdict", "verdict"], ["x", X_META[x].label], ["y", Y_META[y].label], ["link", ""]], evalRows)
       : h("p", { class: "empty", "data-testid": "no-evals" }, "No accuracy evals for this view (sweep --eval-task, at the points the plan marks)."));
   return {
     el, params,
-    state: { x, y, tier, price, source, run, prec, hw, engine, frontier_only: frontierOnly, points_drawn: drawn.length, frontiers: frontierState },
+    state: { group, x, y, tier, price, source, run, prec, hw, engine, frontier_only: frontierOnly, points_drawn: drawn.length, frontiers: frontierState },
   };
 }

@@ -2,203 +2,24 @@
 (function () {
 "use strict";
 // The JSON API (docs/dashboard.md, "API").
-// The analysis definitions of docs/analysis.md, ported from crates/servebench-analysis
-// (pareto.rs, interp.rs, economics.rs, history.rs) operation for operation, so that the
-// browser's figures equal the Rust library's.
-/** Rust's f64::total_cmp for the values JSON can carry (no NaN): -0 sorts before +0. */
-function totalCmp(a, b) {
-    if (a < b)
-        return -1;
-    if (a > b)
-        return 1;
-    if (a === b && a === 0) {
-        const na = Object.is(a, -0), nb = Object.is(b, -0);
-        return na === nb ? 0 : na ? -1 : 1;
-    }
-    return 0;
-}
-/**
- * Indices of `points` on the Pareto frontier for (x, y) with directions dx, dy, sorted by x
- * from best to worst. Exact duplicates keep their first occurrence; non-finite values never
- * enter (pareto::frontier).
- */
-function frontier(points, dx, dy) {
-    const key = (v, d) => (d === "higher" ? -v : v);
-    const idx = [];
-    for (let i = 0; i < points.length; i++) {
-        if (Number.isFinite(points[i][0]) && Number.isFinite(points[i][1]))
-            idx.push(i);
-    }
-    idx.sort((a, b) => totalCmp(key(points[a][0], dx), key(points[b][0], dx)) ||
-        totalCmp(key(points[a][1], dy), key(points[b][1], dy)) ||
-        a - b);
-    const out = [];
-    let best = null;
-    for (const i of idx) {
-        const y = points[i][1];
-        if (best !== null && (dy === "higher" ? best >= y : best <= y))
-            continue;
-        best = y;
-        out.push(i);
-    }
-    return out;
-}
-function sign(v) {
-    return v > 0 ? 1 : v < 0 ? -1 : 0;
-}
-/** Steffen's monotone cubic through points (interp::Steffen); no value outside its range. */
-class Steffen {
-    constructor(x, y, d) {
-        this.x = x;
-        this.y = y;
-        this.d = d;
-    }
-    /** Through `points` (any order; equal x keep the first); null without points. */
-    static make(points) {
-        const p = points.filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y));
-        p.sort((a, b) => totalCmp(a[0], b[0]));
-        const q = [];
-        for (const v of p)
-            if (q.length === 0 || q[q.length - 1][0] !== v[0])
-                q.push(v);
-        if (q.length === 0)
-            return null;
-        const x = q.map((v) => v[0]), y = q.map((v) => v[1]);
-        const n = x.length;
-        const d = new Array(n).fill(0);
-        if (n >= 2) {
-            const h = [], s = [];
-            for (let i = 0; i < n - 1; i++)
-                h.push(x[i + 1] - x[i]);
-            for (let i = 0; i < n - 1; i++)
-                s.push((y[i + 1] - y[i]) / h[i]);
-            for (let i = 1; i < n - 1; i++) {
-                const pi = (s[i - 1] * h[i] + s[i] * h[i - 1]) / (h[i - 1] + h[i]);
-                d[i] = (sign(s[i - 1]) + sign(s[i])) *
-                    Math.min(Math.min(Math.abs(s[i - 1]), Math.abs(s[i])), 0.5 * Math.abs(pi));
-            }
-            const end = (s0, s1, h0, h1) => {
-                const pe = s0 * (1 + h0 / (h0 + h1)) - (s1 * h0) / (h0 + h1);
-                if (pe * s0 <= 0)
-                    return 0;
-                if (Math.abs(pe) > 2 * Math.abs(s0))
-                    return 2 * s0;
-                return pe;
-            };
-            if (n === 2) {
-                d[0] = s[0];
-                d[1] = s[0];
-            }
-            else {
-                d[0] = end(s[0], s[1], h[0], h[1]);
-                d[n - 1] = end(s[n - 2], s[n - 3], h[n - 2], h[n - 3]);
-            }
-        }
-        return new Steffen(x, y, d);
-    }
-    /** The value at `t`, or null outside the measured range. */
-    at(t) {
-        const { x, y, d } = this;
-        const n = x.length;
-        if (!(t >= x[0] && t <= x[n - 1]))
-            return null;
-        if (n === 1)
-            return y[0];
-        let k = 0; // partition point: how many x are <= t
-        while (k < n && x[k] <= t)
-            k++;
-        const i = k === 0 ? 0 : k >= n ? n - 2 : k - 1;
-        const h = x[i + 1] - x[i];
-        const u = (t - x[i]) / h;
-        const y0 = y[i], y1 = y[i + 1], d0 = d[i] * h, d1 = d[i + 1] * h;
-        const u2 = u * u, u3 = u * u * u;
-        return (2 * u3 - 3 * u2 + 1) * y0 + (u3 - 2 * u2 + u) * d0 + (-2 * u3 + 3 * u2) * y1 + (u3 - u2) * d1;
-    }
-}
-/** $ per million tokens = $/GPU-hour ÷ (tok/s/GPU × 3600 / 10⁶). */
-function dollarsPerMillion(dollarsPerGpuHour, tokSPerGpu) {
+// The one formula the browser applies itself (docs/analysis.md, "Live input"): what a price
+// or an all-in power the user types makes of a throughput the Rust library computed (a
+// point's, or a frontier's at a target). Everything else the pages show comes computed from
+// the API. The same floating-point operations as crates/servebench-analysis/src/economics.rs,
+// so the results are bit for bit the same: dashboard/test/live.test.mjs checks these functions
+// against golden vectors that crates/servebench-analysis/tests/live_golden.rs writes from the
+// Rust functions (dashboard/test/live-golden.json).
+/** $ per million tokens = $/GPU-hour ÷ (tok/s/GPU × 3600 ÷ 10⁶). */
+function liveDollarsPerMillion(dollarsPerGpuHour, tokSPerGpu) {
     return dollarsPerGpuHour / ((tokSPerGpu * 3600) / 1e6);
 }
 /** Tokens/s per all-in provisioned MW = tok/s/GPU × 1000 ÷ all-in kW/GPU. */
-function tokensPerMw(tokSPerGpu, kw) {
+function liveTokensPerMw(tokSPerGpu, kw) {
     return (tokSPerGpu * 1000) / kw;
 }
 /** Modelled energy per token, J = all-in kW/GPU × 1000 ÷ tok/s/GPU. */
-function joulesPerToken(kw, tokSPerGpu) {
+function liveJoulesPerToken(kw, tokSPerGpu) {
     return (kw * 1000) / tokSPerGpu;
-}
-/**
- * The (tok/s/user, tok/s/GPU) frontier of a point set, and metrics read along it at a target
- * interactivity (reports.rs `Along`): a metric has a value only where every frontier point has it.
- */
-class Along {
-    constructor(points) {
-        const all = points.filter((p) => p.median_intvty !== null && p.tput_per_gpu !== null);
-        const f = frontier(all.map((p) => [p.median_intvty, p.tput_per_gpu]), "higher", "higher");
-        this.points = f.map((i) => all[i]);
-    }
-    spline(m) {
-        const xy = [];
-        for (const p of this.points) {
-            const v = m(p);
-            if (p.median_intvty === null || v === null)
-                return null;
-            xy.push([p.median_intvty, v]);
-        }
-        return Steffen.make(xy);
-    }
-    at(m, t) {
-        const s = this.spline(m);
-        return s ? s.at(t) : null;
-    }
-}
-function readAt(points, t) {
-    const a = new Along(points);
-    const output = a.at((p) => p.output_tput_per_gpu, t);
-    const watts = a.at((p) => (p.measured_j_per_token === null || p.output_tput_per_gpu === null
-        ? null : p.measured_j_per_token * p.output_tput_per_gpu), t);
-    return {
-        tput: a.at((p) => p.tput_per_gpu, t),
-        input: a.at((p) => p.input_tput_per_gpu, t),
-        output,
-        e2el: a.at((p) => p.median_e2el_ms, t),
-        measuredJ: watts !== null && output !== null ? watts / output : null,
-    };
-}
-/** The tok/s/GPU-vs-tok/s/user frontier's value at each target (interp::frontier_at). */
-function frontierAt(points, targets) {
-    const f = frontier(points, "higher", "higher");
-    const s = Steffen.make(f.map((i) => points[i]));
-    return targets.map((t) => (s ? s.at(t) : null));
-}
-/** Each run's values at the targets, in date order (history::history). */
-function historyOf(runs, targets) {
-    const v = runs.slice().sort((a, b) => (a.date < b.date ? -1 : a.date > b.date ? 1 : 0));
-    return v.map((r) => ({ date: r.date, values: frontierAt(r.points, targets) }));
-}
-/** Drops of the latest run against the one before beyond `threshold` and the earlier runs' noise. */
-function regressionsOf(runs, targets, threshold) {
-    const h = historyOf(runs, targets);
-    if (h.length < 2)
-        return [];
-    const earlier = h.slice(0, h.length - 1), latest = h[h.length - 1];
-    const out = [];
-    targets.forEach((t, k) => {
-        const after = latest.values[k], before = earlier[earlier.length - 1].values[k];
-        if (after === null || before === null)
-            return;
-        const past = earlier.map((r) => r.values[k]).filter((v) => v !== null);
-        let noise = 0;
-        if (past.length >= 2) {
-            const mean = past.reduce((a, b) => a + b, 0) / past.length;
-            const v = past.reduce((a, x) => a + (x - mean) * (x - mean), 0) / (past.length - 1);
-            noise = Math.sqrt(v) / mean;
-        }
-        const change = after / before - 1;
-        if (-change > threshold && -change > noise)
-            out.push({ interactivity: t, before, after, change, noise });
-    });
-    return out;
 }
 // DOM, formatting, CSV and URL-hash helpers.
 /** An element with attributes (`on*` functions become listeners) and children. */
@@ -432,6 +253,41 @@ function pickRuns(points, run) {
     }
     return points.filter((p) => latest.get(`${p.source}|${p.config}`) === order(p));
 }
+const GROUPS = [
+    ["hwkey", "hardware key (InferenceMAX)"],
+    ["hardware", "accelerator"],
+    ["engine", "accelerator × engine"],
+    ["precision", "hardware key × precision"],
+    ["config", "config"],
+];
+function groupOf(v) {
+    return GROUPS.find(([g]) => g === v)?.[0] ?? "hwkey";
+}
+/** The figures document of a view (`views/<slug>.json` → `figures/<slug>/<group>.json`). */
+function figuresPath(summary, group) {
+    return summary.path.replace(/^views\//, "figures/").replace(/\.json$/, `/${group}.json`);
+}
+/** The series of the runs asked for: `latest` (each config's latest run pooled), `all` (one
+ * per run), or one run's. */
+function seriesOf(f, run) {
+    if (run === "latest")
+        return f.series.filter((s) => s.run === null);
+    if (run === "all")
+        return f.series.filter((s) => s.run !== null);
+    return f.series.filter((s) => s.run === run);
+}
+/** The grid target nearest `at`. */
+function snap(at, targets) {
+    let best = targets[0] ?? at;
+    for (const t of targets)
+        if (Math.abs(t - at) < Math.abs(best - at))
+            best = t;
+    return best;
+}
+/** A selection of the figures' target interactivities. */
+function targetSelect(at, targets, onchange) {
+    return select("at", String(at), targets.map((t) => [String(t), `${t} tok/s/user`]), (v) => onchange(Number(v)));
+}
 /** Runs that have points in a view, oldest first. */
 function runsOf(view) {
     const m = new Map();
@@ -545,30 +401,41 @@ function flushCharts() {
 function resetDrawMark() {
     drawnMarked = false;
 }
-// #/inference: every point of the view, the frontier of each hardware × engine.
+// #/inference: every point of the view and the frontiers of the chosen grouping (InferenceMAX's
+// hardware keys by default), as the Rust library computed them (figures/<slug>/<group>.json).
 const X_META = {
-    intvty: { label: "interactivity, tok/s/user", better: "higher", of: (p) => p.median_intvty },
-    e2el: { label: "median end-to-end latency, ms", better: "lower", of: (p) => p.median_e2el_ms },
+    intvty: { label: "interactivity, tok/s/user", of: (p) => p.median_intvty },
+    e2el: { label: "median end-to-end latency, ms", of: (p) => p.median_e2el_ms },
+    ttft: { label: "median time to first token, ms", of: (p) => p.median_ttft_ms },
 };
 const Y_META = {
-    tput: { label: "throughput, tok/s/GPU (total)", better: "higher", digits: 1 },
-    input: { label: "input throughput, tok/s/GPU", better: "higher", digits: 1 },
-    output: { label: "output throughput, tok/s/GPU", better: "higher", digits: 1 },
-    cost: { label: "cost, $ per million tokens", better: "lower", digits: 3 },
-    tpmw: { label: "tokens/s per all-in MW", better: "higher", digits: 0 },
-    energy: { label: "modelled energy, J/token", better: "lower", digits: 3 },
+    tput: { label: "throughput, tok/s/GPU (total)", digits: 1 },
+    input: { label: "input throughput, tok/s/GPU", digits: 1 },
+    output: { label: "output throughput, tok/s/GPU", digits: 1 },
+    cost: { label: "cost, $ per million tokens", digits: 3 },
+    tpmw: { label: "tokens/s per all-in MW", digits: 0 },
+    energy: { label: "modelled energy, J/token", digits: 3 },
+    measured: { label: "measured energy, J/output token", digits: 3 },
 };
-/** A point's y metric (reports.rs YMetric::of: throughput must be positive). */
-function yOf(y, p, price, kw) {
+/**
+ * A point's y: its measured metric, or its economics as the API computed them; only a price
+ * the user typed goes through the live formula (throughput must be positive, as in Rust).
+ */
+function yOf(y, p, tier, price) {
     const pos = (v) => (v !== null && v > 0 ? v : null);
-    const t = pos(p.tput_per_gpu);
     switch (y) {
-        case "tput": return t;
+        case "tput": return pos(p.tput_per_gpu);
         case "input": return pos(p.input_tput_per_gpu);
         case "output": return pos(p.output_tput_per_gpu);
-        case "cost": return t !== null && price !== null ? dollarsPerMillion(price, t) : null;
-        case "tpmw": return t !== null && kw !== null ? tokensPerMw(t, kw) : null;
-        case "energy": return t !== null && kw !== null ? joulesPerToken(kw, t) : null;
+        case "cost": {
+            if (tier !== "custom")
+                return p.dollars_per_mtok?.[tier] ?? null;
+            const t = pos(p.tput_per_gpu);
+            return t !== null && price !== null ? liveDollarsPerMillion(price, t) : null;
+        }
+        case "tpmw": return p.tokens_per_s_per_mw;
+        case "energy": return p.joules_per_token;
+        case "measured": return p.measured_j_per_token;
     }
 }
 /** The full config of a point, for tooltips and the pinned panel. */
@@ -584,10 +451,12 @@ function describe(p, c) {
     ];
 }
 function renderInference(ctx) {
-    const { index, route, view } = ctx;
+    const { route, view } = ctx;
+    const figures = ctx.figures;
     const P = route.params;
-    const x = P.get("x") === "e2el" ? "e2el" : "intvty";
+    const x = Object.keys(X_META).find((k) => k === P.get("x")) ?? "intvty";
     const y = Object.keys(Y_META).find((k) => k === P.get("y")) ?? "tput";
+    const group = groupOf(P.get("group"));
     const tier = tierOf(P.get("tier"));
     const price = num(P.get("price"));
     const source = sourceOf(P.get("source"), ctx.summary, true);
@@ -600,58 +469,53 @@ function renderInference(ctx) {
     const engine = list(P.get("engine"))?.filter((v) => allEngine.includes(v)) ?? allEngine;
     const frontierOnly = P.get("frontier") === "1";
     const params = [
-        ["prec", prec.join(",")], ["x", x], ["y", y], ["tier", tier], ["price", price],
+        ["group", group], ["prec", prec.join(",")], ["x", x], ["y", y], ["tier", tier], ["price", price],
         ["source", source], ["run", run], ["hw", hw.join(",")], ["engine", engine.join(",")],
         ["frontier", frontierOnly ? "1" : "0"],
     ];
     const setMany = setter("inference", ctx, params);
     const set = (k, v) => setMany([[k, v]]);
-    // Series: source × hardware × engine, each with its frontier.
-    const groups = new Map();
-    for (const p of pickRuns(view.points, run)) {
-        const c = view.configs[p.config];
-        if (!c || !sourceMatches(source, p.source) || !prec.includes(c.precision) || !hw.includes(c.hardware) || !engine.includes(c.engine))
-            continue;
-        const k = `${p.source === "reference" ? 1 : 0}|${c.hardware}|${c.engine}`;
-        let g = groups.get(k);
-        if (!g)
-            groups.set(k, (g = { hw: c.hardware, engine: c.engine, source: p.source, pts: [] }));
-        g.pts.push(p);
-    }
+    // The filters show or hide whole series: a frontier is always its whole series'.
+    const byId = new Map(view.points.map((p) => [String(p.id), p]));
+    const shownSeries = seriesOf(figures, run).filter((s) => sourceMatches(source, s.source) && hw.includes(s.hardware) &&
+        s.engines.some((e) => engine.includes(e)) && s.precisions.some((v) => prec.includes(v)));
+    const datum = (id) => {
+        const p = byId.get(String(id));
+        if (!p)
+            return null;
+        const xv = X_META[x].of(p), yv = yOf(y, p, tier, price);
+        return xv !== null && yv !== null && Number.isFinite(xv) && Number.isFinite(yv) ? { x: xv, y: yv, p } : null;
+    };
     const datasets = [];
     const rows = [];
     const drawn = [];
     let missing = 0;
     const frontierState = [];
-    for (const k of [...groups.keys()].sort()) {
-        const g = groups.get(k);
-        const dollars = priceOf(index, g.hw, tier, price), kw = kwOf(index, g.hw);
-        const data = g.pts.map((p) => {
-            const xv = X_META[x].of(p), yv = yOf(y, p, dollars, kw);
-            return xv !== null && yv !== null && Number.isFinite(xv) && Number.isFinite(yv) ? { x: xv, y: yv, p } : null;
-        });
-        const f = frontier(data.map((d) => (d ? [d.x, d.y] : [NaN, NaN])), X_META[x].better, Y_META[y].better);
-        const onF = new Set(f);
-        const color = colorOf(g.hw, engineIndex(g.engine));
-        const ref = g.source === "reference";
-        const label = `${g.hw} ${g.engine}${ref ? " [published]" : ""}`;
-        const shown = data.filter((d, i) => d !== null && (!frontierOnly || onF.has(i)));
-        data.forEach((d, i) => (d ? drawn.push({ d, front: onF.has(i) }) : missing++));
-        const fd = f.map((i) => data[i]);
+    const shade = shader();
+    for (const s of shownSeries) {
+        const runName = s.run ?? "latest";
+        const onF = new Set((s.frontiers[x]?.[y] ?? []).map(String));
+        const data = s.points.map(datum);
+        const fd = (s.frontiers[x]?.[y] ?? []).map(datum).filter((d) => d !== null);
+        const color = shade(s.hardware, s.key);
+        const ref = s.source === "reference";
+        const label = s.run === null ? s.label : `${s.label} ${s.run}`;
+        data.forEach((d) => (d ? drawn.push({ d, front: onF.has(String(d.p.id)), s }) : missing++));
+        const shown = data.filter((d) => d !== null && (!frontierOnly || onF.has(String(d.p.id))));
         datasets.push({
-            label, data: shown, pointStyle: styleOf(g.engine), pointRadius: 3, pointHoverRadius: 6,
+            label, data: shown, pointStyle: styleOf(s.engines[0] ?? ""), pointRadius: 3, pointHoverRadius: 6,
             borderColor: color, backgroundColor: ref ? "transparent" : color, borderWidth: ref ? 1.2 : 0,
         });
         datasets.push({
             label: `${label} frontier`, data: fd.slice().sort((a, b) => a.x - b.x), showLine: true, pointRadius: 0, pointHitRadius: 0,
             borderColor: color, backgroundColor: color, borderWidth: 1.5, borderDash: ref ? [6, 4] : [],
         });
-        frontierState.push({ hw: g.hw, engine: g.engine, source: g.source, points: fd.map((d) => ({ id: String(d.p.id), x: d.x, y: d.y })) });
+        frontierState.push({ series: s.key, source: s.source, run: runName, points: fd.map((d) => ({ id: String(d.p.id), x: d.x, y: d.y })) });
         for (const d of fd) {
             const c = view.configs[d.p.config];
             rows.push({
-                attrs: { "data-testid": "frontier-row", "data-hw": g.hw, "data-engine": g.engine, "data-source": g.source, "data-point": String(d.p.id), "data-config": c.key, "data-x": raw(d.x), "data-y": raw(d.y) },
-                cells: [labelOf(c, g.source), String(d.p.conc), String(d.p.num_gpus), numCell(d.x, 1), numCell(d.y, Y_META[y].digits), date10(d.p.run_started_at),
+                attrs: { "data-testid": "frontier-row", "data-series": s.key, "data-source": s.source, "data-run": runName, "data-point": String(d.p.id), "data-config": c.key, "data-x": raw(d.x), "data-y": raw(d.y) },
+                cells: [label, labelOf(c, s.source), String(d.p.conc), String(d.p.num_gpus), numCell(d.x, 1), numCell(d.y, Y_META[y].digits), date10(d.p.run_started_at),
                     { text: h("a", { href: `#/point/${encodeURIComponent(String(d.p.id))}`, "data-testid": "point-link" }, "detail") }],
             });
         }
@@ -693,20 +557,19 @@ function renderInference(ctx) {
         },
     };
     const csv = () => ({
-        header: ["point", "source", "hardware", "engine", "config", "precision", "topology", "run", "run_started_at", "conc", "num_gpus", x, y, "on_frontier"],
-        rows: drawn.map(({ d, front }) => {
+        header: ["point", "series", "source", "hardware", "engine", "config", "precision", "topology", "run", "run_started_at", "conc", "num_gpus", x, y, "on_frontier"],
+        rows: drawn.map(({ d, front, s }) => {
             const c = view.configs[d.p.config];
-            return [String(d.p.id), d.p.source, c.hardware, c.engine, c.key, c.precision, c.topology, d.p.run, d.p.run_started_at, d.p.conc, d.p.num_gpus, d.x, d.y, front];
+            return [String(d.p.id), s.key, d.p.source, c.hardware, c.engine, c.key, c.precision, c.topology, d.p.run, d.p.run_started_at, d.p.conc, d.p.num_gpus, d.x, d.y, front];
         }),
     });
     const runs = runsOf(view);
-    const controls = h("div", { class: "controls" }, labelled("x", select("x", x, [["intvty", "interactivity (tok/s/user)"], ["e2el", "E2E latency (ms)"]], (v) => set("x", v))), labelled("y", select("y", y, Object.keys(Y_META).map((k) => [k, Y_META[k].label]), (v) => set("y", v))), labelled("cost tier", select("tier", tier, [["hyperscaler", "owned, hyperscaler"], ["neocloud", "owned, neocloud"], ["rental", "3-year rental"], ["custom", "my price"]], (v) => set("tier", v))), labelled("$/GPU-hour", numberInput("price", price, (v) => setMany([["price", v], ["tier", v === null ? tier : "custom"]]), { min: "0", placeholder: "custom" })), labelled("source", select("source", source, [["own", "own runs"], ["reference", "published (reference)"], ["both", "both, side by side"]], (v) => set("source", v))), labelled("runs", select("run", run, [["latest", "latest of each config"], ["all", "all"], ...runs.map((r) => [r.key, `${r.key} (${date10(r.started_at)})`])], (v) => set("run", v))), labelled("precision", checks("prec", allPrec, prec, (v) => set("prec", v.join(",")))), labelled("accelerators", checks("hw", allHw, hw, (v) => set("hw", v.join(",")))), labelled("engines", checks("engine", allEngine, engine, (v) => set("engine", v.join(",")))), labelled("frontier only", h("input", { type: "checkbox", "data-testid": "frontier", checked: frontierOnly, onchange: (e) => set("frontier", e.target.checked ? "1" : "0") })));
-    const sources = sorted(groups.size ? [...groups.values()].flatMap((g) => hardwareOf(index, g.hw)?.sources?.map((s) => `${s.id} (${s.date})`) ?? []) : []);
-    const note = h("p", { class: "note" }, y === "cost" ? (tier === "custom" ? `$${price ?? "?"}/GPU-hour given. ` : `Cost tier ${tier}. `) : "", ["cost", "tpmw", "energy"].includes(y) ? `Prices and all-in power: catalog ${sources.join(", ") || "n/a"}. ` : "", "Frontiers per hardware × engine; published points are hollow with dashed frontiers, never blended with own runs.");
+    const controls = h("div", { class: "controls" }, labelled("frontiers per", select("group", group, GROUPS, (v) => set("group", v))), labelled("x", select("x", x, [["intvty", "interactivity (tok/s/user)"], ["e2el", "E2E latency (ms)"], ["ttft", "time to first token (ms)"]], (v) => set("x", v))), labelled("y", select("y", y, Object.keys(Y_META).map((k) => [k, Y_META[k].label]), (v) => set("y", v))), labelled("cost tier", select("tier", tier, [["hyperscaler", "owned, hyperscaler"], ["neocloud", "owned, neocloud"], ["rental", "3-year rental"], ["custom", "my price"]], (v) => set("tier", v))), labelled("$/GPU-hour", numberInput("price", price, (v) => setMany([["price", v], ["tier", v === null ? tier : "custom"]]), { min: "0", placeholder: "custom" })), labelled("source", select("source", source, [["own", "own runs"], ["reference", "published (reference)"], ["both", "both, side by side"]], (v) => set("source", v))), labelled("runs", select("run", run, [["latest", "latest of each config"], ["all", "all"], ...runs.map((r) => [r.key, `${r.key} (${date10(r.started_at)})`])], (v) => set("run", v))), labelled("precision", checks("prec", allPrec, prec, (v) => set("prec", v.join(",")))), labelled("accelerators", checks("hw", allHw, hw, (v) => set("hw", v.join(",")))), labelled("engines", checks("engine", allEngine, engine, (v) => set("engine", v.join(",")))), labelled("frontier only", h("input", { type: "checkbox", "data-testid": "frontier", checked: frontierOnly, onchange: (e) => set("frontier", e.target.checked ? "1" : "0") })));
+    const sources = sorted(shownSeries.flatMap((s) => hardwareOf(ctx.index, s.hardware)?.sources?.map((x) => `${x.id} (${x.date})`) ?? []));
+    const note = h("p", { class: "note" }, y === "cost" ? (tier === "custom" ? `$${price ?? "?"}/GPU-hour given. ` : `Cost tier ${tier}. `) : "", ["cost", "tpmw", "energy"].includes(y) ? `Prices and all-in power: catalog ${sources.join(", ") || "n/a"}. ` : "", `Frontiers per ${GROUPS.find(([g]) => g === group)?.[1]}, computed by servebench's analysis library; the filters show or hide whole series. Published points are hollow with dashed frontiers, never blended with own runs.`);
     const count = h("p", { "data-testid": "inference-count", "data-value": drawn.length, "data-frontier": rows.length, "data-missing": missing }, `${drawn.length} points drawn, ${rows.length} on frontiers`, missing ? `; ${missing} not drawn: they lack this metric (or the catalog lacks their accelerator's price or power).` : ".");
     // Accuracy beside throughput: each eval with the point measured at the same deployment,
     // concurrency and run, read on the chart's axes.
-    const byId = new Map(view.points.map((p) => [String(p.id), p]));
     const configByKey = new Map(view.configs.map((c) => [c.key, c]));
     const evals = view.evals ?? [];
     const evalRows = evals.map((e) => {
@@ -720,78 +583,81 @@ function renderInference(ctx) {
                 numCell(e.score, 3, { "data-metric": "score" }), numCell(e.stderr, 3, { "data-metric": "stderr" }), String(e.n),
                 numCell(e.threshold, 2, { "data-metric": "threshold" }), { text: verdict, attrs: { class: e.passed === false ? "warn" : "" } },
                 numCell(p ? X_META[x].of(p) : null, 1, { "data-metric": "x" }),
-                numCell(p ? yOf(y, p, priceOf(index, c?.hardware ?? "", tier, price), kwOf(index, c?.hardware ?? "")) : null, Y_META[y].digits, { "data-metric": "y" }),
+                numCell(p ? yOf(y, p, tier, price) : null, Y_META[y].digits, { "data-metric": "y" }),
                 p ? { text: h("a", { href: `#/point/${encodeURIComponent(String(p.id))}`, "data-testid": "eval-point-link" }, "detail") } : "-"],
         };
     });
-    const el = h("section", { "data-testid": "view-inference" }, controls, chartBox("inference", config, csv, true), note, pinned, count, h("h3", {}, "Frontier points"), table("inference-table", [["config", "config"], ["conc", "conc"], ["gpus", "GPUs"], ["x", x === "intvty" ? "tok/s/user" : "E2EL ms"], ["y", Y_META[y].label], ["date", "run date"], ["link", ""]], rows), h("h3", {}, "Accuracy beside throughput"), evals.length
-        ? table("eval-table", [["config", "config"], ["run", "run"], ["conc", "conc"], ["task", "task"], ["score", "score"], ["stderr", "± s.e."], ["n", "questions"], ["threshold", "threshold"], ["verdict", "verdict"], ["x", x === "intvty" ? "tok/s/user" : "E2EL ms"], ["y", Y_META[y].label], ["link", ""]], evalRows)
+    const el = h("section", { "data-testid": "view-inference" }, controls, chartBox("inference", config, csv, true), note, pinned, count, h("h3", {}, "Frontier points"), table("inference-table", [["series", "series"], ["config", "config"], ["conc", "conc"], ["gpus", "GPUs"], ["x", X_META[x].label], ["y", Y_META[y].label], ["date", "run date"], ["link", ""]], rows), h("h3", {}, "Accuracy beside throughput"), evals.length
+        ? table("eval-table", [["config", "config"], ["run", "run"], ["conc", "conc"], ["task", "task"], ["score", "score"], ["stderr", "± s.e."], ["n", "questions"], ["threshold", "threshold"], ["verdict", "verdict"], ["x", X_META[x].label], ["y", Y_META[y].label], ["link", ""]], evalRows)
         : h("p", { class: "empty", "data-testid": "no-evals" }, "No accuracy evals for this view (sweep --eval-task, at the points the plan marks)."));
     return {
         el, params,
-        state: { x, y, tier, price, source, run, prec, hw, engine, frontier_only: frontierOnly, points_drawn: drawn.length, frontiers: frontierState },
+        state: { group, x, y, tier, price, source, run, prec, hw, engine, frontier_only: frontierOnly, points_drawn: drawn.length, frontiers: frontierState },
     };
 }
-// #/compare: two runs of the same configs overlaid, and A against B at a target interactivity.
+// #/compare: two runs of the same configs overlaid, and A against B at a target interactivity,
+// each run's frontier and values as the Rust library computed them (one series per config).
 /** Points and frontier of one side as two scatter datasets. */
-function curveSets(label, pts, color, dashed, style) {
-    const xy = pts.filter((p) => p.median_intvty !== null && p.tput_per_gpu !== null).map((p) => ({ x: p.median_intvty, y: p.tput_per_gpu }));
-    const f = frontier(xy.map((d) => [d.x, d.y]), "higher", "higher").map((i) => xy[i]).sort((a, b) => a.x - b.x);
+function curveSets(label, s, byId, color, dashed, style) {
+    const xy = (id) => {
+        const p = byId.get(String(id));
+        return p && p.median_intvty !== null && p.tput_per_gpu !== null ? { x: p.median_intvty, y: p.tput_per_gpu } : null;
+    };
+    const pts = s.points.map(xy).filter((d) => d !== null);
+    const f = (s.frontiers.intvty?.tput ?? []).map(xy).filter((d) => d !== null).sort((a, b) => a.x - b.x);
     return [
-        { label, data: xy, pointStyle: style, pointRadius: 3, borderColor: color, backgroundColor: dashed ? "transparent" : color, borderWidth: dashed ? 1.2 : 0 },
+        { label, data: pts, pointStyle: style, pointRadius: 3, borderColor: color, backgroundColor: dashed ? "transparent" : color, borderWidth: dashed ? 1.2 : 0 },
         { label: `${label} frontier`, data: f, showLine: true, pointRadius: 0, pointHitRadius: 0, borderColor: color, borderWidth: 2, borderDash: dashed ? [6, 4] : [] },
     ];
 }
 function renderCompare(ctx) {
-    const { index, route, view } = ctx;
+    const { route, view } = ctx;
+    const figures = ctx.figures;
     const P = route.params;
     const runs = runsOf(view);
     const keys = runs.map((r) => r.key);
     const a = keys.includes(P.get("a") ?? "") ? P.get("a") : keys[keys.length - 1] ?? "";
     const b = keys.includes(P.get("b") ?? "") ? P.get("b") : keys[keys.length - 2] ?? a;
-    const at = num(P.get("at")) ?? 50;
+    const at = snap(num(P.get("at")) ?? 50, figures.targets);
+    const k = figures.targets.indexOf(at);
     const tier = tierOf(P.get("tier"));
     const price = num(P.get("price"));
     const params = [["a", a], ["b", b], ["at", at], ["tier", tier], ["price", price]];
     const set = setter("compare", ctx, params);
-    const byRun = (run) => {
-        const m = new Map();
-        for (const p of view.points)
-            if (p.run === run)
-                m.set(p.config, [...(m.get(p.config) ?? []), p]);
-        return m;
-    };
-    const A = byRun(a), B = byRun(b);
-    const common = [...A.keys()].filter((c) => B.has(c)).sort((x, y) => view.configs[x].label.localeCompare(view.configs[y].label));
+    const byId = new Map(view.points.map((p) => [String(p.id), p]));
+    const A = new Map(seriesOf(figures, a).map((s) => [`${s.source}\u001f${s.key}`, s]));
+    const B = new Map(seriesOf(figures, b).map((s) => [`${s.source}\u001f${s.key}`, s]));
+    const common = [...A.keys()].filter((c) => B.has(c)).sort((x, y) => A.get(x).label.localeCompare(B.get(y).label));
     const datasets = [];
     const rows = [];
     const state = [];
     const csvRows = [];
     const shade = shader();
-    for (const cid of common) {
-        const c = view.configs[cid];
-        const pa = A.get(cid), pb = B.get(cid);
-        const color = shade(c.hardware, c.key);
-        datasets.push(...curveSets(`${c.label} A`, pa, color, false, "circle"), ...curveSets(`${c.label} B`, pb, color, true, "triangle"));
-        const sa = new Along(pa).spline((p) => p.tput_per_gpu), sb = new Along(pb).spline((p) => p.tput_per_gpu);
-        const ta = sa?.at(at) ?? null, tb = sb?.at(at) ?? null;
-        const d = priceOf(index, c.hardware, tier, price);
-        const ca = ta !== null && d !== null ? dollarsPerMillion(d, ta) : null;
-        const cb = tb !== null && d !== null ? dollarsPerMillion(d, tb) : null;
+    for (const key of common) {
+        const sa = A.get(key), sb = B.get(key);
+        const color = shade(sa.hardware, sa.key);
+        datasets.push(...curveSets(`${sa.label} A`, sa, byId, color, false, "circle"), ...curveSets(`${sb.label} B`, sb, byId, color, true, "triangle"));
+        const ta = sa.at.tput?.[k] ?? null, tb = sb.at.tput?.[k] ?? null;
+        // A typed price goes through the live formula; a catalog tier's cost comes computed.
+        const cost = (s, t) => tier === "custom" ? (t !== null && price !== null ? liveDollarsPerMillion(price, t) : null) : s.at[`cost.${tier}`]?.[k] ?? null;
+        const ca = cost(sa, ta), cb = cost(sb, tb);
         const ratio = ta !== null && tb !== null ? ta / tb : null;
         const costRatio = ca !== null && cb !== null ? ca / cb : null;
         rows.push({
-            attrs: { "data-testid": "compare-row", "data-config": c.key, "data-source": pa[0].source, "data-a": raw(ta), "data-b": raw(tb), "data-value": raw(ratio), "data-cost-ratio": raw(costRatio) },
-            cells: [c.label, numCell(ta), numCell(tb), numCell(ratio, 3), numCell(ca, 3), numCell(cb, 3), numCell(costRatio, 3)],
+            attrs: { "data-testid": "compare-row", "data-config": sa.key, "data-source": sa.source, "data-a": raw(ta), "data-b": raw(tb), "data-value": raw(ratio), "data-cost-ratio": raw(costRatio) },
+            cells: [sa.label, numCell(ta), numCell(tb), numCell(ratio, 3), numCell(ca, 3), numCell(cb, 3), numCell(costRatio, 3)],
         });
-        state.push({ config: c.key, a: ta, b: tb, ratio, cost_ratio: costRatio });
-        for (const [side, pts] of [["A", pa], ["B", pb]]) {
-            for (const p of pts)
-                csvRows.push([side, side === "A" ? a : b, c.key, p.id, p.conc, p.median_intvty, p.tput_per_gpu]);
+        state.push({ config: sa.key, a: ta, b: tb, ratio, cost_ratio: costRatio });
+        for (const [side, s] of [["A", sa], ["B", sb]]) {
+            for (const id of s.points) {
+                const p = byId.get(String(id));
+                if (p)
+                    csvRows.push([side, side === "A" ? a : b, s.key, p.id, p.conc, p.median_intvty, p.tput_per_gpu]);
+            }
         }
     }
     const runOpts = runs.map((r) => [r.key, `${r.key} (${date10(r.started_at)}, ${r.source})`]);
-    const controls = h("div", { class: "controls" }, labelled("A", select("a", a, runOpts, (v) => set([["a", v]]))), labelled("B", select("b", b, runOpts, (v) => set([["b", v]]))), labelled("at tok/s/user", numberInput("at", at, (v) => set([["at", v]]), { min: "0" })), labelled("cost tier", select("tier", tier, [["hyperscaler", "owned, hyperscaler"], ["neocloud", "owned, neocloud"], ["rental", "3-year rental"], ["custom", "my price"]], (v) => set([["tier", v]]))), labelled("$/GPU-hour", numberInput("price", price, (v) => set([["price", v], ["tier", v === null ? tier : "custom"]]), { min: "0", placeholder: "custom" })));
+    const controls = h("div", { class: "controls" }, labelled("A", select("a", a, runOpts, (v) => set([["a", v]]))), labelled("B", select("b", b, runOpts, (v) => set([["b", v]]))), labelled("at tok/s/user", targetSelect(at, figures.targets, (v) => set([["at", v]]))), labelled("cost tier", select("tier", tier, [["hyperscaler", "owned, hyperscaler"], ["neocloud", "owned, neocloud"], ["rental", "3-year rental"], ["custom", "my price"]], (v) => set([["tier", v]]))), labelled("$/GPU-hour", numberInput("price", price, (v) => set([["price", v], ["tier", v === null ? tier : "custom"]]), { min: "0", placeholder: "custom" })));
     const config = {
         type: "scatter",
         data: { datasets },
@@ -831,46 +697,51 @@ const naLabels = {
     },
 };
 function renderTco(ctx) {
-    const { index, route, view } = ctx;
+    const { index, route } = ctx;
+    const figures = ctx.figures;
     const P = route.params;
-    const at = num(P.get("at")) ?? 50;
+    const at = snap(num(P.get("at")) ?? 50, figures.targets);
+    const k = figures.targets.indexOf(at);
     const tier = tierOf(P.get("tier"));
     const price = num(P.get("price"));
     const s = sourceOf(P.get("source"), ctx.summary, false);
     const source = s === "both" ? "own" : s;
-    const pts = pickRuns(view.points.filter((p) => p.source === source), "latest");
-    const hws = sorted(pts.map((p) => view.configs[p.config].hardware));
+    // Per accelerator: the frontier of all its configs' latest points together.
+    const series = seriesOf(figures, "latest").filter((x) => x.source === source);
+    const hws = series.map((x) => x.hardware);
     const overrides = [];
     for (const hw of hws) {
-        for (const k of [`price.${hw}`, `kw.${hw}`]) {
-            const v = num(P.get(k));
+        for (const key of [`price.${hw}`, `kw.${hw}`]) {
+            const v = num(P.get(key));
             if (v !== null)
-                overrides.push([k, v]);
+                overrides.push([key, v]);
         }
     }
     const params = [["at", at], ["tier", tier], ["price", price], ["source", source], ...overrides];
     const set = setter("tco", ctx, params);
-    const over = (k) => num(P.get(k));
+    const over = (key) => num(P.get(key));
     const bars = [];
     const rows = [];
-    for (const hw of hws) {
-        const r = readAt(pts.filter((p) => view.configs[p.config].hardware === hw), at);
-        const dollars = over(`price.${hw}`) ?? priceOf(index, hw, tier, price);
-        const kw = over(`kw.${hw}`) ?? kwOf(index, hw);
-        const t = r.tput;
-        const value = t !== null && dollars !== null ? dollarsPerMillion(dollars, t) : null;
-        const tpmw = t !== null && kw !== null ? tokensPerMw(t, kw) : null;
-        const energy = t !== null && kw !== null ? joulesPerToken(kw, t) : null;
-        const tierCost = (k) => {
-            const d = priceOf(index, hw, k, null);
-            return t !== null && d !== null ? dollarsPerMillion(d, t) : null;
-        };
-        bars.push({ hw, value, tput: t, price: dollars, kw, tpmw, energy, measured_j_per_output_token: r.measuredJ,
+    for (const x of series) {
+        const hw = x.hardware;
+        const read = (m) => x.at[m]?.[k] ?? null;
+        const t = read("tput");
+        const tierCost = (tr) => read(`cost.${tr}`);
+        // A typed price or power goes through the live formula; the catalog's come computed.
+        const typedPrice = over(`price.${hw}`) ?? (tier === "custom" ? price : null);
+        const typedKw = over(`kw.${hw}`);
+        const dollars = typedPrice ?? priceOf(index, hw, tier, price);
+        const kw = typedKw ?? kwOf(index, hw);
+        const value = typedPrice !== null ? (t !== null ? liveDollarsPerMillion(typedPrice, t) : null) : tierCost(tier);
+        const tpmw = typedKw !== null ? (t !== null ? liveTokensPerMw(t, typedKw) : null) : read("tpmw");
+        const energy = typedKw !== null ? (t !== null ? liveJoulesPerToken(typedKw, t) : null) : read("energy");
+        const measured = read("measured");
+        bars.push({ hw, value, tput: t, price: dollars, kw, tpmw, energy, measured_j_per_output_token: measured,
             hyperscaler: tierCost("hyperscaler"), neocloud: tierCost("neocloud"), rental: tierCost("rental") });
         rows.push({
             attrs: { "data-testid": "tco-row", "data-hw": hw, "data-value": raw(value), "data-tput": raw(t), "data-price": raw(dollars), "data-kw": raw(kw), "data-tpmw": raw(tpmw), "data-energy": raw(energy) },
             cells: [hw, numCell(t), numCell(value, 3), numCell(tierCost("hyperscaler"), 3), numCell(tierCost("neocloud"), 3), numCell(tierCost("rental"), 3),
-                numCell(tpmw, 0), numCell(energy, 3), numCell(r.measuredJ, 3),
+                numCell(tpmw, 0), numCell(energy, 3), numCell(measured, 3),
                 { text: numberInput(`price-${hw}`, dollars, (v) => set([[`price.${hw}`, v]]), { min: "0", class: "small" }) },
                 { text: numberInput(`kw-${hw}`, kw, (v) => set([[`kw.${hw}`, v]]), { min: "0", class: "small" }) }],
         });
@@ -887,86 +758,79 @@ function renderTco(ctx) {
             scales: { y: { beginAtZero: true, title: { display: true, text: "$ per million tokens" } } },
         },
     };
-    const controls = h("div", { class: "controls" }, labelled("at tok/s/user", numberInput("at", at, (v) => set([["at", v]]), { min: "0" })), labelled("cost tier", select("tier", tier, [["hyperscaler", "owned, hyperscaler"], ["neocloud", "owned, neocloud"], ["rental", "3-year rental"], ["custom", "my price"]], (v) => set([["tier", v]]))), labelled("$/GPU-hour (all)", numberInput("price", price, (v) => set([["price", v], ["tier", v === null ? tier : "custom"]]), { min: "0", placeholder: "custom" })), labelled("source", select("source", source, [["own", "own runs"], ["reference", "published (reference)"]], (v) => set([["source", v]]))));
+    const controls = h("div", { class: "controls" }, labelled("at tok/s/user", targetSelect(at, figures.targets, (v) => set([["at", v]]))), labelled("cost tier", select("tier", tier, [["hyperscaler", "owned, hyperscaler"], ["neocloud", "owned, neocloud"], ["rental", "3-year rental"], ["custom", "my price"]], (v) => set([["tier", v]]))), labelled("$/GPU-hour (all)", numberInput("price", price, (v) => set([["price", v], ["tier", v === null ? tier : "custom"]]), { min: "0", placeholder: "custom" })), labelled("source", select("source", source, [["own", "own runs"], ["reference", "published (reference)"]], (v) => set([["source", v]]))));
     const el = h("section", { "data-testid": "view-tco" }, controls, chartBox("tco", config, () => ({
         header: ["hardware", "at", "tput_per_gpu", "dollars_per_gpu_hour", "dollars_per_mtok", "all_in_kw_per_gpu", "tokens_per_s_per_mw", "joules_per_token"],
         rows: bars.map((b) => [b.hw, at, b.tput, b.price, b.value, b.kw, b.tpmw, b.energy]),
-    })), h("p", { class: "note" }, "Each accelerator: the frontier of all its configs' latest points together, read at the target with the monotone spline; n/a outside its measured range. Price and power are the catalog's unless overridden below."), table("tco-table", [["hw", "accelerator"], ["tput", "tok/s/GPU"], ["value", "$/M"], ["hyperscaler", "$/M hyperscaler"], ["neocloud", "$/M neocloud"], ["rental", "$/M rental"],
+    })), h("p", { class: "note" }, "Each accelerator: the frontier of all its configs' latest points together, read at the target with the monotone spline by servebench's analysis library; n/a outside its measured range. Price and power are the catalog's unless overridden below (then $/M, tok/s/MW and J/token are the live-input formula applied to the library's throughput)."), table("tco-table", [["hw", "accelerator"], ["tput", "tok/s/GPU"], ["value", "$/M"], ["hyperscaler", "$/M hyperscaler"], ["neocloud", "$/M neocloud"], ["rental", "$/M rental"],
         ["tpmw", "tok/s/MW"], ["energy", "J/token"], ["measured", "J/out token meas."], ["price", "$/GPU-hour"], ["kw", "all-in kW/GPU"]], rows));
     return { el, params, state: { at, tier, price, source, bars } };
 }
-// #/history: each config's tok/s/GPU at the target interactivity, run by run; regressions of
-// the latest run against the one before (history.rs: beyond the threshold and the noise).
+// #/history: each series' tok/s/GPU at the target interactivity, run by run; regressions of
+// the latest run against the one before (history.rs: beyond the threshold and the noise), as
+// the Rust library computed them.
 function renderHistory(ctx) {
-    const { route, view } = ctx;
+    const { route } = ctx;
+    const figures = ctx.figures;
     const P = route.params;
-    const at = num(P.get("at")) ?? 50;
-    const threshold = num(P.get("threshold")) ?? 0.05;
+    const at = snap(num(P.get("at")) ?? 50, figures.targets);
+    const k = figures.targets.indexOf(at);
+    const threshold = snap(num(P.get("threshold")) ?? 0.05, figures.thresholds);
+    const group = groupOf(P.get("group"));
     const source = sourceOf(P.get("source"), ctx.summary, true);
-    const params = [["at", at], ["threshold", threshold], ["source", source]];
+    const params = [["group", group], ["at", at], ["threshold", threshold], ["source", source]];
     const set = setter("history", ctx, params);
-    // (source, config) → run → points, as reports.rs by_config groups them.
+    // (source, series key) → its runs, oldest first (the figures list them so).
     const groups = new Map();
-    for (const p of view.points) {
-        if (!sourceMatches(source, p.source))
+    for (const s of seriesOf(figures, "all")) {
+        if (!sourceMatches(source, s.source))
             continue;
-        const c = view.configs[p.config];
-        const k = `${p.source}\u001f${c.key}`;
-        let g = groups.get(k);
-        if (!g)
-            groups.set(k, (g = { c, source: p.source, runs: new Map() }));
-        const date = `${p.run_started_at}\u001f${p.run}`;
-        let r = g.runs.get(date);
-        if (!r)
-            g.runs.set(date, (r = { run: p.run, started: p.run_started_at, pts: [] }));
-        if (p.median_intvty !== null && p.tput_per_gpu !== null)
-            r.pts.push([p.median_intvty, p.tput_per_gpu]);
+        const key = `${s.source}\u001f${s.key}`;
+        groups.set(key, [...(groups.get(key) ?? []), s]);
     }
-    const labels = sorted([...groups.values()].flatMap((g) => [...g.runs.keys()]));
+    const flagged = (figures.regressions[String(threshold)] ?? []).filter((r) => r.interactivity === at && sourceMatches(source, r.source));
+    const labels = sorted([...groups.values()].flat().map((s) => `${s.run_started_at}\u001f${s.run}`));
     const datasets = [];
     const rows = [], regRows = [];
     const series = [];
     const csvRows = [];
     const shade = shader();
-    for (const k of [...groups.keys()].sort()) {
-        const g = groups.get(k);
-        const rc = [...g.runs.entries()].map(([date, r]) => ({ date, points: r.pts }));
-        const hist = historyOf(rc, [at]);
-        const reg = regressionsOf(rc, [at], threshold)[0] ?? null;
-        const label = labelOf(g.c, g.source);
-        const values = new Map(hist.map((e) => [e.date, e.values[0]]));
-        const last = hist[hist.length - 1].date;
-        const color = shade(g.c.hardware, g.c.key);
+    for (const key of [...groups.keys()].sort()) {
+        const runs = groups.get(key).slice().sort((a, b) => (`${a.run_started_at}\u001f${a.run}` < `${b.run_started_at}\u001f${b.run}` ? -1 : 1));
+        const first = runs[0];
+        const reg = flagged.find((r) => r.source === first.source && r.key === first.key) ?? null;
+        const values = new Map(runs.map((s) => [`${s.run_started_at}\u001f${s.run}`, s.at.tput?.[k] ?? null]));
+        const last = runs[runs.length - 1];
+        const lastDate = `${last.run_started_at}\u001f${last.run}`;
+        const color = shade(first.hardware, first.key);
         datasets.push({
-            type: "line", label, data: labels.map((l) => values.get(l) ?? null), spanGaps: true,
-            borderColor: color, backgroundColor: color, borderDash: g.source === "reference" ? [6, 4] : [],
-            pointRadius: labels.map((l) => (reg && l === last ? 8 : 3)),
-            pointStyle: labels.map((l) => (reg && l === last ? "triangle" : "circle")),
-            pointRotation: labels.map((l) => (reg && l === last ? 180 : 0)),
-            pointBackgroundColor: labels.map((l) => (reg && l === last ? "#d00" : color)),
+            type: "line", label: first.label, data: labels.map((l) => values.get(l) ?? null), spanGaps: true,
+            borderColor: color, backgroundColor: color, borderDash: first.source === "reference" ? [6, 4] : [],
+            pointRadius: labels.map((l) => (reg && l === lastDate ? 8 : 3)),
+            pointStyle: labels.map((l) => (reg && l === lastDate ? "triangle" : "circle")),
+            pointRotation: labels.map((l) => (reg && l === lastDate ? 180 : 0)),
+            pointBackgroundColor: labels.map((l) => (reg && l === lastDate ? "#d00" : color)),
         });
-        const runs = [];
-        for (const e of hist) {
-            const r = g.runs.get(e.date);
-            const flagged = reg !== null && e.date === last;
-            runs.push({ run: r.run, started_at: r.started, value: e.values[0] });
-            csvRows.push([g.source, g.c.key, r.run, r.started, at, e.values[0], flagged]);
+        const runState = [];
+        for (const s of runs) {
+            const value = s.at.tput?.[k] ?? null;
+            const isFlagged = reg !== null && s === last;
+            runState.push({ run: s.run, started_at: s.run_started_at, value });
+            csvRows.push([s.source, s.key, s.run, s.run_started_at, at, value, isFlagged]);
             rows.push({
-                attrs: { "data-testid": "history-row", "data-config": g.c.key, "data-source": g.source, "data-run": r.run, "data-date": r.started, "data-value": raw(e.values[0]), "data-regression": flagged ? "1" : "0", class: flagged ? "regression" : "" },
-                cells: [label, r.run, date10(r.started), numCell(e.values[0]), flagged ? "▼ regression" : ""],
+                attrs: { "data-testid": "history-row", "data-series": s.key, "data-source": s.source, "data-run": s.run ?? "", "data-date": s.run_started_at, "data-value": raw(value), "data-regression": isFlagged ? "1" : "0", class: isFlagged ? "regression" : "" },
+                cells: [s.label, s.run ?? "", date10(s.run_started_at), numCell(value), isFlagged ? "▼ regression" : ""],
             });
         }
         if (reg) {
-            const before = hist[hist.length - 2].date;
-            const br = g.runs.get(before).run, ar = g.runs.get(last).run;
             regRows.push({
-                attrs: { "data-testid": "regression-row", "data-config": g.c.key, "data-source": g.source, "data-before-run": br, "data-after-run": ar, "data-before": raw(reg.before), "data-after": raw(reg.after), "data-change": raw(reg.change), "data-noise": raw(reg.noise) },
-                cells: [label, br, ar, numCell(reg.before), numCell(reg.after), numCell(reg.change * 100, 1), numCell(reg.noise * 100, 1)],
+                attrs: { "data-testid": "regression-row", "data-series": reg.key, "data-source": reg.source, "data-before-run": reg.before_run, "data-after-run": reg.after_run, "data-before": raw(reg.before), "data-after": raw(reg.after), "data-change": raw(reg.change), "data-noise": raw(reg.noise) },
+                cells: [reg.label, reg.before_run, reg.after_run, numCell(reg.before), numCell(reg.after), numCell(reg.change * 100, 1), numCell(reg.noise * 100, 1)],
             });
         }
-        series.push({ config: g.c.key, source: g.source, runs, regression: reg });
+        series.push({ series: first.key, source: first.source, runs: runState, regression: reg });
     }
-    const controls = h("div", { class: "controls" }, labelled("at tok/s/user", numberInput("at", at, (v) => set([["at", v]]), { min: "0" })), labelled("threshold", numberInput("threshold", threshold, (v) => set([["threshold", v]]), { min: "0", step: "0.01" })), labelled("source", select("source", source, [["own", "own runs"], ["reference", "published (reference)"], ["both", "both, side by side"]], (v) => set([["source", v]]))));
+    const controls = h("div", { class: "controls" }, labelled("frontiers per", select("group", group, GROUPS, (v) => set([["group", v]]))), labelled("at tok/s/user", targetSelect(at, figures.targets, (v) => set([["at", v]]))), labelled("threshold", select("threshold", String(threshold), figures.thresholds.map((t) => [String(t), `${t * 100}%`]), (v) => set([["threshold", Number(v)]]))), labelled("source", select("source", source, [["own", "own runs"], ["reference", "published (reference)"], ["both", "both, side by side"]], (v) => set([["source", v]]))));
     const config = {
         type: "line",
         data: { labels: labels.map((l) => { const [d, r] = l.split("\u001f"); return `${date10(d)} ${r}`; }), datasets },
@@ -975,9 +839,9 @@ function renderHistory(ctx) {
             scales: { y: { title: { display: true, text: `tok/s/GPU at ${at} tok/s/user` } }, x: { title: { display: true, text: "run" } } },
         },
     };
-    const el = h("section", { "data-testid": "view-history" }, controls, chartBox("history", config, () => ({ header: ["source", "config", "run", "run_started_at", "at", "tput_per_gpu", "regression"], rows: csvRows })), h("p", { class: "note" }, `A regression (▼) is a drop of the latest run against the one before of more than ${(threshold * 100).toFixed(1)}% and more than the earlier runs' run-to-run noise (std-dev ÷ mean).`), h("h3", {}, "Regressions"), regRows.length ? table("regressions-table", [["config", "config"], ["before_run", "before"], ["after_run", "after"], ["before", "tok/s/GPU before"], ["after", "tok/s/GPU after"], ["change", "change %"], ["noise", "noise %"]], regRows)
-        : h("p", { "data-testid": "no-regressions" }, "None."), h("h3", {}, "Runs"), table("history-table", [["config", "config"], ["run", "run"], ["date", "started"], ["value", `tok/s/GPU @${at}`], ["flag", ""]], rows));
-    return { el, params, state: { at, threshold, source, series } };
+    const el = h("section", { "data-testid": "view-history" }, controls, chartBox("history", config, () => ({ header: ["source", "series", "run", "run_started_at", "at", "tput_per_gpu", "regression"], rows: csvRows })), h("p", { class: "note" }, `A regression (▼) is a drop of the latest run against the one before of more than ${(threshold * 100).toFixed(1)}% and more than the earlier runs' run-to-run noise (std-dev ÷ mean).`), h("h3", {}, "Regressions"), regRows.length ? table("regressions-table", [["series", "series"], ["before_run", "before"], ["after_run", "after"], ["before", "tok/s/GPU before"], ["after", "tok/s/GPU after"], ["change", "change %"], ["noise", "noise %"]], regRows)
+        : h("p", { "data-testid": "no-regressions" }, "None."), h("h3", {}, "Runs"), table("history-table", [["series", "series"], ["run", "run"], ["date", "started"], ["value", `tok/s/GPU @${at}`], ["flag", ""]], rows));
+    return { el, params, state: { group, at, threshold, source, series } };
 }
 // #/reliability: success rate = completed ÷ (completed + failed), per accelerator and config.
 // Points without a `completed` count are left out; a missing `failed` counts as none.
@@ -1133,6 +997,17 @@ function renderPoint(pf, id) {
     return { el, params: [], state: { id: pf.id ?? id, metrics: isObj(pf.metrics) ? pf.metrics : null, power_valid: pw ? pw.valid === true : null, distributions: Object.fromEntries([...dist].map(([m, s]) => [m, Object.fromEntries(s)])) } };
 }
 // The router: every view's state lives in the URL hash (docs/dashboard.md, "Views").
+/** Which grouping's figures a view draws: its `group` parameter (inference, history), every
+ * accelerator's best (tco), or each config (compare). */
+function groupFor(view, params) {
+    switch (view) {
+        case "inference":
+        case "history": return groupOf(params.get("group"));
+        case "tco": return "hardware";
+        case "compare": return "config";
+        default: return null;
+    }
+}
 const VIEWS = [
     ["inference", "Inference", renderInference],
     ["compare", "Compare", renderCompare],
@@ -1199,12 +1074,16 @@ async function route() {
                 throw new Error(`no view '${r.view}'`);
             if (!summary)
                 throw new Error("the store holds no results yet");
-            const view = await api(summary.path);
+            const group = groupFor(r.view, r.params);
+            const [view, figures] = await Promise.all([
+                api(summary.path),
+                group === null ? Promise.resolve(null) : api(figuresPath(summary, group)),
+            ]);
             if (my !== seq)
                 return;
             head.replaceChildren(nav(index, r, summary));
             destroyCharts();
-            rendered = fn({ index, route: r, summary, view });
+            rendered = fn({ index, route: r, summary, view, figures });
             rendered.params = [["model", summary.model], ["wl", wlOf(summary)], ...rendered.params];
         }
     }

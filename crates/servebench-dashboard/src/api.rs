@@ -3,8 +3,10 @@
 
 use serde::Serialize;
 use serde_json::{json, Value};
+use servebench_analysis::grouping::Grouping;
 use servebench_catalog::Catalog;
-use servebench_report::curves::label;
+use servebench_report::curves::{label, Query, RunPick};
+use servebench_report::figures::{self, Figures, PointEconomics};
 use servebench_report::request::{Request, What};
 use servebench_store::{Config, Metrics, Source, Store, StoreError, ViewSummary};
 use sha2::{Digest, Sha256};
@@ -104,12 +106,7 @@ impl Api {
 
     /// `views/<slug>.json`: every point of one model at one workload, both sources, all runs.
     pub fn view(&mut self, slug: &str) -> Result<ViewDoc, ApiError> {
-        let v = self
-            .store
-            .views()?
-            .into_iter()
-            .find(|v| view_slug(&v.model, v.isl, v.osl) == slug)
-            .ok_or_else(|| ApiError::NotFound(format!("no view '{slug}' in the store")))?;
+        let v = self.summary(slug)?;
         self.view_of(&v.model, v.isl, v.osl)
     }
 
@@ -137,6 +134,7 @@ impl Api {
                     });
                 }
                 doc.points.push(PointDoc {
+                    economics: figures::point_economics(&p, &self.catalog),
                     detail: format!("points/{}.json", p.id),
                     id: p.id,
                     config: id,
@@ -153,6 +151,48 @@ impl Api {
                 .extend(self.store.view_evals(model, isl, osl, source)?);
         }
         Ok(doc)
+    }
+
+    /// `figures/<slug>/<group>.json`: what the pages draw of a view under a grouping
+    /// (frontiers, values at the target grid, regressions), computed by the report library.
+    pub fn figures(&mut self, slug: &str, group: &str) -> Result<Figures, ApiError> {
+        let group: Grouping = group
+            .parse()
+            .map_err(|e: String| ApiError::NotFound(format!("no figures '{group}': {e}")))?;
+        let v = self.summary(slug)?;
+        self.figures_of(&v.model, v.isl, v.osl, group)
+    }
+
+    pub fn figures_of(
+        &mut self,
+        model: &str,
+        isl: u32,
+        osl: u32,
+        group: Grouping,
+    ) -> Result<Figures, ApiError> {
+        let q = Query {
+            model: model.to_string(),
+            isl,
+            osl,
+            precision: None,
+            sources: vec![Source::Own, Source::Reference],
+            runs: RunPick::All,
+        };
+        let curves = servebench_report::curves::load(&mut self.store, &q)?;
+        Ok(figures::figures(
+            (model, isl, osl),
+            curves,
+            group,
+            &self.catalog,
+        ))
+    }
+
+    fn summary(&mut self, slug: &str) -> Result<ViewSummary, ApiError> {
+        self.store
+            .views()?
+            .into_iter()
+            .find(|v| view_slug(&v.model, v.isl, v.osl) == slug)
+            .ok_or_else(|| ApiError::NotFound(format!("no view '{slug}' in the store")))
     }
 
     /// `points/<id>.json`: one point in full, with the tail of its server log as ingest kept
@@ -221,6 +261,9 @@ pub struct PointDoc {
     pub num_gpus: u32,
     #[serde(flatten)]
     pub metrics: Metrics,
+    /// $/M per catalog tier, tok/s/MW and modelled J/token, from the catalog.
+    #[serde(flatten)]
+    pub economics: PointEconomics,
     pub image: Option<String>,
     pub detail: String,
 }

@@ -160,6 +160,21 @@ pub fn etag_matches(if_none_match: &str, etag: &str) -> bool {
     })
 }
 
+/// A large document serialised straight from its types (a view can hold tens of thousands of
+/// points), or the error.
+fn serialized<T: serde::Serialize>(r: Result<T, ApiError>) -> Response {
+    match r {
+        Ok(doc) => Response {
+            status: 200,
+            content_type: "application/json",
+            body: Cow::Owned(serde_json::to_vec(&doc).unwrap_or_default()),
+            etag: None,
+        },
+        Err(ApiError::NotFound(m)) => error(404, &m),
+        Err(e) => error(500, &e.to_string()),
+    }
+}
+
 /// Answers one GET for `target` (path and query).
 pub fn handle(api: &Mutex<Api>, target: &str) -> Response {
     let (path, query) = target.split_once('?').unwrap_or((target, ""));
@@ -175,16 +190,13 @@ pub fn handle(api: &Mutex<Api>, target: &str) -> Response {
             .strip_prefix("views/")
             .and_then(|s| s.strip_suffix(".json"))
         {
-            return match api.view(slug) {
-                Ok(doc) => Response {
-                    status: 200,
-                    content_type: "application/json",
-                    body: Cow::Owned(serde_json::to_vec(&doc).unwrap_or_default()),
-                    etag: None,
-                },
-                Err(ApiError::NotFound(m)) => error(404, &m),
-                Err(e) => error(500, &e.to_string()),
-            };
+            return serialized(api.view(slug));
+        } else if let Some((slug, group)) = rest
+            .strip_prefix("figures/")
+            .and_then(|s| s.strip_suffix(".json"))
+            .and_then(|s| s.split_once('/'))
+        {
+            return serialized(api.figures(slug, group));
         } else if let Some(id) = rest
             .strip_prefix("points/")
             .and_then(|s| s.strip_suffix(".json"))

@@ -2,6 +2,7 @@
 //! static export: the same files plus every API resource written where the pages fetch it.
 
 use crate::api::{view_slug, Api, ApiError};
+use servebench_analysis::grouping::Grouping;
 use std::path::Path;
 
 /// (path, bytes, content type) of every embedded file.
@@ -99,6 +100,15 @@ pub fn export(api: &mut Api, out: &Path, details: bool) -> Result<Exported, Expo
             &mut n,
         )?;
         n.views += 1;
+        for g in Grouping::ALL {
+            let doc = api.figures_of(&v.model, v.isl, v.osl, g)?;
+            write(
+                out,
+                &format!("api/v1/figures/{slug}/{g}.json"),
+                &serde_json::to_vec(&doc).unwrap_or_default(),
+                &mut n,
+            )?;
+        }
         if details {
             for p in &view.points {
                 let id = p.id.to_string();

@@ -216,6 +216,22 @@ fn the_api_answers_from_the_store_and_the_export_holds_the_same() {
             file(&format!("api/v1/{}", mine["detail"].as_str().unwrap())),
             detail
         );
+        // The figures the pages draw, for every grouping, as the server computes them.
+        for g in ["hwkey", "hardware", "engine", "precision", "config"] {
+            let rel = format!("api/v1/figures/gpt-oss-120b_1024x1024/{g}.json");
+            let served = get(&addr, &format!("/{rel}"));
+            assert_eq!(served["group"], g);
+            assert_eq!(file(&rel), served, "{rel}");
+        }
+        assert_eq!(
+            request(
+                &addr,
+                "GET",
+                "/api/v1/figures/gpt-oss-120b_1024x1024/tp.json"
+            )
+            .0,
+            404
+        );
         let mut exported_index = file("api/v1/index.json");
         exported_index["generated_at"] = index["generated_at"].clone();
         assert_eq!(exported_index, index);
@@ -244,4 +260,100 @@ fn the_api_answers_from_the_store_and_the_export_holds_the_same() {
             "SQLite and PostgreSQL serve the same dashboard"
         );
     }
+}
+
+/// The frontiers the pages draw (`figures/<slug>/hwkey.json`, over HTTP) are InferenceMAX's
+/// roofs: on every published v1 file, each metric and both x axes, the reference series'
+/// frontier points are exactly those the files flag. A price the user types cannot move
+/// them (one accelerator per series); the figures hold the frontiers whatever the price.
+#[test]
+fn the_figures_frontiers_are_inferencemax_roofs_on_every_published_file() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../data/inferencemax-v1-dashboard-2025-10-25");
+    let d = tempfile::tempdir().unwrap();
+    let url = format!("sqlite:{}", d.path().join("s.db").display());
+    let mut s = Store::open(&url).unwrap();
+    let (r, p) = import::inferencemax_v1(&dir).unwrap();
+    s.ingest(&r, &p).unwrap();
+    let published = servebench_published::load_v1_dashboard(&dir).unwrap();
+    let addr = start(&url);
+    let index = get(&addr, "/api/v1/index.json");
+    let (mut checked, mut views) = (0, 0);
+    for v in index["views"].as_array().unwrap() {
+        views += 1;
+        let path = v["path"].as_str().unwrap();
+        let view = get(&addr, &format!("/api/v1/{path}"));
+        let figures = get(
+            &addr,
+            &format!(
+                "/api/v1/{}",
+                path.replace("views/", "figures/")
+                    .replace(".json", "/hwkey.json")
+            ),
+        );
+        assert_eq!(figures["group"], "hwkey");
+        // Point id → its published record, by (model, workload, hwKey, precision, tp, conc).
+        let configs = view["configs"].as_array().unwrap();
+        let record = |id: &Value| {
+            let p = view["points"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|p| &p["id"] == id)
+                .unwrap();
+            let c = &configs[p["config"].as_u64().unwrap() as usize];
+            let tp: u32 = c["topology"].as_str().unwrap()[2..].parse().unwrap();
+            published
+                .iter()
+                .find(|q| {
+                    q.model == v["model"]
+                        && q.isl == v["isl"].as_u64().unwrap()
+                        && q.osl == v["osl"].as_u64().unwrap()
+                        && q.accelerator == c["hardware"]
+                        && q.engine == c["engine"]
+                        && q.spec_decoding == c["spec_decoding"]
+                        && q.precision == c["precision"]
+                        && q.tp == tp
+                        && q.conc as u64 == p["conc"].as_u64().unwrap()
+                })
+                .unwrap()
+        };
+        let latest: Vec<&Value> = figures["series"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| s["run"].is_null())
+            .collect();
+        for s in &latest {
+            assert_eq!(s["source"], "reference");
+            for (x, roofs) in [("intvty", false), ("e2el", true)] {
+                for (metric, y) in [
+                    ("tpPerGpu", "tput"),
+                    ("tpPerMw", "tpmw"),
+                    ("costh", "cost"),
+                    ("costn", "cost"),
+                    ("costr", "cost"),
+                ] {
+                    let on: Vec<&Value> = s["frontiers"][x][y].as_array().unwrap().iter().collect();
+                    for id in s["points"].as_array().unwrap() {
+                        let q = record(id);
+                        assert_eq!(q.hw_key, s["key"], "one hardware key per series");
+                        let flags = if roofs { &q.roof_e2e } else { &q.roof };
+                        assert_eq!(
+                            on.contains(&id),
+                            flags[metric],
+                            "{} {}/{} {} {metric} against {x}: {q:?}",
+                            q.model,
+                            q.isl,
+                            q.osl,
+                            q.hw_key
+                        );
+                        checked += 1;
+                    }
+                }
+            }
+        }
+    }
+    assert_eq!(views, 9);
+    assert_eq!(checked, 13_930, "every flag of the 18 files");
 }

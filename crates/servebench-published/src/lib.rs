@@ -5,6 +5,7 @@
 //! them; the store keeps them as a reference beside the user's own runs.
 
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::path::Path;
 
 /// One published point, mapped onto catalog ids.
@@ -39,6 +40,11 @@ pub struct DashboardPoint {
     pub cost_hyperscaler: Option<f64>,
     pub cost_neocloud: Option<f64>,
     pub cost_rental: Option<f64>,
+    /// The published frontier ("roof") flag of each metric (`tpPerGpu`, `tpPerMw`, `costh`,
+    /// `costn`, `costr`) against interactivity, and against end-to-end latency (from the
+    /// `*_e2e.json` file, where it has the point).
+    pub roof: BTreeMap<String, bool>,
+    pub roof_e2e: BTreeMap<String, bool>,
 }
 
 #[derive(Deserialize)]
@@ -68,7 +74,28 @@ struct DashPoint {
 #[derive(Deserialize)]
 struct Metric {
     y: f64,
+    roof: Option<bool>,
 }
+
+impl DashPoint {
+    /// Each metric's roof flag, where published.
+    fn roofs(&self) -> BTreeMap<String, bool> {
+        [
+            ("tpPerGpu", Some(&self.tp_per_gpu)),
+            ("tpPerMw", self.tp_per_mw.as_ref()),
+            ("costh", self.costh.as_ref()),
+            ("costn", self.costn.as_ref()),
+            ("costr", self.costr.as_ref()),
+        ]
+        .into_iter()
+        .filter_map(|(k, m)| Some((k.to_string(), m?.roof?)))
+        .collect()
+    }
+}
+
+/// A point's identity across a dump's two files: hwKey, precision, TP, concurrency and the
+/// bits of its tok/s/GPU.
+type PointKey = (String, String, u32, usize, u64);
 
 /// `Llama_3_3_70B_Instruct_1K_8K_interactivity.json` → (model id, ISL, OSL).
 pub fn parse_name(name: &str) -> Option<(&'static str, u64, u64)> {
@@ -161,37 +188,37 @@ pub fn load_file(path: &Path) -> std::io::Result<Vec<DashboardPoint>> {
     )?)
     .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, format!("{name}: {e}")))?;
     // The e2e file holds the same points with x = median end-to-end latency (s).
-    let e2e: std::collections::HashMap<(String, String, u32, usize, u64), f64> = match std::fs::read(
-        path.with_file_name(name.replace("_interactivity.json", "_e2e.json")),
-    ) {
-        Ok(bytes) => serde_json::from_slice::<DashFile>(&bytes)
-            .map_err(|e| {
-                std::io::Error::new(
-                    std::io::ErrorKind::InvalidData,
-                    format!("{}: {e}", name.replace("_interactivity", "_e2e")),
-                )
-            })?
-            .data
-            .into_iter()
-            .map(|p| {
-                (
+    let e2e: std::collections::HashMap<PointKey, (f64, BTreeMap<String, bool>)> =
+        match std::fs::read(path.with_file_name(name.replace("_interactivity.json", "_e2e.json"))) {
+            Ok(bytes) => serde_json::from_slice::<DashFile>(&bytes)
+                .map_err(|e| {
+                    std::io::Error::new(
+                        std::io::ErrorKind::InvalidData,
+                        format!("{}: {e}", name.replace("_interactivity", "_e2e")),
+                    )
+                })?
+                .data
+                .into_iter()
+                .map(|p| {
+                    let roofs = p.roofs();
                     (
-                        p.hw_key,
-                        p.precision,
-                        p.tp,
-                        p.conc,
-                        p.tp_per_gpu.y.to_bits(),
-                    ),
-                    p.x,
-                )
-            })
-            .collect(),
-        Err(_) => Default::default(),
-    };
+                        (
+                            p.hw_key,
+                            p.precision,
+                            p.tp,
+                            p.conc,
+                            p.tp_per_gpu.y.to_bits(),
+                        ),
+                        (p.x, roofs),
+                    )
+                })
+                .collect(),
+            Err(_) => Default::default(),
+        };
     Ok(f.data
         .into_iter()
         .map(|p| {
-            let e2e_latency_s = e2e
+            let (e2e_latency_s, roof_e2e) = e2e
                 .get(&(
                     p.hw_key.clone(),
                     p.precision.clone(),
@@ -199,7 +226,8 @@ pub fn load_file(path: &Path) -> std::io::Result<Vec<DashboardPoint>> {
                     p.conc,
                     p.tp_per_gpu.y.to_bits(),
                 ))
-                .copied();
+                .map_or((None, BTreeMap::new()), |(x, r)| (Some(*x), r.clone()));
+            let roof = p.roofs();
             let (accelerator, engine, disagg, spec) = deployment(model, &p.hw_key, &p.precision);
             DashboardPoint {
                 file: name.clone(),
@@ -221,6 +249,8 @@ pub fn load_file(path: &Path) -> std::io::Result<Vec<DashboardPoint>> {
                 cost_hyperscaler: p.costh.map(|m| m.y),
                 cost_neocloud: p.costn.map(|m| m.y),
                 cost_rental: p.costr.map(|m| m.y),
+                roof,
+                roof_e2e,
             }
         })
         .collect())
@@ -295,6 +325,8 @@ mod tests {
         assert_eq!((p[0].interactivity, p[0].tput_per_gpu), (125.9, 120.5));
         assert_eq!(p[0].cost_neocloud, Some(4.011));
         assert!(p[1].disagg && p[1].tput_per_mw.is_none());
+        assert!(!p[0].roof["tpPerGpu"]);
+        assert_eq!(p[0].roof.len(), 1, "only tpPerGpu carries a flag here");
         assert_eq!(snapshot_date(dir.path()).as_deref(), Some("2025-10-25"));
     }
 }

@@ -92,20 +92,25 @@ pub fn load(store: &mut Store, q: &Query) -> Result<Vec<Curve>, StoreError> {
                 }),
             }
         }
-        match &q.runs {
-            RunPick::All => out.extend(curves),
-            RunPick::Key(k) => out.extend(curves.into_iter().filter(|c| &c.run == k)),
-            RunPick::Latest => {
-                let mut latest: BTreeMap<String, Curve> = BTreeMap::new();
-                // In date order, so the last one kept per config is the latest.
-                for c in curves {
-                    latest.insert(c.config_key.clone(), c);
-                }
-                out.extend(latest.into_values());
-            }
-        }
+        out.extend(pick(curves, &q.runs));
     }
     Ok(out)
+}
+
+/// The curves (in run-date order) a pick keeps: all, one run's, or each config's latest.
+pub fn pick(curves: Vec<Curve>, runs: &RunPick) -> Vec<Curve> {
+    match runs {
+        RunPick::All => curves,
+        RunPick::Key(k) => curves.into_iter().filter(|c| &c.run == k).collect(),
+        RunPick::Latest => {
+            let mut latest: BTreeMap<(Source, String), Curve> = BTreeMap::new();
+            // In date order, so the last one kept per config is the latest.
+            for c in curves {
+                latest.insert((c.source, c.config_key.clone()), c);
+            }
+            latest.into_values().collect()
+        }
+    }
 }
 
 /// Points pooled into one frontier: a group of the view's curves (`docs/analysis.md`).

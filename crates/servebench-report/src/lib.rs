@@ -4,9 +4,11 @@
 //!   matched by selectors;
 //! - [`reports`]: frontiers, values at target interactivities with cost and power,
 //!   comparisons at equal interactivity, history and regressions, and charts;
+//! - [`figures`]: what the dashboard draws, per view and grouping;
 //! - [`table`]: the tables they produce, written as text, CSV or JSON.
 
 pub mod curves;
+pub mod figures;
 pub mod reports;
 pub mod request;
 pub mod table;

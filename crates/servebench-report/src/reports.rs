@@ -188,13 +188,13 @@ impl YMetric {
 }
 
 /// The (tok/s/user, tok/s/GPU) frontier of a point set and the values along it.
-struct Along<'a> {
+pub(crate) struct Along<'a> {
     points: Vec<&'a ViewPoint>,
 }
 
 impl<'a> Along<'a> {
     /// The tok/s/GPU-vs-tok/s/user frontier of `points`.
-    fn new(points: impl IntoIterator<Item = &'a ViewPoint>) -> Along<'a> {
+    pub(crate) fn new(points: impl IntoIterator<Item = &'a ViewPoint>) -> Along<'a> {
         let all: Vec<&ViewPoint> = points
             .into_iter()
             .filter(|p| p.metrics.median_intvty.is_some() && p.metrics.tput_per_gpu.is_some())
@@ -216,7 +216,7 @@ impl<'a> Along<'a> {
 
     /// A metric along the frontier as a spline of interactivity, when every frontier point
     /// has it.
-    fn spline(&self, m: impl Fn(&ViewPoint) -> Option<f64>) -> Option<Steffen> {
+    pub(crate) fn spline(&self, m: impl Fn(&ViewPoint) -> Option<f64>) -> Option<Steffen> {
         let xy: Option<Vec<(f64, f64)>> = self
             .points
             .iter()
@@ -225,8 +225,32 @@ impl<'a> Along<'a> {
         Steffen::new(&xy?)
     }
 
-    fn at(&self, m: impl Fn(&ViewPoint) -> Option<f64>, t: f64) -> Option<f64> {
+    pub(crate) fn at(&self, m: impl Fn(&ViewPoint) -> Option<f64>, t: f64) -> Option<f64> {
         self.spline(m)?.at(t)
+    }
+
+    /// A metric read at each target (`None` outside the measured range, or where a frontier
+    /// point lacks it).
+    pub(crate) fn at_each(
+        &self,
+        m: impl Fn(&ViewPoint) -> Option<f64>,
+        targets: &[f64],
+    ) -> Vec<Option<f64>> {
+        let s = self.spline(m);
+        targets
+            .iter()
+            .map(|&t| s.as_ref().and_then(|s| s.at(t)))
+            .collect()
+    }
+
+    /// Measured energy per output token at `t`, re-derived from interpolated power (W/GPU =
+    /// J/out token × out tok/s/GPU), never interpolated as a reciprocal itself.
+    pub(crate) fn measured_j_at(&self, t: f64) -> Option<f64> {
+        let watts = self.at(
+            |p| Some(p.metrics.measured_j_per_token? * p.metrics.output_tput_per_gpu?),
+            t,
+        )?;
+        Some(watts / self.at(|p| p.metrics.output_tput_per_gpu, t)?)
     }
 }
 
@@ -264,12 +288,6 @@ pub fn at_targets(series: &[Series], targets: &[f64], prices: &Prices) -> Table 
             let output = along.at(|p| p.metrics.output_tput_per_gpu, target);
             let cost =
                 |t: Option<f64>| Some(dollars_per_million_tokens(e.dollars_per_gpu_hour?, t?));
-            // Measured energy is re-derived from interpolated power (W/GPU = J/out token ×
-            // out tok/s/GPU), never interpolated as a reciprocal itself.
-            let watts = along.at(
-                |p| Some(p.metrics.measured_j_per_token? * p.metrics.output_tput_per_gpu?),
-                target,
-            );
             t.rows.push(vec![
                 c.label.clone().into(),
                 run_cell(c),
@@ -286,7 +304,7 @@ pub fn at_targets(series: &[Series], targets: &[f64], prices: &Prices) -> Table 
                 tput.zip(e.all_in_kw_per_gpu)
                     .map(|(t, kw)| joules_per_token(kw, t))
                     .into(),
-                watts.zip(output).map(|(w, o)| w / o).into(),
+                along.measured_j_at(target).into(),
                 along.at(|p| p.metrics.median_e2el_ms, target).into(),
             ]);
         }
@@ -504,7 +522,7 @@ pub fn cheapest(curves: &[Curve], targets: &[f64], prices: &Prices) -> Table {
 
 /// Per-run series of the same group (and source), oldest run first, as the history functions
 /// take them (the date carries the run key so runs on one date stay apart).
-fn by_group(series: &[Series]) -> BTreeMap<(Source, String), Vec<(&Series, RunCurve)>> {
+pub(crate) fn by_group(series: &[Series]) -> BTreeMap<(Source, String), Vec<(&Series, RunCurve)>> {
     let mut m: BTreeMap<(Source, String), Vec<(&Series, RunCurve)>> = BTreeMap::new();
     for s in series {
         let points = s

@@ -12,9 +12,7 @@ use serde_json::{json, Value};
 use servebench_analysis::economics::{
     dollars_per_million_tokens, joules_per_token, tokens_per_s_per_mw,
 };
-use servebench_analysis::history::{history, regressions, RunCurve};
-use servebench_analysis::interp::Steffen;
-use servebench_analysis::pareto::{frontier, Better};
+use servebench_analysis::grouping::Grouping;
 use servebench_store::{import, Config, Eval, EvalOutcome, Metrics, Point, Run, Source, Store};
 use std::collections::BTreeMap;
 use std::io::BufRead;
@@ -27,13 +25,15 @@ fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// Three nights of gpt-oss-120b 1k/1k on H200 and B200 (vLLM), H200 dropping 20% on the last.
+fn published_dir() -> PathBuf {
+    repo().join("data/inferencemax-v1-dashboard-2025-10-25")
+}
+
+/// Every published InferenceMAX v1 point, and three nights of gpt-oss-120b 1k/1k on H200 and
+/// B200 (vLLM), H200 dropping 20% on the last.
 fn seed(store: &str, log: &str) {
     let mut s = Store::open(store).unwrap();
-    let (r, p) = import::inferencemax_v1(
-        &repo().join("crates/servebench-store/tests/fixtures/inferencemax-v1"),
-    )
-    .unwrap();
+    let (r, p) = import::inferencemax_v1(&published_dir()).unwrap();
     s.ingest(&r, &p).unwrap();
     for (night, h200) in [(1, 1.0), (2, 1.02), (3, 0.8)] {
         let run = Run {
@@ -143,71 +143,97 @@ fn num(v: &Value) -> Option<f64> {
     v.as_f64()
 }
 
-/// A view's points as the API serves them, with their configs.
+/// A view's points as the API serves them, with their configs, and its figures per grouping.
 struct View {
     configs: Vec<Value>,
     points: Vec<Value>,
     evals: Vec<Value>,
+    figures: BTreeMap<String, Value>,
 }
 
 impl View {
     fn config(&self, p: &Value) -> &Value {
         &self.configs[p["config"].as_u64().unwrap() as usize]
     }
-    /// The points a state shows: its source(s), precisions, accelerators, engines and runs
-    /// (`latest`: each config's latest run).
+    fn point(&self, id: &Value) -> &Value {
+        self.points.iter().find(|p| &p["id"] == id).unwrap()
+    }
+    /// The points a state shows (reliability): its source(s) and runs (`latest`: each
+    /// config's latest run).
     fn selected(&self, st: &Value) -> Vec<&Value> {
-        let list = |k: &str| -> Option<Vec<String>> {
-            st[k].as_array().map(|a| {
-                a.iter()
-                    .filter_map(|v| v.as_str().map(String::from))
-                    .collect()
-            })
-        };
         let source = st["source"].as_str().unwrap_or("own");
         let run = st["run"].as_str().unwrap_or("latest");
-        let keep = |p: &&Value| {
-            let c = self.config(p);
-            (source == "both" || p["source"] == source)
-                && list("prec")
-                    .is_none_or(|l| l.is_empty() || l.iter().any(|x| c["precision"] == x.as_str()))
-                && list("hw")
-                    .is_none_or(|l| l.is_empty() || l.iter().any(|x| c["hardware"] == x.as_str()))
-                && list("engine")
-                    .is_none_or(|l| l.is_empty() || l.iter().any(|x| c["engine"] == x.as_str()))
-        };
-        let pts: Vec<&Value> = self.points.iter().filter(keep).collect();
+        let pts: Vec<&Value> = self
+            .points
+            .iter()
+            .filter(|p| source == "both" || p["source"] == source)
+            .collect();
         match run {
             "all" => pts,
             "latest" => {
+                let key = |p: &Value| (p["source"].to_string(), p["config"].as_u64().unwrap());
                 let mut latest: BTreeMap<(String, u64), (String, String)> = BTreeMap::new();
                 for p in &pts {
-                    let k = (
-                        p["source"].as_str().unwrap().to_string(),
-                        p["config"].as_u64().unwrap(),
-                    );
                     let r = (
                         p["run_started_at"].as_str().unwrap().to_string(),
                         p["run"].as_str().unwrap().to_string(),
                     );
-                    let e = latest.entry(k).or_insert(r.clone());
+                    let e = latest.entry(key(p)).or_insert(r.clone());
                     if r > *e {
                         *e = r;
                     }
                 }
                 pts.into_iter()
-                    .filter(|p| {
-                        let k = (
-                            p["source"].as_str().unwrap().to_string(),
-                            p["config"].as_u64().unwrap(),
-                        );
-                        latest[&k].1 == p["run"].as_str().unwrap()
-                    })
+                    .filter(|p| latest[&key(p)].1 == p["run"].as_str().unwrap())
                     .collect()
             }
             key => pts.into_iter().filter(|p| p["run"] == key).collect(),
         }
     }
+    /// The series of a state's grouping it shows: its runs, source(s), and the series that
+    /// have a ticked accelerator, engine and precision.
+    fn series(&self, st: &Value, group: &str) -> Vec<&Value> {
+        let list = |k: &str| -> Option<Vec<Value>> { st[k].as_array().cloned() };
+        let meets = |s: &Value, k: &str, of: &str| {
+            list(k).is_none_or(|l| {
+                s[of]
+                    .as_array()
+                    .map_or(l.contains(&s[of]), |v| v.iter().any(|x| l.contains(x)))
+            })
+        };
+        let source = st["source"].as_str().unwrap_or("own");
+        let run = st["run"].as_str().unwrap_or("latest");
+        self.figures[group]["series"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| match run {
+                "latest" => s["run"].is_null(),
+                "all" => !s["run"].is_null(),
+                key => s["run"] == key,
+            })
+            .filter(|s| source == "both" || s["source"] == source)
+            .filter(|s| {
+                meets(s, "hw", "hardware")
+                    && meets(s, "engine", "engines")
+                    && meets(s, "prec", "precisions")
+            })
+            .collect()
+    }
+    /// The index of a target interactivity in the figures' grid.
+    fn target(&self, group: &str, at: f64) -> usize {
+        self.figures[group]["targets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .position(|t| num(t) == Some(at))
+            .unwrap_or_else(|| panic!("{at} is not a target of the grid"))
+    }
+}
+
+/// A series' value of `metric` at target `k`.
+fn at(s: &Value, metric: &str, k: usize) -> Option<f64> {
+    num(&s["at"][metric][k])
 }
 
 /// $/GPU-hour and all-in kW of an accelerator in a state (its tier, or the typed price).
@@ -221,25 +247,16 @@ fn economics(index: &Value, st: &Value, hw: &str) -> (f64, f64) {
     (price, num(&h["all_in_kw_per_gpu"]).unwrap())
 }
 
-/// The (tok/s/user, tok/s/GPU) frontier of points, as a spline.
-fn spline(points: &[&Value]) -> Option<Steffen> {
-    let xy: Vec<(f64, f64)> = points
-        .iter()
-        .filter_map(|p| Some((num(&p["median_intvty"])?, num(&p["tput_per_gpu"])?)))
-        .collect();
-    let f = frontier(&xy, Better::Higher, Better::Higher);
-    Steffen::new(&f.iter().map(|&i| xy[i]).collect::<Vec<_>>())
-}
-
-/// A point on a state's axes, as the library computes them (NaN where it lacks the metric).
+/// A point on a state's axes, from its metrics and the analysis library's economics (NaN
+/// where it lacks the metric).
 fn xy_of(p: &Value, index: &Value, st: &Value, hw: &str) -> (f64, f64) {
     let (x, y) = (st["x"].as_str().unwrap(), st["y"].as_str().unwrap());
     let (price, kw) = economics(index, st, hw);
-    let t = num(&p["tput_per_gpu"]);
-    let xv = num(&p[if x == "e2el" {
-        "median_e2el_ms"
-    } else {
-        "median_intvty"
+    let t = num(&p["tput_per_gpu"]).filter(|t| *t > 0.0);
+    let xv = num(&p[match x {
+        "e2el" => "median_e2el_ms",
+        "ttft" => "median_ttft_ms",
+        _ => "median_intvty",
     }]);
     let yv = match y {
         "tput" => t,
@@ -248,6 +265,7 @@ fn xy_of(p: &Value, index: &Value, st: &Value, hw: &str) -> (f64, f64) {
         "cost" => t.map(|t| dollars_per_million_tokens(price, t)),
         "tpmw" => t.map(|t| tokens_per_s_per_mw(t, kw)),
         "energy" => t.map(|t| joules_per_token(kw, t)),
+        "measured" => num(&p["measured_j_per_token"]),
         other => panic!("y = {other}"),
     };
     (xv.unwrap_or(f64::NAN), yv.unwrap_or(f64::NAN))
@@ -279,80 +297,115 @@ fn check_evals(view: &View, index: &Value, st: &Value) -> usize {
                 let hw = view.config(p)["hardware"].as_str().unwrap();
                 let (x, y) = xy_of(p, index, st, hw);
                 assert_eq!(r["point"].as_str(), Some(id.to_string().as_str()));
-                assert!(
-                    close(num(&r["x"]).unwrap(), x) && close(num(&r["y"]).unwrap(), y),
-                    "{r}"
-                );
+                let same = |v: &Value, w: f64| num(v).map_or(w.is_nan(), |v| close(v, w));
+                assert!(same(&r["x"], x) && same(&r["y"], y), "{r}: {x}, {y}");
             }
         }
     }
     rows.len()
 }
 
+/// The page's frontier rows are the figures' frontiers (the analysis library's) of the
+/// series the state shows, each point at its own x and y.
 fn check_inference(view: &View, index: &Value, st: &Value) -> usize {
-    let x = st["x"].as_str().unwrap();
-    let y = st["y"].as_str().unwrap();
-    let mut groups: BTreeMap<(String, String, String), Vec<&Value>> = BTreeMap::new();
-    for p in view.selected(st) {
-        let c = view.config(p);
-        groups
-            .entry((
-                p["source"].as_str().unwrap().into(),
-                c["hardware"].as_str().unwrap().into(),
-                c["engine"].as_str().unwrap().into(),
-            ))
-            .or_default()
-            .push(p);
-    }
-    let mut want: Vec<(String, f64, f64)> = Vec::new();
-    for ((_, hw, _), pts) in &groups {
-        let xy: Vec<(f64, f64)> = pts.iter().map(|p| xy_of(p, index, st, hw)).collect();
-        let dx = if x == "e2el" {
-            Better::Lower
-        } else {
-            Better::Higher
-        };
-        let dy = if matches!(y, "cost" | "energy") {
-            Better::Lower
-        } else {
-            Better::Higher
-        };
-        for i in frontier(&xy, dx, dy) {
-            want.push((pts[i]["id"].to_string(), xy[i].0, xy[i].1));
+    let (x, y) = (st["x"].as_str().unwrap(), st["y"].as_str().unwrap());
+    let group = st["group"].as_str().unwrap();
+    let mut want: Vec<(String, String, f64, f64)> = Vec::new();
+    for s in view.series(st, group) {
+        for id in s["frontiers"][x][y].as_array().unwrap() {
+            let p = view.point(id);
+            let (xv, yv) = xy_of(p, index, st, s["hardware"].as_str().unwrap());
+            if xv.is_finite() && yv.is_finite() {
+                want.push((s["key"].as_str().unwrap().into(), id.to_string(), xv, yv));
+            }
         }
     }
-    let got: Vec<(String, f64, f64)> = st["frontier"]
+    let got: Vec<(String, String, f64, f64)> = st["frontier"]
         .as_array()
         .unwrap()
         .iter()
         .map(|r| {
             (
-                r["point"]
-                    .as_str()
-                    .map_or(r["point"].to_string(), String::from),
+                r["series"].as_str().unwrap().into(),
+                r["point"].as_str().unwrap().into(),
                 num(&r["x"]).unwrap(),
                 num(&r["y"]).unwrap(),
             )
         })
         .collect();
-    let mut w = want.clone();
-    let mut g = got.clone();
-    w.sort_by(|a, b| a.0.cmp(&b.0));
-    g.sort_by(|a, b| a.0.cmp(&b.0));
     assert_eq!(
-        g.iter().map(|r| &r.0).collect::<Vec<_>>(),
-        w.iter().map(|r| &r.0).collect::<Vec<_>>(),
+        got.iter().map(|r| (&r.0, &r.1)).collect::<Vec<_>>(),
+        want.iter().map(|r| (&r.0, &r.1)).collect::<Vec<_>>(),
         "frontier points of {}",
         st["step"]
     );
-    for (a, b) in g.iter().zip(&w) {
+    for (a, b) in got.iter().zip(&want) {
         assert!(
-            close(a.1, b.1) && close(a.2, b.2),
+            close(a.2, b.2) && close(a.3, b.3),
             "{}: page {a:?}, library {b:?}",
             st["step"]
         );
     }
     want.len()
+}
+
+/// On a published view, the frontier the page draws for a metric InferenceMAX published roof
+/// flags for is exactly its roof: every point of every shown series checked.
+fn check_published_roofs(
+    view: &View,
+    st: &Value,
+    scope: (&str, u32, u32),
+    published: &[servebench_published::DashboardPoint],
+) -> usize {
+    let tier = st["tier"].as_str().unwrap();
+    let metric = match st["y"].as_str().unwrap() {
+        "tput" => "tpPerGpu",
+        "tpmw" => "tpPerMw",
+        "cost" if tier == "neocloud" => "costn",
+        "cost" if tier == "rental" => "costr",
+        "cost" => "costh",
+        y => panic!("y = {y}"),
+    };
+    let on: Vec<&str> = st["frontier"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["point"].as_str().unwrap())
+        .collect();
+    let mut n = 0;
+    for s in view.series(st, "hwkey") {
+        for id in s["points"].as_array().unwrap() {
+            let p = view.point(id);
+            let c = view.config(p);
+            let tp: u32 = c["topology"].as_str().unwrap()[2..].parse().unwrap();
+            let q = published
+                .iter()
+                .find(|q| {
+                    (q.model.as_str(), q.isl as u32, q.osl as u32) == scope
+                        && q.accelerator == c["hardware"]
+                        && q.engine == c["engine"]
+                        && q.spec_decoding == c["spec_decoding"]
+                        && q.precision == c["precision"]
+                        && q.tp == tp
+                        && q.conc as u64 == p["conc"].as_u64().unwrap()
+                })
+                .unwrap();
+            let flags = if st["x"] == "e2el" {
+                &q.roof_e2e
+            } else {
+                &q.roof
+            };
+            assert_eq!(
+                on.contains(&id.to_string().as_str()),
+                flags[metric],
+                "{}: {} on the page's frontier against the published {metric} roof",
+                st["step"],
+                q.hw_key
+            );
+            n += 1;
+        }
+    }
+    n
 }
 
 /// A step's `name=value` hash parameters.
@@ -365,46 +418,24 @@ fn hash_params(hash: &str) -> BTreeMap<String, String> {
         .collect()
 }
 
-/// The points of one config (by key) in one run.
-fn curve<'a>(view: &'a View, config: &str, run: &str) -> Vec<&'a Value> {
-    view.points
-        .iter()
-        .filter(|p| view.config(p)["key"] == config && p["run"] == run)
-        .collect()
-}
-
 fn check_tco(view: &View, index: &Value, st: &Value) {
-    let at = num(&st["at"]).unwrap();
+    let k = view.target("hardware", num(&st["at"]).unwrap());
     let hash = hash_params(st["hash"].as_str().unwrap());
     let state = json!({"source": st["source"], "run": "latest"});
-    let mut by_hw: BTreeMap<String, Vec<&Value>> = BTreeMap::new();
-    for p in view.selected(&state) {
-        by_hw
-            .entry(view.config(p)["hardware"].as_str().unwrap().into())
-            .or_default()
-            .push(p);
-    }
+    let series = view.series(&state, "hardware");
     let bars = st["bars"].as_array().unwrap();
     assert_eq!(
         bars.len(),
-        by_hw.len(),
+        series.len(),
         "a bar per accelerator: {}",
         st["step"]
     );
-    for bar in bars {
+    for (bar, s) in bars.iter().zip(&series) {
         let hw = bar["hw"].as_str().unwrap();
-        let tput = spline(&by_hw[hw]).and_then(|s| s.at(at));
-        assert_eq!(
-            tput.is_some(),
-            bar["tput"].is_number(),
-            "{hw} at {at}: {}",
-            st["step"]
-        );
+        assert_eq!(s["hardware"], hw);
+        let tput = at(s, "tput", k);
+        assert_eq!(num(&bar["tput"]), tput, "{hw}: {}", st["step"]);
         let Some(tput) = tput else { continue };
-        assert!(
-            close(num(&bar["tput"]).unwrap(), tput),
-            "{hw}: {bar} vs {tput}"
-        );
         // The price: this accelerator's override, else the typed price, else the tier's.
         let (tier_price, kw) = economics(
             index,
@@ -440,25 +471,27 @@ fn check_tco(view: &View, index: &Value, st: &Value) {
 }
 
 fn check_compare(view: &View, st: &Value) -> usize {
-    let at = num(&st["at"]).unwrap();
+    let k = view.target("config", num(&st["at"]).unwrap());
     let (a, b) = (st["a"].as_str().unwrap(), st["b"].as_str().unwrap());
+    let series = |run: &str, key: &str| {
+        view.figures["config"]["series"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["run"] == run && s["key"] == key)
+            .unwrap()
+            .clone()
+    };
     let mut n = 0;
     for r in st["rows"].as_array().unwrap() {
         let key = r["config"].as_str().unwrap();
-        let va = spline(&curve(view, key, a)).and_then(|s| s.at(at));
-        let vb = spline(&curve(view, key, b)).and_then(|s| s.at(at));
-        assert_eq!(
-            (num(&r["a"]).is_some(), num(&r["b"]).is_some()),
-            (va.is_some(), vb.is_some()),
-            "{r}"
+        let (va, vb) = (
+            at(&series(a, key), "tput", k),
+            at(&series(b, key), "tput", k),
         );
+        assert_eq!((num(&r["a"]), num(&r["b"])), (va, vb), "{r}");
         if let (Some(va), Some(vb)) = (va, vb) {
-            assert!(
-                close(num(&r["a"]).unwrap(), va) && close(num(&r["b"]).unwrap(), vb),
-                "{r}"
-            );
-            let ratio = num(&r["value"]).or(num(&r["ratio"])).unwrap();
-            assert!(close(ratio, va / vb), "{r}");
+            assert!(close(num(&r["value"]).unwrap(), va / vb), "{r}");
             // Same accelerator, same price: $/M goes as the inverse of tok/s/GPU.
             assert!(close(num(&r["cost_ratio"]).unwrap(), vb / va), "{r}");
             n += 1;
@@ -468,68 +501,42 @@ fn check_compare(view: &View, st: &Value) -> usize {
 }
 
 fn check_history(view: &View, st: &Value) -> usize {
-    let at = num(&st["at"]).unwrap();
-    let threshold = num(&st["threshold"]).unwrap();
+    let group = st["group"].as_str().unwrap();
+    let at_ = num(&st["at"]).unwrap();
+    let k = view.target(group, at_);
     let source = st["source"].as_str().unwrap();
-    // Per config: its runs, oldest first.
-    let mut runs: BTreeMap<String, BTreeMap<(String, String), Vec<&Value>>> = BTreeMap::new();
-    for p in view.points.iter().filter(|p| p["source"] == source) {
-        runs.entry(view.config(p)["key"].as_str().unwrap().into())
-            .or_default()
-            .entry((
-                p["run_started_at"].as_str().unwrap().into(),
-                p["run"].as_str().unwrap().into(),
-            ))
-            .or_default()
-            .push(p);
-    }
-    for r in st["rows"].as_array().unwrap() {
-        let key = r["config"].as_str().unwrap();
-        let pts = &runs[key]
+    let state = json!({"source": source, "run": "all"});
+    let series = view.series(&state, group);
+    let rows = st["rows"].as_array().unwrap();
+    assert_eq!(
+        rows.len(),
+        series.len(),
+        "a row per series and run: {}",
+        st["step"]
+    );
+    for r in rows {
+        let s = series
             .iter()
-            .find(|((_, run), _)| r["run"] == run.as_str())
-            .unwrap()
-            .1;
-        let want = spline(pts).and_then(|s| s.at(at));
-        match want {
-            Some(w) => assert!(close(num(&r["value"]).unwrap(), w), "{r} vs {w}"),
-            None => assert!(r["value"].is_null(), "{r}"),
-        }
+            .find(|s| s["key"] == r["series"] && s["run"] == r["run"])
+            .unwrap();
+        assert_eq!(num(&r["value"]), at(s, "tput", k), "{r}");
     }
-    let mut want = Vec::new();
-    for (key, by_run) in &runs {
-        let rc: Vec<RunCurve> = by_run
-            .iter()
-            .map(|((date, run), pts)| RunCurve {
-                date: format!("{date} {run}"),
-                points: pts
-                    .iter()
-                    .filter_map(|p| Some((num(&p["median_intvty"])?, num(&p["tput_per_gpu"])?)))
-                    .collect(),
-            })
-            .collect();
-        for r in regressions(&rc, &[at], threshold) {
-            want.push((key.clone(), r.before, r.after));
-        }
-        let _ = history(&rc, &[at]);
-    }
-    let got: Vec<(String, f64, f64)> = st["regressions"]
+    let threshold = num(&st["threshold"]).unwrap();
+    let want: Vec<&Value> = view.figures[group]["regressions"][threshold.to_string()]
         .as_array()
         .unwrap()
         .iter()
-        .map(|r| {
-            (
-                r["config"].as_str().unwrap().to_string(),
-                num(&r["before"]).unwrap(),
-                num(&r["after"]).unwrap(),
-            )
-        })
+        .filter(|r| num(&r["interactivity"]) == Some(at_) && r["source"] == source)
         .collect();
+    let got = st["regressions"].as_array().unwrap();
     assert_eq!(got.len(), want.len(), "{}: {got:?} vs {want:?}", st["step"]);
     for (g, w) in got.iter().zip(&want) {
         assert!(
-            g.0 == w.0 && close(g.1, w.1) && close(g.2, w.2),
-            "{g:?} vs {w:?}"
+            g["series"] == w["key"]
+                && num(&g["before"]) == num(&w["before"])
+                && num(&g["after"]) == num(&w["after"])
+                && g["after_run"] == w["after_run"],
+            "{g} vs {w}"
         );
     }
     want.len()
@@ -745,17 +752,22 @@ fn the_dashboard_in_a_real_browser_shows_what_the_analysis_library_computes() {
         let key = format!("{model} {wl}");
         if !views.contains_key(&key) {
             let (isl, osl) = wl.split_once('x').unwrap();
-            let doc = serde_json::to_value(
-                api.view_of(&model, isl.parse().unwrap(), osl.parse().unwrap())
-                    .unwrap(),
-            )
-            .unwrap();
+            let (isl, osl) = (isl.parse().unwrap(), osl.parse().unwrap());
+            let doc = serde_json::to_value(api.view_of(&model, isl, osl).unwrap()).unwrap();
+            let figures = Grouping::ALL
+                .into_iter()
+                .map(|g| {
+                    let f = api.figures_of(&model, isl, osl, g).unwrap();
+                    (g.to_string(), serde_json::to_value(f).unwrap())
+                })
+                .collect();
             views.insert(
                 key.clone(),
                 View {
                     configs: doc["configs"].as_array().unwrap().clone(),
                     points: doc["points"].as_array().unwrap().clone(),
                     evals: doc["evals"].as_array().unwrap().clone(),
+                    figures,
                 },
             );
         }
@@ -797,20 +809,45 @@ fn the_dashboard_in_a_real_browser_shows_what_the_analysis_library_computes() {
     assert_eq!(inf[0]["source"], "own");
     let mut frontier_points = 0;
     let mut eval_rows = 0;
+    let mut roofs = 0;
+    let published = servebench_published::load_v1_dashboard(&published_dir()).unwrap();
     for st in &inf {
         frontier_points += check_inference(get(&st["hash"]), &index, st);
         eval_rows += check_evals(get(&st["hash"]), &index, st);
+        if st["step"].as_str().unwrap().starts_with("published: ") {
+            roofs += check_published_roofs(
+                get(&st["hash"]),
+                st,
+                ("gpt-oss-120b", 1024, 1024),
+                &published,
+            );
+        }
     }
     assert!(eval_rows >= 4, "the seeded evals are shown");
     assert!(
         frontier_points > 30,
         "{frontier_points} frontier points checked"
     );
+    // Both x axes × tok/s/GPU, tok/s/MW, $/M in a typed price and the three tiers, on the
+    // 150 published gpt-oss 1k/1k points.
+    assert_eq!(
+        roofs,
+        2 * 6 * 150,
+        "published roof flags checked in the page"
+    );
     let ys: Vec<&str> = inf.iter().filter_map(|s| s["y"].as_str()).collect();
-    for y in ["tput", "cost", "tpmw", "energy", "output"] {
+    for y in ["tput", "cost", "tpmw", "energy", "output", "measured"] {
         assert!(ys.contains(&y), "the scenario showed y = {y}");
     }
-    assert!(inf.iter().any(|s| s["x"] == "e2el") && inf.iter().any(|s| s["source"] == "both"));
+    for x in ["intvty", "e2el", "ttft"] {
+        assert!(
+            inf.iter().any(|s| s["x"] == x),
+            "the scenario showed x = {x}"
+        );
+    }
+    assert!(
+        inf.iter().any(|s| s["source"] == "both") && inf.iter().any(|s| s["group"] == "config")
+    );
     assert_eq!(
         v["inference"]["csv"]["rows"],
         v["inference"]["points_drawn"]

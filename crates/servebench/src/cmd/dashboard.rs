@@ -68,6 +68,11 @@ fn bench(api: &mut Api, n: usize) -> anyhow::Result<()> {
     time(&format!("views/{slug}.json"), &mut |a| {
         Ok(serde_json::to_vec(&a.view(&slug)?)?.len())
     })?;
+    for g in ["hwkey", "config"] {
+        time(&format!("figures/{slug}/{g}.json"), &mut |a| {
+            Ok(serde_json::to_vec(&a.figures(&slug, g)?)?.len())
+        })?;
+    }
     time(&format!("points/{first}.json"), &mut |a| {
         Ok(a.point(&first)?.to_string().len())
     })?;
