@@ -263,3 +263,72 @@ fn reports_from_both_backends_are_right_and_identical() {
         assert_eq!(outputs[0], outputs[1], "SQLite and PostgreSQL answer alike");
     }
 }
+
+/// `servebench report frontier` prints InferenceMAX's roofs: on the published DeepSeek-R1 1k/1k
+/// files, for $/M (neocloud) against end-to-end latency and tok/s/MW against interactivity,
+/// its rows are exactly the points the files flag `roof: true`.
+#[test]
+fn report_frontier_prints_the_published_roofs() {
+    let data = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../data/inferencemax-v1-dashboard-2025-10-25");
+    let d = tempfile::tempdir().unwrap();
+    let store = format!("sqlite:{}", d.path().join("s.db").display());
+    ok(&sb(&["ingest", "--store", &store, data.to_str().unwrap()]));
+    let published = servebench_published::load_v1_dashboard(&data).unwrap();
+    for (x, y, tier, metric) in [
+        ("e2el", "cost", "neocloud", "costn"),
+        ("interactivity", "tpmw", "hyperscaler", "tpPerMw"),
+    ] {
+        let (v, o) = report(
+            &store,
+            &[
+                "frontier",
+                "--model",
+                "deepseek-r1-0528",
+                "--source",
+                "reference",
+                "--x",
+                x,
+                "--y",
+                y,
+                "--tier",
+                tier,
+            ],
+        );
+        ok(&o);
+        let mut got: Vec<(String, u64)> = v["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r["config"].as_str().unwrap().to_string(),
+                    r["conc"].as_f64().unwrap() as u64,
+                )
+            })
+            .collect();
+        let mut want: Vec<(String, u64)> = published
+            .iter()
+            .filter(|p| p.model == "deepseek-r1-0528" && (p.isl, p.osl) == (1024, 1024))
+            .filter(|p| {
+                let roofs = if x == "e2el" { &p.roof_e2e } else { &p.roof };
+                roofs[metric]
+            })
+            .map(|p| {
+                let mut label =
+                    format!("{} {} {} tp{}", p.accelerator, p.engine, p.precision, p.tp);
+                if p.spec_decoding != "none" {
+                    label.push_str(&format!(" {}", p.spec_decoding));
+                }
+                if p.disagg {
+                    label.push_str(" disagg");
+                }
+                (format!("{label} [published]"), p.conc as u64)
+            })
+            .collect();
+        got.sort();
+        want.sort();
+        assert!(want.len() > 20, "{}", want.len());
+        assert_eq!(got, want, "{metric} against {x}");
+    }
+}
