@@ -12,6 +12,7 @@ use std::path::Path;
 
 #[path = "../../servebench-store/tests/backends/mod.rs"]
 mod backends;
+mod published;
 
 /// (status, content type, body) of one request.
 fn request(addr: &str, method: &str, path: &str) -> (u16, String, Vec<u8>) {
@@ -292,8 +293,13 @@ fn the_figures_frontiers_are_inferencemax_roofs_on_every_published_file() {
             ),
         );
         assert_eq!(figures["group"], "hwkey");
-        // Point id → its published record, by (model, workload, hwKey, precision, tp, conc).
+        // Point id → its published record.
         let configs = view["configs"].as_array().unwrap();
+        let scope = (
+            v["model"].as_str().unwrap(),
+            v["isl"].as_u64().unwrap(),
+            v["osl"].as_u64().unwrap(),
+        );
         let record = |id: &Value| {
             let p = view["points"]
                 .as_array()
@@ -301,22 +307,12 @@ fn the_figures_frontiers_are_inferencemax_roofs_on_every_published_file() {
                 .iter()
                 .find(|p| &p["id"] == id)
                 .unwrap();
-            let c = &configs[p["config"].as_u64().unwrap() as usize];
-            let tp: u32 = c["topology"].as_str().unwrap()[2..].parse().unwrap();
-            published
-                .iter()
-                .find(|q| {
-                    q.model == v["model"]
-                        && q.isl == v["isl"].as_u64().unwrap()
-                        && q.osl == v["osl"].as_u64().unwrap()
-                        && q.accelerator == c["hardware"]
-                        && q.engine == c["engine"]
-                        && q.spec_decoding == c["spec_decoding"]
-                        && q.precision == c["precision"]
-                        && q.tp == tp
-                        && q.conc as u64 == p["conc"].as_u64().unwrap()
-                })
-                .unwrap()
+            published::record(
+                &published,
+                scope,
+                &configs[p["config"].as_u64().unwrap() as usize],
+                p,
+            )
         };
         let latest: Vec<&Value> = figures["series"]
             .as_array()

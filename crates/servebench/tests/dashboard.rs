@@ -7,6 +7,8 @@
 //! runs); `SERVEBENCH_TEST_CHROMIUM` names the browser. In CI a missing browser fails the test.
 
 mod common;
+#[path = "../../servebench-dashboard/tests/published/mod.rs"]
+mod published;
 
 use serde_json::{json, Value};
 use servebench_analysis::economics::{
@@ -354,7 +356,7 @@ fn check_inference(view: &View, index: &Value, st: &Value) -> usize {
 fn check_published_roofs(
     view: &View,
     st: &Value,
-    scope: (&str, u32, u32),
+    scope: (&str, u64, u64),
     published: &[servebench_published::DashboardPoint],
 ) -> usize {
     let tier = st["tier"].as_str().unwrap();
@@ -377,19 +379,7 @@ fn check_published_roofs(
         for id in s["points"].as_array().unwrap() {
             let p = view.point(id);
             let c = view.config(p);
-            let tp: u32 = c["topology"].as_str().unwrap()[2..].parse().unwrap();
-            let q = published
-                .iter()
-                .find(|q| {
-                    (q.model.as_str(), q.isl as u32, q.osl as u32) == scope
-                        && q.accelerator == c["hardware"]
-                        && q.engine == c["engine"]
-                        && q.spec_decoding == c["spec_decoding"]
-                        && q.precision == c["precision"]
-                        && q.tp == tp
-                        && q.conc as u64 == p["conc"].as_u64().unwrap()
-                })
-                .unwrap();
+            let q = published::record(published, scope, c, p);
             let flags = if st["x"] == "e2el" {
                 &q.roof_e2e
             } else {
