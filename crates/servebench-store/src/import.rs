@@ -2,7 +2,17 @@
 //!
 //! - servebench sweep results (`OUT/points/**/*.json`: the job's InferenceX row and the
 //!   `bench` result);
-//! - the published InferenceMAX v1 dashboard files (`*_interactivity.json`), as a reference run.
+//! - the published InferenceMAX v1 dashboard files (`*_interactivity.json`), as a reference run;
+//! - InferenceX's result artifacts (`agg_bmk.json`, `agg_<RF>.json`, `agg_eval_all.json`), as
+//!   reference runs ([`inferencex`]);
+//! - `vllm bench serve` and `servebench bench` result files, with the deployment given.
+
+pub mod inferencex;
+
+pub use inferencex::{
+    hardware_of_runner, inferencex_agg, inferencex_agg_row, inferencex_by_content,
+    inferencex_eval_agg, inferencex_eval_row, inferencex_file, InferenceX, RowKind, Skipped,
+};
 
 use crate::{Config, Eval, EvalOutcome, Metrics, Point, Run, Source, StoreError};
 use serde_json::{json, Value};
@@ -75,23 +85,79 @@ fn single_topology(tp: u64, sizes: [u64; 4], dp_attn: bool) -> String {
     t
 }
 
-/// `tp8`, `tp8-ep8-dpa`, `p1x4ep4dpa-d2x8ep8`: the topology part of a config's natural key.
-pub fn topology(job: &Value) -> String {
-    let worker = |w: &Value, role: &str| {
-        let mut t = format!("{role}{}x{}", w["num-worker"], w["tp"]);
-        if w["ep"].as_u64().unwrap_or(1) != 1 {
-            t.push_str(&format!("ep{}", w["ep"]));
+/// One pool of a multi-node deployment (an InferenceX worker block): its workers, each of
+/// `tp` GPUs (times PP and PCP), with its EP, DCP and DP-attention.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Pool {
+    workers: u64,
+    tp: u64,
+    pp: u64,
+    dcp: u64,
+    pcp: u64,
+    ep: u64,
+    dp_attn: bool,
+}
+
+impl Pool {
+    /// `p3x4ep4dpa`, `d1x32pp2ep32dpa`, `2x8ep8dpa`: its role letter (`p` prefill, `d` decode;
+    /// none for the one pool of an aggregated multi-node deployment), workers × TP, then its
+    /// PP, DCP, PCP and EP sizes other than 1 (in [`single_topology`]'s order) and DP attention.
+    fn label(&self, role: &str) -> String {
+        let mut t = format!("{role}{}x{}", self.workers, self.tp);
+        for (tag, v) in ["pp", "dcp", "pcp", "ep"]
+            .into_iter()
+            .zip([self.pp, self.dcp, self.pcp, self.ep])
+        {
+            if v != 1 {
+                t.push_str(&format!("{tag}{v}"));
+            }
         }
-        if w["dp-attn"].as_bool().unwrap_or(false) {
+        if self.dp_attn {
             t.push_str("dpa");
         }
         t
+    }
+
+    /// Its GPUs, as InferenceX counts them: workers × TP × PP × PCP (DCP reuses the TP GPUs);
+    /// None on overflow.
+    fn gpus(&self) -> Option<u64> {
+        self.workers
+            .checked_mul(self.tp)?
+            .checked_mul(self.pp)?
+            .checked_mul(self.pcp)
+    }
+}
+
+/// A multi-node deployment's topology: `p{workers}x{tp}…-d{workers}x{tp}…` when
+/// disaggregated; the prefill pool alone, without a role letter, when there is no decode pool
+/// (aggregated: the prefill workers also decode).
+fn pools_topology(prefill: &Pool, decode: Option<&Pool>) -> String {
+    match decode {
+        Some(d) => format!("{}-{}", prefill.label("p"), d.label("d")),
+        None => prefill.label(""),
+    }
+}
+
+/// `tp8`, `tp8-ep8-dpa`, `p1x4ep4dpa-d2x8ep8`, `2x8ep8dpa`: the topology part of a config's
+/// natural key.
+pub fn topology(job: &Value) -> String {
+    let pool = |w: &Value| {
+        let n = |k: &str| w[k].as_u64().unwrap_or(1);
+        Pool {
+            workers: n("num-worker"),
+            tp: n("tp"),
+            pp: n("pp"),
+            dcp: n("dcp-size"),
+            pcp: n("pcp-size"),
+            ep: n("ep"),
+            dp_attn: w["dp-attn"].as_bool().unwrap_or(false),
+        }
     };
     if job.get("prefill").is_some() {
-        return format!(
-            "{}-{}",
-            worker(&job["prefill"], "p"),
-            worker(&job["decode"], "d")
+        let decode = pool(&job["decode"]);
+        return pools_topology(
+            &pool(&job["prefill"]),
+            (decode.workers != 0).then_some(&decode),
         );
     }
     let n = |k: &str| job[k].as_u64().unwrap_or(1);
@@ -271,11 +337,26 @@ pub fn sweep_evals(dir: &Path) -> Result<Vec<Eval>, StoreError> {
 /// Hugging Face id or alias), keeping the name as served in the provenance.
 pub fn name_models(points: &mut [Point], canonical: impl Fn(&str) -> Option<String>) {
     for p in points {
-        if let Some(id) = canonical(&p.config.model).filter(|id| *id != p.config.model) {
+        // InferenceX rows name their model by its prefix too (`dsr1`): where the catalog
+        // knows the prefix but not the served name, the prefix decides.
+        let prefix = p.provenance["model_prefix"].as_str();
+        let id = canonical(&p.config.model).or_else(|| prefix.and_then(&canonical));
+        if let Some(id) = id.filter(|id| *id != p.config.model) {
             if let Some(o) = p.provenance.as_object_mut() {
                 o.insert("served_model".into(), json!(p.config.model));
             }
             p.config.model = id;
+        }
+    }
+}
+
+/// Evals under the catalog's model ids, as [`name_models`] names points (an InferenceX eval
+/// row's `model_prefix` decides where the catalog lacks its served name).
+pub fn name_evals(evals: &mut [Eval], canonical: impl Fn(&str) -> Option<String>) {
+    for e in evals {
+        let prefix = e.result["model_prefix"].as_str();
+        if let Some(id) = canonical(&e.config.model).or_else(|| prefix.and_then(&canonical)) {
+            e.config.model = id;
         }
     }
 }
@@ -380,148 +461,6 @@ pub fn sweep_dir(dir: &Path, run_key: &str, who: &str) -> Result<(Run, Vec<Point
     Ok((run, points))
 }
 
-/// InferenceX's runner-label suffixes, stripped to get the hardware (its ingest's normaliser).
-const RUNNER_SUFFIXES: &[&str] = &[
-    "-multinode-slurm",
-    "-multinode",
-    "-trt",
-    "-nvs",
-    "-disagg",
-    "-amds",
-    "-amd",
-    "-nvd",
-    "-dgxc",
-    "-nb",
-    "-nv",
-];
-
-/// `b200-multinode` → b200, `mi355x-amds_03` → mi355x, `cluster:gb200-nv` → gb200.
-pub fn hardware_of_runner(label: &str) -> String {
-    let mut h = label
-        .strip_prefix("cluster:")
-        .unwrap_or(label)
-        .to_ascii_lowercase();
-    if let Some((base, n)) = h.rsplit_once('_') {
-        if !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()) {
-            h = base.to_string();
-        }
-    }
-    loop {
-        match RUNNER_SUFFIXES.iter().find(|s| h.ends_with(*s)) {
-            Some(s) => h.truncate(h.len() - s.len()),
-            None => return h,
-        }
-    }
-}
-
-/// Seconds (InferenceX's aggregated latencies) to milliseconds.
-fn ms(v: &Value, k: &str) -> Option<f64> {
-    f(v, k).map(|s| s * 1000.0)
-}
-
-/// The most GPUs one stored deployment may claim.
-const MAX_GPUS: u32 = 1 << 20;
-
-/// One InferenceX aggregated row (`agg_<RF>.json`, or an element of `agg_bmk.json`).
-pub fn inferencex_agg_row(row: &Value, file: &Path) -> Result<Point, StoreError> {
-    agg_row(row, file).map_err(|m| bad(file, m))
-}
-
-fn agg_row(row: &Value, file: &Path) -> Result<Point, String> {
-    let s = |k: &str| -> Result<String, String> {
-        row.get(k)
-            .and_then(Value::as_str)
-            .map(str::to_string)
-            .ok_or_else(|| format!("{k}: expected a string"))
-    };
-    let u = |k: &str| row.get(k).and_then(Value::as_u64).map(|n| n as u32);
-    let need = |k: &str| u(k).ok_or_else(|| format!("{k}: expected a non-negative integer"));
-    let (hw, framework, model, precision) =
-        (s("hw")?, s("framework")?, s("model")?, s("precision")?);
-    let multinode = row["is_multinode"].as_bool().unwrap_or(false);
-    let (topology, gpus) = if multinode {
-        let (p, d) = (
-            u("num_prefill_gpu").unwrap_or(0),
-            u("num_decode_gpu").unwrap_or(0),
-        );
-        (format!("p{p}gpu-d{d}gpu"), p.checked_add(d))
-    } else {
-        let tp = need("tp")?;
-        let (pp, dcp, pcp, ep) = (
-            u("pp").unwrap_or(1),
-            u("dcp_size").unwrap_or(1),
-            u("pcp_size").unwrap_or(1),
-            u("ep").unwrap_or(1),
-        );
-        let t = single_topology(
-            tp.into(),
-            [pp, dcp, pcp, ep].map(u64::from),
-            row["dp_attention"].as_bool().unwrap_or(false),
-        );
-        (t, tp.checked_mul(pp).and_then(|g| g.checked_mul(pcp)))
-    };
-    // (Found by fuzzing: products of untrusted degrees overflowed.)
-    let gpus = gpus.filter(|&g| g <= MAX_GPUS).ok_or_else(|| {
-        format!("tp × pp × pcp_size (or the pools' GPU counts): more than {MAX_GPUS} GPUs")
-    })?;
-    Ok(Point {
-        config: Config {
-            hardware: hardware_of_runner(&hw),
-            engine: framework,
-            model,
-            precision,
-            spec_decoding: s("spec_decoding").unwrap_or_else(|_| "none".into()),
-            disagg: row["disagg"].as_bool().unwrap_or(false)
-                || row["disagg"].as_str() == Some("true"),
-            topology,
-        },
-        isl: need("isl")?,
-        osl: need("osl")?,
-        conc: need("conc")?,
-        num_gpus: gpus,
-        metrics: Metrics {
-            tput_per_gpu: f(row, "tput_per_gpu"),
-            input_tput_per_gpu: f(row, "input_tput_per_gpu"),
-            output_tput_per_gpu: f(row, "output_tput_per_gpu"),
-            median_intvty: f(row, "median_intvty"),
-            median_ttft_ms: ms(row, "median_ttft"),
-            median_tpot_ms: ms(row, "median_tpot"),
-            median_e2el_ms: ms(row, "median_e2el"),
-            p99_ttft_ms: ms(row, "p99_ttft"),
-            p99_tpot_ms: ms(row, "p99_tpot"),
-            p99_e2el_ms: ms(row, "p99_e2el"),
-            completed: row["completed"].as_u64(),
-            failed: row["failed"].as_u64(),
-            measured_j_per_token: None,
-        },
-        provenance: json!({
-            "image": row["image"],
-            "recipe_fingerprint": row["recipe_fingerprint"],
-            "runner": row["hw"],
-            "file": file.display().to_string(),
-        }),
-        result: row.clone(),
-    })
-}
-
-/// An InferenceX aggregated file: one row (`agg_<RF>.json`) or an array (`agg_bmk.json`).
-pub fn inferencex_agg(file: &Path) -> Result<Vec<Point>, StoreError> {
-    let v: Value = serde_json::from_slice(
-        &servebench_core::sys::read_limited(file, servebench_core::sys::limits::JSON)
-            .map_err(|e| bad(file, e.to_string()))?,
-    )
-    .map_err(|e| bad(file, format!("not JSON: {e}")))?;
-    match &v {
-        Value::Array(rows) => rows
-            .iter()
-            .enumerate()
-            .map(|(i, r)| agg_row(r, file).map_err(|m| bad(file, format!("row {i}: {m}"))))
-            .collect(),
-        Value::Object(_) => Ok(vec![inferencex_agg_row(&v, file)?]),
-        _ => Err(bad(file, "expected an aggregated row or an array of them")),
-    }
-}
-
 /// What a `bench` result does not say about the deployment it measured.
 #[derive(Debug, Clone)]
 pub struct Deployment {
@@ -604,23 +543,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn an_agg_row_claiming_too_many_gpus_is_refused() {
-        // Found by fuzzing: these overflowed the GPU count.
-        for extra in [
-            json!({"tp": 65536, "pp": 65536}),
-            json!({"is_multinode": true, "num_prefill_gpu": 4294967295u64, "num_decode_gpu": 1}),
-        ] {
-            let mut row =
-                json!({"hw": "h200", "framework": "vllm", "model": "m", "precision": "fp8"});
-            row.as_object_mut()
-                .unwrap()
-                .extend(extra.as_object().unwrap().clone());
-            let e = inferencex_agg_row(&row, Path::new("agg_bmk.json")).unwrap_err();
-            assert!(e.to_string().contains("more than 1048576 GPUs"), "{e}");
-        }
-    }
-
-    #[test]
     fn llama_cpp_slots_are_part_of_the_topology() {
         let row =
             json!({"tp": 1, "pp": 1, "dcp-size": 1, "pcp-size": 1, "ep": 1, "dp-attn": false});
@@ -628,6 +550,28 @@ mod tests {
         let mut with = row.clone();
         with["slots"] = json!(4);
         assert_eq!(topology(&with), "tp1-np4");
+    }
+
+    #[test]
+    fn pool_topologies_name_every_size_other_than_1() {
+        let w = |nw: u64, tp: u64, pp: u64, dcp: u64, pcp: u64, ep: u64, dpa: bool| {
+            json!({"num-worker": nw, "tp": tp, "pp": pp, "dcp-size": dcp, "pcp-size": pcp,
+                   "ep": ep, "dp-attn": dpa})
+        };
+        let job = |p: Value, d: Value| json!({"prefill": p, "decode": d});
+        assert_eq!(
+            topology(&job(w(1, 4, 1, 1, 1, 4, true), w(2, 8, 1, 1, 1, 8, false))),
+            "p1x4ep4dpa-d2x8ep8"
+        );
+        assert_eq!(
+            topology(&job(w(1, 8, 2, 1, 2, 1, false), w(1, 8, 1, 4, 1, 8, true))),
+            "p1x8pp2pcp2-d1x8dcp4ep8dpa"
+        );
+        // No decode workers: one aggregated pool.
+        assert_eq!(
+            topology(&job(w(2, 8, 1, 1, 1, 8, true), w(0, 8, 1, 1, 1, 1, false))),
+            "2x8ep8dpa"
+        );
     }
 
     #[test]

@@ -269,7 +269,9 @@ fn inferencex_aggregated_rows_and_bench_results() {
              "median_ttft": 1.25, "median_tpot": 0.0427, "median_e2el": 45.0, "median_intvty": 23.4},
             {"hw": "gb200-nv_4", "conc": 512, "image": "dynamo", "model": "deepseek-r1-fp4", "framework": "dynamo-trt",
              "precision": "fp4", "spec_decoding": "mtp", "disagg": true, "isl": 1024, "osl": 1024,
-             "is_multinode": true, "num_prefill_gpu": 8, "num_decode_gpu": 16, "tput_per_gpu": 3000.0,
+             "is_multinode": true, "prefill_tp": 4, "prefill_ep": 4, "prefill_dp_attention": "true",
+             "prefill_num_workers": 2, "decode_tp": 16, "decode_ep": 16, "decode_dp_attention": "true",
+             "decode_num_workers": 1, "num_prefill_gpu": 8, "num_decode_gpu": 16, "tput_per_gpu": 3000.0,
              "median_intvty": 60.0}
         ]))
         .unwrap(),
@@ -286,7 +288,7 @@ fn inferencex_aggregated_rows_and_bench_results() {
     assert!((pts[0].metrics.median_tpot_ms.unwrap() - 42.7).abs() < 1e-9);
     assert_eq!(
         pts[1].config.natural_key(),
-        "gb200|dynamo-trt|deepseek-r1-fp4|fp4|mtp|disagg|p8gpu-d16gpu"
+        "gb200|dynamo-trt|deepseek-r1-fp4|fp4|mtp|disagg|p2x4ep4dpa-d1x16ep16dpa"
     );
     assert_eq!(pts[1].num_gpus, 24);
     // A bad row says which and why.

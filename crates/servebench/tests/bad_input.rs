@@ -69,6 +69,18 @@ fn lay_out(dir: &Path) {
     )
     .unwrap();
     std::fs::copy(eval_fixtures().join("gsm8k.jsonl"), dir.join("gsm8k.jsonl")).unwrap();
+    std::fs::write(
+        dir.join("agg_agentic.json"),
+        r#"[{"hw": "b300-nv", "framework": "vllm", "model": "m", "infmax_model_prefix": "qwen3.5",
+             "precision": "fp8", "scenario_type": "agentic-coding", "users": 8, "conc": 8}]"#,
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("agg_bad.json"),
+        r#"[{"hw": "h200", "framework": "vllm", "model": "m", "precision": "fp8", "isl": 1024,
+             "osl": 1024, "conc": "lots", "tp": 8}]"#,
+    )
+    .unwrap();
     let point = dir.join("not-a-result/points/k");
     std::fs::create_dir_all(&point).unwrap();
     std::fs::write(point.join("x.json"), "{\"job\": {}}").unwrap();

@@ -11,17 +11,23 @@ pub struct IngestArgs {
     #[arg(long, default_value = "sqlite:servebench.db", env = "SERVEBENCH_STORE")]
     store: String,
     /// Sweep results directories (with points/), InferenceMAX v1 dashboard dumps (directories
-    /// of *_interactivity.json, stored as a reference), InferenceX aggregated results
-    /// (agg_*.json, agg_bmk.json), and vllm bench serve / servebench bench result files (with
+    /// of *_interactivity.json), InferenceX results (agg_bmk.json, agg_*.json, agg_eval_all.json;
+    /// both stored as a reference), and vllm bench serve / servebench bench result files (with
     /// --hardware and the other deployment flags).
     #[arg(required_unless_present = "synthetic")]
     paths: Vec<PathBuf>,
     /// Benchmark the store: ingest N generated points (batches of 10,000) and report the rate.
     #[arg(long, value_name = "N")]
     synthetic: Option<usize>,
-    /// The run's key for a sweep directory (default: its absolute path).
+    /// The run's key for a sweep directory or a result file (default: its absolute path). Give
+    /// InferenceX's agg_bmk.json and agg_eval_all.json of one run the same key to see its
+    /// evals beside its points.
     #[arg(long)]
     run: Option<String>,
+    /// The run's start date (e.g. 2026-12-04) for result files that do not carry one
+    /// (InferenceX's aggregates; bench results without a `date`), so history orders it.
+    #[arg(long, value_name = "DATE")]
+    started_at: Option<String>,
     /// Who ran it.
     #[arg(long, default_value = "")]
     who: String,
@@ -101,6 +107,8 @@ struct Loaded {
     run: servebench_store::Run,
     points: Vec<servebench_store::Point>,
     evals: Vec<servebench_store::Eval>,
+    /// Rows left out as failed runs (InferenceX's rule), with why.
+    skipped: Vec<import::Skipped>,
 }
 
 pub fn run(a: IngestArgs) -> anyhow::Result<ExitCode> {
@@ -112,33 +120,49 @@ pub fn run(a: IngestArgs) -> anyhow::Result<ExitCode> {
     let mut loaded = Vec::with_capacity(a.paths.len());
     for path in &a.paths {
         let t0 = std::time::Instant::now();
-        let (run, mut points) = load(&a, path)?;
-        if points.is_empty() {
-            anyhow::bail!("{}: holds no results to store", path.display());
+        let mut l = load(&a, path)?;
+        if !l.skipped.is_empty() {
+            let rows: Vec<String> = l
+                .skipped
+                .iter()
+                .take(10)
+                .map(|s| format!("row {} ({})", s.row, s.reason))
+                .collect();
+            eprintln!(
+                "servebench ingest: {}: {} failed runs skipped, as InferenceX's ingest skips them: {}{}",
+                path.display(),
+                l.skipped.len(),
+                rows.join(", "),
+                if l.skipped.len() > rows.len() { ", ..." } else { "" }
+            );
         }
-        import::name_models(&mut points, canonical);
-        let mut evals = if path.join("evals").is_dir() {
-            import::sweep_evals(path)?
-        } else {
-            Vec::new()
-        };
-        for e in &mut evals {
-            if let Some(id) = canonical(&e.config.model) {
-                e.config.model = id;
+        if l.points.is_empty() && l.evals.is_empty() {
+            if l.skipped.is_empty() {
+                anyhow::bail!("{}: holds no results to store", path.display());
             }
+            anyhow::bail!(
+                "{}: holds no results to store: all its {} rows are failed runs",
+                path.display(),
+                l.skipped.len()
+            );
         }
+        import::name_models(&mut l.points, canonical);
+        if path.join("evals").is_dir() {
+            l.evals.extend(import::sweep_evals(path)?);
+        }
+        import::name_evals(&mut l.evals, canonical);
         eprintln!(
-            "servebench ingest: {}: {} points read in {:.1} ms",
+            "servebench ingest: {}: {} points{} read in {:.1} ms",
             path.display(),
-            points.len(),
+            l.points.len(),
+            if l.evals.is_empty() {
+                String::new()
+            } else {
+                format!(" and {} evals", l.evals.len())
+            },
             t0.elapsed().as_secs_f64() * 1e3
         );
-        loaded.push(Loaded {
-            path: path.clone(),
-            run,
-            points,
-            evals,
-        });
+        loaded.push(l);
     }
     let mut store = Store::open(&a.store)?;
     if let Some(n) = a.synthetic {
@@ -151,29 +175,34 @@ pub fn run(a: IngestArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn store_one(store: &mut Store, l: &Loaded) -> anyhow::Result<()> {
-    let t0 = std::time::Instant::now();
-    let n = store
-        .ingest(&l.run, &l.points)
-        .with_context(|| format!("ingesting {}", l.path.display()))?;
-    let s = t0.elapsed().as_secs_f64();
-    eprintln!(
-        "servebench ingest: {}: run {} ({}): {} points stored, {} already stored, in {:.1} ms ({:.0} points/s)",
-        l.path.display(),
-        l.run.key,
-        l.run.source.as_str(),
-        n.inserted,
-        n.duplicates,
-        s * 1e3,
-        l.points.len() as f64 / s
-    );
-    // Accuracy evals the sweep ran beside its points.
+    // A file of evals alone (InferenceX's agg_eval_all.json) has no points to store.
+    if !l.points.is_empty() {
+        let t0 = std::time::Instant::now();
+        let n = store
+            .ingest(&l.run, &l.points)
+            .with_context(|| format!("ingesting {}", l.path.display()))?;
+        let s = t0.elapsed().as_secs_f64();
+        eprintln!(
+            "servebench ingest: {}: run {} ({}): {} points stored, {} already stored, in {:.1} ms ({:.0} points/s)",
+            l.path.display(),
+            l.run.key,
+            l.run.source.as_str(),
+            n.inserted,
+            n.duplicates,
+            s * 1e3,
+            l.points.len() as f64 / s
+        );
+    }
+    // Accuracy evals: those a sweep ran beside its points, or InferenceX's.
     if !l.evals.is_empty() {
         let n = store
             .ingest_evals(&l.run, &l.evals)
             .with_context(|| format!("ingesting the evals of {}", l.path.display()))?;
         eprintln!(
-            "servebench ingest: {}: {} evals stored, {} already stored",
+            "servebench ingest: {}: run {} ({}): {} evals stored, {} already stored",
             l.path.display(),
+            l.run.key,
+            l.run.source.as_str(),
             n.inserted,
             n.duplicates
         );
@@ -181,65 +210,87 @@ fn store_one(store: &mut Store, l: &Loaded) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The run and points of one path: a sweep directory, a published dump, an InferenceX
-/// aggregate or bench result files.
-fn load(
-    a: &IngestArgs,
-    path: &std::path::Path,
-) -> anyhow::Result<(servebench_store::Run, Vec<servebench_store::Point>)> {
+/// What one path holds: a sweep directory, a published dump, an InferenceX result file
+/// (benchmark or eval rows, by name or by content) or bench result files.
+fn load(a: &IngestArgs, path: &std::path::Path) -> anyhow::Result<Loaded> {
     let run_key = || -> anyhow::Result<String> {
         Ok(match &a.run {
             Some(k) => k.clone(),
             None => std::path::absolute(path)?.display().to_string(),
         })
     };
+    let loaded = |run, points, evals, skipped| Loaded {
+        path: path.to_path_buf(),
+        run,
+        points,
+        evals,
+        skipped,
+    };
     if path.join("points").is_dir() {
-        return Ok(import::sweep_dir(path, &run_key()?, &a.who)?);
+        let (run, points) = import::sweep_dir(path, &run_key()?, &a.who)?;
+        return Ok(loaded(run, points, Vec::new(), Vec::new()));
     }
     if path.is_dir() {
-        return Ok(import::inferencemax_v1(path)?);
+        let (run, points) = import::inferencemax_v1(path)?;
+        return Ok(loaded(run, points, Vec::new(), Vec::new()));
     }
     if !path.is_file() {
         anyhow::bail!(
-            "{}: no such file or directory (expected a sweep results directory with points/, an InferenceMAX v1 dashboard dump, agg_*.json, or bench result files)",
+            "{}: no such file or directory (expected a sweep results directory with points/, an InferenceMAX v1 dashboard dump, an InferenceX agg_*.json, or bench result files)",
             path.display()
         );
     }
-    let points = if path
+    let by_name = path
         .file_name()
-        .is_some_and(|n| n.to_string_lossy().starts_with("agg_"))
-    {
-        import::inferencex_agg(path)?
+        .is_some_and(|n| n.to_string_lossy().starts_with("agg_"));
+    let ix = if by_name {
+        Some(import::inferencex_file(path)?)
     } else {
-        let hardware = a.hardware.clone().with_context(|| {
-            format!(
-                "{}: a bench result does not say what it ran on: pass --hardware (and --engine, --precision, --tp, --isl, --osl)",
-                path.display()
-            )
-        })?;
-        let d = import::Deployment {
-            hardware,
-            engine: a.engine.clone(),
-            precision: a.precision.clone(),
-            topology: format!("tp{}", a.tp),
-            num_gpus: a.tp,
-            isl: a.isl,
-            osl: a.osl,
-        };
-        import::bench_results(path, &d)?
+        import::inferencex_by_content(path)?
     };
+    if let Some(ix) = ix {
+        // InferenceX's published results: a reference, kept apart from the user's own.
+        let run = servebench_store::Run {
+            key: run_key()?,
+            started_at: a.started_at.clone().unwrap_or_else(|| "unknown".into()),
+            who: a.who.clone(),
+            recipes_commit: None,
+            executor: "inferencex".into(),
+            source: servebench_store::Source::Reference,
+        };
+        return Ok(loaded(run, ix.points, ix.evals, ix.skipped));
+    }
+    let hardware = a.hardware.clone().with_context(|| {
+        format!(
+            "{}: a bench result does not say what it ran on: pass --hardware (and --engine, --precision, --tp, --isl, --osl)",
+            path.display()
+        )
+    })?;
+    let d = import::Deployment {
+        hardware,
+        engine: a.engine.clone(),
+        precision: a.precision.clone(),
+        topology: format!("tp{}", a.tp),
+        num_gpus: a.tp,
+        isl: a.isl,
+        osl: a.osl,
+    };
+    let points = import::bench_results(path, &d)?;
     let run = servebench_store::Run {
         key: run_key()?,
-        started_at: points
-            .iter()
-            .filter_map(|p| p.provenance["date"].as_str())
-            .min()
-            .unwrap_or("unknown")
-            .to_string(),
+        started_at: match &a.started_at {
+            Some(d) => d.clone(),
+            None => points
+                .iter()
+                .filter_map(|p| p.provenance["date"].as_str())
+                .min()
+                .unwrap_or("unknown")
+                .to_string(),
+        },
         who: a.who.clone(),
         recipes_commit: None,
         executor: "import".into(),
         source: servebench_store::Source::Own,
     };
-    Ok((run, points))
+    Ok(loaded(run, points, Vec::new(), Vec::new()))
 }
