@@ -144,6 +144,9 @@ pub struct Accelerator {
     pub id: String,
     pub name: String,
     pub vendor: String,
+    /// The architecture family (`hopper`, `blackwell`, `cdna3`, ...): an accelerator without
+    /// fitted knobs borrows those of its family (`Catalog::engine_on`, `docs/sim.md`).
+    pub family: Choice<String>,
     pub hbm_gb: Figure,
     pub hbm_tb_per_s: Figure,
     pub dense_tflops: DenseTflops,
@@ -290,6 +293,9 @@ impl Engine {
     }
 }
 
+/// The source of knobs an accelerator borrows by the family rule (`docs/sim.md`).
+pub const BORROWED_SOURCE: &str = "servebench-family-rule";
+
 /// Fitted efficiency knobs of one engine on one accelerator (replacing the engine's defaults).
 #[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
@@ -330,6 +336,33 @@ impl Knobs {
         }
     }
 
+    /// Each knob's median over `all` (a knob only some have: over those).
+    pub fn median<'a>(all: impl Iterator<Item = &'a Knobs> + Clone) -> Knobs {
+        fn med(mut v: Vec<f64>) -> Option<Figure> {
+            v.sort_by(f64::total_cmp);
+            let n = v.len();
+            let m = match n {
+                0 => return None,
+                _ if n % 2 == 1 => v[n / 2],
+                _ => (v[n / 2 - 1] + v[n / 2]) / 2.0,
+            };
+            Some(Figure {
+                value: m,
+                source: BORROWED_SOURCE.into(),
+            })
+        }
+        let pick = |f: fn(&Knobs) -> Option<&Figure>| {
+            med(all.clone().filter_map(f).map(|x| x.value).collect())
+        };
+        Knobs {
+            compute_efficiency: pick(|k| Some(&k.compute_efficiency)).expect("at least one"),
+            memory_efficiency: pick(|k| Some(&k.memory_efficiency)).expect("at least one"),
+            step_overhead_us: pick(|k| Some(&k.step_overhead_us)).expect("at least one"),
+            allreduce_latency_us: pick(|k| k.allreduce_latency_us.as_ref()),
+            link_efficiency: pick(|k| k.link_efficiency.as_ref()),
+        }
+    }
+
     pub fn figures(&self) -> Vec<(&'static str, &Figure)> {
         let mut v = vec![
             ("compute_efficiency", &self.compute_efficiency),
@@ -343,6 +376,35 @@ impl Knobs {
             v.push(("link_efficiency", l));
         }
         v
+    }
+}
+
+/// Where an engine's knobs on an accelerator come from ([`Catalog::engine_knobs`]).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum KnobsOrigin {
+    /// Fitted to published points of the combination (of `model`, or pooled over models).
+    Fitted { model: Option<String> },
+    /// An accelerator without a fit: the median of the fits the family rule picked.
+    Borrowed {
+        rule: &'static str,
+        /// `accelerator precision` of each fit the median is over.
+        from: Vec<String>,
+    },
+    /// Nothing fitted to borrow from: the engine's uncalibrated defaults.
+    Defaults,
+}
+
+impl std::fmt::Display for KnobsOrigin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            KnobsOrigin::Fitted { model: Some(m) } => write!(f, "fitted ({m})"),
+            KnobsOrigin::Fitted { model: None } => f.write_str("fitted"),
+            KnobsOrigin::Borrowed { rule, from } => {
+                write!(f, "borrowed ({rule}: median of {})", from.join(", "))
+            }
+            KnobsOrigin::Defaults => f.write_str("uncalibrated defaults"),
+        }
     }
 }
 
@@ -364,6 +426,109 @@ pub struct Calibration {
     /// Per model id: these take precedence over `accelerators`.
     #[serde(default)]
     pub models: BTreeMap<String, KnobsByAccelerator>,
+}
+
+/// How far the simulator's figures are from published ones, as measured on the published
+/// points (`servebench calibrate --hold-out`, `docs/sim.md`).
+#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ErrorFigures {
+    /// Points measured.
+    pub points: Figure,
+    /// Share with tok/s/GPU and tok/s/user both within ±35%.
+    pub within_35: Figure,
+    /// Median |simulated / published − 1| of tok/s/GPU, and of tok/s/user.
+    pub median_tput_error: Figure,
+    pub median_interactivity_error: Figure,
+}
+
+impl ErrorFigures {
+    pub fn figures(&self) -> Vec<(&'static str, &Figure)> {
+        vec![
+            ("points", &self.points),
+            ("within_35", &self.within_35),
+            ("median_tput_error", &self.median_tput_error),
+            (
+                "median_interactivity_error",
+                &self.median_interactivity_error,
+            ),
+        ]
+    }
+}
+
+/// The simulator's error in sample and held out (`catalog/calibration/holdout.yaml`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HoldoutErrors {
+    pub kind: String,
+    pub against: String,
+    /// The models the shipped fits were made on.
+    pub fitted_models: Vec<String>,
+    pub in_sample: ErrorFigures,
+    /// Each accelerator predicted from the others' fits by the family rule.
+    pub leave_one_accelerator_out: Option<ErrorFigures>,
+    /// Each model predicted from fits redone on the other models.
+    pub leave_one_model_out: Option<ErrorFigures>,
+}
+
+impl HoldoutErrors {
+    /// The file `servebench calibrate --hold-out --holdout-file` writes.
+    pub fn yaml(&self) -> String {
+        let mut s = format!(
+            "# servebench catalog: the simulator's error against published points, in sample and held\n\
+             # out (docs/sim.md), written by `servebench calibrate --hold-out accelerator|model\n\
+             # --holdout-file`. Regenerate rather than edit by hand.\n\
+             kind: holdout\nagainst: {}\nfitted_models: [{}]\n",
+            self.against,
+            self.fitted_models.join(", ")
+        );
+        for (name, f) in [
+            ("in_sample", Some(&self.in_sample)),
+            (
+                "leave_one_accelerator_out",
+                self.leave_one_accelerator_out.as_ref(),
+            ),
+            ("leave_one_model_out", self.leave_one_model_out.as_ref()),
+        ] {
+            let Some(f) = f else { continue };
+            s.push_str(&format!("{name}:\n"));
+            for (k, v) in f.figures() {
+                s.push_str(&format!(
+                    "  {k}: {{value: {}, source: {}}}\n",
+                    (v.value * 1e4).round() / 1e4,
+                    v.source
+                ));
+            }
+        }
+        s
+    }
+}
+
+/// The error to expect of a simulated figure, and what it was measured as.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ExpectedError {
+    /// `in sample`, `leave one accelerator out` or `leave one model out`.
+    pub basis: &'static str,
+    pub against: String,
+    pub points: f64,
+    pub within_35: f64,
+    pub median_tput_error: f64,
+    pub median_interactivity_error: f64,
+}
+
+impl std::fmt::Display for ExpectedError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{:.0}% of points within ±35%, median |error| {:.0}% tok/s/GPU and {:.0}% tok/s/user ({}, {:.0} points of {})",
+            100.0 * self.within_35,
+            100.0 * self.median_tput_error,
+            100.0 * self.median_interactivity_error,
+            self.basis,
+            self.points,
+            self.against
+        )
+    }
 }
 
 /// (engine, accelerator, precision, model): whose fitted knobs; model `None` = any model.
@@ -410,6 +575,8 @@ pub struct Catalog {
     pub calibrations: BTreeMap<CalibrationKey, Knobs>,
     /// Which file each entry came from, for messages.
     pub origin: BTreeMap<String, String>,
+    /// The simulator's measured error, in sample and held out.
+    pub holdout: Option<HoldoutErrors>,
 }
 
 impl Catalog {
@@ -530,6 +697,11 @@ impl Catalog {
                         }
                     }
                 }
+                "holdout" => {
+                    let h: HoldoutErrors = parse(file, text)?;
+                    self.origin.insert("holdout:".into(), file.clone());
+                    self.holdout = Some(h);
+                }
                 "eval-thresholds" => {
                     let t: EvalThresholds = parse(file, text)?;
                     self.origin.insert("eval-thresholds:".into(), file.clone());
@@ -562,6 +734,18 @@ impl Catalog {
                     self.eval_thresholds.figures()
                 }
                 Some(("accelerator", id)) => self.accelerators[id].figures(),
+                Some(("holdout", _)) => {
+                    let h = self.holdout.as_ref().expect("added with its origin");
+                    [
+                        Some(&h.in_sample),
+                        h.leave_one_accelerator_out.as_ref(),
+                        h.leave_one_model_out.as_ref(),
+                    ]
+                    .into_iter()
+                    .flatten()
+                    .flat_map(ErrorFigures::figures)
+                    .collect()
+                }
                 Some(("model", id)) => self.models[id].figures(),
                 Some(("engine", id)) => self.engines[id].figures(),
                 Some(("calibration", key)) => {
@@ -579,8 +763,14 @@ impl Catalog {
                 .iter()
                 .map(|(n, f)| (*n, f.source.as_str()))
                 .collect();
-            if let Some(("engine", id)) = key.split_once(':') {
-                sources.push(("kv_admission", &self.engines[id].kv_admission.source));
+            match key.split_once(':') {
+                Some(("engine", id)) => {
+                    sources.push(("kv_admission", &self.engines[id].kv_admission.source))
+                }
+                Some(("accelerator", id)) => {
+                    sources.push(("family", &self.accelerators[id].family.source))
+                }
+                _ => {}
             }
             for (field, source) in sources {
                 if !self.sources.contains_key(source) {
@@ -629,9 +819,7 @@ impl Catalog {
             })
     }
 
-    /// The engine as it runs `model` on `accelerator` at `precision`: fitted knobs replace
-    /// the defaults when the catalog has a calibration for the combination (the model's own
-    /// first, then the engine's pooled one; `model` `None`: the pooled one).
+    /// The engine as it runs `model` on `accelerator` at `precision` ([`Catalog::engine_knobs`]).
     pub fn engine_on(
         &self,
         engine: &str,
@@ -639,17 +827,116 @@ impl Catalog {
         accelerator: &str,
         precision: Precision,
     ) -> Result<Engine, CatalogError> {
+        Ok(self.engine_knobs(engine, model, accelerator, precision)?.0)
+    }
+
+    /// The engine as it runs `model` on `accelerator` at `precision`, and where its knobs come
+    /// from. Fitted knobs replace the defaults when the catalog has a calibration for the
+    /// combination (the model's own first, then the engine's pooled one). Without one, the
+    /// accelerator borrows by the family rule (`docs/sim.md`): each knob is the median of the
+    /// engine's pooled fits on other accelerators, taken from the first of these that has any:
+    /// the same family at the same precision, the same family at any precision, the same
+    /// vendor at the same precision, the same vendor at any precision, any accelerator at the
+    /// same precision. Only where none has a fit do the engine's uncalibrated defaults apply.
+    pub fn engine_knobs(
+        &self,
+        engine: &str,
+        model: Option<&str>,
+        accelerator: &str,
+        precision: Precision,
+    ) -> Result<(Engine, KnobsOrigin), CatalogError> {
         let mut e = self.engine(engine)?.clone();
         let accel = accelerator.to_ascii_lowercase();
         let key = |m: Option<&str>| (e.id.clone(), accel.clone(), precision, m.map(str::to_owned));
-        let k = self
-            .calibrations
-            .get(&key(model))
-            .or_else(|| self.calibrations.get(&key(None)));
-        if let Some(k) = k.cloned() {
-            k.apply(&mut e);
+        if let Some((k, m)) = [model, None]
+            .into_iter()
+            .flat_map(|m| self.calibrations.get(&key(m)).map(|k| (k, m)))
+            .next()
+        {
+            k.clone().apply(&mut e);
+            let model = m.map(str::to_owned);
+            return Ok((e, KnobsOrigin::Fitted { model }));
         }
-        Ok(e)
+        match self.borrowed_knobs(&e.id, &accel, precision) {
+            Some((knobs, origin)) => {
+                knobs.apply(&mut e);
+                Ok((e, origin))
+            }
+            None => Ok((e, KnobsOrigin::Defaults)),
+        }
+    }
+
+    /// The error to expect of the simulator on `model` with knobs of `origin`: held out by
+    /// accelerator where the knobs were borrowed (or are defaults), by model where the model
+    /// was not among those fitted, else in sample. `None` without a hold-out file.
+    pub fn expected_error(&self, origin: &KnobsOrigin, model: &str) -> Option<ExpectedError> {
+        let h = self.holdout.as_ref()?;
+        let (basis, f) = match origin {
+            KnobsOrigin::Borrowed { .. } | KnobsOrigin::Defaults => (
+                "leave one accelerator out",
+                h.leave_one_accelerator_out.as_ref()?,
+            ),
+            _ if !h.fitted_models.iter().any(|m| m == model) => {
+                ("leave one model out", h.leave_one_model_out.as_ref()?)
+            }
+            _ => ("in sample", &h.in_sample),
+        };
+        Some(ExpectedError {
+            basis,
+            against: h.against.clone(),
+            points: f.points.value,
+            within_35: f.within_35.value,
+            median_tput_error: f.median_tput_error.value,
+            median_interactivity_error: f.median_interactivity_error.value,
+        })
+    }
+
+    /// The family rule of [`Catalog::engine_knobs`] for an accelerator without a fit.
+    fn borrowed_knobs(
+        &self,
+        engine: &str,
+        accelerator: &str,
+        precision: Precision,
+    ) -> Option<(Knobs, KnobsOrigin)> {
+        let me = self.accelerators.get(accelerator);
+        let same = |a: &str, f: fn(&Accelerator) -> &str| {
+            let other = self.accelerators.get(a);
+            me.zip(other).is_some_and(|(m, o)| f(m) == f(o))
+        };
+        fn family(a: &Accelerator) -> &str {
+            &a.family.value
+        }
+        fn vendor(a: &Accelerator) -> &str {
+            &a.vendor
+        }
+        type Keep<'a> = &'a dyn Fn(&str, Precision) -> bool;
+        let steps: [(&'static str, Keep); 5] = [
+            ("same family, same precision", &|a, p| {
+                same(a, family) && p == precision
+            }),
+            ("same family, any precision", &|a, _| same(a, family)),
+            ("same vendor, same precision", &|a, p| {
+                same(a, vendor) && p == precision
+            }),
+            ("same vendor, any precision", &|a, _| same(a, vendor)),
+            ("any accelerator, same precision", &|_, p| p == precision),
+        ];
+        for (rule, keep) in steps {
+            let fits: Vec<(String, &Knobs)> = self
+                .calibrations
+                .iter()
+                .filter(|((e, a, p, m), _)| {
+                    e == engine && a != accelerator && m.is_none() && keep(a, *p)
+                })
+                .map(|((_, a, p, _), k)| (format!("{a} {p}"), k))
+                .collect();
+            if !fits.is_empty() {
+                let knobs = Knobs::median(fits.iter().map(|f| f.1));
+                let from = fits.into_iter().map(|f| f.0).collect();
+                return Some((knobs, KnobsOrigin::Borrowed { rule, from }));
+            }
+        }
+        None
     }
 
     /// The model `name` names: its id, Hugging Face id or an alias (case-insensitive).

@@ -9,7 +9,18 @@ fn builtin_has_the_inferencemax_accelerators_and_models() {
     let ids: Vec<&str> = c.accelerators.keys().map(|s| s.as_str()).collect();
     assert_eq!(
         ids,
-        ["b200", "b300", "gb200", "gb300", "h100", "h200", "mi300x", "mi325x", "mi355x"]
+        [
+            "b200",
+            "b300",
+            "gb200",
+            "gb300",
+            "h100",
+            "h200",
+            "mi300x",
+            "mi325x",
+            "mi355x",
+            "rtx6000pro"
+        ]
     );
     let engines: Vec<&str> = c.engines.keys().map(|s| s.as_str()).collect();
     assert_eq!(engines, ["sglang", "trt", "vllm"]);
@@ -81,6 +92,7 @@ const MY_GPU: &str = "kind: accelerator
 id: my-gpu
 name: My GPU
 vendor: me
+family: {value: mine, source: mine}
 hbm_gb: {value: 96, source: mine}
 hbm_tb_per_s: {value: 4, source: mine}
 dense_tflops:
@@ -109,7 +121,7 @@ fn users_add_an_accelerator_by_writing_a_file() {
     let mut c = Catalog::builtin().unwrap();
     c.load_dir(d.path()).unwrap();
     assert_eq!(c.accelerator("my-gpu").unwrap().hbm_gb.value, 96.0);
-    assert_eq!(c.accelerators.len(), 10);
+    assert_eq!(c.accelerators.len(), 11);
     // Replacing a built-in by id.
     let mine = MY_GPU.replace("id: my-gpu", "id: h100");
     let d = user_dir(&[
@@ -129,10 +141,10 @@ fn load_err(files: &[(&str, &str)]) -> String {
 
 #[test]
 fn bad_files_name_file_line_and_field() {
-    // An unknown key, on line 5.
+    // An unknown key, on line 6.
     let typo = MY_GPU.replace("hbm_gb:", "hbm_gib:");
     let e = load_err(&[("sources.yaml", MY_SOURCES), ("accelerators/x.yaml", &typo)]);
-    assert!(e.contains("accelerators/x.yaml:5:"), "{e}");
+    assert!(e.contains("accelerators/x.yaml:6:"), "{e}");
     assert!(e.contains("unknown field `hbm_gib`"), "{e}");
     // A figure without a source.
     let nosrc = MY_GPU.replace("tdp_w: {value: 600, source: mine}", "tdp_w: {value: 600}");
@@ -141,7 +153,7 @@ fn bad_files_name_file_line_and_field() {
         ("accelerators/x.yaml", &nosrc),
     ]);
     assert!(
-        e.contains("accelerators/x.yaml:10:") && e.contains("missing field `source`"),
+        e.contains("accelerators/x.yaml:11:") && e.contains("missing field `source`"),
         "{e}"
     );
     // A source nobody defined.
@@ -325,4 +337,142 @@ fn eval_thresholds_resolve_by_model_name_and_bad_ones_are_refused() {
     );
     let e = bad("default:\n  gsm8k: {value: 0.9, source: nowhere}\n");
     assert!(e.contains("source 'nowhere' is not defined"), "{e}");
+}
+
+#[test]
+fn an_accelerator_without_a_fit_borrows_by_the_family_rule() {
+    use servebench_catalog::{Figure, Knobs, KnobsOrigin};
+    let mut c = Catalog::builtin().unwrap();
+    c.calibrations.clear();
+    let knobs = |ce: f64, me: f64, ov: f64| {
+        let f = |v: f64| Figure {
+            value: v,
+            source: "mine".into(),
+        };
+        Knobs {
+            compute_efficiency: f(ce),
+            memory_efficiency: f(me),
+            step_overhead_us: f(ov),
+            allreduce_latency_us: None,
+            link_efficiency: None,
+        }
+    };
+    let mut fit = |a: &str, p: Precision, m: Option<&str>, k: Knobs| {
+        c.calibrations
+            .insert(("vllm".into(), a.into(), p, m.map(String::from)), k);
+    };
+    fit("b200", Precision::Fp4, None, knobs(0.2, 0.6, 4000.0));
+    fit("h100", Precision::Fp4, None, knobs(0.1, 0.5, 3000.0));
+    fit("h200", Precision::Fp4, None, knobs(0.3, 0.7, 5000.0));
+    fit("h100", Precision::Fp8, None, knobs(0.2, 0.5, 1000.0));
+    fit("h200", Precision::Fp8, None, knobs(0.4, 0.9, 2000.0));
+    // A per-model fit is the model's own, never borrowed.
+    fit(
+        "b200",
+        Precision::Fp4,
+        Some("gpt-oss-120b"),
+        knobs(0.9, 0.9, 9.0),
+    );
+    let got = |a: &str, p: Precision| {
+        let (e, o) = c.engine_knobs("vllm", Some("llama-3.3-70b"), a, p).unwrap();
+        let rule = match &o {
+            KnobsOrigin::Borrowed { rule, from } => format!("{rule}: {}", from.join(", ")),
+            o => o.to_string(),
+        };
+        (
+            e.compute_efficiency.value,
+            e.memory_efficiency.value,
+            e.step_overhead_us.value,
+            rule,
+        )
+    };
+    // B300 is Blackwell: B200's fit, at the same precision, then at another.
+    assert_eq!(
+        got("b300", Precision::Fp4),
+        (
+            0.2,
+            0.6,
+            4000.0,
+            "same family, same precision: b200 fp4".into()
+        )
+    );
+    assert_eq!(
+        got("b300", Precision::Fp8),
+        (
+            0.2,
+            0.6,
+            4000.0,
+            "same family, any precision: b200 fp4".into()
+        )
+    );
+    // RTX PRO 6000 has a family of its own: the median over NVIDIA's fits, of three and of two.
+    assert_eq!(
+        got("rtx6000pro", Precision::Fp4),
+        (
+            0.2,
+            0.6,
+            4000.0,
+            "same vendor, same precision: b200 fp4, h100 fp4, h200 fp4".into()
+        )
+    );
+    let (ce, me, ov, rule) = got("rtx6000pro", Precision::Fp8);
+    assert!((ce - 0.3).abs() < 1e-12 && (me - 0.7).abs() < 1e-12 && ov == 1500.0);
+    assert_eq!(rule, "same vendor, same precision: h100 fp8, h200 fp8");
+    // No AMD fit: any accelerator at the precision; nothing at all: the defaults.
+    assert_eq!(
+        got("mi355x", Precision::Fp4).3,
+        "any accelerator, same precision: b200 fp4, h100 fp4, h200 fp4"
+    );
+    let defaults = c.engine("vllm").unwrap().compute_efficiency.value;
+    assert_eq!(
+        got("mi355x", Precision::Bf16),
+        (
+            defaults,
+            c.engine("vllm").unwrap().memory_efficiency.value,
+            c.engine("vllm").unwrap().step_overhead_us.value,
+            "uncalibrated defaults".into()
+        )
+    );
+    // A fitted combination is its own.
+    assert_eq!(got("h200", Precision::Fp4).3, "fitted");
+    let (e, o) = c
+        .engine_knobs("vllm", Some("gpt-oss-120b"), "b200", Precision::Fp4)
+        .unwrap();
+    assert_eq!(
+        (e.compute_efficiency.value, o.to_string()),
+        (0.9, "fitted (gpt-oss-120b)".into())
+    );
+}
+
+#[test]
+fn the_shipped_hold_out_file_says_what_to_expect_of_borrowed_knobs() {
+    use servebench_catalog::KnobsOrigin;
+    let c = Catalog::builtin().unwrap();
+    let h = c
+        .holdout
+        .as_ref()
+        .expect("catalog/calibration/holdout.yaml");
+    assert_eq!(
+        h.fitted_models,
+        ["deepseek-r1-0528", "gpt-oss-120b", "llama-3.3-70b"]
+    );
+    let held = h.leave_one_accelerator_out.as_ref().unwrap();
+    // Held out is no better than in sample, and both are shares and errors.
+    assert!(held.within_35.value <= h.in_sample.within_35.value);
+    assert!(held.median_tput_error.value >= h.in_sample.median_tput_error.value);
+    for f in [&h.in_sample, held] {
+        assert!((0.0..=1.0).contains(&f.within_35.value));
+        assert!(f.points.value > 1000.0);
+    }
+    let (_, b300) = c
+        .engine_knobs("sglang", Some("deepseek-r1-0528"), "b300", Precision::Fp4)
+        .unwrap();
+    let e = c.expected_error(&b300, "deepseek-r1-0528").unwrap();
+    assert_eq!(e.basis, "leave one accelerator out");
+    assert_eq!(e.within_35, held.within_35.value);
+    let fitted = KnobsOrigin::Fitted { model: None };
+    assert_eq!(
+        c.expected_error(&fitted, "llama-3.3-70b").unwrap().basis,
+        "in sample"
+    );
 }

@@ -19,6 +19,7 @@ pub mod counter;
 pub mod engine;
 pub mod faults;
 pub mod fixed;
+pub mod holdout;
 mod http;
 pub mod openai;
 pub mod perf;

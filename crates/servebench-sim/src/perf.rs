@@ -13,7 +13,7 @@
 //! cache; MLA's single latent cannot be split by heads, so every TP rank holds and reads it all
 //! unless attention runs data-parallel (`dp_attention`).
 
-use servebench_catalog::{Accelerator, Attention, Engine, Ffn, Model, Precision};
+use servebench_catalog::{Accelerator, Attention, Engine, Ffn, KnobsOrigin, Model, Precision};
 
 /// What is served, and how it is split.
 #[derive(Debug, Clone)]
@@ -29,11 +29,15 @@ pub struct Deployment {
     pub dp_attention: bool,
     /// Speculative decoding / MTP, if enabled.
     pub spec: Option<SpecDecode>,
+    /// Where the engine's efficiency knobs come from: fitted to published points, borrowed by
+    /// the family rule, or uncalibrated defaults.
+    pub knobs: KnobsOrigin,
 }
 
 impl Deployment {
-    /// A deployment from catalog ids, with the engine's fitted knobs for that accelerator and
-    /// precision when the catalog has them; TP attention, no speculative decoding.
+    /// A deployment from catalog ids, with the engine's knobs for that accelerator and
+    /// precision (fitted, else borrowed by the family rule); TP attention, no speculative
+    /// decoding.
     pub fn from_catalog(
         c: &servebench_catalog::Catalog,
         accelerator: &str,
@@ -42,14 +46,16 @@ impl Deployment {
         precision: Precision,
         tp: u32,
     ) -> Result<Deployment, servebench_catalog::CatalogError> {
+        let (engine, knobs) = c.engine_knobs(engine, Some(model), accelerator, precision)?;
         Ok(Deployment {
             accelerator: c.accelerator(accelerator)?.clone(),
             model: c.model(model)?.clone(),
-            engine: c.engine_on(engine, Some(model), accelerator, precision)?,
+            engine,
             precision,
             tp,
             dp_attention: false,
             spec: None,
+            knobs,
         })
     }
 }

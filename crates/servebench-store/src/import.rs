@@ -231,6 +231,8 @@ pub fn sweep_point(root: &Path, path: &Path) -> Result<Point, StoreError> {
             "host": r["provenance"]["host"],
             "date": r["date"],
             "file": path.display().to_string(),
+            // A point simulated in virtual time: the simulator's knobs and expected error.
+            "simulator": v["simulator"],
         }),
         result: v,
     })

@@ -112,6 +112,10 @@ pub struct StoredPoint {
     /// The server's `/metrics` before and after the point, where it serves them.
     #[serde(default)]
     pub server_metrics: Option<ServerMetrics>,
+    /// A point simulated in virtual time: the simulator's deployment, knobs and expected
+    /// error (`virtual_time::SimulatorInfo`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub simulator: Option<serde_json::Value>,
     pub result: BenchResult,
 }
 
@@ -137,7 +141,7 @@ pub fn point_name(job: &Job, conc: u32) -> PathBuf {
     ))
 }
 
-fn write_atomic(path: &Path, value: &impl Serialize) -> std::io::Result<()> {
+pub(crate) fn write_atomic(path: &Path, value: &impl Serialize) -> std::io::Result<()> {
     if let Some(d) = path.parent() {
         std::fs::create_dir_all(d)?;
     }
@@ -663,6 +667,7 @@ fn run_point(
                         .ok()
                         .map(|p| p.display().to_string()),
                     server_metrics,
+                    simulator: None,
                     result,
                 };
                 let path = o.out.join("points").join(&name).with_extension("json");

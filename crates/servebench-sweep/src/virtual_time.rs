@@ -3,10 +3,19 @@
 //! catalog takes seconds; what it measures is the simulator's, labelled as such by the caller.
 
 use crate::engine::{sim_gpu, sim_model, simulated_engine};
+use crate::local::{point_name, write_atomic, FailedPoint, StoredPoint, SweepSummary};
 use crate::plan::{Job, Topology, Workload};
-use servebench_catalog::{Catalog, Precision};
+use servebench_catalog::{Catalog, ExpectedError, KnobsOrigin, Precision};
+use servebench_client::metrics::{aggregate, Context};
+use servebench_client::record::Failure;
+use servebench_client::record::RequestRecord;
+use servebench_client::runner::PointRun;
+use servebench_core::failure::FailureKind;
+use servebench_core::result::{BenchResult, LengthStats, Provenance, RequestRate, RunConfig};
+use servebench_core::stats::CountDistribution;
 use servebench_core::stats::Summary;
 use servebench_sim::perf::{Deployment, PerfModel};
+use servebench_sim::scheduler::SimOutcome;
 use servebench_sim::virtual_time::{simulate, VirtualPoint};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -40,6 +49,10 @@ pub struct Measurement {
     pub failed: u64,
     /// Simulated board energy per output token, J (all GPUs).
     pub joules_per_output_token: f64,
+    /// Where the engine's knobs came from (fitted, borrowed by the family rule, defaults).
+    pub knobs: KnobsOrigin,
+    /// The error to expect of these figures (the catalog's hold-out measurement).
+    pub expected_error: Option<ExpectedError>,
 }
 
 /// The simulator's deployment of a single-node job with a fixed workload.
@@ -107,6 +120,8 @@ fn measure(job: &Job, j: usize, conc: u32, catalog: &Catalog) -> Result<Measurem
         completed: served.len() as u64,
         failed: (r.outcomes.len() - served.len()) as u64,
         joules_per_output_token: r.joules_per_output_token(gpus),
+        expected_error: catalog.expected_error(&perf.dep.knobs, &perf.dep.model.id),
+        knobs: perf.dep.knobs.clone(),
     })
 }
 
@@ -141,4 +156,255 @@ pub fn run(
         .into_iter()
         .map(|m| m.unwrap_or_else(|| Err("not run".into())))
         .collect()
+}
+
+/// What a point simulated in virtual time stores beside its result: the deployment the
+/// simulator ran, where its knobs came from and the error to expect (`docs/sim.md`).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SimulatorInfo {
+    pub gpu: String,
+    pub model: String,
+    pub engine: String,
+    pub knobs: KnobsOrigin,
+    pub expected_error: Option<ExpectedError>,
+}
+
+/// Nanoseconds on a clock that starts 1 s before the simulation (0 means "never" in a record).
+fn ns(s: f64) -> u64 {
+    ((s + 1.0) * 1e9).round() as u64
+}
+
+/// The point as `bench` against the real-time simulated engine would report it: every
+/// simulated request turned into the client's record (send = arrival, first and last token,
+/// each inter-token gap), aggregated by the client's own metrics. No HTTP, no tokenizer.
+pub fn bench_result(
+    job: &Job,
+    conc: u32,
+    catalog: &Catalog,
+) -> Result<(BenchResult, SimulatorInfo), String> {
+    let Workload::Fixed { isl, osl } = job.workload else {
+        return Err(format!(
+            "{}: agentic jobs are not simulated",
+            job.config_key
+        ));
+    };
+    let (perf, gpu, model, gpus) = perf(job, catalog)?;
+    let mut vp = VirtualPoint::inferencex(conc as usize, isl as u64, osl as u64);
+    vp.record_gaps = true;
+    let r = simulate(&perf, &vp);
+    let records: Vec<RequestRecord> = r
+        .outcomes
+        .iter()
+        .enumerate()
+        .map(|(i, o)| record(i as u32, o))
+        .collect();
+    let run = PointRun {
+        records,
+        warmup_records: Vec::new(),
+        start_ns: ns(r.start_s),
+        end_ns: ns(r.end_s),
+        start_unix: 0.0,
+        end_unix: r.duration_s(),
+        loop_lag_us: CountDistribution::new(),
+        thread_cpu: Vec::new(),
+        process_cpu: 0.0,
+        connections_opened: 0,
+        retokenize_skipped: 0,
+    };
+    let lengths: Vec<u64> = r.outcomes.iter().map(|o| o.prompt_tokens).collect();
+    let cx = Context {
+        config: RunConfig {
+            base_url: "virtual-time:".into(),
+            api: "completions".into(),
+            endpoint: "(none: simulated in virtual time)".into(),
+            model: job.model.clone(),
+            dataset: "random".into(),
+            dataset_path: None,
+            isl,
+            osl,
+            range_ratio: vp.range_ratio,
+            concurrency: Some(vp.concurrency),
+            num_prompts: vp.requests,
+            warmups: vp.warmups,
+            request_rate: "inf".into(),
+            burstiness: 1.0,
+            duration_s: None,
+            seed: vp.seed,
+            ignore_eos: true,
+            num_gpus: Some(gpus),
+            request_timeout_s: 0.0,
+            idle_timeout_s: 0.0,
+            client_threads: 0,
+            max_failure_rate: 0.05,
+            api_key_env: String::new(),
+            api_key_present: false,
+            extra_body: None,
+            header_names: Vec::new(),
+        },
+        provenance: Provenance {
+            servebench_version: env!("CARGO_PKG_VERSION").into(),
+            host: servebench_core::sys::hostname(),
+            os: servebench_core::sys::os_release(),
+            tokenizer: Default::default(),
+            dataset_sha256: String::new(),
+            seed: vp.seed,
+        },
+        model_id: job.model.clone(),
+        tokenizer_id: "none (token counts are the simulator's)".into(),
+        backend: "servebench-sim (virtual time)".into(),
+        request_rate: RequestRate::Infinite,
+        goodput: None,
+        num_gpus: Some(gpus),
+        input_lengths: length_stats(&lengths),
+        tokenize_probe: None,
+        peak_rss_bytes: 0,
+    };
+    let info = SimulatorInfo {
+        gpu,
+        expected_error: catalog.expected_error(&perf.dep.knobs, &model),
+        model,
+        engine: perf.dep.engine.id.clone(),
+        knobs: perf.dep.knobs.clone(),
+    };
+    Ok((aggregate(&run, cx), info))
+}
+
+/// One simulated request as the client would have recorded it.
+fn record(index: u32, o: &SimOutcome) -> RequestRecord {
+    let mut r = RequestRecord {
+        index,
+        sched_ns: ns(o.arrival_s),
+        send_ns: ns(o.arrival_s),
+        input_len: o.prompt_tokens as u32,
+        max_tokens: o.output_tokens as u32,
+        usage_prompt: Some(o.prompt_tokens as u32),
+        ..Default::default()
+    };
+    if o.rejected {
+        r.end_ns = r.send_ns;
+        r.failure = Some(Failure {
+            kind: FailureKind::HttpStatus,
+            status: 400,
+            message: "the simulated KV cache cannot hold this request".into(),
+        });
+        return r;
+    }
+    r.first_byte_ns = ns(o.first_token_s);
+    r.first_token_ns = ns(o.first_token_s);
+    r.last_token_ns = ns(o.last_token_s);
+    r.end_ns = ns(o.last_token_s);
+    r.usage_completion = Some(o.output_tokens as u32);
+    r.content_chunks = o.output_tokens as u32;
+    r.gaps_us = o.gaps_us.clone();
+    r
+}
+
+/// Realised input lengths (each drawn in [0.8·ISL, ISL], its own target).
+fn length_stats(v: &[u64]) -> LengthStats {
+    LengthStats {
+        count: v.len() as u64,
+        min: v.iter().copied().min().unwrap_or(0),
+        max: v.iter().copied().max().unwrap_or(0),
+        mean: v.iter().sum::<u64>() as f64 / v.len().max(1) as f64,
+        mean_mismatch: 0.0,
+        mismatched: 0,
+    }
+}
+
+/// Simulates every point of the plan not already stored in `out` (`threads` at a time) and
+/// writes it where a local sweep would (`OUT/points/<config-key>/<name>.json`, what could not
+/// be simulated under `OUT/failed/`), so `ingest`, `report` and the dashboard take it alike.
+/// Also returns the first few distinct reasons points could not be simulated.
+pub fn sweep(
+    jobs: &[Job],
+    catalog: &Catalog,
+    out: &std::path::Path,
+    threads: usize,
+    done: &(dyn Fn(usize, usize) + Sync),
+) -> std::io::Result<(SweepSummary, Vec<String>)> {
+    let path =
+        |dir: &str, j: &Job, c: u32| out.join(dir).join(point_name(j, c)).with_extension("json");
+    let all: Vec<(&Job, u32)> = jobs
+        .iter()
+        .flat_map(|j| j.conc.iter().map(move |&c| (j, c)))
+        .collect();
+    let todo: Vec<(&Job, u32)> = all
+        .iter()
+        .copied()
+        .filter(|(j, c)| !path("points", j, *c).exists())
+        .collect();
+    let mut summary = SweepSummary {
+        points: all.len(),
+        skipped: all.len() - todo.len(),
+        ..Default::default()
+    };
+    let (next, finished) = (AtomicUsize::new(0), AtomicUsize::new(0));
+    let (measured, failed) = (AtomicUsize::new(0), AtomicUsize::new(0));
+    let first_error: Mutex<Option<std::io::Error>> = Mutex::new(None);
+    let reasons: Mutex<Vec<String>> = Mutex::new(Vec::new());
+    std::thread::scope(|s| {
+        for _ in 0..threads.max(1) {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(&(job, conc)) = todo.get(i) else {
+                    break;
+                };
+                let written = match bench_result(job, conc, catalog) {
+                    Ok((result, info)) => {
+                        measured.fetch_add(1, Ordering::Relaxed);
+                        let _ = std::fs::remove_file(path("failed", job, conc));
+                        write_atomic(
+                            &path("points", job, conc),
+                            &StoredPoint {
+                                config_key: job.config_key.clone(),
+                                job: job.ix_row(),
+                                concurrency: conc,
+                                server_command: "(none: simulated in virtual time)".into(),
+                                server_log: None,
+                                server_metrics: None,
+                                simulator: serde_json::to_value(&info).ok(),
+                                result,
+                            },
+                        )
+                    }
+                    Err(reason) => {
+                        failed.fetch_add(1, Ordering::Relaxed);
+                        let mut r = reasons.lock().unwrap_or_else(|p| p.into_inner());
+                        if r.len() < 3 && !r.contains(&reason) {
+                            r.push(reason.clone());
+                        }
+                        drop(r);
+                        write_atomic(
+                            &path("failed", job, conc),
+                            &FailedPoint {
+                                config_key: job.config_key.clone(),
+                                job: job.ix_row(),
+                                concurrency: conc,
+                                attempts: 1,
+                                reason,
+                                log_tail: String::new(),
+                                result: None,
+                            },
+                        )
+                    }
+                };
+                if let Err(e) = written {
+                    first_error
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .get_or_insert(e);
+                }
+                done(finished.fetch_add(1, Ordering::Relaxed) + 1, todo.len());
+            });
+        }
+    });
+    if let Some(e) = first_error.into_inner().unwrap_or_else(|p| p.into_inner()) {
+        return Err(e);
+    }
+    summary.measured = measured.into_inner();
+    summary.failed = failed.into_inner();
+    Ok((
+        summary,
+        reasons.into_inner().unwrap_or_else(|p| p.into_inner()),
+    ))
 }

@@ -595,3 +595,107 @@ fn plan_expands_recipes_and_refuses_bad_ones_with_their_place() {
         "{err}"
     );
 }
+
+#[test]
+fn calibrate_holds_out_each_accelerator_and_writes_the_figures() {
+    // Two published gpt-oss points each on H100 and H200 (Hopper siblings).
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("gpt-oss_120B_1K_1K_interactivity.json"),
+        r#"{"metadata":{},"data":[
+          {"x":131.061,"y":980.389,"conc":16,"tp":4,"hwKey":"h100","precision":"fp4","tpPerGpu":{"y":980.389,"roof":true}},
+          {"x":60.0,"y":2400.0,"conc":64,"tp":4,"hwKey":"h100","precision":"fp4","tpPerGpu":{"y":2400.0,"roof":true}},
+          {"x":140.0,"y":1200.0,"conc":16,"tp":4,"hwKey":"h200","precision":"fp4","tpPerGpu":{"y":1200.0,"roof":true}},
+          {"x":70.0,"y":3000.0,"conc":64,"tp":4,"hwKey":"h200","precision":"fp4","tpPerGpu":{"y":3000.0,"roof":true}}]}"#,
+    )
+    .unwrap();
+    let file = dir.path().join("holdout.yaml");
+    let o = Command::new(BIN)
+        .args(["calibrate", "--published"])
+        .arg(dir.path())
+        .args(["--hold-out", "accelerator", "--holdout-file"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(out.starts_with("Leave one accelerator out"), "{out}");
+    for held in ["h100 ", "h200 ", "all held out "] {
+        assert!(
+            out.lines().any(|l| l.starts_with(held) && l.contains("%")),
+            "{held}: {out}"
+        );
+    }
+    assert!(
+        out.contains(
+            "h100: vllm h100 fp4: borrowed (same family, same precision: median of h200 fp4)"
+        ),
+        "{out}"
+    );
+    // The file is a catalog hold-out file: four points, shares and errors in range.
+    let text = std::fs::read_to_string(&file).unwrap();
+    let cat = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(cat.path().join("calibration")).unwrap();
+    std::fs::write(cat.path().join("calibration/holdout.yaml"), &text).unwrap();
+    let mut c = servebench_catalog::Catalog::builtin().unwrap();
+    c.load_dir(cat.path()).unwrap();
+    let h = c.holdout.unwrap();
+    assert_eq!(h.fitted_models, ["gpt-oss-120b"]);
+    let held = h.leave_one_accelerator_out.unwrap();
+    assert_eq!((h.in_sample.points.value, held.points.value), (4.0, 4.0));
+    assert!((0.0..=1.0).contains(&held.within_35.value));
+    assert!(held.median_tput_error.value > 0.0);
+    // The other hold-out's section is kept from the catalog's own file.
+    assert_eq!(
+        h.leave_one_model_out.is_some(),
+        servebench_catalog::Catalog::builtin()
+            .unwrap()
+            .holdout
+            .unwrap()
+            .leave_one_model_out
+            .is_some()
+    );
+}
+
+#[test]
+fn simulate_says_where_the_knobs_come_from_and_what_to_expect() {
+    let run = |gpu: &str| {
+        let o = Command::new(BIN)
+            .args([
+                "simulate",
+                "--gpu",
+                gpu,
+                "--model",
+                "deepseek-r1-0528",
+                "--precision",
+                "fp4",
+            ])
+            .args(["--engine", "sglang", "--tp", "8", "--concurrency", "4"])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    let b200 = run("b200");
+    assert!(b200.contains("engine knobs: fitted\n"), "{b200}");
+    assert!(b200.contains("(in sample, "), "{b200}");
+    let b300 = run("b300");
+    assert!(
+        b300.contains("engine knobs: borrowed (same family, same precision: median of b200 fp4)"),
+        "{b300}"
+    );
+    assert!(b300.contains("(leave one accelerator out, "), "{b300}");
+    // B300 has B200's memory and NVLink: at low concurrency (memory bound) it is no faster.
+    let tput = |s: &str| -> f64 {
+        s.lines()
+            .find(|l| l.trim_start().starts_with("4 "))
+            .unwrap()
+            .split_whitespace()
+            .nth(1)
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    let ratio = tput(&b300) / tput(&b200);
+    assert!((0.9..1.15).contains(&ratio), "B300 / B200 at c4: {ratio}");
+}

@@ -531,3 +531,112 @@ fn a_slurm_sweep_passes_power_and_evals_on_to_its_tasks() {
         "{script}"
     );
 }
+
+#[test]
+fn the_virtual_time_executor_writes_a_local_sweeps_results_from_the_engine_model() {
+    let d = tempfile::tempdir().unwrap();
+    let recipe = write_recipe(d.path(), RECIPE);
+    let out = d.path().join("results");
+    let o = sweep(&recipe, &out, &["--executor", "virtual-time"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        err.contains("9 points: 9 simulated in virtual time"),
+        "{err}"
+    );
+    let pts = points(&out);
+    assert_eq!(pts.len(), 9);
+    // TP2 at concurrency 4, against `simulate` (the engine model's own aggregation): the
+    // records the sweep built and the client's metrics give the same figures.
+    let (_, p) = pts
+        .iter()
+        .find(|(_, p)| p["job"]["tp"] == 2 && p["concurrency"] == 4)
+        .unwrap();
+    let o = Command::new(BIN)
+        .args([
+            "simulate",
+            "--gpu",
+            "h200",
+            "--model",
+            "llama-3.3-70b",
+            "--precision",
+            "fp8",
+        ])
+        .args([
+            "--tp",
+            "2",
+            "--concurrency",
+            "4",
+            "--isl",
+            "256",
+            "--osl",
+            "32",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let s: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let r = &p["result"];
+    let close = |a: &serde_json::Value, b: &serde_json::Value| {
+        let (a, b) = (a.as_f64().unwrap(), b.as_f64().unwrap());
+        (a / b - 1.0).abs() < 1e-6
+    };
+    assert!(close(&r["tput_per_gpu"], &s["tput_per_gpu"]), "{r} vs {s}");
+    assert!(
+        close(&r["median_intvty"], &s["median_intvty"]),
+        "{r} vs {s}"
+    );
+    assert_eq!(r["completed"], 40);
+    assert_eq!(r["max_concurrency"], 4);
+    // What the simulator says of itself: vLLM's H200 FP8 fit, and the in-sample error.
+    assert_eq!(p["simulator"]["knobs"]["kind"], "fitted");
+    assert_eq!(p["simulator"]["expected_error"]["basis"], "in sample");
+    assert_eq!(p["server_command"], "(none: simulated in virtual time)");
+    // Run again: nothing to do. Then into the store and a report, as a local sweep's.
+    let o = sweep(&recipe, &out, &["--executor", "virtual-time"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("0 simulated in virtual time") && err.contains("9 already stored"),
+        "{err}"
+    );
+    let db = format!("sqlite:{}", d.path().join("s.db").display());
+    let o = Command::new(BIN)
+        .args(["ingest", "--store", &db])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&o.stderr).contains("9 points stored"));
+    let mut store = servebench_store::Store::open_read_only(&db).unwrap();
+    let v = store
+        .view(
+            "llama-3.3-70b",
+            256,
+            32,
+            None,
+            servebench_store::Source::Own,
+        )
+        .unwrap();
+    let detail = store.point(v[0].id).unwrap().unwrap();
+    assert_eq!(detail.point.provenance["simulator"]["gpu"], "h200");
+    assert_eq!(store.runs().unwrap()[0].executor, "virtual-time");
+    // Points the simulator cannot run fail one by one, saying why (BF16 Llama-70B on one
+    // H200: 141 GB of weights), and the others are stored.
+    let bad = write_recipe(
+        d.path(),
+        &RECIPE
+            .replace("precision: fp8", "precision: bf16")
+            .replace("{tp: 2,", "{tp: 1,"),
+    );
+    let o = sweep(&bad, &d.path().join("bad"), &["--executor", "virtual-time"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("6 simulated in virtual time") && err.contains("3 failed"),
+        "{err}"
+    );
+    assert!(
+        err.contains("not simulated: ") && err.contains("needs 141"),
+        "{err}"
+    );
+}

@@ -37,6 +37,19 @@ pub struct CalibrateArgs {
     /// With --fit: measured requests per unit of concurrency while fitting (fewer is faster).
     #[arg(long, default_value_t = 2)]
     fit_requests_per_conc: usize,
+    /// How far to trust the simulator without published points to fit: predict each
+    /// accelerator's points from the other accelerators' fits (`accelerator`, by the family
+    /// rule), or each model's from fits redone on the other models alone (`model`; refits
+    /// every combination, minutes), beside the in-sample figures.
+    #[arg(long, value_name = "accelerator|model")]
+    hold_out: Option<HoldOutBy>,
+    /// With --hold-out: write the pooled figures into this hold-out file (the repository's is
+    /// catalog/calibration/holdout.yaml), keeping the other hold-out's section.
+    #[arg(long, requires = "hold_out", value_name = "FILE")]
+    holdout_file: Option<PathBuf>,
+    /// With --hold-out model: threads fitting at once (default: the cores).
+    #[arg(long)]
+    threads: Option<usize>,
     /// Only the published points of these hardware keys (b200, b200_trt, h200, ...).
     #[arg(long, value_delimiter = ',', value_name = "HW_KEY")]
     only: Vec<String>,
@@ -112,6 +125,141 @@ fn median_abs(v: impl Iterator<Item = f64>) -> f64 {
     v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
 }
 
+/// The source the hold-out figures name.
+const HOLDOUT_SOURCE: &str = "servebench-holdout-ix-v1";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum HoldOutBy {
+    Accelerator,
+    Model,
+}
+
+/// The hold-out table: each held-out set in sample and held out, then all of them pooled.
+fn hold_out(
+    a: &CalibrateArgs,
+    by: HoldOutBy,
+    catalog: &Catalog,
+    points: &[PublishedPoint],
+) -> anyhow::Result<()> {
+    use servebench_sim::holdout::{
+        leave_one_accelerator_out, leave_one_model_out, pooled, Agreement,
+    };
+    let t0 = std::time::Instant::now();
+    let sets = match by {
+        HoldOutBy::Accelerator => leave_one_accelerator_out(catalog, points, a.requests_per_conc),
+        HoldOutBy::Model => {
+            let threads = a
+                .threads
+                .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+            leave_one_model_out(
+                catalog,
+                points,
+                a.requests_per_conc,
+                a.fit_requests_per_conc,
+                threads,
+            )
+            .map_err(anyhow::Error::msg)?
+        }
+    };
+    let what = match by {
+        HoldOutBy::Accelerator => "accelerator",
+        HoldOutBy::Model => "model",
+    };
+    println!("Leave one {what} out: each {what}'s published points predicted without its own fits (held out), beside the fitted simulator (in sample).");
+    println!(
+        "{:<18} {:>6} {:>22} {:>22} {:>22}",
+        what, "points", "within ±35% in/held", "|tput err| med in/held", "|intv err| med in/held"
+    );
+    let row = |name: &str, i: &Agreement, h: &Agreement| {
+        println!(
+            "{name:<18} {:>6} {:>10.0}% / {:>6.0}% {:>10.0}% / {:>6.0}% {:>10.0}% / {:>6.0}%",
+            i.points - i.not_simulated,
+            100.0 * i.within_35,
+            100.0 * h.within_35,
+            100.0 * i.median_tput_error,
+            100.0 * h.median_tput_error,
+            100.0 * i.median_interactivity_error,
+            100.0 * h.median_interactivity_error,
+        )
+    };
+    for s in &sets {
+        row(&s.held, &s.in_sample, &s.held_out);
+    }
+    let (i, h_out) = pooled(&sets);
+    row("all held out", &i, &h_out);
+    println!("Knobs of the held-out predictions:");
+    for s in &sets {
+        for k in &s.knobs {
+            println!("  {}: {k}", s.held);
+        }
+    }
+    eprintln!(
+        "servebench calibrate: hold-out by {what} in {:.1} s",
+        t0.elapsed().as_secs_f64()
+    );
+    if let Some(out) = &a.out {
+        std::fs::write(
+            out,
+            serde_json::to_string_pretty(
+                &serde_json::json!({"by": what, "sets": sets, "in_sample": i, "held_out": h_out}),
+            )? + "\n",
+        )
+        .with_context(|| format!("writing {}", out.display()))?;
+    }
+    if let Some(file) = &a.holdout_file {
+        write_holdout(file, by, catalog, points, (&i, &h_out))?;
+    }
+    Ok(())
+}
+
+/// The hold-out file with this run's pooled figures: the in-sample ones and the chosen
+/// hold-out's, the other hold-out's section kept from the catalog's file.
+fn write_holdout(
+    file: &std::path::Path,
+    by: HoldOutBy,
+    catalog: &Catalog,
+    points: &[PublishedPoint],
+    (in_sample, held_out): (
+        &servebench_sim::holdout::Agreement,
+        &servebench_sim::holdout::Agreement,
+    ),
+) -> anyhow::Result<()> {
+    use servebench_catalog::{ErrorFigures, Figure, HoldoutErrors};
+    let figures = |g: &servebench_sim::holdout::Agreement| {
+        let f = |v: f64| Figure {
+            value: v,
+            source: HOLDOUT_SOURCE.into(),
+        };
+        ErrorFigures {
+            points: f((g.points - g.not_simulated) as f64),
+            within_35: f(g.within_35),
+            median_tput_error: f(g.median_tput_error),
+            median_interactivity_error: f(g.median_interactivity_error),
+        }
+    };
+    let mut models: Vec<String> = points.iter().map(|p| p.model.clone()).collect();
+    models.sort();
+    models.dedup();
+    let mut h = catalog.holdout.clone().unwrap_or(HoldoutErrors {
+        kind: "holdout".into(),
+        against: String::new(),
+        fitted_models: Vec::new(),
+        in_sample: figures(in_sample),
+        leave_one_accelerator_out: None,
+        leave_one_model_out: None,
+    });
+    h.against = "InferenceMAX v1 dashboard data of 2025-10-25".into();
+    h.fitted_models = models;
+    h.in_sample = figures(in_sample);
+    match by {
+        HoldOutBy::Accelerator => h.leave_one_accelerator_out = Some(figures(held_out)),
+        HoldOutBy::Model => h.leave_one_model_out = Some(figures(held_out)),
+    }
+    std::fs::write(file, h.yaml()).with_context(|| format!("writing {}", file.display()))?;
+    eprintln!("wrote {}", file.display());
+    Ok(())
+}
+
 pub fn run(a: CalibrateArgs) -> anyhow::Result<ExitCode> {
     let mut catalog = Catalog::builtin()?;
     if let Some(d) = &a.catalog {
@@ -124,6 +272,10 @@ pub fn run(a: CalibrateArgs) -> anyhow::Result<ExitCode> {
     }
     if a.fit {
         fit_all(&a, &mut catalog, &points)?;
+    }
+    if let Some(by) = a.hold_out {
+        hold_out(&a, by, &catalog, &points)?;
+        return Ok(ExitCode::SUCCESS);
     }
     let t0 = std::time::Instant::now();
     let cmp = compare(&catalog, &points, a.requests_per_conc);

@@ -28,10 +28,15 @@ pub struct SimulateArgs {
 }
 
 pub fn run(a: SimulateArgs) -> anyhow::Result<ExitCode> {
-    let perf = a.dep.perf(&a.dep.catalog()?, &a.model)?;
+    let catalog = a.dep.catalog()?;
+    let perf = a.dep.perf(&catalog, &a.model)?;
     let gpus = a.dep.tp;
     if !a.json {
         println!("{}, ISL {} OSL {}", a.dep.describe(&a.model), a.isl, a.osl);
+        println!("  engine knobs: {}", perf.dep.knobs);
+        if let Some(e) = catalog.expected_error(&perf.dep.knobs, &perf.dep.model.id) {
+            println!("  expected error: {e}");
+        }
         println!(
             "{:>6} {:>12} {:>14} {:>12} {:>12} {:>8} {:>10} {:>10}",
             "conc", "tok/s/gpu", "tok/s/user", "TTFT ms", "E2EL s", "W/gpu", "J/out tok", "sim ms"

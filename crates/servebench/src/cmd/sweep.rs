@@ -14,7 +14,9 @@ pub struct SweepArgs {
     select: Selection,
     /// Where jobs run: local (this machine); slurm (a job array; every node must see the
     /// results directory and the recipe files); gha (writes GitHub Actions matrices and a
-    /// workflow into OUT/gha); k8s (writes Job manifests into OUT/k8s).
+    /// workflow into OUT/gha); k8s (writes Job manifests into OUT/k8s); virtual-time (every
+    /// point simulated by the engine model in virtual time, on all cores, into the same
+    /// results directory as a local sweep).
     #[arg(long, value_enum, default_value = "local")]
     executor: Executor,
     /// Which engines serve the jobs: sim (the simulated engine standing in for each recipe's
@@ -125,6 +127,8 @@ enum Executor {
     Slurm,
     Gha,
     K8s,
+    /// Every point simulated in virtual time by the engine model (no server, no waiting).
+    VirtualTime,
 }
 
 /// What one job of a cluster sweep runs (without `--job-index`): this sweep, on the local
@@ -211,6 +215,52 @@ fn task_command(
     Ok(task)
 }
 
+/// `--executor virtual-time`: the plan simulated by the engine model, written as a local
+/// sweep's results.
+fn virtual_time(a: &SweepArgs, jobs: &[servebench_sweep::plan::Job]) -> anyhow::Result<ExitCode> {
+    anyhow::ensure!(
+        a.engines != Some(EnginesArg::Real),
+        "--executor virtual-time simulates every point: it cannot run --engines real"
+    );
+    anyhow::ensure!(
+        a.eval_task.is_none() && a.power.is_none(),
+        "--executor virtual-time runs no server: --eval-task and --power need one (the simulated energy is in each point's result)"
+    );
+    let catalog = servebench_catalog::Catalog::builtin()?;
+    servebench_sweep::run_info::RunInfo::now("virtual-time", "sim", &a.select.config_files)
+        .record(&a.out)?;
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let t0 = std::time::Instant::now();
+    let bar = (!a.no_progress).then(|| indicatif::ProgressBar::new(0));
+    let (s, reasons) =
+        servebench_sweep::virtual_time::sweep(jobs, &catalog, &a.out, threads, &|n, total| {
+            if let Some(b) = &bar {
+                b.set_length(total as u64);
+                b.set_position(n as u64);
+            }
+        })?;
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    eprintln!(
+        "servebench sweep: {} points: {} simulated in virtual time in {:.1} s, {} already stored, {} failed; results in {}",
+        s.points,
+        s.measured,
+        t0.elapsed().as_secs_f64(),
+        s.skipped,
+        s.failed,
+        a.out.display()
+    );
+    for r in reasons {
+        eprintln!("  not simulated: {r}");
+    }
+    Ok(if s.failed > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
 fn engines_of(a: &SweepArgs) -> Engines {
     match (a.engines, a.executor) {
         (Some(EnginesArg::Sim), _) | (None, Executor::Local) => Engines::Sim,
@@ -277,6 +327,7 @@ pub fn run(a: SweepArgs) -> anyhow::Result<ExitCode> {
     }
     let s = match a.executor {
         Executor::Local => local::run(&recipes, &jobs, &opts)?,
+        Executor::VirtualTime => return virtual_time(&a, &jobs),
         Executor::Slurm => {
             let out = std::path::absolute(&a.out)?;
             let exe = opts.servebench.display().to_string();
