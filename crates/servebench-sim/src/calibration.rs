@@ -177,14 +177,28 @@ pub fn fit(
         link_efficiency: x.get(4).map(|v| fig(v.exp())),
     };
     let eval = |x: &[f64]| -> f64 {
+        // The trial knobs are the combination's only calibration (so neither an earlier fit
+        // nor the family rule applies); knobs not being fitted keep the starting point's.
+        let mut trial = knobs(x);
+        trial.allreduce_latency_us = trial
+            .allreduce_latency_us
+            .or_else(|| Some(base.allreduce_latency_us.clone()));
+        trial.link_efficiency = trial
+            .link_efficiency
+            .or_else(|| Some(base.link_efficiency.clone()));
         let mut c = catalog.clone();
-        let mut e = base.clone();
-        knobs(x).apply(&mut e);
-        c.engines.insert(engine.to_string(), e);
-        // The trial knobs are the engine's defaults: no calibration of the combination applies.
         c.calibrations.retain(|(e, a, p, _), _| {
             (e.as_str(), a.as_str(), *p) != (engine, accelerator, precision)
         });
+        c.calibrations.insert(
+            (
+                engine.into(),
+                accelerator.into(),
+                precision,
+                model.map(str::to_owned),
+            ),
+            trial,
+        );
         objective(&compare(&c, &group, requests_per_conc))
     };
     // Bounds (natural log): efficiencies 5%..100%, overhead 50 µs..50 ms, all-reduce latency

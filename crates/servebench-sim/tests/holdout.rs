@@ -94,3 +94,25 @@ fn agreement_is_shares_and_medians_of_absolute_errors() {
     assert!((a.median_tput_error - 0.25).abs() < 1e-12);
     assert!((a.median_interactivity_error - 0.195).abs() < 1e-12);
 }
+
+#[test]
+fn a_fit_tries_its_own_knobs_even_where_the_family_rule_would_borrow() {
+    // H100 without its fits would borrow H200's; fitting it must move off them.
+    let mut catalog = Catalog::builtin().unwrap();
+    catalog.calibrations.retain(|(_, a, _, _), _| a != "h100");
+    let points: Vec<PublishedPoint> = published(&["h100"]).into_iter().take(8).collect();
+    let f = servebench_sim::calibration::fit(
+        &catalog,
+        "vllm",
+        None,
+        "h100",
+        Precision::Fp4,
+        &points,
+        1,
+    )
+    .unwrap();
+    assert_eq!(f.points, 8);
+    assert!(f.objective_after < f.objective_before, "{f:?}");
+    let borrowed = &catalog.calibrations[&("vllm".into(), "h200".into(), Precision::Fp4, None)];
+    assert_ne!(f.knobs.compute_efficiency, borrowed.compute_efficiency);
+}
