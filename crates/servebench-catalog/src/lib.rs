@@ -837,7 +837,9 @@ impl Catalog {
     /// engine's pooled fits on other accelerators, taken from the first of these that has any:
     /// the same family at the same precision, the same family at any precision, the same
     /// vendor at the same precision, the same vendor at any precision, any accelerator at the
-    /// same precision. Only where none has a fit do the engine's uncalibrated defaults apply.
+    /// same precision; for an engine fitted nowhere, the other engines' fits on this
+    /// accelerator, then on any, at the same precision. Only where none has a fit do the
+    /// engine's uncalibrated defaults apply.
     pub fn engine_knobs(
         &self,
         engine: &str,
@@ -909,26 +911,44 @@ impl Catalog {
         fn vendor(a: &Accelerator) -> &str {
             &a.vendor
         }
-        type Keep<'a> = &'a dyn Fn(&str, Precision) -> bool;
-        let steps: [(&'static str, Keep); 5] = [
-            ("same family, same precision", &|a, p| {
-                same(a, family) && p == precision
+        // Over (engine, accelerator, precision) of each pooled fit.
+        type Keep<'a> = &'a dyn Fn(&str, &str, Precision) -> bool;
+        let mine = |e: &str, a: &str| e == engine && a != accelerator;
+        let steps: [(&'static str, Keep); 7] = [
+            ("same family, same precision", &|e, a, p| {
+                mine(e, a) && same(a, family) && p == precision
             }),
-            ("same family, any precision", &|a, _| same(a, family)),
-            ("same vendor, same precision", &|a, p| {
-                same(a, vendor) && p == precision
+            ("same family, any precision", &|e, a, _| {
+                mine(e, a) && same(a, family)
             }),
-            ("same vendor, any precision", &|a, _| same(a, vendor)),
-            ("any accelerator, same precision", &|_, p| p == precision),
+            ("same vendor, same precision", &|e, a, p| {
+                mine(e, a) && same(a, vendor) && p == precision
+            }),
+            ("same vendor, any precision", &|e, a, _| {
+                mine(e, a) && same(a, vendor)
+            }),
+            ("any accelerator, same precision", &|e, a, p| {
+                mine(e, a) && p == precision
+            }),
+            // An engine fitted nowhere: the other engines' fits, here first.
+            (
+                "other engines, same accelerator, same precision",
+                &|e, a, p| e != engine && a == accelerator && p == precision,
+            ),
+            (
+                "other engines, any accelerator, same precision",
+                &|e, _, p| e != engine && p == precision,
+            ),
         ];
         for (rule, keep) in steps {
             let fits: Vec<(String, &Knobs)> = self
                 .calibrations
                 .iter()
-                .filter(|((e, a, p, m), _)| {
-                    e == engine && a != accelerator && m.is_none() && keep(a, *p)
+                .filter(|((e, a, p, m), _)| m.is_none() && keep(e, a, *p))
+                .map(|((e, a, p, _), k)| match e == engine {
+                    true => (format!("{a} {p}"), k),
+                    false => (format!("{e} {a} {p}"), k),
                 })
-                .map(|((_, a, p, _), k)| (format!("{a} {p}"), k))
                 .collect();
             if !fits.is_empty() {
                 let knobs = Knobs::median(fits.iter().map(|f| f.1));

@@ -49,7 +49,10 @@ pub enum Attention {
     /// Multi-head latent attention (DeepSeek-V3): one compressed latent per token is cached.
     Mla {
         query_heads: Figure,
-        q_lora_rank: Figure,
+        /// Absent where no source read states it: it shapes neither the KV cache nor the
+        /// simulator's step (the parameter counts carry the query projection).
+        #[serde(default)]
+        q_lora_rank: Option<Figure>,
         kv_lora_rank: Figure,
         qk_nope_head_dim: Figure,
         qk_rope_head_dim: Figure,
@@ -247,14 +250,18 @@ impl Model {
                 qk_nope_head_dim,
                 qk_rope_head_dim,
                 v_head_dim,
-            } => v.extend([
-                ("attention.query_heads", query_heads),
-                ("attention.q_lora_rank", q_lora_rank),
-                ("attention.kv_lora_rank", kv_lora_rank),
-                ("attention.qk_nope_head_dim", qk_nope_head_dim),
-                ("attention.qk_rope_head_dim", qk_rope_head_dim),
-                ("attention.v_head_dim", v_head_dim),
-            ]),
+            } => v.extend(
+                [
+                    ("attention.query_heads", Some(query_heads)),
+                    ("attention.q_lora_rank", q_lora_rank.as_ref()),
+                    ("attention.kv_lora_rank", Some(kv_lora_rank)),
+                    ("attention.qk_nope_head_dim", Some(qk_nope_head_dim)),
+                    ("attention.qk_rope_head_dim", Some(qk_rope_head_dim)),
+                    ("attention.v_head_dim", Some(v_head_dim)),
+                ]
+                .into_iter()
+                .filter_map(|(n, f)| Some((n, f?))),
+            ),
         }
         match &self.ffn {
             Ffn::Dense { intermediate } => v.push(("ffn.intermediate", intermediate)),

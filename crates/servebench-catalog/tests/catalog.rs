@@ -31,8 +31,29 @@ fn builtin_has_the_inferencemax_accelerators_and_models() {
     let models: Vec<&str> = c.models.keys().map(|s| s.as_str()).collect();
     assert_eq!(
         models,
-        ["deepseek-r1-0528", "gpt-oss-120b", "llama-3.3-70b"]
+        [
+            "deepseek-r1-0528",
+            "gpt-oss-120b",
+            "kimi-k2.6",
+            "llama-3.3-70b"
+        ]
     );
+    // Every name InferenceX's configs use for Kimi-K2.6 resolves to it.
+    for name in [
+        "kimik2.6",
+        "nvidia/Kimi-K2.6-NVFP4",
+        "KIMIK2.5",
+        "kimik2.7-code",
+    ] {
+        assert_eq!(
+            c.find_model(name).map(|m| m.id.as_str()),
+            Some("kimi-k2.6"),
+            "{name}"
+        );
+    }
+    // MLA: one latent of 512 + 64 rope dims per layer and token, 61 layers, FP8 KV.
+    let kimi = c.model("kimi-k2.6").unwrap();
+    assert_eq!(kimi.kv_bytes_per_token(Precision::Fp4), Some(61.0 * 576.0));
     let h200 = c.accelerator("H200").unwrap();
     assert_eq!(h200.hbm_bytes(), 141e9);
     assert_eq!(h200.flops(Precision::Fp8), Some(1979e12));
@@ -432,6 +453,23 @@ fn an_accelerator_without_a_fit_borrows_by_the_family_rule() {
             c.engine("vllm").unwrap().step_overhead_us.value,
             "uncalibrated defaults".into()
         )
+    );
+    // An engine fitted nowhere takes the other engines' fits: here first, then anywhere.
+    let other = |a: &str| {
+        let (e, o) = c.engine_knobs("sglang", None, a, Precision::Fp4).unwrap();
+        (e.compute_efficiency.value, o.to_string())
+    };
+    assert_eq!(
+        other("b200"),
+        (
+            0.2,
+            "borrowed (other engines, same accelerator, same precision: median of vllm b200 fp4)"
+                .into()
+        )
+    );
+    assert_eq!(
+        other("mi355x").1,
+        "borrowed (other engines, any accelerator, same precision: median of vllm b200 fp4, vllm h100 fp4, vllm h200 fp4)"
     );
     // A fitted combination is its own.
     assert_eq!(got("h200", Precision::Fp4).3, "fitted");
