@@ -296,6 +296,28 @@ fn readme_main_job_runs_as_written() {
         .map(|v| v["points"].as_u64().unwrap())
         .sum();
     assert_eq!(points, 1439, "the whole InferenceMAX v1 catalog");
+    // Each point says what the simulator ran on: GB200 (no published aggregated points)
+    // borrows B200's fits by the family rule, with the held-out error to expect.
+    let mut store =
+        servebench_store::Store::open_read_only(&format!("sqlite:{}", db.display())).unwrap();
+    let v = store
+        .view(
+            "llama-3.3-70b",
+            1024,
+            1024,
+            None,
+            servebench_store::Source::Own,
+        )
+        .unwrap();
+    let gb200 = v.iter().find(|p| p.config.hardware == "gb200").unwrap();
+    let p = store.point(gb200.id).unwrap().unwrap().point;
+    let sim = &p.provenance["simulator"];
+    assert_eq!(sim["knobs"]["kind"], "borrowed", "{sim}");
+    assert_eq!(sim["knobs"]["rule"], "same family, same precision", "{sim}");
+    assert_eq!(
+        sim["expected_error"]["basis"], "leave one accelerator out",
+        "{sim}"
+    );
 }
 
 #[test]

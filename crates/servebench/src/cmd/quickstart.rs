@@ -137,7 +137,9 @@ pub fn run(a: QuickstartArgs) -> anyhow::Result<ExitCode> {
                 "image": job.image, "engine_version": "simulated (servebench virtual time)",
                 "recipe": job.config_key, "recipe_fingerprint": job.fingerprint,
                 "simulated_joules_per_output_token": m.joules_per_output_token,
-                "simulator_knobs": m.knobs, "simulator_expected_error": m.expected_error,
+                // As a virtual-time sweep's points keep it.
+                "simulator": {"gpu": m.gpu, "model": m.model, "engine": m.engine,
+                              "knobs": m.knobs, "expected_error": m.expected_error},
                 "client": env!("CARGO_PKG_VERSION"),
             }),
             result: serde_json::json!({"simulated": true, "framework": job.framework}),
