@@ -33,7 +33,8 @@
 //     "y": "tput"|"input"|"output"|"cost"|"tpmw"|"energy"|"measured",
 //     "tier", "price": number|null, "source": "own"|"reference"|"both", "run": "latest"|"all"|KEY,
 //     "prec": [..], "hw": [..], "engine": [..], "frontier_only": bool, "points_drawn": n,
-//     "frontier": [{"series", "source", "run", "point": "<id>", "config": "<config key>", "x", "y"}]}
+//     "frontier": [{"series", "source", "run", "point": "<id>", "config": "<config key>", "x", "y",
+//                   "simulated": "<the basis of its expected error>" | "" (measured)}]}
 //     frontier rows are each shown series' frontier points, best x first (the API's figures).
 //     views.inference.csv = {"file": "inference.csv", "header": [..], "rows": n}.
 //     "evals": [{"config_key", "run", "conc", "task", "point", "passed", "score", "stderr",
@@ -179,7 +180,7 @@ async function inference(step) {
   const s = await snapshot(step);
   const st = s.state;
   const frontier = await rows('[data-testid="frontier-row"]',
-    [["series", "data-series"], ["source", "data-source"], ["run", "data-run"], ["point", "data-point"], ["config", "data-config"], ["x", "data-x"], ["y", "data-y"]], ["x", "y"]);
+    [["series", "data-series"], ["source", "data-source"], ["run", "data-run"], ["point", "data-point"], ["config", "data-config"], ["x", "data-x"], ["y", "data-y"], ["simulated", "data-simulated"]], ["x", "y"]);
   const drawn = numOrNull(await page.getAttribute('[data-testid="inference-count"]', "data-value"));
   // The accuracy table: each eval's attributes and its numeric cells (score, s.e., threshold,
   // and its point's x and y).

@@ -51,7 +51,14 @@ function describe(p: ViewPoint, c: ConfigEntry): string[] {
     ...(pd ? [`P/D workers: ${pd[1]} prefill × ${pd[2]} GPUs, ${pd[3]} decode × ${pd[4]} GPUs`] : []),
     `image ${p.image ?? "n/a"}`,
     `run ${p.run} (${date10(p.run_started_at)})`,
+    ...(p.simulated ? [simulatedText(p.simulated)] : []),
   ];
+}
+
+/** What to expect of a simulated point, as the Rust library measured it (hold-out error). */
+function simulatedText(e: NonNullable<ViewPoint["simulated"]>): string {
+  const pct = (v: number): string => `${Math.round(v * 100)}%`;
+  return `simulated: expect the ${e.basis} error (${pct(e.within_35)} within ±35%, median ${pct(e.median_tput_error)} tok/s/GPU, ${pct(e.median_interactivity_error)} tok/s/user)`;
 }
 
 interface Datum {
@@ -124,8 +131,9 @@ function renderInference(ctx: Ctx): Rendered {
     for (const d of fd) {
       const c = view.configs[d.p.config];
       rows.push({
-        attrs: { "data-testid": "frontier-row", "data-series": s.key, "data-source": s.source, "data-run": runName, "data-point": String(d.p.id), "data-config": c.key, "data-x": raw(d.x), "data-y": raw(d.y) },
+        attrs: { "data-testid": "frontier-row", "data-series": s.key, "data-source": s.source, "data-run": runName, "data-point": String(d.p.id), "data-config": c.key, "data-x": raw(d.x), "data-y": raw(d.y), "data-simulated": d.p.simulated?.basis ?? "" },
         cells: [label, labelOf(c, s.source), String(d.p.conc), String(d.p.num_gpus), numCell(d.x, 1), numCell(d.y, Y_META[y].digits), date10(d.p.run_started_at),
+          d.p.simulated ? { text: "simulated", attrs: { title: simulatedText(d.p.simulated) } } : "measured",
           { text: h("a", { href: `#/point/${encodeURIComponent(String(d.p.id))}`, "data-testid": "point-link" }, "detail") }],
       });
     }
@@ -193,8 +201,10 @@ function renderInference(ctx: Ctx): Rendered {
     y === "cost" ? (tier === "custom" ? `$${price ?? "?"}/GPU-hour given. ` : `Cost tier ${tier}. `) : "",
     ["cost", "tpmw", "energy"].includes(y) ? `Prices and all-in power: catalog ${sources.join(", ") || "n/a"}. ` : "",
     `Frontiers per ${GROUPS.find(([g]) => g === group)?.[1]}, computed by servebench's analysis library; the filters show or hide whole series. Published points are hollow with dashed frontiers, never blended with own runs.`);
-  const count = h("p", { "data-testid": "inference-count", "data-value": drawn.length, "data-frontier": rows.length, "data-missing": missing },
+  const simulated = drawn.filter(({ d }) => d.p.simulated).length;
+  const count = h("p", { "data-testid": "inference-count", "data-value": drawn.length, "data-frontier": rows.length, "data-missing": missing, "data-simulated": simulated },
     `${drawn.length} points drawn, ${rows.length} on frontiers`,
+    simulated ? `; ${simulated} of them simulated (their tooltips and the table say what error to expect)` : "",
     missing ? `; ${missing} not drawn: they lack this metric (or the catalog lacks their accelerator's price or power).` : ".");
   // Accuracy beside throughput: each eval with the point measured at the same deployment,
   // concurrency and run, read on the chart's axes.
@@ -218,7 +228,7 @@ function renderInference(ctx: Ctx): Rendered {
   const el = h("section", { "data-testid": "view-inference" }, controls,
     chartBox("inference", config, csv, true), note, pinned, count,
     h("h3", {}, "Frontier points"),
-    table("inference-table", [["series", "series"], ["config", "config"], ["conc", "conc"], ["gpus", "GPUs"], ["x", X_META[x].label], ["y", Y_META[y].label], ["date", "run date"], ["link", ""]], rows),
+    table("inference-table", [["series", "series"], ["config", "config"], ["conc", "conc"], ["gpus", "GPUs"], ["x", X_META[x].label], ["y", Y_META[y].label], ["date", "run date"], ["kind", "measured?"], ["link", ""]], rows),
     h("h3", {}, "Accuracy beside throughput"),
     evals.length
       ? table("eval-table", [["config", "config"], ["run", "run"], ["conc", "conc"], ["task", "task"], ["score", "score"], ["stderr", "± s.e."], ["n", "questions"], ["threshold", "threshold"], ["verdict", "verdict"], ["x", X_META[x].label], ["y", Y_META[y].label], ["link", ""]], evalRows)

@@ -145,6 +145,7 @@ impl Api {
                     num_gpus: p.num_gpus,
                     metrics: p.metrics,
                     image: p.image,
+                    simulated: p.simulated,
                 });
             }
             doc.evals
@@ -265,6 +266,8 @@ pub struct PointDoc {
     #[serde(flatten)]
     pub economics: PointEconomics,
     pub image: Option<String>,
+    /// A simulated point: the error to expect of it (basis, within_35, median errors).
+    pub simulated: Option<serde_json::Value>,
     pub detail: String,
 }
 

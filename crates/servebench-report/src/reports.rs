@@ -279,6 +279,7 @@ pub fn at_targets(series: &[Series], targets: &[f64], prices: &Prices) -> Table 
         ],
         rows: Vec::new(),
     };
+    t.notes.extend(simulated_note(series));
     for c in series {
         let along = Along::new(&c.points);
         let e = prices.of(&c.hardware);
@@ -310,6 +311,34 @@ pub fn at_targets(series: &[Series], targets: &[f64], prices: &Prices) -> Table 
         }
     }
     t
+}
+
+/// A note on the simulated points among `series`, with the error to expect of each kind
+/// (`docs/sim.md`, hold-out error), or `None` when every point was measured.
+fn simulated_note(series: &[Series]) -> Option<String> {
+    let mut by: BTreeMap<String, (usize, &serde_json::Value)> = BTreeMap::new();
+    for p in series.iter().flat_map(|s| &s.points) {
+        if let Some(e) = &p.simulated {
+            let basis = e["basis"].as_str().unwrap_or("unknown basis").to_string();
+            by.entry(basis).or_insert((0, e)).0 += 1;
+        }
+    }
+    if by.is_empty() {
+        return None;
+    }
+    let kinds: Vec<String> = by
+        .iter()
+        .map(|(basis, (n, e))| {
+            let pct = |k: &str| e[k].as_f64().map_or("?".into(), |v| format!("{:.0}%", 100.0 * v));
+            format!(
+                "{n} expecting the {basis} error ({} within ±35%, median {} tok/s/GPU, {} tok/s/user)",
+                pct("within_35"),
+                pct("median_tput_error"),
+                pct("median_interactivity_error")
+            )
+        })
+        .collect();
+    Some(format!("simulated points: {}", kinds.join("; ")))
 }
 
 /// The run of a series, or the runs its configs' latest points come from.
@@ -347,6 +376,7 @@ pub fn frontiers(series: &[Series], x: XMetric, y: YMetric, prices: &Prices) -> 
         ],
         rows: Vec::new(),
     };
+    t.notes.extend(simulated_note(series));
     for s in series {
         let e = prices.of(&s.hardware);
         for p in frontier_points(s, x, y, e) {
@@ -760,6 +790,7 @@ mod tests {
             .map(|&(conc, intvty, tput, e2el, j)| ViewPoint {
                 id: conc as i64,
                 image: None,
+                simulated: None,
                 config: config.clone(),
                 config_key: config.natural_key(),
                 run: "r".into(),

@@ -294,6 +294,15 @@ const MIGRATIONS: &[&str] = &[
         UNIQUE (run_id, config_id, isl, osl, conc, task)
      );
      CREATE INDEX evals_by_config ON evals(config_id, isl, osl);",
+    // 9: the error to expect of a point the simulator produced (its provenance's
+    // `simulator.expected_error`, JSON), in the view index so views can mark it.
+    "ALTER TABLE points ADD COLUMN simulated {text};
+     UPDATE points SET simulated = {json_simulated};
+     DROP INDEX points_view;
+     CREATE INDEX points_view ON points(config_id, isl, osl, run_id, conc, num_gpus,
+        tput_per_gpu, input_tput_per_gpu, output_tput_per_gpu, median_intvty, median_ttft_ms,
+        median_tpot_ms, median_e2el_ms, p99_ttft_ms, p99_tpot_ms, p99_e2el_ms, completed,
+        failed, measured_j_per_token, image, simulated, id);",
 ];
 
 /// An accuracy eval run against a deployment at a concurrency (servebench-eval's result).
@@ -497,6 +506,9 @@ pub struct ViewPoint {
     /// The point's row id (stable while it is stored).
     pub id: i64,
     pub image: Option<String>,
+    /// A simulated point: the error to expect of it (`simulator.expected_error` of its
+    /// provenance: basis, share within ±35%, median errors); `None` for a measured one.
+    pub simulated: Option<serde_json::Value>,
     pub config: Config,
     /// The config's natural key.
     pub config_key: String,
@@ -541,12 +553,12 @@ pub struct PointRecord {
 /// Points in one multi-row INSERT; a batch's remainder goes in power-of-two pieces so a
 /// PostgreSQL session prepares at most a dozen shapes.
 const ROWS_PER_INSERT: usize = 256;
-const POINT_COLUMNS: usize = 23;
+const POINT_COLUMNS: usize = 24;
 
 fn insert_points_sql(rows: usize) -> String {
     let mut sql = format!(
         "INSERT INTO points (point_key, run_id, config_id, isl, osl, conc, num_gpus, \
-         {METRIC_COLUMNS}, image, provenance, result) VALUES "
+         {METRIC_COLUMNS}, image, simulated, provenance, result) VALUES "
     );
     for r in 0..rows {
         sql.push_str(if r == 0 { "(" } else { ", (" });
@@ -792,8 +804,14 @@ impl Store {
                     p.num_gpus.into(),
                 ]);
                 rows.extend(p.metrics.values());
+                let simulated = &p.provenance["simulator"]["expected_error"];
                 rows.extend([
                     p.provenance["image"].as_str().into(),
+                    simulated
+                        .is_object()
+                        .then(|| simulated.to_string())
+                        .as_deref()
+                        .into(),
                     p.provenance.to_string().into(),
                     p.result.to_string().into(),
                 ]);
@@ -964,7 +982,8 @@ impl Store {
             return Ok(Vec::new());
         }
         let sql = format!(
-            "SELECT p.config_id, p.run_id, p.conc, p.num_gpus, p.id, p.image, {METRIC_COLUMNS}
+            "SELECT p.config_id, p.run_id, p.conc, p.num_gpus, p.id, p.image, p.simulated,
+                    {METRIC_COLUMNS}
              FROM points p
              WHERE p.config_id IN (SELECT id FROM configs WHERE model = $1
                                      AND ($2 = '' OR precision = $2))
@@ -992,6 +1011,7 @@ impl Store {
                 Some(ViewPoint {
                     id: r[4].int(),
                     image: r[5].opt_text(),
+                    simulated: r[6].opt_text().and_then(|t| serde_json::from_str(&t).ok()),
                     config_key: config_key.clone(),
                     config: config.clone(),
                     run: run.clone(),
@@ -1000,7 +1020,7 @@ impl Store {
                     osl,
                     conc: r[2].int() as u32,
                     num_gpus: r[3].int() as u32,
-                    metrics: Metrics::from_row(&r[6..]),
+                    metrics: Metrics::from_row(&r[7..]),
                 })
             })
             .collect();
@@ -1225,8 +1245,8 @@ mod tests {
         let s = insert_points_sql(2);
         assert!(
             s.contains("($1, $2,")
-                && s.contains("$23), ($24,")
-                && s.ends_with("$46) ON CONFLICT (point_key) DO NOTHING")
+                && s.contains("$24), ($25,")
+                && s.ends_with("$48) ON CONFLICT (point_key) DO NOTHING")
         );
     }
 }

@@ -469,3 +469,61 @@ fn evals_are_stored_once_and_linked_to_their_points() {
         assert!(s.point(id16).unwrap().unwrap().evals.is_empty());
     }
 }
+
+#[test]
+fn simulated_points_carry_their_expected_error_into_views() {
+    for t in stores("simulated") {
+        let mut s = Store::open(&t.url).unwrap();
+        let mut sim = point("b300", 4, 400.0);
+        let expected = json!({"basis": "leave one accelerator out", "within_35": 0.9142,
+                              "median_tput_error": 0.1063, "median_interactivity_error": 0.1069,
+                              "points": 1328.0, "against": "InferenceMAX v1"});
+        sim.provenance = json!({"image": "img", "simulator": {"gpu": "b300",
+                               "knobs": {"kind": "borrowed"}, "expected_error": expected}});
+        s.ingest(&run("sim", Source::Own), &[sim, point("h200", 4, 300.0)])
+            .unwrap();
+        let v = s
+            .view("llama-3.3-70b", 1024, 1024, None, Source::Own)
+            .unwrap();
+        let by = |hw: &str| v.iter().find(|p| p.config.hardware == hw).unwrap();
+        assert_eq!(by("b300").simulated.as_ref(), Some(&expected));
+        assert_eq!(by("h200").simulated, None, "a measured point");
+    }
+}
+
+#[test]
+fn a_store_from_before_simulated_views_is_migrated_and_backfilled() {
+    let d = tempfile::tempdir().unwrap();
+    let path = d.path().join("s.db");
+    let url = format!("sqlite:{}", path.display());
+    let mut sim = point("b300", 4, 400.0);
+    sim.provenance = json!({"simulator": {"expected_error": {"basis": "in sample"}}});
+    Store::open(&url)
+        .unwrap()
+        .ingest(&run("sim", Source::Own), &[sim])
+        .unwrap();
+    // Back to schema version 8: no `simulated` column.
+    let c = rusqlite::Connection::open(&path).unwrap();
+    c.execute_batch(
+        "DROP INDEX points_view;
+         ALTER TABLE points DROP COLUMN simulated;
+         CREATE INDEX points_view ON points(config_id, isl, osl, run_id);
+         DELETE FROM schema_version WHERE version = 9;",
+    )
+    .unwrap();
+    drop(c);
+    let e = match Store::open_read_only(&url) {
+        Ok(_) => panic!("an old schema opened read-only"),
+        Err(e) => e.to_string(),
+    };
+    assert!(
+        e.contains("schema version 8, this servebench reads version 9"),
+        "{e}"
+    );
+    let mut s = Store::open(&url).unwrap();
+    assert_eq!(s.schema_version().unwrap(), 9);
+    let v = s
+        .view("llama-3.3-70b", 1024, 1024, None, Source::Own)
+        .unwrap();
+    assert_eq!(v[0].simulated, Some(json!({"basis": "in sample"})));
+}

@@ -80,8 +80,13 @@ fn seed(store: &str, log: &str) {
                         failed: Some((hw == "h200") as u64 * i as u64),
                         measured_j_per_token: Some(0.2 + 0.01 * i as f64),
                     },
+                    // B200 TP4 stands for simulated points (borrowed knobs, the held-out error).
                     provenance: json!({"image": format!("vllm/vllm-openai:v0.1{night}.0"), "host": "node-1",
-                                       "server_log_tail": log}),
+                                       "server_log_tail": log,
+                                       "simulator": if tp == 4 { json!({"expected_error": {
+                                           "basis": "leave one accelerator out", "within_35": 0.91,
+                                           "median_tput_error": 0.11, "median_interactivity_error": 0.11}}) }
+                                           else { Value::Null }}),
                     // As a sweep stores it: the bench result, vLLM-style flat statistics and
                     // measured power, under "result".
                     result: json!({"result": {"mean_ttft_ms": 50.0, "median_ttft_ms": 48.0,
@@ -346,6 +351,16 @@ fn check_inference(view: &View, index: &Value, st: &Value) -> usize {
             close(a.2, b.2) && close(a.3, b.3),
             "{}: page {a:?}, library {b:?}",
             st["step"]
+        );
+    }
+    // Simulated points are marked with the basis of their expected error, measured ones not.
+    for r in st["frontier"].as_array().unwrap() {
+        let id: i64 = r["point"].as_str().unwrap().parse().unwrap();
+        let p = view.point(&json!(id));
+        assert_eq!(
+            r["simulated"].as_str().unwrap(),
+            p["simulated"]["basis"].as_str().unwrap_or(""),
+            "{r}"
         );
     }
     want.len()
@@ -814,6 +829,15 @@ fn the_dashboard_in_a_real_browser_shows_what_the_analysis_library_computes() {
         }
     }
     assert!(eval_rows >= 4, "the seeded evals are shown");
+    let simulated_rows = inf
+        .iter()
+        .flat_map(|st| st["frontier"].as_array().unwrap())
+        .filter(|r| r["simulated"] != "")
+        .count();
+    assert!(
+        simulated_rows > 0,
+        "the simulated B200 TP4 points are marked somewhere"
+    );
     assert!(
         frontier_points > 30,
         "{frontier_points} frontier points checked"

@@ -620,6 +620,26 @@ fn the_virtual_time_executor_writes_a_local_sweeps_results_from_the_engine_model
     let detail = store.point(v[0].id).unwrap().unwrap();
     assert_eq!(detail.point.provenance["simulator"]["gpu"], "h200");
     assert_eq!(store.runs().unwrap()[0].executor, "virtual-time");
+    assert_eq!(v[0].simulated.as_ref().unwrap()["basis"], "in sample");
+    // Reports say which points are simulated and what error to expect of them.
+    let o = Command::new(BIN)
+        .args([
+            "report",
+            "frontier",
+            "--store",
+            &db,
+            "--model",
+            "llama-3.3-70b",
+        ])
+        .args(["--isl", "256", "--osl", "32", "--format", "json"])
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let notes = report["notes"].to_string();
+    assert!(
+        notes.contains("simulated points: 9 expecting the in sample error (100% within ±35%"),
+        "{notes}"
+    );
     // Points the simulator cannot run fail one by one, saying why (BF16 Llama-70B on one
     // H200: 141 GB of weights), and the others are stored.
     let bad = write_recipe(
