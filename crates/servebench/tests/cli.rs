@@ -698,4 +698,21 @@ fn simulate_says_where_the_knobs_come_from_and_what_to_expect() {
     };
     let ratio = tput(&b300) / tput(&b200);
     assert!((0.9..1.15).contains(&ratio), "B300 / B200 at c4: {ratio}");
+    // A model the fits never saw, by InferenceX's name for it: the leave-one-model-out error.
+    let o = Command::new(BIN)
+        .args([
+            "simulate",
+            "--gpu",
+            "b200",
+            "--model",
+            "kimik2.6",
+            "--precision",
+            "fp4",
+        ])
+        .args(["--concurrency", "4"])
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(out.contains("(leave one model out, "), "{out}");
 }

@@ -9,7 +9,8 @@ use std::path::PathBuf;
 #[derive(clap::Args, Debug, Clone)]
 pub struct DeploymentArgs {
     /// Accelerator id from the catalog (h100, h200, b200, b300, gb200, gb300, mi300x, mi325x,
-    /// mi355x, or one of your own catalog files).
+    /// mi355x, rtx6000pro, or one of your own catalog files). One without fitted knobs borrows
+    /// its family's (docs/sim.md).
     #[arg(long)]
     pub gpu: Option<String>,
     /// Weight and KV precision (bf16, fp8, fp4).
@@ -54,6 +55,8 @@ impl DeploymentArgs {
         let precision = self
             .precision
             .context("--precision is required with --gpu")?;
+        // Any of the model's names: its id, Hugging Face ids, InferenceX's prefixes.
+        let model = catalog.find_model(model).map_or(model, |m| m.id.as_str());
         let mut dep =
             Deployment::from_catalog(catalog, gpu, model, &self.engine, precision, self.tp)?;
         dep.dp_attention = self.dp_attention;

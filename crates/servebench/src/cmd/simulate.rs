@@ -9,7 +9,8 @@ use std::time::Instant;
 pub struct SimulateArgs {
     #[command(flatten)]
     dep: DeploymentArgs,
-    /// Model id from the catalog (llama-3.3-70b, deepseek-r1-0528, gpt-oss-120b).
+    /// Model id from the catalog (llama-3.3-70b, deepseek-r1-0528, gpt-oss-120b, kimi-k2.6),
+    /// or any of its names (Hugging Face ids, InferenceX prefixes).
     #[arg(long)]
     model: String,
     /// Concurrency values (one point each).
