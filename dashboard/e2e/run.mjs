@@ -23,7 +23,10 @@
 //       ...the last step's fields      // so views.tco.at, views.tco.bars, ... read the final state
 //     }
 //   },
-//   "perf": null | {"hash", "points_drawn", "chart_drawn_ms", "render_ms"}
+//   "perf": null | {"hash", "points_drawn", "chart_drawn_ms", "render_ms"},
+//   "simulated_drawn": {"simulated": points drawn that carry an expected error (frontiers per
+//     config, both sources, every run, every accelerator), "diamonds": those drawn as open
+//     diamonds}
 // }
 // Every Step has {"step": "<what was done>", "hash": "<location.hash after it>", "hash_ok": bool,
 // "render_ms": <ms from the hash change to the charts built>, "state": <body[data-state], the
@@ -70,7 +73,7 @@ if (!base || !out) {
 const timeout = Number(opt("--timeout-ms", "15000"));
 mkdirSync(out, { recursive: true });
 
-const results = { url: base, console_errors: [], problems: [], views: {}, perf: null };
+const results = { url: base, console_errors: [], problems: [], views: {}, perf: null, simulated_drawn: null };
 const browser = await chromium.launch({
   executablePath: opt("--chromium", "/usr/bin/chromium"),
   args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
@@ -239,6 +242,22 @@ await guarded("inference", async () => {
   // accelerator ticked, hardware keys, each config's latest (the published run).
   const unticked = await page.$$eval('[data-testid="hw"] input:not(:checked)', (els) => els.map((e) => e.value));
   for (const hw of unticked) await rec(`tick accelerator ${hw}`, {}, () => page.click(`[data-testid="hw-${hw}"]`));
+  // How the chart draws simulated points (results.simulated_drawn).
+  results.simulated_drawn = await page.evaluate(() => {
+    const ch = window.Chart.getChart(document.querySelector('[data-testid="chart-inference"]'));
+    let simulated = 0, diamonds = 0;
+    for (const ds of ch.data.datasets) {
+      if (String(ds.label).endsWith(" frontier")) continue;
+      ds.data.forEach((d, i) => {
+        if (!d.p.simulated) return;
+        simulated++;
+        const style = Array.isArray(ds.pointStyle) ? ds.pointStyle[i] : ds.pointStyle;
+        const fill = Array.isArray(ds.backgroundColor) ? ds.backgroundColor[i] : ds.backgroundColor;
+        if (style === "rectRot" && fill === "transparent") diamonds++;
+      });
+    }
+    return { simulated, diamonds };
+  });
   await rec("published, hardware keys", { source: "reference", group: "hwkey", run: "latest" }, async () => {
     await page.selectOption('[data-testid="source"]', "reference");
     await page.waitForFunction(() => location.hash.includes("source=reference"));

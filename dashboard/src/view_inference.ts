@@ -119,9 +119,13 @@ function renderInference(ctx: Ctx): Rendered {
     const label = s.run === null ? s.label : `${s.label} ${s.run}`;
     data.forEach((d) => (d ? drawn.push({ d, front: onF.has(String(d.p.id)), s }) : missing++));
     const shown = data.filter((d): d is Datum => d !== null && (!frontierOnly || onF.has(String(d.p.id))));
+    // Simulated points are drawn as open diamonds: their figures carry the simulator's error.
+    const sim = (d: Datum): boolean => d.p.simulated !== null && d.p.simulated !== undefined;
     datasets.push({
-      label, data: shown, pointStyle: styleOf(s.engines[0] ?? ""), pointRadius: 3, pointHoverRadius: 6,
-      borderColor: color, backgroundColor: ref ? "transparent" : color, borderWidth: ref ? 1.2 : 0,
+      label, data: shown, pointRadius: 3, pointHoverRadius: 6, borderColor: color,
+      pointStyle: shown.map((d) => (sim(d) ? "rectRot" : styleOf(s.engines[0] ?? ""))),
+      backgroundColor: shown.map((d) => (ref || sim(d) ? "transparent" : color)),
+      borderWidth: shown.map((d) => (sim(d) ? 1.5 : ref ? 1.2 : 0)),
     });
     datasets.push({
       label: `${label} frontier`, data: fd.slice().sort((a, b) => a.x - b.x), showLine: true, pointRadius: 0, pointHitRadius: 0,
@@ -200,7 +204,7 @@ function renderInference(ctx: Ctx): Rendered {
   const note = h("p", { class: "note" },
     y === "cost" ? (tier === "custom" ? `$${price ?? "?"}/GPU-hour given. ` : `Cost tier ${tier}. `) : "",
     ["cost", "tpmw", "energy"].includes(y) ? `Prices and all-in power: catalog ${sources.join(", ") || "n/a"}. ` : "",
-    `Frontiers per ${GROUPS.find(([g]) => g === group)?.[1]}, computed by servebench's analysis library; the filters show or hide whole series. Published points are hollow with dashed frontiers, never blended with own runs.`);
+    `Frontiers per ${GROUPS.find(([g]) => g === group)?.[1]}, computed by servebench's analysis library; the filters show or hide whole series. Published points are hollow with dashed frontiers, never blended with own runs; simulated points are open diamonds.`);
   const simulated = drawn.filter(({ d }) => d.p.simulated).length;
   const count = h("p", { "data-testid": "inference-count", "data-value": drawn.length, "data-frontier": rows.length, "data-missing": missing, "data-simulated": simulated },
     `${drawn.length} points drawn, ${rows.length} on frontiers`,

@@ -508,9 +508,13 @@ function renderInference(ctx) {
         const label = s.run === null ? s.label : `${s.label} ${s.run}`;
         data.forEach((d) => (d ? drawn.push({ d, front: onF.has(String(d.p.id)), s }) : missing++));
         const shown = data.filter((d) => d !== null && (!frontierOnly || onF.has(String(d.p.id))));
+        // Simulated points are drawn as open diamonds: their figures carry the simulator's error.
+        const sim = (d) => d.p.simulated !== null && d.p.simulated !== undefined;
         datasets.push({
-            label, data: shown, pointStyle: styleOf(s.engines[0] ?? ""), pointRadius: 3, pointHoverRadius: 6,
-            borderColor: color, backgroundColor: ref ? "transparent" : color, borderWidth: ref ? 1.2 : 0,
+            label, data: shown, pointRadius: 3, pointHoverRadius: 6, borderColor: color,
+            pointStyle: shown.map((d) => (sim(d) ? "rectRot" : styleOf(s.engines[0] ?? ""))),
+            backgroundColor: shown.map((d) => (ref || sim(d) ? "transparent" : color)),
+            borderWidth: shown.map((d) => (sim(d) ? 1.5 : ref ? 1.2 : 0)),
         });
         datasets.push({
             label: `${label} frontier`, data: fd.slice().sort((a, b) => a.x - b.x), showLine: true, pointRadius: 0, pointHitRadius: 0,
@@ -573,7 +577,7 @@ function renderInference(ctx) {
     const runs = runsOf(view);
     const controls = h("div", { class: "controls" }, labelled("frontiers per", select("group", group, GROUPS, (v) => set("group", v))), labelled("x", select("x", x, [["intvty", "interactivity (tok/s/user)"], ["e2el", "E2E latency (ms)"], ["ttft", "time to first token (ms)"]], (v) => set("x", v))), labelled("y", select("y", y, Object.keys(Y_META).map((k) => [k, Y_META[k].label]), (v) => set("y", v))), labelled("cost tier", select("tier", tier, [["hyperscaler", "owned, hyperscaler"], ["neocloud", "owned, neocloud"], ["rental", "3-year rental"], ["custom", "my price"]], (v) => set("tier", v))), labelled("$/GPU-hour", numberInput("price", price, (v) => setMany([["price", v], ["tier", v === null ? tier : "custom"]]), { min: "0", placeholder: "custom" })), labelled("source", select("source", source, [["own", "own runs"], ["reference", "published (reference)"], ["both", "both, side by side"]], (v) => set("source", v))), labelled("runs", select("run", run, [["latest", "latest of each config"], ["all", "all"], ...runs.map((r) => [r.key, `${r.key} (${date10(r.started_at)})`])], (v) => set("run", v))), labelled("precision", checks("prec", allPrec, prec, (v) => set("prec", v.join(",")))), labelled("accelerators", checks("hw", allHw, hw, (v) => set("hw", v.join(",")))), labelled("engines", checks("engine", allEngine, engine, (v) => set("engine", v.join(",")))), labelled("frontier only", h("input", { type: "checkbox", "data-testid": "frontier", checked: frontierOnly, onchange: (e) => set("frontier", e.target.checked ? "1" : "0") })));
     const sources = sorted(shownSeries.flatMap((s) => hardwareOf(ctx.index, s.hardware)?.sources?.map((x) => `${x.id} (${x.date})`) ?? []));
-    const note = h("p", { class: "note" }, y === "cost" ? (tier === "custom" ? `$${price ?? "?"}/GPU-hour given. ` : `Cost tier ${tier}. `) : "", ["cost", "tpmw", "energy"].includes(y) ? `Prices and all-in power: catalog ${sources.join(", ") || "n/a"}. ` : "", `Frontiers per ${GROUPS.find(([g]) => g === group)?.[1]}, computed by servebench's analysis library; the filters show or hide whole series. Published points are hollow with dashed frontiers, never blended with own runs.`);
+    const note = h("p", { class: "note" }, y === "cost" ? (tier === "custom" ? `$${price ?? "?"}/GPU-hour given. ` : `Cost tier ${tier}. `) : "", ["cost", "tpmw", "energy"].includes(y) ? `Prices and all-in power: catalog ${sources.join(", ") || "n/a"}. ` : "", `Frontiers per ${GROUPS.find(([g]) => g === group)?.[1]}, computed by servebench's analysis library; the filters show or hide whole series. Published points are hollow with dashed frontiers, never blended with own runs; simulated points are open diamonds.`);
     const simulated = drawn.filter(({ d }) => d.p.simulated).length;
     const count = h("p", { "data-testid": "inference-count", "data-value": drawn.length, "data-frontier": rows.length, "data-missing": missing, "data-simulated": simulated }, `${drawn.length} points drawn, ${rows.length} on frontiers`, simulated ? `; ${simulated} of them simulated (their tooltips and the table say what error to expect)` : "", missing ? `; ${missing} not drawn: they lack this metric (or the catalog lacks their accelerator's price or power).` : ".");
     // Accuracy beside throughput: each eval with the point measured at the same deployment,

@@ -838,6 +838,10 @@ fn the_dashboard_in_a_real_browser_shows_what_the_analysis_library_computes() {
         simulated_rows > 0,
         "the simulated B200 TP4 points are marked somewhere"
     );
+    // And drawn as open diamonds, every one of them.
+    let drawn = &results["simulated_drawn"];
+    assert!(drawn["simulated"].as_u64().unwrap() > 0, "{drawn}");
+    assert_eq!(drawn["diamonds"], drawn["simulated"], "{drawn}");
     assert!(
         frontier_points > 30,
         "{frontier_points} frontier points checked"
