@@ -6,7 +6,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use servebench_client::chunk::{self, Chunk, ChunkError};
-use servebench_client::http1::{parse_head, ChunkedDecoder, Framing, Head};
+use servebench_client::http1::{parse_head, Body, Head};
 use servebench_client::sse::{Event, Flow, SseParser};
 
 #[derive(Debug, Default, PartialEq)]
@@ -51,12 +51,6 @@ impl Outcome {
     }
 }
 
-enum Body {
-    Chunked(ChunkedDecoder),
-    Remaining(u64),
-    UntilClose,
-}
-
 fn exchange(pieces: &[&[u8]]) -> Outcome {
     let mut o = Outcome::default();
     let mut sse = SseParser::new();
@@ -90,11 +84,7 @@ fn exchange(pieces: &[&[u8]]) -> Outcome {
                         let extra = buffered.len() - h.len;
                         &data[n - extra..]
                     };
-                    body = match h.framing {
-                        Framing::Chunked => Body::Chunked(ChunkedDecoder::new()),
-                        Framing::Length(l) => Body::Remaining(l),
-                        Framing::Close => Body::UntilClose,
-                    };
+                    body = Body::new(h.framing);
                     o.head = Some(h);
                 }
             }
@@ -112,23 +102,11 @@ fn exchange(pieces: &[&[u8]]) -> Outcome {
                     true
                 }
             };
-            match &mut body {
-                Body::Chunked(dec) => match dec.feed(data, &mut feed) {
-                    Ok(_) => dec.is_done(),
-                    Err(_) => {
-                        o.body_error = true;
-                        return o;
-                    }
-                },
-                Body::Remaining(left) => {
-                    let take = (*left).min(data.len() as u64) as usize;
-                    *left -= take as u64;
-                    feed(&data[..take]);
-                    *left == 0
-                }
-                Body::UntilClose => {
-                    feed(data);
-                    false
+            match body.feed(data, &mut feed) {
+                Ok(ended) => ended,
+                Err(_) => {
+                    o.body_error = true;
+                    return o;
                 }
             }
         };

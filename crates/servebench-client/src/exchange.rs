@@ -7,7 +7,7 @@
 
 use crate::chunk::{self, Chunk};
 use crate::conn::{Conn, TlsTarget};
-use crate::http1::{self, ChunkedDecoder, Framing, Head};
+use crate::http1::{self, Body, Head};
 use crate::record::RequestRecord;
 use crate::sse::{Event, Flow, SseParser};
 use servebench_core::clock::mono_ns;
@@ -349,12 +349,6 @@ impl Sink<'_> {
     }
 }
 
-enum Body {
-    Chunked(ChunkedDecoder),
-    Remaining(u64),
-    UntilClose,
-}
-
 /// Send `req` on `slot` (connecting first if needed) and read the whole response into `rec`.
 /// `rec.sched_ns`/`queue_ns` are set by the caller; everything else is filled here.
 /// Generated text is appended to `text` when given (for re-tokenization).
@@ -572,11 +566,7 @@ async fn drive(
                         let extra = slot.head.len() - h.len;
                         data = &data[n - extra..];
                     }
-                    body = match h.framing {
-                        Framing::Chunked => Body::Chunked(ChunkedDecoder::new()),
-                        Framing::Length(l) => Body::Remaining(l),
-                        Framing::Close => Body::UntilClose,
-                    };
+                    body = Body::new(h.framing);
                     head = Some(h);
                 }
             }
@@ -594,23 +584,11 @@ async fn drive(
                 true
             }
         };
-        let ended = match &mut body {
-            Body::Chunked(dec) => match dec.feed(data, &mut feed) {
-                Ok(_) => dec.is_done(),
-                Err(e) => {
-                    sink.rec.fail(FailureKind::Parse, 0, e.to_string());
-                    return false;
-                }
-            },
-            Body::Remaining(left) => {
-                let take = (*left).min(data.len() as u64) as usize;
-                *left -= take as u64;
-                feed(&data[..take]);
-                *left == 0
-            }
-            Body::UntilClose => {
-                feed(data);
-                false
+        let ended = match body.feed(data, &mut feed) {
+            Ok(ended) => ended,
+            Err(e) => {
+                sink.rec.fail(FailureKind::Parse, 0, e.to_string());
+                return false;
             }
         };
         drop(s);

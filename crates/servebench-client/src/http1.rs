@@ -100,6 +100,52 @@ pub fn parse_head(buf: &[u8]) -> Result<Option<Head>, HeadError> {
     }
 }
 
+/// A response body being read, by its framing.
+#[derive(Debug, Clone)]
+pub enum Body {
+    Chunked(ChunkedDecoder),
+    /// Bytes of a Content-Length body still to come.
+    Remaining(u64),
+    /// Until the server closes the connection.
+    UntilClose,
+}
+
+impl Body {
+    pub fn new(framing: Framing) -> Body {
+        match framing {
+            Framing::Chunked => Body::Chunked(ChunkedDecoder::new()),
+            Framing::Length(l) => Body::Remaining(l),
+            Framing::Close => Body::UntilClose,
+        }
+    }
+
+    /// Passes the body bytes in `data` to `out` (payload only, framing stripped); whether the
+    /// body has ended by its framing.
+    #[inline]
+    pub fn feed(
+        &mut self,
+        data: &[u8],
+        out: &mut impl FnMut(&[u8]) -> bool,
+    ) -> Result<bool, ChunkedError> {
+        Ok(match self {
+            Body::Chunked(dec) => {
+                dec.feed(data, out)?;
+                dec.is_done()
+            }
+            Body::Remaining(left) => {
+                let take = (*left).min(data.len() as u64) as usize;
+                *left -= take as u64;
+                out(&data[..take]);
+                *left == 0
+            }
+            Body::UntilClose => {
+                out(data);
+                false
+            }
+        })
+    }
+}
+
 /// Decodes a chunked body incrementally.
 #[derive(Debug, Clone, Default)]
 pub struct ChunkedDecoder {
