@@ -12,7 +12,7 @@
 
 use crate::calibration::{compare, fit, share_within, Comparison, PublishedPoint};
 use serde::Serialize;
-use servebench_catalog::{Catalog, Precision};
+use servebench_catalog::{Catalog, ErrorFigures, Figure, Precision};
 use std::collections::BTreeMap;
 
 /// Agreement of a set of simulated points with their published values.
@@ -29,6 +29,20 @@ pub struct Agreement {
 }
 
 impl Agreement {
+    /// As the catalog's hold-out file keeps it, every figure naming `source`.
+    pub fn figures(&self, source: &str) -> ErrorFigures {
+        let f = |v: f64| Figure {
+            value: v,
+            source: source.into(),
+        };
+        ErrorFigures {
+            points: f((self.points - self.not_simulated) as f64),
+            within_35: f(self.within_35),
+            median_tput_error: f(self.median_tput_error),
+            median_interactivity_error: f(self.median_interactivity_error),
+        }
+    }
+
     pub fn of(c: &[Comparison]) -> Agreement {
         let ok: Vec<&Comparison> = c.iter().filter(|x| x.error.is_none()).collect();
         let median = |f: fn(&Comparison) -> f64| {

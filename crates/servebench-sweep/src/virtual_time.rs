@@ -165,6 +165,8 @@ pub struct SimulatorInfo {
     pub gpu: String,
     pub model: String,
     pub engine: String,
+    /// Simulated board energy per output token, J (all GPUs): the simulator's, not measured.
+    pub simulated_joules_per_output_token: f64,
     pub knobs: KnobsOrigin,
     pub expected_error: Option<ExpectedError>,
 }
@@ -260,6 +262,7 @@ pub fn bench_result(
         peak_rss_bytes: 0,
     };
     let info = SimulatorInfo {
+        simulated_joules_per_output_token: r.joules_per_output_token(gpus),
         gpu,
         expected_error: catalog.expected_error(&perf.dep.knobs, &model),
         model,

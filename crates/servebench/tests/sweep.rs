@@ -591,6 +591,12 @@ fn the_virtual_time_executor_writes_a_local_sweeps_results_from_the_engine_model
     assert_eq!(r["max_concurrency"], 4);
     // What the simulator says of itself: vLLM's H200 FP8 fit, and the in-sample error.
     assert_eq!(p["simulator"]["knobs"]["kind"], "fitted");
+    assert!(
+        p["simulator"]["simulated_joules_per_output_token"]
+            .as_f64()
+            .unwrap()
+            > 0.0
+    );
     assert_eq!(p["simulator"]["expected_error"]["basis"], "in sample");
     assert_eq!(p["server_command"], "(none: simulated in virtual time)");
     // Run again: nothing to do. Then into the store and a report, as a local sweep's.

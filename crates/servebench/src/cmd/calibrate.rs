@@ -224,19 +224,8 @@ fn write_holdout(
         &servebench_sim::holdout::Agreement,
     ),
 ) -> anyhow::Result<()> {
-    use servebench_catalog::{ErrorFigures, Figure, HoldoutErrors};
-    let figures = |g: &servebench_sim::holdout::Agreement| {
-        let f = |v: f64| Figure {
-            value: v,
-            source: HOLDOUT_SOURCE.into(),
-        };
-        ErrorFigures {
-            points: f((g.points - g.not_simulated) as f64),
-            within_35: f(g.within_35),
-            median_tput_error: f(g.median_tput_error),
-            median_interactivity_error: f(g.median_interactivity_error),
-        }
-    };
+    use servebench_catalog::HoldoutErrors;
+    let figures = |g: &servebench_sim::holdout::Agreement| g.figures(HOLDOUT_SOURCE);
     let mut models: Vec<String> = points.iter().map(|p| p.model.clone()).collect();
     models.sort();
     models.dedup();

@@ -136,9 +136,9 @@ pub fn run(a: QuickstartArgs) -> anyhow::Result<ExitCode> {
             provenance: serde_json::json!({
                 "image": job.image, "engine_version": "simulated (servebench virtual time)",
                 "recipe": job.config_key, "recipe_fingerprint": job.fingerprint,
-                "simulated_joules_per_output_token": m.joules_per_output_token,
                 // As a virtual-time sweep's points keep it.
                 "simulator": {"gpu": m.gpu, "model": m.model, "engine": m.engine,
+                              "simulated_joules_per_output_token": m.joules_per_output_token,
                               "knobs": m.knobs, "expected_error": m.expected_error},
                 "client": env!("CARGO_PKG_VERSION"),
             }),
