@@ -19,6 +19,8 @@ cd "$(dirname "$0")/.."
 # Every service below is required: a test whose service is missing fails rather than skipping
 # (a plain `cargo test` by hand skips it with a note).
 export SERVEBENCH_TEST_REQUIRE_SERVICES=1
+# A clean clone gains nothing from incremental caches, and they took the last GBs of a CI disk.
+export CARGO_INCREMENTAL=${CARGO_INCREMENTAL:-0}
 # Formatting first: it needs nothing built and fails in seconds.
 cargo fmt --all --check
 export SLURM_CI_DIR=${SLURM_CI_DIR:-/tmp/servebench-slurm-ci}
