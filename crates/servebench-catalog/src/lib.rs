@@ -9,7 +9,10 @@
 
 mod model;
 
-pub use model::{Attention, Ffn, Model, Precision, SlidingWindow};
+pub use model::{
+    Attention, AttentionGroup, Checkpoint, CompressedLayers, Ffn, Indexer, LinearAttention, Model,
+    Precision, SlidingWindow, SparseAttention,
+};
 
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -63,7 +66,7 @@ impl EvalThresholds {
     }
 
     /// Known tasks and models, thresholds in [0, 1]: (field, message) otherwise.
-    fn check(&self, models: &BTreeMap<String, Model>) -> Result<(), (String, String)> {
+    fn check(&self, models: &[&String]) -> Result<(), (String, String)> {
         let tasks = self
             .default
             .iter()
@@ -87,13 +90,10 @@ impl EvalThresholds {
             }
         }
         for m in self.models.keys() {
-            if !models.contains_key(m) {
+            if !models.contains(&m) {
                 return Err((
                     format!("models.{m}"),
-                    format!(
-                        "not a catalog model id (known: {:?})",
-                        models.keys().collect::<Vec<_>>()
-                    ),
+                    format!("not a catalog model id (known: {:?})", models),
                 ));
             }
         }
@@ -243,6 +243,10 @@ pub struct Engine {
     pub max_num_batched_tokens: Figure,
     /// Fraction of HBM for weights, activations and the KV cache.
     pub gpu_memory_utilization: Figure,
+    /// The highest fraction recipes set where the weights leave too little room at the default
+    /// (InferenceX's TP4 DeepSeek-R1 FP8 on B200: 0.95).
+    #[serde(default)]
+    pub max_gpu_memory_utilization: Option<Figure>,
     /// KV-cache page size in tokens.
     pub kv_block_tokens: Figure,
     /// When requests are let into the KV cache.
@@ -261,7 +265,8 @@ pub struct Engine {
 
 impl Engine {
     fn figures(&self) -> Vec<(&'static str, &Figure)> {
-        vec![
+        let max_util = self.max_gpu_memory_utilization.as_ref();
+        let mut v = vec![
             ("max_num_seqs", &self.max_num_seqs),
             ("max_num_batched_tokens", &self.max_num_batched_tokens),
             ("gpu_memory_utilization", &self.gpu_memory_utilization),
@@ -271,7 +276,19 @@ impl Engine {
             ("step_overhead_us", &self.step_overhead_us),
             ("allreduce_latency_us", &self.allreduce_latency_us),
             ("link_efficiency", &self.link_efficiency),
-        ]
+        ];
+        v.extend(max_util.map(|f| ("max_gpu_memory_utilization", f)));
+        v
+    }
+
+    /// The fraction of HBM the engine may use for `weight_bytes` of weights per GPU: its
+    /// default, or where that leaves no room for a KV cache, the highest recipes set.
+    pub fn memory_utilization(&self, hbm_bytes: f64, weight_bytes: f64) -> f64 {
+        let default = self.gpu_memory_utilization.value;
+        match &self.max_gpu_memory_utilization {
+            Some(max) if weight_bytes >= hbm_bytes * default => max.value.max(default),
+            _ => default,
+        }
     }
 
     /// The efficiencies are fractions: checked beside the generic figure checks.
@@ -281,7 +298,13 @@ impl Engine {
             ("compute_efficiency", &self.compute_efficiency),
             ("memory_efficiency", &self.memory_efficiency),
             ("link_efficiency", &self.link_efficiency),
-        ] {
+        ]
+        .into_iter()
+        .chain(
+            self.max_gpu_memory_utilization
+                .as_ref()
+                .map(|f| ("max_gpu_memory_utilization", f)),
+        ) {
             if !(f.value > 0.0 && f.value <= 1.0) {
                 return Err((
                     field,
@@ -554,6 +577,12 @@ pub enum CatalogError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("model {id} cannot be simulated: {file} states {} of its figures as not known ({})", unknown.len(), unknown.iter().map(|u| u.field.as_str()).collect::<Vec<_>>().join(", "))]
+    Undescribed {
+        id: String,
+        file: String,
+        unknown: Vec<UnknownFact>,
+    },
     #[error("unknown {kind} '{id}' (the catalog has: {known})")]
     NotFound {
         kind: &'static str,
@@ -570,6 +599,8 @@ pub struct Catalog {
     pub eval_thresholds: EvalThresholds,
     pub accelerators: BTreeMap<String, Accelerator>,
     pub models: BTreeMap<String, Model>,
+    /// Models whose files state some figures as not known: named, not simulated.
+    pub model_cards: BTreeMap<String, ModelCard>,
     pub engines: BTreeMap<String, Engine>,
     /// Fitted knobs per (engine, accelerator, precision).
     pub calibrations: BTreeMap<CalibrationKey, Knobs>,
@@ -642,8 +673,19 @@ impl Catalog {
                         .insert(format!("accelerator:{}", a.id), file.clone());
                     self.accelerators.insert(a.id.clone(), a);
                 }
+                "model" if !unknown_facts(file, text)?.is_empty() => {
+                    let mut card: ModelCard = parse(file, text)?;
+                    card.unknown = unknown_facts(file, text)?;
+                    check_cited(file, text, &self.sources)?;
+                    self.models.remove(&card.id);
+                    self.origin.remove(&format!("model:{}", card.id));
+                    self.origin.insert(format!("card:{}", card.id), file.clone());
+                    self.model_cards.insert(card.id.clone(), card);
+                }
                 "model" => {
                     let m: Model = parse(file, text)?;
+                    self.model_cards.remove(&m.id);
+                    self.origin.remove(&format!("card:{}", m.id));
                     m.validate()
                         .map_err(|(field, message)| CatalogError::Invalid {
                             file: file.clone(),
@@ -724,8 +766,10 @@ impl Catalog {
         for (key, file) in &self.origin {
             let figures: Vec<(&'static str, &Figure)> = match key.split_once(':') {
                 Some(("eval-thresholds", _)) => {
+                    let ids: Vec<&String> =
+                        self.models.keys().chain(self.model_cards.keys()).collect();
                     self.eval_thresholds
-                        .check(&self.models)
+                        .check(&ids)
                         .map_err(|(field, message)| CatalogError::Invalid {
                             file: file.clone(),
                             field,
@@ -964,29 +1008,171 @@ impl Catalog {
         self.models.values().find(|m| m.is_named(name))
     }
 
+    /// The catalog id of the model `name` names, simulated or only described.
+    pub fn model_id(&self, name: &str) -> Option<&str> {
+        self.find_model(name).map(|m| m.id.as_str()).or_else(|| {
+            self.model_cards
+                .values()
+                .find(|c| c.is_named(name))
+                .map(|c| c.id.as_str())
+        })
+    }
+
+    /// The model `name` names, or why it cannot be simulated.
+    pub fn simulated_model(&self, name: &str) -> Result<&Model, CatalogError> {
+        if let Some(m) = self.find_model(name) {
+            return Ok(m);
+        }
+        match self.model_cards.values().find(|c| c.is_named(name)) {
+            Some(c) => Err(CatalogError::Undescribed {
+                id: c.id.clone(),
+                file: self
+                    .origin
+                    .get(&format!("card:{}", c.id))
+                    .cloned()
+                    .unwrap_or_default(),
+                unknown: c.unknown.clone(),
+            }),
+            None => self.model(name),
+        }
+    }
+
     /// The accuracy threshold of eval `task` for the model `name` names (its own, else the
     /// task's default), if there is one.
     pub fn eval_threshold(&self, task: &str, model: &str) -> Option<&Figure> {
-        self.find_model(model)
-            .and_then(|m| self.eval_thresholds.models.get(&m.id))
+        self.model_id(model)
+            .and_then(|id| self.eval_thresholds.models.get(id))
             .and_then(|t| t.get(task))
             .or_else(|| self.eval_thresholds.default.get(task))
     }
 
     pub fn model(&self, id: &str) -> Result<&Model, CatalogError> {
-        self.models
-            .get(&id.to_ascii_lowercase())
-            .ok_or_else(|| CatalogError::NotFound {
-                kind: "model",
-                id: id.into(),
-                known: self.models.keys().cloned().collect::<Vec<_>>().join(", "),
-            })
+        let id = id.to_ascii_lowercase();
+        if let Some(m) = self.models.get(&id) {
+            return Ok(m);
+        }
+        if self.model_cards.contains_key(&id) {
+            return self.simulated_model(&id);
+        }
+        Err(CatalogError::NotFound {
+            kind: "model",
+            id,
+            known: self.models.keys().cloned().collect::<Vec<_>>().join(", "),
+        })
     }
 }
 
 #[derive(Deserialize)]
 struct Kind {
     kind: String,
+}
+
+/// A model whose file states some figures as not known (`{unknown: why}`): its names and what
+/// is missing, so recipes naming it resolve and simulating it says why it cannot.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct ModelCard {
+    pub id: String,
+    pub name: String,
+    pub hf_id: String,
+    #[serde(default)]
+    pub aliases: Vec<String>,
+    #[serde(skip)]
+    pub unknown: Vec<UnknownFact>,
+}
+
+impl ModelCard {
+    pub fn is_named(&self, name: &str) -> bool {
+        [&self.id, &self.hf_id]
+            .into_iter()
+            .chain(&self.aliases)
+            .any(|n| n.eq_ignore_ascii_case(name))
+    }
+}
+
+/// A figure a model file states as not known, and why.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct UnknownFact {
+    /// Dotted path: `attention.query_heads`.
+    pub field: String,
+    pub why: String,
+}
+
+/// Every `{unknown: why}` in a data file, by dotted path.
+fn unknown_facts(file: &str, text: &str) -> Result<Vec<UnknownFact>, CatalogError> {
+    let doc: serde_norway::Value = parse(file, text)?;
+    let mut out = Vec::new();
+    walk(&doc, "", &mut |path, m| {
+        if let Some(why) = m.get("unknown") {
+            out.push(UnknownFact {
+                field: path.to_string(),
+                why: why.as_str().unwrap_or_default().to_string(),
+            });
+        }
+    });
+    Ok(out)
+}
+
+/// In a file that cannot be read into its type (it states unknowns), every `{value, source}`
+/// still cites a defined source and holds a non-negative number, and every unknown says why.
+fn check_cited(
+    file: &str,
+    text: &str,
+    sources: &BTreeMap<String, Source>,
+) -> Result<(), CatalogError> {
+    let doc: serde_norway::Value = parse(file, text)?;
+    let mut bad = None;
+    walk(&doc, "", &mut |path, m| {
+        let invalid = |message: String| CatalogError::Invalid {
+            file: file.into(),
+            field: path.into(),
+            message,
+        };
+        if let Some(why) = m.get("unknown") {
+            if why.as_str().is_none_or(|w| w.trim().is_empty()) || m.len() != 1 {
+                bad.get_or_insert(invalid("expected {unknown: <why it is not known>}".into()));
+            }
+        } else if let (Some(v), Some(src)) = (m.get("value"), m.get("source")) {
+            match (v.as_f64(), src.as_str()) {
+                (Some(v), _) if !(v.is_finite() && v >= 0.0) => {
+                    bad.get_or_insert(invalid(format!("expected a non-negative number, got {v}")));
+                }
+                (None, _) => {
+                    bad.get_or_insert(invalid("expected a number".into()));
+                }
+                (_, Some(s)) if !sources.contains_key(s) => {
+                    bad.get_or_insert(invalid(format!(
+                        "source '{s}' is not defined in any sources.yaml"
+                    )));
+                }
+                _ => {}
+            }
+        }
+    });
+    bad.map_or(Ok(()), Err)
+}
+
+/// Calls `f(path, mapping)` for every mapping in `v`, depth first.
+fn walk(v: &serde_norway::Value, path: &str, f: &mut dyn FnMut(&str, &serde_norway::Mapping)) {
+    match v {
+        serde_norway::Value::Mapping(m) => {
+            f(path, m);
+            for (k, child) in m {
+                let key = k.as_str().map_or_else(|| format!("{k:?}"), str::to_string);
+                let p = if path.is_empty() {
+                    key
+                } else {
+                    format!("{path}.{key}")
+                };
+                walk(child, &p, f);
+            }
+        }
+        serde_norway::Value::Sequence(items) => {
+            for (i, child) in items.iter().enumerate() {
+                walk(child, &format!("{path}[{i}]"), f);
+            }
+        }
+        _ => {}
+    }
 }
 
 /// Deserialize YAML, turning errors into `file:line:column: message`.

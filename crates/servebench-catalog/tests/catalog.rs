@@ -33,11 +33,17 @@ fn builtin_has_the_inferencemax_accelerators_and_models() {
         models,
         [
             "deepseek-r1-0528",
+            "deepseek-v4-pro",
+            "glm-5.1",
             "gpt-oss-120b",
             "kimi-k2.6",
-            "llama-3.3-70b"
+            "llama-3.3-70b",
+            "minimax-m3",
+            "qwen3.5-397b-a17b"
         ]
     );
+    let cards: Vec<&str> = c.model_cards.keys().map(|s| s.as_str()).collect();
+    assert_eq!(cards, ["glm-5.2", "kimi-k3"]);
     // Every name InferenceX's configs use for Kimi-K2.6 resolves to it.
     for name in [
         "kimik2.6",
@@ -334,6 +340,18 @@ fn eval_thresholds_resolve_by_model_name_and_bad_ones_are_refused() {
     assert_eq!(t("gsm8k", "some/unknown-model"), Some(0.90));
     assert_eq!(t("gpqa-diamond", "gpt-oss-120b"), Some(0.30));
     assert_eq!(t("math500", "gpt-oss-120b"), None, "no published threshold");
+    // Today's models, by their InferenceX prefixes (utils/evals/thresholds.yaml at 843c6254):
+    // dsv4 0.91, qwen3.5 0.94, glm5.1 0.93; glm5.2, kimik3 and minimaxm3 take the default.
+    for (prefix, want) in [
+        ("dsv4", 0.91),
+        ("qwen3.5", 0.94),
+        ("glm5.1", 0.93),
+        ("glm5.2", 0.90),
+        ("kimik3", 0.90),
+        ("minimaxm3", 0.90),
+    ] {
+        assert_eq!(t("gsm8k", prefix), Some(want), "{prefix}");
+    }
     assert_eq!(
         c.eval_threshold("gsm8k", "dsr1").unwrap().source,
         "ix-eval-thresholds"
@@ -513,4 +531,171 @@ fn the_shipped_hold_out_file_says_what_to_expect_of_borrowed_knobs() {
         c.expected_error(&fitted, "llama-3.3-70b").unwrap().basis,
         "in sample"
     );
+}
+
+/// Every model prefix and checkpoint in InferenceX's master configs (843c6254, 2026-08-21:
+/// `model-prefix` and `model` of every recipe) names a catalog model.
+#[test]
+fn every_model_of_inferencex_today_resolves() {
+    let c = Catalog::builtin().unwrap();
+    let names = [
+        ("dsr1", "deepseek-r1-0528"),
+        ("deepseek-ai/DeepSeek-R1-0528", "deepseek-r1-0528"),
+        ("nvidia/DeepSeek-R1-0528-FP4-V2", "deepseek-r1-0528"),
+        ("amd/DeepSeek-R1-0528-MXFP4", "deepseek-r1-0528"),
+        ("amd/DeepSeek-R1-0528-MXFP4-Preview", "deepseek-r1-0528"),
+        ("dsv4", "deepseek-v4-pro"),
+        ("deepseek-ai/DeepSeek-V4-Pro", "deepseek-v4-pro"),
+        ("qwen3.5", "qwen3.5-397b-a17b"),
+        ("Qwen/Qwen3.5-397B-A17B-FP8", "qwen3.5-397b-a17b"),
+        ("nvidia/Qwen3.5-397B-A17B-NVFP4", "qwen3.5-397b-a17b"),
+        ("nvidia/Qwen3.5-397B-A17B-NVFP4-V2", "qwen3.5-397b-a17b"),
+        ("amd/Qwen3.5-397B-A17B-MXFP4", "qwen3.5-397b-a17b"),
+        ("glm5.1", "glm-5.1"),
+        ("zai-org/GLM-5.1-FP8", "glm-5.1"),
+        ("glm5.2", "glm-5.2"),
+        ("zai-org/GLM-5.2-FP8", "glm-5.2"),
+        ("nvidia/GLM-5.2-NVFP4", "glm-5.2"),
+        ("amd/GLM-5.2-MXFP4", "glm-5.2"),
+        ("kimik3", "kimi-k3"),
+        ("moonshotai/Kimi-K3", "kimi-k3"),
+        ("kimik2.6", "kimi-k2.6"),
+        ("nvidia/Kimi-K2.6-NVFP4", "kimi-k2.6"),
+        ("minimaxm3", "minimax-m3"),
+        ("MiniMaxAI/MiniMax-M3-MXFP8", "minimax-m3"),
+        ("nvidia/MiniMax-M3-NVFP4", "minimax-m3"),
+        ("amd/MiniMax-M3-MXFP4", "minimax-m3"),
+    ];
+    for (name, id) in names {
+        assert_eq!(c.model_id(name), Some(id), "{name}");
+    }
+}
+
+#[test]
+fn a_model_with_unknown_figures_names_them_instead_of_simulating() {
+    let c = Catalog::builtin().unwrap();
+    let e = c
+        .simulated_model("moonshotai/Kimi-K3")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.starts_with("model kimi-k3 cannot be simulated: catalog/models/kimi-k3.yaml states 8 of its figures as not known"),
+        "{e}"
+    );
+    for field in [
+        "hidden_size",
+        "attention",
+        "linear_attention",
+        "params_active_b",
+    ] {
+        assert!(e.contains(field), "{e}");
+    }
+    assert!(c
+        .model("glm-5.2")
+        .unwrap_err()
+        .to_string()
+        .contains("glm-5.2.yaml"));
+    // A known figure in such a file still cites a defined source.
+    let dir = tempdir();
+    std::fs::create_dir_all(dir.join("models")).unwrap();
+    std::fs::write(
+        dir.join("models/m.yaml"),
+        "kind: model\nid: m\nname: M\nhf_id: x/m\nlayers: {value: 3, source: nowhere}\nhidden_size: {unknown: not stated}\n",
+    )
+    .unwrap();
+    let e = Catalog::builtin()
+        .unwrap()
+        .load_dir(&dir)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.ends_with("m.yaml: field layers: source 'nowhere' is not defined in any sources.yaml"),
+        "{e}"
+    );
+    std::fs::write(
+        dir.join("models/m.yaml"),
+        "kind: model\nid: m\nname: M\nhf_id: x/m\nhidden_size: {unknown: ''}\n",
+    )
+    .unwrap();
+    let e = Catalog::builtin()
+        .unwrap()
+        .load_dir(&dir)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.ends_with("field hidden_size: expected {unknown: <why it is not known>}"),
+        "{e}"
+    );
+}
+
+fn tempdir() -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!(
+        "servebench-catalog-{}-{:?}",
+        std::process::id(),
+        std::thread::current().id()
+    ));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// Cache sizes of today's attention kinds, by hand from the model files' figures.
+#[test]
+fn cache_bytes_of_compressed_sparse_and_linear_attention() {
+    let c = Catalog::builtin().unwrap();
+    let groups = |id: &str, p| c.model(id).unwrap().attention_groups(p).unwrap();
+    // DeepSeek-V4-Pro, FP8 KV: CSA 30 layers × (512 + 128 indexer) / 4, HCA 31 × 512 / 128.
+    let dsv4 = c.model("deepseek-v4-pro").unwrap();
+    assert_eq!(dsv4.kv_bytes_per_token(Precision::Fp4), Some(4_924.0));
+    let g = groups("deepseek-v4-pro", Precision::Fp4);
+    let held: f64 = g.iter().map(|g| g.held_bytes(8192.0)).sum();
+    // CSA 30 × (512 × (2048 + 128) + 128 × 2048); HCA 31 × 512 × (64 + 128).
+    assert_eq!(held, 41_287_680.0 + 3_047_424.0);
+    // A decoding query reads the top 1,024 CSA entries, not all 2,048.
+    let read: f64 = g.iter().map(|g| g.decode_bytes(8192.0)).sum();
+    assert_eq!(read, 30.0 * (512.0 * 1152.0 + 128.0 * 2048.0) + 3_047_424.0);
+    // Qwen3.5: 15 GQA layers × 2 × 2 KV heads × 256; 45 Gated DeltaNet layers of fixed state:
+    // (64 × 128 × 128 + (2 × 16 × 128 + 64 × 128) × 3) × 2 bytes each.
+    let qwen = c.model("qwen3.5-397b-a17b").unwrap();
+    assert_eq!(qwen.kv_bytes_per_token(Precision::Fp8), Some(15_360.0));
+    let g = groups("qwen3.5-397b-a17b", Precision::Fp8);
+    let held = |len: f64| g.iter().map(|g| g.held_bytes(len)).sum::<f64>();
+    assert_eq!(held(0.0), 45.0 * 2_170_880.0);
+    assert_eq!(held(1000.0) - held(0.0), 15_360_000.0);
+    // GLM-5.1, BF16 KV: 78 × ((512 + 64) + 128 indexer) × 2. MiniMax-M3: 3 dense layers of
+    // 2 × 4 × 128 × 2, 57 sparse ones with a 128-wide indexer key besides.
+    let glm = c.model("glm-5.1").unwrap();
+    assert_eq!(glm.kv_bytes_per_token(Precision::Fp8), Some(109_824.0));
+    let mm = c.model("minimax-m3").unwrap();
+    assert_eq!(
+        mm.kv_bytes_per_token(Precision::Fp8),
+        Some(3.0 * 2048.0 + 57.0 * 2304.0)
+    );
+    // Sparse attention: a query attends to at most (16 + 1) blocks of 128 tokens.
+    let g = groups("minimax-m3", Precision::Fp8);
+    let sparse = g.iter().find(|g| g.top_k.is_finite()).unwrap();
+    assert_eq!(sparse.top_k, 17.0 * 128.0);
+}
+
+/// A prefill chunk's attention FLOPs in closed form equal the per-query sum, term by term.
+#[test]
+fn chunk_flops_are_the_sum_of_their_queries() {
+    let c = Catalog::builtin().unwrap();
+    for (id, p) in [
+        ("deepseek-v4-pro", Precision::Fp4),
+        ("qwen3.5-397b-a17b", Precision::Fp8),
+        ("minimax-m3", Precision::Fp8),
+        ("llama-3.3-70b", Precision::Fp8),
+    ] {
+        for g in c.model(id).unwrap().attention_groups(p).unwrap() {
+            for (from, n) in [(0u32, 1u32), (0, 300), (4000, 700), (4095, 2), (9000, 64)] {
+                let brute: f64 = (from..from + n).map(|i| g.query_flops(i as f64)).sum();
+                let closed = g.chunk_flops(from as f64, n as f64);
+                assert!(
+                    (closed - brute).abs() <= 1e-9 * brute.max(1.0),
+                    "{id} {from}+{n}: {closed} vs {brute}"
+                );
+            }
+        }
+    }
 }

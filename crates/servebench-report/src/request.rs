@@ -182,8 +182,8 @@ impl Request {
     ) -> Result<(Vec<curves::Curve>, Table), String> {
         // A model the catalog knows is stored under its id: accept any of its names.
         let mut query = self.query.clone();
-        if let Some(m) = catalog.find_model(&query.model) {
-            query.model = m.id.clone();
+        if let Some(id) = catalog.model_id(&query.model) {
+            query.model = id.to_owned();
         }
         let curves = curves::load(store, &query).map_err(|e| e.to_string())?;
         if curves.is_empty() && self.what != What::Accuracy {

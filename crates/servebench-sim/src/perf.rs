@@ -4,16 +4,20 @@
 //! time = max(compute, memory) + all-reduce + fixed overhead, per GPU of the tensor-parallel
 //! group, where
 //! - compute = FLOPs / (dense peak × engine compute efficiency); FLOPs = 2 × active parameters
-//!   per token × tokens (weights) + attention FLOPs over each token's context;
+//!   per token × tokens (weights) + attention FLOPs of each token over what it attends to;
 //! - memory = bytes / (HBM bandwidth × engine memory efficiency); bytes = weights read (for MoE:
-//!   the non-expert weights plus the experts the batch is expected to touch) + KV cache read;
+//!   the non-expert weights plus the experts the batch is expected to touch) + KV cache (and
+//!   linear-attention state) read;
 //! - all-reduce: two per layer over the scale-up link (ring), for TP > 1.
 //!
-//! Tensor parallelism splits weights, FLOPs and (for GQA, up to the number of KV heads) the KV
-//! cache; MLA's single latent cannot be split by heads, so every TP rank holds and reads it all
-//! unless attention runs data-parallel (`dp_attention`).
+//! What attention costs per sequence comes from the model's attention groups
+//! ([`servebench_catalog::AttentionGroup`]: full, sparse, compressed and linear layers).
+//! Tensor parallelism splits weights, FLOPs and (for GQA, up to the number of KV heads; for
+//! linear attention, of value heads) the cache; a single latent (MLA, compressed attention)
+//! cannot be split by heads, so every TP rank holds and reads it all unless attention runs
+//! data-parallel (`dp_attention`).
 
-use servebench_catalog::{Accelerator, Attention, Engine, Ffn, KnobsOrigin, Model, Precision};
+use servebench_catalog::{Accelerator, AttentionGroup, Engine, Ffn, KnobsOrigin, Model, Precision};
 
 /// What is served, and how it is split.
 #[derive(Debug, Clone)]
@@ -94,22 +98,21 @@ impl std::str::FromStr for SpecDecode {
     }
 }
 
-/// The work of one step.
+/// The work of one step. The attention parts are sums the engine adds per sequence with
+/// [`PerfModel::add_prefill`] and [`PerfModel::add_decode`].
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct StepBatch {
     /// Prompt tokens processed this step (chunked prefill).
     pub prefill_tokens: u64,
-    /// Σ over prefill tokens of the context each attends to (its position).
-    pub prefill_context: f64,
-    /// Σ over prefill chunks of the prefix they read from the KV cache.
-    pub prefill_prefix: f64,
     /// Sequences decoding this step.
     pub decode_seqs: u64,
     /// Tokens they put through the model: one each, or draft + 1 with speculative decoding
     /// (0 means `decode_seqs`).
     pub decode_tokens: u64,
-    /// Σ over decoding sequences of their context length.
-    pub decode_context: f64,
+    /// Attention FLOPs of the step's queries, per GPU.
+    pub attn_flops: f64,
+    /// Cache bytes the step reads, per GPU.
+    pub kv_bytes: f64,
 }
 
 impl StepBatch {
@@ -171,12 +174,16 @@ pub struct PerfModel {
     fixed_weight_bytes: f64,
     /// MoE: (layers with experts, experts, experts per token, bytes of one expert in one layer).
     moe: Option<(f64, f64, f64, f64)>,
-    /// KV bytes per token of context, per GPU.
+    /// Fraction of HBM the engine uses ([`Engine::memory_utilization`]).
+    memory_utilization: f64,
+    /// The attention groups and how many ways each one's cache is split per GPU.
+    attention: Vec<(AttentionGroup, f64)>,
+    /// Cache bytes per token of a long context, per GPU: the unit of KV-cache capacity.
     kv_bytes_per_token: f64,
+    /// Whether a sequence's cache is exactly `kv_bytes_per_token` × its length.
+    kv_linear: bool,
     /// 2 × active parameters: weight FLOPs per token.
     flops_per_token: f64,
-    /// Attention FLOPs per token per context position (all layers, whole model).
-    attn_flops_per_ctx: f64,
     layers: f64,
     hidden: f64,
     overhead_s: f64,
@@ -237,7 +244,8 @@ impl PerfModel {
         let expert_bytes_total = moe.map_or(0.0, |(l, n, _, b)| l * n * b);
         let fixed_weight_bytes = (total_weight_bytes - expert_bytes_total).max(0.0) / tp;
         let need = total_weight_bytes / tp;
-        let have = a.hbm_bytes() * e.gpu_memory_utilization.value;
+        let memory_utilization = e.memory_utilization(a.hbm_bytes(), need);
+        let have = a.hbm_bytes() * memory_utilization;
         if need >= have {
             return Err(PerfError::DoesNotFit {
                 model: m.id.clone(),
@@ -248,32 +256,27 @@ impl PerfModel {
                 have_gb: have / 1e9,
             });
         }
-        let kv_split = match &m.attention {
-            Attention::Gqa { kv_heads, .. } if !dep.dp_attention => tp.min(kv_heads.value),
-            Attention::Mla { .. } if !dep.dp_attention => 1.0,
+        let attention: Vec<(AttentionGroup, f64)> = m
+            .attention_groups(p)
+            .unwrap_or_default()
+            .into_iter()
             // DP attention: each GPU holds only its own sequences, i.e. 1/tp of the total.
-            _ => tp,
-        };
-        let kv_bytes_per_token = m.kv_bytes_per_token(p).unwrap_or(0.0) / kv_split;
-        let attn_flops_per_ctx = match &m.attention {
-            // QKᵀ and AV: 2 FLOPs per multiply-add each.
-            Attention::Gqa {
-                query_heads,
-                head_dim,
-                ..
-            } => 4.0 * m.full_attention_layers() * query_heads.value * head_dim.value,
-            Attention::Mla {
-                query_heads,
-                qk_nope_head_dim,
-                qk_rope_head_dim,
-                v_head_dim,
-                ..
-            } => {
-                2.0 * m.layers.value
-                    * query_heads.value
-                    * (qk_nope_head_dim.value + qk_rope_head_dim.value + v_head_dim.value)
-            }
-        };
+            .map(|g| {
+                (
+                    g,
+                    if dep.dp_attention {
+                        tp
+                    } else {
+                        tp.min(g.split)
+                    },
+                )
+            })
+            .collect();
+        let kv_bytes_per_token = attention
+            .iter()
+            .map(|(g, split)| g.bytes_per_token() / split)
+            .sum();
+        let kv_linear = attention.iter().all(|(g, _)| g.is_linear());
         Ok(PerfModel {
             tp,
             flops_per_s: peak * e.compute_efficiency.value,
@@ -281,9 +284,11 @@ impl PerfModel {
             link_bytes_per_s: a.scale_up.gb_per_s_per_gpu.value * 1e9 * e.link_efficiency.value,
             fixed_weight_bytes,
             moe,
+            memory_utilization,
+            attention,
             kv_bytes_per_token,
+            kv_linear,
             flops_per_token: 2.0 * m.params_active_b.value * 1e9,
-            attn_flops_per_ctx,
             layers: m.layers.value,
             hidden,
             overhead_s: e.step_overhead_us.value * 1e-6,
@@ -306,15 +311,15 @@ impl PerfModel {
         self.fixed_weight_bytes + experts
     }
 
-    /// KV-cache bytes one GPU holds per token of context.
+    /// KV-cache bytes one GPU holds per token of a long context.
     pub fn kv_bytes_per_token(&self) -> f64 {
         self.kv_bytes_per_token
     }
 
-    /// Tokens of context the KV cache holds: HBM × utilisation − weights, per GPU.
+    /// Tokens of a long context the KV cache holds: HBM × utilisation − weights, per GPU.
     pub fn kv_capacity_tokens(&self) -> u64 {
         let a = &self.dep.accelerator;
-        let free = a.hbm_bytes() * self.dep.engine.gpu_memory_utilization.value
+        let free = a.hbm_bytes() * self.memory_utilization
             - (self.fixed_weight_bytes + self.moe.map_or(0.0, |(l, n, _, b)| l * n * b) / self.tp);
         if self.kv_bytes_per_token <= 0.0 {
             return u64::MAX;
@@ -322,6 +327,46 @@ impl PerfModel {
         // With DP attention each GPU holds whole tokens of its own sequences; per token of the
         // group's context that is still kv_bytes_per_token per GPU on average.
         (free.max(0.0) / self.kv_bytes_per_token) as u64
+    }
+
+    /// Cache bytes one GPU holds for a sequence of `len` tokens.
+    pub fn seq_kv_bytes(&self, len: f64) -> f64 {
+        self.attention
+            .iter()
+            .map(|(g, split)| g.held_bytes(len) / split)
+            .sum()
+    }
+
+    /// The KV-cache capacity a sequence of `len` tokens takes, in tokens of a long context:
+    /// `len` itself where the cache grows linearly; more where a window or recurrent state adds
+    /// a fixed part.
+    pub fn kv_tokens(&self, len: u64) -> u64 {
+        if self.kv_linear || self.kv_bytes_per_token <= 0.0 {
+            return len;
+        }
+        (self.seq_kv_bytes(len as f64) / self.kv_bytes_per_token).ceil() as u64
+    }
+
+    /// Adds a prefill chunk of `n` tokens after `prefix` cached ones: its queries' attention
+    /// and one read of the prefix's cache.
+    pub fn add_prefill(&self, b: &mut StepBatch, prefix: u64, n: u64) {
+        let (p, n) = (prefix as f64, n as f64);
+        for (g, split) in &self.attention {
+            b.attn_flops += g.chunk_flops(p, n) / self.tp;
+            b.kv_bytes += g.held_bytes(p) / split;
+        }
+        b.prefill_tokens += n as u64;
+    }
+
+    /// Adds a decoding sequence at context `ctx` putting `tokens` tokens through the model.
+    pub fn add_decode(&self, b: &mut StepBatch, ctx: u64, tokens: u64) {
+        let c = ctx as f64;
+        for (g, split) in &self.attention {
+            b.attn_flops += g.query_flops(c) / self.tp;
+            b.kv_bytes += g.decode_bytes(c) / split;
+        }
+        b.decode_seqs += 1;
+        b.decode_tokens += tokens;
     }
 
     /// Board power of one GPU with nothing to do, W.
@@ -344,11 +389,8 @@ impl PerfModel {
         if tokens == 0 {
             return StepCost::default();
         }
-        let flops = (self.flops_per_token * tokens as f64
-            + self.attn_flops_per_ctx * (b.prefill_context + b.decode_context))
-            / self.tp;
-        let bytes = self.weight_bytes_read(tokens)
-            + self.kv_bytes_per_token * (b.decode_context + b.prefill_prefix);
+        let flops = self.flops_per_token * tokens as f64 / self.tp + b.attn_flops;
+        let bytes = self.weight_bytes_read(tokens) + b.kv_bytes;
         let compute_s = flops / self.flops_per_s;
         let memory_s = bytes / self.bytes_per_s;
         let comm_s = if self.tp > 1.0 {
@@ -409,16 +451,12 @@ mod tests {
     #[test]
     fn kv_reads_add_context_times_bytes_per_token() {
         let m = PerfModel::new(dep("h200", "llama-3.3-70b", "vllm", Precision::Fp8, 1)).unwrap();
-        let a = m.step(&StepBatch {
-            decode_seqs: 4,
-            decode_context: 0.0,
-            ..Default::default()
-        });
-        let b = m.step(&StepBatch {
-            decode_seqs: 4,
-            decode_context: 4096.0,
-            ..Default::default()
-        });
+        let batch = |ctx: [u64; 4]| {
+            let mut b = StepBatch::default();
+            ctx.iter().for_each(|&c| m.add_decode(&mut b, c, 1));
+            m.step(&b)
+        };
+        let (a, b) = (batch([0; 4]), batch([1024; 4]));
         assert!(close(b.bytes - a.bytes, 4096.0 * 163_840.0));
     }
 
@@ -426,11 +464,9 @@ mod tests {
     fn big_prefill_is_compute_bound() {
         let m = PerfModel::new(dep("h200", "llama-3.3-70b", "vllm", Precision::Fp8, 1)).unwrap();
         let n = 8192.0;
-        let c = m.step(&StepBatch {
-            prefill_tokens: 8192,
-            prefill_context: n * (n - 1.0) / 2.0,
-            ..Default::default()
-        });
+        let mut b = StepBatch::default();
+        m.add_prefill(&mut b, 0, 8192);
+        let c = m.step(&b);
         assert!(c.compute_s > c.memory_s);
         // Weights: 2 × 70.55e9 × 8192; attention: 4 × 80 × 64 × 128 per context position.
         let flops = 2.0 * 70.55e9 * n + 4.0 * 80.0 * 64.0 * 128.0 * n * (n - 1.0) / 2.0;
@@ -442,12 +478,12 @@ mod tests {
         let one = PerfModel::new(dep("h200", "llama-3.3-70b", "vllm", Precision::Fp8, 1)).unwrap();
         let eight =
             PerfModel::new(dep("h200", "llama-3.3-70b", "vllm", Precision::Fp8, 8)).unwrap();
-        let b = StepBatch {
-            decode_seqs: 16,
-            decode_context: 16.0 * 2048.0,
-            ..Default::default()
+        let batch = |m: &PerfModel| {
+            let mut b = StepBatch::default();
+            (0..16).for_each(|_| m.add_decode(&mut b, 2048, 1));
+            m.step(&b)
         };
-        let (c1, c8) = (one.step(&b), eight.step(&b));
+        let (c1, c8) = (batch(&one), batch(&eight));
         assert!(
             close(c8.memory_s * 8.0, c1.memory_s),
             "weights and KV (8 KV heads) split 8 ways"

@@ -226,8 +226,12 @@ impl<'a> Engine<'a> {
         }
     }
 
+    /// Blocks a sequence of `tokens` tokens needs (more than its length where its cache has a
+    /// fixed part: a window, a recurrent state).
     fn blocks_for(&self, tokens: u64) -> u64 {
-        tokens.div_ceil(self.limits.block_tokens)
+        self.perf
+            .kv_tokens(tokens)
+            .div_ceil(self.limits.block_tokens)
     }
 
     /// Tokens a decoding sequence puts through the model per step (1, or draft + 1).
@@ -324,15 +328,10 @@ impl<'a> Engine<'a> {
         for &(idx, n) in &work {
             let s = &self.running[idx];
             if s.prefilling() {
-                batch.prefill_tokens += n;
-                // Tokens at positions ctx..ctx+n attend to everything before them.
-                let p = s.ctx as f64;
-                batch.prefill_context += n as f64 * p + (n as f64) * (n as f64 - 1.0) / 2.0;
-                batch.prefill_prefix += p;
+                // Tokens at positions ctx..ctx+n attend to what is before them.
+                self.perf.add_prefill(&mut batch, s.ctx, n);
             } else {
-                batch.decode_seqs += 1;
-                batch.decode_tokens += n;
-                batch.decode_context += s.ctx as f64;
+                self.perf.add_decode(&mut batch, s.ctx, n);
             }
         }
         let cost = self.perf.step(&batch);

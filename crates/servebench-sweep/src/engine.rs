@@ -322,15 +322,17 @@ pub(crate) fn sim_gpu(runner: &str, catalog: &Catalog) -> Result<String, String>
         .map_err(|e| format!("runner '{runner}' names no simulated accelerator: {e}"))
 }
 
-/// The catalog model of a recipe's model: its id or its Hugging Face id.
+/// The catalog model of a recipe's model: its id, Hugging Face id or an alias. A model whose
+/// file states figures as not known is named with them.
 pub(crate) fn sim_model(model: &str, catalog: &Catalog) -> Result<String, String> {
-    catalog
-        .find_model(model)
-        .map(|m| m.id.clone())
-        .ok_or_else(|| {
+    match catalog.simulated_model(model) {
+        Ok(m) => Ok(m.id.clone()),
+        Err(servebench_catalog::CatalogError::NotFound { .. }) => {
             let ids: Vec<&str> = catalog.models.keys().map(String::as_str).collect();
-            format!(
+            Err(format!(
                 "model '{model}' is not in the simulator's catalog (ids, Hugging Face ids or aliases of {ids:?})"
-            )
-        })
+            ))
+        }
+        Err(e) => Err(e.to_string()),
+    }
 }

@@ -125,6 +125,19 @@ pub const INFERENCEMAX_V1: (&str, &str) = (
     include_str!("../../../recipes/inferencemax-v1.yaml"),
 );
 
+/// InferenceX's current master configs, shipped in the binary
+/// (`data/inferencex-configs-843c6254/`, InferenceX at 843c6254, 2026-08-21; Apache-2.0).
+pub const INFERENCEX_TODAY: [(&str, &str); 2] = [
+    (
+        "data/inferencex-configs-843c6254/nvidia-master.yaml",
+        include_str!("../../../data/inferencex-configs-843c6254/nvidia-master.yaml"),
+    ),
+    (
+        "data/inferencex-configs-843c6254/amd-master.yaml",
+        include_str!("../../../data/inferencex-configs-843c6254/amd-master.yaml"),
+    ),
+];
+
 /// [`load_recipes`] over texts already read, each with the file name its errors cite.
 pub fn load_recipe_texts(texts: &[(PathBuf, String)]) -> Result<Recipes, RecipeError> {
     let mut out = Recipes::default();

@@ -141,6 +141,15 @@ pub fn point_name(job: &Job, conc: u32) -> PathBuf {
     ))
 }
 
+/// `dir/name.ext`, the extension appended: `Path::with_extension` would replace whatever
+/// follows a dot in the name (`qwen3.5_8k1k_…` became `qwen3.json`, every point one file).
+pub(crate) fn named(dir: &Path, name: &Path, ext: &str) -> PathBuf {
+    let mut file = dir.join(name).into_os_string();
+    file.push(".");
+    file.push(ext);
+    file.into()
+}
+
 pub(crate) fn write_atomic(path: &Path, value: &impl Serialize) -> std::io::Result<()> {
     if let Some(d) = path.parent() {
         std::fs::create_dir_all(d)?;
@@ -382,12 +391,7 @@ pub fn run(recipes: &Recipes, jobs: &[Job], o: &SweepOptions) -> std::io::Result
         points: all.iter().filter(|p| !p.job.eval_only).count(),
         ..Default::default()
     };
-    let stored = |p: &Point| {
-        points_dir
-            .join(point_name(p.job, p.conc))
-            .with_extension("json")
-            .exists()
-    };
+    let stored = |p: &Point| named(&points_dir, &point_name(p.job, p.conc), "json").exists();
     let bar = o.progress.then(|| progress_bar("sweep", all.len()));
     let mut server: Option<(String, Server)> = None;
     let mut stop = false;
@@ -591,7 +595,7 @@ fn ensure_server<'s>(
             Ok(c) => c,
             Err(e) => return Ok(Err(ServerFailure::Fatal(e))),
         };
-        let log = o.out.join("logs").join(name).with_extension("log");
+        let log = named(&o.out.join("logs"), name, "log");
         let mut s = match Server::start(&cmd, &launch.host, port, log)? {
             Ok(s) => s,
             Err(e) => return Ok(Err(ServerFailure::Fatal(e))),
@@ -670,10 +674,9 @@ fn run_point(
                     simulator: None,
                     result,
                 };
-                let path = o.out.join("points").join(&name).with_extension("json");
+                let path = named(&o.out.join("points"), &name, "json");
                 write_atomic(&path, &stored)?;
-                let _ =
-                    std::fs::remove_file(o.out.join("failed").join(&name).with_extension("json"));
+                let _ = std::fs::remove_file(named(&o.out.join("failed"), &name, "json"));
                 summary.measured += 1;
                 return Ok(true);
             }
@@ -693,10 +696,7 @@ fn run_point(
         log_tail,
         result: last_result,
     };
-    write_atomic(
-        &o.out.join("failed").join(&name).with_extension("json"),
-        &failed,
-    )?;
+    write_atomic(&named(&o.out.join("failed"), &name, "json"), &failed)?;
     summary.failed += 1;
     Ok(false)
 }

@@ -5,7 +5,7 @@
 //! states (`squeue`), collects the tasks' logs, and records every task that ended without its
 //! points (cancelled, timed out, node failure) as failed, with its state and log tail.
 
-use crate::local::{point_name, FailedPoint, SweepSummary};
+use crate::local::{named, point_name, FailedPoint, SweepSummary};
 use crate::plan::Job;
 use servebench_core::shell::quote as shell_quote;
 use std::path::{Path, PathBuf};
@@ -74,11 +74,7 @@ fn stored(out: &Path, job: &Job) -> bool {
     job.conc.iter().all(|&c| {
         let name = point_name(job, c);
         if !job.eval_only {
-            return out
-                .join("points")
-                .join(&name)
-                .with_extension("json")
-                .exists();
+            return named(&out.join("points"), &name, "json").exists();
         }
         // An eval row is done when an eval of it is stored (`<name>.<task>.json`).
         let (dir, stem) = (
@@ -145,12 +141,7 @@ pub fn run(jobs: &[Job], o: &SlurmOptions) -> std::io::Result<SweepSummary> {
         .filter(|i| !pending.contains(i))
         .map(|i| jobs[i].conc.len())
         .sum();
-    let point_file = |job: &Job, c: u32| {
-        o.out
-            .join("points")
-            .join(point_name(job, c))
-            .with_extension("json")
-    };
+    let point_file = |job: &Job, c: u32| named(&o.out.join("points"), &point_name(job, c), "json");
     // Points of pending jobs stored before (a job's tasks skip them too).
     let partial: usize = pending
         .iter()
@@ -225,7 +216,7 @@ pub fn run(jobs: &[Job], o: &SlurmOptions) -> std::io::Result<SweepSummary> {
             let log = o.out.join("logs/slurm").join(format!("{id}_{t}.out"));
             for &c in &job.conc {
                 let name = point_name(job, c);
-                let failed = o.out.join("failed").join(&name).with_extension("json");
+                let failed = named(&o.out.join("failed"), &name, "json");
                 if point_file(job, c).exists() {
                     summary.measured += 1;
                 } else if failed.exists() {

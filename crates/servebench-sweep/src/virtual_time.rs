@@ -3,7 +3,7 @@
 //! catalog takes seconds; what it measures is the simulator's, labelled as such by the caller.
 
 use crate::engine::{sim_gpu, sim_model, simulated_engine};
-use crate::local::{point_name, write_atomic, FailedPoint, StoredPoint, SweepSummary};
+use crate::local::{named, point_name, write_atomic, FailedPoint, StoredPoint, SweepSummary};
 use crate::plan::{Job, Topology, Workload};
 use servebench_catalog::{Catalog, ExpectedError, KnobsOrigin, Precision};
 use servebench_client::metrics::{aggregate, Context};
@@ -28,7 +28,7 @@ pub struct Measurement {
     pub conc: u32,
     /// The catalog's model id (what published results use).
     pub model: String,
-    /// The simulated accelerator and engine.
+    /// The simulated accelerator, and the recipe's engine (framework).
     pub gpu: String,
     pub engine: String,
     pub num_gpus: u32,
@@ -53,6 +53,8 @@ pub struct Measurement {
     pub knobs: KnobsOrigin,
     /// The error to expect of these figures (the catalog's hold-out measurement).
     pub expected_error: Option<ExpectedError>,
+    /// What the simulator ran: its engine model and what of the recipe it left out.
+    pub info: SimulatorInfo,
 }
 
 /// The simulator's deployment of a single-node job with a fixed workload.
@@ -71,6 +73,7 @@ fn perf(job: &Job, catalog: &Catalog) -> Result<(PerfModel, String, String, u32)
     let mut dep = Deployment::from_catalog(catalog, &gpu, &model, engine, precision, tp)
         .map_err(|e| format!("{}: {e}", job.config_key))?;
     dep.dp_attention = dp_attn;
+    dep.model = dep.model.with_checkpoint(&job.model);
     let perf = PerfModel::new(dep).map_err(|e| format!("{}: {e}", job.config_key))?;
     Ok((perf, gpu, model, tp))
 }
@@ -103,7 +106,8 @@ fn measure(job: &Job, j: usize, conc: u32, catalog: &Catalog) -> Result<Measurem
         conc,
         model,
         gpu,
-        engine: simulated_engine(&job.framework).unwrap_or("vllm").into(),
+        // The recipe's engine (ATOM stays ATOM, though vLLM's model simulates it).
+        engine: job.framework.clone(),
         num_gpus: gpus,
         isl,
         osl,
@@ -122,6 +126,7 @@ fn measure(job: &Job, j: usize, conc: u32, catalog: &Catalog) -> Result<Measurem
         joules_per_output_token: r.joules_per_output_token(gpus),
         expected_error: catalog.expected_error(&perf.dep.knobs, &perf.dep.model.id),
         knobs: perf.dep.knobs.clone(),
+        info: SimulatorInfo::of(job, &perf, catalog, r.joules_per_output_token(gpus)),
     })
 }
 
@@ -160,7 +165,7 @@ pub fn run(
 
 /// What a point simulated in virtual time stores beside its result: the deployment the
 /// simulator ran, where its knobs came from and the error to expect (`docs/sim.md`).
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct SimulatorInfo {
     pub gpu: String,
     pub model: String,
@@ -169,6 +174,44 @@ pub struct SimulatorInfo {
     pub simulated_joules_per_output_token: f64,
     pub knobs: KnobsOrigin,
     pub expected_error: Option<ExpectedError>,
+    /// What of the recipe the simulator does not model, so the figures are without it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub not_simulated: Vec<String>,
+}
+
+impl SimulatorInfo {
+    fn of(job: &Job, perf: &PerfModel, catalog: &Catalog, joules_per_output_token: f64) -> Self {
+        let dep = &perf.dep;
+        SimulatorInfo {
+            gpu: dep.accelerator.id.clone(),
+            model: dep.model.id.clone(),
+            engine: dep.engine.id.clone(),
+            simulated_joules_per_output_token: joules_per_output_token,
+            knobs: dep.knobs.clone(),
+            expected_error: catalog.expected_error(&dep.knobs, &dep.model.id),
+            not_simulated: not_simulated(job),
+        }
+    }
+}
+
+/// The parts of a job the simulator leaves out (they come with disaggregation, expert
+/// parallelism and MTP in the simulator).
+fn not_simulated(job: &Job) -> Vec<String> {
+    let mut out = Vec::new();
+    if job.spec_decoding != crate::recipe::SpecDecoding::None {
+        out.push(format!(
+            "spec-decoding {}: simulated without speculation",
+            job.spec_decoding.as_str()
+        ));
+    }
+    if let Topology::Single { ep, .. } = job.topology {
+        if ep > 1 {
+            out.push(format!(
+                "ep {ep}: experts spread as tensor parallelism, without all-to-all"
+            ));
+        }
+    }
+    out
 }
 
 /// Nanoseconds on a clock that starts 1 s before the simulation (0 means "never" in a record).
@@ -190,7 +233,7 @@ pub fn bench_result(
             job.config_key
         ));
     };
-    let (perf, gpu, model, gpus) = perf(job, catalog)?;
+    let (perf, _, _, gpus) = perf(job, catalog)?;
     let mut vp = VirtualPoint::inferencex(conc as usize, isl as u64, osl as u64);
     vp.record_gaps = true;
     let r = simulate(&perf, &vp);
@@ -261,14 +304,7 @@ pub fn bench_result(
         tokenize_probe: None,
         peak_rss_bytes: 0,
     };
-    let info = SimulatorInfo {
-        simulated_joules_per_output_token: r.joules_per_output_token(gpus),
-        gpu,
-        expected_error: catalog.expected_error(&perf.dep.knobs, &model),
-        model,
-        engine: perf.dep.engine.id.clone(),
-        knobs: perf.dep.knobs.clone(),
-    };
+    let info = SimulatorInfo::of(job, &perf, catalog, r.joules_per_output_token(gpus));
     Ok((aggregate(&run, cx), info))
 }
 
@@ -325,8 +361,7 @@ pub fn sweep(
     threads: usize,
     done: &(dyn Fn(usize, usize) + Sync),
 ) -> std::io::Result<(SweepSummary, Vec<String>)> {
-    let path =
-        |dir: &str, j: &Job, c: u32| out.join(dir).join(point_name(j, c)).with_extension("json");
+    let path = |dir: &str, j: &Job, c: u32| named(&out.join(dir), &point_name(j, c), "json");
     let all: Vec<(&Job, u32)> = jobs
         .iter()
         .flat_map(|j| j.conc.iter().map(move |&c| (j, c)))

@@ -55,10 +55,11 @@ impl DeploymentArgs {
         let precision = self
             .precision
             .context("--precision is required with --gpu")?;
-        // Any of the model's names: its id, Hugging Face ids, InferenceX's prefixes.
-        let model = catalog.find_model(model).map_or(model, |m| m.id.as_str());
-        let mut dep =
-            Deployment::from_catalog(catalog, gpu, model, &self.engine, precision, self.tp)?;
+        // Any of the model's names: its id, Hugging Face ids (a checkpoint's own weight
+        // format), InferenceX's prefixes.
+        let id = catalog.simulated_model(model)?.id.as_str();
+        let mut dep = Deployment::from_catalog(catalog, gpu, id, &self.engine, precision, self.tp)?;
+        dep.model = dep.model.with_checkpoint(model);
         dep.dp_attention = self.dp_attention;
         dep.spec = self.spec_decode;
         Ok(PerfModel::new(dep)?)

@@ -115,7 +115,7 @@ pub fn run(a: IngestArgs) -> anyhow::Result<ExitCode> {
     // Models the catalog knows are stored under its ids, so a run of
     // `meta-llama/Llama-3.3-70B-Instruct` and the published `llama-3.3-70b` share a view.
     let catalog = servebench_catalog::Catalog::builtin()?;
-    let canonical = |name: &str| catalog.find_model(name).map(|m| m.id.clone());
+    let canonical = |name: &str| catalog.model_id(name).map(str::to_owned);
     // Every path is read first: a typo or an empty file stores nothing and creates no store.
     let mut loaded = Vec::with_capacity(a.paths.len());
     for path in &a.paths {

@@ -17,9 +17,13 @@ use std::process::ExitCode;
 
 #[derive(clap::Args, Debug)]
 pub struct QuickstartArgs {
-    /// Recipe files (default: the InferenceMAX v1 catalog shipped in the binary,
-    /// recipes/inferencemax-v1.yaml).
-    #[arg(long = "config-files", num_args = 1.., value_name = "FILE")]
+    /// Which shipped recipes to simulate: v1 (the InferenceMAX v1 catalog, the reproducible
+    /// default: recipes/inferencemax-v1.yaml) or today (InferenceX's master configs at 843c6254,
+    /// 2026-08-21: every single-node fixed-length job).
+    #[arg(long, value_enum, default_value = "v1")]
+    catalog: ShippedRecipes,
+    /// Recipe files instead of the shipped ones.
+    #[arg(long = "config-files", num_args = 1.., value_name = "FILE", conflicts_with = "catalog")]
     config_files: Vec<PathBuf>,
     /// The store the results go into (created if missing).
     #[arg(long, default_value = "sqlite:servebench.db", env = "SERVEBENCH_STORE")]
@@ -47,11 +51,24 @@ pub struct QuickstartArgs {
     at: Vec<f64>,
 }
 
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq)]
+enum ShippedRecipes {
+    V1,
+    Today,
+}
+
 pub fn run(a: QuickstartArgs) -> anyhow::Result<ExitCode> {
     let t0 = std::time::Instant::now();
     let recipes = if a.config_files.is_empty() {
-        let (name, text) = servebench_sweep::INFERENCEMAX_V1;
-        servebench_sweep::load_recipe_texts(&[(name.into(), text.to_string())])?
+        let shipped: &[(&str, &str)] = match a.catalog {
+            ShippedRecipes::V1 => &[servebench_sweep::INFERENCEMAX_V1],
+            ShippedRecipes::Today => &servebench_sweep::INFERENCEX_TODAY,
+        };
+        let texts: Vec<(PathBuf, String)> = shipped
+            .iter()
+            .map(|(name, text)| (name.into(), text.to_string()))
+            .collect();
+        servebench_sweep::load_recipe_texts(&texts)?
     } else {
         servebench_sweep::load_recipes(&a.config_files)?
     };
@@ -137,9 +154,7 @@ pub fn run(a: QuickstartArgs) -> anyhow::Result<ExitCode> {
                 "image": job.image, "engine_version": "simulated (servebench virtual time)",
                 "recipe": job.config_key, "recipe_fingerprint": job.fingerprint,
                 // As a virtual-time sweep's points keep it.
-                "simulator": {"gpu": m.gpu, "model": m.model, "engine": m.engine,
-                              "simulated_joules_per_output_token": m.joules_per_output_token,
-                              "knobs": m.knobs, "expected_error": m.expected_error},
+                "simulator": m.info,
                 "client": env!("CARGO_PKG_VERSION"),
             }),
             result: serde_json::json!({"simulated": true, "framework": job.framework}),

@@ -1,0 +1,93 @@
+//! InferenceX's current master configs (shipped: data/inferencex-configs-843c6254) on the
+//! simulator: every single-node fixed-length job simulates, each point is its own result file.
+
+use servebench_catalog::Catalog;
+use servebench_sweep::plan::{plan, Evals, PlanOptions};
+use servebench_sweep::{load_recipe_texts, virtual_time, INFERENCEX_TODAY};
+use std::path::PathBuf;
+
+fn today_jobs() -> Vec<servebench_sweep::plan::Job> {
+    let texts: Vec<(PathBuf, String)> = INFERENCEX_TODAY
+        .iter()
+        .map(|(n, t)| (n.into(), t.to_string()))
+        .collect();
+    let opts = PlanOptions {
+        multi_node: false,
+        agentic: false,
+        evals: Evals::None,
+        ..PlanOptions::default()
+    };
+    plan(
+        &load_recipe_texts(&texts).unwrap(),
+        &Default::default(),
+        &opts,
+    )
+    .unwrap()
+}
+
+#[test]
+fn every_single_node_fixed_length_job_of_inferencex_today_simulates() {
+    let jobs = today_jobs();
+    // InferenceX's own generator gives 690 single-node fixed-length rows (docs/recipes.md).
+    let points: usize = jobs.iter().map(|j| j.conc.len()).sum();
+    assert_eq!(points, 690);
+    let catalog = Catalog::builtin().unwrap();
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let results = virtual_time::run(&jobs, &catalog, threads, &|_, _| {});
+    let failed: Vec<&String> = results.iter().filter_map(|r| r.as_ref().err()).collect();
+    assert!(
+        failed.is_empty(),
+        "{} failed, e.g. {:?}",
+        failed.len(),
+        &failed[..failed.len().min(3)]
+    );
+    let ok: Vec<_> = results.into_iter().map(Result::unwrap).collect();
+    // Every model of these jobs is one of today's three, each point served completely.
+    let models: std::collections::BTreeSet<&str> = ok.iter().map(|m| m.model.as_str()).collect();
+    assert_eq!(
+        models.into_iter().collect::<Vec<_>>(),
+        ["deepseek-r1-0528", "deepseek-v4-pro", "qwen3.5-397b-a17b"]
+    );
+    for m in &ok {
+        assert_eq!(m.failed, 0, "{m:?}");
+        assert!(m.tput_per_gpu > 0.0 && m.median_intvty > 0.0, "{m:?}");
+        // Unfitted models carry a held-out error, never the in-sample one.
+        if m.model != "deepseek-r1-0528" {
+            assert_ne!(
+                m.expected_error.as_ref().unwrap().basis,
+                "in sample",
+                "{m:?}"
+            );
+        }
+    }
+    // ATOM keeps its name beside vLLM on MI355X, and MTP rows say they ran without speculation.
+    assert!(ok
+        .iter()
+        .any(|m| m.engine == "atom" && m.info.engine == "vllm"));
+    let mtp = ok
+        .iter()
+        .filter(|m| jobs[m.job].spec_decoding.as_str() == "mtp")
+        .inspect(|m| {
+            assert_eq!(
+                m.info.not_simulated[0],
+                "spec-decoding mtp: simulated without speculation"
+            )
+        })
+        .count();
+    assert_eq!(mtp, 308);
+}
+
+#[test]
+fn an_mxfp4_checkpoint_reads_fewer_weight_bytes_than_nvfp4() {
+    // AMD's MXFP4 Qwen3.5 (4.25 bit) against the model's NVFP4 figure (4.5 bit), by hand.
+    let c = Catalog::builtin().unwrap();
+    let m = c.model("qwen3.5-397b-a17b").unwrap().clone();
+    let p = servebench_catalog::Precision::Fp4;
+    let nv = m.weight_bytes(p).unwrap();
+    let mx = m
+        .with_checkpoint("amd/Qwen3.5-397B-A17B-MXFP4")
+        .weight_bytes(p)
+        .unwrap();
+    assert_eq!(nv, 397e9 * 0.5625);
+    assert_eq!(mx, 397e9 * 0.53125);
+}
