@@ -91,3 +91,25 @@ fn an_mxfp4_checkpoint_reads_fewer_weight_bytes_than_nvfp4() {
     assert_eq!(nv, 397e9 * 0.5625);
     assert_eq!(mx, 397e9 * 0.53125);
 }
+
+/// Every `model` and `model-prefix` of every recipe in the shipped configs (single- and
+/// multi-node, fixed-length and agentic) names a catalog model, read from the files themselves.
+#[test]
+fn every_model_the_shipped_configs_name_resolves() {
+    let catalog = Catalog::builtin().unwrap();
+    let mut names = std::collections::BTreeSet::new();
+    for (_, text) in INFERENCEX_TODAY {
+        let doc: serde_norway::Value = serde_norway::from_str(text).unwrap();
+        for (_, recipe) in doc.as_mapping().unwrap() {
+            for field in ["model", "model-prefix"] {
+                names.insert(recipe[field].as_str().unwrap().to_string());
+            }
+        }
+    }
+    assert_eq!(names.len(), 29, "{names:?}");
+    let unresolved: Vec<&String> = names
+        .iter()
+        .filter(|n| catalog.model_id(n).is_none())
+        .collect();
+    assert!(unresolved.is_empty(), "{unresolved:?}");
+}
