@@ -914,19 +914,33 @@ impl Catalog {
 
     /// The error to expect of the simulator on `model` with knobs of `origin`: held out by
     /// accelerator where the knobs were borrowed (or are defaults), by model where the model
-    /// was not among those fitted, else in sample. `None` without a hold-out file.
+    /// was not among those fitted (the worse of the two where both hold), else in sample.
+    /// `None` without a hold-out file.
     pub fn expected_error(&self, origin: &KnobsOrigin, model: &str) -> Option<ExpectedError> {
         let h = self.holdout.as_ref()?;
-        let (basis, f) = match origin {
-            KnobsOrigin::Borrowed { .. } | KnobsOrigin::Defaults => (
+        let borrowed = matches!(origin, KnobsOrigin::Borrowed { .. } | KnobsOrigin::Defaults);
+        let unfitted_model = !h.fitted_models.iter().any(|m| m == model);
+        // Where both hold, the worse of the two held-out sets (fewer points within ±35%).
+        let held_out = [
+            (
+                borrowed,
                 "leave one accelerator out",
-                h.leave_one_accelerator_out.as_ref()?,
+                &h.leave_one_accelerator_out,
             ),
-            _ if !h.fitted_models.iter().any(|m| m == model) => {
-                ("leave one model out", h.leave_one_model_out.as_ref()?)
-            }
-            _ => ("in sample", &h.in_sample),
-        };
+            (
+                unfitted_model,
+                "leave one model out",
+                &h.leave_one_model_out,
+            ),
+        ]
+        .into_iter()
+        .filter(|(applies, _, _)| *applies)
+        .map(|(_, basis, f)| f.as_ref().map(|f| (basis, f)))
+        .collect::<Option<Vec<_>>>()?;
+        let (basis, f) = held_out
+            .into_iter()
+            .min_by(|a, b| a.1.within_35.value.total_cmp(&b.1.within_35.value))
+            .unwrap_or(("in sample", &h.in_sample));
         Some(ExpectedError {
             basis,
             against: h.against.clone(),

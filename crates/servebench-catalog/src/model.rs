@@ -321,6 +321,8 @@ pub struct Model {
     pub layers: Figure,
     pub hidden_size: Figure,
     pub vocab: Figure,
+    /// Longest sequence (prompt and output) the model takes, tokens.
+    pub context: Figure,
     pub attention: Attention,
     pub ffn: Ffn,
     #[serde(default)]
@@ -616,6 +618,7 @@ impl Model {
             ("layers", &self.layers),
             ("hidden_size", &self.hidden_size),
             ("vocab", &self.vocab),
+            ("context", &self.context),
             ("params_total_b", &self.params_total_b),
             ("params_active_b", &self.params_active_b),
         ];

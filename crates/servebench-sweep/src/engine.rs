@@ -336,3 +336,36 @@ pub(crate) fn sim_model(model: &str, catalog: &Catalog) -> Result<String, String
         Err(e) => Err(e.to_string()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every runner label of the shipped InferenceX configs (single- and multi-node) names a
+    /// catalog accelerator, read from the files themselves.
+    #[test]
+    fn every_runner_of_the_shipped_configs_is_a_catalog_accelerator() {
+        let catalog = Catalog::builtin().unwrap();
+        let mut gpus = std::collections::BTreeSet::new();
+        for (_, text) in crate::INFERENCEX_TODAY {
+            let doc: serde_norway::Value = serde_norway::from_str(text).unwrap();
+            for (_, recipe) in doc.as_mapping().unwrap() {
+                let runner = recipe["runner"].as_str().unwrap();
+                gpus.insert(sim_gpu(runner, &catalog).unwrap());
+            }
+        }
+        let want = [
+            "b200",
+            "b300",
+            "gb200",
+            "gb300",
+            "h100",
+            "h200",
+            "mi300x",
+            "mi325x",
+            "mi355x",
+            "rtx6000pro",
+        ];
+        assert_eq!(gpus.into_iter().collect::<Vec<_>>(), want);
+    }
+}

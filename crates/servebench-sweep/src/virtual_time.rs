@@ -74,6 +74,15 @@ fn perf(job: &Job, catalog: &Catalog) -> Result<(PerfModel, String, String, u32)
         .map_err(|e| format!("{}: {e}", job.config_key))?;
     dep.dp_attention = dp_attn;
     dep.model = dep.model.with_checkpoint(&job.model);
+    if let Workload::Fixed { isl, osl } = job.workload {
+        let context = dep.model.context.value;
+        if f64::from(isl + osl) > context {
+            return Err(format!(
+                "{}: {isl} + {osl} tokens exceed {}'s context of {context}",
+                job.config_key, dep.model.id
+            ));
+        }
+    }
     let perf = PerfModel::new(dep).map_err(|e| format!("{}: {e}", job.config_key))?;
     Ok((perf, gpu, model, tp))
 }

@@ -113,3 +113,23 @@ fn every_model_the_shipped_configs_name_resolves() {
         .collect();
     assert!(unresolved.is_empty(), "{unresolved:?}");
 }
+
+#[test]
+fn a_workload_longer_than_the_models_context_is_refused() {
+    let mut job = today_jobs()
+        .into_iter()
+        .find(|j| j.model_prefix == "qwen3.5")
+        .unwrap();
+    // Qwen3.5's native context is 262,144 tokens.
+    job.workload = servebench_sweep::plan::Workload::Fixed {
+        isl: 262_000,
+        osl: 1024,
+    };
+    job.conc = vec![1];
+    let r = virtual_time::run(&[job], &Catalog::builtin().unwrap(), 1, &|_, _| {});
+    let e = r[0].as_ref().unwrap_err();
+    assert!(
+        e.ends_with("262000 + 1024 tokens exceed qwen3.5-397b-a17b's context of 262144"),
+        "{e}"
+    );
+}

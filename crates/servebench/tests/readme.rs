@@ -1054,3 +1054,44 @@ fn readme_eval_against_your_server() {
     assert_eq!(r["score"], 0.5);
     assert_eq!(r["passed"], false);
 }
+
+#[test]
+fn readme_quickstart_today_simulates_inferencex_today() {
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    assert!(readme.contains("`quickstart --catalog today`"));
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("today.db");
+    let o = Command::new(BIN)
+        .args(["quickstart", "--catalog", "today", "--no-serve", "--store"])
+        .arg(format!("sqlite:{}", db.display()))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    // InferenceX's generator gives 690 single-node fixed-length rows for these files.
+    assert!(
+        err.contains("77 recipes, 690 points") && err.contains("690 stored"),
+        "{err}"
+    );
+    let mut store =
+        servebench_store::Store::open_read_only(&format!("sqlite:{}", db.display())).unwrap();
+    let mut total = 0;
+    for model in ["deepseek-r1-0528", "deepseek-v4-pro", "qwen3.5-397b-a17b"] {
+        let v = store
+            .view(model, 8192, 1024, None, servebench_store::Source::Own)
+            .unwrap();
+        assert!(!v.is_empty(), "{model}");
+        total += v.len();
+        if model == "qwen3.5-397b-a17b" {
+            // ATOM keeps its name beside vLLM; an MTP row says it ran without speculation.
+            assert!(v.iter().any(|p| p.config.engine == "atom"));
+            let mtp = v.iter().find(|p| p.config.spec_decoding == "mtp").unwrap();
+            let p = store.point(mtp.id).unwrap().unwrap().point;
+            assert_eq!(
+                p.provenance["simulator"]["not_simulated"][0],
+                "spec-decoding mtp: simulated without speculation"
+            );
+        }
+    }
+    assert_eq!(total, 690);
+}
