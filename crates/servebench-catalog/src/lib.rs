@@ -1096,10 +1096,7 @@ pub struct ModelCard {
 
 impl ModelCard {
     pub fn is_named(&self, name: &str) -> bool {
-        [&self.id, &self.hf_id]
-            .into_iter()
-            .chain(&self.aliases)
-            .any(|n| n.eq_ignore_ascii_case(name))
+        model::names_include(&self.id, &self.hf_id, &self.aliases, name)
     }
 }
 

@@ -290,6 +290,14 @@ impl AttentionGroup {
     }
 }
 
+/// Whether `name` is one of a model's names (case-insensitive).
+pub(crate) fn names_include(id: &str, hf_id: &str, aliases: &[String], name: &str) -> bool {
+    [id, hf_id]
+        .into_iter()
+        .chain(aliases.iter().map(String::as_str))
+        .any(|n| n.eq_ignore_ascii_case(name))
+}
+
 /// Σ over integers i in `from..from + n` of min(slope × i, cap).
 fn sum_min_linear(from: f64, n: f64, slope: f64, cap: f64) -> f64 {
     let to = from + n;
@@ -355,10 +363,7 @@ pub struct Checkpoint {
 impl Model {
     /// Whether `name` is this model: its id, Hugging Face id or an alias (case-insensitive).
     pub fn is_named(&self, name: &str) -> bool {
-        [&self.id, &self.hf_id]
-            .into_iter()
-            .chain(&self.aliases)
-            .any(|n| n.eq_ignore_ascii_case(name))
+        names_include(&self.id, &self.hf_id, &self.aliases, name)
     }
 
     fn n(f: &Figure) -> f64 {

@@ -47,13 +47,8 @@ pub struct Measurement {
     pub completed: u64,
     /// Requests the KV cache could never hold.
     pub failed: u64,
-    /// Simulated board energy per output token, J (all GPUs).
-    pub joules_per_output_token: f64,
-    /// Where the engine's knobs came from (fitted, borrowed by the family rule, defaults).
-    pub knobs: KnobsOrigin,
-    /// The error to expect of these figures (the catalog's hold-out measurement).
-    pub expected_error: Option<ExpectedError>,
-    /// What the simulator ran: its engine model and what of the recipe it left out.
+    /// What the simulator ran: its engine model, where its knobs came from, the error to
+    /// expect, the simulated energy, and what of the recipe it left out.
     pub info: SimulatorInfo,
 }
 
@@ -132,9 +127,6 @@ fn measure(job: &Job, j: usize, conc: u32, catalog: &Catalog) -> Result<Measurem
         p99_e2el_ms: e2el.p99,
         completed: served.len() as u64,
         failed: (r.outcomes.len() - served.len()) as u64,
-        joules_per_output_token: r.joules_per_output_token(gpus),
-        expected_error: catalog.expected_error(&perf.dep.knobs, &perf.dep.model.id),
-        knobs: perf.dep.knobs.clone(),
         info: SimulatorInfo::of(job, &perf, catalog, r.joules_per_output_token(gpus)),
     })
 }

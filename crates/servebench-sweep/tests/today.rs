@@ -54,7 +54,7 @@ fn every_single_node_fixed_length_job_of_inferencex_today_simulates() {
         // Unfitted models carry a held-out error, never the in-sample one.
         if m.model != "deepseek-r1-0528" {
             assert_ne!(
-                m.expected_error.as_ref().unwrap().basis,
+                m.info.expected_error.as_ref().unwrap().basis,
                 "in sample",
                 "{m:?}"
             );
