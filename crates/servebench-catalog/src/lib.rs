@@ -122,10 +122,24 @@ pub struct DenseTflops {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ScaleUp {
+    /// The link: `NVLink 5.0`, `Infinity Fabric`, `PCIe Gen5`.
+    #[serde(default)]
+    pub interconnect: Option<Choice<String>>,
     /// GPUs in one NVLink / Infinity Fabric domain.
     pub domain_gpus: Figure,
     /// Per-GPU unidirectional bandwidth, GB/s.
     pub gb_per_s_per_gpu: Figure,
+}
+
+/// The network between nodes, per GPU (absent for a rack-scale domain such as NVL72, or where
+/// no source states it).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScaleOut {
+    /// NIC bandwidth per GPU, Gbit/s.
+    pub gbit_per_s_per_gpu: Figure,
+    /// NIC and protocol: `ConnectX-7 400GbE, RoCEv2`.
+    pub nic: Choice<String>,
 }
 
 /// $/GPU-hour in the three cost tiers InferenceMAX publishes.
@@ -154,6 +168,8 @@ pub struct Accelerator {
     /// Board power with nothing running, W (the floor of the simulated power).
     pub idle_w: Figure,
     pub scale_up: ScaleUp,
+    #[serde(default)]
+    pub scale_out: Option<ScaleOut>,
     /// All-in provisioned power per GPU (GPU, host, network, facility), kW.
     pub all_in_kw_per_gpu: Figure,
     pub dollars_per_gpu_hour: CostTiers,
@@ -205,6 +221,9 @@ impl Accelerator {
         ];
         if let Some(f) = &self.dense_tflops.fp4 {
             v.push(("dense_tflops.fp4", f));
+        }
+        if let Some(o) = &self.scale_out {
+            v.push(("scale_out.gbit_per_s_per_gpu", &o.gbit_per_s_per_gpu));
         }
         v
     }
@@ -812,7 +831,14 @@ impl Catalog {
                     sources.push(("kv_admission", &self.engines[id].kv_admission.source))
                 }
                 Some(("accelerator", id)) => {
-                    sources.push(("family", &self.accelerators[id].family.source))
+                    let a = &self.accelerators[id];
+                    sources.push(("family", &a.family.source));
+                    if let Some(i) = &a.scale_up.interconnect {
+                        sources.push(("scale_up.interconnect", &i.source));
+                    }
+                    if let Some(o) = &a.scale_out {
+                        sources.push(("scale_out.nic", &o.nic.source));
+                    }
                 }
                 _ => {}
             }

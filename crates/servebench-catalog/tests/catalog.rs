@@ -65,6 +65,19 @@ fn builtin_has_the_inferencemax_accelerators_and_models() {
     assert_eq!(h200.flops(Precision::Fp8), Some(1979e12));
     assert_eq!(h200.flops(Precision::Fp4), None);
     assert_eq!(h200.dollars_per_gpu_hour.rental_3y.value, 1.60);
+    // Every built-in accelerator names its scale-up link; scale-out where a source gives it.
+    for a in c.accelerators.values() {
+        assert!(a.scale_up.interconnect.is_some(), "{}", a.id);
+    }
+    let b300 = c.accelerator("b300").unwrap();
+    assert_eq!(
+        b300.scale_out.as_ref().unwrap().gbit_per_s_per_gpu.value,
+        800.0
+    );
+    assert!(
+        c.accelerator("gb300").unwrap().scale_out.is_none(),
+        "one NVL72 domain"
+    );
     assert_eq!(
         c.accelerator("mi355x").unwrap().all_in_kw_per_gpu.value,
         2.65
