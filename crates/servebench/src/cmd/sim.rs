@@ -44,7 +44,8 @@ pub struct SimArgs {
     #[arg(long, default_value_t = 8000)]
     pub port: u16,
     /// Served model name (/v1/models); with the engine profile, the catalog model
-    /// (llama-3.3-70b, deepseek-r1-0528, gpt-oss-120b, kimi-k2.6, ...).
+    /// (llama-3.3-70b, deepseek-r1-0528, gpt-oss-120b, deepseek-v4-pro, qwen3.5-397b-a17b, ...:
+    /// docs/catalog.md).
     #[arg(long, default_value = "servebench-sim")]
     pub model: String,
     /// Tokenizer counting prompt tokens: a tokenizer.json path or directory, a HF hub id in the

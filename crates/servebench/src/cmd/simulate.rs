@@ -9,8 +9,9 @@ use std::time::Instant;
 pub struct SimulateArgs {
     #[command(flatten)]
     dep: DeploymentArgs,
-    /// Model id from the catalog (llama-3.3-70b, deepseek-r1-0528, gpt-oss-120b, kimi-k2.6),
-    /// or any of its names (Hugging Face ids, InferenceX prefixes).
+    /// Model id from the catalog (llama-3.3-70b, deepseek-r1-0528, gpt-oss-120b, kimi-k2.6,
+    /// deepseek-v4-pro, qwen3.5-397b-a17b, glm-5.1, minimax-m3: docs/catalog.md), or any of its
+    /// names (Hugging Face ids, InferenceX prefixes).
     #[arg(long)]
     model: String,
     /// Concurrency values (one point each).
