@@ -76,8 +76,8 @@ interface ViewPoint {
   dollars_per_mtok: { hyperscaler: number | null; neocloud: number | null; rental: number | null };
   tokens_per_s_per_mw: number | null;
   joules_per_token: number | null;
-  /** A simulated point: the error to expect of it (docs/sim.md, hold-out error); null if measured. */
-  simulated: { basis: string; within_35: number; median_tput_error: number; median_interactivity_error: number } | null;
+  /** A simulated point: the error to expect of it (docs/sim.md, hold-out error) and what of its recipe the simulator left out; null if measured. */
+  simulated: { basis: string; within_35: number; median_tput_error: number; median_interactivity_error: number; left_out?: string[] } | null;
   image: string | null;
   detail: string;
 }

@@ -58,7 +58,8 @@ function describe(p: ViewPoint, c: ConfigEntry): string[] {
 /** What to expect of a simulated point, as the Rust library measured it (hold-out error). */
 function simulatedText(e: NonNullable<ViewPoint["simulated"]>): string {
   const pct = (v: number): string => `${Math.round(v * 100)}%`;
-  return `simulated: expect the ${e.basis} error (${pct(e.within_35)} within ±35%, median ${pct(e.median_tput_error)} tok/s/GPU, ${pct(e.median_interactivity_error)} tok/s/user)`;
+  const left = e.left_out?.length ? `; left out of its recipe: ${e.left_out.join("; ")}` : "";
+  return `simulated: expect the ${e.basis} error (${pct(e.within_35)} within ±35%, median ${pct(e.median_tput_error)} tok/s/GPU, ${pct(e.median_interactivity_error)} tok/s/user)${left}`;
 }
 
 interface Datum {
@@ -135,7 +136,7 @@ function renderInference(ctx: Ctx): Rendered {
     for (const d of fd) {
       const c = view.configs[d.p.config];
       rows.push({
-        attrs: { "data-testid": "frontier-row", "data-series": s.key, "data-source": s.source, "data-run": runName, "data-point": String(d.p.id), "data-config": c.key, "data-x": raw(d.x), "data-y": raw(d.y), "data-simulated": d.p.simulated?.basis ?? "" },
+        attrs: { "data-testid": "frontier-row", "data-series": s.key, "data-source": s.source, "data-run": runName, "data-point": String(d.p.id), "data-config": c.key, "data-x": raw(d.x), "data-y": raw(d.y), "data-simulated": d.p.simulated?.basis ?? "", "data-left-out": (d.p.simulated?.left_out ?? []).join("; ") },
         cells: [label, labelOf(c, s.source), String(d.p.conc), String(d.p.num_gpus), numCell(d.x, 1), numCell(d.y, Y_META[y].digits), date10(d.p.run_started_at),
           d.p.simulated ? { text: "simulated", attrs: { title: simulatedText(d.p.simulated) } } : "measured",
           { text: h("a", { href: `#/point/${encodeURIComponent(String(d.p.id))}`, "data-testid": "point-link" }, "detail") }],

@@ -556,6 +556,11 @@ pub struct ExpectedError {
     pub within_35: f64,
     pub median_tput_error: f64,
     pub median_interactivity_error: f64,
+    /// Parts of the point's recipe the simulator left out (each makes its figures less like a
+    /// real run's, beyond the hold-out error): e.g. `spec-decoding mtp: simulated without
+    /// speculation`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub left_out: Vec<String>,
 }
 
 impl std::fmt::Display for ExpectedError {
@@ -974,6 +979,7 @@ impl Catalog {
             within_35: f.within_35.value,
             median_tput_error: f.median_tput_error.value,
             median_interactivity_error: f.median_interactivity_error.value,
+            left_out: Vec::new(),
         })
     }
 

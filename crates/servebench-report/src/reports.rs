@@ -317,10 +317,15 @@ pub fn at_targets(series: &[Series], targets: &[f64], prices: &Prices) -> Table 
 /// (`docs/sim.md`, hold-out error), or `None` when every point was measured.
 fn simulated_note(series: &[Series]) -> Option<String> {
     let mut by: BTreeMap<String, (usize, &serde_json::Value)> = BTreeMap::new();
+    // What the simulator left out of the points' recipes, and of how many.
+    let mut left_out: BTreeMap<&str, usize> = BTreeMap::new();
     for p in series.iter().flat_map(|s| &s.points) {
         if let Some(e) = &p.simulated {
             let basis = e["basis"].as_str().unwrap_or("unknown basis").to_string();
             by.entry(basis).or_insert((0, e)).0 += 1;
+            for what in e["left_out"].as_array().into_iter().flatten() {
+                *left_out.entry(what.as_str().unwrap_or("?")).or_default() += 1;
+            }
         }
     }
     if by.is_empty() {
@@ -338,7 +343,12 @@ fn simulated_note(series: &[Series]) -> Option<String> {
             )
         })
         .collect();
-    Some(format!("simulated points: {}", kinds.join("; ")))
+    let mut note = format!("simulated points: {}", kinds.join("; "));
+    if !left_out.is_empty() {
+        let parts: Vec<String> = left_out.iter().map(|(w, n)| format!("{n} {w}")).collect();
+        note += &format!("; left out of their recipes: {}", parts.join("; "));
+    }
+    Some(note)
 }
 
 /// The run of a series, or the runs its configs' latest points come from.

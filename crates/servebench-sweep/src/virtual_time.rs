@@ -174,10 +174,8 @@ pub struct SimulatorInfo {
     /// Simulated board energy per output token, J (all GPUs): the simulator's, not measured.
     pub simulated_joules_per_output_token: f64,
     pub knobs: KnobsOrigin,
+    /// The error to expect, with what of the recipe the simulator left out (`left_out`).
     pub expected_error: Option<ExpectedError>,
-    /// What of the recipe the simulator does not model, so the figures are without it.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub not_simulated: Vec<String>,
 }
 
 impl SimulatorInfo {
@@ -189,15 +187,19 @@ impl SimulatorInfo {
             engine: dep.engine.id.clone(),
             simulated_joules_per_output_token: joules_per_output_token,
             knobs: dep.knobs.clone(),
-            expected_error: catalog.expected_error(&dep.knobs, &dep.model.id),
-            not_simulated: not_simulated(job),
+            expected_error: catalog.expected_error(&dep.knobs, &dep.model.id).map(|e| {
+                ExpectedError {
+                    left_out: left_out(job),
+                    ..e
+                }
+            }),
         }
     }
 }
 
 /// The parts of a job the simulator leaves out (they come with disaggregation, expert
 /// parallelism and MTP in the simulator).
-fn not_simulated(job: &Job) -> Vec<String> {
+fn left_out(job: &Job) -> Vec<String> {
     let mut out = Vec::new();
     if job.spec_decoding != crate::recipe::SpecDecoding::None {
         out.push(format!(

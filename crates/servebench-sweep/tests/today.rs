@@ -69,7 +69,7 @@ fn every_single_node_fixed_length_job_of_inferencex_today_simulates() {
         .filter(|m| jobs[m.job].spec_decoding.as_str() == "mtp")
         .inspect(|m| {
             assert_eq!(
-                m.info.not_simulated[0],
+                m.info.expected_error.as_ref().unwrap().left_out[0],
                 "spec-decoding mtp: simulated without speculation"
             )
         })

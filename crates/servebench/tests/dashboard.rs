@@ -85,7 +85,8 @@ fn seed(store: &str, log: &str) {
                                        "server_log_tail": log,
                                        "simulator": if tp == 4 { json!({"expected_error": {
                                            "basis": "leave one accelerator out", "within_35": 0.91,
-                                           "median_tput_error": 0.11, "median_interactivity_error": 0.11}}) }
+                                           "median_tput_error": 0.11, "median_interactivity_error": 0.11,
+                                           "left_out": ["spec-decoding mtp: simulated without speculation"]}}) }
                                            else { Value::Null }}),
                     // As a sweep stores it: the bench result, vLLM-style flat statistics and
                     // measured power, under "result".
@@ -362,6 +363,14 @@ fn check_inference(view: &View, index: &Value, st: &Value) -> usize {
             p["simulated"]["basis"].as_str().unwrap_or(""),
             "{r}"
         );
+        // And with what the simulator left out of their recipes.
+        let left_out: Vec<&str> = p["simulated"]["left_out"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|w| w.as_str().unwrap())
+            .collect();
+        assert_eq!(r["left_out"].as_str().unwrap(), left_out.join("; "), "{r}");
     }
     want.len()
 }

@@ -1088,10 +1088,28 @@ fn readme_quickstart_today_simulates_inferencex_today() {
             let mtp = v.iter().find(|p| p.config.spec_decoding == "mtp").unwrap();
             let p = store.point(mtp.id).unwrap().unwrap().point;
             assert_eq!(
-                p.provenance["simulator"]["not_simulated"][0],
+                p.provenance["simulator"]["expected_error"]["left_out"][0],
+                "spec-decoding mtp: simulated without speculation"
+            );
+            // The view carries it, and the report counts it.
+            assert_eq!(
+                mtp.simulated.as_ref().unwrap()["left_out"][0],
                 "spec-decoding mtp: simulated without speculation"
             );
         }
     }
     assert_eq!(total, 690);
+    let o = Command::new(BIN)
+        .args(["report", "frontier", "--store"])
+        .arg(format!("sqlite:{}", db.display()))
+        .args(["--model", "qwen3.5", "--isl", "8192", "--osl", "1024"])
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    // 97 of Qwen3.5's 221 rows are MTP in InferenceX's configs; 57 use EP > 1.
+    assert!(
+        out.contains("left out of their recipes: ")
+            && out.contains("97 spec-decoding mtp: simulated without speculation"),
+        "{out}"
+    );
 }
