@@ -16,6 +16,7 @@
 pub mod answers;
 pub mod calibration;
 pub mod counter;
+pub mod disagg;
 pub mod engine;
 pub mod faults;
 pub mod fixed;

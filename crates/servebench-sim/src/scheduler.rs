@@ -148,6 +148,16 @@ impl<'a> Engine<'a> {
     /// Queue a request that has arrived (the caller advances the clock to arrivals with
     /// [`Engine::idle_until`]). Returns its id.
     pub fn submit(&mut self, r: SimRequest) -> usize {
+        self.enqueue(r, false)
+    }
+
+    /// Queue a request whose prompt's KV cache arrives with it (from a prefill worker of a
+    /// disaggregated deployment): it only decodes, unless it is preempted and recomputed.
+    pub fn submit_prefilled(&mut self, r: SimRequest) -> usize {
+        self.enqueue(r, true)
+    }
+
+    fn enqueue(&mut self, r: SimRequest, prefilled: bool) -> usize {
         let id = self.base + self.outcomes.len();
         self.outcomes.push_back(SimOutcome {
             arrival_s: r.arrival_s,
@@ -157,13 +167,14 @@ impl<'a> Engine<'a> {
             ..Default::default()
         });
         let prompt = r.prompt_tokens.max(1);
+        let cached = if prefilled { prompt } else { 0 };
         self.waiting.push_back(Seq {
             id,
             prompt,
             prefill_target: prompt,
-            prefilled: 0,
+            prefilled: cached,
             generated: 0,
-            ctx: 0,
+            ctx: cached,
             blocks: 0,
             last_token_s: 0.0,
             accept_carry: 0.0,
@@ -287,7 +298,12 @@ impl<'a> Engine<'a> {
         // 2. Waiting requests, FCFS, while budget, sequence slots and blocks allow.
         while budget > 0 && (self.running.len() as u64) < self.limits.max_num_seqs {
             let Some(s) = self.waiting.front() else { break };
-            let chunk = (s.prefill_target - s.prefilled).min(budget);
+            // A request whose KV arrived with it decodes in its first step.
+            let chunk = if s.prefilling() {
+                (s.prefill_target - s.prefilled).min(budget)
+            } else {
+                width.min(budget)
+            };
             let need = if self.limits.no_evict {
                 // Everything it will ever hold: the prompt, the rest of its output, and one
                 // step of draft tokens.

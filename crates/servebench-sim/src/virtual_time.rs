@@ -117,7 +117,7 @@ impl VirtualResult {
     }
 }
 
-fn lengths(p: &VirtualPoint) -> Vec<(u64, u64)> {
+pub(crate) fn lengths(p: &VirtualPoint) -> Vec<(u64, u64)> {
     let mut rng = ChaCha8Rng::seed_from_u64(p.seed);
     let lo = |l: u64| ((l as f64 * p.range_ratio).floor() as u64).clamp(1, l.max(1));
     let n = p.requests + p.warmups;

@@ -14,9 +14,10 @@ use servebench_core::failure::FailureKind;
 use servebench_core::result::{BenchResult, LengthStats, Provenance, RequestRate, RunConfig};
 use servebench_core::stats::CountDistribution;
 use servebench_core::stats::Summary;
+use servebench_sim::disagg::{simulate_disagg, Disagg, KvLink, Pool};
 use servebench_sim::perf::{Deployment, PerfModel};
 use servebench_sim::scheduler::SimOutcome;
-use servebench_sim::virtual_time::{simulate, VirtualPoint};
+use servebench_sim::virtual_time::{simulate, VirtualPoint, VirtualResult};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
@@ -52,14 +53,124 @@ pub struct Measurement {
     pub info: SimulatorInfo,
 }
 
-/// The simulator's deployment of a single-node job with a fixed workload.
-fn perf(job: &Job, catalog: &Catalog) -> Result<(PerfModel, String, String, u32), String> {
-    let Topology::Single { tp, dp_attn, .. } = job.topology else {
-        return Err(format!(
-            "{}: multi-node (prefill/decode) deployments are not simulated",
-            job.config_key
-        ));
+/// What the simulator runs for a job: one engine (single node), or pools of workers behind a
+/// router (multi-node: disaggregated prefill and decode, or aggregated workers).
+enum Deploy {
+    Single(PerfModel),
+    Pools {
+        prefill: (PerfModel, usize),
+        decode: Option<Box<(PerfModel, usize)>>,
+        link: KvLink,
+    },
+}
+
+impl Deploy {
+    /// The engine the simulator's account describes (the single one, or the prefill pool's).
+    fn lead(&self) -> &PerfModel {
+        match self {
+            Deploy::Single(p)
+            | Deploy::Pools {
+                prefill: (p, _), ..
+            } => p,
+        }
+    }
+
+    /// (prefill GPUs, decode GPUs); a single node's are all "prefill".
+    fn gpus(&self) -> (u32, u32) {
+        match self {
+            Deploy::Single(p) => (p.dep.tp, 0),
+            Deploy::Pools {
+                prefill, decode, ..
+            } => (
+                prefill.1 as u32 * prefill.0.dep.tp,
+                decode.as_deref().map_or(0, |(p, n)| *n as u32 * p.dep.tp),
+            ),
+        }
+    }
+
+    fn simulate(&self, vp: &VirtualPoint) -> VirtualResult {
+        match self {
+            Deploy::Single(p) => simulate(p, vp),
+            Deploy::Pools {
+                prefill,
+                decode,
+                link,
+            } => {
+                fn pool((p, n): &(PerfModel, usize)) -> Pool<'_> {
+                    Pool {
+                        perf: p,
+                        workers: *n,
+                    }
+                }
+                let prefill = pool(prefill);
+                let d = Disagg {
+                    prefill,
+                    // No decode pool: aggregated workers.
+                    decode: decode.as_deref().map_or(
+                        Pool {
+                            workers: 0,
+                            ..prefill
+                        },
+                        pool,
+                    ),
+                    link: *link,
+                };
+                simulate_disagg(&d, vp)
+            }
+        }
+    }
+}
+
+/// The simulator's deployment of a job with a fixed workload.
+fn deploy(job: &Job, catalog: &Catalog) -> Result<Deploy, String> {
+    let worker = |tp: u32, dp_attn: bool| worker_perf(job, catalog, tp, dp_attn);
+    match &job.topology {
+        Topology::Single { tp, dp_attn, .. } => Ok(Deploy::Single(worker(*tp, *dp_attn)?)),
+        Topology::Multi { prefill, decode } => {
+            let p = (
+                worker(prefill.tp, prefill.dp_attn)?,
+                prefill.num_worker.max(1) as usize,
+            );
+            let d = match decode.num_worker {
+                0 => None,
+                n => Some(Box::new((worker(decode.tp, decode.dp_attn)?, n as usize))),
+            };
+            let gpus =
+                p.0.dep.tp * p.1 as u32 + d.as_deref().map_or(0, |(w, n)| w.dep.tp * *n as u32);
+            let link = kv_link(&p.0.dep.accelerator, gpus)
+                .map_err(|e| format!("{}: {e}", job.config_key))?;
+            Ok(Deploy::Pools {
+                prefill: p,
+                decode: d,
+                link,
+            })
+        }
+    }
+}
+
+/// The link KV caches cross between a deployment's `gpus` GPUs: the scale-up domain (NVLink,
+/// Infinity Fabric) where they all fit in one, else the scale-out NIC, per GPU. Its latency is
+/// not modelled (no source gives it).
+fn kv_link(a: &servebench_catalog::Accelerator, gpus: u32) -> Result<KvLink, String> {
+    let bytes_per_s = if f64::from(gpus) <= a.scale_up.domain_gpus.value {
+        a.scale_up.gb_per_s_per_gpu.value * 1e9
+    } else {
+        let out = a.scale_out.as_ref().ok_or_else(|| {
+            format!(
+                "{gpus} GPUs span {}-GPU {} domains and the catalog gives no scale-out bandwidth",
+                a.scale_up.domain_gpus.value, a.id
+            )
+        })?;
+        out.gbit_per_s_per_gpu.value * 1e9 / 8.0
     };
+    Ok(KvLink {
+        bytes_per_s,
+        latency_s: 0.0,
+    })
+}
+
+/// One worker of a job: `tp` GPUs of the job's accelerator serving its model and checkpoint.
+fn worker_perf(job: &Job, catalog: &Catalog, tp: u32, dp_attn: bool) -> Result<PerfModel, String> {
     let gpu = sim_gpu(&job.runner, catalog)?;
     let model = sim_model(&job.model, catalog)
         .or_else(|e| sim_model(&job.model_prefix, catalog).map_err(|_| e))?;
@@ -78,8 +189,7 @@ fn perf(job: &Job, catalog: &Catalog) -> Result<(PerfModel, String, String, u32)
             ));
         }
     }
-    let perf = PerfModel::new(dep).map_err(|e| format!("{}: {e}", job.config_key))?;
-    Ok((perf, gpu, model, tp))
+    PerfModel::new(dep).map_err(|e| format!("{}: {e}", job.config_key))
 }
 
 fn measure(job: &Job, j: usize, conc: u32, catalog: &Catalog) -> Result<Measurement, String> {
@@ -89,11 +199,15 @@ fn measure(job: &Job, j: usize, conc: u32, catalog: &Catalog) -> Result<Measurem
             job.config_key
         ));
     };
-    let (perf, gpu, model, gpus) = perf(job, catalog)?;
-    let r = simulate(
-        &perf,
-        &VirtualPoint::inferencex(conc as usize, isl as u64, osl as u64),
-    );
+    let deploy = deploy(job, catalog)?;
+    let r = deploy.simulate(&VirtualPoint::inferencex(
+        conc as usize,
+        isl as u64,
+        osl as u64,
+    ));
+    let perf = deploy.lead();
+    let (prefill_gpus, decode_gpus) = deploy.gpus();
+    let gpus = prefill_gpus + decode_gpus;
     let served: Vec<_> = r.served().collect();
     let e2el: Vec<f64> = served
         .iter()
@@ -104,20 +218,26 @@ fn measure(job: &Job, j: usize, conc: u32, catalog: &Catalog) -> Result<Measurem
         Summary::of(&mut r.tpots_ms()),
         Summary::of_slice(&e2el),
     );
-    let d = r.duration_s() * gpus as f64;
+    // InferenceX's per-GPU accounting: all GPUs for the total; with a decode pool, input over
+    // the prefill GPUs and output over the decode GPUs.
+    let per = |tokens: u64, gpus: u32| tokens as f64 / r.duration_s() / gpus.max(1) as f64;
+    let (input_gpus, output_gpus) = match decode_gpus {
+        0 => (gpus, gpus),
+        d => (prefill_gpus, d),
+    };
     Ok(Measurement {
         job: j,
         conc,
-        model,
-        gpu,
+        model: perf.dep.model.id.clone(),
+        gpu: perf.dep.accelerator.id.clone(),
         // The recipe's engine (ATOM stays ATOM, though vLLM's model simulates it).
         engine: job.framework.clone(),
         num_gpus: gpus,
         isl,
         osl,
         tput_per_gpu: r.tput_per_gpu(gpus),
-        input_tput_per_gpu: r.input_tokens() as f64 / d,
-        output_tput_per_gpu: r.output_tokens() as f64 / d,
+        input_tput_per_gpu: per(r.input_tokens(), input_gpus),
+        output_tput_per_gpu: per(r.output_tokens(), output_gpus),
         median_intvty: r.median_interactivity(),
         median_ttft_ms: ttft.median,
         median_tpot_ms: tpot.median,
@@ -127,7 +247,7 @@ fn measure(job: &Job, j: usize, conc: u32, catalog: &Catalog) -> Result<Measurem
         p99_e2el_ms: e2el.p99,
         completed: served.len() as u64,
         failed: (r.outcomes.len() - served.len()) as u64,
-        info: SimulatorInfo::of(job, &perf, catalog, r.joules_per_output_token(gpus)),
+        info: SimulatorInfo::of(job, perf, catalog, r.joules_per_output_token(gpus)),
     })
 }
 
@@ -207,12 +327,20 @@ fn left_out(job: &Job) -> Vec<String> {
             job.spec_decoding.as_str()
         ));
     }
-    if let Topology::Single { ep, .. } = job.topology {
-        if ep > 1 {
-            out.push(format!(
-                "ep {ep}: experts spread as tensor parallelism, without all-to-all"
-            ));
+    let eps = match &job.topology {
+        Topology::Single { ep, .. } => vec![*ep],
+        Topology::Multi { prefill, decode } => {
+            out.push(
+                "multi-node: the KV transfer's latency and the workers' pipeline stages are not modelled"
+                    .into(),
+            );
+            vec![prefill.ep, decode.ep]
         }
+    };
+    if let Some(ep) = eps.into_iter().filter(|&e| e > 1).max() {
+        out.push(format!(
+            "ep {ep}: experts spread as tensor parallelism, without all-to-all"
+        ));
     }
     out
 }
@@ -236,10 +364,11 @@ pub fn bench_result(
             job.config_key
         ));
     };
-    let (perf, _, _, gpus) = perf(job, catalog)?;
+    let deploy = deploy(job, catalog)?;
     let mut vp = VirtualPoint::inferencex(conc as usize, isl as u64, osl as u64);
     vp.record_gaps = true;
-    let r = simulate(&perf, &vp);
+    let r = deploy.simulate(&vp);
+    let (perf, gpus) = (deploy.lead(), deploy.gpus().0 + deploy.gpus().1);
     let records: Vec<RequestRecord> = r
         .outcomes
         .iter()
@@ -307,7 +436,7 @@ pub fn bench_result(
         tokenize_probe: None,
         peak_rss_bytes: 0,
     };
-    let info = SimulatorInfo::of(job, &perf, catalog, r.joules_per_output_token(gpus));
+    let info = SimulatorInfo::of(job, perf, catalog, r.joules_per_output_token(gpus));
     Ok((aggregate(&run, cx), info))
 }
 

@@ -7,22 +7,12 @@ use servebench_sweep::{load_recipe_texts, virtual_time, INFERENCEX_TODAY};
 use std::path::PathBuf;
 
 fn today_jobs() -> Vec<servebench_sweep::plan::Job> {
-    let texts: Vec<(PathBuf, String)> = INFERENCEX_TODAY
-        .iter()
-        .map(|(n, t)| (n.into(), t.to_string()))
-        .collect();
-    let opts = PlanOptions {
+    plan_today(PlanOptions {
         multi_node: false,
         agentic: false,
         evals: Evals::None,
         ..PlanOptions::default()
-    };
-    plan(
-        &load_recipe_texts(&texts).unwrap(),
-        &Default::default(),
-        &opts,
-    )
-    .unwrap()
+    })
 }
 
 #[test]
@@ -130,6 +120,64 @@ fn a_workload_longer_than_the_models_context_is_refused() {
     let e = r[0].as_ref().unwrap_err();
     assert!(
         e.ends_with("262000 + 1024 tokens exceed qwen3.5-397b-a17b's context of 262144"),
+        "{e}"
+    );
+}
+
+fn plan_today(opts: PlanOptions) -> Vec<servebench_sweep::plan::Job> {
+    let texts: Vec<(PathBuf, String)> = INFERENCEX_TODAY
+        .iter()
+        .map(|(n, t)| (n.into(), t.to_string()))
+        .collect();
+    plan(
+        &load_recipe_texts(&texts).unwrap(),
+        &Default::default(),
+        &opts,
+    )
+    .unwrap()
+}
+
+/// A disaggregated GB200 NVL72 row (InferenceX's worked example: 3 prefill workers of TP4 and
+/// one decode worker of TP32): throughput per GPU over all 44 GPUs, input over the 12 prefill
+/// GPUs, output over the 32 decode GPUs, as InferenceX's process_result.py computes them.
+#[test]
+fn a_disaggregated_row_simulates_with_inferencexs_gpu_accounting() {
+    let jobs = plan_today(PlanOptions {
+        config_keys: vec!["dsr1-fp4-gb200-dynamo-trt*".into()],
+        conc: vec![180],
+        single_node: false,
+        agentic: false,
+        evals: Evals::None,
+        ..PlanOptions::default()
+    });
+    assert_eq!(jobs.len(), 1);
+    let r = virtual_time::run(&jobs, &Catalog::builtin().unwrap(), 2, &|_, _| {});
+    let m = r[0].as_ref().unwrap();
+    assert_eq!((m.num_gpus, m.conc, m.completed), (44, 180, 1800));
+    let total = m.tput_per_gpu * 44.0;
+    let parts = m.input_tput_per_gpu * 12.0 + m.output_tput_per_gpu * 32.0;
+    assert!((total / parts - 1.0).abs() < 1e-9, "{total} vs {parts}");
+    assert!(
+        m.input_tput_per_gpu > m.output_tput_per_gpu,
+        "8k in, 1k out"
+    );
+    let left_out = &m.info.expected_error.as_ref().unwrap().left_out;
+    assert!(
+        left_out.iter().any(|l| l.starts_with("multi-node:")),
+        "{left_out:?}"
+    );
+    // H100's TP16 workers span two 8-GPU NVLink domains: refused with the reason.
+    let h100 = plan_today(PlanOptions {
+        config_keys: vec!["dsr1-fp8-h100-dynamo-trt".into()],
+        single_node: false,
+        agentic: false,
+        evals: Evals::None,
+        ..PlanOptions::default()
+    });
+    let r = virtual_time::run(&h100[..1], &Catalog::builtin().unwrap(), 1, &|_, _| {});
+    let e = r[0].as_ref().unwrap_err();
+    assert!(
+        e.ends_with("tp 16 exceeds the 8-GPU scale-up domain of h100"),
         "{e}"
     );
 }
