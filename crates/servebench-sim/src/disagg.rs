@@ -364,22 +364,27 @@ mod tests {
         latency_s: 0.001,
     };
 
+    /// One prefill worker and one decode worker.
+    fn one_and_one<'a>(p: &'a PerfModel, d: &'a PerfModel) -> Disagg<'a> {
+        Disagg {
+            prefill: Pool {
+                perf: p,
+                workers: 1,
+            },
+            decode: Pool {
+                perf: d,
+                workers: 1,
+            },
+            link: LINK,
+        }
+    }
+
     /// One request at a time: its first token comes a prefill step plus a transfer after it
     /// was sent, then one decode step per token, each costed by the step model alone.
     #[test]
     fn one_request_is_a_prefill_a_transfer_and_its_decode_steps() {
         let (p, dm) = (perf(4), perf(4));
-        let d = Disagg {
-            prefill: Pool {
-                perf: &p,
-                workers: 1,
-            },
-            decode: Pool {
-                perf: &dm,
-                workers: 1,
-            },
-            link: LINK,
-        };
+        let d = one_and_one(&p, &dm);
         let r = simulate_disagg(&d, &point(1, 2000, 5));
         assert_eq!(r.outcomes.len(), 10);
         let mut b = StepBatch::default();
@@ -414,17 +419,7 @@ mod tests {
     #[test]
     fn separate_pools_keep_prefills_out_of_decode_steps() {
         let (p, dm, agg) = (perf(2), perf(2), perf(4));
-        let d = Disagg {
-            prefill: Pool {
-                perf: &p,
-                workers: 1,
-            },
-            decode: Pool {
-                perf: &dm,
-                workers: 1,
-            },
-            link: LINK,
-        };
+        let d = one_and_one(&p, &dm);
         let vp = point(32, 4096, 256);
         let dis = simulate_disagg(&d, &vp);
         let mono = simulate(&agg, &vp);
