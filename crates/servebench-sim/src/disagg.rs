@@ -95,10 +95,16 @@ fn least_loaded(engines: &[Engine<'_>]) -> usize {
 }
 
 impl<'a> Run<'a> {
-    fn new(d: &'a Disagg<'a>, record_gaps: bool) -> Run<'a> {
+    fn new(d: &'a Disagg<'a>, record_gaps: bool, fast_decode: bool) -> Run<'a> {
         let engines = |p: &Pool<'a>| -> Vec<Engine<'a>> {
             (0..p.workers.max(1))
-                .map(|_| Engine::new(p.perf, SchedulerLimits::from_perf(p.perf), record_gaps))
+                .map(|_| {
+                    let limits = SchedulerLimits {
+                        fast_decode,
+                        ..SchedulerLimits::from_perf(p.perf)
+                    };
+                    Engine::new(p.perf, limits, record_gaps)
+                })
                 .collect()
         };
         let prefill = engines(&d.prefill);
@@ -197,6 +203,28 @@ impl<'a> Run<'a> {
         }
     }
 
+    fn engine(&mut self, (decode, w): (bool, usize)) -> &mut Engine<'a> {
+        if decode {
+            &mut self.decode[w]
+        } else {
+            &mut self.prefill[w]
+        }
+    }
+
+    /// The earliest time something could reach worker `me` from outside: the next transfer, or
+    /// the next step of any other worker (whose results are the only other events).
+    fn horizon(&self, me: (bool, usize)) -> f64 {
+        let others = (self.prefill.iter().map(|e| (false, e)).enumerate())
+            .chain(self.decode.iter().map(|e| (true, e)).enumerate())
+            .filter(|&(i, (dec, e))| (dec, i) != me && e.has_work())
+            .map(|(_, (_, e))| e.now_s);
+        let transfer = self
+            .transfers
+            .peek()
+            .map(|Reverse((t, _))| f64::from_bits(*t));
+        others.chain(transfer).fold(f64::INFINITY, f64::min)
+    }
+
     /// Serve `reqs` as a closed loop of `c` clients, from the workers' current clocks; returns
     /// the trips in submission order.
     fn closed_loop(&mut self, c: usize, reqs: &[(u64, u64)]) -> Vec<usize> {
@@ -204,6 +232,13 @@ impl<'a> Run<'a> {
         let mut ids: Vec<usize> = reqs.iter().take(c).map(|&r| self.send(t0, r)).collect();
         let mut next = ids.len();
         while let Some(what) = self.next() {
+            if let Err(worker) = what {
+                // Decode runs of this worker that end before anything could reach it.
+                let until = self.horizon(worker);
+                if self.engine(worker).fast_decode(until) > 0 {
+                    continue;
+                }
+            }
             let done: Vec<(usize, f64)> = match what {
                 Ok(()) => {
                     let Reverse((t, k)) = self.transfers.pop().expect("peeked");
@@ -301,9 +336,14 @@ impl<'a> Run<'a> {
 /// Simulate one benchmark point on a disaggregated deployment. Throughput per GPU and energy
 /// count the GPUs of both pools ([`Disagg::gpus`]).
 pub fn simulate_disagg(d: &Disagg<'_>, p: &VirtualPoint) -> VirtualResult {
+    simulate_disagg_with(d, p, true)
+}
+
+/// [`simulate_disagg`], with decode runs in one go or step by step (the reference).
+fn simulate_disagg_with(d: &Disagg<'_>, p: &VirtualPoint, fast_decode: bool) -> VirtualResult {
     let reqs = lengths(p);
     let (measured, warm) = reqs.split_at(p.requests);
-    let mut run = Run::new(d, p.record_gaps);
+    let mut run = Run::new(d, p.record_gaps, fast_decode);
     let c = p.concurrency.max(1);
     run.closed_loop(c, warm);
     let start_s = run.now();
@@ -441,6 +481,37 @@ mod tests {
         let r2 = simulate_disagg(&two, &vp);
         assert!(r2.median_interactivity() > dis.median_interactivity());
         assert_eq!(two.gpus(), (2, 4));
+    }
+
+    /// Decode runs in one go change nothing: every outcome, gap and counter is what stepping
+    /// one step at a time gives, with transfers and other workers' steps interleaved.
+    #[test]
+    fn fast_decode_runs_are_exactly_the_steps() {
+        let (p, dm) = (perf(2), perf(4));
+        for (pw, dw, c) in [(1, 1, 8), (3, 2, 64), (2, 0, 32)] {
+            let d = Disagg {
+                prefill: Pool {
+                    perf: &p,
+                    workers: pw,
+                },
+                decode: Pool {
+                    perf: &dm,
+                    workers: dw,
+                },
+                link: LINK,
+            };
+            let vp = VirtualPoint {
+                record_gaps: true,
+                ..point(c, 3000, 300)
+            };
+            let (fast, slow) = (
+                simulate_disagg(&d, &vp),
+                simulate_disagg_with(&d, &vp, false),
+            );
+            assert_eq!(fast.outcomes, slow.outcomes, "{pw}p {dw}d c{c}");
+            assert_eq!(fast.stats, slow.stats);
+            assert_eq!(fast.energy_per_gpu_j, slow.energy_per_gpu_j);
+        }
     }
 
     /// Without decode workers, one aggregated worker behind the router is the single engine

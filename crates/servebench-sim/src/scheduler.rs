@@ -53,6 +53,9 @@ pub struct SchedulerLimits {
     pub block_tokens: u64,
     /// Admit a request only when its whole length fits (nothing is ever preempted).
     pub no_evict: bool,
+    /// Let [`Engine::fast_decode`] run decode runs in one go (off: step by step, the
+    /// reference its tests compare with).
+    pub fast_decode: bool,
 }
 
 impl SchedulerLimits {
@@ -64,6 +67,7 @@ impl SchedulerLimits {
             kv_capacity_tokens: perf.kv_capacity_tokens(),
             block_tokens: (e.kv_block_tokens.value as u64).max(1),
             no_evict: e.kv_admission.value == KvAdmission::GuaranteedNoEvict,
+            fast_decode: true,
         }
     }
 
@@ -256,6 +260,82 @@ impl<'a> Engine<'a> {
     /// Run one step; returns the ids of requests that finished in it.
     pub fn step(&mut self) -> Vec<usize> {
         self.step_emitting(|_| {})
+    }
+
+    /// Runs, in one go, the pure-decode steps [`Engine::step`] would run next while nothing
+    /// can change the batch: no request waiting, every running sequence decoding one token a
+    /// step (no speculation) within the token budget, none finishing, the KV cache holding
+    /// all of them to the end, and each step starting before `until_s` (the caller's next
+    /// outside event). Each step costs and records exactly what `step` would; only the
+    /// per-step bookkeeping is skipped. Returns the steps run (0: take `step`).
+    pub fn fast_decode(&mut self, until_s: f64) -> u64 {
+        let n = self.running.len() as u64;
+        if n == 0
+            || !self.limits.fast_decode
+            || !self.waiting.is_empty()
+            || self.perf.dep.spec.is_some()
+            || n > self.limits.max_batched_tokens
+        {
+            return 0;
+        }
+        let mut k = u64::MAX;
+        for s in &self.running {
+            if s.prefilling() || s.generated == 0 {
+                return 0;
+            }
+            let out = self.outcomes[s.id - self.base].output_tokens;
+            // Stop before anyone's last token: `step` reports finishes.
+            k = k.min(out.saturating_sub(s.generated + 1));
+        }
+        let extra = |k: u64, e: &Engine<'_>| -> u64 {
+            e.running
+                .iter()
+                .map(|s| e.blocks_for(s.ctx + k).saturating_sub(s.blocks))
+                .sum()
+        };
+        if k == 0 || extra(k, self) > self.free_blocks {
+            return 0;
+        }
+        // The steps, costed as `step` costs them.
+        let mut ends = Vec::new();
+        while (ends.len() as u64) < k && self.now_s < until_s {
+            let j = ends.len() as u64;
+            let mut batch = StepBatch::default();
+            for s in &self.running {
+                self.perf.add_decode(&mut batch, s.ctx + j, 1);
+            }
+            let cost = self.perf.step(&batch);
+            self.now_s += cost.total_s;
+            self.stats.steps += 1;
+            self.stats.busy_s += cost.total_s;
+            self.stats.busy_energy_j += self.perf.board_power_w(&cost) * cost.total_s;
+            ends.push(self.now_s);
+        }
+        let taken = ends.len() as u64;
+        let need = extra(taken, self);
+        self.free_blocks -= need;
+        let used = self.limits.blocks() - self.free_blocks;
+        self.stats.max_blocks_used = self.stats.max_blocks_used.max(used);
+        self.stats.max_running = self.stats.max_running.max(n);
+        let Some(&last) = ends.last() else { return 0 };
+        for i in 0..self.running.len() {
+            let blocks = self.blocks_for(self.running[i].ctx + taken);
+            let s = &mut self.running[i];
+            s.blocks = s.blocks.max(blocks);
+            let o = &mut self.outcomes[s.id - self.base];
+            if self.record_gaps {
+                let mut prev = s.last_token_s;
+                for &t in &ends {
+                    o.gaps_us.push(((t - prev) * 1e6).round() as u32);
+                    prev = t;
+                }
+            }
+            s.ctx += taken;
+            s.generated += taken;
+            s.last_token_s = last;
+            o.last_token_s = last;
+        }
+        taken
     }
 
     /// [`Engine::step`], also telling `emit` the tokens each request got from the step (the

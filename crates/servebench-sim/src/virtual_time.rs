@@ -147,6 +147,10 @@ fn closed_loop(engine: &mut Engine<'_>, c: usize, reqs: &[(u64, u64)]) -> Vec<us
         submit(engine, &mut next, &mut ids);
     }
     while engine.has_work() {
+        // Nothing arrives from outside between finishes: decode runs may go in one go.
+        if engine.fast_decode(f64::INFINITY) > 0 {
+            continue;
+        }
         let done = engine.step();
         for _ in done {
             if next < reqs.len() {
@@ -214,6 +218,79 @@ mod tests {
     use super::*;
     use crate::perf::Deployment;
     use servebench_catalog::{Catalog, Precision};
+
+    /// Decode runs in one go ([`Engine::fast_decode`]) change nothing: outcomes, every gap and
+    /// every counter equal stepping one step at a time, on each attention kind, with no-evict
+    /// admission (TensorRT-LLM) and with a KV cache small enough to preempt.
+    #[test]
+    fn fast_decode_runs_are_exactly_the_steps() {
+        let cases = [
+            ("h200", "llama-3.3-70b", "vllm", Precision::Fp8, 8, 64, None),
+            (
+                "b200",
+                "deepseek-r1-0528",
+                "sglang",
+                Precision::Fp4,
+                8,
+                32,
+                None,
+            ),
+            (
+                "b200",
+                "qwen3.5-397b-a17b",
+                "sglang",
+                Precision::Fp4,
+                2,
+                48,
+                None,
+            ),
+            (
+                "b300",
+                "deepseek-v4-pro",
+                "sglang",
+                Precision::Fp4,
+                8,
+                16,
+                None,
+            ),
+            ("mi355x", "minimax-m3", "vllm", Precision::Fp8, 4, 24, None),
+            ("h200", "gpt-oss-120b", "trt", Precision::Fp4, 1, 128, None),
+            (
+                "h200",
+                "llama-3.3-70b",
+                "vllm",
+                Precision::Fp8,
+                8,
+                64,
+                Some(20_000),
+            ),
+        ];
+        for (gpu, model, engine, p, tp, c, kv) in cases {
+            let m = perf(gpu, model, engine, p, tp);
+            let mut limits = SchedulerLimits::from_perf(&m);
+            if let Some(kv) = kv {
+                limits.kv_capacity_tokens = kv;
+            }
+            let slow_limits = SchedulerLimits {
+                fast_decode: false,
+                ..limits.clone()
+            };
+            let vp = VirtualPoint {
+                record_gaps: true,
+                ..VirtualPoint::inferencex(c, 2048, 256)
+            };
+            let (fast, slow) = (
+                simulate_with(&m, limits, &vp),
+                simulate_with(&m, slow_limits, &vp),
+            );
+            assert_eq!(fast.outcomes, slow.outcomes, "{model} on {gpu}");
+            assert_eq!(fast.stats, slow.stats, "{model} on {gpu}");
+            assert_eq!(fast.energy_per_gpu_j, slow.energy_per_gpu_j);
+            if kv.is_some() {
+                assert!(slow.stats.preemptions > 0, "the small cache preempts");
+            }
+        }
+    }
 
     fn perf(accel: &str, model: &str, engine: &str, p: Precision, tp: u32) -> PerfModel {
         let c = Catalog::builtin().unwrap();
