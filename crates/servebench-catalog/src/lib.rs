@@ -625,6 +625,8 @@ pub struct Catalog {
     pub models: BTreeMap<String, Model>,
     /// Models whose files state some figures as not known: named, not simulated.
     pub model_cards: BTreeMap<String, ModelCard>,
+    /// Speculative-decoding acceptance curves per (model id, method).
+    pub acceptance: BTreeMap<(String, String), Acceptance>,
     pub engines: BTreeMap<String, Engine>,
     /// Fitted knobs per (engine, accelerator, precision).
     pub calibrations: BTreeMap<CalibrationKey, Knobs>,
@@ -661,7 +663,14 @@ impl Catalog {
         if sources.exists() {
             read(sources)?;
         }
-        for sub in ["accelerators", "models", "engines", "calibration", "evals"] {
+        for sub in [
+            "accelerators",
+            "models",
+            "engines",
+            "calibration",
+            "evals",
+            "speculative",
+        ] {
             let d = dir.join(sub);
             if !d.is_dir() {
                 continue;
@@ -768,6 +777,33 @@ impl Catalog {
                     self.origin.insert("holdout:".into(), file.clone());
                     self.holdout = Some(h);
                 }
+                "acceptance" => {
+                    let a: Acceptance = parse(file, text)?;
+                    a.validate().map_err(|(field, message)| CatalogError::Invalid {
+                        file: file.clone(),
+                        field,
+                        message,
+                    })?;
+                    if !self.sources.contains_key(&a.source) {
+                        return Err(CatalogError::Invalid {
+                            file: file.clone(),
+                            field: "source".into(),
+                            message: format!(
+                                "source '{}' is not defined in any sources.yaml",
+                                a.source
+                            ),
+                        });
+                    }
+                    if self.model_id(&a.model).is_none() {
+                        return Err(CatalogError::Invalid {
+                            file: file.clone(),
+                            field: "model".into(),
+                            message: format!("'{}' is no catalog model", a.model),
+                        });
+                    }
+                    self.acceptance
+                        .insert((a.model.clone(), a.method.clone()), a);
+                }
                 "eval-thresholds" => {
                     let t: EvalThresholds = parse(file, text)?;
                     self.origin.insert("eval-thresholds:".into(), file.clone());
@@ -781,7 +817,7 @@ impl Catalog {
                         file: file.clone(),
                         field: "kind".into(),
                         message: format!(
-                        "expected 'accelerator', 'model', 'engine', 'calibration' or 'eval-thresholds', got '{other}'"
+                        "expected 'accelerator', 'model', 'engine', 'calibration', 'holdout', 'acceptance' or 'eval-thresholds', got '{other}'"
                     ),
                     })
                 }
@@ -1111,6 +1147,55 @@ impl Catalog {
 #[derive(Deserialize)]
 struct Kind {
     kind: String,
+}
+
+/// A speculative-decoding acceptance curve (`kind: acceptance`): the mean acceptance length
+/// (1 + accepted draft tokens per verification) per number of draft tokens, with thinking on
+/// and, where measured, off.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Acceptance {
+    #[serde(skip_serializing)]
+    kind: String,
+    /// The catalog model id.
+    pub model: String,
+    /// `mtp`, `eagle3`, `dspark`.
+    pub method: String,
+    /// The key of where the whole curve comes from.
+    pub source: String,
+    pub thinking_on: BTreeMap<u32, f64>,
+    #[serde(default)]
+    pub thinking_off: BTreeMap<u32, f64>,
+}
+
+impl Acceptance {
+    /// The draft length whose committed acceptance length is `al` (thinking on first, to two
+    /// decimals as committed), if any.
+    pub fn draft_tokens_for(&self, al: f64) -> Option<u32> {
+        [&self.thinking_on, &self.thinking_off]
+            .into_iter()
+            .flat_map(|c| c.iter())
+            .find(|(_, v)| (**v - al).abs() < 0.005)
+            .map(|(k, _)| *k)
+    }
+
+    /// Every acceptance length lies in [1, draft tokens + 1].
+    fn validate(&self) -> Result<(), (String, String)> {
+        for (mode, curve) in [
+            ("thinking_on", &self.thinking_on),
+            ("thinking_off", &self.thinking_off),
+        ] {
+            for (&k, &al) in curve {
+                if k == 0 || !(1.0..=f64::from(k) + 1.0).contains(&al) {
+                    return Err((
+                        format!("{mode}.{k}"),
+                        format!("expected an acceptance length in [1, {}], got {al}", k + 1),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 /// A model whose file states some figures as not known (`{unknown: why}`): its names and what

@@ -215,7 +215,7 @@ fn bad_files_name_file_line_and_field() {
         ("models/x.yaml", "kind: gpu\n"),
     ]);
     assert!(
-        e.contains("field kind: expected 'accelerator', 'model', 'engine', 'calibration' or 'eval-thresholds'"),
+        e.contains("field kind: expected 'accelerator', 'model', 'engine', 'calibration', 'holdout', 'acceptance' or 'eval-thresholds'"),
         "{e}"
     );
     // A model contradicting itself.
@@ -698,4 +698,34 @@ fn chunk_flops_are_the_sum_of_their_queries() {
             }
         }
     }
+}
+
+#[test]
+fn acceptance_curves_are_checked() {
+    let c = Catalog::builtin().unwrap();
+    let q = &c.acceptance[&("qwen3.5-397b-a17b".to_string(), "mtp".to_string())];
+    // InferenceX's golden_al_distribution/qwen3.5_mtp.yaml: 3 draft tokens accept 3.39.
+    assert_eq!(q.thinking_on[&3], 3.39);
+    assert_eq!(q.draft_tokens_for(3.39), Some(3));
+    let curve = |model: &str, al: &str| {
+        format!("kind: acceptance\nmodel: {model}\nmethod: mtp\nsource: mine\nthinking_on: {{2: {al}}}\n")
+    };
+    let e = load_err(&[
+        ("sources.yaml", MY_SOURCES),
+        ("speculative/x.yaml", &curve("deepseek-v4-pro", "3.5")),
+    ]);
+    assert!(
+        e.ends_with(
+            "x.yaml: field thinking_on.2: expected an acceptance length in [1, 3], got 3.5"
+        ),
+        "{e}"
+    );
+    let e = load_err(&[
+        ("sources.yaml", MY_SOURCES),
+        ("speculative/x.yaml", &curve("nobody", "2.0")),
+    ]);
+    assert!(
+        e.ends_with("field model: 'nobody' is no catalog model"),
+        "{e}"
+    );
 }

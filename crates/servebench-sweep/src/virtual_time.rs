@@ -15,7 +15,7 @@ use servebench_core::result::{BenchResult, LengthStats, Provenance, RequestRate,
 use servebench_core::stats::CountDistribution;
 use servebench_core::stats::Summary;
 use servebench_sim::disagg::{simulate_disagg, Disagg, KvLink, Pool};
-use servebench_sim::perf::{Deployment, PerfModel};
+use servebench_sim::perf::{Deployment, PerfModel, SpecDecode};
 use servebench_sim::scheduler::SimOutcome;
 use servebench_sim::virtual_time::{simulate, VirtualPoint, VirtualResult};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -127,13 +127,21 @@ fn deploy(job: &Job, catalog: &Catalog) -> Result<Deploy, String> {
     match &job.topology {
         Topology::Single { tp, dp_attn, .. } => Ok(Deploy::Single(worker(*tp, *dp_attn)?)),
         Topology::Multi { prefill, decode } => {
-            let p = (
+            let spec = synthetic_acceptance(job, catalog)?;
+            let mut p = (
                 worker(prefill.tp, prefill.dp_attn)?,
                 prefill.num_worker.max(1) as usize,
             );
             let d = match decode.num_worker {
-                0 => None,
-                n => Some(Box::new((worker(decode.tp, decode.dp_attn)?, n as usize))),
+                // Aggregated workers decode too.
+                0 => {
+                    p.0 = with_spec(p.0, spec)?;
+                    None
+                }
+                n => {
+                    let w = with_spec(worker(decode.tp, decode.dp_attn)?, spec)?;
+                    Some(Box::new((w, n as usize)))
+                }
             };
             let gpus =
                 p.0.dep.tp * p.1 as u32 + d.as_deref().map_or(0, |(w, n)| w.dep.tp * *n as u32);
@@ -146,6 +154,58 @@ fn deploy(job: &Job, catalog: &Catalog) -> Result<Deploy, String> {
             })
         }
     }
+}
+
+/// The acceptance InferenceX pins on a multi-node row (`SYNTHETIC_ACCEPTANCE_LENGTH=AL` in its
+/// workers' settings), with the draft length the model's committed curve gives for it.
+fn synthetic_acceptance(job: &Job, catalog: &Catalog) -> Result<Option<SpecDecode>, String> {
+    let Topology::Multi { prefill, decode } = &job.topology else {
+        return Ok(None);
+    };
+    let setting = [prefill, decode]
+        .into_iter()
+        .flat_map(|w| w.additional_settings.iter().flatten())
+        .find_map(|s| s.strip_prefix("SYNTHETIC_ACCEPTANCE_LENGTH="));
+    let Some(value) = setting else {
+        return Ok(None);
+    };
+    let bad = |why: String| {
+        format!(
+            "{}: SYNTHETIC_ACCEPTANCE_LENGTH={value}: {why}",
+            job.config_key
+        )
+    };
+    let al: f64 = value
+        .trim()
+        .parse()
+        .map_err(|_| bad("expected a number".into()))?;
+    let model = sim_model(&job.model, catalog)?;
+    let method = job.spec_decoding.as_str();
+    let curve = catalog
+        .acceptance
+        .get(&(model.clone(), method.to_string()))
+        .ok_or_else(|| {
+            bad(format!(
+                "the catalog has no {method} acceptance curve for {model}"
+            ))
+        })?;
+    let draft_tokens = curve.draft_tokens_for(al).ok_or_else(|| {
+        bad(format!(
+            "no draft length of {model}'s {method} curve has it"
+        ))
+    })?;
+    Ok(Some(SpecDecode {
+        draft_tokens,
+        acceptance_length: al,
+    }))
+}
+
+/// `perf` decoding with `spec`, where there is one.
+fn with_spec(perf: PerfModel, spec: Option<SpecDecode>) -> Result<PerfModel, String> {
+    let Some(spec) = spec else { return Ok(perf) };
+    let mut dep = perf.dep;
+    dep.spec = Some(spec);
+    PerfModel::new(dep).map_err(|e| e.to_string())
 }
 
 /// The link KV caches cross between a deployment's `gpus` GPUs: the scale-up domain (NVLink,
@@ -309,7 +369,7 @@ impl SimulatorInfo {
             knobs: dep.knobs.clone(),
             expected_error: catalog.expected_error(&dep.knobs, &dep.model.id).map(|e| {
                 ExpectedError {
-                    left_out: left_out(job),
+                    left_out: left_out(job, catalog),
                     ..e
                 }
             }),
@@ -319,9 +379,11 @@ impl SimulatorInfo {
 
 /// The parts of a job the simulator leaves out (they come with disaggregation, expert
 /// parallelism and MTP in the simulator).
-fn left_out(job: &Job) -> Vec<String> {
+fn left_out(job: &Job, catalog: &Catalog) -> Vec<String> {
     let mut out = Vec::new();
-    if job.spec_decoding != crate::recipe::SpecDecoding::None {
+    // Pinned acceptance (InferenceX's synthetic acceptance) is simulated; measured is not.
+    let pinned = matches!(synthetic_acceptance(job, catalog), Ok(Some(_)));
+    if job.spec_decoding != crate::recipe::SpecDecoding::None && !pinned {
         out.push(format!(
             "spec-decoding {}: simulated without speculation",
             job.spec_decoding.as_str()

@@ -181,3 +181,52 @@ fn a_disaggregated_row_simulates_with_inferencexs_gpu_accounting() {
         "{e}"
     );
 }
+
+/// Where InferenceX pins the acceptance (`SYNTHETIC_ACCEPTANCE_LENGTH`), the simulator
+/// speculates with it, the draft length read off the model's committed curve (DeepSeek-V4 MTP:
+/// AL 2.27 is 2 draft tokens); the point no longer says it ran without speculation, and it
+/// decodes faster than the same deployment without it.
+#[test]
+fn pinned_acceptance_is_simulated_with_the_committed_curve() {
+    let catalog = Catalog::builtin().unwrap();
+    let curve = &catalog.acceptance[&("deepseek-v4-pro".to_string(), "mtp".to_string())];
+    assert_eq!(curve.draft_tokens_for(2.27), Some(2));
+    assert_eq!(curve.draft_tokens_for(2.49), Some(3));
+    assert_eq!(curve.draft_tokens_for(2.4), None);
+    let jobs = plan_today(PlanOptions {
+        config_keys: vec!["dsv4-fp4-gb200-dynamo-vllm-mtp2".into()],
+        single_node: false,
+        agentic: false,
+        evals: Evals::None,
+        ..PlanOptions::default()
+    });
+    let mut job = jobs
+        .into_iter()
+        .find(|j| j.conc.contains(&64))
+        .expect("a row at concurrency 64");
+    job.conc = vec![64];
+    let with = virtual_time::run(std::slice::from_ref(&job), &catalog, 1, &|_, _| {});
+    let with = with[0].as_ref().unwrap();
+    let left_out = &with.info.expected_error.as_ref().unwrap().left_out;
+    assert!(
+        !left_out.iter().any(|l| l.starts_with("spec-decoding")),
+        "{left_out:?}"
+    );
+    // The same row without the pinned acceptance.
+    let servebench_sweep::plan::Topology::Multi { prefill, decode } = &mut job.topology else {
+        panic!("a multi-node row")
+    };
+    for w in [prefill, decode] {
+        if let Some(s) = &mut w.additional_settings {
+            s.retain(|s| !s.starts_with("SYNTHETIC_ACCEPTANCE_LENGTH="));
+        }
+    }
+    let without = virtual_time::run(&[job], &catalog, 1, &|_, _| {});
+    let without = without[0].as_ref().unwrap();
+    assert!(
+        with.median_intvty > 1.3 * without.median_intvty,
+        "{} vs {}",
+        with.median_intvty,
+        without.median_intvty
+    );
+}
