@@ -1113,3 +1113,56 @@ fn readme_quickstart_today_simulates_inferencex_today() {
         "{out}"
     );
 }
+
+/// `quickstart --catalog today --multi-node`: disaggregated rows simulated behind a router and
+/// stored as disaggregated configurations with their pool topologies, beside single-node ones;
+/// rows the simulator cannot run fail one by one with the reason.
+#[test]
+fn readme_quickstart_today_with_multi_node_rows() {
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    assert!(readme.contains("`--multi-node`"));
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite:{}", dir.path().join("mn.db").display());
+    let o = Command::new(BIN)
+        .args([
+            "quickstart",
+            "--catalog",
+            "today",
+            "--multi-node",
+            "--no-serve",
+        ])
+        .args(["--model-prefix", "dsr1", "--max-conc", "64", "--store", &db])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        err.contains("not simulated: dsr1-fp8-h100-dynamo-trt: tp 16 exceeds the 8-GPU scale-up domain of h100"),
+        "{err}"
+    );
+    let mut store = servebench_store::Store::open_read_only(&db).unwrap();
+    let v = store
+        .view(
+            "deepseek-r1-0528",
+            8192,
+            1024,
+            None,
+            servebench_store::Source::Own,
+        )
+        .unwrap();
+    // InferenceX's dsr1-fp4-gb200-dynamo-trt: one prefill worker of TP4/EP4 with DP attention,
+    // four decode workers of TP8/EP8, at concurrencies 4 to 48 (MTP) and 5 to 76 (none).
+    let gb200: Vec<_> = v
+        .iter()
+        .filter(|p| p.config.hardware == "gb200" && p.config.topology == "p1x4ep4dpa-d4x8ep8")
+        .collect();
+    assert!(!gb200.is_empty());
+    for p in &gb200 {
+        assert!(p.config.disagg, "{:?}", p.config);
+        assert_eq!(p.num_gpus, 36, "4 prefill + 32 decode GPUs");
+    }
+    assert!(
+        v.iter().any(|p| !p.config.disagg),
+        "single-node points beside them"
+    );
+}

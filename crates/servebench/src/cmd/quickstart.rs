@@ -40,6 +40,10 @@ pub struct QuickstartArgs {
     /// Only config keys starting with these (llama70b, dsr1, gptoss).
     #[arg(long, value_delimiter = ',')]
     model_prefix: Vec<String>,
+    /// Also the multi-node recipes (disaggregated prefill/decode and multi-worker deployments,
+    /// simulated behind a router: docs/sim.md); today's take about 80 s more on 2 cores.
+    #[arg(long)]
+    multi_node: bool,
     /// Only concurrencies up to this.
     #[arg(long)]
     max_conc: Option<u32>,
@@ -75,7 +79,7 @@ pub fn run(a: QuickstartArgs) -> anyhow::Result<ExitCode> {
     let opts = PlanOptions {
         model_prefix: a.model_prefix.clone(),
         max_conc: a.max_conc,
-        multi_node: false,
+        multi_node: a.multi_node,
         agentic: false,
         evals: Evals::None,
         ..PlanOptions::default()
@@ -127,7 +131,7 @@ pub fn run(a: QuickstartArgs) -> anyhow::Result<ExitCode> {
                 model: m.model.clone(),
                 precision: job.precision.clone(),
                 spec_decoding: job.spec_decoding.as_str().to_string(),
-                disagg: false,
+                disagg: job.disagg,
                 topology: import::topology(&job.ix_row()),
             },
             isl: m.isl,
