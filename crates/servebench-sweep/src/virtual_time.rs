@@ -81,10 +81,20 @@ impl Deploy {
             Deploy::Single(p) => (p.dep.tp, 0),
             Deploy::Pools {
                 prefill, decode, ..
-            } => (
-                prefill.1 as u32 * prefill.0.dep.tp,
-                decode.as_deref().map_or(0, |(p, n)| *n as u32 * p.dep.tp),
-            ),
+            } => (pool_gpus(prefill), decode.as_deref().map_or(0, pool_gpus)),
+        }
+    }
+
+    /// Whether any worker speculates (where InferenceX pins the acceptance).
+    fn speculates(&self) -> bool {
+        match self {
+            Deploy::Single(p) => p.dep.spec.is_some(),
+            Deploy::Pools {
+                prefill, decode, ..
+            } => {
+                prefill.0.dep.spec.is_some()
+                    || decode.as_ref().is_some_and(|d| d.0.dep.spec.is_some())
+            }
         }
     }
 
@@ -143,8 +153,7 @@ fn deploy(job: &Job, catalog: &Catalog) -> Result<Deploy, String> {
                     Some(Box::new((w, n as usize)))
                 }
             };
-            let gpus =
-                p.0.dep.tp * p.1 as u32 + d.as_deref().map_or(0, |(w, n)| w.dep.tp * *n as u32);
+            let gpus = pool_gpus(&p) + d.as_deref().map_or(0, pool_gpus);
             let link = kv_link(&p.0.dep.accelerator, gpus)
                 .map_err(|e| format!("{}: {e}", job.config_key))?;
             Ok(Deploy::Pools {
@@ -154,6 +163,11 @@ fn deploy(job: &Job, catalog: &Catalog) -> Result<Deploy, String> {
             })
         }
     }
+}
+
+/// GPUs of a pool: workers × the GPUs of one worker.
+fn pool_gpus((perf, workers): &(PerfModel, usize)) -> u32 {
+    *workers as u32 * perf.dep.tp
 }
 
 /// The acceptance InferenceX pins on a multi-node row (`SYNTHETIC_ACCEPTANCE_LENGTH=AL` in its
@@ -307,7 +321,7 @@ fn measure(job: &Job, j: usize, conc: u32, catalog: &Catalog) -> Result<Measurem
         p99_e2el_ms: e2el.p99,
         completed: served.len() as u64,
         failed: (r.outcomes.len() - served.len()) as u64,
-        info: SimulatorInfo::of(job, perf, catalog, r.joules_per_output_token(gpus)),
+        info: SimulatorInfo::of(job, &deploy, catalog, r.joules_per_output_token(gpus)),
     })
 }
 
@@ -359,8 +373,8 @@ pub struct SimulatorInfo {
 }
 
 impl SimulatorInfo {
-    fn of(job: &Job, perf: &PerfModel, catalog: &Catalog, joules_per_output_token: f64) -> Self {
-        let dep = &perf.dep;
+    fn of(job: &Job, deploy: &Deploy, catalog: &Catalog, joules_per_output_token: f64) -> Self {
+        let dep = &deploy.lead().dep;
         SimulatorInfo {
             gpu: dep.accelerator.id.clone(),
             model: dep.model.id.clone(),
@@ -369,7 +383,7 @@ impl SimulatorInfo {
             knobs: dep.knobs.clone(),
             expected_error: catalog.expected_error(&dep.knobs, &dep.model.id).map(|e| {
                 ExpectedError {
-                    left_out: left_out(job, catalog),
+                    left_out: left_out(job, deploy.speculates()),
                     ..e
                 }
             }),
@@ -379,11 +393,10 @@ impl SimulatorInfo {
 
 /// The parts of a job the simulator leaves out (they come with disaggregation, expert
 /// parallelism and MTP in the simulator).
-fn left_out(job: &Job, catalog: &Catalog) -> Vec<String> {
+fn left_out(job: &Job, speculates: bool) -> Vec<String> {
     let mut out = Vec::new();
     // Pinned acceptance (InferenceX's synthetic acceptance) is simulated; measured is not.
-    let pinned = matches!(synthetic_acceptance(job, catalog), Ok(Some(_)));
-    if job.spec_decoding != crate::recipe::SpecDecoding::None && !pinned {
+    if job.spec_decoding != crate::recipe::SpecDecoding::None && !speculates {
         out.push(format!(
             "spec-decoding {}: simulated without speculation",
             job.spec_decoding.as_str()
@@ -430,7 +443,7 @@ pub fn bench_result(
     let mut vp = VirtualPoint::inferencex(conc as usize, isl as u64, osl as u64);
     vp.record_gaps = true;
     let r = deploy.simulate(&vp);
-    let (perf, gpus) = (deploy.lead(), deploy.gpus().0 + deploy.gpus().1);
+    let gpus = deploy.gpus().0 + deploy.gpus().1;
     let records: Vec<RequestRecord> = r
         .outcomes
         .iter()
@@ -498,7 +511,7 @@ pub fn bench_result(
         tokenize_probe: None,
         peak_rss_bytes: 0,
     };
-    let info = SimulatorInfo::of(job, perf, catalog, r.joules_per_output_token(gpus));
+    let info = SimulatorInfo::of(job, &deploy, catalog, r.joules_per_output_token(gpus));
     Ok((aggregate(&run, cx), info))
 }
 
