@@ -183,7 +183,7 @@ async function inference(step) {
   const s = await snapshot(step);
   const st = s.state;
   const frontier = await rows('[data-testid="frontier-row"]',
-    [["series", "data-series"], ["source", "data-source"], ["run", "data-run"], ["point", "data-point"], ["config", "data-config"], ["x", "data-x"], ["y", "data-y"], ["simulated", "data-simulated"], ["left_out", "data-left-out"]], ["x", "y"]);
+    [["series", "data-series"], ["source", "data-source"], ["run", "data-run"], ["point", "data-point"], ["config", "data-config"], ["x", "data-x"], ["y", "data-y"], ["simulated", "data-simulated"], ["left_out", "data-left-out"], ["uncalibrated", "data-uncalibrated"]], ["x", "y"]);
   const drawn = numOrNull(await page.getAttribute('[data-testid="inference-count"]', "data-value"));
   // The accuracy table: each eval's attributes and its numeric cells (score, s.e., threshold,
   // and its point's x and y).

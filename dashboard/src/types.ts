@@ -77,7 +77,7 @@ interface ViewPoint {
   tokens_per_s_per_mw: number | null;
   joules_per_token: number | null;
   /** A simulated point: the error to expect of it (docs/sim.md, hold-out error) and what of its recipe the simulator left out; null if measured. */
-  simulated: { basis: string; within_35: number; median_tput_error: number; median_interactivity_error: number; left_out?: string[] } | null;
+  simulated: { basis: string; within_35: number; median_tput_error: number; median_interactivity_error: number; left_out?: string[]; uncalibrated?: string } | null;
   image: string | null;
   detail: string;
 }

@@ -59,7 +59,8 @@ function describe(p: ViewPoint, c: ConfigEntry): string[] {
 function simulatedText(e: NonNullable<ViewPoint["simulated"]>): string {
   const pct = (v: number): string => `${Math.round(v * 100)}%`;
   const left = e.left_out?.length ? `; left out of its recipe: ${e.left_out.join("; ")}` : "";
-  return `simulated: expect the ${e.basis} error (${pct(e.within_35)} within ±35%, median ${pct(e.median_tput_error)} tok/s/GPU, ${pct(e.median_interactivity_error)} tok/s/user)${left}`;
+  const uncal = e.uncalibrated ? `; uncalibrated kind: ${e.uncalibrated}` : "";
+  return `simulated: expect the ${e.basis} error (${pct(e.within_35)} within ±35%, median ${pct(e.median_tput_error)} tok/s/GPU, ${pct(e.median_interactivity_error)} tok/s/user)${left}${uncal}`;
 }
 
 interface Datum {
@@ -120,11 +121,13 @@ function renderInference(ctx: Ctx): Rendered {
     const label = s.run === null ? s.label : `${s.label} ${s.run}`;
     data.forEach((d) => (d ? drawn.push({ d, front: onF.has(String(d.p.id)), s }) : missing++));
     const shown = data.filter((d): d is Datum => d !== null && (!frontierOnly || onF.has(String(d.p.id))));
-    // Simulated points are drawn as open diamonds: their figures carry the simulator's error.
+    // Simulated points are drawn as open diamonds: their figures carry the simulator's error;
+    // open triangles where no published point calibrates their kind of deployment.
     const sim = (d: Datum): boolean => d.p.simulated !== null && d.p.simulated !== undefined;
+    const uncal = (d: Datum): boolean => Boolean(d.p.simulated?.uncalibrated);
     datasets.push({
       label, data: shown, pointRadius: 3, pointHoverRadius: 6, borderColor: color,
-      pointStyle: shown.map((d) => (sim(d) ? "rectRot" : styleOf(s.engines[0] ?? ""))),
+      pointStyle: shown.map((d) => (uncal(d) ? "triangle" : sim(d) ? "rectRot" : styleOf(s.engines[0] ?? ""))),
       backgroundColor: shown.map((d) => (ref || sim(d) ? "transparent" : color)),
       borderWidth: shown.map((d) => (sim(d) ? 1.5 : ref ? 1.2 : 0)),
     });
@@ -136,9 +139,9 @@ function renderInference(ctx: Ctx): Rendered {
     for (const d of fd) {
       const c = view.configs[d.p.config];
       rows.push({
-        attrs: { "data-testid": "frontier-row", "data-series": s.key, "data-source": s.source, "data-run": runName, "data-point": String(d.p.id), "data-config": c.key, "data-x": raw(d.x), "data-y": raw(d.y), "data-simulated": d.p.simulated?.basis ?? "", "data-left-out": (d.p.simulated?.left_out ?? []).join("; ") },
+        attrs: { "data-testid": "frontier-row", "data-series": s.key, "data-source": s.source, "data-run": runName, "data-point": String(d.p.id), "data-config": c.key, "data-x": raw(d.x), "data-y": raw(d.y), "data-simulated": d.p.simulated?.basis ?? "", "data-left-out": (d.p.simulated?.left_out ?? []).join("; "), "data-uncalibrated": d.p.simulated?.uncalibrated ?? "" },
         cells: [label, labelOf(c, s.source), String(d.p.conc), String(d.p.num_gpus), numCell(d.x, 1), numCell(d.y, Y_META[y].digits), date10(d.p.run_started_at),
-          d.p.simulated ? { text: "simulated", attrs: { title: simulatedText(d.p.simulated) } } : "measured",
+          d.p.simulated ? { text: d.p.simulated.uncalibrated ? "simulated, uncalibrated kind" : "simulated", attrs: { title: simulatedText(d.p.simulated) } } : "measured",
           { text: h("a", { href: `#/point/${encodeURIComponent(String(d.p.id))}`, "data-testid": "point-link" }, "detail") }],
       });
     }

@@ -10,8 +10,8 @@
 mod model;
 
 pub use model::{
-    Attention, AttentionGroup, Checkpoint, CompressedLayers, Ffn, Indexer, LinearAttention, Model,
-    Precision, SlidingWindow, SparseAttention,
+    Attention, AttentionGroup, Checkpoint, CompressedLayers, ExpertLoad, Ffn, Indexer,
+    LinearAttention, Model, Precision, SlidingWindow, SparseAttention,
 };
 
 use serde::Deserialize;
@@ -280,6 +280,11 @@ pub struct Engine {
     pub allreduce_latency_us: Figure,
     /// Fraction of the scale-up link bandwidth collectives reach.
     pub link_efficiency: Figure,
+    /// Fixed cost of one expert-parallel all-to-all (dispatch or combine), µs.
+    pub alltoall_latency_us: Figure,
+    /// Fixed cost of sending one request's KV cache from a prefill to a decode worker
+    /// (handshake, descriptors, completion), µs; the bytes take their time on the link.
+    pub kv_transfer_latency_us: Figure,
 }
 
 impl Engine {
@@ -295,6 +300,8 @@ impl Engine {
             ("step_overhead_us", &self.step_overhead_us),
             ("allreduce_latency_us", &self.allreduce_latency_us),
             ("link_efficiency", &self.link_efficiency),
+            ("alltoall_latency_us", &self.alltoall_latency_us),
+            ("kv_transfer_latency_us", &self.kv_transfer_latency_us),
         ];
         v.extend(max_util.map(|f| ("max_gpu_memory_utilization", f)));
         v
@@ -351,6 +358,53 @@ pub struct Knobs {
     /// Fitted only where the published points include tensor parallelism.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub link_efficiency: Option<Figure>,
+    /// Fitted only where the published points include expert-parallel all-to-all.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alltoall_latency_us: Option<Figure>,
+    /// The kinds of deployment the published points it was fitted to ran (absent: single
+    /// node without speculation, what InferenceMAX v1's single-node points are).
+    #[serde(default = "DeploymentKind::single_node_only")]
+    pub kinds: Vec<DeploymentKind>,
+}
+
+/// What kind of deployment a point ran, as far as the simulator's calibration goes: one engine
+/// or disaggregated pools, with or without speculative decoding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, serde::Serialize)]
+pub enum DeploymentKind {
+    #[serde(rename = "single-node")]
+    SingleNode,
+    #[serde(rename = "single-node+mtp")]
+    SingleNodeSpeculative,
+    #[serde(rename = "disaggregated")]
+    Disaggregated,
+    #[serde(rename = "disaggregated+mtp")]
+    DisaggregatedSpeculative,
+}
+
+impl DeploymentKind {
+    pub fn of(disaggregated: bool, speculative: bool) -> DeploymentKind {
+        match (disaggregated, speculative) {
+            (false, false) => DeploymentKind::SingleNode,
+            (false, true) => DeploymentKind::SingleNodeSpeculative,
+            (true, false) => DeploymentKind::Disaggregated,
+            (true, true) => DeploymentKind::DisaggregatedSpeculative,
+        }
+    }
+
+    fn single_node_only() -> Vec<DeploymentKind> {
+        vec![DeploymentKind::SingleNode]
+    }
+}
+
+impl std::fmt::Display for DeploymentKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            DeploymentKind::SingleNode => "single-node",
+            DeploymentKind::SingleNodeSpeculative => "single-node+mtp",
+            DeploymentKind::Disaggregated => "disaggregated",
+            DeploymentKind::DisaggregatedSpeculative => "disaggregated+mtp",
+        })
+    }
 }
 
 impl Knobs {
@@ -362,6 +416,8 @@ impl Knobs {
             step_overhead_us: e.step_overhead_us.clone(),
             allreduce_latency_us: Some(e.allreduce_latency_us.clone()),
             link_efficiency: Some(e.link_efficiency.clone()),
+            alltoall_latency_us: Some(e.alltoall_latency_us.clone()),
+            kinds: Vec::new(),
         }
     }
 
@@ -375,6 +431,9 @@ impl Knobs {
         }
         if let Some(l) = &self.link_efficiency {
             e.link_efficiency = l.clone();
+        }
+        if let Some(l) = &self.alltoall_latency_us {
+            e.alltoall_latency_us = l.clone();
         }
     }
 
@@ -402,6 +461,9 @@ impl Knobs {
             step_overhead_us: pick(|k| Some(&k.step_overhead_us)).expect("at least one"),
             allreduce_latency_us: pick(|k| k.allreduce_latency_us.as_ref()),
             link_efficiency: pick(|k| k.link_efficiency.as_ref()),
+            alltoall_latency_us: pick(|k| k.alltoall_latency_us.as_ref()),
+            // Borrowed knobs calibrate nothing of their own.
+            kinds: Vec::new(),
         }
     }
 
@@ -417,6 +479,9 @@ impl Knobs {
         if let Some(l) = &self.link_efficiency {
             v.push(("link_efficiency", l));
         }
+        if let Some(l) = &self.alltoall_latency_us {
+            v.push(("alltoall_latency_us", l));
+        }
         v
     }
 }
@@ -425,8 +490,12 @@ impl Knobs {
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum KnobsOrigin {
-    /// Fitted to published points of the combination (of `model`, or pooled over models).
-    Fitted { model: Option<String> },
+    /// Fitted to published points of the combination (of `model`, or pooled over models),
+    /// which ran deployments of `kinds`.
+    Fitted {
+        model: Option<String>,
+        kinds: Vec<DeploymentKind>,
+    },
     /// An accelerator without a fit: the median of the fits the family rule picked.
     Borrowed {
         rule: &'static str,
@@ -437,11 +506,31 @@ pub enum KnobsOrigin {
     Defaults,
 }
 
+impl KnobsOrigin {
+    /// Why no published point calibrates a deployment of `kind` with these knobs, if none
+    /// does: the knobs were fitted to other kinds, or borrowed.
+    pub fn uncalibrated(&self, kind: DeploymentKind) -> Option<String> {
+        match self {
+            KnobsOrigin::Fitted { kinds, .. } if kinds.contains(&kind) => None,
+            KnobsOrigin::Fitted { kinds, .. } => {
+                let fitted: Vec<String> = kinds.iter().map(|k| k.to_string()).collect();
+                Some(format!(
+                    "{kind}: its knobs were fitted to {} points only",
+                    fitted.join(" and ")
+                ))
+            }
+            KnobsOrigin::Borrowed { .. } | KnobsOrigin::Defaults => Some(format!(
+                "{kind}: no published point of this engine, accelerator and precision; knobs {self}"
+            )),
+        }
+    }
+}
+
 impl std::fmt::Display for KnobsOrigin {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            KnobsOrigin::Fitted { model: Some(m) } => write!(f, "fitted ({m})"),
-            KnobsOrigin::Fitted { model: None } => f.write_str("fitted"),
+            KnobsOrigin::Fitted { model: Some(m), .. } => write!(f, "fitted ({m})"),
+            KnobsOrigin::Fitted { model: None, .. } => f.write_str("fitted"),
             KnobsOrigin::Borrowed { rule, from } => {
                 write!(f, "borrowed ({rule}: median of {})", from.join(", "))
             }
@@ -561,6 +650,10 @@ pub struct ExpectedError {
     /// speculation`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub left_out: Vec<String>,
+    /// Set where no published point calibrates the point's kind of deployment (e.g. a
+    /// disaggregated one on an accelerator whose knobs only single nodes fitted): why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uncalibrated: Option<String>,
 }
 
 impl std::fmt::Display for ExpectedError {
@@ -968,7 +1061,8 @@ impl Catalog {
         {
             k.clone().apply(&mut e);
             let model = m.map(str::to_owned);
-            return Ok((e, KnobsOrigin::Fitted { model }));
+            let kinds = k.kinds.clone();
+            return Ok((e, KnobsOrigin::Fitted { model, kinds }));
         }
         match self.borrowed_knobs(&e.id, &accel, precision) {
             Some((knobs, origin)) => {
@@ -1016,6 +1110,7 @@ impl Catalog {
             median_tput_error: f.median_tput_error.value,
             median_interactivity_error: f.median_interactivity_error.value,
             left_out: Vec::new(),
+            uncalibrated: None,
         })
     }
 
@@ -1070,7 +1165,11 @@ impl Catalog {
             let fits: Vec<(String, &Knobs)> = self
                 .calibrations
                 .iter()
-                .filter(|((e, a, p, m), _)| m.is_none() && keep(e, a, *p))
+                // Fits of single-node points only: a disaggregated deployment's knobs
+                // (GB200's) absorb what single nodes do not have.
+                .filter(|((e, a, p, m), k)| {
+                    m.is_none() && keep(e, a, *p) && k.kinds.contains(&DeploymentKind::SingleNode)
+                })
                 .map(|((e, a, p, _), k)| match e == engine {
                     true => (format!("{a} {p}"), k),
                     false => (format!("{e} {a} {p}"), k),
@@ -1177,6 +1276,15 @@ impl Acceptance {
             .flat_map(|c| c.iter())
             .find(|(_, v)| (**v - al).abs() < 0.005)
             .map(|(k, _)| *k)
+    }
+
+    /// The mean acceptance length at `draft_tokens` draft tokens (the thinking-on curve where
+    /// the source measured both), if the source measured that length.
+    pub fn acceptance_length(&self, draft_tokens: u32) -> Option<f64> {
+        self.thinking_on
+            .get(&draft_tokens)
+            .or_else(|| self.thinking_off.get(&draft_tokens))
+            .copied()
     }
 
     /// Every acceptance length lies in [1, draft tokens + 1].

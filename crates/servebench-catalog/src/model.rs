@@ -166,7 +166,21 @@ pub enum Ffn {
         experts_per_token: Figure,
         shared_experts: Figure,
         expert_intermediate: Figure,
+        /// How unevenly the router loads the experts, where a source measured it.
+        #[serde(default)]
+        expert_load: Option<Box<ExpertLoad>>,
     },
+}
+
+/// The router's load skew: what makes the busiest expert-parallel GPU busier than the mean.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExpertLoad {
+    /// Coefficient of variation (std / mean) of the tokens routed to one expert in one layer.
+    pub expert_cv: Figure,
+    /// The same of one GPU's load with expert-parallel load balancing (EPLB: redundant,
+    /// re-placed experts).
+    pub eplb_rank_cv: Figure,
 }
 
 /// Layers whose attention only looks back `tokens` positions.
@@ -718,7 +732,14 @@ impl Model {
                 experts_per_token,
                 shared_experts,
                 expert_intermediate,
+                expert_load,
             } => {
+                if let Some(l) = expert_load {
+                    v.extend([
+                        ("ffn.expert_load.expert_cv", &l.expert_cv),
+                        ("ffn.expert_load.eplb_rank_cv", &l.eplb_rank_cv),
+                    ]);
+                }
                 v.extend([
                     ("ffn.dense_layers", dense_layers),
                     ("ffn.experts", experts),

@@ -393,7 +393,7 @@ fn eval_thresholds_resolve_by_model_name_and_bad_ones_are_refused() {
 
 #[test]
 fn an_accelerator_without_a_fit_borrows_by_the_family_rule() {
-    use servebench_catalog::{Figure, Knobs, KnobsOrigin};
+    use servebench_catalog::{DeploymentKind, Figure, Knobs, KnobsOrigin};
     let mut c = Catalog::builtin().unwrap();
     c.calibrations.clear();
     let knobs = |ce: f64, me: f64, ov: f64| {
@@ -407,6 +407,8 @@ fn an_accelerator_without_a_fit_borrows_by_the_family_rule() {
             step_overhead_us: f(ov),
             allreduce_latency_us: None,
             link_efficiency: None,
+            alltoall_latency_us: None,
+            kinds: vec![DeploymentKind::SingleNode],
         }
     };
     let mut fit = |a: &str, p: Precision, m: Option<&str>, k: Knobs| {
@@ -511,6 +513,37 @@ fn an_accelerator_without_a_fit_borrows_by_the_family_rule() {
         (e.compute_efficiency.value, o.to_string()),
         (0.9, "fitted (gpt-oss-120b)".into())
     );
+    // A fit of disaggregated points only (GB200's) is its accelerator's own, and says which
+    // kinds of deployment it calibrates; it is lent to no other accelerator.
+    let mut disagg = knobs(0.99, 0.44, 2100.0);
+    disagg.kinds = vec![DeploymentKind::Disaggregated];
+    c.calibrations.insert(
+        ("vllm".into(), "gb200".into(), Precision::Fp4, None),
+        disagg,
+    );
+    let (e, o) = c
+        .engine_knobs("vllm", None, "gb200", Precision::Fp4)
+        .unwrap();
+    assert_eq!(e.compute_efficiency.value, 0.99);
+    assert_eq!(o.uncalibrated(DeploymentKind::Disaggregated), None);
+    assert_eq!(
+        o.uncalibrated(DeploymentKind::SingleNode).as_deref(),
+        Some("single-node: its knobs were fitted to disaggregated points only")
+    );
+    // Borrowed knobs calibrate no kind at all.
+    let (_, b300) = c
+        .engine_knobs("vllm", None, "b300", Precision::Fp4)
+        .unwrap();
+    assert_eq!(
+        b300.to_string(),
+        "borrowed (same family, same precision: median of b200 fp4)"
+    );
+    assert!(b300
+        .uncalibrated(DeploymentKind::SingleNode)
+        .unwrap()
+        .starts_with(
+        "single-node: no published point of this engine, accelerator and precision; knobs borrowed"
+    ));
 }
 
 #[test]
@@ -539,7 +572,10 @@ fn the_shipped_hold_out_file_says_what_to_expect_of_borrowed_knobs() {
     let e = c.expected_error(&b300, "deepseek-r1-0528").unwrap();
     assert_eq!(e.basis, "leave one accelerator out");
     assert_eq!(e.within_35, held.within_35.value);
-    let fitted = KnobsOrigin::Fitted { model: None };
+    let fitted = KnobsOrigin::Fitted {
+        model: None,
+        kinds: vec![servebench_catalog::DeploymentKind::SingleNode],
+    };
     assert_eq!(
         c.expected_error(&fitted, "llama-3.3-70b").unwrap().basis,
         "in sample"

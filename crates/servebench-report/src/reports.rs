@@ -319,8 +319,14 @@ fn simulated_note(series: &[Series]) -> Option<String> {
     let mut by: BTreeMap<String, (usize, &serde_json::Value)> = BTreeMap::new();
     // What the simulator left out of the points' recipes, and of how many.
     let mut left_out: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut uncalibrated_kinds: BTreeMap<&str, usize> = BTreeMap::new();
     for p in series.iter().flat_map(|s| &s.points) {
         if let Some(e) = &p.simulated {
+            if let Some(why) = e["uncalibrated"].as_str() {
+                // "disaggregated: …": counted by kind.
+                let kind = why.split(':').next().unwrap_or(why);
+                *uncalibrated_kinds.entry(kind).or_default() += 1;
+            }
             let basis = e["basis"].as_str().unwrap_or("unknown basis").to_string();
             by.entry(basis).or_insert((0, e)).0 += 1;
             for what in e["left_out"].as_array().into_iter().flatten() {
@@ -347,6 +353,16 @@ fn simulated_note(series: &[Series]) -> Option<String> {
     if !left_out.is_empty() {
         let parts: Vec<String> = left_out.iter().map(|(w, n)| format!("{n} {w}")).collect();
         note += &format!("; left out of their recipes: {}", parts.join("; "));
+    }
+    if !uncalibrated_kinds.is_empty() {
+        let parts: Vec<String> = uncalibrated_kinds
+            .iter()
+            .map(|(k, n)| format!("{n} {k}"))
+            .collect();
+        note += &format!(
+            "; of kinds of deployment no published point calibrates: {}",
+            parts.join(", ")
+        );
     }
     Some(note)
 }
@@ -534,30 +550,56 @@ pub fn cheapest(curves: &[Curve], targets: &[f64], prices: &Prices) -> Table {
         ],
         rows: Vec::new(),
     };
+    let mut marked = false;
     for &target in targets {
-        let mut costs: Vec<(f64, &str, f64)> = by_hw
+        let mut costs: Vec<(f64, String, f64)> = by_hw
             .iter()
             .filter_map(|(hw, pts)| {
-                let tput =
-                    Along::new(pts.iter().copied()).at(|p| p.metrics.tput_per_gpu, target)?;
+                let at = |pts: &[&ViewPoint]| {
+                    Along::new(pts.iter().copied()).at(|p| p.metrics.tput_per_gpu, target)
+                };
+                let tput = at(pts)?;
                 let d = prices.of(hw).dollars_per_gpu_hour?;
-                Some((dollars_per_million_tokens(d, tput), *hw, tput))
+                // Marked where uncalibrated kinds of deployment carry the frontier here.
+                let calibrated: Vec<&ViewPoint> =
+                    pts.iter().copied().filter(|p| !uncalibrated(p)).collect();
+                let mark = at(&calibrated).is_none_or(|c| tput > c * (1.0 + 1e-9));
+                let name = if mark {
+                    format!("{hw}*")
+                } else {
+                    hw.to_string()
+                };
+                Some((dollars_per_million_tokens(d, tput), name, tput))
             })
             .collect();
         costs.sort_by(|a, b| a.0.total_cmp(&b.0));
         let first = costs.first();
         let second = costs.get(1);
+        marked |= [first, second].iter().flatten().any(|c| c.1.ends_with('*'));
         t.rows.push(vec![
             target.into(),
-            first.map_or("-".to_string(), |c| c.1.to_string()).into(),
+            first.map_or("-".to_string(), |c| c.1.clone()).into(),
             first.map(|c| c.0).into(),
             first.map(|c| c.2).into(),
-            second.map_or("-".to_string(), |c| c.1.to_string()).into(),
+            second.map_or("-".to_string(), |c| c.1.clone()).into(),
             second.map(|c| c.0).into(),
             format!("{} of {} accelerators", costs.len(), by_hw.len()).into(),
         ]);
     }
+    if marked {
+        t.notes.push(UNCALIBRATED_NOTE.into());
+    }
     t
+}
+
+/// The note under a table with accelerators marked `*`.
+pub const UNCALIBRATED_NOTE: &str = "* there, the frontier rests on simulated deployments of a kind no published point calibrates (e.g. disaggregated, or on an accelerator without published points)";
+
+/// A simulated point of a kind of deployment no published point calibrates.
+fn uncalibrated(p: &ViewPoint) -> bool {
+    p.simulated
+        .as_ref()
+        .is_some_and(|e| e.get("uncalibrated").is_some_and(|u| !u.is_null()))
 }
 
 /// Per-run series of the same group (and source), oldest run first, as the history functions
@@ -878,6 +920,46 @@ mod tests {
         let t = at_targets(&one(c), &[75.0], &prices);
         assert_eq!(num(t.column("measured_joules_per_output_token")[0]), None);
         assert!(num(t.column("joules_per_token")[0]).is_some());
+    }
+
+    #[test]
+    fn the_cheapest_is_starred_where_uncalibrated_kinds_carry_its_frontier() {
+        let catalog = Catalog::builtin().unwrap();
+        let prices = Prices {
+            catalog: &catalog,
+            tier: CostTier::Custom(2.0),
+        };
+        // h200: calibrated single-node points; b200: the same, plus a disaggregated point of
+        // an uncalibrated kind far above them at 60 tok/s/user.
+        let h200 = curve(
+            "h200",
+            &[(4, 100.0, 500.0, 1.0, None), (8, 40.0, 1000.0, 2.0, None)],
+        );
+        let mut b200 = curve(
+            "b200",
+            &[(4, 100.0, 400.0, 1.0, None), (8, 40.0, 900.0, 2.0, None)],
+        );
+        let mut disagg = curve("b200", &[(16, 60.0, 5000.0, 3.0, None)]);
+        disagg.points[0].simulated = Some(serde_json::json!({
+            "basis": "in sample", "uncalibrated": "disaggregated: its knobs were fitted to single-node points only"
+        }));
+        b200.points.extend(disagg.points);
+        let t = cheapest(&[h200, b200], &[70.0, 45.0], &prices);
+        let hw = t.column("hardware");
+        // At 70 the disaggregated point carries b200's frontier: starred, and explained.
+        assert!(
+            matches!(hw[0], Cell::Text(s) if s == "b200*"),
+            "{:?}",
+            hw[0]
+        );
+        // At 45, below it, b200's frontier (which it dominates) does not reach; h200 is
+        // cheapest on calibrated points alone, unstarred.
+        assert!(matches!(hw[1], Cell::Text(s) if s == "h200"), "{:?}", hw[1]);
+        assert!(
+            t.notes.iter().any(|n| n == UNCALIBRATED_NOTE),
+            "{:?}",
+            t.notes
+        );
     }
 
     #[test]

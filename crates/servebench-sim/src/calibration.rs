@@ -7,36 +7,21 @@
 use crate::perf::{Deployment, PerfModel};
 use crate::virtual_time::{simulate, VirtualPoint};
 use serde::Serialize;
-use servebench_catalog::{Catalog, Figure, Knobs, Precision};
+use servebench_catalog::{Catalog, DeploymentKind, Figure, Knobs, Precision};
 use std::path::Path;
 
 /// A published point (the reader's type: the calibration compares the aggregated ones).
 pub use servebench_published::DashboardPoint as PublishedPoint;
 
-/// A published point the simulator does not model yet, and why.
-#[derive(Debug, Clone, Serialize)]
-pub struct Skipped {
-    pub file: String,
-    pub hw_key: String,
-    pub reason: String,
-}
-
-/// Read the `*_interactivity.json` files of a v1 dashboard dump; the disaggregated (GB200
-/// Dynamo) deployments, which are not modelled, are returned as skipped.
-pub fn load_v1_dashboard(dir: &Path) -> std::io::Result<(Vec<PublishedPoint>, Vec<Skipped>)> {
-    let (mut points, mut skipped) = (Vec::new(), Vec::new());
-    for p in servebench_published::load_v1_dashboard(dir)? {
-        if p.disagg {
-            skipped.push(Skipped {
-                file: p.file,
-                hw_key: p.hw_key,
-                reason: "disaggregated prefill/decode (Dynamo) is not modelled yet".into(),
-            });
-            continue;
-        }
-        points.push(p);
-    }
-    Ok((points, skipped))
+/// Read the `*_interactivity.json` files of a v1 dashboard dump: the single-node points, and
+/// the disaggregated ones (GB200 Dynamo), which need their deployment to be simulated
+/// ([`PointSimulator`]).
+pub fn load_v1_dashboard(
+    dir: &Path,
+) -> std::io::Result<(Vec<PublishedPoint>, Vec<PublishedPoint>)> {
+    Ok(servebench_published::load_v1_dashboard(dir)?
+        .into_iter()
+        .partition(|p| !p.disagg))
 }
 
 /// A published point beside its simulation.
@@ -53,51 +38,71 @@ pub struct Comparison {
     pub error: Option<String>,
 }
 
+/// How a published point is simulated: `(catalog, point, requests per unit of concurrency)` to
+/// (tok/s/GPU, tok/s/user). [`single_engine`] for single-node points; a caller that knows the
+/// deployment of a disaggregated one (its recipe) supplies its own.
+pub type PointSimulator<'a> =
+    dyn Fn(&Catalog, &PublishedPoint, usize) -> Result<(f64, f64), String> + Sync + 'a;
+
+/// A single-node point: one engine at the point's accelerator, engine, precision and TP.
+pub fn single_engine(
+    catalog: &Catalog,
+    p: &PublishedPoint,
+    requests_per_conc: usize,
+) -> Result<(f64, f64), String> {
+    let precision: Precision = p.precision.parse()?;
+    let dep = Deployment::from_catalog(
+        catalog,
+        &p.accelerator,
+        &p.model,
+        &p.engine,
+        precision,
+        p.tp,
+    )
+    .map_err(|e| e.to_string())?;
+    let perf = PerfModel::new(dep).map_err(|e| e.to_string())?;
+    let mut vp = VirtualPoint::inferencex(p.conc, p.isl, p.osl);
+    vp.requests = (requests_per_conc * p.conc).max(1);
+    vp.warmups = vp.warmups.min(vp.requests);
+    let r = simulate(&perf, &vp);
+    Ok((r.tput_per_gpu(p.tp), r.median_interactivity()))
+}
+
 /// Simulate every point (`requests_per_conc` × C measured requests; InferenceX uses 10).
 pub fn compare(
     catalog: &Catalog,
     points: &[PublishedPoint],
     requests_per_conc: usize,
 ) -> Vec<Comparison> {
+    compare_using(catalog, points, requests_per_conc, &single_engine)
+}
+
+/// [`compare`], each point simulated by `sim`.
+pub fn compare_using(
+    catalog: &Catalog,
+    points: &[PublishedPoint],
+    requests_per_conc: usize,
+    sim: &PointSimulator<'_>,
+) -> Vec<Comparison> {
     points
         .iter()
-        .map(|p| {
-            let run = || -> Result<(f64, f64), String> {
-                let precision: Precision = p.precision.parse()?;
-                let dep = Deployment::from_catalog(
-                    catalog,
-                    &p.accelerator,
-                    &p.model,
-                    &p.engine,
-                    precision,
-                    p.tp,
-                )
-                .map_err(|e| e.to_string())?;
-                let perf = PerfModel::new(dep).map_err(|e| e.to_string())?;
-                let mut vp = VirtualPoint::inferencex(p.conc, p.isl, p.osl);
-                vp.requests = (requests_per_conc * p.conc).max(1);
-                vp.warmups = vp.warmups.min(vp.requests);
-                let r = simulate(&perf, &vp);
-                Ok((r.tput_per_gpu(p.tp), r.median_interactivity()))
-            };
-            match run() {
-                Ok((t, i)) => Comparison {
-                    published: p.clone(),
-                    sim_tput_per_gpu: t,
-                    sim_interactivity: i,
-                    tput_error: t / p.tput_per_gpu - 1.0,
-                    interactivity_error: i / p.interactivity - 1.0,
-                    error: None,
-                },
-                Err(e) => Comparison {
-                    published: p.clone(),
-                    sim_tput_per_gpu: f64::NAN,
-                    sim_interactivity: f64::NAN,
-                    tput_error: f64::NAN,
-                    interactivity_error: f64::NAN,
-                    error: Some(e),
-                },
-            }
+        .map(|p| match sim(catalog, p, requests_per_conc) {
+            Ok((t, i)) => Comparison {
+                published: p.clone(),
+                sim_tput_per_gpu: t,
+                sim_interactivity: i,
+                tput_error: t / p.tput_per_gpu - 1.0,
+                interactivity_error: i / p.interactivity - 1.0,
+                error: None,
+            },
+            Err(e) => Comparison {
+                published: p.clone(),
+                sim_tput_per_gpu: f64::NAN,
+                sim_interactivity: f64::NAN,
+                tput_error: f64::NAN,
+                interactivity_error: f64::NAN,
+                error: Some(e),
+            },
         })
         .collect()
 }
@@ -155,6 +160,24 @@ pub fn fit(
         })
         .cloned()
         .collect();
+    fit_using(
+        catalog,
+        (engine, model, accelerator, precision),
+        &group,
+        requests_per_conc,
+        &single_engine,
+    )
+}
+
+/// [`fit`] of the knobs `(engine, model, accelerator, precision)` to `group`, each point
+/// simulated by `sim` (disaggregated points: also the all-to-all latency).
+pub fn fit_using(
+    catalog: &Catalog,
+    (engine, model, accelerator, precision): (&str, Option<&str>, &str, Precision),
+    group: &[PublishedPoint],
+    requests_per_conc: usize,
+    sim: &PointSimulator<'_>,
+) -> Result<Fit, String> {
     if group.is_empty() {
         return Err(format!(
             "no published points for {} {engine} on {accelerator} at {precision}",
@@ -165,6 +188,13 @@ pub fn fit(
         .engine_on(engine, model, accelerator, precision)
         .map_err(|e| e.to_string())?;
     let with_tp = group.iter().any(|p| p.tp > 1);
+    let with_ep = group.iter().any(|p| p.disagg);
+    let mut kinds: Vec<DeploymentKind> = group
+        .iter()
+        .map(|p| DeploymentKind::of(p.disagg, p.spec_decoding != "none"))
+        .collect();
+    kinds.sort();
+    kinds.dedup();
     let fig = |v: f64| Figure {
         value: v,
         source: FIT_SOURCE.into(),
@@ -175,6 +205,8 @@ pub fn fit(
         step_overhead_us: fig(x[2].exp()),
         allreduce_latency_us: x.get(3).map(|v| fig(v.exp())),
         link_efficiency: x.get(4).map(|v| fig(v.exp())),
+        alltoall_latency_us: x.get(5).map(|v| fig(v.exp())),
+        kinds: kinds.clone(),
     };
     let eval = |x: &[f64]| -> f64 {
         // The trial knobs are the combination's only calibration (so neither an earlier fit
@@ -186,6 +218,9 @@ pub fn fit(
         trial.link_efficiency = trial
             .link_efficiency
             .or_else(|| Some(base.link_efficiency.clone()));
+        trial.alltoall_latency_us = trial
+            .alltoall_latency_us
+            .or_else(|| Some(base.alltoall_latency_us.clone()));
         let mut c = catalog.clone();
         c.calibrations.retain(|(e, a, p, _), _| {
             (e.as_str(), a.as_str(), *p) != (engine, accelerator, precision)
@@ -199,7 +234,7 @@ pub fn fit(
             ),
             trial,
         );
-        objective(&compare(&c, &group, requests_per_conc))
+        objective(&compare_using(&c, group, requests_per_conc, sim))
     };
     // Bounds (natural log): efficiencies 5%..100%, overhead 50 µs..50 ms, all-reduce latency
     // 1..200 µs, link efficiency 2%..100%.
@@ -218,6 +253,11 @@ pub fn fit(
         x.push(base.allreduce_latency_us.value.clamp(1.0, 200.0).ln());
         bounds.push((0.02f64.ln(), 0.0));
         x.push(base.link_efficiency.value.clamp(0.02, 1.0).ln());
+    }
+    if with_tp && with_ep {
+        // All-to-all fixed cost 1..500 µs.
+        bounds.push((1f64.ln(), 500f64.ln()));
+        x.push(base.alltoall_latency_us.value.clamp(1.0, 500.0).ln());
     }
     let before = eval(&x);
     let mut best = before;

@@ -26,9 +26,9 @@ pub struct Pool<'a> {
 }
 
 impl Pool<'_> {
-    /// GPUs of the pool: workers × the GPUs of one worker's tensor-parallel group.
+    /// GPUs of the pool: workers × the GPUs of one worker.
     pub fn gpus(&self) -> u32 {
-        self.workers as u32 * self.perf.dep.tp
+        self.workers as u32 * self.perf.gpus()
     }
 }
 
@@ -97,7 +97,8 @@ fn least_loaded(engines: &[Engine<'_>]) -> usize {
 impl<'a> Run<'a> {
     fn new(d: &'a Disagg<'a>, record_gaps: bool, fast_decode: bool) -> Run<'a> {
         let engines = |p: &Pool<'a>| -> Vec<Engine<'a>> {
-            (0..p.workers.max(1))
+            // A pipelined worker holds one batch per stage: an engine each.
+            (0..p.workers.max(1) * p.perf.pipelines())
                 .map(|_| {
                     let limits = SchedulerLimits {
                         fast_decode,
@@ -325,7 +326,8 @@ impl<'a> Run<'a> {
                 .iter()
                 .map(|e| {
                     let idle = (until - e.stats.busy_s).max(0.0);
-                    (e.stats.busy_energy_j + p.perf.idle_power_w() * idle) * p.perf.dep.tp as f64
+                    (e.stats.busy_energy_j + p.perf.idle_power_w() * idle)
+                        * f64::from(p.perf.engine_gpus())
                 })
                 .sum()
         };

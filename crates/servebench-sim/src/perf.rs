@@ -1,21 +1,29 @@
 //! The step-time model: how long one engine step takes on a deployment (accelerator × model ×
 //! engine × precision × parallelism), as a roofline.
 //!
-//! time = max(compute, memory) + all-reduce + fixed overhead, per GPU of the tensor-parallel
-//! group, where
+//! time = max(compute, memory) + collectives + fixed overhead, per GPU of one worker, where
 //! - compute = FLOPs / (dense peak × engine compute efficiency); FLOPs = 2 × active parameters
 //!   per token × tokens (weights) + attention FLOPs of each token over what it attends to;
 //! - memory = bytes / (HBM bandwidth × engine memory efficiency); bytes = weights read (for MoE:
 //!   the non-expert weights plus the experts the batch is expected to touch) + KV cache (and
 //!   linear-attention state) read;
-//! - all-reduce: two per layer over the scale-up link (ring), for TP > 1.
+//! - collectives: with tensor-parallel attention, two ring all-reduces per layer; with
+//!   data-parallel attention and expert parallelism (DEP), a dispatch and a combine all-to-all
+//!   per MoE layer; over the scale-up link, or the scale-out NIC where the worker spans domains.
 //!
 //! What attention costs per sequence comes from the model's attention groups
 //! ([`servebench_catalog::AttentionGroup`]: full, sparse, compressed and linear layers).
 //! Tensor parallelism splits weights, FLOPs and (for GQA, up to the number of KV heads; for
 //! linear attention, of value heads) the cache; a single latent (MLA, compressed attention)
 //! cannot be split by heads, so every TP rank holds and reads it all unless attention runs
-//! data-parallel (`dp_attention`).
+//! data-parallel (`dp_attention`), where each GPU keeps its own sequences' cache and a copy of
+//! the non-expert weights.
+//!
+//! Expert parallelism puts whole experts on GPUs: the step waits for the GPU the router loads
+//! most ([`PerfModel::expert_imbalance`]). Pipeline parallelism splits the layers into stages:
+//! a step passes every stage in turn (its time is the whole model's plus a hop per stage
+//! boundary), and the stages hold `pp` batches at once, which the caller simulates as `pp`
+//! engines ([`PerfModel::pipelines`]) sharing the memory of the worker's GPUs.
 
 use servebench_catalog::{Accelerator, AttentionGroup, Engine, Ffn, KnobsOrigin, Model, Precision};
 
@@ -26,11 +34,19 @@ pub struct Deployment {
     pub model: Model,
     pub engine: Engine,
     pub precision: Precision,
-    /// Tensor-parallel GPUs (experts are spread over the same GPUs).
+    /// GPUs of one pipeline stage: the tensor-parallel group, over which experts are spread
+    /// and attention may run data-parallel.
     pub tp: u32,
+    /// Expert-parallel GPUs among them (1: every expert split tensor-parallel; else whole
+    /// experts spread over `ep` GPUs, at most `tp`).
+    pub ep: u32,
+    /// Pipeline stages (each `tp` GPUs).
+    pub pp: u32,
     /// Attention runs data-parallel across the TP GPUs (SGLang's DP-attention): each GPU keeps
     /// its own sequences' KV cache instead of a copy of every sequence's.
     pub dp_attention: bool,
+    /// Expert-parallel load balancing (EPLB: redundant experts re-placed by load).
+    pub eplb: bool,
     /// Speculative decoding / MTP, if enabled.
     pub spec: Option<SpecDecode>,
     /// Where the engine's efficiency knobs come from: fitted to published points, borrowed by
@@ -57,10 +73,18 @@ impl Deployment {
             engine,
             precision,
             tp,
+            ep: 1,
+            pp: 1,
             dp_attention: false,
+            eplb: false,
             spec: None,
             knobs,
         })
+    }
+
+    /// GPUs of one worker.
+    pub fn gpus(&self) -> u32 {
+        self.tp * self.pp
     }
 }
 
@@ -145,12 +169,14 @@ pub enum PerfError {
         accelerator: String,
         precision: Precision,
     },
-    #[error("tp {tp} exceeds the {domain}-GPU scale-up domain of {accelerator}")]
+    #[error("tp {tp} exceeds the {domain}-GPU scale-up domain of {accelerator}, and the catalog gives it no scale-out network")]
     TpTooLarge {
         tp: u32,
         domain: u32,
         accelerator: String,
     },
+    #[error("tp {tp}, ep {ep}, pp {pp}: expected tp ≥ 1, pp ≥ 1 and ep between 1 and tp")]
+    Parallelism { tp: u32, ep: u32, pp: u32 },
     #[error("{model} in {precision} at tp {tp} needs {need_gb:.1} GB of weights per GPU; {accelerator} offers {have_gb:.1} GB")]
     DoesNotFit {
         model: String,
@@ -162,23 +188,44 @@ pub enum PerfError {
     },
 }
 
+/// A model's routed experts: what a step reads and computes of them.
+#[derive(Debug, Clone, Copy)]
+struct Experts {
+    /// Layers with routed experts.
+    layers: f64,
+    /// Routed experts per layer, and how many each token picks.
+    n: f64,
+    k: f64,
+    /// Weight FLOPs per token of the experts it is routed to (all layers).
+    flops_per_token: f64,
+    /// Coefficient of variation of one expert-parallel GPU's routed load from the router's
+    /// skew (0 where no source measured it, or without expert parallelism).
+    rank_cv: f64,
+}
+
 /// The model of one deployment, with everything that does not depend on the batch precomputed.
 #[derive(Debug, Clone)]
 pub struct PerfModel {
     pub dep: Deployment,
     tp: f64,
+    ep: f64,
+    pp: f64,
     flops_per_s: f64,
     bytes_per_s: f64,
+    /// What collectives reach per GPU: the scale-up link, or the NIC when a stage spans domains.
     link_bytes_per_s: f64,
-    /// Bytes of weights every step reads (dense weights; MoE: everything but routed experts), per GPU.
+    /// Bytes of weights every step reads per GPU, summed over the stages: the non-expert
+    /// weights (split tensor-parallel, or whole on every GPU with DP attention).
     fixed_weight_bytes: f64,
-    /// MoE: (layers with experts, experts, experts per token, bytes of one expert in one layer).
-    moe: Option<(f64, f64, f64, f64)>,
+    moe: Option<Experts>,
+    /// Bytes of all routed experts (every GPU holds a `tp`-th).
+    expert_bytes_total: f64,
     /// Fraction of HBM the engine uses ([`Engine::memory_utilization`]).
     memory_utilization: f64,
     /// The attention groups and how many ways each one's cache is split per GPU.
     attention: Vec<(AttentionGroup, f64)>,
-    /// Cache bytes per token of a long context, per GPU: the unit of KV-cache capacity.
+    /// Cache bytes per token of a long context, per GPU of one stage: the unit of KV-cache
+    /// capacity.
     kv_bytes_per_token: f64,
     /// Whether a sequence's cache is exactly `kv_bytes_per_token` × its length.
     kv_linear: bool,
@@ -188,6 +235,7 @@ pub struct PerfModel {
     hidden: f64,
     overhead_s: f64,
     allreduce_latency_s: f64,
+    alltoall_latency_s: f64,
 }
 
 impl PerfModel {
@@ -197,27 +245,9 @@ impl PerfModel {
             model: m.id.clone(),
             precision: p,
         })?;
-        // FP4 weights on an accelerator without FP4 tensor cores run as weight-only
-        // quantisation (e.g. vLLM's Marlin MXFP4 kernels on Hopper): 4-bit reads, BF16 math.
-        let peak = match (a.flops(p), p) {
-            (Some(f), _) => f,
-            (None, Precision::Fp4) => a.flops(Precision::Bf16).expect("bf16 is always listed"),
-            (None, _) => {
-                return Err(PerfError::NoFlops {
-                    accelerator: a.id.clone(),
-                    precision: p,
-                })
-            }
-        };
-        let domain = a.scale_up.domain_gpus.value as u32;
-        if dep.tp == 0 || dep.tp > domain {
-            return Err(PerfError::TpTooLarge {
-                tp: dep.tp,
-                domain,
-                accelerator: a.id.clone(),
-            });
-        }
-        let tp = dep.tp as f64;
+        let peak = Self::peak_flops(a, p)?;
+        let link_bytes_per_s = Self::collective_link(&dep)? * e.link_efficiency.value;
+        let (tp, ep, pp) = (dep.tp as f64, dep.ep as f64, dep.pp as f64);
         let wb = pb.weight_bytes.value;
         let hidden = m.hidden_size.value;
         let total_weight_bytes = m.params_total_b.value * 1e9 * wb;
@@ -228,22 +258,49 @@ impl PerfModel {
                 experts,
                 experts_per_token,
                 expert_intermediate,
+                expert_load,
                 ..
             } => {
-                let moe_layers = m.layers.value - dense_layers.value;
+                let layers = m.layers.value - dense_layers.value;
                 // Gate, up and down projections of one expert.
-                let expert_bytes = 3.0 * hidden * expert_intermediate.value * wb;
-                Some((
-                    moe_layers,
-                    experts.value,
-                    experts_per_token.value,
-                    expert_bytes,
-                ))
+                let params = 3.0 * hidden * expert_intermediate.value;
+                // A GPU's load sums n/ep experts' (independent) loads; EPLB's was measured whole.
+                let rank_cv = match expert_load {
+                    Some(_) if ep <= 1.0 => 0.0,
+                    Some(l) if dep.eplb => l.eplb_rank_cv.value,
+                    Some(l) => l.expert_cv.value * (ep / experts.value).sqrt(),
+                    None => 0.0,
+                };
+                Some(Experts {
+                    layers,
+                    n: experts.value,
+                    k: experts_per_token.value,
+                    flops_per_token: 2.0 * params * experts_per_token.value * layers,
+                    rank_cv,
+                })
             }
         };
-        let expert_bytes_total = moe.map_or(0.0, |(l, n, _, b)| l * n * b);
-        let fixed_weight_bytes = (total_weight_bytes - expert_bytes_total).max(0.0) / tp;
-        let need = total_weight_bytes / tp;
+        // Non-expert weights: the active parameters less the routed experts a token uses,
+        // plus the input embedding (active counts only the output one): the total less the
+        // experts where the total is exact (DeepSeek-R1: 17.1 B), and right where it is
+        // rounded ("1.6T", "1T"). Dense models: all of them. The experts hold the rest.
+        let shared_bytes = match moe {
+            None => total_weight_bytes,
+            Some(x) => {
+                let routed_active = x.flops_per_token / 2.0;
+                let embedding = m.vocab.value * hidden;
+                ((m.params_active_b.value * 1e9 - routed_active + embedding) * wb)
+                    .clamp(0.0, total_weight_bytes)
+            }
+        };
+        let expert_bytes_total = total_weight_bytes - shared_bytes;
+        // DP attention keeps the non-expert weights whole on every GPU.
+        let fixed_weight_bytes = if dep.dp_attention {
+            shared_bytes
+        } else {
+            shared_bytes / tp
+        };
+        let need = (fixed_weight_bytes + expert_bytes_total / tp) / pp;
         let memory_utilization = e.memory_utilization(a.hbm_bytes(), need);
         let have = a.hbm_bytes() * memory_utilization;
         if need >= have {
@@ -262,28 +319,29 @@ impl PerfModel {
             .into_iter()
             // DP attention: each GPU holds only its own sequences, i.e. 1/tp of the total.
             .map(|g| {
-                (
-                    g,
-                    if dep.dp_attention {
-                        tp
-                    } else {
-                        tp.min(g.split)
-                    },
-                )
+                let split = if dep.dp_attention {
+                    tp
+                } else {
+                    tp.min(g.split)
+                };
+                (g, split)
             })
             .collect();
         let kv_bytes_per_token = attention
             .iter()
-            .map(|(g, split)| g.bytes_per_token() / split)
+            .map(|(g, split)| g.bytes_per_token() / split / pp)
             .sum();
         let kv_linear = attention.iter().all(|(g, _)| g.is_linear());
         Ok(PerfModel {
             tp,
+            ep,
+            pp,
             flops_per_s: peak * e.compute_efficiency.value,
             bytes_per_s: a.hbm_bytes_per_s() * e.memory_efficiency.value,
-            link_bytes_per_s: a.scale_up.gb_per_s_per_gpu.value * 1e9 * e.link_efficiency.value,
+            link_bytes_per_s,
             fixed_weight_bytes,
             moe,
+            expert_bytes_total,
             memory_utilization,
             attention,
             kv_bytes_per_token,
@@ -293,8 +351,44 @@ impl PerfModel {
             hidden,
             overhead_s: e.step_overhead_us.value * 1e-6,
             allreduce_latency_s: e.allreduce_latency_us.value * 1e-6,
+            alltoall_latency_s: e.alltoall_latency_us.value * 1e-6,
             dep,
         })
+    }
+
+    /// Dense peak FLOP/s at `p`. FP4 weights on an accelerator without FP4 tensor cores run as
+    /// weight-only quantisation (e.g. vLLM's Marlin MXFP4 kernels on Hopper): 4-bit reads,
+    /// BF16 math.
+    fn peak_flops(a: &Accelerator, p: Precision) -> Result<f64, PerfError> {
+        match (a.flops(p), p) {
+            (Some(f), _) => Ok(f),
+            (None, Precision::Fp4) => Ok(a.flops(Precision::Bf16).expect("bf16 is always listed")),
+            (None, _) => Err(PerfError::NoFlops {
+                accelerator: a.id.clone(),
+                precision: p,
+            }),
+        }
+    }
+
+    /// Bandwidth per GPU of the link a stage's collectives cross: the scale-up domain where the
+    /// stage fits in one, else the scale-out NIC (e.g. TP16 over two 8-GPU H100 nodes).
+    fn collective_link(dep: &Deployment) -> Result<f64, PerfError> {
+        let (a, tp, ep, pp) = (&dep.accelerator, dep.tp, dep.ep, dep.pp);
+        if tp == 0 || pp == 0 || ep == 0 || ep > tp {
+            return Err(PerfError::Parallelism { tp, ep, pp });
+        }
+        let domain = a.scale_up.domain_gpus.value;
+        if f64::from(tp) <= domain {
+            return Ok(a.scale_up.gb_per_s_per_gpu.value * 1e9);
+        }
+        match &a.scale_out {
+            Some(out) => Ok(out.gbit_per_s_per_gpu.value * 1e9 / 8.0),
+            None => Err(PerfError::TpTooLarge {
+                tp,
+                domain: domain as u32,
+                accelerator: a.id.clone(),
+            }),
+        }
     }
 
     /// Expected distinct experts a step of `tokens` tokens touches in one layer, if each token
@@ -303,10 +397,75 @@ impl PerfModel {
         n * (1.0 - (1.0 - k / n).powf(tokens))
     }
 
-    /// Bytes of weights one GPU reads in a step of `tokens` tokens.
+    /// How much more expert work the most loaded of `ep` GPUs gets than the mean, when a step's
+    /// `tokens` tokens each pick `k` experts: the expected maximum of `ep` loads with mean m =
+    /// tokens × k / ep and relative spread √(cv² + 1/m) (the router's skew `rank_cv` and the
+    /// sampling of m routings), max ≈ mean × (1 + spread × √(2 ln ep)), at most all on one GPU.
+    /// 1 without expert parallelism.
+    pub fn expert_imbalance(ep: f64, k: f64, tokens: f64, rank_cv: f64) -> f64 {
+        let routings = tokens * k;
+        if ep <= 1.0 || routings <= 0.0 {
+            return 1.0;
+        }
+        let mean = routings / ep;
+        let spread = (rank_cv * rank_cv + 1.0 / mean).sqrt();
+        (1.0 + spread * (2.0 * ep.ln()).sqrt()).min(ep)
+    }
+
+    /// [`PerfModel::expert_imbalance`] of this deployment for a step of `tokens` tokens.
+    fn imbalance(&self, tokens: f64) -> f64 {
+        self.moe.map_or(1.0, |x| {
+            Self::expert_imbalance(self.ep, x.k, tokens, x.rank_cv)
+        })
+    }
+
+    /// Whether the busiest expert-parallel GPU's load rests on a measured routing skew (true
+    /// without expert parallelism, where there is none to measure).
+    pub fn routing_skew_known(&self) -> bool {
+        let skew_in_catalog = matches!(
+            &self.dep.model.ffn,
+            Ffn::Moe {
+                expert_load: Some(_),
+                ..
+            }
+        );
+        self.moe.is_none() || self.ep <= 1.0 || skew_in_catalog
+    }
+
+    /// Attention's data-parallel ranks: each schedules its own batch (1 with TP attention).
+    pub fn dp_ranks(&self) -> u64 {
+        if self.dep.dp_attention {
+            u64::from(self.dep.tp)
+        } else {
+            1
+        }
+    }
+
+    /// GPUs one worker occupies.
+    pub fn gpus(&self) -> u32 {
+        self.dep.gpus()
+    }
+
+    /// Batches a worker holds at once: one per pipeline stage. The caller runs that many
+    /// engines of this model, each with [`PerfModel::kv_capacity_tokens`] (already its share)
+    /// and accounting for [`PerfModel::engine_gpus`] GPUs.
+    pub fn pipelines(&self) -> usize {
+        self.dep.pp as usize
+    }
+
+    /// GPUs one of a worker's [`PerfModel::pipelines`] accounts for (their sum is the worker's).
+    pub fn engine_gpus(&self) -> u32 {
+        self.dep.tp
+    }
+
+    /// Weight bytes one GPU reads in a step of `tokens` tokens, over all stages.
     pub fn weight_bytes_read(&self, tokens: u64) -> f64 {
-        let experts = self.moe.map_or(0.0, |(layers, n, k, b)| {
-            layers * Self::experts_touched(n, k, tokens as f64) * b / self.tp
+        let experts = self.moe.map_or(0.0, |x| {
+            let t = tokens as f64;
+            let touched = Self::experts_touched(x.n, x.k, t);
+            // The most loaded GPU touches more of its experts, but no more than it holds.
+            let busiest = (touched * self.imbalance(t)).min(x.n);
+            busiest / x.n * self.expert_bytes_total / self.tp
         });
         self.fixed_weight_bytes + experts
     }
@@ -316,24 +475,25 @@ impl PerfModel {
         self.kv_bytes_per_token
     }
 
-    /// Tokens of a long context the KV cache holds: HBM × utilisation − weights, per GPU.
+    /// Tokens of a long context the KV cache of one of the worker's
+    /// [`PerfModel::pipelines`] holds: (HBM × utilisation − weights) per GPU, shared by them.
     pub fn kv_capacity_tokens(&self) -> u64 {
         let a = &self.dep.accelerator;
-        let free = a.hbm_bytes() * self.memory_utilization
-            - (self.fixed_weight_bytes + self.moe.map_or(0.0, |(l, n, _, b)| l * n * b) / self.tp);
+        let weights = (self.fixed_weight_bytes + self.expert_bytes_total / self.tp) / self.pp;
+        let free = a.hbm_bytes() * self.memory_utilization - weights;
         if self.kv_bytes_per_token <= 0.0 {
             return u64::MAX;
         }
         // With DP attention each GPU holds whole tokens of its own sequences; per token of the
         // group's context that is still kv_bytes_per_token per GPU on average.
-        (free.max(0.0) / self.kv_bytes_per_token) as u64
+        (free.max(0.0) / self.kv_bytes_per_token / self.pp) as u64
     }
 
     /// Cache bytes one GPU holds for a sequence of `len` tokens.
     pub fn seq_kv_bytes(&self, len: f64) -> f64 {
         self.attention
             .iter()
-            .map(|(g, split)| g.held_bytes(len) / split)
+            .map(|(g, split)| g.held_bytes(len) / split / self.pp)
             .sum()
     }
 
@@ -389,19 +549,17 @@ impl PerfModel {
         if tokens == 0 {
             return StepCost::default();
         }
-        let flops = self.flops_per_token * tokens as f64 / self.tp + b.attn_flops;
+        let t = tokens as f64;
+        // The busiest expert-parallel GPU sets the pace of the expert layers.
+        let expert_flops = self.moe.map_or(0.0, |x| x.flops_per_token);
+        let imbalance = self.imbalance(t);
+        let flops = ((self.flops_per_token - expert_flops) + expert_flops * imbalance) * t
+            / self.tp
+            + b.attn_flops;
         let bytes = self.weight_bytes_read(tokens) + b.kv_bytes;
         let compute_s = flops / self.flops_per_s;
         let memory_s = bytes / self.bytes_per_s;
-        let comm_s = if self.tp > 1.0 {
-            // Two ring all-reduces per layer of the step's activations (bf16).
-            let msg = tokens as f64 * self.hidden * 2.0;
-            2.0 * self.layers
-                * (2.0 * (self.tp - 1.0) / self.tp * msg / self.link_bytes_per_s
-                    + self.allreduce_latency_s)
-        } else {
-            0.0
-        };
+        let comm_s = self.collectives_s(t) + self.stage_hops_s(t);
         let busy = compute_s.max(memory_s);
         let total_s = busy + comm_s + self.overhead_s;
         StepCost {
@@ -414,6 +572,43 @@ impl PerfModel {
             bytes,
             busy_fraction: busy / total_s,
         }
+    }
+
+    /// Collectives of a step of `t` tokens (bf16 activations of `hidden` each):
+    /// - tensor-parallel attention: two ring all-reduces per layer;
+    /// - DP attention with expert parallelism (DEP): per MoE layer a dispatch (FP8) and a
+    ///   combine (BF16) all-to-all of each GPU's tokens to the GPUs holding their experts, the
+    ///   busiest GPU's share; dense layers as one all-reduce;
+    /// - DP attention with tensor-parallel experts: the tokens gathered and scattered around
+    ///   every layer's FFN, one all-reduce's worth.
+    fn collectives_s(&self, t: f64) -> f64 {
+        if self.tp <= 1.0 {
+            return 0.0;
+        }
+        let allreduce = |tokens: f64| {
+            2.0 * (self.tp - 1.0) / self.tp * tokens * self.hidden * 2.0 / self.link_bytes_per_s
+                + self.allreduce_latency_s
+        };
+        match (self.dep.dp_attention, self.moe) {
+            (false, _) => 2.0 * self.layers * allreduce(t),
+            (true, Some(x)) if self.ep > 1.0 => {
+                let per_gpu = t / self.tp;
+                // Distinct other GPUs a token's k experts live on.
+                let remote = (self.ep - 1.0) * (1.0 - (1.0 - 1.0 / self.ep).powf(x.k));
+                let sent = per_gpu * remote * self.hidden * (1.0 + 2.0);
+                let imbalance = self.imbalance(t);
+                let alltoalls = x.layers
+                    * (sent * imbalance / self.link_bytes_per_s + 2.0 * self.alltoall_latency_s);
+                alltoalls + (self.layers - x.layers) * allreduce(t)
+            }
+            (true, _) => self.layers * allreduce(t),
+        }
+    }
+
+    /// Activations handed from each pipeline stage to the next: one point-to-point send of the
+    /// step's tokens per boundary.
+    fn stage_hops_s(&self, t: f64) -> f64 {
+        (self.pp - 1.0) * (t * self.hidden * 2.0 / self.link_bytes_per_s + self.allreduce_latency_s)
     }
 }
 
@@ -532,9 +727,15 @@ mod tests {
         let e = PerfModel::new(dep("h100", "deepseek-r1-0528", "sglang", Precision::Fp8, 8))
             .unwrap_err();
         assert!(matches!(e, PerfError::DoesNotFit { .. }), "{e}");
-        let e =
-            PerfModel::new(dep("h100", "llama-3.3-70b", "vllm", Precision::Fp8, 16)).unwrap_err();
+        // Beyond the scale-up domain only where a scale-out network is in the catalog.
+        let mut d = dep("h100", "llama-3.3-70b", "vllm", Precision::Fp8, 16);
+        d.accelerator.scale_out = None;
+        let e = PerfModel::new(d).unwrap_err();
         assert!(e.to_string().contains("exceeds the 8-GPU scale-up domain"));
+        let mut d = dep("h100", "llama-3.3-70b", "vllm", Precision::Fp8, 8);
+        d.ep = 9;
+        let e = PerfModel::new(d).unwrap_err();
+        assert!(matches!(e, PerfError::Parallelism { ep: 9, .. }), "{e}");
         // FP4 weights without FP4 tensor cores: weight-only quantisation at the BF16 rate.
         let w4 = PerfModel::new(dep("h100", "llama-3.3-70b", "vllm", Precision::Fp4, 8)).unwrap();
         let c = w4.step(&StepBatch {
@@ -550,5 +751,144 @@ mod tests {
         let e = PerfModel::new(dep("b200", "deepseek-r1-0528", "vllm", Precision::Bf16, 8))
             .unwrap_err();
         assert!(e.to_string().contains("no bf16 weights"));
+    }
+
+    fn moe_decode(m: &PerfModel, seqs: u64) -> StepCost {
+        let mut b = StepBatch::default();
+        (0..seqs).for_each(|_| m.add_decode(&mut b, 1024, 1));
+        m.step(&b)
+    }
+
+    #[test]
+    fn tensor_parallelism_beyond_a_domain_all_reduces_over_the_nic() {
+        // H100: 8-GPU NVLink domains; TP16 spans two nodes and its all-reduces cross the NIC.
+        let m = PerfModel::new(dep("h100", "llama-3.3-70b", "vllm", Precision::Fp8, 16)).unwrap();
+        let e = &m.dep.engine;
+        let nic = m.dep.accelerator.scale_out.as_ref().unwrap();
+        let link = nic.gbit_per_s_per_gpu.value * 1e9 / 8.0 * e.link_efficiency.value;
+        let c = moe_decode(&m, 4);
+        // 4 tokens × 8192 hidden × 2 bytes, ring all-reduce 2 × 15/16 of it, twice per layer.
+        let per =
+            2.0 * 15.0 / 16.0 * 4.0 * 8192.0 * 2.0 / link + e.allreduce_latency_us.value * 1e-6;
+        assert!(
+            close(c.comm_s, 2.0 * 80.0 * per),
+            "{} vs {}",
+            c.comm_s,
+            160.0 * per
+        );
+    }
+
+    #[test]
+    fn expert_imbalance_is_the_busiest_gpu_of_the_router_skew_and_sampling() {
+        // No expert parallelism, no imbalance.
+        assert_eq!(PerfModel::expert_imbalance(1.0, 8.0, 100.0, 0.5), 1.0);
+        // EP32, 1024 routings per GPU on average, TensorRT-LLM's measured per-GPU spread
+        // without EPLB (cv 0.453 = 1.282 × √(32/256)): 1 + √(0.453² + 1/1024) × √(2 ln 32).
+        let cv: f64 = 1.282 * (32.0f64 / 256.0).sqrt();
+        let want = 1.0 + (cv * cv + 1.0 / 1024.0).sqrt() * (2.0 * 32f64.ln()).sqrt();
+        let got = PerfModel::expert_imbalance(32.0, 8.0, 4096.0, cv);
+        assert!(close(got, want), "{got} vs {want}");
+        // ≈ 2.19 against the 2.56 the source measured as its hottest GPU (1 + 1.564).
+        assert!((2.1..2.3).contains(&got), "{got}");
+        // One token's 8 routings on 32 GPUs: never more than all of them on one GPU.
+        assert!(PerfModel::expert_imbalance(32.0, 8.0, 1.0, 0.0) <= 32.0);
+    }
+
+    #[test]
+    fn dep_keeps_non_expert_weights_whole_and_all_to_alls_per_moe_layer() {
+        let mut d = dep("gb200", "deepseek-r1-0528", "trt", Precision::Fp4, 16);
+        d.ep = 16;
+        d.dp_attention = true;
+        let m = PerfModel::new(d).unwrap();
+        let tp =
+            PerfModel::new(dep("gb200", "deepseek-r1-0528", "trt", Precision::Fp4, 16)).unwrap();
+        // Non-expert: 36.7 B active less 8 routed experts × 58 layers × 3 × 7168 × 2048, plus
+        // the 129,280 × 7168 input embedding.
+        let routed_active = 8.0 * 58.0 * 3.0 * 7168.0 * 2048.0;
+        let wb = m
+            .dep
+            .model
+            .precision(Precision::Fp4)
+            .unwrap()
+            .weight_bytes
+            .value;
+        let shared = (36.7e9 - routed_active + 129_280.0 * 7168.0) * wb;
+        // Non-expert weights: whole on every GPU with DP attention, a 16th with TP attention.
+        assert!(
+            close(m.fixed_weight_bytes, shared),
+            "{}",
+            m.fixed_weight_bytes
+        );
+        assert!(close(tp.fixed_weight_bytes, shared / 16.0));
+        // 256 decoding sequences: 16 tokens per GPU, each sent to the other GPUs holding its
+        // experts (15 × (1 − (15/16)^8)) as FP8 hidden states, combined back as BF16; the
+        // busiest GPU's share; a fixed cost per all-to-all, two per MoE layer; the 3 dense
+        // layers all-reduce.
+        let e = &m.dep.engine;
+        let c = moe_decode(&m, 256);
+        let link = 900e9 * e.link_efficiency.value;
+        let remote = 15.0 * (1.0 - (15.0f64 / 16.0).powi(8));
+        let imb = PerfModel::expert_imbalance(16.0, 8.0, 256.0, 1.282 * (16.0f64 / 256.0).sqrt());
+        let fixed = e.alltoall_latency_us.value * 1e-6;
+        let a2a = 58.0 * (16.0 * remote * 7168.0 * 3.0 * imb / link + 2.0 * fixed);
+        let ar =
+            2.0 * 15.0 / 16.0 * 256.0 * 7168.0 * 2.0 / link + e.allreduce_latency_us.value * 1e-6;
+        assert!(
+            close(c.comm_s, a2a + 3.0 * ar),
+            "{} vs {}",
+            c.comm_s,
+            a2a + 3.0 * ar
+        );
+        // Each GPU caches only its own sequences: a 16th of the latent per token.
+        assert!(close(
+            m.kv_bytes_per_token(),
+            tp.kv_bytes_per_token() / 16.0
+        ));
+        assert!(m.routing_skew_known());
+    }
+
+    #[test]
+    fn eplb_flattens_the_busiest_gpu() {
+        let mut d = dep("gb200", "deepseek-r1-0528", "trt", Precision::Fp4, 32);
+        d.ep = 32;
+        d.dp_attention = true;
+        let skewed = PerfModel::new(d.clone()).unwrap();
+        d.eplb = true;
+        let balanced = PerfModel::new(d).unwrap();
+        let (s, b) = (moe_decode(&skewed, 1024), moe_decode(&balanced, 1024));
+        assert!(b.total_s < s.total_s, "{} vs {}", b.total_s, s.total_s);
+        // The router's skew at EP32 costs far more than its sampling (1024 tokens × 8 / 32).
+        let (si, bi) = (skewed.imbalance(1024.0), balanced.imbalance(1024.0));
+        assert!(si > 2.0 && bi < 1.25, "{si} {bi}");
+    }
+
+    #[test]
+    fn pipeline_stages_split_memory_not_latency() {
+        let one = PerfModel::new(dep("h200", "llama-3.3-70b", "vllm", Precision::Fp8, 4)).unwrap();
+        let mut d = dep("h200", "llama-3.3-70b", "vllm", Precision::Fp8, 4);
+        d.pp = 2;
+        let two = PerfModel::new(d).unwrap();
+        assert_eq!((two.gpus(), two.pipelines(), two.engine_gpus()), (8, 2, 4));
+        // A step passes both stages: the same roofline plus one hop of the step's activations.
+        let (a, b) = (moe_decode(&one, 8), moe_decode(&two, 8));
+        assert!(close(a.memory_s, b.memory_s) && close(a.compute_s, b.compute_s));
+        let e = &two.dep.engine;
+        let up = two.dep.accelerator.scale_up.gb_per_s_per_gpu.value * 1e9;
+        let hop = 8.0 * 8192.0 * 2.0 / (up * e.link_efficiency.value)
+            + e.allreduce_latency_us.value * 1e-6;
+        assert!(
+            close(b.comm_s - a.comm_s, hop),
+            "{} vs {hop}",
+            b.comm_s - a.comm_s
+        );
+        // Each GPU holds half the weights and half of each token's cache: the worker holds
+        // (141 × 0.9 − 70.55 / 8) GB / (163,840 / 8) B tokens, half of them per pipeline.
+        let free = 141e9 * 0.9 - 70.55e9 / 8.0;
+        let worker = free / (163_840.0 / 8.0);
+        assert!((two.kv_capacity_tokens() as f64 - worker / 2.0).abs() <= 1.0);
+        assert!(close(
+            two.seq_kv_bytes(1000.0),
+            one.seq_kv_bytes(1000.0) / 2.0
+        ));
     }
 }

@@ -73,7 +73,7 @@ impl RealtimeEngine {
             time_scale.is_finite() && time_scale > 0.0,
             "time scale must be positive"
         );
-        let gpus = perf.dep.tp;
+        let gpus = perf.gpus();
         let shared = Arc::new(Mutex::new(Shared {
             meter: PowerMeter::new(gpus, perf.idle_power_w()),
             state: EngineState::default(),

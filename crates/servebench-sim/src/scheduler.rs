@@ -61,9 +61,11 @@ pub struct SchedulerLimits {
 impl SchedulerLimits {
     pub fn from_perf(perf: &PerfModel) -> SchedulerLimits {
         let e = &perf.dep.engine;
+        // With DP attention every rank schedules its own batch within the engine's limits.
+        let ranks = perf.dp_ranks();
         SchedulerLimits {
-            max_num_seqs: e.max_num_seqs.value as u64,
-            max_batched_tokens: e.max_num_batched_tokens.value as u64,
+            max_num_seqs: e.max_num_seqs.value as u64 * ranks,
+            max_batched_tokens: e.max_num_batched_tokens.value as u64 * ranks,
             kv_capacity_tokens: perf.kv_capacity_tokens(),
             block_tokens: (e.kv_block_tokens.value as u64).max(1),
             no_evict: e.kv_admission.value == KvAdmission::GuaranteedNoEvict,

@@ -161,8 +161,23 @@ fn closed_loop(engine: &mut Engine<'_>, c: usize, reqs: &[(u64, u64)]) -> Vec<us
     ids
 }
 
-/// Simulate one benchmark point.
+/// Simulate one benchmark point. A pipelined worker holds a batch per stage: it runs as that
+/// many engines behind one router.
 pub fn simulate(perf: &PerfModel, p: &VirtualPoint) -> VirtualResult {
+    if perf.pipelines() > 1 {
+        let one = crate::disagg::Pool { perf, workers: 1 };
+        return crate::disagg::simulate_disagg(
+            &crate::disagg::Disagg {
+                prefill: one,
+                decode: crate::disagg::Pool { workers: 0, ..one },
+                link: crate::disagg::KvLink {
+                    bytes_per_s: f64::INFINITY,
+                    latency_s: 0.0,
+                },
+            },
+            p,
+        );
+    }
     simulate_with(perf, SchedulerLimits::from_perf(perf), p)
 }
 

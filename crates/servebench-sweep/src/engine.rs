@@ -297,7 +297,7 @@ pub fn server_command(job: &Job, recipe: &Recipe, l: &Launch) -> Result<ServerCo
 
 /// The simulated engine (scheduler and calibration) closest to a framework; `None` for
 /// `sim` (its own `--engine` argument, default vllm).
-pub(crate) fn simulated_engine(framework: &str) -> Option<&'static str> {
+pub fn simulated_engine(framework: &str) -> Option<&'static str> {
     match framework {
         "sim" => None,
         f if f.contains("sglang") => Some("sglang"),

@@ -5,7 +5,7 @@
 use crate::engine::{sim_gpu, sim_model, simulated_engine};
 use crate::local::{named, point_name, write_atomic, FailedPoint, StoredPoint, SweepSummary};
 use crate::plan::{Job, Topology, Workload};
-use servebench_catalog::{Catalog, ExpectedError, KnobsOrigin, Precision};
+use servebench_catalog::{Catalog, DeploymentKind, ExpectedError, KnobsOrigin, Precision};
 use servebench_client::metrics::{aggregate, Context};
 use servebench_client::record::Failure;
 use servebench_client::record::RequestRecord;
@@ -78,24 +78,27 @@ impl Deploy {
     /// (prefill GPUs, decode GPUs); a single node's are all "prefill".
     fn gpus(&self) -> (u32, u32) {
         match self {
-            Deploy::Single(p) => (p.dep.tp, 0),
+            Deploy::Single(p) => (p.gpus(), 0),
             Deploy::Pools {
                 prefill, decode, ..
             } => (pool_gpus(prefill), decode.as_deref().map_or(0, pool_gpus)),
         }
     }
 
-    /// Whether any worker speculates (where InferenceX pins the acceptance).
-    fn speculates(&self) -> bool {
-        match self {
-            Deploy::Single(p) => p.dep.spec.is_some(),
+    /// Every worker's model (the single one, or one per pool).
+    fn workers(&self) -> impl Iterator<Item = &PerfModel> {
+        let (first, second) = match self {
+            Deploy::Single(p) => (p, None),
             Deploy::Pools {
                 prefill, decode, ..
-            } => {
-                prefill.0.dep.spec.is_some()
-                    || decode.as_ref().is_some_and(|d| d.0.dep.spec.is_some())
-            }
-        }
+            } => (&prefill.0, decode.as_deref().map(|d| &d.0)),
+        };
+        std::iter::once(first).chain(second)
+    }
+
+    /// Whether any worker speculates.
+    fn speculates(&self) -> bool {
+        self.workers().any(|p| p.dep.spec.is_some())
     }
 
     fn simulate(&self, vp: &VirtualPoint) -> VirtualResult {
@@ -131,15 +134,30 @@ impl Deploy {
     }
 }
 
-/// The simulator's deployment of a job with a fixed workload.
-fn deploy(job: &Job, catalog: &Catalog) -> Result<Deploy, String> {
-    let worker = |tp: u32, dp_attn: bool| worker_perf(job, catalog, tp, dp_attn);
+/// The simulator's deployment of a job with a fixed workload, at concurrency `conc`.
+fn deploy(job: &Job, conc: u32, catalog: &Catalog) -> Result<Deploy, String> {
+    let spec = acceptance(job, conc, catalog)?;
     match &job.topology {
-        Topology::Single { tp, dp_attn, .. } => Ok(Deploy::Single(worker(*tp, *dp_attn)?)),
+        Topology::Single {
+            tp,
+            pp,
+            ep,
+            dp_attn,
+            ..
+        } => {
+            let shape = Shape::of(*tp, *ep, *pp, *dp_attn, &[]);
+            Ok(Deploy::Single(with_spec(
+                worker_perf(job, catalog, shape)?,
+                spec,
+            )?))
+        }
         Topology::Multi { prefill, decode } => {
-            let spec = synthetic_acceptance(job, catalog)?;
+            let shape = |w: &crate::recipe::Worker| {
+                let settings = w.additional_settings.as_deref().unwrap_or_default();
+                Shape::of(w.tp, w.ep, w.pp, w.dp_attn, settings)
+            };
             let mut p = (
-                worker(prefill.tp, prefill.dp_attn)?,
+                worker_perf(job, catalog, shape(prefill))?,
                 prefill.num_worker.max(1) as usize,
             );
             let d = match decode.num_worker {
@@ -149,13 +167,12 @@ fn deploy(job: &Job, catalog: &Catalog) -> Result<Deploy, String> {
                     None
                 }
                 n => {
-                    let w = with_spec(worker(decode.tp, decode.dp_attn)?, spec)?;
+                    let w = with_spec(worker_perf(job, catalog, shape(decode))?, spec)?;
                     Some(Box::new((w, n as usize)))
                 }
             };
             let gpus = pool_gpus(&p) + d.as_deref().map_or(0, pool_gpus);
-            let link = kv_link(&p.0.dep.accelerator, gpus)
-                .map_err(|e| format!("{}: {e}", job.config_key))?;
+            let link = kv_link(&p.0.dep, gpus).map_err(|e| format!("{}: {e}", job.config_key))?;
             Ok(Deploy::Pools {
                 prefill: p,
                 decode: d,
@@ -165,49 +182,118 @@ fn deploy(job: &Job, catalog: &Catalog) -> Result<Deploy, String> {
     }
 }
 
-/// GPUs of a pool: workers × the GPUs of one worker.
-fn pool_gpus((perf, workers): &(PerfModel, usize)) -> u32 {
-    *workers as u32 * perf.dep.tp
+/// A recipe's worker as the step model sees it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Shape {
+    /// GPUs of one pipeline stage: vLLM writes a data-parallel expert-parallel worker as
+    /// `tp: 1, ep: 8` (DEP8, eight GPUs), SGLang and TensorRT-LLM as `tp: 8, ep: 8`.
+    gpus: u32,
+    ep: u32,
+    pp: u32,
+    dp_attn: bool,
+    /// Expert-parallel load balancing: an `eplb<slots>` recipe name with slots > 0.
+    eplb: bool,
 }
 
-/// The acceptance InferenceX pins on a multi-node row (`SYNTHETIC_ACCEPTANCE_LENGTH=AL` in its
-/// workers' settings), with the draft length the model's committed curve gives for it.
-fn synthetic_acceptance(job: &Job, catalog: &Catalog) -> Result<Option<SpecDecode>, String> {
-    let Topology::Multi { prefill, decode } = &job.topology else {
+impl Shape {
+    fn of(tp: u32, ep: u32, pp: u32, dp_attn: bool, settings: &[String]) -> Shape {
+        let eplb = settings
+            .iter()
+            .filter_map(|s| s.strip_prefix("CONFIG_FILE="))
+            .filter_map(|f| name_number(f, "eplb"))
+            .any(|slots| slots > 0);
+        Shape {
+            gpus: tp.max(ep).max(1),
+            ep: ep.max(1),
+            pp: pp.max(1),
+            dp_attn,
+            eplb,
+        }
+    }
+}
+
+/// The number after `key` in a recipe file name's `_`/`-`/`/`-separated words (`eplb256`,
+/// `mtp3`).
+fn name_number(name: &str, key: &str) -> Option<u32> {
+    name.split(['_', '-', '/', '.'])
+        .filter_map(|w| w.strip_prefix(key))
+        .find_map(|n| n.parse().ok())
+}
+
+/// GPUs of a pool: workers × the GPUs of one worker.
+fn pool_gpus((perf, workers): &(PerfModel, usize)) -> u32 {
+    *workers as u32 * perf.gpus()
+}
+
+/// The speculative decoding a job's workers run: for `spec-decoding: mtp` (or another method),
+/// the catalog's acceptance curve for the model read at the draft length the recipe gives
+/// (`DECODE_MTP_SIZE=N`, an `mtpN` recipe file, or for a single node the launch script's,
+/// [`crate::draft_tokens`]); where InferenceX pins the acceptance
+/// (`SYNTHETIC_ACCEPTANCE_LENGTH=AL`), that, at the curve's draft length for it. `None` where
+/// the recipe does not speculate, or gives no draft length and pins nothing.
+fn acceptance(job: &Job, conc: u32, catalog: &Catalog) -> Result<Option<SpecDecode>, String> {
+    if job.spec_decoding == crate::recipe::SpecDecoding::None {
         return Ok(None);
+    }
+    let settings: Vec<&str> = match &job.topology {
+        Topology::Multi { prefill, decode } => [prefill, decode]
+            .into_iter()
+            .flat_map(|w| w.additional_settings.iter().flatten())
+            .map(String::as_str)
+            .collect(),
+        Topology::Single { .. } => Vec::new(),
     };
-    let setting = [prefill, decode]
-        .into_iter()
-        .flat_map(|w| w.additional_settings.iter().flatten())
-        .find_map(|s| s.strip_prefix("SYNTHETIC_ACCEPTANCE_LENGTH="));
-    let Some(value) = setting else {
-        return Ok(None);
-    };
-    let bad = |why: String| {
-        format!(
-            "{}: SYNTHETIC_ACCEPTANCE_LENGTH={value}: {why}",
-            job.config_key
-        )
-    };
-    let al: f64 = value
-        .trim()
-        .parse()
-        .map_err(|_| bad("expected a number".into()))?;
+    let setting = |key: &str| settings.iter().find_map(|s| s.strip_prefix(key));
+    let bad = |why: String| format!("{}: {why}", job.config_key);
     let model = sim_model(&job.model, catalog)?;
     let method = job.spec_decoding.as_str();
-    let curve = catalog
-        .acceptance
-        .get(&(model.clone(), method.to_string()))
-        .ok_or_else(|| {
+    let curve = || {
+        catalog
+            .acceptance
+            .get(&(model.clone(), method.to_string()))
+            .ok_or_else(|| {
+                bad(format!(
+                    "the catalog has no {method} acceptance curve for {model}"
+                ))
+            })
+    };
+    if let Some(value) = setting("SYNTHETIC_ACCEPTANCE_LENGTH=") {
+        let al: f64 = value.trim().parse().map_err(|_| {
             bad(format!(
-                "the catalog has no {method} acceptance curve for {model}"
+                "SYNTHETIC_ACCEPTANCE_LENGTH={value}: expected a number"
             ))
         })?;
-    let draft_tokens = curve.draft_tokens_for(al).ok_or_else(|| {
-        bad(format!(
-            "no draft length of {model}'s {method} curve has it"
-        ))
-    })?;
+        let draft_tokens = curve()?.draft_tokens_for(al).ok_or_else(|| {
+            bad(format!(
+                "SYNTHETIC_ACCEPTANCE_LENGTH={value}: no draft length of {model}'s {method} curve has it"
+            ))
+        })?;
+        return Ok(Some(SpecDecode {
+            draft_tokens,
+            acceptance_length: al,
+        }));
+    }
+    let draft = match setting("DECODE_MTP_SIZE=") {
+        Some(n) => Some(n.trim().parse::<u32>().map_err(|_| {
+            bad(format!(
+                "DECODE_MTP_SIZE={n}: expected a number of draft tokens"
+            ))
+        })?),
+        None => match &job.topology {
+            Topology::Single { dp_attn, .. } => {
+                crate::draft_tokens::of(&job.config_key, *dp_attn, conc)
+            }
+            Topology::Multi { .. } => setting("CONFIG_FILE=").and_then(|f| name_number(f, "mtp")),
+        },
+    };
+    let Some(draft_tokens) = draft.filter(|&d| d > 0) else {
+        return Ok(None);
+    };
+    let Some(al) = curve()?.acceptance_length(draft_tokens) else {
+        return Err(bad(format!(
+            "{model}'s {method} curve has no acceptance length for {draft_tokens} draft tokens"
+        )));
+    };
     Ok(Some(SpecDecode {
         draft_tokens,
         acceptance_length: al,
@@ -223,9 +309,10 @@ fn with_spec(perf: PerfModel, spec: Option<SpecDecode>) -> Result<PerfModel, Str
 }
 
 /// The link KV caches cross between a deployment's `gpus` GPUs: the scale-up domain (NVLink,
-/// Infinity Fabric) where they all fit in one, else the scale-out NIC, per GPU. Its latency is
-/// not modelled (no source gives it).
-fn kv_link(a: &servebench_catalog::Accelerator, gpus: u32) -> Result<KvLink, String> {
+/// Infinity Fabric) where they all fit in one, else the scale-out NIC, per GPU; each transfer
+/// also pays the engine's fixed cost.
+fn kv_link(dep: &Deployment, gpus: u32) -> Result<KvLink, String> {
+    let a = &dep.accelerator;
     let bytes_per_s = if f64::from(gpus) <= a.scale_up.domain_gpus.value {
         a.scale_up.gb_per_s_per_gpu.value * 1e9
     } else {
@@ -239,20 +326,24 @@ fn kv_link(a: &servebench_catalog::Accelerator, gpus: u32) -> Result<KvLink, Str
     };
     Ok(KvLink {
         bytes_per_s,
-        latency_s: 0.0,
+        latency_s: dep.engine.kv_transfer_latency_us.value * 1e-6,
     })
 }
 
-/// One worker of a job: `tp` GPUs of the job's accelerator serving its model and checkpoint.
-fn worker_perf(job: &Job, catalog: &Catalog, tp: u32, dp_attn: bool) -> Result<PerfModel, String> {
+/// One worker of a job: `shape`'s GPUs of the job's accelerator serving its model and
+/// checkpoint.
+fn worker_perf(job: &Job, catalog: &Catalog, shape: Shape) -> Result<PerfModel, String> {
     let gpu = sim_gpu(&job.runner, catalog)?;
     let model = sim_model(&job.model, catalog)
         .or_else(|e| sim_model(&job.model_prefix, catalog).map_err(|_| e))?;
     let engine = simulated_engine(&job.framework).unwrap_or("vllm");
     let precision: Precision = job.precision.parse()?;
-    let mut dep = Deployment::from_catalog(catalog, &gpu, &model, engine, precision, tp)
+    let mut dep = Deployment::from_catalog(catalog, &gpu, &model, engine, precision, shape.gpus)
         .map_err(|e| format!("{}: {e}", job.config_key))?;
-    dep.dp_attention = dp_attn;
+    dep.ep = shape.ep.min(shape.gpus);
+    dep.pp = shape.pp;
+    dep.dp_attention = shape.dp_attn;
+    dep.eplb = shape.eplb;
     dep.model = dep.model.with_checkpoint(&job.model);
     if let Workload::Fixed { isl, osl } = job.workload {
         let context = dep.model.context.value;
@@ -266,6 +357,29 @@ fn worker_perf(job: &Job, catalog: &Catalog, tp: u32, dp_attn: bool) -> Result<P
     PerfModel::new(dep).map_err(|e| format!("{}: {e}", job.config_key))
 }
 
+/// A job's point at `conc` with `requests_per_conc` × `conc` measured requests (the
+/// calibration's shorter runs): (total tok/s per GPU over every GPU, median tok/s/user).
+pub fn simulate_job(
+    job: &Job,
+    conc: u32,
+    catalog: &Catalog,
+    requests_per_conc: usize,
+) -> Result<(f64, f64), String> {
+    let Workload::Fixed { isl, osl } = job.workload else {
+        return Err(format!(
+            "{}: agentic jobs are not simulated",
+            job.config_key
+        ));
+    };
+    let deploy = deploy(job, conc, catalog)?;
+    let mut vp = VirtualPoint::inferencex(conc as usize, isl as u64, osl as u64);
+    vp.requests = (requests_per_conc * conc as usize).max(1);
+    vp.warmups = vp.warmups.min(vp.requests);
+    let r = deploy.simulate(&vp);
+    let (p, d) = deploy.gpus();
+    Ok((r.tput_per_gpu(p + d), r.median_interactivity()))
+}
+
 fn measure(job: &Job, j: usize, conc: u32, catalog: &Catalog) -> Result<Measurement, String> {
     let Workload::Fixed { isl, osl } = job.workload else {
         return Err(format!(
@@ -273,7 +387,7 @@ fn measure(job: &Job, j: usize, conc: u32, catalog: &Catalog) -> Result<Measurem
             job.config_key
         ));
     };
-    let deploy = deploy(job, catalog)?;
+    let deploy = deploy(job, conc, catalog)?;
     let r = deploy.simulate(&VirtualPoint::inferencex(
         conc as usize,
         isl as u64,
@@ -382,8 +496,17 @@ impl SimulatorInfo {
             simulated_joules_per_output_token: joules_per_output_token,
             knobs: dep.knobs.clone(),
             expected_error: catalog.expected_error(&dep.knobs, &dep.model.id).map(|e| {
+                let disagg = matches!(
+                    deploy,
+                    Deploy::Pools {
+                        decode: Some(_),
+                        ..
+                    }
+                );
+                let kind = DeploymentKind::of(disagg, deploy.speculates());
                 ExpectedError {
-                    left_out: left_out(job, deploy.speculates()),
+                    left_out: left_out(job, deploy),
+                    uncalibrated: dep.knobs.uncalibrated(kind),
                     ..e
                 }
             }),
@@ -393,28 +516,21 @@ impl SimulatorInfo {
 
 /// The parts of a job the simulator leaves out (they come with disaggregation, expert
 /// parallelism and MTP in the simulator).
-fn left_out(job: &Job, speculates: bool) -> Vec<String> {
+fn left_out(job: &Job, deploy: &Deploy) -> Vec<String> {
     let mut out = Vec::new();
-    // Pinned acceptance (InferenceX's synthetic acceptance) is simulated; measured is not.
-    if job.spec_decoding != crate::recipe::SpecDecoding::None && !speculates {
+    if job.spec_decoding != crate::recipe::SpecDecoding::None && !deploy.speculates() {
         out.push(format!(
-            "spec-decoding {}: simulated without speculation",
+            "spec-decoding {}: simulated without speculation (the recipe gives no draft length)",
             job.spec_decoding.as_str()
         ));
     }
-    let eps = match &job.topology {
-        Topology::Single { ep, .. } => vec![*ep],
-        Topology::Multi { prefill, decode } => {
-            out.push(
-                "multi-node: the KV transfer's latency and the workers' pipeline stages are not modelled"
-                    .into(),
-            );
-            vec![prefill.ep, decode.ep]
-        }
-    };
-    if let Some(ep) = eps.into_iter().filter(|&e| e > 1).max() {
+    if let Deploy::Pools { .. } = deploy {
+        out.push("multi-node: the KV transfer's fixed cost is servebench's estimate".into());
+    }
+    if let Some(p) = deploy.workers().find(|p| !p.routing_skew_known()) {
         out.push(format!(
-            "ep {ep}: experts spread as tensor parallelism, without all-to-all"
+            "ep {}: no source measured {}'s routing skew; experts loaded as the router's sampling alone would",
+            p.dep.ep, p.dep.model.id
         ));
     }
     out
@@ -439,7 +555,7 @@ pub fn bench_result(
             job.config_key
         ));
     };
-    let deploy = deploy(job, catalog)?;
+    let deploy = deploy(job, conc, catalog)?;
     let mut vp = VirtualPoint::inferencex(conc as usize, isl as u64, osl as u64);
     vp.record_gaps = true;
     let r = deploy.simulate(&vp);

@@ -24,14 +24,20 @@ fn every_single_node_fixed_length_job_of_inferencex_today_simulates() {
     let catalog = Catalog::builtin().unwrap();
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let results = virtual_time::run(&jobs, &catalog, threads, &|_, _| {});
-    let failed: Vec<&String> = results.iter().filter_map(|r| r.as_ref().err()).collect();
-    assert!(
-        failed.is_empty(),
-        "{} failed, e.g. {:?}",
-        failed.len(),
-        &failed[..failed.len().min(3)]
-    );
-    let ok: Vec<_> = results.into_iter().map(Result::unwrap).collect();
+    // One recipe does not fit as the simulator lays it out: DP attention keeps DeepSeek-V4's
+    // non-expert weights whole on every GPU, and the catalog's FP8 checkpoint (~1.05 TB, as
+    // the MI300X path loads it) leaves no room for them on H200 (docs/sim.md).
+    let (failed, ok): (Vec<_>, Vec<_>) = results.into_iter().partition(Result::is_err);
+    let failed: Vec<String> = failed.into_iter().filter_map(Result::err).collect();
+    assert_eq!(failed.len(), 18, "{failed:?}");
+    for f in &failed {
+        assert!(
+            f.starts_with("dsv4-fp8-h200-vllm")
+                && f.contains(": deepseek-v4-pro in fp8 at tp 8 needs"),
+            "{f}"
+        );
+    }
+    let ok: Vec<_> = ok.into_iter().map(Result::unwrap).collect();
     // Every model of these jobs is one of today's three, each point served completely.
     let models: std::collections::BTreeSet<&str> = ok.iter().map(|m| m.model.as_str()).collect();
     assert_eq!(
@@ -50,7 +56,8 @@ fn every_single_node_fixed_length_job_of_inferencex_today_simulates() {
             );
         }
     }
-    // ATOM keeps its name beside vLLM on MI355X, and MTP rows say they ran without speculation.
+    // ATOM keeps its name beside vLLM on MI355X, and MTP rows speculate: each at the draft
+    // length its launch script sets, read off the model's acceptance curve.
     assert!(ok
         .iter()
         .any(|m| m.engine == "atom" && m.info.engine == "vllm"));
@@ -58,13 +65,15 @@ fn every_single_node_fixed_length_job_of_inferencex_today_simulates() {
         .iter()
         .filter(|m| jobs[m.job].spec_decoding.as_str() == "mtp")
         .inspect(|m| {
-            assert_eq!(
-                m.info.expected_error.as_ref().unwrap().left_out[0],
-                "spec-decoding mtp: simulated without speculation"
+            let left_out = &m.info.expected_error.as_ref().unwrap().left_out;
+            assert!(
+                !left_out.iter().any(|l| l.starts_with("spec-decoding")),
+                "{m:?}"
             )
         })
         .count();
-    assert_eq!(mtp, 308);
+    // 308 MTP points, less the 9 of dsv4-fp8-h200-vllm-mtp that do not fit (above).
+    assert_eq!(mtp, 299);
 }
 
 #[test]
@@ -166,7 +175,8 @@ fn a_disaggregated_row_simulates_with_inferencexs_gpu_accounting() {
         left_out.iter().any(|l| l.starts_with("multi-node:")),
         "{left_out:?}"
     );
-    // H100's TP16 workers span two 8-GPU NVLink domains: refused with the reason.
+    // H100's TP16 workers span two 8-GPU NVLink domains: their collectives cross the NIC, and
+    // every GPU of both pools counts.
     let h100 = plan_today(PlanOptions {
         config_keys: vec!["dsr1-fp8-h100-dynamo-trt".into()],
         single_node: false,
@@ -174,12 +184,13 @@ fn a_disaggregated_row_simulates_with_inferencexs_gpu_accounting() {
         evals: Evals::None,
         ..PlanOptions::default()
     });
+    let servebench_sweep::plan::Topology::Multi { prefill, decode } = &h100[0].topology else {
+        panic!("a multi-node row")
+    };
+    let want = 16 * (prefill.num_worker + decode.num_worker);
     let r = virtual_time::run(&h100[..1], &Catalog::builtin().unwrap(), 1, &|_, _| {});
-    let e = r[0].as_ref().unwrap_err();
-    assert!(
-        e.ends_with("tp 16 exceeds the 8-GPU scale-up domain of h100"),
-        "{e}"
-    );
+    let m = r[0].as_ref().unwrap();
+    assert_eq!((m.num_gpus, m.failed), (want, 0), "{m:?}");
 }
 
 /// Where InferenceX pins the acceptance (`SYNTHETIC_ACCEPTANCE_LENGTH`), the simulator
@@ -212,13 +223,15 @@ fn pinned_acceptance_is_simulated_with_the_committed_curve() {
         !left_out.iter().any(|l| l.starts_with("spec-decoding")),
         "{left_out:?}"
     );
-    // The same row without the pinned acceptance.
+    // The same row without the pinned acceptance, nor a recipe file naming its draft length.
     let servebench_sweep::plan::Topology::Multi { prefill, decode } = &mut job.topology else {
         panic!("a multi-node row")
     };
     for w in [prefill, decode] {
         if let Some(s) = &mut w.additional_settings {
-            s.retain(|s| !s.starts_with("SYNTHETIC_ACCEPTANCE_LENGTH="));
+            s.retain(|s| {
+                !s.starts_with("SYNTHETIC_ACCEPTANCE_LENGTH=") && !s.starts_with("CONFIG_FILE=")
+            });
         }
     }
     let without = virtual_time::run(&[job], &catalog, 1, &|_, _| {});
@@ -229,4 +242,69 @@ fn pinned_acceptance_is_simulated_with_the_committed_curve() {
         with.median_intvty,
         without.median_intvty
     );
+}
+
+/// A single-node MTP row speculates at the draft length its launch script sets
+/// (`dsr1_fp4_b200_trt_mtp.sh`: 3, or 1 with DP attention), read off DeepSeek-R1's curve (AL
+/// 2.82 at 3, 1.92 at 1): the sweep's point is the simulator's for that deployment built by
+/// hand, and differs from the other draft length's.
+#[test]
+fn a_single_node_mtp_row_speculates_at_its_scripts_draft_length() {
+    use servebench_sim::perf::{Deployment, PerfModel, SpecDecode};
+    use servebench_sim::virtual_time::{simulate, VirtualPoint};
+    let catalog = Catalog::builtin().unwrap();
+    let jobs = plan_today(PlanOptions {
+        config_keys: vec!["dsr1-fp4-b200-trt-mtp".into()],
+        multi_node: false,
+        agentic: false,
+        evals: Evals::None,
+        ..PlanOptions::default()
+    });
+    let by_hand = |dp: bool, conc: usize, spec: Option<(u32, f64)>| {
+        let mut d = Deployment::from_catalog(
+            &catalog,
+            "b200",
+            "deepseek-r1-0528",
+            "trt",
+            servebench_catalog::Precision::Fp4,
+            8,
+        )
+        .unwrap();
+        d.model = d.model.with_checkpoint("nvidia/DeepSeek-R1-0528-FP4-V2");
+        (d.ep, d.dp_attention) = (if dp { 8 } else { 1 }, dp);
+        d.spec = spec.map(|(draft_tokens, acceptance_length)| SpecDecode {
+            draft_tokens,
+            acceptance_length,
+        });
+        let perf = PerfModel::new(d).unwrap();
+        simulate(&perf, &VirtualPoint::inferencex(conc, 8192, 1024)).median_interactivity()
+    };
+    for (dp, conc, draft, al, other) in [
+        (false, 4, 3, 2.82, (1, 1.92)),
+        (true, 64, 1, 1.92, (3, 2.82)),
+    ] {
+        let mut job = jobs
+            .iter()
+            .find(|j| {
+                matches!(j.topology, servebench_sweep::plan::Topology::Single { tp: 8, dp_attn, .. }
+                    if dp_attn == dp)
+                    && j.conc.contains(&conc)
+            })
+            .unwrap()
+            .clone();
+        job.conc = vec![conc];
+        let r = virtual_time::run(std::slice::from_ref(&job), &catalog, 1, &|_, _| {});
+        let got = r[0].as_ref().unwrap().median_intvty;
+        let want = by_hand(dp, conc as usize, Some((draft, al)));
+        assert!((got / want - 1.0).abs() < 1e-9, "{got} vs {want}");
+        let (plain, wrong) = (
+            by_hand(dp, conc as usize, None),
+            by_hand(dp, conc as usize, Some(other)),
+        );
+        assert!(got > 1.3 * plain, "{got} vs {plain} without speculation");
+        assert!(
+            (got / wrong - 1.0).abs() > 0.02,
+            "{got} vs {wrong} at the other length"
+        );
+    }
 }

@@ -86,7 +86,8 @@ fn seed(store: &str, log: &str) {
                                        "simulator": if tp == 4 { json!({"expected_error": {
                                            "basis": "leave one accelerator out", "within_35": 0.91,
                                            "median_tput_error": 0.11, "median_interactivity_error": 0.11,
-                                           "left_out": ["spec-decoding mtp: simulated without speculation"]}}) }
+                                           "left_out": ["spec-decoding mtp: simulated without speculation"],
+                                           "uncalibrated": "disaggregated: no published point of this engine, accelerator and precision"}}) }
                                            else { Value::Null }}),
                     // As a sweep stores it: the bench result, vLLM-style flat statistics and
                     // measured power, under "result".
@@ -371,6 +372,12 @@ fn check_inference(view: &View, index: &Value, st: &Value) -> usize {
             .map(|w| w.as_str().unwrap())
             .collect();
         assert_eq!(r["left_out"].as_str().unwrap(), left_out.join("; "), "{r}");
+        // And whether a published point calibrates their kind of deployment.
+        assert_eq!(
+            r["uncalibrated"].as_str().unwrap(),
+            p["simulated"]["uncalibrated"].as_str().unwrap_or(""),
+            "{r}"
+        );
     }
     want.len()
 }

@@ -295,29 +295,32 @@ fn readme_main_job_runs_as_written() {
         .iter()
         .map(|v| v["points"].as_u64().unwrap())
         .sum();
-    assert_eq!(points, 1439, "the whole InferenceMAX v1 catalog");
-    // Each point says what the simulator ran on: GB200 (no published aggregated points)
-    // borrows B200's fits by the family rule, with the held-out error to expect.
+    // The recipes' concurrency ladders over the single-node points, and the 65 GB200 Dynamo
+    // points InferenceMAX v1 published, each on its own deployment.
+    assert_eq!(points, 1331 + 65, "the whole InferenceMAX v1 catalog");
     let mut store =
         servebench_store::Store::open_read_only(&format!("sqlite:{}", db.display())).unwrap();
-    let v = store
-        .view(
-            "llama-3.3-70b",
-            1024,
-            1024,
-            None,
-            servebench_store::Source::Own,
-        )
-        .unwrap();
-    let gb200 = v.iter().find(|p| p.config.hardware == "gb200").unwrap();
-    let p = store.point(gb200.id).unwrap().unwrap().point;
-    let sim = &p.provenance["simulator"];
-    assert_eq!(sim["knobs"]["kind"], "borrowed", "{sim}");
-    assert_eq!(sim["knobs"]["rule"], "same family, same precision", "{sim}");
-    assert_eq!(
-        sim["expected_error"]["basis"], "leave one accelerator out",
-        "{sim}"
-    );
+    let view = |store: &mut servebench_store::Store, model: &str, isl: u32| {
+        store
+            .view(model, isl, 1024, None, servebench_store::Source::Own)
+            .unwrap()
+    };
+    // InferenceMAX v1 never ran Llama on GB200, so neither does its catalog.
+    let llama = view(&mut store, "llama-3.3-70b", 1024);
+    assert!(llama.iter().all(|p| p.config.hardware != "gb200"));
+    // DeepSeek-R1 on GB200 is disaggregated, as published: the dashboard data's 30 points at
+    // 8k/1k (11 FP4, 10 FP4 with MTP, 9 FP8 on SGLang), their knobs fitted to the published
+    // disaggregated points, so no kind of theirs goes uncalibrated.
+    let r1 = view(&mut store, "deepseek-r1-0528", 8192);
+    let gb200: Vec<_> = r1.iter().filter(|p| p.config.hardware == "gb200").collect();
+    assert_eq!(gb200.len(), 11 + 10 + 9);
+    for g in &gb200 {
+        assert!(g.config.disagg, "{:?}", g.config);
+        let p = store.point(g.id).unwrap().unwrap().point;
+        let sim = &p.provenance["simulator"];
+        assert_eq!(sim["knobs"]["kind"], "fitted", "{sim}");
+        assert!(sim["expected_error"]["uncalibrated"].is_null(), "{sim}");
+    }
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! `servebench calibrate`: the simulator against published InferenceMAX results, point by point.
 
 use anyhow::Context;
-use servebench_catalog::{CalibrationKey, Catalog, Knobs, Precision};
+use servebench_catalog::{CalibrationKey, Catalog, DeploymentKind, Knobs, Precision};
 use servebench_sim::calibration::{
     compare, comparisons_csv, fit, load_v1_dashboard, orderings, share_within, Comparison,
     PublishedPoint, TIE_BAND,
@@ -24,9 +24,12 @@ pub struct CalibrateArgs {
     /// Write every comparison as JSON here.
     #[arg(long)]
     out: Option<PathBuf>,
-    /// Write every comparison as CSV here (one line per published point).
+    /// Write every single-node comparison as CSV here (one line per published point).
     #[arg(long)]
     csv: Option<PathBuf>,
+    /// Write every disaggregated comparison (GB200 Dynamo) as CSV here.
+    #[arg(long)]
+    disagg_csv: Option<PathBuf>,
     /// Fit each engine's efficiency knobs per accelerator to the published points first.
     #[arg(long)]
     fit: bool,
@@ -114,12 +117,16 @@ fn calibration_yaml(
                     fig.value, fig.source
                 ));
             }
+            if knobs.kinds != [DeploymentKind::SingleNode] {
+                let kinds: Vec<String> = knobs.kinds.iter().map(|k| k.to_string()).collect();
+                s.push_str(&format!("{indent}      kinds: [{}]\n", kinds.join(", ")));
+            }
         }
     }
     s
 }
 
-fn median_abs(v: impl Iterator<Item = f64>) -> f64 {
+pub(super) fn median_abs(v: impl Iterator<Item = f64>) -> f64 {
     let mut v: Vec<f64> = v.map(f64::abs).collect();
     v.sort_by(|a, b| a.total_cmp(b));
     v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
@@ -254,13 +261,15 @@ pub fn run(a: CalibrateArgs) -> anyhow::Result<ExitCode> {
     if let Some(d) = &a.catalog {
         catalog.load_dir(d)?;
     }
-    let (mut points, skipped) = load_v1_dashboard(&a.published)
+    let (mut points, mut disagg) = load_v1_dashboard(&a.published)
         .with_context(|| format!("reading {}", a.published.display()))?;
     if !a.only.is_empty() {
         points.retain(|p| a.only.contains(&p.hw_key));
+        disagg.retain(|p| a.only.contains(&p.hw_key));
     }
+    let deployments = super::calibrate_disagg::Deployments::v1()?;
     if a.fit {
-        fit_all(&a, &mut catalog, &points)?;
+        fit_all(&a, &mut catalog, &points, (&deployments, &disagg))?;
     }
     if let Some(by) = a.hold_out {
         hold_out(&a, by, &catalog, &points)?;
@@ -301,13 +310,11 @@ pub fn run(a: CalibrateArgs) -> anyhow::Result<ExitCode> {
     }
     let simulated = cmp.iter().filter(|c| c.error.is_none()).count();
     println!(
-        "\n{} published points: {} simulated in {:.1} s, {} not simulated, {} skipped (not modelled yet: {}).",
-        points.len() + skipped.len(),
+        "\n{} single-node published points: {} simulated in {:.1} s, {} not simulated.",
+        points.len(),
         simulated,
         t0.elapsed().as_secs_f64(),
         cmp.len() - simulated,
-        skipped.len(),
-        skipped.first().map_or("", |s| s.reason.as_str())
     );
     let share = share_within(&cmp, 0.35);
     println!(
@@ -339,15 +346,88 @@ pub fn run(a: CalibrateArgs) -> anyhow::Result<ExitCode> {
             list.join(", ")
         );
     }
+    let t1 = std::time::Instant::now();
+    let disagg_cmp = deployments.compare(&catalog, &disagg, a.requests_per_conc);
+    super::calibrate_disagg::print_report(&disagg_cmp);
+    eprintln!(
+        "servebench calibrate: {} disaggregated points in {:.1} s",
+        disagg.len(),
+        t1.elapsed().as_secs_f64()
+    );
+    let cmp: Vec<Comparison> = cmp.into_iter().chain(disagg_cmp).collect();
+    if !disagg.is_empty() {
+        let ords = orderings(&cmp);
+        let (all, swapped) = ords
+            .iter()
+            .fold((0, 0), |(p, s), o| (p + o.pairs, s + o.swapped.len()));
+        let gb: Vec<String> = ords
+            .iter()
+            .flat_map(|o| &o.swapped)
+            .filter(|(x, y)| {
+                let dis = |k: &str| {
+                    disagg
+                        .iter()
+                        .any(|p| k.starts_with(&format!("{}/", p.hw_key)))
+                };
+                dis(x) || dis(y)
+            })
+            .map(|(x, y)| format!("{x} > {y}"))
+            .collect();
+        println!(
+            "  Ordering with them among the single-node deployments: {} of {all} ranked pairs in the published order{}",
+            all - swapped,
+            if gb.is_empty() {
+                String::new()
+            } else {
+                format!("; swapped with a disaggregated one: {}", gb.join(", "))
+            }
+        );
+    }
     if let Some(out) = &a.out {
         std::fs::write(out, serde_json::to_string_pretty(&cmp)? + "\n")
             .with_context(|| format!("writing {}", out.display()))?;
     }
-    if let Some(out) = &a.csv {
-        std::fs::write(out, comparisons_csv(&cmp))
-            .with_context(|| format!("writing {}", out.display()))?;
+    let (single, disagg_cmp): (Vec<Comparison>, Vec<Comparison>) =
+        cmp.into_iter().partition(|c| !c.published.disagg);
+    for (file, cmp) in [(&a.csv, single), (&a.disagg_csv, disagg_cmp)] {
+        if let Some(out) = file {
+            std::fs::write(out, comparisons_csv(&cmp))
+                .with_context(|| format!("writing {}", out.display()))?;
+        }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The notes (`fp8:  # 87 points, …`) of an engine's calibration file as
+/// [`calibration_yaml`] writes it, by key.
+fn earlier_notes(engine: &str, text: &str) -> Vec<(CalibrationKey, String)> {
+    let (mut in_models, mut model, mut accel) = (false, None::<String>, String::new());
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let indent = (line.len() - line.trim_start().len()) / 2;
+        let Some((name, rest)) = line.trim().split_once(':') else {
+            continue;
+        };
+        // Under `models:` every level is one deeper (the model's name first).
+        match (indent, in_models) {
+            (0, _) => {
+                in_models = name == "models";
+                model = None;
+            }
+            (1, true) => model = Some(name.to_string()),
+            (1, false) | (2, true) => accel = name.to_string(),
+            (2, false) | (3, true) => {
+                if let (Ok(p), Some(note)) =
+                    (name.parse::<Precision>(), rest.trim().strip_prefix("# "))
+                {
+                    let key = (engine.to_string(), accel.clone(), p, model.clone());
+                    out.push((key, note.to_string()));
+                }
+            }
+            _ => {}
+        }
+    }
+    out
 }
 
 /// Fits every engine × accelerator × precision of the published points, pooled over models,
@@ -357,6 +437,7 @@ fn fit_all(
     a: &CalibrateArgs,
     catalog: &mut Catalog,
     points: &[PublishedPoint],
+    (deployments, disagg): (&super::calibrate_disagg::Deployments, &[PublishedPoint]),
 ) -> anyhow::Result<()> {
     let mut pooled: BTreeMap<(String, String, Precision), Vec<String>> = BTreeMap::new();
     for p in points {
@@ -418,6 +499,24 @@ fn fit_all(
         );
         catalog.calibrations.insert(key, f.knobs);
     }
+    // The disaggregated points fit their own accelerators' knobs (GB200: no single-node point
+    // shares them), all-to-all latency included.
+    for f in deployments.fit(catalog, disagg, a.fit_requests_per_conc)? {
+        eprintln!(
+            "fitted {} on {} {} (disaggregated): error {:.3} -> {:.3} ({} points)",
+            f.engine, f.accelerator, f.precision, f.objective_before, f.objective_after, f.points
+        );
+        let key = (f.engine.clone(), f.accelerator.clone(), f.precision, None);
+        notes.insert(
+            key.clone(),
+            format!(
+                "{} disaggregated points, error {:.3} -> {:.3}",
+                f.points, f.objective_before, f.objective_after
+            ),
+        );
+        groups.push((f.engine.clone(), None, f.accelerator.clone(), f.precision));
+        catalog.calibrations.insert(key, f.knobs);
+    }
     if let Some(dir) = &a.write {
         std::fs::create_dir_all(dir)?;
         let mut engines: Vec<&str> = groups.iter().map(|g| g.0.as_str()).collect();
@@ -425,6 +524,13 @@ fn fit_all(
         engines.dedup();
         for e in engines {
             let path = dir.join(format!("{e}.yaml"));
+            // Fits not redone now keep the note the file gave them.
+            let mut notes = notes.clone();
+            if let Ok(old) = std::fs::read_to_string(&path) {
+                for (key, note) in earlier_notes(e, &old) {
+                    notes.entry(key).or_insert(note);
+                }
+            }
             std::fs::write(&path, calibration_yaml(e, catalog, &notes))
                 .with_context(|| format!("writing {}", path.display()))?;
             eprintln!("wrote {}", path.display());

@@ -19,12 +19,21 @@ pub struct DeploymentArgs {
     /// Serving engine whose scheduler defaults and efficiency knobs apply (vllm, sglang, trt).
     #[arg(long, default_value = "vllm")]
     pub engine: String,
-    /// Tensor-parallel GPUs.
+    /// GPUs of one pipeline stage (the tensor-parallel group).
     #[arg(long, default_value_t = 8)]
     pub tp: u32,
+    /// Expert-parallel GPUs among them (MoE models; 1: experts split tensor-parallel).
+    #[arg(long, default_value_t = 1)]
+    pub ep: u32,
+    /// Pipeline stages, each of `--tp` GPUs.
+    #[arg(long, default_value_t = 1)]
+    pub pp: u32,
     /// Data-parallel attention (each GPU caches only its own sequences).
     #[arg(long)]
     pub dp_attention: bool,
+    /// Expert-parallel load balancing (redundant experts placed by load).
+    #[arg(long)]
+    pub eplb: bool,
     /// Speculative decoding / MTP as DRAFT_TOKENS:ACCEPTANCE_LENGTH, e.g. 3:2.4.
     #[arg(long, value_name = "DRAFT:ACCEPT")]
     pub spec_decode: Option<SpecDecode>,
@@ -60,7 +69,10 @@ impl DeploymentArgs {
         let id = catalog.simulated_model(model)?.id.as_str();
         let mut dep = Deployment::from_catalog(catalog, gpu, id, &self.engine, precision, self.tp)?;
         dep.model = dep.model.with_checkpoint(model);
+        dep.ep = self.ep;
+        dep.pp = self.pp;
         dep.dp_attention = self.dp_attention;
+        dep.eplb = self.eplb;
         dep.spec = self.spec_decode;
         Ok(PerfModel::new(dep)?)
     }
@@ -68,11 +80,17 @@ impl DeploymentArgs {
     /// One line: what runs on what.
     pub fn describe(&self, model: &str) -> String {
         format!(
-            "{model} {} {} on {} × {} ({})",
+            "{model} {} {} on {} × {}, ep {}{} ({})",
             self.precision.map(|p| p.to_string()).unwrap_or_default(),
             self.engine,
-            self.tp,
+            self.tp * self.pp,
             self.gpu.as_deref().unwrap_or("?"),
+            self.ep,
+            if self.pp > 1 {
+                format!(", {} pipeline stages", self.pp)
+            } else {
+                String::new()
+            },
             if self.dp_attention {
                 "DP attention"
             } else {

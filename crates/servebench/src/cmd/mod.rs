@@ -1,5 +1,6 @@
 pub mod bench;
 pub mod calibrate;
+pub mod calibrate_disagg;
 pub mod dashboard;
 pub mod deployment;
 pub mod eval;

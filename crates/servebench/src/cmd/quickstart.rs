@@ -40,8 +40,9 @@ pub struct QuickstartArgs {
     /// Only config keys starting with these (llama70b, dsr1, gptoss).
     #[arg(long, value_delimiter = ',')]
     model_prefix: Vec<String>,
-    /// Also the multi-node recipes (disaggregated prefill/decode and multi-worker deployments,
-    /// simulated behind a router: docs/sim.md); today's take about 80 s more on 2 cores.
+    /// Also the multi-node recipes of today's catalog (disaggregated prefill/decode and
+    /// multi-worker deployments, simulated behind a router: docs/sim.md); they take about 60 s
+    /// more on 2 cores. v1's (GB200 NVL72 with Dynamo) are always in.
     #[arg(long)]
     multi_node: bool,
     /// Only concurrencies up to this.
@@ -79,7 +80,8 @@ pub fn run(a: QuickstartArgs) -> anyhow::Result<ExitCode> {
     let opts = PlanOptions {
         model_prefix: a.model_prefix.clone(),
         max_conc: a.max_conc,
-        multi_node: a.multi_node,
+        // v1's catalog includes its GB200 Dynamo deployments.
+        multi_node: a.multi_node || a.catalog == ShippedRecipes::V1,
         agentic: false,
         evals: Evals::None,
         ..PlanOptions::default()
@@ -206,7 +208,7 @@ pub fn run(a: QuickstartArgs) -> anyhow::Result<ExitCode> {
         }
         let mut t = reports::cheapest(&curves, &a.at, &prices);
         t.title = format!("{} {}/{} — {}", v.model, v.isl, v.osl, t.title);
-        t.notes.clear();
+        t.notes.retain(|n| n == reports::UNCALIBRATED_NOTE);
         print!("{}", Text.render(&t));
     }
     println!("(owned-hyperscaler $/GPU-hour from the catalog; all figures simulated)");

@@ -32,7 +32,7 @@ pub struct SimulateArgs {
 pub fn run(a: SimulateArgs) -> anyhow::Result<ExitCode> {
     let catalog = a.dep.catalog()?;
     let perf = a.dep.perf(&catalog, &a.model)?;
-    let gpus = a.dep.tp;
+    let gpus = perf.gpus();
     if !a.json {
         println!("{}, ISL {} OSL {}", a.dep.describe(&a.model), a.isl, a.osl);
         println!("  engine knobs: {}", perf.dep.knobs);
