@@ -26,7 +26,8 @@
 //   "perf": null | {"hash", "points_drawn", "chart_drawn_ms", "render_ms"},
 //   "simulated_drawn": {"simulated": points drawn that carry an expected error (frontiers per
 //     config, both sources, every run, every accelerator), "diamonds": those drawn as open
-//     diamonds}
+//     diamonds, "uncalibrated": those of a kind no published point calibrates, "triangles":
+//     those drawn as open triangles}
 // }
 // Every Step has {"step": "<what was done>", "hash": "<location.hash after it>", "hash_ok": bool,
 // "render_ms": <ms from the hash change to the charts built>, "state": <body[data-state], the
@@ -245,7 +246,7 @@ await guarded("inference", async () => {
   // How the chart draws simulated points (results.simulated_drawn).
   results.simulated_drawn = await page.evaluate(() => {
     const ch = window.Chart.getChart(document.querySelector('[data-testid="chart-inference"]'));
-    let simulated = 0, diamonds = 0;
+    let simulated = 0, diamonds = 0, uncalibrated = 0, triangles = 0;
     for (const ds of ch.data.datasets) {
       if (String(ds.label).endsWith(" frontier")) continue;
       ds.data.forEach((d, i) => {
@@ -253,10 +254,12 @@ await guarded("inference", async () => {
         simulated++;
         const style = Array.isArray(ds.pointStyle) ? ds.pointStyle[i] : ds.pointStyle;
         const fill = Array.isArray(ds.backgroundColor) ? ds.backgroundColor[i] : ds.backgroundColor;
+        if (d.p.simulated.uncalibrated) uncalibrated++;
         if (style === "rectRot" && fill === "transparent") diamonds++;
+        if (style === "triangle" && fill === "transparent") triangles++;
       });
     }
-    return { simulated, diamonds };
+    return { simulated, diamonds, uncalibrated, triangles };
   });
   await rec("published, hardware keys", { source: "reference", group: "hwkey", run: "latest" }, async () => {
     await page.selectOption('[data-testid="source"]', "reference");

@@ -87,7 +87,8 @@ fn seed(store: &str, log: &str) {
                                            "basis": "leave one accelerator out", "within_35": 0.91,
                                            "median_tput_error": 0.11, "median_interactivity_error": 0.11,
                                            "left_out": ["spec-decoding mtp: simulated without speculation"],
-                                           "uncalibrated": "disaggregated: no published point of this engine, accelerator and precision"}}) }
+                                           // From concurrency 32, of a kind no published point calibrates.
+                                           "uncalibrated": if conc >= 32 { json!("disaggregated: no published point of this engine, accelerator and precision") } else { Value::Null }}}) }
                                            else { Value::Null }}),
                     // As a sweep stores it: the bench result, vLLM-style flat statistics and
                     // measured power, under "result".
@@ -854,10 +855,15 @@ fn the_dashboard_in_a_real_browser_shows_what_the_analysis_library_computes() {
         simulated_rows > 0,
         "the simulated B200 TP4 points are marked somewhere"
     );
-    // And drawn as open diamonds, every one of them.
+    // And drawn as open diamonds, those of an uncalibrated kind as open triangles, every one.
     let drawn = &results["simulated_drawn"];
-    assert!(drawn["simulated"].as_u64().unwrap() > 0, "{drawn}");
-    assert_eq!(drawn["diamonds"], drawn["simulated"], "{drawn}");
+    let n = |k: &str| drawn[k].as_u64().unwrap();
+    assert!(
+        n("uncalibrated") > 0 && n("uncalibrated") < n("simulated"),
+        "{drawn}"
+    );
+    assert_eq!(n("triangles"), n("uncalibrated"), "{drawn}");
+    assert_eq!(n("diamonds"), n("simulated") - n("uncalibrated"), "{drawn}");
     assert!(
         frontier_points > 30,
         "{frontier_points} frontier points checked"
