@@ -91,9 +91,24 @@ pub fn server_command(job: &Job, recipe: &Recipe, l: &Launch) -> Result<ServerCo
         ));
     };
     let max_len = job.max_model_len().expect("fixed workload").to_string();
+    // The recipe's own speculative flags win; else the launch script's draft length.
+    let own_spec = recipe
+        .engine_args
+        .iter()
+        .any(|a| a.starts_with("--speculative") || a.starts_with("--extra_llm_api_options"));
+    let simulated = l.engines == Engines::Sim || job.framework == "sim";
+    let draft = match (job.spec_decoding, own_spec && !simulated) {
+        (SpecDecoding::None, _) | (_, true) => None,
+        (SpecDecoding::Mtp, false) => Some(draft_tokens(job, dp_attn)?),
+        (SpecDecoding::DraftModel, false) => {
+            return Err(format!(
+                "{}: spec-decoding draft_model names no draft model: pass the engine's speculative arguments in the recipe's engine-args",
+                job.config_key
+            ))
+        }
+    };
     let (host, port) = (l.host.clone(), l.port.to_string());
     let s = |x: &str| x.to_string();
-    let simulated = l.engines == Engines::Sim || job.framework == "sim";
     let framework = if simulated {
         "sim"
     } else {
@@ -126,8 +141,21 @@ pub fn server_command(job: &Job, recipe: &Recipe, l: &Launch) -> Result<ServerCo
                 s("--max-model-len"),
                 max_len,
             ];
+            if ep > 1 {
+                a.extend([s("--ep"), ep.to_string()]);
+            }
+            if pp > 1 {
+                a.extend([s("--pp"), pp.to_string()]);
+            }
             if dp_attn {
                 a.push(s("--dp-attention"));
+            }
+            if draft.is_some() {
+                let sd = crate::virtual_time::speculation(job, &catalog)?;
+                a.extend([
+                    s("--spec-decode"),
+                    format!("{}:{}", sd.draft_tokens, sd.acceptance_length),
+                ]);
             }
             if let Some(e) = simulated_engine(&job.framework) {
                 a.extend([s("--engine"), s(e)]);
@@ -169,6 +197,12 @@ pub fn server_command(job: &Job, recipe: &Recipe, l: &Launch) -> Result<ServerCo
             if ep > 1 || dp_attn {
                 a.push(s("--enable-expert-parallel"));
             }
+            if let Some(n) = draft {
+                a.extend([
+                    s("--speculative-config"),
+                    format!("{{\"method\":\"mtp\",\"num_speculative_tokens\":{n}}}"),
+                ]);
+            }
             a.extend([s("--max-model-len"), max_len]);
             (s("vllm"), a)
         }
@@ -194,14 +228,24 @@ pub fn server_command(job: &Job, recipe: &Recipe, l: &Launch) -> Result<ServerCo
             if dp_attn {
                 a.extend([s("--enable-dp-attention"), s("--dp-size"), tp.to_string()]);
             }
-            if job.spec_decoding == SpecDecoding::Mtp {
-                a.extend([s("--speculative-algorithm"), s("EAGLE")]);
+            if let Some(n) = draft {
+                // Top-1 chains of n drafts: n + 1 tokens verified, as InferenceX's scripts run.
+                a.extend([
+                    s("--speculative-algorithm"),
+                    s("EAGLE"),
+                    s("--speculative-num-steps"),
+                    n.to_string(),
+                    s("--speculative-eagle-topk"),
+                    s("1"),
+                    s("--speculative-num-draft-tokens"),
+                    (n + 1).to_string(),
+                ]);
             }
             a.extend([s("--context-length"), max_len]);
             (s("python3"), a)
         }
         "trt" => {
-            if dp_attn || job.spec_decoding != SpecDecoding::None {
+            if (dp_attn && !own_spec) || draft.is_some() {
                 return Err(format!(
                     "{}: TensorRT-LLM's attention DP and MTP are set in an extra_llm_api_options file: pass --extra_llm_api_options FILE in the recipe's engine-args",
                     job.config_key
@@ -293,6 +337,29 @@ pub fn server_command(job: &Job, recipe: &Recipe, l: &Launch) -> Result<ServerCo
             Vec::new()
         },
     })
+}
+
+/// The draft tokens per verification a single-node MTP job's engine runs: its launch
+/// script's (`data/inferencex-configs-843c6254/draft-tokens.yaml`), the same at every
+/// concurrency of the job, which one server serves.
+fn draft_tokens(job: &Job, dp_attn: bool) -> Result<u32, String> {
+    let mut lengths: Vec<Option<u32>> = job
+        .conc
+        .iter()
+        .map(|&c| crate::draft_tokens::of(&job.config_key, dp_attn, c))
+        .collect();
+    lengths.dedup();
+    match lengths[..] {
+        [Some(n)] => Ok(n),
+        [None] | [] => Err(format!(
+            "{}: spec-decoding mtp without a draft length: no launch script of this key is known; pass the engine's speculative arguments in the recipe's engine-args",
+            job.config_key
+        )),
+        _ => Err(format!(
+            "{}: the launch script's draft length changes with concurrency ({lengths:?} over {:?}): plan each length's concurrencies apart (--conc)",
+            job.config_key, job.conc
+        )),
+    }
 }
 
 /// The simulated engine (scheduler and calibration) closest to a framework; `None` for

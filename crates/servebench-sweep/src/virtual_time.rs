@@ -300,6 +300,24 @@ fn acceptance(job: &Job, conc: u32, catalog: &Catalog) -> Result<Option<SpecDeco
     }))
 }
 
+/// The speculative decoding a single-node job's simulated server runs at every concurrency
+/// of the job ([`acceptance`]): an error where it has none or it changes with concurrency.
+pub(crate) fn speculation(job: &Job, catalog: &Catalog) -> Result<SpecDecode, String> {
+    let mut all: Vec<Option<SpecDecode>> = job
+        .conc
+        .iter()
+        .map(|&c| acceptance(job, c, catalog))
+        .collect::<Result<_, _>>()?;
+    all.dedup();
+    match all[..] {
+        [Some(sd)] => Ok(sd),
+        _ => Err(format!(
+            "{}: no single speculative setting over concurrencies {:?}",
+            job.config_key, job.conc
+        )),
+    }
+}
+
 /// `perf` decoding with `spec`, where there is one.
 fn with_spec(perf: PerfModel, spec: Option<SpecDecode>) -> Result<PerfModel, String> {
     let Some(spec) = spec else { return Ok(perf) };

@@ -65,9 +65,71 @@ fn vllm() {
 #[test]
 fn sglang() {
     assert_eq!(
-        line("sglang", "", "{tp: 8, ep: 8, dp-attn: true, spec-decoding: mtp, conc-list: [4]}").unwrap(),
-        "python3 -m sglang.launch_server --model-path meta-llama/Llama-3.3-70B-Instruct --host 127.0.0.1 --port 8123 --tp-size 8 --ep-size 8 --enable-dp-attention --dp-size 8 --speculative-algorithm EAGLE --context-length 2304"
+        line("sglang", "", "{tp: 8, ep: 8, dp-attn: true, conc-list: [4]}").unwrap(),
+        "python3 -m sglang.launch_server --model-path meta-llama/Llama-3.3-70B-Instruct --host 127.0.0.1 --port 8123 --tp-size 8 --ep-size 8 --enable-dp-attention --dp-size 8 --context-length 2304"
     );
+    // MTP with no known launch script: the recipe's own speculative arguments, else refused.
+    let mtp = "{tp: 8, spec-decoding: mtp, conc-list: [4]}";
+    let e = line("sglang", "", mtp).unwrap_err();
+    assert!(
+        e.contains("spec-decoding mtp without a draft length"),
+        "{e}"
+    );
+    assert!(line(
+        "sglang",
+        "  engine-args: [--speculative-algorithm, EAGLE, --speculative-num-steps, \"1\"]\n",
+        mtp
+    )
+    .unwrap()
+    .ends_with("--context-length 2304 --speculative-algorithm EAGLE --speculative-num-steps 1"));
+}
+
+/// Speculative decoding as InferenceX's launch scripts run it, per shipped config key.
+#[test]
+fn mtp_rows_run_at_their_launch_scripts_draft_length() {
+    use servebench_sweep::{load_recipe_texts, INFERENCEX_TODAY};
+    let texts: Vec<(std::path::PathBuf, String)> = INFERENCEX_TODAY
+        .iter()
+        .map(|(n, t)| (n.into(), t.to_string()))
+        .collect();
+    let r = load_recipe_texts(&texts).unwrap();
+    let cmd = |key: &str, engines: Engines, conc: u32| {
+        let opts = PlanOptions {
+            config_keys: vec![key.into()],
+            multi_node: false,
+            agentic: false,
+            ..PlanOptions::default()
+        };
+        let jobs = plan(&r, &Default::default(), &opts).unwrap();
+        let job = jobs.iter().find(|j| j.conc.contains(&conc)).unwrap();
+        let launch = Launch {
+            engines,
+            host: "127.0.0.1".into(),
+            port: 8123,
+            servebench: "servebench".into(),
+            tokenizer: "cl100k_base".into(),
+            sim_time_scale: None,
+        };
+        server_command(job, r.get(key).unwrap(), &launch).map(|c| c.shell_line())
+    };
+    // dsr1_fp4_b200_mtp.sh: SPECULATIVE_NUM_STEPS=2, SPECULATIVE_DRAFT_TOKENS=3, TOPK=1.
+    let c = cmd("dsr1-fp4-b200-sglang-mtp", Engines::Recipe, 4).unwrap();
+    assert!(
+        c.contains("--speculative-algorithm EAGLE --speculative-num-steps 2 --speculative-eagle-topk 1 --speculative-num-draft-tokens 3"),
+        "{c}"
+    );
+    // dsv4_fp4_b200_vllm_mtp.sh: num_speculative_tokens 2.
+    let c = cmd("dsv4-fp4-b200-vllm-mtp", Engines::Recipe, 4).unwrap();
+    assert!(
+        c.contains(r#"--speculative-config '{"method":"mtp","num_speculative_tokens":2}'"#),
+        "{c}"
+    );
+    // The simulated engine speculates the same way, at DeepSeek-R1's acceptance for 2 drafts.
+    let c = cmd("dsr1-fp4-b200-sglang-mtp", Engines::Sim, 4).unwrap();
+    assert!(c.contains("--spec-decode 2:2.58"), "{c}");
+    // TensorRT-LLM takes MTP in an options file: refused with the reason.
+    let e = cmd("dsr1-fp4-b200-trt-mtp", Engines::Recipe, 4).unwrap_err();
+    assert!(e.contains("extra_llm_api_options"), "{e}");
 }
 
 #[test]
@@ -135,7 +197,7 @@ fn the_simulated_engine_stands_in_for_a_recipes_framework() {
     let c = server_command(&jobs[0], r.get("r").unwrap(), &launch).unwrap();
     assert_eq!(
         c.shell_line(),
-        "servebench sim --host 127.0.0.1 --port 9 --gpu b200 --model deepseek-r1-0528 --precision fp8 --tp 8 --served-model-name nvidia/DeepSeek-R1-0528-FP4-V2 --tokenizer cl100k_base --max-model-len 2304 --dp-attention --engine sglang",
+        "servebench sim --host 127.0.0.1 --port 9 --gpu b200 --model deepseek-r1-0528 --precision fp8 --tp 8 --served-model-name nvidia/DeepSeek-R1-0528-FP4-V2 --tokenizer cl100k_base --max-model-len 2304 --ep 8 --dp-attention --engine sglang",
         "SGLang's scheduler, without SGLang's own arguments"
     );
     // Faster than real time when asked; a `sim` recipe's own scale wins.

@@ -288,6 +288,13 @@ fn start_engine(
 ) -> anyhow::Result<(Arc<dyn servebench_sim::Engine>, String, u32)> {
     let catalog = deployment.catalog()?;
     let perf = deployment.perf(&catalog, model)?;
+    // The real-time server runs one engine; a pipelined worker's batches per stage are
+    // simulated in virtual time only (`simulate`, the virtual-time sweep).
+    anyhow::ensure!(
+        perf.pipelines() == 1,
+        "--pp {}: the real-time simulated server runs one batch at a time; pipeline stages are simulated in virtual time (servebench simulate, sweep --executor virtual-time)",
+        perf.pipelines()
+    );
     let served = served.unwrap_or_else(|| perf.dep.model.hf_id.clone());
     // As vLLM does at startup: a context longer than the KV cache holds cannot be served.
     let kv = perf.kv_capacity_tokens();
