@@ -383,14 +383,7 @@ pub fn simulate_job(
     catalog: &Catalog,
     requests_per_conc: usize,
 ) -> Result<(f64, f64), String> {
-    let Workload::Fixed { isl, osl } = job.workload else {
-        return Err(format!(
-            "{}: agentic jobs are not simulated",
-            job.config_key
-        ));
-    };
-    let deploy = deploy(job, conc, catalog)?;
-    let mut vp = VirtualPoint::inferencex(conc as usize, isl as u64, osl as u64);
+    let (deploy, mut vp) = fixed_point(job, conc, catalog)?;
     vp.requests = (requests_per_conc * conc as usize).max(1);
     vp.warmups = vp.warmups.min(vp.requests);
     let r = deploy.simulate(&vp);
@@ -398,19 +391,22 @@ pub fn simulate_job(
     Ok((r.tput_per_gpu(p + d), r.median_interactivity()))
 }
 
-fn measure(job: &Job, j: usize, conc: u32, catalog: &Catalog) -> Result<Measurement, String> {
+/// A fixed-workload job's deployment at `conc`, and InferenceX's workload for the point.
+fn fixed_point(job: &Job, conc: u32, catalog: &Catalog) -> Result<(Deploy, VirtualPoint), String> {
     let Workload::Fixed { isl, osl } = job.workload else {
         return Err(format!(
             "{}: agentic jobs are not simulated",
             job.config_key
         ));
     };
-    let deploy = deploy(job, conc, catalog)?;
-    let r = deploy.simulate(&VirtualPoint::inferencex(
-        conc as usize,
-        isl as u64,
-        osl as u64,
-    ));
+    let vp = VirtualPoint::inferencex(conc as usize, isl as u64, osl as u64);
+    Ok((deploy(job, conc, catalog)?, vp))
+}
+
+fn measure(job: &Job, j: usize, conc: u32, catalog: &Catalog) -> Result<Measurement, String> {
+    let (deploy, vp) = fixed_point(job, conc, catalog)?;
+    let r = deploy.simulate(&vp);
+    let (isl, osl) = (vp.isl as u32, vp.osl as u32);
     let perf = deploy.lead();
     let (prefill_gpus, decode_gpus) = deploy.gpus();
     let gpus = prefill_gpus + decode_gpus;
@@ -567,14 +563,8 @@ pub fn bench_result(
     conc: u32,
     catalog: &Catalog,
 ) -> Result<(BenchResult, SimulatorInfo), String> {
-    let Workload::Fixed { isl, osl } = job.workload else {
-        return Err(format!(
-            "{}: agentic jobs are not simulated",
-            job.config_key
-        ));
-    };
-    let deploy = deploy(job, conc, catalog)?;
-    let mut vp = VirtualPoint::inferencex(conc as usize, isl as u64, osl as u64);
+    let (deploy, mut vp) = fixed_point(job, conc, catalog)?;
+    let (isl, osl) = (vp.isl as u32, vp.osl as u32);
     vp.record_gaps = true;
     let r = deploy.simulate(&vp);
     let gpus = deploy.gpus().0 + deploy.gpus().1;
