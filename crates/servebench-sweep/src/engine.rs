@@ -7,15 +7,37 @@ use servebench_catalog::Catalog;
 use servebench_core::{redact, shell};
 use std::path::PathBuf;
 
-/// A process to start: program, arguments and extra environment.
+/// A process to start: program, arguments and extra environment, and the files it reads.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerCommand {
     pub program: String,
     pub args: Vec<String>,
     pub env: Vec<(String, String)>,
+    /// Files the command names, written before it starts ([`ServerCommand::place_files`]).
+    pub files: Vec<ServerFile>,
+}
+
+/// A file an engine reads its settings from (TensorRT-LLM's extra LLM-API options): the
+/// argument naming it holds `name` until the file is placed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerFile {
+    pub arg: usize,
+    pub name: String,
+    pub contents: String,
 }
 
 impl ServerCommand {
+    /// Writes the command's files into `dir` and points their arguments there.
+    pub fn place_files(&mut self, dir: &std::path::Path) -> std::io::Result<()> {
+        for f in &self.files {
+            std::fs::create_dir_all(dir)?;
+            let path = dir.join(&f.name);
+            std::fs::write(&path, &f.contents)?;
+            self.args[f.arg] = path.display().to_string();
+        }
+        Ok(())
+    }
+
     /// The command as one shell-quoted line (logs, golden tests, SLURM scripts).
     pub fn shell_line(&self) -> String {
         shell::line(
@@ -114,6 +136,7 @@ pub fn server_command(job: &Job, recipe: &Recipe, l: &Launch) -> Result<ServerCo
     } else {
         job.framework.as_str()
     };
+    let mut files = Vec::new();
     let (program, mut args): (String, Vec<String>) = match framework {
         "sim" => {
             let catalog = Catalog::builtin().map_err(|e| e.to_string())?;
@@ -245,12 +268,6 @@ pub fn server_command(job: &Job, recipe: &Recipe, l: &Launch) -> Result<ServerCo
             (s("python3"), a)
         }
         "trt" => {
-            if (dp_attn && !own_spec) || draft.is_some() {
-                return Err(format!(
-                    "{}: TensorRT-LLM's attention DP and MTP are set in an extra_llm_api_options file: pass --extra_llm_api_options FILE in the recipe's engine-args",
-                    job.config_key
-                ));
-            }
             let mut a = vec![
                 job.model.clone(),
                 s("--host"),
@@ -266,6 +283,27 @@ pub fn server_command(job: &Job, recipe: &Recipe, l: &Launch) -> Result<ServerCo
                 a.extend([s("--pp_size"), pp.to_string()]);
             }
             a.extend([s("--max_seq_len"), max_len]);
+            // Attention DP and MTP live in the LLM-API options file (unless the recipe brings
+            // its own).
+            if let Some(contents) = trt_options(dp_attn && !own_spec, draft) {
+                // One plain file name, whatever the recipe's key holds.
+                let key: String = job
+                    .config_key
+                    .chars()
+                    .map(|c| match c {
+                        'a'..='z' | 'A'..='Z' | '0'..='9' | '-' | '_' => c,
+                        _ => '_',
+                    })
+                    .collect();
+                let name = format!("{key}.extra-llm-api-options.yaml");
+                a.push(s("--extra_llm_api_options"));
+                files.push(ServerFile {
+                    arg: a.len(),
+                    name: name.clone(),
+                    contents,
+                });
+                a.push(name);
+            }
             (s("trtllm-serve"), a)
         }
         "llamacpp" => {
@@ -327,6 +365,7 @@ pub fn server_command(job: &Job, recipe: &Recipe, l: &Launch) -> Result<ServerCo
     Ok(ServerCommand {
         program,
         args,
+        files,
         env: if own {
             recipe
                 .env
@@ -337,6 +376,22 @@ pub fn server_command(job: &Job, recipe: &Recipe, l: &Launch) -> Result<ServerCo
             Vec::new()
         },
     })
+}
+
+/// TensorRT-LLM's extra LLM-API options for attention DP and MTP with `draft` draft layers, as
+/// InferenceX's launch scripts write them (`enable_attention_dp`, `speculative_config:
+/// {decoding_type: MTP, num_nextn_predict_layers}`); `None` when neither is asked for.
+fn trt_options(dp_attn: bool, draft: Option<u32>) -> Option<String> {
+    let mut y = String::new();
+    if dp_attn {
+        y.push_str("enable_attention_dp: true\n");
+    }
+    if let Some(n) = draft {
+        y.push_str(&format!(
+            "speculative_config:\n  decoding_type: MTP\n  num_nextn_predict_layers: {n}\n"
+        ));
+    }
+    (!y.is_empty()).then_some(y)
 }
 
 /// The draft tokens per verification a single-node MTP job's engine runs: its launch

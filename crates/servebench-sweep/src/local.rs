@@ -591,10 +591,12 @@ fn ensure_server<'s>(
             tokenizer: o.tokenizer.clone(),
             sim_time_scale: o.sim_time_scale,
         };
-        let cmd = match server_command(job, recipe, &launch) {
+        let mut cmd = match server_command(job, recipe, &launch) {
             Ok(c) => c,
             Err(e) => return Ok(Err(ServerFailure::Fatal(e))),
         };
+        // Engine settings files beside the server logs.
+        cmd.place_files(&o.out.join("logs"))?;
         let log = named(&o.out.join("logs"), name, "log");
         let mut s = match Server::start(&cmd, &launch.host, port, log)? {
             Ok(s) => s,

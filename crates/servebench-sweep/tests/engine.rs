@@ -127,9 +127,46 @@ fn mtp_rows_run_at_their_launch_scripts_draft_length() {
     // The simulated engine speculates the same way, at DeepSeek-R1's acceptance for 2 drafts.
     let c = cmd("dsr1-fp4-b200-sglang-mtp", Engines::Sim, 4).unwrap();
     assert!(c.contains("--spec-decode 2:2.58"), "{c}");
-    // TensorRT-LLM takes MTP in an options file: refused with the reason.
-    let e = cmd("dsr1-fp4-b200-trt-mtp", Engines::Recipe, 4).unwrap_err();
-    assert!(e.contains("extra_llm_api_options"), "{e}");
+    // TensorRT-LLM takes MTP in its options file: dsr1_fp4_b200_trt_mtp.sh writes
+    // `num_nextn_predict_layers: 3`, and 1 with attention DP.
+    let c = cmd("dsr1-fp4-b200-trt-mtp", Engines::Recipe, 4).unwrap();
+    assert!(
+        c.ends_with("--extra_llm_api_options dsr1-fp4-b200-trt-mtp.extra-llm-api-options.yaml"),
+        "{c}"
+    );
+    let opts = PlanOptions {
+        config_keys: vec!["dsr1-fp4-b200-trt-mtp".into()],
+        multi_node: false,
+        agentic: false,
+        ..PlanOptions::default()
+    };
+    let jobs = plan(&r, &Default::default(), &opts).unwrap();
+    let dp = jobs
+        .iter()
+        .find(|j| {
+            matches!(
+                j.topology,
+                servebench_sweep::plan::Topology::Single {
+                    dp_attn: true,
+                    tp: 8,
+                    ..
+                }
+            )
+        })
+        .unwrap();
+    let launch = Launch {
+        engines: Engines::Recipe,
+        host: "127.0.0.1".into(),
+        port: 8123,
+        servebench: "servebench".into(),
+        tokenizer: "cl100k_base".into(),
+        sim_time_scale: None,
+    };
+    let c = server_command(dp, r.get("dsr1-fp4-b200-trt-mtp").unwrap(), &launch).unwrap();
+    assert_eq!(
+        c.files[0].contents,
+        "enable_attention_dp: true\nspeculative_config:\n  decoding_type: MTP\n  num_nextn_predict_layers: 1\n"
+    );
 }
 
 #[test]
@@ -138,8 +175,29 @@ fn trt() {
         line("trt", "", "{tp: 4, pp: 2, conc-list: [4]}").unwrap(),
         "trtllm-serve meta-llama/Llama-3.3-70B-Instruct --host 127.0.0.1 --port 8123 --tp_size 4 --ep_size 1 --pp_size 2 --max_seq_len 2304"
     );
-    let e = line("trt", "", "{tp: 4, dp-attn: true, conc-list: [4]}").unwrap_err();
-    assert!(e.contains("extra_llm_api_options"), "{e}");
+    // Attention DP in the LLM-API options file, written beside the logs before the start.
+    let r = recipes("trt", "", "{tp: 4, ep: 4, dp-attn: true, conc-list: [4]}");
+    let jobs = plan(&r, &Default::default(), &PlanOptions::default()).unwrap();
+    let launch = Launch {
+        engines: Engines::Recipe,
+        host: "127.0.0.1".into(),
+        port: 8123,
+        servebench: "servebench".into(),
+        tokenizer: "cl100k_base".into(),
+        sim_time_scale: None,
+    };
+    let mut c = server_command(&jobs[0], r.get("r").unwrap(), &launch).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    c.place_files(dir.path()).unwrap();
+    let file = dir.path().join("r.extra-llm-api-options.yaml");
+    assert_eq!(
+        c.shell_line(),
+        format!("trtllm-serve meta-llama/Llama-3.3-70B-Instruct --host 127.0.0.1 --port 8123 --tp_size 4 --ep_size 4 --max_seq_len 2304 --extra_llm_api_options {}", file.display())
+    );
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        "enable_attention_dp: true\n"
+    );
 }
 
 #[test]
