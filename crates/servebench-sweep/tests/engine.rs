@@ -31,17 +31,22 @@ fn recipes(framework: &str, extra: &str, entry: &str) -> Recipes {
     load_recipes(&[p]).unwrap()
 }
 
+/// Where a test's server would listen, and what runs `sim`.
+fn launch(engines: Engines, port: u16, servebench: &str) -> Launch {
+    Launch {
+        engines,
+        host: "127.0.0.1".into(),
+        port,
+        servebench: servebench.into(),
+        tokenizer: "cl100k_base".into(),
+        sim_time_scale: None,
+    }
+}
+
 fn line(framework: &str, extra: &str, entry: &str) -> Result<String, String> {
     let r = recipes(framework, extra, entry);
     let jobs = plan(&r, &Default::default(), &PlanOptions::default()).unwrap();
-    let launch = Launch {
-        engines: Engines::Recipe,
-        host: "127.0.0.1".into(),
-        port: 8123,
-        servebench: "/usr/bin/servebench".into(),
-        tokenizer: "cl100k_base".into(),
-        sim_time_scale: None,
-    };
+    let launch = launch(Engines::Recipe, 8123, "/usr/bin/servebench");
     server_command(&jobs[0], r.get("r").unwrap(), &launch).map(|c| c.shell_line())
 }
 
@@ -102,15 +107,12 @@ fn mtp_rows_run_at_their_launch_scripts_draft_length() {
         };
         let jobs = plan(&r, &Default::default(), &opts).unwrap();
         let job = jobs.iter().find(|j| j.conc.contains(&conc)).unwrap();
-        let launch = Launch {
-            engines,
-            host: "127.0.0.1".into(),
-            port: 8123,
-            servebench: "servebench".into(),
-            tokenizer: "cl100k_base".into(),
-            sim_time_scale: None,
-        };
-        server_command(job, r.get(key).unwrap(), &launch).map(|c| c.shell_line())
+        server_command(
+            job,
+            r.get(key).unwrap(),
+            &launch(engines, 8123, "servebench"),
+        )
+        .map(|c| c.shell_line())
     };
     // dsr1_fp4_b200_mtp.sh: SPECULATIVE_NUM_STEPS=2, SPECULATIVE_DRAFT_TOKENS=3, TOPK=1.
     let c = cmd("dsr1-fp4-b200-sglang-mtp", Engines::Recipe, 4).unwrap();
@@ -154,14 +156,7 @@ fn mtp_rows_run_at_their_launch_scripts_draft_length() {
             )
         })
         .unwrap();
-    let launch = Launch {
-        engines: Engines::Recipe,
-        host: "127.0.0.1".into(),
-        port: 8123,
-        servebench: "servebench".into(),
-        tokenizer: "cl100k_base".into(),
-        sim_time_scale: None,
-    };
+    let launch = launch(Engines::Recipe, 8123, "servebench");
     let c = server_command(dp, r.get("dsr1-fp4-b200-trt-mtp").unwrap(), &launch).unwrap();
     assert_eq!(
         c.files[0].contents,
@@ -178,14 +173,7 @@ fn trt() {
     // Attention DP in the LLM-API options file, written beside the logs before the start.
     let r = recipes("trt", "", "{tp: 4, ep: 4, dp-attn: true, conc-list: [4]}");
     let jobs = plan(&r, &Default::default(), &PlanOptions::default()).unwrap();
-    let launch = Launch {
-        engines: Engines::Recipe,
-        host: "127.0.0.1".into(),
-        port: 8123,
-        servebench: "servebench".into(),
-        tokenizer: "cl100k_base".into(),
-        sim_time_scale: None,
-    };
+    let launch = launch(Engines::Recipe, 8123, "servebench");
     let mut c = server_command(&jobs[0], r.get("r").unwrap(), &launch).unwrap();
     let dir = tempfile::tempdir().unwrap();
     c.place_files(dir.path()).unwrap();
@@ -218,14 +206,7 @@ fn what_has_no_local_adapter_says_so() {
     let r = recipes("sim", "", "{tp: 8, conc-list: [4]}");
     let mut jobs = plan(&r, &Default::default(), &PlanOptions::default()).unwrap();
     jobs[0].model = "org/unknown-model".into();
-    let launch = Launch {
-        engines: Engines::Recipe,
-        host: "127.0.0.1".into(),
-        port: 1,
-        servebench: "servebench".into(),
-        tokenizer: "cl100k_base".into(),
-        sim_time_scale: None,
-    };
+    let launch = launch(Engines::Recipe, 1, "servebench");
     let e = server_command(&jobs[0], r.get("r").unwrap(), &launch).unwrap_err();
     assert!(
         e.contains("model 'org/unknown-model' is not in the simulator's catalog"),
@@ -244,14 +225,7 @@ fn the_simulated_engine_stands_in_for_a_recipes_framework() {
     // An alias of DeepSeek-R1 (its quantised checkpoint), and a pool label for the runner.
     jobs[0].model = "nvidia/DeepSeek-R1-0528-FP4-V2".into();
     jobs[0].runner = "b200-multinode".into();
-    let launch = Launch {
-        engines: Engines::Sim,
-        host: "127.0.0.1".into(),
-        port: 9,
-        servebench: "servebench".into(),
-        tokenizer: "cl100k_base".into(),
-        sim_time_scale: None,
-    };
+    let launch = launch(Engines::Sim, 9, "servebench");
     let c = server_command(&jobs[0], r.get("r").unwrap(), &launch).unwrap();
     assert_eq!(
         c.shell_line(),
@@ -288,14 +262,7 @@ fn the_shown_command_masks_the_recipes_secrets_and_the_run_command_keeps_them() 
         "{tp: 8, conc-list: [4]}",
     );
     let jobs = plan(&r, &Default::default(), &PlanOptions::default()).unwrap();
-    let launch = Launch {
-        engines: Engines::Recipe,
-        host: "127.0.0.1".into(),
-        port: 8123,
-        servebench: "servebench".into(),
-        tokenizer: "cl100k_base".into(),
-        sim_time_scale: None,
-    };
+    let launch = launch(Engines::Recipe, 8123, "servebench");
     let c = server_command(&jobs[0], r.get("r").unwrap(), &launch).unwrap();
     assert_eq!(
         c.redacted_line(),

@@ -133,6 +133,18 @@ fn a_workload_longer_than_the_models_context_is_refused() {
     );
 }
 
+/// The fixed-length jobs of one config key of today's configs, multi-node or single-node.
+fn jobs_of(key: &str, multi_node: bool) -> Vec<servebench_sweep::plan::Job> {
+    plan_today(PlanOptions {
+        config_keys: vec![key.into()],
+        single_node: !multi_node,
+        multi_node,
+        agentic: false,
+        evals: Evals::None,
+        ..PlanOptions::default()
+    })
+}
+
 fn plan_today(opts: PlanOptions) -> Vec<servebench_sweep::plan::Job> {
     let texts: Vec<(PathBuf, String)> = INFERENCEX_TODAY
         .iter()
@@ -177,13 +189,7 @@ fn a_disaggregated_row_simulates_with_inferencexs_gpu_accounting() {
     );
     // H100's TP16 workers span two 8-GPU NVLink domains: their collectives cross the NIC, and
     // every GPU of both pools counts.
-    let h100 = plan_today(PlanOptions {
-        config_keys: vec!["dsr1-fp8-h100-dynamo-trt".into()],
-        single_node: false,
-        agentic: false,
-        evals: Evals::None,
-        ..PlanOptions::default()
-    });
+    let h100 = jobs_of("dsr1-fp8-h100-dynamo-trt", true);
     let servebench_sweep::plan::Topology::Multi { prefill, decode } = &h100[0].topology else {
         panic!("a multi-node row")
     };
@@ -204,13 +210,7 @@ fn pinned_acceptance_is_simulated_with_the_committed_curve() {
     assert_eq!(curve.draft_tokens_for(2.27), Some(2));
     assert_eq!(curve.draft_tokens_for(2.49), Some(3));
     assert_eq!(curve.draft_tokens_for(2.4), None);
-    let jobs = plan_today(PlanOptions {
-        config_keys: vec!["dsv4-fp4-gb200-dynamo-vllm-mtp2".into()],
-        single_node: false,
-        agentic: false,
-        evals: Evals::None,
-        ..PlanOptions::default()
-    });
+    let jobs = jobs_of("dsv4-fp4-gb200-dynamo-vllm-mtp2", true);
     let mut job = jobs
         .into_iter()
         .find(|j| j.conc.contains(&64))
@@ -253,13 +253,7 @@ fn a_single_node_mtp_row_speculates_at_its_scripts_draft_length() {
     use servebench_sim::perf::{Deployment, PerfModel, SpecDecode};
     use servebench_sim::virtual_time::{simulate, VirtualPoint};
     let catalog = Catalog::builtin().unwrap();
-    let jobs = plan_today(PlanOptions {
-        config_keys: vec!["dsr1-fp4-b200-trt-mtp".into()],
-        multi_node: false,
-        agentic: false,
-        evals: Evals::None,
-        ..PlanOptions::default()
-    });
+    let jobs = jobs_of("dsr1-fp4-b200-trt-mtp", false);
     let by_hand = |dp: bool, conc: usize, spec: Option<(u32, f64)>| {
         let mut d = Deployment::from_catalog(
             &catalog,
