@@ -168,6 +168,48 @@ impl Client {
         self.finish(&url, req.send(body))
     }
 
+    /// `POST` a JSON body and hand each line of the answer to `on_line` as it arrives (a
+    /// server-sent event stream), until the body ends or `on_line` returns false; the status
+    /// is returned once the head is read, before any line, through `on_status`, which may
+    /// also stop the exchange.
+    pub fn post_json_lines(
+        &self,
+        path: &str,
+        body: &[u8],
+        on_status: impl FnOnce(u16) -> bool,
+        mut on_line: impl FnMut(&[u8]) -> bool,
+    ) -> Result<(), HttpError> {
+        use std::io::BufRead;
+        let url = self.base.join(path);
+        let mut req = self
+            .agent
+            .post(&url)
+            .header("Content-Type", "application/json");
+        if let Some(k) = &self.opts.api_key {
+            req = req.header("Authorization", &format!("Bearer {k}"));
+        }
+        let mut resp = req.send(body).map_err(|e| self.error(&url, e))?;
+        if !on_status(resp.status().as_u16()) {
+            return Ok(());
+        }
+        let reader = resp
+            .body_mut()
+            .with_config()
+            .limit(self.opts.max_body)
+            .reader();
+        let mut lines = std::io::BufReader::new(reader);
+        let mut line = Vec::new();
+        loop {
+            line.clear();
+            let n = lines
+                .read_until(b'\n', &mut line)
+                .map_err(|e| self.classify(url.clone(), ureq::Error::Io(e)))?;
+            if n == 0 || !on_line(&line) {
+                return Ok(());
+            }
+        }
+    }
+
     fn finish(
         &self,
         url: &str,

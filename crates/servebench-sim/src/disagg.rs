@@ -12,7 +12,7 @@
 //! transfer is done, as it streams from the decode worker. The workload is InferenceX's closed
 //! loop ([`VirtualPoint`]); throughput per GPU counts the GPUs of both pools.
 
-use crate::perf::PerfModel;
+use crate::perf::{Deployment, PerfModel};
 use crate::scheduler::{Engine, SchedulerLimits, SchedulerStats, SimOutcome, SimRequest};
 use crate::virtual_time::{lengths, VirtualPoint, VirtualResult};
 use std::cmp::Reverse;
@@ -37,6 +37,50 @@ impl Pool<'_> {
 pub struct KvLink {
     pub bytes_per_s: f64,
     pub latency_s: f64,
+}
+
+impl KvLink {
+    /// The link KV caches cross between the `gpus` GPUs of a deployment of `dep`'s
+    /// accelerator: the scale-up domain (NVLink, Infinity Fabric) where they all fit in one,
+    /// else the scale-out NIC, per GPU; each transfer also pays the engine's fixed cost.
+    pub fn between(dep: &Deployment, gpus: u32) -> Result<KvLink, NoScaleOut> {
+        if f64::from(gpus) <= dep.accelerator.scale_up.domain_gpus.value {
+            Ok(KvLink::scale_up(dep))
+        } else {
+            KvLink::scale_out(dep, gpus)
+        }
+    }
+
+    /// Inside one scale-up domain.
+    pub fn scale_up(dep: &Deployment) -> KvLink {
+        KvLink {
+            bytes_per_s: dep.accelerator.scale_up.gb_per_s_per_gpu.value * 1e9,
+            latency_s: dep.engine.kv_transfer_latency_us.value * 1e-6,
+        }
+    }
+
+    /// Between scale-up domains, over the NIC of each GPU (for a deployment of `gpus` GPUs).
+    pub fn scale_out(dep: &Deployment, gpus: u32) -> Result<KvLink, NoScaleOut> {
+        let a = &dep.accelerator;
+        let out = a.scale_out.as_ref().ok_or_else(|| NoScaleOut {
+            gpus,
+            domain: a.scale_up.domain_gpus.value,
+            accelerator: a.id.clone(),
+        })?;
+        Ok(KvLink {
+            bytes_per_s: out.gbit_per_s_per_gpu.value * 1e9 / 8.0,
+            latency_s: dep.engine.kv_transfer_latency_us.value * 1e-6,
+        })
+    }
+}
+
+/// A deployment spans scale-up domains of an accelerator whose scale-out link is unknown.
+#[derive(Debug, thiserror::Error)]
+#[error("{gpus} GPUs span {domain}-GPU {accelerator} domains and the catalog gives no scale-out bandwidth")]
+pub struct NoScaleOut {
+    gpus: u32,
+    domain: f64,
+    accelerator: String,
 }
 
 /// A disaggregated deployment.
@@ -345,8 +389,31 @@ pub fn simulate_disagg(d: &Disagg<'_>, p: &VirtualPoint) -> VirtualResult {
 fn simulate_disagg_with(d: &Disagg<'_>, p: &VirtualPoint, fast_decode: bool) -> VirtualResult {
     let reqs = lengths(p);
     let (measured, warm) = reqs.split_at(p.requests);
-    let mut run = Run::new(d, p.record_gaps, fast_decode);
-    let c = p.concurrency.max(1);
+    let run = Run::new(d, p.record_gaps, fast_decode);
+    measure(d, run, p.concurrency, warm, measured)
+}
+
+/// A closed loop of `concurrency` clients over given (input, output) lengths on a
+/// disaggregated deployment: `warmups` first, then the measured `requests` (to replay exactly
+/// what a real client sent through a router).
+pub fn simulate_disagg_lengths(
+    d: &Disagg<'_>,
+    concurrency: usize,
+    warmups: &[(u64, u64)],
+    requests: &[(u64, u64)],
+) -> VirtualResult {
+    let run = Run::new(d, false, true);
+    measure(d, run, concurrency, warmups, requests)
+}
+
+fn measure<'a>(
+    d: &'a Disagg<'a>,
+    mut run: Run<'a>,
+    concurrency: usize,
+    warm: &[(u64, u64)],
+    measured: &[(u64, u64)],
+) -> VirtualResult {
+    let c = concurrency.max(1);
     run.closed_loop(c, warm);
     let start_s = run.now();
     let energy0 = run.energy_j(start_s);
@@ -384,7 +451,7 @@ impl Disagg<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::perf::{Deployment, StepBatch};
+    use crate::perf::StepBatch;
     use crate::virtual_time::simulate;
     use servebench_catalog::{Catalog, Precision};
 

@@ -23,6 +23,24 @@ pub struct GenRequest {
     pub prompt_tokens: u32,
     /// Number of output tokens the response will carry (at least 1).
     pub output_tokens: u32,
+    /// Where its KV cache goes to or comes from (disaggregated serving).
+    pub handoff: Handoff,
+}
+
+/// A request's part in disaggregated serving, as the router says in the body's
+/// `kv_transfer_params` (vLLM's field): `do_remote_decode` asks a prefill worker for the prompt's
+/// cache and its first token; `do_remote_prefill` hands a decode worker a prompt prefilled
+/// elsewhere, with the size of its cache from the prefill worker's answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Handoff {
+    /// A whole request.
+    #[default]
+    None,
+    /// Prefill only; the answer carries `kv_transfer_params` for the decode worker.
+    ToDecode,
+    /// Prefilled elsewhere: its cache, `kv_bytes_per_gpu` on each GPU of the prefill worker,
+    /// crosses the KV link before the first token.
+    FromPrefill { kv_bytes_per_gpu: u64 },
 }
 
 /// One content chunk of a response.
@@ -91,5 +109,15 @@ pub trait Engine: Send + Sync + 'static {
     /// Engine state for `GET /sim/stats` (running and waiting requests, KV use, ...).
     fn state(&self) -> Option<serde_json::Value> {
         None
+    }
+    /// The bytes of a `prompt_tokens` prompt's KV cache on each GPU, for a decode worker to
+    /// receive; `None` where the engine has no KV cache (it cannot be a prefill worker).
+    fn handoff_kv_bytes(&self, _prompt_tokens: u32) -> Option<u64> {
+        None
+    }
+    /// Whether it decodes requests prefilled elsewhere ([`Handoff::FromPrefill`]): a decode
+    /// worker, which knows the KV link.
+    fn takes_prefilled(&self) -> bool {
+        false
     }
 }

@@ -119,6 +119,7 @@ mod tests {
             stream: true,
             prompt_tokens: 3,
             output_tokens: out,
+            handoff: Default::default(),
         }
     }
 

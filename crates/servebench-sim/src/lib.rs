@@ -27,6 +27,7 @@ pub mod perf;
 pub mod power;
 pub mod realtime;
 pub mod record;
+pub mod router;
 pub mod scheduler;
 mod server;
 pub mod tls;
@@ -39,6 +40,7 @@ pub use faults::{FaultConfig, FaultKind};
 pub use fixed::{FixedEngine, FixedTiming};
 pub use realtime::RealtimeEngine;
 pub use record::{read_records, ServerRecord};
+pub use router::Router;
 
 use serde::{Deserialize, Serialize};
 use server::{Settings, Shared};

@@ -2,6 +2,7 @@
 //! templates (no serde on the per-chunk path).
 
 use crate::counter::PromptCounter;
+use crate::engine::Handoff;
 use crate::http::{push_chunk, push_hex};
 use serde::Deserialize;
 use serde_json::Value;
@@ -123,6 +124,8 @@ struct GenBody {
     ignore_eos: Option<bool>,
     #[serde(default)]
     n: Option<i64>,
+    #[serde(default)]
+    kv_transfer_params: Option<Value>,
 }
 
 /// A validated generation request.
@@ -135,6 +138,7 @@ pub(crate) struct GenParams {
     pub stream: bool,
     pub include_usage: bool,
     pub ignore_eos: bool,
+    pub handoff: Handoff,
 }
 
 /// Parses and validates a completions or chat body.
@@ -200,7 +204,44 @@ pub(crate) fn parse_gen(
             .and_then(|o| o.include_usage)
             .unwrap_or(false),
         ignore_eos: b.ignore_eos.unwrap_or(false),
+        handoff: handoff(b.kv_transfer_params.as_ref())?,
     })
+}
+
+/// A router's `kv_transfer_params`: `{"do_remote_decode": true}` to a prefill worker,
+/// `{"do_remote_prefill": true, "kv_bytes_per_gpu": N}` (the prefill worker's answer) to a
+/// decode worker; absent, null or both false for a whole request.
+fn handoff(v: Option<&Value>) -> Result<Handoff, ApiError> {
+    let Some(v) = v.filter(|v| !v.is_null()) else {
+        return Ok(Handoff::None);
+    };
+    let o = v
+        .as_object()
+        .ok_or_else(|| ApiError::bad("'kv_transfer_params' must be an object"))?;
+    let flag = |k: &str| match o.get(k) {
+        None | Some(Value::Null) => Ok(false),
+        Some(Value::Bool(b)) => Ok(*b),
+        Some(_) => Err(ApiError::bad(format!(
+            "kv_transfer_params.{k} must be true or false"
+        ))),
+    };
+    match (flag("do_remote_decode")?, flag("do_remote_prefill")?) {
+        (false, false) => Ok(Handoff::None),
+        (true, true) => Err(ApiError::bad(
+            "kv_transfer_params: do_remote_decode and do_remote_prefill cannot both be true",
+        )),
+        (true, false) => Ok(Handoff::ToDecode),
+        (false, true) => {
+            let bytes = o.get("kv_bytes_per_gpu").and_then(Value::as_u64).ok_or_else(|| {
+                ApiError::bad(
+                    "kv_transfer_params.kv_bytes_per_gpu (a whole number of bytes, from the prefill worker's answer) is required with do_remote_prefill",
+                )
+            })?;
+            Ok(Handoff::FromPrefill {
+                kv_bytes_per_gpu: bytes,
+            })
+        }
+    }
 }
 
 fn count_prompt(p: &Value, c: &dyn PromptCounter) -> Result<u64, ApiError> {
@@ -530,6 +571,17 @@ pub(crate) fn unary_body(
             })
         }
     };
+    serde_json::to_vec(&v).expect("serializes")
+}
+
+/// A prefill worker's answer, with what the decode worker needs to take the cache over.
+pub(crate) fn with_kv_transfer(body: Vec<u8>, kv_bytes_per_gpu: u64) -> Vec<u8> {
+    let mut v: Value = serde_json::from_slice(&body).expect("our own JSON");
+    v["kv_transfer_params"] = serde_json::json!({
+        "do_remote_prefill": true,
+        "do_remote_decode": false,
+        "kv_bytes_per_gpu": kv_bytes_per_gpu,
+    });
     serde_json::to_vec(&v).expect("serializes")
 }
 

@@ -6,8 +6,15 @@
 //! and then hands every request the tokens the step produced, as one chunk due at that end.
 //! Requests join at the first step that starts after they arrived, as in vLLM; a request whose
 //! client went away is aborted and its KV blocks freed.
+//!
+//! A decode worker of a disaggregated deployment ([`RealtimeEngine::start_decode`]) takes
+//! requests prefilled elsewhere: each arrives when its cache has crossed the KV link (the
+//! link's latency plus the prefill worker's bytes per GPU over its bandwidth, as
+//! [`crate::disagg`] costs it in virtual time), sends its first token then, and joins the
+//! batch with its prompt already cached.
 
-use crate::engine::{ChunkPlan, ChunkSchedule, Engine, GenRequest, PowerReading};
+use crate::disagg::KvLink;
+use crate::engine::{ChunkPlan, ChunkSchedule, Engine, GenRequest, Handoff, PowerReading};
 use crate::perf::PerfModel;
 use crate::power::PowerMeter;
 use crate::scheduler::{self, SchedulerLimits, SimRequest};
@@ -27,9 +34,12 @@ enum Msg {
 
 struct Submit {
     seq: u64,
+    /// When it can join a step: its body was read, or its cache has crossed the KV link.
     arrival: Instant,
     prompt: u64,
     output: u64,
+    /// Its prompt's cache is here already (prefilled elsewhere, first token sent).
+    prefilled: bool,
     reply: chunks::UnboundedSender<ChunkPlan>,
 }
 
@@ -60,6 +70,10 @@ struct Shared {
 /// The `engine` profile: the performance model and scheduler, in real time.
 pub struct RealtimeEngine {
     tx: Mutex<mpsc::Sender<Msg>>,
+    /// The model, for the size of a prompt's cache ([`Handoff::ToDecode`]).
+    perf: PerfModel,
+    /// A decode worker's link from the prefill workers.
+    link: Option<KvLink>,
     shared: Arc<Mutex<Shared>>,
     start: Instant,
     time_scale: f64,
@@ -69,6 +83,23 @@ pub struct RealtimeEngine {
 impl RealtimeEngine {
     /// Starts the engine thread. `time_scale` > 1 runs faster than real time.
     pub fn start(perf: PerfModel, time_scale: f64) -> std::io::Result<RealtimeEngine> {
+        Self::start_with(perf, time_scale, None)
+    }
+
+    /// A decode worker: it also takes requests prefilled elsewhere, whose caches cross `link`.
+    pub fn start_decode(
+        perf: PerfModel,
+        time_scale: f64,
+        link: KvLink,
+    ) -> std::io::Result<RealtimeEngine> {
+        Self::start_with(perf, time_scale, Some(link))
+    }
+
+    fn start_with(
+        perf: PerfModel,
+        time_scale: f64,
+        link: Option<KvLink>,
+    ) -> std::io::Result<RealtimeEngine> {
         assert!(
             time_scale.is_finite() && time_scale > 0.0,
             "time scale must be positive"
@@ -81,6 +112,7 @@ impl RealtimeEngine {
         let (tx, rx) = mpsc::channel();
         let start = Instant::now();
         let sh = shared.clone();
+        let kept = perf.clone();
         let thread = std::thread::Builder::new()
             .name("servebench-sim-engine".into())
             .spawn(move || {
@@ -95,6 +127,8 @@ impl RealtimeEngine {
             })?;
         Ok(RealtimeEngine {
             tx: Mutex::new(tx),
+            perf: kept,
+            link,
             shared,
             start,
             time_scale,
@@ -128,22 +162,49 @@ impl Engine for RealtimeEngine {
     fn schedule(&self, req: &GenRequest, arrival: Instant) -> Box<dyn ChunkSchedule> {
         let (reply, rx) = chunks::unbounded_channel();
         let tx = self.sender();
-        // If the engine thread is gone the channel closes at once and the response ends as an
-        // engine failure.
-        let _ = tx.send(Msg::Submit(Submit {
+        let mut submit = Submit {
             seq: req.seq,
             arrival,
             prompt: u64::from(req.prompt_tokens),
             output: u64::from(req.output_tokens),
+            prefilled: false,
             reply,
-        }));
+        };
+        // A prefilled request's first token goes out when its cache is here; the engine
+        // decodes the rest with the first token in its cache.
+        let mut first = None;
+        if let (Handoff::FromPrefill { kv_bytes_per_gpu }, Some(link)) = (req.handoff, self.link) {
+            let sim_s = link.latency_s + kv_bytes_per_gpu as f64 / link.bytes_per_s;
+            submit.arrival = arrival + Duration::from_secs_f64(sim_s / self.time_scale);
+            first = Some(ChunkPlan {
+                due: submit.arrival,
+                tokens: 1,
+            });
+            submit.prompt += 1;
+            submit.output -= 1;
+            submit.prefilled = true;
+        }
+        // If the engine thread is gone the channel closes at once and the response ends as an
+        // engine failure.
+        if submit.output > 0 {
+            let _ = tx.send(Msg::Submit(submit));
+        }
         Box::new(RealtimeSchedule {
             rx,
+            first,
             seq: req.seq,
             output: req.output_tokens,
             received: 0,
             tx,
         })
+    }
+
+    fn handoff_kv_bytes(&self, prompt_tokens: u32) -> Option<u64> {
+        Some(self.perf.seq_kv_bytes(f64::from(prompt_tokens)).ceil() as u64)
+    }
+
+    fn takes_prefilled(&self) -> bool {
+        self.link.is_some()
     }
 
     fn power(&self) -> Option<PowerReading> {
@@ -160,6 +221,8 @@ impl Engine for RealtimeEngine {
 
 struct RealtimeSchedule {
     rx: chunks::UnboundedReceiver<ChunkPlan>,
+    /// A prefilled request's first token, before anything the engine sends.
+    first: Option<ChunkPlan>,
     seq: u64,
     output: u32,
     received: u32,
@@ -172,6 +235,10 @@ impl ChunkSchedule for RealtimeSchedule {
     }
 
     fn poll_chunk(&mut self, cx: &mut Context<'_>) -> Poll<Option<ChunkPlan>> {
+        if let Some(c) = self.first.take() {
+            self.received += c.tokens;
+            return Poll::Ready(Some(c));
+        }
         let r = self.rx.poll_recv(cx);
         if let Poll::Ready(Some(c)) = &r {
             self.received += c.tokens;
@@ -239,20 +306,35 @@ impl Driver<'_> {
                 };
             };
         loop {
-            // 1. Messages: block only when there is nothing to do.
-            let mut msg = if engine.has_work() || !pending.is_empty() {
+            // 1. Messages: block only when there is nothing to do (until the next cache
+            // arrives, if one is crossing the link).
+            let now = Instant::now();
+            let mut msg = if engine.has_work() || pending.front().is_some_and(|p| p.arrival <= now)
+            {
                 self.rx.try_recv().ok()
             } else {
-                publish(&engine, 0, refused, aborted, max_lag);
-                match self.rx.recv() {
+                publish(&engine, pending.len(), refused, aborted, max_lag);
+                let m = match pending.front() {
+                    None => self
+                        .rx
+                        .recv()
+                        .map_err(|_| mpsc::RecvTimeoutError::Disconnected),
+                    Some(p) => self.rx.recv_timeout(p.arrival - now),
+                };
+                match m {
                     Ok(m) => Some(m),
-                    Err(_) => return,
+                    Err(mpsc::RecvTimeoutError::Timeout) => None,
+                    Err(mpsc::RecvTimeoutError::Disconnected) => return,
                 }
             };
             while let Some(m) = msg {
                 match m {
                     Msg::Stop => return,
-                    Msg::Submit(s) => pending.push_back(s),
+                    // In arrival order (a cache still crossing the link arrives later).
+                    Msg::Submit(s) => {
+                        let at = pending.partition_point(|p| p.arrival <= s.arrival);
+                        pending.insert(at, s);
+                    }
                     Msg::Abort(seq) => {
                         if let Some(id) = ids.remove(&seq) {
                             engine.abort(id);
@@ -272,6 +354,9 @@ impl Driver<'_> {
                 let Some(first) = pending.front() else {
                     continue;
                 };
+                if first.arrival > Instant::now() {
+                    continue;
+                }
                 engine.idle_until(self.sim_s(first.arrival));
             }
             while pending
@@ -279,11 +364,16 @@ impl Driver<'_> {
                 .is_some_and(|p| self.sim_s(p.arrival) <= engine.now_s)
             {
                 let s = pending.pop_front().expect("front exists");
-                let id = engine.submit(SimRequest {
+                let r = SimRequest {
                     arrival_s: self.sim_s(s.arrival),
                     prompt_tokens: s.prompt,
                     output_tokens: s.output,
-                });
+                };
+                let id = if s.prefilled {
+                    engine.submit_prefilled(r)
+                } else {
+                    engine.submit(r)
+                };
                 ids.insert(s.seq, id);
                 live.insert(
                     id,

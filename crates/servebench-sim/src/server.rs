@@ -2,7 +2,7 @@
 //! the faults and the record meet).
 
 use crate::counter::PromptCounter;
-use crate::engine::{next_chunk, ready_chunk, ChunkSchedule, Engine, GenRequest};
+use crate::engine::{next_chunk, ready_chunk, ChunkSchedule, Engine, GenRequest, Handoff};
 use crate::faults::{parse_forced, FaultConfig, FaultKind};
 use crate::http::{self, Head, ParsedHead, CHUNKED_END, CONTINUE, MAX_BODY, MAX_HEAD};
 use crate::openai::{self, ApiError, Finish, GenParams, Templates, DONE_EVENT};
@@ -607,6 +607,7 @@ impl Conn {
                 &*sh.counter,
                 sh.settings.default_max_tokens,
             )?;
+            check_handoff(&p, &*sh.engine)?;
             let need = p.prompt_tokens + p.max_tokens as u64;
             if need > sh.settings.max_model_len as u64 {
                 return Err(ApiError::bad(format!(
@@ -692,6 +693,7 @@ impl Conn {
             stream: p.stream,
             prompt_tokens,
             output_tokens: output,
+            handoff: p.handoff,
         };
         let sched = sh.engine.schedule(&req, arrival);
         let model = p.model.as_deref().unwrap_or(&st.model);
@@ -729,6 +731,13 @@ impl Conn {
                 finish,
                 scripted.as_ref().map(|(t, _)| t.as_str()),
             );
+            let body = match p.handoff {
+                Handoff::ToDecode => openai::with_kv_transfer(
+                    body,
+                    sh.engine.handoff_kv_bytes(prompt_tokens).unwrap_or(0),
+                ),
+                _ => body,
+            };
             self.unary_response(&mut tr, sched, fault, st.stall, body, output, keep, rid)
                 .await
         }
@@ -825,6 +834,23 @@ impl Conn {
                 Ok(r)
             }
         }
+    }
+}
+
+/// Whether `engine` can play the part in disaggregated serving that `p` asks of it.
+fn check_handoff(p: &GenParams, engine: &dyn Engine) -> Result<(), ApiError> {
+    match p.handoff {
+        Handoff::None => Ok(()),
+        Handoff::ToDecode if p.stream => Err(ApiError::bad(
+            "kv_transfer_params.do_remote_decode needs \"stream\": false (the answer carries the cache's kv_transfer_params)",
+        )),
+        Handoff::ToDecode if engine.handoff_kv_bytes(0).is_none() => Err(ApiError::bad(
+            "kv_transfer_params.do_remote_decode: this server has no KV cache to hand off (serve the simulated engine: sim --gpu ... --role prefill)",
+        )),
+        Handoff::FromPrefill { .. } if !engine.takes_prefilled() => Err(ApiError::bad(
+            "kv_transfer_params.do_remote_prefill: this server is not a decode worker (sim --gpu ... --role decode)",
+        )),
+        _ => Ok(()),
     }
 }
 

@@ -191,3 +191,125 @@ fn a_mid_stream_fault_ends_the_response_and_frees_the_engine() {
     let e = engine_once(s.addr(), |e| e["aborted"] == 1);
     assert_eq!(e["running"], 0);
 }
+
+/// Disaggregated serving by hand, as the router does it: a prefill worker answers with the
+/// size of the prompt's cache, and a decode worker sends the first token once that cache has
+/// crossed its KV link, then decodes the rest.
+#[test]
+fn a_decode_worker_sends_the_first_token_when_the_cache_has_crossed_the_link() {
+    let prefill = sim(1.0);
+    let link = servebench_sim::disagg::KvLink {
+        bytes_per_s: 1e9,
+        latency_s: 0.01,
+    };
+    let decode = spawn(SimConfig {
+        engine: Some(Arc::new(
+            RealtimeEngine::start_decode(perf(), 1.0, link).unwrap(),
+        )),
+        ..Default::default()
+    })
+    .unwrap();
+    let mut c = Client::connect(prefill.addr());
+    c.post(
+        "/v1/completions",
+        &json!({"prompt": prompt(2000), "max_tokens": 1, "stream": false,
+                "kv_transfer_params": {"do_remote_decode": true}}),
+        &[],
+    );
+    let r = c.read_response().unwrap();
+    assert_eq!(r.head.status, 200);
+    let params = r.json()["kv_transfer_params"].clone();
+    // Llama-3.3-70B's FP8 cache: 80 layers × 8 KV heads × 128 × (K, V) = 160 KiB per token,
+    // split over the 4 GPUs of the worker.
+    assert_eq!(params["kv_bytes_per_gpu"], 2000 * 163_840 / 4);
+    assert_eq!(params["do_remote_prefill"], true);
+
+    let mut d = Client::connect(decode.addr());
+    d.post(
+        "/v1/completions",
+        &json!({"prompt": prompt(2000), "max_tokens": 5, "stream": true, "ignore_eos": true,
+                "kv_transfer_params": params}),
+        &[],
+    );
+    let sent = Instant::now();
+    assert_eq!(d.read_head().unwrap().status, 200);
+    let mut at = Vec::new();
+    while let Some(ch) = d.next_chunk().unwrap() {
+        if ch.is_empty() {
+            break;
+        }
+        if common::event_data(&ch).contains("\"text\"") {
+            at.push(sent.elapsed().as_secs_f64());
+        }
+    }
+    let transfer = 0.01 + (2000.0 * 163_840.0 / 4.0) / 1e9;
+    assert_eq!(at.len(), 5, "one chunk per token");
+    assert!(
+        at[0] > transfer * 0.99 && at[0] < transfer + 0.02,
+        "first token after {:.4} s, the transfer takes {transfer:.4} s",
+        at[0]
+    );
+    // The other four are decode steps of a prompt already cached: no prefill among them.
+    let p = perf();
+    let mut b = servebench_sim::perf::StepBatch::default();
+    p.add_decode(&mut b, 2001, 1);
+    let step = p.step(&b).total_s;
+    let decoding = at[4] - at[0];
+    assert!(
+        decoding > 4.0 * step * 0.95 && decoding < 4.0 * step + 0.02,
+        "4 decode steps took {decoding:.4} s, modelled {:.4} s",
+        4.0 * step
+    );
+}
+
+/// A worker asked for a part it cannot play says why, with 400.
+#[test]
+fn a_worker_refuses_a_handoff_it_cannot_serve() {
+    let prefill = sim(1.0);
+    let fixed = spawn(SimConfig::default()).unwrap();
+    let cases = [
+        (
+            prefill.addr(),
+            json!({"do_remote_prefill": true, "kv_bytes_per_gpu": 10}),
+            false,
+            "not a decode worker",
+        ),
+        (
+            prefill.addr(),
+            json!({"do_remote_decode": true}),
+            true,
+            "needs \"stream\": false",
+        ),
+        (
+            prefill.addr(),
+            json!({"do_remote_prefill": true}),
+            false,
+            "kv_bytes_per_gpu",
+        ),
+        (
+            prefill.addr(),
+            json!({"do_remote_decode": "yes"}),
+            false,
+            "must be true or false",
+        ),
+        (
+            fixed.addr(),
+            json!({"do_remote_decode": true}),
+            false,
+            "no KV cache",
+        ),
+    ];
+    for (addr, params, stream, why) in cases {
+        let mut c = Client::connect(addr);
+        c.post(
+            "/v1/completions",
+            &json!({"prompt": "a b c", "max_tokens": 3, "stream": stream,
+                    "kv_transfer_params": params}),
+            &[],
+        );
+        let r = c.read_response().unwrap();
+        assert_eq!(r.head.status, 400, "{params}");
+        let msg = r.json()["error"]["message"].as_str().unwrap().to_string();
+        assert!(msg.contains(why), "{params}: {msg}");
+    }
+}

@@ -172,7 +172,8 @@ fn deploy(job: &Job, conc: u32, catalog: &Catalog) -> Result<Deploy, String> {
                 }
             };
             let gpus = pool_gpus(&p) + d.as_deref().map_or(0, pool_gpus);
-            let link = kv_link(&p.0.dep, gpus).map_err(|e| format!("{}: {e}", job.config_key))?;
+            let link =
+                KvLink::between(&p.0.dep, gpus).map_err(|e| format!("{}: {e}", job.config_key))?;
             Ok(Deploy::Pools {
                 prefill: p,
                 decode: d,
@@ -324,28 +325,6 @@ fn with_spec(perf: PerfModel, spec: Option<SpecDecode>) -> Result<PerfModel, Str
     let mut dep = perf.dep;
     dep.spec = Some(spec);
     PerfModel::new(dep).map_err(|e| e.to_string())
-}
-
-/// The link KV caches cross between a deployment's `gpus` GPUs: the scale-up domain (NVLink,
-/// Infinity Fabric) where they all fit in one, else the scale-out NIC, per GPU; each transfer
-/// also pays the engine's fixed cost.
-fn kv_link(dep: &Deployment, gpus: u32) -> Result<KvLink, String> {
-    let a = &dep.accelerator;
-    let bytes_per_s = if f64::from(gpus) <= a.scale_up.domain_gpus.value {
-        a.scale_up.gb_per_s_per_gpu.value * 1e9
-    } else {
-        let out = a.scale_out.as_ref().ok_or_else(|| {
-            format!(
-                "{gpus} GPUs span {}-GPU {} domains and the catalog gives no scale-out bandwidth",
-                a.scale_up.domain_gpus.value, a.id
-            )
-        })?;
-        out.gbit_per_s_per_gpu.value * 1e9 / 8.0
-    };
-    Ok(KvLink {
-        bytes_per_s,
-        latency_s: dep.engine.kv_transfer_latency_us.value * 1e-6,
-    })
 }
 
 /// One worker of a job: `shape`'s GPUs of the job's accelerator serving its model and

@@ -2,6 +2,8 @@
 
 use super::deployment::DeploymentArgs;
 use anyhow::Context;
+use servebench_core::endpoint::BaseUrl;
+use servebench_sim::disagg::KvLink;
 use servebench_sim::{FaultConfig, FaultKind, FixedTiming, PromptCounter, SimConfig};
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
@@ -22,11 +24,49 @@ pub enum Profile {
     Engine,
 }
 
+/// The part a server plays in a disaggregated deployment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Role {
+    /// Whole requests (also a prefill worker's part when a router asks: any engine profile
+    /// hands off a prompt's cache).
+    Whole,
+    /// A prefill worker: the same as whole, named for launch scripts.
+    Prefill,
+    /// A decode worker: takes requests prefilled elsewhere, their caches crossing --kv-link.
+    Decode,
+    /// The router in front of --prefill and --decode workers (no --gpu).
+    Router,
+}
+
+/// The link KV caches cross to a decode worker.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum KvLinkKind {
+    /// The scale-up domain (NVLink, Infinity Fabric): prefill and decode in one domain.
+    ScaleUp,
+    /// The scale-out NIC of each GPU (RDMA between nodes or racks).
+    ScaleOut,
+}
+
 #[derive(clap::Args)]
 pub struct SimArgs {
     /// Timing profile (default: engine with --gpu, else fixed).
     #[arg(long, value_enum)]
     pub profile: Option<Profile>,
+    /// The server's part in a disaggregated deployment (docs/sim.md, "Disaggregated serving
+    /// over HTTP").
+    #[arg(long, value_enum, default_value = "whole")]
+    pub role: Role,
+    /// --role router: a prefill worker's URL (repeat for more; without --decode, aggregated
+    /// workers each serving whole requests).
+    #[arg(long = "prefill", value_name = "URL")]
+    pub prefill: Vec<String>,
+    /// --role router: a decode worker's URL (repeat for more).
+    #[arg(long = "decode", value_name = "URL")]
+    pub decode: Vec<String>,
+    /// --role decode: the link prefilled caches cross (bandwidth per GPU from the catalog's
+    /// accelerator, plus the engine's fixed cost per transfer).
+    #[arg(long, value_enum, default_value = "scale-up")]
+    pub kv_link: KvLinkKind,
     #[command(flatten)]
     pub deployment: DeploymentArgs,
     /// Simulated seconds per wall-clock second (engine profile): 10 serves ten times faster
@@ -149,6 +189,65 @@ fn tls(args: &SimArgs) -> anyhow::Result<Option<std::sync::Arc<rustls::ServerCon
     Ok(Some(server.config))
 }
 
+/// The flags a role needs, and none it ignores.
+fn check_role(args: &SimArgs, profile: Profile) -> anyhow::Result<()> {
+    let router = args.role == Role::Router;
+    anyhow::ensure!(
+        router || (args.prefill.is_empty() && args.decode.is_empty()),
+        "--prefill and --decode name the workers of --role router"
+    );
+    match args.role {
+        Role::Router => {
+            anyhow::ensure!(
+                !args.prefill.is_empty(),
+                "--role router needs at least one --prefill URL"
+            );
+            anyhow::ensure!(
+                args.deployment.gpu.is_none(),
+                "--role router simulates no GPUs: give --gpu to its workers"
+            );
+        }
+        Role::Prefill | Role::Decode => anyhow::ensure!(
+            profile == Profile::Engine,
+            "--role {}: a worker is the simulated engine (--gpu, --model, --precision)",
+            if args.role == Role::Decode {
+                "decode"
+            } else {
+                "prefill"
+            }
+        ),
+        Role::Whole => {}
+    }
+    Ok(())
+}
+
+/// `--role router`: the router over the `--prefill` and `--decode` workers.
+fn router(args: &SimArgs) -> anyhow::Result<Arc<dyn servebench_sim::Engine>> {
+    let urls = |flag: &str, v: &[String]| -> anyhow::Result<Vec<BaseUrl>> {
+        v.iter()
+            .map(|u| {
+                u.parse::<BaseUrl>()
+                    .map_err(|e| anyhow::anyhow!("--{flag}: {e}"))
+            })
+            .collect()
+    };
+    let r = servebench_sim::Router::new(
+        &urls("prefill", &args.prefill)?,
+        &urls("decode", &args.decode)?,
+        ROUTER_REQUEST_TIMEOUT,
+    )?;
+    eprintln!(
+        "servebench sim: router over {} prefill and {} decode workers",
+        args.prefill.len(),
+        args.decode.len()
+    );
+    Ok(Arc::new(r))
+}
+
+/// The longest one request may take on one worker behind the router (an 8k-token answer at
+/// real time takes minutes).
+const ROUTER_REQUEST_TIMEOUT: Duration = Duration::from_secs(3600);
+
 pub(super) fn fraction(s: &str) -> Result<f64, String> {
     let f: f64 = s.parse().map_err(|_| format!("'{s}' is not a number"))?;
     if (0.0..=1.0).contains(&f) {
@@ -263,8 +362,14 @@ pub fn embedded(
         } => {
             positive(&time_scale.to_string())
                 .map_err(|e| anyhow::anyhow!("--sim-time-scale: {e}"))?;
-            let (engine, served, max_model_len) =
-                start_engine(&deployment, &model, time_scale, None, DEFAULT_MAX_MODEL_LEN)?;
+            let (engine, served, max_model_len) = start_engine(
+                &deployment,
+                &model,
+                time_scale,
+                None,
+                DEFAULT_MAX_MODEL_LEN,
+                None,
+            )?;
             SimConfig {
                 counter: Some(counter(tokenizer, &served)?),
                 model: served,
@@ -278,13 +383,15 @@ pub fn embedded(
 }
 
 /// The engine profile's timing source, served model name (`served`, else the catalog model's
-/// Hugging Face id) and the longest request it accepts (at most `max_model_len`).
+/// Hugging Face id) and the longest request it accepts (at most `max_model_len`); a decode
+/// worker where `decode_link` is given.
 fn start_engine(
     deployment: &DeploymentArgs,
     model: &str,
     time_scale: f64,
     served: Option<String>,
     max_model_len: u32,
+    decode_link: Option<KvLinkKind>,
 ) -> anyhow::Result<(Arc<dyn servebench_sim::Engine>, String, u32)> {
     let catalog = deployment.catalog()?;
     let perf = deployment.perf(&catalog, model)?;
@@ -309,8 +416,19 @@ fn start_engine(
             "servebench sim: the KV cache holds {kv} tokens; max model length lowered to {max_len}"
         );
     }
-    let e = servebench_sim::RealtimeEngine::start(perf, time_scale)
-        .context("starting the engine thread")?;
+    let e = match decode_link {
+        None => servebench_sim::RealtimeEngine::start(perf, time_scale),
+        Some(kind) => {
+            let link = match kind {
+                KvLinkKind::ScaleUp => KvLink::scale_up(&perf.dep),
+                KvLinkKind::ScaleOut => {
+                    KvLink::scale_out(&perf.dep, perf.gpus()).context("--kv-link scale-out")?
+                }
+            };
+            servebench_sim::RealtimeEngine::start_decode(perf, time_scale, link)
+        }
+    }
+    .context("starting the engine thread")?;
     Ok((Arc::new(e), served, max_len))
 }
 
@@ -321,7 +439,11 @@ pub fn run(args: SimArgs) -> anyhow::Result<ExitCode> {
         Profile::Fixed
     });
     servebench_core::sys::raise_fd_limit();
+    check_role(&args, profile)?;
     let (engine, model, max_model_len) = match profile {
+        _ if args.role == Role::Router => {
+            (Some(router(&args)?), args.model.clone(), args.max_model_len)
+        }
         Profile::Fixed => (None, args.model.clone(), args.max_model_len),
         Profile::Engine => {
             anyhow::ensure!(
@@ -339,6 +461,7 @@ pub fn run(args: SimArgs) -> anyhow::Result<ExitCode> {
                 args.time_scale,
                 args.served_model_name.clone(),
                 args.max_model_len,
+                (args.role == Role::Decode).then_some(args.kv_link),
             )?;
             (Some(e), served, len)
         }
