@@ -102,7 +102,7 @@ pub fn server_command(job: &Job, recipe: &Recipe, l: &Launch) -> Result<ServerCo
     } = job.topology
     else {
         return Err(format!(
-            "{}: multi-node (prefill/decode) deployments need a cluster launcher, not a local server",
+            "{}: a multi-node (prefill/decode) deployment is its workers and router (cluster::deployment), not one server",
             job.config_key
         ));
     };

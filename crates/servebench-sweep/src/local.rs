@@ -162,7 +162,8 @@ pub(crate) fn write_atomic(path: &Path, value: &impl Serialize) -> std::io::Resu
     std::fs::rename(&tmp, path)
 }
 
-/// A running engine server (its own process group).
+/// A running engine server (its own process group); for a multi-node deployment, the router,
+/// with its workers (stopped after it).
 struct Server {
     child: Child,
     log: PathBuf,
@@ -171,6 +172,7 @@ struct Server {
     http: servebench_http::Client,
     /// The command, as a shell line (stored with every point it measured).
     command: String,
+    workers: Vec<Server>,
 }
 
 impl Server {
@@ -232,6 +234,7 @@ impl Server {
             base_url,
             http,
             command: cmd.redacted_line(),
+            workers: Vec::new(),
         }))
     }
 
@@ -259,11 +262,22 @@ impl Server {
     }
 
     fn alive(&mut self) -> bool {
-        matches!(self.child.try_wait(), Ok(None))
+        matches!(self.child.try_wait(), Ok(None)) && self.workers.iter_mut().all(Server::alive)
     }
 
-    fn log_tail(&self) -> String {
-        tail(&self.log, 40)
+    /// The log's tail; a multi-node deployment's, each worker's that has exited too.
+    fn log_tail(&mut self) -> String {
+        let mut t = tail(&self.log, 40);
+        for w in &mut self.workers {
+            if !matches!(w.child.try_wait(), Ok(None)) {
+                t.push_str(&format!(
+                    "\n--- {} ---\n{}",
+                    w.log.display(),
+                    tail(&w.log, 20)
+                ));
+            }
+        }
+        t
     }
 }
 
@@ -582,6 +596,14 @@ fn ensure_server<'s>(
     };
     if !reuse {
         *server = None; // stops the previous one
+        if matches!(job.topology, crate::plan::Topology::Multi { .. }) {
+            let s = match start_cluster(job, name, o, recipe)? {
+                Ok(s) => s,
+                Err(e) => return Ok(Err(e)),
+            };
+            *server = Some((group, s));
+            return Ok(Ok(&mut server.as_mut().expect("started").1));
+        }
         let port = free_port()?;
         let launch = Launch {
             engines: o.engines,
@@ -611,6 +633,80 @@ fn ensure_server<'s>(
         *server = Some((group, s));
     }
     Ok(Ok(&mut server.as_mut().expect("started").1))
+}
+
+/// A multi-node deployment: every worker started on its node (through `srun` inside a Slurm
+/// allocation) and healthy, then the router in front of them, here.
+fn start_cluster(
+    job: &Job,
+    name: &Path,
+    o: &SweepOptions,
+    recipe: &crate::recipe::Recipe,
+) -> std::io::Result<Result<Server, ServerFailure>> {
+    let nodes = crate::cluster::allocation_nodes()?;
+    let launch = Launch {
+        engines: o.engines,
+        host: nodes[0].addr.clone(),
+        port: 0,
+        servebench: o.servebench.clone(),
+        tokenizer: o.tokenizer.clone(),
+        sim_time_scale: o.sim_time_scale,
+    };
+    // One node (this one): free ports here; several: fixed ones, each node the job's own.
+    let mut next = crate::cluster::FIRST_PORT;
+    let port = || -> std::io::Result<u16> {
+        if nodes.len() == 1 {
+            return free_port();
+        }
+        next += 1;
+        Ok(next - 1)
+    };
+    let d = match crate::cluster::deployment(job, &launch, &nodes, port) {
+        Ok(d) => d,
+        Err(e) => return Ok(Err(ServerFailure::Fatal(e))),
+    };
+    let logs = o.out.join("logs");
+    let deadline = recipe
+        .health_timeout
+        .map_or(o.health_timeout, Duration::from_secs);
+    let in_slurm = std::env::var_os("SLURM_JOB_ID").is_some();
+    let mut workers = Vec::new();
+    for w in &d.workers {
+        let node = &nodes[w.node];
+        let cmd = if in_slurm {
+            crate::cluster::on_node(&w.command, &node.name)
+        } else {
+            w.command.clone()
+        };
+        let log = named(&logs, name, &format!("{}.log", w.name));
+        match Server::start(&cmd, &node.addr, w.port, log)? {
+            Ok(s) => workers.push(s),
+            Err(e) => return Ok(Err(ServerFailure::Fatal(e))),
+        }
+    }
+    // Started together, checked in turn: they come up side by side.
+    for w in &mut workers {
+        if let Err(e) = w.wait_healthy(deadline) {
+            return Ok(Err(ServerFailure::Unhealthy(
+                format!("{}: {e}", w.log.display()),
+                w.log_tail(),
+            )));
+        }
+    }
+    let log = named(&logs, name, "router.log");
+    let mut router = match Server::start(&d.router, &nodes[0].addr, d.router_port, log)? {
+        Ok(s) => s,
+        Err(e) => return Ok(Err(ServerFailure::Fatal(e))),
+    };
+    router.command = std::iter::once(router.command.clone())
+        .chain(workers.iter().map(|w| w.command.clone()))
+        .collect::<Vec<_>>()
+        .join("\n");
+    router.workers = workers;
+    if let Err(e) = router.wait_healthy(deadline) {
+        return Ok(Err(ServerFailure::Unhealthy(e, router.log_tail())));
+    }
+    Ok(Ok(router))
 }
 
 /// Measures one point (with retries); `Ok(false)` when it failed (and was recorded).

@@ -4,6 +4,10 @@
 //! stores its points in the shared results directory. The orchestrator polls the array's task
 //! states (`squeue`), collects the tasks' logs, and records every task that ended without its
 //! points (cancelled, timed out, node failure) as failed, with its state and log tail.
+//!
+//! A multi-node job's task holds the nodes its workers fill ([`crate::cluster::nodes_wanted`],
+//! at most `max_nodes`): jobs are submitted as one array per node count. The task starts each
+//! worker as a step on its node and the router on its first node ([`crate::cluster`]).
 
 use crate::local::{named, point_name, FailedPoint, SweepSummary};
 use crate::plan::Job;
@@ -33,16 +37,32 @@ pub struct SlurmOptions {
     /// How often task states are polled.
     pub poll: Duration,
     pub progress: bool,
+    /// At most this many nodes per multi-node job: its workers are packed onto them,
+    /// oversubscribed (a small or test cluster).
+    pub max_nodes: Option<u32>,
 }
 
-/// The batch script of one array of `tasks` tasks; task N runs the job on line N + 1 of
-/// `jobs_file` (`<job index> <image>`).
-pub fn batch_script(o: &SlurmOptions, tasks: usize, jobs_file: &Path) -> String {
+/// Nodes the task of `job` asks for.
+fn task_nodes(job: &Job, o: &SlurmOptions) -> u32 {
+    match job.topology {
+        crate::plan::Topology::Multi { .. } => crate::cluster::nodes_wanted(job)
+            .min(o.max_nodes.unwrap_or(u32::MAX))
+            .max(1),
+        crate::plan::Topology::Single { .. } => 1,
+    }
+}
+
+/// The batch script of one array of `tasks` tasks of `nodes` nodes each; task N runs the job
+/// on line N + 1 of `jobs_file` (`<job index> <image>`).
+pub fn batch_script(o: &SlurmOptions, tasks: usize, nodes: u32, jobs_file: &Path) -> String {
     let out = o.out.display();
     let mut s = String::from("#!/bin/bash\n");
     s.push_str("#SBATCH --job-name=servebench-sweep\n");
     s.push_str(&format!("#SBATCH --output={out}/logs/slurm/%A_%a.out\n"));
     s.push_str(&format!("#SBATCH --array=0-{}\n", tasks.saturating_sub(1)));
+    if nodes > 1 {
+        s.push_str(&format!("#SBATCH --nodes={nodes}\n"));
+    }
     if let Some(p) = &o.partition {
         s.push_str(&format!("#SBATCH --partition={p}\n"));
     }
@@ -94,7 +114,7 @@ fn stored(out: &Path, job: &Job) -> bool {
     })
 }
 
-fn run_cmd(program: &str, args: &[&str]) -> std::io::Result<String> {
+pub(crate) fn run_cmd(program: &str, args: &[&str]) -> std::io::Result<String> {
     let o = Command::new(program).args(args).output().map_err(|e| {
         std::io::Error::new(
             e.kind(),
@@ -164,7 +184,14 @@ pub fn run(jobs: &[Job], o: &SlurmOptions) -> std::io::Result<SweepSummary> {
         .map_or(0, |d| d.as_millis());
     // (array id, the job indices of its tasks)
     let mut arrays: Vec<(String, Vec<usize>)> = Vec::new();
-    for (n, chunk) in pending.chunks(MAX_ARRAY_TASKS).enumerate() {
+    let mut by_nodes: std::collections::BTreeMap<u32, Vec<usize>> = Default::default();
+    for &i in &pending {
+        by_nodes.entry(task_nodes(&jobs[i], o)).or_default().push(i);
+    }
+    let groups = by_nodes
+        .iter()
+        .flat_map(|(&nodes, idx)| idx.chunks(MAX_ARRAY_TASKS).map(move |c| (nodes, c)));
+    for (n, (nodes, chunk)) in groups.enumerate() {
         let jobs_file = dir.join(format!("sweep-{stamp}-{n}.jobs"));
         let lines: String = chunk
             .iter()
@@ -172,7 +199,7 @@ pub fn run(jobs: &[Job], o: &SlurmOptions) -> std::io::Result<SweepSummary> {
             .collect();
         std::fs::write(&jobs_file, lines)?;
         let script = dir.join(format!("sweep-{stamp}-{n}.sbatch"));
-        std::fs::write(&script, batch_script(o, chunk.len(), &jobs_file))?;
+        std::fs::write(&script, batch_script(o, chunk.len(), nodes, &jobs_file))?;
         let id = run_cmd("sbatch", &["--parsable", &script.display().to_string()])?;
         let id = id.trim().split(';').next().unwrap_or("").to_string();
         arrays.push((id, chunk.to_vec()));
@@ -269,10 +296,11 @@ mod tests {
             container_mounts: vec![],
             poll: Duration::from_secs(1),
             progress: false,
+            max_nodes: None,
         };
         let jobs = Path::new("/shared/results/slurm/s.jobs");
         assert_eq!(
-            batch_script(&o, 3, jobs),
+            batch_script(&o, 3, 1, jobs),
             "#!/bin/bash
 #SBATCH --job-name=servebench-sweep
 #SBATCH --output=/shared/results/logs/slurm/%A_%a.out
@@ -287,7 +315,7 @@ exec /opt/servebench sweep --config-files '/shared/my recipes.yaml' --job-index 
         );
         o.container = true;
         o.container_mounts = vec!["/models:/models".into()];
-        let s = batch_script(&o, 3, jobs);
+        let s = batch_script(&o, 3, 1, jobs);
         assert!(s.ends_with(
             "exec srun --container-image=\"$IMAGE\" --container-mounts=/shared/results:/shared/results,/opt/servebench:/opt/servebench,/models:/models /opt/servebench sweep --config-files '/shared/my recipes.yaml' --job-index \"$JOB\"\n"
         ), "{s}");

@@ -185,19 +185,19 @@ fn deploy(job: &Job, conc: u32, catalog: &Catalog) -> Result<Deploy, String> {
 
 /// A recipe's worker as the step model sees it.
 #[derive(Debug, Clone, Copy, PartialEq)]
-struct Shape {
+pub(crate) struct Shape {
     /// GPUs of one pipeline stage: vLLM writes a data-parallel expert-parallel worker as
     /// `tp: 1, ep: 8` (DEP8, eight GPUs), SGLang and TensorRT-LLM as `tp: 8, ep: 8`.
-    gpus: u32,
-    ep: u32,
-    pp: u32,
-    dp_attn: bool,
+    pub(crate) gpus: u32,
+    pub(crate) ep: u32,
+    pub(crate) pp: u32,
+    pub(crate) dp_attn: bool,
     /// Expert-parallel load balancing: an `eplb<slots>` recipe name with slots > 0.
-    eplb: bool,
+    pub(crate) eplb: bool,
 }
 
 impl Shape {
-    fn of(tp: u32, ep: u32, pp: u32, dp_attn: bool, settings: &[String]) -> Shape {
+    pub(crate) fn of(tp: u32, ep: u32, pp: u32, dp_attn: bool, settings: &[String]) -> Shape {
         let eplb = settings
             .iter()
             .filter_map(|s| s.strip_prefix("CONFIG_FILE="))
@@ -232,7 +232,11 @@ fn pool_gpus((perf, workers): &(PerfModel, usize)) -> u32 {
 /// [`crate::draft_tokens`]); where InferenceX pins the acceptance
 /// (`SYNTHETIC_ACCEPTANCE_LENGTH=AL`), that, at the curve's draft length for it. `None` where
 /// the recipe does not speculate, or gives no draft length and pins nothing.
-fn acceptance(job: &Job, conc: u32, catalog: &Catalog) -> Result<Option<SpecDecode>, String> {
+pub(crate) fn acceptance(
+    job: &Job,
+    conc: u32,
+    catalog: &Catalog,
+) -> Result<Option<SpecDecode>, String> {
     if job.spec_decoding == crate::recipe::SpecDecoding::None {
         return Ok(None);
     }

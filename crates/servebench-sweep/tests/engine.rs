@@ -275,3 +275,81 @@ fn the_shown_command_masks_the_recipes_secrets_and_the_run_command_keeps_them() 
         ("HF_TOKEN".into(), "hf_abcdefghijklmnopqrstuvwxyz".into())
     );
 }
+
+/// A multi-node deployment's processes, from InferenceMAX v1's GB200 Dynamo TensorRT-LLM
+/// recipe (MTP, one TP4 attention-DP prefill worker, four TEP8 decode workers): workers laid
+/// out over 4-GPU GB200 trays in order, each with its pool's parallelism, the decode workers
+/// speculating 3 tokens (DECODE_MTP_SIZE=3, R1's curve: 2.82 accepted) and taking caches over
+/// NVLink (36 GPUs in one NVL72 domain); the router on the first node, in front of all five.
+#[test]
+fn a_multi_node_job_is_its_workers_and_router() {
+    use servebench_sweep::cluster::{deployment, nodes_wanted, Node};
+    let file = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../recipes/inferencemax-v1.yaml"
+    );
+    let r = load_recipes(&[file.into()]).unwrap();
+    let o = PlanOptions {
+        config_keys: vec!["dsr1-fp4-gb200-dynamo-trt".into()],
+        seq_lens: vec![(1024, 1024)],
+        conc: vec![4],
+        ..Default::default()
+    };
+    let jobs = plan(&r, &Default::default(), &o).unwrap();
+    let job = jobs
+        .iter()
+        .find(|j| j.spec_decoding.as_str() == "mtp")
+        .unwrap();
+    assert_eq!(job.gpus(), 36);
+    assert_eq!(nodes_wanted(job), 9);
+    let nodes: Vec<Node> = (0..9)
+        .map(|i| Node {
+            name: format!("gb-{i}"),
+            addr: format!("10.0.0.{i}"),
+        })
+        .collect();
+    let mut next = 30000;
+    let l = launch(Engines::Sim, 0, "/opt/servebench");
+    let d = deployment(job, &l, &nodes, || {
+        next += 1;
+        Ok(next - 1)
+    })
+    .unwrap();
+    let placed: Vec<(&str, usize, u16)> = d
+        .workers
+        .iter()
+        .map(|w| (w.name.as_str(), w.node, w.port))
+        .collect();
+    assert_eq!(
+        placed,
+        [
+            ("prefill-0", 0, 30000),
+            ("decode-0", 1, 30001),
+            ("decode-1", 3, 30002),
+            ("decode-2", 5, 30003),
+            ("decode-3", 7, 30004)
+        ]
+    );
+    let common = "--gpu gb200 --model deepseek-r1-0528 --precision fp4";
+    let tail = "--served-model-name nvidia/DeepSeek-R1-0528-FP4-v2 --tokenizer cl100k_base --max-model-len 2304";
+    assert_eq!(
+        d.workers[0].command.shell_line(),
+        format!("/opt/servebench sim --role prefill --host 10.0.0.0 --port 30000 {common} --tp 4 {tail} --ep 4 --dp-attention --engine trt")
+    );
+    assert_eq!(
+        d.workers[2].command.shell_line(),
+        format!("/opt/servebench sim --role decode --host 10.0.0.3 --port 30002 {common} --tp 8 {tail} --ep 8 --spec-decode 3:2.82 --kv-link scale-up --engine trt")
+    );
+    assert_eq!(
+        d.router.shell_line(),
+        "/opt/servebench sim --role router --prefill http://10.0.0.0:30000 --decode http://10.0.0.1:30001 --decode http://10.0.0.3:30002 --decode http://10.0.0.5:30003 --decode http://10.0.0.7:30004 --host 10.0.0.0 --port 30005 --tokenizer cl100k_base --model nvidia/DeepSeek-R1-0528-FP4-v2 --max-model-len 2304"
+    );
+    // Fewer nodes than the layout fills: the workers wrap around onto them.
+    let d = deployment(job, &l, &nodes[..2], || Ok(1)).unwrap();
+    let on: Vec<usize> = d.workers.iter().map(|w| w.node).collect();
+    assert_eq!(on, [0, 1, 1, 1, 1]);
+    // A real framework's multi-node workers are not written yet: the job says so.
+    let real = launch(Engines::Recipe, 0, "/opt/servebench");
+    let e = deployment(job, &real, &nodes, || Ok(1)).unwrap_err();
+    assert!(e.contains("simulated engine only"), "{e}");
+}

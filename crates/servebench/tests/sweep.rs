@@ -666,3 +666,150 @@ fn the_virtual_time_executor_writes_a_local_sweeps_results_from_the_engine_model
         "{err}"
     );
 }
+
+/// A disaggregated multi-node recipe: two TP2 prefill workers and one TP4 decode worker.
+const MULTI_NODE: &str = "\
+llama-fp8-h200-dynamo-vllm:
+  image: none
+  model: meta-llama/Llama-3.3-70B-Instruct
+  model-prefix: llama
+  precision: fp8
+  framework: dynamo-vllm
+  runner: h200
+  multinode: true
+  disagg: true
+  kv-p2p-transfer: nixl
+  scenarios:
+    fixed-seq-len:
+    - isl: 1024
+      osl: 128
+      search-space:
+      - conc-list: [8]
+        prefill: {num-worker: 2, tp: 2, ep: 1, dp-attn: false}
+        decode: {num-worker: 1, tp: 4, ep: 1, dp-attn: false}
+";
+
+/// A multi-node job on the real test cluster: one allocation whose workers are Slurm steps
+/// (`srun`) on its node, health-checked, behind the router; the point measured through them
+/// equals the same deployment simulated in virtual time on the client's exact requests.
+#[test]
+fn a_multi_node_job_runs_its_workers_as_slurm_steps_and_matches_virtual_time() {
+    use servebench_sim::disagg::{simulate_disagg_lengths, Disagg, KvLink, Pool};
+    use servebench_sim::perf::{Deployment, PerfModel};
+    let Some(conf) = slurm_conf() else { return };
+    let d = tempfile::tempdir().unwrap();
+    let recipe = write_recipe(d.path(), MULTI_NODE);
+    let out = d.path().join("results");
+    let scale = 4.0;
+    let o = Command::new(BIN)
+        .args([
+            "sweep",
+            "--no-progress",
+            "--executor",
+            "slurm",
+            "--engines",
+            "sim",
+        ])
+        .args([
+            "--sim-time-scale",
+            "4",
+            "--slurm-max-nodes",
+            "1",
+            "--poll-interval",
+            "0.2",
+        ])
+        .arg("--config-files")
+        .arg(&recipe)
+        .arg("--out")
+        .arg(&out)
+        .env("SLURM_CONF", &conf)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(err.contains("1 points: 1 measured"), "{err}");
+    let dir = out.join("points/llama-fp8-h200-dynamo-vllm");
+    let file = std::fs::read_dir(&dir)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let p: serde_json::Value = serde_json::from_slice(&std::fs::read(file).unwrap()).unwrap();
+    // The router here, each worker a step on the allocation's node.
+    let cmds: Vec<&str> = p["server_command"].as_str().unwrap().lines().collect();
+    assert_eq!(cmds.len(), 4, "{cmds:?}");
+    assert!(cmds[0].contains("sim --role router --prefill http://"));
+    for (c, role, tp) in [
+        (cmds[1], "prefill", 2),
+        (cmds[2], "prefill", 2),
+        (cmds[3], "decode", 4),
+    ] {
+        assert!(c.starts_with("srun --overlap --nodes=1 --ntasks=1"), "{c}");
+        assert!(c.contains(&format!("sim --role {role} ")) && c.contains(&format!("--tp {tp} ")));
+    }
+    assert!(cmds[3].contains("--kv-link scale-up"));
+    let logs = out.join("logs/llama-fp8-h200-dynamo-vllm");
+    let mut names: Vec<String> = std::fs::read_dir(logs)
+        .unwrap()
+        .map(|e| {
+            let n = e.unwrap().file_name().to_string_lossy().into_owned();
+            n.rsplit_once("_c8.").unwrap().1.to_string()
+        })
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "decode-0.log",
+            "prefill-0.log",
+            "prefill-1.log",
+            "router.log"
+        ]
+    );
+
+    // The same requests in virtual time.
+    let r = &p["result"];
+    let lens: Vec<(u64, u64)> = (r["input_lens"].as_array().unwrap().iter())
+        .zip(r["output_lens"].as_array().unwrap())
+        .map(|(i, o)| (i.as_u64().unwrap(), o.as_u64().unwrap()))
+        .collect();
+    assert_eq!(lens.len(), 80);
+    let c = servebench_catalog::Catalog::builtin().unwrap();
+    let perf = |tp| {
+        let d = Deployment::from_catalog(
+            &c,
+            "h200",
+            "llama-3.3-70b",
+            "vllm",
+            servebench_catalog::Precision::Fp8,
+            tp,
+        );
+        PerfModel::new(d.unwrap()).unwrap()
+    };
+    let (pre, dec) = (perf(2), perf(4));
+    let dis = Disagg {
+        prefill: Pool {
+            perf: &pre,
+            workers: 2,
+        },
+        decode: Pool {
+            perf: &dec,
+            workers: 1,
+        },
+        link: KvLink::between(&dec.dep, 8).unwrap(),
+    };
+    let v = simulate_disagg_lengths(&dis, 8, &lens[..16], &lens);
+    let (vt, vi) = (v.tput_per_gpu(8), v.median_interactivity());
+    let rt = r["tput_per_gpu"].as_f64().unwrap() / scale;
+    let ri = r["median_intvty"].as_f64().unwrap() / scale;
+    eprintln!("through slurm: tput {rt:.1} intv {ri:.1}; virtual time: tput {vt:.1} intv {vi:.1}");
+    assert!(
+        (rt / vt - 1.0).abs() < 0.05,
+        "throughput per GPU {rt:.1} vs {vt:.1}"
+    );
+    assert!(
+        (ri / vi - 1.0).abs() < 0.05,
+        "median interactivity {ri:.1} vs {vi:.1}"
+    );
+}

@@ -45,6 +45,11 @@ pub struct SweepArgs {
     /// slurm, with --container: an extra SRC:DST mount (repeatable).
     #[arg(long = "container-mount", value_name = "SRC:DST")]
     container_mounts: Vec<String>,
+    /// slurm: at most N nodes per multi-node job; its workers are packed onto them,
+    /// oversubscribed (a small or test cluster). Default: the nodes its workers fill (4 GPUs
+    /// per node on GB200/GB300, 8 elsewhere).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    slurm_max_nodes: Option<u32>,
     /// slurm: seconds between polls of the task states.
     #[arg(long, default_value_t = 2.0)]
     poll_interval: f64,
@@ -341,6 +346,7 @@ pub fn run(a: SweepArgs) -> anyhow::Result<ExitCode> {
                 container_mounts: a.container_mounts.clone(),
                 poll: Duration::from_secs_f64(a.poll_interval.max(0.05)),
                 progress: !a.no_progress,
+                max_nodes: a.slurm_max_nodes,
             };
             slurm::run(&jobs, &so)?
         }
