@@ -342,7 +342,8 @@ await guarded("point", async () => {
     for (const td of e.querySelectorAll("td[data-metric]")) o[td.dataset.metric] = Number(td.getAttribute("data-value"));
     return o;
   }));
-  record("point", { ...s, hash_ok: s.hash === href }, { id: s.state.id, metrics, distributions, power, evals, server_log_lines: log ? log.split("\n").length : 0 });
+  const pools = await rows('[data-testid="point-pool"]', [["role", "data-role"], ["gpus", "data-gpus"]], ["gpus"]);
+  record("point", { ...s, hash_ok: s.hash === href }, { id: s.state.id, metrics, distributions, power, evals, pools, server_log_lines: log ? log.split("\n").length : 0 });
   await shot("point");
 });
 

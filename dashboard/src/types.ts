@@ -38,6 +38,28 @@ interface IndexFile {
   generated_at?: string;
 }
 
+/** One pool of a deployment, as the store keeps it. */
+interface PoolEntry {
+  role: "server" | "prefill" | "decode" | "workers";
+  workers: number;
+  tp: number;
+  pp: number;
+  dcp: number;
+  pcp: number;
+  ep: number;
+  dp_attn: boolean;
+  gpus: number;
+}
+
+/** A config's deployment, structured (pools, router, KV transfer, MTP, recipe file). */
+interface DeploymentEntry {
+  pools: PoolEntry[];
+  router: string | null;
+  kv_transfer: string | null;
+  draft_tokens: number | null;
+  recipe_file: string | null;
+}
+
 interface ConfigEntry {
   id: number;
   key: string;
@@ -49,6 +71,8 @@ interface ConfigEntry {
   spec_decoding: string;
   disagg: boolean;
   topology: string;
+  /** Null where the source gave no pools (published v1 files, bench results with a label). */
+  deployment?: DeploymentEntry | null;
 }
 
 interface ViewPoint {

@@ -52,6 +52,22 @@ function numCell(v: number | null | undefined, digits = 1, attrs: Attrs = {}): C
 }
 
 /** A data table with stable selectors: data-testid on the table, data-col on every cell. */
+/** A pool in words: `decode 4 × TP8 EP8 = 32 GPUs`. */
+function poolText(p: PoolEntry): string {
+  const sizes = [`TP${p.tp}`, p.pp > 1 ? `PP${p.pp}` : "", p.dcp > 1 ? `DCP${p.dcp}` : "", p.pcp > 1 ? `PCP${p.pcp}` : "",
+    p.ep > 1 ? `EP${p.ep}` : "", p.dp_attn ? "DP-attn" : ""].filter((s) => s !== "").join(" ");
+  return `${p.role} ${p.workers} × ${sizes} = ${p.gpus} GPUs`;
+}
+
+/** What else a deployment states: router, KV transfer, MTP draft length. */
+function deploymentExtras(d: DeploymentEntry): string[] {
+  return [
+    d.router ? `router ${d.router}` : "",
+    d.kv_transfer ? `KV transfer ${d.kv_transfer}` : "",
+    d.draft_tokens !== null && d.draft_tokens !== undefined ? `MTP ${d.draft_tokens} draft tokens` : "",
+  ].filter((s) => s !== "");
+}
+
 function table(testid: string, columns: [string, string][], rows: Row[]): HTMLTableElement {
   const head = h("tr", {}, ...columns.map(([, label]) => h("th", {}, label)));
   const body = rows.map((r) =>

@@ -43,12 +43,15 @@ function yOf(y: YKey, p: ViewPoint, tier: Tier, price: number | null): number | 
 
 /** The full config of a point, for tooltips and the pinned panel. */
 function describe(p: ViewPoint, c: ConfigEntry): string[] {
-  const pd = /^p(\d+)x(\d+)\D.*-d(\d+)x(\d+)/.exec(c.topology) ?? /^p(\d+)x(\d+)-d(\d+)x(\d+)/.exec(c.topology);
+  const d = c.deployment;
+  // Per-role GPUs where the deployment has more than one pool (or an aggregated multi-node one).
+  const pools = d && (d.pools.length > 1 || d.pools.some((x) => x.role === "workers")) ? d.pools.map(poolText) : [];
   return [
     labelOf(c, p.source),
     `conc ${p.conc} · ${p.num_gpus} GPUs · ${c.precision}`,
     `topology ${c.topology}${c.disagg ? " (disaggregated)" : ""}${c.spec_decoding && c.spec_decoding !== "none" ? ` · spec ${c.spec_decoding}` : ""}`,
-    ...(pd ? [`P/D workers: ${pd[1]} prefill × ${pd[2]} GPUs, ${pd[3]} decode × ${pd[4]} GPUs`] : []),
+    ...pools,
+    ...(d ? deploymentExtras(d) : []),
     `image ${p.image ?? "n/a"}`,
     `run ${p.run} (${date10(p.run_started_at)})`,
     ...(p.simulated ? [simulatedText(p.simulated)] : []),

@@ -78,12 +78,23 @@ function renderPoint(pf: PointFile, id: string): Rendered {
           numCell(e.threshold, 2, { "data-metric": "threshold" }), e.passed === null ? "-" : e.passed ? "pass" : "FAIL"],
       })))
     : h("p", { class: "empty", "data-testid": "no-point-evals" }, "No accuracy eval ran at this point.");
+  const dep = isObj(pf.deployment) && Array.isArray(pf.deployment.pools) ? pf.deployment as unknown as DeploymentEntry : null;
+  const deployment = dep
+    ? h("div", {},
+      table("point-pools", [["role", "role"], ["workers", "workers"], ["tp", "TP"], ["pp", "PP"], ["ep", "EP"], ["dp_attn", "DP attention"], ["gpus", "GPUs"]],
+        dep.pools.map((p) => ({
+          attrs: { "data-testid": "point-pool", "data-role": p.role, "data-gpus": String(p.gpus) },
+          cells: [p.role, String(p.workers), String(p.tp), String(p.pp), String(p.ep), p.dp_attn ? "yes" : "no", String(p.gpus)],
+        }))),
+      ...[...deploymentExtras(dep), dep.recipe_file ? `recipe file ${dep.recipe_file}` : ""].filter((s) => s !== "")
+        .map((s) => h("p", { "data-testid": "point-deployment-extra" }, s)))
+    : h("p", { class: "empty", "data-testid": "no-point-pools" }, "The source gave this point's topology as a label only.");
   const c = isObj(pf.config) ? pf.config : {};
   const title = typeof c.label === "string" ? c.label : [c.hardware, c.engine, c.precision, c.topology].filter((x) => typeof x === "string").join(" ");
   const el = h("section", { "data-testid": "view-point", "data-point": String(pf.id ?? id) },
     h("h2", {}, `Point ${pf.id ?? id}`, title ? ` — ${title}` : ""),
     h("div", { class: "cols" },
-      h("div", {}, h("h3", {}, "Config"), kv("config", pf.config), h("h3", {}, "Run"), kv("run", pf.run)),
+      h("div", {}, h("h3", {}, "Config"), kv("config", pf.config), h("h3", {}, "Deployment"), deployment, h("h3", {}, "Run"), kv("run", pf.run)),
       h("div", {}, h("h3", {}, "Metrics"), kv("metrics", pf.metrics))),
     h("h3", {}, "Measured power"), power,
     h("h3", {}, "Accuracy"), accuracy,

@@ -120,6 +120,7 @@ impl Api {
             evals: Vec::new(),
         };
         let mut config_ids: std::collections::HashMap<String, usize> = Default::default();
+        let mut topologies = self.store.topologies(model)?;
         for source in [Source::Own, Source::Reference] {
             for p in self.store.view(model, isl, osl, None, source)? {
                 let n = doc.configs.len();
@@ -131,6 +132,7 @@ impl Api {
                         // The config's own label; the source is the point's.
                         label: label(&p.config, Source::Own),
                         config: p.config.clone(),
+                        deployment: topologies.remove(&p.config_key),
                     });
                 }
                 doc.points.push(PointDoc {
@@ -249,6 +251,8 @@ pub struct ConfigDoc {
     pub label: String,
     #[serde(flatten)]
     pub config: Config,
+    /// Its pools (per-role GPUs), router, KV transfer and MTP draft length, where stored.
+    pub deployment: Option<servebench_store::Topology>,
 }
 
 #[derive(Debug, Serialize)]

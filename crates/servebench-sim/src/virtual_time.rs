@@ -280,8 +280,20 @@ mod tests {
                 Some(20_000),
             ),
         ];
-        for (gpu, model, engine, p, tp, c, kv) in cases {
-            let m = perf(gpu, model, engine, p, tp);
+        // Speculative decoding (MTP): every case again with 3 drafts and fractional acceptance.
+        let spec = crate::perf::SpecDecode {
+            draft_tokens: 3,
+            acceptance_length: 2.37,
+        };
+        let with_spec = cases.map(|c| (c, Some(spec)));
+        let cases = cases.map(|c| (c, None)).into_iter().chain(with_spec);
+        for ((gpu, model, engine, p, tp, c, kv), spec) in cases {
+            let mut m = perf(gpu, model, engine, p, tp);
+            if spec.is_some() {
+                let mut dep = m.dep.clone();
+                dep.spec = spec;
+                m = PerfModel::new(dep).unwrap();
+            }
             let mut limits = SchedulerLimits::from_perf(&m);
             if let Some(kv) = kv {
                 limits.kv_capacity_tokens = kv;
@@ -298,8 +310,8 @@ mod tests {
                 simulate_with(&m, limits, &vp),
                 simulate_with(&m, slow_limits, &vp),
             );
-            assert_eq!(fast.outcomes, slow.outcomes, "{model} on {gpu}");
-            assert_eq!(fast.stats, slow.stats, "{model} on {gpu}");
+            assert_eq!(fast.outcomes, slow.outcomes, "{model} on {gpu}, {spec:?}");
+            assert_eq!(fast.stats, slow.stats, "{model} on {gpu}, {spec:?}");
             assert_eq!(fast.energy_per_gpu_j, slow.energy_per_gpu_j);
             if kv.is_some() {
                 assert!(slow.stats.preemptions > 0, "the small cache preempts");

@@ -57,6 +57,8 @@ pub fn inferencemax_v1(dir: &Path) -> Result<(Run, Vec<Point>), StoreError> {
             osl: p.osl as u32,
             conc: p.conc as u32,
             num_gpus: p.tp,
+            // The published files give a GPU count per point, not its pools.
+            deployment: None,
             metrics: Metrics {
                 tput_per_gpu: Some(p.tput_per_gpu),
                 median_intvty: Some(p.interactivity),
@@ -126,6 +128,100 @@ impl Pool {
             .checked_mul(self.pp)?
             .checked_mul(self.pcp)
     }
+
+    /// As the store keeps it, with `gpus` (its own count where none is given; sizes beyond
+    /// u32 saturate: the row's GPU total is range-checked where it matters).
+    fn stored(&self, role: crate::Role, gpus: Option<u64>) -> crate::Pool {
+        let n = |v: u64| u32::try_from(v).unwrap_or(u32::MAX);
+        crate::Pool {
+            role,
+            workers: n(self.workers),
+            tp: n(self.tp),
+            pp: n(self.pp),
+            dcp: n(self.dcp),
+            pcp: n(self.pcp),
+            ep: n(self.ep),
+            dp_attn: self.dp_attn,
+            gpus: n(gpus.or_else(|| self.gpus()).unwrap_or(u64::MAX)),
+        }
+    }
+}
+
+/// A sweep job's pool (`prefill`, `decode` worker blocks) or single-node server.
+fn job_pool(w: &Value, workers: u64) -> Pool {
+    let n = |k: &str| w[k].as_u64().unwrap_or(1);
+    Pool {
+        workers,
+        tp: n("tp"),
+        pp: n("pp"),
+        dcp: n("dcp-size"),
+        pcp: n("pcp-size"),
+        ep: n("ep"),
+        dp_attn: w["dp-attn"].as_bool().unwrap_or(false),
+    }
+}
+
+/// The `KEY=VALUE` additional settings of a multi-node job's pools.
+fn settings(job: &Value) -> impl Iterator<Item = &str> {
+    ["prefill", "decode"]
+        .into_iter()
+        .filter_map(|r| job[r]["additional-settings"].as_array())
+        .flatten()
+        .filter_map(Value::as_str)
+}
+
+/// The engine recipe file a multi-node job was launched from (`CONFIG_FILE=`, with its
+/// `:zip_override_x[i]` variant selector where it has one).
+fn recipe_file(job: &Value) -> Option<String> {
+    settings(job)
+        .find_map(|s| s.strip_prefix("CONFIG_FILE="))
+        .map(|f| f.trim().to_string())
+        .filter(|f| !f.is_empty())
+}
+
+/// The MTP draft length a job states: `DECODE_MTP_SIZE=N`, else an `mtpN` word of its recipe
+/// file's name (`ctx1_gen4_tep8_batch32_eplb0_mtp3.yaml`).
+fn draft_tokens(job: &Value) -> Option<u32> {
+    if let Some(n) = settings(job).find_map(|s| s.strip_prefix("DECODE_MTP_SIZE=")) {
+        return n.trim().parse().ok();
+    }
+    let file = recipe_file(job)?;
+    let name = file.rsplit('/').next()?;
+    name.split(['_', '-', '.'])
+        .filter_map(|w| w.strip_prefix("mtp"))
+        .find_map(|n| n.parse().ok())
+}
+
+/// What a sweep job (its InferenceX row) deployed, structured ([`crate::Topology`]).
+pub fn job_topology(job: &Value) -> crate::Topology {
+    use crate::Role;
+    let pools = if job.get("prefill").is_some() {
+        let workers = |r: &str| job[r]["num-worker"].as_u64().unwrap_or(1);
+        let prefill = job_pool(&job["prefill"], workers("prefill"));
+        match workers("decode") {
+            0 => vec![prefill.stored(Role::Workers, None)],
+            n => vec![
+                prefill.stored(Role::Prefill, None),
+                job_pool(&job["decode"], n).stored(Role::Decode, None),
+            ],
+        }
+    } else {
+        vec![job_pool(job, 1).stored(Role::Server, None)]
+    };
+    let router = job.get("router").and_then(|r| {
+        let name = r["name"].as_str()?;
+        Some(match r["version"].as_str() {
+            Some(v) => format!("{name} {v}"),
+            None => name.to_string(),
+        })
+    });
+    crate::Topology {
+        pools,
+        router,
+        kv_transfer: job["kv-p2p-transfer"].as_str().map(str::to_string),
+        draft_tokens: draft_tokens(job),
+        recipe_file: recipe_file(job),
+    }
 }
 
 /// A multi-node deployment's topology: `p{workers}x{tp}…-d{workers}x{tp}…` when
@@ -140,25 +236,24 @@ fn pools_topology(prefill: &Pool, decode: Option<&Pool>) -> String {
 
 /// `tp8`, `tp8-ep8-dpa`, `p1x4ep4dpa-d2x8ep8`, `2x8ep8dpa`: the topology part of a config's
 /// natural key.
+/// A multi-node row launched from an engine recipe file has the file's name after `@`: rows
+/// of one pool shape from different files (batch sizes, EPLB slots, MTP) are different
+/// deployments (`p1x8ep8dpa-d1x8ep8dpa@ctx1_gen1_dep8_batch8_eplb0_mtp3`).
 pub fn topology(job: &Value) -> String {
-    let pool = |w: &Value| {
-        let n = |k: &str| w[k].as_u64().unwrap_or(1);
-        Pool {
-            workers: n("num-worker"),
-            tp: n("tp"),
-            pp: n("pp"),
-            dcp: n("dcp-size"),
-            pcp: n("pcp-size"),
-            ep: n("ep"),
-            dp_attn: w["dp-attn"].as_bool().unwrap_or(false),
-        }
-    };
+    let pool = |w: &Value| job_pool(w, w["num-worker"].as_u64().unwrap_or(1));
     if job.get("prefill").is_some() {
         let decode = pool(&job["decode"]);
-        return pools_topology(
+        let mut t = pools_topology(
             &pool(&job["prefill"]),
             (decode.workers != 0).then_some(&decode),
         );
+        if let Some(f) = recipe_file(job) {
+            // The file's name, with a `:zip_override_x[i]` variant selector where it has one.
+            let name = f.rsplit('/').next().unwrap_or(&f);
+            t.push('@');
+            t.push_str(&name.replacen(".yaml", "", 1));
+        }
+        return t;
     }
     let n = |k: &str| job[k].as_u64().unwrap_or(1);
     let mut t = single_topology(
@@ -198,6 +293,7 @@ pub fn sweep_point(root: &Path, path: &Path) -> Result<Point, StoreError> {
         osl: u(job, "osl")?,
         conc: u(&v, "concurrency")?,
         num_gpus: r["num_gpus"].as_u64().unwrap_or(1) as u32,
+        deployment: Some(job_topology(job)),
         metrics: Metrics {
             tput_per_gpu: f(r, "tput_per_gpu"),
             input_tput_per_gpu: f(r, "input_tput_per_gpu"),
@@ -513,6 +609,8 @@ pub fn bench_results(file: &Path, d: &Deployment) -> Result<Vec<Point>, StoreErr
                 osl: d.osl,
                 conc,
                 num_gpus: d.num_gpus,
+                // The deployment as given: a label, no structure.
+                deployment: None,
                 metrics: Metrics {
                     tput_per_gpu: Some(total / g),
                     input_tput_per_gpu: Some((total - out) / g),

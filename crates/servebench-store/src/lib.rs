@@ -112,6 +112,91 @@ impl Config {
     }
 }
 
+/// What a pool of a deployment does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// A single-node server: whole requests.
+    Server,
+    /// Prefill workers of a disaggregated deployment.
+    Prefill,
+    /// Decode workers of a disaggregated deployment.
+    Decode,
+    /// The workers of an aggregated multi-node deployment (each serves whole requests).
+    Workers,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Server => "server",
+            Role::Prefill => "prefill",
+            Role::Decode => "decode",
+            Role::Workers => "workers",
+        }
+    }
+}
+
+impl std::str::FromStr for Role {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Role, String> {
+        Ok(match s {
+            "server" => Role::Server,
+            "prefill" => Role::Prefill,
+            "decode" => Role::Decode,
+            "workers" => Role::Workers,
+            _ => return Err(format!("unknown pool role '{s}'")),
+        })
+    }
+}
+
+/// One pool of a deployment: `workers` identical workers, each of `tp` × `pp` × `pcp` GPUs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Pool {
+    pub role: Role,
+    pub workers: u32,
+    pub tp: u32,
+    pub pp: u32,
+    pub dcp: u32,
+    pub pcp: u32,
+    pub ep: u32,
+    pub dp_attn: bool,
+    /// The pool's GPUs (InferenceX's own count where its row gives one).
+    pub gpus: u32,
+}
+
+/// What a config deployed, structured: its pools (one for a single node; prefill and decode,
+/// or aggregated workers, for a multi-node one), the router in front, how the KV cache moves
+/// between pools, the MTP draft length and the recipe file it came from. The config's
+/// `topology` label names the same thing as its natural key.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Topology {
+    pub pools: Vec<Pool>,
+    /// `dynamo-router 0.5.1`, `sglang-router 0.3.2`: name and version.
+    #[serde(default)]
+    pub router: Option<String>,
+    /// `nixl`, `mooncake`: the KV-cache transfer between pools.
+    #[serde(default)]
+    pub kv_transfer: Option<String>,
+    /// Speculative (MTP) draft tokens per step, where the recipe states them.
+    #[serde(default)]
+    pub draft_tokens: Option<u32>,
+    /// The engine recipe file the deployment was launched from (InferenceX's `CONFIG_FILE`).
+    #[serde(default)]
+    pub recipe_file: Option<String>,
+}
+
+impl Topology {
+    /// GPUs of the pools of `role`.
+    pub fn gpus(&self, role: Role) -> u32 {
+        self.pools
+            .iter()
+            .filter(|p| p.role == role)
+            .map(|p| p.gpus)
+            .sum()
+    }
+}
+
 /// The metrics of a point (what was measured or published).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Metrics {
@@ -139,6 +224,9 @@ pub struct Point {
     pub conc: u32,
     pub num_gpus: u32,
     pub metrics: Metrics,
+    /// Its config's deployment, structured, where the source says (stored once per config).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deployment: Option<Topology>,
     /// Image, engine version, server command, tokenizer, dataset, seed, client, host, ...
     pub provenance: serde_json::Value,
     /// The whole result as it came.
@@ -303,6 +391,26 @@ const MIGRATIONS: &[&str] = &[
         tput_per_gpu, input_tput_per_gpu, output_tput_per_gpu, median_intvty, median_ttft_ms,
         median_tpot_ms, median_e2el_ms, p99_ttft_ms, p99_tpot_ms, p99_e2el_ms, completed,
         failed, measured_j_per_token, image, simulated, id);",
+    // 10: each config's deployment, structured: its pools, router, KV transfer, MTP draft
+    // length and recipe file (the topology label stays its natural key).
+    "CREATE TABLE config_pools (
+        config_id BIGINT NOT NULL REFERENCES configs(id),
+        role {text} NOT NULL CHECK (role IN ('server', 'prefill', 'decode', 'workers')),
+        workers BIGINT NOT NULL,
+        tp BIGINT NOT NULL,
+        pp BIGINT NOT NULL,
+        dcp BIGINT NOT NULL,
+        pcp BIGINT NOT NULL,
+        ep BIGINT NOT NULL,
+        dp_attn BIGINT NOT NULL,
+        gpus BIGINT NOT NULL,
+        PRIMARY KEY (config_id, role)
+     );
+     ALTER TABLE configs ADD COLUMN router {text};
+     ALTER TABLE configs ADD COLUMN kv_transfer {text};
+     ALTER TABLE configs ADD COLUMN draft_tokens BIGINT;
+     ALTER TABLE configs ADD COLUMN recipe_file {text};
+     ALTER TABLE configs ADD COLUMN described BIGINT NOT NULL DEFAULT 0;",
 ];
 
 /// An accuracy eval run against a deployment at a concurrency (servebench-eval's result).
@@ -790,6 +898,9 @@ impl Store {
                     Some(&id) => id,
                     None => {
                         let id = config_id(db, c)?;
+                        if let Some(t) = &p.deployment {
+                            describe_config(db, id, t)?;
+                        }
                         config_ids.insert(nk, id);
                         id
                     }
@@ -1107,6 +1218,22 @@ impl Store {
             .iter()
             .map(|r| eval_of(r))
             .collect();
+        let deployment = match self
+            .db
+            .query_one(
+                "SELECT config_id FROM points WHERE id = $1",
+                &[Value::Int(id)],
+            )
+            .map_err(self.err())?
+        {
+            Some(c) => {
+                let c = c[0].int();
+                topologies(&mut self.db, Some(&[c]))
+                    .map_err(self.err())?
+                    .remove(&c)
+            }
+            None => None,
+        };
         Ok(row.map(|r| PointRecord {
             id,
             key: r[13].text(),
@@ -1120,10 +1247,31 @@ impl Store {
                 conc: r[16].int() as u32,
                 num_gpus: r[17].int() as u32,
                 metrics: Metrics::from_row(&r[20..]),
+                deployment,
                 provenance: serde_json::from_str(&r[18].text()).unwrap_or_default(),
                 result: serde_json::from_str(&r[19].text()).unwrap_or_default(),
             },
         }))
+    }
+
+    /// The deployments of `model`'s described configs, by natural key.
+    pub fn topologies(
+        &mut self,
+        model: &str,
+    ) -> Result<std::collections::HashMap<String, Topology>, StoreError> {
+        let rows = self
+            .db
+            .query(
+                "SELECT id, natural_key FROM configs WHERE model = $1 AND described = 1",
+                &[model.into()],
+            )
+            .map_err(self.err())?;
+        let ids: Vec<i64> = rows.iter().map(|r| r[0].int()).collect();
+        let mut by_id = topologies(&mut self.db, Some(&ids)).map_err(self.err())?;
+        Ok(rows
+            .iter()
+            .filter_map(|r| Some((r[1].text(), by_id.remove(&r[0].int())?)))
+            .collect())
     }
 
     /// The run with `key`, if stored.
@@ -1195,6 +1343,115 @@ fn config_id(db: &mut Db, c: &Config) -> Result<i64, db::DbError> {
             (&c.topology).into(),
         ],
     )
+}
+
+/// Stores config `id`'s deployment, unless it is stored already (the first source to say
+/// wins; the natural key is the same deployment).
+fn describe_config(db: &mut Db, id: i64, t: &Topology) -> Result<(), db::DbError> {
+    let changed = db.execute(
+        "UPDATE configs SET router = $2, kv_transfer = $3, draft_tokens = $4, recipe_file = $5,
+            described = 1
+         WHERE id = $1 AND described = 0",
+        &[
+            Value::Int(id),
+            t.router.as_ref().into(),
+            t.kv_transfer.as_ref().into(),
+            t.draft_tokens.into(),
+            t.recipe_file.as_ref().into(),
+        ],
+    )?;
+    if changed == 0 {
+        return Ok(());
+    }
+    for p in &t.pools {
+        db.execute(
+            "INSERT INTO config_pools (config_id, role, workers, tp, pp, dcp, pcp, ep, dp_attn,
+                gpus) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+             ON CONFLICT (config_id, role) DO NOTHING",
+            &[
+                Value::Int(id),
+                p.role.as_str().into(),
+                p.workers.into(),
+                p.tp.into(),
+                p.pp.into(),
+                p.dcp.into(),
+                p.pcp.into(),
+                p.ep.into(),
+                p.dp_attn.into(),
+                p.gpus.into(),
+            ],
+        )?;
+    }
+    Ok(())
+}
+
+/// The stored deployments of configs (by id): `ids` only, or every described config.
+fn topologies(
+    db: &mut Db,
+    ids: Option<&[i64]>,
+) -> Result<std::collections::HashMap<i64, Topology>, db::DbError> {
+    let only = |col: &str| match ids {
+        Some(ids) if !ids.is_empty() => format!(
+            " AND {col} IN ({})",
+            ids.iter().map(i64::to_string).collect::<Vec<_>>().join(", ")
+        ),
+        Some(_) => " AND 1 = 0".to_string(),
+        None => String::new(),
+    };
+    let mut out: std::collections::HashMap<i64, Topology> = Default::default();
+    let configs = db.query(
+        &format!(
+            "SELECT id, router, kv_transfer, draft_tokens, recipe_file FROM configs
+             WHERE described = 1{}",
+            only("id")
+        ),
+        &[],
+    )?;
+    for r in configs {
+        out.insert(
+            r[0].int(),
+            Topology {
+                pools: Vec::new(),
+                router: r[1].opt_text(),
+                kv_transfer: r[2].opt_text(),
+                draft_tokens: r[3].opt_int().map(|v| v as u32),
+                recipe_file: r[4].opt_text(),
+            },
+        );
+    }
+    let pools = db.query(
+        &format!(
+            "SELECT config_id, role, workers, tp, pp, dcp, pcp, ep, dp_attn, gpus
+             FROM config_pools WHERE 1 = 1{} ORDER BY config_id, role",
+            only("config_id")
+        ),
+        &[],
+    )?;
+    for r in pools {
+        let Some(t) = out.get_mut(&r[0].int()) else {
+            continue;
+        };
+        let Ok(role) = r[1].text().parse() else {
+            continue;
+        };
+        let n = |i: usize| r[i].int() as u32;
+        t.pools.push(Pool {
+            role,
+            workers: n(2),
+            tp: n(3),
+            pp: n(4),
+            dcp: n(5),
+            pcp: n(6),
+            ep: n(7),
+            dp_attn: r[8].int() != 0,
+            gpus: n(9),
+        });
+    }
+    // Prefill before decode, as they are read.
+    for t in out.values_mut() {
+        t.pools.sort_by_key(|p| p.role as u8);
+    }
+    Ok(out)
 }
 
 fn run_of(r: &[Value]) -> Run {

@@ -38,6 +38,7 @@ fn own_runs() -> Vec<(Run, Vec<Point>)> {
                         osl: 1024,
                         conc,
                         num_gpus: 8,
+                        deployment: None,
                         metrics: Metrics {
                             tput_per_gpu: Some(tput),
                             input_tput_per_gpu: Some(tput / 2.0),

@@ -34,6 +34,7 @@ fn point(hw: &str, conc: u32, tput: f64) -> Point {
         osl: 1024,
         conc,
         num_gpus: 8,
+        deployment: None,
         metrics: Metrics {
             tput_per_gpu: Some(tput),
             median_intvty: Some(1000.0 / conc as f64),
@@ -526,4 +527,117 @@ fn a_store_from_before_simulated_views_is_migrated_and_backfilled() {
         .view("llama-3.3-70b", 1024, 1024, None, Source::Own)
         .unwrap();
     assert_eq!(v[0].simulated, Some(json!({"basis": "in sample"})));
+}
+
+/// A sweep's multi-node point: its InferenceX row as the planner writes it.
+fn multi_node_point(dir: &std::path::Path, name: &str, config_file: &str) -> std::path::PathBuf {
+    let job = json!({
+        "image": "nvcr.io/nvidia/ai-dynamo/tensorrtllm-runtime:0.5.1", "model": "nvidia/DeepSeek-R1-0528-FP4-v2",
+        "model-prefix": "dsr1", "precision": "fp4", "framework": "dynamo-trt", "runner": "gb200",
+        "spec-decoding": "mtp", "isl": 1024, "osl": 1024, "conc": [4, 8], "disagg": true,
+        "prefill": {"num-worker": 1, "tp": 4, "pp": 1, "dcp-size": 1, "pcp-size": 1, "ep": 4, "dp-attn": true,
+                    "additional-settings": [format!("CONFIG_FILE={config_file}")]},
+        "decode": {"num-worker": 4, "tp": 8, "pp": 1, "dcp-size": 1, "pcp-size": 1, "ep": 8, "dp-attn": false,
+                   "additional-settings": [format!("CONFIG_FILE={config_file}")]},
+        "router": {"name": "dynamo-router", "version": "0.5.1"},
+        "kv-p2p-transfer": "nixl",
+    });
+    let p = dir.join(format!("points/dsr1/{name}.json"));
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    let v = json!({"config_key": "dsr1-fp4-gb200-dynamo-trt", "job": job, "concurrency": 8,
+                   "server_command": "x",
+                   "result": {"num_gpus": 36, "tput_per_gpu": 1000.0, "median_intvty": 50.0,
+                              "completed": 80, "failed": 0}});
+    std::fs::write(&p, serde_json::to_vec(&v).unwrap()).unwrap();
+    p
+}
+
+/// A multi-node deployment is stored pool by pool (workers, parallelism, GPUs per role) with
+/// its router, KV transfer, MTP draft length and recipe file; two deployments of one pool
+/// shape from different recipe files stay two configs.
+#[test]
+fn a_multi_node_deployment_is_stored_pool_by_pool() {
+    use servebench_store::{Pool, Role};
+    let d = tempfile::tempdir().unwrap();
+    let a = multi_node_point(d.path(), "a", "recipes/trtllm/gb200-fp4/1k1k/mtp/ctx1_gen4_tep8_batch32_eplb0_mtp3.yaml");
+    let b = multi_node_point(d.path(), "b", "recipes/trtllm/gb200-fp4/1k1k/mtp/ctx1_gen4_tep8_batch64_eplb0_mtp1.yaml:zip_override_x[1]");
+    let pts = vec![
+        import::sweep_point(d.path(), &a).unwrap(),
+        import::sweep_point(d.path(), &b).unwrap(),
+    ];
+    assert_eq!(
+        pts[0].config.topology,
+        "p1x4ep4dpa-d4x8ep8@ctx1_gen4_tep8_batch32_eplb0_mtp3"
+    );
+    assert_eq!(
+        pts[1].config.topology,
+        "p1x4ep4dpa-d4x8ep8@ctx1_gen4_tep8_batch64_eplb0_mtp1:zip_override_x[1]"
+    );
+    let pool = |role, workers, tp, ep, dp_attn, gpus| Pool {
+        role,
+        workers,
+        tp,
+        pp: 1,
+        dcp: 1,
+        pcp: 1,
+        ep,
+        dp_attn,
+        gpus,
+    };
+    for t in stores("pools") {
+        let mut s = Store::open(&t.url).unwrap();
+        s.ingest(&run("night", Source::Own), &pts).unwrap();
+        let tops = s.topologies("nvidia/DeepSeek-R1-0528-FP4-v2").unwrap();
+        assert_eq!(tops.len(), 2, "two configs, not one");
+        let got = &tops[&pts[0].config.natural_key()];
+        assert_eq!(
+            got.pools,
+            [
+                pool(Role::Prefill, 1, 4, 4, true, 4),
+                pool(Role::Decode, 4, 8, 8, false, 32)
+            ]
+        );
+        assert_eq!((got.gpus(Role::Prefill), got.gpus(Role::Decode)), (4, 32));
+        assert_eq!(got.router.as_deref(), Some("dynamo-router 0.5.1"));
+        assert_eq!(got.kv_transfer.as_deref(), Some("nixl"));
+        assert_eq!(got.draft_tokens, Some(3));
+        assert_eq!(tops[&pts[1].config.natural_key()].draft_tokens, Some(1));
+        // The point page has it too.
+        let view = s
+            .view("nvidia/DeepSeek-R1-0528-FP4-v2", 1024, 1024, None, Source::Own)
+            .unwrap();
+        let rec = s.point(view[0].id).unwrap().unwrap();
+        assert_eq!(rec.point.deployment.as_ref(), Some(got));
+    }
+}
+
+/// InferenceX's multi-node rows import with their pools: GPUs per role as the orchestrator
+/// counted them, the router and the KV transfer.
+#[test]
+fn inferencex_multi_node_rows_keep_their_pools() {
+    use servebench_store::Role;
+    let d = tempfile::tempdir().unwrap();
+    let bmk = d.path().join("agg_bmk.json");
+    let row = json!([{"hw": "gb200-nv_4", "conc": 512, "image": "dynamo", "model": "deepseek-r1-fp4",
+        "framework": "dynamo-sglang", "precision": "fp4", "spec_decoding": "none", "disagg": true,
+        "isl": 1024, "osl": 1024, "is_multinode": true, "prefill_tp": 4, "prefill_ep": 4,
+        "prefill_dp_attention": "true", "prefill_num_workers": 2, "decode_tp": 16, "decode_ep": 16,
+        "decode_dp_attention": "true", "decode_num_workers": 1, "num_prefill_gpu": 8,
+        "num_decode_gpu": 16, "tput_per_gpu": 3000.0, "median_intvty": 60.0,
+        "router": {"name": "sglang-router", "version": "0.3.2"}, "kv_p2p_transfer": "mooncake"}]);
+    std::fs::write(&bmk, serde_json::to_vec(&row).unwrap()).unwrap();
+    let pts = import::inferencex_agg(&bmk).unwrap();
+    let t = pts[0].deployment.as_ref().unwrap();
+    assert_eq!(t.pools.len(), 2);
+    assert_eq!((t.pools[0].role, t.pools[0].workers, t.pools[0].tp), (Role::Prefill, 2, 4));
+    assert!(t.pools[0].dp_attn && t.pools[1].dp_attn);
+    assert_eq!((t.gpus(Role::Prefill), t.gpus(Role::Decode)), (8, 16));
+    assert_eq!(t.router.as_deref(), Some("sglang-router 0.3.2"));
+    assert_eq!(t.kv_transfer.as_deref(), Some("mooncake"));
+    for ts in stores("ix-pools") {
+        let mut s = Store::open(&ts.url).unwrap();
+        s.ingest(&run("ix", Source::Reference), &pts).unwrap();
+        let tops = s.topologies("deepseek-r1-fp4").unwrap();
+        assert_eq!(tops[&pts[0].config.natural_key()], *t);
+    }
 }

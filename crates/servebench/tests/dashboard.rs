@@ -15,7 +15,9 @@ use servebench_analysis::economics::{
     dollars_per_million_tokens, joules_per_token, tokens_per_s_per_mw,
 };
 use servebench_analysis::grouping::Grouping;
-use servebench_store::{import, Config, Eval, EvalOutcome, Metrics, Point, Run, Source, Store};
+use servebench_store::{
+    import, Config, Eval, EvalOutcome, Metrics, Point, Pool, Role, Run, Source, Store, Topology,
+};
 use std::collections::BTreeMap;
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
@@ -58,13 +60,16 @@ fn seed(store: &str, log: &str) {
                         model: "gpt-oss-120b".into(),
                         precision: "fp4".into(),
                         spec_decoding: "none".into(),
-                        disagg: false,
-                        topology: format!("tp{tp}"),
+                        // H200 is a disaggregated deployment: a TP4 prefill worker and a TP4
+                        // decode worker.
+                        disagg: hw == "h200",
+                        topology: if hw == "h200" { "p1x4-d1x4".into() } else { format!("tp{tp}") },
                     },
                     isl: 1024,
                     osl: 1024,
                     conc,
                     num_gpus: tp,
+                    deployment: (hw == "h200").then(h200_pools),
                     metrics: Metrics {
                         tput_per_gpu: Some(tput),
                         input_tput_per_gpu: Some(tput * 0.5),
@@ -136,6 +141,28 @@ fn seed(store: &str, log: &str) {
         })
         .collect();
         s.ingest_evals(&run, &evals).unwrap();
+    }
+}
+
+/// H200's deployment: one TP4 prefill worker and one TP4 decode worker behind Dynamo's router.
+fn h200_pools() -> Topology {
+    let pool = |role| Pool {
+        role,
+        workers: 1,
+        tp: 4,
+        pp: 1,
+        dcp: 1,
+        pcp: 1,
+        ep: 1,
+        dp_attn: false,
+        gpus: 4,
+    };
+    Topology {
+        pools: vec![pool(Role::Prefill), pool(Role::Decode)],
+        router: Some("dynamo-router 0.5.1".into()),
+        kv_transfer: Some("nixl".into()),
+        draft_tokens: None,
+        recipe_file: None,
     }
 }
 
@@ -948,6 +975,18 @@ fn the_dashboard_in_a_real_browser_shows_what_the_analysis_library_computes() {
         assert_eq!(e["passed"].as_str(), Some(d["passed"].to_string().as_str()));
         assert!(close(num(&e["score"]).unwrap(), num(&d["score"]).unwrap()));
     }
+    // Its pools, GPUs per role, as seeded.
+    let pools: Vec<(String, u64)> = pt["pools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["role"].as_str().unwrap().to_string(), p["gpus"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(pools, [("prefill".to_string(), 4), ("decode".to_string(), 4)], "{pt}");
+    assert_eq!(
+        detail["deployment"]["router"], "dynamo-router 0.5.1",
+        "{detail}"
+    );
     // Its measured power, as stored, with its validity.
     assert_eq!(pt["power"]["valid"], "true", "{pt}");
     let shown = pt["power"]["values"].as_object().unwrap();

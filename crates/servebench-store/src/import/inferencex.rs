@@ -234,13 +234,22 @@ fn gpus_in_range(gpus: Option<u64>) -> Result<u32, String> {
     Ok(g as u32)
 }
 
+/// A row's deployment: its topology label, GPUs, (multi-node) whether it has a decode pool,
+/// and its pools as the store keeps them.
+struct Shape {
+    label: String,
+    gpus: u32,
+    decode_pool: Option<bool>,
+    pools: Vec<crate::Pool>,
+}
+
 /// A row's topology, GPUs, and (multi-node) whether it has a decode pool.
 ///
 /// Multi-node: the pools' topology; `num_prefill_gpu` + `num_decode_gpu` GPUs where the row
 /// has them (InferenceX takes them from its orchestrator), else each pool's workers × TP × PP ×
 /// PCP. A decode pool of no workers, no TP or no GPUs means an aggregated deployment (the
 /// prefill workers also decode). Single node: TP × PP × PCP GPUs.
-fn topology_of(row: &Value, multinode: bool) -> Result<(String, u32, Option<bool>), String> {
+fn topology_of(row: &Value, multinode: bool) -> Result<Shape, String> {
     if !multinode {
         let tp = need(row, "tp")?;
         let size = |k: &str| Ok::<u32, String>(count(row, k)?.unwrap_or(1));
@@ -255,8 +264,22 @@ fn topology_of(row: &Value, multinode: bool) -> Result<(String, u32, Option<bool
             [pp, dcp, pcp, ep].map(u64::from),
             flag(row, "dp_attention")?.unwrap_or(false),
         );
-        let gpus = u64::from(tp) * u64::from(pp) * u64::from(pcp);
-        return Ok((t, gpus_in_range(Some(gpus))?, None));
+        let gpus = gpus_in_range(Some(u64::from(tp) * u64::from(pp) * u64::from(pcp)))?;
+        let server = Pool {
+            workers: 1,
+            tp: tp.into(),
+            pp: pp.into(),
+            dcp: dcp.into(),
+            pcp: pcp.into(),
+            ep: ep.into(),
+            dp_attn: flag(row, "dp_attention")?.unwrap_or(false),
+        };
+        return Ok(Shape {
+            label: t,
+            gpus,
+            decode_pool: None,
+            pools: vec![server.stored(crate::Role::Server, Some(gpus.into()))],
+        });
     }
     let (pn, dn) = (
         count(row, "num_prefill_gpu")?,
@@ -280,15 +303,39 @@ fn topology_of(row: &Value, multinode: bool) -> Result<(String, u32, Option<bool
         None => Some(dn.unwrap_or(0).into()),
     };
     let gpus = gpus_in_range(p.zip(d).and_then(|(p, d)| p.checked_add(d)))?;
-    Ok((
-        pools_topology(&prefill, decode.as_ref()),
+    let pools = match &decode {
+        Some(dp) => vec![
+            prefill.stored(crate::Role::Prefill, p),
+            dp.stored(crate::Role::Decode, d),
+        ],
+        None => vec![prefill.stored(crate::Role::Workers, p)],
+    };
+    Ok(Shape {
+        label: pools_topology(&prefill, decode.as_ref()),
         gpus,
-        Some(decode.is_some()),
-    ))
+        decode_pool: Some(decode.is_some()),
+        pools,
+    })
 }
 
-/// What a row says was deployed (its model from `model`, else from `prefix_key`), and its GPUs.
-fn deployment(row: &Value, prefix_key: &str) -> Result<(Config, u32), String> {
+/// A row's router: `{name, version}` or a name.
+fn router(row: &Value) -> Option<String> {
+    match row.get("router")? {
+        Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
+        Value::Object(o) => {
+            let name = o.get("name")?.as_str()?;
+            Some(match o.get("version").and_then(Value::as_str) {
+                Some(v) => format!("{name} {v}"),
+                None => name.to_string(),
+            })
+        }
+        _ => None,
+    }
+}
+
+/// What a row says was deployed (its model from `model`, else from `prefix_key`), its GPUs
+/// and its deployment, structured.
+fn deployment(row: &Value, prefix_key: &str) -> Result<(Config, u32, crate::Topology), String> {
     let hw = text(row, "hw")?;
     let framework = text(row, "framework")?;
     let model = row
@@ -315,8 +362,19 @@ fn deployment(row: &Value, prefix_key: &str) -> Result<(Config, u32), String> {
         }
     };
     let multinode = flag(row, "is_multinode")?.unwrap_or(false);
-    let (topology, gpus, decode_pool) = topology_of(row, multinode)?;
-    let (engine, disagg) = engine_and_disagg(&framework, flag(row, "disagg")?, decode_pool);
+    let shape = topology_of(row, multinode)?;
+    let (engine, disagg) = engine_and_disagg(&framework, flag(row, "disagg")?, shape.decode_pool);
+    let described = crate::Topology {
+        pools: shape.pools,
+        router: router(row),
+        kv_transfer: row
+            .get("kv_p2p_transfer")
+            .and_then(Value::as_str)
+            .filter(|s| !s.trim().is_empty())
+            .map(str::to_string),
+        draft_tokens: None,
+        recipe_file: None,
+    };
     Ok((
         Config {
             hardware,
@@ -325,9 +383,10 @@ fn deployment(row: &Value, prefix_key: &str) -> Result<(Config, u32), String> {
             precision: precision_key(&precision),
             spec_decoding,
             disagg,
-            topology,
+            topology: shape.label,
         },
-        gpus,
+        shape.gpus,
+        described,
     ))
 }
 
@@ -338,7 +397,7 @@ fn ms(v: &Value, k: &str) -> Option<f64> {
 
 /// One fixed-seq benchmark row as a point.
 fn agg_row(row: &Value, file: &Path) -> Result<Point, String> {
-    let (config, num_gpus) = deployment(row, "infmax_model_prefix")?;
+    let (config, num_gpus, topology) = deployment(row, "infmax_model_prefix")?;
     let (isl, osl, conc) = (need(row, "isl")?, need(row, "osl")?, need(row, "conc")?);
     // InferenceX writes energy only for valid windows; with power_valid 0 its ingest deletes
     // every measured-power metric.
@@ -385,6 +444,7 @@ fn agg_row(row: &Value, file: &Path) -> Result<Point, String> {
         osl,
         conc,
         num_gpus,
+        deployment: Some(topology),
         metrics: Metrics {
             tput_per_gpu: f(row, "tput_per_gpu"),
             input_tput_per_gpu: f(row, "input_tput_per_gpu"),
@@ -483,7 +543,7 @@ fn eval_row(row: &Value) -> Result<Eval, String> {
     if RowKind::of(row) != RowKind::Eval {
         return Err("not an eval row: expected task with em_strict, em_flexible or score".into());
     }
-    let (config, _) = deployment(row, "model_prefix")?;
+    let (config, _, _) = deployment(row, "model_prefix")?;
     let (isl, osl, conc) = (need(row, "isl")?, need(row, "osl")?, need(row, "conc")?);
     let task = text(row, "task")?;
     // The score InferenceX reports (strict exact match, else accuracy), else the strict, else

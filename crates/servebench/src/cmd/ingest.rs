@@ -79,6 +79,7 @@ fn synthetic(store: &mut Store, n: usize) -> anyhow::Result<()> {
                 osl: [1024, 8192, 1024][i / 100 % 3],
                 conc: (i / 300 + 1) as u32,
                 num_gpus: 8,
+                deployment: None,
                 metrics: Metrics {
                     tput_per_gpu: Some(1000.0 + i as f64),
                     median_intvty: Some(50.0),

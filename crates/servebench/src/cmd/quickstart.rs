@@ -140,6 +140,7 @@ pub fn run(a: QuickstartArgs) -> anyhow::Result<ExitCode> {
             osl: m.osl,
             conc: m.conc,
             num_gpus: m.num_gpus,
+            deployment: Some(import::job_topology(&job.ix_row())),
             metrics: Metrics {
                 tput_per_gpu: Some(m.tput_per_gpu),
                 input_tput_per_gpu: Some(m.input_tput_per_gpu),
