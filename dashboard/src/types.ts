@@ -187,6 +187,8 @@ interface PointFile {
   power: unknown;
   /** Accuracy evals run beside the point. */
   evals: EvalRecord[];
+  /** Its config's pools, router, KV transfer, MTP and recipe file, where stored. */
+  deployment?: DeploymentEntry | null;
 }
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };

@@ -78,7 +78,7 @@ function renderPoint(pf: PointFile, id: string): Rendered {
           numCell(e.threshold, 2, { "data-metric": "threshold" }), e.passed === null ? "-" : e.passed ? "pass" : "FAIL"],
       })))
     : h("p", { class: "empty", "data-testid": "no-point-evals" }, "No accuracy eval ran at this point.");
-  const dep = isObj(pf.deployment) && Array.isArray(pf.deployment.pools) ? pf.deployment as unknown as DeploymentEntry : null;
+  const dep = pf.deployment && Array.isArray(pf.deployment.pools) ? pf.deployment : null;
   const deployment = dep
     ? h("div", {},
       table("point-pools", [["role", "role"], ["workers", "workers"], ["tp", "TP"], ["pp", "PP"], ["ep", "EP"], ["dp_attn", "DP attention"], ["gpus", "GPUs"]],

@@ -60,6 +60,20 @@ function numCell(v, digits = 1, attrs = {}) {
     return { text: fmt(v, digits), value: v ?? null, attrs };
 }
 /** A data table with stable selectors: data-testid on the table, data-col on every cell. */
+/** A pool in words: `decode 4 × TP8 EP8 = 32 GPUs`. */
+function poolText(p) {
+    const sizes = [`TP${p.tp}`, p.pp > 1 ? `PP${p.pp}` : "", p.dcp > 1 ? `DCP${p.dcp}` : "", p.pcp > 1 ? `PCP${p.pcp}` : "",
+        p.ep > 1 ? `EP${p.ep}` : "", p.dp_attn ? "DP-attn" : ""].filter((s) => s !== "").join(" ");
+    return `${p.role} ${p.workers} × ${sizes} = ${p.gpus} GPUs`;
+}
+/** What else a deployment states: router, KV transfer, MTP draft length. */
+function deploymentExtras(d) {
+    return [
+        d.router ? `router ${d.router}` : "",
+        d.kv_transfer ? `KV transfer ${d.kv_transfer}` : "",
+        d.draft_tokens !== null && d.draft_tokens !== undefined ? `MTP ${d.draft_tokens} draft tokens` : "",
+    ].filter((s) => s !== "");
+}
 function table(testid, columns, rows) {
     const head = h("tr", {}, ...columns.map(([, label]) => h("th", {}, label)));
     const body = rows.map((r) => h("tr", r.attrs, ...r.cells.map((c, i) => {
@@ -440,12 +454,15 @@ function yOf(y, p, tier, price) {
 }
 /** The full config of a point, for tooltips and the pinned panel. */
 function describe(p, c) {
-    const pd = /^p(\d+)x(\d+)\D.*-d(\d+)x(\d+)/.exec(c.topology) ?? /^p(\d+)x(\d+)-d(\d+)x(\d+)/.exec(c.topology);
+    const d = c.deployment;
+    // Per-role GPUs where the deployment has more than one pool (or an aggregated multi-node one).
+    const pools = d && (d.pools.length > 1 || d.pools.some((x) => x.role === "workers")) ? d.pools.map(poolText) : [];
     return [
         labelOf(c, p.source),
         `conc ${p.conc} · ${p.num_gpus} GPUs · ${c.precision}`,
         `topology ${c.topology}${c.disagg ? " (disaggregated)" : ""}${c.spec_decoding && c.spec_decoding !== "none" ? ` · spec ${c.spec_decoding}` : ""}`,
-        ...(pd ? [`P/D workers: ${pd[1]} prefill × ${pd[2]} GPUs, ${pd[3]} decode × ${pd[4]} GPUs`] : []),
+        ...pools,
+        ...(d ? deploymentExtras(d) : []),
         `image ${p.image ?? "n/a"}`,
         `run ${p.run} (${date10(p.run_started_at)})`,
         ...(p.simulated ? [simulatedText(p.simulated)] : []),
@@ -1005,9 +1022,17 @@ function renderPoint(pf, id) {
                 numCell(e.threshold, 2, { "data-metric": "threshold" }), e.passed === null ? "-" : e.passed ? "pass" : "FAIL"],
         })))
         : h("p", { class: "empty", "data-testid": "no-point-evals" }, "No accuracy eval ran at this point.");
+    const dep = pf.deployment && Array.isArray(pf.deployment.pools) ? pf.deployment : null;
+    const deployment = dep
+        ? h("div", {}, table("point-pools", [["role", "role"], ["workers", "workers"], ["tp", "TP"], ["pp", "PP"], ["ep", "EP"], ["dp_attn", "DP attention"], ["gpus", "GPUs"]], dep.pools.map((p) => ({
+            attrs: { "data-testid": "point-pool", "data-role": p.role, "data-gpus": String(p.gpus) },
+            cells: [p.role, String(p.workers), String(p.tp), String(p.pp), String(p.ep), p.dp_attn ? "yes" : "no", String(p.gpus)],
+        }))), ...[...deploymentExtras(dep), dep.recipe_file ? `recipe file ${dep.recipe_file}` : ""].filter((s) => s !== "")
+            .map((s) => h("p", { "data-testid": "point-deployment-extra" }, s)))
+        : h("p", { class: "empty", "data-testid": "no-point-pools" }, "The source gave this point's topology as a label only.");
     const c = isObj(pf.config) ? pf.config : {};
     const title = typeof c.label === "string" ? c.label : [c.hardware, c.engine, c.precision, c.topology].filter((x) => typeof x === "string").join(" ");
-    const el = h("section", { "data-testid": "view-point", "data-point": String(pf.id ?? id) }, h("h2", {}, `Point ${pf.id ?? id}`, title ? ` — ${title}` : ""), h("div", { class: "cols" }, h("div", {}, h("h3", {}, "Config"), kv("config", pf.config), h("h3", {}, "Run"), kv("run", pf.run)), h("div", {}, h("h3", {}, "Metrics"), kv("metrics", pf.metrics))), h("h3", {}, "Measured power"), power, h("h3", {}, "Accuracy"), accuracy, h("h3", {}, "Distributions"), ms.length ? chartBox("distributions", config, () => ({ header: ["metric", ...stats], rows: metrics.map((m) => [m, ...stats.map((s) => dist.get(m)?.get(s) ?? null)]) })) : null, metrics.length ? table("distributions-table", [["metric", "metric"], ...stats.map((s) => [s, s])], rows)
+    const el = h("section", { "data-testid": "view-point", "data-point": String(pf.id ?? id) }, h("h2", {}, `Point ${pf.id ?? id}`, title ? ` — ${title}` : ""), h("div", { class: "cols" }, h("div", {}, h("h3", {}, "Config"), kv("config", pf.config), h("h3", {}, "Deployment"), deployment, h("h3", {}, "Run"), kv("run", pf.run)), h("div", {}, h("h3", {}, "Metrics"), kv("metrics", pf.metrics))), h("h3", {}, "Measured power"), power, h("h3", {}, "Accuracy"), accuracy, h("h3", {}, "Distributions"), ms.length ? chartBox("distributions", config, () => ({ header: ["metric", ...stats], rows: metrics.map((m) => [m, ...stats.map((s) => dist.get(m)?.get(s) ?? null)]) })) : null, metrics.length ? table("distributions-table", [["metric", "metric"], ...stats.map((s) => [s, s])], rows)
         : h("p", { class: "empty", "data-testid": "no-distributions" }, "The result holds no per-request statistics."), h("h3", {}, "Provenance"), kv("provenance", pf.provenance), h("h3", {}, "Server log (tail)"), logText !== null ? h("pre", { class: "log", "data-testid": "server-log" }, logText.split("\n").slice(-400).join("\n"))
         : h("p", { class: "empty", "data-testid": "server-log" }, "The store does not know this point's server log."));
     return { el, params: [], state: { id: pf.id ?? id, metrics: isObj(pf.metrics) ? pf.metrics : null, power_valid: pw ? pw.valid === true : null, distributions: Object.fromEntries([...dist].map(([m, s]) => [m, Object.fromEntries(s)])) } };

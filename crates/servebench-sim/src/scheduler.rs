@@ -278,7 +278,10 @@ impl<'a> Engine<'a> {
             || !self.limits.fast_decode
             || !self.waiting.is_empty()
             || n.saturating_mul(width) > self.limits.max_batched_tokens
-            || self.running.iter().any(|s| s.prefilling() || s.generated == 0)
+            || self
+                .running
+                .iter()
+                .any(|s| s.prefilling() || s.generated == 0)
         {
             return 0;
         }

@@ -324,6 +324,35 @@ mod tests {
         PerfModel::new(Deployment::from_catalog(&c, accel, model, engine, p, tp).unwrap()).unwrap()
     }
 
+    /// With speculation, a decode run in one go emits what the acceptance carry gives each
+    /// step (2.5 accepted: 2, 3, 2, 3, ...) and stops before the step that would finish the
+    /// request, which `step` then ends with the one token left.
+    #[test]
+    fn speculative_decode_runs_in_one_go_up_to_the_last_step() {
+        let mut m = perf("h200", "llama-3.3-70b", "vllm", Precision::Fp8, 8);
+        let mut dep = m.dep.clone();
+        dep.spec = Some(crate::perf::SpecDecode {
+            draft_tokens: 3,
+            acceptance_length: 2.5,
+        });
+        m = PerfModel::new(dep).unwrap();
+        let mut e = Engine::new(&m, SchedulerLimits::from_perf(&m), false);
+        let id = e.submit(SimRequest {
+            arrival_s: 0.0,
+            prompt_tokens: 100,
+            output_tokens: 12,
+        });
+        let mut emitted = Vec::new();
+        e.step_emitting(|x| emitted.push(x));
+        assert_eq!(emitted, [(id, 1)], "the prefill samples the first token");
+        // 1 + 2 + 3 + 2 + 3 = 11; the next step's 2 would pass 12.
+        assert_eq!(e.fast_decode(f64::INFINITY), 4);
+        assert_eq!(e.fast_decode(f64::INFINITY), 0);
+        emitted.clear();
+        let done = e.step_emitting(|x| emitted.push(x));
+        assert_eq!((done, emitted), (vec![id], vec![(id, 1)]));
+    }
+
     #[test]
     fn aborted_requests_free_their_blocks_and_finished_ones_are_retired() {
         let m = perf("h200", "llama-3.3-70b", "vllm", Precision::Fp8, 8);

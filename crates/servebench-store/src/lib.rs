@@ -1393,7 +1393,10 @@ fn topologies(
     let only = |col: &str| match ids {
         Some(ids) if !ids.is_empty() => format!(
             " AND {col} IN ({})",
-            ids.iter().map(i64::to_string).collect::<Vec<_>>().join(", ")
+            ids.iter()
+                .map(i64::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
         Some(_) => " AND 1 = 0".to_string(),
         None => String::new(),

@@ -503,13 +503,19 @@ fn a_store_from_before_simulated_views_is_migrated_and_backfilled() {
         .unwrap()
         .ingest(&run("sim", Source::Own), &[sim])
         .unwrap();
-    // Back to schema version 8: no `simulated` column.
+    // Back to schema version 8: no `simulated` column, no stored deployments.
     let c = rusqlite::Connection::open(&path).unwrap();
     c.execute_batch(
         "DROP INDEX points_view;
          ALTER TABLE points DROP COLUMN simulated;
          CREATE INDEX points_view ON points(config_id, isl, osl, run_id);
-         DELETE FROM schema_version WHERE version = 9;",
+         DROP TABLE config_pools;
+         ALTER TABLE configs DROP COLUMN router;
+         ALTER TABLE configs DROP COLUMN kv_transfer;
+         ALTER TABLE configs DROP COLUMN draft_tokens;
+         ALTER TABLE configs DROP COLUMN recipe_file;
+         ALTER TABLE configs DROP COLUMN described;
+         DELETE FROM schema_version WHERE version >= 9;",
     )
     .unwrap();
     drop(c);
@@ -518,11 +524,11 @@ fn a_store_from_before_simulated_views_is_migrated_and_backfilled() {
         Err(e) => e.to_string(),
     };
     assert!(
-        e.contains("schema version 8, this servebench reads version 9"),
+        e.contains("schema version 8, this servebench reads version 10"),
         "{e}"
     );
     let mut s = Store::open(&url).unwrap();
-    assert_eq!(s.schema_version().unwrap(), 9);
+    assert_eq!(s.schema_version().unwrap(), 10);
     let v = s
         .view("llama-3.3-70b", 1024, 1024, None, Source::Own)
         .unwrap();
@@ -559,7 +565,11 @@ fn multi_node_point(dir: &std::path::Path, name: &str, config_file: &str) -> std
 fn a_multi_node_deployment_is_stored_pool_by_pool() {
     use servebench_store::{Pool, Role};
     let d = tempfile::tempdir().unwrap();
-    let a = multi_node_point(d.path(), "a", "recipes/trtllm/gb200-fp4/1k1k/mtp/ctx1_gen4_tep8_batch32_eplb0_mtp3.yaml");
+    let a = multi_node_point(
+        d.path(),
+        "a",
+        "recipes/trtllm/gb200-fp4/1k1k/mtp/ctx1_gen4_tep8_batch32_eplb0_mtp3.yaml",
+    );
     let b = multi_node_point(d.path(), "b", "recipes/trtllm/gb200-fp4/1k1k/mtp/ctx1_gen4_tep8_batch64_eplb0_mtp1.yaml:zip_override_x[1]");
     let pts = vec![
         import::sweep_point(d.path(), &a).unwrap(),
@@ -604,7 +614,13 @@ fn a_multi_node_deployment_is_stored_pool_by_pool() {
         assert_eq!(tops[&pts[1].config.natural_key()].draft_tokens, Some(1));
         // The point page has it too.
         let view = s
-            .view("nvidia/DeepSeek-R1-0528-FP4-v2", 1024, 1024, None, Source::Own)
+            .view(
+                "nvidia/DeepSeek-R1-0528-FP4-v2",
+                1024,
+                1024,
+                None,
+                Source::Own,
+            )
             .unwrap();
         let rec = s.point(view[0].id).unwrap().unwrap();
         assert_eq!(rec.point.deployment.as_ref(), Some(got));
@@ -629,12 +645,15 @@ fn inferencex_multi_node_rows_keep_their_pools() {
     let pts = import::inferencex_agg(&bmk).unwrap();
     let t = pts[0].deployment.as_ref().unwrap();
     assert_eq!(t.pools.len(), 2);
-    assert_eq!((t.pools[0].role, t.pools[0].workers, t.pools[0].tp), (Role::Prefill, 2, 4));
+    assert_eq!(
+        (t.pools[0].role, t.pools[0].workers, t.pools[0].tp),
+        (Role::Prefill, 2, 4)
+    );
     assert!(t.pools[0].dp_attn && t.pools[1].dp_attn);
     assert_eq!((t.gpus(Role::Prefill), t.gpus(Role::Decode)), (8, 16));
     assert_eq!(t.router.as_deref(), Some("sglang-router 0.3.2"));
     assert_eq!(t.kv_transfer.as_deref(), Some("mooncake"));
-    for ts in stores("ix-pools") {
+    for ts in stores("ix_pools") {
         let mut s = Store::open(&ts.url).unwrap();
         s.ingest(&run("ix", Source::Reference), &pts).unwrap();
         let tops = s.topologies("deepseek-r1-fp4").unwrap();

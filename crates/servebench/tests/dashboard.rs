@@ -980,9 +980,18 @@ fn the_dashboard_in_a_real_browser_shows_what_the_analysis_library_computes() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|p| (p["role"].as_str().unwrap().to_string(), p["gpus"].as_u64().unwrap()))
+        .map(|p| {
+            (
+                p["role"].as_str().unwrap().to_string(),
+                p["gpus"].as_u64().unwrap(),
+            )
+        })
         .collect();
-    assert_eq!(pools, [("prefill".to_string(), 4), ("decode".to_string(), 4)], "{pt}");
+    assert_eq!(
+        pools,
+        [("prefill".to_string(), 4), ("decode".to_string(), 4)],
+        "{pt}"
+    );
     assert_eq!(
         detail["deployment"]["router"], "dynamo-router 0.5.1",
         "{detail}"
