@@ -556,28 +556,15 @@ mod tests {
     /// one step at a time gives, with transfers and other workers' steps interleaved.
     #[test]
     fn fast_decode_runs_are_exactly_the_steps() {
-        let (p, plain) = (perf(2), perf(4));
-        // Decode workers with speculation (MTP) too.
-        let mut dep = plain.dep.clone();
-        dep.spec = Some(crate::perf::SpecDecode {
-            draft_tokens: 2,
-            acceptance_length: 1.9,
-        });
-        let spec = PerfModel::new(dep).unwrap();
-        for (pw, dw, c, dm) in [
-            (1, 1, 8, &plain),
-            (3, 2, 64, &plain),
-            (2, 0, 32, &plain),
-            (3, 2, 64, &spec),
-            (1, 2, 16, &spec),
-        ] {
+        let (p, dm) = (perf(2), perf(4));
+        for (pw, dw, c) in [(1, 1, 8), (3, 2, 64), (2, 0, 32)] {
             let d = Disagg {
                 prefill: Pool {
                     perf: &p,
                     workers: pw,
                 },
                 decode: Pool {
-                    perf: dm,
+                    perf: &dm,
                     workers: dw,
                 },
                 link: LINK,

@@ -265,78 +265,65 @@ impl<'a> Engine<'a> {
     }
 
     /// Runs, in one go, the pure-decode steps [`Engine::step`] would run next while nothing
-    /// can change the batch: no request waiting, every running sequence decoding (one token a
-    /// step, or with speculation its draft tokens plus one, emitting what the acceptance
-    /// carry gives) within the token budget, none finishing, the KV cache holding all of them,
-    /// and each step starting before `until_s` (the caller's next outside event). Each step
-    /// costs, emits and records exactly what `step` would, in the same floating-point order;
-    /// only the per-step bookkeeping is skipped. Returns the steps run (0: take `step`).
+    /// can change the batch: no request waiting, every running sequence decoding one token a
+    /// step (no speculation) within the token budget, none finishing, the KV cache holding
+    /// all of them to the end, and each step starting before `until_s` (the caller's next
+    /// outside event). Each step costs and records exactly what `step` would; only the
+    /// per-step bookkeeping is skipped. Returns the steps run (0: take `step`).
     pub fn fast_decode(&mut self, until_s: f64) -> u64 {
         let n = self.running.len() as u64;
-        let width = self.decode_width();
         if n == 0
             || !self.limits.fast_decode
             || !self.waiting.is_empty()
-            || n.saturating_mul(width) > self.limits.max_batched_tokens
-            || self
-                .running
-                .iter()
-                .any(|s| s.prefilling() || s.generated == 0)
+            || self.perf.dep.spec.is_some()
+            || n > self.limits.max_batched_tokens
         {
             return 0;
         }
-        let accept = self.perf.dep.spec.map_or(1.0, |sd| sd.acceptance_length);
-        // Each sequence's state through the run: (ctx, generated, carry, blocks).
-        let mut seqs: Vec<(u64, u64, f64, u64)> = self
-            .running
-            .iter()
-            .map(|s| (s.ctx, s.generated, s.accept_carry, s.blocks))
-            .collect();
-        let outs: Vec<u64> = (self.running.iter())
-            .map(|s| self.outcomes[s.id - self.base].output_tokens)
-            .collect();
-        let mut free = self.free_blocks;
+        let mut k = u64::MAX;
+        for s in &self.running {
+            if s.prefilling() || s.generated == 0 {
+                return 0;
+            }
+            let out = self.outcomes[s.id - self.base].output_tokens;
+            // Stop before anyone's last token: `step` reports finishes.
+            k = k.min(out.saturating_sub(s.generated + 1));
+        }
+        let extra = |k: u64, e: &Engine<'_>| -> u64 {
+            e.running
+                .iter()
+                .map(|s| e.blocks_for(s.ctx + k).saturating_sub(s.blocks))
+                .sum()
+        };
+        if k == 0 || extra(k, self) > self.free_blocks {
+            return 0;
+        }
+        // The steps, costed as `step` costs them.
         let mut ends = Vec::new();
-        while self.now_s < until_s {
-            // The step's blocks (reserved before it, as `step` does) and emissions; stop
-            // before a step that would preempt or finish anyone (`step` handles those).
-            let mut need = 0;
-            let mut fits = true;
-            for (&(ctx, generated, carry, blocks), &out) in seqs.iter().zip(&outs) {
-                need += self.blocks_for(ctx + width).saturating_sub(blocks);
-                let e = ((carry + accept).floor() as u64).max(1);
-                fits &= generated + e < out;
-            }
-            if !fits || need > free {
-                break;
-            }
+        while (ends.len() as u64) < k && self.now_s < until_s {
+            let j = ends.len() as u64;
             let mut batch = StepBatch::default();
-            for &(ctx, ..) in &seqs {
-                self.perf.add_decode(&mut batch, ctx, width);
+            for s in &self.running {
+                self.perf.add_decode(&mut batch, s.ctx + j, 1);
             }
             let cost = self.perf.step(&batch);
             self.now_s += cost.total_s;
             self.stats.steps += 1;
             self.stats.busy_s += cost.total_s;
             self.stats.busy_energy_j += self.perf.board_power_w(&cost) * cost.total_s;
-            free -= need;
-            for (ctx, generated, carry, blocks) in seqs.iter_mut() {
-                *blocks = (*blocks).max(self.blocks_for(*ctx + width));
-                *carry += accept;
-                let e = ((*carry).floor() as u64).max(1);
-                *carry -= e as f64;
-                *ctx += e;
-                *generated += e;
-            }
             ends.push(self.now_s);
         }
-        let Some(&last) = ends.last() else { return 0 };
-        self.free_blocks = free;
+        let taken = ends.len() as u64;
+        let need = extra(taken, self);
+        self.free_blocks -= need;
         let used = self.limits.blocks() - self.free_blocks;
         self.stats.max_blocks_used = self.stats.max_blocks_used.max(used);
         self.stats.max_running = self.stats.max_running.max(n);
-        for (i, &(ctx, generated, carry, blocks)) in seqs.iter().enumerate() {
+        let Some(&last) = ends.last() else { return 0 };
+        for i in 0..self.running.len() {
+            let blocks = self.blocks_for(self.running[i].ctx + taken);
             let s = &mut self.running[i];
+            s.blocks = s.blocks.max(blocks);
             let o = &mut self.outcomes[s.id - self.base];
             if self.record_gaps {
                 let mut prev = s.last_token_s;
@@ -345,11 +332,12 @@ impl<'a> Engine<'a> {
                     prev = t;
                 }
             }
-            (s.ctx, s.generated, s.accept_carry, s.blocks) = (ctx, generated, carry, blocks);
+            s.ctx += taken;
+            s.generated += taken;
             s.last_token_s = last;
             o.last_token_s = last;
         }
-        ends.len() as u64
+        taken
     }
 
     /// [`Engine::step`], also telling `emit` the tokens each request got from the step (the

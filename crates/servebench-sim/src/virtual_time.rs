@@ -280,20 +280,8 @@ mod tests {
                 Some(20_000),
             ),
         ];
-        // Speculative decoding (MTP): every case again with 3 drafts and fractional acceptance.
-        let spec = crate::perf::SpecDecode {
-            draft_tokens: 3,
-            acceptance_length: 2.37,
-        };
-        let with_spec = cases.map(|c| (c, Some(spec)));
-        let cases = cases.map(|c| (c, None)).into_iter().chain(with_spec);
-        for ((gpu, model, engine, p, tp, c, kv), spec) in cases {
-            let mut m = perf(gpu, model, engine, p, tp);
-            if spec.is_some() {
-                let mut dep = m.dep.clone();
-                dep.spec = spec;
-                m = PerfModel::new(dep).unwrap();
-            }
+        for (gpu, model, engine, p, tp, c, kv) in cases {
+            let m = perf(gpu, model, engine, p, tp);
             let mut limits = SchedulerLimits::from_perf(&m);
             if let Some(kv) = kv {
                 limits.kv_capacity_tokens = kv;
@@ -310,8 +298,8 @@ mod tests {
                 simulate_with(&m, limits, &vp),
                 simulate_with(&m, slow_limits, &vp),
             );
-            assert_eq!(fast.outcomes, slow.outcomes, "{model} on {gpu}, {spec:?}");
-            assert_eq!(fast.stats, slow.stats, "{model} on {gpu}, {spec:?}");
+            assert_eq!(fast.outcomes, slow.outcomes, "{model} on {gpu}");
+            assert_eq!(fast.stats, slow.stats, "{model} on {gpu}");
             assert_eq!(fast.energy_per_gpu_j, slow.energy_per_gpu_j);
             if kv.is_some() {
                 assert!(slow.stats.preemptions > 0, "the small cache preempts");
@@ -322,35 +310,6 @@ mod tests {
     fn perf(accel: &str, model: &str, engine: &str, p: Precision, tp: u32) -> PerfModel {
         let c = Catalog::builtin().unwrap();
         PerfModel::new(Deployment::from_catalog(&c, accel, model, engine, p, tp).unwrap()).unwrap()
-    }
-
-    /// With speculation, a decode run in one go emits what the acceptance carry gives each
-    /// step (2.5 accepted: 2, 3, 2, 3, ...) and stops before the step that would finish the
-    /// request, which `step` then ends with the one token left.
-    #[test]
-    fn speculative_decode_runs_in_one_go_up_to_the_last_step() {
-        let mut m = perf("h200", "llama-3.3-70b", "vllm", Precision::Fp8, 8);
-        let mut dep = m.dep.clone();
-        dep.spec = Some(crate::perf::SpecDecode {
-            draft_tokens: 3,
-            acceptance_length: 2.5,
-        });
-        m = PerfModel::new(dep).unwrap();
-        let mut e = Engine::new(&m, SchedulerLimits::from_perf(&m), false);
-        let id = e.submit(SimRequest {
-            arrival_s: 0.0,
-            prompt_tokens: 100,
-            output_tokens: 12,
-        });
-        let mut emitted = Vec::new();
-        e.step_emitting(|x| emitted.push(x));
-        assert_eq!(emitted, [(id, 1)], "the prefill samples the first token");
-        // 1 + 2 + 3 + 2 + 3 = 11; the next step's 2 would pass 12.
-        assert_eq!(e.fast_decode(f64::INFINITY), 4);
-        assert_eq!(e.fast_decode(f64::INFINITY), 0);
-        emitted.clear();
-        let done = e.step_emitting(|x| emitted.push(x));
-        assert_eq!((done, emitted), (vec![id], vec![(id, 1)]));
     }
 
     #[test]

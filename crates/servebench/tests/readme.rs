@@ -1184,15 +1184,26 @@ fn readme_quickstart_today_with_multi_node_rows() {
         )
         .unwrap();
     // InferenceX's dsr1-fp4-gb200-dynamo-trt: one prefill worker of TP4/EP4 with DP attention,
-    // four decode workers of TP8/EP8, at concurrencies 4 to 48 (MTP) and 5 to 76 (none).
+    // four decode workers of TP8/EP8, at concurrencies 4 to 48 (MTP) and 5 to 76 (none), from
+    // its recipe file ctx1_gen4_tep8_batch8_eplb0_mtp3 (MTP).
     let gb200: Vec<_> = v
         .iter()
-        .filter(|p| p.config.hardware == "gb200" && p.config.topology == "p1x4ep4dpa-d4x8ep8")
+        .filter(|p| {
+            p.config.hardware == "gb200"
+                && p.config.topology == "p1x4ep4dpa-d4x8ep8@ctx1_gen4_tep8_batch8_eplb0_mtp3"
+        })
         .collect();
     assert!(!gb200.is_empty());
+    let pools = store.topologies("deepseek-r1-0528").unwrap();
     for p in &gb200 {
         assert!(p.config.disagg, "{:?}", p.config);
         assert_eq!(p.num_gpus, 36, "4 prefill + 32 decode GPUs");
+        // Stored pool by pool, with the row's MTP depth.
+        let t = &pools[&p.config_key];
+        use servebench_store::Role;
+        assert_eq!((t.gpus(Role::Prefill), t.gpus(Role::Decode)), (4, 32));
+        assert_eq!((t.pools[1].workers, t.pools[1].tp, t.pools[1].ep), (4, 8, 8));
+        assert_eq!(t.draft_tokens, Some(3));
     }
     assert!(
         v.iter().any(|p| !p.config.disagg),
