@@ -1202,7 +1202,10 @@ fn readme_quickstart_today_with_multi_node_rows() {
         let t = &pools[&p.config_key];
         use servebench_store::Role;
         assert_eq!((t.gpus(Role::Prefill), t.gpus(Role::Decode)), (4, 32));
-        assert_eq!((t.pools[1].workers, t.pools[1].tp, t.pools[1].ep), (4, 8, 8));
+        assert_eq!(
+            (t.pools[1].workers, t.pools[1].tp, t.pools[1].ep),
+            (4, 8, 8)
+        );
         assert_eq!(t.draft_tokens, Some(3));
     }
     assert!(
