@@ -523,6 +523,18 @@ fn left_out(job: &Job, deploy: &Deploy) -> Vec<String> {
     }
     if let Deploy::Pools { .. } = deploy {
         out.push("multi-node: the KV transfer's fixed cost is servebench's estimate".into());
+        // What the recipe chose that the simulator does not tell apart.
+        if let Some(r) = &job.router {
+            out.push(format!(
+                "router {} {}: simulated as a least-loaded router (no KV-aware or cache-affinity placement)",
+                r.name, r.version
+            ));
+        }
+        if let Some(t) = &job.kv_p2p_transfer {
+            out.push(format!(
+                "kv-p2p-transfer {t}: simulated as the link's bandwidth plus the fixed cost, whatever the library"
+            ));
+        }
     }
     if let Some(p) = deploy.workers().find(|p| !p.routing_skew_known()) {
         out.push(format!(

@@ -187,6 +187,23 @@ fn a_disaggregated_row_simulates_with_inferencexs_gpu_accounting() {
         left_out.iter().any(|l| l.starts_with("multi-node:")),
         "{left_out:?}"
     );
+    // The recipe's router and KV-transfer library are named where the simulator stands in.
+    let (router, kv) = (
+        jobs[0].router.as_ref().unwrap(),
+        jobs[0].kv_p2p_transfer.as_ref().unwrap(),
+    );
+    assert!(
+        left_out
+            .iter()
+            .any(|l| l.starts_with(&format!("router {} {}", router.name, router.version))),
+        "{left_out:?}"
+    );
+    assert!(
+        left_out
+            .iter()
+            .any(|l| l.starts_with(&format!("kv-p2p-transfer {kv}"))),
+        "{left_out:?}"
+    );
     // H100's TP16 workers span two 8-GPU NVLink domains: their collectives cross the NIC, and
     // every GPU of both pools counts.
     let h100 = jobs_of("dsr1-fp8-h100-dynamo-trt", true);
