@@ -176,7 +176,11 @@ async function typeInto(sel, value) {
   await i.press("Tab");
 }
 
-const shot = (name) => page.screenshot({ path: join(out, `${name}.png`), fullPage: true });
+// From the top: sticky table headers drawn where a scrolled viewport left them would cover rows.
+const shot = async (name) => {
+  await page.evaluate(() => window.scrollTo(0, 0));
+  return page.screenshot({ path: join(out, `${name}.png`), fullPage: true });
+};
 
 // ---- inference ------------------------------------------------------------------------------
 

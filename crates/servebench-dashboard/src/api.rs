@@ -215,6 +215,9 @@ impl Api {
             _ => Value::Null,
         };
         servebench_core::redact::json(&mut v);
+        // The run's key is named like a secret (`key`) but is the run's name: shown, with
+        // only what its value could hide masked.
+        v["run"]["key"] = json!(servebench_core::redact::value(&p.run.key));
         Ok(v)
     }
 

@@ -942,6 +942,14 @@ fn the_dashboard_in_a_real_browser_shows_what_the_analysis_library_computes() {
     // The point page shows the point as stored.
     let pt = &v["point"];
     let detail = api.point(&pt["id"].to_string()).unwrap();
+    // Its run by name (a run key is not a secret, whatever its field is called).
+    assert!(
+        detail["run"]["key"]
+            .as_str()
+            .is_some_and(|k| k.starts_with("nightly-")),
+        "{}",
+        detail["run"]
+    );
     let conc = detail["conc"].as_f64().unwrap();
     let p99 = pt["distributions"]
         .as_array()
