@@ -236,9 +236,12 @@ fn pools_topology(prefill: &Pool, decode: Option<&Pool>) -> String {
 
 /// `tp8`, `tp8-ep8-dpa`, `p1x4ep4dpa-d2x8ep8`, `2x8ep8dpa`: the topology part of a config's
 /// natural key.
-/// A multi-node row launched from an engine recipe file has the file's name after `@`: rows
-/// of one pool shape from different files (batch sizes, EPLB slots, MTP) are different
-/// deployments (`p1x8ep8dpa-d1x8ep8dpa@ctx1_gen1_dep8_batch8_eplb0_mtp3`).
+/// A multi-node row stating its decode workers' MTP depth (`DECODE_MTP_SIZE=N`) has `-mtpN`,
+/// one pinning the acceptance length (`SYNTHETIC_ACCEPTANCE_LENGTH=AL`) `-salAL`, and one
+/// launched from an engine recipe file the file's name after `@`: rows of one pool shape from
+/// different files (batch sizes, EPLB slots, MTP), MTP depths or pinned acceptance are
+/// different deployments (`p1x8ep8dpa-d1x8ep8dpa@ctx1_gen1_dep8_batch8_eplb0_mtp3`,
+/// `p1x8-d2x8-mtp2`, `p1x8ep8dpa-d4x8-sal2.49@disagg-gb200-low-latency-mtp2`).
 pub fn topology(job: &Value) -> String {
     let pool = |w: &Value| job_pool(w, w["num-worker"].as_u64().unwrap_or(1));
     if job.get("prefill").is_some() {
@@ -247,6 +250,16 @@ pub fn topology(job: &Value) -> String {
             &pool(&job["prefill"]),
             (decode.workers != 0).then_some(&decode),
         );
+        // The decode workers' MTP depth where the row states it, and an acceptance length the
+        // benchmark pins (InferenceX's synthetic acceptance): each a deployment of its own.
+        for (key, tag) in [
+            ("DECODE_MTP_SIZE=", "mtp"),
+            ("SYNTHETIC_ACCEPTANCE_LENGTH=", "sal"),
+        ] {
+            if let Some(n) = settings(job).find_map(|s| s.strip_prefix(key)) {
+                t.push_str(&format!("-{tag}{}", n.trim()));
+            }
+        }
         if let Some(f) = recipe_file(job) {
             // The file's name, with a `:zip_override_x[i]` variant selector where it has one.
             let name = f.rsplit('/').next().unwrap_or(&f);

@@ -254,6 +254,9 @@ pub struct Ingested {
     pub inserted: usize,
     /// Already stored (the same run, config, workload and concurrency).
     pub duplicates: usize,
+    /// Not stored: another point of the same batch has its identity (two images or recipes of
+    /// one deployment in one run); the first is kept.
+    pub collided: usize,
 }
 
 /// The schema, one migration a step, in [`ddl`]'s notation. Integers are BIGINT and reals
@@ -970,9 +973,12 @@ impl Store {
                     &[Value::Int(config_id), Value::Int(run_id), isl.into(), osl.into()],
                 )?;
             }
+            let mut seen = std::collections::HashSet::new();
+            let collided = points.iter().filter(|p| !seen.insert(p.key(run))).count();
             Ok(Ingested {
                 inserted,
-                duplicates: points.len() - inserted,
+                duplicates: points.len() - inserted - collided,
+                collided,
             })
         });
         r.map_err(self.err())
@@ -1013,6 +1019,7 @@ impl Store {
             Ok(Ingested {
                 inserted,
                 duplicates: evals.len() - inserted,
+                collided: 0,
             })
         });
         r.map_err(self.err())

@@ -594,9 +594,20 @@ fn a_multi_node_deployment_is_stored_pool_by_pool() {
         dp_attn,
         gpus,
     };
+    // MTP depth and a pinned acceptance length the row states are part of the deployment.
+    let mut j = pts[0].result["job"].clone();
+    j["prefill"]["additional-settings"] = json!(["SYNTHETIC_ACCEPTANCE_LENGTH=2.49"]);
+    j["decode"]["additional-settings"] = json!(["DECODE_MTP_SIZE=2"]);
+    assert_eq!(import::topology(&j), "p1x4ep4dpa-d4x8ep8-mtp2-sal2.49");
+    // The same deployment with another image, in the same run: not stored, and said so.
+    let mut other = pts[0].clone();
+    other.provenance["image"] = json!("nvcr.io/nvidia/ai-dynamo/tensorrtllm-runtime:0.6.0");
+    let mut with_other = pts.clone();
+    with_other.push(other);
     for t in stores("pools") {
         let mut s = Store::open(&t.url).unwrap();
-        s.ingest(&run("night", Source::Own), &pts).unwrap();
+        let n = s.ingest(&run("night", Source::Own), &with_other).unwrap();
+        assert_eq!((n.inserted, n.duplicates, n.collided), (2, 0, 1));
         let tops = s.topologies("nvidia/DeepSeek-R1-0528-FP4-v2").unwrap();
         assert_eq!(tops.len(), 2, "two configs, not one");
         let got = &tops[&pts[0].config.natural_key()];

@@ -193,6 +193,13 @@ fn store_one(store: &mut Store, l: &Loaded) -> anyhow::Result<()> {
             s * 1e3,
             l.points.len() as f64 / s
         );
+        if n.collided > 0 {
+            eprintln!(
+                "servebench ingest: {}: {} points not stored: each has the deployment, workload and concurrency of another point of this run (two images or recipes of one deployment); the first read is kept — ingest the other as a run of its own to compare them",
+                l.path.display(),
+                n.collided
+            );
+        }
     }
     // Accuracy evals: those a sweep ran beside its points, or InferenceX's.
     if !l.evals.is_empty() {

@@ -174,11 +174,19 @@ pub fn run(a: QuickstartArgs) -> anyhow::Result<ExitCode> {
         store.ingest(&r, &p)?;
     }
     eprintln!(
-        "servebench quickstart: {} points simulated in {simulated_s:.1} s, {} stored in {} (run {}){}",
+        "servebench quickstart: {} points simulated in {simulated_s:.1} s, {} stored in {} (run {}){}{}",
         points.len(),
         n.inserted,
         servebench_core::redact::url(&a.store),
         run.key,
+        if n.collided == 0 {
+            String::new()
+        } else {
+            format!(
+                "; {} not stored: the same deployment, workload and concurrency as another recipe's point (two images of one deployment)",
+                n.collided
+            )
+        },
         if failed.is_empty() {
             String::new()
         } else {
