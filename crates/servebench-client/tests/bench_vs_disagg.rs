@@ -3,9 +3,9 @@
 //! checked against the same disaggregated deployment simulated in virtual time on exactly the
 //! request lengths the client sent.
 
+mod engine_common;
+
 use servebench_catalog::{Catalog, Precision};
-use servebench_client::runner::Progress;
-use servebench_client::{Bench, BenchOptions};
 use servebench_sim::disagg::{simulate_disagg_lengths, Disagg, KvLink, Pool};
 use servebench_sim::perf::{Deployment, PerfModel};
 use servebench_sim::{RealtimeEngine, Router, SimConfig, SimHandle};
@@ -53,24 +53,7 @@ fn bench_through_a_router_agrees_with_virtual_time() {
     )
     .unwrap();
     let front = serve(Arc::new(router));
-    let bench = Bench::prepare(BenchOptions {
-        base_url: front.base_url().parse().unwrap(),
-        model: "servebench-sim".into(),
-        isl: 2048,
-        osl: 64,
-        concurrency: vec![conc],
-        tokenizer: Some("cl100k_base".into()),
-        tokenize_probe: 0,
-        num_gpus: Some(8),
-        request_timeout: Duration::from_secs(60),
-        idle_timeout: Duration::from_secs(30),
-        ..Default::default()
-    })
-    .unwrap();
-    let point = bench.points()[0];
-    let ds = bench.dataset(point).unwrap();
-    let out = bench.run_point(point, ds, Arc::new(Progress::default()));
-    let r = out.result;
+    let r = engine_common::bench_point(&front.base_url(), 2048, 64, conc, 8);
     let total = 12 * conc as u64;
     let front_stats = front.shutdown();
     let decode_stats = decode.shutdown();
@@ -87,12 +70,7 @@ fn bench_through_a_router_agrees_with_virtual_time() {
     );
 
     // The same requests in virtual time.
-    let lens: Vec<(u64, u64)> = r
-        .input_lens
-        .iter()
-        .copied()
-        .zip(r.output_lens.iter().copied())
-        .collect();
+    let lens = engine_common::lengths(&r);
     let (p, d) = (perf(2), perf(4));
     let dis = Disagg {
         prefill: Pool {

@@ -2,15 +2,14 @@
 //! (`servebench sim --gpu ...`), checked against the same engine simulated in virtual time on
 //! exactly the request lengths the client sent.
 
+mod engine_common;
+
 use servebench_catalog::{Catalog, Precision};
-use servebench_client::runner::Progress;
-use servebench_client::{Bench, BenchOptions};
 use servebench_sim::perf::{Deployment, PerfModel};
 use servebench_sim::scheduler::SchedulerLimits;
 use servebench_sim::virtual_time::simulate_lengths;
 use servebench_sim::{RealtimeEngine, SimConfig};
 use std::sync::Arc;
-use std::time::Duration;
 
 fn perf() -> PerfModel {
     let c = Catalog::builtin().unwrap();
@@ -35,25 +34,8 @@ fn bench_against_the_realtime_engine_agrees_with_virtual_time() {
         ..Default::default()
     })
     .unwrap();
-    let bench = Bench::prepare(BenchOptions {
-        base_url: sim.base_url().parse().unwrap(),
-        model: "servebench-sim".into(),
-        isl: 512,
-        osl: 64,
-        concurrency: vec![conc],
-        tokenizer: Some("cl100k_base".into()),
-        tokenize_probe: 0,
-        num_gpus: Some(8),
-        request_timeout: Duration::from_secs(60),
-        idle_timeout: Duration::from_secs(30),
-        ..Default::default()
-    })
-    .unwrap();
-    let point = bench.points()[0];
-    let ds = bench.dataset(point).unwrap();
-    let out = bench.run_point(point, ds, Arc::new(Progress::default()));
+    let r = engine_common::bench_point(&sim.base_url(), 512, 64, conc, 8);
     let stats = sim.shutdown();
-    let r = out.result;
     assert_eq!(r.failed, 0);
     assert_eq!(
         r.tokens.server_input_tokens, r.tokens.client_input_tokens,
@@ -67,12 +49,7 @@ fn bench_against_the_realtime_engine_agrees_with_virtual_time() {
     );
 
     // The same requests in virtual time.
-    let lens: Vec<(u64, u64)> = r
-        .input_lens
-        .iter()
-        .copied()
-        .zip(r.output_lens.iter().copied())
-        .collect();
+    let lens = engine_common::lengths(&r);
     let p = perf();
     let v = simulate_lengths(
         &p,

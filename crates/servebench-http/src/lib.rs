@@ -157,6 +157,12 @@ impl Client {
 
     /// `POST` a JSON body to an absolute path.
     pub fn post_json(&self, path: &str, body: &[u8]) -> Result<Response, HttpError> {
+        let (url, req) = self.json_post(path);
+        self.finish(&url, req.send(body))
+    }
+
+    /// A JSON `POST` to an absolute path, with the key: its URL and request.
+    fn json_post(&self, path: &str) -> (String, ureq::RequestBuilder<ureq::typestate::WithBody>) {
         let url = self.base.join(path);
         let mut req = self
             .agent
@@ -165,7 +171,7 @@ impl Client {
         if let Some(k) = &self.opts.api_key {
             req = req.header("Authorization", &format!("Bearer {k}"));
         }
-        self.finish(&url, req.send(body))
+        (url, req)
     }
 
     /// `POST` a JSON body and hand each line of the answer to `on_line` as it arrives (a
@@ -180,14 +186,7 @@ impl Client {
         mut on_line: impl FnMut(&[u8]) -> bool,
     ) -> Result<(), HttpError> {
         use std::io::BufRead;
-        let url = self.base.join(path);
-        let mut req = self
-            .agent
-            .post(&url)
-            .header("Content-Type", "application/json");
-        if let Some(k) = &self.opts.api_key {
-            req = req.header("Authorization", &format!("Bearer {k}"));
-        }
+        let (url, req) = self.json_post(path);
         let mut resp = req.send(body).map_err(|e| self.error(&url, e))?;
         if !on_status(resp.status().as_u16()) {
             return Ok(());

@@ -13,7 +13,7 @@
 //! router `servebench sim --role router`. A recipe of another framework fails at plan time with
 //! the reason.
 
-use crate::engine::{sim_gpu, sim_model, simulated_engine, Engines, Launch, ServerCommand};
+use crate::engine::{sim_args, sim_gpu, Engines, Launch, ServerCommand, SimServer};
 use crate::plan::{Job, Topology, Workload};
 use crate::recipe::Worker;
 use crate::virtual_time::{acceptance, Shape};
@@ -169,8 +169,6 @@ fn sim_worker(
         .scale_up
         .domain_gpus
         .value;
-    let model = sim_model(&job.model, catalog)
-        .or_else(|e| sim_model(&job.model_prefix, catalog).map_err(|_| e))?;
     let shape = Shape::of(
         w.tp,
         w.ep,
@@ -178,66 +176,31 @@ fn sim_worker(
         w.dp_attn,
         w.additional_settings.as_deref().unwrap_or_default(),
     );
-    let s = String::from;
-    let mut a = vec![
-        s("sim"),
-        s("--role"),
-        s(if role == "worker" { "whole" } else { role }),
-        s("--host"),
-        s(host),
-        s("--port"),
-        port.to_string(),
-        s("--gpu"),
-        gpu,
-        s("--model"),
-        model,
-        s("--precision"),
-        job.precision.clone(),
-        s("--tp"),
-        shape.gpus.to_string(),
-        s("--served-model-name"),
-        job.model.clone(),
-        s("--tokenizer"),
-        l.tokenizer.clone(),
-        s("--max-model-len"),
-        job.max_model_len().expect("fixed").to_string(),
-    ];
-    if shape.ep > 1 {
-        a.extend([s("--ep"), shape.ep.to_string()]);
-    }
-    if shape.pp > 1 {
-        a.extend([s("--pp"), shape.pp.to_string()]);
-    }
-    if shape.dp_attn {
-        a.push(s("--dp-attention"));
-    }
-    if shape.eplb {
-        a.push(s("--eplb"));
-    }
     // Decode workers (or aggregated ones) speculate; prefill workers sample one token.
-    if role != "prefill" {
-        if let Some(sd) = acceptance(job, job.conc[0], catalog)? {
-            a.extend([
-                s("--spec-decode"),
-                format!("{}:{}", sd.draft_tokens, sd.acceptance_length),
-            ]);
-        }
-    }
-    if role == "decode" {
-        // As in virtual time: the scale-up domain where all the job's GPUs share one.
-        let link = if f64::from(job.gpus()) <= domain {
-            "scale-up"
-        } else {
-            "scale-out"
-        };
-        a.extend([s("--kv-link"), s(link)]);
-    }
-    if let Some(e) = simulated_engine(&job.framework) {
-        a.extend([s("--engine"), s(e)]);
-    }
-    if let Some(x) = l.sim_time_scale {
-        a.extend([s("--time-scale"), x.to_string()]);
-    }
+    let spec = match role {
+        "prefill" => None,
+        _ => acceptance(job, job.conc[0], catalog)?,
+    };
+    // As in virtual time: the scale-up domain where all the job's GPUs share one.
+    let kv_link = (role == "decode").then_some(if f64::from(job.gpus()) <= domain {
+        "scale-up"
+    } else {
+        "scale-out"
+    });
+    let server = SimServer {
+        role: Some(if role == "worker" { "whole" } else { role }),
+        host,
+        port,
+        gpus: shape.gpus,
+        ep: shape.ep,
+        pp: shape.pp,
+        dp_attn: shape.dp_attn,
+        eplb: shape.eplb,
+        spec,
+        kv_link,
+        time_scale: l.sim_time_scale,
+    };
+    let a = sim_args(job, l, catalog, &server)?;
     Ok(ServerCommand {
         program: l.servebench.display().to_string(),
         args: a,

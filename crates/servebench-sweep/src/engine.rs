@@ -140,55 +140,29 @@ pub fn server_command(job: &Job, recipe: &Recipe, l: &Launch) -> Result<ServerCo
     let (program, mut args): (String, Vec<String>) = match framework {
         "sim" => {
             let catalog = Catalog::builtin().map_err(|e| e.to_string())?;
-            let gpu = sim_gpu(&job.runner, &catalog)?;
-            let model = sim_model(&job.model, &catalog)
-                .or_else(|e| sim_model(&job.model_prefix, &catalog).map_err(|_| e))?;
-            let mut a = vec![
-                s("sim"),
-                s("--host"),
-                host,
-                s("--port"),
-                port,
-                s("--gpu"),
-                gpu,
-                s("--model"),
-                model,
-                s("--precision"),
-                job.precision.clone(),
-                s("--tp"),
-                tp.to_string(),
-                s("--served-model-name"),
-                job.model.clone(),
-                s("--tokenizer"),
-                l.tokenizer.clone(),
-                s("--max-model-len"),
-                max_len,
-            ];
-            if ep > 1 {
-                a.extend([s("--ep"), ep.to_string()]);
-            }
-            if pp > 1 {
-                a.extend([s("--pp"), pp.to_string()]);
-            }
-            if dp_attn {
-                a.push(s("--dp-attention"));
-            }
-            if draft.is_some() {
-                let sd = crate::virtual_time::speculation(job, &catalog)?;
-                a.extend([
-                    s("--spec-decode"),
-                    format!("{}:{}", sd.draft_tokens, sd.acceptance_length),
-                ]);
-            }
-            if let Some(e) = simulated_engine(&job.framework) {
-                a.extend([s("--engine"), s(e)]);
-            }
+            let spec = match draft {
+                Some(_) => Some(crate::virtual_time::speculation(job, &catalog)?),
+                None => None,
+            };
             let recipe_scales = job.framework == "sim"
                 && recipe.engine_args.iter().any(|x| x.starts_with("--time-scale"));
-            if let (Some(x), false) = (l.sim_time_scale, recipe_scales) {
-                a.extend([s("--time-scale"), x.to_string()]);
-            }
-            (l.servebench.display().to_string(), a)
+            let server = SimServer {
+                role: None,
+                host: &host,
+                port: l.port,
+                gpus: tp,
+                ep,
+                pp,
+                dp_attn,
+                eplb: false,
+                spec,
+                kv_link: None,
+                time_scale: l.sim_time_scale.filter(|_| !recipe_scales),
+            };
+            (
+                l.servebench.display().to_string(),
+                sim_args(job, l, &catalog, &server)?,
+            )
         }
         "vllm" => {
             let mut a = vec![
@@ -415,6 +389,91 @@ fn draft_tokens(job: &Job, dp_attn: bool) -> Result<u32, String> {
             job.config_key, job.conc
         )),
     }
+}
+
+/// One `servebench sim` server of a job: its part in a multi-node deployment (none: a whole
+/// server), where it listens, its worker's shape, speculation and KV link.
+pub(crate) struct SimServer<'a> {
+    pub role: Option<&'a str>,
+    pub host: &'a str,
+    pub port: u16,
+    /// GPUs of one pipeline stage (`--tp`).
+    pub gpus: u32,
+    pub ep: u32,
+    pub pp: u32,
+    pub dp_attn: bool,
+    pub eplb: bool,
+    pub spec: Option<servebench_sim::perf::SpecDecode>,
+    /// `scale-up` or `scale-out`: a decode worker's link from the prefill workers.
+    pub kv_link: Option<&'a str>,
+    pub time_scale: Option<f64>,
+}
+
+/// The arguments of `servebench sim` serving `server` for `job`: the recipe's accelerator
+/// (from its runner label), model, precision and parallelism under its framework's
+/// scheduler, counting prompts with the client's tokenizer.
+pub(crate) fn sim_args(
+    job: &Job,
+    l: &Launch,
+    catalog: &Catalog,
+    server: &SimServer<'_>,
+) -> Result<Vec<String>, String> {
+    let gpu = sim_gpu(&job.runner, catalog)?;
+    let model = sim_model(&job.model, catalog)
+        .or_else(|e| sim_model(&job.model_prefix, catalog).map_err(|_| e))?;
+    let s = String::from;
+    let mut a = vec![s("sim")];
+    if let Some(role) = server.role {
+        a.extend([s("--role"), s(role)]);
+    }
+    a.extend([
+        s("--host"),
+        s(server.host),
+        s("--port"),
+        server.port.to_string(),
+        s("--gpu"),
+        gpu,
+        s("--model"),
+        model,
+        s("--precision"),
+        job.precision.clone(),
+        s("--tp"),
+        server.gpus.to_string(),
+        s("--served-model-name"),
+        job.model.clone(),
+        s("--tokenizer"),
+        l.tokenizer.clone(),
+        s("--max-model-len"),
+        job.max_model_len().expect("fixed workload").to_string(),
+    ]);
+    if server.ep > 1 {
+        a.extend([s("--ep"), server.ep.to_string()]);
+    }
+    if server.pp > 1 {
+        a.extend([s("--pp"), server.pp.to_string()]);
+    }
+    if server.dp_attn {
+        a.push(s("--dp-attention"));
+    }
+    if server.eplb {
+        a.push(s("--eplb"));
+    }
+    if let Some(sd) = server.spec {
+        a.extend([
+            s("--spec-decode"),
+            format!("{}:{}", sd.draft_tokens, sd.acceptance_length),
+        ]);
+    }
+    if let Some(link) = server.kv_link {
+        a.extend([s("--kv-link"), s(link)]);
+    }
+    if let Some(e) = simulated_engine(&job.framework) {
+        a.extend([s("--engine"), s(e)]);
+    }
+    if let Some(x) = server.time_scale {
+        a.extend([s("--time-scale"), x.to_string()]);
+    }
+    Ok(a)
 }
 
 /// The simulated engine (scheduler and calibration) closest to a framework; `None` for
