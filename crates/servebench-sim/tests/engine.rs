@@ -313,3 +313,35 @@ fn a_worker_refuses_a_handoff_it_cannot_serve() {
         assert!(msg.contains(why), "{params}: {msg}");
     }
 }
+
+/// A router whose prefill worker is gone ends each response as an engine failure (500, not a
+/// hang) and counts the failure against that worker.
+#[test]
+fn a_router_in_front_of_a_dead_worker_fails_the_request_and_says_where() {
+    // A loopback port nothing listens on (bound, then released).
+    let gone = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let decode = sim(1.0);
+    let url = |a: SocketAddr| format!("http://{a}").parse().unwrap();
+    let router =
+        servebench_sim::Router::new(&[url(gone)], &[url(decode.addr())], Duration::from_secs(5))
+            .unwrap();
+    let front = spawn(SimConfig {
+        engine: Some(Arc::new(router)),
+        ..Default::default()
+    })
+    .unwrap();
+    let mut c = Client::connect(front.addr());
+    c.post(
+        "/v1/completions",
+        &json!({"prompt": prompt(100), "max_tokens": 4, "stream": false}),
+        &[],
+    );
+    let r = c.read_response().unwrap();
+    assert_eq!(r.head.status, 500);
+    let stats = get(front.addr(), "/sim/stats");
+    assert_eq!(stats["engine"]["prefill"][0]["failed"], 1, "{stats}");
+    assert_eq!(stats["engine"]["decode"][0]["sent"], 0, "{stats}");
+}

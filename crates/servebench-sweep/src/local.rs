@@ -685,10 +685,10 @@ fn start_cluster(
         }
     }
     // Started together, checked in turn: they come up side by side.
-    for w in &mut workers {
+    for (w, spec) in workers.iter_mut().zip(&d.workers) {
         if let Err(e) = w.wait_healthy(deadline) {
             return Ok(Err(ServerFailure::Unhealthy(
-                format!("{}: {e}", w.log.display()),
+                format!("worker {}: {e}", spec.name),
                 w.log_tail(),
             )));
         }

@@ -813,3 +813,40 @@ fn a_multi_node_job_runs_its_workers_as_slurm_steps_and_matches_virtual_time() {
         "median interactivity {ri:.1} vs {vi:.1}"
     );
 }
+
+/// A multi-node job whose worker cannot start (the real-time simulated engine runs no
+/// pipeline stages) is recorded as failed, naming the worker and with its log's tail; the
+/// sweep goes on.
+#[test]
+fn a_multi_node_worker_that_never_gets_healthy_fails_its_job_with_the_reason() {
+    let d = tempfile::tempdir().unwrap();
+    let recipe = write_recipe(
+        d.path(),
+        &MULTI_NODE.replace(
+            "decode: {num-worker: 1, tp: 4, ep: 1, dp-attn: false}",
+            "decode: {num-worker: 1, tp: 4, pp: 2, ep: 1, dp-attn: false}",
+        ),
+    );
+    let out = d.path().join("results");
+    let o = sweep(&recipe, &out, &["--sim-time-scale", "4"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("1 points: 0 measured, 0 already stored, 1 failed"),
+        "{err}"
+    );
+    let dir = out.join("failed/llama-fp8-h200-dynamo-vllm");
+    let file = std::fs::read_dir(&dir)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let f: serde_json::Value = serde_json::from_slice(&std::fs::read(file).unwrap()).unwrap();
+    let reason = f["reason"].as_str().unwrap();
+    assert!(
+        reason.starts_with("worker decode-0: the server exited"),
+        "{reason}"
+    );
+    assert!(f["log_tail"].as_str().unwrap().contains("--pp 2"), "{f}");
+}
