@@ -338,27 +338,28 @@ impl<'a> Run<'a> {
         done
     }
 
-    /// What the client saw of trip `k`.
-    fn outcome(&self, k: usize) -> SimOutcome {
+    /// What the client saw of trip `k` (its outcomes moved out of the workers: they hold every
+    /// token's gap).
+    fn outcome(&mut self, k: usize) -> SimOutcome {
         let trip = &self.trips[k];
         let (pw, pid) = trip.prefill;
-        let pre = self.prefill[pw].outcome(pid);
-        let dec = trip.decode.map(|(w, id)| self.decode[w].outcome(id));
         if self.d.aggregated() {
-            return pre.clone();
+            return self.prefill[pw].take_outcome(pid);
         }
+        let pre = self.prefill[pw].outcome(pid);
+        let dec = trip.decode.map(|(w, id)| self.decode[w].take_outcome(id));
         SimOutcome {
             arrival_s: trip.arrival_s,
             admitted_s: trip.admitted_s,
             first_token_s: trip.first_token_s,
-            last_token_s: dec.map_or(trip.first_token_s, |d| d.last_token_s),
+            last_token_s: dec.as_ref().map_or(trip.first_token_s, |d| d.last_token_s),
             output_tokens: if trip.rejected { 0 } else { trip.osl },
             prompt_tokens: trip.isl,
-            gaps_us: dec.map(|d| d.gaps_us.clone()).unwrap_or_default(),
-            preemptions: pre.preemptions + dec.map_or(0, |d| d.preemptions),
-            rejected: trip.rejected || dec.is_some_and(|d| d.rejected),
+            preemptions: pre.preemptions + dec.as_ref().map_or(0, |d| d.preemptions),
+            rejected: trip.rejected || dec.as_ref().is_some_and(|d| d.rejected),
             aborted: false,
             done: true,
+            gaps_us: dec.map(|d| d.gaps_us).unwrap_or_default(),
         }
     }
 

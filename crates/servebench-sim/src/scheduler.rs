@@ -193,6 +193,11 @@ impl<'a> Engine<'a> {
         &self.outcomes[id - self.base]
     }
 
+    /// Moves request `id`'s outcome out (its per-token gaps are long), leaving a default one.
+    pub fn take_outcome(&mut self, id: usize) -> SimOutcome {
+        std::mem::take(&mut self.outcomes[id - self.base])
+    }
+
     fn outcome_mut(&mut self, id: usize) -> &mut SimOutcome {
         &mut self.outcomes[id - self.base]
     }

@@ -218,7 +218,7 @@ fn run(
     let busy = engine.stats.busy_s - busy0;
     let energy_per_gpu_j = engine.stats.busy_energy_j - energy0
         + perf.idle_power_w() * (end_s - start_s - busy).max(0.0);
-    let outcomes = ids.iter().map(|&i| engine.outcome(i).clone()).collect();
+    let outcomes = ids.iter().map(|&i| engine.take_outcome(i)).collect();
     VirtualResult {
         outcomes,
         start_s,

@@ -561,11 +561,11 @@ pub fn bench_result(
     let (deploy, mut vp) = fixed_point(job, conc, catalog)?;
     let (isl, osl) = (vp.isl as u32, vp.osl as u32);
     vp.record_gaps = true;
-    let r = deploy.simulate(&vp);
+    let mut r = deploy.simulate(&vp);
     let gpus = deploy.gpus().0 + deploy.gpus().1;
     let records: Vec<RequestRecord> = r
         .outcomes
-        .iter()
+        .iter_mut()
         .enumerate()
         .map(|(i, o)| record(i as u32, o))
         .collect();
@@ -634,8 +634,8 @@ pub fn bench_result(
     Ok((aggregate(&run, cx), info))
 }
 
-/// One simulated request as the client would have recorded it.
-fn record(index: u32, o: &SimOutcome) -> RequestRecord {
+/// One simulated request as the client would have recorded it (its gaps moved into it).
+fn record(index: u32, o: &mut SimOutcome) -> RequestRecord {
     let mut r = RequestRecord {
         index,
         sched_ns: ns(o.arrival_s),
@@ -660,7 +660,7 @@ fn record(index: u32, o: &SimOutcome) -> RequestRecord {
     r.end_ns = ns(o.last_token_s);
     r.usage_completion = Some(o.output_tokens as u32);
     r.content_chunks = o.output_tokens as u32;
-    r.gaps_us = o.gaps_us.clone();
+    r.gaps_us = std::mem::take(&mut o.gaps_us);
     r
 }
 
