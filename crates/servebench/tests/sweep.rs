@@ -3,6 +3,7 @@
 
 mod common;
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -307,30 +308,31 @@ fn slurm_conf() -> Option<String> {
     common::require_service("SLURM", "SERVEBENCH_TEST_SLURM_CONF")
 }
 
+/// `sweep --executor slurm` of `recipe` into `out` on the cluster `conf` names, polled every
+/// 0.2 s, with `extra` arguments.
+fn slurm_sweep(recipe: &Path, out: &Path, conf: &str, extra: &[&OsStr]) -> Output {
+    let mut args: Vec<&OsStr> = ["--executor", "slurm", "--poll-interval", "0.2"]
+        .map(OsStr::new)
+        .to_vec();
+    args.extend_from_slice(extra);
+    Command::new(BIN)
+        .args(["sweep", "--no-progress", "--config-files"])
+        .arg(recipe)
+        .arg("--out")
+        .arg(out)
+        .args(args)
+        .env("SLURM_CONF", conf)
+        .output()
+        .unwrap()
+}
+
 #[test]
 fn a_slurm_sweep_runs_as_one_job_array_on_a_real_cluster_and_resumes() {
     let Some(conf) = slurm_conf() else { return };
     let d = tempfile::tempdir().unwrap();
     let recipe = write_recipe(d.path(), &broken_then_good());
     let out = d.path().join("results");
-    let run = || {
-        Command::new(BIN)
-            .args([
-                "sweep",
-                "--no-progress",
-                "--executor",
-                "slurm",
-                "--poll-interval",
-                "0.2",
-            ])
-            .arg("--config-files")
-            .arg(&recipe)
-            .arg("--out")
-            .arg(&out)
-            .env("SLURM_CONF", &conf)
-            .output()
-            .unwrap()
-    };
+    let run = || slurm_sweep(&recipe, &out, &conf, &[]);
     let o = run();
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(1), "{err}");
@@ -477,26 +479,16 @@ fn a_slurm_sweep_passes_power_and_evals_on_to_its_tasks() {
         ),
     );
     let out = d.path().join("results");
-    let o = Command::new(BIN)
-        .args([
-            "sweep",
-            "--no-progress",
-            "--executor",
-            "slurm",
-            "--poll-interval",
-            "0.2",
-        ])
-        .arg("--config-files")
-        .arg(&recipe)
-        .arg("--out")
-        .arg(&out)
-        .args(["--power", "sim", "--eval-task", "gsm8k", "--eval-data"])
-        .arg(evals.join("gsm8k.jsonl"))
-        .arg("--eval-fewshot-data")
-        .arg(evals.join("gsm8k-train.jsonl"))
-        .env("SLURM_CONF", &conf)
-        .output()
-        .unwrap();
+    let (data, fewshot) = (evals.join("gsm8k.jsonl"), evals.join("gsm8k-train.jsonl"));
+    let mut extra: Vec<&OsStr> = ["--power", "sim", "--eval-task", "gsm8k", "--eval-data"]
+        .map(OsStr::new)
+        .to_vec();
+    extra.extend([
+        data.as_os_str(),
+        OsStr::new("--eval-fewshot-data"),
+        fewshot.as_os_str(),
+    ]);
+    let o = slurm_sweep(&recipe, &out, &conf, &extra);
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(o.status.success(), "{err}");
     assert!(err.contains("1 points: 1 measured"), "{err}");
@@ -701,30 +693,15 @@ fn a_multi_node_job_runs_its_workers_as_slurm_steps_and_matches_virtual_time() {
     let recipe = write_recipe(d.path(), MULTI_NODE);
     let out = d.path().join("results");
     let scale = 4.0;
-    let o = Command::new(BIN)
-        .args([
-            "sweep",
-            "--no-progress",
-            "--executor",
-            "slurm",
-            "--engines",
-            "sim",
-        ])
-        .args([
-            "--sim-time-scale",
-            "4",
-            "--slurm-max-nodes",
-            "1",
-            "--poll-interval",
-            "0.2",
-        ])
-        .arg("--config-files")
-        .arg(&recipe)
-        .arg("--out")
-        .arg(&out)
-        .env("SLURM_CONF", &conf)
-        .output()
-        .unwrap();
+    let extra = [
+        "--engines",
+        "sim",
+        "--sim-time-scale",
+        "4",
+        "--slurm-max-nodes",
+        "1",
+    ];
+    let o = slurm_sweep(&recipe, &out, &conf, &extra.map(OsStr::new));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(o.status.success(), "{err}");
     assert!(err.contains("1 points: 1 measured"), "{err}");
