@@ -659,6 +659,17 @@ fn the_virtual_time_executor_writes_a_local_sweeps_results_from_the_engine_model
     );
 }
 
+/// The one JSON file in `dir` (a job's one point, or its one failure).
+fn only_json(dir: &Path) -> serde_json::Value {
+    let file = std::fs::read_dir(dir)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    serde_json::from_slice(&std::fs::read(file).unwrap()).unwrap()
+}
+
 /// A disaggregated multi-node recipe: two TP2 prefill workers and one TP4 decode worker.
 const MULTI_NODE: &str = "\
 llama-fp8-h200-dynamo-vllm:
@@ -705,14 +716,7 @@ fn a_multi_node_job_runs_its_workers_as_slurm_steps_and_matches_virtual_time() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(o.status.success(), "{err}");
     assert!(err.contains("1 points: 1 measured"), "{err}");
-    let dir = out.join("points/llama-fp8-h200-dynamo-vllm");
-    let file = std::fs::read_dir(&dir)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
-    let p: serde_json::Value = serde_json::from_slice(&std::fs::read(file).unwrap()).unwrap();
+    let p = only_json(&out.join("points/llama-fp8-h200-dynamo-vllm"));
     // The router here, each worker a step on the allocation's node.
     let cmds: Vec<&str> = p["server_command"].as_str().unwrap().lines().collect();
     assert_eq!(cmds.len(), 4, "{cmds:?}");
@@ -812,14 +816,7 @@ fn a_multi_node_worker_that_never_gets_healthy_fails_its_job_with_the_reason() {
         err.contains("1 points: 0 measured, 0 already stored, 1 failed"),
         "{err}"
     );
-    let dir = out.join("failed/llama-fp8-h200-dynamo-vllm");
-    let file = std::fs::read_dir(&dir)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
-    let f: serde_json::Value = serde_json::from_slice(&std::fs::read(file).unwrap()).unwrap();
+    let f = only_json(&out.join("failed/llama-fp8-h200-dynamo-vllm"));
     let reason = f["reason"].as_str().unwrap();
     assert!(
         reason.starts_with("worker decode-0: the server exited"),
