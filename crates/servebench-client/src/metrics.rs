@@ -18,7 +18,7 @@ use servebench_core::result::{
     LengthStats, PerGpu, Provenance, RequestRate, RunConfig, SelfCheck, TokenAccounting,
     TokenizeProbe, TpotStats, TtftStats, SCHEMA_VERSION,
 };
-use servebench_core::stats::{CountDistribution, Summary};
+use servebench_core::stats::Summary;
 
 /// Thresholds of the client self-check.
 pub const BUSY_THREAD_FRACTION: f64 = 0.90;
@@ -50,7 +50,7 @@ pub fn aggregate(run: &PointRun, cx: Context) -> BenchResult {
     let mut ttft = Vec::with_capacity(ok.len());
     let mut e2el = Vec::with_capacity(ok.len());
     let mut tpot = Vec::with_capacity(ok.len());
-    let mut itl = CountDistribution::new();
+    let mut itl = run.itl_us.clone().unwrap_or_default();
     let mut input_lens = Vec::with_capacity(ok.len());
     let mut output_lens = Vec::with_capacity(ok.len());
     let mut good = 0u64;
@@ -68,7 +68,9 @@ pub fn aggregate(run: &PointRun, cx: Context) -> BenchResult {
         if out > 1 {
             tpot.push(tp);
         }
-        itl.extend(&r.gaps_us);
+        if run.itl_us.is_none() {
+            itl.extend(&r.gaps_us);
+        }
         input_lens.push(r.input_len as u64);
         output_lens.push(out);
         if let Some(slo) = &cx.goodput {
@@ -329,6 +331,7 @@ pub fn utc_stamp(unix: f64) -> String {
 mod tests {
     use super::*;
     use crate::record::Failure;
+    use servebench_core::stats::CountDistribution;
     use servebench_core::FailureKind;
 
     fn rec(i: u32, send: u64, first: u64, gaps_ms: &[u64], usage: Option<u32>) -> RequestRecord {
@@ -410,6 +413,7 @@ mod tests {
             start_unix: 1_700_000_000.0,
             end_unix: 1_700_000_000.04,
             loop_lag_us: CountDistribution::new(),
+            itl_us: None,
             thread_cpu: vec![0.5],
             process_cpu: 0.5,
             connections_opened: 2,
@@ -460,6 +464,7 @@ mod tests {
             start_unix: 0.0,
             end_unix: 0.0,
             loop_lag_us: CountDistribution::new(),
+            itl_us: None,
             thread_cpu: vec![0.95],
             process_cpu: 0.95,
             connections_opened: 1,

@@ -76,6 +76,9 @@ pub struct PointRun {
     pub process_cpu: f64,
     pub connections_opened: u64,
     pub retokenize_skipped: u64,
+    /// The inter-token gaps (µs) of the measured requests, given whole where they come as one
+    /// histogram (the simulator in virtual time); `None`: each record's own.
+    pub itl_us: Option<CountDistribution>,
 }
 
 /// Texts waiting to be re-tokenized may not exceed this many bytes; beyond it a request's
@@ -277,6 +280,7 @@ pub fn run_point(spec: PointSpec, progress: Arc<Progress>) -> PointRun {
         process_cpu: (process_cpu1 - process_cpu0) as f64 / wall,
         connections_opened,
         retokenize_skipped: shared.retok_skipped.load(Ordering::Relaxed),
+        itl_us: None,
     }
 }
 

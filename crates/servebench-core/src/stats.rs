@@ -105,6 +105,15 @@ impl CountDistribution {
         self.sum_sq += (v as u128) * (v as u128);
     }
 
+    /// `c` samples of value `v` at once.
+    #[inline]
+    pub fn add_count(&mut self, v: u32, c: u64) {
+        *self.counts.entry(v).or_insert(0) += c;
+        self.n += c;
+        self.sum += v as u128 * c as u128;
+        self.sum_sq += (v as u128) * (v as u128) * c as u128;
+    }
+
     pub fn extend(&mut self, vs: &[u32]) {
         // Runs of one value (steady decode steps) cost one map update each.
         for run in vs.chunk_by(|a, b| a == b) {

@@ -14,7 +14,7 @@
 
 use crate::perf::{Deployment, PerfModel};
 use crate::scheduler::{Engine, SchedulerLimits, SchedulerStats, SimOutcome, SimRequest};
-use crate::virtual_time::{lengths, VirtualPoint, VirtualResult};
+use crate::virtual_time::{lengths, Gaps, VirtualPoint, VirtualResult};
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
@@ -139,7 +139,7 @@ fn least_loaded(engines: &[Engine<'_>]) -> usize {
 }
 
 impl<'a> Run<'a> {
-    fn new(d: &'a Disagg<'a>, record_gaps: bool, fast_decode: bool) -> Run<'a> {
+    fn new(d: &'a Disagg<'a>, gaps: Gaps, fast_decode: bool) -> Run<'a> {
         let engines = |p: &Pool<'a>| -> Vec<Engine<'a>> {
             // A pipelined worker holds one batch per stage: an engine each.
             (0..p.workers.max(1) * p.perf.pipelines())
@@ -148,7 +148,7 @@ impl<'a> Run<'a> {
                         fast_decode,
                         ..SchedulerLimits::from_perf(p.perf)
                     };
-                    Engine::new(p.perf, limits, record_gaps)
+                    gaps.engine(p.perf, limits)
                 })
                 .collect()
         };
@@ -390,7 +390,11 @@ pub fn simulate_disagg(d: &Disagg<'_>, p: &VirtualPoint) -> VirtualResult {
 fn simulate_disagg_with(d: &Disagg<'_>, p: &VirtualPoint, fast_decode: bool) -> VirtualResult {
     let reqs = lengths(p);
     let (measured, warm) = reqs.split_at(p.requests);
-    let run = Run::new(d, p.record_gaps, fast_decode);
+    let gaps = Gaps {
+        per_request: p.record_gaps,
+        histogram: p.itl_histogram,
+    };
+    let run = Run::new(d, gaps, fast_decode);
     measure(d, run, p.concurrency, warm, measured)
 }
 
@@ -403,7 +407,7 @@ pub fn simulate_disagg_lengths(
     warmups: &[(u64, u64)],
     requests: &[(u64, u64)],
 ) -> VirtualResult {
-    let run = Run::new(d, false, true);
+    let run = Run::new(d, Gaps::default(), true);
     measure(d, run, concurrency, warmups, requests)
 }
 
@@ -416,6 +420,10 @@ fn measure<'a>(
 ) -> VirtualResult {
     let c = concurrency.max(1);
     run.closed_loop(c, warm);
+    // The warmups are all done: only measured requests' gaps from here.
+    for e in run.prefill.iter_mut().chain(run.decode.iter_mut()) {
+        e.take_itl();
+    }
     let start_s = run.now();
     let energy0 = run.energy_j(start_s);
     let trips = run.closed_loop(c, measured);
@@ -428,12 +436,19 @@ fn measure<'a>(
         stats.busy_s += e.stats.busy_s;
         stats.max_running = stats.max_running.max(e.stats.max_running);
     }
+    let mut itl_us: Option<servebench_core::stats::CountDistribution> = None;
+    for e in run.prefill.iter_mut().chain(run.decode.iter_mut()) {
+        if let Some(h) = e.take_itl() {
+            itl_us.get_or_insert_with(Default::default).merge(&h);
+        }
+    }
     VirtualResult {
         outcomes: trips.iter().map(|&k| run.outcome(k)).collect(),
         start_s,
         end_s,
         energy_per_gpu_j: (run.energy_j(end_s) - energy0) / gpus,
         stats,
+        itl_us,
     }
 }
 

@@ -128,6 +128,10 @@ pub struct Engine<'a> {
     outcomes: VecDeque<SimOutcome>,
     base: usize,
     record_gaps: bool,
+    /// Inter-token gaps (µs) of every request as one histogram, instead of per request: a
+    /// decode run's step gaps are the same for all its sequences, so they cost one update a
+    /// step, not one per token ([`Engine::keep_itl_histogram`]).
+    itl: Option<servebench_core::stats::CountDistribution>,
     pub stats: SchedulerStats,
 }
 
@@ -144,6 +148,7 @@ impl<'a> Engine<'a> {
             outcomes: VecDeque::new(),
             base: 0,
             record_gaps,
+            itl: None,
             stats: SchedulerStats {
                 blocks_total: blocks,
                 ..Default::default()
@@ -189,6 +194,17 @@ impl<'a> Engine<'a> {
     }
 
     /// What happened to request `id` (panics if it was retired).
+    /// Keep every request's inter-token gaps in one histogram from now on (outcomes then carry
+    /// none); [`Engine::take_itl`] hands it over and starts a new one.
+    pub fn keep_itl_histogram(&mut self) {
+        self.itl = Some(Default::default());
+    }
+
+    /// The gaps kept since [`Engine::keep_itl_histogram`] or the last take.
+    pub fn take_itl(&mut self) -> Option<servebench_core::stats::CountDistribution> {
+        self.itl.as_mut().map(std::mem::take)
+    }
+
     pub fn outcome(&self, id: usize) -> &SimOutcome {
         &self.outcomes[id - self.base]
     }
@@ -325,6 +341,15 @@ impl<'a> Engine<'a> {
         self.stats.max_blocks_used = self.stats.max_blocks_used.max(used);
         self.stats.max_running = self.stats.max_running.max(n);
         let Some(&last) = ends.last() else { return 0 };
+        if let Some(itl) = &mut self.itl {
+            // Each sequence's first gap is its own; the rest are the steps', shared by all.
+            for s in &self.running {
+                itl.add(((ends[0] - s.last_token_s) * 1e6).round() as u32);
+            }
+            for w in ends.windows(2) {
+                itl.add_count(((w[1] - w[0]) * 1e6).round() as u32, n);
+            }
+        }
         for i in 0..self.running.len() {
             let blocks = self.blocks_for(self.running[i].ctx + taken);
             let s = &mut self.running[i];
@@ -476,9 +501,13 @@ impl<'a> Engine<'a> {
             emit((s.id, emitted));
             if o.first_token_s == 0.0 {
                 o.first_token_s = now;
-            } else if self.record_gaps && s.last_token_s > 0.0 {
-                o.gaps_us
-                    .push(((now - s.last_token_s) * 1e6).round() as u32);
+            } else if s.last_token_s > 0.0 {
+                let gap = ((now - s.last_token_s) * 1e6).round() as u32;
+                if let Some(itl) = &mut self.itl {
+                    itl.add(gap);
+                } else if self.record_gaps {
+                    o.gaps_us.push(gap);
+                }
             }
             s.last_token_s = now;
             o.last_token_s = now;

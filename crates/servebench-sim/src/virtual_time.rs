@@ -6,6 +6,7 @@ use crate::perf::PerfModel;
 use crate::scheduler::{Engine, SchedulerLimits, SchedulerStats, SimOutcome, SimRequest};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use servebench_core::stats::CountDistribution;
 
 #[derive(Debug, Clone)]
 pub struct VirtualPoint {
@@ -18,6 +19,9 @@ pub struct VirtualPoint {
     pub seed: u64,
     /// Keep every inter-token gap (for ITL percentiles); costs 4 bytes per token.
     pub record_gaps: bool,
+    /// Keep the measured requests' inter-token gaps as one histogram ([`VirtualResult::itl_us`])
+    /// instead of per request: the same ITL percentiles for a fraction of the work.
+    pub itl_histogram: bool,
 }
 
 impl VirtualPoint {
@@ -32,6 +36,7 @@ impl VirtualPoint {
             range_ratio: 0.8,
             seed: 0,
             record_gaps: false,
+            itl_histogram: false,
         }
     }
 }
@@ -46,6 +51,8 @@ pub struct VirtualResult {
     /// Energy one GPU drew over the measured window (J): simulated board power while stepping,
     /// idle power in between.
     pub energy_per_gpu_j: f64,
+    /// The measured requests' inter-token gaps (µs), with [`VirtualPoint::itl_histogram`].
+    pub itl_us: Option<CountDistribution>,
 }
 
 impl VirtualResult {
@@ -185,7 +192,11 @@ pub fn simulate(perf: &PerfModel, p: &VirtualPoint) -> VirtualResult {
 pub fn simulate_with(perf: &PerfModel, limits: SchedulerLimits, p: &VirtualPoint) -> VirtualResult {
     let reqs = lengths(p);
     let (measured, warm) = reqs.split_at(p.requests);
-    run(perf, limits, p.concurrency, warm, measured, p.record_gaps)
+    let gaps = Gaps {
+        per_request: p.record_gaps,
+        histogram: p.itl_histogram,
+    };
+    run(perf, limits, p.concurrency, warm, measured, gaps)
 }
 
 /// A closed loop of `concurrency` clients over given (input, output) lengths: `warmups` first,
@@ -197,7 +208,32 @@ pub fn simulate_lengths(
     warmups: &[(u64, u64)],
     requests: &[(u64, u64)],
 ) -> VirtualResult {
-    run(perf, limits, concurrency, warmups, requests, false)
+    run(
+        perf,
+        limits,
+        concurrency,
+        warmups,
+        requests,
+        Gaps::default(),
+    )
+}
+
+/// Which inter-token gaps a run keeps: each request's, and one histogram of the measured ones.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Gaps {
+    pub per_request: bool,
+    pub histogram: bool,
+}
+
+impl Gaps {
+    /// An engine keeping these gaps.
+    pub(crate) fn engine<'a>(self, perf: &'a PerfModel, limits: SchedulerLimits) -> Engine<'a> {
+        let mut e = Engine::new(perf, limits, self.per_request);
+        if self.histogram {
+            e.keep_itl_histogram();
+        }
+        e
+    }
 }
 
 fn run(
@@ -206,11 +242,13 @@ fn run(
     concurrency: usize,
     warmups: &[(u64, u64)],
     requests: &[(u64, u64)],
-    record_gaps: bool,
+    gaps: Gaps,
 ) -> VirtualResult {
-    let mut engine = Engine::new(perf, limits, record_gaps);
+    let mut engine = gaps.engine(perf, limits);
     let c = concurrency.max(1);
     closed_loop(&mut engine, c, warmups);
+    // The warmups are all done: only measured requests' gaps from here.
+    engine.take_itl();
     let start_s = engine.now_s;
     let (busy0, energy0) = (engine.stats.busy_s, engine.stats.busy_energy_j);
     let ids = closed_loop(&mut engine, c, requests);
@@ -223,6 +261,7 @@ fn run(
         outcomes,
         start_s,
         end_s,
+        itl_us: engine.take_itl(),
         stats: engine.stats,
         energy_per_gpu_j,
     }
@@ -310,6 +349,69 @@ mod tests {
     fn perf(accel: &str, model: &str, engine: &str, p: Precision, tp: u32) -> PerfModel {
         let c = Catalog::builtin().unwrap();
         PerfModel::new(Deployment::from_catalog(&c, accel, model, engine, p, tp).unwrap()).unwrap()
+    }
+
+    /// The measured requests' gaps kept as one histogram are exactly the per-request gaps
+    /// gathered: on one engine (decode runs in one go, a small cache that preempts) and on a
+    /// disaggregated deployment with aggregated and separate decode workers.
+    #[test]
+    fn an_itl_histogram_is_the_per_request_gaps_gathered() {
+        let gathered = |r: &VirtualResult| {
+            let mut d = CountDistribution::new();
+            for o in &r.outcomes {
+                d.extend(&o.gaps_us);
+            }
+            (d.len(), d.summary(1.0))
+        };
+        let kept = |r: &VirtualResult| {
+            let d = r.itl_us.as_ref().expect("a histogram");
+            assert!(r.outcomes.iter().all(|o| o.gaps_us.is_empty()));
+            (d.len(), d.summary(1.0))
+        };
+        let each = VirtualPoint {
+            record_gaps: true,
+            ..VirtualPoint::inferencex(32, 2048, 256)
+        };
+        let hist = VirtualPoint {
+            itl_histogram: true,
+            ..VirtualPoint::inferencex(32, 2048, 256)
+        };
+        let m = perf("h200", "llama-3.3-70b", "vllm", Precision::Fp8, 8);
+        for kv in [None, Some(20_000)] {
+            let mut limits = SchedulerLimits::from_perf(&m);
+            if let Some(kv) = kv {
+                limits.kv_capacity_tokens = kv;
+            }
+            let (a, b) = (
+                simulate_with(&m, limits.clone(), &each),
+                simulate_with(&m, limits, &hist),
+            );
+            assert!(gathered(&a).0 > 0);
+            assert_eq!(gathered(&a), kept(&b), "kv {kv:?}");
+        }
+        let p4 = perf("h200", "llama-3.3-70b", "vllm", Precision::Fp8, 4);
+        let link = crate::disagg::KvLink {
+            bytes_per_s: 50e9,
+            latency_s: 0.001,
+        };
+        for decode_workers in [0, 2] {
+            let d = crate::disagg::Disagg {
+                prefill: crate::disagg::Pool {
+                    perf: &p4,
+                    workers: 2,
+                },
+                decode: crate::disagg::Pool {
+                    perf: &p4,
+                    workers: decode_workers,
+                },
+                link,
+            };
+            let (a, b) = (
+                crate::disagg::simulate_disagg(&d, &each),
+                crate::disagg::simulate_disagg(&d, &hist),
+            );
+            assert_eq!(gathered(&a), kept(&b), "{decode_workers} decode workers");
+        }
     }
 
     #[test]

@@ -560,7 +560,7 @@ pub fn bench_result(
 ) -> Result<(BenchResult, SimulatorInfo), String> {
     let (deploy, mut vp) = fixed_point(job, conc, catalog)?;
     let (isl, osl) = (vp.isl as u32, vp.osl as u32);
-    vp.record_gaps = true;
+    vp.itl_histogram = true;
     let mut r = deploy.simulate(&vp);
     let gpus = deploy.gpus().0 + deploy.gpus().1;
     let records: Vec<RequestRecord> = r
@@ -577,6 +577,7 @@ pub fn bench_result(
         start_unix: 0.0,
         end_unix: r.duration_s(),
         loop_lag_us: CountDistribution::new(),
+        itl_us: r.itl_us.take(),
         thread_cpu: Vec::new(),
         process_cpu: 0.0,
         connections_opened: 0,
