@@ -121,17 +121,18 @@ impl Pools {
     /// early when `cancel` is set (the client went away) or a worker fails.
     fn serve(&self, req: GenRequest, out: chunks::UnboundedSender<ChunkPlan>, cancel: &AtomicBool) {
         let prompt = vec![0u8; req.prompt_tokens as usize];
-        let mut body = json!({
-            "prompt": prompt,
-            "max_tokens": req.output_tokens,
-            "ignore_eos": true,
-            "stream": true,
-        });
+        let mut body = WorkerRequest {
+            prompt: &prompt,
+            max_tokens: req.output_tokens,
+            ignore_eos: true,
+            stream: true,
+            kv_transfer_params: None,
+        };
         if !self.decode.is_empty() {
             let Some(params) = self.prefill(&body) else {
                 return;
             };
-            body["kv_transfer_params"] = params;
+            body.kv_transfer_params = Some(params);
         }
         let pool = if self.decode.is_empty() {
             &self.prefill
@@ -170,11 +171,13 @@ impl Pools {
 
     /// The prompt of `body` prefilled on the least-loaded prefill worker: the
     /// `kv_transfer_params` of its answer, `None` if it failed.
-    fn prefill(&self, body: &Value) -> Option<Value> {
-        let mut p = body.clone();
-        p["max_tokens"] = json!(1);
-        p["stream"] = json!(false);
-        p["kv_transfer_params"] = json!({"do_remote_decode": true});
+    fn prefill(&self, body: &WorkerRequest<'_>) -> Option<Value> {
+        let p = WorkerRequest {
+            max_tokens: 1,
+            stream: false,
+            kv_transfer_params: Some(json!({"do_remote_decode": true})),
+            ..*body
+        };
         let w = OnWorker::enter(Self::least_loaded(&self.prefill));
         let bytes = serde_json::to_vec(&p).expect("serializes");
         let params =
@@ -190,6 +193,17 @@ impl Pools {
         }
         params
     }
+}
+
+/// A request to a worker: the prompt as token ids (all 0: the workers only count them).
+#[derive(serde::Serialize)]
+struct WorkerRequest<'a> {
+    prompt: &'a [u8],
+    max_tokens: u32,
+    ignore_eos: bool,
+    stream: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    kv_transfer_params: Option<Value>,
 }
 
 /// What one line of a worker's event stream says.
