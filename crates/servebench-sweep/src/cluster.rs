@@ -8,9 +8,11 @@
 //! router runs where the job's own process runs (the allocation's first node), as Dynamo's
 //! frontend and SGLang's router run on the head node.
 //!
-//! The simulated engine is the only framework launched multi-node so far: each worker is
-//! `servebench sim --role prefill|decode` with its pool's parallelism, MTP and KV link, and the
-//! router `servebench sim --role router`. A recipe of another framework fails at plan time with
+//! On the simulated engine each worker is `servebench sim --role prefill|decode` with its
+//! pool's parallelism, MTP and KV link, and the router `servebench sim --role router`. On real
+//! engines the deployment is the one the row's srt-slurm recipe (`CONFIG_FILE`) describes
+//! ([`crate::srt`]): etcd and NATS, the workers' framework commands and Dynamo's frontend as
+//! the router. A recipe servebench cannot launch fails its job before anything starts, with
 //! the reason.
 
 use crate::engine::{sim_args, sim_gpu, Engines, Launch, ServerCommand, SimServer};
@@ -18,6 +20,7 @@ use crate::plan::{Job, Topology, Workload};
 use crate::recipe::Worker;
 use crate::virtual_time::{acceptance, Shape};
 use servebench_catalog::Catalog;
+use std::path::PathBuf;
 
 /// A node of the allocation: the name Slurm places steps on, and the address its servers
 /// listen on and are reached at.
@@ -27,26 +30,56 @@ pub struct Node {
     pub addr: String,
 }
 
-/// One worker process.
+/// One process of a deployment (or one MPI step of several ranks).
 #[derive(Debug, Clone, PartialEq)]
 pub struct WorkerProcess {
-    /// `prefill-0`, `decode-3`, `worker-1` (aggregated): its log's name.
+    /// `prefill-0`, `decode-3`, `worker-1` (aggregated), `decode-0.1` (its second node),
+    /// `etcd`: its log's name.
     pub name: String,
-    /// Index into the allocation's nodes.
-    pub node: usize,
-    pub port: u16,
+    /// Indices into the allocation's nodes: the node it runs on, or every node of an MPI step.
+    pub nodes: Vec<usize>,
+    /// Ranks per node of an MPI step (1 otherwise).
+    pub tasks_per_node: u32,
+    /// An MPI step (`srun --mpi=pmix`): TensorRT-LLM's workers.
+    pub mpi: bool,
+    /// The port it answers on: a simulated worker's health is checked there, an infra
+    /// process is ready when it accepts. Real workers register with the router instead.
+    pub port: Option<u16>,
     pub command: ServerCommand,
+}
+
+impl WorkerProcess {
+    pub fn node(&self) -> usize {
+        self.nodes[0]
+    }
+}
+
+/// When the deployment is ready for requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ready {
+    /// Every worker's and the router's health endpoint answers 200.
+    Health,
+    /// Dynamo's frontend lists this many `generate` instances of each kind on `/health`.
+    DynamoInstances { prefill: u32, decode: u32 },
 }
 
 /// Every process of a multi-node deployment.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ClusterDeployment {
+    /// What the workers need running first (etcd, NATS).
+    pub infra: Vec<WorkerProcess>,
     pub workers: Vec<WorkerProcess>,
-    /// The router, on node 0, at [`ClusterDeployment::router_port`].
+    /// The router (Dynamo's frontend on real engines), on node `router_node`.
     pub router: ServerCommand,
+    pub router_node: usize,
     pub router_port: u16,
-    /// Nodes the layout asks for (one per `gpus_per_node` GPUs of the workers).
+    /// Nodes the layout asks for.
     pub nodes_wanted: u32,
+    pub ready: Ready,
+    /// The name the router serves the model under, where it is not the row's.
+    pub served_model: Option<String>,
+    /// Extra `srun` options of every worker step (an srt-slurm recipe's `srun_options`).
+    pub srun_options: Vec<String>,
 }
 
 /// GPUs of one node of a runner: 4 on GB200/GB300 NVL72 compute trays, 8 elsewhere (the
@@ -83,10 +116,13 @@ pub fn deployment(
         ));
     };
     if l.engines != Engines::Sim && job.framework != "sim" {
-        return Err(format!(
-            "{}: servebench launches multi-node {} deployments on the simulated engine only so far (--engines sim); its workers' commands for real engines are not written yet",
-            job.config_key, job.framework
-        ));
+        let (file, recipe) = srt_recipe(job, &l.srt_recipes)?;
+        let r = crate::srt::Render {
+            job,
+            file: &file,
+            nodes,
+        };
+        return crate::srt::deployment(&recipe, &r).map_err(|e| format!("{}: {e}", job.config_key));
     }
     let catalog = Catalog::builtin().map_err(|e| e.to_string())?;
     let aggregated = decode.num_worker == 0;
@@ -107,14 +143,19 @@ pub fn deployment(
             let command = sim_worker(job, l, &catalog, role, w, &nodes[node].addr, p)?;
             workers.push(WorkerProcess {
                 name: format!("{role}-{i}"),
-                node,
-                port: p,
+                nodes: vec![node],
+                tasks_per_node: 1,
+                mpi: false,
+                port: Some(p),
                 command,
             });
         }
     }
     let router_port = port().map_err(|e| e.to_string())?;
-    let url = |w: &WorkerProcess| format!("http://{}:{}", nodes[w.node].addr, w.port);
+    let url = |w: &WorkerProcess| {
+        let port = w.port.expect("simulated workers listen on a port");
+        format!("http://{}:{port}", nodes[w.node()].addr)
+    };
     let mut args = vec!["sim".to_string(), "--role".into(), "router".into()];
     for w in &workers {
         let flag = if w.name.starts_with("decode") {
@@ -140,6 +181,7 @@ pub fn deployment(
         .map(String::from),
     );
     Ok(ClusterDeployment {
+        infra: Vec::new(),
         workers,
         router: ServerCommand {
             program: l.servebench.display().to_string(),
@@ -147,9 +189,45 @@ pub fn deployment(
             env: Vec::new(),
             files: Vec::new(),
         },
+        router_node: 0,
         router_port,
         nodes_wanted: nodes_wanted(job),
+        ready: Ready::Health,
+        served_model: None,
+        srun_options: Vec::new(),
     })
+}
+
+/// The srt-slurm recipe a real-engine multi-node row names (`CONFIG_FILE`), found under
+/// `dirs` and read.
+pub fn srt_recipe(job: &Job, dirs: &[PathBuf]) -> Result<(PathBuf, crate::srt::SrtRecipe), String> {
+    let Topology::Multi { prefill, decode } = &job.topology else {
+        return Err(format!("{}: not a multi-node job", job.config_key));
+    };
+    let name = [prefill, decode]
+        .iter()
+        .flat_map(|w| w.additional_settings.iter().flatten())
+        .find_map(|s| s.strip_prefix("CONFIG_FILE="))
+        .ok_or_else(|| {
+            format!(
+                "{}: a {} multi-node row names no srt-slurm recipe (CONFIG_FILE= in its additional-settings), so servebench cannot tell its workers' commands",
+                job.config_key, job.framework
+            )
+        })?;
+    let err = |e: crate::srt::SrtError| format!("{}: {e}", job.config_key);
+    let file = crate::srt::locate(name, dirs).map_err(err)?;
+    let recipe = crate::srt::load(&file).map_err(err)?;
+    Ok((file, recipe))
+}
+
+/// Nodes a job's task asks Slurm for: its srt-slurm recipe's on real engines, else the nodes
+/// its workers fill.
+pub fn nodes_needed(job: &Job, engines: Engines, dirs: &[PathBuf]) -> Result<u32, String> {
+    if engines == Engines::Sim || job.framework == "sim" {
+        return Ok(nodes_wanted(job));
+    }
+    let (file, recipe) = srt_recipe(job, dirs)?;
+    crate::srt::nodes_wanted(&recipe, job, &file).map_err(|e| format!("{}: {e}", job.config_key))
 }
 
 /// `servebench sim --role ROLE` serving one worker of pool `w`.
@@ -246,24 +324,86 @@ pub fn allocation_nodes() -> std::io::Result<Vec<Node>> {
     Ok(nodes)
 }
 
-/// `cmd` as a step of this allocation on `node`: one task, sharing the allocation's CPUs with
-/// the other steps (`--overlap`), the whole step killed if it fails.
-pub fn on_node(cmd: &ServerCommand, node: &str) -> ServerCommand {
-    let mut args: Vec<String> = [
-        "--overlap",
-        "--nodes=1",
-        "--ntasks=1",
-        "--kill-on-bad-exit=1",
-    ]
-    .map(String::from)
-    .to_vec();
-    args.push(format!("--nodelist={node}"));
+/// A container every step of a deployment runs in (pyxis/enroot): the job's image and mounts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StepContainer {
+    pub image: String,
+    pub mounts: Vec<String>,
+}
+
+/// `p` as a step of this allocation on its nodes: its tasks sharing the allocation's CPUs with
+/// the other steps (`--overlap`), the whole step killed if one fails; MPI ranks started by
+/// Slurm's PMIx, as srt-slurm starts TensorRT-LLM's.
+pub fn as_step(
+    p: &WorkerProcess,
+    nodes: &[Node],
+    container: Option<&StepContainer>,
+    srun_options: &[String],
+) -> ServerCommand {
+    let cmd = &p.command;
+    let names: Vec<&str> = p.nodes.iter().map(|&n| nodes[n].name.as_str()).collect();
+    let mut args: Vec<String> = vec!["--overlap".into(), format!("--nodes={}", names.len())];
+    args.push(format!(
+        "--ntasks={}",
+        names.len() as u32 * p.tasks_per_node
+    ));
+    if p.mpi {
+        args.extend(["--mpi=pmix", "--oversubscribe", "--cpu-bind=verbose,none"].map(String::from));
+        args.push(format!("--ntasks-per-node={}", p.tasks_per_node));
+    }
+    args.push("--kill-on-bad-exit=1".into());
+    args.push(format!("--nodelist={}", names.join(",")));
+    if let Some(c) = container {
+        args.push(format!("--container-image={}", c.image));
+        args.push("--no-container-entrypoint".into());
+        if !c.mounts.is_empty() {
+            args.push(format!("--container-mounts={}", c.mounts.join(",")));
+        }
+    }
+    args.extend(srun_options.iter().cloned());
     args.push(cmd.program.clone());
+    // The command's files are named by index into its arguments: shift them past srun's.
+    let shift = args.len();
+    let files = cmd
+        .files
+        .iter()
+        .map(|f| crate::engine::ServerFile {
+            arg: f.arg + shift,
+            ..f.clone()
+        })
+        .collect();
     args.extend(cmd.args.iter().cloned());
     ServerCommand {
         program: "srun".into(),
         args,
         env: cmd.env.clone(),
-        files: Vec::new(),
+        files,
     }
+}
+
+/// Registered `generate` instances on a Dynamo frontend's `/health` answer, (prefill, decode):
+/// `instances[]` entries whose `endpoint` is `generate`, by `component` (`prefill`; `decode`,
+/// `backend` or `tensorrt_llm` serving tokens), as srt-slurm counts them.
+pub fn dynamo_instances(health: &str) -> (u32, u32) {
+    #[derive(serde::Deserialize)]
+    struct Health {
+        #[serde(default)]
+        instances: Vec<Instance>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Instance {
+        #[serde(default)]
+        component: String,
+        #[serde(default)]
+        endpoint: String,
+    }
+    let Ok(h) = serde_json::from_str::<Health>(health) else {
+        return (0, 0);
+    };
+    let generate = || h.instances.iter().filter(|i| i.endpoint == "generate");
+    let prefill = generate().filter(|i| i.component == "prefill").count();
+    let decode = generate()
+        .filter(|i| ["decode", "backend", "tensorrt_llm"].contains(&i.component.as_str()))
+        .count();
+    (prefill as u32, decode as u32)
 }

@@ -15,6 +15,7 @@ pub mod plan;
 pub mod recipe;
 pub mod run_info;
 pub mod slurm;
+pub mod srt;
 pub mod validate;
 pub mod virtual_time;
 

@@ -55,6 +55,11 @@ pub struct SweepOptions {
     pub power: Option<servebench_power::PowerSpec>,
     /// Run this accuracy eval at the points the plan marks (`run-eval`).
     pub eval: Option<EvalSpec>,
+    /// Folders srt-slurm recipes (multi-node rows' `CONFIG_FILE`) are looked for in.
+    pub srt_recipes: Vec<PathBuf>,
+    /// Inside a Slurm allocation: run each step of a multi-node deployment in its job's image
+    /// (pyxis/enroot) with these mounts.
+    pub step_container: Option<Vec<String>>,
 }
 
 /// The accuracy eval a sweep runs at the points the plan marks for one (InferenceX's rule:
@@ -173,6 +178,9 @@ struct Server {
     /// The command, as a shell line (stored with every point it measured).
     command: String,
     workers: Vec<Server>,
+    /// The model name it serves, where not the job's (an srt-slurm recipe's
+    /// `served-model-name`).
+    model: Option<String>,
 }
 
 impl Server {
@@ -235,11 +243,61 @@ impl Server {
             http,
             command: cmd.redacted_line(),
             workers: Vec::new(),
+            model: None,
         }))
     }
 
     /// Probes the health endpoint until it answers 200, the process exits or the deadline.
     fn wait_healthy(&mut self, deadline: Duration) -> Result<(), String> {
+        let http = self.http.clone();
+        self.wait_until(deadline, || health_ok(&http))
+    }
+
+    /// Waits until the process accepts TCP connections on its port (etcd, NATS).
+    fn wait_accepting(&mut self, deadline: Duration) -> Result<(), String> {
+        let addr = format!("{}:{}", self.base_url.host(), self.base_url.port());
+        self.wait_until(deadline, || {
+            use std::net::ToSocketAddrs;
+            addr.to_socket_addrs()
+                .ok()
+                .and_then(|mut a| a.next())
+                .is_some_and(|a| {
+                    std::net::TcpStream::connect_timeout(&a, Duration::from_secs(1)).is_ok()
+                })
+        })
+    }
+
+    /// Waits until Dynamo's frontend lists `prefill` and `decode` registered `generate`
+    /// instances (srt-slurm's readiness rule), failing early if a worker exits.
+    fn wait_instances(
+        &mut self,
+        prefill: u32,
+        decode: u32,
+        deadline: Duration,
+    ) -> Result<(), String> {
+        let http = self.http.clone();
+        let mut seen = (0, 0);
+        let r = self.wait_until(deadline, || {
+            let Ok(r) = http.get(HEALTH_PATH) else {
+                return false;
+            };
+            seen = crate::cluster::dynamo_instances(&r.text());
+            seen.0 >= prefill && seen.1 >= decode
+        });
+        r.map_err(|e| {
+            format!(
+                "{e}: {} of {prefill} prefill and {} of {decode} decode workers registered",
+                seen.0, seen.1
+            )
+        })
+    }
+
+    /// Polls `ready` until true, this process or one of its workers exits, or the deadline.
+    fn wait_until(
+        &mut self,
+        deadline: Duration,
+        mut ready: impl FnMut() -> bool,
+    ) -> Result<(), String> {
         let t0 = Instant::now();
         loop {
             if let Ok(Some(status)) = self.child.try_wait() {
@@ -247,7 +305,17 @@ impl Server {
                     "the server exited ({status}) before it was healthy"
                 ));
             }
-            if health_ok(&self.http) {
+            if let Some(w) = self
+                .workers
+                .iter_mut()
+                .find_map(|w| (!matches!(w.child.try_wait(), Ok(None))).then_some(&w.log))
+            {
+                return Err(format!(
+                    "{} exited before the deployment was ready",
+                    w.display()
+                ));
+            }
+            if ready() {
                 return Ok(());
             }
             if t0.elapsed() > deadline {
@@ -612,6 +680,7 @@ fn ensure_server<'s>(
             servebench: o.servebench.clone(),
             tokenizer: o.tokenizer.clone(),
             sim_time_scale: o.sim_time_scale,
+            srt_recipes: o.srt_recipes.clone(),
         };
         let mut cmd = match server_command(job, recipe, &launch) {
             Ok(c) => c,
@@ -635,14 +704,16 @@ fn ensure_server<'s>(
     Ok(Ok(&mut server.as_mut().expect("started").1))
 }
 
-/// A multi-node deployment: every worker started on its node (through `srun` inside a Slurm
-/// allocation) and healthy, then the router in front of them, here.
+/// A multi-node deployment: its infra processes and then every worker started on its node
+/// (through `srun` inside a Slurm allocation), then the router in front of them, here; ready
+/// when the deployment says (health endpoints, or Dynamo's registered instances).
 fn start_cluster(
     job: &Job,
     name: &Path,
     o: &SweepOptions,
     recipe: &crate::recipe::Recipe,
 ) -> std::io::Result<Result<Server, ServerFailure>> {
+    use crate::cluster::{as_step, Ready, StepContainer, WorkerProcess};
     let nodes = crate::cluster::allocation_nodes()?;
     let launch = Launch {
         engines: o.engines,
@@ -651,6 +722,7 @@ fn start_cluster(
         servebench: o.servebench.clone(),
         tokenizer: o.tokenizer.clone(),
         sim_time_scale: o.sim_time_scale,
+        srt_recipes: o.srt_recipes.clone(),
     };
     // One node (this one): free ports here; several: fixed ones, each node the job's own.
     let mut next = crate::cluster::FIRST_PORT;
@@ -665,27 +737,62 @@ fn start_cluster(
         Ok(d) => d,
         Err(e) => return Ok(Err(ServerFailure::Fatal(e))),
     };
+    let in_slurm = std::env::var_os("SLURM_JOB_ID").is_some();
+    if d.ready != Ready::Health && !in_slurm {
+        return Ok(Err(ServerFailure::Fatal(format!(
+            "{}: a real-engine multi-node deployment runs its workers as steps of a Slurm allocation: run it with --executor slurm",
+            job.config_key
+        ))));
+    }
+    let container = o
+        .step_container
+        .as_ref()
+        .filter(|_| in_slurm)
+        .map(|mounts| StepContainer {
+            image: job.image.clone(),
+            mounts: mounts.clone(),
+        });
     let logs = o.out.join("logs");
     let deadline = recipe
         .health_timeout
         .map_or(o.health_timeout, Duration::from_secs);
-    let in_slurm = std::env::var_os("SLURM_JOB_ID").is_some();
+    let start = |p: &WorkerProcess| -> std::io::Result<Result<Server, ServerFailure>> {
+        let mut cmd = if in_slurm {
+            as_step(p, &nodes, container.as_ref(), &d.srun_options)
+        } else {
+            p.command.clone()
+        };
+        cmd.place_files(&named(&logs, name, "files"))?;
+        let addr = &nodes[p.node()].addr;
+        let log = named(&logs, name, &format!("{}.log", p.name));
+        Ok(Server::start(&cmd, addr, p.port.unwrap_or(0), log)?.map_err(ServerFailure::Fatal))
+    };
+    let mut procs = Vec::new();
+    for p in &d.infra {
+        let mut s = match start(p)? {
+            Ok(s) => s,
+            Err(e) => return Ok(Err(e)),
+        };
+        if let Err(e) = s.wait_accepting(deadline) {
+            return Ok(Err(ServerFailure::Unhealthy(
+                format!("{}: {e}", p.name),
+                s.log_tail(),
+            )));
+        }
+        procs.push(s);
+    }
     let mut workers = Vec::new();
     for w in &d.workers {
-        let node = &nodes[w.node];
-        let cmd = if in_slurm {
-            crate::cluster::on_node(&w.command, &node.name)
-        } else {
-            w.command.clone()
-        };
-        let log = named(&logs, name, &format!("{}.log", w.name));
-        match Server::start(&cmd, &node.addr, w.port, log)? {
+        match start(w)? {
             Ok(s) => workers.push(s),
-            Err(e) => return Ok(Err(ServerFailure::Fatal(e))),
+            Err(e) => return Ok(Err(e)),
         }
     }
     // Started together, checked in turn: they come up side by side.
     for (w, spec) in workers.iter_mut().zip(&d.workers) {
+        if spec.port.is_none() {
+            continue; // registers with the router instead
+        }
         if let Err(e) = w.wait_healthy(deadline) {
             return Ok(Err(ServerFailure::Unhealthy(
                 format!("worker {}: {e}", spec.name),
@@ -693,17 +800,27 @@ fn start_cluster(
             )));
         }
     }
+    let router_host = &nodes[d.router_node].addr;
     let log = named(&logs, name, "router.log");
-    let mut router = match Server::start(&d.router, &nodes[0].addr, d.router_port, log)? {
+    let mut router = match Server::start(&d.router, router_host, d.router_port, log)? {
         Ok(s) => s,
         Err(e) => return Ok(Err(ServerFailure::Fatal(e))),
     };
     router.command = std::iter::once(router.command.clone())
-        .chain(workers.iter().map(|w| w.command.clone()))
+        .chain(workers.iter().chain(&procs).map(|w| w.command.clone()))
         .collect::<Vec<_>>()
         .join("\n");
+    // Stopped after the router: workers first, the infra they report to last.
+    workers.extend(procs);
     router.workers = workers;
-    if let Err(e) = router.wait_healthy(deadline) {
+    router.model = d.served_model.clone();
+    let ready = match d.ready {
+        Ready::Health => router.wait_healthy(deadline),
+        Ready::DynamoInstances { prefill, decode } => {
+            router.wait_instances(prefill, decode, deadline)
+        }
+    };
+    if let Err(e) = ready {
         return Ok(Err(ServerFailure::Unhealthy(e, router.log_tail())));
     }
     Ok(Ok(router))
@@ -738,7 +855,7 @@ fn run_point(
             }
         };
         let before = scrape_metrics(&s.http);
-        let measured = bench(job, p.conc, &s.base_url, o);
+        let measured = bench(job, p.conc, &s.base_url, s.model.as_deref(), o);
         let server_metrics = before
             .zip(scrape_metrics(&s.http))
             .map(|(b, a)| ServerMetrics::between(b, a));
@@ -804,6 +921,7 @@ fn bench(
     job: &Job,
     conc: u32,
     base_url: &BaseUrl,
+    served: Option<&str>,
     o: &SweepOptions,
 ) -> Result<BenchResult, String> {
     let Workload::Fixed { isl, osl } = job.workload else {
@@ -812,7 +930,7 @@ fn bench(
     let c = conc as usize;
     let opts = BenchOptions {
         base_url: base_url.clone(),
-        model: job.model.clone(),
+        model: served.unwrap_or(&job.model).to_string(),
         isl,
         osl,
         range_ratio: 0.8,

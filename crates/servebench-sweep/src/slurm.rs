@@ -40,15 +40,20 @@ pub struct SlurmOptions {
     /// At most this many nodes per multi-node job: its workers are packed onto them,
     /// oversubscribed (a small or test cluster).
     pub max_nodes: Option<u32>,
+    /// Which engines the tasks run: a real-engine multi-node job takes the nodes its srt-slurm
+    /// recipe lays out, found in `srt_recipes`.
+    pub engines: crate::engine::Engines,
+    pub srt_recipes: Vec<PathBuf>,
 }
 
-/// Nodes the task of `job` asks for.
-fn task_nodes(job: &Job, o: &SlurmOptions) -> u32 {
+/// Nodes the task of `job` asks for; why it cannot run, where its recipe says so.
+fn task_nodes(job: &Job, o: &SlurmOptions) -> Result<u32, String> {
     match job.topology {
-        crate::plan::Topology::Multi { .. } => crate::cluster::nodes_wanted(job)
-            .min(o.max_nodes.unwrap_or(u32::MAX))
-            .max(1),
-        crate::plan::Topology::Single { .. } => 1,
+        crate::plan::Topology::Multi { .. } => {
+            let n = crate::cluster::nodes_needed(job, o.engines, &o.srt_recipes)?;
+            Ok(n.min(o.max_nodes.unwrap_or(u32::MAX)).max(1))
+        }
+        crate::plan::Topology::Single { .. } => Ok(1),
     }
 }
 
@@ -75,7 +80,8 @@ pub fn batch_script(o: &SlurmOptions, tasks: usize, nodes: u32, jobs_file: &Path
         shell_quote(&jobs_file.display().to_string())
     ));
     let cmd: Vec<String> = o.task_command.iter().map(|a| shell_quote(a)).collect();
-    if o.container {
+    // A multi-node task runs on its first node's host and starts each step in the image.
+    if o.container && nodes == 1 {
         let exe = &o.task_command[0];
         let mut mounts = vec![format!("{out}:{out}"), format!("{exe}:{exe}")];
         mounts.extend(o.container_mounts.iter().cloned());
@@ -151,6 +157,29 @@ fn task_states(id: &str) -> std::io::Result<Vec<(usize, String)>> {
     Ok(v)
 }
 
+/// Records every unstored point of `job` as failed for `reason`; how many.
+fn fail_job(out: &Path, job: &Job, reason: &str) -> std::io::Result<usize> {
+    let mut n = 0;
+    for &c in &job.conc {
+        let name = point_name(job, c);
+        if named(&out.join("points"), &name, "json").exists() {
+            continue;
+        }
+        let f = FailedPoint {
+            config_key: job.config_key.clone(),
+            job: job.ix_row(),
+            concurrency: c,
+            attempts: 0,
+            reason: reason.to_string(),
+            log_tail: String::new(),
+            result: None,
+        };
+        crate::local::write_atomic(&named(&out.join("failed"), &name, "json"), &f)?;
+        n += 1;
+    }
+    Ok(n)
+}
+
 /// Runs every job with unstored points as a task of a job array, and waits for them.
 pub fn run(jobs: &[Job], o: &SlurmOptions) -> std::io::Result<SweepSummary> {
     let total: usize = jobs.iter().map(|j| j.conc.len()).sum();
@@ -186,7 +215,11 @@ pub fn run(jobs: &[Job], o: &SlurmOptions) -> std::io::Result<SweepSummary> {
     let mut arrays: Vec<(String, Vec<usize>)> = Vec::new();
     let mut by_nodes: std::collections::BTreeMap<u32, Vec<usize>> = Default::default();
     for &i in &pending {
-        by_nodes.entry(task_nodes(&jobs[i], o)).or_default().push(i);
+        match task_nodes(&jobs[i], o) {
+            Ok(n) => by_nodes.entry(n).or_default().push(i),
+            // Refused before submission: each point of the job failed, with the reason.
+            Err(reason) => summary.failed += fail_job(&o.out, &jobs[i], &reason)?,
+        }
     }
     let groups = by_nodes
         .iter()
@@ -203,6 +236,9 @@ pub fn run(jobs: &[Job], o: &SlurmOptions) -> std::io::Result<SweepSummary> {
         let id = run_cmd("sbatch", &["--parsable", &script.display().to_string()])?;
         let id = id.trim().split(';').next().unwrap_or("").to_string();
         arrays.push((id, chunk.to_vec()));
+    }
+    if arrays.is_empty() {
+        return Ok(summary);
     }
     let ids: Vec<&str> = arrays.iter().map(|a| a.0.as_str()).collect();
     let bar = o
@@ -297,6 +333,8 @@ mod tests {
             poll: Duration::from_secs(1),
             progress: false,
             max_nodes: None,
+            engines: crate::engine::Engines::Recipe,
+            srt_recipes: Vec::new(),
         };
         let jobs = Path::new("/shared/results/slurm/s.jobs");
         assert_eq!(

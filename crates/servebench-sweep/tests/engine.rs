@@ -40,6 +40,7 @@ fn launch(engines: Engines, port: u16, servebench: &str) -> Launch {
         servebench: servebench.into(),
         tokenizer: "cl100k_base".into(),
         sim_time_scale: None,
+        srt_recipes: Vec::new(),
     }
 }
 
@@ -318,7 +319,7 @@ fn a_multi_node_job_is_its_workers_and_router() {
     let placed: Vec<(&str, usize, u16)> = d
         .workers
         .iter()
-        .map(|w| (w.name.as_str(), w.node, w.port))
+        .map(|w| (w.name.as_str(), w.node(), w.port.unwrap()))
         .collect();
     assert_eq!(
         placed,
@@ -346,10 +347,10 @@ fn a_multi_node_job_is_its_workers_and_router() {
     );
     // Fewer nodes than the layout fills: the workers wrap around onto them.
     let d = deployment(job, &l, &nodes[..2], || Ok(1)).unwrap();
-    let on: Vec<usize> = d.workers.iter().map(|w| w.node).collect();
+    let on: Vec<usize> = d.workers.iter().map(|w| w.node()).collect();
     assert_eq!(on, [0, 1, 1, 1, 1]);
-    // A real framework's multi-node workers are not written yet: the job says so.
+    // On real engines the workers are the srt-slurm recipe's, and this row names none.
     let real = launch(Engines::Recipe, 0, "/opt/servebench");
     let e = deployment(job, &real, &nodes, || Ok(1)).unwrap_err();
-    assert!(e.contains("simulated engine only"), "{e}");
+    assert!(e.contains("names no srt-slurm recipe (CONFIG_FILE="), "{e}");
 }

@@ -50,6 +50,11 @@ pub struct SweepArgs {
     /// per node on GB200/GB300, 8 elsewhere).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     slurm_max_nodes: Option<u32>,
+    /// Real engines, multi-node rows: a folder their srt-slurm recipes (`CONFIG_FILE=recipes/…`)
+    /// are looked for in: your srt-slurm checkout, and InferenceX's
+    /// benchmarks/multi_node/srt-slurm-recipes (repeatable; searched in order).
+    #[arg(long = "srt-recipes", value_name = "DIR")]
+    srt_recipes: Vec<PathBuf>,
     /// slurm: seconds between polls of the task states.
     #[arg(long, default_value_t = 2.0)]
     poll_interval: f64,
@@ -172,6 +177,21 @@ fn task_command(
     if let Some(x) = a.sim_time_scale {
         task.extend(["--sim-time-scale".to_string(), x.to_string()]);
     }
+    for d in &a.srt_recipes {
+        let d = if absolute {
+            std::path::absolute(d)?
+        } else {
+            d.clone()
+        };
+        task.extend(["--srt-recipes".to_string(), d.display().to_string()]);
+    }
+    if a.container {
+        // A multi-node task starts each step in its image.
+        task.push("--container".to_string());
+        for m in &a.container_mounts {
+            task.extend(["--container-mount".to_string(), m.clone()]);
+        }
+    }
     if let (Some(t), Some(d)) = (&a.eval_task, &a.eval_data) {
         let path = |p: &PathBuf| -> anyhow::Result<String> {
             Ok(if absolute {
@@ -266,6 +286,19 @@ fn virtual_time(a: &SweepArgs, jobs: &[servebench_sweep::plan::Job]) -> anyhow::
     })
 }
 
+/// `--container` inside a task: the mounts each step of a multi-node deployment gets (the
+/// results directory and this binary, as the task's own container has, and the user's).
+fn step_container(a: &SweepArgs) -> anyhow::Result<Option<Vec<String>>> {
+    if !a.container {
+        return Ok(None);
+    }
+    let out = std::path::absolute(&a.out)?.display().to_string();
+    let exe = std::env::current_exe()?.display().to_string();
+    let mut mounts = vec![format!("{out}:{out}"), format!("{exe}:{exe}")];
+    mounts.extend(a.container_mounts.iter().cloned());
+    Ok(Some(mounts))
+}
+
 fn engines_of(a: &SweepArgs) -> Engines {
     match (a.engines, a.executor) {
         (Some(EnginesArg::Sim), _) | (None, Executor::Local) => Engines::Sim,
@@ -319,6 +352,8 @@ pub fn run(a: SweepArgs) -> anyhow::Result<ExitCode> {
             }),
             _ => None,
         },
+        srt_recipes: a.srt_recipes.clone(),
+        step_container: step_container(&a)?,
     };
     if a.job_index.is_none() && matches!(a.executor, Executor::Local | Executor::Slurm) {
         // Who, when, where and which recipes at which commit: what the store keeps per run.
@@ -347,6 +382,8 @@ pub fn run(a: SweepArgs) -> anyhow::Result<ExitCode> {
                 poll: Duration::from_secs_f64(a.poll_interval.max(0.05)),
                 progress: !a.no_progress,
                 max_nodes: a.slurm_max_nodes,
+                engines: opts.engines,
+                srt_recipes: a.srt_recipes.clone(),
             };
             slurm::run(&jobs, &so)?
         }
