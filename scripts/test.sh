@@ -3,6 +3,8 @@
 # need, runs every test, stops it again.
 #  - SLURM: a real single-node cluster (munge + slurmctld + slurmd, installed with apt if
 #    missing; state under $SLURM_CI_DIR), for the sweep's slurm executor.
+#  - etcd, NATS and nginx (apt if missing, their services not started): what a real-engine
+#    multi-node job starts beside its engines, started by the sweep's tests themselves.
 #  - PostgreSQL: a private cluster on 127.0.0.1:55432 (installed with apt if missing; data
 #    under $PG_CI_DIR), for the store's tests on both backends.
 #  - Chromium and Node.js (apt if missing) with the dashboard's npm packages, for the
@@ -30,6 +32,8 @@ trap 'bash scripts/slurm-down.sh >/dev/null 2>&1 || true; bash scripts/pg-down.s
 command -v curl >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends curl; }
 bash scripts/slurm-up.sh
 export SERVEBENCH_TEST_SLURM_CONF=$SLURM_CI_DIR/slurm.conf
+bash scripts/dynamo-infra-up.sh
+export SERVEBENCH_TEST_DYNAMO_INFRA=1
 SERVEBENCH_TEST_POSTGRES_URL=$(bash scripts/pg-up.sh | sed -n 's/^DATABASE_URL=//p')
 export SERVEBENCH_TEST_POSTGRES_URL
 test -n "$SERVEBENCH_TEST_POSTGRES_URL"

@@ -46,6 +46,8 @@ pub struct WorkerProcess {
     /// process is ready when it accepts. Real workers register with the router instead.
     pub port: Option<u16>,
     pub command: ServerCommand,
+    /// The image it runs in where steps run in containers, when not the job's (nginx).
+    pub image: Option<String>,
 }
 
 impl WorkerProcess {
@@ -69,10 +71,11 @@ pub struct ClusterDeployment {
     /// What the workers need running first (etcd, NATS).
     pub infra: Vec<WorkerProcess>,
     pub workers: Vec<WorkerProcess>,
-    /// The router (Dynamo's frontend on real engines), on node `router_node`.
-    pub router: ServerCommand,
-    pub router_node: usize,
-    pub router_port: u16,
+    /// Dynamo's frontends behind the router, where there are several.
+    pub frontends: Vec<WorkerProcess>,
+    /// What the client talks to: `sim --role router`, Dynamo's frontend, or nginx in front of
+    /// several.
+    pub router: WorkerProcess,
     /// Nodes the layout asks for.
     pub nodes_wanted: u32,
     pub ready: Ready,
@@ -135,20 +138,22 @@ pub fn deployment(
     let nodes_n = nodes.len().max(1);
     let mut workers = Vec::new();
     let mut gpu = 0u32;
+    let process = |name: &str, node, port, command| WorkerProcess {
+        name: name.to_string(),
+        nodes: vec![node],
+        tasks_per_node: 1,
+        mpi: false,
+        port: Some(port),
+        command,
+        image: None,
+    };
     for (role, w) in roles {
         for i in 0..w.num_worker {
             let node = (gpu / per_node) as usize % nodes_n;
             gpu += w.gpus_per_replica();
             let p = port().map_err(|e| e.to_string())?;
             let command = sim_worker(job, l, &catalog, role, w, &nodes[node].addr, p)?;
-            workers.push(WorkerProcess {
-                name: format!("{role}-{i}"),
-                nodes: vec![node],
-                tasks_per_node: 1,
-                mpi: false,
-                port: Some(p),
-                command,
-            });
+            workers.push(process(&format!("{role}-{i}"), node, p, command));
         }
     }
     let router_port = port().map_err(|e| e.to_string())?;
@@ -180,17 +185,17 @@ pub fn deployment(
         ]
         .map(String::from),
     );
+    let router = ServerCommand {
+        program: l.servebench.display().to_string(),
+        args,
+        env: Vec::new(),
+        files: Vec::new(),
+    };
     Ok(ClusterDeployment {
         infra: Vec::new(),
         workers,
-        router: ServerCommand {
-            program: l.servebench.display().to_string(),
-            args,
-            env: Vec::new(),
-            files: Vec::new(),
-        },
-        router_node: 0,
-        router_port,
+        frontends: Vec::new(),
+        router: process("router", 0, router_port, router),
         nodes_wanted: nodes_wanted(job),
         ready: Ready::Health,
         served_model: None,
@@ -354,7 +359,10 @@ pub fn as_step(
     args.push("--kill-on-bad-exit=1".into());
     args.push(format!("--nodelist={}", names.join(",")));
     if let Some(c) = container {
-        args.push(format!("--container-image={}", c.image));
+        args.push(format!(
+            "--container-image={}",
+            p.image.as_deref().unwrap_or(&c.image)
+        ));
         args.push("--no-container-entrypoint".into());
         if !c.mounts.is_empty() {
             args.push(format!("--container-mounts={}", c.mounts.join(",")));
@@ -406,4 +414,41 @@ pub fn dynamo_instances(health: &str) -> (u32, u32) {
         .filter(|i| ["decode", "backend", "tensorrt_llm"].contains(&i.component.as_str()))
         .count();
     (prefill as u32, decode as u32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::dynamo_instances;
+
+    /// Answers shaped as Dynamo's health-check guide shows them: 200 before any worker has
+    /// registered (so a 200 alone says nothing), then one entry per endpoint of each worker.
+    #[test]
+    fn dynamo_counts_registered_generate_endpoints_by_kind() {
+        let before =
+            r#"{"instances": [], "message": "No endpoints available", "status": "unhealthy"}"#;
+        assert_eq!(dynamo_instances(before), (0, 0));
+        let entry = |component: &str, endpoint: &str, id: u64| {
+            format!(
+                r#"{{"component": "{component}", "endpoint": "{endpoint}", "instance_id": {id}, "namespace": "dynamo", "transport": {{"nats_tcp": "dynamo_{component}.{endpoint}-{id:x}"}}}}"#
+            )
+        };
+        let instances = [
+            entry("prefill", "generate", 1),
+            entry("prefill", "clear_kv_blocks", 1),
+            entry("prefill", "generate", 2),
+            entry("decode", "generate", 3),
+            entry("decode", "clear_kv_blocks", 3),
+            entry("tensorrt_llm", "generate", 4),
+            entry("router", "generate", 5),
+        ];
+        let after = format!(
+            r#"{{"endpoints": ["dyn://dynamo.prefill.generate"], "instances": [{}], "status": "healthy"}}"#,
+            instances.join(", ")
+        );
+        // Two prefill workers; a decode worker and a TensorRT-LLM one; the router is neither.
+        assert_eq!(dynamo_instances(&after), (2, 2));
+        let aggregated = format!(r#"{{"instances": [{}]}}"#, entry("backend", "generate", 9));
+        assert_eq!(dynamo_instances(&aggregated), (0, 1));
+        assert_eq!(dynamo_instances("<html>502 Bad Gateway</html>"), (0, 0));
+    }
 }

@@ -181,6 +181,8 @@ struct Server {
     /// The model name it serves, where not the job's (an srt-slurm recipe's
     /// `served-model-name`).
     model: Option<String>,
+    /// A deployment's process name (`prefill-0`, `etcd`), for what its errors say.
+    name: String,
 }
 
 impl Server {
@@ -244,6 +246,7 @@ impl Server {
             command: cmd.redacted_line(),
             workers: Vec::new(),
             model: None,
+            name: "the server".into(),
         }))
     }
 
@@ -305,14 +308,16 @@ impl Server {
                     "the server exited ({status}) before it was healthy"
                 ));
             }
-            if let Some(w) = self
-                .workers
-                .iter_mut()
-                .find_map(|w| (!matches!(w.child.try_wait(), Ok(None))).then_some(&w.log))
+            if let Some((name, status)) =
+                self.workers
+                    .iter_mut()
+                    .find_map(|w| match w.child.try_wait() {
+                        Ok(Some(status)) => Some((&w.name, status)),
+                        _ => None,
+                    })
             {
                 return Err(format!(
-                    "{} exited before the deployment was ready",
-                    w.display()
+                    "{name} exited ({status}) before the deployment was ready"
                 ));
             }
             if ready() {
@@ -765,7 +770,12 @@ fn start_cluster(
         cmd.place_files(&named(&logs, name, "files"))?;
         let addr = &nodes[p.node()].addr;
         let log = named(&logs, name, &format!("{}.log", p.name));
-        Ok(Server::start(&cmd, addr, p.port.unwrap_or(0), log)?.map_err(ServerFailure::Fatal))
+        let s = Server::start(&cmd, addr, p.port.unwrap_or(0), log)?;
+        Ok(s.map(|mut s| {
+            s.name = p.name.clone();
+            s
+        })
+        .map_err(ServerFailure::Fatal))
     };
     let mut procs = Vec::new();
     for p in &d.infra {
@@ -800,12 +810,18 @@ fn start_cluster(
             )));
         }
     }
-    let router_host = &nodes[d.router_node].addr;
-    let log = named(&logs, name, "router.log");
-    let mut router = match Server::start(&d.router, router_host, d.router_port, log)? {
+    let mut frontends = Vec::new();
+    for f in &d.frontends {
+        match start(f)? {
+            Ok(s) => frontends.push(s),
+            Err(e) => return Ok(Err(e)),
+        }
+    }
+    let mut router = match start(&d.router)? {
         Ok(s) => s,
-        Err(e) => return Ok(Err(ServerFailure::Fatal(e))),
+        Err(e) => return Ok(Err(e)),
     };
+    workers.splice(0..0, frontends);
     router.command = std::iter::once(router.command.clone())
         .chain(workers.iter().chain(&procs).map(|w| w.command.clone()))
         .collect::<Vec<_>>()

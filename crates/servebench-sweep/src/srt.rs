@@ -44,6 +44,7 @@ pub enum SrtError {
 /// `health_check`, `profiling`, …) are read past.
 #[derive(Debug, Clone, Deserialize)]
 pub struct SrtRecipe {
+    #[serde(default)]
     pub name: String,
     pub resources: Resources,
     #[serde(default)]
@@ -147,6 +148,12 @@ pub struct Frontend {
     pub args: IndexMap<String, Value>,
     #[serde(default)]
     pub env: IndexMap<String, Value>,
+    /// Several frontends behind nginx (srt-slurm's default) or one.
+    pub enable_multiple_frontends: Option<bool>,
+    /// Frontends beside the first (srt-slurm's default: 9), one per node after the head.
+    pub num_additional_frontends: Option<u32>,
+    /// nginx's image; an srt-slurm alias (no `:` or `/`) means its default image.
+    pub nginx_container: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -165,7 +172,7 @@ pub struct Infra {
 }
 
 /// Top-level keys that change what would run, and why servebench does not take them.
-const REFUSED_KEYS: [(&str, &str); 3] = [
+const REFUSED_KEYS: [(&str, &str); 2] = [
     (
         "base",
         "inherits another recipe (`base`), which srt-slurm resolves in its own tree",
@@ -173,10 +180,6 @@ const REFUSED_KEYS: [(&str, &str); 3] = [
     (
         "setup_script",
         "runs one of srt-slurm's own setup scripts (`setup_script`) in every container",
-    ),
-    (
-        "telemetry",
-        "starts srt-slurm's telemetry stack (`telemetry`)",
     ),
 ];
 
@@ -393,7 +396,9 @@ fn check_row(job: &Job, pools: &[Pool], file: &Path) -> Result<(), SrtError> {
         vec![("prefill", prefill), ("decode", decode)]
     };
     for ((role, w), p) in row.iter().zip(pools) {
-        if p.role.name() != *role || p.workers != w.num_worker || p.gpus != w.gpus_per_replica() {
+        // A data-parallel-attention worker is written tp 1, ep N: N GPUs.
+        let gpus = w.tp.max(w.ep).max(1) * w.pp.max(1);
+        if p.role.name() != *role || p.workers != w.num_worker || p.gpus != gpus {
             return Err(SrtError::Unsupported {
                 file: file.to_path_buf(),
                 message: format!(
@@ -403,7 +408,7 @@ fn check_row(job: &Job, pools: &[Pool], file: &Path) -> Result<(), SrtError> {
                     p.gpus,
                     job.config_key,
                     w.num_worker,
-                    w.gpus_per_replica()
+                    gpus
                 ),
             });
         }
@@ -468,6 +473,9 @@ impl Ports {
     }
 }
 
+/// Dynamo's log filter srt-slurm gives workers that set none.
+const DYN_LOG: &str = "info,dynamo_runtime::pipeline::network::ingress::push_handler=warn";
+
 /// The ports srt-slurm's infra processes listen on.
 pub const NATS_PORT: u16 = 4222;
 pub const ETCD_PORT: u16 = 2379;
@@ -495,11 +503,12 @@ pub fn deployment(recipe: &SrtRecipe, r: &Render) -> Result<ClusterDeployment, S
     }
     let infra = &r.nodes[0];
     let head = infra_only;
+    // srt-slurm's default request plane (TCP); recipes written for older Dynamo say nats.
     let plane = recipe
         .dynamo
         .request_plane
         .clone()
-        .unwrap_or_else(|| "nats".into());
+        .unwrap_or_else(|| "tcp".into());
     let mut ports = Ports(crate::cluster::FIRST_PORT);
     let mut workers = Vec::new();
     for (pool, places) in pools.iter().zip(layout(&pools, gpn, head)) {
@@ -512,18 +521,19 @@ pub fn deployment(recipe: &SrtRecipe, r: &Render) -> Result<ClusterDeployment, S
                 place,
                 plane: &plane,
                 infra,
+                head,
             };
             workers.extend(w.processes(&mut ports)?);
         }
     }
-    let frontend_port = ports.next();
     let expect = expected_instances(recipe, &pools, &workers);
+    let worker_nodes: Vec<usize> = (head..wanted).collect();
+    let (frontends, router) = frontends(recipe, r.nodes, &worker_nodes, infra, &plane, &mut ports);
     Ok(ClusterDeployment {
         infra: infra_processes(recipe, infra),
         workers,
-        router: frontend(recipe, infra, &plane, frontend_port),
-        router_node: head,
-        router_port: frontend_port,
+        frontends,
+        router,
         nodes_wanted: wanted as u32,
         ready: Ready::DynamoInstances {
             prefill: expect.0,
@@ -664,6 +674,8 @@ struct Worker_<'a> {
     place: &'a Placement,
     plane: &'a str,
     infra: &'a Node,
+    /// The job's head node: its first worker node.
+    head: usize,
 }
 
 impl Worker_<'_> {
@@ -678,7 +690,10 @@ impl Worker_<'_> {
     /// What every worker process is given, then the role's and the recipe's own.
     fn environment(&self, sys_port: u16, plane: bool) -> Vec<(String, String)> {
         let mut env = vec![
-            ("HEAD_NODE_IP".to_string(), self.leader().addr.clone()),
+            (
+                "HEAD_NODE_IP".to_string(),
+                self.r.nodes[self.head].addr.clone(),
+            ),
             (
                 "ETCD_ENDPOINTS".into(),
                 format!("http://{}:{ETCD_PORT}", self.infra.addr),
@@ -692,7 +707,13 @@ impl Worker_<'_> {
         if plane {
             env.push(("DYN_REQUEST_PLANE".into(), self.plane.to_string()));
         }
-        env.extend(env_pairs(self.recipe.role_environment(self.pool.role)));
+        env.push(("DYN_SKIP_SGLANG_LOG_FORMATTING".into(), "1".into()));
+        let role_env = self.recipe.role_environment(self.pool.role);
+        if !role_env.contains_key("DYN_LOG") {
+            // srt-slurm's default: the request plane's per-request lines at warn.
+            env.push(("DYN_LOG".into(), DYN_LOG.into()));
+        }
+        env.extend(env_pairs(role_env));
         env.extend(env_pairs(&self.recipe.environment));
         if let Some(d) = &self.place.devices {
             let list: Vec<String> = d.iter().map(u32::to_string).collect();
@@ -747,6 +768,7 @@ impl Worker_<'_> {
             mpi: false,
             port: None,
             command,
+            image: None,
         }
     }
 
@@ -770,7 +792,13 @@ impl Worker_<'_> {
         let served = config
             .remove("served-model-name")
             .map_or_else(|| self.r.job.model.clone(), |v| text(&v));
-        let bootstrap = config.remove("disaggregation-bootstrap-port");
+        // A prefill worker's bootstrap port is the launcher's unless its settings name one; a
+        // decode worker's, where set, names its prefill workers'.
+        let bootstrap = if self.pool.role == Role::Prefill {
+            config.remove("disaggregation-bootstrap-port")
+        } else {
+            None
+        };
         let (dist_port, nnodes) = (ports.next(), self.place.nodes.len());
         let mut out = Vec::new();
         for (rank, &node) in self.place.nodes.iter().enumerate() {
@@ -1000,6 +1028,7 @@ impl Worker_<'_> {
             mpi: true,
             port: None,
             command,
+            image: None,
         })
     }
 }
@@ -1046,6 +1075,7 @@ fn infra_processes(recipe: &SrtRecipe, infra: &Node) -> Vec<WorkerProcess> {
                 env: Vec::new(),
                 files,
             },
+            image: None,
         }
     };
     vec![
@@ -1073,6 +1103,120 @@ fn infra_processes(recipe: &SrtRecipe, infra: &Node) -> Vec<WorkerProcess> {
     ]
 }
 
+/// Dynamo's frontends and what the client talks to. One frontend on the head node where the
+/// workers fill one node or the recipe asks for one; else, as srt-slurm lays them out, nginx
+/// on the head node balancing over a frontend on each of the next nodes (at most
+/// `num_additional_frontends` + 1 of them).
+fn frontends(
+    recipe: &SrtRecipe,
+    nodes: &[Node],
+    worker_nodes: &[usize],
+    infra: &Node,
+    plane: &str,
+    ports: &mut Ports,
+) -> (Vec<WorkerProcess>, WorkerProcess) {
+    let f = &recipe.frontend;
+    let (head, others) = worker_nodes
+        .split_first()
+        .expect("a deployment has workers");
+    let wanted = f.num_additional_frontends.unwrap_or(9) as usize + 1;
+    let several = f.enable_multiple_frontends.unwrap_or(true) && !others.is_empty();
+    let process = |name: String, node: usize, port: u16, command, image| WorkerProcess {
+        name,
+        nodes: vec![node],
+        tasks_per_node: 1,
+        mpi: false,
+        port: Some(port),
+        command,
+        image,
+    };
+    if !several {
+        let port = ports.next();
+        let command = frontend(recipe, infra, plane, port);
+        return (
+            Vec::new(),
+            process("frontend".into(), *head, port, command, None),
+        );
+    }
+    let port = ports.next();
+    let frontends: Vec<WorkerProcess> = others
+        .iter()
+        .take(wanted)
+        .enumerate()
+        .map(|(i, &n)| {
+            let command = frontend(recipe, infra, plane, port);
+            process(format!("frontend-{i}"), n, port, command, None)
+        })
+        .collect();
+    let upstreams: Vec<String> = frontends
+        .iter()
+        .map(|p| format!("{}:{port}", nodes[p.node()].addr))
+        .collect();
+    let listen = ports.next();
+    let nginx = ServerCommand {
+        program: "nginx".into(),
+        args: ["-c", "nginx.conf", "-g", "daemon off;"]
+            .map(String::from)
+            .to_vec(),
+        env: Vec::new(),
+        files: vec![ServerFile {
+            arg: 1,
+            name: "nginx.conf".into(),
+            contents: nginx_conf(listen, &upstreams),
+        }],
+    };
+    let image = match f.nginx_container.as_deref() {
+        Some(i) if i.contains([':', '/']) => i.to_string(),
+        _ => NGINX_IMAGE.to_string(),
+    };
+    let router = process("nginx".into(), *head, listen, nginx, Some(image));
+    (frontends, router)
+}
+
+/// srt-slurm's nginx image where a recipe names none (or one of its aliases).
+const NGINX_IMAGE: &str = "nginx:1.27.4";
+
+/// nginx balancing round-robin over `upstreams`, streaming (no buffering), keeping upstream
+/// connections open, with room for large bodies and long idle sessions, as srt-slurm's.
+fn nginx_conf(listen: u16, upstreams: &[String]) -> String {
+    let servers: String = upstreams
+        .iter()
+        .map(|u| format!("    server {u};\n"))
+        .collect();
+    format!(
+        "worker_processes auto;
+pid /tmp/servebench-nginx-{listen}.pid;
+error_log stderr;
+events {{
+  worker_connections 65535;
+  multi_accept on;
+}}
+http {{
+  access_log off;
+  client_max_body_size 45m;
+  keepalive_timeout 600s;
+  client_body_temp_path /tmp/servebench-nginx-{listen}-body;
+  proxy_temp_path /tmp/servebench-nginx-{listen}-proxy;
+  upstream frontends {{
+{servers}    keepalive 512;
+    keepalive_timeout 600s;
+  }}
+  server {{
+    listen {listen};
+    location / {{
+      proxy_pass http://frontends;
+      proxy_buffering off;
+      proxy_read_timeout 24h;
+      proxy_send_timeout 24h;
+      proxy_http_version 1.1;
+      proxy_set_header Connection \"\";
+    }}
+  }}
+}}
+"
+    )
+}
+
 /// Dynamo's frontend: `--http-port`, then the recipe's `frontend.args` as written.
 fn frontend(recipe: &SrtRecipe, infra: &Node, plane: &str, port: u16) -> ServerCommand {
     let mut args: Vec<String> = ["-m", "dynamo.frontend"].map(String::from).to_vec();
@@ -1094,6 +1238,7 @@ fn frontend(recipe: &SrtRecipe, infra: &Node, plane: &str, port: u16) -> ServerC
             format!("nats://{}:{NATS_PORT}", infra.addr),
         ),
         ("DYN_REQUEST_PLANE".into(), plane.to_string()),
+        ("DYN_SKIP_SGLANG_LOG_FORMATTING".into(), "1".into()),
     ];
     env.extend(env_pairs(&recipe.environment));
     env.extend(env_pairs(&recipe.frontend.env));

@@ -342,7 +342,7 @@ fn a_multi_node_job_is_its_workers_and_router() {
         format!("/opt/servebench sim --role decode --host 10.0.0.3 --port 30002 {common} --tp 8 {tail} --ep 8 --spec-decode 3:2.82 --kv-link scale-up --engine trt")
     );
     assert_eq!(
-        d.router.shell_line(),
+        d.router.command.shell_line(),
         "/opt/servebench sim --role router --prefill http://10.0.0.0:30000 --decode http://10.0.0.1:30001 --decode http://10.0.0.3:30002 --decode http://10.0.0.5:30003 --decode http://10.0.0.7:30004 --host 10.0.0.0 --port 30005 --tokenizer cl100k_base --model nvidia/DeepSeek-R1-0528-FP4-v2 --max-model-len 2304"
     );
     // Fewer nodes than the layout fills: the workers wrap around onto them.

@@ -824,3 +824,273 @@ fn a_multi_node_worker_that_never_gets_healthy_fails_its_job_with_the_reason() {
     );
     assert!(f["log_tail"].as_str().unwrap().contains("--pp 2"), "{f}");
 }
+
+/// An aggregated multi-node row of real engines (Dynamo SGLang) naming its srt-slurm recipe.
+const REAL_MULTI_NODE: &str = "\
+dsr1-fp8-h200-dynamo-sglang:
+  image: none
+  model: deepseek-ai/DeepSeek-R1-0528
+  model-prefix: dsr1
+  precision: fp8
+  framework: dynamo-sglang
+  runner: h200
+  multinode: true
+  disagg: false
+  scenarios:
+    fixed-seq-len:
+    - isl: 1024
+      osl: 128
+      search-space:
+      - conc-list: [8]
+        prefill:
+          num-worker: 1
+          tp: 8
+          ep: 1
+          dp-attn: false
+          additional-settings: [\"CONFIG_FILE=recipes/agg.yaml\"]
+        decode: {num-worker: 0, tp: 8, ep: 1, dp-attn: false}
+";
+
+const AGG_RECIPE: &str = "\
+name: agg
+resources: {gpu_type: h200, gpus_per_node: 8, agg_nodes: 1, agg_workers: 1}
+backend:
+  type: sglang
+  aggregated_environment: {SGLANG_TEST_SETTING: \"1\"}
+  sglang_config:
+    aggregated: {tensor-parallel-size: 8, served-model-name: deepseek-ai/DeepSeek-R1}
+";
+
+/// A real-engine multi-node row on the test cluster: its recipe found where `--srt-recipes`
+/// says; etcd and NATS started for real as steps of the allocation and ready on their ports;
+/// the worker and Dynamo's frontend started as steps with the recipe's commands. Dynamo is not
+/// installed here, so the deployment never comes up: the job fails with what exited and
+/// Python's own words for why, and its processes are gone afterwards.
+#[test]
+fn a_real_engine_multi_node_job_starts_its_recipes_processes_as_slurm_steps() {
+    let Some(conf) = slurm_conf() else { return };
+    let Some(_) = common::require_service("etcd, NATS and nginx", "SERVEBENCH_TEST_DYNAMO_INFRA")
+    else {
+        return;
+    };
+    let d = tempfile::tempdir().unwrap();
+    let recipe = write_recipe(d.path(), REAL_MULTI_NODE);
+    let recipes = d.path().join("srt-slurm");
+    std::fs::create_dir_all(recipes.join("recipes")).unwrap();
+    std::fs::write(recipes.join("recipes/agg.yaml"), AGG_RECIPE).unwrap();
+    let out = d.path().join("results");
+    let extra = [
+        OsStr::new("--health-timeout"),
+        OsStr::new("120"),
+        OsStr::new("--srt-recipes"),
+        recipes.as_os_str(),
+    ];
+    let o = slurm_sweep(&recipe, &out, &conf, &extra);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("1 points: 0 measured, 0 already stored, 1 failed"),
+        "{err}"
+    );
+    let f = only_json(&out.join("failed/dsr1-fp8-h200-dynamo-sglang"));
+    let reason = f["reason"].as_str().unwrap();
+    assert!(
+        // The worker or the frontend, whichever exits first.
+        reason.contains(" exited (exit status: 1) before ")
+            && reason.contains("0 of 1 decode workers registered"),
+        "{reason}"
+    );
+    let tail = f["log_tail"].as_str().unwrap();
+    assert!(tail.contains("No module named 'dynamo'"), "{tail}");
+    // Each process's log, the infra's showing it served.
+    let logs = out.join("logs/dsr1-fp8-h200-dynamo-sglang");
+    let log = |suffix: &str| -> String {
+        let f = std::fs::read_dir(&logs)
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .find(|e| e.file_name().to_string_lossy().ends_with(suffix))
+            .unwrap_or_else(|| panic!("no {suffix} log in {}", logs.display()));
+        std::fs::read_to_string(f.path()).unwrap()
+    };
+    for (process, says) in [
+        ("nats", "Server is ready"),
+        // etcd takes its address from the allocation (NodeAddr).
+        ("etcd", "advertise client URLs = http://127.0.0.1:2379"),
+        ("aggregated-0", "No module named 'dynamo'"),
+        ("frontend", "No module named 'dynamo'"),
+    ] {
+        let text = log(&format!(".{process}.log"));
+        assert!(text.contains(says), "{process}: {text}");
+    }
+    // Torn down with the job: etcd's and NATS's ports are free again.
+    for port in [2379, 4222] {
+        assert!(
+            std::net::TcpStream::connect(("127.0.0.1", port)).is_err(),
+            "port {port} still open"
+        );
+    }
+}
+
+/// The nginx a real-engine deployment puts in front of several Dynamo frontends, run for real
+/// with the configuration servebench generates: two `servebench sim` servers stand in for the
+/// frontends, at the addresses and port the deployment gave them (nodes on 127.0.0.2 and
+/// 127.0.0.3). Every request reaches one of them, both get their share, and tokens stream
+/// through as they come: the first arrives well before the last.
+#[test]
+fn the_nginx_in_front_of_several_frontends_balances_and_streams() {
+    use servebench_sweep::cluster::{deployment, Node};
+    use servebench_sweep::engine::{Engines, Launch};
+    let Some(_) = common::require_service("etcd, NATS and nginx", "SERVEBENCH_TEST_DYNAMO_INFRA")
+    else {
+        return;
+    };
+    let d = tempfile::tempdir().unwrap();
+    let recipes = d.path().join("srt");
+    std::fs::create_dir_all(&recipes).unwrap();
+    std::fs::write(
+        recipes.join("p1d2.yaml"),
+        "name: p1d2
+resources: {gpu_type: h200, gpus_per_node: 8, prefill_nodes: 1, prefill_workers: 1, decode_nodes: 2, decode_workers: 2}
+backend: {type: sglang}
+",
+    )
+    .unwrap();
+    let row = REAL_MULTI_NODE
+        .replace("disagg: false", "disagg: true\n  kv-p2p-transfer: nixl")
+        .replace("recipes/agg.yaml", "recipes/p1d2.yaml")
+        .replace("decode: {num-worker: 0", "decode: {num-worker: 2");
+    let master = write_recipe(d.path(), &row);
+    let r = servebench_sweep::load_recipes(&[master]).unwrap();
+    let o = servebench_sweep::plan::PlanOptions {
+        single_node: false,
+        multi_node: true,
+        ..Default::default()
+    };
+    let job = servebench_sweep::plan::plan(&r, &Default::default(), &o)
+        .unwrap()
+        .remove(0);
+    let nodes: Vec<Node> = (1..=3)
+        .map(|i| Node {
+            name: format!("n{i}"),
+            addr: format!("127.0.0.{i}"),
+        })
+        .collect();
+    let l = Launch {
+        engines: Engines::Recipe,
+        host: "127.0.0.1".into(),
+        port: 0,
+        servebench: BIN.into(),
+        tokenizer: "cl100k_base".into(),
+        sim_time_scale: None,
+        srt_recipes: vec![recipes],
+    };
+    let dep = deployment(&job, &l, &nodes, || unreachable!()).unwrap();
+    assert_eq!(dep.frontends.len(), 2);
+    // The frontends' stand-ins, where the deployment put the frontends.
+    let sims: Vec<common::Sim> = dep
+        .frontends
+        .iter()
+        .map(|f| {
+            let (host, port) = (&nodes[f.node()].addr, f.port.unwrap().to_string());
+            common::Sim::start_with(
+                &[
+                    "sim",
+                    "--host",
+                    host,
+                    "--port",
+                    &port,
+                    "--gpu",
+                    "h200",
+                    "--model",
+                    "llama-3.3-70b",
+                    "--precision",
+                    "fp8",
+                    "--tp",
+                    "8",
+                    "--time-scale",
+                    "4",
+                    "--tokenizer",
+                    "cl100k_base",
+                ],
+                None,
+            )
+        })
+        .collect();
+    let mut nginx = dep.router.command.clone();
+    nginx.place_files(d.path()).unwrap();
+    let mut child = Command::new(&nginx.program)
+        .args(&nginx.args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let listen = dep.router.port.unwrap();
+    let t0 = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", listen)).is_err() {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "nginx exited: {}",
+            nginx.shell_line()
+        );
+        assert!(
+            t0.elapsed() < Duration::from_secs(20),
+            "nginx not listening"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = d.path().join("r.json");
+    let b = Command::new(BIN)
+        .args([
+            "bench",
+            "--no-progress",
+            "--base-url",
+            &format!("http://127.0.0.1:{listen}"),
+        ])
+        .args([
+            "--isl",
+            "256",
+            "--osl",
+            "64",
+            "--concurrency",
+            "4",
+            "--num-prompts",
+            "24",
+        ])
+        .args([
+            "--warmups",
+            "0",
+            "--tokenizer",
+            "cl100k_base",
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(b.status.success(), "{}", String::from_utf8_lossy(&b.stderr));
+    let r = common::read_json(&out);
+    assert_eq!(
+        (r["completed"].as_u64(), r["failed"].as_u64()),
+        (Some(24), Some(0)),
+        "{r}"
+    );
+    let accepted: Vec<u64> = sims
+        .iter()
+        .map(|s| {
+            let stats: serde_json::Value =
+                serde_json::from_str(&common::http_get(&s.url, "/sim/stats")).unwrap();
+            stats["accepted"].as_u64().unwrap()
+        })
+        .collect();
+    assert_eq!(accepted.iter().sum::<u64>(), 24, "{accepted:?}");
+    assert!(accepted.iter().all(|&n| n > 0), "{accepted:?}");
+    let (ttft, e2e) = (
+        r["median_ttft_ms"].as_f64().unwrap(),
+        r["median_e2el_ms"].as_f64().unwrap(),
+    );
+    assert!(
+        ttft < 0.5 * e2e,
+        "TTFT {ttft} ms of {e2e} ms: tokens did not stream"
+    );
+}

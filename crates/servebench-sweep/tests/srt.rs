@@ -1,0 +1,523 @@
+//! Real-engine multi-node deployments against srt-slurm's own rendering of the same recipes
+//! (`tests/fixtures/srt-slurm`, README there): the same workers on the same nodes, each
+//! engine given the same settings and environment, Dynamo's frontend given the same, the same
+//! instances waited for, the same TensorRT-LLM settings files.
+//!
+//! Where servebench differs on purpose (`crate::srt`'s module comment), the comparison leaves
+//! out exactly that: ports the launcher picks, the model path (srt-slurm mounts `/model`), its
+//! config dump and GPU list flags, its install and bookkeeping variables.
+
+use serde_json::Value;
+use servebench_sweep::cluster::{deployment, nodes_needed, ClusterDeployment, Node, Ready};
+use servebench_sweep::engine::{Engines, Launch};
+use servebench_sweep::plan::{plan, Job, PlanOptions};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/srt-slurm")
+}
+
+/// A master config of one multi-node row naming `recipe` (`CONFIG_FILE=<recipe>`).
+fn job(
+    framework: &str,
+    recipe: &str,
+    prefill: (u32, u32, u32, bool),
+    decode: (u32, u32, u32, bool),
+) -> Job {
+    let pool = |(n, tp, ep, dp): (u32, u32, u32, bool), settings: &str| {
+        format!("          num-worker: {n}\n          tp: {tp}\n          ep: {ep}\n          dp-attn: {dp}\n{settings}")
+    };
+    let settings =
+        format!("          additional-settings:\n          - \"CONFIG_FILE={recipe}\"\n");
+    let text = format!(
+        "row:\n  image: img\n  model: deepseek-ai/DeepSeek-R1-0528\n  model-prefix: dsr1\n  runner: gb200\n  precision: fp4\n  framework: {framework}\n  multinode: true\n  disagg: true\n  kv-p2p-transfer: nixl\n  router: {{ name: dynamo-router, version: \"0.8.1\" }}\n  scenarios:\n    fixed-seq-len:\n    - isl: 8192\n      osl: 1024\n      search-space:\n      - conc-list: [4]\n        prefill:\n{}        decode:\n{}",
+        pool(prefill, &settings),
+        pool(decode, "")
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("master.yaml");
+    std::fs::write(&file, text).unwrap();
+    let r = servebench_sweep::load_recipes(&[file]).unwrap();
+    let o = PlanOptions {
+        single_node: false,
+        multi_node: true,
+        ..Default::default()
+    };
+    plan(&r, &Default::default(), &o).unwrap().remove(0)
+}
+
+fn nodes(n: u32) -> Vec<Node> {
+    (0..n)
+        .map(|i| Node {
+            name: format!("node{i:02}"),
+            addr: format!("10.0.0.{i}"),
+        })
+        .collect()
+}
+
+fn render(job: &Job) -> ClusterDeployment {
+    let dirs = vec![fixtures()];
+    let n = nodes_needed(job, Engines::Recipe, &dirs).unwrap();
+    let l = Launch {
+        engines: Engines::Recipe,
+        host: "10.0.0.0".into(),
+        port: 0,
+        servebench: "servebench".into(),
+        tokenizer: "cl100k_base".into(),
+        sim_time_scale: None,
+        srt_recipes: dirs,
+    };
+    deployment(job, &l, &nodes(n), || {
+        unreachable!("real deployments pick their own ports")
+    })
+    .unwrap()
+}
+
+fn oracle(name: &str) -> Value {
+    let text = std::fs::read_to_string(fixtures().join(format!("{name}.rendered.json"))).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+/// srt-slurm names the infra node by host name where servebench uses its address.
+fn addr(s: &str) -> String {
+    let mut s = s.to_string();
+    for i in (0..40).rev() {
+        s = s.replace(&format!("node{i:02}"), &format!("10.0.0.{i}"));
+    }
+    s
+}
+
+/// Flags left out of the comparison: values the launcher picks (ports, the model's path, its
+/// own dump file, srt-slurm's GPU list).
+const LAUNCHER_FLAGS: [&str; 8] = [
+    "--port",
+    "--nccl-port",
+    "--http-port",
+    "--model-path",
+    "--model",
+    "--dump-config-to",
+    "--device-ids",
+    "--data-parallel-rpc-port",
+];
+
+/// A command's program and flags, each flag's last value (argparse's rule), the launcher's
+/// flags left out and `--dist-init-addr` kept to its host.
+fn flags(argv: &[String]) -> (Vec<String>, BTreeMap<String, Vec<String>>) {
+    let first_flag = argv
+        .iter()
+        .position(|a| a.starts_with("--"))
+        .unwrap_or(argv.len());
+    let program = argv[..first_flag].to_vec();
+    let mut out = BTreeMap::new();
+    let mut i = first_flag;
+    while i < argv.len() {
+        let (flag, inline) = match argv[i].split_once('=') {
+            Some((f, v)) => (f.to_string(), Some(v.to_string())),
+            None => (argv[i].clone(), None),
+        };
+        let mut values: Vec<String> = inline.into_iter().collect();
+        i += 1;
+        while i < argv.len() && !argv[i].starts_with("--") {
+            values.push(argv[i].clone());
+            i += 1;
+        }
+        match flag.as_str() {
+            "--dist-init-addr" => {
+                values = values
+                    .iter()
+                    .map(|v| v.split(':').next().unwrap().to_string())
+                    .collect()
+            }
+            // The file's name; srt-slurm's is under its log folder, mounted at /logs.
+            "--extra-engine-args" => {
+                values = values
+                    .iter()
+                    .map(|v| v.rsplit('/').next().unwrap().to_string())
+                    .collect()
+            }
+            // TensorRT-LLM's workers serve the model under srt-slurm's mount's folder name
+            // (`dsr1`), under the row's model with servebench.
+            "--served-model-name" if program.iter().any(|p| p == "dynamo.trtllm") => continue,
+            _ => {}
+        }
+        if !LAUNCHER_FLAGS.contains(&flag.as_str()) {
+            out.insert(flag, values.iter().map(|v| addr(v)).collect());
+        }
+    }
+    (program, out)
+}
+
+/// Variables left out: srt-slurm's Dynamo install and bookkeeping, and ports it picks.
+const LAUNCHER_VARS: [&str; 7] = [
+    "DYNAMO_WHEEL_NAME",
+    "DYNAMO_VERSION",
+    "DYN_VLLM_KV_EVENT_PORT",
+    "TRTLLM_EPLB_SHM_NAME",
+    "DYN_SYSTEM_PORT",
+    "VLLM_NIXL_SIDE_CHANNEL_PORT",
+    "VLLM_PORT",
+];
+
+fn env_map<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>) -> BTreeMap<String, String> {
+    pairs
+        .filter(|(k, _)| !LAUNCHER_VARS.contains(k))
+        .map(|(k, v)| (k.to_string(), addr(v)))
+        .collect()
+}
+
+fn strings(v: &Value) -> Vec<String> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Our deployment against srt-slurm's, process by process.
+fn check(name: &str, d: &ClusterDeployment) {
+    let o = oracle(name);
+    let all = o["processes"].as_array().unwrap();
+    let theirs: Vec<&Value> = all.iter().filter(|p| p["stage"] == "workers").collect();
+    let nodes = nodes(64);
+    assert_eq!(d.workers.len(), theirs.len(), "{name}: worker processes");
+    for (ours, t) in d.workers.iter().zip(&theirs) {
+        let ctx = format!("{name}: {}", ours.name);
+        let on: Vec<String> = ours.nodes.iter().map(|&n| nodes[n].name.clone()).collect();
+        assert_eq!(on, strings(&t["nodelist"]), "{ctx}: nodes");
+        let tasks = ours.nodes.len() as u64 * u64::from(ours.tasks_per_node);
+        assert_eq!(tasks, t["ntasks"].as_u64().unwrap(), "{ctx}: tasks");
+        assert_eq!(ours.mpi, t["mpi"].as_bool().unwrap(), "{ctx}: mpi");
+        let argv: Vec<String> = std::iter::once(ours.command.program.clone())
+            .chain(ours.command.args.iter().cloned())
+            .collect();
+        let (program, settings) = flags(&argv);
+        let (their_program, their_settings) = flags(&strings(&t["argv"]));
+        assert_eq!(program, their_program, "{ctx}: program");
+        assert_eq!(settings, their_settings, "{ctx}: flags");
+        let env = env_map(
+            ours.command
+                .env
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str())),
+        );
+        let their_env: Vec<(String, String)> = t["env"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|kv| {
+                (
+                    kv[0].as_str().unwrap().into(),
+                    kv[1].as_str().unwrap().into(),
+                )
+            })
+            .collect();
+        let their_env = env_map(their_env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        assert_eq!(env, their_env, "{ctx}: environment");
+    }
+    // nginx on the head node, balancing over a frontend on each of the next nodes.
+    let theirs: Vec<&Value> = all.iter().filter(|p| p["stage"] == "frontend").collect();
+    let (nginx, their_frontends) = theirs.split_first().unwrap();
+    assert_eq!(strings(&nginx["argv"])[0], "nginx");
+    assert_eq!(d.router.command.program, "nginx", "{name}: router");
+    assert_eq!(
+        nodes[d.router.node()].name,
+        strings(&nginx["nodelist"])[0],
+        "{name}: nginx's node"
+    );
+    let conf = &d.router.command.files[0].contents;
+    let upstream_hosts = |servers: Vec<String>| -> Vec<String> {
+        servers
+            .iter()
+            .map(|s| s.split(':').next().unwrap().to_string())
+            .collect()
+    };
+    let ours: Vec<String> = conf
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("server ")?.strip_suffix(';'))
+        .map(str::to_string)
+        .collect();
+    assert_eq!(
+        upstream_hosts(ours),
+        upstream_hosts(strings(&o["nginx_upstreams"])),
+        "{name}: upstreams"
+    );
+    assert_eq!(
+        d.frontends.len(),
+        their_frontends.len(),
+        "{name}: frontends"
+    );
+    for (f, t) in d.frontends.iter().zip(their_frontends) {
+        assert_eq!(
+            nodes[f.node()].name,
+            strings(&t["nodelist"])[0],
+            "{name}: {}'s node",
+            f.name
+        );
+        let argv: Vec<String> = std::iter::once(f.command.program.clone())
+            .chain(f.command.args.iter().cloned())
+            .collect();
+        assert_eq!(
+            flags(&argv),
+            flags(&strings(&t["argv"])),
+            "{name}: frontend command"
+        );
+        let env = env_map(f.command.env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        let their_env: Vec<(String, String)> = t["env"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|kv| {
+                (
+                    kv[0].as_str().unwrap().into(),
+                    kv[1].as_str().unwrap().into(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            env,
+            env_map(their_env.iter().map(|(k, v)| (k.as_str(), v.as_str()))),
+            "{name}: frontend environment"
+        );
+    }
+    let h = &o["health"];
+    assert_eq!(
+        d.ready,
+        Ready::DynamoInstances {
+            prefill: h["prefill"].as_u64().unwrap() as u32,
+            decode: h["decode"].as_u64().unwrap() as u32,
+        },
+        "{name}: instances waited for"
+    );
+    // TensorRT-LLM's settings: the same YAML document.
+    for w in &d.workers {
+        for f in &w.command.files {
+            let mode = if w.name.starts_with("prefill") {
+                "prefill"
+            } else {
+                "decode"
+            };
+            let theirs = o["files"][format!("trtllm_config_{mode}.yaml")]
+                .as_str()
+                .unwrap();
+            let a: serde_norway::Value = serde_norway::from_str(&f.contents).unwrap();
+            let b: serde_norway::Value = serde_norway::from_str(theirs).unwrap();
+            assert_eq!(a, b, "{name}: {}", f.name);
+        }
+    }
+}
+
+#[test]
+fn sglang_disaggregated_workers_match_srt_slurm() {
+    let name = "sglang-dsr1-fp4-gb200-low-latency";
+    let j = job(
+        "dynamo-sglang",
+        &format!("recipes/{name}.yaml"),
+        (1, 4, 1, false),
+        (4, 4, 1, false),
+    );
+    let d = render(&j);
+    assert_eq!(d.nodes_wanted, 5);
+    // Everything on node00 but the decode workers, one per tray.
+    assert_eq!(d.infra.iter().map(|p| p.node()).collect::<Vec<_>>(), [0, 0]);
+    assert_eq!(d.router.node(), 0);
+    check(name, &d);
+}
+
+#[test]
+fn an_sglang_worker_over_eight_nodes_matches_srt_slurm() {
+    let name = "sglang-dsr1-fp4-gb200-max-tpt";
+    let j = job(
+        "dynamo-sglang",
+        &format!("recipes/{name}.yaml"),
+        (10, 4, 1, false),
+        (1, 32, 32, true),
+    );
+    let d = render(&j);
+    assert_eq!(d.nodes_wanted, 18);
+    check(name, &d);
+}
+
+#[test]
+fn vllm_data_parallel_workers_match_srt_slurm() {
+    let name = "vllm-dsv4-fp4-gb200-mid-curve-megamoe";
+    let j = job(
+        "dynamo-vllm",
+        &format!("recipes/{name}.yaml"),
+        (1, 1, 8, true),
+        (1, 1, 8, true),
+    );
+    let d = render(&j);
+    // A dedicated node for etcd and NATS, then two trays per worker.
+    assert_eq!(d.nodes_wanted, 5);
+    assert_eq!(d.router.node(), 1);
+    check(name, &d);
+}
+
+#[test]
+fn trtllm_mpi_workers_match_srt_slurm() {
+    let name = "trtllm-dsr1-fp4-gb200-ctx1-gen4-tep8-mtp3";
+    let j = job(
+        "dynamo-trt",
+        &format!("recipes/{name}.yaml"),
+        (1, 4, 4, true),
+        (4, 8, 8, false),
+    );
+    let d = render(&j);
+    check(name, &d);
+}
+
+/// A recipe written into a fresh recipes folder, and a row naming it.
+fn with_recipe(
+    text: &str,
+    prefill: (u32, u32, u32, bool),
+    decode: (u32, u32, u32, bool),
+) -> (tempfile::TempDir, Job) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("r.yaml"), text).unwrap();
+    (dir, job("dynamo-sglang", "recipes/r.yaml", prefill, decode))
+}
+
+fn refusal(text: &str) -> String {
+    let (dir, j) = with_recipe(text, (1, 4, 1, false), (1, 4, 1, false));
+    nodes_needed(&j, Engines::Recipe, &[dir.path().to_path_buf()]).unwrap_err()
+}
+
+const SMALL: &str = "name: small
+resources: {gpu_type: gb200, gpus_per_node: 4, prefill_nodes: 1, prefill_workers: 1, decode_nodes: 1, decode_workers: 1}
+backend: {type: sglang, sglang_config: {prefill: {tensor-parallel-size: 4}, decode: {tensor-parallel-size: 4}}}
+";
+
+#[test]
+fn what_servebench_does_not_launch_is_refused_with_the_reason() {
+    // The recipe as it is runs: two nodes, no dedicated infra node.
+    let (dir, j) = with_recipe(SMALL, (1, 4, 1, false), (1, 4, 1, false));
+    assert_eq!(
+        nodes_needed(&j, Engines::Recipe, &[dir.path().to_path_buf()]),
+        Ok(2)
+    );
+    // The simulated engine needs no recipe: the nodes its workers fill.
+    assert_eq!(nodes_needed(&j, Engines::Sim, &[]), Ok(2));
+    for (extra, expected) in [
+        ("base: other.yaml\n", "inherits another recipe (`base`)"),
+        (
+            "setup_script: vllm-container-deps.sh\n",
+            "runs one of srt-slurm's own setup scripts",
+        ),
+        (
+            "zip_override_lowlat: {}\n",
+            "holds the override set 'zip_override_lowlat'",
+        ),
+        (
+            "frontend: {type: sglang}\n",
+            "frontend.type sglang: servebench launches Dynamo's frontend",
+        ),
+    ] {
+        let e = refusal(&format!("{SMALL}{extra}"));
+        assert!(
+            e.starts_with("row: ") && e.contains("r.yaml: ") && e.contains(expected),
+            "{e}"
+        );
+    }
+    let e = refusal(&SMALL.replace("type: sglang,", "type: sglang, mooncake_kv_store: {},"));
+    assert!(
+        e.contains("backend.mooncake_kv_store is not launched"),
+        "{e}"
+    );
+    // A key of the wrong type names the file, line and key.
+    let e = refusal(&SMALL.replace("gpus_per_node: 4", "gpus_per_node: four"));
+    assert!(
+        e.contains("r.yaml:2:") && e.contains("resources.gpus_per_node"),
+        "{e}"
+    );
+    // The recipe's pools against the row's.
+    let (dir, j) = with_recipe(SMALL, (2, 4, 1, false), (1, 4, 1, false));
+    let e = nodes_needed(&j, Engines::Recipe, &[dir.path().to_path_buf()]).unwrap_err();
+    assert!(
+        e.contains(
+            "has 1 prefill workers of 4 GPUs, but the row row says 2 prefill workers of 4 GPUs"
+        ),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_rows_recipe_is_found_only_inside_the_folders_given() {
+    let (dir, j) = with_recipe(SMALL, (1, 4, 1, false), (1, 4, 1, false));
+    let e = nodes_needed(&j, Engines::Recipe, &[]).unwrap_err();
+    assert!(
+        e.contains(
+            "CONFIG_FILE=recipes/r.yaml: no recipes folder given: pass your srt-slurm checkout"
+        ),
+        "{e}"
+    );
+    let empty = tempfile::tempdir().unwrap();
+    let e = nodes_needed(&j, Engines::Recipe, &[empty.path().to_path_buf()]).unwrap_err();
+    assert!(e.contains("not found under"), "{e}");
+    // As an srt-slurm checkout (recipes/…) too, and the first folder that has it wins.
+    let checkout = tempfile::tempdir().unwrap();
+    std::fs::create_dir(checkout.path().join("recipes")).unwrap();
+    std::fs::copy(
+        dir.path().join("r.yaml"),
+        checkout.path().join("recipes/r.yaml"),
+    )
+    .unwrap();
+    assert_eq!(
+        nodes_needed(
+            &j,
+            Engines::Recipe,
+            &[empty.path().into(), checkout.path().into()]
+        ),
+        Ok(2)
+    );
+    // A row cannot point outside the folders, nor at an override set.
+    for (name, expected) in [
+        (
+            "../r.yaml",
+            "is not a relative path inside a recipes folder",
+        ),
+        (
+            "/etc/passwd",
+            "is not a relative path inside a recipes folder",
+        ),
+        (
+            "recipes/r.yaml:override_tp4",
+            "names the override set 'override_tp4'",
+        ),
+    ] {
+        let j = job("dynamo-sglang", name, (1, 4, 1, false), (1, 4, 1, false));
+        let e = nodes_needed(&j, Engines::Recipe, &[dir.path().into()]).unwrap_err();
+        assert!(e.contains(expected), "{name}: {e}");
+    }
+}
+
+#[test]
+fn a_recipe_needing_more_nodes_than_the_allocation_has_fails_before_starting() {
+    let (dir, j) = with_recipe(SMALL, (1, 4, 1, false), (1, 4, 1, false));
+    let l = Launch {
+        engines: Engines::Recipe,
+        host: "10.0.0.0".into(),
+        port: 0,
+        servebench: "servebench".into(),
+        tokenizer: "cl100k_base".into(),
+        sim_time_scale: None,
+        srt_recipes: vec![dir.path().into()],
+    };
+    let e = deployment(&j, &l, &nodes(1), || unreachable!()).unwrap_err();
+    assert!(
+        e.contains("needs 2 nodes of 4 GPUs (its workers), the allocation has 1"),
+        "{e}"
+    );
+    // Two nodes: one frontend on the head node (a frontend per further node, behind nginx).
+    let d = deployment(&j, &l, &nodes(2), || unreachable!()).unwrap();
+    assert_eq!(d.router.command.program, "nginx");
+    assert_eq!(
+        d.frontends.iter().map(|f| f.node()).collect::<Vec<_>>(),
+        [1]
+    );
+    let one = SMALL.to_string() + "frontend: {enable_multiple_frontends: false}\n";
+    std::fs::write(dir.path().join("r.yaml"), one).unwrap();
+    let d = deployment(&j, &l, &nodes(2), || unreachable!()).unwrap();
+    assert!(d.frontends.is_empty());
+    assert_eq!(d.router.command.args[..2], ["-m", "dynamo.frontend"]);
+}
