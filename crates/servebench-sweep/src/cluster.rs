@@ -83,6 +83,9 @@ pub struct ClusterDeployment {
     pub served_model: Option<String>,
     /// Extra `srun` options of every worker step (an srt-slurm recipe's `srun_options`).
     pub srun_options: Vec<String>,
+    /// Host folders its commands read (a setup script's), mounted where steps run in
+    /// containers.
+    pub mounts: Vec<PathBuf>,
 }
 
 /// GPUs of one node of a runner: 4 on GB200/GB300 NVL72 compute trays, 8 elsewhere (the
@@ -124,6 +127,7 @@ pub fn deployment(
             job,
             file: &file,
             nodes,
+            dirs: &l.srt_recipes,
         };
         return crate::srt::deployment(&recipe, &r).map_err(|e| format!("{}: {e}", job.config_key));
     }
@@ -200,6 +204,7 @@ pub fn deployment(
         ready: Ready::Health,
         served_model: None,
         srun_options: Vec::new(),
+        mounts: Vec::new(),
     })
 }
 
@@ -209,6 +214,13 @@ pub fn srt_recipe(job: &Job, dirs: &[PathBuf]) -> Result<(PathBuf, crate::srt::S
     let Topology::Multi { prefill, decode } = &job.topology else {
         return Err(format!("{}: not a multi-node job", job.config_key));
     };
+    // Rows launched by other tools than srt-slurm say so, whatever file they name.
+    if let Some(why) = other_launcher(&job.framework) {
+        return Err(format!(
+            "{}: {why}; servebench does not launch it on real engines yet",
+            job.config_key
+        ));
+    }
     let name = [prefill, decode]
         .iter()
         .flat_map(|w| w.additional_settings.iter().flatten())
@@ -220,9 +232,19 @@ pub fn srt_recipe(job: &Job, dirs: &[PathBuf]) -> Result<(PathBuf, crate::srt::S
             )
         })?;
     let err = |e: crate::srt::SrtError| format!("{}: {e}", job.config_key);
-    let file = crate::srt::locate(name, dirs).map_err(err)?;
-    let recipe = crate::srt::load(&file).map_err(err)?;
+    let (file, variant) = crate::srt::locate(name, dirs).map_err(err)?;
+    let recipe = crate::srt::load(&file, variant.as_deref()).map_err(err)?;
     Ok((file, recipe))
+}
+
+/// Multi-node frameworks InferenceX launches with its own scripts rather than srt-slurm.
+fn other_launcher(framework: &str) -> Option<&'static str> {
+    Some(match framework {
+        f if f.starts_with("llmd") => "llm-d deployments (vLLM behind llm-d's endpoint picker and Envoy, InferenceX's benchmarks/multi_node/llm-d) are launched by InferenceX's llm-d scripts",
+        "sglang-disagg" | "atom-disagg" | "vllm-disagg" => "AMD's disaggregated deployments are launched by InferenceX's own scripts (benchmarks/multi_node/amd_utils), not srt-slurm",
+        "tilert" | "tilert-disagg" => "TileRT deployments are launched by InferenceX's own TileRT script",
+        _ => return None,
+    })
 }
 
 /// Nodes a job's task asks Slurm for: its srt-slurm recipe's on real engines, else the nodes

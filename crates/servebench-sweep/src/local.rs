@@ -755,7 +755,11 @@ fn start_cluster(
         .filter(|_| in_slurm)
         .map(|mounts| StepContainer {
             image: job.image.clone(),
-            mounts: mounts.clone(),
+            mounts: mounts
+                .iter()
+                .cloned()
+                .chain(d.mounts.iter().map(|m| format!("{0}:{0}", m.display())))
+                .collect(),
         });
     let logs = o.out.join("logs");
     let deadline = recipe

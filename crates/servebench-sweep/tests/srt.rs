@@ -399,14 +399,14 @@ fn what_servebench_does_not_launch_is_refused_with_the_reason() {
     // The simulated engine needs no recipe: the nodes its workers fill.
     assert_eq!(nodes_needed(&j, Engines::Sim, &[]), Ok(2));
     for (extra, expected) in [
-        ("base: other.yaml\n", "inherits another recipe (`base`)"),
+        ("base: other.yaml\n", "`base` is not a mapping"),
         (
-            "setup_script: vllm-container-deps.sh\n",
-            "runs one of srt-slurm's own setup scripts",
+            "setup_script: ../../etc/x.sh\n",
+            "setup_script '../../etc/x.sh': expected the name of a script",
         ),
         (
             "zip_override_lowlat: {}\n",
-            "holds the override set 'zip_override_lowlat'",
+            "holds the variant 'zip_override_lowlat' but no `base`",
         ),
         (
             "frontend: {type: sglang}\n",
@@ -470,7 +470,7 @@ fn a_rows_recipe_is_found_only_inside_the_folders_given() {
         ),
         Ok(2)
     );
-    // A row cannot point outside the folders, nor at an override set.
+    // A row cannot point outside the folders, nor at a variant of a plain recipe.
     for (name, expected) in [
         (
             "../r.yaml",
@@ -482,7 +482,7 @@ fn a_rows_recipe_is_found_only_inside_the_folders_given() {
         ),
         (
             "recipes/r.yaml:override_tp4",
-            "names the override set 'override_tp4'",
+            "names the variant 'override_tp4', but the recipe has no `base` to vary",
         ),
     ] {
         let j = job("dynamo-sglang", name, (1, 4, 1, false), (1, 4, 1, false));
@@ -520,4 +520,104 @@ fn a_recipe_needing_more_nodes_than_the_allocation_has_fails_before_starting() {
     let d = deployment(&j, &l, &nodes(2), || unreachable!()).unwrap();
     assert!(d.frontends.is_empty());
     assert_eq!(d.router.command.args[..2], ["-m", "dynamo.frontend"]);
+}
+
+/// A file of variants (srt-slurm's `base` and `override_*` / `zip_override_*`): the row's
+/// `CONFIG_FILE=<file>:<variant>` picks one, merged over the base.
+#[test]
+fn a_row_names_one_variant_of_a_recipe_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        "base:\n{}override_tp8:\n  resources: {{gpus_per_decode: 8, decode_nodes: 2}}\n  backend: {{sglang_config: {{decode: {{tensor-parallel-size: 8}}}}}}\nzip_override_wide:\n  resources: {{decode_workers: [2, 3], decode_nodes: [2, 3]}}\n",
+        SMALL.lines().map(|l| format!("  {l}\n")).collect::<String>()
+    );
+    std::fs::write(dir.path().join("v.yaml"), text).unwrap();
+    let dirs = [dir.path().to_path_buf()];
+    let j = job(
+        "dynamo-sglang",
+        "recipes/v.yaml:override_tp8",
+        (1, 4, 1, false),
+        (1, 8, 1, false),
+    );
+    // One prefill node, one decode worker of 8 GPUs over two 4-GPU nodes.
+    assert_eq!(nodes_needed(&j, Engines::Recipe, &dirs), Ok(3));
+    let j = job(
+        "dynamo-sglang",
+        "recipes/v.yaml:zip_override_wide[1]",
+        (1, 4, 1, false),
+        (3, 4, 1, false),
+    );
+    assert_eq!(nodes_needed(&j, Engines::Recipe, &dirs), Ok(4));
+    let j = job(
+        "dynamo-sglang",
+        "recipes/v.yaml:base",
+        (1, 4, 1, false),
+        (1, 4, 1, false),
+    );
+    assert_eq!(nodes_needed(&j, Engines::Recipe, &dirs), Ok(2));
+    let j = job(
+        "dynamo-sglang",
+        "recipes/v.yaml",
+        (1, 4, 1, false),
+        (1, 4, 1, false),
+    );
+    let e = nodes_needed(&j, Engines::Recipe, &dirs).unwrap_err();
+    assert!(
+        e.contains(
+            "holds a base recipe and its variants (override_tp8, zip_override_wide[i]): name one"
+        ),
+        "{e}"
+    );
+}
+
+/// A recipe's setup script (srt-slurm's `configs/<script>`) runs first in every worker and
+/// Dynamo frontend process, from the `--srt-recipes` folder that has it.
+#[test]
+fn a_recipes_setup_script_runs_before_each_worker_and_frontend() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("configs/patches")).unwrap();
+    std::fs::write(dir.path().join("configs/patches/deps.sh"), "echo deps\n").unwrap();
+    let text =
+        format!("{SMALL}setup_script: deps.sh\nfrontend: {{enable_multiple_frontends: false}}\n");
+    std::fs::write(dir.path().join("r.yaml"), text).unwrap();
+    let j = job(
+        "dynamo-sglang",
+        "recipes/r.yaml",
+        (1, 4, 1, false),
+        (1, 4, 1, false),
+    );
+    let l = Launch {
+        engines: Engines::Recipe,
+        host: "10.0.0.0".into(),
+        port: 0,
+        servebench: "servebench".into(),
+        tokenizer: "cl100k_base".into(),
+        sim_time_scale: None,
+        srt_recipes: vec![dir.path().into()],
+    };
+    let d = deployment(&j, &l, &nodes(2), || unreachable!()).unwrap();
+    let script = dir
+        .path()
+        .join("configs/patches/deps.sh")
+        .display()
+        .to_string();
+    for p in d.workers.iter().chain([&d.router]) {
+        let c = &p.command;
+        assert_eq!(c.program, "bash", "{}", p.name);
+        assert_eq!(
+            c.args[..5],
+            ["-c", r#"bash "$0" && exec "$@""#, &script, "python3", "-m"],
+            "{}",
+            p.name
+        );
+    }
+    assert_eq!(d.mounts, [dir.path().join("configs/patches")]);
+    // Etcd and NATS are not the engines': they run as they are.
+    assert!(d.infra.iter().all(|p| p.command.program != "bash"));
+    std::fs::remove_file(dir.path().join("configs/patches/deps.sh")).unwrap();
+    let e = deployment(&j, &l, &nodes(2), || unreachable!()).unwrap_err();
+    assert!(
+        e.contains("setup_script deps.sh: not in the configs folder of any --srt-recipes folder"),
+        "{e}"
+    );
 }

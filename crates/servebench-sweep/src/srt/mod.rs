@@ -28,6 +28,8 @@ use serde::Deserialize;
 use serde_norway::Value;
 use std::path::{Component, Path, PathBuf};
 
+mod variants;
+
 #[derive(Debug, thiserror::Error)]
 pub enum SrtError {
     #[error(transparent)]
@@ -61,6 +63,8 @@ pub struct SrtRecipe {
     /// Extra `srun` options of every worker step.
     #[serde(default)]
     pub srun_options: IndexMap<String, Value>,
+    /// A script of srt-slurm's `configs/` folder every worker and frontend runs first.
+    pub setup_script: Option<String>,
     #[serde(flatten)]
     other: IndexMap<String, Value>,
 }
@@ -171,32 +175,20 @@ pub struct Infra {
     pub nats_max_payload_mb: Option<u32>,
 }
 
-/// Top-level keys that change what would run, and why servebench does not take them.
-const REFUSED_KEYS: [(&str, &str); 2] = [
-    (
-        "base",
-        "inherits another recipe (`base`), which srt-slurm resolves in its own tree",
-    ),
-    (
-        "setup_script",
-        "runs one of srt-slurm's own setup scripts (`setup_script`) in every container",
-    ),
-];
-
-/// Where a row's `CONFIG_FILE` lies: `dirs` in order, each tried as the root of an
-/// srt-slurm checkout (`recipes/…`) and as a folder of recipes (the path without its leading
-/// `recipes/`, as InferenceX's `benchmarks/multi_node/srt-slurm-recipes` is copied in).
-pub fn locate(config_file: &str, dirs: &[PathBuf]) -> Result<PathBuf, SrtError> {
+/// Where a row's `CONFIG_FILE` lies, and the variant it names after the file (`:<variant>`):
+/// `dirs` in order, each tried as the root of an srt-slurm checkout (`recipes/…`) and as a
+/// folder of recipes (the path without its leading `recipes/`, as InferenceX's
+/// `benchmarks/multi_node/srt-slurm-recipes` is copied in).
+pub fn locate(config_file: &str, dirs: &[PathBuf]) -> Result<(PathBuf, Option<String>), SrtError> {
     let fail = |message: String| SrtError::Locate {
         name: config_file.to_string(),
         message,
     };
-    if let Some((_, selector)) = config_file.split_once(".yaml:") {
-        return Err(fail(format!(
-            "names the override set '{selector}' of a recipe; srt-slurm's override and zip_override sets are not expanded by servebench"
-        )));
-    }
-    let rel = Path::new(config_file);
+    let (path, variant) = match config_file.split_once(".yaml:") {
+        Some((p, v)) => (format!("{p}.yaml"), Some(v.to_string())),
+        None => (config_file.to_string(), None),
+    };
+    let rel = Path::new(&path);
     if !rel.components().all(|c| matches!(c, Component::Normal(_))) {
         return Err(fail(
             "is not a relative path inside a recipes folder".into(),
@@ -208,46 +200,82 @@ pub fn locate(config_file: &str, dirs: &[PathBuf]) -> Result<PathBuf, SrtError> 
         ));
     }
     let short = rel.strip_prefix("recipes").unwrap_or(rel);
-    dirs.iter()
+    let file = dirs
+        .iter()
         .flat_map(|d| [d.join(rel), d.join(short)])
         .find(|p| p.is_file())
         .ok_or_else(|| {
             let tried: Vec<String> = dirs.iter().map(|d| d.display().to_string()).collect();
             fail(format!("not found under {}", tried.join(", ")))
-        })
+        })?;
+    Ok((file, variant))
 }
 
-/// Reads and checks an srt-slurm recipe.
-pub fn load(file: &Path) -> Result<SrtRecipe, SrtError> {
+/// Reads and checks an srt-slurm recipe: the file itself, or its variant `variant` where the
+/// file holds a base recipe and variants of it ([`variants`]).
+pub fn load(file: &Path, variant: Option<&str>) -> Result<SrtRecipe, SrtError> {
     let text = crate::read(file)?;
     let locations = crate::locate::Locations::index(&text);
-    let recipe: SrtRecipe = crate::parse(file, &text, &locations)?;
     let refuse = |message: String| SrtError::Unsupported {
         file: file.to_path_buf(),
         message,
     };
-    for (key, why) in REFUSED_KEYS {
-        if recipe.other.contains_key(key) {
-            return Err(refuse(format!(
-                "the recipe {why}; servebench does not launch it"
-            )));
-        }
-    }
+    let raw: Value = crate::parse(file, &text, &locations)?;
+    let recipe: SrtRecipe = if raw.get("base").is_some() {
+        let v = variants::select(&raw, variant).map_err(refuse)?;
+        from_value(file, v, &locations)?
+    } else if let Some(v) = variant {
+        return Err(refuse(format!(
+            "names the variant '{v}', but the recipe has no `base` to vary"
+        )));
+    } else {
+        crate::parse(file, &text, &locations)?
+    };
+    check(&recipe).map_err(refuse)?;
+    Ok(recipe)
+}
+
+/// A merged variant read into the model; errors point at the base's key where it has it.
+fn from_value(
+    file: &Path,
+    v: Value,
+    locations: &crate::locate::Locations,
+) -> Result<SrtRecipe, SrtError> {
+    serde_path_to_error::deserialize(v).map_err(|e| {
+        let path = e.path().to_string();
+        let (line, column) = locations.find(&format!("base.{path}")).unwrap_or((1, 1));
+        SrtError::Recipe(RecipeError::Invalid {
+            file: file.to_path_buf(),
+            line,
+            column,
+            path,
+            message: e.into_inner().to_string(),
+        })
+    })
+}
+
+/// What a recipe may ask for that servebench does not launch: the reason.
+fn check(recipe: &SrtRecipe) -> Result<(), String> {
     if let Some(k) = recipe
         .other
         .keys()
         .find(|k| k.starts_with("zip_override") || k.starts_with("override"))
     {
-        return Err(refuse(format!(
-            "the recipe holds the override set '{k}'; servebench reads a recipe's base settings only, so name a recipe without override sets"
-        )));
+        return Err(format!(
+            "the recipe holds the variant '{k}' but no `base` for it to vary"
+        ));
+    }
+    if let Some(s) = &recipe.setup_script {
+        if !is_file_name(s) {
+            return Err(format!(
+                "setup_script '{s}': expected the name of a script in srt-slurm's configs folder"
+            ));
+        }
     }
     let b = &recipe.backend;
     for key in ["mooncake_kv_store", "kv_events_config"] {
         if b.other.contains_key(key) {
-            return Err(refuse(format!(
-                "backend.{key} is not launched by servebench"
-            )));
+            return Err(format!("backend.{key} is not launched by servebench"));
         }
     }
     for key in [
@@ -255,9 +283,9 @@ pub fn load(file: &Path) -> Result<SrtRecipe, SrtError> {
         "allow_prefill_decode_colocation_across_nodes",
     ] {
         if b.other.get(key).is_some_and(|v| v.as_bool() == Some(true)) {
-            return Err(refuse(format!(
+            return Err(format!(
                 "backend.{key}: prefill and decode workers sharing nodes is not laid out by servebench"
-            )));
+            ));
         }
     }
     if recipe
@@ -266,22 +294,22 @@ pub fn load(file: &Path) -> Result<SrtRecipe, SrtError> {
         .as_ref()
         .is_some_and(|v| !v.is_null() && v.as_bool() != Some(false))
     {
-        return Err(refuse(
+        return Err(
             "resources.het_jobs: heterogeneous Slurm jobs are not launched by servebench".into(),
-        ));
+        );
     }
     if recipe.resources.spread_workers == Some(true) {
-        return Err(refuse(
+        return Err(
             "resources.spread_workers: workers spread over nodes are not laid out by servebench"
                 .into(),
-        ));
+        );
     }
     match recipe.frontend.kind.as_deref() {
         None | Some("dynamo") => {}
         Some(other) => {
-            return Err(refuse(format!(
+            return Err(format!(
                 "frontend.type {other}: servebench launches Dynamo's frontend (type dynamo) only so far"
-            )))
+            ))
         }
     }
     if let Some(m) = b
@@ -289,16 +317,16 @@ pub fn load(file: &Path) -> Result<SrtRecipe, SrtError> {
         .as_deref()
         .filter(|m| !["per_node", "per_gpu"].contains(m))
     {
-        return Err(refuse(format!(
+        return Err(format!(
             "backend.dp_launch_mode {m}: expected per_node or per_gpu"
-        )));
+        ));
     }
     if let Some(c) = b.connector.as_deref().filter(|c| *c != "nixl") {
-        return Err(refuse(format!(
+        return Err(format!(
             "backend.connector {c}: servebench knows the nixl connector only (or null, with the role's own kv-transfer-config)"
-        )));
+        ));
     }
-    Ok(recipe)
+    Ok(())
 }
 
 /// A pool of the recipe: its role, workers and GPUs per worker.
@@ -461,6 +489,8 @@ pub struct Render<'a> {
     pub job: &'a Job,
     pub file: &'a Path,
     pub nodes: &'a [Node],
+    /// The `--srt-recipes` folders: a setup script is looked for in their `configs/`.
+    pub dirs: &'a [PathBuf],
 }
 
 /// Ports handed out one by one, none twice in a job.
@@ -475,6 +505,61 @@ impl Ports {
 
 /// Dynamo's log filter srt-slurm gives workers that set none.
 const DYN_LOG: &str = "info,dynamo_runtime::pipeline::network::ingress::push_handler=warn";
+
+/// The recipe's setup script in the first `configs/` (or `configs/patches/`) of the
+/// `--srt-recipes` folders that has it, as srt-slurm looks in its `/configs` mount.
+fn setup_script(recipe: &SrtRecipe, r: &Render) -> Result<Option<PathBuf>, SrtError> {
+    let Some(name) = &recipe.setup_script else {
+        return Ok(None);
+    };
+    r.dirs
+        .iter()
+        .flat_map(|d| {
+            [
+                d.join("configs").join(name),
+                d.join("configs/patches").join(name),
+            ]
+        })
+        .find(|p| p.is_file())
+        .map(|p| Some(std::path::absolute(&p).unwrap_or(p)))
+        .ok_or_else(|| SrtError::Unsupported {
+            file: r.file.to_path_buf(),
+            message: format!(
+                "setup_script {name}: not in the configs folder of any --srt-recipes folder"
+            ),
+        })
+}
+
+/// `cmd` run after `script` (with bash), in the same process: `bash -c 'bash "$0" && exec
+/// "$@"' SCRIPT CMD...`.
+fn with_setup(cmd: &ServerCommand, script: &Path) -> ServerCommand {
+    let mut args = vec![
+        "-c".to_string(),
+        r#"bash "$0" && exec "$@""#.to_string(),
+        script.display().to_string(),
+        cmd.program.clone(),
+    ];
+    let shift = args.len();
+    args.extend(cmd.args.iter().cloned());
+    ServerCommand {
+        program: "bash".into(),
+        args,
+        env: cmd.env.clone(),
+        files: cmd
+            .files
+            .iter()
+            .map(|f| ServerFile {
+                arg: f.arg + shift,
+                ..f.clone()
+            })
+            .collect(),
+    }
+}
+
+/// A plain file name: no folder, nothing that climbs out of one.
+fn is_file_name(s: &str) -> bool {
+    !s.is_empty() && !s.contains(['/', '\\']) && s != "." && s != ".."
+}
 
 /// The ports srt-slurm's infra processes listen on.
 pub const NATS_PORT: u16 = 4222;
@@ -528,7 +613,21 @@ pub fn deployment(recipe: &SrtRecipe, r: &Render) -> Result<ClusterDeployment, S
     }
     let expect = expected_instances(recipe, &pools, &workers);
     let worker_nodes: Vec<usize> = (head..wanted).collect();
-    let (frontends, router) = frontends(recipe, r.nodes, &worker_nodes, infra, &plane, &mut ports);
+    let (mut frontends, mut router) =
+        frontends(recipe, r.nodes, &worker_nodes, infra, &plane, &mut ports);
+    let mut mounts = Vec::new();
+    if let Some(script) = setup_script(recipe, r)? {
+        // Every worker and Dynamo frontend runs it first, in its own container.
+        let dynamo_router = frontends.is_empty().then_some(&mut router);
+        for p in workers
+            .iter_mut()
+            .chain(&mut frontends)
+            .chain(dynamo_router)
+        {
+            p.command = with_setup(&p.command, &script);
+        }
+        mounts.extend(script.parent().map(Path::to_path_buf));
+    }
     Ok(ClusterDeployment {
         infra: infra_processes(recipe, infra),
         workers,
@@ -540,6 +639,7 @@ pub fn deployment(recipe: &SrtRecipe, r: &Render) -> Result<ClusterDeployment, S
             decode: expect.1,
         },
         served_model: Some(served_model(recipe, r.job)),
+        mounts,
         srun_options: recipe
             .srun_options
             .iter()
