@@ -27,6 +27,7 @@ pub mod perf;
 pub mod power;
 pub mod realtime;
 pub mod record;
+mod rounding;
 pub mod router;
 pub mod scheduler;
 mod server;

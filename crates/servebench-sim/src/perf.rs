@@ -504,7 +504,7 @@ impl PerfModel {
         if self.kv_linear || self.kv_bytes_per_token <= 0.0 {
             return len;
         }
-        (self.seq_kv_bytes(len as f64) / self.kv_bytes_per_token).ceil() as u64
+        crate::rounding::ceil_u64(self.seq_kv_bytes(len as f64) / self.kv_bytes_per_token)
     }
 
     /// Adds a prefill chunk of `n` tokens after `prefix` cached ones: its queries' attention

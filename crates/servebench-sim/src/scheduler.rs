@@ -10,6 +10,7 @@
 //! tokens produced by a step appear at its end.
 
 use crate::perf::{PerfModel, StepBatch};
+use crate::rounding::round_u32;
 use servebench_catalog::KvAdmission;
 use std::collections::VecDeque;
 
@@ -100,6 +101,9 @@ impl Seq {
     }
 }
 
+/// Sequence lengths whose blocks [`Engine::blocks_for`] remembers (4 MiB at most).
+const MEMO_LENGTHS: u64 = 1 << 20;
+
 /// Counters for the invariants tests check.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SchedulerStats {
@@ -132,6 +136,12 @@ pub struct Engine<'a> {
     /// decode run's step gaps are the same for all its sequences, so they cost one update a
     /// step, not one per token ([`Engine::keep_itl_histogram`]).
     itl: Option<servebench_core::stats::CountDistribution>,
+    /// log2 of the block size where it is a power of two.
+    block_shift: Option<u32>,
+    /// [`Engine::blocks_for`] of each sequence length met so far, plus one (0: not yet): a
+    /// sequence's blocks are asked for every step, and computing them is most of a decode
+    /// step's work where the cache is not linear in length (windows, compression, indexers).
+    blocks_memo: std::cell::RefCell<Vec<u32>>,
     pub stats: SchedulerStats,
 }
 
@@ -139,6 +149,11 @@ impl<'a> Engine<'a> {
     pub fn new(perf: &'a PerfModel, limits: SchedulerLimits, record_gaps: bool) -> Engine<'a> {
         let blocks = limits.blocks();
         Engine {
+            block_shift: limits
+                .block_tokens
+                .is_power_of_two()
+                .then(|| limits.block_tokens.trailing_zeros()),
+            blocks_memo: Default::default(),
             perf,
             limits,
             now_s: 0.0,
@@ -267,9 +282,28 @@ impl<'a> Engine<'a> {
     /// Blocks a sequence of `tokens` tokens needs (more than its length where its cache has a
     /// fixed part: a window, a recurrent state).
     fn blocks_for(&self, tokens: u64) -> u64 {
-        self.perf
-            .kv_tokens(tokens)
-            .div_ceil(self.limits.block_tokens)
+        let mut memo = self.blocks_memo.borrow_mut();
+        if let Some(&b) = memo.get(tokens as usize).filter(|&&b| b != 0) {
+            return u64::from(b - 1);
+        }
+        let b = self.compute_blocks(tokens);
+        // Sequence lengths are bounded by the model's context: remember each length's blocks.
+        if tokens < MEMO_LENGTHS && b < u64::from(u32::MAX) {
+            if memo.len() <= tokens as usize {
+                memo.resize(tokens as usize + 1, 0);
+            }
+            memo[tokens as usize] = b as u32 + 1;
+        }
+        b
+    }
+
+    fn compute_blocks(&self, tokens: u64) -> u64 {
+        let kv = self.perf.kv_tokens(tokens);
+        // Blocks are a power of two tokens in every engine: a shift, not a division.
+        match self.block_shift {
+            Some(s) => (kv >> s) + u64::from(kv & ((1 << s) - 1) != 0),
+            None => kv.div_ceil(self.limits.block_tokens),
+        }
     }
 
     /// Tokens a decoding sequence puts through the model per step (1, or draft + 1).
@@ -344,10 +378,10 @@ impl<'a> Engine<'a> {
         if let Some(itl) = &mut self.itl {
             // Each sequence's first gap is its own; the rest are the steps', shared by all.
             for s in &self.running {
-                itl.add(((ends[0] - s.last_token_s) * 1e6).round() as u32);
+                itl.add(round_u32((ends[0] - s.last_token_s) * 1e6));
             }
             for w in ends.windows(2) {
-                itl.add_count(((w[1] - w[0]) * 1e6).round() as u32, n);
+                itl.add_count(round_u32((w[1] - w[0]) * 1e6), n);
             }
         }
         for i in 0..self.running.len() {
@@ -358,7 +392,7 @@ impl<'a> Engine<'a> {
             if self.record_gaps {
                 let mut prev = s.last_token_s;
                 for &t in &ends {
-                    o.gaps_us.push(((t - prev) * 1e6).round() as u32);
+                    o.gaps_us.push(round_u32((t - prev) * 1e6));
                     prev = t;
                 }
             }
@@ -474,6 +508,7 @@ impl<'a> Engine<'a> {
         // 3. Apply the step: prefill progress, tokens out.
         let now = self.now_s;
         let mut finished = Vec::new();
+        let mut gap_run: Option<(u32, u64)> = None;
         for &(idx, n) in &work {
             let s = &mut self.running[idx];
             let emitted = if s.prefilling() {
@@ -484,7 +519,8 @@ impl<'a> Engine<'a> {
             } else {
                 // Speculative decoding emits the accepted tokens: `accept` on average, ≥ 1.
                 s.accept_carry += accept;
-                let e = (s.accept_carry.floor() as u64).max(1);
+                // `as` truncates: floor for the non-negative, 0 like floor's for the negative.
+                let e = (s.accept_carry as u64).max(1);
                 s.accept_carry -= e as f64;
                 let left = self.outcomes[s.id - self.base]
                     .output_tokens
@@ -502,9 +538,18 @@ impl<'a> Engine<'a> {
             if o.first_token_s == 0.0 {
                 o.first_token_s = now;
             } else if s.last_token_s > 0.0 {
-                let gap = ((now - s.last_token_s) * 1e6).round() as u32;
-                if let Some(itl) = &mut self.itl {
-                    itl.add(gap);
+                let gap = round_u32((now - s.last_token_s) * 1e6);
+                if self.itl.is_some() {
+                    // Most sequences of a step share their gap: counted once per run.
+                    match &mut gap_run {
+                        Some((g, n)) if *g == gap => *n += 1,
+                        run => {
+                            if let (Some((g, n)), Some(itl)) = (run.take(), &mut self.itl) {
+                                itl.add_count(g, n);
+                            }
+                            *run = Some((gap, 1));
+                        }
+                    }
                 } else if self.record_gaps {
                     o.gaps_us.push(gap);
                 }
@@ -515,6 +560,9 @@ impl<'a> Engine<'a> {
                 o.done = true;
                 finished.push(s.id);
             }
+        }
+        if let (Some((g, n)), Some(itl)) = (gap_run, &mut self.itl) {
+            itl.add_count(g, n);
         }
         if !finished.is_empty() {
             let mut freed = 0;

@@ -41,7 +41,7 @@ pub struct QuickstartArgs {
     #[arg(long, value_delimiter = ',')]
     model_prefix: Vec<String>,
     /// Also the multi-node recipes of today's catalog (disaggregated prefill/decode and
-    /// multi-worker deployments, simulated behind a router: docs/sim.md); they take about 60 s
+    /// multi-worker deployments, simulated behind a router: docs/sim.md); they take about 35 s
     /// more on 2 cores. v1's (GB200 NVL72 with Dynamo) are always in.
     #[arg(long)]
     multi_node: bool,
