@@ -357,5 +357,12 @@ exec /opt/servebench sweep --config-files '/shared/my recipes.yaml' --job-index 
         assert!(s.ends_with(
             "exec srun --container-image=\"$IMAGE\" --container-mounts=/shared/results:/shared/results,/opt/servebench:/opt/servebench,/models:/models /opt/servebench sweep --config-files '/shared/my recipes.yaml' --job-index \"$JOB\"\n"
         ), "{s}");
+        // A multi-node task holds its nodes and runs on the first one's host: its steps, not
+        // the task, start in the image (one srun here would run the task once per node).
+        let s = batch_script(&o, 2, 5, jobs);
+        assert!(s.contains("#SBATCH --nodes=5\n"), "{s}");
+        assert!(s.ends_with(
+            "exec /opt/servebench sweep --config-files '/shared/my recipes.yaml' --job-index \"$JOB\"\n"
+        ), "{s}");
     }
 }
