@@ -59,15 +59,7 @@ fn nodes(n: u32) -> Vec<Node> {
 fn render(job: &Job) -> ClusterDeployment {
     let dirs = vec![fixtures()];
     let n = nodes_needed(job, Engines::Recipe, &dirs).unwrap();
-    let l = Launch {
-        engines: Engines::Recipe,
-        host: "10.0.0.0".into(),
-        port: 0,
-        servebench: "servebench".into(),
-        tokenizer: "cl100k_base".into(),
-        sim_time_scale: None,
-        srt_recipes: dirs,
-    };
+    let l = launch(dirs);
     deployment(job, &l, &nodes(n), || {
         unreachable!("real deployments pick their own ports")
     })
@@ -166,6 +158,41 @@ fn env_map<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>) -> BTreeMap<Stri
         .collect()
 }
 
+/// A command's program and arguments, as one list.
+fn argv(c: &servebench_sweep::engine::ServerCommand) -> Vec<String> {
+    std::iter::once(c.program.clone())
+        .chain(c.args.iter().cloned())
+        .collect()
+}
+
+/// Our command's environment, as compared.
+fn our_env(c: &servebench_sweep::engine::ServerCommand) -> BTreeMap<String, String> {
+    env_map(c.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+}
+
+/// srt-slurm's process's environment (`[[name, value], …]`), as compared.
+fn their_env(p: &Value) -> BTreeMap<String, String> {
+    let pairs = p["env"].as_array().unwrap();
+    env_map(
+        pairs
+            .iter()
+            .map(|kv| (kv[0].as_str().unwrap(), kv[1].as_str().unwrap())),
+    )
+}
+
+/// A launch of real engines finding recipes in `dirs`.
+fn launch(dirs: Vec<PathBuf>) -> Launch {
+    Launch {
+        engines: Engines::Recipe,
+        host: "10.0.0.0".into(),
+        port: 0,
+        servebench: "servebench".into(),
+        tokenizer: "cl100k_base".into(),
+        sim_time_scale: None,
+        srt_recipes: dirs,
+    }
+}
+
 fn strings(v: &Value) -> Vec<String> {
     v.as_array()
         .unwrap()
@@ -188,32 +215,11 @@ fn check(name: &str, d: &ClusterDeployment) {
         let tasks = ours.nodes.len() as u64 * u64::from(ours.tasks_per_node);
         assert_eq!(tasks, t["ntasks"].as_u64().unwrap(), "{ctx}: tasks");
         assert_eq!(ours.mpi, t["mpi"].as_bool().unwrap(), "{ctx}: mpi");
-        let argv: Vec<String> = std::iter::once(ours.command.program.clone())
-            .chain(ours.command.args.iter().cloned())
-            .collect();
-        let (program, settings) = flags(&argv);
+        let (program, settings) = flags(&argv(&ours.command));
         let (their_program, their_settings) = flags(&strings(&t["argv"]));
         assert_eq!(program, their_program, "{ctx}: program");
         assert_eq!(settings, their_settings, "{ctx}: flags");
-        let env = env_map(
-            ours.command
-                .env
-                .iter()
-                .map(|(k, v)| (k.as_str(), v.as_str())),
-        );
-        let their_env: Vec<(String, String)> = t["env"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|kv| {
-                (
-                    kv[0].as_str().unwrap().into(),
-                    kv[1].as_str().unwrap().into(),
-                )
-            })
-            .collect();
-        let their_env = env_map(their_env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-        assert_eq!(env, their_env, "{ctx}: environment");
+        assert_eq!(our_env(&ours.command), their_env(t), "{ctx}: environment");
     }
     // nginx on the head node, balancing over a frontend on each of the next nodes.
     let theirs: Vec<&Value> = all.iter().filter(|p| p["stage"] == "frontend").collect();
@@ -254,30 +260,13 @@ fn check(name: &str, d: &ClusterDeployment) {
             "{name}: {}'s node",
             f.name
         );
-        let argv: Vec<String> = std::iter::once(f.command.program.clone())
-            .chain(f.command.args.iter().cloned())
-            .collect();
+        let same = flags(&argv(&f.command)) == flags(&strings(&t["argv"]));
+        assert!(same, "{name}: {}'s command", f.name);
         assert_eq!(
-            flags(&argv),
-            flags(&strings(&t["argv"])),
-            "{name}: frontend command"
-        );
-        let env = env_map(f.command.env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-        let their_env: Vec<(String, String)> = t["env"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|kv| {
-                (
-                    kv[0].as_str().unwrap().into(),
-                    kv[1].as_str().unwrap().into(),
-                )
-            })
-            .collect();
-        assert_eq!(
-            env,
-            env_map(their_env.iter().map(|(k, v)| (k.as_str(), v.as_str()))),
-            "{name}: frontend environment"
+            our_env(&f.command),
+            their_env(t),
+            "{name}: {}'s environment",
+            f.name
         );
     }
     let h = &o["health"];
@@ -494,15 +483,7 @@ fn a_rows_recipe_is_found_only_inside_the_folders_given() {
 #[test]
 fn a_recipe_needing_more_nodes_than_the_allocation_has_fails_before_starting() {
     let (dir, j) = with_recipe(SMALL, (1, 4, 1, false), (1, 4, 1, false));
-    let l = Launch {
-        engines: Engines::Recipe,
-        host: "10.0.0.0".into(),
-        port: 0,
-        servebench: "servebench".into(),
-        tokenizer: "cl100k_base".into(),
-        sim_time_scale: None,
-        srt_recipes: vec![dir.path().into()],
-    };
+    let l = launch(vec![dir.path().into()]);
     let e = deployment(&j, &l, &nodes(1), || unreachable!()).unwrap_err();
     assert!(
         e.contains("needs 2 nodes of 4 GPUs (its workers), the allocation has 1"),
@@ -533,28 +514,20 @@ fn a_row_names_one_variant_of_a_recipe_file() {
     );
     std::fs::write(dir.path().join("v.yaml"), text).unwrap();
     let dirs = [dir.path().to_path_buf()];
-    let j = job(
-        "dynamo-sglang",
-        "recipes/v.yaml:override_tp8",
-        (1, 4, 1, false),
-        (1, 8, 1, false),
-    );
-    // One prefill node, one decode worker of 8 GPUs over two 4-GPU nodes.
-    assert_eq!(nodes_needed(&j, Engines::Recipe, &dirs), Ok(3));
-    let j = job(
-        "dynamo-sglang",
-        "recipes/v.yaml:zip_override_wide[1]",
-        (1, 4, 1, false),
-        (3, 4, 1, false),
-    );
-    assert_eq!(nodes_needed(&j, Engines::Recipe, &dirs), Ok(4));
-    let j = job(
-        "dynamo-sglang",
-        "recipes/v.yaml:base",
-        (1, 4, 1, false),
-        (1, 4, 1, false),
-    );
-    assert_eq!(nodes_needed(&j, Engines::Recipe, &dirs), Ok(2));
+    for (variant, decode, nodes) in [
+        // One prefill node, one decode worker of 8 GPUs over two 4-GPU nodes.
+        ("override_tp8", (1, 8, 1, false), 3),
+        ("zip_override_wide[1]", (3, 4, 1, false), 4),
+        ("base", (1, 4, 1, false), 2),
+    ] {
+        let name = format!("recipes/v.yaml:{variant}");
+        let j = job("dynamo-sglang", &name, (1, 4, 1, false), decode);
+        assert_eq!(
+            nodes_needed(&j, Engines::Recipe, &dirs),
+            Ok(nodes),
+            "{variant}"
+        );
+    }
     let j = job(
         "dynamo-sglang",
         "recipes/v.yaml",
@@ -586,15 +559,7 @@ fn a_recipes_setup_script_runs_before_each_worker_and_frontend() {
         (1, 4, 1, false),
         (1, 4, 1, false),
     );
-    let l = Launch {
-        engines: Engines::Recipe,
-        host: "10.0.0.0".into(),
-        port: 0,
-        servebench: "servebench".into(),
-        tokenizer: "cl100k_base".into(),
-        sim_time_scale: None,
-        srt_recipes: vec![dir.path().into()],
-    };
+    let l = launch(vec![dir.path().into()]);
     let d = deployment(&j, &l, &nodes(2), || unreachable!()).unwrap();
     let script = dir
         .path()
