@@ -51,9 +51,10 @@ declare -A max_len=(
   [eval_task]=4096
   [power]=4096
   [prometheus]=4096
+  [srt_recipe]=16384
 )
 all_targets=(sse chunk http1_head http1_chunked response recipes store_sweep_point store_agg_row
-  published dataset_jsonl dataset_sharegpt eval_extract eval_task power prometheus)
+  published dataset_jsonl dataset_sharegpt eval_extract eval_task power prometheus srt_recipe)
 
 if [ "$#" -gt 0 ]; then
   targets=("$@")

@@ -359,22 +359,41 @@ impl SrtRecipe {
     /// The recipe's pools, GPUs per worker given or shared out of the pool's nodes.
     fn pools(&self, file: &Path) -> Result<Vec<Pool>, SrtError> {
         let r = &self.resources;
-        let pool = |role, nodes: Option<u32>, workers: Option<u32>, gpus: Option<u32>| {
-            let (workers, nodes) = (workers.unwrap_or(0), nodes.unwrap_or(0));
+        let fail = |message: String| SrtError::Unsupported {
+            file: file.to_path_buf(),
+            message,
+        };
+        if !(1..=64).contains(&r.gpus_per_node) {
+            return Err(fail(format!(
+                "resources.gpus_per_node {}: expected 1 to 64",
+                r.gpus_per_node
+            )));
+        }
+        let gpn = u64::from(r.gpus_per_node);
+        let pool = |role: Role, nodes: Option<u32>, workers: Option<u32>, gpus: Option<u32>| {
+            let (workers, nodes) = (
+                u64::from(workers.unwrap_or(0)),
+                u64::from(nodes.unwrap_or(0)),
+            );
             if workers == 0 {
                 return Ok(None);
             }
-            let gpus = gpus.unwrap_or(nodes * r.gpus_per_node / workers);
+            let gpus = gpus.map_or(nodes * gpn / workers, u64::from);
             if gpus == 0 {
-                return Err(SrtError::Unsupported {
-                    file: file.to_path_buf(),
-                    message: format!(
-                        "resources: the {} workers are given no GPUs",
-                        Role::name(role)
-                    ),
-                });
+                return Err(fail(format!(
+                    "resources: the {} workers are given no GPUs",
+                    role.name()
+                )));
             }
-            let nodes = nodes.max((workers * gpus).div_ceil(r.gpus_per_node));
+            let nodes = nodes.max((workers * gpus).div_ceil(gpn));
+            if nodes > MAX_NODES {
+                return Err(fail(format!(
+                    "resources: the {} workers take {nodes} nodes, more than {MAX_NODES}",
+                    role.name()
+                )));
+            }
+            // Bounded by the nodes: workers × GPUs ≤ nodes × 64.
+            let (workers, gpus, nodes) = (workers as u32, gpus as u32, nodes as u32);
             Ok(Some(Pool {
                 role,
                 workers,
@@ -425,7 +444,7 @@ fn check_row(job: &Job, pools: &[Pool], file: &Path) -> Result<(), SrtError> {
     };
     for ((role, w), p) in row.iter().zip(pools) {
         // A data-parallel-attention worker is written tp 1, ep N: N GPUs.
-        let gpus = w.tp.max(w.ep).max(1) * w.pp.max(1);
+        let gpus = w.tp.max(w.ep).max(1).saturating_mul(w.pp.max(1));
         if p.role.name() != *role || p.workers != w.num_worker || p.gpus != gpus {
             return Err(SrtError::Unsupported {
                 file: file.to_path_buf(),
@@ -497,11 +516,17 @@ pub struct Render<'a> {
 struct Ports(u16);
 
 impl Ports {
+    /// The next port; at the last one, that one again ([`deployment`] refuses a job that
+    /// got there).
     fn next(&mut self) -> u16 {
-        self.0 += 1;
-        self.0 - 1
+        let p = self.0;
+        self.0 = self.0.saturating_add(1);
+        p
     }
 }
+
+/// Nodes one deployment may take (the largest InferenceX rows take 18).
+const MAX_NODES: u64 = 4096;
 
 /// Dynamo's log filter srt-slurm gives workers that set none.
 const DYN_LOG: &str = "info,dynamo_runtime::pipeline::network::ingress::push_handler=warn";
@@ -615,6 +640,12 @@ pub fn deployment(recipe: &SrtRecipe, r: &Render) -> Result<ClusterDeployment, S
     let worker_nodes: Vec<usize> = (head..wanted).collect();
     let (mut frontends, mut router) =
         frontends(recipe, r.nodes, &worker_nodes, infra, &plane, &mut ports);
+    if ports.0 == u16::MAX {
+        return Err(SrtError::Unsupported {
+            file: r.file.to_path_buf(),
+            message: "more processes than one job has ports for".into(),
+        });
+    }
     let mut mounts = Vec::new();
     if let Some(script) = setup_script(recipe, r)? {
         // Every worker and Dynamo frontend runs it first, in its own container.
@@ -968,19 +999,20 @@ impl Worker_<'_> {
         let served = config
             .remove("served-model-name")
             .map_or_else(|| self.r.job.model.clone(), |v| text(&v));
-        let int = |k: &str| config.get(k).and_then(Value::as_u64).unwrap_or(1) as u32;
+        let int = |k: &str| config.get(k).and_then(Value::as_u64).unwrap_or(1).max(1);
         let (dp, replica) = (
             int("data-parallel-size"),
-            int("tensor-parallel-size") * int("pipeline-parallel-size"),
+            int("tensor-parallel-size").saturating_mul(int("pipeline-parallel-size")),
         );
         let has_dp = config.contains_key("data-parallel-size");
-        if has_dp && dp * replica != self.pool.gpus {
+        if has_dp && dp.saturating_mul(replica) != u64::from(self.pool.gpus) {
             return Err(self.unsupported(format!(
                 "{} settings: data-parallel-size {dp} × tensor × pipeline {replica} is not the worker's {} GPUs",
                 self.pool.role.name(),
                 self.pool.gpus
             )));
         }
+        let replica = u32::try_from(replica).unwrap_or(u32::MAX);
         let per_gpu = self.recipe.backend.dp_launch_mode.as_deref() == Some("per_gpu");
         let gpus_here = self.pool.gpus.min(self.recipe.resources.gpus_per_node);
         let rpc = ports.next();
