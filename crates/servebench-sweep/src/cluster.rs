@@ -351,6 +351,64 @@ pub fn allocation_nodes() -> std::io::Result<Vec<Node>> {
     Ok(nodes)
 }
 
+/// One process a job would start, for a dry run: where, what, and the files it reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedProcess {
+    /// Node names (`node00`, …): one, or an MPI step's.
+    pub nodes: Vec<String>,
+    pub name: String,
+    /// Ranks per node of an MPI step.
+    pub mpi_ranks: Option<u32>,
+    /// The command as it may be shown (secrets masked).
+    pub command: String,
+    /// Files written for it (TensorRT-LLM's settings, nginx's configuration).
+    pub files: Vec<String>,
+}
+
+/// What `job` would start (without starting anything): its server, or every process of its
+/// multi-node deployment on nodes `node00`, `node01`, … of its allocation.
+pub fn dry_run(
+    job: &Job,
+    recipe: &crate::recipe::Recipe,
+    l: &Launch,
+) -> Result<Vec<PlannedProcess>, String> {
+    let shown = |name: &str, nodes: Vec<String>, mpi_ranks, c: &ServerCommand| PlannedProcess {
+        nodes,
+        name: name.to_string(),
+        mpi_ranks,
+        command: c.redacted_line(),
+        files: c.files.iter().map(|f| f.name.clone()).collect(),
+    };
+    if !job.is_multinode() {
+        let c = crate::engine::server_command(job, recipe, l)?;
+        return Ok(vec![shown("server", vec!["node00".into()], None, &c)]);
+    }
+    let n = nodes_needed(job, l.engines, &l.srt_recipes)?;
+    let nodes: Vec<Node> = (0..n.max(1))
+        .map(|i| Node {
+            name: format!("node{i:02}"),
+            addr: format!("node{i:02}"),
+        })
+        .collect();
+    let mut port = FIRST_PORT;
+    let d = deployment(job, l, &nodes, || {
+        port += 1;
+        Ok(port - 1)
+    })?;
+    let all = d
+        .infra
+        .iter()
+        .chain(&d.workers)
+        .chain(&d.frontends)
+        .chain([&d.router]);
+    Ok(all
+        .map(|p| {
+            let on = p.nodes.iter().map(|&i| nodes[i].name.clone()).collect();
+            shown(&p.name, on, p.mpi.then_some(p.tasks_per_node), &p.command)
+        })
+        .collect())
+}
+
 /// A container every step of a deployment runs in (pyxis/enroot): the job's image and mounts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StepContainer {

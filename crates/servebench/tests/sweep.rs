@@ -1094,3 +1094,70 @@ backend: {type: sglang}
         "TTFT {ttft} ms of {e2e} ms: tokens did not stream"
     );
 }
+
+/// `plan --format commands`: a dry run of a real-engine multi-node row, its processes on the
+/// nodes srt-slurm puts them (the SGLang low-latency recipe srt-slurm's own rendering of is
+/// in servebench-sweep's fixtures: prefill on node00, a decode worker on each of node01–04,
+/// nginx on node00 in front of a frontend on each of node01–04), and a row it cannot run
+/// with the reason; exit 1 for that one.
+#[test]
+fn plan_shows_what_a_real_multi_node_job_would_start() {
+    let d = tempfile::tempdir().unwrap();
+    let fixtures = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../servebench-sweep/tests/fixtures/srt-slurm"
+    );
+    let row = REAL_MULTI_NODE
+        .replace(
+            "dsr1-fp8-h200-dynamo-sglang",
+            "dsr1-fp4-gb200-dynamo-sglang",
+        )
+        .replace("runner: h200", "runner: gb200")
+        .replace("disagg: false", "disagg: true\n  kv-p2p-transfer: nixl")
+        .replace("tp: 8", "tp: 4")
+        .replace(
+            "recipes/agg.yaml",
+            "recipes/sglang-dsr1-fp4-gb200-low-latency.yaml",
+        )
+        .replace(
+            "decode: {num-worker: 0, tp: 4",
+            "decode: {num-worker: 4, tp: 4",
+        );
+    let missing = REAL_MULTI_NODE.replace("recipes/agg.yaml", "recipes/missing.yaml");
+    let master = write_recipe(d.path(), &(row + &missing));
+    let o = Command::new(BIN)
+        .args(["plan", "--format", "commands", "--config-files"])
+        .arg(&master)
+        .args(["--srt-recipes", fixtures])
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{out}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let line = |start: &str| {
+        out.lines()
+            .find(|l| l.starts_with(start))
+            .unwrap_or_else(|| panic!("no line starting {start:?} in\n{out}"))
+    };
+    assert!(line("node00 nats: ").contains("nats-server -js"));
+    assert!(line("node00 etcd: ").contains("--advertise-client-urls http://node00:2379"));
+    let prefill = line("node00 prefill-0: ");
+    assert!(
+        prefill.contains("python3 -m dynamo.sglang")
+            && prefill.contains("--disaggregation-mode prefill"),
+        "{prefill}"
+    );
+    for (i, node) in ["node01", "node02", "node03", "node04"].iter().enumerate() {
+        assert!(line(&format!("{node} decode-{i}: ")).contains("--disaggregation-mode decode"));
+        assert!(line(&format!("{node} frontend-{i}: ")).contains("python3 -m dynamo.frontend"));
+    }
+    assert!(line("node00 nginx [reads nginx.conf]: ").contains("nginx -c nginx.conf"));
+    assert!(
+        line("# cannot run: ").contains("CONFIG_FILE=recipes/missing.yaml: not found under"),
+        "{out}"
+    );
+}

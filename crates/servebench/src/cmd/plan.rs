@@ -18,6 +18,20 @@ pub struct PlanArgs {
     /// Totals per bucket instead of the jobs (same as --format count).
     #[arg(long)]
     count: bool,
+    /// --format commands: the engines whose commands to show: real (the recipes' own; default)
+    /// or sim (the simulated engine standing in for them).
+    #[arg(long, value_enum, default_value = "real")]
+    engines: EnginesArg,
+    /// --format commands, real engines, multi-node rows: a folder their srt-slurm recipes are
+    /// looked for in (as `sweep --srt-recipes`; repeatable).
+    #[arg(long = "srt-recipes", value_name = "DIR")]
+    srt_recipes: Vec<PathBuf>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum EnginesArg {
+    Sim,
+    Real,
 }
 
 /// Which recipe files, and which of their jobs (shared by `plan` and `sweep`).
@@ -93,6 +107,9 @@ enum Format {
     Json,
     Table,
     Count,
+    /// Every process each job would start (node, name, command), without starting any: a
+    /// dry run of a sweep.
+    Commands,
 }
 
 fn parse_seq_len(s: &str) -> Result<(u32, u32), String> {
@@ -249,7 +266,7 @@ impl Selection {
 }
 
 pub fn run(a: PlanArgs) -> anyhow::Result<ExitCode> {
-    let (_, jobs) = a.select.plan()?;
+    let (recipes, jobs) = a.select.plan()?;
     let format = if a.count { Format::Count } else { a.format };
     match format {
         Format::Json => {
@@ -298,6 +315,7 @@ pub fn run(a: PlanArgs) -> anyhow::Result<ExitCode> {
                 );
             }
         }
+        Format::Commands => return commands(&a, &recipes, &jobs),
         Format::Count => {
             let mut by: BTreeMap<String, (usize, usize, usize)> = BTreeMap::new();
             for j in &jobs {
@@ -318,6 +336,72 @@ pub fn run(a: PlanArgs) -> anyhow::Result<ExitCode> {
                 .fold((0, 0, 0), |a, b| (a.0 + b.0, a.1 + b.1, a.2 + b.2));
             println!("{:<28} {n:>6} {c:>14} {e:>6}", "total");
         }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `--format commands`: each job's processes, or why it cannot run; exit 1 if any cannot.
+fn commands(
+    a: &PlanArgs,
+    recipes: &servebench_sweep::Recipes,
+    jobs: &[Job],
+) -> anyhow::Result<ExitCode> {
+    use servebench_sweep::engine::{Engines, Launch};
+    let l = Launch {
+        engines: match a.engines {
+            EnginesArg::Sim => Engines::Sim,
+            EnginesArg::Real => Engines::Recipe,
+        },
+        host: "node00".into(),
+        port: 8000,
+        servebench: "servebench".into(),
+        tokenizer: "cl100k_base".into(),
+        sim_time_scale: None,
+        srt_recipes: a.srt_recipes.clone(),
+    };
+    let mut refused = 0;
+    for j in jobs {
+        let recipe = recipes
+            .get(&j.config_key)
+            .expect("planned from these recipes");
+        let conc: Vec<String> = j.conc.iter().map(u32::to_string).collect();
+        println!(
+            "# {} {} (concurrency {})",
+            j.config_key,
+            j.exp_name,
+            conc.join(",")
+        );
+        match servebench_sweep::cluster::dry_run(j, recipe, &l) {
+            Ok(processes) => {
+                for p in processes {
+                    let mpi = p
+                        .mpi_ranks
+                        .map_or(String::new(), |r| format!(" [MPI, {r} ranks a node]"));
+                    let files = if p.files.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" [reads {}]", p.files.join(", "))
+                    };
+                    println!(
+                        "{} {}{mpi}{files}: {}",
+                        p.nodes.join(","),
+                        p.name,
+                        p.command
+                    );
+                }
+            }
+            Err(e) => {
+                refused += 1;
+                println!("# cannot run: {e}");
+            }
+        }
+    }
+    if refused > 0 {
+        eprintln!(
+            "servebench plan: {refused} of {} jobs cannot run (their reasons are above)",
+            jobs.len()
+        );
+        return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)
 }
