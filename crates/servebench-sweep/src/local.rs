@@ -305,7 +305,8 @@ impl Server {
         loop {
             if let Ok(Some(status)) = self.child.try_wait() {
                 return Err(format!(
-                    "the server exited ({status}) before it was healthy"
+                    "{} exited ({status}) before it was healthy",
+                    self.name
                 ));
             }
             if let Some((name, status)) =
@@ -808,10 +809,7 @@ fn start_cluster(
             continue; // registers with the router instead
         }
         if let Err(e) = w.wait_healthy(deadline) {
-            return Ok(Err(ServerFailure::Unhealthy(
-                format!("worker {}: {e}", spec.name),
-                w.log_tail(),
-            )));
+            return Ok(Err(ServerFailure::Unhealthy(e, w.log_tail())));
         }
     }
     let mut frontends = Vec::new();

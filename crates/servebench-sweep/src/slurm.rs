@@ -51,7 +51,16 @@ fn task_nodes(job: &Job, o: &SlurmOptions) -> Result<u32, String> {
     match job.topology {
         crate::plan::Topology::Multi { .. } => {
             let n = crate::cluster::nodes_needed(job, o.engines, &o.srt_recipes)?;
-            Ok(n.min(o.max_nodes.unwrap_or(u32::MAX)).max(1))
+            let max = o.max_nodes.unwrap_or(u32::MAX);
+            let simulated = o.engines == crate::engine::Engines::Sim || job.framework == "sim";
+            if n > max && !simulated {
+                // Simulated workers pack onto fewer nodes; real ones need theirs.
+                return Err(format!(
+                    "{}: its deployment takes {n} nodes, more than --slurm-max-nodes {max}",
+                    job.config_key
+                ));
+            }
+            Ok(n.min(max).max(1))
         }
         crate::plan::Topology::Single { .. } => Ok(1),
     }
@@ -192,11 +201,12 @@ pub fn run(jobs: &[Job], o: &SlurmOptions) -> std::io::Result<SweepSummary> {
         .sum();
     let point_file = |job: &Job, c: u32| named(&o.out.join("points"), &point_name(job, c), "json");
     // Points of pending jobs stored before (a job's tasks skip them too).
-    let partial: usize = pending
+    let stored_at_start: std::collections::HashSet<(usize, u32)> = pending
         .iter()
         .flat_map(|&i| jobs[i].conc.iter().map(move |&c| (i, c)))
         .filter(|&(i, c)| point_file(&jobs[i], c).exists())
-        .count();
+        .collect();
+    let partial = stored_at_start.len();
     let mut summary = SweepSummary {
         points: total,
         skipped: already + partial,
@@ -308,7 +318,14 @@ pub fn run(jobs: &[Job], o: &SlurmOptions) -> std::io::Result<SweepSummary> {
             }
         }
     }
-    summary.measured -= partial;
+    // Points of submitted jobs stored before this run were counted as measured just now.
+    let stored_before: usize = arrays
+        .iter()
+        .flat_map(|(_, idx)| idx.iter())
+        .flat_map(|&i| jobs[i].conc.iter().map(move |&c| (i, c)))
+        .filter(|&(i, c)| stored_at_start.contains(&(i, c)))
+        .count();
+    summary.measured -= stored_before;
     Ok(summary)
 }
 

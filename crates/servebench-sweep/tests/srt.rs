@@ -158,6 +158,15 @@ fn env_map<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>) -> BTreeMap<Stri
         .collect()
 }
 
+/// A launcher-set flag is given once, even where the recipe sets it too.
+fn assert_no_flag_twice(argv: &[String], ctx: &str) {
+    let mut seen = std::collections::BTreeSet::new();
+    for a in argv.iter().filter(|a| a.starts_with("--")) {
+        let flag = a.split('=').next().unwrap();
+        assert!(seen.insert(flag), "{ctx}: {flag} given twice in {argv:?}");
+    }
+}
+
 /// A command's program and arguments, as one list.
 fn argv(c: &servebench_sweep::engine::ServerCommand) -> Vec<String> {
     std::iter::once(c.program.clone())
@@ -216,6 +225,7 @@ fn check(name: &str, d: &ClusterDeployment) {
         assert_eq!(tasks, t["ntasks"].as_u64().unwrap(), "{ctx}: tasks");
         assert_eq!(ours.mpi, t["mpi"].as_bool().unwrap(), "{ctx}: mpi");
         let (program, settings) = flags(&argv(&ours.command));
+        assert_no_flag_twice(&argv(&ours.command), &ctx);
         let (their_program, their_settings) = flags(&strings(&t["argv"]));
         assert_eq!(program, their_program, "{ctx}: program");
         assert_eq!(settings, their_settings, "{ctx}: flags");
@@ -578,11 +588,213 @@ fn a_recipes_setup_script_runs_before_each_worker_and_frontend() {
     }
     assert_eq!(d.mounts, [dir.path().join("configs/patches")]);
     // Etcd and NATS are not the engines': they run as they are.
-    assert!(d.infra.iter().all(|p| p.command.program != "bash"));
+    assert!(d.infra.iter().all(|p| !p.command.args.contains(&script)));
     std::fs::remove_file(dir.path().join("configs/patches/deps.sh")).unwrap();
     let e = deployment(&j, &l, &nodes(2), || unreachable!()).unwrap_err();
     assert!(
         e.contains("setup_script deps.sh: not in the configs folder of any --srt-recipes folder"),
         "{e}"
     );
+}
+
+/// The ports each process of `d` binds on its node, as ranges: its own, and those its engine
+/// derives from them (SGLang binds up to dp + 5 above its `--dist-init-addr` port on the
+/// leader, vLLM's NIXL connector one side-channel port per local rank).
+fn bound_ports(d: &ClusterDeployment) -> Vec<(usize, std::ops::RangeInclusive<u32>, String)> {
+    let mut out = Vec::new();
+    for p in d
+        .infra
+        .iter()
+        .chain(&d.workers)
+        .chain(&d.frontends)
+        .chain([&d.router])
+    {
+        let (args, env) = (&p.command.args, &p.command.env);
+        let arg = |flag: &str| {
+            args.iter()
+                .position(|a| a == flag)
+                .and_then(|i| args.get(i + 1))
+                .cloned()
+        };
+        let var = |k: &str| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+        let num = |s: Option<String>| s.and_then(|v| v.rsplit(':').next()?.parse::<u32>().ok());
+        let local = num(arg("--data-parallel-size-local")).unwrap_or(1);
+        let dp = num(arg("--dp-size").or(arg("--data-parallel-size"))).unwrap_or(1);
+        let mut add = |port: Option<u32>, above: u32, what: &str| {
+            if let Some(port) = port.filter(|&p| p != 0) {
+                out.push((p.node(), port..=port + above, format!("{} {what}", p.name)));
+            }
+        };
+        add(num(arg("--port")), 0, "--port");
+        add(num(arg("--disaggregation-bootstrap-port")), 0, "bootstrap");
+        add(num(var("DYN_SYSTEM_PORT")), 0, "DYN_SYSTEM_PORT");
+        add(
+            num(var("VLLM_NIXL_SIDE_CHANNEL_PORT")),
+            local - 1,
+            "NIXL side channel",
+        );
+        let rank0 = arg("--node-rank").is_none_or(|r| r == "0");
+        add(
+            num(arg("--dist-init-addr")).filter(|_| rank0),
+            dp + 5,
+            "dist-init",
+        );
+        let http = args.iter().find_map(|a| a.strip_prefix("--http-port="));
+        add(http.and_then(|h| h.parse().ok()), 0, "--http-port");
+    }
+    out
+}
+
+/// No two processes of a node bind the same port, counting the ranges engines derive.
+fn assert_ports_apart(d: &ClusterDeployment, name: &str) {
+    let ports = bound_ports(d);
+    for (i, (n, a, who)) in ports.iter().enumerate() {
+        for (m, b, other) in &ports[i + 1..] {
+            let overlap = a.start() <= b.end() && b.start() <= a.end();
+            assert!(
+                !(n == m && overlap),
+                "{name}: node {n}: {who} {a:?} and {other} {b:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn processes_on_one_node_never_share_a_port() {
+    for (name, framework, prefill, decode) in [
+        (
+            "sglang-dsr1-fp4-gb200-low-latency",
+            "dynamo-sglang",
+            (1, 4, 1, false),
+            (4, 4, 1, false),
+        ),
+        (
+            "sglang-dsr1-fp4-gb200-max-tpt",
+            "dynamo-sglang",
+            (10, 4, 1, false),
+            (1, 32, 32, true),
+        ),
+        (
+            "vllm-dsv4-fp4-gb200-mid-curve-megamoe",
+            "dynamo-vllm",
+            (1, 1, 8, true),
+            (1, 1, 8, true),
+        ),
+        (
+            "trtllm-dsr1-fp4-gb200-ctx1-gen4-tep8-mtp3",
+            "dynamo-trt",
+            (1, 4, 4, true),
+            (4, 8, 8, false),
+        ),
+    ] {
+        let d = render(&job(
+            framework,
+            &format!("recipes/{name}.yaml"),
+            prefill,
+            decode,
+        ));
+        assert!(
+            bound_ports(&d).len() > d.workers.len(),
+            "{name}: ports found"
+        );
+        assert_ports_apart(&d, name);
+    }
+}
+
+/// Layouts srt-slurm's recipes allow beyond the four rendered by it, by hand: a worker of 12
+/// GPUs takes two whole 8-GPU nodes; vLLM workers sharing a node get their own GPUs per rank;
+/// a data-parallel replica larger than a node is refused; keys written with underscores are
+/// the flags they name.
+#[test]
+fn uneven_and_shared_layouts_stay_inside_their_own_gpus_and_nodes() {
+    let recipe = |text: &str| {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("r.yaml"), text).unwrap();
+        dir
+    };
+    // Three workers of 12 GPUs: two nodes each, six in all, none shared.
+    let dir = recipe("name: u\nresources: {gpu_type: h200, gpus_per_node: 8, agg_nodes: 4, agg_workers: 3, gpus_per_agg: 12}\nbackend: {type: sglang}\n");
+    let j = job(
+        "dynamo-sglang",
+        "recipes/r.yaml",
+        (3, 12, 1, false),
+        (0, 12, 1, false),
+    );
+    let l = launch(vec![dir.path().into()]);
+    assert_eq!(nodes_needed(&j, Engines::Recipe, &l.srt_recipes), Ok(6));
+    let d = deployment(&j, &l, &nodes(6), || unreachable!()).unwrap();
+    let on: Vec<Vec<usize>> = ["aggregated-0", "aggregated-1", "aggregated-2"]
+        .iter()
+        .map(|w| {
+            d.workers
+                .iter()
+                .filter(|p| p.name.starts_with(w))
+                .map(|p| p.node())
+                .collect()
+        })
+        .collect();
+    assert_eq!(on, [vec![0, 1], vec![2, 3], vec![4, 5]]);
+    assert_ports_apart(&d, "12-GPU workers");
+    // Two vLLM workers of 4 GPUs on one 8-GPU node, a process per GPU.
+    let dir = recipe("name: v\nresources: {gpu_type: h200, gpus_per_node: 8, agg_nodes: 1, agg_workers: 2, gpus_per_agg: 4}\nbackend: {type: vllm, dp_launch_mode: per_gpu, vllm_config: {aggregated: {data_parallel_size: 4, served_model_name: short}}}\n");
+    let j = job(
+        "dynamo-vllm",
+        "recipes/r.yaml",
+        (2, 4, 1, false),
+        (0, 4, 1, false),
+    );
+    let l = launch(vec![dir.path().into()]);
+    let d = deployment(&j, &l, &nodes(1), || unreachable!()).unwrap();
+    let gpus: Vec<String> = d
+        .workers
+        .iter()
+        .map(|p| {
+            p.command
+                .env
+                .iter()
+                .find(|(k, _)| k == "CUDA_VISIBLE_DEVICES")
+                .unwrap()
+                .1
+                .clone()
+        })
+        .collect();
+    assert_eq!(gpus, ["0", "1", "2", "3", "4", "5", "6", "7"]);
+    assert_eq!(d.served_model.as_deref(), Some("short"));
+    for p in &d.workers {
+        assert_no_flag_twice(&argv(&p.command), &p.name);
+        let a = &p.command.args;
+        let i = a.iter().position(|x| x == "--served-model-name").unwrap();
+        assert_eq!(a[i + 1], "short");
+    }
+    assert_ports_apart(&d, "vLLM per GPU");
+    // A data-parallel replica of 16 GPUs over 8-GPU nodes.
+    let dir = recipe("name: w\nresources: {gpu_type: h200, gpus_per_node: 8, agg_nodes: 4, agg_workers: 1, gpus_per_agg: 32}\nbackend: {type: vllm, vllm_config: {aggregated: {data-parallel-size: 2, tensor-parallel-size: 16}}}\n");
+    let j = job(
+        "dynamo-vllm",
+        "recipes/r.yaml",
+        (1, 32, 1, false),
+        (0, 32, 1, false),
+    );
+    let l = launch(vec![dir.path().into()]);
+    let e = deployment(&j, &l, &nodes(4), || unreachable!()).unwrap_err();
+    assert!(
+        e.contains("data-parallel replicas of 16 GPUs spread over nodes are not laid out"),
+        "{e}"
+    );
+}
+
+#[test]
+fn settings_the_launcher_owns_are_refused_when_they_disagree() {
+    for (extra, says) in [
+        ("frontend: {args: {http-port: 9999}}\n", "frontend.args.http-port: the frontends' ports are the launcher's"),
+        ("dynamo: {request_plane: nats}\nbackend: {type: sglang, sglang_config: {prefill: {request_plane: tcp}}}\n", "prefill settings set request-plane tcp, but the deployment's (dynamo.request_plane) is nats"),
+    ] {
+        let text = SMALL.replace("backend: {type: sglang, sglang_config: {prefill: {tensor-parallel-size: 4}, decode: {tensor-parallel-size: 4}}}\n", "") + extra;
+        let (dir, j) = with_recipe(&text, (1, 4, 1, false), (1, 4, 1, false));
+        let l = launch(vec![dir.path().into()]);
+        let e = nodes_needed(&j, Engines::Recipe, &l.srt_recipes)
+            .and_then(|_| deployment(&j, &l, &nodes(2), || unreachable!()).map(|_| 0))
+            .unwrap_err();
+        assert!(e.contains(says), "{e}");
+    }
 }

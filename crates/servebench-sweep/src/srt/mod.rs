@@ -7,7 +7,6 @@
 //! frontend, and then its own benchmark client. servebench starts the same processes with the
 //! same engine settings (`docs/recipes.md`, "Real engines on several nodes"), and measures the
 //! frontend with its own client. Where it deliberately differs from srt-slurm:
-//! - one frontend on the head node, not nginx in front of several (`enable_multiple_frontends`);
 //! - Dynamo must be in the image: nothing is `pip install`ed at run time (`dynamo.version`);
 //! - a launcher-set flag is given once, with the recipe's value where the recipe sets it
 //!   (srt-slurm appends the recipe's after its own, and argparse takes the last);
@@ -265,6 +264,9 @@ fn check(recipe: &SrtRecipe) -> Result<(), String> {
             "the recipe holds the variant '{k}' but no `base` for it to vary"
         ));
     }
+    if recipe.frontend.args.contains_key("http-port") {
+        return Err("frontend.args.http-port: the frontends' ports are the launcher's (nginx and the readiness check use them)".into());
+    }
     if let Some(s) = &recipe.setup_script {
         if !is_file_name(s) {
             return Err(format!(
@@ -385,7 +387,14 @@ impl SrtRecipe {
                     role.name()
                 )));
             }
-            let nodes = nodes.max((workers * gpus).div_ceil(gpn));
+            // As [`layout`] places them: a worker of a node or more on whole nodes of its own,
+            // smaller ones as many to a node as fit.
+            let laid_out = if gpus >= gpn {
+                workers.saturating_mul(gpus.div_ceil(gpn))
+            } else {
+                workers.div_ceil(gpn / gpus)
+            };
+            let nodes = nodes.max(laid_out);
             if nodes > MAX_NODES {
                 return Err(fail(format!(
                     "resources: the {} workers take {nodes} nodes, more than {MAX_NODES}",
@@ -512,16 +521,56 @@ pub struct Render<'a> {
     pub dirs: &'a [PathBuf],
 }
 
-/// Ports handed out one by one, none twice in a job.
-struct Ports(u16);
+/// What a port is for: each kind has its own range, spaced for the ports an engine derives
+/// from it (SGLang binds a range above its `--dist-init-addr` port, vLLM's NIXL connector one
+/// side-channel port per local data-parallel rank), as srt-slurm keeps them apart.
+#[derive(Debug, Clone, Copy)]
+enum PortKind {
+    /// HTTP: SGLang's `--port`, Dynamo's frontends, nginx.
+    Http,
+    /// Dynamo's system server (`DYN_SYSTEM_PORT`).
+    System,
+    /// SGLang's prefill bootstrap server.
+    Bootstrap,
+    /// SGLang's `--dist-init-addr`: it binds up to `+5 + dp` above.
+    DistInit,
+    /// vLLM's NIXL side channel: one port per local rank above.
+    NixlSide,
+    /// vLLM's data-parallel RPC.
+    DpRpc,
+}
+
+impl PortKind {
+    /// (first port, step between two of its ports, how many there are)
+    fn range(self) -> (u32, u32, u32) {
+        match self {
+            PortKind::Http => (6100, 1, 1000),
+            PortKind::System => (7500, 1, 800),
+            PortKind::Bootstrap => (9300, 1, 700),
+            PortKind::DistInit => (40000, 100, 200),
+            PortKind::NixlSide => (10000, 16, 600),
+            PortKind::DpRpc => (20000, 16, 600),
+        }
+    }
+}
+
+/// Ports handed out one by one, none twice in a job and none in another kind's range.
+#[derive(Default)]
+struct Ports {
+    used: [u32; 6],
+    exhausted: bool,
+}
 
 impl Ports {
-    /// The next port; at the last one, that one again ([`deployment`] refuses a job that
-    /// got there).
-    fn next(&mut self) -> u16 {
-        let p = self.0;
-        self.0 = self.0.saturating_add(1);
-        p
+    fn next(&mut self, kind: PortKind) -> u16 {
+        let (first, step, count) = kind.range();
+        let n = &mut self.used[kind as usize];
+        if *n >= count {
+            self.exhausted = true;
+        }
+        let port = first + step * (*n).min(count - 1);
+        *n += 1;
+        port as u16
     }
 }
 
@@ -619,7 +668,7 @@ pub fn deployment(recipe: &SrtRecipe, r: &Render) -> Result<ClusterDeployment, S
         .request_plane
         .clone()
         .unwrap_or_else(|| "tcp".into());
-    let mut ports = Ports(crate::cluster::FIRST_PORT);
+    let mut ports = Ports::default();
     let mut workers = Vec::new();
     for (pool, places) in pools.iter().zip(layout(&pools, gpn, head)) {
         for (i, place) in places.iter().enumerate() {
@@ -640,7 +689,7 @@ pub fn deployment(recipe: &SrtRecipe, r: &Render) -> Result<ClusterDeployment, S
     let worker_nodes: Vec<usize> = (head..wanted).collect();
     let (mut frontends, mut router) =
         frontends(recipe, r.nodes, &worker_nodes, infra, &plane, &mut ports);
-    if ports.0 == u16::MAX {
+    if ports.exhausted {
         return Err(SrtError::Unsupported {
             file: r.file.to_path_buf(),
             message: "more processes than one job has ports for".into(),
@@ -686,19 +735,12 @@ pub fn deployment(recipe: &SrtRecipe, r: &Render) -> Result<ClusterDeployment, S
 /// The name the frontend serves the model under: the recipe's `served-model-name`
 /// (TensorRT-LLM's workers take the model path's), else the row's model.
 fn served_model(recipe: &SrtRecipe, job: &Job) -> String {
-    recipe
-        .role_configs()
-        .and_then(|c| {
-            [&c.prefill, &c.aggregated, &c.decode]
-                .into_iter()
-                .flatten()
-                .find_map(|m| {
-                    m.get("served-model-name")
-                        .and_then(Value::as_str)
-                        .map(str::to_string)
-                })
-        })
-        .filter(|_| recipe.backend.kind != BackendKind::Trtllm)
+    if recipe.backend.kind == BackendKind::Trtllm {
+        return job.model.clone();
+    }
+    [Role::Prefill, Role::Aggregated, Role::Decode]
+        .into_iter()
+        .find_map(|r| recipe.role_config(r).get("served-model-name").map(text))
         .unwrap_or_else(|| job.model.clone())
 }
 
@@ -719,7 +761,18 @@ impl SrtRecipe {
             Role::Decode => c.and_then(|c| c.decode.as_ref()),
             Role::Aggregated => c.and_then(|c| c.aggregated.as_ref()),
         };
-        m.cloned().unwrap_or_default()
+        let m = m.cloned().unwrap_or_default();
+        if self.backend.kind == BackendKind::Trtllm {
+            return m; // a settings file, keys as they are
+        }
+        // Flags: `served_model_name` is `--served-model-name`, as srt-slurm writes it, and is
+        // the key the launcher looks for.
+        m.into_iter()
+            .map(|(k, v)| match k.as_str() {
+                Some(name) if name.contains('_') => (Value::String(name.replace('_', "-")), v),
+                _ => (k, v),
+            })
+            .collect()
     }
 
     fn role_environment(&self, role: Role) -> &IndexMap<String, Value> {
@@ -878,6 +931,16 @@ impl Worker_<'_> {
                 )));
             }
         }
+        if let Some(v) = config.remove("request-plane") {
+            if v.as_str() != Some(self.plane) {
+                return Err(self.unsupported(format!(
+                    "{} settings set request-plane {}, but the deployment's (dynamo.request_plane) is {}",
+                    self.pool.role.name(),
+                    text(&v),
+                    self.plane
+                )));
+            }
+        }
         for k in managed {
             config.remove(*k);
         }
@@ -930,10 +993,10 @@ impl Worker_<'_> {
         } else {
             None
         };
-        let (dist_port, nnodes) = (ports.next(), self.place.nodes.len());
+        let (dist_port, nnodes) = (ports.next(PortKind::DistInit), self.place.nodes.len());
         let mut out = Vec::new();
         for (rank, &node) in self.place.nodes.iter().enumerate() {
-            let (port, sys) = (ports.next(), ports.next());
+            let (port, sys) = (ports.next(PortKind::Http), ports.next(PortKind::System));
             let mut a: Vec<String> = ["-m", "dynamo.sglang", "--model-path"]
                 .map(String::from)
                 .to_vec();
@@ -952,7 +1015,7 @@ impl Worker_<'_> {
             if self.pool.role == Role::Prefill {
                 let b = bootstrap
                     .as_ref()
-                    .map_or_else(|| ports.next().to_string(), text);
+                    .map_or_else(|| ports.next(PortKind::Bootstrap).to_string(), text);
                 a.extend(["--disaggregation-bootstrap-port".into(), b]);
             }
             if nnodes > 1 {
@@ -1015,7 +1078,19 @@ impl Worker_<'_> {
         let replica = u32::try_from(replica).unwrap_or(u32::MAX);
         let per_gpu = self.recipe.backend.dp_launch_mode.as_deref() == Some("per_gpu");
         let gpus_here = self.pool.gpus.min(self.recipe.resources.gpus_per_node);
-        let rpc = ports.next();
+        if has_dp && replica > gpus_here {
+            return Err(self.unsupported(format!(
+                "{} settings: data-parallel replicas of {replica} GPUs spread over nodes are not laid out by servebench",
+                self.pool.role.name()
+            )));
+        }
+        // The worker's own GPUs on each of its nodes (a share of one, or all of each).
+        let own: Vec<u32> = self
+            .place
+            .devices
+            .clone()
+            .unwrap_or_else(|| (0..gpus_here).collect());
+        let rpc = ports.next(PortKind::DpRpc);
         let nnodes = self.place.nodes.len();
         let mut out = Vec::new();
         // (node, rank within the worker, local ranks, devices)
@@ -1024,7 +1099,7 @@ impl Worker_<'_> {
             if has_dp && per_gpu {
                 let ranks_here = gpus_here / replica.max(1);
                 for k in 0..ranks_here {
-                    let devs = (k * replica..(k + 1) * replica).collect();
+                    let devs = own[(k * replica) as usize..((k + 1) * replica) as usize].to_vec();
                     procs.push((node, n as u32 * ranks_here + k, 1, Some(devs)));
                 }
             } else {
@@ -1034,7 +1109,7 @@ impl Worker_<'_> {
         }
         let spread = !has_dp && nnodes > 1;
         for (i, (node, rank, local, devices)) in procs.iter().enumerate() {
-            let (sys, side) = (ports.next(), ports.next());
+            let (sys, side) = (ports.next(PortKind::System), ports.next(PortKind::NixlSide));
             let mut a: Vec<String> = ["-m", "dynamo.vllm", "--model"].map(String::from).to_vec();
             a.extend([
                 self.r.job.model.clone(),
@@ -1138,7 +1213,7 @@ impl Worker_<'_> {
         if self.recipe.backend.publish_events_and_metrics {
             argv.push("--publish-events-and-metrics".into());
         }
-        let mut env = self.environment(ports.next(), false);
+        let mut env = self.environment(ports.next(PortKind::System), false);
         // Each worker's expert-placement shared memory is its own.
         let fp = &self.r.job.fingerprint;
         let shm = format!("moe_shared_{}_{}", &fp[..fp.len().min(12)], self.name());
@@ -1174,27 +1249,44 @@ fn rank_suffix(i: usize, n: usize) -> String {
     }
 }
 
-/// NATS (JetStream) and etcd on the infra node, as srt-slurm's `setup_head.py` runs them.
+/// NATS (JetStream) and etcd on the infra node, as srt-slurm's `setup_head.py` runs them, each
+/// in a fresh data folder (a folder left by an earlier job would bring its workers back as
+/// registered instances).
 fn infra_processes(recipe: &SrtRecipe, infra: &Node) -> Vec<WorkerProcess> {
-    let nats_args = match recipe.infra.nats_max_payload_mb {
-        Some(_) => vec!["-c".into(), "nats.conf".into()],
-        None => vec![
-            "-js".into(),
-            "-sd".into(),
-            "/tmp/servebench-nats".into(),
-            "-p".into(),
-            NATS_PORT.to_string(),
-        ],
-    };
-    let nats_files = recipe.infra.nats_max_payload_mb.map(|mb| ServerFile {
-        arg: 1,
-        name: "nats.conf".into(),
-        contents: format!(
-            "port: {NATS_PORT}\nmax_payload: {}\njetstream {{\n  store_dir: /tmp/servebench-nats\n}}\n",
-            u64::from(mb) * 1024 * 1024
+    let (nats_args, nats_files) = match recipe.infra.nats_max_payload_mb {
+        Some(mb) => {
+            let conf = ServerFile {
+                arg: 4, // after `-c SCRIPT nats-server -c`
+                name: "nats.conf".into(),
+                contents: format!(
+                    "port: {NATS_PORT}\nmax_payload: {}\njetstream: enabled\n",
+                    u64::from(mb) * 1024 * 1024
+                ),
+            };
+            (vec!["-c".into(), "nats.conf".into()], vec![conf])
+        }
+        None => (
+            vec!["-js".into(), "-p".into(), NATS_PORT.to_string()],
+            Vec::new(),
         ),
-    });
-    let step = |name: &str, program: &str, args: Vec<String>, files: Vec<ServerFile>, port: u16| {
+    };
+    let etcd_args = vec![
+        "--listen-client-urls".into(),
+        format!("http://0.0.0.0:{ETCD_PORT}"),
+        "--advertise-client-urls".into(),
+        format!("http://{}:{ETCD_PORT}", infra.addr),
+    ];
+    let step = |name: &str, dir_flag: &str, args: Vec<String>, files, port| {
+        let script = format!(
+            r#"d=$(mktemp -d /tmp/servebench-{name}.XXXXXX) && exec "$0" {dir_flag} "$d" "$@""#
+        );
+        let program = if name == "nats" {
+            "nats-server"
+        } else {
+            "etcd"
+        };
+        let mut all = vec!["-c".to_string(), script, program.to_string()];
+        all.extend(args);
         WorkerProcess {
             name: name.into(),
             nodes: vec![0],
@@ -1202,8 +1294,8 @@ fn infra_processes(recipe: &SrtRecipe, infra: &Node) -> Vec<WorkerProcess> {
             mpi: false,
             port: Some(port),
             command: ServerCommand {
-                program: program.into(),
-                args,
+                program: "bash".into(),
+                args: all,
                 env: Vec::new(),
                 files,
             },
@@ -1211,27 +1303,8 @@ fn infra_processes(recipe: &SrtRecipe, infra: &Node) -> Vec<WorkerProcess> {
         }
     };
     vec![
-        step(
-            "nats",
-            "nats-server",
-            nats_args,
-            nats_files.into_iter().collect(),
-            NATS_PORT,
-        ),
-        step(
-            "etcd",
-            "etcd",
-            vec![
-                "--data-dir".into(),
-                "/tmp/servebench-etcd".into(),
-                "--listen-client-urls".into(),
-                format!("http://0.0.0.0:{ETCD_PORT}"),
-                "--advertise-client-urls".into(),
-                format!("http://{}:{ETCD_PORT}", infra.addr),
-            ],
-            Vec::new(),
-            ETCD_PORT,
-        ),
+        step("nats", "-sd", nats_args, nats_files, NATS_PORT),
+        step("etcd", "--data-dir", etcd_args, Vec::new(), ETCD_PORT),
     ]
 }
 
@@ -1263,14 +1336,14 @@ fn frontends(
         image,
     };
     if !several {
-        let port = ports.next();
+        let port = ports.next(PortKind::Http);
         let command = frontend(recipe, infra, plane, port);
         return (
             Vec::new(),
             process("frontend".into(), *head, port, command, None),
         );
     }
-    let port = ports.next();
+    let port = ports.next(PortKind::Http);
     let frontends: Vec<WorkerProcess> = others
         .iter()
         .take(wanted)
@@ -1284,7 +1357,7 @@ fn frontends(
         .iter()
         .map(|p| format!("{}:{port}", nodes[p.node()].addr))
         .collect();
-    let listen = ports.next();
+    let listen = ports.next(PortKind::Http);
     let nginx = ServerCommand {
         program: "nginx".into(),
         args: ["-c", "nginx.conf", "-g", "daemon off;"]
