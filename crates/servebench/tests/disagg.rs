@@ -8,21 +8,9 @@ use common::{http_get, read_json, Sim, BIN};
 use serde_json::Value;
 use std::process::Command;
 
-const WORKER: [&str; 10] = [
-    "--gpu",
-    "h200",
-    "--model",
-    "llama-3.3-70b",
-    "--precision",
-    "fp8",
-    "--time-scale",
-    "4",
-    "--tokenizer",
-    "cl100k_base",
-];
-
 fn worker(role: &str, tp: &str, record: &std::path::Path) -> Sim {
-    let mut args = WORKER.to_vec();
+    let mut args = common::LLAMA_FP8_H200.to_vec();
+    args.extend(["--time-scale", "4", "--tokenizer", "cl100k_base"]);
     args.extend([
         "--role",
         role,
@@ -124,7 +112,7 @@ fn roles_name_what_they_need() {
         "http://user:hunter2@127.0.0.1:1",
     ]);
     assert!(e.contains("--prefill") && !e.contains("hunter2"), "{e}");
-    let mut args = WORKER.to_vec();
+    let mut args = common::LLAMA_FP8_H200.to_vec();
     args.extend(["--role", "router", "--prefill", "http://127.0.0.1:1"]);
     assert!(run(&args).contains("simulates no GPUs"));
 }

@@ -990,28 +990,17 @@ backend: {type: sglang}
         .iter()
         .map(|f| {
             let (host, port) = (&nodes[f.node()].addr, f.port.unwrap().to_string());
-            common::Sim::start_with(
-                &[
-                    "sim",
-                    "--host",
-                    host,
-                    "--port",
-                    &port,
-                    "--gpu",
-                    "h200",
-                    "--model",
-                    "llama-3.3-70b",
-                    "--precision",
-                    "fp8",
-                    "--tp",
-                    "8",
-                    "--time-scale",
-                    "4",
-                    "--tokenizer",
-                    "cl100k_base",
-                ],
-                None,
-            )
+            let mut args = vec!["sim", "--host", host, "--port", &port];
+            args.extend(common::LLAMA_FP8_H200);
+            args.extend([
+                "--tp",
+                "8",
+                "--time-scale",
+                "4",
+                "--tokenizer",
+                "cl100k_base",
+            ]);
+            common::Sim::start_with(&args, None)
         })
         .collect();
     let mut nginx = dep.router.command.clone();

@@ -26,6 +26,16 @@ pub struct Sim {
     pub url: String,
 }
 
+/// `sim` serving Llama-3.3-70B in FP8 on H200s (add `--tp`, `--time-scale`, …).
+pub const LLAMA_FP8_H200: [&str; 6] = [
+    "--gpu",
+    "h200",
+    "--model",
+    "llama-3.3-70b",
+    "--precision",
+    "fp8",
+];
+
 impl Sim {
     /// `servebench sim --port 0 ARGS`.
     pub fn start(args: &[&str]) -> Sim {
