@@ -373,14 +373,9 @@ fn open_loop_defaults_have_no_cap() {
 #[test]
 fn simulate_prints_points_from_the_catalog() {
     let o = Command::new(BIN)
+        .arg("simulate")
+        .args(common::LLAMA_FP8_H200)
         .args([
-            "simulate",
-            "--gpu",
-            "h200",
-            "--model",
-            "llama-3.3-70b",
-            "--precision",
-            "fp8",
             "--tp",
             "8",
             "--concurrency",

@@ -32,13 +32,8 @@ fn rel(a: f64, b: f64) -> f64 {
 #[test]
 fn bench_measures_the_simulated_engines_power_as_its_model_has_it() {
     // 8 × H200 at 5× real time, sampled at 10 Hz over /sim/power.
-    let sim = Sim::start(&[
-        "--gpu",
-        "h200",
-        "--model",
-        "llama-3.3-70b",
-        "--precision",
-        "fp8",
+    let mut args = common::LLAMA_FP8_H200.to_vec();
+    args.extend([
         "--tp",
         "8",
         "--time-scale",
@@ -46,6 +41,7 @@ fn bench_measures_the_simulated_engines_power_as_its_model_has_it() {
         "--tokenizer",
         "cl100k_base",
     ]);
+    let sim = Sim::start(&args);
     let dir = tempfile::tempdir().unwrap();
     let (r, out) = run_ok(
         &[

@@ -545,15 +545,8 @@ fn the_virtual_time_executor_writes_a_local_sweeps_results_from_the_engine_model
         .find(|(_, p)| p["job"]["tp"] == 2 && p["concurrency"] == 4)
         .unwrap();
     let o = Command::new(BIN)
-        .args([
-            "simulate",
-            "--gpu",
-            "h200",
-            "--model",
-            "llama-3.3-70b",
-            "--precision",
-            "fp8",
-        ])
+        .arg("simulate")
+        .args(common::LLAMA_FP8_H200)
         .args([
             "--tp",
             "2",
