@@ -69,14 +69,9 @@ fn bench_measures_the_simulated_engines_power_as_its_model_has_it() {
     assert!(out.contains("Measured GPU power (sim)"), "{out}");
     // The same deployment and workload in virtual time: the engine's own energy accounting.
     let o = Command::new(BIN)
+        .arg("simulate")
+        .args(LLAMA_FP8_H200)
         .args([
-            "simulate",
-            "--gpu",
-            "h200",
-            "--model",
-            "llama-3.3-70b",
-            "--precision",
-            "fp8",
             "--tp",
             "8",
             "--concurrency",

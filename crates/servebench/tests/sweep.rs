@@ -652,6 +652,17 @@ fn the_virtual_time_executor_writes_a_local_sweeps_results_from_the_engine_model
     );
 }
 
+/// A sweep of one point that failed (exit 1, the summary says so): its failure record.
+fn one_failed_point(o: &Output, dir: &Path) -> serde_json::Value {
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("1 points: 0 measured, 0 already stored, 1 failed"),
+        "{err}"
+    );
+    only_json(dir)
+}
+
 /// The one JSON file in `dir` (a job's one point, or its one failure).
 fn only_json(dir: &Path) -> serde_json::Value {
     let file = std::fs::read_dir(dir)
@@ -803,13 +814,7 @@ fn a_multi_node_worker_that_never_gets_healthy_fails_its_job_with_the_reason() {
     );
     let out = d.path().join("results");
     let o = sweep(&recipe, &out, &["--sim-time-scale", "4"]);
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(1), "{err}");
-    assert!(
-        err.contains("1 points: 0 measured, 0 already stored, 1 failed"),
-        "{err}"
-    );
-    let f = only_json(&out.join("failed/llama-fp8-h200-dynamo-vllm"));
+    let f = one_failed_point(&o, &out.join("failed/llama-fp8-h200-dynamo-vllm"));
     let reason = f["reason"].as_str().unwrap();
     assert!(reason.starts_with("decode-0 exited"), "{reason}");
     assert!(f["log_tail"].as_str().unwrap().contains("--pp 2"), "{f}");
@@ -876,13 +881,7 @@ fn a_real_engine_multi_node_job_starts_its_recipes_processes_as_slurm_steps() {
         recipes.as_os_str(),
     ];
     let o = slurm_sweep(&recipe, &out, &conf, &extra);
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(1), "{err}");
-    assert!(
-        err.contains("1 points: 0 measured, 0 already stored, 1 failed"),
-        "{err}"
-    );
-    let f = only_json(&out.join("failed/dsr1-fp8-h200-dynamo-sglang"));
+    let f = one_failed_point(&o, &out.join("failed/dsr1-fp8-h200-dynamo-sglang"));
     let reason = f["reason"].as_str().unwrap();
     assert!(
         // The worker or the frontend, whichever exits first (not etcd or NATS).
