@@ -12,8 +12,9 @@
 //! pool's parallelism, MTP and KV link, and the router `servebench sim --role router`. On real
 //! engines the deployment is the one the row's srt-slurm recipe (`CONFIG_FILE`) describes
 //! ([`crate::srt`]): etcd and NATS, the workers' framework commands and Dynamo's frontend as
-//! the router. A recipe servebench cannot launch fails its job before anything starts, with
-//! the reason.
+//! the router; on InferenceX's AMD disaggregated SGLang rows, the servers and SGLang's router
+//! its own launcher starts ([`crate::sglang_disagg`]). A recipe servebench cannot launch fails
+//! its job before anything starts, with the reason.
 
 use crate::engine::{sim_args, sim_gpu, Engines, Launch, ServerCommand, SimServer};
 use crate::plan::{Job, Topology, Workload};
@@ -63,6 +64,19 @@ pub enum Ready {
     Health,
     /// Dynamo's frontend lists this many `generate` instances of each kind on `/health`.
     DynamoInstances { prefill: u32, decode: u32 },
+    /// Every worker accepts connections on its port, then SGLang's router answers 200 on
+    /// `/readiness` (InferenceX's barriers for its AMD launcher).
+    SglangRouter,
+}
+
+/// Where the launch recipes of real-engine multi-node rows are read from.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LaunchRecipes {
+    /// srt-slurm recipe folders (`--srt-recipes`), searched in order for a row's `CONFIG_FILE`.
+    pub srt: Vec<PathBuf>,
+    /// InferenceX's `benchmarks/multi_node/amd_utils` (`--amd-utils`): `models.yaml` and
+    /// `env.sh` of its `sglang-disagg` rows.
+    pub amd_utils: Option<PathBuf>,
 }
 
 /// Every process of a multi-node deployment.
@@ -121,13 +135,21 @@ pub fn deployment(
             job.config_key
         ));
     };
+    if l.engines != Engines::Sim && job.framework == "sglang-disagg" {
+        let r = crate::sglang_disagg::Render {
+            job,
+            nodes,
+            amd_utils: amd_utils(job, &l.recipes)?,
+        };
+        return crate::sglang_disagg::deployment(&r, port).map_err(|e| e.to_string());
+    }
     if l.engines != Engines::Sim && job.framework != "sim" {
-        let (file, recipe) = srt_recipe(job, &l.srt_recipes)?;
+        let (file, recipe) = srt_recipe(job, &l.recipes.srt)?;
         let r = crate::srt::Render {
             job,
             file: &file,
             nodes,
-            dirs: &l.srt_recipes,
+            dirs: &l.recipes.srt,
         };
         return crate::srt::deployment(&recipe, &r).map_err(|e| format!("{}: {e}", job.config_key));
     }
@@ -241,19 +263,33 @@ pub fn srt_recipe(job: &Job, dirs: &[PathBuf]) -> Result<(PathBuf, crate::srt::S
 fn other_launcher(framework: &str) -> Option<&'static str> {
     Some(match framework {
         f if f.starts_with("llmd") => "llm-d deployments (vLLM behind llm-d's endpoint picker and Envoy, InferenceX's benchmarks/multi_node/llm-d) are launched by InferenceX's llm-d scripts",
-        "sglang-disagg" | "atom-disagg" | "vllm-disagg" => "AMD's disaggregated deployments are launched by InferenceX's own scripts (benchmarks/multi_node/amd_utils), not srt-slurm",
+        "atom-disagg" | "vllm-disagg" => "AMD's ATOM and vLLM disaggregated deployments are launched by InferenceX's own scripts (benchmarks/multi_node/amd_utils), not srt-slurm",
         "tilert" | "tilert-disagg" => "TileRT deployments are launched by InferenceX's own TileRT script",
         _ => return None,
     })
 }
 
-/// Nodes a job's task asks Slurm for: its srt-slurm recipe's on real engines, else the nodes
+/// InferenceX's `amd_utils` folder an AMD disaggregated SGLang row is launched from.
+fn amd_utils<'a>(job: &Job, r: &'a LaunchRecipes) -> Result<&'a std::path::Path, String> {
+    r.amd_utils.as_deref().ok_or_else(|| {
+        format!(
+            "{}: an sglang-disagg row is launched from InferenceX's benchmarks/multi_node/amd_utils (its models.yaml and env.sh): pass that folder with --amd-utils DIR",
+            job.config_key
+        )
+    })
+}
+
+/// Nodes a job's task asks Slurm for: its launch recipe's on real engines, else the nodes
 /// its workers fill.
-pub fn nodes_needed(job: &Job, engines: Engines, dirs: &[PathBuf]) -> Result<u32, String> {
+pub fn nodes_needed(job: &Job, engines: Engines, r: &LaunchRecipes) -> Result<u32, String> {
     if engines == Engines::Sim || job.framework == "sim" {
         return Ok(nodes_wanted(job));
     }
-    let (file, recipe) = srt_recipe(job, dirs)?;
+    if job.framework == "sglang-disagg" {
+        amd_utils(job, r)?;
+        return crate::sglang_disagg::nodes_wanted(job).map_err(|e| e.to_string());
+    }
+    let (file, recipe) = srt_recipe(job, &r.srt)?;
     crate::srt::nodes_wanted(&recipe, job, &file).map_err(|e| format!("{}: {e}", job.config_key))
 }
 
@@ -383,7 +419,7 @@ pub fn dry_run(
         let c = crate::engine::server_command(job, recipe, l)?;
         return Ok(vec![shown("server", vec!["node00".into()], None, &c)]);
     }
-    let n = nodes_needed(job, l.engines, &l.srt_recipes)?;
+    let n = nodes_needed(job, l.engines, &l.recipes)?;
     let nodes: Vec<Node> = (0..n.max(1))
         .map(|i| Node {
             name: format!("node{i:02}"),

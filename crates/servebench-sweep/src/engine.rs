@@ -85,8 +85,8 @@ pub struct Launch {
     /// Simulated engines run this many times faster than the modelled GPUs (`sim
     /// --time-scale`); a `sim` recipe's own `--time-scale` wins.
     pub sim_time_scale: Option<f64>,
-    /// Folders an srt-slurm recipe (a multi-node row's `CONFIG_FILE`) is looked for in.
-    pub srt_recipes: Vec<PathBuf>,
+    /// Where real-engine multi-node rows' launch recipes are read from.
+    pub recipes: crate::cluster::LaunchRecipes,
 }
 
 /// The health endpoint every supported engine serves.

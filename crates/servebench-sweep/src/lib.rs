@@ -14,6 +14,7 @@ pub mod locate;
 pub mod plan;
 pub mod recipe;
 pub mod run_info;
+pub mod sglang_disagg;
 pub mod slurm;
 pub mod srt;
 pub mod validate;

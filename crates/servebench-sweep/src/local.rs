@@ -55,8 +55,8 @@ pub struct SweepOptions {
     pub power: Option<servebench_power::PowerSpec>,
     /// Run this accuracy eval at the points the plan marks (`run-eval`).
     pub eval: Option<EvalSpec>,
-    /// Folders srt-slurm recipes (multi-node rows' `CONFIG_FILE`) are looked for in.
-    pub srt_recipes: Vec<PathBuf>,
+    /// Where real-engine multi-node rows' launch recipes are read from.
+    pub recipes: crate::cluster::LaunchRecipes,
     /// Inside a Slurm allocation: run each step of a multi-node deployment in its job's image
     /// (pyxis/enroot) with these mounts.
     pub step_container: Option<Vec<String>>,
@@ -252,8 +252,13 @@ impl Server {
 
     /// Probes the health endpoint until it answers 200, the process exits or the deadline.
     fn wait_healthy(&mut self, deadline: Duration) -> Result<(), String> {
+        self.wait_ok(HEALTH_PATH, deadline)
+    }
+
+    /// Probes `path` until it answers 200, the process exits or the deadline.
+    fn wait_ok(&mut self, path: &str, deadline: Duration) -> Result<(), String> {
         let http = self.http.clone();
-        self.wait_until(deadline, || health_ok(&http))
+        self.wait_until(deadline, || http.get(path).is_ok_and(|r| r.status == 200))
     }
 
     /// Waits until the process accepts TCP connections on its port (etcd, NATS).
@@ -379,10 +384,6 @@ impl Drop for Server {
         }
         let _ = self.child.wait();
     }
-}
-
-fn health_ok(http: &servebench_http::Client) -> bool {
-    http.get(HEALTH_PATH).is_ok_and(|r| r.status == 200)
 }
 
 /// The server's Prometheus metrics (`/metrics`: llama.cpp, vLLM, SGLang), sample name with its
@@ -686,7 +687,7 @@ fn ensure_server<'s>(
             servebench: o.servebench.clone(),
             tokenizer: o.tokenizer.clone(),
             sim_time_scale: o.sim_time_scale,
-            srt_recipes: o.srt_recipes.clone(),
+            recipes: o.recipes.clone(),
         };
         let mut cmd = match server_command(job, recipe, &launch) {
             Ok(c) => c,
@@ -728,7 +729,7 @@ fn start_cluster(
         servebench: o.servebench.clone(),
         tokenizer: o.tokenizer.clone(),
         sim_time_scale: o.sim_time_scale,
-        srt_recipes: o.srt_recipes.clone(),
+        recipes: o.recipes.clone(),
     };
     // One node (this one): free ports here; several: fixed ones, each node the job's own.
     let mut next = crate::cluster::FIRST_PORT;
@@ -744,7 +745,7 @@ fn start_cluster(
         Err(e) => return Ok(Err(ServerFailure::Fatal(e))),
     };
     let in_slurm = std::env::var_os("SLURM_JOB_ID").is_some();
-    if d.ready != Ready::Health && !in_slurm {
+    if runs_real_engines(&d) && !in_slurm {
         return Ok(Err(ServerFailure::Fatal(format!(
             "{}: a real-engine multi-node deployment runs its workers as steps of a Slurm allocation: run it with --executor slurm",
             job.config_key
@@ -808,7 +809,11 @@ fn start_cluster(
         if spec.port.is_none() {
             continue; // registers with the router instead
         }
-        if let Err(e) = w.wait_healthy(deadline) {
+        let up = match d.ready {
+            Ready::SglangRouter => w.wait_accepting(deadline),
+            _ => w.wait_healthy(deadline),
+        };
+        if let Err(e) = up {
             return Ok(Err(ServerFailure::Unhealthy(e, w.log_tail())));
         }
     }
@@ -834,6 +839,7 @@ fn start_cluster(
     router.model = d.served_model.clone();
     let ready = match d.ready {
         Ready::Health => router.wait_healthy(deadline),
+        Ready::SglangRouter => router.wait_ok("/readiness", deadline),
         Ready::DynamoInstances { prefill, decode } => {
             router.wait_instances(prefill, decode, deadline)
         }
@@ -842,6 +848,11 @@ fn start_cluster(
         return Ok(Err(ServerFailure::Unhealthy(e, router.log_tail())));
     }
     Ok(Ok(router))
+}
+
+/// A deployment of real engines (not simulated workers behind the simulated router).
+fn runs_real_engines(d: &crate::cluster::ClusterDeployment) -> bool {
+    d.ready != crate::cluster::Ready::Health
 }
 
 /// Measures one point (with retries); `Ok(false)` when it failed (and was recorded).

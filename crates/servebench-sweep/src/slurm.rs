@@ -40,17 +40,17 @@ pub struct SlurmOptions {
     /// At most this many nodes per multi-node job: its workers are packed onto them,
     /// oversubscribed (a small or test cluster).
     pub max_nodes: Option<u32>,
-    /// Which engines the tasks run: a real-engine multi-node job takes the nodes its srt-slurm
-    /// recipe lays out, found in `srt_recipes`.
+    /// Which engines the tasks run: a real-engine multi-node job takes the nodes its launch
+    /// recipe lays out, found in `recipes`.
     pub engines: crate::engine::Engines,
-    pub srt_recipes: Vec<PathBuf>,
+    pub recipes: crate::cluster::LaunchRecipes,
 }
 
 /// Nodes the task of `job` asks for; why it cannot run, where its recipe says so.
 fn task_nodes(job: &Job, o: &SlurmOptions) -> Result<u32, String> {
     match job.topology {
         crate::plan::Topology::Multi { .. } => {
-            let n = crate::cluster::nodes_needed(job, o.engines, &o.srt_recipes)?;
+            let n = crate::cluster::nodes_needed(job, o.engines, &o.recipes)?;
             let max = o.max_nodes.unwrap_or(u32::MAX);
             let simulated = o.engines == crate::engine::Engines::Sim || job.framework == "sim";
             if n > max && !simulated {
@@ -351,7 +351,7 @@ mod tests {
             progress: false,
             max_nodes: None,
             engines: crate::engine::Engines::Recipe,
-            srt_recipes: Vec::new(),
+            recipes: Default::default(),
         };
         let jobs = Path::new("/shared/results/slurm/s.jobs");
         assert_eq!(

@@ -40,7 +40,7 @@ fn launch(engines: Engines, port: u16, servebench: &str) -> Launch {
         servebench: servebench.into(),
         tokenizer: "cl100k_base".into(),
         sim_time_scale: None,
-        srt_recipes: Vec::new(),
+        recipes: Default::default(),
     }
 }
 

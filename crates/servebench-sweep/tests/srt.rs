@@ -8,7 +8,9 @@
 //! config dump and GPU list flags, its install and bookkeeping variables.
 
 use serde_json::Value;
-use servebench_sweep::cluster::{deployment, nodes_needed, ClusterDeployment, Node, Ready};
+use servebench_sweep::cluster::{
+    deployment, nodes_needed, ClusterDeployment, LaunchRecipes, Node, Ready,
+};
 use servebench_sweep::engine::{Engines, Launch};
 use servebench_sweep::plan::{plan, Job, PlanOptions};
 use std::collections::BTreeMap;
@@ -58,8 +60,8 @@ fn nodes(n: u32) -> Vec<Node> {
 
 fn render(job: &Job) -> ClusterDeployment {
     let dirs = vec![fixtures()];
-    let n = nodes_needed(job, Engines::Recipe, &dirs).unwrap();
     let l = launch(dirs);
+    let n = nodes_needed(job, Engines::Recipe, &l.recipes).unwrap();
     deployment(job, &l, &nodes(n), || {
         unreachable!("real deployments pick their own ports")
     })
@@ -189,6 +191,14 @@ fn their_env(p: &Value) -> BTreeMap<String, String> {
     )
 }
 
+/// srt-slurm recipes in `dirs`.
+fn srt(dirs: &[PathBuf]) -> LaunchRecipes {
+    LaunchRecipes {
+        srt: dirs.to_vec(),
+        amd_utils: None,
+    }
+}
+
 /// A launch of real engines finding recipes in `dirs`.
 fn launch(dirs: Vec<PathBuf>) -> Launch {
     Launch {
@@ -198,7 +208,10 @@ fn launch(dirs: Vec<PathBuf>) -> Launch {
         servebench: "servebench".into(),
         tokenizer: "cl100k_base".into(),
         sim_time_scale: None,
-        srt_recipes: dirs,
+        recipes: LaunchRecipes {
+            srt: dirs,
+            amd_utils: None,
+        },
     }
 }
 
@@ -379,7 +392,7 @@ fn with_recipe(
 
 fn refusal(text: &str) -> String {
     let (dir, j) = with_recipe(text, (1, 4, 1, false), (1, 4, 1, false));
-    nodes_needed(&j, Engines::Recipe, &[dir.path().to_path_buf()]).unwrap_err()
+    nodes_needed(&j, Engines::Recipe, &srt(&[dir.path().to_path_buf()])).unwrap_err()
 }
 
 const SMALL: &str = "name: small
@@ -392,11 +405,11 @@ fn what_servebench_does_not_launch_is_refused_with_the_reason() {
     // The recipe as it is runs: two nodes, no dedicated infra node.
     let (dir, j) = with_recipe(SMALL, (1, 4, 1, false), (1, 4, 1, false));
     assert_eq!(
-        nodes_needed(&j, Engines::Recipe, &[dir.path().to_path_buf()]),
+        nodes_needed(&j, Engines::Recipe, &srt(&[dir.path().to_path_buf()])),
         Ok(2)
     );
     // The simulated engine needs no recipe: the nodes its workers fill.
-    assert_eq!(nodes_needed(&j, Engines::Sim, &[]), Ok(2));
+    assert_eq!(nodes_needed(&j, Engines::Sim, &srt(&[])), Ok(2));
     for (extra, expected) in [
         ("base: other.yaml\n", "`base` is not a mapping"),
         (
@@ -431,7 +444,7 @@ fn what_servebench_does_not_launch_is_refused_with_the_reason() {
     );
     // The recipe's pools against the row's.
     let (dir, j) = with_recipe(SMALL, (2, 4, 1, false), (1, 4, 1, false));
-    let e = nodes_needed(&j, Engines::Recipe, &[dir.path().to_path_buf()]).unwrap_err();
+    let e = nodes_needed(&j, Engines::Recipe, &srt(&[dir.path().to_path_buf()])).unwrap_err();
     assert!(
         e.contains(
             "has 1 prefill workers of 4 GPUs, but the row row says 2 prefill workers of 4 GPUs"
@@ -443,7 +456,7 @@ fn what_servebench_does_not_launch_is_refused_with_the_reason() {
 #[test]
 fn a_rows_recipe_is_found_only_inside_the_folders_given() {
     let (dir, j) = with_recipe(SMALL, (1, 4, 1, false), (1, 4, 1, false));
-    let e = nodes_needed(&j, Engines::Recipe, &[]).unwrap_err();
+    let e = nodes_needed(&j, Engines::Recipe, &srt(&[])).unwrap_err();
     assert!(
         e.contains(
             "CONFIG_FILE=recipes/r.yaml: no recipes folder given: pass your srt-slurm checkout"
@@ -451,7 +464,7 @@ fn a_rows_recipe_is_found_only_inside_the_folders_given() {
         "{e}"
     );
     let empty = tempfile::tempdir().unwrap();
-    let e = nodes_needed(&j, Engines::Recipe, &[empty.path().to_path_buf()]).unwrap_err();
+    let e = nodes_needed(&j, Engines::Recipe, &srt(&[empty.path().to_path_buf()])).unwrap_err();
     assert!(e.contains("not found under"), "{e}");
     // As an srt-slurm checkout (recipes/…) too, and the first folder that has it wins.
     let checkout = tempfile::tempdir().unwrap();
@@ -465,7 +478,7 @@ fn a_rows_recipe_is_found_only_inside_the_folders_given() {
         nodes_needed(
             &j,
             Engines::Recipe,
-            &[empty.path().into(), checkout.path().into()]
+            &srt(&[empty.path().into(), checkout.path().into()])
         ),
         Ok(2)
     );
@@ -485,7 +498,7 @@ fn a_rows_recipe_is_found_only_inside_the_folders_given() {
         ),
     ] {
         let j = job("dynamo-sglang", name, (1, 4, 1, false), (1, 4, 1, false));
-        let e = nodes_needed(&j, Engines::Recipe, &[dir.path().into()]).unwrap_err();
+        let e = nodes_needed(&j, Engines::Recipe, &srt(&[dir.path().into()])).unwrap_err();
         assert!(e.contains(expected), "{name}: {e}");
     }
 }
@@ -533,7 +546,7 @@ fn a_row_names_one_variant_of_a_recipe_file() {
         let name = format!("recipes/v.yaml:{variant}");
         let j = job("dynamo-sglang", &name, (1, 4, 1, false), decode);
         assert_eq!(
-            nodes_needed(&j, Engines::Recipe, &dirs),
+            nodes_needed(&j, Engines::Recipe, &srt(&dirs)),
             Ok(nodes),
             "{variant}"
         );
@@ -544,7 +557,7 @@ fn a_row_names_one_variant_of_a_recipe_file() {
         (1, 4, 1, false),
         (1, 4, 1, false),
     );
-    let e = nodes_needed(&j, Engines::Recipe, &dirs).unwrap_err();
+    let e = nodes_needed(&j, Engines::Recipe, &srt(&dirs)).unwrap_err();
     assert!(
         e.contains(
             "holds a base recipe and its variants (override_tp8, zip_override_wide[i]): name one"
@@ -721,7 +734,7 @@ fn uneven_and_shared_layouts_stay_inside_their_own_gpus_and_nodes() {
         (0, 12, 1, false),
     );
     let l = launch(vec![dir.path().into()]);
-    assert_eq!(nodes_needed(&j, Engines::Recipe, &l.srt_recipes), Ok(6));
+    assert_eq!(nodes_needed(&j, Engines::Recipe, &l.recipes), Ok(6));
     let d = deployment(&j, &l, &nodes(6), || unreachable!()).unwrap();
     let on: Vec<Vec<usize>> = ["aggregated-0", "aggregated-1", "aggregated-2"]
         .iter()
@@ -792,7 +805,7 @@ fn settings_the_launcher_owns_are_refused_when_they_disagree() {
         let text = SMALL.replace("backend: {type: sglang, sglang_config: {prefill: {tensor-parallel-size: 4}, decode: {tensor-parallel-size: 4}}}\n", "") + extra;
         let (dir, j) = with_recipe(&text, (1, 4, 1, false), (1, 4, 1, false));
         let l = launch(vec![dir.path().into()]);
-        let e = nodes_needed(&j, Engines::Recipe, &l.srt_recipes)
+        let e = nodes_needed(&j, Engines::Recipe, &l.recipes)
             .and_then(|_| deployment(&j, &l, &nodes(2), || unreachable!()).map(|_| 0))
             .unwrap_err();
         assert!(e.contains(says), "{e}");

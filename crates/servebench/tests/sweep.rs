@@ -972,7 +972,10 @@ backend: {type: sglang}
         servebench: BIN.into(),
         tokenizer: "cl100k_base".into(),
         sim_time_scale: None,
-        srt_recipes: vec![recipes],
+        recipes: servebench_sweep::cluster::LaunchRecipes {
+            srt: vec![recipes],
+            amd_utils: None,
+        },
     };
     let dep = deployment(&job, &l, &nodes, || unreachable!()).unwrap();
     assert_eq!(dep.frontends.len(), 2);

@@ -22,10 +22,40 @@ pub struct PlanArgs {
     /// or sim (the simulated engine standing in for them).
     #[arg(long, value_enum, default_value = "real")]
     engines: EnginesArg,
-    /// --format commands, real engines, multi-node rows: a folder their srt-slurm recipes are
-    /// looked for in (as `sweep --srt-recipes`; repeatable).
+    /// --format commands, real engines, multi-node rows: where their launch recipes are read
+    /// from (as for `sweep`).
+    #[command(flatten)]
+    launch: LaunchRecipeArgs,
+}
+
+/// Where real-engine multi-node rows' launch recipes are read from (shared by `plan` and
+/// `sweep`).
+#[derive(clap::Args, Debug, Clone)]
+pub struct LaunchRecipeArgs {
+    /// Real engines, multi-node rows: a folder their srt-slurm recipes (`CONFIG_FILE=recipes/…`)
+    /// are looked for in: your srt-slurm checkout, and InferenceX's
+    /// benchmarks/multi_node/srt-slurm-recipes (repeatable; searched in order).
     #[arg(long = "srt-recipes", value_name = "DIR")]
-    srt_recipes: Vec<PathBuf>,
+    pub srt_recipes: Vec<PathBuf>,
+    /// Real engines, AMD `sglang-disagg` rows: InferenceX's benchmarks/multi_node/amd_utils,
+    /// whose models.yaml gives the servers' flags and whose env.sh each server sources first.
+    #[arg(long = "amd-utils", value_name = "DIR")]
+    pub amd_utils: Option<PathBuf>,
+}
+
+impl LaunchRecipeArgs {
+    pub fn recipes(&self) -> anyhow::Result<servebench_sweep::cluster::LaunchRecipes> {
+        let amd_utils = match &self.amd_utils {
+            Some(d) => Some(
+                servebench_sweep::sglang_disagg::check_amd_utils(d).map_err(anyhow::Error::msg)?,
+            ),
+            None => None,
+        };
+        Ok(servebench_sweep::cluster::LaunchRecipes {
+            srt: self.srt_recipes.clone(),
+            amd_utils,
+        })
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -357,7 +387,7 @@ fn commands(
         servebench: "servebench".into(),
         tokenizer: "cl100k_base".into(),
         sim_time_scale: None,
-        srt_recipes: a.srt_recipes.clone(),
+        recipes: a.launch.recipes()?,
     };
     let mut refused = 0;
     for j in jobs {

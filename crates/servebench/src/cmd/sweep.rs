@@ -1,6 +1,6 @@
 //! `servebench sweep`: plan the recipe files and run the jobs through an executor.
 
-use super::plan::Selection;
+use super::plan::{LaunchRecipeArgs, Selection};
 use servebench_sweep::engine::Engines;
 use servebench_sweep::local::{self, SweepOptions};
 use servebench_sweep::{export, slurm};
@@ -50,11 +50,8 @@ pub struct SweepArgs {
     /// per node on GB200/GB300, 8 elsewhere).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     slurm_max_nodes: Option<u32>,
-    /// Real engines, multi-node rows: a folder their srt-slurm recipes (`CONFIG_FILE=recipes/…`)
-    /// are looked for in: your srt-slurm checkout, and InferenceX's
-    /// benchmarks/multi_node/srt-slurm-recipes (repeatable; searched in order).
-    #[arg(long = "srt-recipes", value_name = "DIR")]
-    srt_recipes: Vec<PathBuf>,
+    #[command(flatten)]
+    launch: LaunchRecipeArgs,
     /// slurm: seconds between polls of the task states.
     #[arg(long, default_value_t = 2.0)]
     poll_interval: f64,
@@ -177,13 +174,14 @@ fn task_command(
     if let Some(x) = a.sim_time_scale {
         task.extend(["--sim-time-scale".to_string(), x.to_string()]);
     }
-    for d in &a.srt_recipes {
+    let dirs = a.launch.srt_recipes.iter().map(|d| ("--srt-recipes", d));
+    for (flag, d) in dirs.chain(a.launch.amd_utils.iter().map(|d| ("--amd-utils", d))) {
         let d = if absolute {
             std::path::absolute(d)?
         } else {
             d.clone()
         };
-        task.extend(["--srt-recipes".to_string(), d.display().to_string()]);
+        task.extend([flag.to_string(), d.display().to_string()]);
     }
     if a.container {
         // A multi-node task starts each step in its image.
@@ -352,7 +350,7 @@ pub fn run(a: SweepArgs) -> anyhow::Result<ExitCode> {
             }),
             _ => None,
         },
-        srt_recipes: a.srt_recipes.clone(),
+        recipes: a.launch.recipes()?,
         step_container: step_container(&a)?,
     };
     if a.job_index.is_none() && matches!(a.executor, Executor::Local | Executor::Slurm) {
@@ -383,7 +381,7 @@ pub fn run(a: SweepArgs) -> anyhow::Result<ExitCode> {
                 progress: !a.no_progress,
                 max_nodes: a.slurm_max_nodes,
                 engines: opts.engines,
-                srt_recipes: a.srt_recipes.clone(),
+                recipes: opts.recipes.clone(),
             };
             slurm::run(&jobs, &so)?
         }
