@@ -1143,3 +1143,100 @@ fn plan_shows_what_a_real_multi_node_job_would_start() {
         "{out}"
     );
 }
+
+/// An AMD disaggregated SGLang row (InferenceX's `sglang-disagg`) shown with the processes
+/// InferenceX's own launcher starts for it, from the `models.yaml` and `env.sh` of
+/// `--amd-utils`; without that flag, the job says which flag it needs.
+#[test]
+fn plan_shows_an_amd_disaggregated_sglang_job_from_amd_utils() {
+    let d = tempfile::tempdir().unwrap();
+    let utils = d.path().join("amd_utils");
+    std::fs::create_dir(&utils).unwrap();
+    std::fs::copy(
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../servebench-sweep/tests/fixtures/ix-amd/models.yaml"
+        ),
+        utils.join("models.yaml"),
+    )
+    .unwrap();
+    std::fs::write(utils.join("env.sh"), "export IBDEVICES=rdma0\n").unwrap();
+    let row = "\
+dsr1-fp4-mi355x-sglang-disagg:
+  image: img
+  model: amd/DeepSeek-R1-0528-MXFP4-v2
+  model-prefix: dsr1
+  runner: mi355x
+  precision: fp4
+  framework: sglang-disagg
+  multinode: true
+  disagg: true
+  kv-p2p-transfer: mori
+  scenarios:
+    fixed-seq-len:
+    - isl: 8192
+      osl: 1024
+      search-space:
+      - conc-list: [512, 128]
+        prefill: {num-worker: 1, tp: 8, ep: 8, dp-attn: true, additional-settings: [PREFILL_NODES=1]}
+        decode: {num-worker: 1, tp: 8, ep: 8, dp-attn: true, additional-settings: [DECODE_NODES=1, DECODE_MTP_SIZE=1]}
+";
+    let master = write_recipe(d.path(), row);
+    let plan = |extra: &[&OsStr]| {
+        let o = Command::new(BIN)
+            .args(["plan", "--format", "commands", "--config-files"])
+            .arg(&master)
+            .args(extra)
+            .output()
+            .unwrap();
+        (
+            o.status.code(),
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+        )
+    };
+    let (code, out) = plan(&[OsStr::new("--amd-utils"), utils.as_os_str()]);
+    assert_eq!(code, Some(0), "{out}");
+    let line = |start: &str| {
+        out.lines()
+            .find(|l| l.starts_with(start))
+            .unwrap_or_else(|| panic!("no line starting {start:?} in\n{out}"))
+            .to_string()
+    };
+    let env_sh = utils.join("env.sh").canonicalize().unwrap();
+    let prefill = line("node00 prefill-0: ");
+    // DP attention with EP: the row's largest concurrency caps both roles (server_sglang.sh),
+    // and 512 / 8 ranks dispatch tokens per decode rank, twice that as the switch threshold;
+    // MTP 1 doubles the decode's (hand-computed: 512 / 8 = 64, × 2 = 128).
+    for says in [
+        "python3 -m sglang.launch_server --model-path amd/DeepSeek-R1-0528-MXFP4-v2 --disaggregation-mode prefill",
+        "--tp-size 8 --ep-size 8 --dp-size 8 ",
+        "--max-running-requests 512 ",
+        "--chunked-prefill-size \"$(( ${MORI_MAX_DISPATCH_TOKENS_PREFILL:?",
+        "export SGLANG_MORI_DISPATCH_INTER_KERNEL_SWITCH_THRESHOLD=128",
+        "--speculative-num-steps 1 --speculative-num-draft-tokens 2",
+        &env_sh.display().to_string(),
+    ] {
+        assert!(prefill.contains(says), "{says} not in {prefill}");
+    }
+    let decode = line("node01 decode-0: ");
+    for says in [
+        "MORI_MAX_DISPATCH_TOKENS_DECODE=64; ",
+        "MORI_MAX_DISPATCH_TOKENS_DECODE=$((MORI_MAX_DISPATCH_TOKENS_DECODE * 2))",
+        "--disaggregation-mode decode",
+        "--max-running-requests 512 ",
+    ] {
+        assert!(decode.contains(says), "{says} not in {decode}");
+    }
+    let router = line("node00 router: ");
+    assert!(
+        router.contains("exec python -m sglang_router.launch_router --pd-disaggregation")
+            && router.contains("--prefill http://node00:30000 --decode http://node01:30001'"),
+        "{router}"
+    );
+    let (code, out) = plan(&[]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains("# cannot run: dsr1-fp4-mi355x-sglang-disagg: an sglang-disagg row is launched from InferenceX's benchmarks/multi_node/amd_utils"),
+        "{out}"
+    );
+}

@@ -261,7 +261,13 @@ pub fn deployment(
             tasks_per_node: 1,
             mpi: false,
             port: Some(router_port),
-            command: router(router_port, &heads[0], &heads[1]),
+            command: router(
+                router_port,
+                &heads,
+                node_prologue(&flags, &s),
+                &env_sh,
+                &base_env,
+            ),
             image: None,
         },
         nodes_wanted: wanted as u32,
@@ -556,8 +562,34 @@ fn decode_mode(m: &ModelEntry, s: &Sizes, prefill_context: String) -> (Vec<Word>
     (w, dispatch)
 }
 
-/// The shell script one server runs with `env.sh` as `$0`: `env.sh` sourced, then what
-/// `server_sglang.sh` derives from it, then the server with its per-process variables.
+/// `env.sh` sourced (it is `$0`), then what `server_sglang.sh` derives from it on every node,
+/// before any process of the node starts.
+fn node_prologue(f: &Flags, s: &Sizes) -> Vec<String> {
+    let mut lines = vec![
+        r#"[ -r "$0" ] || { echo "cannot read $0 (InferenceX's env.sh)" >&2; exit 1; }"#
+            .to_string(),
+        r#"source "$0""#.to_string(),
+    ];
+    // On every node, prefill ones too, as server_sglang.sh does (env.sh exported the
+    // variable, so the new value reaches every server's environment).
+    if let Some(tokens) = f.dp_ep_dispatch {
+        lines.push(format!("MORI_MAX_DISPATCH_TOKENS_DECODE={tokens}"));
+        lines.push(format!(
+            "export SGLANG_MORI_DISPATCH_INTER_KERNEL_SWITCH_THRESHOLD={}",
+            tokens * 2
+        ));
+    }
+    if s.mtp > 0 {
+        lines.push(format!(
+            "MORI_MAX_DISPATCH_TOKENS_DECODE=$((MORI_MAX_DISPATCH_TOKENS_DECODE * {}))",
+            s.mtp + 1
+        ));
+    }
+    lines
+}
+
+/// The shell script one server runs with `env.sh` as `$0`: the node's prologue, then the
+/// server with its per-process variables.
 fn launch_script(
     role: Role,
     f: &Flags,
@@ -566,27 +598,7 @@ fn launch_script(
     port: u16,
     dist: Option<(String, u32, usize)>,
 ) -> String {
-    let mut lines = vec![
-        r#"[ -r "$0" ] || { echo "cannot read $0 (InferenceX's env.sh)" >&2; exit 1; }"#
-            .to_string(),
-        r#"source "$0""#.to_string(),
-    ];
-    if let Some(tokens) = f.dp_ep_dispatch {
-        // Exported on every node, prefill ones too, as server_sglang.sh does.
-        lines.push(format!(
-            "export SGLANG_MORI_DISPATCH_INTER_KERNEL_SWITCH_THRESHOLD={}",
-            tokens * 2
-        ));
-        if role == Role::Decode {
-            lines.push(format!("MORI_MAX_DISPATCH_TOKENS_DECODE={tokens}"));
-        }
-    }
-    if role == Role::Decode && s.mtp > 0 {
-        lines.push(format!(
-            "MORI_MAX_DISPATCH_TOKENS_DECODE=$((MORI_MAX_DISPATCH_TOKENS_DECODE * {}))",
-            s.mtp + 1
-        ));
-    }
+    let mut lines = node_prologue(f, s);
     let (suffix, flags) = match role {
         Role::Prefill => ("PREFILL", &f.prefill),
         Role::Decode => ("DECODE", &f.decode),
@@ -616,22 +628,28 @@ fn launch_script(
     words.extend(lits(["--trust-remote-code"]));
     words.extend(flags.iter().cloned());
     if let Some((addr, nnodes, rank)) = dist {
-        words.push(Word::Lit("--dist-init-addr".into()));
-        words.push(Word::Lit(addr));
-        words.push(Word::Lit("--nnodes".into()));
+        words.extend(lits(["--dist-init-addr", &addr, "--nnodes"]));
         words.push(Word::Lit(nnodes.to_string()));
         words.push(Word::Lit("--node-rank".into()));
         words.push(Word::Lit(rank.to_string()));
     }
     let command: Vec<String> = words.iter().map(Word::render).collect();
     lines.push(format!("exec env {} {}", env.join(" "), command.join(" ")));
-    lines.join("\n")
+    lines.join("; ")
 }
 
 /// SGLang's PD router with `server_sglang.sh`'s policy and circuit-breaker settings for
-/// fixed-length runs, in front of the prefill and decode leaders.
-fn router(port: u16, prefill: &[String], decode: &[String]) -> ServerCommand {
+/// fixed-length runs, in front of the prefill and decode leaders: after the first node's
+/// prologue (`env.sh` as `$0`), as it runs in that node's container.
+fn router(
+    port: u16,
+    heads: &[Vec<String>; 2],
+    mut lines: Vec<String>,
+    env_sh: &Path,
+    env: &[(String, String)],
+) -> ServerCommand {
     let mut args: Vec<String> = [
+        "python",
         "-m",
         "sglang_router.launch_router",
         "--pd-disaggregation",
@@ -657,16 +675,19 @@ fn router(port: u16, prefill: &[String], decode: &[String]) -> ServerCommand {
         ]
         .map(String::from),
     );
-    for url in prefill {
-        args.extend(["--prefill".to_string(), url.clone()]);
+    for (flag, urls) in ["--prefill", "--decode"].iter().zip(heads) {
+        for url in urls {
+            args.extend([flag.to_string(), url.clone()]);
+        }
     }
-    for url in decode {
-        args.extend(["--decode".to_string(), url.clone()]);
-    }
+    let words: Vec<String> = args.iter().map(|a| quote(a)).collect();
+    lines.push(format!("exec {}", words.join(" ")));
+    let mut env = env.to_vec();
+    env.push(("NO_COLOR".into(), "1".into()));
     ServerCommand {
-        program: "python".into(),
-        args,
-        env: vec![("NO_COLOR".into(), "1".into())],
+        program: "bash".into(),
+        args: vec!["-c".into(), lines.join("; "), env_sh.display().to_string()],
+        env,
         files: Vec::new(),
     }
 }

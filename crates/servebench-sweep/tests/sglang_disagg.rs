@@ -1,0 +1,468 @@
+//! InferenceX's AMD disaggregated SGLang rows on real engines, against InferenceX's own
+//! launcher run in its dry-run mode on the same rows (`tests/fixtures/ix-amd`, README there).
+//!
+//! Each server command servebench generates is run here by bash, as a Slurm step would run
+//! it, with `python3`/`python` recording what they were started with, and an `env.sh` that
+//! exports what InferenceX's `env.sh` exported on the oracle's node: the argv and the
+//! environment of every server and of the router must be InferenceX's. Where servebench
+//! differs on purpose (`servebench_sweep::sglang_disagg`'s module comment) the comparison
+//! leaves out exactly that: the ports, the model path, the router's `--host`.
+
+use serde_json::Value;
+use servebench_sweep::cluster::{deployment, nodes_needed, LaunchRecipes, Node};
+use servebench_sweep::engine::{Engines, Launch, ServerCommand};
+use servebench_sweep::plan::{plan, Job, PlanOptions};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/ix-amd")
+}
+
+fn ix_configs() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/inferencex-configs-843c6254")
+}
+
+/// The jobs of InferenceX's AMD master config row `key` (fixed-length, multi-node).
+fn ix_jobs(key: &str) -> Vec<Job> {
+    let r = servebench_sweep::load_recipes(&[ix_configs().join("amd-master.yaml")]).unwrap();
+    let runners = servebench_sweep::load_runners(&ix_configs().join("runners.yaml")).unwrap();
+    let o = PlanOptions {
+        single_node: false,
+        multi_node: true,
+        fixed_seq_len: true,
+        agentic: false,
+        config_keys: vec![key.to_string()],
+        ..Default::default()
+    };
+    plan(&r, &runners, &o).unwrap()
+}
+
+fn nodes(n: u32) -> Vec<Node> {
+    (0..n)
+        .map(|i| Node {
+            name: format!("node{i:02}"),
+            addr: format!("10.0.0.{i}"),
+        })
+        .collect()
+}
+
+fn launch(amd_utils: Option<PathBuf>) -> Launch {
+    Launch {
+        engines: Engines::Recipe,
+        host: "10.0.0.0".into(),
+        port: 0,
+        servebench: "servebench".into(),
+        tokenizer: "cl100k_base".into(),
+        sim_time_scale: None,
+        recipes: LaunchRecipes {
+            srt: Vec::new(),
+            amd_utils,
+        },
+    }
+}
+
+/// An `amd_utils` folder: InferenceX's `models.yaml` (the fixture's copy) and an `env.sh`
+/// exporting `exports` (unsetting the null ones) and saying it ran.
+fn amd_utils(exports: &serde_json::Map<String, Value>) -> tempfile::TempDir {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::copy(fixtures().join("models.yaml"), d.path().join("models.yaml")).unwrap();
+    let mut sh = String::from("echo \"env.sh sourced for $MODEL_NAME\" >&2\n");
+    for (k, v) in exports {
+        match v.as_str() {
+            Some(v) => sh.push_str(&format!("export {k}={}\n", quote(v))),
+            None => sh.push_str(&format!("unset {k}\n")),
+        }
+    }
+    std::fs::write(d.path().join("env.sh"), sh).unwrap();
+    d
+}
+
+fn quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+/// A folder with `python3` and `python` that record their argv and environment in
+/// `$RECORD.argv` / `$RECORD.env` (NUL-separated) and exit.
+fn recorder() -> tempfile::TempDir {
+    let d = tempfile::tempdir().unwrap();
+    let script = "#!/bin/sh\nprintf '%s\\0' \"$(basename \"$0\")\" \"$@\" > \"$RECORD.argv\"\nenv -0 > \"$RECORD.env\"\n";
+    for name in ["python3", "python"] {
+        let p = d.path().join(name);
+        std::fs::write(&p, script).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    d
+}
+
+/// What `cmd` starts: its program's argv and environment, as bash runs the command on a node
+/// with nothing but a `PATH` and `HOME` of its own.
+fn run_recorded(
+    cmd: &ServerCommand,
+    rec: &Path,
+    out: &Path,
+) -> (Vec<String>, BTreeMap<String, String>) {
+    let o = Command::new(&cmd.program)
+        .args(&cmd.args)
+        .env_clear()
+        .env("PATH", format!("{}:/usr/bin:/bin", rec.display()))
+        .env("HOME", "/root")
+        .env("RECORD", out)
+        .envs(cmd.env.iter().map(|(k, v)| (k, v)))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let read = |ext: &str| -> Vec<String> {
+        let bytes = std::fs::read(out.with_extension(ext)).unwrap();
+        bytes
+            .split(|b| *b == 0)
+            .filter(|w| !w.is_empty())
+            .map(|w| String::from_utf8(w.to_vec()).unwrap())
+            .collect()
+    };
+    let argv = read("argv");
+    let env = read("env")
+        .into_iter()
+        .filter_map(|kv| {
+            kv.split_once('=')
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+        })
+        .collect();
+    (argv, env)
+}
+
+/// argv with what servebench sets on purpose made the same: ports, the model path, the
+/// router's listening address.
+fn normalized(argv: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < argv.len() {
+        let a = &argv[i];
+        match a.as_str() {
+            "--port" => {
+                out.extend(["--port".into(), "PORT".into()]);
+                i += 2;
+                continue;
+            }
+            "--model-path" => {
+                out.extend(["--model-path".into(), "MODEL".into()]);
+                i += 2;
+                continue;
+            }
+            "--host"
+                if argv.get(i + 1).map(String::as_str) == Some("0.0.0.0")
+                    && argv.iter().any(|w| w == "sglang_router.launch_router") =>
+            {
+                i += 2;
+                continue;
+            }
+            _ => {}
+        }
+        out.push(match a.strip_prefix("http://") {
+            Some(url) => format!("http://{}:PORT", url.rsplit_once(':').unwrap().0),
+            None => a.clone(),
+        });
+        i += 1;
+    }
+    out
+}
+
+/// The variables an engine reads: what the comparison holds equal (not `SGLANG_WS_PATH`, where
+/// InferenceX's container has its scripts, which only they read).
+fn engine_env(env: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+    const PREFIXES: &[&str] = &[
+        "SGLANG_",
+        "MORI_",
+        "NCCL_",
+        "GLOO_",
+        "IBDEVICES",
+        "AITER_",
+        "HSA_",
+        "GPU_",
+        "TORCH_",
+        "PYTHONPATH",
+        "PYTHONDONTWRITEBYTECODE",
+        "HICACHE_",
+        "MC_",
+        "ROCM_",
+        "SAFETENSORS_",
+        "NO_COLOR",
+    ];
+    env.iter()
+        .filter(|(k, _)| PREFIXES.iter().any(|p| k.starts_with(p)) && *k != "SGLANG_WS_PATH")
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
+fn strings(v: &Value) -> Vec<String> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Our deployment of the fixture's row against InferenceX's own launch of it.
+fn check(fixture: &str) {
+    let text = std::fs::read_to_string(fixtures().join(fixture)).unwrap();
+    let o: Value = serde_json::from_str(&text).unwrap();
+    let conc: Vec<u32> = o["conc"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_u64().unwrap() as u32)
+        .collect();
+    let row = o["row"].as_str().unwrap();
+    let job = ix_jobs(row)
+        .into_iter()
+        .find(|j| {
+            let (mut a, mut b) = (j.conc.clone(), conc.clone());
+            a.sort_unstable();
+            b.sort_unstable();
+            a == b
+        })
+        .unwrap_or_else(|| panic!("{row}: no job of concurrencies {conc:?}"));
+    let utils = amd_utils(o["env_sh"].as_object().unwrap());
+    let l = launch(Some(utils.path().to_path_buf()));
+    let n = nodes_needed(&job, Engines::Recipe, &l.recipes).unwrap();
+    let ips = strings(&o["node_ips"]);
+    assert_eq!(n as usize, ips.len(), "{fixture}: nodes");
+    let mut port = 8000;
+    let d = deployment(&job, &l, &nodes(n), || {
+        port += 1;
+        Ok(port)
+    })
+    .unwrap();
+    let theirs = o["processes"].as_array().unwrap();
+    let ours: Vec<_> = d.workers.iter().chain([&d.router]).collect();
+    assert_eq!(ours.len(), theirs.len(), "{fixture}: processes");
+    let rec = recorder();
+    for (i, (p, t)) in ours.iter().zip(theirs).enumerate() {
+        let role = t["role"].as_str().unwrap();
+        assert!(
+            p.name.starts_with(role),
+            "{fixture}: {} is not {role}",
+            p.name
+        );
+        assert_eq!(
+            p.nodes,
+            vec![t["rank"].as_u64().unwrap() as usize],
+            "{fixture}: {}'s node",
+            p.name
+        );
+        let (argv, env) = run_recorded(&p.command, rec.path(), &rec.path().join(format!("p{i}")));
+        assert_eq!(
+            normalized(&argv),
+            normalized(&strings(&t["argv"])),
+            "{fixture}: {}'s argv",
+            p.name
+        );
+        let their_env: BTreeMap<String, String> = t["env"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
+            .collect();
+        assert_eq!(
+            engine_env(&env),
+            engine_env(&their_env),
+            "{fixture}: {}'s environment",
+            p.name
+        );
+    }
+}
+
+#[test]
+fn dsr1_fp4_one_prefill_one_decode_tp8() {
+    check("dsr1-fp4-mi355x-sglang-disagg-0.json");
+}
+
+#[test]
+fn dsr1_fp4_two_dep8_prefills_one_dep8_decode() {
+    check("dsr1-fp4-mi355x-sglang-disagg-5.json");
+}
+
+#[test]
+fn dsr1_fp4_mtp3() {
+    check("dsr1-fp4-mi355x-sglang-disagg-mtp-0.json");
+}
+
+#[test]
+fn dsv4_fp4_dep8_with_its_own_environment() {
+    check("dsv4-fp4-mi355x-sglang-disagg-1.json");
+}
+
+#[test]
+fn dsr1_fp8_tp4_prefill() {
+    check("dsr1-fp8-mi355x-sglang-disagg-2.json");
+}
+
+#[test]
+fn dsr1_fp8_mtp2_two_decode_workers() {
+    check("dsr1-fp8-mi355x-sglang-disagg-mtp-1.json");
+}
+
+/// A row of InferenceX's master config with its pools' settings changed.
+fn row(prefill: &str, decode: &str) -> Job {
+    let text = format!(
+        "r:\n  image: img\n  model: amd/DeepSeek-R1-0528-MXFP4-v2\n  model-prefix: dsr1\n  runner: mi355x\n  precision: fp4\n  framework: sglang-disagg\n  multinode: true\n  disagg: true\n  kv-p2p-transfer: mori\n  scenarios:\n    fixed-seq-len:\n    - isl: 8192\n      osl: 1024\n      search-space:\n      - conc-list: [8, 64]\n        prefill: {prefill}\n        decode: {decode}\n"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("master.yaml");
+    std::fs::write(&file, text).unwrap();
+    let r = servebench_sweep::load_recipes(&[file]).unwrap();
+    let o = PlanOptions {
+        single_node: false,
+        multi_node: true,
+        ..Default::default()
+    };
+    plan(&r, &Default::default(), &o).unwrap().remove(0)
+}
+
+const P1: &str =
+    "{num-worker: 1, tp: 8, ep: 1, dp-attn: false, additional-settings: [PREFILL_NODES=1]}";
+const D1: &str =
+    "{num-worker: 1, tp: 8, ep: 1, dp-attn: false, additional-settings: [DECODE_NODES=1]}";
+
+/// An `amd_utils` of the fixture's `models.yaml` and an `env.sh` setting nothing.
+fn plain_utils() -> tempfile::TempDir {
+    amd_utils(&serde_json::Map::new())
+}
+
+fn render(job: &Job, utils: &Path) -> Result<servebench_sweep::cluster::ClusterDeployment, String> {
+    let l = launch(Some(utils.to_path_buf()));
+    let n = nodes_needed(job, Engines::Recipe, &l.recipes)?;
+    let mut port = 8000;
+    deployment(job, &l, &nodes(n), || {
+        port += 1;
+        Ok(port)
+    })
+}
+
+/// What the launcher would change or cannot start fails the job before anything starts,
+/// saying why.
+#[test]
+fn rows_the_launcher_would_change_are_refused_with_the_reason() {
+    let utils = plain_utils();
+    let cases = [
+        (
+            row(&P1.replace("PREFILL_NODES=1", "X=1"), D1),
+            "names no PREFILL_NODES=",
+        ),
+        (
+            row(&P1.replace("PREFILL_NODES=1", "PREFILL_NODES=2"), D1),
+            "would give each prefill worker TP 16 (PREFILL_NODES 2 × tp 8 / 1 workers), not the row's tp 8",
+        ),
+        (
+            row(P1, &D1.replace("ep: 1", "ep: 4")),
+            "(ep = tp 8); the decode asks for ep 4",
+        ),
+        (
+            row(&P1.replace("ep: 1,", "ep: 1, pp: 2,"), D1),
+            "no pipeline or context parallelism",
+        ),
+        (
+            row(P1, &D1.replace("DECODE_NODES=1", "DECODE_NODES=1, DECODE_MTP_SIZE=x")),
+            "DECODE_MTP_SIZE=x is not a number",
+        ),
+    ];
+    for (job, says) in cases {
+        let e = render(&job, utils.path()).unwrap_err();
+        assert!(e.starts_with("r: ") && e.contains(says), "{e}");
+    }
+    // Without --amd-utils, the flag to pass is named.
+    let e = nodes_needed(&row(P1, D1), Engines::Recipe, &LaunchRecipes::default()).unwrap_err();
+    assert!(e.contains("--amd-utils DIR"), "{e}");
+    // A model models.yaml has no entry for.
+    let other = row(P1, D1);
+    let other = Job {
+        model: "org/Unknown-Model".into(),
+        ..other
+    };
+    let e = render(&other, utils.path()).unwrap_err();
+    assert!(
+        e.contains("has neither Unknown-Model-DI nor Unknown-Model"),
+        "{e}"
+    );
+}
+
+/// `models.yaml` text the shell would run rather than pass on is refused; a bad value names
+/// the file, line and key.
+#[test]
+fn models_yaml_is_read_strictly() {
+    let job = row(P1, D1);
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(d.path().join("env.sh"), "").unwrap();
+    let write = |text: &str| std::fs::write(d.path().join("models.yaml"), text).unwrap();
+    write("DeepSeek-R1-0528-MXFP4-v2:\n  base_flags: \"--log-level warning $(reboot)\"\n");
+    let e = render(&job, d.path()).unwrap_err();
+    assert!(
+        e.contains("base_flags: `$` would be run by the shell"),
+        "{e}"
+    );
+    write(
+        "DeepSeek-R1-0528-MXFP4-v2:\n  decode:\n    no_dp:\n      cuda_graph_bs_range: \"1-x\"\n",
+    );
+    let e = render(&job, d.path()).unwrap_err();
+    assert!(
+        e.contains("models.yaml:4:")
+            && e.contains("DeepSeek-R1-0528-MXFP4-v2.decode.no_dp.cuda_graph_bs_range")
+            && e.contains("START-END"),
+        "{e}"
+    );
+    write("DeepSeek-R1-0528-MXFP4-v2:\n  prefill:\n    no_dp:\n      chunked_prefill_size: \"A / 2\"\n");
+    let e = render(&job, d.path()).unwrap_err();
+    assert!(
+        e.contains("prefill.no_dp.chunked_prefill_size") && e.contains("found `/`"),
+        "{e}"
+    );
+    // Defaults where the entry says nothing, as server_sglang.sh's own.
+    write("DeepSeek-R1-0528-MXFP4-v2: {}\n");
+    let dep = render(&job, d.path()).unwrap();
+    let decode = &dep.workers[1].command.args[1];
+    assert!(
+        decode.contains(
+            "--mem-fraction-static 0.85 --max-running-requests 128 --cuda-graph-bs 1 2 3"
+        ) && decode.contains(" 127 128 --prefill-round-robin-balance"),
+        "{decode}"
+    );
+}
+
+/// A worker larger than a node takes whole nodes, its ranks after the first joining the
+/// leader; each worker's processes on their own nodes; the router on the first, in front of
+/// the leaders.
+#[test]
+fn a_worker_of_two_nodes_gets_both() {
+    let utils = plain_utils();
+    let p =
+        "{num-worker: 1, tp: 16, ep: 1, dp-attn: false, additional-settings: [PREFILL_NODES=1]}";
+    let dep = render(&row(p, D1), utils.path()).unwrap();
+    let names: Vec<(&str, &[usize])> = dep
+        .workers
+        .iter()
+        .map(|w| (w.name.as_str(), w.nodes.as_slice()))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            ("prefill-0.0", &[0][..]),
+            ("prefill-0.1", &[1]),
+            ("decode-0", &[2])
+        ]
+    );
+    let script = |i: usize| dep.workers[i].command.args[1].clone();
+    assert!(script(0).ends_with("--dist-init-addr 10.0.0.0:20000 --nnodes 2 --node-rank 0"));
+    assert!(script(1).ends_with("--dist-init-addr 10.0.0.0:20000 --nnodes 2 --node-rank 1"));
+    assert!(script(0).contains("--tp-size 16 "));
+    // The leader serves HTTP and is waited for; the second rank is not.
+    assert_eq!(dep.workers[1].port, None);
+    let router = &dep.router.command.args[1];
+    assert!(
+        router.ends_with("--prefill http://10.0.0.0:8001 --decode http://10.0.0.2:8003"),
+        "{router}"
+    );
+    assert_eq!(dep.router.nodes, [0]);
+    assert_eq!(dep.nodes_wanted, 3);
+}
