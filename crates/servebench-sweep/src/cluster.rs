@@ -12,8 +12,8 @@
 //! pool's parallelism, MTP and KV link, and the router `servebench sim --role router`. On real
 //! engines the deployment is the one the row's srt-slurm recipe (`CONFIG_FILE`) describes
 //! ([`crate::srt`]): etcd and NATS, the workers' framework commands and Dynamo's frontend as
-//! the router; on InferenceX's AMD disaggregated SGLang rows, the servers and SGLang's router
-//! its own launcher starts ([`crate::sglang_disagg`]). A recipe servebench cannot launch fails
+//! the router; on InferenceX's AMD disaggregated rows, the servers and router its own AMD
+//! launcher starts ([`crate::amd`]). A recipe servebench cannot launch fails
 //! its job before anything starts, with the reason.
 
 use crate::engine::{sim_args, sim_gpu, Engines, Launch, ServerCommand, SimServer};
@@ -64,9 +64,21 @@ pub enum Ready {
     Health,
     /// Dynamo's frontend lists this many `generate` instances of each kind on `/health`.
     DynamoInstances { prefill: u32, decode: u32 },
-    /// Every worker accepts connections on its port, then SGLang's router answers 200 on
-    /// `/readiness` (InferenceX's barriers for its AMD launcher).
-    SglangRouter,
+    /// Every worker passes `workers` on its port, then the router answers 200 on `router`
+    /// (the barriers of InferenceX's AMD launchers).
+    Probes {
+        workers: Probe,
+        router: &'static str,
+    },
+}
+
+/// How a worker is seen to be up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Probe {
+    /// It accepts connections.
+    Accepting,
+    /// This path answers 200.
+    Ok(&'static str),
 }
 
 /// Where the launch recipes of real-engine multi-node rows are read from.
@@ -135,13 +147,13 @@ pub fn deployment(
             job.config_key
         ));
     };
-    if l.engines != Engines::Sim && job.framework == "sglang-disagg" {
-        let r = crate::sglang_disagg::Render {
+    if l.engines != Engines::Sim && crate::amd::Launcher::of(&job.framework).is_some() {
+        let r = crate::amd::Render {
             job,
             nodes,
             amd_utils: amd_utils(job, &l.recipes)?,
         };
-        return crate::sglang_disagg::deployment(&r, port).map_err(|e| e.to_string());
+        return crate::amd::deployment(&r, port).map_err(|e| e.to_string());
     }
     if l.engines != Engines::Sim && job.framework != "sim" {
         let (file, recipe) = srt_recipe(job, &l.recipes.srt)?;
@@ -263,18 +275,18 @@ pub fn srt_recipe(job: &Job, dirs: &[PathBuf]) -> Result<(PathBuf, crate::srt::S
 fn other_launcher(framework: &str) -> Option<&'static str> {
     Some(match framework {
         f if f.starts_with("llmd") => "llm-d deployments (vLLM behind llm-d's endpoint picker and Envoy, InferenceX's benchmarks/multi_node/llm-d) are launched by InferenceX's llm-d scripts",
-        "atom-disagg" | "vllm-disagg" => "AMD's ATOM and vLLM disaggregated deployments are launched by InferenceX's own scripts (benchmarks/multi_node/amd_utils), not srt-slurm",
+        "vllm-disagg" => "AMD's vLLM disaggregated deployments are launched by InferenceX's own scripts (benchmarks/multi_node/amd_utils), not srt-slurm",
         "tilert" | "tilert-disagg" => "TileRT deployments are launched by InferenceX's own TileRT script",
         _ => return None,
     })
 }
 
-/// InferenceX's `amd_utils` folder an AMD disaggregated SGLang row is launched from.
+/// InferenceX's `amd_utils` folder an AMD disaggregated row is launched from.
 fn amd_utils<'a>(job: &Job, r: &'a LaunchRecipes) -> Result<&'a std::path::Path, String> {
     r.amd_utils.as_deref().ok_or_else(|| {
         format!(
-            "{}: an sglang-disagg row is launched from InferenceX's benchmarks/multi_node/amd_utils (its models.yaml and env.sh): pass that folder with --amd-utils DIR",
-            job.config_key
+            "{}: an {} row is launched from InferenceX's benchmarks/multi_node/amd_utils (its models file and environment file): pass that folder with --amd-utils DIR",
+            job.config_key, job.framework
         )
     })
 }
@@ -285,9 +297,9 @@ pub fn nodes_needed(job: &Job, engines: Engines, r: &LaunchRecipes) -> Result<u3
     if engines == Engines::Sim || job.framework == "sim" {
         return Ok(nodes_wanted(job));
     }
-    if job.framework == "sglang-disagg" {
+    if crate::amd::Launcher::of(&job.framework).is_some() {
         amd_utils(job, r)?;
-        return crate::sglang_disagg::nodes_wanted(job).map_err(|e| e.to_string());
+        return crate::amd::nodes_wanted(job).map_err(|e| e.to_string());
     }
     let (file, recipe) = srt_recipe(job, &r.srt)?;
     crate::srt::nodes_wanted(&recipe, job, &file).map_err(|e| format!("{}: {e}", job.config_key))

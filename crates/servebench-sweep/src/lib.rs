@@ -5,6 +5,7 @@
 //!   are errors with file, line, column and key path) — [`validate`] has the rules;
 //! - [`plan`]: expanding recipes into jobs exactly as InferenceX's matrix generator does.
 
+pub mod amd;
 pub mod cluster;
 mod draft_tokens;
 pub mod engine;
@@ -14,7 +15,6 @@ pub mod locate;
 pub mod plan;
 pub mod recipe;
 pub mod run_info;
-pub mod sglang_disagg;
 pub mod slurm;
 pub mod srt;
 pub mod validate;

@@ -720,7 +720,7 @@ fn start_cluster(
     o: &SweepOptions,
     recipe: &crate::recipe::Recipe,
 ) -> std::io::Result<Result<Server, ServerFailure>> {
-    use crate::cluster::{as_step, Ready, StepContainer, WorkerProcess};
+    use crate::cluster::{as_step, Probe, Ready, StepContainer, WorkerProcess};
     let nodes = crate::cluster::allocation_nodes()?;
     let launch = Launch {
         engines: o.engines,
@@ -810,7 +810,14 @@ fn start_cluster(
             continue; // registers with the router instead
         }
         let up = match d.ready {
-            Ready::SglangRouter => w.wait_accepting(deadline),
+            Ready::Probes {
+                workers: Probe::Accepting,
+                ..
+            } => w.wait_accepting(deadline),
+            Ready::Probes {
+                workers: Probe::Ok(path),
+                ..
+            } => w.wait_ok(path, deadline),
             _ => w.wait_healthy(deadline),
         };
         if let Err(e) = up {
@@ -839,7 +846,7 @@ fn start_cluster(
     router.model = d.served_model.clone();
     let ready = match d.ready {
         Ready::Health => router.wait_healthy(deadline),
-        Ready::SglangRouter => router.wait_ok("/readiness", deadline),
+        Ready::Probes { router: path, .. } => router.wait_ok(path, deadline),
         Ready::DynamoInstances { prefill, decode } => {
             router.wait_instances(prefill, decode, deadline)
         }

@@ -46,9 +46,7 @@ pub struct LaunchRecipeArgs {
 impl LaunchRecipeArgs {
     pub fn recipes(&self) -> anyhow::Result<servebench_sweep::cluster::LaunchRecipes> {
         let amd_utils = match &self.amd_utils {
-            Some(d) => Some(
-                servebench_sweep::sglang_disagg::check_amd_utils(d).map_err(anyhow::Error::msg)?,
-            ),
+            Some(d) => Some(servebench_sweep::amd::check_amd_utils(d).map_err(anyhow::Error::msg)?),
             None => None,
         };
         Ok(servebench_sweep::cluster::LaunchRecipes {

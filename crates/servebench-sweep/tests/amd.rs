@@ -1,11 +1,12 @@
-//! InferenceX's AMD disaggregated SGLang rows on real engines, against InferenceX's own
-//! launcher run in its dry-run mode on the same rows (`tests/fixtures/ix-amd`, README there).
+//! InferenceX's AMD disaggregated rows (SGLang and ATOM) on real engines, against InferenceX's
+//! own launcher run in its dry-run mode on the same rows (`tests/fixtures/ix-amd`, README
+//! there).
 //!
-//! Each server command servebench generates is run here by bash, as a Slurm step would run
-//! it, with `python3`/`python` recording what they were started with, and an `env.sh` that
-//! exports what InferenceX's `env.sh` exported on the oracle's node: the argv and the
-//! environment of every server and of the router must be InferenceX's. Where servebench
-//! differs on purpose (`servebench_sweep::sglang_disagg`'s module comment) the comparison
+//! Each command servebench generates is run here by bash, as a Slurm step would run it, with
+//! the engines' and routers' programs recording what they were started with, and an
+//! environment file that exports what InferenceX's exported on the oracle's node: the argv
+//! and the environment of every server and of the router must be InferenceX's. Where
+//! servebench differs on purpose (`servebench_sweep::amd`'s module comments) the comparison
 //! leaves out exactly that: the ports, the model path, the router's `--host`.
 
 use serde_json::Value;
@@ -63,19 +64,24 @@ fn launch(amd_utils: Option<PathBuf>) -> Launch {
     }
 }
 
-/// An `amd_utils` folder: InferenceX's `models.yaml` (the fixture's copy) and an `env.sh`
-/// exporting `exports` (unsetting the null ones) and saying it ran.
+/// An `amd_utils` folder: InferenceX's models files (the fixture's copies) and environment
+/// files (`env.sh`, `env_atom.sh`) exporting `exports` (unsetting the null ones) and saying
+/// they ran.
 fn amd_utils(exports: &serde_json::Map<String, Value>) -> tempfile::TempDir {
     let d = tempfile::tempdir().unwrap();
-    std::fs::copy(fixtures().join("models.yaml"), d.path().join("models.yaml")).unwrap();
-    let mut sh = String::from("echo \"env.sh sourced for $MODEL_NAME\" >&2\n");
+    for models in ["models.yaml", "models_atom.yaml"] {
+        std::fs::copy(fixtures().join(models), d.path().join(models)).unwrap();
+    }
+    let mut sh = String::from("echo \"$0 sourced for $MODEL_NAME\" >&2\n");
     for (k, v) in exports {
         match v.as_str() {
             Some(v) => sh.push_str(&format!("export {k}={}\n", quote(v))),
             None => sh.push_str(&format!("unset {k}\n")),
         }
     }
-    std::fs::write(d.path().join("env.sh"), sh).unwrap();
+    for env in ["env.sh", "env_atom.sh"] {
+        std::fs::write(d.path().join(env), &sh).unwrap();
+    }
     d
 }
 
@@ -88,7 +94,7 @@ fn quote(s: &str) -> String {
 fn recorder() -> tempfile::TempDir {
     let d = tempfile::tempdir().unwrap();
     let script = "#!/bin/sh\nprintf '%s\\0' \"$(basename \"$0\")\" \"$@\" > \"$RECORD.argv\"\nenv -0 > \"$RECORD.env\"\n";
-    for name in ["python3", "python"] {
+    for name in ["python3", "python", "atomesh"] {
         let p = d.path().join(name);
         std::fs::write(&p, script).unwrap();
         use std::os::unix::fs::PermissionsExt;
@@ -98,14 +104,19 @@ fn recorder() -> tempfile::TempDir {
 }
 
 /// What `cmd` starts: its program's argv and environment, as bash runs the command on a node
-/// with nothing but a `PATH` and `HOME` of its own.
+/// with nothing but a `PATH` and `HOME` of its own (`atomesh`, which the command names by its
+/// path in ATOM's image, found on the `PATH` instead).
 fn run_recorded(
     cmd: &ServerCommand,
     rec: &Path,
     out: &Path,
 ) -> (Vec<String>, BTreeMap<String, String>) {
+    let args = cmd
+        .args
+        .iter()
+        .map(|a| a.replace("exec /usr/local/bin/atomesh ", "exec atomesh "));
     let o = Command::new(&cmd.program)
-        .args(&cmd.args)
+        .args(args)
         .env_clear()
         .env("PATH", format!("{}:/usr/bin:/bin", rec.display()))
         .env("HOME", "/root")
@@ -141,14 +152,20 @@ fn normalized(argv: &[String]) -> Vec<String> {
     while i < argv.len() {
         let a = &argv[i];
         match a.as_str() {
-            "--port" => {
-                out.extend(["--port".into(), "PORT".into()]);
+            "--port" | "--server-port" => {
+                out.extend([a.clone(), "PORT".into()]);
                 i += 2;
                 continue;
             }
-            "--model-path" => {
-                out.extend(["--model-path".into(), "MODEL".into()]);
+            "--model-path" | "--model" => {
+                out.extend([a.clone(), "MODEL".into()]);
                 i += 2;
+                continue;
+            }
+            _ if i == 0 => {
+                // The program as named: `atomesh` by its path in ATOM's image.
+                out.push(a.rsplit('/').next().unwrap_or(a).to_string());
+                i += 1;
                 continue;
             }
             "--host"
@@ -465,4 +482,48 @@ fn a_worker_of_two_nodes_gets_both() {
     );
     assert_eq!(dep.router.nodes, [0]);
     assert_eq!(dep.nodes_wanted, 3);
+}
+
+/// An ATOM row of the same shape (`atom-disagg`, DeepSeek-V4-Pro).
+fn atom_row(prefill: &str, decode: &str) -> Job {
+    let j = row(prefill, decode);
+    Job {
+        framework: "atom-disagg".into(),
+        model: "deepseek-ai/DeepSeek-V4-Pro".into(),
+        kv_p2p_transfer: Some("mooncake".into()),
+        ..j
+    }
+}
+
+/// What InferenceX's ATOM launcher would run other than the row says is refused: a worker
+/// larger than a node (each of its nodes would start a whole server), EP without DP attention
+/// (the launcher drops EP). A model without an entry in `models_atom.yaml` runs with the
+/// launcher's defaults, as there.
+#[test]
+fn atom_rows_the_launcher_would_change_are_refused() {
+    let utils = plain_utils();
+    let wide =
+        "{num-worker: 1, tp: 16, ep: 1, dp-attn: false, additional-settings: [PREFILL_NODES=1]}";
+    let e = render(&atom_row(wide, D1), utils.path()).unwrap_err();
+    assert!(e.contains("starts a whole server on every node of a worker, so a prefill worker of 16 GPUs never forms there"), "{e}");
+    let e = render(&atom_row(P1, &D1.replace("ep: 1", "ep: 8")), utils.path()).unwrap_err();
+    assert!(e.contains("only with DP attention (it drops EP otherwise); the row's decode asks for EP without it"), "{e}");
+    let unknown = Job {
+        model: "org/Unknown-Model".into(),
+        ..atom_row(P1, D1)
+    };
+    let dep = render(&unknown, utils.path()).unwrap();
+    let decode = &dep.workers[1].command.args[1];
+    // server_atom.sh's defaults, the row's largest concurrency as the decode's sequences, and
+    // InferenceX's max-model-len for 8k/1k (8192 + 1024 + 256).
+    assert!(
+        decode.contains("-tp 8 --block-size 16 --gpu-memory-utilization 0.85 --max-num-seqs 64 --max-model-len 9472 --no-enable_prefix_caching"),
+        "{decode}"
+    );
+    let prefill = &dep.workers[0].command.args[1];
+    assert!(prefill.contains("--max-num-seqs 256 "), "{prefill}");
+    assert_eq!(
+        dep.workers[0].command.args[2],
+        utils.path().join("env_atom.sh").display().to_string()
+    );
 }

@@ -2,56 +2,12 @@
 //! servers, read as `server_sglang.sh` reads them (its inline Python): a missing key takes that
 //! script's default, and a value is the text Python's `str()` gives it (`True`, `0.85`).
 
-use super::AmdError;
+use super::{kind, AmdError, PyText};
 use crate::locate::Locations;
 use indexmap::IndexMap;
 use serde::{Deserialize, Deserializer};
 use serde_norway::Value;
 use std::path::Path;
-
-/// A scalar as `server_sglang.sh` prints it into a flag: Python's `str()` of the YAML value.
-#[derive(Debug, Clone, PartialEq)]
-pub struct PyText(pub String);
-
-impl<'de> Deserialize<'de> for PyText {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let text = match Value::deserialize(d)? {
-            Value::String(s) => s,
-            Value::Bool(b) => if b { "True" } else { "False" }.to_string(),
-            Value::Number(n) => match (n.as_i64(), n.as_u64(), n.as_f64()) {
-                (Some(i), _, _) => i.to_string(),
-                (_, Some(u), _) => u.to_string(),
-                // Python's repr keeps the point of a whole float (`1.0`).
-                (_, _, Some(f)) if f.is_finite() && f.fract() == 0.0 => format!("{f:.1}"),
-                (_, _, Some(f)) => f.to_string(),
-                _ => n.to_string(),
-            },
-            other => {
-                return Err(serde::de::Error::custom(format!(
-                    "expected a scalar (text, number or boolean), found {}",
-                    kind(&other)
-                )))
-            }
-        };
-        Ok(PyText(text))
-    }
-}
-
-impl PyText {
-    /// `server_sglang.sh`'s test of a flag: `True` or `true`.
-    pub fn is_true(&self) -> bool {
-        self.0 == "True" || self.0 == "true"
-    }
-}
-
-fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Sequence(_) => "a list",
-        Value::Mapping(_) => "a mapping",
-        Value::Tagged(_) => "a tagged value",
-        _ => "a scalar",
-    }
-}
 
 /// `cuda_graph_bs_range`: `"START-END"`, expanded with `seq`; a value without a dash leaves the
 /// section's default range, as `parse_range` does.
