@@ -108,6 +108,7 @@ fn recorder() -> tempfile::TempDir {
 /// path in ATOM's image, found on the `PATH` instead).
 fn run_recorded(
     cmd: &ServerCommand,
+    operator: &[(String, String)],
     rec: &Path,
     out: &Path,
 ) -> (Vec<String>, BTreeMap<String, String>) {
@@ -121,6 +122,7 @@ fn run_recorded(
         .env("PATH", format!("{}:/usr/bin:/bin", rec.display()))
         .env("HOME", "/root")
         .env("RECORD", out)
+        .envs(operator.iter().cloned())
         .envs(cmd.env.iter().map(|(k, v)| (k, v)))
         .output()
         .unwrap();
@@ -256,6 +258,15 @@ fn check(fixture: &str) {
     let ours: Vec<_> = d.workers.iter().chain([&d.router]).collect();
     assert_eq!(ours.len(), theirs.len(), "{fixture}: processes");
     let rec = recorder();
+    // The operator's environment: InferenceX's MI355X runner exports IBDEVICES, which
+    // job.slurm hands ATOM's containers (and not SGLang's, whose env.sh detects it).
+    let operator: Vec<(String, String)> = match job.framework.as_str() {
+        "atom-disagg" => vec![(
+            "IBDEVICES".into(),
+            theirs[0]["env"]["IBDEVICES"].as_str().unwrap().into(),
+        )],
+        _ => Vec::new(),
+    };
     for (i, (p, t)) in ours.iter().zip(theirs).enumerate() {
         let role = t["role"].as_str().unwrap();
         assert!(
@@ -269,7 +280,8 @@ fn check(fixture: &str) {
             "{fixture}: {}'s node",
             p.name
         );
-        let (argv, env) = run_recorded(&p.command, rec.path(), &rec.path().join(format!("p{i}")));
+        let out = rec.path().join(format!("p{i}"));
+        let (argv, env) = run_recorded(&p.command, &operator, rec.path(), &out);
         assert_eq!(
             normalized(&argv),
             normalized(&strings(&t["argv"])),
@@ -526,4 +538,14 @@ fn atom_rows_the_launcher_would_change_are_refused() {
         dep.workers[0].command.args[2],
         utils.path().join("env_atom.sh").display().to_string()
     );
+}
+
+#[test]
+fn atom_dsv4_two_dp_attention_prefills_one_decode() {
+    check("dsv4-fp4-mi355x-atom-disagg-0.json");
+}
+
+#[test]
+fn atom_dsv4_one_prefill_one_decode_tp8() {
+    check("dsv4-fp4-mi355x-atom-disagg-1.json");
 }

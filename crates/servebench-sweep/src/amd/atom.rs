@@ -195,7 +195,7 @@ fn export_lines(list: &Option<PyText>, field: &str) -> Result<Vec<String>, Strin
 /// Every node's lines before its process: `env_atom.sh` (as `$0`), the open-file limit, the
 /// model's variables.
 fn node_prologue(f: &Flags) -> Vec<String> {
-    let mut lines = source_env_file();
+    let mut lines = source_env_file(Launcher::Atom);
     lines.push("ulimit -n 65536 2>/dev/null || ulimit -n 8192 2>/dev/null || true".into());
     lines.extend(f.exports.iter().cloned());
     lines

@@ -385,14 +385,36 @@ fn flag_on(t: &Option<PyText>, default: bool) -> bool {
     t.as_ref().map_or(default, PyText::is_true)
 }
 
-/// The first lines of every process's script, the environment file being `$0`: refuse to go
-/// on without it, then source it.
-fn source_env_file() -> Vec<String> {
-    vec![
+impl Launcher {
+    /// What `job.slurm` hands every container of the engine from the submitting shell as
+    /// `-e NAME=${NAME:-}`: the operator's value, else set and empty.
+    fn passed_through(self) -> &'static [&'static str] {
+        match self {
+            Launcher::Sglang => &["MORI_IO_SQ_BACKOFF_TIMEOUT_US", "MORI_IO_QP_MAX_SEND_WR"],
+            Launcher::Atom => &[
+                "MORI_IO_SQ_BACKOFF_TIMEOUT_US",
+                "MORI_IO_QP_MAX_SEND_WR",
+                "IBDEVICES",
+            ],
+        }
+    }
+}
+
+/// The first lines of every process's script, the environment file being `$0`: the
+/// variables `job.slurm` passes through, then the environment file sourced (refusing to go on
+/// without it).
+fn source_env_file(launcher: Launcher) -> Vec<String> {
+    let mut lines: Vec<String> = launcher
+        .passed_through()
+        .iter()
+        .map(|v| format!("export {v}=\"${{{v}:-}}\""))
+        .collect();
+    lines.push(
         r#"[ -r "$0" ] || { echo "cannot read $0 (InferenceX's environment file)" >&2; exit 1; }"#
             .to_string(),
-        r#"source "$0""#.to_string(),
-    ]
+    );
+    lines.push(r#"source "$0""#.to_string());
+    lines
 }
 
 /// `script` (lines run by bash, the environment file as `$0`) with the deployment's

@@ -277,7 +277,7 @@ fn decode_mode(m: &ModelEntry, s: &Sizes, prefill_context: String) -> (Vec<Word>
 /// `env.sh` sourced (it is `$0`), then what `server_sglang.sh` derives from it on every node,
 /// before any process of the node starts.
 fn node_prologue(f: &Flags, s: &Sizes) -> Vec<String> {
-    let mut lines = source_env_file();
+    let mut lines = source_env_file(Launcher::Sglang);
     // On every node, prefill ones too, as server_sglang.sh does (env.sh exported the
     // variable, so the new value reaches every server's environment).
     if let Some(tokens) = f.dp_ep_dispatch {
