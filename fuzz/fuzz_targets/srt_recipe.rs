@@ -7,7 +7,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use servebench_fuzz::{split_nul, write};
-use servebench_sweep::cluster::{deployment, nodes_needed, Node};
+use servebench_sweep::cluster::{deployment, nodes_needed, LaunchRecipes, Node};
 use servebench_sweep::engine::{Engines, Launch};
 use servebench_sweep::plan::{plan, Job, PlanOptions};
 use std::sync::OnceLock;
@@ -64,12 +64,15 @@ fuzz_target!(|data: &[u8]| {
         .parent()
         .unwrap()
         .to_path_buf();
-    let dirs = vec![dir];
+    let recipes = LaunchRecipes {
+        srt: vec![dir],
+        inferencex: None,
+    };
     for job in rows(&variant) {
-        let first = nodes_needed(&job, Engines::Recipe, &dirs);
+        let first = nodes_needed(&job, Engines::Recipe, &recipes);
         assert_eq!(
             first,
-            nodes_needed(&job, Engines::Recipe, &dirs),
+            nodes_needed(&job, Engines::Recipe, &recipes),
             "deterministic"
         );
         let Ok(n) = first else { continue };
@@ -80,7 +83,7 @@ fuzz_target!(|data: &[u8]| {
             servebench: "servebench".into(),
             tokenizer: "cl100k_base".into(),
             sim_time_scale: None,
-            srt_recipes: dirs.clone(),
+            recipes: recipes.clone(),
         };
         let n = (n as usize).min(nodes.len());
         if let Ok(d) = deployment(&job, &l, &nodes[..n], || Ok(1)) {

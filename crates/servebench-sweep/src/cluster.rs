@@ -84,11 +84,47 @@ pub enum Probe {
 /// Where the launch recipes of real-engine multi-node rows are read from.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LaunchRecipes {
-    /// srt-slurm recipe folders (`--srt-recipes`), searched in order for a row's `CONFIG_FILE`.
+    /// srt-slurm recipe folders (`--srt-recipes`), searched in order for a row's `CONFIG_FILE`
+    /// after InferenceX's own.
     pub srt: Vec<PathBuf>,
-    /// InferenceX's `benchmarks/multi_node/amd_utils` (`--amd-utils`): `models.yaml` and
-    /// `env.sh` of its `sglang-disagg` rows.
-    pub amd_utils: Option<PathBuf>,
+    /// An InferenceX checkout (`--inferencex`): its own launchers' files (`benchmarks/`).
+    pub inferencex: Option<PathBuf>,
+}
+
+impl LaunchRecipes {
+    /// Where srt-slurm recipes are looked for: InferenceX's
+    /// `benchmarks/multi_node/srt-slurm-recipes`, then the `--srt-recipes` folders.
+    pub fn srt_dirs(&self) -> Vec<PathBuf> {
+        let own = self
+            .inferencex
+            .iter()
+            .map(|d| d.join("benchmarks/multi_node/srt-slurm-recipes"));
+        own.chain(self.srt.iter().cloned()).collect()
+    }
+
+    /// InferenceX's `benchmarks` folder, for a row its own scripts launch.
+    fn benchmarks(&self, job: &Job) -> Result<PathBuf, String> {
+        self.inferencex
+            .as_ref()
+            .map(|d| d.join("benchmarks"))
+            .ok_or_else(|| {
+                format!(
+                    "{}: a {} row is launched by InferenceX's own scripts, from the files of its checkout (benchmarks/): pass it with --inferencex DIR",
+                    job.config_key, job.framework
+                )
+            })
+    }
+}
+
+/// An InferenceX checkout as given: a folder with its multi-node launchers.
+pub fn check_inferencex(dir: &std::path::Path) -> Result<PathBuf, String> {
+    if !dir.join("benchmarks/multi_node").is_dir() {
+        return Err(format!(
+            "{}: no benchmarks/multi_node there; --inferencex names an InferenceX checkout",
+            dir.display()
+        ));
+    }
+    Ok(std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf()))
 }
 
 /// Every process of a multi-node deployment.
@@ -148,20 +184,22 @@ pub fn deployment(
         ));
     };
     if l.engines != Engines::Sim && crate::amd::Launcher::of(&job.framework).is_some() {
+        let utils = l.recipes.benchmarks(job)?.join("multi_node/amd_utils");
         let r = crate::amd::Render {
             job,
             nodes,
-            amd_utils: amd_utils(job, &l.recipes)?,
+            amd_utils: &utils,
         };
         return crate::amd::deployment(&r, port).map_err(|e| e.to_string());
     }
     if l.engines != Engines::Sim && job.framework != "sim" {
-        let (file, recipe) = srt_recipe(job, &l.recipes.srt)?;
+        let dirs = l.recipes.srt_dirs();
+        let (file, recipe) = srt_recipe(job, &dirs)?;
         let r = crate::srt::Render {
             job,
             file: &file,
             nodes,
-            dirs: &l.recipes.srt,
+            dirs: &dirs,
         };
         return crate::srt::deployment(&recipe, &r).map_err(|e| format!("{}: {e}", job.config_key));
     }
@@ -281,16 +319,6 @@ fn other_launcher(framework: &str) -> Option<&'static str> {
     })
 }
 
-/// InferenceX's `amd_utils` folder an AMD disaggregated row is launched from.
-fn amd_utils<'a>(job: &Job, r: &'a LaunchRecipes) -> Result<&'a std::path::Path, String> {
-    r.amd_utils.as_deref().ok_or_else(|| {
-        format!(
-            "{}: an {} row is launched from InferenceX's benchmarks/multi_node/amd_utils (its models file and environment file): pass that folder with --amd-utils DIR",
-            job.config_key, job.framework
-        )
-    })
-}
-
 /// Nodes a job's task asks Slurm for: its launch recipe's on real engines, else the nodes
 /// its workers fill.
 pub fn nodes_needed(job: &Job, engines: Engines, r: &LaunchRecipes) -> Result<u32, String> {
@@ -298,10 +326,10 @@ pub fn nodes_needed(job: &Job, engines: Engines, r: &LaunchRecipes) -> Result<u3
         return Ok(nodes_wanted(job));
     }
     if crate::amd::Launcher::of(&job.framework).is_some() {
-        amd_utils(job, r)?;
+        r.benchmarks(job)?;
         return crate::amd::nodes_wanted(job).map_err(|e| e.to_string());
     }
-    let (file, recipe) = srt_recipe(job, &r.srt)?;
+    let (file, recipe) = srt_recipe(job, &r.srt_dirs())?;
     crate::srt::nodes_wanted(&recipe, job, &file).map_err(|e| format!("{}: {e}", job.config_key))
 }
 

@@ -49,7 +49,7 @@ fn nodes(n: u32) -> Vec<Node> {
         .collect()
 }
 
-fn launch(amd_utils: Option<PathBuf>) -> Launch {
+fn launch(inferencex: Option<PathBuf>) -> Launch {
     Launch {
         engines: Engines::Recipe,
         host: "10.0.0.0".into(),
@@ -59,18 +59,25 @@ fn launch(amd_utils: Option<PathBuf>) -> Launch {
         sim_time_scale: None,
         recipes: LaunchRecipes {
             srt: Vec::new(),
-            amd_utils,
+            inferencex,
         },
     }
 }
 
-/// An `amd_utils` folder: InferenceX's models files (the fixture's copies) and environment
-/// files (`env.sh`, `env_atom.sh`) exporting `exports` (unsetting the null ones) and saying
-/// they ran.
+/// Where an InferenceX checkout has its AMD launchers' files.
+fn utils_of(checkout: &Path) -> PathBuf {
+    checkout.join("benchmarks/multi_node/amd_utils")
+}
+
+/// An InferenceX checkout whose `amd_utils` has InferenceX's models files (the fixture's
+/// copies) and environment files (`env.sh`, `env_atom.sh`) exporting `exports` (unsetting the
+/// null ones) and saying they ran.
 fn amd_utils(exports: &serde_json::Map<String, Value>) -> tempfile::TempDir {
     let d = tempfile::tempdir().unwrap();
+    let utils = utils_of(d.path());
+    std::fs::create_dir_all(&utils).unwrap();
     for models in ["models.yaml", "models_atom.yaml"] {
-        std::fs::copy(fixtures().join(models), d.path().join(models)).unwrap();
+        std::fs::copy(fixtures().join(models), utils.join(models)).unwrap();
     }
     let mut sh = String::from("echo \"$0 sourced for $MODEL_NAME\" >&2\n");
     for (k, v) in exports {
@@ -80,7 +87,7 @@ fn amd_utils(exports: &serde_json::Map<String, Value>) -> tempfile::TempDir {
         }
     }
     for env in ["env.sh", "env_atom.sh"] {
-        std::fs::write(d.path().join(env), &sh).unwrap();
+        std::fs::write(utils.join(env), &sh).unwrap();
     }
     d
 }
@@ -355,13 +362,16 @@ const P1: &str =
 const D1: &str =
     "{num-worker: 1, tp: 8, ep: 1, dp-attn: false, additional-settings: [DECODE_NODES=1]}";
 
-/// An `amd_utils` of the fixture's `models.yaml` and an `env.sh` setting nothing.
+/// A checkout with the fixture's models files and environment files setting nothing.
 fn plain_utils() -> tempfile::TempDir {
     amd_utils(&serde_json::Map::new())
 }
 
-fn render(job: &Job, utils: &Path) -> Result<servebench_sweep::cluster::ClusterDeployment, String> {
-    let l = launch(Some(utils.to_path_buf()));
+fn render(
+    job: &Job,
+    checkout: &Path,
+) -> Result<servebench_sweep::cluster::ClusterDeployment, String> {
+    let l = launch(Some(checkout.to_path_buf()));
     let n = nodes_needed(job, Engines::Recipe, &l.recipes)?;
     let mut port = 8000;
     deployment(job, &l, &nodes(n), || {
@@ -401,9 +411,9 @@ fn rows_the_launcher_would_change_are_refused_with_the_reason() {
         let e = render(&job, utils.path()).unwrap_err();
         assert!(e.starts_with("r: ") && e.contains(says), "{e}");
     }
-    // Without --amd-utils, the flag to pass is named.
+    // Without --inferencex, the flag to pass is named.
     let e = nodes_needed(&row(P1, D1), Engines::Recipe, &LaunchRecipes::default()).unwrap_err();
-    assert!(e.contains("--amd-utils DIR"), "{e}");
+    assert!(e.contains("--inferencex DIR"), "{e}");
     // A model models.yaml has no entry for.
     let other = row(P1, D1);
     let other = Job {
@@ -423,8 +433,10 @@ fn rows_the_launcher_would_change_are_refused_with_the_reason() {
 fn models_yaml_is_read_strictly() {
     let job = row(P1, D1);
     let d = tempfile::tempdir().unwrap();
-    std::fs::write(d.path().join("env.sh"), "").unwrap();
-    let write = |text: &str| std::fs::write(d.path().join("models.yaml"), text).unwrap();
+    let utils = utils_of(d.path());
+    std::fs::create_dir_all(&utils).unwrap();
+    std::fs::write(utils.join("env.sh"), "").unwrap();
+    let write = |text: &str| std::fs::write(utils.join("models.yaml"), text).unwrap();
     write("DeepSeek-R1-0528-MXFP4-v2:\n  base_flags: \"--log-level warning $(reboot)\"\n");
     let e = render(&job, d.path()).unwrap_err();
     assert!(
@@ -536,7 +548,10 @@ fn atom_rows_the_launcher_would_change_are_refused() {
     assert!(prefill.contains("--max-num-seqs 256 "), "{prefill}");
     assert_eq!(
         dep.workers[0].command.args[2],
-        utils.path().join("env_atom.sh").display().to_string()
+        utils_of(utils.path())
+            .join("env_atom.sh")
+            .display()
+            .to_string()
     );
 }
 

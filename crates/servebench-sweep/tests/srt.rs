@@ -195,7 +195,7 @@ fn their_env(p: &Value) -> BTreeMap<String, String> {
 fn srt(dirs: &[PathBuf]) -> LaunchRecipes {
     LaunchRecipes {
         srt: dirs.to_vec(),
-        amd_utils: None,
+        inferencex: None,
     }
 }
 
@@ -210,7 +210,7 @@ fn launch(dirs: Vec<PathBuf>) -> Launch {
         sim_time_scale: None,
         recipes: LaunchRecipes {
             srt: dirs,
-            amd_utils: None,
+            inferencex: None,
         },
     }
 }

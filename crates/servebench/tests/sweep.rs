@@ -974,7 +974,7 @@ backend: {type: sglang}
         sim_time_scale: None,
         recipes: servebench_sweep::cluster::LaunchRecipes {
             srt: vec![recipes],
-            amd_utils: None,
+            inferencex: None,
         },
     };
     let dep = deployment(&job, &l, &nodes, || unreachable!()).unwrap();
@@ -1146,12 +1146,13 @@ fn plan_shows_what_a_real_multi_node_job_would_start() {
 
 /// An AMD disaggregated SGLang row (InferenceX's `sglang-disagg`) shown with the processes
 /// InferenceX's own launcher starts for it, from the `models.yaml` and `env.sh` of
-/// `--amd-utils`; without that flag, the job says which flag it needs.
+/// `--inferencex`; without that flag, the job says which flag it needs.
 #[test]
-fn plan_shows_an_amd_disaggregated_sglang_job_from_amd_utils() {
+fn plan_shows_an_amd_disaggregated_sglang_job_from_an_inferencex_checkout() {
     let d = tempfile::tempdir().unwrap();
-    let utils = d.path().join("amd_utils");
-    std::fs::create_dir(&utils).unwrap();
+    let checkout = d.path().join("InferenceX");
+    let utils = checkout.join("benchmarks/multi_node/amd_utils");
+    std::fs::create_dir_all(&utils).unwrap();
     std::fs::copy(
         concat!(
             env!("CARGO_MANIFEST_DIR"),
@@ -1194,7 +1195,7 @@ dsr1-fp4-mi355x-sglang-disagg:
             String::from_utf8_lossy(&o.stdout).into_owned(),
         )
     };
-    let (code, out) = plan(&[OsStr::new("--amd-utils"), utils.as_os_str()]);
+    let (code, out) = plan(&[OsStr::new("--inferencex"), checkout.as_os_str()]);
     assert_eq!(code, Some(0), "{out}");
     let line = |start: &str| {
         out.lines()
@@ -1236,7 +1237,7 @@ dsr1-fp4-mi355x-sglang-disagg:
     let (code, out) = plan(&[]);
     assert_eq!(code, Some(1), "{out}");
     assert!(
-        out.contains("# cannot run: dsr1-fp4-mi355x-sglang-disagg: an sglang-disagg row is launched from InferenceX's benchmarks/multi_node/amd_utils"),
+        out.contains("# cannot run: dsr1-fp4-mi355x-sglang-disagg: a sglang-disagg row is launched by InferenceX's own scripts, from the files of its checkout (benchmarks/): pass it with --inferencex DIR"),
         "{out}"
     );
 }

@@ -528,18 +528,3 @@ fn assemble(
         mounts: vec![p.utils],
     }
 }
-
-/// InferenceX's `amd_utils` folder as given: a folder with at least one launcher's files.
-pub fn check_amd_utils(dir: &Path) -> Result<PathBuf, String> {
-    let has = |l: Launcher| {
-        let (models, env) = l.files();
-        dir.join(models).is_file() && dir.join(env).is_file()
-    };
-    if !has(Launcher::Sglang) && !has(Launcher::Atom) {
-        return Err(format!(
-            "{}: neither models.yaml and env.sh nor models_atom.yaml and env_atom.sh there; --amd-utils names InferenceX's benchmarks/multi_node/amd_utils",
-            dir.display()
-        ));
-    }
-    Ok(std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf()))
-}

@@ -33,25 +33,28 @@ pub struct PlanArgs {
 #[derive(clap::Args, Debug, Clone)]
 pub struct LaunchRecipeArgs {
     /// Real engines, multi-node rows: a folder their srt-slurm recipes (`CONFIG_FILE=recipes/…`)
-    /// are looked for in: your srt-slurm checkout, and InferenceX's
-    /// benchmarks/multi_node/srt-slurm-recipes (repeatable; searched in order).
+    /// are looked for in, such as your srt-slurm checkout (repeatable; searched in order, after
+    /// InferenceX's own with --inferencex).
     #[arg(long = "srt-recipes", value_name = "DIR")]
     pub srt_recipes: Vec<PathBuf>,
-    /// Real engines, AMD `sglang-disagg` rows: InferenceX's benchmarks/multi_node/amd_utils,
-    /// whose models.yaml gives the servers' flags and whose env.sh each server sources first.
-    #[arg(long = "amd-utils", value_name = "DIR")]
-    pub amd_utils: Option<PathBuf>,
+    /// Real engines, multi-node rows: an InferenceX checkout. Rows its own scripts launch (AMD's
+    /// disaggregated SGLang and ATOM) are launched from their files there, and its
+    /// benchmarks/multi_node/srt-slurm-recipes is searched first for srt-slurm recipes.
+    #[arg(long = "inferencex", value_name = "DIR")]
+    pub inferencex: Option<PathBuf>,
 }
 
 impl LaunchRecipeArgs {
     pub fn recipes(&self) -> anyhow::Result<servebench_sweep::cluster::LaunchRecipes> {
-        let amd_utils = match &self.amd_utils {
-            Some(d) => Some(servebench_sweep::amd::check_amd_utils(d).map_err(anyhow::Error::msg)?),
+        let inferencex = match &self.inferencex {
+            Some(d) => {
+                Some(servebench_sweep::cluster::check_inferencex(d).map_err(anyhow::Error::msg)?)
+            }
             None => None,
         };
         Ok(servebench_sweep::cluster::LaunchRecipes {
             srt: self.srt_recipes.clone(),
-            amd_utils,
+            inferencex,
         })
     }
 }

@@ -175,7 +175,7 @@ fn task_command(
         task.extend(["--sim-time-scale".to_string(), x.to_string()]);
     }
     let dirs = a.launch.srt_recipes.iter().map(|d| ("--srt-recipes", d));
-    for (flag, d) in dirs.chain(a.launch.amd_utils.iter().map(|d| ("--amd-utils", d))) {
+    for (flag, d) in dirs.chain(a.launch.inferencex.iter().map(|d| ("--inferencex", d))) {
         let d = if absolute {
             std::path::absolute(d)?
         } else {
