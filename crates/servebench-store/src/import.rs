@@ -129,6 +129,16 @@ impl Pool {
             .checked_mul(self.pcp)
     }
 
+    /// The GPUs its workers are started on: vLLM writes a data-parallel expert-parallel worker
+    /// as `tp: 1, ep: 8` (eight GPUs), as servebench's launchers start it and InferenceX's
+    /// multi-node launchers count it in their result names.
+    fn deployed_gpus(&self) -> Option<u64> {
+        self.workers
+            .checked_mul(self.tp.max(self.ep))?
+            .checked_mul(self.pp)?
+            .checked_mul(self.pcp)
+    }
+
     /// As the store keeps it, with `gpus` (its own count where none is given; sizes beyond
     /// u32 saturate: the row's GPU total is range-checked where it matters).
     fn stored(&self, role: crate::Role, gpus: Option<u64>) -> crate::Pool {
@@ -199,11 +209,14 @@ pub fn job_topology(job: &Value) -> crate::Topology {
         let workers = |r: &str| job[r]["num-worker"].as_u64().unwrap_or(1);
         let prefill = job_pool(&job["prefill"], workers("prefill"));
         match workers("decode") {
-            0 => vec![prefill.stored(Role::Workers, None)],
-            n => vec![
-                prefill.stored(Role::Prefill, None),
-                job_pool(&job["decode"], n).stored(Role::Decode, None),
-            ],
+            0 => vec![prefill.stored(Role::Workers, prefill.deployed_gpus())],
+            n => {
+                let decode = job_pool(&job["decode"], n);
+                vec![
+                    prefill.stored(Role::Prefill, prefill.deployed_gpus()),
+                    decode.stored(Role::Decode, decode.deployed_gpus()),
+                ]
+            }
         }
     } else {
         vec![job_pool(job, 1).stored(Role::Server, None)]
@@ -663,6 +676,21 @@ mod tests {
         let mut with = row.clone();
         with["slots"] = json!(4);
         assert_eq!(topology(&with), "tp1-np4");
+    }
+
+    /// A sweep point's pools keep the GPUs their workers were started on: a vLLM DEP8 worker
+    /// written `tp: 1, ep: 8` has eight (llm-d's `PREFILL_NODES × GPUS_PER_NODE` = 2 × 4 per
+    /// worker), a TP8 worker eight, an SGLang `tp: 8, ep: 8` worker eight.
+    #[test]
+    fn sweep_pools_count_the_gpus_their_workers_run_on() {
+        let w = |nw: u64, tp: u64, ep: u64| json!({"num-worker": nw, "tp": tp, "ep": ep, "dp-attn": ep > 1});
+        let gpus = |p: Value, d: Value| -> Vec<u32> {
+            let t = job_topology(&json!({"prefill": p, "decode": d}));
+            t.pools.iter().map(|p| p.gpus).collect()
+        };
+        assert_eq!(gpus(w(3, 1, 8), w(1, 1, 8)), [24, 8]);
+        assert_eq!(gpus(w(1, 1, 8), w(1, 8, 1)), [8, 8]);
+        assert_eq!(gpus(w(2, 8, 8), w(0, 8, 1)), [16]);
     }
 
     #[test]

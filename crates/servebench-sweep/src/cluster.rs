@@ -226,7 +226,7 @@ pub fn deployment(
     for (role, w) in roles {
         for i in 0..w.num_worker {
             let node = (gpu / per_node) as usize % nodes_n;
-            gpu += w.gpus_per_replica();
+            gpu += w.deployed_gpus();
             let p = port().map_err(|e| e.to_string())?;
             let command = sim_worker(job, l, &catalog, role, w, &nodes[node].addr, p)?;
             workers.push(process(&format!("{role}-{i}"), node, p, command));

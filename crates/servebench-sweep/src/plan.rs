@@ -169,8 +169,8 @@ impl Job {
             } => tp.saturating_mul(*pp).saturating_mul(*pcp_size),
             Topology::Multi { prefill, decode } => prefill
                 .num_worker
-                .saturating_mul(prefill.gpus_per_replica())
-                .saturating_add(decode.num_worker.saturating_mul(decode.gpus_per_replica())),
+                .saturating_mul(prefill.deployed_gpus())
+                .saturating_add(decode.num_worker.saturating_mul(decode.deployed_gpus())),
         }
     }
 

@@ -189,9 +189,19 @@ fn one() -> u32 {
 }
 
 impl Worker {
-    /// GPUs of one replica.
+    /// GPUs of one replica as InferenceX's matrix generator counts them (`tp × pp × pcp`).
     pub fn gpus_per_replica(&self) -> u32 {
         self.tp
+            .saturating_mul(self.pp)
+            .saturating_mul(self.pcp_size)
+    }
+
+    /// GPUs one replica is started on: vLLM writes a data-parallel expert-parallel worker as
+    /// `tp: 1, ep: 8` (eight GPUs), SGLang and TensorRT-LLM as `tp: 8, ep: 8`. InferenceX's
+    /// multi-node launchers count the GPUs they start (srt-slurm's and llm-d's result names).
+    pub fn deployed_gpus(&self) -> u32 {
+        self.tp
+            .max(self.ep)
             .saturating_mul(self.pp)
             .saturating_mul(self.pcp_size)
     }

@@ -358,3 +358,33 @@ fn evals_only_all_evals_and_runner_node_filter() {
     };
     assert!(rows(&[("a.yaml", SINGLE)], &o).is_empty());
 }
+
+/// A multi-node job's GPUs are those its launcher starts, as InferenceX counts them in its
+/// result names: vLLM writes a data-parallel expert-parallel worker as `tp: 1, ep: 8`, eight
+/// GPUs. Oracle: llm-d's `(PREFILL_NODES + DECODE_NODES) × GPUS_PER_NODE` from each row's own
+/// settings (2+2, 2+2 and 6+2 GB200 nodes of 4), and a Dynamo vLLM row's workers × 8.
+#[test]
+fn multi_node_gpus_count_expert_parallel_workers_whole() {
+    let dir =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../data/inferencex-configs-843c6254");
+    let r = load_recipes(&[dir.join("nvidia-master.yaml")]).unwrap();
+    let runners = load_runners(&dir.join("runners.yaml")).unwrap();
+    let gpus = |key: &str| -> Vec<u32> {
+        let o = PlanOptions {
+            single_node: false,
+            multi_node: true,
+            agentic: false,
+            config_keys: vec![key.into()],
+            ..Default::default()
+        };
+        plan(&r, &runners, &o)
+            .unwrap()
+            .iter()
+            .map(|j| j.gpus())
+            .collect()
+    };
+    assert_eq!(gpus("dsv4-fp4-gb200-llmd-vllm"), [16, 16, 32]);
+    // dsv4-fp4-b200-dynamo-vllm-mtp, its rows in order: DEP8 + TP8, DEP8 + 2×DEP8,
+    // DEP8 + DEP8, 2×DEP8 + DEP8, 3×DEP8 + DEP8.
+    assert_eq!(gpus("dsv4-fp4-b200-dynamo-vllm-mtp"), [16, 24, 16, 24, 32]);
+}
