@@ -13,7 +13,8 @@
 //! engines the deployment is the one the row's srt-slurm recipe (`CONFIG_FILE`) describes
 //! ([`crate::srt`]): etcd and NATS, the workers' framework commands and Dynamo's frontend as
 //! the router; on InferenceX's AMD disaggregated rows, the servers and router its own AMD
-//! launcher starts ([`crate::amd`]). A recipe servebench cannot launch fails
+//! launcher starts ([`crate::amd`]); on its llm-d rows, vLLM, llm-d's sidecars, endpoint
+//! picker and Envoy as its llm-d launcher starts them ([`crate::llmd`]). A recipe servebench cannot launch fails
 //! its job before anything starts, with the reason.
 
 use crate::engine::{sim_args, sim_gpu, Engines, Launch, ServerCommand, SimServer};
@@ -64,11 +65,12 @@ pub enum Ready {
     Health,
     /// Dynamo's frontend lists this many `generate` instances of each kind on `/health`.
     DynamoInstances { prefill: u32, decode: u32 },
-    /// Every worker passes `workers` on its port, then the router answers 200 on `router`
-    /// (the barriers of InferenceX's AMD launchers).
+    /// Every worker passes `workers` on its port, then the router answers 200 on `router`, on
+    /// its own port or `router_port` (the barriers of InferenceX's own launchers).
     Probes {
         workers: Probe,
         router: &'static str,
+        router_port: Option<u16>,
     },
 }
 
@@ -192,6 +194,15 @@ pub fn deployment(
         };
         return crate::amd::deployment(&r, port).map_err(|e| e.to_string());
     }
+    if l.engines != Engines::Sim && job.framework.starts_with("llmd") {
+        let benchmarks = l.recipes.benchmarks(job)?;
+        let r = crate::llmd::Render {
+            job,
+            nodes,
+            benchmarks: &benchmarks,
+        };
+        return crate::llmd::deployment(&r).map_err(|e| e.to_string());
+    }
     if l.engines != Engines::Sim && job.framework != "sim" {
         let dirs = l.recipes.srt_dirs();
         let (file, recipe) = srt_recipe(job, &dirs)?;
@@ -312,7 +323,6 @@ pub fn srt_recipe(job: &Job, dirs: &[PathBuf]) -> Result<(PathBuf, crate::srt::S
 /// Multi-node frameworks InferenceX launches with its own scripts rather than srt-slurm.
 fn other_launcher(framework: &str) -> Option<&'static str> {
     Some(match framework {
-        f if f.starts_with("llmd") => "llm-d deployments (vLLM behind llm-d's endpoint picker and Envoy, InferenceX's benchmarks/multi_node/llm-d) are launched by InferenceX's llm-d scripts",
         "vllm-disagg" => "AMD's vLLM disaggregated deployments are launched by InferenceX's own scripts (benchmarks/multi_node/amd_utils), not srt-slurm",
         "tilert" | "tilert-disagg" => "TileRT deployments are launched by InferenceX's own TileRT script",
         _ => return None,
@@ -328,6 +338,10 @@ pub fn nodes_needed(job: &Job, engines: Engines, r: &LaunchRecipes) -> Result<u3
     if crate::amd::Launcher::of(&job.framework).is_some() {
         r.benchmarks(job)?;
         return crate::amd::nodes_wanted(job).map_err(|e| e.to_string());
+    }
+    if job.framework.starts_with("llmd") {
+        let benchmarks = r.benchmarks(job)?;
+        return crate::llmd::nodes_wanted(job, &benchmarks).map_err(|e| e.to_string());
     }
     let (file, recipe) = srt_recipe(job, &r.srt_dirs())?;
     crate::srt::nodes_wanted(&recipe, job, &file).map_err(|e| format!("{}: {e}", job.config_key))

@@ -10,6 +10,7 @@ pub mod cluster;
 mod draft_tokens;
 pub mod engine;
 pub mod export;
+pub mod llmd;
 pub mod local;
 pub mod locate;
 pub mod plan;

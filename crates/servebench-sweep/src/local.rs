@@ -261,6 +261,17 @@ impl Server {
         self.wait_until(deadline, || http.get(path).is_ok_and(|r| r.status == 200))
     }
 
+    /// Probes `path` on another port of the same host (an admin endpoint).
+    fn wait_ok_on(&mut self, port: u16, path: &str, deadline: Duration) -> Result<(), String> {
+        let url = format!("http://{}:{port}", self.base_url.host());
+        let http = BaseUrl::parse(&url)
+            .map_err(|e| e.to_string())
+            .and_then(|u| {
+                servebench_http::Client::local(u, Duration::from_secs(5)).map_err(|e| e.to_string())
+            })?;
+        self.wait_until(deadline, || http.get(path).is_ok_and(|r| r.status == 200))
+    }
+
     /// Waits until the process accepts TCP connections on its port (etcd, NATS).
     fn wait_accepting(&mut self, deadline: Duration) -> Result<(), String> {
         let addr = format!("{}:{}", self.base_url.host(), self.base_url.port());
@@ -846,7 +857,14 @@ fn start_cluster(
     router.model = d.served_model.clone();
     let ready = match d.ready {
         Ready::Health => router.wait_healthy(deadline),
-        Ready::Probes { router: path, .. } => router.wait_ok(path, deadline),
+        Ready::Probes {
+            router: path,
+            router_port,
+            ..
+        } => match router_port {
+            None => router.wait_ok(path, deadline),
+            Some(port) => router.wait_ok_on(port, path, deadline),
+        },
         Ready::DynamoInstances { prefill, decode } => {
             router.wait_instances(prefill, decode, deadline)
         }

@@ -47,6 +47,7 @@ pub fn deployment(
     let ready = Ready::Probes {
         workers: Probe::Ok("/health"),
         router: "/v1/models",
+        router_port: None,
     };
     Ok(assemble(p, workers, router, router_port, ready))
 }

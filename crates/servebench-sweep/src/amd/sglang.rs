@@ -52,6 +52,7 @@ pub fn deployment(
     let ready = Ready::Probes {
         workers: Probe::Accepting,
         router: "/readiness",
+        router_port: None,
     };
     Ok(assemble(p, workers, router, router_port, ready))
 }

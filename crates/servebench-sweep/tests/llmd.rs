@@ -1,0 +1,282 @@
+//! InferenceX's llm-d rows (`llmd-vllm`, GB200) on real engines: the processes InferenceX's
+//! llm-d launcher starts (`benchmarks/multi_node/llm-d`), from the files of an InferenceX
+//! checkout (`tests/fixtures/ix-llmd/checkout`: its llm-d recipes, Envoy and EPP
+//! configurations at 843c6254, unchanged).
+
+use servebench_sweep::cluster::{deployment, nodes_needed, ClusterDeployment, LaunchRecipes, Node};
+use servebench_sweep::engine::{Engines, Launch};
+use servebench_sweep::plan::{plan, Job, PlanOptions};
+use std::path::{Path, PathBuf};
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/ix-llmd")
+}
+
+fn ix_configs() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/inferencex-configs-843c6254")
+}
+
+/// The jobs of InferenceX's llm-d row, in its search-space order.
+fn llmd_jobs() -> Vec<Job> {
+    let r = servebench_sweep::load_recipes(&[ix_configs().join("nvidia-master.yaml")]).unwrap();
+    let runners = servebench_sweep::load_runners(&ix_configs().join("runners.yaml")).unwrap();
+    let o = PlanOptions {
+        single_node: false,
+        multi_node: true,
+        agentic: false,
+        config_keys: vec!["dsv4-fp4-gb200-llmd-vllm".into()],
+        ..Default::default()
+    };
+    plan(&r, &runners, &o).unwrap()
+}
+
+fn nodes(n: u32) -> Vec<Node> {
+    (0..n)
+        .map(|i| Node {
+            name: format!("node{i:02}"),
+            addr: format!("10.0.0.{i}"),
+        })
+        .collect()
+}
+
+fn launch(checkout: &Path) -> Launch {
+    Launch {
+        engines: Engines::Recipe,
+        host: "10.0.0.0".into(),
+        port: 0,
+        servebench: "servebench".into(),
+        tokenizer: "cl100k_base".into(),
+        sim_time_scale: None,
+        recipes: LaunchRecipes {
+            srt: Vec::new(),
+            inferencex: Some(checkout.to_path_buf()),
+        },
+    }
+}
+
+fn render_in(job: &Job, checkout: &Path) -> Result<ClusterDeployment, String> {
+    let l = launch(checkout);
+    let n = nodes_needed(job, Engines::Recipe, &l.recipes)?;
+    deployment(job, &l, &nodes(n), || {
+        unreachable!("llm-d's ports are fixed")
+    })
+}
+
+fn render(job: &Job) -> ClusterDeployment {
+    render_in(job, &fixtures().join("checkout")).unwrap()
+}
+
+/// A process's script (`bash -c SCRIPT …`), or its command line.
+fn script(d: &ClusterDeployment, name: &str) -> String {
+    let p = d
+        .workers
+        .iter()
+        .chain(&d.infra)
+        .chain([&d.router])
+        .find(|p| p.name == name)
+        .unwrap_or_else(|| panic!("no process {name}"));
+    match p.command.program.as_str() {
+        "bash" => p.command.args[1].clone(),
+        _ => p.command.shell_line(),
+    }
+}
+
+/// The low-latency row as InferenceX's llm-d README lays it out: ranks 0-1 one prefill DEP8
+/// engine (each node its API server over its 4 local DP ranks), ranks 2-3 one decode TP8
+/// engine (leader and headless follower), the sidecar in front of the decode leader only, the
+/// EPP and Envoy on the decode leader, and the endpoints: both prefill nodes' vLLM and the
+/// decode leader's sidecar.
+#[test]
+fn low_latency_row_lays_out_as_inferencex_llm_d_does() {
+    let d = render(&llmd_jobs()[0]);
+    assert_eq!(d.nodes_wanted, 4);
+    let placed: Vec<(&str, usize, Option<u16>)> = d
+        .workers
+        .iter()
+        .map(|w| (w.name.as_str(), w.nodes[0], w.port))
+        .collect();
+    assert_eq!(
+        placed,
+        [
+            ("prefill-0.0", 0, Some(8200)),
+            ("prefill-0.1", 1, Some(8200)),
+            ("decode-0.0", 2, Some(8200)),
+            ("decode-0.0-sidecar", 2, Some(8000)),
+            // A headless follower serves no API.
+            ("decode-0.1", 3, None),
+        ]
+    );
+    let p1 = script(&d, "prefill-0.1");
+    for says in [
+        "exec vllm serve deepseek-ai/DeepSeek-V4-Pro --port 8200 --served-model-name deepseek-ai/DeepSeek-V4-Pro",
+        "--tensor-parallel-size 1 --kv_transfer_config '{\"kv_connector\":\"NixlConnector\",\"kv_role\":\"kv_producer\",\"kv_load_failure_policy\":\"fail\"}'",
+        "--enable-expert-parallel --data-parallel-size 8 --data-parallel-hybrid-lb --data-parallel-size-local 4 --data-parallel-address 10.0.0.0 --data-parallel-rpc-port 5555 --data-parallel-start-rank 4",
+        // The recipe's flags last, its environment first, server.sh's fixed settings after.
+        "--max-model-len 9280 --max-num-seqs 16",
+        "export NVSHMEM_REMOTE_TRANSPORT=none;",
+        "export VLLM_NIXL_SIDE_CHANNEL_HOST=10.0.0.1;",
+        "export NVSHMEM_REMOTE_TRANSPORT=${NVSHMEM_REMOTE_TRANSPORT:-ibgda}",
+    ] {
+        assert!(p1.contains(says), "{says} not in {p1}");
+    }
+    let lead = script(&d, "decode-0.0");
+    assert!(
+        lead.contains("--tensor-parallel-size 8 --kv_transfer_config")
+            && lead.contains("kv_consumer")
+            && lead
+                .contains("--master-addr 10.0.0.2 --nnodes 2 --node-rank 0 --kv-cache-dtype fp8")
+            && !lead.contains("--enable-expert-parallel"),
+        "{lead}"
+    );
+    assert!(script(&d, "decode-0.1")
+        .contains("--master-addr 10.0.0.2 --nnodes 2 --node-rank 1 --headless"));
+    assert_eq!(d.infra[0].nodes, [2]);
+    assert_eq!(d.router.nodes, [2]);
+    let files = &d.infra[0].command.files;
+    let endpoints: serde_norway::Value = serde_norway::from_str(&files[0].contents).unwrap();
+    let listed: Vec<(String, String, String)> = endpoints["endpoints"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            let s = |k: &str| e[k].as_str().unwrap().to_string();
+            (s("name"), s("address"), s("port"))
+        })
+        .collect();
+    let t = |a: &str, b: &str, c: &str| (a.to_string(), b.to_string(), c.to_string());
+    assert_eq!(
+        listed,
+        [
+            t("prefill-0", "10.0.0.0", "8200"),
+            t("prefill-1", "10.0.0.1", "8200"),
+            t("decode-0", "10.0.0.2", "8000"),
+        ]
+    );
+    // The EPP gets the recipe's scheduling configuration and nothing else of it.
+    let epp: serde_norway::Value = serde_norway::from_str(&files[1].contents).unwrap();
+    let keys: Vec<&str> = epp
+        .as_mapping()
+        .unwrap()
+        .keys()
+        .map(|k| k.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "apiVersion",
+            "kind",
+            "plugins",
+            "schedulingProfiles",
+            "dataLayer"
+        ]
+    );
+    // Envoy's access log beside its configuration, not in InferenceX's /benchmark_logs mount.
+    let envoy = &d.router.command.files[0].contents;
+    assert!(
+        envoy.contains("path: envoy_access.log") && !envoy.contains("/benchmark_logs"),
+        "{envoy}"
+    );
+    assert_eq!(d.router.port, Some(8080));
+}
+
+/// The high-throughput row: three prefill DEP8 engines of two nodes each (ranks 0-5), a decode
+/// DEP8 engine on ranks 6-7 with a sidecar on each of its nodes; 32 GPUs in all.
+#[test]
+fn three_prefill_engines_and_a_wide_decode() {
+    let job = &llmd_jobs()[2];
+    assert_eq!(job.gpus(), 32);
+    let d = render(job);
+    assert_eq!(d.nodes_wanted, 8);
+    let names: Vec<&str> = d.workers.iter().map(|w| w.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "prefill-0.0",
+            "prefill-0.1",
+            "prefill-1.0",
+            "prefill-1.1",
+            "prefill-2.0",
+            "prefill-2.1",
+            "decode-0.0",
+            "decode-0.0-sidecar",
+            "decode-0.1",
+            "decode-0.1-sidecar",
+        ]
+    );
+    // Each prefill engine's ranks join their own leader.
+    assert!(script(&d, "prefill-2.1").contains("--data-parallel-address 10.0.0.4 --data-parallel-rpc-port 5555 --data-parallel-start-rank 4"));
+    assert!(script(&d, "decode-0.1").contains("--enable-expert-parallel --data-parallel-size 8"));
+}
+
+/// What InferenceX's llm-d launcher would run other than the row says, or cannot start from
+/// the checkout, fails the job before anything starts, saying why.
+#[test]
+fn rows_the_llm_d_launcher_would_change_are_refused() {
+    let base = llmd_jobs().remove(1);
+    let with = |f: &dyn Fn(&mut Job)| {
+        let mut j = base.clone();
+        f(&mut j);
+        j
+    };
+    fn settings(j: &mut Job, role: usize) -> &mut Vec<String> {
+        let servebench_sweep::plan::Topology::Multi { prefill, decode } = &mut j.topology else {
+            unreachable!()
+        };
+        let w = if role == 0 { prefill } else { decode };
+        w.additional_settings.get_or_insert_with(Vec::new)
+    }
+    let checkout = fixtures().join("checkout");
+    let cases: Vec<(Job, &str)> = vec![
+        (
+            with(&|j| settings(j, 0).retain(|s| !s.starts_with("PREFILL_NODES"))),
+            "names no PREFILL_NODES=",
+        ),
+        (
+            with(&|j| settings(j, 0).push("PREFILL_WORKERS=2".into())),
+            "PREFILL_WORKERS=2 over PREFILL_NODES=2: not the row's 1 prefill workers on whole nodes each",
+        ),
+        (
+            with(&|j| {
+                for r in [0, 1] {
+                    settings(j, r).retain(|s| !s.starts_with("GPUS_PER_NODE"));
+                    settings(j, r).push("GPUS_PER_NODE=8".into());
+                }
+            }),
+            "GPUS_PER_NODE=8, but a gb200 node has 4",
+        ),
+        (
+            with(&|j| {
+                let s = settings(j, 0);
+                s.retain(|s| !s.starts_with("CONFIG_FILE"));
+                s.push("CONFIG_FILE=../../etc/passwd".into());
+            }),
+            "not a file name in llm-d-recipes",
+        ),
+        (
+            with(&|j| {
+                let s = settings(j, 0);
+                s.retain(|s| !s.starts_with("CONFIG_FILE"));
+                s.push("CONFIG_FILE=missing.yaml".into());
+            }),
+            "missing.yaml not found",
+        ),
+        (
+            with(&|j| {
+                let servebench_sweep::plan::Topology::Multi { decode, .. } = &mut j.topology else {
+                    unreachable!()
+                };
+                decode.tp = 8;
+                decode.ep = 1;
+                decode.dp_attn = false;
+            }),
+            "the recipe's decode runs tp 1 with expert parallelism on, the row's tp 8 ep 1",
+        ),
+    ];
+    for (job, says) in cases {
+        let e = render_in(&job, &checkout).unwrap_err();
+        assert!(e.contains(says), "{says} not in {e}");
+    }
+    // Without a checkout, the flag to pass is named.
+    let e = nodes_needed(&base, Engines::Recipe, &LaunchRecipes::default()).unwrap_err();
+    assert!(e.contains("pass it with --inferencex DIR"), "{e}");
+}
