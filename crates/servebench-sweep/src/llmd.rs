@@ -285,11 +285,12 @@ pub fn deployment(r: &Render) -> Result<ClusterDeployment, LlmdError> {
     }
     let leader = pools[1].first;
     let endpoints = endpoints(&pools, r.nodes);
+    let on_leader = (&pools[1], &r.nodes[leader]);
     Ok(ClusterDeployment {
-        infra: vec![epp(leader, endpoints, epp_config)],
+        infra: vec![epp(on_leader, endpoints, epp_config)],
         workers,
         frontends: Vec::new(),
-        router: envoy_process(leader, envoy),
+        router: envoy_process(on_leader, envoy),
         nodes_wanted: wanted as u32,
         ready: Ready::Probes {
             workers: Probe::Ok("/health"),
@@ -325,39 +326,51 @@ fn node_processes(job: &Job, pool: &Pool, rank: usize, nodes: &[Node]) -> Vec<Wo
         image: None,
     }];
     if pool.role == "decode" && (pool.ep || index == 0) {
-        let args = [
-            format!("--port={SIDECAR_PORT}"),
-            format!("--vllm-port={VLLM_PORT}"),
-            "--kv-connector=nixlv2".into(),
-            "--secure-proxy=false".into(),
-            "--enable-prefiller-sampling".into(),
-        ];
+        let sidecar = format!(
+            "exec pd-sidecar --port={SIDECAR_PORT} --vllm-port={VLLM_PORT} --kv-connector=nixlv2 --secure-proxy=false --enable-prefiller-sampling"
+        );
         out.push(WorkerProcess {
             name: format!("{name}-sidecar"),
             nodes: vec![node],
             tasks_per_node: 1,
             mpi: false,
             port: Some(SIDECAR_PORT),
-            command: ServerCommand {
-                program: "pd-sidecar".into(),
-                args: args.to_vec(),
-                env: Vec::new(),
-                files: Vec::new(),
-            },
+            command: with_node_env(pool, &nodes[node], &sidecar, &[]),
             image: None,
         });
     }
     out
 }
 
-/// `vllm serve` on one node: the recipe's environment, then `server.sh`'s, then the engine.
-fn vllm(job: &Job, pool: &Pool, index: u32, leader: &str, node: &Node) -> ServerCommand {
+/// The environment every process of a node starts in: the recipe's role environment, then
+/// `server.sh`'s.
+fn node_env(pool: &Pool, node: &Node) -> Vec<String> {
     let mut lines: Vec<String> = pool
         .env
         .iter()
         .map(|(k, v)| format!("export {k}={}", quote(v)))
         .collect();
     lines.extend(server_env(pool.group, &node.addr));
+    lines
+}
+
+/// `bash -c` of the node's environment then `last` (its arguments `$0`, `$1`… `args`).
+fn with_node_env(pool: &Pool, node: &Node, last: &str, args: &[&str]) -> ServerCommand {
+    let mut lines = node_env(pool, node);
+    lines.push(last.to_string());
+    let mut a = vec!["-c".to_string(), lines.join("; ")];
+    a.extend(args.iter().map(|s| s.to_string()));
+    ServerCommand {
+        program: "bash".into(),
+        args: a,
+        env: Vec::new(),
+        files: Vec::new(),
+    }
+}
+
+/// `vllm serve` on one node: the node's environment, then the engine.
+fn vllm(job: &Job, pool: &Pool, index: u32, leader: &str, node: &Node) -> ServerCommand {
+    let mut lines = node_env(pool, node);
     let kv_role = if pool.role == "prefill" {
         "kv_producer"
     } else {
@@ -517,40 +530,32 @@ fn epp_config(recipe: &LlmdRecipe) -> Result<String, String> {
 /// llm-d's endpoint picker on the decode leader, after the endpoints file is where the
 /// configuration's file-discovery plugin reads it (`/tmp/endpoints.yaml`, as `server.sh`
 /// writes it).
-fn epp(node: usize, endpoints: String, config: String) -> WorkerProcess {
+fn epp((pool, node): (&Pool, &Node), endpoints: String, config: String) -> WorkerProcess {
     let script = [
         r#"cp "$0" /tmp/endpoints.yaml"#,
         r#"exec epp --pool-name=epp --pool-namespace=inferencex --config-file="$1" --grpc-port=9002 --grpc-health-port=9003 --metrics-port=9090 --secure-serving=false"#,
     ]
     .join(" && ");
+    let mut command = with_node_env(pool, node, &script, &["endpoints.yaml", "epp-config.yaml"]);
+    command.files = vec![
+        ServerFile {
+            arg: 2,
+            name: "endpoints.yaml".into(),
+            contents: endpoints,
+        },
+        ServerFile {
+            arg: 3,
+            name: "epp-config.yaml".into(),
+            contents: config,
+        },
+    ];
     WorkerProcess {
         name: "epp".into(),
-        nodes: vec![node],
+        nodes: vec![pool.first],
         tasks_per_node: 1,
         mpi: false,
         port: Some(EPP_GRPC_PORT),
-        command: ServerCommand {
-            program: "bash".into(),
-            args: vec![
-                "-c".into(),
-                script,
-                "endpoints.yaml".into(),
-                "epp-config.yaml".into(),
-            ],
-            env: Vec::new(),
-            files: vec![
-                ServerFile {
-                    arg: 2,
-                    name: "endpoints.yaml".into(),
-                    contents: endpoints,
-                },
-                ServerFile {
-                    arg: 3,
-                    name: "epp-config.yaml".into(),
-                    contents: config,
-                },
-            ],
-        },
+        command,
         image: None,
     }
 }
@@ -579,27 +584,21 @@ fn envoy_config(file: &Path) -> Result<String, String> {
 }
 
 /// Envoy on the decode leader, in front of the EPP, run from its configuration's folder.
-fn envoy_process(node: usize, config: String) -> WorkerProcess {
+fn envoy_process((pool, node): (&Pool, &Node), config: String) -> WorkerProcess {
+    let script = r#"cd "$(dirname "$0")" && exec envoy -c "$0""#;
+    let mut command = with_node_env(pool, node, script, &["envoy.yaml"]);
+    command.files = vec![ServerFile {
+        arg: 2,
+        name: "envoy.yaml".into(),
+        contents: config,
+    }];
     WorkerProcess {
         name: "envoy".into(),
-        nodes: vec![node],
+        nodes: vec![pool.first],
         tasks_per_node: 1,
         mpi: false,
         port: Some(ENVOY_PORT),
-        command: ServerCommand {
-            program: "bash".into(),
-            args: vec![
-                "-c".into(),
-                r#"cd "$(dirname "$0")" && exec envoy -c "$0""#.into(),
-                "envoy.yaml".into(),
-            ],
-            env: Vec::new(),
-            files: vec![ServerFile {
-                arg: 2,
-                name: "envoy.yaml".into(),
-                contents: config,
-            }],
-        },
+        command,
         image: None,
     }
 }

@@ -280,3 +280,207 @@ fn rows_the_llm_d_launcher_would_change_are_refused() {
     let e = nodes_needed(&base, Engines::Recipe, &LaunchRecipes::default()).unwrap_err();
     assert!(e.contains("pass it with --inferencex DIR"), "{e}");
 }
+
+/// A folder of programs (`vllm`, `pd-sidecar`, `epp`, `envoy`) that record their argv and
+/// environment in `$RECORD.argv` / `$RECORD.env` (NUL-separated) and exit.
+fn recorder() -> tempfile::TempDir {
+    use std::os::unix::fs::PermissionsExt;
+    let d = tempfile::tempdir().unwrap();
+    let script = "#!/bin/sh\nprintf '%s\\0' \"$(basename \"$0\")\" \"$@\" > \"$RECORD.argv\"\nenv -0 > \"$RECORD.env\"\n";
+    for name in ["vllm", "pd-sidecar", "epp", "envoy"] {
+        let p = d.path().join(name);
+        std::fs::write(&p, script).unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    d
+}
+
+/// What a process starts, run as its step runs it (its files placed), with nothing of this
+/// machine's environment but `PATH` and `HOME`; the EPP's endpoints file written to `endpoints`
+/// instead of `/tmp/endpoints.yaml`.
+fn run_recorded(
+    p: &servebench_sweep::cluster::WorkerProcess,
+    rec: &Path,
+    out: &Path,
+    endpoints: &Path,
+) -> (Vec<String>, std::collections::BTreeMap<String, String>) {
+    let mut cmd = p.command.clone();
+    cmd.place_files(&out.with_extension("files")).unwrap();
+    let args = cmd
+        .args
+        .iter()
+        .map(|a| a.replace("/tmp/endpoints.yaml", &endpoints.display().to_string()));
+    let o = std::process::Command::new(&cmd.program)
+        .args(args)
+        .env_clear()
+        .env("PATH", format!("{}:/usr/bin:/bin", rec.display()))
+        .env("HOME", "/root")
+        .env("RECORD", out)
+        .envs(cmd.env.iter().map(|(k, v)| (k, v)))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let read = |ext: &str| -> Vec<String> {
+        std::fs::read(out.with_extension(ext))
+            .unwrap()
+            .split(|b| *b == 0)
+            .filter(|w| !w.is_empty())
+            .map(|w| String::from_utf8(w.to_vec()).unwrap())
+            .collect()
+    };
+    let env = read("env")
+        .into_iter()
+        .filter_map(|kv| kv.split_once('=').map(|(k, v)| (k.into(), v.into())))
+        .collect();
+    (read("argv"), env)
+}
+
+/// argv with what servebench sets on purpose made the same: the model path (`vllm serve`'s
+/// positional), where the EPP's and Envoy's configurations are.
+fn normalized(argv: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = argv.to_vec();
+    if out.len() > 2 && out[0] == "vllm" {
+        out[2] = "MODEL".into();
+    }
+    for i in 0..out.len() {
+        if out[i].starts_with("--config-file=") {
+            out[i] = "--config-file=CONFIG".into();
+        }
+        if i > 0 && out[0] == "envoy" && out[i - 1] == "-c" {
+            out[i] = "CONFIG".into();
+        }
+    }
+    out
+}
+
+/// The variables vLLM, NCCL, UCX, NVSHMEM and the sidecar read: what the comparison holds
+/// equal (not the launcher's own bookkeeping variables).
+fn engine_env(
+    env: &std::collections::BTreeMap<String, String>,
+) -> std::collections::BTreeMap<String, String> {
+    const PREFIXES: &[&str] = &[
+        "VLLM_",
+        "NCCL_",
+        "UCX_",
+        "NVSHMEM_",
+        "GLOO_",
+        "NVIDIA_",
+        "TORCH_",
+        "TILELANG_",
+        "LIBRARY_PATH",
+    ];
+    env.iter()
+        .filter(|(k, _)| PREFIXES.iter().any(|p| k.starts_with(p)))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
+/// Our deployment of the fixture's row against InferenceX's own launch of it, process by
+/// process (node and program), and the files its EPP reads.
+fn check(index: usize) {
+    use serde_json::Value;
+    let file = fixtures().join(format!("dsv4-fp4-gb200-llmd-vllm-{index}.json"));
+    let o: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    let job = &llmd_jobs()[index];
+    let conc: Vec<u64> = o["conc"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_u64().unwrap())
+        .collect();
+    assert_eq!(
+        job.conc.iter().map(|&c| u64::from(c)).collect::<Vec<_>>(),
+        conc
+    );
+    let d = render(job);
+    assert_eq!(
+        d.nodes_wanted as usize,
+        o["node_ips"].as_array().unwrap().len()
+    );
+    // Ours in their order: per node, vLLM, its sidecar, then the EPP and Envoy on the leader.
+    let mut ours: Vec<(usize, &str, &servebench_sweep::cluster::WorkerProcess)> = Vec::new();
+    for w in &d.workers {
+        let program = if w.name.ends_with("-sidecar") {
+            "pd-sidecar"
+        } else {
+            "vllm"
+        };
+        ours.push((w.nodes[0], program, w));
+    }
+    ours.push((d.infra[0].nodes[0], "epp", &d.infra[0]));
+    ours.push((d.router.nodes[0], "envoy", &d.router));
+    let rank_of = |role: &str| {
+        ["vllm", "pd-sidecar", "epp", "envoy"]
+            .iter()
+            .position(|r| *r == role)
+    };
+    ours.sort_by_key(|(node, role, _)| (*node, rank_of(role)));
+    let theirs = o["processes"].as_array().unwrap();
+    let placed: Vec<(usize, &str)> = ours.iter().map(|(n, r, _)| (*n, *r)).collect();
+    let their_placed: Vec<(usize, &str)> = theirs
+        .iter()
+        .map(|p| {
+            (
+                p["rank"].as_u64().unwrap() as usize,
+                p["role"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(placed, their_placed, "index {index}: processes by node");
+    let rec = recorder();
+    let endpoints = rec.path().join("endpoints.yaml");
+    for (i, ((_, role, p), t)) in ours.iter().zip(theirs).enumerate() {
+        let (argv, env) =
+            run_recorded(p, rec.path(), &rec.path().join(format!("p{i}")), &endpoints);
+        let their_argv: Vec<String> = t["argv"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a.as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(
+            normalized(&argv),
+            normalized(&their_argv),
+            "index {index}: {}'s argv",
+            p.name
+        );
+        let their_env = t["env"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
+            .collect();
+        assert_eq!(
+            engine_env(&env),
+            engine_env(&their_env),
+            "index {index}: {} ({role})'s environment",
+            p.name
+        );
+    }
+    // The endpoints file the EPP found, and its configuration, as InferenceX's.
+    let yaml = |s: &str| serde_norway::from_str::<serde_norway::Value>(s).unwrap();
+    let files = &o["files"];
+    assert_eq!(
+        yaml(&std::fs::read_to_string(&endpoints).unwrap()),
+        yaml(files["/tmp/endpoints.yaml"].as_str().unwrap())
+    );
+    assert_eq!(
+        yaml(&d.infra[0].command.files[1].contents),
+        yaml(files["/tmp/epp-config-from-recipe.yaml"].as_str().unwrap())
+    );
+}
+
+#[test]
+fn low_latency_row_matches_inferencex_own_launch() {
+    check(0);
+}
+
+#[test]
+fn mid_curve_row_matches_inferencex_own_launch() {
+    check(1);
+}
+
+#[test]
+fn high_throughput_row_matches_inferencex_own_launch() {
+    check(2);
+}
