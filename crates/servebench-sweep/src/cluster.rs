@@ -194,6 +194,15 @@ pub fn deployment(
         };
         return crate::amd::deployment(&r, port).map_err(|e| e.to_string());
     }
+    if l.engines != Engines::Sim && job.framework == "tilert" {
+        let benchmarks = l.recipes.benchmarks(job)?;
+        let r = crate::tilert::Render {
+            job,
+            nodes,
+            benchmarks: &benchmarks,
+        };
+        return crate::tilert::deployment(&r).map_err(|e| e.to_string());
+    }
     if l.engines != Engines::Sim && job.framework.starts_with("llmd") {
         let benchmarks = l.recipes.benchmarks(job)?;
         let r = crate::llmd::Render {
@@ -324,7 +333,6 @@ pub fn srt_recipe(job: &Job, dirs: &[PathBuf]) -> Result<(PathBuf, crate::srt::S
 fn other_launcher(framework: &str) -> Option<&'static str> {
     Some(match framework {
         "vllm-disagg" => "AMD's vLLM disaggregated deployments are launched by InferenceX's own scripts (benchmarks/multi_node/amd_utils), not srt-slurm",
-        "tilert" | "tilert-disagg" => "TileRT deployments are launched by InferenceX's own TileRT script",
         _ => return None,
     })
 }
@@ -338,6 +346,10 @@ pub fn nodes_needed(job: &Job, engines: Engines, r: &LaunchRecipes) -> Result<u3
     if crate::amd::Launcher::of(&job.framework).is_some() {
         r.benchmarks(job)?;
         return crate::amd::nodes_wanted(job).map_err(|e| e.to_string());
+    }
+    if job.framework == "tilert" {
+        r.benchmarks(job)?;
+        return crate::tilert::nodes_wanted(job).map_err(|e| e.to_string());
     }
     if job.framework.starts_with("llmd") {
         let benchmarks = r.benchmarks(job)?;

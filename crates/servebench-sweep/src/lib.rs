@@ -18,6 +18,7 @@ pub mod recipe;
 pub mod run_info;
 pub mod slurm;
 pub mod srt;
+pub mod tilert;
 pub mod validate;
 pub mod virtual_time;
 
@@ -251,4 +252,10 @@ pub fn load_runners(file: &Path) -> Result<Runners, RecipeError> {
         }
     }
     Ok(runners)
+}
+
+/// A shell variable name (`NAME` of `export NAME=value`).
+pub(crate) fn is_env_name(s: &str) -> bool {
+    s.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }

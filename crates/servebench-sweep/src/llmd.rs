@@ -200,7 +200,7 @@ fn pools(job: &Job, recipe: Option<&LlmdRecipe>) -> Result<[Pool; 2], String> {
             .into_iter()
             .map(|(k, PyText(v))| (k, v))
             .collect::<Vec<_>>();
-        if let Some((k, _)) = env.iter().find(|(k, _)| !is_name(k)) {
+        if let Some((k, _)) = env.iter().find(|(k, _)| !crate::is_env_name(k)) {
             return Err(format!("{role}.env: `{k}` is not a variable name"));
         }
         let p = Pool {
@@ -225,11 +225,6 @@ fn pools(job: &Job, recipe: Option<&LlmdRecipe>) -> Result<[Pool; 2], String> {
         return Err("more than one decode engine: InferenceX's llm-d launcher starts the endpoint picker, Envoy and its client on every decode engine's leader".into());
     }
     Ok([p, d])
-}
-
-fn is_name(k: &str) -> bool {
-    k.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
-        && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 /// `extra-args` split on whitespace, as the unquoted `$ROLE_EXTRA_ARGS` is; what the shell

@@ -183,9 +183,7 @@ fn export_lines(list: &Option<PyText>, field: &str) -> Result<Vec<String>, Strin
     list.split_whitespace()
         .map(|pair| {
             let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            let is_name = name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
-                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-            if !is_name {
+            if !crate::is_env_name(name) {
                 return Err(format!("{field}: `{pair}` is not NAME=value"));
             }
             Ok(format!("export {name}={}", quote(value)))
