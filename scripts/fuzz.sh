@@ -52,9 +52,11 @@ declare -A max_len=(
   [power]=4096
   [prometheus]=4096
   [srt_recipe]=16384
+  [ix_launchers]=32768
 )
 all_targets=(sse chunk http1_head http1_chunked response recipes store_sweep_point store_agg_row
-  published dataset_jsonl dataset_sharegpt eval_extract eval_task power prometheus srt_recipe)
+  published dataset_jsonl dataset_sharegpt eval_extract eval_task power prometheus srt_recipe
+  ix_launchers)
 
 if [ "$#" -gt 0 ]; then
   targets=("$@")
