@@ -9,60 +9,15 @@
 //! servebench differs on purpose (`servebench_sweep::amd`'s module comments) the comparison
 //! leaves out exactly that: the ports, the model path, the router's `--host`.
 
+mod ix;
+
+use ix::{launch, nodes, render, strings};
 use serde_json::Value;
-use servebench_sweep::cluster::{deployment, nodes_needed, LaunchRecipes, Node};
-use servebench_sweep::engine::{Engines, Launch, ServerCommand};
+use servebench_sweep::cluster::{deployment, nodes_needed, LaunchRecipes};
+use servebench_sweep::engine::Engines;
 use servebench_sweep::plan::{plan, Job, PlanOptions};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
-
-fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/ix-amd")
-}
-
-fn ix_configs() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/inferencex-configs-843c6254")
-}
-
-/// The jobs of InferenceX's AMD master config row `key` (fixed-length, multi-node).
-fn ix_jobs(key: &str) -> Vec<Job> {
-    let r = servebench_sweep::load_recipes(&[ix_configs().join("amd-master.yaml")]).unwrap();
-    let runners = servebench_sweep::load_runners(&ix_configs().join("runners.yaml")).unwrap();
-    let o = PlanOptions {
-        single_node: false,
-        multi_node: true,
-        fixed_seq_len: true,
-        agentic: false,
-        config_keys: vec![key.to_string()],
-        ..Default::default()
-    };
-    plan(&r, &runners, &o).unwrap()
-}
-
-fn nodes(n: u32) -> Vec<Node> {
-    (0..n)
-        .map(|i| Node {
-            name: format!("node{i:02}"),
-            addr: format!("10.0.0.{i}"),
-        })
-        .collect()
-}
-
-fn launch(inferencex: Option<PathBuf>) -> Launch {
-    Launch {
-        engines: Engines::Recipe,
-        host: "10.0.0.0".into(),
-        port: 0,
-        servebench: "servebench".into(),
-        tokenizer: "cl100k_base".into(),
-        sim_time_scale: None,
-        recipes: LaunchRecipes {
-            srt: Vec::new(),
-            inferencex,
-        },
-    }
-}
 
 /// Where an InferenceX checkout has its AMD launchers' files.
 fn utils_of(checkout: &Path) -> PathBuf {
@@ -77,7 +32,7 @@ fn amd_utils(exports: &serde_json::Map<String, Value>) -> tempfile::TempDir {
     let utils = utils_of(d.path());
     std::fs::create_dir_all(&utils).unwrap();
     for models in ["models.yaml", "models_atom.yaml"] {
-        std::fs::copy(fixtures().join(models), utils.join(models)).unwrap();
+        std::fs::copy(ix::fixtures("ix-amd").join(models), utils.join(models)).unwrap();
     }
     let mut sh = String::from("echo \"$0 sourced for $MODEL_NAME\" >&2\n");
     for (k, v) in exports {
@@ -94,63 +49,6 @@ fn amd_utils(exports: &serde_json::Map<String, Value>) -> tempfile::TempDir {
 
 fn quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
-}
-
-/// A folder with `python3` and `python` that record their argv and environment in
-/// `$RECORD.argv` / `$RECORD.env` (NUL-separated) and exit.
-fn recorder() -> tempfile::TempDir {
-    let d = tempfile::tempdir().unwrap();
-    let script = "#!/bin/sh\nprintf '%s\\0' \"$(basename \"$0\")\" \"$@\" > \"$RECORD.argv\"\nenv -0 > \"$RECORD.env\"\n";
-    for name in ["python3", "python", "atomesh"] {
-        let p = d.path().join(name);
-        std::fs::write(&p, script).unwrap();
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
-    }
-    d
-}
-
-/// What `cmd` starts: its program's argv and environment, as bash runs the command on a node
-/// with nothing but a `PATH` and `HOME` of its own (`atomesh`, which the command names by its
-/// path in ATOM's image, found on the `PATH` instead).
-fn run_recorded(
-    cmd: &ServerCommand,
-    operator: &[(String, String)],
-    rec: &Path,
-    out: &Path,
-) -> (Vec<String>, BTreeMap<String, String>) {
-    let args = cmd
-        .args
-        .iter()
-        .map(|a| a.replace("exec /usr/local/bin/atomesh ", "exec atomesh "));
-    let o = Command::new(&cmd.program)
-        .args(args)
-        .env_clear()
-        .env("PATH", format!("{}:/usr/bin:/bin", rec.display()))
-        .env("HOME", "/root")
-        .env("RECORD", out)
-        .envs(operator.iter().cloned())
-        .envs(cmd.env.iter().map(|(k, v)| (k, v)))
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let read = |ext: &str| -> Vec<String> {
-        let bytes = std::fs::read(out.with_extension(ext)).unwrap();
-        bytes
-            .split(|b| *b == 0)
-            .filter(|w| !w.is_empty())
-            .map(|w| String::from_utf8(w.to_vec()).unwrap())
-            .collect()
-    };
-    let argv = read("argv");
-    let env = read("env")
-        .into_iter()
-        .filter_map(|kv| {
-            kv.split_once('=')
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-        })
-        .collect();
-    (argv, env)
 }
 
 /// argv with what servebench sets on purpose made the same: ports, the model path, the
@@ -216,23 +114,14 @@ fn engine_env(env: &BTreeMap<String, String>) -> BTreeMap<String, String> {
         "SAFETENSORS_",
         "NO_COLOR",
     ];
-    env.iter()
-        .filter(|(k, _)| PREFIXES.iter().any(|p| k.starts_with(p)) && *k != "SGLANG_WS_PATH")
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect()
-}
-
-fn strings(v: &Value) -> Vec<String> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s.as_str().unwrap().to_string())
-        .collect()
+    let mut kept = ix::env_with(env, PREFIXES);
+    kept.remove("SGLANG_WS_PATH");
+    kept
 }
 
 /// Our deployment of the fixture's row against InferenceX's own launch of it.
 fn check(fixture: &str) {
-    let text = std::fs::read_to_string(fixtures().join(fixture)).unwrap();
+    let text = std::fs::read_to_string(ix::fixtures("ix-amd").join(fixture)).unwrap();
     let o: Value = serde_json::from_str(&text).unwrap();
     let conc: Vec<u32> = o["conc"]
         .as_array()
@@ -241,7 +130,7 @@ fn check(fixture: &str) {
         .map(|c| c.as_u64().unwrap() as u32)
         .collect();
     let row = o["row"].as_str().unwrap();
-    let job = ix_jobs(row)
+    let job = ix::ix_jobs("amd-master.yaml", row)
         .into_iter()
         .find(|j| {
             let (mut a, mut b) = (j.conc.clone(), conc.clone());
@@ -264,7 +153,7 @@ fn check(fixture: &str) {
     let theirs = o["processes"].as_array().unwrap();
     let ours: Vec<_> = d.workers.iter().chain([&d.router]).collect();
     assert_eq!(ours.len(), theirs.len(), "{fixture}: processes");
-    let rec = recorder();
+    let rec = ix::recorder(&["python3", "python", "atomesh"]);
     // The operator's environment: InferenceX's MI355X runner exports IBDEVICES, which
     // job.slurm hands ATOM's containers (and not SGLang's, whose env.sh detects it).
     let operator: Vec<(String, String)> = match job.framework.as_str() {
@@ -288,7 +177,9 @@ fn check(fixture: &str) {
             p.name
         );
         let out = rec.path().join(format!("p{i}"));
-        let (argv, env) = run_recorded(&p.command, &operator, rec.path(), &out);
+        // atomesh, which the command names by its path in ATOM's image, found on the PATH.
+        let atomesh = [("exec /usr/local/bin/atomesh ", "exec atomesh ")];
+        let (argv, env) = ix::run_recorded(&p.command, &operator, rec.path(), &out, &atomesh);
         assert_eq!(
             normalized(&argv),
             normalized(&strings(&t["argv"])),
@@ -365,19 +256,6 @@ const D1: &str =
 /// A checkout with the fixture's models files and environment files setting nothing.
 fn plain_utils() -> tempfile::TempDir {
     amd_utils(&serde_json::Map::new())
-}
-
-fn render(
-    job: &Job,
-    checkout: &Path,
-) -> Result<servebench_sweep::cluster::ClusterDeployment, String> {
-    let l = launch(Some(checkout.to_path_buf()));
-    let n = nodes_needed(job, Engines::Recipe, &l.recipes)?;
-    let mut port = 8000;
-    deployment(job, &l, &nodes(n), || {
-        port += 1;
-        Ok(port)
-    })
 }
 
 /// What the launcher would change or cannot start fails the job before anything starts,

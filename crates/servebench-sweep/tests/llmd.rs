@@ -3,67 +3,24 @@
 //! checkout (`tests/fixtures/ix-llmd/checkout`: its llm-d recipes, Envoy and EPP
 //! configurations at 843c6254, unchanged).
 
-use servebench_sweep::cluster::{deployment, nodes_needed, ClusterDeployment, LaunchRecipes, Node};
-use servebench_sweep::engine::{Engines, Launch};
-use servebench_sweep::plan::{plan, Job, PlanOptions};
-use std::path::{Path, PathBuf};
+mod ix;
 
-fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/ix-llmd")
-}
-
-fn ix_configs() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/inferencex-configs-843c6254")
-}
+use servebench_sweep::cluster::{nodes_needed, ClusterDeployment, LaunchRecipes};
+use servebench_sweep::engine::Engines;
+use servebench_sweep::plan::Job;
+use std::path::Path;
 
 /// The jobs of InferenceX's llm-d row, in its search-space order.
 fn llmd_jobs() -> Vec<Job> {
-    let r = servebench_sweep::load_recipes(&[ix_configs().join("nvidia-master.yaml")]).unwrap();
-    let runners = servebench_sweep::load_runners(&ix_configs().join("runners.yaml")).unwrap();
-    let o = PlanOptions {
-        single_node: false,
-        multi_node: true,
-        agentic: false,
-        config_keys: vec!["dsv4-fp4-gb200-llmd-vllm".into()],
-        ..Default::default()
-    };
-    plan(&r, &runners, &o).unwrap()
-}
-
-fn nodes(n: u32) -> Vec<Node> {
-    (0..n)
-        .map(|i| Node {
-            name: format!("node{i:02}"),
-            addr: format!("10.0.0.{i}"),
-        })
-        .collect()
-}
-
-fn launch(checkout: &Path) -> Launch {
-    Launch {
-        engines: Engines::Recipe,
-        host: "10.0.0.0".into(),
-        port: 0,
-        servebench: "servebench".into(),
-        tokenizer: "cl100k_base".into(),
-        sim_time_scale: None,
-        recipes: LaunchRecipes {
-            srt: Vec::new(),
-            inferencex: Some(checkout.to_path_buf()),
-        },
-    }
+    ix::ix_jobs("nvidia-master.yaml", "dsv4-fp4-gb200-llmd-vllm")
 }
 
 fn render_in(job: &Job, checkout: &Path) -> Result<ClusterDeployment, String> {
-    let l = launch(checkout);
-    let n = nodes_needed(job, Engines::Recipe, &l.recipes)?;
-    deployment(job, &l, &nodes(n), || {
-        unreachable!("llm-d's ports are fixed")
-    })
+    ix::render(job, checkout)
 }
 
 fn render(job: &Job) -> ClusterDeployment {
-    render_in(job, &fixtures().join("checkout")).unwrap()
+    render_in(job, &ix::fixtures("ix-llmd").join("checkout")).unwrap()
 }
 
 /// A process's script (`bash -c SCRIPT …`), or its command line.
@@ -225,7 +182,7 @@ fn rows_the_llm_d_launcher_would_change_are_refused() {
         let w = if role == 0 { prefill } else { decode };
         w.additional_settings.get_or_insert_with(Vec::new)
     }
-    let checkout = fixtures().join("checkout");
+    let checkout = ix::fixtures("ix-llmd").join("checkout");
     let cases: Vec<(Job, &str)> = vec![
         (
             with(&|j| settings(j, 0).retain(|s| !s.starts_with("PREFILL_NODES"))),
@@ -281,60 +238,6 @@ fn rows_the_llm_d_launcher_would_change_are_refused() {
     assert!(e.contains("pass it with --inferencex DIR"), "{e}");
 }
 
-/// A folder of programs (`vllm`, `pd-sidecar`, `epp`, `envoy`) that record their argv and
-/// environment in `$RECORD.argv` / `$RECORD.env` (NUL-separated) and exit.
-fn recorder() -> tempfile::TempDir {
-    use std::os::unix::fs::PermissionsExt;
-    let d = tempfile::tempdir().unwrap();
-    let script = "#!/bin/sh\nprintf '%s\\0' \"$(basename \"$0\")\" \"$@\" > \"$RECORD.argv\"\nenv -0 > \"$RECORD.env\"\n";
-    for name in ["vllm", "pd-sidecar", "epp", "envoy"] {
-        let p = d.path().join(name);
-        std::fs::write(&p, script).unwrap();
-        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
-    }
-    d
-}
-
-/// What a process starts, run as its step runs it (its files placed), with nothing of this
-/// machine's environment but `PATH` and `HOME`; the EPP's endpoints file written to `endpoints`
-/// instead of `/tmp/endpoints.yaml`.
-fn run_recorded(
-    p: &servebench_sweep::cluster::WorkerProcess,
-    rec: &Path,
-    out: &Path,
-    endpoints: &Path,
-) -> (Vec<String>, std::collections::BTreeMap<String, String>) {
-    let mut cmd = p.command.clone();
-    cmd.place_files(&out.with_extension("files")).unwrap();
-    let args = cmd
-        .args
-        .iter()
-        .map(|a| a.replace("/tmp/endpoints.yaml", &endpoints.display().to_string()));
-    let o = std::process::Command::new(&cmd.program)
-        .args(args)
-        .env_clear()
-        .env("PATH", format!("{}:/usr/bin:/bin", rec.display()))
-        .env("HOME", "/root")
-        .env("RECORD", out)
-        .envs(cmd.env.iter().map(|(k, v)| (k, v)))
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let read = |ext: &str| -> Vec<String> {
-        std::fs::read(out.with_extension(ext))
-            .unwrap()
-            .split(|b| *b == 0)
-            .filter(|w| !w.is_empty())
-            .map(|w| String::from_utf8(w.to_vec()).unwrap())
-            .collect()
-    };
-    let env = read("env")
-        .into_iter()
-        .filter_map(|kv| kv.split_once('=').map(|(k, v)| (k.into(), v.into())))
-        .collect();
-    (read("argv"), env)
-}
-
 /// argv with what servebench sets on purpose made the same: the model path (`vllm serve`'s
 /// positional), where the EPP's and Envoy's configurations are.
 fn normalized(argv: &[String]) -> Vec<String> {
@@ -369,17 +272,14 @@ fn engine_env(
         "TILELANG_",
         "LIBRARY_PATH",
     ];
-    env.iter()
-        .filter(|(k, _)| PREFIXES.iter().any(|p| k.starts_with(p)))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect()
+    ix::env_with(env, PREFIXES)
 }
 
 /// Our deployment of the fixture's row against InferenceX's own launch of it, process by
 /// process (node and program), and the files its EPP reads.
 fn check(index: usize) {
     use serde_json::Value;
-    let file = fixtures().join(format!("dsv4-fp4-gb200-llmd-vllm-{index}.json"));
+    let file = ix::fixtures("ix-llmd").join(format!("dsv4-fp4-gb200-llmd-vllm-{index}.json"));
     let o: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
     let job = &llmd_jobs()[index];
     let conc: Vec<u64> = o["conc"]
@@ -427,17 +327,15 @@ fn check(index: usize) {
         })
         .collect();
     assert_eq!(placed, their_placed, "index {index}: processes by node");
-    let rec = recorder();
+    let rec = ix::recorder(&["vllm", "pd-sidecar", "epp", "envoy"]);
     let endpoints = rec.path().join("endpoints.yaml");
+    let endpoints_text = endpoints.display().to_string();
+    // The EPP's endpoints file written here, not to this machine's /tmp.
+    let replace = [("/tmp/endpoints.yaml", endpoints_text.as_str())];
     for (i, ((_, role, p), t)) in ours.iter().zip(theirs).enumerate() {
-        let (argv, env) =
-            run_recorded(p, rec.path(), &rec.path().join(format!("p{i}")), &endpoints);
-        let their_argv: Vec<String> = t["argv"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|a| a.as_str().unwrap().to_string())
-            .collect();
+        let out = rec.path().join(format!("p{i}"));
+        let (argv, env) = ix::run_recorded(&p.command, &[], rec.path(), &out, &replace);
+        let their_argv = ix::strings(&t["argv"]);
         assert_eq!(
             normalized(&argv),
             normalized(&their_argv),

@@ -2,28 +2,17 @@
 //! launcher starts (`benchmarks/multi_node/tilert_utils`), their scripts run here with
 //! stand-ins for TileRT's programs.
 
-use servebench_sweep::cluster::{deployment, nodes_needed, ClusterDeployment, LaunchRecipes, Node};
-use servebench_sweep::engine::{Engines, Launch};
-use servebench_sweep::plan::{plan, Job, PlanOptions, Topology};
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod ix;
 
-fn ix_configs() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/inferencex-configs-843c6254")
-}
+use ix::render;
+use servebench_sweep::cluster::ClusterDeployment;
+use servebench_sweep::plan::{Job, Topology};
+use std::path::Path;
+use std::process::Command;
 
 /// InferenceX's TileRT row, its 1k/1k and 8k/1k jobs.
 fn tilert_jobs() -> Vec<Job> {
-    let r = servebench_sweep::load_recipes(&[ix_configs().join("nvidia-master.yaml")]).unwrap();
-    let runners = servebench_sweep::load_runners(&ix_configs().join("runners.yaml")).unwrap();
-    let o = PlanOptions {
-        single_node: false,
-        multi_node: true,
-        agentic: false,
-        config_keys: vec!["glm5.1-fp8-b200-tilert".into()],
-        ..Default::default()
-    };
-    plan(&r, &runners, &o).unwrap()
+    ix::ix_jobs("nvidia-master.yaml", "glm5.1-fp8-b200-tilert")
 }
 
 /// The export lines of InferenceX's `glm5.1_fp8_b200_tilert-disagg.sh` at 843c6254 (its
@@ -46,29 +35,6 @@ fn checkout(wrapper: &str) -> tempfile::TempDir {
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("glm5.1_fp8_b200_tilert-disagg.sh"), wrapper).unwrap();
     d
-}
-
-fn render(job: &Job, checkout: &Path) -> Result<ClusterDeployment, String> {
-    let l = Launch {
-        engines: Engines::Recipe,
-        host: "10.0.0.0".into(),
-        port: 0,
-        servebench: "servebench".into(),
-        tokenizer: "cl100k_base".into(),
-        sim_time_scale: None,
-        recipes: LaunchRecipes {
-            srt: Vec::new(),
-            inferencex: Some(checkout.to_path_buf()),
-        },
-    };
-    let n = nodes_needed(job, Engines::Recipe, &l.recipes)?;
-    let nodes: Vec<Node> = (0..n)
-        .map(|i| Node {
-            name: format!("node{i:02}"),
-            addr: format!("10.0.0.{i}"),
-        })
-        .collect();
-    deployment(job, &l, &nodes, || unreachable!("TileRT's ports are fixed"))
 }
 
 /// As `submit.sh` and `run_node.sh` lay it out: TileRT's decode server on the first node in
