@@ -118,6 +118,64 @@ impl LaunchRecipes {
     }
 }
 
+/// What InferenceX's own launchers render a deployment from: the job, the allocation's
+/// nodes, and the `benchmarks` folder of an InferenceX checkout.
+pub struct IxRender<'a> {
+    pub job: &'a Job,
+    pub nodes: &'a [Node],
+    pub benchmarks: &'a std::path::Path,
+}
+
+/// Which of InferenceX's own multi-node launchers starts a row (the rest go through
+/// srt-slurm recipes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum IxLauncher {
+    Amd,
+    Llmd,
+    Tilert,
+}
+
+fn ix_launcher(framework: &str) -> Option<IxLauncher> {
+    match framework {
+        f if crate::amd::Launcher::of(f).is_some() => Some(IxLauncher::Amd),
+        f if f.starts_with("llmd") => Some(IxLauncher::Llmd),
+        "tilert" => Some(IxLauncher::Tilert),
+        _ => None,
+    }
+}
+
+/// A real-engine deployment: from InferenceX's own launcher's files, or the row's srt-slurm
+/// recipe.
+fn real_deployment(
+    job: &Job,
+    l: &Launch,
+    nodes: &[Node],
+    port: impl FnMut() -> std::io::Result<u16>,
+) -> Result<ClusterDeployment, String> {
+    let Some(launcher) = ix_launcher(&job.framework) else {
+        let dirs = l.recipes.srt_dirs();
+        let (file, recipe) = srt_recipe(job, &dirs)?;
+        let r = crate::srt::Render {
+            job,
+            file: &file,
+            nodes,
+            dirs: &dirs,
+        };
+        return crate::srt::deployment(&recipe, &r).map_err(|e| format!("{}: {e}", job.config_key));
+    };
+    let benchmarks = l.recipes.benchmarks(job)?;
+    let r = IxRender {
+        job,
+        nodes,
+        benchmarks: &benchmarks,
+    };
+    match launcher {
+        IxLauncher::Amd => crate::amd::deployment(&r, port).map_err(|e| e.to_string()),
+        IxLauncher::Llmd => crate::llmd::deployment(&r).map_err(|e| e.to_string()),
+        IxLauncher::Tilert => crate::tilert::deployment(&r).map_err(|e| e.to_string()),
+    }
+}
+
 /// An InferenceX checkout as given: a folder with its multi-node launchers.
 pub fn check_inferencex(dir: &std::path::Path) -> Result<PathBuf, String> {
     if !dir.join("benchmarks/multi_node").is_dir() {
@@ -185,43 +243,8 @@ pub fn deployment(
             job.config_key
         ));
     };
-    if l.engines != Engines::Sim && crate::amd::Launcher::of(&job.framework).is_some() {
-        let utils = l.recipes.benchmarks(job)?.join("multi_node/amd_utils");
-        let r = crate::amd::Render {
-            job,
-            nodes,
-            amd_utils: &utils,
-        };
-        return crate::amd::deployment(&r, port).map_err(|e| e.to_string());
-    }
-    if l.engines != Engines::Sim && job.framework == "tilert" {
-        let benchmarks = l.recipes.benchmarks(job)?;
-        let r = crate::tilert::Render {
-            job,
-            nodes,
-            benchmarks: &benchmarks,
-        };
-        return crate::tilert::deployment(&r).map_err(|e| e.to_string());
-    }
-    if l.engines != Engines::Sim && job.framework.starts_with("llmd") {
-        let benchmarks = l.recipes.benchmarks(job)?;
-        let r = crate::llmd::Render {
-            job,
-            nodes,
-            benchmarks: &benchmarks,
-        };
-        return crate::llmd::deployment(&r).map_err(|e| e.to_string());
-    }
     if l.engines != Engines::Sim && job.framework != "sim" {
-        let dirs = l.recipes.srt_dirs();
-        let (file, recipe) = srt_recipe(job, &dirs)?;
-        let r = crate::srt::Render {
-            job,
-            file: &file,
-            nodes,
-            dirs: &dirs,
-        };
-        return crate::srt::deployment(&recipe, &r).map_err(|e| format!("{}: {e}", job.config_key));
+        return real_deployment(job, l, nodes, port);
     }
     let catalog = Catalog::builtin().map_err(|e| e.to_string())?;
     let aggregated = decode.num_worker == 0;
@@ -343,17 +366,15 @@ pub fn nodes_needed(job: &Job, engines: Engines, r: &LaunchRecipes) -> Result<u3
     if engines == Engines::Sim || job.framework == "sim" {
         return Ok(nodes_wanted(job));
     }
-    if crate::amd::Launcher::of(&job.framework).is_some() {
-        r.benchmarks(job)?;
-        return crate::amd::nodes_wanted(job).map_err(|e| e.to_string());
-    }
-    if job.framework == "tilert" {
-        r.benchmarks(job)?;
-        return crate::tilert::nodes_wanted(job).map_err(|e| e.to_string());
-    }
-    if job.framework.starts_with("llmd") {
+    if let Some(launcher) = ix_launcher(&job.framework) {
         let benchmarks = r.benchmarks(job)?;
-        return crate::llmd::nodes_wanted(job, &benchmarks).map_err(|e| e.to_string());
+        return match launcher {
+            IxLauncher::Amd => crate::amd::nodes_wanted(job).map_err(|e| e.to_string()),
+            IxLauncher::Llmd => {
+                crate::llmd::nodes_wanted(job, &benchmarks).map_err(|e| e.to_string())
+            }
+            IxLauncher::Tilert => crate::tilert::nodes_wanted(job).map_err(|e| e.to_string()),
+        };
     }
     let (file, recipe) = srt_recipe(job, &r.srt_dirs())?;
     crate::srt::nodes_wanted(&recipe, job, &file).map_err(|e| format!("{}: {e}", job.config_key))

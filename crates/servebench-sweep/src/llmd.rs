@@ -82,12 +82,7 @@ const EPP_KEYS: [&str; 5] = [
 ];
 
 /// What a deployment is rendered from.
-pub struct Render<'a> {
-    pub job: &'a Job,
-    pub nodes: &'a [Node],
-    /// InferenceX's `benchmarks` folder.
-    pub benchmarks: &'a Path,
-}
+pub(crate) type Render<'a> = crate::cluster::IxRender<'a>;
 
 /// One role's engines as `submit.sh` and `server.sh` size them.
 #[derive(Debug, Clone)]

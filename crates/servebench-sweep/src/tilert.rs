@@ -35,12 +35,7 @@ const DECODE_HTTP_PORT: u16 = 5557;
 const ROUTER_PORT: u16 = 8888;
 
 /// What a deployment is rendered from.
-pub struct Render<'a> {
-    pub job: &'a Job,
-    pub nodes: &'a [Node],
-    /// InferenceX's `benchmarks` folder.
-    pub benchmarks: &'a Path,
-}
+pub(crate) type Render<'a> = crate::cluster::IxRender<'a>;
 
 /// `NAME=value` of a pool's `additional-settings`.
 fn setting<'a>(w: &'a Worker, name: &str) -> Option<&'a str> {

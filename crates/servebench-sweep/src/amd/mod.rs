@@ -1,5 +1,6 @@
 //! InferenceX's AMD disaggregated deployments (MI355X) as processes, from the same files
-//! InferenceX's own launcher reads (`benchmarks/multi_node/amd_utils`, given by `--amd-utils`).
+//! InferenceX's own launcher reads (`benchmarks/multi_node/amd_utils` of an `--inferencex`
+//! checkout).
 //!
 //! InferenceX launches these rows with its own scripts: `submit.sh` sizes the workers from the
 //! row, `job.slurm` starts a container per node, and a per-engine script there sources the
@@ -34,7 +35,7 @@ use crate::RecipeError;
 use serde::{Deserialize, Deserializer};
 use serde_norway::Value;
 use servebench_core::shell::quote;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AmdError {
@@ -226,12 +227,7 @@ pub fn nodes_wanted(job: &Job) -> Result<u32, AmdError> {
 }
 
 /// What a deployment is rendered from.
-pub struct Render<'a> {
-    pub job: &'a Job,
-    pub nodes: &'a [Node],
-    /// InferenceX's `benchmarks/multi_node/amd_utils`.
-    pub amd_utils: &'a Path,
-}
+pub(crate) type Render<'a> = crate::cluster::IxRender<'a>;
 
 /// Every process of the deployment of `r.job` (an AMD disaggregated row), ports from `port`.
 pub fn deployment(
@@ -272,12 +268,13 @@ fn prepare(r: &Render, launcher: Launcher) -> Result<Prepared, AmdError> {
             r.nodes.len()
         )));
     }
-    let utils = std::path::absolute(r.amd_utils).unwrap_or_else(|_| r.amd_utils.to_path_buf());
+    let utils = r.benchmarks.join("multi_node/amd_utils");
+    let utils = std::path::absolute(&utils).unwrap_or(utils);
     let (models, env) = launcher.files();
     for f in [models, env] {
         if !utils.join(f).is_file() {
             return Err(fail(format!(
-                "{} not found: --amd-utils names InferenceX's benchmarks/multi_node/amd_utils",
+                "{} not found in the InferenceX checkout (--inferencex)",
                 utils.join(f).display()
             )));
         }
