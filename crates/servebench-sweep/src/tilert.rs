@@ -195,7 +195,15 @@ impl Env<'_> {
     /// The wrapper's exports, `submit.sh`'s, `run_node.sh`'s defaults, and the image's Python
     /// (TileRT's conda environment where the image has one, as `setup_deps.sh` activates it).
     fn prologue(&self, role: &str) -> Vec<String> {
-        let mut lines = self.exports.clone();
+        // The workflow's (InferenceX's matrix gives every row its max-model-len), then the
+        // wrapper's.
+        let mut lines: Vec<String> = self
+            .job
+            .max_model_len()
+            .map(|l| format!("export MAX_MODEL_LEN={l}"))
+            .into_iter()
+            .chain(self.exports.iter().cloned())
+            .collect();
         lines.extend([
             "export NVIDIA_VISIBLE_DEVICES=all NVIDIA_DRIVER_CAPABILITIES=compute,utility".to_string(),
             format!("export TILERT_ROLE={role}"),
@@ -207,10 +215,10 @@ impl Env<'_> {
             ),
             r#"MODEL_NAME=${MODEL_NAME:-glm5}; MAX_MODEL_LEN=${MAX_MODEL_LEN:-202752}; GPU_MEM_UTIL=${GPU_MEM_UTIL:-0.75}; KV_P2P_TRANSFER=${KV_P2P_TRANSFER:-nixl}; TILERT_MODEL_TYPE=${TILERT_MODEL_TYPE:-glm-5}; TILERT_PARSER=${TILERT_PARSER:-none}; DECODE_KV_DTYPE=${DECODE_KV_DTYPE:-fp8}; PREFILL_KV_DTYPE=${PREFILL_KV_DTYPE:-fp8_ds_mla}"#.into(),
             r#"if [ -d /opt/conda/envs/tilert ] && [ "$(command -v python)" != /opt/conda/envs/tilert/bin/python ]; then if [ -f /opt/conda/etc/profile.d/conda.sh ]; then . /opt/conda/etc/profile.d/conda.sh && conda activate tilert; fi; [ "$(command -v python)" = /opt/conda/envs/tilert/bin/python ] || export PATH="/opt/conda/envs/tilert/bin:$PATH"; fi"#.into(),
-            r#"PY=${PY:-}; if [ -z "$PY" ] || ! command -v "$PY" >/dev/null; then PY=$(command -v python || command -v python3) || { echo "neither python nor python3 found" >&2; exit 1; }; fi"#.into(),
+            r#"if [ -z "${PY:-}" ] || ! command -v "$PY" >/dev/null 2>&1; then PY=; for c in python python3; do command -v "$c" >/dev/null 2>&1 && { PY=$c; break; }; done; fi; [ -n "$PY" ] || { echo "neither python nor python3 found" >&2; exit 1; }; export PY"#.into(),
         ]);
         if let Some(t) = &self.job.kv_p2p_transfer {
-            lines.push(format!("KV_P2P_TRANSFER={}", quote(t)));
+            lines.push(format!("export KV_P2P_TRANSFER={}", quote(t)));
         }
         lines
     }

@@ -146,12 +146,14 @@ fn decode_converts_the_weights_once_stages_the_tokenizer_and_starts() {
     let (ok, err, ran) = run_decode(&d, bin.path(), home.path(), &model);
     assert!(ok, "{err}");
     let weights = home.path().join(".cache/tilert/glm5.1-fp8-tilert-8shard");
+    // The sequence length is the workflow's for the row, 1,024 + 1,024 + 256 (the wrapper's
+    // 202,752 is only its default).
     let lines: Vec<&str> = ran.lines().collect();
     assert_eq!(
         lines,
         [
             format!("python -m tilert.models.preprocess.weight_converter --model_type glm-5 --model_dir {} --save_dir {}", model.display(), weights.display()).as_str(),
-            format!("python -m tilert.pd_vllm.decode_server --engine tilert --model glm5 --model-weights-dir {} --max-seq-len 202752 --kv-cache-dtype fp8 --transport nixl --ctrl-port 5556 --http-port 5557 --with-mtp", weights.display()).as_str(),
+            format!("python -m tilert.pd_vllm.decode_server --engine tilert --model glm5 --model-weights-dir {} --max-seq-len 2304 --kv-cache-dtype fp8 --transport nixl --ctrl-port 5556 --http-port 5557 --with-mtp", weights.display()).as_str(),
         ]
     );
     let mut staged: Vec<String> = std::fs::read_dir(&weights)
@@ -236,4 +238,187 @@ fn rows_the_tilert_launcher_would_change_are_refused() {
         e.contains("glm5.1_fp8_b200_tilert-disagg.sh: No such file"),
         "{e}"
     );
+}
+
+/// Stand-ins recording every start: `python`/`python3` (answering imports, converting weights
+/// as TileRT's converter would, writing the index) and `vllm`, each call's argv and
+/// environment in `$RECORD.<n>.argv` / `.env`.
+fn recorders() -> tempfile::TempDir {
+    use std::os::unix::fs::PermissionsExt;
+    let d = tempfile::tempdir().unwrap();
+    let script = r#"#!/bin/sh
+if [ "$1" = -c ]; then exit 0; fi
+n=$(ls "$RECORD".*.argv 2>/dev/null | wc -l)
+printf '%s\0' "$(basename "$0")" "$@" > "$RECORD.$n.argv"
+env -0 > "$RECORD.$n.env"
+if [ "$2" = tilert.models.preprocess.weight_converter ]; then
+  while [ $# -gt 0 ]; do [ "$1" = --save_dir ] && save=$2; shift; done
+  echo '{}' > "$save/model.safetensors.index.json"
+fi
+"#;
+    for name in ["python", "python3", "vllm"] {
+        let p = d.path().join(name);
+        std::fs::write(&p, script).unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    d
+}
+
+/// The row's processes against InferenceX's own launch of it (`tests/fixtures/ix-tilert`,
+/// README there): every program each node starts, in order, with the same argv and the same
+/// launcher and engine variables. What servebench sets on purpose is made the same first: the
+/// model's and the weights' folders, node names (InferenceX's host names, servebench's
+/// addresses). The operator's environment is InferenceX's runner's (its UCX settings and
+/// weights folder); the decode's control port is not waited for here.
+fn check(index: usize) {
+    use serde_json::Value;
+    let file = ix::fixtures("ix-tilert").join(format!("glm5.1-fp8-b200-tilert-{index}.json"));
+    let o: Value = serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
+    let c = checkout(WRAPPER);
+    let job = &tilert_jobs()[index];
+    let d = render(job, c.path()).unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let model = home.path().join("GLM-5.1-FP8");
+    std::fs::create_dir(&model).unwrap();
+    for f in [
+        "config.json",
+        "tokenizer.json",
+        "tokenizer_config.json",
+        "chat_template.jinja",
+    ] {
+        std::fs::write(model.join(f), f).unwrap();
+    }
+    let weights = home.path().join("weights");
+    let theirs = o["processes"].as_array().unwrap();
+    let runner_env: Vec<(String, String)> = theirs[0]["env"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(k, _)| k.starts_with("UCX_"))
+        .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
+        .chain([(
+            "TILERT_WEIGHTS_DIR".to_string(),
+            weights.display().to_string(),
+        )])
+        .collect();
+    let model_text = model.display().to_string();
+    let replace = [
+        (
+            "MODEL_PATH=zai-org/GLM-5.1-FP8",
+            format!("MODEL_PATH={model_text}"),
+        ),
+        (
+            r#"until (exec 3<>"/dev/tcp/$DECODE_HOST/5556") 2>/dev/null"#,
+            "until true".into(),
+        ),
+    ];
+    let replace: Vec<(&str, &str)> = replace.iter().map(|(a, b)| (*a, b.as_str())).collect();
+    let rec = recorders();
+    let mut ours: Vec<(
+        usize,
+        Vec<String>,
+        std::collections::BTreeMap<String, String>,
+    )> = Vec::new();
+    for (i, p) in d.workers.iter().chain([&d.router]).enumerate() {
+        let out = rec.path().join(format!("p{i}"));
+        // vLLM's image has `python3` and no `python` (the oracle's model of it): where
+        // run_node.sh looks for `python` first, it finds `python3` there.
+        let mut env = runner_env.clone();
+        if p.image.is_some() {
+            env.push(("PY".into(), "python3".into()));
+        }
+        ix::run_step(&p.command, &env, rec.path(), &out, &replace);
+        // Every program the step started, in order.
+        for n in 0.. {
+            let record = rec.path().join(format!("p{i}.{n}"));
+            if !record.with_file_name(format!("p{i}.{n}.argv")).exists() {
+                break;
+            }
+            let (argv, env) = ix::read_record(&record);
+            ours.push((p.nodes[0], argv, env));
+        }
+    }
+    let (host_d, host_p) = (
+        o["hosts"]["decode"].as_str().unwrap(),
+        o["hosts"]["prefill"].as_str().unwrap(),
+    );
+    let their_model = o["model_path"].as_str().unwrap();
+    let their_weights = o["weights_dir"].as_str().unwrap();
+    let norm = |s: &str, ours: bool| -> String {
+        if ours {
+            s.replace(&model_text, "MODEL")
+                .replace(&weights.display().to_string(), "WEIGHTS")
+        } else {
+            s.replace(their_model, "MODEL")
+                .replace(their_weights, "WEIGHTS")
+                .replace(host_d, "10.0.0.0")
+                .replace(host_p, "10.0.0.1")
+        }
+    };
+    const VARS: &[&str] = &[
+        "UCX_",
+        "NVIDIA_",
+        "CUDA_VISIBLE_DEVICES",
+        "TILERT_",
+        "PY",
+        "MAX_MODEL_LEN",
+        "MODEL_NAME",
+        "DECODE_KV_DTYPE",
+        "PREFILL_KV_DTYPE",
+        "KV_P2P_TRANSFER",
+        "DECODE_HOST",
+        "PREFILL_HOST",
+        "PORT",
+    ];
+    let keep = |env: &std::collections::BTreeMap<String, String>, ours: bool| {
+        ix::env_with(env, VARS)
+            .into_iter()
+            .filter(|(k, _)| k != "PYTHONDONTWRITEBYTECODE" && k != "PYTHONPYCACHEPREFIX")
+            .map(|(k, v)| (k, norm(&v, ours)))
+            .collect::<std::collections::BTreeMap<_, _>>()
+    };
+    assert_eq!(ours.len(), theirs.len(), "index {index}: programs started");
+    for ((node, argv, env), t) in ours.iter().zip(theirs) {
+        let role = t["role"].as_str().unwrap();
+        assert_eq!(
+            *node as u64,
+            t["rank"].as_u64().unwrap(),
+            "index {index}: {role}'s node"
+        );
+        let argv: Vec<String> = argv.iter().map(|a| norm(a, true)).collect();
+        let their_argv: Vec<String> = ix::strings(&t["argv"])
+            .iter()
+            .map(|a| norm(a, false))
+            .collect();
+        assert_eq!(argv, their_argv, "index {index}: {role}'s argv");
+        let their_env = t["env"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
+            .collect();
+        assert_eq!(
+            keep(env, true),
+            keep(&their_env, false),
+            "index {index}: {role}'s environment"
+        );
+    }
+    // The files the decode staged beside the weights: the model's but its weights.
+    let mut staged: Vec<String> = std::fs::read_dir(&weights)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n != ".convert.lock" && n != "model.safetensors.index.json")
+        .collect();
+    staged.sort();
+    assert_eq!(staged, ix::strings(&o["staged_files"]));
+}
+
+#[test]
+fn one_k_row_matches_inferencex_own_launch() {
+    check(0);
+}
+
+#[test]
+fn eight_k_row_matches_inferencex_own_launch() {
+    check(1);
 }

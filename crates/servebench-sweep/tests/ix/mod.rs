@@ -93,6 +93,18 @@ pub fn run_recorded(
     out: &Path,
     replace: &[(&str, &str)],
 ) -> (Vec<String>, BTreeMap<String, String>) {
+    run_step(cmd, operator, rec, out, replace);
+    read_record(out)
+}
+
+/// Runs `cmd` as [`run_recorded`] does, asserting it succeeds.
+pub fn run_step(
+    cmd: &ServerCommand,
+    operator: &[(String, String)],
+    rec: &Path,
+    out: &Path,
+    replace: &[(&str, &str)],
+) {
     let mut cmd = cmd.clone();
     cmd.place_files(&out.with_extension("files")).unwrap();
     let args = cmd.args.iter().map(|a| {
@@ -111,8 +123,16 @@ pub fn run_recorded(
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+/// What a recorder wrote at `out` (`out.argv`, `out.env`): the argv and the environment.
+pub fn read_record(out: &Path) -> (Vec<String>, BTreeMap<String, String>) {
     let read = |ext: &str| -> Vec<String> {
-        std::fs::read(out.with_extension(ext))
+        let file = out.with_file_name(format!(
+            "{}.{ext}",
+            out.file_name().unwrap().to_string_lossy()
+        ));
+        std::fs::read(file)
             .unwrap()
             .split(|b| *b == 0)
             .filter(|w| !w.is_empty())
