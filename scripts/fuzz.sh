@@ -53,10 +53,11 @@ declare -A max_len=(
   [prometheus]=4096
   [srt_recipe]=16384
   [ix_launchers]=32768
+  [trace]=16384
 )
 all_targets=(sse chunk http1_head http1_chunked response recipes store_sweep_point store_agg_row
   published dataset_jsonl dataset_sharegpt eval_extract eval_task power prometheus srt_recipe
-  ix_launchers)
+  ix_launchers trace)
 
 if [ "$#" -gt 0 ]; then
   targets=("$@")

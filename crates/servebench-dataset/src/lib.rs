@@ -61,6 +61,11 @@
 //! the file has fewer than N + W. The input length of a messages row is the summed token count
 //! of its text contents (no chat template).
 //!
+//! # Traces
+//!
+//! Multi-turn coding-agent sessions (InferenceX's agentic corpus, Mooncake traces and
+//! servebench's own format), read as a stream: [`trace`].
+//!
 //! # Dataset hash
 //!
 //! [`Dataset::sha256`] is the SHA-256, over the measured requests in order, of: a tag byte
@@ -72,6 +77,7 @@ mod jsonl;
 mod random;
 mod sharegpt;
 mod store;
+pub mod trace;
 
 pub use error::DatasetError;
 

@@ -1,0 +1,137 @@
+//! Trace files read into sessions: InferenceX's agentic corpus format (as its builder writes
+//! it and AIPerf reads it), Mooncake's, and servebench's own, with errors naming file, line and
+//! field.
+
+use servebench_dataset::trace::{read, Format, Session, Subagent, Turn};
+use servebench_dataset::DatasetError;
+use std::path::Path;
+
+fn write(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+fn all(path: &Path, f: Format) -> Result<Vec<Session>, DatasetError> {
+    read(path, f)?.collect()
+}
+
+/// A session as InferenceX's `proxy_to_weka.py` writes one (fields from its schema): three
+/// main turns, a subagent of two requests started between the first and second, and fields
+/// the replay does not use.
+const WEKA: &str = r#"{"id": "sess-a", "models": ["claude-opus"], "block_size": 64, "hash_id_scope": "local", "requests": [{"type": "s", "t": 0.0, "model": "claude-opus", "in": 100, "out": 20, "hash_ids": [0, 1], "api_time": 2.5, "ttft": 0.4}, {"type": "subagent", "t": 3.0, "agent_id": "explore_001", "subagent_type": "Subagent", "duration_ms": 4000, "total_tokens": 300, "tool_use_count": null, "status": "completed", "models": ["claude-haiku"], "requests": [{"type": "n", "t": 3.0, "model": "claude-haiku", "in": 130, "out": 10, "hash_ids": [0, 1, 4], "api_time": 1.0}, {"type": "n", "t": 5.0, "model": "claude-haiku", "in": 150, "out": 10, "hash_ids": [0, 1, 4], "api_time": 1.0, "think_time": 1.0}]}, {"type": "s", "t": 8.0, "model": "claude-opus", "in": 250, "out": 30, "hash_ids": [0, 1, 2, 3], "api_time": 3.0, "think_time": 5.5}, {"type": "n", "t": 12.0, "model": "claude-opus", "in": 300, "out": 5, "hash_ids": [0, 1, 2, 3, 5], "api_time": 1.0, "think_time": 1.0, "input_types": ["tool_result"]}]}
+"#;
+
+fn turn(
+    start: f64,
+    input: u32,
+    output: u32,
+    ids: &[u64],
+    think: Option<f64>,
+    streaming: bool,
+) -> Turn {
+    Turn {
+        start,
+        input_tokens: input,
+        output_tokens: output,
+        hash_ids: ids.to_vec(),
+        think_time: think,
+        streaming,
+    }
+}
+
+#[test]
+fn inferencex_agentic_traces_read_into_sessions_with_their_subagents() {
+    let d = tempfile::tempdir().unwrap();
+    let f = write(d.path(), "traces.jsonl", &format!("{WEKA}\n{WEKA}"));
+    let s = all(&f, Format::Weka).unwrap();
+    assert_eq!(s.len(), 2);
+    let expected = Session {
+        id: "sess-a".into(),
+        block_size: 64,
+        turns: vec![
+            turn(0.0, 100, 20, &[0, 1], None, true),
+            turn(8.0, 250, 30, &[0, 1, 2, 3], Some(5.5), true),
+            turn(12.0, 300, 5, &[0, 1, 2, 3, 5], Some(1.0), false),
+        ],
+        subagents: vec![Subagent {
+            id: "explore_001".into(),
+            start: 3.0,
+            // Forked after the first main turn (the last one started before it).
+            after_turn: Some(0),
+            turns: vec![
+                turn(3.0, 130, 10, &[0, 1, 4], None, false),
+                turn(5.0, 150, 10, &[0, 1, 4], Some(1.0), false),
+            ],
+        }],
+    };
+    assert_eq!(s[0], expected);
+    // In start order: [0,1] 0 of 2 cached; [0,1,4] 2 of 3; [0,1,4] 3 of 3; [0,1,2,3] 2 of 4;
+    // [0,1,2,3,5] 4 of 5: 11 of 17 blocks (hand-counted).
+    assert_eq!(s[0].theoretical_hit_blocks(), (11, 17));
+}
+
+#[test]
+fn servebench_sessions_round_trip() {
+    let d = tempfile::tempdir().unwrap();
+    let f = write(d.path(), "t.jsonl", WEKA);
+    let original = all(&f, Format::Weka).unwrap().remove(0);
+    let own = write(
+        d.path(),
+        "own.jsonl",
+        &format!("{}\n", original.to_json_line()),
+    );
+    assert_eq!(all(&own, Format::Sessions).unwrap(), [original]);
+}
+
+#[test]
+fn mooncake_requests_are_one_turn_sessions_at_their_timestamps() {
+    let d = tempfile::tempdir().unwrap();
+    let f = write(
+        d.path(),
+        "mooncake.jsonl",
+        "{\"timestamp\": 0, \"input_length\": 6955, \"output_length\": 52, \"hash_ids\": [46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59]}\n\n{\"timestamp\": 27482, \"input_length\": 6472, \"output_length\": 26, \"hash_ids\": [46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 60]}\n",
+    );
+    let s = all(&f, Format::Mooncake).unwrap();
+    assert_eq!(s.len(), 2);
+    assert_eq!((s[0].id.as_str(), s[1].id.as_str()), ("line-1", "line-3"));
+    assert_eq!(s[1].turns[0].start, 27.482);
+    assert_eq!(s[1].block_size, 512);
+    assert_eq!(s[1].turns[0].hash_ids.len(), 13);
+}
+
+/// Each problem names the file, its line and the field, and what was expected.
+#[test]
+fn bad_lines_name_file_line_and_field() {
+    let d = tempfile::tempdir().unwrap();
+    let cases = [
+        (Format::Weka, WEKA.replace("[0, 1, 4], \"api_time\": 1.0}, {", "[0, 1, -4], \"api_time\": 1.0}, {"), "requests[1].requests[0].hash_ids[2]: expected a block id (a whole number ≥ 0), got -4"),
+        (Format::Weka, WEKA.replace("\"block_size\": 64, ", ""), "missing \"block_size\""),
+        (Format::Weka, WEKA.replace("\"type\": \"s\", \"t\": 8.0", "\"type\": \"x\", \"t\": 8.0"), "requests[2].type: expected \"n\", \"s\" or \"subagent\", got \"x\""),
+        (Format::Weka, WEKA.replace("\"in\": 250", "\"in\": 500"), "requests[2]: 500 input tokens do not fill 4 blocks of 64 (expected 193 to 256)"),
+        (Format::Weka, WEKA.replace("\"t\": 12.0", "\"t\": -1"), "requests[3].t: expected a number of seconds ≥ 0, got -1"),
+        (Format::Weka, "[1, 2]".into(), "expected an object, got an array"),
+        (Format::Weka, "{\"id\": ".into(), "invalid JSON"),
+        (Format::Mooncake, "{\"timestamp\": 5, \"input_length\": 10, \"hash_ids\": [1]}".into(), "missing \"output_length\""),
+        (Format::Sessions, "{\"id\": \"a\", \"block_size\": 64, \"turns\": [], \"subagents\": [{\"id\": \"s\", \"after\": 3, \"turns\": []}]}".into(), "subagents[0].after: expected a turn index below 0, got 3"),
+    ];
+    for (format, line, says) in cases {
+        let f = write(d.path(), "bad.jsonl", &format!("\n{line}\n"));
+        let e = all(&f, format).unwrap_err().to_string();
+        let at = format!("{}:2: ", f.display());
+        assert!(
+            e.starts_with(&at) && e.contains(says),
+            "{e}\nexpected {at}…{says}"
+        );
+    }
+    // Not UTF-8.
+    let f = d.path().join("bin.jsonl");
+    std::fs::write(&f, b"\xff\xfe\n").unwrap();
+    let e = all(&f, Format::Weka).unwrap_err().to_string();
+    assert!(e.contains("bin.jsonl:1: not UTF-8"), "{e}");
+    // A file that is not there.
+    let e = all(&d.path().join("none.jsonl"), Format::Weka)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("none.jsonl"), "{e}");
+}
