@@ -15,7 +15,7 @@ use ix::{launch, nodes, render, strings};
 use serde_json::Value;
 use servebench_sweep::cluster::{deployment, nodes_needed, LaunchRecipes};
 use servebench_sweep::engine::Engines;
-use servebench_sweep::plan::{plan, Job, PlanOptions};
+use servebench_sweep::plan::Job;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -186,12 +186,7 @@ fn check(fixture: &str) {
             "{fixture}: {}'s argv",
             p.name
         );
-        let their_env: BTreeMap<String, String> = t["env"]
-            .as_object()
-            .unwrap()
-            .iter()
-            .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
-            .collect();
+        let their_env = ix::string_map(&t["env"]);
         assert_eq!(
             engine_env(&env),
             engine_env(&their_env),
@@ -236,16 +231,7 @@ fn row(prefill: &str, decode: &str) -> Job {
     let text = format!(
         "r:\n  image: img\n  model: amd/DeepSeek-R1-0528-MXFP4-v2\n  model-prefix: dsr1\n  runner: mi355x\n  precision: fp4\n  framework: sglang-disagg\n  multinode: true\n  disagg: true\n  kv-p2p-transfer: mori\n  scenarios:\n    fixed-seq-len:\n    - isl: 8192\n      osl: 1024\n      search-space:\n      - conc-list: [8, 64]\n        prefill: {prefill}\n        decode: {decode}\n"
     );
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("master.yaml");
-    std::fs::write(&file, text).unwrap();
-    let r = servebench_sweep::load_recipes(&[file]).unwrap();
-    let o = PlanOptions {
-        single_node: false,
-        multi_node: true,
-        ..Default::default()
-    };
-    plan(&r, &Default::default(), &o).unwrap().remove(0)
+    ix::plan_row(&text)
 }
 
 const P1: &str =

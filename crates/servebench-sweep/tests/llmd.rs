@@ -342,12 +342,7 @@ fn check(index: usize) {
             "index {index}: {}'s argv",
             p.name
         );
-        let their_env = t["env"]
-            .as_object()
-            .unwrap()
-            .iter()
-            .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
-            .collect();
+        let their_env = ix::string_map(&t["env"]);
         assert_eq!(
             engine_env(&env),
             engine_env(&their_env),

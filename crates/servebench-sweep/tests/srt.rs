@@ -7,12 +7,14 @@
 //! out exactly that: ports the launcher picks, the model path (srt-slurm mounts `/model`), its
 //! config dump and GPU list flags, its install and bookkeeping variables.
 
+mod ix;
+
 use serde_json::Value;
 use servebench_sweep::cluster::{
     deployment, nodes_needed, ClusterDeployment, LaunchRecipes, Node, Ready,
 };
 use servebench_sweep::engine::{Engines, Launch};
-use servebench_sweep::plan::{plan, Job, PlanOptions};
+use servebench_sweep::plan::Job;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -37,16 +39,7 @@ fn job(
         pool(prefill, &settings),
         pool(decode, "")
     );
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("master.yaml");
-    std::fs::write(&file, text).unwrap();
-    let r = servebench_sweep::load_recipes(&[file]).unwrap();
-    let o = PlanOptions {
-        single_node: false,
-        multi_node: true,
-        ..Default::default()
-    };
-    plan(&r, &Default::default(), &o).unwrap().remove(0)
+    ix::plan_row(&text)
 }
 
 fn nodes(n: u32) -> Vec<Node> {

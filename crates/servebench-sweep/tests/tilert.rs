@@ -94,6 +94,26 @@ fi
     d
 }
 
+/// A local model folder under `home`: its tokenizer and configuration files, and with
+/// `weights` a weights file and its index.
+fn model_dir(home: &Path, weights: bool) -> std::path::PathBuf {
+    let model = home.join("GLM-5.1-FP8");
+    std::fs::create_dir(&model).unwrap();
+    let mut files = vec![
+        "config.json",
+        "tokenizer.json",
+        "tokenizer_config.json",
+        "chat_template.jinja",
+    ];
+    if weights {
+        files.extend(["model-00001.safetensors", "model.safetensors.index.json"]);
+    }
+    for f in files {
+        std::fs::write(model.join(f), f).unwrap();
+    }
+    model
+}
+
 /// Runs the decode server's script with the stand-ins and a local model folder; its exit
 /// status, stderr and what it ran.
 fn run_decode(
@@ -130,18 +150,7 @@ fn decode_converts_the_weights_once_stages_the_tokenizer_and_starts() {
     let c = checkout(WRAPPER);
     let d = render(&tilert_jobs()[0], c.path()).unwrap();
     let home = tempfile::tempdir().unwrap();
-    let model = home.path().join("GLM-5.1-FP8");
-    std::fs::create_dir(&model).unwrap();
-    for f in [
-        "config.json",
-        "tokenizer.json",
-        "tokenizer_config.json",
-        "chat_template.jinja",
-        "model-00001.safetensors",
-        "model.safetensors.index.json",
-    ] {
-        std::fs::write(model.join(f), f).unwrap();
-    }
+    let model = model_dir(home.path(), true);
     let bin = stand_ins(true);
     let (ok, err, ran) = run_decode(&d, bin.path(), home.path(), &model);
     assert!(ok, "{err}");
@@ -278,16 +287,7 @@ fn check(index: usize) {
     let job = &tilert_jobs()[index];
     let d = render(job, c.path()).unwrap();
     let home = tempfile::tempdir().unwrap();
-    let model = home.path().join("GLM-5.1-FP8");
-    std::fs::create_dir(&model).unwrap();
-    for f in [
-        "config.json",
-        "tokenizer.json",
-        "tokenizer_config.json",
-        "chat_template.jinja",
-    ] {
-        std::fs::write(model.join(f), f).unwrap();
-    }
+    let model = model_dir(home.path(), false);
     let weights = home.path().join("weights");
     let theirs = o["processes"].as_array().unwrap();
     let runner_env: Vec<(String, String)> = theirs[0]["env"]
@@ -391,12 +391,7 @@ fn check(index: usize) {
             .map(|a| norm(a, false))
             .collect();
         assert_eq!(argv, their_argv, "index {index}: {role}'s argv");
-        let their_env = t["env"]
-            .as_object()
-            .unwrap()
-            .iter()
-            .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
-            .collect();
+        let their_env = ix::string_map(&t["env"]);
         assert_eq!(
             keep(env, true),
             keep(&their_env, false),

@@ -162,3 +162,26 @@ pub fn strings(v: &serde_json::Value) -> Vec<String> {
         .map(|s| s.as_str().unwrap().to_string())
         .collect()
 }
+
+/// A JSON object of strings (a recorded environment).
+pub fn string_map(v: &serde_json::Value) -> BTreeMap<String, String> {
+    v.as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
+        .collect()
+}
+
+/// The first multi-node job of a master config `text`.
+pub fn plan_row(text: &str) -> Job {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("master.yaml");
+    std::fs::write(&file, text).unwrap();
+    let r = servebench_sweep::load_recipes(&[file]).unwrap();
+    let o = PlanOptions {
+        single_node: false,
+        multi_node: true,
+        ..Default::default()
+    };
+    plan(&r, &Default::default(), &o).unwrap().remove(0)
+}
