@@ -104,9 +104,12 @@ fn bench_through_a_router_agrees_with_virtual_time() {
         err(real_intv, virt_intv) < 0.05,
         "median interactivity through the router {real_intv:.1} vs virtual time {virt_intv:.1}"
     );
-    // The first token: a prefill worker's queue and step, then the cache's transfer.
+    // The first token: a prefill worker's queue and step, then the cache's transfer. Through
+    // HTTP it also crosses three hops (client → router → prefill, router → decode) that virtual
+    // time does not cost, a few real milliseconds each, × the time scale: runs on this 2-core
+    // machine measured 2-9 % above virtual time (1 run in 9 over 5 %), so the bound is 10 %.
     assert!(
-        err(real_ttft, virt_ttft) < 0.05,
+        err(real_ttft, virt_ttft) < 0.10,
         "median TTFT through the router {real_ttft:.1} ms vs virtual time {virt_ttft:.1} ms"
     );
 }
