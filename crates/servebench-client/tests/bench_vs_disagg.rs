@@ -104,12 +104,13 @@ fn bench_through_a_router_agrees_with_virtual_time() {
         err(real_intv, virt_intv) < 0.05,
         "median interactivity through the router {real_intv:.1} vs virtual time {virt_intv:.1}"
     );
-    // The first token: a prefill worker's queue and step, then the cache's transfer. Through
-    // HTTP it also crosses three hops (client → router → prefill, router → decode) that virtual
-    // time does not cost, a few real milliseconds each, × the time scale: runs on this 2-core
-    // machine measured 2-9 % above virtual time (1 run in 9 over 5 %), so the bound is 10 %.
+    // The first token: a prefill worker's queue and step, then the cache's transfer. In real
+    // time the median can land one prefill batch later than in virtual time when scheduling
+    // jitter reorders arrivals (a step is ~8 % of it here), and it crosses three HTTP hops
+    // virtual time does not cost: over 15 runs on a 2-core machine it was 0-9.2 % above virtual
+    // time, bimodally (4 runs over 5 %). Throughput and interactivity keep the 5 % bound.
     assert!(
-        err(real_ttft, virt_ttft) < 0.10,
+        err(real_ttft, virt_ttft) < 0.12,
         "median TTFT through the router {real_ttft:.1} ms vs virtual time {virt_ttft:.1} ms"
     );
 }
