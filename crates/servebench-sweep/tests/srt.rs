@@ -194,27 +194,10 @@ fn srt(dirs: &[PathBuf]) -> LaunchRecipes {
 
 /// A launch of real engines finding recipes in `dirs`.
 fn launch(dirs: Vec<PathBuf>) -> Launch {
-    Launch {
-        engines: Engines::Recipe,
-        host: "10.0.0.0".into(),
-        port: 0,
-        servebench: "servebench".into(),
-        tokenizer: "cl100k_base".into(),
-        sim_time_scale: None,
-        recipes: LaunchRecipes {
-            srt: dirs,
-            inferencex: None,
-        },
-    }
+    ix::launch_with(srt(&dirs))
 }
 
-fn strings(v: &Value) -> Vec<String> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s.as_str().unwrap().to_string())
-        .collect()
-}
+use ix::strings;
 
 /// Our deployment against srt-slurm's, process by process.
 fn check(name: &str, d: &ClusterDeployment) {

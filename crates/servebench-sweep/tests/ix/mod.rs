@@ -43,6 +43,14 @@ pub fn nodes(n: u32) -> Vec<Node> {
 
 /// A launch of real engines from the InferenceX checkout `inferencex`.
 pub fn launch(inferencex: Option<PathBuf>) -> Launch {
+    launch_with(LaunchRecipes {
+        srt: Vec::new(),
+        inferencex,
+    })
+}
+
+/// A launch of real engines reading its launch recipes from `recipes`.
+pub fn launch_with(recipes: LaunchRecipes) -> Launch {
     Launch {
         engines: Engines::Recipe,
         host: "10.0.0.0".into(),
@@ -50,10 +58,7 @@ pub fn launch(inferencex: Option<PathBuf>) -> Launch {
         servebench: "servebench".into(),
         tokenizer: "cl100k_base".into(),
         sim_time_scale: None,
-        recipes: LaunchRecipes {
-            srt: Vec::new(),
-            inferencex,
-        },
+        recipes,
     }
 }
 
