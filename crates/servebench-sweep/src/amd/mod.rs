@@ -14,10 +14,10 @@
 //! - [`atom`]: `framework: atom-disagg` (`server_atom.sh`, `env_atom.sh`, `models_atom.yaml`):
 //!   ATOM's OpenAI server behind `atomesh`.
 //!
-//! On each node the command sources the engine's environment file from `--amd-utils` first, so
-//! what it detects is detected as InferenceX detects it. Where servebench deliberately differs
-//! (`docs/recipes.md`, "AMD's disaggregated rows"): the model path is the row's model
-//! (InferenceX's is `/models/<name>` in its container); ports are servebench's (one job's
+//! On each node the command sources the engine's environment file of the `--inferencex`
+//! checkout first, so what it detects is detected as InferenceX detects it. Where servebench
+//! deliberately differs (`docs/recipes.md`, "AMD's disaggregated rows"): the model path is the
+//! row's model (InferenceX's is `/models/<name>` in its container); ports are servebench's (one job's
 //! processes may share a host), and the router is told to listen on every interface;
 //! `setup_deps.sh` is not run (nothing is installed at run time); rows the launcher would run
 //! other than they say are refused rather than changed.
