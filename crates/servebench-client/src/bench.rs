@@ -1,9 +1,11 @@
 //! `bench` as a library: resolve the target and tokenizer once, then run one point per
 //! concurrency value. The CLI only parses flags into [`BenchOptions`] and renders progress.
 
+use crate::agentic;
 use crate::exchange::{endpoint_path, ExtraBody, Target};
 use crate::metrics::{self, Context};
 use crate::record::RequestRecord;
+use crate::replay::{self, ReplayCounts, ReplaySpec};
 use crate::runner::{self, PointRun, PointSpec, Progress};
 use servebench_core::clock::peak_rss_bytes;
 use servebench_core::endpoint::BaseUrl;
@@ -12,6 +14,8 @@ use servebench_core::result::{
 };
 use servebench_core::sys;
 use servebench_core::Api;
+use servebench_dataset::blocks::BlockText;
+use servebench_dataset::trace;
 use servebench_dataset::{Dataset, DatasetKind, DatasetSpec, Prompt};
 use servebench_tokenizer::Tokenizer;
 use std::net::{SocketAddr, ToSocketAddrs};
@@ -63,6 +67,35 @@ pub struct BenchOptions {
     pub extra_body: Option<String>,
     /// Extra request headers, each `Name: value`.
     pub headers: Vec<String>,
+    /// How `--dataset trace` replays sessions.
+    pub replay: ReplayOptions,
+}
+
+/// How a trace is replayed (InferenceX's AIPerf settings are the defaults).
+#[derive(Debug, Clone)]
+pub struct ReplayOptions {
+    pub format: servebench_dataset::trace::Format,
+    /// A lane's first session starts at this fraction of its turns, drawn uniformly.
+    pub start_ratio: (f64, f64),
+    pub warmups_per_lane: usize,
+    /// The longest pause replayed between turns.
+    pub pause_cap: Duration,
+    /// The header carrying each session's id (`X-Session-ID`, `X-Dynamo-Session-ID`).
+    pub session_header: Option<String>,
+}
+
+impl Default for ReplayOptions {
+    fn default() -> Self {
+        ReplayOptions {
+            format: servebench_dataset::trace::Format::Weka,
+            // InferenceX: --trajectory-start-min/max-ratio 0.25/0.75,
+            // --warmup-requests-per-lane 10, --trace-idle-gap-cap-seconds 300.
+            start_ratio: (0.25, 0.75),
+            warmups_per_lane: 10,
+            pause_cap: Duration::from_secs(300),
+            session_header: None,
+        }
+    }
 }
 
 impl Default for BenchOptions {
@@ -100,6 +133,7 @@ impl Default for BenchOptions {
             tokenize_probe: 16,
             extra_body: None,
             headers: Vec::new(),
+            replay: ReplayOptions::default(),
         }
     }
 }
@@ -129,6 +163,20 @@ pub struct Bench {
     pub tokenizer_fallback: bool,
     /// Off the hot path: the `/tokenize` probe.
     http: servebench_http::Client,
+}
+
+/// A trace ready to replay.
+pub struct Trace {
+    pub path: PathBuf,
+    pub summary: trace::Summary,
+    pub sha256: String,
+    blocks: Arc<BlockText>,
+}
+
+/// One replayed point.
+pub struct ReplayOutcome {
+    pub outcome: PointOutcome,
+    pub counts: ReplayCounts,
 }
 
 /// One finished point.
@@ -197,11 +245,34 @@ fn check_options(o: &BenchOptions) -> Result<(), String> {
             o.isl
         ));
     }
+    if o.dataset == DatasetKind::Trace {
+        check_replay(o)?;
+    }
     if !servebench_core::redact::is_env_var_name(&o.api_key_env) {
         // Not echoed: it may be the key itself, pasted.
         return Err(
             "--api-key-env: expected the NAME of an environment variable that holds the key (e.g. OPENAI_API_KEY), not the key itself".into(),
         );
+    }
+    Ok(())
+}
+
+/// A trace replay's own settings.
+fn check_replay(o: &BenchOptions) -> Result<(), String> {
+    let r = &o.replay;
+    let (lo, hi) = r.start_ratio;
+    if !(0.0..=1.0).contains(&lo) || !(lo..=1.0).contains(&hi) {
+        return Err(format!(
+            "--trace-start-ratio {lo},{hi}: expected two fractions LO,HI with 0 <= LO <= HI <= 1"
+        ));
+    }
+    if !o.request_rate.is_infinite() {
+        return Err(
+            "--request-rate: a trace replay is paced by its sessions (each lane sends a turn when the last one has ended and its pause has passed); leave it at inf".into(),
+        );
+    }
+    if let Some(h) = &r.session_header {
+        check_header_name("--session-header", h)?;
     }
     Ok(())
 }
@@ -383,6 +454,7 @@ impl Bench {
             tls,
             extra_body,
             headers,
+            session_header: opts.replay.session_header.clone(),
         };
         // Thousands of concurrent connections need thousands of descriptors.
         sys::raise_fd_limit();
@@ -487,6 +559,123 @@ impl Bench {
             ),
         };
         let run = runner::run_point(spec, progress);
+        let cx = self.context(
+            concurrency,
+            num_prompts,
+            warmups,
+            dataset_sha256,
+            input_lengths,
+            probe,
+        );
+        let result = metrics::aggregate(&run, cx);
+        PointOutcome { result, run }
+    }
+
+    /// Reads the trace through once (every line checked, before anything is sent) and prepares
+    /// its prompt text.
+    pub fn trace(&self) -> Result<Trace, BenchError> {
+        let path = self.opts.dataset_path.clone().ok_or_else(|| {
+            BenchError::Config("--dataset trace needs --dataset-path FILE".into())
+        })?;
+        let format = self.opts.replay.format;
+        let summary = trace::scan(&path, format)?;
+        if summary.turns == 0 {
+            return Err(BenchError::Config(format!(
+                "{}: no session has a turn to replay (read as {})",
+                path.display(),
+                format.as_str()
+            )));
+        }
+        let blocks = BlockText::new(&self.tokenizer)?;
+        // Every word is one token by itself and after another; a long prompt must be too.
+        let mut probe = String::new();
+        blocks.write(&mut probe, 1, &[1, 2, 3, 4], 1024, 4096);
+        let counted = self.tokenizer.count(&probe);
+        if counted != 4096 {
+            return Err(BenchError::Config(format!(
+                "tokenizer {}: a 4096-word trace prompt counts {counted} tokens; its prompts would not have the trace's lengths",
+                self.tokenizer.info().name
+            )));
+        }
+        Ok(Trace {
+            sha256: trace::file_sha256(&path)?,
+            path,
+            summary,
+            blocks: Arc::new(blocks),
+        })
+    }
+
+    /// Replays the trace with `lanes` users and computes the result.
+    pub fn run_replay(
+        &self,
+        lanes: usize,
+        trace: &Trace,
+        progress: Arc<Progress>,
+    ) -> ReplayOutcome {
+        let o = &self.opts;
+        let spec = ReplaySpec {
+            target: self.target.clone(),
+            blocks: trace.blocks.clone(),
+            lanes,
+            start_ratio: o.replay.start_ratio,
+            warmups_per_lane: o.replay.warmups_per_lane,
+            pause_cap: o.replay.pause_cap,
+            duration: o.duration,
+            seed: o.seed,
+            threads: o.client_threads,
+            request_id_prefix: format!("sb{:x}-c{lanes}", std::process::id()),
+        };
+        let (path, format) = (trace.path.clone(), o.replay.format);
+        let open: replay::Opener =
+            Box::new(move || Ok(Box::new(trace::read(&path, format)?) as replay::SessionIter));
+        let (run, counts) = replay::run(spec, open, progress);
+        let lens: Vec<u64> = run.records.iter().map(|r| u64::from(r.input_len)).collect();
+        let input_lengths = servebench_core::result::LengthStats {
+            count: lens.len() as u64,
+            min: lens.iter().copied().min().unwrap_or(0),
+            max: lens.iter().copied().max().unwrap_or(0),
+            mean: lens.iter().sum::<u64>() as f64 / lens.len().max(1) as f64,
+            // Checked in `trace`: n words are n tokens.
+            mean_mismatch: 0.0,
+            mismatched: 0,
+        };
+        let cx = self.context(
+            Some(lanes),
+            run.records.len(),
+            run.warmup_records.len(),
+            trace.sha256.clone(),
+            input_lengths,
+            None,
+        );
+        let mut result = metrics::aggregate(&run, cx);
+        result.agentic = Some(agentic::summarize(
+            &run.records,
+            &counts,
+            &agentic::Setup {
+                format: format.as_str(),
+                lanes,
+                start_ratio: o.replay.start_ratio,
+                warmups_per_lane: o.replay.warmups_per_lane,
+                pause_cap_s: o.replay.pause_cap.as_secs_f64(),
+                trace: &trace.summary,
+            },
+        ));
+        ReplayOutcome {
+            outcome: PointOutcome { result, run },
+            counts,
+        }
+    }
+
+    /// What a point's result says about its run besides the records.
+    fn context(
+        &self,
+        concurrency: Option<usize>,
+        num_prompts: usize,
+        warmups: usize,
+        dataset_sha256: String,
+        input_lengths: servebench_core::result::LengthStats,
+        probe: Option<TokenizeProbe>,
+    ) -> Context {
         let o = &self.opts;
         let config = RunConfig {
             base_url: o.base_url.to_string(),
@@ -522,30 +711,26 @@ impl Bench {
             header_names: self.target.headers.iter().map(|(n, _)| n.clone()).collect(),
         };
         let tokenizer = self.tokenizer.info();
-        let result = metrics::aggregate(
-            &run,
-            Context {
-                config,
-                provenance: Provenance {
-                    servebench_version: env!("CARGO_PKG_VERSION").into(),
-                    host: sys::hostname(),
-                    os: sys::os_release(),
-                    tokenizer: tokenizer.clone(),
-                    dataset_sha256,
-                    seed: o.seed,
-                },
-                model_id: o.model.clone(),
-                tokenizer_id: tokenizer.name.clone(),
-                backend: o.api.backend().into(),
-                request_rate: o.request_rate,
-                goodput: o.goodput.clone(),
-                num_gpus: o.num_gpus,
-                input_lengths,
-                tokenize_probe: probe,
-                peak_rss_bytes: peak_rss_bytes(),
+        Context {
+            config,
+            provenance: Provenance {
+                servebench_version: env!("CARGO_PKG_VERSION").into(),
+                host: sys::hostname(),
+                os: sys::os_release(),
+                tokenizer: tokenizer.clone(),
+                dataset_sha256,
+                seed: o.seed,
             },
-        );
-        PointOutcome { result, run }
+            model_id: o.model.clone(),
+            tokenizer_id: tokenizer.name.clone(),
+            backend: o.api.backend().into(),
+            request_rate: o.request_rate,
+            goodput: o.goodput.clone(),
+            num_gpus: o.num_gpus,
+            input_lengths,
+            tokenize_probe: probe,
+            peak_rss_bytes: peak_rss_bytes(),
+        }
     }
 }
 
@@ -556,24 +741,7 @@ pub fn parse_header(h: &str) -> Result<(String, String), String> {
         // The text is not echoed: a header without its name may be a pasted credential.
         .ok_or_else(|| "--header: expected NAME: VALUE (no ':' in one of them)".to_string())?;
     let name = name.trim();
-    let valid = !name.is_empty()
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-_!#$%&'*+.^`|~".contains(&b));
-    if !valid {
-        return Err(format!("--header: '{name}' is not a header name"));
-    }
-    if [
-        "host",
-        "content-length",
-        "content-type",
-        "transfer-encoding",
-        "x-request-id",
-    ]
-    .contains(&name.to_ascii_lowercase().as_str())
-    {
-        return Err(format!("--header {name}: servebench sets {name} itself"));
-    }
+    check_header_name("--header", name)?;
     let value = value.trim();
     if value.bytes().any(|b| b == b'\r' || b == b'\n') {
         return Err(format!(
@@ -581,6 +749,28 @@ pub fn parse_header(h: &str) -> Result<(String, String), String> {
         ));
     }
     Ok((name.to_string(), value.to_string()))
+}
+
+/// A header name a user may set (`flag` names where it came from).
+fn check_header_name(flag: &str, name: &str) -> Result<(), String> {
+    let valid = !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_!#$%&'*+.^`|~".contains(&b));
+    if !valid {
+        return Err(format!("{flag}: '{name}' is not a header name"));
+    }
+    let own = [
+        "host",
+        "content-length",
+        "content-type",
+        "transfer-encoding",
+        "x-request-id",
+    ];
+    if own.contains(&name.to_ascii_lowercase().as_str()) {
+        return Err(format!("{flag} {name}: servebench sets {name} itself"));
+    }
+    Ok(())
 }
 
 /// Whether a point failed too often (the exit-code gate).

@@ -40,6 +40,9 @@ pub struct Target {
     pub extra_body: ExtraBody,
     /// Extra request headers (`--header`), sent as given and never printed.
     pub headers: Vec<(String, String)>,
+    /// The header that carries a replayed request's session id, for routers and engines that
+    /// keep a session on one replica (`X-Session-ID`, `X-Dynamo-Session-ID`).
+    pub session_header: Option<String>,
 }
 
 /// Members added to every request body, pre-serialised once.
@@ -247,7 +250,7 @@ pub fn build_body(out: &mut Vec<u8>, target: &Target, req: &RequestSpec<'_>) {
     out.push(b'}');
 }
 
-fn build_request(out: &mut Vec<u8>, target: &Target, request_id: &str, body: &[u8]) {
+fn build_request(out: &mut Vec<u8>, target: &Target, ids: RequestIds<'_>, body: &[u8]) {
     use std::io::Write;
     out.clear();
     let _ = write!(
@@ -256,7 +259,7 @@ fn build_request(out: &mut Vec<u8>, target: &Target, request_id: &str, body: &[u
         target.path,
         target.host,
         env!("CARGO_PKG_VERSION"),
-        request_id,
+        ids.request,
         body.len()
     );
     if let Some(auth) = &target.authorization {
@@ -266,6 +269,9 @@ fn build_request(out: &mut Vec<u8>, target: &Target, request_id: &str, body: &[u
     }
     for (name, value) in &target.headers {
         let _ = write!(out, "{name}: {value}\r\n");
+    }
+    if let (Some(name), Some(id)) = (&target.session_header, ids.session) {
+        let _ = write!(out, "{name}: {id}\r\n");
     }
     out.extend_from_slice(b"\r\n");
     out.extend_from_slice(body);
@@ -352,11 +358,20 @@ impl Sink<'_> {
 /// Send `req` on `slot` (connecting first if needed) and read the whole response into `rec`.
 /// `rec.sched_ns`/`queue_ns` are set by the caller; everything else is filled here.
 /// Generated text is appended to `text` when given (for re-tokenization).
+/// The ids a request carries in its headers.
+#[derive(Debug, Clone, Copy)]
+pub struct RequestIds<'a> {
+    /// `X-Request-Id`.
+    pub request: &'a str,
+    /// The session's id, sent in [`Target::session_header`] when that is set.
+    pub session: Option<&'a str>,
+}
+
 pub async fn execute(
     slot: &mut Slot,
     scratch: &RefCell<Scratch>,
     target: &Target,
-    request_id: &str,
+    ids: RequestIds<'_>,
     req: RequestSpec<'_>,
     rec: &mut RequestRecord,
     text: Option<&mut Vec<u8>>,
@@ -389,7 +404,7 @@ pub async fn execute(
         let mut s = scratch.borrow_mut();
         let Scratch { write, body, .. } = &mut *s;
         build_body(body, target, &req);
-        build_request(write, target, request_id, body);
+        build_request(write, target, ids, body);
     }
     // The prompt text is in the request bytes now; do not hold it while the response streams.
     drop(req);
@@ -774,7 +789,37 @@ mod tests {
             tls: None,
             extra_body: ExtraBody::default(),
             headers: vec![],
+            session_header: None,
         }
+    }
+
+    #[test]
+    fn the_session_id_goes_in_the_named_header_only_when_both_are_set() {
+        let head = |t: &Target, session| {
+            let mut out = Vec::new();
+            let ids = RequestIds {
+                request: "r1",
+                session,
+            };
+            build_request(&mut out, t, ids, b"{}");
+            let mut h = [httparse::EMPTY_HEADER; 16];
+            let mut req = httparse::Request::new(&mut h);
+            assert!(req.parse(&out).unwrap().is_complete());
+            req.headers
+                .iter()
+                .map(|h| (h.name.to_string(), String::from_utf8_lossy(h.value).to_string()))
+                .collect::<Vec<_>>()
+        };
+        let with = Target {
+            session_header: Some("X-Session-ID".into()),
+            ..target(Api::Chat)
+        };
+        let got = head(&with, Some("sb1-c4-s7"));
+        assert!(got.contains(&("X-Session-ID".into(), "sb1-c4-s7".into())));
+        assert!(got.contains(&("X-Request-Id".into(), "r1".into())));
+        assert!(!head(&with, None).iter().any(|(n, _)| n == "X-Session-ID"));
+        let without = target(Api::Chat);
+        assert!(!head(&without, Some("s")).iter().any(|(n, _)| n == "X-Session-ID"));
     }
 
     #[test]

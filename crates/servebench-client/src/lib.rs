@@ -6,6 +6,7 @@
 //! probe), [`metrics`] (records → result, every definition), [`bench`] (the CLI's entry),
 //! [`report`] (the text summary).
 
+pub mod agentic;
 pub mod bench;
 pub mod chunk;
 pub mod conn;
@@ -13,6 +14,7 @@ pub mod exchange;
 pub mod http1;
 pub mod metrics;
 pub mod record;
+pub mod replay;
 pub mod report;
 pub mod runner;
 pub mod sse;

@@ -276,6 +276,7 @@ pub fn aggregate(run: &PointRun, cx: Context) -> BenchResult {
         self_check: sc,
         mono_start_ns: run.start_ns,
         power: None,
+        agentic: None,
     }
 }
 

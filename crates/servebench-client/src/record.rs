@@ -53,6 +53,24 @@ pub struct RequestRecord {
     pub resent: bool,
     /// The connection ended cleanly (EOF, no reset) before any response byte.
     pub closed_unanswered: bool,
+    /// Which turn of which session this was (trace replay).
+    pub turn: Option<TurnTag>,
+}
+
+/// A replayed request's place in its session.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TurnTag {
+    /// The session play (0, 1, ... in the order lanes took sessions).
+    pub play: u32,
+    /// 0: the main agent; k: the session's subagent k - 1.
+    pub agent: u32,
+    /// The turn's index in its agent's turns.
+    pub turn: u32,
+    pub lane: u32,
+    /// The prompt's blocks, and how many of its leading ones the session had sent before (the
+    /// hits of an unbounded prefix cache).
+    pub blocks: u32,
+    pub hit_blocks: u32,
 }
 
 impl RequestRecord {

@@ -225,6 +225,43 @@ pub fn summary(r: &BenchResult) -> String {
             let _ = writeln!(s, "  {}: {}", r.code, r.detail);
         }
     }
+    if let Some(a) = &r.agentic {
+        let _ = writeln!(s, "{:-^58}", format!(" Trace replay ({}) ", a.trace_format));
+        line(&mut s, "Lanes (users):", a.lanes.to_string());
+        line(
+            &mut s,
+            "Sessions started / completed:",
+            format!("{} / {}", a.sessions_started, a.sessions_completed),
+        );
+        line(
+            &mut s,
+            "Subagent requests:",
+            a.subagent_requests.to_string(),
+        );
+        line(
+            &mut s,
+            "Most requests in flight:",
+            a.max_in_flight.to_string(),
+        );
+        line(
+            &mut s,
+            "Theoretical prefix-cache hit rate:",
+            format!("{:.4}", a.theoretical_cache_hit_rate),
+        );
+        line(
+            &mut s,
+            "E2E-normalised interactivity P50/P90:",
+            format!("{:.2}/{:.2}", a.e2e_norm_intvty.p50, a.e2e_norm_intvty.p90),
+        );
+        line(
+            &mut s,
+            "Completions per second (mean/P90):",
+            format!("{:.2}/{:.2}", a.qps.mean, a.qps.p90),
+        );
+        if let Some(e) = &a.trace_error {
+            let _ = writeln!(s, "  the trace stopped: {e}");
+        }
+    }
     let _ = writeln!(s, "{}", "=".repeat(58));
     s
 }

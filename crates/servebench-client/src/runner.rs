@@ -100,7 +100,6 @@ struct Shared {
     retok_tx: Mutex<Option<mpsc::Sender<Generated>>>,
     backlog: Arc<AtomicUsize>,
     retok_skipped: AtomicU64,
-    probing: AtomicBool,
 }
 
 /// Run one point. Blocks until every measured request has finished or failed.
@@ -149,7 +148,6 @@ pub fn run_point(spec: PointSpec, progress: Arc<Progress>) -> PointRun {
         retok_tx: Mutex::new(retok_tx),
         backlog,
         retok_skipped: AtomicU64::new(0),
-        probing: AtomicBool::new(true),
     });
 
     let warmed = Arc::new(Barrier::new(threads + 1));
@@ -185,22 +183,7 @@ pub fn run_point(spec: PointSpec, progress: Arc<Progress>) -> PointRun {
     progress.phase.store(PHASE_MEASURE, Ordering::Relaxed);
     go.wait();
 
-    let probe = {
-        let sh = shared.clone();
-        std::thread::Builder::new()
-            .name("sb-lag-probe".into())
-            .spawn(move || {
-                set_timer_slack_ns(1000);
-                while sh.probing.load(Ordering::Relaxed) {
-                    std::thread::sleep(Duration::from_millis(1));
-                    let t = mono_ns();
-                    for tx in &probe_txs {
-                        let _ = tx.send(t);
-                    }
-                }
-            })
-            .expect("spawn probe")
-    };
+    let probe = LagProbe::start(probe_txs);
     let pacer = if shared.spec.rate.is_infinite() {
         drop(arrival_txs);
         None
@@ -228,8 +211,7 @@ pub fn run_point(spec: PointSpec, progress: Arc<Progress>) -> PointRun {
         connections_opened += out.connections_opened;
     }
     let process_cpu1 = process_cpu_ns();
-    shared.probing.store(false, Ordering::Relaxed);
-    let _ = probe.join();
+    probe.finish();
     if let Some(p) = pacer {
         let _ = p.join();
     }
@@ -299,6 +281,50 @@ fn retokenize_thread(
     out
 }
 
+/// A thread that sends a timestamp to every I/O thread each millisecond; how late each is
+/// handled ([`record_lag`]) is that thread's event-loop lag.
+pub(crate) struct LagProbe {
+    running: Arc<AtomicBool>,
+    handle: std::thread::JoinHandle<()>,
+}
+
+impl LagProbe {
+    pub(crate) fn start(txs: Vec<tokio::sync::mpsc::UnboundedSender<u64>>) -> LagProbe {
+        let running = Arc::new(AtomicBool::new(true));
+        let r = running.clone();
+        let handle = std::thread::Builder::new()
+            .name("sb-lag-probe".into())
+            .spawn(move || {
+                set_timer_slack_ns(1000);
+                while r.load(Ordering::Relaxed) {
+                    std::thread::sleep(Duration::from_millis(1));
+                    let t = mono_ns();
+                    for tx in &txs {
+                        let _ = tx.send(t);
+                    }
+                }
+            })
+            .expect("spawn probe");
+        LagProbe { running, handle }
+    }
+
+    pub(crate) fn finish(self) {
+        self.running.store(false, Ordering::Relaxed);
+        let _ = self.handle.join();
+    }
+}
+
+/// Records, in µs, how late each probe timestamp is handled on this thread's event loop.
+pub(crate) async fn record_lag(
+    mut rx: tokio::sync::mpsc::UnboundedReceiver<u64>,
+    lag: Rc<RefCell<CountDistribution>>,
+) {
+    while let Some(sent) = rx.recv().await {
+        let l = mono_ns().saturating_sub(sent);
+        lag.borrow_mut().add((l / 1000).min(u32::MAX as u64) as u32);
+    }
+}
+
 /// Sleep to each arrival time and hand the request to its I/O thread.
 fn pace_arrivals(
     sh: &Shared,
@@ -344,7 +370,7 @@ struct WorkerOut {
 }
 
 /// Requests assigned to worker `w` of `n` when `total` are spread evenly.
-fn share(total: usize, w: usize, n: usize) -> usize {
+pub(crate) fn share(total: usize, w: usize, n: usize) -> usize {
     total / n + usize::from(w < total % n)
 }
 
@@ -362,7 +388,7 @@ fn worker(
     sh: Arc<Shared>,
     warmed: Arc<Barrier>,
     go: Arc<Barrier>,
-    mut probe_rx: tokio::sync::mpsc::UnboundedReceiver<u64>,
+    probe_rx: tokio::sync::mpsc::UnboundedReceiver<u64>,
     mut arrivals: tokio::sync::mpsc::UnboundedReceiver<(usize, u64)>,
 ) -> WorkerOut {
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -437,12 +463,7 @@ fn worker(
         let lag = lag.clone();
         async move {
             // Event-loop lag probe: stops with the window.
-            let probe = tokio::task::spawn_local(async move {
-                while let Some(sent) = probe_rx.recv().await {
-                    let l = mono_ns().saturating_sub(sent);
-                    lag.borrow_mut().add((l / 1000).min(u32::MAX as u64) as u32);
-                }
-            });
+            let probe = tokio::task::spawn_local(record_lag(probe_rx, lag));
             let start = ctx.sh.start_ns.load(Ordering::SeqCst);
             if ctx.sh.spec.rate.is_infinite() {
                 // Closed loop: each slot sends its next request as soon as the last one ends.
@@ -532,12 +553,10 @@ async fn run_one(ctx: &Ctx, slot: &mut Slot, i: usize, warmup: bool, sched_ns: u
         resent,
         ..Default::default()
     };
-    let mut req = request();
-    let mut rec = record(false);
-    rec.gaps_us.reserve(req.output_len.min(65_536) as usize);
     let want_text = !warmup && spec.retokenize.is_some();
+    let out_len = request().output_len;
     let mut text = if want_text {
-        Vec::with_capacity(req.output_len as usize * 6)
+        Vec::with_capacity(out_len as usize * 6)
     } else {
         Vec::new()
     };
@@ -547,34 +566,20 @@ async fn run_one(ctx: &Ctx, slot: &mut Slot, i: usize, warmup: bool, sched_ns: u
         if warmup { 'w' } else { 'm' },
         i
     );
-    loop {
-        let had_conn = slot.is_connected();
-        exchange::execute(
-            slot,
-            &ctx.scratch,
-            &spec.target,
-            &id,
-            req,
-            &mut rec,
-            want_text.then_some(&mut text),
-        )
-        .await;
-        if !had_conn && rec.connect_ns > 0 {
-            ctx.connections.set(ctx.connections.get() + 1);
-        }
-        // A reused connection the server closed cleanly before answering at all (no byte, no
-        // reset): it was done with the connection and never took the request, which goes out
-        // once more on a new connection, as HTTP clients do (RFC 9112 §9.3.1). A reset, or
-        // anything else, stays a failure.
-        let unanswered = had_conn && rec.connect_ns == 0 && rec.closed_unanswered;
-        if rec.resent || !unanswered {
-            break;
-        }
-        req = request();
-        rec = record(true);
-        text.clear();
-    }
-    rec.gaps_us.shrink_to_fit();
+    let (mut rec, opened) = send(
+        slot,
+        &ctx.scratch,
+        &spec.target,
+        exchange::RequestIds {
+            request: &id,
+            session: None,
+        },
+        request,
+        record,
+        want_text.then_some(&mut text),
+    )
+    .await;
+    ctx.connections.set(ctx.connections.get() + opened);
     if warmup {
         ctx.sh.progress.warmup_done.fetch_add(1, Ordering::Relaxed);
     } else {
@@ -600,6 +605,54 @@ async fn run_one(ctx: &Ctx, slot: &mut Slot, i: usize, warmup: bool, sched_ns: u
     ctx.records.borrow_mut().push(rec);
 }
 
+/// Sends one request and reads its response into a record; returns it and how many
+/// connections were opened for it.
+///
+/// A reused connection the server closed cleanly before answering at all (no byte, no reset)
+/// was done with the connection and never took the request, which goes out once more on a
+/// new connection, as HTTP clients do (RFC 9112 §9.3.1). A reset, or anything else, stays a
+/// failure.
+pub(crate) async fn send<'d>(
+    slot: &mut Slot,
+    scratch: &RefCell<Scratch>,
+    target: &Target,
+    ids: exchange::RequestIds<'_>,
+    request: impl Fn() -> servebench_dataset::RequestSpec<'d>,
+    record: impl Fn(bool) -> RequestRecord,
+    mut text: Option<&mut Vec<u8>>,
+) -> (RequestRecord, u64) {
+    let mut opened = 0;
+    let mut resent = false;
+    loop {
+        let req = request();
+        let mut rec = record(resent);
+        rec.gaps_us.reserve(req.output_len.min(65_536) as usize);
+        if let Some(t) = text.as_deref_mut() {
+            t.clear();
+        }
+        let had_conn = slot.is_connected();
+        exchange::execute(
+            slot,
+            scratch,
+            target,
+            ids,
+            req,
+            &mut rec,
+            text.as_deref_mut(),
+        )
+        .await;
+        if !had_conn && rec.connect_ns > 0 {
+            opened += 1;
+        }
+        let unanswered = had_conn && rec.connect_ns == 0 && rec.closed_unanswered;
+        if resent || !unanswered {
+            rec.gaps_us.shrink_to_fit();
+            return (rec, opened);
+        }
+        resent = true;
+    }
+}
+
 /// Let this thread run only when nothing else wants the CPU (Linux `SCHED_IDLE`).
 fn set_idle_priority() {
     // SAFETY: sched_setscheduler on the calling thread (pid 0) with a valid param struct.
@@ -610,7 +663,7 @@ fn set_idle_priority() {
 }
 
 /// Ask the kernel to wake this thread's sleeps within `ns` of their deadline (default 50 µs).
-fn set_timer_slack_ns(ns: u64) {
+pub(crate) fn set_timer_slack_ns(ns: u64) {
     // SAFETY: PR_SET_TIMERSLACK takes an unsigned long; no pointers involved.
     unsafe {
         libc::prctl(libc::PR_SET_TIMERSLACK, ns as libc::c_ulong, 0, 0, 0);

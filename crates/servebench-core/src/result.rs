@@ -409,6 +409,78 @@ pub struct BenchResult {
     /// Measured GPU board power over the benchmark window (`--power`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub power: Option<crate::power::MeasuredPower>,
+    /// Trace replay (`--dataset trace`): sessions, cache hits and InferenceX's agentic metrics.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agentic: Option<Agentic>,
+}
+
+/// A distribution as InferenceX's agentic rows give it: mean, p50/p75/p90/p95 by linear
+/// interpolation, population std.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct AgenticStat {
+    pub mean: f64,
+    pub p50: f64,
+    pub p75: f64,
+    pub p90: f64,
+    pub p95: f64,
+    pub std: f64,
+}
+
+impl AgenticStat {
+    /// The stat block of a sample (sorted in place); zeros for an empty one.
+    pub fn of(values: &mut [f64]) -> AgenticStat {
+        use crate::stats::percentile_sorted as q;
+        if values.is_empty() {
+            return AgenticStat::default();
+        }
+        values.sort_unstable_by(|a, b| a.total_cmp(b));
+        let n = values.len() as f64;
+        let mean = values.iter().sum::<f64>() / n;
+        let var = values.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / n;
+        AgenticStat {
+            mean,
+            p50: q(values, 50.0),
+            p75: q(values, 75.0),
+            p90: q(values, 90.0),
+            p95: q(values, 95.0),
+            std: var.sqrt(),
+        }
+    }
+}
+
+/// What a trace replay measured beyond the per-request metrics.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Agentic {
+    /// `weka`, `mooncake` or `sessions`.
+    pub trace_format: String,
+    /// Concurrent users, each playing one session (with its subagents) at a time.
+    pub lanes: usize,
+    pub start_ratio: (f64, f64),
+    pub warmups_per_lane: usize,
+    pub pause_cap_s: f64,
+    /// The whole trace, as read before the run.
+    pub trace_sessions: u64,
+    pub trace_turns: u64,
+    pub trace_theoretical_cache_hit_rate: f64,
+    /// Sessions lanes began and finished inside the window.
+    pub sessions_started: u64,
+    pub sessions_completed: u64,
+    /// Measured requests that were subagent turns.
+    pub subagent_requests: u64,
+    /// The most requests in flight at once (above `lanes` where subagents fan out).
+    pub max_in_flight: u64,
+    /// Over the measured turns: leading blocks their session had sent before, over all their
+    /// blocks (an unbounded prefix cache's hit rate; InferenceX's `theoretical_cache_hit_rate`).
+    pub theoretical_cache_hit_rate: f64,
+    /// `1 / percentile(E2EL_s / output tokens)` per statistic (mean: `1 / mean`), tok/s/user:
+    /// InferenceX's E2E-normalised interactivity, the x-axis of its agentic frontiers.
+    pub e2e_norm_intvty: AgenticStat,
+    /// Completions per 1-second window, first to last completion.
+    pub qps: AgenticStat,
+    pub qps_windows: u64,
+    /// The trace could not be read on (the run stopped taking sessions there).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace_error: Option<String>,
 }
 
 #[cfg(test)]

@@ -72,6 +72,7 @@
 //! (`T` for a text prompt, `M` for chat messages), the prompt's byte length (u64 LE), its bytes,
 //! and the requested output length (u32 LE).
 
+pub mod blocks;
 mod error;
 mod jsonl;
 mod random;
@@ -94,6 +95,8 @@ pub enum DatasetKind {
     Random,
     ShareGpt,
     Jsonl,
+    /// Multi-turn sessions replayed turn by turn ([`trace`]), not a list of requests.
+    Trace,
 }
 
 impl DatasetKind {
@@ -102,6 +105,7 @@ impl DatasetKind {
             DatasetKind::Random => "random",
             DatasetKind::ShareGpt => "sharegpt",
             DatasetKind::Jsonl => "jsonl",
+            DatasetKind::Trace => "trace",
         }
     }
 }
@@ -119,8 +123,9 @@ impl std::str::FromStr for DatasetKind {
             "random" => Ok(DatasetKind::Random),
             "sharegpt" => Ok(DatasetKind::ShareGpt),
             "jsonl" => Ok(DatasetKind::Jsonl),
+            "trace" => Ok(DatasetKind::Trace),
             _ => Err(format!(
-                "expected 'random', 'sharegpt' or 'jsonl', got '{s}'"
+                "expected 'random', 'sharegpt', 'jsonl' or 'trace', got '{s}'"
             )),
         }
     }
@@ -232,6 +237,12 @@ impl Dataset {
             DatasetKind::Random => random::build(spec, tok, threads)?,
             DatasetKind::ShareGpt => sharegpt::build(spec, tok, threads)?,
             DatasetKind::Jsonl => jsonl::build(spec, tok, threads)?,
+            DatasetKind::Trace => {
+                return Err(DatasetError::Invalid(
+                    "a trace is replayed session by session, not built as a list of requests"
+                        .into(),
+                ))
+            }
         };
         let mut store = built.store;
         store.shrink();

@@ -9,7 +9,7 @@
 //! Three formats are read, each one session per line (a Mooncake line is a one-turn session):
 //! - [`Format::Weka`]: InferenceX's agentic corpora (`traces.jsonl` of
 //!   `semianalysisai/cc-traces-weka-*`): `{"id", "block_size", "requests": [...]}`, a request
-//!   `{"type": "n"|"s", "t", "in", "out", "hash_ids", "think_time"?, ...}`, a subagent
+//!   `{"type": "n"|"s", "t", "in", "out", "hash_ids", "think_time"?, "api_time"?, ...}`, a subagent
 //!   `{"type": "subagent", "t", "agent_id", "requests": [...]}`; other fields are read past.
 //!   A subagent is anchored after the last main-agent turn that started before it.
 //! - [`Format::Mooncake`]: `{"timestamp": ms, "input_length", "output_length", "hash_ids"}`,
@@ -17,7 +17,8 @@
 //! - [`Format::Sessions`]: servebench's own, as written by [`Session::to_json_line`]:
 //!   `{"id", "block_size", "turns": [TURN...], "subagents": [{"id", "t"?, "after", "turns"}]}`
 //!   (a subagent's `t` defaults to its first turn's), a turn `{"t", "in", "out", "hash_ids",
-//!   "think"?, "stream"?}`.
+//!   "think"?, "dur"?, "stream"?}` (`think`: the pause since the previous turn ended;
+//!   `dur`: how long the recorded request took).
 //!
 //! Bad input is an error naming the file, the line and the field (`requests[3].hash_ids[2]`).
 
@@ -39,6 +40,8 @@ pub struct Turn {
     pub hash_ids: Vec<u64>,
     /// The pause since the previous turn ended, where the trace records it.
     pub think_time: Option<f64>,
+    /// How long the recorded request took (Weka `api_time`), where the trace records it.
+    pub duration: Option<f64>,
     /// Recorded as a streaming request.
     pub streaming: bool,
 }
@@ -60,6 +63,9 @@ pub struct Session {
     pub id: String,
     /// Tokens per hash block.
     pub block_size: u32,
+    /// Block ids name the same blocks in every session of the file (Mooncake's global hash
+    /// ids), not only within this session (the Weka corpora's `hash_id_scope: local`).
+    pub shared_blocks: bool,
     pub turns: Vec<Turn>,
     pub subagents: Vec<Subagent>,
 }
@@ -70,6 +76,30 @@ pub enum Format {
     Weka,
     Mooncake,
     Sessions,
+}
+
+impl Format {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Weka => "weka",
+            Format::Mooncake => "mooncake",
+            Format::Sessions => "sessions",
+        }
+    }
+}
+
+impl std::str::FromStr for Format {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "weka" => Ok(Format::Weka),
+            "mooncake" => Ok(Format::Mooncake),
+            "sessions" => Ok(Format::Sessions),
+            _ => Err(format!(
+                "expected 'weka' (InferenceX's agentic traces), 'mooncake' or 'sessions', got '{s}'"
+            )),
+        }
+    }
 }
 
 /// Mooncake traces' block size (its trace format documents 512-token blocks).
@@ -187,6 +217,14 @@ fn seconds(v: &Value, at: &str) -> Result<f64, String> {
         .ok_or_else(|| format!("{at}: expected a number of seconds ≥ 0, got {}", shown(v)))
 }
 
+/// An optional seconds field (absent or null: `None`).
+fn optional_seconds(o: &Map<String, Value>, key: &str, at: &str) -> Result<Option<f64>, String> {
+    o.get(key)
+        .filter(|v| !v.is_null())
+        .map(|v| seconds(v, &path(at, key)))
+        .transpose()
+}
+
 fn count(v: &Value, at: &str) -> Result<u32, String> {
     v.as_u64()
         .and_then(|n| u32::try_from(n).ok())
@@ -287,6 +325,7 @@ fn weka(o: &Map<String, Value>) -> Result<Session, String> {
     Ok(Session {
         id,
         block_size: block,
+        shared_blocks: false,
         turns,
         subagents,
     })
@@ -305,11 +344,8 @@ fn weka_turn(r: &Value, at: &str, block: u32) -> Result<Turn, String> {
         input_tokens: count(field(e, "in", at)?, &path(at, "in"))?,
         output_tokens: count(field(e, "out", at)?, &path(at, "out"))?,
         hash_ids: hash_ids(field(e, "hash_ids", at)?, &path(at, "hash_ids"))?,
-        think_time: e
-            .get("think_time")
-            .filter(|v| !v.is_null())
-            .map(|v| seconds(v, &path(at, "think_time")))
-            .transpose()?,
+        think_time: optional_seconds(e, "think_time", at)?,
+        duration: optional_seconds(e, "api_time", at)?,
         streaming: kind == "s",
     };
     check_blocks(&t, block, at)?;
@@ -326,12 +362,14 @@ fn mooncake(o: &Map<String, Value>, line: usize) -> Result<Session, String> {
         output_tokens: count(field(o, "output_length", "")?, "output_length")?,
         hash_ids: hash_ids(field(o, "hash_ids", "")?, "hash_ids")?,
         think_time: None,
+        duration: None,
         streaming: true,
     };
     check_blocks(&t, MOONCAKE_BLOCK, "")?;
     Ok(Session {
         id: format!("line-{line}"),
         block_size: MOONCAKE_BLOCK,
+        shared_blocks: true,
         turns: vec![t],
         subagents: Vec::new(),
     })
@@ -375,6 +413,7 @@ fn sessions(o: &Map<String, Value>) -> Result<Session, String> {
     Ok(Session {
         id: text(o, "id", "")?,
         block_size: block,
+        shared_blocks: false,
         turns,
         subagents,
     })
@@ -392,11 +431,8 @@ fn own_turns(v: &Value, at: &str, block: u32) -> Result<Vec<Turn>, String> {
                 input_tokens: count(field(e, "in", &at)?, &path(&at, "in"))?,
                 output_tokens: count(field(e, "out", &at)?, &path(&at, "out"))?,
                 hash_ids: hash_ids(field(e, "hash_ids", &at)?, &path(&at, "hash_ids"))?,
-                think_time: e
-                    .get("think")
-                    .filter(|v| !v.is_null())
-                    .map(|v| seconds(v, &path(&at, "think")))
-                    .transpose()?,
+                think_time: optional_seconds(e, "think", &at)?,
+                duration: optional_seconds(e, "dur", &at)?,
                 streaming: match e.get("stream") {
                     None | Some(Value::Null) => true,
                     Some(Value::Bool(b)) => *b,
@@ -424,6 +460,9 @@ impl Turn {
         });
         if let Some(p) = self.think_time {
             m["think"] = p.into();
+        }
+        if let Some(d) = self.duration {
+            m["dur"] = d.into();
         }
         if !self.streaming {
             m["stream"] = false.into();
@@ -465,28 +504,124 @@ impl Session {
             .chain(self.subagents.iter().flat_map(|s| &s.turns))
             .collect();
         all.sort_by(|a, b| a.start.total_cmp(&b.start));
-        // A trie of the prefixes sent: (node, block id) -> child node; node 0 is the root.
-        let mut trie: std::collections::HashMap<(u32, u64), u32> = std::collections::HashMap::new();
+        let mut trie = PrefixTrie::default();
         let (mut hits, mut total) = (0u64, 0u64);
         for t in all {
             total += t.hash_ids.len() as u64;
-            let mut node = 0u32;
-            let mut cached = true;
-            for &id in &t.hash_ids {
-                let next = trie.len() as u32 + 1;
-                match trie.entry((node, id)) {
-                    std::collections::hash_map::Entry::Occupied(e) => {
-                        node = *e.get();
-                        hits += u64::from(cached);
-                    }
-                    std::collections::hash_map::Entry::Vacant(e) => {
-                        e.insert(next);
-                        node = next;
-                        cached = false;
-                    }
-                }
-            }
+            hits += u64::from(trie.insert(&t.hash_ids));
         }
         (hits, total)
     }
+}
+
+/// The block prefixes sent so far: an unbounded prefix cache.
+#[derive(Debug, Default)]
+pub struct PrefixTrie {
+    /// (node, block id) → child node; node 0 is the root.
+    children: std::collections::HashMap<(u32, u64), u32>,
+}
+
+impl PrefixTrie {
+    /// Adds a prompt's blocks; returns how many of its leading blocks were already there (the
+    /// blocks an unbounded prefix cache would hit).
+    pub fn insert(&mut self, hash_ids: &[u64]) -> u32 {
+        let mut node = 0u32;
+        let mut hits = 0u32;
+        let mut cached = true;
+        for &id in hash_ids {
+            let next = self.children.len() as u32 + 1;
+            match self.children.entry((node, id)) {
+                std::collections::hash_map::Entry::Occupied(e) => {
+                    node = *e.get();
+                    hits += u32::from(cached);
+                }
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    e.insert(next);
+                    node = next;
+                    cached = false;
+                }
+            }
+        }
+        hits
+    }
+}
+
+/// What a trace file holds, read through once.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Summary {
+    pub sessions: u64,
+    /// Main-agent turns.
+    pub turns: u64,
+    pub subagents: u64,
+    pub subagent_turns: u64,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    /// Blocks sent, and those an unbounded prefix cache would hit (per session in start order;
+    /// across the whole file in file order where block ids are shared).
+    pub blocks: u64,
+    pub hit_blocks: u64,
+}
+
+impl Summary {
+    /// Hit blocks over blocks (0 for a trace without blocks).
+    pub fn theoretical_hit_rate(&self) -> f64 {
+        if self.blocks == 0 {
+            0.0
+        } else {
+            self.hit_blocks as f64 / self.blocks as f64
+        }
+    }
+}
+
+/// Reads every session of `path`: the first bad line is an error, before anything is sent.
+pub fn scan(path: &Path, format: Format) -> Result<Summary, DatasetError> {
+    let mut s = Summary::default();
+    let mut shared = PrefixTrie::default();
+    for session in read(path, format)? {
+        let session = session?;
+        s.sessions += 1;
+        s.turns += session.turns.len() as u64;
+        s.subagents += session.subagents.len() as u64;
+        let all = session
+            .turns
+            .iter()
+            .chain(session.subagents.iter().flat_map(|a| &a.turns));
+        for t in all {
+            s.input_tokens += u64::from(t.input_tokens);
+            s.output_tokens += u64::from(t.output_tokens);
+        }
+        s.subagent_turns += session
+            .subagents
+            .iter()
+            .map(|a| a.turns.len() as u64)
+            .sum::<u64>();
+        let (hits, blocks) = if session.shared_blocks {
+            let mut h = 0;
+            for t in &session.turns {
+                h += u64::from(shared.insert(&t.hash_ids));
+            }
+            (
+                h,
+                session.turns.iter().map(|t| t.hash_ids.len() as u64).sum(),
+            )
+        } else {
+            session.theoretical_hit_blocks()
+        };
+        s.hit_blocks += hits;
+        s.blocks += blocks;
+    }
+    Ok(s)
+}
+
+/// SHA-256 of a trace file's bytes (the replay's dataset hash).
+pub fn file_sha256(path: &Path) -> Result<String, DatasetError> {
+    use sha2::{Digest, Sha256};
+    let io = |e| DatasetError::Io {
+        path: path.to_path_buf(),
+        source: e,
+    };
+    let mut f = std::fs::File::open(path).map_err(io)?;
+    let mut h = Sha256::new();
+    std::io::copy(&mut f, &mut h).map_err(io)?;
+    Ok(hex::encode(h.finalize()))
 }

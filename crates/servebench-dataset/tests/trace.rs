@@ -36,6 +36,7 @@ fn turn(
         output_tokens: output,
         hash_ids: ids.to_vec(),
         think_time: think,
+        duration: None,
         streaming,
     }
 }
@@ -46,9 +47,10 @@ fn inferencex_agentic_traces_read_into_sessions_with_their_subagents() {
     let f = write(d.path(), "traces.jsonl", &format!("{WEKA}\n{WEKA}"));
     let s = all(&f, Format::Weka).unwrap();
     assert_eq!(s.len(), 2);
-    let expected = Session {
+    let mut expected = Session {
         id: "sess-a".into(),
         block_size: 64,
+        shared_blocks: false,
         turns: vec![
             turn(0.0, 100, 20, &[0, 1], None, true),
             turn(8.0, 250, 30, &[0, 1, 2, 3], Some(5.5), true),
@@ -65,6 +67,13 @@ fn inferencex_agentic_traces_read_into_sessions_with_their_subagents() {
             ],
         }],
     };
+    // The recorded `api_time`s.
+    for (t, d) in expected.turns.iter_mut().zip([2.5, 3.0, 1.0]) {
+        t.duration = Some(d);
+    }
+    for t in &mut expected.subagents[0].turns {
+        t.duration = Some(1.0);
+    }
     assert_eq!(s[0], expected);
     // In start order: [0,1] 0 of 2 cached; [0,1,4] 2 of 3; [0,1,4] 3 of 3; [0,1,2,3] 2 of 4;
     // [0,1,2,3,5] 4 of 5: 11 of 17 blocks (hand-counted).
@@ -134,4 +143,59 @@ fn bad_lines_name_file_line_and_field() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("none.jsonl"), "{e}");
+}
+
+#[test]
+fn block_text_shares_exactly_the_prefixes_the_block_ids_share() {
+    use servebench_dataset::blocks::BlockText;
+    let tok = servebench_tokenizer::Tokenizer::builtin("cl100k_base").unwrap();
+    let bt = BlockText::new(&tok).unwrap();
+    let text = |salt, ids: &[u64], n| {
+        let mut s = String::new();
+        bt.write(&mut s, salt, ids, 64, n);
+        s
+    };
+    let t0 = text(7, &[1, 2, 3], 150);
+    let t1 = text(7, &[1, 2, 3, 4], 250);
+    let other = text(7, &[1, 5, 3], 150);
+    // n words are n tokens.
+    assert_eq!(tok.encode(&t0).len(), 150);
+    assert_eq!(tok.encode(&t1).len(), 250);
+    // Turn 1 extends turn 0 (whose last block is cut at 22 of 64 words).
+    assert!(t1.starts_with(&t0));
+    let (e0, e1, eo) = (tok.encode(&t0), tok.encode(&t1), tok.encode(&other));
+    assert_eq!(e1[..150], e0[..]);
+    // A different second block: the first 64 tokens are shared, then they differ.
+    assert_eq!(eo[..64], e0[..64]);
+    assert_ne!(eo[64..128], e0[64..128]);
+    // Another salt (another play): nothing shared.
+    let replayed = tok.encode(&text(8, &[1, 2, 3], 150));
+    let common = replayed.iter().zip(&e0).take_while(|(a, b)| a == b).count();
+    assert!(common < 4, "{common} leading tokens shared across salts");
+}
+
+#[test]
+fn formats_parse_by_name_and_sessions_keep_the_recorded_duration() {
+    assert_eq!("weka".parse::<Format>(), Ok(Format::Weka));
+    assert_eq!("mooncake".parse::<Format>(), Ok(Format::Mooncake));
+    assert_eq!("sessions".parse::<Format>(), Ok(Format::Sessions));
+    assert!("aiperf".parse::<Format>().unwrap_err().contains("'weka'"));
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("w.jsonl");
+    std::fs::write(
+        &p,
+        r#"{"id":"x","block_size":64,"requests":[{"type":"s","t":0.5,"in":70,"out":9,"hash_ids":[4,5],"api_time":2.25}]}"#,
+    )
+    .unwrap();
+    let s = read(&p, Format::Weka).unwrap().next().unwrap().unwrap();
+    assert_eq!(s.turns[0].duration, Some(2.25));
+    assert!(!s.shared_blocks);
+    let own = dir.path().join("own.jsonl");
+    std::fs::write(&own, s.to_json_line() + "\n").unwrap();
+    let back = read(&own, Format::Sessions)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap();
+    assert_eq!(back, s);
 }

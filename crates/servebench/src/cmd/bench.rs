@@ -2,12 +2,14 @@
 
 use anyhow::{bail, Context as _};
 use indicatif::{ProgressBar, ProgressStyle};
+use servebench_client::bench::ReplayOptions;
 use servebench_client::bench::{over_failure_gate, parse_goodput, request_line};
 use servebench_client::runner::{PHASE_DONE, PHASE_MEASURE, PHASE_WARMUP};
 use servebench_client::{report, Bench, BenchOptions, Progress};
 use servebench_core::endpoint::BaseUrl;
 use servebench_core::result::RequestRate;
 use servebench_core::Api;
+use servebench_dataset::trace::Format as TraceFormat;
 use servebench_dataset::DatasetKind;
 use std::io::Write;
 use std::path::PathBuf;
@@ -69,6 +71,24 @@ pub struct BenchArgs {
     dataset: DatasetKind,
     #[arg(long)]
     dataset_path: Option<PathBuf>,
+    /// --dataset trace: the file's format: weka (InferenceX's agentic traces), mooncake, or
+    /// sessions (servebench's own). Each --concurrency value is a number of lanes (users).
+    #[arg(long, default_value = "weka", value_parser = parse_trace_format)]
+    trace_format: TraceFormat,
+    /// --dataset trace: a lane's first session starts at a turn drawn uniformly in LO,HI of
+    /// its turns (the turns before it are sent once as a warmup).
+    #[arg(long, value_delimiter = ',', num_args = 2, default_values_t = [0.25, 0.75])]
+    trace_start_ratio: Vec<f64>,
+    /// --dataset trace: one-token warmup requests per lane before the window.
+    #[arg(long, default_value_t = 10)]
+    warmups_per_lane: usize,
+    /// --dataset trace: the longest pause replayed between turns, seconds.
+    #[arg(long, default_value_t = 300.0)]
+    pause_cap: f64,
+    /// --dataset trace: send each session's id in this header (X-Session-ID for vllm-router's
+    /// consistent hashing, X-Dynamo-Session-ID for Dynamo).
+    #[arg(long, value_name = "NAME")]
+    session_header: Option<String>,
     /// Ask the server to ignore EOS so every request generates exactly its output length
     /// (default: on for the random dataset, off otherwise).
     #[arg(long, num_args = 0..=1, default_missing_value = "true")]
@@ -226,6 +246,10 @@ fn parse_dataset(s: &str) -> Result<DatasetKind, String> {
     s.parse()
 }
 
+fn parse_trace_format(s: &str) -> Result<TraceFormat, String> {
+    s.parse()
+}
+
 fn secs(name: &str, v: f64) -> anyhow::Result<Duration> {
     if !(v > 0.0 && v.is_finite()) {
         bail!("--{name} {v}: expected a positive number of seconds");
@@ -295,7 +319,10 @@ pub fn run(a: BenchArgs) -> anyhow::Result<ExitCode> {
         duration: a.duration.map(|d| secs("duration", d)).transpose()?,
         seed: a.seed,
         tokenizer,
-        ignore_eos: a.ignore_eos.unwrap_or(a.dataset == DatasetKind::Random),
+        ignore_eos: a.ignore_eos.unwrap_or(matches!(
+            a.dataset,
+            DatasetKind::Random | DatasetKind::Trace
+        )),
         // The embedded engine's GPUs, unless told otherwise.
         num_gpus: a
             .num_gpus
@@ -312,6 +339,20 @@ pub fn run(a: BenchArgs) -> anyhow::Result<ExitCode> {
         tokenize_probe: a.tokenize_probe,
         extra_body: a.extra_body.clone(),
         headers: a.headers.clone(),
+        replay: ReplayOptions {
+            format: a.trace_format,
+            start_ratio: (a.trace_start_ratio[0], a.trace_start_ratio[1]),
+            warmups_per_lane: a.warmups_per_lane,
+            pause_cap: Duration::from_secs_f64(if a.pause_cap.is_finite() && a.pause_cap >= 0.0 {
+                a.pause_cap
+            } else {
+                bail!(
+                    "--pause-cap {}: expected a number of seconds >= 0",
+                    a.pause_cap
+                )
+            }),
+            session_header: a.session_header.clone(),
+        },
     };
     let power = a
         .power
@@ -340,15 +381,33 @@ pub fn run(a: BenchArgs) -> anyhow::Result<ExitCode> {
         )),
         None => None,
     };
+    let trace = if a.dataset == DatasetKind::Trace {
+        let t = bench.trace()?;
+        eprintln!(
+            "servebench: {}: {} sessions, {} turns ({} in {} subagents), theoretical prefix-cache hit rate {:.4}",
+            t.path.display(),
+            t.summary.sessions,
+            t.summary.turns + t.summary.subagent_turns,
+            t.summary.subagent_turns,
+            t.summary.subagents,
+            t.summary.theoretical_hit_rate()
+        );
+        Some(t)
+    } else {
+        None
+    };
     let mut results = Vec::new();
     let mut gate_failed = false;
     for conc in bench.points() {
         // As the point is named in messages: `c=4`, or an open loop without a cap.
         let point = conc.map_or("an uncapped open loop".to_string(), |c| format!("c={c}"));
-        let ds = bench.dataset(conc)?;
         let progress = Arc::new(Progress::default());
         let bar = (!a.no_progress).then(|| spawn_bar(progress.clone(), conc));
-        let mut outcome = bench.run_point(conc, ds, progress);
+        let mut outcome = match (&trace, conc) {
+            (Some(t), Some(lanes)) => bench.run_replay(lanes, t, progress).outcome,
+            (Some(_), None) => bail!("--dataset trace needs --concurrency (the number of lanes)"),
+            (None, _) => bench.run_point(conc, bench.dataset(conc)?, progress),
+        };
         if let Some(b) = bar {
             let _ = b.join();
         }

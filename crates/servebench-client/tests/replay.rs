@@ -1,0 +1,249 @@
+//! Trace replay against `servebench sim` over loopback HTTP: the order, the lengths and the
+//! pauses the server recorded are checked against the hand-written trace.
+
+use servebench_client::bench::{ReplayOptions, ReplayOutcome};
+use servebench_client::runner::Progress;
+use servebench_client::{Bench, BenchOptions};
+use servebench_dataset::trace::Format;
+use servebench_dataset::DatasetKind;
+use servebench_sim::{FixedTiming, ServerRecord, SimConfig};
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Session A: three main turns; a subagent forked after the first (offset 0.5 s, capped to
+/// 0.1 s). Session B: two turns 3 s apart (capped to 0.1 s). Blocks of 4 tokens.
+const A: &str = r#"{"id":"A","block_size":4,"turns":[{"t":0,"in":10,"out":3,"hash_ids":[1,2,3]},{"t":1,"in":14,"out":2,"hash_ids":[1,2,3,4],"think":0.05},{"t":2,"in":20,"out":2,"hash_ids":[1,2,3,4,5],"think":0.02}],"subagents":[{"id":"s","after":0,"turns":[{"t":0.5,"in":6,"out":2,"hash_ids":[1,9]},{"t":0.6,"in":11,"out":2,"hash_ids":[1,9,10],"think":0.01}]}]}"#;
+const B: &str = r#"{"id":"B","block_size":4,"turns":[{"t":0,"in":8,"out":2,"hash_ids":[1,2]},{"t":3,"in":12,"out":2,"hash_ids":[1,2,7]}]}"#;
+
+const CAP: Duration = Duration::from_millis(100);
+
+fn opts(trace: &Path, lanes: usize, start: (f64, f64)) -> BenchOptions {
+    BenchOptions {
+        model: "servebench-sim".into(),
+        dataset: DatasetKind::Trace,
+        dataset_path: Some(trace.to_path_buf()),
+        concurrency: vec![lanes],
+        tokenizer: Some("cl100k_base".into()),
+        tokenize_probe: 0,
+        request_timeout: Duration::from_secs(30),
+        idle_timeout: Duration::from_secs(10),
+        replay: ReplayOptions {
+            format: Format::Sessions,
+            start_ratio: start,
+            warmups_per_lane: 1,
+            pause_cap: CAP,
+            session_header: Some("X-Session-ID".into()),
+        },
+        ..Default::default()
+    }
+}
+
+/// Replays `lines` once (or for `duration`) against a fresh server; returns the outcome and
+/// the server's records in arrival order.
+fn replay(
+    lines: &[&str],
+    lanes: usize,
+    start: (f64, f64),
+    duration: Option<Duration>,
+) -> (ReplayOutcome, Vec<ServerRecord>) {
+    let dir = tempfile::tempdir().unwrap();
+    let trace = dir.path().join("trace.jsonl");
+    std::fs::write(&trace, lines.join("\n") + "\n").unwrap();
+    let record = dir.path().join("record.jsonl");
+    let sim = servebench_sim::spawn(SimConfig {
+        timing: FixedTiming {
+            ttft: Duration::from_millis(5),
+            itl: Duration::from_millis(1),
+            tokens_per_chunk: 1,
+        },
+        record: Some(record.clone()),
+        counter: Some(Arc::new(
+            servebench_tokenizer::Tokenizer::builtin("cl100k_base").unwrap(),
+        )),
+        ..Default::default()
+    })
+    .unwrap();
+    let mut o = opts(&trace, lanes, start);
+    o.base_url = sim.base_url().parse().unwrap();
+    o.duration = duration;
+    let bench = Bench::prepare(o).unwrap();
+    let t = bench.trace().unwrap();
+    let out = bench.run_replay(lanes, &t, Arc::new(Progress::default()));
+    sim.shutdown();
+    let mut recs = servebench_sim::read_records(&record).unwrap();
+    recs.sort_by_key(|r| r.arrival_ns);
+    (out, recs)
+}
+
+fn measured(recs: &[ServerRecord]) -> Vec<&ServerRecord> {
+    recs.iter()
+        .filter(|r| r.request_id.as_deref().unwrap().contains("-m"))
+        .collect()
+}
+
+fn gap_ms(before: &ServerRecord, after: &ServerRecord) -> f64 {
+    (after.arrival_ns as f64 - (before.arrival_ns + before.end_ns) as f64) / 1e6
+}
+
+#[test]
+fn one_lane_plays_turns_and_subagents_in_order_with_their_pauses() {
+    let (out, recs) = replay(&[A, B], 1, (0.0, 0.0), None);
+    let m = measured(&recs);
+    // A.0, its subagent's two turns, A.1 (after the join), A.2, then B.0, B.1.
+    let prompts: Vec<u32> = m.iter().map(|r| r.prompt_tokens).collect();
+    assert_eq!(
+        prompts,
+        [10, 6, 11, 14, 20, 8, 12],
+        "the trace's `in`, by the server's count"
+    );
+    let outputs: Vec<u32> = m.iter().map(|r| r.completion_tokens).collect();
+    assert_eq!(outputs, [3, 2, 2, 2, 2, 2, 2]);
+    // The one filler warmup went first and is not measured.
+    assert_eq!(recs.len(), 8);
+    assert!(recs[0].request_id.as_deref().unwrap().contains("-w0"));
+    assert_eq!((recs[0].prompt_tokens, recs[0].completion_tokens), (16, 1));
+    // Pauses, from the previous turn's end as the server saw it: the subagent's 0.5 s offset
+    // and B's 3 s gap are capped at 0.1 s; recorded think times are honoured.
+    let cap = CAP.as_secs_f64() * 1e3;
+    let floors = [
+        (0, 1, cap),
+        (1, 2, 10.0),
+        (2, 3, 50.0),
+        (3, 4, 20.0),
+        (5, 6, cap),
+    ];
+    for (a, b, floor) in floors {
+        let g = gap_ms(m[a], m[b]);
+        assert!(
+            g >= floor,
+            "turn {b} came {g:.1} ms after turn {a} ended, not ≥ {floor}"
+        );
+    }
+    for (a, b) in [(0, 1), (5, 6)] {
+        let g = gap_ms(m[a], m[b]);
+        assert!(g < 450.0, "the cap held: {g:.1} ms");
+    }
+    let r = &out.outcome.result;
+    assert_eq!((r.completed, r.failed), (7, 0));
+    let a = r.agentic.as_ref().unwrap();
+    assert_eq!((a.sessions_started, a.sessions_completed), (2, 2));
+    assert_eq!(a.subagent_requests, 2);
+    // Hits by hand: A 0/3, 1/2, 2/3, 3/4, 4/5; B 0/2, 2/3 (its own ids, not A's): 12/22.
+    assert!((a.theoretical_cache_hit_rate - 12.0 / 22.0).abs() < 1e-12);
+    assert!((a.trace_theoretical_cache_hit_rate - 12.0 / 22.0).abs() < 1e-12);
+    assert_eq!((a.trace_sessions, a.trace_turns), (2, 7));
+    let hits: Vec<(u32, u32)> = out
+        .outcome
+        .run
+        .records
+        .iter()
+        .map(|c| (c.turn.unwrap().hit_blocks, c.turn.unwrap().blocks))
+        .collect();
+    assert_eq!(
+        hits,
+        [(0, 3), (1, 2), (2, 3), (3, 4), (4, 5), (0, 2), (2, 3)]
+    );
+}
+
+#[test]
+fn a_lane_starting_mid_session_primes_the_history_first() {
+    // Start at floor(0.5 × 3) = turn 1: turn 0 goes once as a one-token warmup, the subagent
+    // forked before the start is not replayed, and its blocks count as sent.
+    let (out, recs) = replay(&[A], 1, (0.5, 0.5), None);
+    let warm: Vec<(u32, u32)> = recs
+        .iter()
+        .filter(|r| r.request_id.as_deref().unwrap().contains("-w"))
+        .map(|r| (r.prompt_tokens, r.completion_tokens))
+        .collect();
+    assert_eq!(warm, [(10, 1), (16, 1)]);
+    let m: Vec<u32> = measured(&recs).iter().map(|r| r.prompt_tokens).collect();
+    assert_eq!(m, [14, 20]);
+    let a = out.outcome.result.agentic.unwrap();
+    assert!((a.theoretical_cache_hit_rate - 7.0 / 9.0).abs() < 1e-12);
+    assert_eq!(a.subagent_requests, 0);
+}
+
+#[test]
+fn lanes_hold_one_session_each_and_wrap_the_trace_until_the_duration() {
+    let dur = Duration::from_millis(1500);
+    let (out, recs) = replay(&[A, B], 2, (0.0, 0.0), Some(dur));
+    let client: HashMap<u32, _> = out
+        .outcome
+        .run
+        .records
+        .iter()
+        .map(|c| (c.index, c.turn.unwrap()))
+        .collect();
+    // Each play's span on the server: at most two at once (subagents ride inside theirs).
+    let mut spans: HashMap<u32, (u64, u64)> = HashMap::new();
+    for r in measured(&recs) {
+        let i: u32 = r
+            .request_id
+            .as_deref()
+            .unwrap()
+            .rsplit_once("-m")
+            .unwrap()
+            .1
+            .parse()
+            .unwrap();
+        let play = client[&i].play;
+        let e = spans.entry(play).or_insert((u64::MAX, 0));
+        e.0 = e.0.min(r.arrival_ns);
+        e.1 = e.1.max(r.arrival_ns + r.end_ns);
+    }
+    let mut ev: Vec<(u64, i32)> = spans
+        .values()
+        .flat_map(|&(a, b)| [(a, 1), (b, -1)])
+        .collect();
+    ev.sort();
+    let most = ev.iter().scan(0, |n, (_, d)| {
+        *n += d;
+        Some(*n)
+    });
+    assert_eq!(most.max(), Some(2));
+    let a = out.outcome.result.agentic.as_ref().unwrap();
+    // Two sessions in the file, more played: the trace wrapped around.
+    assert!(a.sessions_started > 2, "{a:?}");
+    assert_eq!(spans.len() as u64, a.sessions_started);
+    // Nothing was sent after the window closed.
+    let stop = out.outcome.run.start_ns + dur.as_nanos() as u64;
+    for c in &out.outcome.run.records {
+        assert!(
+            c.send_ns < stop,
+            "sent {} ms late",
+            (c.send_ns - stop) / 1_000_000
+        );
+    }
+}
+
+#[test]
+fn a_bad_trace_line_is_named_before_anything_is_sent() {
+    let dir = tempfile::tempdir().unwrap();
+    let trace = dir.path().join("bad.jsonl");
+    let bad = B.replace("[1,2,7]", "[1,\"x\",7]");
+    std::fs::write(&trace, format!("{A}\n{bad}\n")).unwrap();
+    let record = dir.path().join("record.jsonl");
+    let sim = servebench_sim::spawn(SimConfig {
+        record: Some(record.clone()),
+        ..Default::default()
+    })
+    .unwrap();
+    let o = BenchOptions {
+        base_url: sim.base_url().parse().unwrap(),
+        ..opts(&trace, 1, (0.0, 0.0))
+    };
+    let e = Bench::prepare(o)
+        .unwrap()
+        .trace()
+        .err()
+        .unwrap()
+        .to_string();
+    sim.shutdown();
+    assert!(servebench_sim::read_records(&record).unwrap().is_empty());
+    assert!(
+        e.contains("bad.jsonl:2") && e.contains("turns[1].hash_ids[1]"),
+        "{e}"
+    );
+}
