@@ -13,6 +13,7 @@ pub struct Setup<'a> {
     pub start_ratio: (f64, f64),
     pub warmups_per_lane: usize,
     pub pause_cap_s: f64,
+    pub max_context: Option<u32>,
     pub trace: &'a Summary,
 }
 
@@ -31,6 +32,8 @@ pub fn summarize(records: &[RequestRecord], counts: &ReplayCounts, s: &Setup<'_>
         start_ratio: s.start_ratio,
         warmups_per_lane: s.warmups_per_lane,
         pause_cap_s: s.pause_cap_s,
+        max_context: s.max_context,
+        skipped_over_context: counts.skipped_over_context,
         trace_sessions: s.trace.sessions,
         trace_turns: s.trace.turns + s.trace.subagent_turns,
         trace_theoretical_cache_hit_rate: s.trace.theoretical_hit_rate(),
@@ -185,6 +188,7 @@ mod tests {
             start_ratio: (0.0, 0.0),
             warmups_per_lane: 0,
             pause_cap_s: 1.0,
+            max_context: None,
             trace: &trace,
         };
         let m = summarize(&[a, b], &ReplayCounts::default(), &setup);

@@ -15,7 +15,7 @@ use servebench_core::result::{
 use servebench_core::sys;
 use servebench_core::Api;
 use servebench_dataset::blocks::BlockText;
-use servebench_dataset::trace;
+use servebench_dataset::{generate, trace};
 use servebench_dataset::{Dataset, DatasetKind, DatasetSpec, Prompt};
 use servebench_tokenizer::Tokenizer;
 use std::net::{SocketAddr, ToSocketAddrs};
@@ -82,6 +82,13 @@ pub struct ReplayOptions {
     pub pause_cap: Duration,
     /// The header carrying each session's id (`X-Session-ID`, `X-Dynamo-Session-ID`).
     pub session_header: Option<String>,
+    /// Without a trace file: sessions drawn from this profile of `data/agentic-sessions.yaml`
+    /// (seeded with `--seed`) ...
+    pub profile: Option<String>,
+    /// ... this many of them.
+    pub sessions: u64,
+    /// Leave out turns whose input plus output pass this many tokens.
+    pub max_context: Option<u32>,
 }
 
 impl Default for ReplayOptions {
@@ -94,6 +101,9 @@ impl Default for ReplayOptions {
             warmups_per_lane: 10,
             pause_cap: Duration::from_secs(300),
             session_header: None,
+            profile: None,
+            sessions: 1000,
+            max_context: None,
         }
     }
 }
@@ -163,11 +173,67 @@ pub struct Bench {
     pub tokenizer_fallback: bool,
     /// Off the hot path: the `/tokenize` probe.
     http: servebench_http::Client,
+    /// The model's context as the server's `/v1/models` gives it.
+    max_model_len: Option<u64>,
+}
+
+/// Where a replay's sessions come from.
+#[derive(Debug, Clone)]
+pub enum TraceSource {
+    File {
+        path: PathBuf,
+        format: trace::Format,
+    },
+    Generated {
+        name: String,
+        profile: Box<generate::Profile>,
+        sessions: u64,
+        seed: u64,
+    },
+}
+
+impl TraceSource {
+    /// The sessions from the start.
+    pub fn open(&self) -> Result<replay::SessionIter, servebench_dataset::DatasetError> {
+        Ok(match self {
+            TraceSource::File { path, format } => Box::new(trace::read(path, *format)?),
+            TraceSource::Generated {
+                profile,
+                sessions,
+                seed,
+                ..
+            } => Box::new(
+                generate::Generator::new(profile, *seed)?
+                    .sessions(*sessions)
+                    .map(Ok),
+            ),
+        })
+    }
+
+    /// The file, or the profile with its count and seed.
+    pub fn describe(&self) -> String {
+        match self {
+            TraceSource::File { path, .. } => path.display().to_string(),
+            TraceSource::Generated {
+                name,
+                sessions,
+                seed,
+                ..
+            } => format!("{sessions} sessions of profile {name} (seed {seed})"),
+        }
+    }
+
+    fn format_name(&self) -> &'static str {
+        match self {
+            TraceSource::File { format, .. } => format.as_str(),
+            TraceSource::Generated { .. } => "generated",
+        }
+    }
 }
 
 /// A trace ready to replay.
 pub struct Trace {
-    pub path: PathBuf,
+    pub source: TraceSource,
     pub summary: trace::Summary,
     pub sha256: String,
     blocks: Arc<BlockText>,
@@ -435,7 +501,15 @@ impl Bench {
                 ))
             })?;
         }
-        check_context(&opts, &server.models).map_err(BenchError::Config)?;
+        // A trace's lengths are its own, checked against the context in `trace`.
+        if opts.dataset != DatasetKind::Trace {
+            check_context(&opts, &server.models).map_err(BenchError::Config)?;
+        }
+        let max_model_len = server
+            .models
+            .iter()
+            .find(|m| m.id == opts.model)
+            .and_then(|m| m.max_model_len);
         let path = opts
             .endpoint
             .clone()
@@ -464,6 +538,7 @@ impl Bench {
             tokenizer: Arc::new(resolved.tokenizer),
             tokenizer_fallback: resolved.fallback,
             http,
+            max_model_len,
         })
     }
 
@@ -574,17 +649,42 @@ impl Bench {
     /// Reads the trace through once (every line checked, before anything is sent) and prepares
     /// its prompt text.
     pub fn trace(&self) -> Result<Trace, BenchError> {
-        let path = self.opts.dataset_path.clone().ok_or_else(|| {
-            BenchError::Config("--dataset trace needs --dataset-path FILE".into())
-        })?;
-        let format = self.opts.replay.format;
-        let summary = trace::scan(&path, format)?;
+        let o = &self.opts;
+        let source = match (&o.dataset_path, &o.replay.profile) {
+            (Some(path), None) => TraceSource::File {
+                path: path.clone(),
+                format: o.replay.format,
+            },
+            (None, Some(name)) => TraceSource::Generated {
+                name: name.clone(),
+                profile: Box::new(generate::profile(name)?),
+                sessions: o.replay.sessions,
+                seed: o.seed,
+            },
+            _ => {
+                return Err(BenchError::Config(
+                    "--dataset trace needs either --dataset-path FILE or --trace-profile NAME"
+                        .into(),
+                ))
+            }
+        };
+        let summary = trace::summarize(source.open()?)?;
         if summary.turns == 0 {
             return Err(BenchError::Config(format!(
-                "{}: no session has a turn to replay (read as {})",
-                path.display(),
-                format.as_str()
+                "{}: no session has a turn to replay",
+                source.describe()
             )));
+        }
+        let cap = o.replay.max_context.map(u64::from);
+        if let Some(max) = self.max_model_len {
+            let longest = summary.max_sequence_tokens;
+            if longest > max && cap.is_none_or(|c| c > max) {
+                return Err(BenchError::Config(format!(
+                    "{}: turns of up to {longest} tokens (input + output), more than the server's max_model_len {max} for {}: pass --trace-max-context {max} to leave longer turns out (as InferenceX's 256k corpus does), or serve the model with a longer context",
+                    source.describe(),
+                    o.model
+                )));
+            }
         }
         let blocks = BlockText::new(&self.tokenizer)?;
         // Every word is one token by itself and after another; a long prompt must be too.
@@ -597,10 +697,18 @@ impl Bench {
                 self.tokenizer.info().name
             )));
         }
+        let sha256 = match &source {
+            TraceSource::File { path, .. } => trace::file_sha256(path)?,
+            // The generator's output is a function of its profile, count and seed.
+            TraceSource::Generated { .. } => {
+                use sha2::{Digest, Sha256};
+                hex::encode(Sha256::digest(source.describe()))
+            }
+        };
         Ok(Trace {
-            sha256: trace::file_sha256(&path)?,
-            path,
+            source,
             summary,
+            sha256,
             blocks: Arc::new(blocks),
         })
     }
@@ -621,13 +729,13 @@ impl Bench {
             warmups_per_lane: o.replay.warmups_per_lane,
             pause_cap: o.replay.pause_cap,
             duration: o.duration,
+            max_context: o.replay.max_context,
             seed: o.seed,
             threads: o.client_threads,
             request_id_prefix: format!("sb{:x}-c{lanes}", std::process::id()),
         };
-        let (path, format) = (trace.path.clone(), o.replay.format);
-        let open: replay::Opener =
-            Box::new(move || Ok(Box::new(trace::read(&path, format)?) as replay::SessionIter));
+        let source = trace.source.clone();
+        let open: replay::Opener = Box::new(move || source.open());
         let (run, counts) = replay::run(spec, open, progress);
         let lens: Vec<u64> = run.records.iter().map(|r| u64::from(r.input_len)).collect();
         let input_lengths = servebench_core::result::LengthStats {
@@ -652,11 +760,12 @@ impl Bench {
             &run.records,
             &counts,
             &agentic::Setup {
-                format: format.as_str(),
+                format: trace.source.format_name(),
                 lanes,
                 start_ratio: o.replay.start_ratio,
                 warmups_per_lane: o.replay.warmups_per_lane,
                 pause_cap_s: o.replay.pause_cap.as_secs_f64(),
+                max_context: o.replay.max_context,
                 trace: &trace.summary,
             },
         ));

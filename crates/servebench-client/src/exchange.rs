@@ -807,7 +807,12 @@ mod tests {
             assert!(req.parse(&out).unwrap().is_complete());
             req.headers
                 .iter()
-                .map(|h| (h.name.to_string(), String::from_utf8_lossy(h.value).to_string()))
+                .map(|h| {
+                    (
+                        h.name.to_string(),
+                        String::from_utf8_lossy(h.value).to_string(),
+                    )
+                })
                 .collect::<Vec<_>>()
         };
         let with = Target {
@@ -819,7 +824,9 @@ mod tests {
         assert!(got.contains(&("X-Request-Id".into(), "r1".into())));
         assert!(!head(&with, None).iter().any(|(n, _)| n == "X-Session-ID"));
         let without = target(Api::Chat);
-        assert!(!head(&without, Some("s")).iter().any(|(n, _)| n == "X-Session-ID"));
+        assert!(!head(&without, Some("s"))
+            .iter()
+            .any(|(n, _)| n == "X-Session-ID"));
     }
 
     #[test]

@@ -22,6 +22,8 @@
 //! - **Prompts** are the text of their hash blocks ([`BlockText`]), with a salt new for each
 //!   play and each point: replays never hit each other's cache. Where a trace's block ids are
 //!   shared across sessions (Mooncake), the salt is one per point.
+//! - **Context.** Turns whose input plus output pass `max_context` are left out and counted
+//!   (InferenceX's 256k corpus drops such requests the same way, keeping the rest's timing).
 //! - **Theoretical hits**: each measured turn records how many of its leading blocks its
 //!   session had sent before (history included), the hits an unbounded prefix cache gives.
 
@@ -56,6 +58,8 @@ pub struct ReplaySpec {
     pub warmups_per_lane: usize,
     pub pause_cap: Duration,
     pub duration: Option<Duration>,
+    /// Turns whose input plus output pass this are left out (not sent).
+    pub max_context: Option<u32>,
     pub seed: u64,
     pub threads: usize,
     /// Prefix of the `X-Request-Id` header and of session ids, unique per point.
@@ -68,6 +72,8 @@ pub struct ReplayCounts {
     pub sessions_started: u64,
     /// Played to their last turn, subagents included, before the window closed.
     pub sessions_completed: u64,
+    /// Turns left out for passing `max_context`.
+    pub skipped_over_context: u64,
     /// The trace could not be read further (a bad line): the run stopped taking sessions.
     pub trace_error: Option<String>,
 }
@@ -149,11 +155,23 @@ struct Shared {
     shared_trie: Mutex<PrefixTrie>,
     sessions_started: AtomicU64,
     sessions_completed: AtomicU64,
+    skipped: AtomicU64,
 }
 
 impl Shared {
     fn stopped(&self) -> bool {
         mono_ns() >= self.stop_ns.load(Ordering::Relaxed)
+    }
+
+    /// A turn longer than the context allowed; counted when `count`.
+    fn too_long(&self, t: &Turn, count: bool) -> bool {
+        let long = self.spec.max_context.is_some_and(|max| {
+            u64::from(t.input_tokens) + u64::from(t.output_tokens) > u64::from(max)
+        });
+        if long && count {
+            self.skipped.fetch_add(1, Ordering::Relaxed);
+        }
+        long
     }
 }
 
@@ -219,6 +237,7 @@ pub fn run(spec: ReplaySpec, open: Opener, progress: Arc<Progress>) -> (PointRun
         shared_trie: Mutex::new(PrefixTrie::default()),
         sessions_started: AtomicU64::new(0),
         sessions_completed: AtomicU64::new(0),
+        skipped: AtomicU64::new(0),
     });
     progress.warmup_total.store(
         (sh.spec.lanes * (sh.spec.warmups_per_lane + 1)) as u64,
@@ -297,6 +316,7 @@ pub fn run(spec: ReplaySpec, open: Opener, progress: Arc<Progress>) -> (PointRun
     let counts = ReplayCounts {
         sessions_started: sh.sessions_started.load(Ordering::Relaxed),
         sessions_completed: sh.sessions_completed.load(Ordering::Relaxed),
+        skipped_over_context: sh.skipped.load(Ordering::Relaxed),
         trace_error: sh.source.state.lock().expect("lock").error.clone(),
     };
     (out, counts)
@@ -417,10 +437,12 @@ async fn warm_lane(ctx: Rc<Ctx>, lane: u32) -> Option<(Rc<Play>, usize)> {
         for t in history {
             play.sent(&ctx.sh, t);
         }
-        send(&ctx, &play, Kind::Primer, &turns[start - 1], mono_ns()).await;
+        if !ctx.sh.too_long(&turns[start - 1], false) {
+            send(&ctx, &play, Kind::Primer, &turns[start - 1], Duration::ZERO).await;
+        }
     }
     for _ in 0..spec.warmups_per_lane {
-        send(&ctx, &play, Kind::Filler, &turns[start], mono_ns()).await;
+        send(&ctx, &play, Kind::Filler, &turns[start], Duration::ZERO).await;
     }
     Some((play, start))
 }
@@ -461,17 +483,14 @@ async fn play_session(ctx: &Rc<Ctx>, play: Rc<Play>, start: usize) -> bool {
         } else {
             pause_between(&turns[k - 1], &turns[k], cap)
         };
-        let due = mono_ns() + pause.as_nanos() as u64;
-        tokio::time::sleep(pause).await;
-        if ctx.sh.stopped() {
-            complete = false;
-            break;
-        }
         let kind = Kind::Measured {
             agent: 0,
             turn: k as u32,
         };
-        send(ctx, &play, kind, &turns[k], due).await;
+        if !ctx.sh.too_long(&turns[k], true) && !send(ctx, &play, kind, &turns[k], pause).await {
+            complete = false;
+            break;
+        }
         for (a, sub) in play.session.subagents.iter().enumerate() {
             if sub.after_turn == Some(k) && !sub.turns.is_empty() {
                 let offset =
@@ -501,16 +520,13 @@ async fn play_subagent(ctx: &Rc<Ctx>, play: &Play, a: usize, delay: Duration) ->
         } else {
             pause_between(&turns[k - 1], t, cap)
         };
-        let due = mono_ns() + pause.as_nanos() as u64;
-        tokio::time::sleep(pause).await;
-        if ctx.sh.stopped() {
-            return false;
-        }
         let kind = Kind::Measured {
             agent: a as u32 + 1,
             turn: k as u32,
         };
-        send(ctx, play, kind, t, due).await;
+        if !ctx.sh.too_long(t, true) && !send(ctx, play, kind, t, pause).await {
+            return false;
+        }
     }
     true
 }
@@ -523,9 +539,11 @@ fn pause_between(prev: &Turn, next: &Turn, cap: Duration) -> Duration {
     Duration::from_secs_f64(gap.clamp(0.0, cap.as_secs_f64()))
 }
 
-/// Sends one request of a play and records it.
-async fn send(ctx: &Ctx, play: &Play, kind: Kind, t: &Turn, sched_ns: u64) {
+/// Sends one request of a play after `pause` and records it; false (nothing sent) when the
+/// window closed meanwhile. The prompt is written during the pause, so it leaves on time.
+async fn send(ctx: &Ctx, play: &Play, kind: Kind, t: &Turn, pause: Duration) -> bool {
     let sh = &ctx.sh;
+    let sched_ns = mono_ns() + pause.as_nanos() as u64;
     let blocks = &sh.spec.blocks;
     let mut text = String::new();
     let (input, output) = match kind {
@@ -550,6 +568,15 @@ async fn send(ctx: &Ctx, play: &Play, kind: Kind, t: &Turn, sched_ns: u64) {
             (t.input_tokens, out)
         }
     };
+    let left = sched_ns.saturating_sub(mono_ns());
+    if left > 0 {
+        // Only a real wait yields: a zero sleep would let other lanes write their prompts
+        // first, and this one would leave late.
+        tokio::time::sleep(Duration::from_nanos(left)).await;
+    }
+    if sh.stopped() {
+        return false;
+    }
     let tag = match kind {
         Kind::Measured { agent, turn } => Some(TurnTag {
             play: play.number,
@@ -621,6 +648,7 @@ async fn send(ctx: &Ctx, play: &Play, kind: Kind, t: &Turn, sched_ns: u64) {
         }
         ctx.records.borrow_mut().push(rec);
     }
+    true
 }
 
 /// SplitMix64's finaliser.

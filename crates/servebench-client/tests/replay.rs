@@ -35,6 +35,7 @@ fn opts(trace: &Path, lanes: usize, start: (f64, f64)) -> BenchOptions {
             warmups_per_lane: 1,
             pause_cap: CAP,
             session_header: Some("X-Session-ID".into()),
+            ..Default::default()
         },
         ..Default::default()
     }
@@ -48,11 +49,22 @@ fn replay(
     start: (f64, f64),
     duration: Option<Duration>,
 ) -> (ReplayOutcome, Vec<ServerRecord>) {
+    replay_with(lines, lanes, start, duration, |_, _| {}).unwrap()
+}
+
+/// [`replay`], with the server's and the client's settings adjusted first.
+fn replay_with(
+    lines: &[&str],
+    lanes: usize,
+    start: (f64, f64),
+    duration: Option<Duration>,
+    adjust: impl FnOnce(&mut SimConfig, &mut BenchOptions),
+) -> Result<(ReplayOutcome, Vec<ServerRecord>), String> {
     let dir = tempfile::tempdir().unwrap();
     let trace = dir.path().join("trace.jsonl");
     std::fs::write(&trace, lines.join("\n") + "\n").unwrap();
     let record = dir.path().join("record.jsonl");
-    let sim = servebench_sim::spawn(SimConfig {
+    let mut config = SimConfig {
         timing: FixedTiming {
             ttft: Duration::from_millis(5),
             itl: Duration::from_millis(1),
@@ -63,18 +75,25 @@ fn replay(
             servebench_tokenizer::Tokenizer::builtin("cl100k_base").unwrap(),
         )),
         ..Default::default()
-    })
-    .unwrap();
+    };
     let mut o = opts(&trace, lanes, start);
-    o.base_url = sim.base_url().parse().unwrap();
     o.duration = duration;
+    adjust(&mut config, &mut o);
+    let sim = servebench_sim::spawn(config).unwrap();
+    o.base_url = sim.base_url().parse().unwrap();
     let bench = Bench::prepare(o).unwrap();
-    let t = bench.trace().unwrap();
+    let t = match bench.trace() {
+        Ok(t) => t,
+        Err(e) => {
+            sim.shutdown();
+            return Err(e.to_string());
+        }
+    };
     let out = bench.run_replay(lanes, &t, Arc::new(Progress::default()));
     sim.shutdown();
     let mut recs = servebench_sim::read_records(&record).unwrap();
     recs.sort_by_key(|r| r.arrival_ns);
-    (out, recs)
+    Ok((out, recs))
 }
 
 fn measured(recs: &[ServerRecord]) -> Vec<&ServerRecord> {
@@ -246,4 +265,26 @@ fn a_bad_trace_line_is_named_before_anything_is_sent() {
         e.contains("bad.jsonl:2") && e.contains("turns[1].hash_ids[1]"),
         "{e}"
     );
+}
+
+#[test]
+fn turns_past_the_servers_context_are_refused_or_left_out() {
+    // A's last turn is 20 + 2 tokens; the server serves 20.
+    let e = replay_with(&[A], 1, (0.0, 0.0), None, |sim, _| sim.max_model_len = 20)
+        .err()
+        .unwrap();
+    assert!(
+        e.contains("up to 22 tokens") && e.contains("--trace-max-context 20"),
+        "{e}"
+    );
+    let (out, recs) = replay_with(&[A], 1, (0.0, 0.0), None, |sim, o| {
+        sim.max_model_len = 20;
+        o.replay.max_context = Some(20);
+    })
+    .unwrap();
+    let m: Vec<u32> = measured(&recs).iter().map(|r| r.prompt_tokens).collect();
+    assert_eq!(m, [10, 6, 11, 14]);
+    let a = out.outcome.result.agentic.unwrap();
+    assert_eq!((a.skipped_over_context, a.max_context), (1, Some(20)));
+    assert_eq!(out.outcome.result.failed, 0);
 }

@@ -458,6 +458,12 @@ pub struct Agentic {
     pub start_ratio: (f64, f64),
     pub warmups_per_lane: usize,
     pub pause_cap_s: f64,
+    /// Turns whose input plus output passed this were left out (`--trace-max-context`) ...
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_context: Option<u32>,
+    /// ... this many of them, in the window.
+    #[serde(default)]
+    pub skipped_over_context: u64,
     /// The whole trace, as read before the run.
     pub trace_sessions: u64,
     pub trace_turns: u64,

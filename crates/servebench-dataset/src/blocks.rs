@@ -25,6 +25,8 @@ const MIN_WORDS: usize = 256;
 #[derive(Debug, Clone)]
 pub struct BlockText {
     words: Vec<Box<str>>,
+    /// Bytes per word, rounded up: what a prompt's text reserves per token.
+    mean_len: usize,
 }
 
 impl BlockText {
@@ -51,7 +53,8 @@ impl BlockText {
                 words.len()
             )));
         }
-        Ok(BlockText { words })
+        let mean_len = words.iter().map(|w| w.len()).sum::<usize>().div_ceil(words.len());
+        Ok(BlockText { words, mean_len })
     }
 
     /// Appends the text of a prompt of `tokens` tokens made of `hash_ids` (blocks of
@@ -65,12 +68,15 @@ impl BlockText {
         tokens: u32,
     ) {
         let mut left = tokens;
+        out.reserve(tokens as usize * self.mean_len);
+        let words = self.words.len() as u64;
         for &id in hash_ids {
             let n = left.min(block_size);
             let base = mix(salt ^ mix(id));
             for j in 0..n {
-                let pick = mix(base.wrapping_add(u64::from(j)));
-                out.push_str(&self.words[(pick % self.words.len() as u64) as usize]);
+                // The high 32 bits scaled to the list: a pick without a division.
+                let pick = ((mix(base.wrapping_add(u64::from(j))) >> 32) * words) >> 32;
+                out.push_str(&self.words[pick as usize]);
             }
             left -= n;
             if left == 0 {

@@ -74,6 +74,7 @@
 
 pub mod blocks;
 mod error;
+pub mod generate;
 mod jsonl;
 mod random;
 mod sharegpt;

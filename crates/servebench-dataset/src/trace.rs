@@ -560,6 +560,8 @@ pub struct Summary {
     /// across the whole file in file order where block ids are shared).
     pub blocks: u64,
     pub hit_blocks: u64,
+    /// The longest turn: its input plus output tokens.
+    pub max_sequence_tokens: u64,
 }
 
 impl Summary {
@@ -575,9 +577,16 @@ impl Summary {
 
 /// Reads every session of `path`: the first bad line is an error, before anything is sent.
 pub fn scan(path: &Path, format: Format) -> Result<Summary, DatasetError> {
+    summarize(read(path, format)?)
+}
+
+/// What a stream of sessions holds; the first error ends it.
+pub fn summarize(
+    sessions: impl Iterator<Item = Result<Session, DatasetError>>,
+) -> Result<Summary, DatasetError> {
     let mut s = Summary::default();
     let mut shared = PrefixTrie::default();
-    for session in read(path, format)? {
+    for session in sessions {
         let session = session?;
         s.sessions += 1;
         s.turns += session.turns.len() as u64;
@@ -589,6 +598,9 @@ pub fn scan(path: &Path, format: Format) -> Result<Summary, DatasetError> {
         for t in all {
             s.input_tokens += u64::from(t.input_tokens);
             s.output_tokens += u64::from(t.output_tokens);
+            s.max_sequence_tokens = s
+                .max_sequence_tokens
+                .max(u64::from(t.input_tokens) + u64::from(t.output_tokens));
         }
         s.subagent_turns += session
             .subagents

@@ -49,6 +49,8 @@ enum Command {
     ExportSite(cmd::dashboard::ExportSiteArgs),
     /// Run an accuracy eval (GSM8K, MATH-500, GPQA-Diamond) against an OpenAI-compatible server.
     Eval(cmd::eval::EvalArgs),
+    /// Multi-turn session traces: generate synthetic coding-agent sessions, read a trace's statistics.
+    Trace(cmd::trace::TraceArgs),
 }
 
 /// Settings of every argument: help never shows an environment variable's value
@@ -80,6 +82,7 @@ fn main() -> ExitCode {
         Command::Dashboard(a) => cmd::dashboard::run(a),
         Command::ExportSite(a) => cmd::dashboard::export_site(a),
         Command::Eval(a) => cmd::eval::run(a),
+        Command::Trace(a) => cmd::trace::run(a),
     };
     match outcome {
         Ok(code) => code,

@@ -89,6 +89,17 @@ pub struct BenchArgs {
     /// consistent hashing, X-Dynamo-Session-ID for Dynamo).
     #[arg(long, value_name = "NAME")]
     session_header: Option<String>,
+    /// --dataset trace without --dataset-path: replay synthetic sessions drawn (with --seed)
+    /// from this profile of published trace statistics: claude-code-042026 or agentx-062126.
+    #[arg(long, value_name = "NAME")]
+    trace_profile: Option<String>,
+    /// --dataset trace: leave out turns whose input plus output pass this many tokens (for a
+    /// server with a shorter context than the trace's; InferenceX's 256k corpus is cut so).
+    #[arg(long, value_name = "TOKENS")]
+    trace_max_context: Option<u32>,
+    /// --trace-profile: how many sessions.
+    #[arg(long, default_value_t = 1000)]
+    trace_sessions: u64,
     /// Ask the server to ignore EOS so every request generates exactly its output length
     /// (default: on for the random dataset, off otherwise).
     #[arg(long, num_args = 0..=1, default_missing_value = "true")]
@@ -352,6 +363,9 @@ pub fn run(a: BenchArgs) -> anyhow::Result<ExitCode> {
                 )
             }),
             session_header: a.session_header.clone(),
+            profile: a.trace_profile.clone(),
+            sessions: a.trace_sessions,
+            max_context: a.trace_max_context,
         },
     };
     let power = a
@@ -385,7 +399,7 @@ pub fn run(a: BenchArgs) -> anyhow::Result<ExitCode> {
         let t = bench.trace()?;
         eprintln!(
             "servebench: {}: {} sessions, {} turns ({} in {} subagents), theoretical prefix-cache hit rate {:.4}",
-            t.path.display(),
+            t.source.describe(),
             t.summary.sessions,
             t.summary.turns + t.summary.subagent_turns,
             t.summary.subagent_turns,

@@ -13,6 +13,7 @@ pub mod selfbench;
 pub mod sim;
 pub mod simulate;
 pub mod sweep;
+pub mod trace;
 
 /// How an `https://` server's certificate is checked (`bench`, `eval`).
 #[derive(clap::Args, Debug, Clone)]
