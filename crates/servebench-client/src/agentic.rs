@@ -26,6 +26,7 @@ pub fn summarize(records: &[RequestRecord], counts: &ReplayCounts, s: &Setup<'_>
             (h + u64::from(t.hit_blocks), b + u64::from(t.blocks))
         });
     let (qps, qps_windows) = qps(&ok);
+    let (server_rate, theory_rate) = server_cache(&ok);
     Agentic {
         trace_format: s.format.to_string(),
         lanes: s.lanes,
@@ -49,6 +50,8 @@ pub fn summarize(records: &[RequestRecord], counts: &ReplayCounts, s: &Setup<'_>
         } else {
             hits as f64 / blocks as f64
         },
+        server_cache_hit_rate: server_rate,
+        theoretical_hit_rate_same_turns: theory_rate,
         e2e_norm_intvty: e2e_norm_intvty(&ok),
         qps,
         qps_windows,
@@ -78,6 +81,24 @@ fn e2e_norm_intvty(ok: &[&RequestRecord]) -> AgenticStat {
         p95: inv_or_zero(s.p95),
         std: AgenticStat::of(&mut inv).std,
     }
+}
+
+/// Over the turns whose server reported cached tokens: its cached tokens, and the trace's
+/// theoretical hit tokens, each over their prompt tokens (the server's count where given).
+fn server_cache(ok: &[&RequestRecord]) -> (Option<f64>, Option<f64>) {
+    let (mut cached, mut theory, mut prompt) = (0u64, 0u64, 0u64);
+    for r in ok {
+        if let (Some(c), Some(t)) = (r.server_cached_tokens, r.turn) {
+            cached += u64::from(c);
+            theory += u64::from(t.hit_tokens);
+            prompt += u64::from(r.usage_prompt.unwrap_or(r.input_len));
+        }
+    }
+    if prompt == 0 {
+        return (None, None);
+    }
+    let rate = |x: u64| Some(x as f64 / prompt as f64);
+    (rate(cached), rate(theory))
 }
 
 /// Completions per 1-second window from the first completion to the last, and the number

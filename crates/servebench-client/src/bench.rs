@@ -932,6 +932,11 @@ pub fn request_line(
         "usage_completion_tokens": r.usage_completion,
         "server_prompt_ms": r.server_prompt_us.map(|u| u as f64 / 1e3),
         "server_predicted_ms": r.server_predicted_us.map(|u| u as f64 / 1e3),
+        "server_cached_tokens": r.server_cached_tokens,
+        "session": r.turn.map(|t| serde_json::json!({
+            "play": t.play, "agent": t.agent, "turn": t.turn, "lane": t.lane,
+            "blocks": t.blocks, "hit_blocks": t.hit_blocks,
+        })),
         "client_output_tokens": r.client_output_tokens,
         "output_tokens": out,
         "output_chunks": r.content_chunks,

@@ -36,6 +36,8 @@ pub struct ChunkInfo {
 pub struct ServerTimings {
     pub prompt_us: Option<u64>,
     pub predicted_us: Option<u64>,
+    /// Prompt tokens taken from the slot's cache (`timings.cache_n`).
+    pub cached_tokens: Option<u64>,
 }
 
 impl ChunkInfo {
@@ -49,6 +51,9 @@ impl ChunkInfo {
 pub struct Usage {
     pub prompt_tokens: Option<u64>,
     pub completion_tokens: Option<u64>,
+    /// Prompt tokens served from the prefix cache (`prompt_tokens_details.cached_tokens`, as
+    /// OpenAI, vLLM and SGLang give it).
+    pub cached_tokens: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -372,6 +377,10 @@ impl<'a, 't> Walker<'a, 't> {
                 t.predicted_us = w.millis_as_us()?;
                 Ok(())
             }
+            b"cache_n" => {
+                t.cached_tokens = w.count()?;
+                Ok(())
+            }
             _ => w.skip(2),
         })?;
         Ok(t)
@@ -444,6 +453,21 @@ impl<'a, 't> Walker<'a, 't> {
             }
             b"completion_tokens" => {
                 u.completion_tokens = w.count()?;
+                Ok(())
+            }
+            b"prompt_tokens_details" => {
+                if !w.null()? {
+                    if w.peek() != Some(b'{') {
+                        return Err(w.err("a prompt_tokens_details object"));
+                    }
+                    w.object(|w, key| match key {
+                        b"cached_tokens" => {
+                            u.cached_tokens = w.count()?;
+                            Ok(())
+                        }
+                        _ => w.skip(3),
+                    })?;
+                }
                 Ok(())
             }
             _ => w.skip(2),
@@ -536,13 +560,14 @@ mod tests {
     #[test]
     fn llama_cpp_timings() {
         let i = info(
-            r#"{"choices":[],"usage":{"completion_tokens":12,"prompt_tokens":36},"timings":{"cache_n":0,"prompt_n":36,"prompt_ms":12.5,"prompt_per_token_ms":0.3,"predicted_n":12,"predicted_ms":250.0004,"predicted_per_second":42.8}}"#,
+            r#"{"choices":[],"usage":{"completion_tokens":12,"prompt_tokens":36},"timings":{"cache_n":7,"prompt_n":29,"prompt_ms":12.5,"prompt_per_token_ms":0.3,"predicted_n":12,"predicted_ms":250.0004,"predicted_per_second":42.8}}"#,
         );
         assert_eq!(
             i.server_timings,
             Some(ServerTimings {
                 prompt_us: Some(12_500),
-                predicted_us: Some(250_000)
+                predicted_us: Some(250_000),
+                cached_tokens: Some(7),
             })
         );
         assert_eq!(info(r#"{"choices":[]}"#).server_timings, None);
@@ -558,9 +583,14 @@ mod tests {
             i.usage,
             Some(Usage {
                 prompt_tokens: Some(12),
-                completion_tokens: Some(34)
+                completion_tokens: Some(34),
+                cached_tokens: None,
             })
         );
+        let vllm = info(
+            r#"{"choices":[],"usage":{"prompt_tokens":300,"completion_tokens":4,"prompt_tokens_details":{"cached_tokens":256,"audio_tokens":null}}}"#,
+        );
+        assert_eq!(vllm.usage.unwrap().cached_tokens, Some(256));
         assert!(info(r#"{"choices":[{"text":"a"}],"usage":null}"#)
             .usage
             .is_none());

@@ -335,6 +335,9 @@ impl Sink<'_> {
                 if let Some(t) = info.server_timings {
                     self.rec.server_prompt_us = t.prompt_us;
                     self.rec.server_predicted_us = t.predicted_us;
+                    if let Some(c) = t.cached_tokens {
+                        self.rec.server_cached_tokens = Some(c.min(u32::MAX as u64) as u32);
+                    }
                 }
                 if let Some(u) = info.usage {
                     if let Some(p) = u.prompt_tokens {
@@ -342,6 +345,9 @@ impl Sink<'_> {
                     }
                     if let Some(c) = u.completion_tokens {
                         self.rec.usage_completion = Some(c.min(u32::MAX as u64) as u32);
+                    }
+                    if let Some(c) = u.cached_tokens {
+                        self.rec.server_cached_tokens = Some(c.min(u32::MAX as u64) as u32);
                     }
                 }
                 Flow::Continue

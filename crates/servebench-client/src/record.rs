@@ -39,6 +39,9 @@ pub struct RequestRecord {
     /// `timings`), microseconds.
     pub server_prompt_us: Option<u64>,
     pub server_predicted_us: Option<u64>,
+    /// Prompt tokens the server says it took from its prefix cache (`usage.prompt_tokens_details
+    /// .cached_tokens`, or llama.cpp's `timings.cache_n`).
+    pub server_cached_tokens: Option<u32>,
     /// Tokens of the generated text by the client's tokenizer (filled after the run).
     pub client_output_tokens: Option<u32>,
     pub retokenize_skipped: bool,
@@ -71,6 +74,8 @@ pub struct TurnTag {
     /// hits of an unbounded prefix cache).
     pub blocks: u32,
     pub hit_blocks: u32,
+    /// The prompt tokens in those hit blocks (the last one may be partial).
+    pub hit_tokens: u32,
 }
 
 impl RequestRecord {

@@ -578,14 +578,19 @@ async fn send(ctx: &Ctx, play: &Play, kind: Kind, t: &Turn, pause: Duration) -> 
         return false;
     }
     let tag = match kind {
-        Kind::Measured { agent, turn } => Some(TurnTag {
-            play: play.number,
-            agent,
-            turn,
-            lane: play.lane,
-            blocks: t.hash_ids.len() as u32,
-            hit_blocks: play.sent(sh, t),
-        }),
+        Kind::Measured { agent, turn } => {
+            let hit_blocks = play.sent(sh, t);
+            let block = u64::from(play.session.block_size);
+            Some(TurnTag {
+                play: play.number,
+                agent,
+                turn,
+                lane: play.lane,
+                blocks: t.hash_ids.len() as u32,
+                hit_blocks,
+                hit_tokens: (u64::from(hit_blocks) * block).min(u64::from(t.input_tokens)) as u32,
+            })
+        }
         _ => None,
     };
     let warmup = tag.is_none();

@@ -248,6 +248,14 @@ pub fn summary(r: &BenchResult) -> String {
             "Theoretical prefix-cache hit rate:",
             format!("{:.4}", a.theoretical_cache_hit_rate),
         );
+        if let (Some(srv), Some(th)) = (a.server_cache_hit_rate, a.theoretical_hit_rate_same_turns)
+        {
+            line(
+                &mut s,
+                "Server-reported cache hits (theory):",
+                format!("{srv:.4} ({th:.4})"),
+            );
+        }
         line(
             &mut s,
             "E2E-normalised interactivity P50/P90:",

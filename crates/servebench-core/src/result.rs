@@ -478,6 +478,14 @@ pub struct Agentic {
     /// Over the measured turns: leading blocks their session had sent before, over all their
     /// blocks (an unbounded prefix cache's hit rate; InferenceX's `theoretical_cache_hit_rate`).
     pub theoretical_cache_hit_rate: f64,
+    /// Over the measured turns whose server said how many prompt tokens it took from its
+    /// cache (`usage.prompt_tokens_details.cached_tokens`, llama.cpp's `timings.cache_n`):
+    /// those tokens over their prompt tokens, and the theoretical hit tokens of the same turns
+    /// over the same prompt tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_cache_hit_rate: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub theoretical_hit_rate_same_turns: Option<f64>,
     /// `1 / percentile(E2EL_s / output tokens)` per statistic (mean: `1 / mean`), tok/s/user:
     /// InferenceX's E2E-normalised interactivity, the x-axis of its agentic frontiers.
     pub e2e_norm_intvty: AgenticStat,

@@ -53,7 +53,11 @@ impl BlockText {
                 words.len()
             )));
         }
-        let mean_len = words.iter().map(|w| w.len()).sum::<usize>().div_ceil(words.len());
+        let mean_len = words
+            .iter()
+            .map(|w| w.len())
+            .sum::<usize>()
+            .div_ceil(words.len());
         Ok(BlockText { words, mean_len })
     }
 

@@ -268,3 +268,77 @@ fn a_sweep_over_llamacpp_recipes_is_stored_and_reported() {
         ttft(4)
     );
 }
+
+/// A trace of two sessions, blocks of 64 tokens: A's turns extend each other (4, 7, 10
+/// blocks); B's reuse A's block ids, which in another session name other text.
+const TRACE: &str = concat!(
+    r#"{"id":"A","block_size":64,"turns":[{"t":0,"in":256,"out":8,"hash_ids":[1,2,3,4]},{"t":1,"in":448,"out":8,"hash_ids":[1,2,3,4,5,6,7]},{"t":2,"in":640,"out":8,"hash_ids":[1,2,3,4,5,6,7,8,9,10]}]}"#,
+    "\n",
+    r#"{"id":"B","block_size":64,"turns":[{"t":0,"in":192,"out":8,"hash_ids":[1,2,3]},{"t":1,"in":320,"out":8,"hash_ids":[1,2,3,4,5]}]}"#,
+    "\n"
+);
+
+#[test]
+fn a_replayed_trace_hits_llama_servers_prompt_cache_as_the_trace_predicts() {
+    let Some(l) = llama() else { return };
+    let d = tempfile::tempdir().unwrap();
+    // One slot: it keeps the last prompt, and the next one reuses their common prefix.
+    let (_server, addr) = start(&l, &l.gguf, 1, &d.path().join("llama.log"));
+    let trace = d.path().join("trace.jsonl");
+    std::fs::write(&trace, TRACE).unwrap();
+    let (out, req) = (d.path().join("r.json"), d.path().join("r.jsonl"));
+    let o = Command::new(BIN)
+        .args(["bench", "--base-url", &format!("http://{addr}")])
+        .args(["--model", "smollm2", "--tokenizer", &l.tokenizer])
+        .args(["--dataset", "trace", "--trace-format", "sessions"])
+        .arg("--dataset-path")
+        .arg(&trace)
+        .args(["--concurrency", "1", "--trace-start-ratio", "0,0"])
+        .args([
+            "--warmups-per-lane",
+            "0",
+            "--pause-cap",
+            "0",
+            "--no-progress",
+        ])
+        .arg("--out")
+        .arg(&out)
+        .arg("--requests-out")
+        .arg(&req)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let rows: Vec<Value> = std::fs::read_to_string(&req)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    // (server's cached tokens, prompt tokens) per turn, in order.
+    let seen: Vec<(u64, u64)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r["server_cached_tokens"].as_u64().unwrap(),
+                r["usage_prompt_tokens"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    // The trace's prompts, by the server's own count, are its `in`.
+    let prompts: Vec<u64> = seen.iter().map(|s| s.1).collect();
+    assert_eq!(prompts, [256, 448, 640, 192, 320]);
+    // Hand-computed hits of an unbounded cache: A 0, 4, 7 blocks; B 0, 3 (its own text).
+    let theory = [0, 256, 448, 0, 192];
+    let cached: Vec<u64> = seen.iter().map(|s| s.0).collect();
+    assert_eq!(
+        cached, theory,
+        "llama-server's cache_n per turn against the trace"
+    );
+    let r: Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    let a = &r["agentic"];
+    let (server, same) = (
+        a["server_cache_hit_rate"].as_f64().unwrap(),
+        a["theoretical_hit_rate_same_turns"].as_f64().unwrap(),
+    );
+    assert!((same - 896.0 / 1856.0).abs() < 1e-9, "{same}");
+    assert!((server - same).abs() < 1e-9, "{server} vs {same}");
+}

@@ -77,7 +77,7 @@ pub struct BenchArgs {
     trace_format: TraceFormat,
     /// --dataset trace: a lane's first session starts at a turn drawn uniformly in LO,HI of
     /// its turns (the turns before it are sent once as a warmup).
-    #[arg(long, value_delimiter = ',', num_args = 2, default_values_t = [0.25, 0.75])]
+    #[arg(long, value_delimiter = ',', value_name = "LO,HI", default_values_t = [0.25, 0.75])]
     trace_start_ratio: Vec<f64>,
     /// --dataset trace: one-token warmup requests per lane before the window.
     #[arg(long, default_value_t = 10)]
@@ -352,7 +352,10 @@ pub fn run(a: BenchArgs) -> anyhow::Result<ExitCode> {
         headers: a.headers.clone(),
         replay: ReplayOptions {
             format: a.trace_format,
-            start_ratio: (a.trace_start_ratio[0], a.trace_start_ratio[1]),
+            start_ratio: match a.trace_start_ratio[..] {
+                [lo, hi] => (lo, hi),
+                _ => bail!("--trace-start-ratio: expected two fractions LO,HI"),
+            },
             warmups_per_lane: a.warmups_per_lane,
             pause_cap: Duration::from_secs_f64(if a.pause_cap.is_finite() && a.pause_cap >= 0.0 {
                 a.pause_cap
