@@ -49,16 +49,18 @@ fn replay(
     start: (f64, f64),
     duration: Option<Duration>,
 ) -> (ReplayOutcome, Vec<ServerRecord>) {
-    replay_with(lines, lanes, start, duration, |_, _| {}).unwrap()
+    replay_with(lines, lanes, start, duration, |_, _| {}, |_| {}).unwrap()
 }
 
-/// [`replay`], with the server's and the client's settings adjusted first.
+/// [`replay`], with the server's and the client's settings adjusted first, and the server
+/// (its base URL) looked at after the run.
 fn replay_with(
     lines: &[&str],
     lanes: usize,
     start: (f64, f64),
     duration: Option<Duration>,
     adjust: impl FnOnce(&mut SimConfig, &mut BenchOptions),
+    inspect: impl FnOnce(&str),
 ) -> Result<(ReplayOutcome, Vec<ServerRecord>), String> {
     let dir = tempfile::tempdir().unwrap();
     let trace = dir.path().join("trace.jsonl");
@@ -90,6 +92,7 @@ fn replay_with(
         }
     };
     let out = bench.run_replay(lanes, &t, Arc::new(Progress::default()));
+    inspect(&sim.base_url());
     sim.shutdown();
     let mut recs = servebench_sim::read_records(&record).unwrap();
     recs.sort_by_key(|r| r.arrival_ns);
@@ -270,21 +273,137 @@ fn a_bad_trace_line_is_named_before_anything_is_sent() {
 #[test]
 fn turns_past_the_servers_context_are_refused_or_left_out() {
     // A's last turn is 20 + 2 tokens; the server serves 20.
-    let e = replay_with(&[A], 1, (0.0, 0.0), None, |sim, _| sim.max_model_len = 20)
-        .err()
-        .unwrap();
+    let e = replay_with(
+        &[A],
+        1,
+        (0.0, 0.0),
+        None,
+        |sim, _| sim.max_model_len = 20,
+        |_| {},
+    )
+    .err()
+    .unwrap();
     assert!(
         e.contains("up to 22 tokens") && e.contains("--trace-max-context 20"),
         "{e}"
     );
-    let (out, recs) = replay_with(&[A], 1, (0.0, 0.0), None, |sim, o| {
-        sim.max_model_len = 20;
-        o.replay.max_context = Some(20);
-    })
+    let (out, recs) = replay_with(
+        &[A],
+        1,
+        (0.0, 0.0),
+        None,
+        |sim, o| {
+            sim.max_model_len = 20;
+            o.replay.max_context = Some(20);
+        },
+        |_| {},
+    )
     .unwrap();
     let m: Vec<u32> = measured(&recs).iter().map(|r| r.prompt_tokens).collect();
     assert_eq!(m, [10, 6, 11, 14]);
     let a = out.outcome.result.agentic.unwrap();
     assert_eq!((a.skipped_over_context, a.max_context), (1, Some(20)));
     assert_eq!(out.outcome.result.failed, 0);
+}
+
+/// One session of three turns extending each other, 64-token blocks: 4,096, 6,144 and 8,192
+/// prompt tokens.
+const LONG: &str = r#"{"id":"L","block_size":64,"turns":[{"t":0,"in":4096,"out":4,"hash_ids":[BLOCKS64]},{"t":1,"in":6144,"out":4,"hash_ids":[BLOCKS96]},{"t":2,"in":8192,"out":4,"hash_ids":[BLOCKS128]}]}"#;
+
+fn long_session() -> String {
+    let ids = |n: u64| (0..n).map(|i| i.to_string()).collect::<Vec<_>>().join(",");
+    LONG.replace("BLOCKS64", &ids(64))
+        .replace("BLOCKS96", &ids(96))
+        .replace("BLOCKS128", &ids(128))
+}
+
+/// GET `path` from a loopback server; the body.
+fn get(base: &str, path: &str) -> String {
+    use std::io::{Read, Write};
+    let addr = base.trim_start_matches("http://").trim_end_matches('/');
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    write!(s, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").unwrap();
+    let mut r = String::new();
+    s.read_to_string(&mut r).unwrap();
+    r.split_once("\r\n\r\n").unwrap().1.to_string()
+}
+
+/// A counter's value in Prometheus text.
+fn counter(text: &str, name: &str) -> f64 {
+    text.lines()
+        .find(|l| l.starts_with(name) && l[name.len()..].starts_with('{'))
+        .and_then(|l| l.rsplit(' ').next())
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+#[test]
+fn the_simulated_engine_caches_prefixes_as_the_trace_predicts() {
+    let run = |caching: bool| {
+        let line = long_session();
+        let perf = {
+            let c = servebench_catalog::Catalog::builtin().unwrap();
+            let dep = servebench_sim::perf::Deployment::from_catalog(
+                &c,
+                "h200",
+                "llama-3.3-70b",
+                "vllm",
+                servebench_catalog::Precision::Fp8,
+                8,
+            )
+            .unwrap();
+            servebench_sim::perf::PerfModel::new(dep).unwrap()
+        };
+        let mut engine = servebench_sim::RealtimeEngine::start(perf, 1.0).unwrap();
+        engine.set_prefix_caching(caching);
+        let engine: Arc<dyn servebench_sim::Engine> = Arc::new(engine);
+        let mut metrics = String::new();
+        let (out, _) = replay_with(
+            &[line.as_str()],
+            1,
+            (0.0, 0.0),
+            None,
+            |sim, o| {
+                sim.engine = Some(engine);
+                sim.max_model_len = 131_072;
+                o.replay.warmups_per_lane = 0;
+            },
+            |base| metrics = get(base, "/metrics"),
+        )
+        .unwrap();
+        (out, metrics)
+    };
+    let (on, m) = run(true);
+    let cached: Vec<Option<u32>> = on
+        .outcome
+        .run
+        .records
+        .iter()
+        .map(|r| r.server_cached_tokens)
+        .collect();
+    // Each turn finds the last one's prompt cached: its 64 and 96 blocks of 64 tokens.
+    assert_eq!(cached, [Some(0), Some(4096), Some(6144)]);
+    let a = on.outcome.result.agentic.as_ref().unwrap();
+    assert_eq!(a.server_cache_hit_rate, a.theoretical_hit_rate_same_turns);
+    assert!((a.server_cache_hit_rate.unwrap() - 10_240.0 / 18_432.0).abs() < 1e-12);
+    // The engine's own counters, in vLLM's names, over HTTP.
+    assert_eq!(counter(&m, "vllm:prefix_cache_queries_total"), 18_432.0);
+    assert_eq!(counter(&m, "vllm:prefix_cache_hits_total"), 10_240.0);
+    // Without the cache every prompt is computed whole: the last turn's first token, 8,192
+    // prompt tokens instead of 2,048, comes much later.
+    let (off, _) = run(false);
+    assert!(off
+        .outcome
+        .run
+        .records
+        .iter()
+        .all(|r| r.server_cached_tokens.is_none()));
+    let ttft = |o: &ReplayOutcome| o.outcome.run.records[2].ttft_ns().unwrap() as f64;
+    assert!(
+        ttft(&on) < 0.6 * ttft(&off),
+        "last turn's TTFT {} ms cached, {} ms not",
+        ttft(&on) / 1e6,
+        ttft(&off) / 1e6
+    );
 }

@@ -189,6 +189,7 @@ impl<'a> Run<'a> {
             arrival_s: t,
             prompt_tokens: isl,
             output_tokens,
+            prefix: None,
         });
         let k = self.trips.len();
         self.trips.push(Trip {
@@ -218,6 +219,7 @@ impl<'a> Run<'a> {
             arrival_s: t,
             prompt_tokens: isl + 1,
             output_tokens: osl - 1,
+            prefix: None,
         });
         self.trips[k].decode = Some((w, id));
         self.by_decode[w].insert(id, k);
@@ -356,6 +358,7 @@ impl<'a> Run<'a> {
             output_tokens: if trip.rejected { 0 } else { trip.osl },
             prompt_tokens: trip.isl,
             preemptions: pre.preemptions + dec.as_ref().map_or(0, |d| d.preemptions),
+            cached_tokens: pre.cached_tokens,
             rejected: trip.rejected || dec.as_ref().is_some_and(|d| d.rejected),
             aborted: false,
             done: true,

@@ -13,7 +13,7 @@ use std::task::{Context, Poll, Waker};
 use std::time::Instant;
 
 /// What the front end tells the engine about an accepted generation request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GenRequest {
     /// Arrival-order number of the request (0-based).
     pub seq: u64,
@@ -25,6 +25,9 @@ pub struct GenRequest {
     pub output_tokens: u32,
     /// Where its KV cache goes to or comes from (disaggregated serving).
     pub handoff: Handoff,
+    /// The chained hashes of its prompt's full blocks, where the engine caches prefixes
+    /// ([`Engine::prefix_block_tokens`]).
+    pub prefix: Option<std::sync::Arc<[u64]>>,
 }
 
 /// A request's part in disaggregated serving, as the router says in the body's
@@ -62,6 +65,11 @@ pub trait ChunkSchedule: Send {
     /// The next chunk: `Ready(Some)` once the engine has produced it, `Ready(None)` when there
     /// are no more, `Pending` (waking `cx` later) while the engine is still working on it.
     fn poll_chunk(&mut self, cx: &mut Context<'_>) -> Poll<Option<ChunkPlan>>;
+    /// Prompt tokens the engine took from its prefix cache, once it has admitted the request
+    /// (known by its first chunk).
+    fn cached_tokens(&self) -> Option<u32> {
+        None
+    }
 }
 
 /// The next chunk of `s`, waiting for the engine if needed.
@@ -119,5 +127,14 @@ pub trait Engine: Send + Sync + 'static {
     /// worker, which knows the KV link.
     fn takes_prefilled(&self) -> bool {
         false
+    }
+    /// The block size of its prefix cache, in tokens: requests then carry their prompt's
+    /// block hashes. `None`: no prefix caching.
+    fn prefix_block_tokens(&self) -> Option<u32> {
+        None
+    }
+    /// Prometheus text for `GET /metrics`, in the simulated engine's metric names.
+    fn metrics(&self) -> Option<String> {
+        None
     }
 }

@@ -120,6 +120,7 @@ mod tests {
             prompt_tokens: 3,
             output_tokens: out,
             handoff: Default::default(),
+            prefix: None,
         }
     }
 

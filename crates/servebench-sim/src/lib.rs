@@ -25,6 +25,7 @@ mod http;
 pub mod openai;
 pub mod perf;
 pub mod power;
+mod prefix_cache;
 pub mod realtime;
 pub mod record;
 mod rounding;

@@ -4,6 +4,7 @@
 use crate::counter::PromptCounter;
 use crate::engine::Handoff;
 use crate::http::{push_chunk, push_hex};
+use crate::prefix_cache::prompt_block_hashes;
 use serde::Deserialize;
 use serde_json::Value;
 use servebench_core::Api;
@@ -139,14 +140,29 @@ pub(crate) struct GenParams {
     pub include_usage: bool,
     pub ignore_eos: bool,
     pub handoff: Handoff,
+    /// The chained hashes of the prompt's full blocks (with a prefix-caching engine).
+    pub prefix: Option<Vec<u64>>,
 }
 
 /// Parses and validates a completions or chat body.
+#[cfg(test)]
 pub(crate) fn parse_gen(
     api: Api,
     body: &[u8],
     counter: &dyn PromptCounter,
     default_chat_max_tokens: u32,
+) -> Result<GenParams, ApiError> {
+    parse_gen_hashing(api, body, counter, default_chat_max_tokens, None)
+}
+
+/// [`parse_gen`], and with `block` the prompt's block hashes for the prefix cache (from its
+/// token ids: a chat's message texts in order, each after a marker of its role).
+pub(crate) fn parse_gen_hashing(
+    api: Api,
+    body: &[u8],
+    counter: &dyn PromptCounter,
+    default_chat_max_tokens: u32,
+    block: Option<u32>,
 ) -> Result<GenParams, ApiError> {
     let b: GenBody = serde_json::from_slice(body)
         .map_err(|e| ApiError::bad(format!("invalid request body: {e}")))?;
@@ -157,13 +173,22 @@ pub(crate) fn parse_gen(
             )));
         }
     }
+    let mut prefix = None;
     let (prompt_tokens, max) = match api {
         Api::Completions => {
             let p = b
                 .prompt
                 .as_ref()
                 .ok_or_else(|| ApiError::bad("field 'prompt' is required"))?;
-            (count_prompt(p, counter)?, b.max_tokens)
+            let n = match block {
+                Some(k) => {
+                    let ids = prompt_ids(p, counter)?;
+                    prefix = Some(prompt_block_hashes(&ids, k as usize));
+                    ids.len() as u64
+                }
+                None => count_prompt(p, counter)?,
+            };
+            (n, b.max_tokens)
         }
         Api::Chat => {
             let m = b
@@ -174,8 +199,21 @@ pub(crate) fn parse_gen(
                 return Err(ApiError::bad("field 'messages' must not be empty"));
             }
             let mut total = 0u64;
+            let mut ids = Vec::new();
             for (i, msg) in m.iter().enumerate() {
-                total += count_message(i, msg, counter)?;
+                if block.is_some() {
+                    let before = ids.len();
+                    ids.push(role_marker(msg));
+                    for t in message_texts(i, msg)? {
+                        ids.extend(counter.encode(t));
+                    }
+                    total += (ids.len() - before - 1) as u64;
+                } else {
+                    total += count_message(i, msg, counter)?;
+                }
+            }
+            if let Some(k) = block {
+                prefix = Some(prompt_block_hashes(&ids, k as usize));
             }
             (total, b.max_completion_tokens.or(b.max_tokens))
         }
@@ -205,7 +243,51 @@ pub(crate) fn parse_gen(
             .unwrap_or(false),
         ignore_eos: b.ignore_eos.unwrap_or(false),
         handoff: handoff(b.kv_transfer_params.as_ref())?,
+        prefix,
     })
+}
+
+/// A pseudo-token standing for a chat message's role (outside any vocabulary), so that the
+/// same text under another role hashes differently.
+fn role_marker(msg: &Value) -> u32 {
+    let role = msg.get("role").and_then(Value::as_str).unwrap_or("");
+    u32::MAX
+        - role.bytes().fold(0u32, |h, b| {
+            h.wrapping_mul(31).wrapping_add(u32::from(b)) % 1024
+        })
+}
+
+/// The token ids of a completions `prompt` (strings encoded, token ids as they are).
+fn prompt_ids(p: &Value, c: &dyn PromptCounter) -> Result<Vec<u32>, ApiError> {
+    let bad = || {
+        ApiError::bad(
+            "'prompt' must be a string, an array of strings, an array of token ids or an array of arrays of token ids",
+        )
+    };
+    let id = |x: &Value| {
+        x.as_u64()
+            .and_then(|n| u32::try_from(n).ok())
+            .ok_or_else(bad)
+    };
+    let mut ids = Vec::new();
+    match p {
+        Value::String(s) => ids = c.encode(s),
+        Value::Array(items) => {
+            for it in items {
+                match it {
+                    Value::String(s) => ids.extend(c.encode(s)),
+                    Value::Array(xs) => {
+                        for x in xs {
+                            ids.push(id(x)?);
+                        }
+                    }
+                    x => ids.push(id(x)?),
+                }
+            }
+        }
+        _ => return Err(bad()),
+    }
+    Ok(ids)
 }
 
 /// A router's `kv_transfer_params`: `{"do_remote_decode": true}` to a prefill worker,
@@ -495,14 +577,26 @@ impl Templates {
     }
 
     /// The usage chunk (`stream_options.include_usage`).
-    pub(crate) fn push_usage(&self, out: &mut Vec<u8>, prompt: u64, completion: u64) {
-        let mut data = Vec::with_capacity(self.head.len() + 96);
+    /// The usage chunk; `cached`: prompt tokens from the prefix cache, as vLLM gives them in
+    /// `prompt_tokens_details`.
+    pub(crate) fn push_usage(
+        &self,
+        out: &mut Vec<u8>,
+        prompt: u64,
+        completion: u64,
+        cached: Option<u32>,
+    ) {
+        let mut data = Vec::with_capacity(self.head.len() + 140);
         data.extend_from_slice(&self.head);
         let _ = write!(
             data,
-            "],\"usage\":{{\"prompt_tokens\":{prompt},\"completion_tokens\":{completion},\"total_tokens\":{}}}}}\n\n",
+            "],\"usage\":{{\"prompt_tokens\":{prompt},\"completion_tokens\":{completion},\"total_tokens\":{}",
             prompt + completion
         );
+        if let Some(c) = cached {
+            let _ = write!(data, ",\"prompt_tokens_details\":{{\"cached_tokens\":{c}}}");
+        }
+        data.extend_from_slice(b"}}\n\n");
         push_chunk(out, &data);
     }
 }
@@ -634,9 +728,13 @@ mod tests {
         let mut out = Vec::new();
         t.push_content(&mut out, 0, 2, None);
         t.push_content(&mut out, 2, 1, Some(Finish::Length));
-        t.push_usage(&mut out, 5, 3);
+        t.push_usage(&mut out, 5, 3, None);
+        t.push_usage(&mut out, 5, 3, Some(4));
         let chunks = unchunk(&out);
-        assert_eq!(chunks.len(), 3);
+        assert_eq!(chunks.len(), 4);
+        let cached = event_json(&chunks[3]);
+        assert_eq!(cached["usage"]["prompt_tokens_details"]["cached_tokens"], 4);
+        assert_eq!(cached["usage"]["total_tokens"], 8);
         let a = event_json(&chunks[0]);
         assert_eq!(a["id"], "cmpl-7");
         assert_eq!(a["object"], "text_completion");
@@ -651,6 +749,7 @@ mod tests {
         assert_eq!(u["choices"], serde_json::json!([]));
         assert_eq!(u["usage"]["prompt_tokens"], 5);
         assert_eq!(u["usage"]["completion_tokens"], 3);
+        assert!(u["usage"].get("prompt_tokens_details").is_none());
         assert_eq!(u["usage"]["total_tokens"], 8);
     }
 

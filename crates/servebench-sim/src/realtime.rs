@@ -20,6 +20,7 @@ use crate::power::PowerMeter;
 use crate::scheduler::{self, SchedulerLimits, SimRequest};
 use servebench_core::clock::mono_ns;
 use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
@@ -40,8 +41,14 @@ struct Submit {
     output: u64,
     /// Its prompt's cache is here already (prefilled elsewhere, first token sent).
     prefilled: bool,
+    prefix: Option<Arc<[u64]>>,
+    /// Where the engine says how many prompt tokens it found cached.
+    cached: Arc<AtomicU64>,
     reply: chunks::UnboundedSender<ChunkPlan>,
 }
+
+/// Not known yet (the request is not admitted).
+const CACHED_UNKNOWN: u64 = u64::MAX;
 
 /// What `GET /sim/stats` shows of the engine.
 #[derive(Debug, Clone, Default, serde::Serialize)]
@@ -60,6 +67,14 @@ struct EngineState {
     /// How late the engine thread woke for a step's end, worst case, µs (tokens go out that
     /// late; a large value means the time scale is too high for this machine).
     max_wake_lag_us: u64,
+    /// Prompt tokens of requests admitted with block hashes, those found in the prefix cache,
+    /// and the blocks the cache holds.
+    prefix_queries: u64,
+    prefix_hits: u64,
+    cached_blocks: u64,
+    /// Prompt and output tokens of admitted and finished requests.
+    prompt_tokens: u64,
+    generation_tokens: u64,
 }
 
 struct Shared {
@@ -78,6 +93,9 @@ pub struct RealtimeEngine {
     start: Instant,
     time_scale: f64,
     thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+    /// Requests carry block hashes and the scheduler caches prefixes (vLLM's and SGLang's
+    /// default).
+    prefix_caching: bool,
 }
 
 impl RealtimeEngine {
@@ -133,7 +151,13 @@ impl RealtimeEngine {
             start,
             time_scale,
             thread: Mutex::new(Some(thread)),
+            prefix_caching: true,
         })
+    }
+
+    /// Turns prefix caching off (`--no-prefix-cache`) or on.
+    pub fn set_prefix_caching(&mut self, on: bool) {
+        self.prefix_caching = on;
     }
 
     fn sender(&self) -> mpsc::Sender<Msg> {
@@ -168,8 +192,11 @@ impl Engine for RealtimeEngine {
             prompt: u64::from(req.prompt_tokens),
             output: u64::from(req.output_tokens),
             prefilled: false,
+            prefix: req.prefix.clone(),
+            cached: Arc::new(AtomicU64::new(CACHED_UNKNOWN)),
             reply,
         };
+        let cached = submit.cached.clone();
         // A prefilled request's first token goes out when its cache is here; the engine
         // decodes the rest with the first token in its cache.
         let mut first = None;
@@ -196,6 +223,7 @@ impl Engine for RealtimeEngine {
             output: req.output_tokens,
             received: 0,
             tx,
+            cached,
         })
     }
 
@@ -217,6 +245,57 @@ impl Engine for RealtimeEngine {
         let sh = self.shared.lock().expect("engine state");
         serde_json::to_value(&sh.state).ok()
     }
+
+    fn prefix_block_tokens(&self) -> Option<u32> {
+        self.prefix_caching
+            .then(|| self.perf.dep.engine.kv_block_tokens.value.max(1.0) as u32)
+    }
+
+    fn metrics(&self) -> Option<String> {
+        let st = self.shared.lock().expect("engine state").state.clone();
+        let usage = st.kv_blocks_used as f64 / st.kv_blocks_total.max(1) as f64;
+        let model = &self.perf.dep.model.hf_id;
+        Some(if self.perf.dep.engine.id.starts_with("sglang") {
+            sglang_metrics(&st, usage, model)
+        } else {
+            vllm_metrics(&st, usage, model)
+        })
+    }
+}
+
+/// vLLM's metric names (vllm/v1/metrics/loggers.py), the ones InferenceX's agentic aggregation
+/// reads for cache hits and KV use.
+fn vllm_metrics(st: &EngineState, usage: f64, model: &str) -> String {
+    let l = format!("{{model_name=\"{model}\",engine=\"0\"}}");
+    format!(
+        "# TYPE vllm:num_requests_running gauge\nvllm:num_requests_running{l} {}\n\
+         # TYPE vllm:num_requests_waiting gauge\nvllm:num_requests_waiting{l} {}\n\
+         # TYPE vllm:kv_cache_usage_perc gauge\nvllm:kv_cache_usage_perc{l} {usage}\n\
+         # TYPE vllm:prefix_cache_queries counter\nvllm:prefix_cache_queries_total{l} {}\n\
+         # TYPE vllm:prefix_cache_hits counter\nvllm:prefix_cache_hits_total{l} {}\n\
+         # TYPE vllm:prompt_tokens counter\nvllm:prompt_tokens_total{l} {}\n\
+         # TYPE vllm:generation_tokens counter\nvllm:generation_tokens_total{l} {}\n",
+        st.running,
+        st.waiting,
+        st.prefix_queries,
+        st.prefix_hits,
+        st.prompt_tokens,
+        st.generation_tokens
+    )
+}
+
+/// SGLang's metric names (python/sglang/srt/metrics/collector.py).
+fn sglang_metrics(st: &EngineState, usage: f64, model: &str) -> String {
+    let l = format!("model_name=\"{model}\"");
+    format!(
+        "# TYPE sglang:num_running_reqs gauge\nsglang:num_running_reqs{{{l}}} {}\n\
+         # TYPE sglang:num_queue_reqs gauge\nsglang:num_queue_reqs{{{l}}} {}\n\
+         # TYPE sglang:token_usage gauge\nsglang:token_usage{{{l}}} {usage}\n\
+         # TYPE sglang:prompt_tokens counter\nsglang:prompt_tokens_total{{{l}}} {}\n\
+         # TYPE sglang:cached_tokens counter\nsglang:cached_tokens_total{{{l},cache_source=\"device\"}} {}\n\
+         # TYPE sglang:generation_tokens counter\nsglang:generation_tokens_total{{{l}}} {}\n",
+        st.running, st.waiting, st.prompt_tokens, st.prefix_hits, st.generation_tokens
+    )
 }
 
 struct RealtimeSchedule {
@@ -227,11 +306,17 @@ struct RealtimeSchedule {
     output: u32,
     received: u32,
     tx: mpsc::Sender<Msg>,
+    cached: Arc<AtomicU64>,
 }
 
 impl ChunkSchedule for RealtimeSchedule {
     fn fault_token(&self) -> u32 {
         self.output / 2
+    }
+
+    fn cached_tokens(&self) -> Option<u32> {
+        let c = self.cached.load(Ordering::Acquire);
+        (c != CACHED_UNKNOWN).then(|| c.min(u64::from(u32::MAX)) as u32)
     }
 
     fn poll_chunk(&mut self, cx: &mut Context<'_>) -> Poll<Option<ChunkPlan>> {
@@ -268,6 +353,8 @@ struct Driver<'a> {
 struct Live {
     seq: u64,
     reply: chunks::UnboundedSender<ChunkPlan>,
+    /// Where its cached tokens go; `None` when it takes no part in prefix caching.
+    cached: Option<Arc<AtomicU64>>,
 }
 
 impl Driver<'_> {
@@ -303,6 +390,11 @@ impl Driver<'_> {
                     refused,
                     aborted,
                     max_wake_lag_us: lag.as_micros() as u64,
+                    prefix_queries: engine.stats.prefix_queries,
+                    prefix_hits: engine.stats.prefix_hits,
+                    cached_blocks: engine.cached_blocks(),
+                    prompt_tokens: engine.stats.prompt_tokens,
+                    generation_tokens: engine.stats.generation_tokens,
                 };
             };
         loop {
@@ -368,6 +460,7 @@ impl Driver<'_> {
                     arrival_s: self.sim_s(s.arrival),
                     prompt_tokens: s.prompt,
                     output_tokens: s.output,
+                    prefix: s.prefix.clone(),
                 };
                 let id = if s.prefilled {
                     engine.submit_prefilled(r)
@@ -380,6 +473,7 @@ impl Driver<'_> {
                     Live {
                         seq: s.seq,
                         reply: s.reply,
+                        cached: s.prefix.is_some().then_some(s.cached),
                     },
                 );
             }
@@ -406,6 +500,10 @@ impl Driver<'_> {
             let mut gone = Vec::new();
             for (id, tokens) in out {
                 let Some(l) = live.get(&id) else { continue };
+                // Admitted by now: its cached tokens are known before its first chunk goes.
+                if let Some(c) = &l.cached {
+                    c.store(engine.outcome(id).cached_tokens, Ordering::Release);
+                }
                 if l.reply
                     .send(ChunkPlan {
                         due,

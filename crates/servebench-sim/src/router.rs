@@ -245,7 +245,7 @@ impl Engine for Router {
     fn schedule(&self, req: &GenRequest, _arrival: Instant) -> Box<dyn ChunkSchedule> {
         let (tx, rx) = chunks::unbounded_channel();
         let cancel = Arc::new(AtomicBool::new(false));
-        let (pools, req_copy, stop) = (self.0.clone(), *req, cancel.clone());
+        let (pools, req_copy, stop) = (self.0.clone(), req.clone(), cancel.clone());
         // Blocking HTTP to the workers, off the front end's runtime threads.
         let work = move || pools.serve(req_copy, tx, &stop);
         match tokio::runtime::Handle::try_current() {

@@ -8,21 +8,32 @@
 //! preempted: its blocks are freed and it goes back to the head of the queue to be recomputed
 //! (vLLM's default recompute preemption). The step's duration comes from [`PerfModel::step`];
 //! tokens produced by a step appear at its end.
+//!
+//! Requests that carry their prompt's block hashes use the prefix cache
+//! ([`crate::prefix_cache`]): at admission the cached leading blocks count as prefilled (at
+//! least one token is always computed, as vLLM does), and a finished request leaves its full
+//! prompt blocks cached. Cached blocks nobody uses are evicted, least recently used first,
+//! before anyone is preempted.
 
 use crate::perf::{PerfModel, StepBatch};
+use crate::prefix_cache::PrefixCache;
 use crate::rounding::round_u32;
 use servebench_catalog::KvAdmission;
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 /// Tokens emitted for one request by one step: (request id, tokens).
 pub type Emission = (usize, u64);
 
 /// One request offered to the engine.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct SimRequest {
     pub arrival_s: f64,
     pub prompt_tokens: u64,
     pub output_tokens: u64,
+    /// The chained hashes of its prompt's full blocks of the engine's block size
+    /// ([`crate::prefix_cache::prompt_block_hashes`]); `None`: it takes no part in caching.
+    pub prefix: Option<Arc<[u64]>>,
 }
 
 /// What happened to one request.
@@ -38,6 +49,8 @@ pub struct SimOutcome {
     /// Gaps between consecutive output tokens, µs (only with `record_gaps`).
     pub gaps_us: Vec<u32>,
     pub preemptions: u32,
+    /// Prompt tokens taken from the prefix cache at its first admission.
+    pub cached_tokens: u64,
     /// The request could never fit in the KV cache (even empty) and was refused.
     pub rejected: bool,
     /// Withdrawn by the caller before it finished ([`Engine::abort`]).
@@ -82,6 +95,9 @@ impl SchedulerLimits {
 struct Seq {
     id: usize,
     prompt: u64,
+    prefix: Option<Arc<[u64]>>,
+    /// Cached blocks it uses (its prompt's first ones), held by the cache, not by it.
+    shared: u64,
     /// Tokens that must be in the KV cache before decoding: the prompt, or after a preemption
     /// the prompt and every token generated so far (recomputed).
     prefill_target: u64,
@@ -117,6 +133,12 @@ pub struct SchedulerStats {
     pub busy_s: f64,
     /// Energy one GPU drew while stepping (J, simulated board power × step time).
     pub busy_energy_j: f64,
+    /// Prompt tokens of requests admitted with block hashes, and those found cached.
+    pub prefix_queries: u64,
+    pub prefix_hits: u64,
+    /// Prompt tokens of admitted requests, and output tokens produced.
+    pub prompt_tokens: u64,
+    pub generation_tokens: u64,
 }
 
 /// The engine: requests arrive via [`Engine::submit`]; [`Engine::step`] runs one step.
@@ -142,6 +164,7 @@ pub struct Engine<'a> {
     /// sequence's blocks are asked for every step, and computing them is most of a decode
     /// step's work where the cache is not linear in length (windows, compression, indexers).
     blocks_memo: std::cell::RefCell<Vec<u32>>,
+    cache: PrefixCache,
     pub stats: SchedulerStats,
 }
 
@@ -164,6 +187,7 @@ impl<'a> Engine<'a> {
             base: 0,
             record_gaps,
             itl: None,
+            cache: PrefixCache::default(),
             stats: SchedulerStats {
                 blocks_total: blocks,
                 ..Default::default()
@@ -197,6 +221,8 @@ impl<'a> Engine<'a> {
         self.waiting.push_back(Seq {
             id,
             prompt,
+            prefix: r.prefix,
+            shared: 0,
             prefill_target: prompt,
             prefilled: cached,
             generated: 0,
@@ -248,8 +274,9 @@ impl<'a> Engine<'a> {
             return;
         }
         if let Some(i) = self.running.iter().position(|s| s.id == id) {
-            let s = self.running.remove(i);
+            let mut s = self.running.remove(i);
             self.free_blocks += s.blocks;
+            self.release_shared(&mut s);
         } else if let Some(i) = self.waiting.iter().position(|s| s.id == id) {
             self.waiting.remove(i);
         }
@@ -258,9 +285,57 @@ impl<'a> Engine<'a> {
         o.done = true;
     }
 
-    /// KV-cache blocks in use now.
+    /// KV-cache blocks in use now (cached blocks nobody uses are free to take).
     pub fn kv_blocks_used(&self) -> u64 {
-        self.limits.blocks() - self.free_blocks
+        self.limits.blocks() - self.free_blocks - self.cache.evictable()
+    }
+
+    /// Blocks held by the prefix cache.
+    pub fn cached_blocks(&self) -> u64 {
+        self.cache.blocks()
+    }
+
+    /// Frees blocks for `need` by evicting unused cached ones; true if `need` fits then.
+    fn make_room(&mut self, need: u64) -> bool {
+        if need > self.free_blocks {
+            let freed = self.cache.evict(need - self.free_blocks);
+            self.free_blocks += freed;
+        }
+        need <= self.free_blocks
+    }
+
+    /// A sequence leaving the batch stops using its cached blocks.
+    fn release_shared(&mut self, s: &mut Seq) {
+        if let Some(p) = &s.prefix {
+            self.cache.release(p, s.shared);
+        }
+        s.shared = 0;
+    }
+
+    /// A waiting sequence about to be admitted takes its prompt's cached leading blocks.
+    fn take_cached(&mut self, s: &mut Seq) {
+        let Some(p) = s.prefix.clone() else { return };
+        if s.prefilled > 0 {
+            return;
+        }
+        let block = self.limits.block_tokens;
+        // At least one prompt token is computed (its logits give the first output token).
+        let limit = ((s.prefill_target - 1) / block) as usize;
+        let hit = self.cache.acquire(&p, limit.min(p.len()));
+        s.shared = hit;
+        s.prefilled = hit * block;
+        s.ctx = hit * block;
+    }
+
+    /// A finished sequence leaves its computed full prompt blocks cached and frees the rest.
+    fn finish(&mut self, mut s: Seq) {
+        let mut freed = s.blocks;
+        if let Some(p) = s.prefix.clone() {
+            let kept = self.cache.insert(&p, s.shared, s.blocks);
+            freed = freed.saturating_sub(kept);
+            self.release_shared(&mut s);
+        }
+        self.free_blocks += freed;
     }
 
     /// Requests admitted but not finished, and requests waiting.
@@ -371,7 +446,7 @@ impl<'a> Engine<'a> {
         let taken = ends.len() as u64;
         let need = extra(taken, self);
         self.free_blocks -= need;
-        let used = self.limits.blocks() - self.free_blocks;
+        let used = self.kv_blocks_used();
         self.stats.max_blocks_used = self.stats.max_blocks_used.max(used);
         self.stats.max_running = self.stats.max_running.max(n);
         let Some(&last) = ends.last() else { return 0 };
@@ -398,6 +473,7 @@ impl<'a> Engine<'a> {
             }
             s.ctx += taken;
             s.generated += taken;
+            self.stats.generation_tokens += taken;
             s.last_token_s = last;
             o.last_token_s = last;
         }
@@ -424,8 +500,10 @@ impl<'a> Engine<'a> {
                 width.min(budget)
             };
             let new_total = s.ctx + need_tokens;
-            let extra = self.blocks_for(new_total).saturating_sub(s.blocks);
-            if extra > self.free_blocks {
+            let extra = self
+                .blocks_for(new_total)
+                .saturating_sub(s.blocks + s.shared);
+            if !self.make_room(extra) {
                 // Out of KV: preempt the youngest running sequence (possibly this one).
                 let victim = self.running.len() - 1;
                 self.preempt(victim);
@@ -443,7 +521,10 @@ impl<'a> Engine<'a> {
 
         // 2. Waiting requests, FCFS, while budget, sequence slots and blocks allow.
         while budget > 0 && (self.running.len() as u64) < self.limits.max_num_seqs {
-            let Some(s) = self.waiting.front() else { break };
+            let Some(mut s) = self.waiting.pop_front() else {
+                break;
+            };
+            self.take_cached(&mut s);
             // A request whose KV arrived with it decodes in its first step.
             let chunk = if s.prefilling() {
                 (s.prefill_target - s.prefilled).min(budget)
@@ -457,11 +538,16 @@ impl<'a> Engine<'a> {
                 self.blocks_for(s.prefill_target + out.saturating_sub(s.generated) + width)
             } else {
                 self.blocks_for(s.ctx + chunk)
-            };
-            if need > self.free_blocks {
-                break; // FCFS: nobody jumps the queue
             }
-            let mut s = self.waiting.pop_front().expect("front exists");
+            .saturating_sub(s.shared);
+            if !self.make_room(need) {
+                // FCFS: nobody jumps the queue. It gives its cached blocks back meanwhile.
+                self.release_shared(&mut s);
+                s.prefilled = 0;
+                s.ctx = 0;
+                self.waiting.push_front(s);
+                break;
+            }
             self.free_blocks -= need;
             s.blocks = need;
             budget -= chunk;
@@ -469,6 +555,12 @@ impl<'a> Engine<'a> {
             if o.admitted_s.is_nan() {
                 o.admitted_s = self.now_s;
                 self.stats.admission_order.push(s.id);
+                self.stats.prompt_tokens += s.prompt;
+                if s.prefix.is_some() {
+                    o.cached_tokens = s.ctx;
+                    self.stats.prefix_queries += s.prompt;
+                    self.stats.prefix_hits += s.ctx;
+                }
             }
             self.running.push(s);
             work.push((self.running.len() - 1, chunk));
@@ -501,7 +593,7 @@ impl<'a> Engine<'a> {
         self.stats.steps += 1;
         self.stats.busy_s += cost.total_s;
         self.stats.busy_energy_j += self.perf.board_power_w(&cost) * cost.total_s;
-        let used = self.limits.blocks() - self.free_blocks;
+        let used = self.kv_blocks_used();
         self.stats.max_blocks_used = self.stats.max_blocks_used.max(used);
         self.stats.max_running = self.stats.max_running.max(self.running.len() as u64);
 
@@ -534,6 +626,7 @@ impl<'a> Engine<'a> {
             }
             let o = &mut self.outcomes[s.id - self.base];
             s.generated += emitted;
+            self.stats.generation_tokens += emitted;
             emit((s.id, emitted));
             if o.first_token_s == 0.0 {
                 o.first_token_s = now;
@@ -565,15 +658,13 @@ impl<'a> Engine<'a> {
             itl.add_count(g, n);
         }
         if !finished.is_empty() {
-            let mut freed = 0;
-            self.running.retain(|s| {
-                let done = self.outcomes[s.id - self.base].output_tokens <= s.generated;
-                if done {
-                    freed += s.blocks;
-                }
-                !done
-            });
-            self.free_blocks += freed;
+            let (done, running): (Vec<Seq>, Vec<Seq>) = std::mem::take(&mut self.running)
+                .into_iter()
+                .partition(|s| self.outcomes[s.id - self.base].output_tokens <= s.generated);
+            self.running = running;
+            for s in done {
+                self.finish(s);
+            }
         }
         finished
     }
@@ -581,6 +672,7 @@ impl<'a> Engine<'a> {
     fn preempt(&mut self, idx: usize) {
         let mut s = self.running.remove(idx);
         self.free_blocks += s.blocks;
+        self.release_shared(&mut s);
         s.blocks = 0;
         // Recompute: the prompt and everything generated so far are prefilled again.
         s.prefill_target = s.prompt + s.generated;
@@ -589,5 +681,65 @@ impl<'a> Engine<'a> {
         self.outcome_mut(s.id).preemptions += 1;
         self.stats.preemptions += 1;
         self.waiting.push_front(s);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::perf::Deployment;
+    use servebench_catalog::{Catalog, Precision};
+
+    fn perf() -> PerfModel {
+        let c = Catalog::builtin().unwrap();
+        let d = Deployment::from_catalog(&c, "h200", "llama-3.3-70b", "vllm", Precision::Fp8, 8);
+        PerfModel::new(d.unwrap()).unwrap()
+    }
+
+    /// A prompt of `blocks` full 16-token blocks named `tag`.0, `tag`.1, ...
+    fn req(tag: u64, blocks: u64) -> SimRequest {
+        SimRequest {
+            arrival_s: 0.0,
+            prompt_tokens: blocks * 16,
+            output_tokens: 1,
+            prefix: Some((0..blocks).map(|i| tag << 32 | i).collect()),
+        }
+    }
+
+    fn run(e: &mut Engine<'_>, mut r: SimRequest) -> SimOutcome {
+        r.arrival_s = e.now_s;
+        let id = e.submit(r);
+        while !e.outcome(id).done {
+            e.step();
+        }
+        e.outcome(id).clone()
+    }
+
+    #[test]
+    fn cached_prefixes_are_reused_until_a_larger_request_evicts_their_tails() {
+        let m = perf();
+        let limits = SchedulerLimits {
+            // 40 blocks of 16 tokens.
+            kv_capacity_tokens: 640,
+            block_tokens: 16,
+            ..SchedulerLimits::from_perf(&m)
+        };
+        let mut e = Engine::new(&m, limits, false);
+        let first = run(&mut e, req(1, 20));
+        assert_eq!(first.cached_tokens, 0);
+        // All 20 blocks cached; one token is always computed, so 19 blocks are reused.
+        let again = run(&mut e, req(1, 20));
+        assert_eq!(again.cached_tokens, 19 * 16);
+        assert!(again.first_token_s - again.arrival_s < first.first_token_s - first.arrival_s);
+        // B needs 32 blocks (its one output token comes from the prefill step): 20 are free,
+        // and 12 of A's cached blocks are evicted, its last ones first.
+        let other = run(&mut e, req(2, 32));
+        assert_eq!(other.cached_tokens, 0);
+        // A's first 8 blocks survived; B's 32 are cached beside them.
+        assert_eq!(e.cached_blocks(), 40);
+        let third = run(&mut e, req(1, 20));
+        assert_eq!(third.cached_tokens, 8 * 16);
+        assert_eq!(e.stats.prefix_hits, (19 + 8) * 16);
+        assert_eq!(e.stats.prefix_queries, (20 + 20 + 32 + 20) * 16);
     }
 }

@@ -320,6 +320,7 @@ enum Route {
     Health,
     Tokenize,
     Stats,
+    Metrics,
     Power { csv: bool },
     WrongMethod(&'static str),
     NotFound,
@@ -333,6 +334,7 @@ fn route(method: &str, path: &str) -> Route {
         "/health" => ("GET", Route::Health),
         "/tokenize" => ("POST", Route::Tokenize),
         "/sim/stats" => ("GET", Route::Stats),
+        "/metrics" => ("GET", Route::Metrics),
         "/sim/power" => ("GET", Route::Power { csv: false }),
         "/sim/power.csv" => ("GET", Route::Power { csv: true }),
         _ => return Route::NotFound,
@@ -548,6 +550,23 @@ impl Conn {
                 let body = serde_json::to_vec(&v).expect("serializes");
                 self.respond(200, &body, keep, rid).await
             }
+            Route::Metrics => {
+                self.consume(total);
+                match sh.engine.metrics() {
+                    Some(text) => {
+                        let ct = "text/plain; version=0.0.4; charset=utf-8";
+                        self.respond_typed(200, ct, text.as_bytes(), keep, rid)
+                            .await
+                    }
+                    None => {
+                        let m = format!(
+                            "the {} profile exports no engine metrics (start sim with --gpu)",
+                            sh.engine.name()
+                        );
+                        self.respond_error(404, &m, keep, rid).await
+                    }
+                }
+            }
             Route::Power { csv } => {
                 self.consume(total);
                 match sh.engine.power() {
@@ -601,11 +620,12 @@ impl Conn {
                 Some(v) => Some(parse_forced(v).map_err(ApiError::bad)?),
                 None => None,
             };
-            let p = openai::parse_gen(
+            let p = openai::parse_gen_hashing(
                 api,
                 &self.inbuf[head.len..total],
                 &*sh.counter,
                 sh.settings.default_max_tokens,
+                sh.engine.prefix_block_tokens(),
             )?;
             check_handoff(&p, &*sh.engine)?;
             let need = p.prompt_tokens + p.max_tokens as u64;
@@ -694,6 +714,7 @@ impl Conn {
             prompt_tokens,
             output_tokens: output,
             handoff: p.handoff,
+            prefix: p.prefix.clone().map(std::sync::Arc::from),
         };
         let sched = sh.engine.schedule(&req, arrival);
         let model = p.model.as_deref().unwrap_or(&st.model);
@@ -1010,8 +1031,9 @@ async fn stream_response(
         return Ok(after(job.keep));
     }
     if job.include_usage {
+        let cached = job.sched.cached_tokens();
         job.tpl
-            .push_usage(out, job.prompt_tokens, job.output as u64);
+            .push_usage(out, job.prompt_tokens, job.output as u64, cached);
         pend.usage = true;
     }
     if job.fault != Some(FaultKind::MissingDone) {

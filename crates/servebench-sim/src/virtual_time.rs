@@ -147,6 +147,7 @@ fn closed_loop(engine: &mut Engine<'_>, c: usize, reqs: &[(u64, u64)]) -> Vec<us
             arrival_s: engine.now_s,
             prompt_tokens: i,
             output_tokens: o,
+            prefix: None,
         }));
         *next += 1;
     };
@@ -422,6 +423,7 @@ mod tests {
             arrival_s: 0.0,
             prompt_tokens: 1000,
             output_tokens: o,
+            prefix: None,
         };
         let (a, b, c) = (e.submit(req(2)), e.submit(req(1000)), e.submit(req(1000)));
         let mut emitted = Vec::new();

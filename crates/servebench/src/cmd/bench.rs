@@ -190,6 +190,10 @@ pub struct BenchArgs {
     /// are then that many times shorter than the modelled GPUs').
     #[arg(long, default_value_t = 1.0)]
     sim_time_scale: f64,
+    /// Embedded sim, engine profile: no automatic prefix caching (on by default, as in vLLM
+    /// and SGLang).
+    #[arg(long)]
+    sim_no_prefix_cache: bool,
     /// Embedded sim, fixed profile: time to first token, ms (default 50).
     #[arg(long)]
     sim_ttft_ms: Option<f64>,
@@ -238,6 +242,7 @@ fn embedded_sim(
                 },
                 model: a.sim_model.clone(),
                 time_scale: a.sim_time_scale,
+                prefix_cache: !a.sim_no_prefix_cache,
             }
         }
     };

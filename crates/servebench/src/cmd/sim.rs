@@ -73,6 +73,9 @@ pub struct SimArgs {
     /// than the modelled GPUs would; the client's timings are then 10× shorter.
     #[arg(long, default_value_t = 1.0, value_parser = positive)]
     pub time_scale: f64,
+    /// Engine profile: no automatic prefix caching (on by default, as in vLLM and SGLang).
+    #[arg(long)]
+    pub no_prefix_cache: bool,
     /// The model name served (/v1/models) with the engine profile (default: the catalog
     /// model's Hugging Face id).
     #[arg(long)]
@@ -310,6 +313,8 @@ pub enum Embedded {
         deployment: DeploymentArgs,
         model: String,
         time_scale: f64,
+        /// Automatic prefix caching.
+        prefix_cache: bool,
     },
 }
 
@@ -323,6 +328,7 @@ impl Embedded {
                 deployment,
                 model,
                 time_scale,
+                ..
             } => format!(
                 "simulated engine: {}, {time_scale}× real time",
                 deployment.describe(model)
@@ -359,16 +365,20 @@ pub fn embedded(
             deployment,
             model,
             time_scale,
+            prefix_cache,
         } => {
             positive(&time_scale.to_string())
                 .map_err(|e| anyhow::anyhow!("--sim-time-scale: {e}"))?;
             let (engine, served, max_model_len) = start_engine(
                 &deployment,
                 &model,
-                time_scale,
-                None,
-                DEFAULT_MAX_MODEL_LEN,
-                None,
+                EngineOptions {
+                    time_scale,
+                    served: None,
+                    max_model_len: DEFAULT_MAX_MODEL_LEN,
+                    decode_link: None,
+                    prefix_cache,
+                },
             )?;
             SimConfig {
                 counter: Some(counter(tokenizer, &served)?),
@@ -382,17 +392,30 @@ pub fn embedded(
     servebench_sim::spawn(cfg).context("starting the embedded sim")
 }
 
+/// How the engine profile's server runs.
+struct EngineOptions {
+    time_scale: f64,
+    served: Option<String>,
+    max_model_len: u32,
+    decode_link: Option<KvLinkKind>,
+    prefix_cache: bool,
+}
+
 /// The engine profile's timing source, served model name (`served`, else the catalog model's
 /// Hugging Face id) and the longest request it accepts (at most `max_model_len`); a decode
 /// worker where `decode_link` is given.
 fn start_engine(
     deployment: &DeploymentArgs,
     model: &str,
-    time_scale: f64,
-    served: Option<String>,
-    max_model_len: u32,
-    decode_link: Option<KvLinkKind>,
+    o: EngineOptions,
 ) -> anyhow::Result<(Arc<dyn servebench_sim::Engine>, String, u32)> {
+    let EngineOptions {
+        time_scale,
+        served,
+        max_model_len,
+        decode_link,
+        prefix_cache,
+    } = o;
     let catalog = deployment.catalog()?;
     let perf = deployment.perf(&catalog, model)?;
     // The real-time server runs one engine; a pipelined worker's batches per stage are
@@ -416,7 +439,7 @@ fn start_engine(
             "servebench sim: the KV cache holds {kv} tokens; max model length lowered to {max_len}"
         );
     }
-    let e = match decode_link {
+    let mut e = match decode_link {
         None => servebench_sim::RealtimeEngine::start(perf, time_scale),
         Some(kind) => {
             let link = match kind {
@@ -429,6 +452,7 @@ fn start_engine(
         }
     }
     .context("starting the engine thread")?;
+    e.set_prefix_caching(prefix_cache);
     Ok((Arc::new(e), served, max_len))
 }
 
@@ -458,10 +482,13 @@ pub fn run(args: SimArgs) -> anyhow::Result<ExitCode> {
             let (e, served, len) = start_engine(
                 &args.deployment,
                 &args.model,
-                args.time_scale,
-                args.served_model_name.clone(),
-                args.max_model_len,
-                (args.role == Role::Decode).then_some(args.kv_link),
+                EngineOptions {
+                    time_scale: args.time_scale,
+                    served: args.served_model_name.clone(),
+                    max_model_len: args.max_model_len,
+                    decode_link: (args.role == Role::Decode).then_some(args.kv_link),
+                    prefix_cache: !args.no_prefix_cache,
+                },
             )?;
             (Some(e), served, len)
         }

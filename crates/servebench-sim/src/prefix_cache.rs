@@ -1,0 +1,174 @@
+//! Automatic prefix caching, as vLLM's V1 engine and SGLang's radix cache do it: a finished
+//! request's full prompt blocks stay in GPU memory under the hash of their content and all
+//! blocks before them; a later request whose prompt starts with the same blocks uses them
+//! instead of computing them again. Cached blocks no running request uses occupy otherwise
+//! free memory and are evicted least recently used first when a request needs the room.
+//!
+//! Hashes come with the request ([`prompt_block_hashes`]), so two prompts share a block only
+//! when they share every token up to its end.
+
+use std::collections::{BTreeMap, HashMap};
+
+/// The chained hashes of a prompt's full blocks of `block` tokens: block i's hash covers
+/// tokens `0 .. (i + 1) × block`.
+pub fn prompt_block_hashes(tokens: &[u32], block: usize) -> Vec<u64> {
+    let mut h = 0xcbf2_9ce4_8422_2325u64;
+    tokens
+        .chunks_exact(block.max(1))
+        .map(|chunk| {
+            for &t in chunk {
+                h = (h ^ u64::from(t)).wrapping_mul(0x0100_0000_01b3);
+            }
+            // Mix once per block so equal blocks after different prefixes differ.
+            h = mix(h);
+            h
+        })
+        .collect()
+}
+
+fn mix(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^ (x >> 31)
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    /// Running requests using the block.
+    refs: u32,
+    /// When it was last released (its place in the eviction order while unused).
+    tick: u64,
+}
+
+/// The cached blocks: each one block of KV memory.
+#[derive(Debug, Default)]
+pub struct PrefixCache {
+    entries: HashMap<u64, Entry>,
+    /// Unused blocks by release time: the eviction order.
+    unused: BTreeMap<u64, u64>,
+    tick: u64,
+}
+
+impl PrefixCache {
+    /// Blocks held (used or not).
+    pub fn blocks(&self) -> u64 {
+        self.entries.len() as u64
+    }
+
+    /// Blocks held that no running request uses.
+    pub fn evictable(&self) -> u64 {
+        self.unused.len() as u64
+    }
+
+    /// How many of `hashes`' leading blocks are cached, at most `limit`; those are now used.
+    pub fn acquire(&mut self, hashes: &[u64], limit: usize) -> u64 {
+        let mut n = 0;
+        for h in hashes.iter().take(limit) {
+            let Some(e) = self.entries.get_mut(h) else {
+                break;
+            };
+            if e.refs == 0 {
+                self.unused.remove(&e.tick);
+            }
+            e.refs += 1;
+            n += 1;
+        }
+        n
+    }
+
+    /// A request using `hashes[..used]` is done with them. The last blocks are released first,
+    /// so that they are evicted first and a prefix outlives its tail (as vLLM frees them).
+    pub fn release(&mut self, hashes: &[u64], used: u64) {
+        for h in hashes[..used as usize].iter().rev() {
+            if let Some(e) = self.entries.get_mut(h) {
+                e.refs -= 1;
+                if e.refs == 0 {
+                    self.tick += 1;
+                    e.tick = self.tick;
+                    self.unused.insert(self.tick, *h);
+                }
+            }
+        }
+    }
+
+    /// Keeps a finished request's blocks `hashes[from..]` (it computed them), at most `most`
+    /// new ones (the blocks it holds); returns how many were new, which the cache now holds
+    /// (the others were cached already).
+    pub fn insert(&mut self, hashes: &[u64], from: u64, most: u64) -> u64 {
+        let mut new = 0;
+        let from = (from as usize).min(hashes.len());
+        let to = hashes.len().min(from + most as usize);
+        // Tail first, as in `release`.
+        for h in hashes[from..to].iter().rev() {
+            if self.entries.contains_key(h) {
+                continue;
+            }
+            self.tick += 1;
+            self.entries.insert(
+                *h,
+                Entry {
+                    refs: 0,
+                    tick: self.tick,
+                },
+            );
+            self.unused.insert(self.tick, *h);
+            new += 1;
+        }
+        new
+    }
+
+    /// Evicts up to `n` unused blocks, least recently used first; returns how many.
+    pub fn evict(&mut self, n: u64) -> u64 {
+        let mut freed = 0;
+        while freed < n {
+            let Some((_, h)) = self.unused.pop_first() else {
+                break;
+            };
+            self.entries.remove(&h);
+            freed += 1;
+        }
+        freed
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashes_cover_everything_before_their_block() {
+        let a = prompt_block_hashes(&[1, 2, 3, 4, 5, 6, 7], 2);
+        let b = prompt_block_hashes(&[1, 2, 3, 4, 9, 9], 2);
+        let c = prompt_block_hashes(&[9, 9, 3, 4], 2);
+        assert_eq!(a.len(), 3, "full blocks only");
+        assert_eq!(a[..2], b[..2]);
+        assert_ne!(a[2], b[2]);
+        // Same tokens, another prefix: another block.
+        assert_ne!(a[1], c[1]);
+    }
+
+    #[test]
+    fn a_prefix_outlives_its_tail() {
+        let mut c = PrefixCache::default();
+        c.insert(&[1, 2, 3, 4], 0, 9);
+        assert_eq!(c.evict(2), 2);
+        assert_eq!(c.acquire(&[1, 2, 3, 4], 4), 2, "blocks 3 and 4 went first");
+    }
+
+    #[test]
+    fn unused_blocks_are_evicted_least_recently_released_first() {
+        let mut c = PrefixCache::default();
+        assert_eq!(c.insert(&[1, 2, 3], 0, 9), 3);
+        assert_eq!(c.insert(&[1, 2, 3, 4], 0, 9), 1);
+        assert_eq!(c.acquire(&[1, 2, 7], 3), 2);
+        assert_eq!(c.evictable(), 2);
+        // 3 was cached before 4: it goes first; 1 and 2 are in use.
+        assert_eq!(c.evict(1), 1);
+        assert_eq!(c.acquire(&[1, 2, 3], 3), 2);
+        c.release(&[1, 2, 3], 2);
+        c.release(&[1, 2, 7], 2);
+        assert_eq!(c.evict(10), 3);
+        assert_eq!(c.blocks(), 0);
+    }
+}
