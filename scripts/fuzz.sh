@@ -128,8 +128,9 @@ for t in "${targets[@]}"; do
   # The targets' scratch files (servebench_fuzz::scratch).
   rm -rf "/dev/shm/servebench-fuzz-$pid" "${TMPDIR:-/tmp}/servebench-fuzz-$pid"
   took=$(($(date +%s) - start))
+  # A crash on the first seed leaves no "corp:" line: no match must not end the script.
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$logs/$t.log" | tail -1)
-  corpus=$(grep -Eo 'corp: [0-9]+/[0-9a-zA-Z]+' "$logs/$t.log" | tail -1 | cut -d' ' -f2)
+  corpus=$({ grep -Eo 'corp: [0-9]+/[0-9a-zA-Z]+' "$logs/$t.log" || true; } | tail -1 | cut -d' ' -f2)
   after=$(find "$artifacts" -type f | wc -l)
   if [ "$rc" -ne 0 ] || [ "$after" -gt "$before" ]; then
     verdict="CRASH (exit $rc; see $logs/$t.log and fuzz/artifacts/$t/)"

@@ -15,7 +15,7 @@
 //! - [`Format::Mooncake`]: `{"timestamp": ms, "input_length", "output_length", "hash_ids"}`,
 //!   512-token blocks (Mooncake's trace format).
 //! - [`Format::Sessions`]: servebench's own, as written by [`Session::to_json_line`]:
-//!   `{"id", "block_size", "turns": [TURN...], "subagents": [{"id", "t"?, "after", "turns"}]}`
+//!   `{"id", "block_size", "shared_blocks"?, "turns": [TURN...], "subagents": [{"id", "t"?, "after", "turns"}]}`
 //!   (a subagent's `t` defaults to its first turn's), a turn `{"t", "in", "out", "hash_ids",
 //!   "think"?, "dur"?, "stream"?}` (`think`: the pause since the previous turn ended;
 //!   `dur`: how long the recorded request took).
@@ -218,6 +218,18 @@ fn seconds(v: &Value, at: &str) -> Result<f64, String> {
 }
 
 /// An optional seconds field (absent or null: `None`).
+fn optional_bool(o: &Map<String, Value>, key: &str, at: &str) -> Result<Option<bool>, String> {
+    match o.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Bool(b)) => Ok(Some(*b)),
+        Some(v) => Err(format!(
+            "{}: expected a boolean, got {}",
+            path(at, key),
+            json_kind(v)
+        )),
+    }
+}
+
 fn optional_seconds(o: &Map<String, Value>, key: &str, at: &str) -> Result<Option<f64>, String> {
     o.get(key)
         .filter(|v| !v.is_null())
@@ -413,7 +425,7 @@ fn sessions(o: &Map<String, Value>) -> Result<Session, String> {
     Ok(Session {
         id: text(o, "id", "")?,
         block_size: block,
-        shared_blocks: false,
+        shared_blocks: optional_bool(o, "shared_blocks", "")?.unwrap_or(false),
         turns,
         subagents,
     })
@@ -433,16 +445,7 @@ fn own_turns(v: &Value, at: &str, block: u32) -> Result<Vec<Turn>, String> {
                 hash_ids: hash_ids(field(e, "hash_ids", &at)?, &path(&at, "hash_ids"))?,
                 think_time: optional_seconds(e, "think", &at)?,
                 duration: optional_seconds(e, "dur", &at)?,
-                streaming: match e.get("stream") {
-                    None | Some(Value::Null) => true,
-                    Some(Value::Bool(b)) => *b,
-                    Some(v) => {
-                        return Err(format!(
-                            "{at}.stream: expected a boolean, got {}",
-                            json_kind(v)
-                        ))
-                    }
-                },
+                streaming: optional_bool(e, "stream", &at)?.unwrap_or(true),
             };
             check_blocks(&turn, block, &at)?;
             Ok(turn)
@@ -480,6 +483,9 @@ impl Session {
             "block_size": self.block_size,
             "turns": turns(&self.turns),
         });
+        if self.shared_blocks {
+            v["shared_blocks"] = true.into();
+        }
         if !self.subagents.is_empty() {
             let subs: Vec<Value> = self
                 .subagents

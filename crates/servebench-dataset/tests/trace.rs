@@ -107,6 +107,12 @@ fn mooncake_requests_are_one_turn_sessions_at_their_timestamps() {
     assert_eq!(s[1].turns[0].start, 27.482);
     assert_eq!(s[1].block_size, 512);
     assert_eq!(s[1].turns[0].hash_ids.len(), 13);
+    // Mooncake's ids are global: written in servebench's format they stay shared.
+    assert!(s[0].shared_blocks);
+    let own = write(d.path(), "own.jsonl", &format!("{}\n", s[0].to_json_line()));
+    let back = all(&own, Format::Sessions).unwrap();
+    assert!(back[0].shared_blocks);
+    assert_eq!(back, [s[0].clone()]);
 }
 
 /// Each problem names the file, its line and the field, and what was expected.
