@@ -91,6 +91,8 @@ struct Source {
 struct SourceState {
     sessions: Option<SessionIter>,
     plays: u32,
+    /// The trace has run out and is not wrapped: every later call gets `None`.
+    exhausted: bool,
     error: Option<String>,
 }
 
@@ -102,7 +104,7 @@ impl Source {
         // Each pass over the trace must yield a playable session, or the trace has none.
         let mut fresh_pass = false;
         loop {
-            if st.error.is_some() {
+            if st.error.is_some() || st.exhausted {
                 return None;
             }
             if st.sessions.is_none() {
@@ -128,11 +130,10 @@ impl Source {
                 }
                 None => {
                     st.sessions = None;
-                    if !self.wrap || fresh_pass && st.plays == 0 {
-                        return None;
-                    }
-                    if fresh_pass {
-                        // A whole pass gave nothing new to play: stop rather than spin.
+                    // Without wrapping the trace is played once; a whole pass that gave
+                    // nothing to play ends it too, rather than spinning.
+                    if !self.wrap || fresh_pass {
+                        st.exhausted = true;
                         return None;
                     }
                 }

@@ -188,6 +188,19 @@ fn a_lane_starting_mid_session_primes_the_history_first() {
 }
 
 #[test]
+fn without_a_duration_each_session_is_played_once_whatever_the_lanes() {
+    // Three sessions, two lanes: the lane that finishes first takes the third, and the lane
+    // that finds the trace ended must not start it over.
+    let (out, recs) = replay(&[B, A, B], 2, (0.0, 0.0), None);
+    let mut prompts: Vec<u32> = measured(&recs).iter().map(|r| r.prompt_tokens).collect();
+    prompts.sort();
+    // B twice (8, 12), A once (10, 14, 20 and its subagent's 6, 11).
+    assert_eq!(prompts, [6, 8, 8, 10, 11, 12, 12, 14, 20]);
+    let a = out.outcome.result.agentic.unwrap();
+    assert_eq!((a.sessions_started, a.sessions_completed), (3, 3));
+}
+
+#[test]
 fn lanes_hold_one_session_each_and_wrap_the_trace_until_the_duration() {
     let dur = Duration::from_millis(1500);
     let (out, recs) = replay(&[A, B], 2, (0.0, 0.0), Some(dur));
