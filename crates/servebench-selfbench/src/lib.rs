@@ -112,11 +112,31 @@ pub struct EngineCeiling {
     pub client_bound: bool,
 }
 
+/// A trace replay against the fixed-timing server: its timing against the server's record,
+/// and the client's memory as the trace grows.
+#[derive(Debug, Clone, Serialize)]
+pub struct Replay {
+    pub sessions: u64,
+    pub lanes: usize,
+    /// Measured requests (turns), and those that failed.
+    pub requests: u64,
+    pub failed: u64,
+    pub ttft_mean_err_ms: f64,
+    pub ttft_p99_err_ms: f64,
+    pub tpot_mean_err_pct: f64,
+    pub itl_p99_err_ms: f64,
+    pub io_thread_cpu_percent: f64,
+    pub client_bound: bool,
+    pub peak_rss_mb: f64,
+    pub wall_s: f64,
+}
+
 #[derive(Debug, Clone, Serialize, Default)]
 pub struct Report {
     pub ceiling: Option<Ceiling>,
     pub engine: Option<EngineCeiling>,
     pub truth: Vec<Truth>,
+    pub replay: Vec<Replay>,
     pub memory_peak_rss_mb: Option<f64>,
     pub host_cpus: usize,
     pub servebench_version: String,
@@ -135,6 +155,11 @@ pub const TARGET_TPOT_MEAN_ERR_PCT: f64 = 0.5;
 pub const TARGET_ITL_P99_ERR_MS: f64 = 1.0;
 pub const TARGET_RSS_MB: f64 = 100.0;
 pub const TARGET_ENGINE_TOK_S: f64 = 200_000.0;
+
+/// The test server's timing in the replay part: the truth part's at 1,024 concurrency (a token
+/// every 10 ms per stream), so the two parts load the client alike.
+const REPLAY_TTFT_MS: u32 = 50;
+const REPLAY_ITL_MS: u32 = 10;
 
 pub fn run(opts: &Options) -> anyhow::Result<Report> {
     std::fs::create_dir_all(&opts.work_dir)
@@ -177,7 +202,112 @@ pub fn run(opts: &Options) -> anyhow::Result<Report> {
             report.truth.push(t);
         }
     }
+    if want("replay") {
+        let (lanes, sizes) = if opts.quick {
+            (256, [100, 1_000])
+        } else {
+            (1024, [1_000, 10_000])
+        };
+        for sessions in sizes {
+            eprintln!("selfbench: replay, {sessions} sessions, {lanes} lanes, --ttft-ms {REPLAY_TTFT_MS} --itl-ms {REPLAY_ITL_MS} ...");
+            report.replay.push(replay(opts, sessions, lanes)?);
+        }
+    }
     Ok(report)
+}
+
+/// Writes `n` sessions of the Claude Code profile, cut to contexts of 1,024 tokens, 40 main
+/// turns and 64 output tokens: the sessions' shape, at a size the test server answers fast.
+fn write_sessions(path: &Path, n: u64) -> anyhow::Result<()> {
+    use servebench_dataset::generate::{profile, Generator};
+    use std::io::Write;
+    let mut p = profile("claude-code-042026")?;
+    p.max_context_tokens = 1024;
+    p.main_turns.max = 40.0;
+    p.output_tokens.max = 64.0;
+    p.subagent_turns.max = 20.0;
+    let mut w = std::io::BufWriter::new(std::fs::File::create(path)?);
+    for s in Generator::new(&p, 1)?.sessions(n) {
+        writeln!(w, "{}", s.to_json_line())?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
+fn replay(opts: &Options, sessions: u64, lanes: usize) -> anyhow::Result<Replay> {
+    let trace = opts.work_dir.join(format!("replay-{sessions}.jsonl"));
+    write_sessions(&trace, sessions)?;
+    let record = opts
+        .work_dir
+        .join(format!("server-replay-{sessions}.jsonl"));
+    let _ = std::fs::remove_file(&record);
+    let server = start_server(
+        opts,
+        &[
+            "--ttft-ms".into(),
+            REPLAY_TTFT_MS.to_string(),
+            "--itl-ms".into(),
+            REPLAY_ITL_MS.to_string(),
+            "--record".into(),
+            record.display().to_string(),
+        ],
+    )?;
+    let out = opts.work_dir.join(format!("replay-{sessions}.json"));
+    let requests = opts
+        .work_dir
+        .join(format!("replay-{sessions}-requests.jsonl"));
+    let args: Vec<String> = [
+        "--base-url",
+        &server.base_url,
+        "--dataset",
+        "trace",
+        "--trace-format",
+        "sessions",
+        "--dataset-path",
+        &trace.display().to_string(),
+        "--concurrency",
+        &lanes.to_string(),
+        "--trace-start-ratio",
+        "0,0",
+        "--warmups-per-lane",
+        "1",
+        "--pause-cap",
+        "0",
+        "--tokenize-probe",
+        "0",
+        "--requests-out",
+        &requests.display().to_string(),
+    ]
+    .map(String::from)
+    .to_vec();
+    let run = run_client(opts, &args, &out)?;
+    drop(server); // flushes the record
+    let r = &run.result;
+    let a = compare(
+        &record,
+        &requests,
+        r["mono_start_ns"].as_u64().unwrap_or(0) as f64,
+    )?;
+    Ok(Replay {
+        sessions,
+        lanes,
+        requests: r["completed"].as_u64().unwrap_or(0),
+        failed: r["failed"].as_u64().unwrap_or(0),
+        ttft_mean_err_ms: a.client_ttft.mean - a.true_ttft.mean,
+        ttft_p99_err_ms: a.client_ttft.p99 - a.true_ttft.p99,
+        tpot_mean_err_pct: if a.server_tpot.mean > 0.0 {
+            100.0 * (a.client_tpot.mean - a.server_tpot.mean) / a.server_tpot.mean
+        } else {
+            0.0
+        },
+        itl_p99_err_ms: a.client_itl.p99 - a.server_itl.p99,
+        io_thread_cpu_percent: r["self_check"]["max_thread_cpu_percent"]
+            .as_f64()
+            .unwrap_or(0.0),
+        client_bound: r["self_check"]["client_bound"].as_bool().unwrap_or(false),
+        peak_rss_mb: run.peak_rss_mb,
+        wall_s: run.wall_s,
+    })
 }
 
 struct Server {
@@ -460,7 +590,56 @@ fn truth(opts: &Options, c: usize, itl_ms: f64) -> anyhow::Result<Truth> {
     drop(server); // flushes the record
     let r = &run.result;
     let mono_start = r["mono_start_ns"].as_u64().unwrap_or(0) as f64;
+    let a = compare(&record, &requests, mono_start)?;
+    let (ct, tt, st, transit) = (a.client_ttft, a.true_ttft, a.server_ttft, a.transit);
+    let (cp, sp, ci, si) = (a.client_tpot, a.server_tpot, a.client_itl, a.server_itl);
+    Ok(Truth {
+        concurrency: c,
+        itl_ms,
+        requests: r["completed"].as_u64().unwrap_or(0),
+        failed: r["failed"].as_u64().unwrap_or(0),
+        server_mean_ttft_ms: st.mean,
+        true_mean_ttft_ms: tt.mean,
+        ttft_mean_err_ms: ct.mean - tt.mean,
+        ttft_p99_err_ms: ct.p99 - tt.p99,
+        server_mean_tpot_ms: sp.mean,
+        tpot_mean_err_pct: if sp.mean > 0.0 {
+            100.0 * (cp.mean - sp.mean) / sp.mean
+        } else {
+            0.0
+        },
+        server_p99_itl_ms: si.p99,
+        itl_p99_err_ms: ci.p99 - si.p99,
+        server_read_delay_mean_ms: transit.mean,
+        server_read_delay_p99_ms: transit.p99,
+        client_bound: r["self_check"]["client_bound"].as_bool().unwrap_or(false),
+        client_cpu_percent: 100.0 * run.cpu_s / run.wall_s,
+        io_thread_cpu_percent: r["self_check"]["max_thread_cpu_percent"]
+            .as_f64()
+            .unwrap_or(0.0),
+        peak_rss_mb: run.peak_rss_mb,
+        wall_s: run.wall_s,
+    })
+}
 
+/// The client's figures beside the server's record of the same requests (ms).
+struct Accuracy {
+    client_ttft: Summary,
+    /// Client send → the server's first-token write.
+    true_ttft: Summary,
+    /// The server's own: full read of the request → first-token write.
+    server_ttft: Summary,
+    /// Client send → the server's full read.
+    transit: Summary,
+    client_tpot: Summary,
+    server_tpot: Summary,
+    client_itl: Summary,
+    server_itl: Summary,
+}
+
+/// Matches the client's `--requests-out` lines with the server's `--record` lines by the
+/// measured index in the request id (`<prefix>-m<index>`).
+fn compare(record: &Path, requests: &Path, mono_start: f64) -> anyhow::Result<Accuracy> {
     // Server truth, keyed by the measured request index in the id (`<prefix>-m<index>`).
     let mut server: HashMap<u64, ServerLine> = HashMap::new();
     let f =
@@ -511,37 +690,15 @@ fn truth(opts: &Options, c: usize, itl_ms: f64) -> anyhow::Result<Truth> {
         c_itl.extend_from_slice(&l.itl_ms);
         s_itl.extend(s.chunks_ns.windows(2).map(|w| (w[1] - w[0]) as f64 / 1e6));
     }
-    let (ct, tt) = (Summary::of(&mut c_ttft), Summary::of(&mut t_ttft));
-    let st = Summary::of(&mut s_ttft);
-    let transit = Summary::of(&mut transit);
-    let (cp, sp) = (Summary::of(&mut c_tpot), Summary::of(&mut s_tpot));
-    let (ci, si) = (Summary::of(&mut c_itl), Summary::of(&mut s_itl));
-    Ok(Truth {
-        concurrency: c,
-        itl_ms,
-        requests: r["completed"].as_u64().unwrap_or(0),
-        failed: r["failed"].as_u64().unwrap_or(0),
-        server_mean_ttft_ms: st.mean,
-        true_mean_ttft_ms: tt.mean,
-        ttft_mean_err_ms: ct.mean - tt.mean,
-        ttft_p99_err_ms: ct.p99 - tt.p99,
-        server_mean_tpot_ms: sp.mean,
-        tpot_mean_err_pct: if sp.mean > 0.0 {
-            100.0 * (cp.mean - sp.mean) / sp.mean
-        } else {
-            0.0
-        },
-        server_p99_itl_ms: si.p99,
-        itl_p99_err_ms: ci.p99 - si.p99,
-        server_read_delay_mean_ms: transit.mean,
-        server_read_delay_p99_ms: transit.p99,
-        client_bound: r["self_check"]["client_bound"].as_bool().unwrap_or(false),
-        client_cpu_percent: 100.0 * run.cpu_s / run.wall_s,
-        io_thread_cpu_percent: r["self_check"]["max_thread_cpu_percent"]
-            .as_f64()
-            .unwrap_or(0.0),
-        peak_rss_mb: run.peak_rss_mb,
-        wall_s: run.wall_s,
+    Ok(Accuracy {
+        client_ttft: Summary::of(&mut c_ttft),
+        true_ttft: Summary::of(&mut t_ttft),
+        server_ttft: Summary::of(&mut s_ttft),
+        transit: Summary::of(&mut transit),
+        client_tpot: Summary::of(&mut c_tpot),
+        server_tpot: Summary::of(&mut s_tpot),
+        client_itl: Summary::of(&mut c_itl),
+        server_itl: Summary::of(&mut s_itl),
     })
 }
 
@@ -626,6 +783,36 @@ pub fn render(r: &Report, opts: &Options) -> String {
         let _ = writeln!(
             s,
             "   targets: |TTFT mean err| < {TARGET_TTFT_MEAN_ERR_MS} ms, |TTFT p99 err| < {TARGET_TTFT_P99_ERR_MS} ms, |TPOT mean err| < {TARGET_TPOT_MEAN_ERR_PCT}%, |ITL p99 err| < {TARGET_ITL_P99_ERR_MS} ms"
+        );
+    }
+    if !r.replay.is_empty() {
+        let _ = writeln!(s, "\n4. Trace replay (claude-code-042026 sessions cut to 1,024-token contexts, no pauses; server --ttft-ms {REPLAY_TTFT_MS} --itl-ms {REPLAY_ITL_MS}): client − truth from the server's record");
+        for t in &r.replay {
+            let ok = t.ttft_mean_err_ms.abs() < TARGET_TTFT_MEAN_ERR_MS
+                && t.ttft_p99_err_ms.abs() < TARGET_TTFT_P99_ERR_MS
+                && t.tpot_mean_err_pct.abs() < TARGET_TPOT_MEAN_ERR_PCT
+                && t.itl_p99_err_ms.abs() < TARGET_ITL_P99_ERR_MS
+                && t.failed == 0;
+            let _ = writeln!(
+                s,
+                "   {:>6} sessions, {:>5} lanes: {:>7} turns, {} failed; TTFT err mean {:.3} ms p99 {:.3} ms, TPOT err {:.3} %, ITL p99 err {:.3} ms; I/O thread {:.0}%, peak RSS {:.1} MB, {:.1} s  [{}]",
+                t.sessions,
+                t.lanes,
+                t.requests,
+                t.failed,
+                t.ttft_mean_err_ms,
+                t.ttft_p99_err_ms,
+                t.tpot_mean_err_pct,
+                t.itl_p99_err_ms,
+                t.io_thread_cpu_percent,
+                t.peak_rss_mb,
+                t.wall_s,
+                mark(ok)
+            );
+        }
+        let _ = writeln!(
+            s,
+            "   the trace is streamed: memory grows with the measured requests' records, not with the sessions read"
         );
     }
     if let Some(m) = r.memory_peak_rss_mb {

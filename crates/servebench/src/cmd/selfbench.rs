@@ -9,7 +9,7 @@ pub struct SelfbenchArgs {
     /// Shorter runs (lower concurrency, fewer tokens) for a quick look.
     #[arg(long)]
     quick: bool,
-    /// Run only these parts: ceiling, truth, engine.
+    /// Run only these parts: ceiling, truth, engine, replay.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
     /// Directory for the records and results the runs write.
