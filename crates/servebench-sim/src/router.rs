@@ -120,7 +120,7 @@ impl Pools {
     /// Serves one request on the workers, sending its tokens to `out` as they arrive; stops
     /// early when `cancel` is set (the client went away) or a worker fails.
     fn serve(&self, req: GenRequest, out: chunks::UnboundedSender<ChunkPlan>, cancel: &AtomicBool) {
-        let prompt = vec![0u8; req.prompt_tokens as usize];
+        let prompt = worker_prompt(&req);
         let mut body = WorkerRequest {
             prompt: &prompt,
             max_tokens: req.output_tokens,
@@ -195,10 +195,28 @@ impl Pools {
     }
 }
 
-/// A request to a worker: the prompt as token ids (all 0: the workers only count them).
+/// Tokens per block of the prompt ids the router forwards ([`worker_prompt`]): a divisor of
+/// every engine's KV block size, so that a worker's blocks are whole runs of them.
+const ROUTER_BLOCK_TOKENS: u32 = 16;
+
+/// The prompt a worker gets, as token ids with the client prompt's prefix identity: each full
+/// block of [`ROUTER_BLOCK_TOKENS`] is ids drawn from that block's chained hash (two prompts
+/// share their first k blocks' ids exactly when they share their first k blocks of tokens),
+/// the rest 0. The workers count the ids and cache prefixes on them; they never read text.
+fn worker_prompt(req: &GenRequest) -> Vec<u32> {
+    let mut ids = Vec::with_capacity(req.prompt_tokens as usize);
+    for &h in req.prefix.as_deref().unwrap_or_default() {
+        // Token ids below 2^16: valid in any vocabulary size a worker might check.
+        ids.extend((0..ROUTER_BLOCK_TOKENS).map(|k| (h.rotate_left(4 * k) & 0xffff) as u32));
+    }
+    ids.resize(req.prompt_tokens as usize, 0);
+    ids
+}
+
+/// A request to a worker: the prompt as token ids ([`worker_prompt`]).
 #[derive(serde::Serialize)]
 struct WorkerRequest<'a> {
-    prompt: &'a [u8],
+    prompt: &'a [u32],
     max_tokens: u32,
     ignore_eos: bool,
     stream: bool,
@@ -240,6 +258,11 @@ fn event_tokens(line: &[u8]) -> Event {
 impl Engine for Router {
     fn name(&self) -> &'static str {
         "router"
+    }
+
+    /// The front end hashes each prompt's blocks, which the workers' prompts carry on.
+    fn prefix_block_tokens(&self) -> Option<u32> {
+        Some(ROUTER_BLOCK_TOKENS)
     }
 
     fn schedule(&self, req: &GenRequest, _arrival: Instant) -> Box<dyn ChunkSchedule> {
@@ -292,6 +315,36 @@ impl Drop for Relay {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn workers_prompts_share_exactly_the_blocks_the_clients_prompts_share() {
+        use crate::prefix_cache::prompt_block_hashes;
+        let req = |tokens: &[u32]| GenRequest {
+            seq: 0,
+            api: servebench_core::Api::Completions,
+            stream: true,
+            prompt_tokens: tokens.len() as u32,
+            output_tokens: 1,
+            handoff: crate::engine::Handoff::None,
+            prefix: Some(prompt_block_hashes(tokens, 16).into()),
+        };
+        // 40 tokens: two full blocks and 8 more; the second prompt differs from token 20 on.
+        let a: Vec<u32> = (0..40).collect();
+        let mut b = a.clone();
+        b[20] = 999;
+        let (wa, wb) = (worker_prompt(&req(&a)), worker_prompt(&req(&b)));
+        assert_eq!((wa.len(), wb.len()), (40, 40));
+        assert_eq!(wa[..16], wb[..16], "the first block is shared");
+        assert_ne!(wa[16..32], wb[16..32], "the second is not");
+        assert!(
+            wa[32..].iter().all(|&t| t == 0),
+            "a partial block is never cached"
+        );
+        // And the workers' own block hashes over these ids agree block by block.
+        let (ha, hb) = (prompt_block_hashes(&wa, 16), prompt_block_hashes(&wb, 16));
+        assert_eq!(ha[0], hb[0]);
+        assert_ne!(ha[1], hb[1]);
+    }
 
     #[test]
     fn events_count_the_words_of_a_chunk() {
