@@ -142,6 +142,16 @@ pub struct ScaleOut {
     pub nic: Choice<String>,
 }
 
+/// The link between a GPU and its host CPU: where KV cache offloaded to CPU memory travels.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HostLink {
+    /// `PCIe Gen5 x16`, `NVLink-C2C`.
+    pub interconnect: Choice<String>,
+    /// Per direction, GB/s.
+    pub gb_per_s: Figure,
+}
+
 /// $/GPU-hour in the three cost tiers InferenceMAX publishes.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -170,6 +180,9 @@ pub struct Accelerator {
     pub scale_up: ScaleUp,
     #[serde(default)]
     pub scale_out: Option<ScaleOut>,
+    /// Absent where no source states it: such an accelerator cannot offload KV cache.
+    #[serde(default)]
+    pub host_link: Option<HostLink>,
     /// All-in provisioned power per GPU (GPU, host, network, facility), kW.
     pub all_in_kw_per_gpu: Figure,
     pub dollars_per_gpu_hour: CostTiers,
@@ -224,6 +237,9 @@ impl Accelerator {
         }
         if let Some(o) = &self.scale_out {
             v.push(("scale_out.gbit_per_s_per_gpu", &o.gbit_per_s_per_gpu));
+        }
+        if let Some(h) = &self.host_link {
+            v.push(("host_link.gb_per_s", &h.gb_per_s));
         }
         v
     }
@@ -972,6 +988,9 @@ impl Catalog {
                     }
                     if let Some(o) = &a.scale_out {
                         sources.push(("scale_out.nic", &o.nic.source));
+                    }
+                    if let Some(h) = &a.host_link {
+                        sources.push(("host_link.interconnect", &h.interconnect.source));
                     }
                 }
                 _ => {}

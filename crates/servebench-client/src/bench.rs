@@ -89,6 +89,10 @@ pub struct ReplayOptions {
     pub sessions: u64,
     /// Leave out turns whose input plus output pass this many tokens.
     pub max_context: Option<u32>,
+    /// Also leave out turns longer than the server's context (`max_model_len`), rather than
+    /// refusing the trace: a sweep serves each model at its native context, which may be
+    /// shorter than the corpus's turns.
+    pub within_server_context: bool,
 }
 
 impl Default for ReplayOptions {
@@ -104,6 +108,7 @@ impl Default for ReplayOptions {
             profile: None,
             sessions: 1000,
             max_context: None,
+            within_server_context: false,
         }
     }
 }
@@ -646,6 +651,19 @@ impl Bench {
         PointOutcome { result, run }
     }
 
+    /// The longest turn replayed (input plus output): `--trace-max-context`, and with
+    /// `within_server_context` the server's `max_model_len`.
+    fn max_context(&self) -> Option<u32> {
+        let server = self
+            .max_model_len
+            .filter(|_| self.opts.replay.within_server_context)
+            .map(|m| u32::try_from(m).unwrap_or(u32::MAX));
+        match (self.opts.replay.max_context, server) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
     /// Reads the trace through once (every line checked, before anything is sent) and prepares
     /// its prompt text.
     pub fn trace(&self) -> Result<Trace, BenchError> {
@@ -675,7 +693,7 @@ impl Bench {
                 source.describe()
             )));
         }
-        let cap = o.replay.max_context.map(u64::from);
+        let cap = self.max_context().map(u64::from);
         if let Some(max) = self.max_model_len {
             let longest = summary.max_sequence_tokens;
             if longest > max && cap.is_none_or(|c| c > max) {
@@ -729,7 +747,7 @@ impl Bench {
             warmups_per_lane: o.replay.warmups_per_lane,
             pause_cap: o.replay.pause_cap,
             duration: o.duration,
-            max_context: o.replay.max_context,
+            max_context: self.max_context(),
             seed: o.seed,
             threads: o.client_threads,
             request_id_prefix: format!("sb{:x}-c{lanes}", std::process::id()),
@@ -765,7 +783,7 @@ impl Bench {
                 start_ratio: o.replay.start_ratio,
                 warmups_per_lane: o.replay.warmups_per_lane,
                 pause_cap_s: o.replay.pause_cap.as_secs_f64(),
-                max_context: o.replay.max_context,
+                max_context: self.max_context(),
                 trace: &trace.summary,
             },
         ));

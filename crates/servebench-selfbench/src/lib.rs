@@ -642,8 +642,7 @@ struct Accuracy {
 fn compare(record: &Path, requests: &Path, mono_start: f64) -> anyhow::Result<Accuracy> {
     // Server truth, keyed by the measured request index in the id (`<prefix>-m<index>`).
     let mut server: HashMap<u64, ServerLine> = HashMap::new();
-    let f =
-        std::fs::File::open(&record).with_context(|| format!("opening {}", record.display()))?;
+    let f = std::fs::File::open(record).with_context(|| format!("opening {}", record.display()))?;
     for line in BufReader::new(f).lines() {
         let l: ServerLine = serde_json::from_str(&line?)?;
         let Some(idx) = l
@@ -660,7 +659,7 @@ fn compare(record: &Path, requests: &Path, mono_start: f64) -> anyhow::Result<Ac
     let (mut c_ttft, mut t_ttft, mut s_ttft) = (vec![], vec![], vec![]);
     let (mut c_tpot, mut s_tpot) = (vec![], vec![]);
     let (mut c_itl, mut s_itl, mut transit) = (vec![], vec![], vec![]);
-    let f = std::fs::File::open(&requests)?;
+    let f = std::fs::File::open(requests)?;
     for line in BufReader::new(f).lines() {
         let l: ClientLine = serde_json::from_str(&line?)?;
         if l.warmup || !l.ok {

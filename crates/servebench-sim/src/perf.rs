@@ -49,6 +49,9 @@ pub struct Deployment {
     pub eplb: bool,
     /// Speculative decoding / MTP, if enabled.
     pub spec: Option<SpecDecode>,
+    /// CPU memory the server's KV cache may offload to, GB (0: none; InferenceX's
+    /// `total-cpu-dram-gb`).
+    pub kv_offload_gb: f64,
     /// Where the engine's efficiency knobs come from: fitted to published points, borrowed by
     /// the family rule, or uncalibrated defaults.
     pub knobs: KnobsOrigin,
@@ -78,6 +81,7 @@ impl Deployment {
             dp_attention: false,
             eplb: false,
             spec: None,
+            kv_offload_gb: 0.0,
             knobs,
         })
     }
@@ -175,6 +179,10 @@ pub enum PerfError {
         domain: u32,
         accelerator: String,
     },
+    #[error(
+        "KV offload to CPU memory on {accelerator}: the catalog gives it no host link (host_link)"
+    )]
+    NoHostLink { accelerator: String },
     #[error("tp {tp}, ep {ep}, pp {pp}: expected tp ≥ 1, pp ≥ 1 and ep between 1 and tp")]
     Parallelism { tp: u32, ep: u32, pp: u32 },
     #[error("{model} in {precision} at tp {tp} needs {need_gb:.1} GB of weights per GPU; {accelerator} offers {have_gb:.1} GB")]
@@ -246,6 +254,11 @@ impl PerfModel {
             precision: p,
         })?;
         let peak = Self::peak_flops(a, p)?;
+        if dep.kv_offload_gb > 0.0 && a.host_link.is_none() {
+            return Err(PerfError::NoHostLink {
+                accelerator: a.id.clone(),
+            });
+        }
         let link_bytes_per_s = Self::collective_link(&dep)? * e.link_efficiency.value;
         let (tp, ep, pp) = (dep.tp as f64, dep.ep as f64, dep.pp as f64);
         let wb = pb.weight_bytes.value;

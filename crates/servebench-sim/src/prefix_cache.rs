@@ -132,6 +132,72 @@ impl PrefixCache {
     }
 }
 
+/// Blocks kept in CPU memory (vLLM's CPU offloading connector, SGLang's HiCache host pool):
+/// every prompt block a finished request leaves cached on the GPU is also stored here
+/// (write-through), and past the capacity the least recently used are dropped. A request whose
+/// next blocks after its GPU hits are here loads them over the host link instead of computing
+/// them.
+#[derive(Debug)]
+pub struct HostTier {
+    capacity: u64,
+    /// Block hash → its tick in `order`.
+    at: HashMap<u64, u64>,
+    order: BTreeMap<u64, u64>,
+    tick: u64,
+}
+
+impl HostTier {
+    pub fn new(capacity_blocks: u64) -> HostTier {
+        HostTier {
+            capacity: capacity_blocks,
+            at: HashMap::new(),
+            order: BTreeMap::new(),
+            tick: 0,
+        }
+    }
+
+    /// Blocks held.
+    pub fn blocks(&self) -> u64 {
+        self.at.len() as u64
+    }
+
+    pub fn capacity(&self) -> u64 {
+        self.capacity
+    }
+
+    /// Stores (or refreshes) a block, dropping the least recently used past the capacity.
+    fn store(&mut self, h: u64) {
+        self.tick += 1;
+        if let Some(old) = self.at.insert(h, self.tick) {
+            self.order.remove(&old);
+        }
+        self.order.insert(self.tick, h);
+        while self.at.len() as u64 > self.capacity {
+            let Some((_, gone)) = self.order.pop_first() else {
+                break;
+            };
+            self.at.remove(&gone);
+        }
+    }
+
+    /// Stores a prompt's blocks, its last ones first, so that a prefix outlives its tail.
+    pub fn store_all(&mut self, hashes: &[u64]) {
+        for &h in hashes.iter().rev() {
+            self.store(h);
+        }
+    }
+
+    /// How many of `hashes`, from the first, are held; those are now the most recently used.
+    pub fn take(&mut self, hashes: &[u64]) -> u64 {
+        let n = hashes
+            .iter()
+            .take_while(|h| self.at.contains_key(h))
+            .count();
+        self.store_all(&hashes[..n]);
+        n as u64
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -170,5 +236,21 @@ mod tests {
         c.release(&[1, 2, 7], 2);
         assert_eq!(c.evict(10), 3);
         assert_eq!(c.blocks(), 0);
+    }
+
+    #[test]
+    fn the_host_tier_keeps_the_most_recent_blocks_and_matches_prefixes() {
+        let mut h = HostTier::new(4);
+        h.store_all(&[1, 2, 3]);
+        h.store_all(&[1, 2, 5]);
+        // 1, 2, 3, 5 fit; after 1, 2, 3 are used again, storing 6 and 7 drops the two least
+        // recently used: 5, then 3.
+        assert_eq!(h.take(&[1, 2, 3]), 3);
+        h.store_all(&[6, 7]);
+        assert_eq!(h.blocks(), 4);
+        assert_eq!(h.take(&[1, 2, 5]), 2, "5 was dropped");
+        assert_eq!(h.take(&[1, 2, 3]), 2, "so was 3");
+        assert_eq!(h.take(&[6, 7]), 2);
+        assert_eq!(h.take(&[9, 1, 2]), 0, "a match starts at the first block");
     }
 }

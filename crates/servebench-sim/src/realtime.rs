@@ -72,6 +72,9 @@ struct EngineState {
     prefix_queries: u64,
     prefix_hits: u64,
     cached_blocks: u64,
+    /// Offloading: prompt tokens found in CPU memory, and the blocks held there of how many.
+    offload_hits: u64,
+    host_blocks: Option<(u64, u64)>,
     /// Prompt and output tokens of admitted and finished requests.
     prompt_tokens: u64,
     generation_tokens: u64,
@@ -264,24 +267,35 @@ impl Engine for RealtimeEngine {
 }
 
 /// vLLM's metric names (vllm/v1/metrics/loggers.py), the ones InferenceX's agentic aggregation
-/// reads for cache hits and KV use.
+/// reads for cache hits and KV use; offloading, the external (connector) hits and CPU use.
 fn vllm_metrics(st: &EngineState, usage: f64, model: &str) -> String {
     let l = format!("{{model_name=\"{model}\",engine=\"0\"}}");
-    format!(
-        "# TYPE vllm:num_requests_running gauge\nvllm:num_requests_running{l} {}\n\
+    let offload = st.host_blocks.map_or(String::new(), |(used, total)| {
+        format!(
+            "# TYPE vllm:external_prefix_cache_queries counter\nvllm:external_prefix_cache_queries_total{l} {}\n\
+             # TYPE vllm:external_prefix_cache_hits counter\nvllm:external_prefix_cache_hits_total{l} {}\n\
+             # TYPE vllm:cpu_kv_cache_usage_perc gauge\nvllm:cpu_kv_cache_usage_perc{l} {}\n",
+            st.prefix_queries,
+            st.offload_hits,
+            used as f64 / total.max(1) as f64
+        )
+    });
+    offload
+        + &format!(
+            "# TYPE vllm:num_requests_running gauge\nvllm:num_requests_running{l} {}\n\
          # TYPE vllm:num_requests_waiting gauge\nvllm:num_requests_waiting{l} {}\n\
          # TYPE vllm:kv_cache_usage_perc gauge\nvllm:kv_cache_usage_perc{l} {usage}\n\
          # TYPE vllm:prefix_cache_queries counter\nvllm:prefix_cache_queries_total{l} {}\n\
          # TYPE vllm:prefix_cache_hits counter\nvllm:prefix_cache_hits_total{l} {}\n\
          # TYPE vllm:prompt_tokens counter\nvllm:prompt_tokens_total{l} {}\n\
          # TYPE vllm:generation_tokens counter\nvllm:generation_tokens_total{l} {}\n",
-        st.running,
-        st.waiting,
-        st.prefix_queries,
-        st.prefix_hits,
-        st.prompt_tokens,
-        st.generation_tokens
-    )
+            st.running,
+            st.waiting,
+            st.prefix_queries,
+            st.prefix_hits,
+            st.prompt_tokens,
+            st.generation_tokens
+        )
 }
 
 /// SGLang's metric names (python/sglang/srt/metrics/collector.py).
@@ -293,8 +307,14 @@ fn sglang_metrics(st: &EngineState, usage: f64, model: &str) -> String {
          # TYPE sglang:token_usage gauge\nsglang:token_usage{{{l}}} {usage}\n\
          # TYPE sglang:prompt_tokens counter\nsglang:prompt_tokens_total{{{l}}} {}\n\
          # TYPE sglang:cached_tokens counter\nsglang:cached_tokens_total{{{l},cache_source=\"device\"}} {}\n\
+         sglang:cached_tokens_total{{{l},cache_source=\"host\"}} {}\n\
          # TYPE sglang:generation_tokens counter\nsglang:generation_tokens_total{{{l}}} {}\n",
-        st.running, st.waiting, st.prompt_tokens, st.prefix_hits, st.generation_tokens
+        st.running,
+        st.waiting,
+        st.prompt_tokens,
+        st.prefix_hits,
+        st.offload_hits,
+        st.generation_tokens
     )
 }
 
@@ -393,6 +413,8 @@ impl Driver<'_> {
                     prefix_queries: engine.stats.prefix_queries,
                     prefix_hits: engine.stats.prefix_hits,
                     cached_blocks: engine.cached_blocks(),
+                    offload_hits: engine.stats.offload_hits,
+                    host_blocks: engine.host_blocks(),
                     prompt_tokens: engine.stats.prompt_tokens,
                     generation_tokens: engine.stats.generation_tokens,
                 };

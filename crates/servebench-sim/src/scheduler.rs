@@ -14,9 +14,14 @@
 //! least one token is always computed, as vLLM does), and a finished request leaves its full
 //! prompt blocks cached. Cached blocks nobody uses are evicted, least recently used first,
 //! before anyone is preempted.
+//!
+//! With a host tier ([`Offload`]: KV cache offloaded to CPU memory), the cached blocks are
+//! also kept in CPU memory; a request whose next blocks after its GPU hits are there loads
+//! them over the host link (at its bandwidth, each GPU its share) and starts computing when
+//! they have arrived.
 
 use crate::perf::{PerfModel, StepBatch};
-use crate::prefix_cache::PrefixCache;
+use crate::prefix_cache::{HostTier, PrefixCache};
 use crate::rounding::round_u32;
 use servebench_catalog::KvAdmission;
 use std::collections::VecDeque;
@@ -70,6 +75,35 @@ pub struct SchedulerLimits {
     /// Let [`Engine::fast_decode`] run decode runs in one go (off: step by step, the
     /// reference its tests compare with).
     pub fast_decode: bool,
+    /// The CPU-memory tier of the prefix cache, if the deployment offloads.
+    pub offload: Option<Offload>,
+}
+
+/// KV cache offloaded to CPU memory: how many blocks it holds and how long a token of cache
+/// takes to come back over the host link.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Offload {
+    pub blocks: u64,
+    pub s_per_token: f64,
+}
+
+impl Offload {
+    /// The deployment's offload budget (`kv_offload_gb`, the whole server's), in blocks of the
+    /// engine's size, loaded over each GPU's own host link; `None` without a budget.
+    pub fn of(perf: &PerfModel, block_tokens: u64) -> Option<Offload> {
+        let gb = perf.dep.kv_offload_gb;
+        let per_gpu = perf.kv_bytes_per_token();
+        // PerfModel::new refused an offload budget without a host link.
+        let link = perf.dep.accelerator.host_link.as_ref()?;
+        if gb <= 0.0 || per_gpu <= 0.0 {
+            return None;
+        }
+        let tokens = gb * 1e9 / (per_gpu * f64::from(perf.gpus()));
+        Some(Offload {
+            blocks: (tokens / block_tokens.max(1) as f64) as u64,
+            s_per_token: per_gpu / (link.gb_per_s.value * 1e9),
+        })
+    }
 }
 
 impl SchedulerLimits {
@@ -77,13 +111,15 @@ impl SchedulerLimits {
         let e = &perf.dep.engine;
         // With DP attention every rank schedules its own batch within the engine's limits.
         let ranks = perf.dp_ranks();
+        let block_tokens = (e.kv_block_tokens.value as u64).max(1);
         SchedulerLimits {
             max_num_seqs: e.max_num_seqs.value as u64 * ranks,
             max_batched_tokens: e.max_num_batched_tokens.value as u64 * ranks,
             kv_capacity_tokens: perf.kv_capacity_tokens(),
-            block_tokens: (e.kv_block_tokens.value as u64).max(1),
+            block_tokens,
             no_evict: e.kv_admission.value == KvAdmission::GuaranteedNoEvict,
             fast_decode: true,
+            offload: Offload::of(perf, block_tokens),
         }
     }
 
@@ -105,6 +141,9 @@ struct Seq {
     generated: u64,
     /// Tokens in the KV cache now.
     ctx: u64,
+    /// Tokens of it loaded from CPU memory at admission, and when they will have arrived.
+    loaded: u64,
+    ready_s: f64,
     blocks: u64,
     last_token_s: f64,
     /// Speculative decoding: accepted tokens owed but not yet emitted (fractional).
@@ -133,9 +172,11 @@ pub struct SchedulerStats {
     pub busy_s: f64,
     /// Energy one GPU drew while stepping (J, simulated board power × step time).
     pub busy_energy_j: f64,
-    /// Prompt tokens of requests admitted with block hashes, and those found cached.
+    /// Prompt tokens of requests admitted with block hashes, and those found cached on the
+    /// GPU and (offloading) in CPU memory.
     pub prefix_queries: u64,
     pub prefix_hits: u64,
+    pub offload_hits: u64,
     /// Prompt tokens of admitted requests, and output tokens produced.
     pub prompt_tokens: u64,
     pub generation_tokens: u64,
@@ -165,12 +206,14 @@ pub struct Engine<'a> {
     /// step's work where the cache is not linear in length (windows, compression, indexers).
     blocks_memo: std::cell::RefCell<Vec<u32>>,
     cache: PrefixCache,
+    host: Option<HostTier>,
     pub stats: SchedulerStats,
 }
 
 impl<'a> Engine<'a> {
     pub fn new(perf: &'a PerfModel, limits: SchedulerLimits, record_gaps: bool) -> Engine<'a> {
         let blocks = limits.blocks();
+        let host = limits.offload.map(|o| HostTier::new(o.blocks));
         Engine {
             block_shift: limits
                 .block_tokens
@@ -188,6 +231,7 @@ impl<'a> Engine<'a> {
             record_gaps,
             itl: None,
             cache: PrefixCache::default(),
+            host,
             stats: SchedulerStats {
                 blocks_total: blocks,
                 ..Default::default()
@@ -227,6 +271,8 @@ impl<'a> Engine<'a> {
             prefilled: cached,
             generated: 0,
             ctx: cached,
+            loaded: 0,
+            ready_s: 0.0,
             blocks: 0,
             last_token_s: 0.0,
             accept_carry: 0.0,
@@ -295,6 +341,11 @@ impl<'a> Engine<'a> {
         self.cache.blocks()
     }
 
+    /// Blocks held in CPU memory, and how many it can hold (offloading; else `None`).
+    pub fn host_blocks(&self) -> Option<(u64, u64)> {
+        self.host.as_ref().map(|h| (h.blocks(), h.capacity()))
+    }
+
     /// Frees blocks for `need` by evicting unused cached ones; true if `need` fits then.
     fn make_room(&mut self, need: u64) -> bool {
         if need > self.free_blocks {
@@ -314,6 +365,7 @@ impl<'a> Engine<'a> {
 
     /// A waiting sequence about to be admitted takes its prompt's cached leading blocks.
     fn take_cached(&mut self, s: &mut Seq) {
+        s.ready_s = 0.0;
         let Some(p) = s.prefix.clone() else { return };
         if s.prefilled > 0 {
             return;
@@ -321,16 +373,25 @@ impl<'a> Engine<'a> {
         let block = self.limits.block_tokens;
         // At least one prompt token is computed (its logits give the first output token).
         let limit = ((s.prefill_target - 1) / block) as usize;
-        let hit = self.cache.acquire(&p, limit.min(p.len()));
+        let limit = limit.min(p.len());
+        let hit = self.cache.acquire(&p, limit);
+        let loaded = match &mut self.host {
+            Some(h) => h.take(&p[hit as usize..limit]),
+            None => 0,
+        };
         s.shared = hit;
-        s.prefilled = hit * block;
-        s.ctx = hit * block;
+        s.loaded = loaded * block;
+        s.prefilled = (hit + loaded) * block;
+        s.ctx = s.prefilled;
     }
 
     /// A finished sequence leaves its computed full prompt blocks cached and frees the rest.
     fn finish(&mut self, mut s: Seq) {
         let mut freed = s.blocks;
         if let Some(p) = s.prefix.clone() {
+            if let Some(h) = &mut self.host {
+                h.store_all(&p);
+            }
             let kept = self.cache.insert(&p, s.shared, s.blocks);
             freed = freed.saturating_sub(kept);
             self.release_shared(&mut s);
@@ -494,6 +555,10 @@ impl<'a> Engine<'a> {
         let mut i = 0;
         while i < self.running.len() && budget > 0 {
             let s = &self.running[i];
+            if s.ready_s > self.now_s {
+                i += 1; // its cache is still crossing the host link
+                continue;
+            }
             let need_tokens = if s.prefilling() {
                 (s.prefill_target - s.prefilled).min(budget)
             } else {
@@ -545,12 +610,12 @@ impl<'a> Engine<'a> {
                 self.release_shared(&mut s);
                 s.prefilled = 0;
                 s.ctx = 0;
+                s.loaded = 0;
                 self.waiting.push_front(s);
                 break;
             }
             self.free_blocks -= need;
             s.blocks = need;
-            budget -= chunk;
             let o = &mut self.outcomes[s.id - self.base];
             if o.admitted_s.is_nan() {
                 o.admitted_s = self.now_s;
@@ -559,14 +624,34 @@ impl<'a> Engine<'a> {
                 if s.prefix.is_some() {
                     o.cached_tokens = s.ctx;
                     self.stats.prefix_queries += s.prompt;
-                    self.stats.prefix_hits += s.ctx;
+                    self.stats.prefix_hits += s.ctx - s.loaded;
+                    self.stats.offload_hits += s.loaded;
                 }
             }
+            if s.loaded > 0 {
+                // Computing starts once the offloaded cache is back on the GPU.
+                let per_token = self.limits.offload.map_or(0.0, |o| o.s_per_token);
+                s.ready_s = self.now_s + s.loaded as f64 * per_token;
+                s.loaded = 0;
+                self.running.push(s);
+                continue;
+            }
+            budget -= chunk;
             self.running.push(s);
             work.push((self.running.len() - 1, chunk));
         }
 
         if work.is_empty() {
+            // Everyone running waits for offloaded cache: the clock moves to the first arrival.
+            let loading = self
+                .running
+                .iter()
+                .map(|s| s.ready_s)
+                .filter(|&t| t > self.now_s);
+            if let Some(t) = loading.reduce(f64::min) {
+                self.now_s = t;
+                return Vec::new();
+            }
             // Nothing runs and the head of the queue does not fit in an empty cache: it never
             // will. Refuse it (an engine answers such a request with an error) so the rest go on.
             if self.running.is_empty() {
@@ -741,5 +826,56 @@ mod tests {
         assert_eq!(third.cached_tokens, 8 * 16);
         assert_eq!(e.stats.prefix_hits, (19 + 8) * 16);
         assert_eq!(e.stats.prefix_queries, (20 + 20 + 32 + 20) * 16);
+    }
+
+    #[test]
+    fn blocks_evicted_from_the_gpu_come_back_from_cpu_memory_at_the_host_links_speed() {
+        let m = perf();
+        // 1 ms per token over the host link: loads show plainly in the first token's time.
+        let offload = Offload {
+            blocks: 100,
+            s_per_token: 1e-3,
+        };
+        let limits = SchedulerLimits {
+            kv_capacity_tokens: 640,
+            block_tokens: 16,
+            offload: Some(offload),
+            ..SchedulerLimits::from_perf(&m)
+        };
+        let mut e = Engine::new(&m, limits, false);
+        let first = run(&mut e, req(1, 20));
+        run(&mut e, req(2, 32));
+        // As without offloading, B evicted A's last 12 GPU blocks; CPU memory kept all 52.
+        assert_eq!(e.host_blocks(), Some((52, 100)));
+        let third = run(&mut e, req(1, 20));
+        // 8 blocks from the GPU, the next 11 loaded (one token is always computed).
+        assert_eq!(third.cached_tokens, 19 * 16);
+        assert_eq!(e.stats.prefix_hits, 8 * 16);
+        assert_eq!(e.stats.offload_hits, 11 * 16);
+        let load = 11.0 * 16.0 * 1e-3;
+        let ttft = third.first_token_s - third.arrival_s;
+        let computed = first.first_token_s - first.arrival_s;
+        assert!(
+            ttft >= load && ttft < load + computed,
+            "{ttft} vs load {load}"
+        );
+    }
+
+    #[test]
+    fn the_offload_budget_is_the_servers_cpu_memory_over_every_gpus_share_of_a_token() {
+        let c = Catalog::builtin().unwrap();
+        let mut d =
+            Deployment::from_catalog(&c, "h200", "llama-3.3-70b", "vllm", Precision::Fp8, 8)
+                .unwrap();
+        assert_eq!(Offload::of(&PerfModel::new(d.clone()).unwrap(), 16), None);
+        d.kv_offload_gb = 1_000.0;
+        let m = PerfModel::new(d).unwrap();
+        // Llama 3.3 70B: 80 layers × 8 KV heads × 128 dims × K and V × 1 byte (fp8) = 160 KiB
+        // a token, an eighth of it on each of the 8 GPUs; H200's PCIe Gen5 x16: 64 GB/s.
+        let token = 80.0 * 8.0 * 128.0 * 2.0;
+        assert!((m.kv_bytes_per_token() * 8.0 - token).abs() < 1e-6);
+        let o = Offload::of(&m, 16).unwrap();
+        assert_eq!(o.blocks, (1e12 / token / 16.0) as u64);
+        assert!((o.s_per_token - token / 8.0 / 64e9).abs() < 1e-18);
     }
 }

@@ -68,6 +68,6 @@ mod tests {
         // dsv4_fp4_b200_vllm_mtp.sh: num_speculative_tokens 2.
         assert_eq!(super::of("dsv4-fp4-b200-vllm-mtp", false, 4), Some(2));
         assert_eq!(super::of("no-such-key", false, 4), None);
-        assert_eq!(super::table().len(), 36);
+        assert_eq!(super::table().len(), 69);
     }
 }

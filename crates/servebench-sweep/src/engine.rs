@@ -2,7 +2,7 @@
 //! string passing through shell scripts), for `vllm`, `sglang`, `trt` and `sim`.
 
 use crate::plan::{Job, Topology, Workload};
-use crate::recipe::{Recipe, SpecDecoding};
+use crate::recipe::{KvOffloading, Recipe, SpecDecoding};
 use servebench_catalog::Catalog;
 use servebench_core::{redact, shell};
 use std::path::PathBuf;
@@ -108,19 +108,26 @@ pub fn server_command(job: &Job, recipe: &Recipe, l: &Launch) -> Result<ServerCo
             job.config_key
         ));
     };
-    let Workload::Fixed { .. } = job.workload else {
-        return Err(format!(
-            "{}: agentic-coding (trace replay) jobs are not run by servebench yet",
-            job.config_key
-        ));
-    };
-    let max_len = job.max_model_len().expect("fixed workload").to_string();
+    // Agentic rows serve the model's native context (InferenceX unsets MAX_MODEL_LEN there).
+    let max_len = job.max_model_len().map(|n| n.to_string());
     // The recipe's own speculative flags win; else the launch script's draft length.
     let own_spec = recipe
         .engine_args
         .iter()
         .any(|a| a.starts_with("--speculative") || a.starts_with("--extra_llm_api_options"));
     let simulated = l.engines == Engines::Sim || job.framework == "sim";
+    if let Workload::Agentic {
+        kv_offloading: KvOffloading::Dram,
+        ..
+    } = job.workload
+    {
+        if !simulated && !offloads_itself(recipe) {
+            return Err(format!(
+                "{}: kv-offloading dram on {}: the backend's offload flags must come in the recipe's engine-args (servebench sizes no real offload backend itself)",
+                job.config_key, job.framework
+            ));
+        }
+    }
     let draft = match (job.spec_decoding, own_spec && !simulated) {
         (SpecDecoding::None, _) | (_, true) => None,
         (SpecDecoding::Mtp, false) => Some(draft_tokens(job, dp_attn)?),
@@ -202,7 +209,9 @@ pub fn server_command(job: &Job, recipe: &Recipe, l: &Launch) -> Result<ServerCo
                     format!("{{\"method\":\"mtp\",\"num_speculative_tokens\":{n}}}"),
                 ]);
             }
-            a.extend([s("--max-model-len"), max_len]);
+            if let Some(n) = max_len {
+                a.extend([s("--max-model-len"), n]);
+            }
             (s("vllm"), a)
         }
         "sglang" => {
@@ -240,7 +249,9 @@ pub fn server_command(job: &Job, recipe: &Recipe, l: &Launch) -> Result<ServerCo
                     (n + 1).to_string(),
                 ]);
             }
-            a.extend([s("--context-length"), max_len]);
+            if let Some(n) = max_len {
+                a.extend([s("--context-length"), n]);
+            }
             (s("python3"), a)
         }
         "trt" => {
@@ -258,7 +269,9 @@ pub fn server_command(job: &Job, recipe: &Recipe, l: &Launch) -> Result<ServerCo
             if pp > 1 {
                 a.extend([s("--pp_size"), pp.to_string()]);
             }
-            a.extend([s("--max_seq_len"), max_len]);
+            if let Some(n) = max_len {
+                a.extend([s("--max_seq_len"), n]);
+            }
             // Attention DP and MTP live in the LLM-API options file (unless the recipe brings
             // its own).
             if let Some(contents) = trt_options(dp_attn && !own_spec, draft) {
@@ -423,6 +436,7 @@ pub(crate) fn sim_args(
     let gpu = sim_gpu(&job.runner, catalog)?;
     let model = sim_model(&job.model, catalog)
         .or_else(|e| sim_model(&job.model_prefix, catalog).map_err(|_| e))?;
+    let max_len = sim_max_model_len(job, catalog, &model)?.to_string();
     let s = String::from;
     let mut a = vec![s("sim")];
     if let Some(role) = server.role {
@@ -446,8 +460,16 @@ pub(crate) fn sim_args(
         s("--tokenizer"),
         l.tokenizer.clone(),
         s("--max-model-len"),
-        job.max_model_len().expect("fixed workload").to_string(),
+        max_len,
     ]);
+    if let Workload::Agentic {
+        kv_offloading: KvOffloading::Dram,
+        total_cpu_dram_gb,
+        ..
+    } = job.workload
+    {
+        a.extend([s("--kv-offload-gb"), total_cpu_dram_gb.to_string()]);
+    }
     if server.ep > 1 {
         a.extend([s("--ep"), server.ep.to_string()]);
     }
@@ -507,6 +529,28 @@ pub(crate) fn sim_gpu(runner: &str, catalog: &Catalog) -> Result<String, String>
 
 /// The catalog model of a recipe's model: its id, Hugging Face id or an alias. A model whose
 /// file states figures as not known is named with them.
+/// The simulated server's context: the workload's (fixed rows), else the model's native one.
+fn sim_max_model_len(job: &Job, catalog: &Catalog, model: &str) -> Result<u32, String> {
+    if let Some(n) = job.max_model_len() {
+        return Ok(n);
+    }
+    let m = catalog
+        .models
+        .get(model)
+        .ok_or_else(|| format!("model '{model}' is not in the catalog"))?;
+    Ok(m.context.value.min(f64::from(u32::MAX)) as u32)
+}
+
+/// Whether a recipe's engine arguments configure a KV offload backend themselves.
+fn offloads_itself(recipe: &Recipe) -> bool {
+    recipe.engine_args.iter().any(|a| {
+        a.starts_with("--kv-transfer-config")
+            || a.starts_with("--kv-offloading")
+            || a.starts_with("--enable-hierarchical-cache")
+            || a.starts_with("--extra_llm_api_options")
+    })
+}
+
 pub(crate) fn sim_model(model: &str, catalog: &Catalog) -> Result<String, String> {
     match catalog.simulated_model(model) {
         Ok(m) => Ok(m.id.clone()),

@@ -60,7 +60,48 @@ pub struct SweepOptions {
     /// Inside a Slurm allocation: run each step of a multi-node deployment in its job's image
     /// (pyxis/enroot) with these mounts.
     pub step_container: Option<Vec<String>>,
+    /// How agentic-coding rows are replayed.
+    pub agentic: AgenticSpec,
 }
+
+/// How a sweep replays agentic-coding rows: InferenceX's AIPerf settings (start offsets in
+/// [25 %, 75 %], 10 warmups per lane, pauses capped at 300 s, the row's duration), against a
+/// trace file or sessions generated from a published profile (the corpora cannot be
+/// downloaded at run time).
+#[derive(Debug, Clone)]
+pub struct AgenticSpec {
+    /// A trace file and its format; `None`: sessions generated from `profile`.
+    pub trace: Option<(PathBuf, servebench_dataset::trace::Format)>,
+    /// A profile of `data/agentic-sessions.yaml`, and how many sessions to draw from it
+    /// (InferenceX loads all 393 traces of its corpus).
+    pub profile: String,
+    pub sessions: u64,
+    /// Overrides every row's duration (InferenceX: 3600 s; `agentx-fast` 1200 s).
+    pub duration: Option<Duration>,
+    pub warmups_per_lane: usize,
+    pub pause_cap: Duration,
+    pub seed: u64,
+}
+
+impl Default for AgenticSpec {
+    fn default() -> Self {
+        AgenticSpec {
+            trace: None,
+            profile: "agentx-062126".into(),
+            sessions: 393,
+            duration: None,
+            warmups_per_lane: 10,
+            pause_cap: Duration::from_secs(300),
+            seed: 42,
+        }
+    }
+}
+
+/// Model families whose agentic rows replay InferenceX's 1M-context corpus; the others replay
+/// its 256k variant, which leaves out every request of more than 256,000 tokens (InferenceX:
+/// benchmarks/benchmark_lib.sh `resolve_trace_source`).
+const MILLION_CONTEXT_PREFIXES: [&str; 4] = ["dsv4", "glm5.2", "minimaxm3", "kimik3"];
+const CORPUS_256K_MAX_TOKENS: u32 = 256_000;
 
 /// The accuracy eval a sweep runs at the points the plan marks for one (InferenceX's rule:
 /// the highest and median concurrency ≥ 16 of each 8k/1k group), against the same server.
@@ -978,28 +1019,33 @@ fn bench(
     served: Option<&str>,
     o: &SweepOptions,
 ) -> Result<BenchResult, String> {
-    let Workload::Fixed { isl, osl } = job.workload else {
-        return Err("agentic jobs have no client yet".into());
-    };
     let c = conc as usize;
-    let opts = BenchOptions {
+    let mut opts = BenchOptions {
         base_url: base_url.clone(),
         model: served.unwrap_or(&job.model).to_string(),
-        isl,
-        osl,
-        range_ratio: 0.8,
         concurrency: vec![c],
-        num_prompts: Some(o.prompts_per_conc * c),
-        warmups: Some(o.warmups_per_conc * c),
         tokenizer: Some(o.tokenizer.clone()),
         ignore_eos: true,
         num_gpus: Some(job.gpus()),
         tokenize_probe: 0,
         ..Default::default()
     };
+    match job.workload {
+        Workload::Fixed { isl, osl } => {
+            opts.isl = isl;
+            opts.osl = osl;
+            opts.range_ratio = 0.8;
+            opts.num_prompts = Some(o.prompts_per_conc * c);
+            opts.warmups = Some(o.warmups_per_conc * c);
+        }
+        Workload::Agentic { duration_s, .. } => agentic_options(job, duration_s, o, &mut opts),
+    }
     let b = Bench::prepare(opts).map_err(|e| e.to_string())?;
     let point = b.points()[0];
-    let ds = b.dataset(point).map_err(|e| e.to_string())?;
+    let workload = match job.workload {
+        Workload::Fixed { .. } => Ok(b.dataset(point).map_err(|e| e.to_string())?),
+        Workload::Agentic { .. } => Err(b.trace().map_err(|e| e.to_string())?),
+    };
     // Sampling starts before the warmups, so the measured window is bracketed.
     let power = o
         .power
@@ -1007,11 +1053,44 @@ fn bench(
         .map(|p| p.start(base_url, Some(job.gpus())))
         .transpose()
         .map_err(|e| e.to_string())?;
-    let mut result = b.run_point(point, ds, Arc::new(Progress::default())).result;
+    let progress = Arc::new(Progress::default());
+    let mut result = match workload {
+        Ok(ds) => b.run_point(point, ds, progress).result,
+        Err(trace) => b.run_replay(c, &trace, progress).outcome.result,
+    };
     if let Some((rec, checks)) = &power {
         result.power = Some(servebench_power::measure(rec, &result, checks));
     }
     Ok(result)
+}
+
+/// The client settings of an agentic row: the trace (a file, or generated sessions), the
+/// row's duration, the corpus's context rule, and a session header for affinity routers.
+fn agentic_options(job: &Job, duration_s: u32, o: &SweepOptions, opts: &mut BenchOptions) {
+    let a = &o.agentic;
+    opts.dataset = servebench_dataset::DatasetKind::Trace;
+    opts.seed = a.seed;
+    opts.duration = Some(a.duration.unwrap_or(Duration::from_secs(duration_s.into())));
+    opts.replay.warmups_per_lane = a.warmups_per_lane;
+    opts.replay.pause_cap = a.pause_cap;
+    opts.replay.session_header = Some("X-Session-ID".into());
+    opts.replay.within_server_context = true;
+    match &a.trace {
+        Some((path, format)) => {
+            opts.dataset_path = Some(path.clone());
+            opts.replay.format = *format;
+        }
+        None => {
+            opts.replay.profile = Some(a.profile.clone());
+            opts.replay.sessions = a.sessions;
+        }
+    }
+    let million = MILLION_CONTEXT_PREFIXES
+        .iter()
+        .any(|p| job.model_prefix.starts_with(p));
+    if !million {
+        opts.replay.max_context = Some(CORPUS_256K_MAX_TOKENS);
+    }
 }
 
 #[cfg(test)]

@@ -1241,3 +1241,95 @@ dsr1-fp4-mi355x-sglang-disagg:
         "{out}"
     );
 }
+
+/// InferenceX's agentic shape on the simulated engine: one row without and one with KV
+/// offload to CPU memory, each replaying generated coding-agent sessions for a few seconds.
+const AGENTIC: &str = "\
+llama-fp8-h200-sim-agentic:
+  image: none
+  model: meta-llama/Llama-3.3-70B-Instruct
+  model-prefix: llama
+  precision: fp8
+  framework: sim
+  runner: cluster:h200-dgxc
+  multinode: false
+  health-timeout: 60
+  scenarios:
+    agentic-coding:
+    - dram-utilization: 0.8
+      search-space:
+      - {tp: 8, kv-offloading: none, conc-list: [2]}
+      - {tp: 8, kv-offloading: dram, kv-offload-backend: {name: native}, conc-list: [2]}
+";
+
+#[test]
+fn agentic_rows_replay_sessions_on_the_simulated_engine_with_and_without_offload() {
+    let d = tempfile::tempdir().unwrap();
+    let recipe = d.path().join("agentic-master.yaml");
+    std::fs::write(&recipe, AGENTIC).unwrap();
+    let runners = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../data/inferencex-configs-843c6254/runners.yaml");
+    let out = d.path().join("out");
+    let o = sweep(
+        &recipe,
+        &out,
+        &[
+            "--runner-config",
+            runners.to_str().unwrap(),
+            "--agentic-profile",
+            "claude-code-042026",
+            "--agentic-sessions",
+            "8",
+            "--agentic-duration",
+            "4",
+            "--sim-time-scale",
+            "20",
+            "--agentic-warmups-per-lane",
+            "1",
+            "--agentic-pause-cap",
+            "0.2",
+        ],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let dir = out.join("points/llama-fp8-h200-sim-agentic");
+    let mut seen = Vec::new();
+    for e in std::fs::read_dir(&dir).unwrap() {
+        let p: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(e.unwrap().path()).unwrap()).unwrap();
+        assert_eq!(p["job"]["scenario-type"], "agentic-coding");
+        let offload = p["job"]["kv-offloading"].as_str().unwrap().to_string();
+        let r = &p["result"];
+        assert!(r["completed"].as_u64().unwrap() > 0);
+        let a = &r["agentic"];
+        // The server's own hit counters against the trace's theoretical hits on the same turns
+        // (an unbounded cache: this deployment's KV holds every session).
+        let (server, theory) = (
+            a["server_cache_hit_rate"].as_f64().unwrap(),
+            a["theoretical_hit_rate_same_turns"].as_f64().unwrap(),
+        );
+        assert!((server - theory).abs() < 0.01, "{server} vs {theory}");
+        assert!(
+            theory > 0.8,
+            "coding sessions resend their context: {theory}"
+        );
+        // Llama 3.3 70B's context is 131,072 tokens: longer turns are left out, not sent.
+        let lens = r["input_lens"].as_array().unwrap();
+        assert!(lens.iter().all(|n| n.as_u64().unwrap() <= 131_072));
+        let cmd = p["server_command"].as_str().unwrap();
+        let metrics = p["server_metrics"]["delta"].as_object().unwrap();
+        let external = metrics
+            .keys()
+            .any(|k| k.starts_with("vllm:external_prefix_cache_queries_total"));
+        if offload == "dram" {
+            // InferenceX's budget: 1,471,356 MiB on h200-dgxc × 0.8 × 8 of 8 GPUs = 1,234 GB.
+            assert!(cmd.contains("--kv-offload-gb 1234"), "{cmd}");
+            assert!(external, "{metrics:?}");
+        } else {
+            assert!(!cmd.contains("--kv-offload-gb"), "{cmd}");
+            assert!(!external);
+        }
+        seen.push(offload);
+    }
+    seen.sort();
+    assert_eq!(seen, ["dram", "none"]);
+}

@@ -194,6 +194,10 @@ pub struct BenchArgs {
     /// and SGLang).
     #[arg(long)]
     sim_no_prefix_cache: bool,
+    /// Embedded sim, engine profile: KV cache offloaded to this much CPU memory, GB (as `sim
+    /// --kv-offload-gb`).
+    #[arg(long, value_name = "GB", default_value_t = 0.0)]
+    sim_kv_offload_gb: f64,
     /// Embedded sim, fixed profile: time to first token, ms (default 50).
     #[arg(long)]
     sim_ttft_ms: Option<f64>,
@@ -238,6 +242,7 @@ fn embedded_sim(
                     dp_attention: false,
                     eplb: false,
                     spec_decode: None,
+                    kv_offload_gb: a.sim_kv_offload_gb,
                     catalog: None,
                 },
                 model: a.sim_model.clone(),
@@ -374,6 +379,7 @@ pub fn run(a: BenchArgs) -> anyhow::Result<ExitCode> {
             profile: a.trace_profile.clone(),
             sessions: a.trace_sessions,
             max_context: a.trace_max_context,
+            within_server_context: false,
         },
     };
     let power = a

@@ -37,9 +37,21 @@ pub struct DeploymentArgs {
     /// Speculative decoding / MTP as DRAFT_TOKENS:ACCEPTANCE_LENGTH, e.g. 3:2.4.
     #[arg(long, value_name = "DRAFT:ACCEPT")]
     pub spec_decode: Option<SpecDecode>,
+    /// KV cache offloaded to this much CPU memory, GB for the whole server (InferenceX's
+    /// `kv-offloading: dram` with `total-cpu-dram-gb`): cached prefix blocks are kept there too
+    /// and come back over the accelerator's host link (catalog `host_link`).
+    #[arg(long, value_name = "GB", default_value_t = 0.0, value_parser = non_negative)]
+    pub kv_offload_gb: f64,
     /// A directory of extra catalog files (sources.yaml, accelerators/, models/, engines/).
     #[arg(long, value_name = "DIR")]
     pub catalog: Option<PathBuf>,
+}
+
+fn non_negative(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(x) if x.is_finite() && x >= 0.0 => Ok(x),
+        _ => Err(format!("expected a number of GB, 0 or more, got '{s}'")),
+    }
 }
 
 fn parse_precision(s: &str) -> Result<Precision, String> {
@@ -74,6 +86,7 @@ impl DeploymentArgs {
         dep.dp_attention = self.dp_attention;
         dep.eplb = self.eplb;
         dep.spec = self.spec_decode;
+        dep.kv_offload_gb = self.kv_offload_gb;
         Ok(PerfModel::new(dep)?)
     }
 

@@ -120,6 +120,30 @@ pub struct SweepArgs {
     /// The score below which an eval fails (default: the catalog's for the task and model).
     #[arg(long, value_parser = super::sim::fraction)]
     eval_threshold: Option<f64>,
+    /// Agentic-coding rows: replay this trace file (default: sessions generated from
+    /// --agentic-profile; InferenceX's corpora cannot be downloaded at run time).
+    #[arg(long, value_name = "FILE")]
+    agentic_trace: Option<PathBuf>,
+    /// The trace file's format: weka (InferenceX's corpus), mooncake, sessions.
+    #[arg(long, default_value = "weka")]
+    agentic_trace_format: servebench_dataset::trace::Format,
+    /// Agentic-coding rows without a trace file: a profile of data/agentic-sessions.yaml
+    /// (claude-code-042026, agentx-062126) and how many sessions to draw from it (InferenceX
+    /// loads the 393 traces of its corpus).
+    #[arg(long, default_value = "agentx-062126")]
+    agentic_profile: String,
+    #[arg(long, default_value_t = 393)]
+    agentic_sessions: u64,
+    /// Agentic-coding rows: replay for this many seconds instead of the row's duration
+    /// (InferenceX: 3600; its agentx-fast preset 1200).
+    #[arg(long, value_name = "SECONDS", value_parser = super::sim::positive)]
+    agentic_duration: Option<f64>,
+    /// Agentic-coding rows: one-token warmups per lane (InferenceX: 10).
+    #[arg(long, default_value_t = 10)]
+    agentic_warmups_per_lane: usize,
+    /// Agentic-coding rows: the longest pause replayed between turns, seconds (InferenceX: 300).
+    #[arg(long, default_value_t = 300.0, value_parser = super::sim::positive)]
+    agentic_pause_cap: f64,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -136,6 +160,39 @@ enum Executor {
     K8s,
     /// Every point simulated in virtual time by the engine model (no server, no waiting).
     VirtualTime,
+}
+
+/// The agentic-coding replay settings, as a task passes them on.
+fn agentic_args(a: &SweepArgs, absolute: bool) -> anyhow::Result<Vec<String>> {
+    let mut v: Vec<String> = [
+        "--agentic-profile",
+        &a.agentic_profile,
+        "--agentic-sessions",
+        &a.agentic_sessions.to_string(),
+        "--agentic-warmups-per-lane",
+        &a.agentic_warmups_per_lane.to_string(),
+        "--agentic-pause-cap",
+        &a.agentic_pause_cap.to_string(),
+    ]
+    .map(String::from)
+    .to_vec();
+    if let Some(t) = &a.agentic_trace {
+        let t = if absolute {
+            std::path::absolute(t)?
+        } else {
+            t.clone()
+        };
+        v.extend([
+            "--agentic-trace".into(),
+            t.display().to_string(),
+            "--agentic-trace-format".into(),
+            a.agentic_trace_format.as_str().into(),
+        ]);
+    }
+    if let Some(d) = a.agentic_duration {
+        v.extend(["--agentic-duration".into(), d.to_string()]);
+    }
+    Ok(v)
 }
 
 /// What one job of a cluster sweep runs (without `--job-index`): this sweep, on the local
@@ -174,6 +231,7 @@ fn task_command(
     if let Some(x) = a.sim_time_scale {
         task.extend(["--sim-time-scale".to_string(), x.to_string()]);
     }
+    task.extend(agentic_args(a, absolute)?);
     let dirs = a.launch.srt_recipes.iter().map(|d| ("--srt-recipes", d));
     for (flag, d) in dirs.chain(a.launch.inferencex.iter().map(|d| ("--inferencex", d))) {
         let d = if absolute {
@@ -352,6 +410,15 @@ pub fn run(a: SweepArgs) -> anyhow::Result<ExitCode> {
         },
         recipes: a.launch.recipes()?,
         step_container: step_container(&a)?,
+        agentic: local::AgenticSpec {
+            trace: a.agentic_trace.clone().map(|p| (p, a.agentic_trace_format)),
+            profile: a.agentic_profile.clone(),
+            sessions: a.agentic_sessions,
+            duration: a.agentic_duration.map(Duration::from_secs_f64),
+            warmups_per_lane: a.agentic_warmups_per_lane,
+            pause_cap: Duration::from_secs_f64(a.agentic_pause_cap),
+            seed: 42,
+        },
     };
     if a.job_index.is_none() && matches!(a.executor, Executor::Local | Executor::Slurm) {
         // Who, when, where and which recipes at which commit: what the store keeps per run.
