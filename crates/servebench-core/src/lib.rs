@@ -1,6 +1,7 @@
 //! Shared types of servebench: the versioned benchmark result, metric statistics
 //! with their exact definitions, failure categories and the cross-process monotonic clock.
 
+pub mod cache_rates;
 pub mod clock;
 pub mod endpoint;
 pub mod failure;

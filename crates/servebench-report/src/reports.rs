@@ -74,6 +74,9 @@ pub enum XMetric {
     E2eLatency,
     /// Median time to first token, ms (lower is better).
     Ttft,
+    /// Agentic points: E2E-normalised interactivity at P90, tok/s/user (higher is better):
+    /// InferenceX's agentic frontier axis (1 / P90 of E2E latency per output token).
+    E2eNormIntvty,
 }
 
 /// The y metric of a frontier.
@@ -102,7 +105,10 @@ impl std::str::FromStr for XMetric {
             "interactivity" => Ok(XMetric::Interactivity),
             "e2el" => Ok(XMetric::E2eLatency),
             "ttft" => Ok(XMetric::Ttft),
-            x => Err(format!("'{x}': expected interactivity, e2el or ttft")),
+            "e2e-norm" => Ok(XMetric::E2eNormIntvty),
+            x => Err(format!(
+                "'{x}': expected interactivity, e2el, ttft or e2e-norm"
+            )),
         }
     }
 }
@@ -128,7 +134,7 @@ impl std::str::FromStr for YMetric {
 impl XMetric {
     pub fn better(self) -> Better {
         match self {
-            XMetric::Interactivity => Better::Higher,
+            XMetric::Interactivity | XMetric::E2eNormIntvty => Better::Higher,
             XMetric::E2eLatency | XMetric::Ttft => Better::Lower,
         }
     }
@@ -137,6 +143,7 @@ impl XMetric {
             XMetric::Interactivity => "interactivity, tok/s/user",
             XMetric::E2eLatency => "median end-to-end latency, ms",
             XMetric::Ttft => "median time to first token, ms",
+            XMetric::E2eNormIntvty => "E2E-normalised interactivity (P90), tok/s/user",
         }
     }
     pub fn of(self, p: &ViewPoint) -> Option<f64> {
@@ -144,6 +151,7 @@ impl XMetric {
             XMetric::Interactivity => p.metrics.median_intvty,
             XMetric::E2eLatency => p.metrics.median_e2el_ms,
             XMetric::Ttft => p.metrics.median_ttft_ms,
+            XMetric::E2eNormIntvty => p.agentic.as_ref()?.e2e_norm_intvty_p90,
         }
     }
 }
@@ -403,10 +411,22 @@ pub fn frontiers(series: &[Series], x: XMetric, y: YMetric, prices: &Prices) -> 
         rows: Vec::new(),
     };
     t.notes.extend(simulated_note(series));
+    // Agentic points also show their own axis and how their caches did.
+    let agentic = series
+        .iter()
+        .any(|s| s.points.iter().any(|p| p.agentic.is_some()));
+    if agentic {
+        t.columns.extend([
+            col("e2e_norm_intvty_p90", "E2E-norm tok/s/user P90", 1),
+            col("theoretical_hit_rate", "theory hit", 3),
+            col("server_hit_rate", "server hit", 3),
+            col("server_cpu_hit_rate", "CPU hit", 3),
+        ]);
+    }
     for s in series {
         let e = prices.of(&s.hardware);
         for p in frontier_points(s, x, y, e) {
-            t.rows.push(vec![
+            let mut row = vec![
                 s.label.clone().into(),
                 crate::curves::label(&p.config, s.source).into(),
                 p.run.clone().into(),
@@ -420,7 +440,17 @@ pub fn frontiers(series: &[Series], x: XMetric, y: YMetric, prices: &Prices) -> 
                 YMetric::TokensPerMw.of(p, e).into(),
                 YMetric::Energy.of(p, e).into(),
                 p.metrics.measured_j_per_token.into(),
-            ]);
+            ];
+            if agentic {
+                let a = p.agentic.clone().unwrap_or_default();
+                row.extend([
+                    a.e2e_norm_intvty_p90.into(),
+                    a.theoretical_hit_rate.into(),
+                    a.server_hit_rate.into(),
+                    a.server_cpu_hit_rate.into(),
+                ]);
+            }
+            t.rows.push(row);
         }
     }
     t
@@ -851,6 +881,7 @@ mod tests {
                 osl: 1024,
                 conc,
                 num_gpus: 8,
+                agentic: None,
                 metrics: Metrics {
                     tput_per_gpu: Some(tput),
                     input_tput_per_gpu: Some(tput / 2.0),

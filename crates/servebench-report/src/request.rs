@@ -246,10 +246,9 @@ impl Request {
                 msg.push_str("; it holds:");
                 for v in views {
                     msg.push_str(&format!(
-                        "\n  --model {} --isl {} --osl {}  ({} points; precision {}; source {})",
+                        "\n  --model {} {}  ({} points; precision {}; source {})",
                         v.model,
-                        v.isl,
-                        v.osl,
+                        servebench_store::workload_flags(v.isl, v.osl),
                         v.points,
                         v.precisions.join(","),
                         v.sources.join(",")
@@ -264,10 +263,9 @@ impl Request {
     pub fn view_name(&self) -> String {
         let q = &self.query;
         format!(
-            "{} {}/{}{}",
+            "{} {}{}",
             q.model,
-            q.isl,
-            q.osl,
+            servebench_store::workload_label(q.isl, q.osl),
             q.precision
                 .as_deref()
                 .map(|p| format!(" {p}"))

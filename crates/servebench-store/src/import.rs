@@ -298,6 +298,16 @@ fn f(v: &Value, k: &str) -> Option<f64> {
     v.get(k).and_then(Value::as_f64)
 }
 
+/// The topology part of an agentic row's KV offload (`-kvdram-hicache`; nothing without
+/// offload): rows with and without offloading are different deployments.
+pub(crate) fn kv_offload_suffix(mode: Option<&str>, backend: Option<&str>) -> String {
+    match (mode, backend) {
+        (Some("dram"), Some(b)) if !b.trim().is_empty() => format!("-kvdram-{}", b.trim()),
+        (Some("dram"), _) => "-kvdram".into(),
+        _ => String::new(),
+    }
+}
+
 /// One stored sweep point (`root/points/<key>/<name>.json`), its server log's tail read from
 /// inside `root`.
 pub fn sweep_point(root: &Path, path: &Path) -> Result<Point, StoreError> {
@@ -313,10 +323,15 @@ pub fn sweep_point(root: &Path, path: &Path) -> Result<Point, StoreError> {
     if !r.is_object() {
         return Err(bad(path, "result: expected a servebench bench result"));
     }
+    let (isl, osl) = if job["scenario-type"].as_str() == Some("agentic-coding") {
+        crate::AGENTIC_WORKLOAD
+    } else {
+        (u(job, "isl")?, u(job, "osl")?)
+    };
     Ok(Point {
         config: job_config(job, path)?,
-        isl: u(job, "isl")?,
-        osl: u(job, "osl")?,
+        isl,
+        osl,
         conc: u(&v, "concurrency")?,
         num_gpus: r["num_gpus"].as_u64().unwrap_or(1) as u32,
         deployment: Some(job_topology(job)),
@@ -411,7 +426,11 @@ fn job_config(job: &Value, path: &Path) -> Result<Config, StoreError> {
         precision: s("precision")?,
         spec_decoding: s("spec-decoding")?,
         disagg: job["disagg"].as_bool().unwrap_or(false),
-        topology: topology(job),
+        topology: topology(job)
+            + &kv_offload_suffix(
+                job["kv-offloading"].as_str(),
+                job["kv-offload-backend"]["name"].as_str(),
+            ),
     })
 }
 

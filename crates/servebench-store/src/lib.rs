@@ -14,9 +14,12 @@
 //! per batch: a crash leaves no half batch) and safe with concurrent writers (SQLite: WAL and
 //! a busy timeout; PostgreSQL: `ON CONFLICT DO NOTHING` on the natural keys).
 
+pub mod agentic;
 pub mod db;
 pub mod import;
 
+use agentic::AGENTIC_COLUMNS;
+pub use agentic::{is_agentic, workload_flags, workload_label, AgenticPoint, AGENTIC_WORKLOAD};
 use db::{ddl, Db, DbError, Dialect, Value};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -259,6 +262,27 @@ pub struct Ingested {
     pub collided: usize,
 }
 
+/// Switches a store file to WAL. SQLite answers "database is locked" at once, without
+/// waiting, while another connection holds the file (concurrent first opens of a new store
+/// migrating it), so this retries for as long as a busy statement would wait.
+fn set_wal(conn: &rusqlite::Connection) -> rusqlite::Result<()> {
+    let deadline = std::time::Instant::now() + SQLITE_BUSY_WAIT;
+    loop {
+        match conn.pragma_update(None, "journal_mode", "WAL") {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::DatabaseBusy
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            r => return r,
+        }
+    }
+}
+
+/// How long a statement waits for another writer of a SQLite store.
+const SQLITE_BUSY_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// The schema, one migration a step, in [`ddl`]'s notation. Integers are BIGINT and reals
 /// double precision in both dialects.
 const MIGRATIONS: &[&str] = &[
@@ -414,6 +438,23 @@ const MIGRATIONS: &[&str] = &[
      ALTER TABLE configs ADD COLUMN draft_tokens BIGINT;
      ALTER TABLE configs ADD COLUMN recipe_file {text};
      ALTER TABLE configs ADD COLUMN described BIGINT NOT NULL DEFAULT 0;",
+    // 11: an agentic-coding point's own figures (it is stored at the workload (0, 0)): KV
+    // offload, the trace, theoretical and server cache-hit rates, E2E-normalised interactivity.
+    "CREATE TABLE point_agentic (
+        point_id BIGINT PRIMARY KEY REFERENCES points(id),
+        kv_offloading {text} NOT NULL,
+        kv_offload_backend {text},
+        cpu_dram_gb {real},
+        duration_s {real},
+        trace {text},
+        theoretical_hit_rate {real},
+        server_hit_rate {real},
+        server_gpu_hit_rate {real},
+        server_cpu_hit_rate {real},
+        e2e_norm_intvty_p50 {real},
+        e2e_norm_intvty_p90 {real},
+        qps_mean {real}
+     );",
 ];
 
 /// An accuracy eval run against a deployment at a concurrency (servebench-eval's result).
@@ -630,6 +671,9 @@ pub struct ViewPoint {
     pub conc: u32,
     pub num_gpus: u32,
     pub metrics: Metrics,
+    /// An agentic-coding point's own figures (cache hits, E2E-normalised interactivity).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agentic: Option<AgenticPoint>,
 }
 
 /// A model at one workload, as the store holds it.
@@ -657,6 +701,8 @@ pub struct PointRecord {
     pub point: Point,
     /// Measured GPU power over its window, where it was measured.
     pub power: Option<PointPower>,
+    /// An agentic-coding point's own figures.
+    pub agentic: Option<AgenticPoint>,
     /// Accuracy evals run at the same run, config, workload and concurrency.
     pub evals: Vec<EvalRecord>,
 }
@@ -756,8 +802,7 @@ impl Store {
         let conn = match access {
             Access::ReadWrite => {
                 let conn = rusqlite::Connection::open(path).map_err(err)?;
-                conn.pragma_update(None, "journal_mode", "WAL")
-                    .map_err(err)?;
+                set_wal(&conn).map_err(err)?;
                 conn.pragma_update(None, "synchronous", "NORMAL")
                     .map_err(err)?;
                 conn
@@ -773,8 +818,7 @@ impl Store {
                 .map_err(err)?
             }
         };
-        conn.busy_timeout(std::time::Duration::from_secs(60))
-            .map_err(err)?;
+        conn.busy_timeout(SQLITE_BUSY_WAIT).map_err(err)?;
         Ok(Store {
             db: Db::Sqlite(conn),
             name,
@@ -964,6 +1008,23 @@ impl Store {
                     )?;
                 }
             }
+            // An agentic point's own figures, likewise.
+            for p in points {
+                if let Some(a) = AgenticPoint::of(&p.result) {
+                    let mut args = vec![Value::from(p.key(run))];
+                    args.extend(a.values());
+                    let marks: Vec<String> = (2..=13).map(|i| format!("${i}")).collect();
+                    db.execute(
+                        &format!(
+                            "INSERT INTO point_agentic (point_id, {AGENTIC_COLUMNS})
+                             SELECT id, {} FROM points WHERE point_key = $1
+                             ON CONFLICT (point_id) DO NOTHING",
+                            marks.join(", ")
+                        ),
+                        &args,
+                    )?;
+                }
+            }
             for (config_id, isl, osl) in curves {
                 db.execute(
                     "INSERT INTO curves (config_id, run_id, isl, osl, points)
@@ -1139,9 +1200,16 @@ impl Store {
                     conc: r[2].int() as u32,
                     num_gpus: r[3].int() as u32,
                     metrics: Metrics::from_row(&r[7..]),
+                    agentic: None,
                 })
             })
             .collect();
+        if is_agentic(isl, osl) {
+            let mut figures = self.agentic_figures(model)?;
+            for p in &mut out {
+                p.agentic = figures.remove(&p.id);
+            }
+        }
         out.sort_by(|a, b| {
             (&a.config_key, &a.run_started_at, &a.run, a.conc).cmp(&(
                 &b.config_key,
@@ -1151,6 +1219,29 @@ impl Store {
             ))
         });
         Ok(out)
+    }
+
+    /// The agentic figures of `model`'s agentic-coding points, by point id.
+    fn agentic_figures(
+        &mut self,
+        model: &str,
+    ) -> Result<std::collections::HashMap<i64, AgenticPoint>, StoreError> {
+        let (isl, osl) = AGENTIC_WORKLOAD;
+        let rows = self
+            .db
+            .query(
+                &format!(
+                    "SELECT point_id, {AGENTIC_COLUMNS} FROM point_agentic
+                     WHERE point_id IN (SELECT id FROM points WHERE isl = $2 AND osl = $3
+                        AND config_id IN (SELECT id FROM configs WHERE model = $1))"
+                ),
+                &[model.into(), isl.into(), osl.into()],
+            )
+            .map_err(self.err())?;
+        Ok(rows
+            .iter()
+            .map(|r| (r[0].int(), AgenticPoint::from_row(&r[1..])))
+            .collect())
     }
 
     /// What the store holds, per model and workload (and, within, per precision, source,
@@ -1215,6 +1306,13 @@ impl Store {
                 &[Value::Int(id)],
             )
             .map_err(self.err())?;
+        let agentic = self
+            .db
+            .query_one(
+                &format!("SELECT {AGENTIC_COLUMNS} FROM point_agentic WHERE point_id = $1"),
+                &[Value::Int(id)],
+            )
+            .map_err(self.err())?;
         let evals: Vec<EvalRecord> = self
             .db
             .query(
@@ -1246,6 +1344,7 @@ impl Store {
             key: r[13].text(),
             run: run_of(&r[7..13]),
             power: power.map(|p| PointPower::from_row(&p)),
+            agentic: agentic.map(|a| AgenticPoint::from_row(&a)),
             evals,
             point: Point {
                 config: config_of(&r[..7]),

@@ -368,48 +368,83 @@ fn topologies_gpus_aliases_and_power_of_single_rows() {
 }
 
 #[test]
-fn agentic_rows_are_refused_whole_files_at_a_time() {
+fn agentic_rows_import_as_points_of_the_agentic_workload() {
     let tmp = tempfile::tempdir().unwrap();
     let agentic = fixture(AGENTIC);
     let arow = rows(AGENTIC).remove(0);
     assert_eq!(RowKind::of(&arow), RowKind::Agentic);
-    // By content, whatever the file's name.
-    let e = import::inferencex_by_content(&agentic)
-        .unwrap_err()
-        .to_string();
-    assert!(e.starts_with(&agentic.display().to_string()), "{e}");
-    assert!(
-        e.contains("row 0: an agentic row (scenario_type \"agentic-coding\"): servebench does not replay agentic traces yet"),
-        "{e}"
+    // By content, whatever the file's name; the figures are the row's own (seconds to ms).
+    let got = import::inferencex_by_content(&agentic)
+        .unwrap()
+        .expect("an InferenceX file");
+    assert_eq!(got.points.len(), 1);
+    let p = &got.points[0];
+    assert_eq!((p.isl, p.osl), servebench_store::AGENTIC_WORKLOAD);
+    assert_eq!((p.conc, p.num_gpus), (32, 8));
+    assert_eq!(
+        (p.config.hardware.as_str(), p.config.topology.as_str()),
+        ("b300", "tp8")
     );
-    assert!(import::inferencex_agg_row(&arow, &agentic).is_err());
+    assert!(near(p.metrics.tput_per_gpu, 5088.64));
+    assert!(near(p.metrics.output_tput_per_gpu, 66.6275));
+    assert!(near(p.metrics.median_ttft_ms, 1104.42));
+    assert!(near(p.metrics.p99_e2el_ms, 80331.9));
+    assert!(near(p.metrics.median_intvty, 50.3018));
+    assert_eq!(
+        (p.metrics.completed, p.metrics.failed),
+        (Some(1181), Some(6))
+    );
+    let a = servebench_store::AgenticPoint::of(&p.result).unwrap();
+    assert_eq!(a.kv_offloading, "none");
+    assert_eq!(
+        a.trace.as_deref(),
+        Some("semianalysisai/cc-traces-weka-062126")
+    );
+    assert_eq!(a.theoretical_hit_rate, Some(0.91223));
+    assert_eq!(
+        (a.server_hit_rate, a.server_gpu_hit_rate),
+        (Some(0.87311), Some(0.87311))
+    );
+    assert_eq!(a.e2e_norm_intvty_p90, Some(14.6021));
+    assert_eq!(a.duration_s, Some(1800.0));
 
-    // A file that mixes kinds says so, and imports nothing.
+    // With KV offload to CPU memory it is another deployment.
+    let mut dram = arow.clone();
+    dram["kv_offloading"] = "dram".into();
+    dram["kv_offload_backend"] = json!({"name": "hicache"});
+    let d = import::inferencex_agg_row(&dram, &agentic)
+        .unwrap()
+        .unwrap();
+    assert_eq!(d.config.topology, "tp8-kvdram-hicache");
+
+    // agg_bmk.json gathers both kinds of benchmark rows.
     let bmk = rows("agg_bmk.json");
     let mixed = write(
         tmp.path(),
         "agg_bmk.json",
-        &json!([bmk[0], arow, bmk[1], arow]),
+        &json!([bmk[0], arow, bmk[1], dram]),
     );
-    for e in [
-        import::inferencex_file(&mixed).unwrap_err().to_string(),
-        import::inferencex_agg(&mixed).unwrap_err().to_string(),
-    ] {
-        assert!(e.contains("agg_bmk.json: mixes kinds of rows: 2 fixed-seq benchmark rows (the first is row 0), 2 agentic rows (the first is row 1); nothing is imported from it."), "{e}");
-        assert!(e.contains("does not replay agentic traces yet"), "{e}");
-    }
-    // Eval rows among benchmark rows too.
+    let pts = import::inferencex_agg(&mixed).unwrap();
+    let agentic_pts = pts.iter().filter(|p| p.isl == 0 && p.osl == 0).count();
+    assert_eq!((pts.len(), agentic_pts), (4, 2));
+    // Eval rows among benchmark rows are still refused.
     let evals = rows("agg_eval_all.json");
-    let mixed = write(tmp.path(), "agg_bmk.json", &json!([bmk[0], evals[0]]));
+    let mixed = write(tmp.path(), "agg_bmk.json", &json!([bmk[0], arow, evals[0]]));
     let e = import::inferencex_file(&mixed).unwrap_err().to_string();
     assert!(
-        e.contains("mixes kinds of rows: 1 fixed-seq benchmark rows (the first is row 0), 1 eval rows (the first is row 1)"),
+        e.contains("mixes kinds of rows: 1 fixed-seq benchmark rows (the first is row 0), 1 agentic rows (the first is row 1), 1 eval rows (the first is row 2)"),
         "{e}"
     );
-    // Agentic rows alone in an array: the first is named.
-    let only = write(tmp.path(), "agg_bmk.json", &json!([arow, arow]));
-    let e = import::inferencex_file(&only).unwrap_err().to_string();
-    assert!(e.contains("agg_bmk.json: row 0: an agentic row"), "{e}");
+    // Another scenario type is named.
+    let mut other = arow.clone();
+    other["scenario_type"] = "agentic-browsing".into();
+    let e = import::inferencex_agg_row(&other, &agentic)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("scenario_type \"agentic-browsing\": expected \"agentic-coding\""),
+        "{e}"
+    );
 }
 
 #[test]

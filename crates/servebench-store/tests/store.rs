@@ -503,10 +503,12 @@ fn a_store_from_before_simulated_views_is_migrated_and_backfilled() {
         .unwrap()
         .ingest(&run("sim", Source::Own), &[sim])
         .unwrap();
-    // Back to schema version 8: no `simulated` column, no stored deployments.
+    // Back to schema version 8: no `simulated` column, no stored deployments, no agentic
+    // figures.
     let c = rusqlite::Connection::open(&path).unwrap();
     c.execute_batch(
-        "DROP INDEX points_view;
+        "DROP TABLE point_agentic;
+         DROP INDEX points_view;
          ALTER TABLE points DROP COLUMN simulated;
          CREATE INDEX points_view ON points(config_id, isl, osl, run_id);
          DROP TABLE config_pools;
@@ -524,11 +526,11 @@ fn a_store_from_before_simulated_views_is_migrated_and_backfilled() {
         Err(e) => e.to_string(),
     };
     assert!(
-        e.contains("schema version 8, this servebench reads version 10"),
+        e.contains("schema version 8, this servebench reads version 11"),
         "{e}"
     );
     let mut s = Store::open(&url).unwrap();
-    assert_eq!(s.schema_version().unwrap(), 10);
+    assert_eq!(s.schema_version().unwrap(), 11);
     let v = s
         .view("llama-3.3-70b", 1024, 1024, None, Source::Own)
         .unwrap();

@@ -243,30 +243,23 @@ fn bad_inferencex_input_is_refused_naming_the_file_and_row() {
         }
         assert!(!e.contains("panicked"), "{e}");
     };
-    // An AgentX result, found by its content.
-    fail(
-        &fixture("qwen3.5_tp8_conc32_kvnone_fp8_sglang_tp8-pp1-dcp1-pcp1-ep1-dpafalse_disagg-false_spec-none_conc32_b300-nv_0.json"),
-        &["row 0: an agentic row (scenario_type \"agentic-coding\")", "does not replay agentic traces yet"],
-    );
     let bmk: Vec<Value> =
         serde_json::from_slice(&std::fs::read(fixture("agg_bmk.json")).unwrap()).unwrap();
-    let agentic: Value = serde_json::from_slice(
-        &std::fs::read(fixture("qwen3.5_tp8_conc32_kvnone_fp8_sglang_tp8-pp1-dcp1-pcp1-ep1-dpafalse_disagg-false_spec-none_conc32_b300-nv_0.json")).unwrap(),
-    )
-    .unwrap();
+    let evals: Vec<Value> =
+        serde_json::from_slice(&std::fs::read(fixture("agg_eval_all.json")).unwrap()).unwrap();
     let write = |name: &str, v: Value| {
         let p = d.path().join(name);
         std::fs::write(&p, serde_json::to_vec(&v).unwrap()).unwrap();
         p
     };
-    // An agg_bmk.json mixing fixed-seq and agentic rows.
+    // An agg_bmk.json mixing benchmark and eval rows.
     fail(
         &write(
             "agg_bmk.json",
-            serde_json::json!([bmk[0], bmk[1], agentic]),
+            serde_json::json!([bmk[0], bmk[1], evals[0]]),
         ),
         &[
-            "mixes kinds of rows: 2 fixed-seq benchmark rows (the first is row 0), 1 agentic rows (the first is row 2); nothing is imported",
+            "mixes kinds of rows: 2 fixed-seq benchmark rows (the first is row 0), 1 eval rows (the first is row 2); nothing is imported",
         ],
     );
     // A broken row.
@@ -304,4 +297,73 @@ fn a_served_name_the_catalog_does_not_know_is_named_by_its_model_prefix() {
     assert_eq!(view.len(), 1);
     let full = s.point(view[0].id).unwrap().unwrap();
     assert_eq!(full.point.provenance["served_model"], "/models/dsr1-fp8");
+}
+
+#[test]
+fn agentx_rows_ingest_and_report_against_e2e_normalised_interactivity() {
+    let d = tempfile::tempdir().unwrap();
+    let store = format!("sqlite:{}", d.path().join("ix.db").display());
+    let name = "qwen3.5_tp8_conc32_kvnone_fp8_sglang_tp8-pp1-dcp1-pcp1-ep1-dpafalse_disagg-false_spec-none_conc32_b300-nv_0.json";
+    let row: Value = serde_json::from_slice(&std::fs::read(fixture(name)).unwrap()).unwrap();
+    // The same deployment offloading to CPU memory: a second config, faster at P90.
+    let mut dram = row.clone();
+    dram["kv_offloading"] = "dram".into();
+    dram["kv_offload_backend"] = serde_json::json!({"name": "hicache"});
+    dram["allocated_cpu_dram_gb"] = 2399.into();
+    dram["request_metrics"]["latency"]["e2e_norm_intvty"]["p90"] = 18.5.into();
+    dram["server_metrics"]["cache"]["cpu_cache_hit_rate"] = 0.061.into();
+    let file = d.path().join("agg_bmk.json");
+    std::fs::write(
+        &file,
+        serde_json::to_vec(&serde_json::json!([row, dram])).unwrap(),
+    )
+    .unwrap();
+    ok(&ingest(&store, &file));
+    let o = sb(&[
+        "report",
+        "frontier",
+        "--store",
+        &store,
+        "--model",
+        "qwen3.5-397b-a17b",
+        "--agentic",
+        "--source",
+        "reference",
+        "--group",
+        "config",
+        "--format",
+        "json",
+    ]);
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap_or_else(|_| panic!("{}", stderr(&o)));
+    assert!(
+        v["title"]
+            .as_str()
+            .unwrap()
+            .contains("E2E-normalised interactivity (P90)"),
+        "{v}"
+    );
+    let none = row_of(&v, "tp8");
+    let kv = row_of(&v, "tp8-kvdram-hicache");
+    // The row's own figures, as InferenceX wrote them.
+    assert_eq!(none["e2e_norm_intvty_p90"], 14.6021);
+    assert_eq!(kv["e2e_norm_intvty_p90"], 18.5);
+    assert_eq!(none["theoretical_hit_rate"], 0.91223);
+    assert_eq!(none["server_hit_rate"], 0.87311);
+    assert_eq!(kv["server_cpu_hit_rate"], 0.061);
+    assert_eq!(none["tput_per_gpu"], 5088.64);
+    assert_eq!(none["conc"].as_f64(), Some(32.0));
+}
+
+/// The frontier row whose config label contains `topology` as its last part.
+fn row_of<'a>(v: &'a Value, topology: &str) -> &'a Value {
+    v["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| {
+            r["config"]
+                .as_str()
+                .is_some_and(|c| c.split_whitespace().any(|w| w == topology))
+        })
+        .unwrap_or_else(|| panic!("no row of {topology} in {v}"))
 }

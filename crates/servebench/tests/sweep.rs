@@ -902,16 +902,23 @@ fn a_real_engine_multi_node_job_starts_its_recipes_processes_as_slurm_steps() {
             .unwrap_or_else(|| panic!("no {suffix} log in {}", logs.display()));
         std::fs::read_to_string(f.path()).unwrap()
     };
+    // The process that exited first logged why; the other may have been torn down with the
+    // job before its own import failed, but it was started and has its log.
+    let (first, other) = if reason.starts_with("aggregated-0") {
+        ("aggregated-0", "frontend")
+    } else {
+        ("frontend", "aggregated-0")
+    };
     for (process, says) in [
         ("nats", "Server is ready"),
         // etcd takes its address from the allocation (NodeAddr).
         ("etcd", "advertise client URLs = http://127.0.0.1:2379"),
-        ("aggregated-0", "No module named 'dynamo'"),
-        ("frontend", "No module named 'dynamo'"),
+        (first, "No module named 'dynamo'"),
     ] {
         let text = log(&format!(".{process}.log"));
         assert!(text.contains(says), "{process}: {text}");
     }
+    log(&format!(".{other}.log"));
     // Torn down with the job: etcd's and NATS's ports are free again.
     for port in [2379, 4222] {
         assert!(
@@ -1332,4 +1339,49 @@ fn agentic_rows_replay_sessions_on_the_simulated_engine_with_and_without_offload
     }
     seen.sort();
     assert_eq!(seen, ["dram", "none"]);
+
+    // Ingested, they are two configs of the agentic-coding workload, reported against
+    // E2E-normalised interactivity with their cache-hit rates.
+    let store = format!("sqlite:{}", d.path().join("s.db").display());
+    let o = Command::new(BIN)
+        .args(["ingest", "--store", &store])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = Command::new(BIN)
+        .args([
+            "report",
+            "frontier",
+            "--store",
+            &store,
+            "--model",
+            "meta-llama/Llama-3.3-70B-Instruct",
+            "--agentic",
+            "--group",
+            "config",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let rows = v["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 2, "{v}");
+    let mut configs: Vec<String> = rows
+        .iter()
+        .map(|r| r["config"].as_str().unwrap().to_string())
+        .collect();
+    configs.sort();
+    assert!(configs[0].ends_with("tp8"), "{configs:?}");
+    assert!(configs[1].ends_with("tp8-kvdram-native"), "{configs:?}");
+    for r in rows {
+        let (theory, server) = (
+            r["theoretical_hit_rate"].as_f64().unwrap(),
+            r["server_hit_rate"].as_f64().unwrap(),
+        );
+        assert!((theory - server).abs() < 0.01, "{r}");
+        assert!(r["e2e_norm_intvty_p90"].as_f64().unwrap() > 0.0, "{r}");
+    }
 }

@@ -5,8 +5,10 @@
 //!   utils/process_result.py). Each becomes a [`Point`]; the whole row is kept as its result.
 //! - **Eval rows** (`agg_eval_all.json`, an array; InferenceX: utils/collect_eval_results.py).
 //!   Each becomes an [`Eval`].
-//! - **Agentic rows** (AgentX, `scenario_type: agentic-coding`) are refused: servebench has no
-//!   agentic workload to store them under yet.
+//! - **Agentic rows** (AgentX, `scenario_type: agentic-coding`; InferenceX:
+//!   utils/agentic/aggregation/process_agentic_result.py): points at the agentic-coding workload
+//!   ([`crate::AGENTIC_WORKLOAD`]), their KV offload part of the topology, their cache-hit
+//!   rates and E2E-normalised interactivity kept beside them ([`crate::AgenticPoint`]).
 //!
 //! The mapping follows InferenceX-app's ingest (packages/db/src/etl/benchmark-mapper.ts,
 //! normalizers.ts, eval-mapper.ts): runner labels to hardware keys, framework aliases, FP4
@@ -469,11 +471,80 @@ fn agg_row(row: &Value, file: &Path) -> Result<Point, String> {
     })
 }
 
-fn agentic_refusal(row: &Value) -> String {
-    format!(
-        "an agentic row (scenario_type {}): servebench does not replay agentic traces yet, so it has no workload to store it under, and it is not a fixed-sequence point; nothing is imported",
-        shown(&row["scenario_type"])
-    )
+/// A statistics block's value (`request_metrics.latency.ttft.p50`), seconds to milliseconds
+/// where `scale` is 1000.
+fn stat(row: &Value, path: &[&str], scale: f64) -> Option<f64> {
+    path.iter()
+        .try_fold(row, |v, k| v.get(k))
+        .and_then(Value::as_f64)
+        .filter(|x| x.is_finite())
+        .map(|x| x * scale)
+}
+
+/// One AgentX row as a point at the agentic-coding workload.
+fn agentic_row(row: &Value, file: &Path) -> Result<Point, String> {
+    if row.get("scenario_type").and_then(Value::as_str) != Some("agentic-coding") {
+        return Err(format!(
+            "scenario_type {}: expected \"agentic-coding\" (the one agentic scenario InferenceX runs)",
+            shown(&row["scenario_type"])
+        ));
+    }
+    if !row["request_metrics"].is_object() {
+        return Err(format!(
+            "request_metrics: expected an object (AgentX's request statistics), got {}",
+            shown(&row["request_metrics"])
+        ));
+    }
+    let (mut config, num_gpus, topology) = deployment(row, "infmax_model_prefix")?;
+    config.topology.push_str(&super::kv_offload_suffix(
+        row.get("kv_offloading").and_then(Value::as_str),
+        row["kv_offload_backend"]["name"].as_str(),
+    ));
+    let conc = need(row, "conc")?;
+    let lat = |m: &str, q: &str| stat(row, &["request_metrics", "latency", m, q], 1000.0);
+    let per_gpu = |k: &str| stat(row, &["request_metrics", "throughput", "per_gpu", k], 1.0);
+    let successful = row.get("num_requests_successful").and_then(Value::as_u64);
+    let total = row.get("num_requests_total").and_then(Value::as_u64);
+    let mut provenance = Map::new();
+    for (k, from) in [
+        ("image", "image"),
+        ("recipe_fingerprint", "recipe_fingerprint"),
+        ("runner", "hw"),
+        ("model_prefix", "infmax_model_prefix"),
+        ("framework", "framework"),
+        ("dataset", "dataset"),
+    ] {
+        if let Some(v) = row.get(from).filter(|v| !v.is_null()) {
+            provenance.insert(k.into(), v.clone());
+        }
+    }
+    provenance.insert("file".into(), file.display().to_string().into());
+    let (isl, osl) = crate::AGENTIC_WORKLOAD;
+    Ok(Point {
+        config,
+        isl,
+        osl,
+        conc,
+        num_gpus,
+        deployment: Some(topology),
+        metrics: Metrics {
+            tput_per_gpu: per_gpu("total_tput_tps"),
+            input_tput_per_gpu: per_gpu("input_tput_tps"),
+            output_tput_per_gpu: per_gpu("output_tput_tps"),
+            median_intvty: stat(row, &["request_metrics", "latency", "intvty", "p50"], 1.0),
+            median_ttft_ms: lat("ttft", "p50"),
+            median_tpot_ms: lat("tpot", "p50"),
+            median_e2el_ms: lat("e2el", "p50"),
+            p99_ttft_ms: lat("ttft", "p99"),
+            p99_tpot_ms: lat("tpot", "p99"),
+            p99_e2el_ms: lat("e2el", "p99"),
+            completed: successful,
+            failed: successful.zip(total).and_then(|(s, t)| t.checked_sub(s)),
+            measured_j_per_token: f(row, "joules_per_output_token"),
+        },
+        provenance: Value::Object(provenance),
+        result: row.clone(),
+    })
 }
 
 /// One benchmark row: None for a failed run (skipped, as InferenceX's ingest skips it).
@@ -489,15 +560,15 @@ fn bmk_row(row: &Value, file: &Path) -> Result<Option<Point>, String> {
             "an eval row (of agg_eval_all.json: task with em_strict, em_flexible or score), not a benchmark row"
                 .into(),
         ),
-        RowKind::Agentic => Err(agentic_refusal(row)),
+        RowKind::Agentic => agentic_row(row, file).map(Some),
         RowKind::FixedSeq if failed_run(row).is_some() => Ok(None),
         RowKind::FixedSeq => agg_row(row, file).map(Some),
     }
 }
 
 /// One InferenceX benchmark row (`agg_<RF>.json`, or an element of `agg_bmk.json`) as a point;
-/// `None` for a failed run, which InferenceX's ingest skips ([`failed_run`]). Eval and agentic
-/// rows are refused.
+/// `None` for a failed run, which InferenceX's ingest skips ([`failed_run`]). Eval rows are
+/// refused.
 pub fn inferencex_agg_row(row: &Value, file: &Path) -> Result<Option<Point>, StoreError> {
     bmk_row(row, file).map_err(|m| bad(file, m))
 }
@@ -622,7 +693,8 @@ fn rows_of(v: &Value) -> Option<Vec<&Value>> {
     }
 }
 
-/// The one kind of row a file holds. Agentic rows and files of mixed kinds are refused whole;
+/// The one kind of row a file holds: benchmark rows (fixed-seq and agentic, as `agg_bmk.json`
+/// gathers them) or eval rows; a file mixing evals with points is refused whole, and
 /// `agg_eval_all.json` holds eval rows only.
 fn file_kind(rows: &[&Value], named_eval: bool) -> Result<RowKind, String> {
     let kinds: Vec<RowKind> = rows.iter().map(|r| RowKind::of(r)).collect();
@@ -642,24 +714,18 @@ fn file_kind(rows: &[&Value], named_eval: bool) -> Result<RowKind, String> {
                 Some((k, kinds.iter().filter(|x| **x == k).count(), first))
             })
             .collect();
+    let points = |k: &RowKind| matches!(k, RowKind::FixedSeq | RowKind::Agentic);
     match present.as_slice() {
         [] => Ok(RowKind::FixedSeq),
-        [(RowKind::Agentic, _, first)] => {
-            Err(format!("row {first}: {}", agentic_refusal(rows[*first])))
-        }
         [(k, _, _)] => Ok(*k),
+        p if p.iter().all(|(k, _, _)| points(k)) => Ok(RowKind::FixedSeq),
         _ => {
             let parts: Vec<String> = present
                 .iter()
                 .map(|(k, n, first)| format!("{n} {} (the first is row {first})", k.rows()))
                 .collect();
-            let agentic = if present.iter().any(|p| p.0 == RowKind::Agentic) {
-                " servebench does not replay agentic traces yet, so it has no workload to store agentic rows under."
-            } else {
-                ""
-            };
             Err(format!(
-                "mixes kinds of rows: {}; nothing is imported from it.{agentic} Split it by kind (scenario_type, eval rows apart)",
+                "mixes kinds of rows: {}; nothing is imported from it. Split it by kind (eval rows apart)",
                 parts.join(", ")
             ))
         }

@@ -216,7 +216,12 @@ pub fn run(a: QuickstartArgs) -> anyhow::Result<ExitCode> {
             continue;
         }
         let mut t = reports::cheapest(&curves, &a.at, &prices);
-        t.title = format!("{} {}/{} — {}", v.model, v.isl, v.osl, t.title);
+        t.title = format!(
+            "{} {} — {}",
+            v.model,
+            servebench_store::workload_label(v.isl, v.osl),
+            t.title
+        );
         t.notes.retain(|n| n == reports::UNCALIBRATED_NOTE);
         print!("{}", Text.render(&t));
     }

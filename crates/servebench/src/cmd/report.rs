@@ -27,6 +27,10 @@ pub struct ReportArgs {
     isl: u32,
     #[arg(long, default_value_t = 1024)]
     osl: u32,
+    /// The agentic-coding workload (trace replays) instead of --isl/--osl; frontiers then
+    /// default to --x e2e-norm, InferenceX's agentic axis.
+    #[arg(long, conflicts_with_all = ["isl", "osl"])]
+    agentic: bool,
     #[arg(long)]
     precision: Option<String>,
     /// Interactivities (tok/s/user) to read the frontiers at.
@@ -47,9 +51,10 @@ pub struct ReportArgs {
     /// engine, precision (hwkey × precision) or config (one frontier per deployed config).
     #[arg(long, default_value = "hwkey")]
     group: String,
-    /// frontier, chart: the x metric: interactivity, e2el or ttft.
-    #[arg(long, default_value = "interactivity")]
-    x: String,
+    /// frontier, chart: the x metric: interactivity, e2el, ttft or e2e-norm (agentic points:
+    /// E2E-normalised interactivity at P90). Default: interactivity, e2e-norm with --agentic.
+    #[arg(long)]
+    x: Option<String>,
     /// frontier, chart: the y metric: tput, input, output, cost, tpmw, energy or
     /// measured-energy.
     #[arg(long, default_value = "tput")]
@@ -78,10 +83,23 @@ pub fn run(a: ReportArgs) -> anyhow::Result<ExitCode> {
     let t0 = std::time::Instant::now();
 
     // The flags as the query pairs the dashboard's report API takes: one parser for both.
+    let (isl, osl) = if a.agentic {
+        servebench_store::AGENTIC_WORKLOAD
+    } else {
+        (a.isl, a.osl)
+    };
+    let x = a.x.clone().unwrap_or_else(|| {
+        if a.agentic {
+            "e2e-norm"
+        } else {
+            "interactivity"
+        }
+        .into()
+    });
     let mut pairs: Vec<(String, String)> = vec![
         ("model".into(), a.model.clone()),
-        ("isl".into(), a.isl.to_string()),
-        ("osl".into(), a.osl.to_string()),
+        ("isl".into(), isl.to_string()),
+        ("osl".into(), osl.to_string()),
         (
             "at".into(),
             a.at.iter()
@@ -92,7 +110,7 @@ pub fn run(a: ReportArgs) -> anyhow::Result<ExitCode> {
         ("tier".into(), a.tier.clone()),
         ("source".into(), a.source.clone()),
         ("run".into(), a.run.clone()),
-        ("x".into(), a.x.clone()),
+        ("x".into(), x),
         ("y".into(), a.y.clone()),
         ("threshold".into(), a.threshold.to_string()),
         ("group".into(), a.group.clone()),
