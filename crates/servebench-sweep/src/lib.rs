@@ -5,6 +5,7 @@
 //!   are errors with file, line, column and key path) — [`validate`] has the rules;
 //! - [`plan`]: expanding recipes into jobs exactly as InferenceX's matrix generator does.
 
+mod agentx;
 pub mod amd;
 pub mod cluster;
 mod draft_tokens;

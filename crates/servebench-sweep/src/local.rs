@@ -1,5 +1,8 @@
 //! The `local` executor: runs a plan's jobs on this machine, one engine server at a time.
 //!
+//! Results: `points/` (one JSON per measured point), `failed/`, `logs/`, `evals/`, and for
+//! agentic points `inferencex/` (the same point as InferenceX's AgentX row).
+//!
 //! Jobs of one deployment (same config key and fingerprint) share a server: it is started once,
 //! probed until healthy (with a deadline), benchmarked at each concurrency with InferenceX's
 //! parameters, and stopped with its whole process group. Every point is written to the results
@@ -986,6 +989,11 @@ fn run_point(
                 };
                 let path = named(&o.out.join("points"), &name, "json");
                 write_atomic(&path, &stored)?;
+                // An agentic point also as InferenceX's AgentX row, beside it.
+                let counters = stored.server_metrics.as_ref().map(|m| &m.delta);
+                if let Some(row) = crate::agentx::row(job, p.conc, &stored.result, counters) {
+                    write_atomic(&named(&o.out.join("inferencex"), &name, "json"), &row)?;
+                }
                 let _ = std::fs::remove_file(named(&o.out.join("failed"), &name, "json"));
                 summary.measured += 1;
                 return Ok(true);

@@ -1384,4 +1384,68 @@ fn agentic_rows_replay_sessions_on_the_simulated_engine_with_and_without_offload
         assert!((theory - server).abs() < 0.01, "{r}");
         assert!(r["e2e_norm_intvty_p90"].as_f64().unwrap() > 0.0, "{r}");
     }
+
+    // Each point also as InferenceX's AgentX row: ingested as InferenceX's, the same figures.
+    let ix: Vec<PathBuf> = std::fs::read_dir(out.join("inferencex/llama-fp8-h200-sim-agentic"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(ix.len(), 2);
+    let ix_store = format!("sqlite:{}", d.path().join("ix.db").display());
+    let o = Command::new(BIN)
+        .args([
+            "ingest",
+            "--store",
+            &ix_store,
+            "--run",
+            "ix",
+            "--started-at",
+            "2026-12-06",
+        ])
+        .args(&ix)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = Command::new(BIN)
+        .args([
+            "report",
+            "frontier",
+            "--store",
+            &ix_store,
+            "--model",
+            "meta-llama/Llama-3.3-70B-Instruct",
+            "--agentic",
+            "--group",
+            "config",
+            "--source",
+            "reference",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let w: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let figures = |v: &serde_json::Value| -> Vec<(String, i64, i64, i64)> {
+        let mut f: Vec<_> = v["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                let config = r["config"].as_str().unwrap();
+                let topology = config.split_whitespace().find(|w| w.starts_with("tp8"));
+                let topology = topology.unwrap_or_else(|| panic!("{config}"));
+                let at = |k: &str| (r[k].as_f64().unwrap() * 1e3).round() as i64;
+                (
+                    topology.to_string(),
+                    at("e2e_norm_intvty_p90"),
+                    at("tput_per_gpu"),
+                    at("theoretical_hit_rate"),
+                )
+            })
+            .collect();
+        f.sort();
+        f
+    };
+    assert_eq!(figures(&w), figures(&v));
 }
