@@ -1449,3 +1449,58 @@ fn agentic_rows_replay_sessions_on_the_simulated_engine_with_and_without_offload
     };
     assert_eq!(figures(&w), figures(&v));
 }
+
+#[test]
+fn agentic_rows_run_as_slurm_tasks_with_the_replay_settings_passed_on() {
+    let Some(conf) = slurm_conf() else { return };
+    let d = tempfile::tempdir().unwrap();
+    let recipe = d.path().join("agentic-master.yaml");
+    std::fs::write(&recipe, AGENTIC).unwrap();
+    let runners = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../data/inferencex-configs-843c6254/runners.yaml");
+    let out = d.path().join("results");
+    let extra: Vec<&OsStr> = [
+        "--engines",
+        "sim",
+        "--runner-config",
+        runners.to_str().unwrap(),
+        "--agentic-profile",
+        "claude-code-042026",
+        "--agentic-sessions",
+        "8",
+        "--agentic-duration",
+        "3",
+        "--sim-time-scale",
+        "20",
+        "--agentic-warmups-per-lane",
+        "1",
+        "--agentic-pause-cap",
+        "0.2",
+    ]
+    .map(OsStr::new)
+    .to_vec();
+    let o = slurm_sweep(&recipe, &out, &conf, &extra);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(err.contains("2 points: 2 measured"), "{err}");
+    // Each task got the replay settings, not the defaults (3,600 s, 393 agentx sessions).
+    let script = std::fs::read_dir(out.join("slurm"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|x| x == "sbatch"))
+        .unwrap();
+    let script = std::fs::read_to_string(script).unwrap();
+    for arg in [
+        "--agentic-duration 3",
+        "--agentic-profile claude-code-042026",
+        "--agentic-sessions 8",
+    ] {
+        assert!(script.contains(arg), "{arg}: {script}");
+    }
+    for dir in ["points", "inferencex"] {
+        let n = std::fs::read_dir(out.join(dir).join("llama-fp8-h200-sim-agentic"))
+            .unwrap()
+            .count();
+        assert_eq!(n, 2, "{dir}");
+    }
+}
