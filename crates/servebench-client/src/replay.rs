@@ -32,6 +32,7 @@ use crate::record::{RequestRecord, TurnTag};
 use crate::runner::{self, LagProbe, PointRun, Progress, PHASE_DONE, PHASE_MEASURE, PHASE_WARMUP};
 use rand::{Rng, SeedableRng};
 use servebench_core::clock::{mono_ns, process_cpu_ns, thread_cpu_ns, unix_time_s};
+use servebench_core::hash::{fnv1a, mix64 as mix};
 use servebench_core::stats::CountDistribution;
 use servebench_dataset::blocks::BlockText;
 use servebench_dataset::trace::{PrefixTrie, Session, Turn};
@@ -221,7 +222,7 @@ enum Kind {
 pub fn run(spec: ReplaySpec, open: Opener, progress: Arc<Progress>) -> (PointRun, ReplayCounts) {
     let threads = spec.threads.clamp(1, spec.lanes.max(1));
     let wrap = spec.duration.is_some();
-    let salt = mix(spec.seed ^ fnv(&spec.request_id_prefix));
+    let salt = mix(spec.seed ^ fnv1a(spec.request_id_prefix.as_bytes()));
     let sh = Arc::new(Shared {
         source: Source {
             open,
@@ -655,19 +656,4 @@ async fn send(ctx: &Ctx, play: &Play, kind: Kind, t: &Turn, pause: Duration) -> 
         ctx.records.borrow_mut().push(rec);
     }
     true
-}
-
-/// SplitMix64's finaliser.
-fn mix(mut x: u64) -> u64 {
-    x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    x ^ (x >> 31)
-}
-
-/// FNV-1a of a string.
-fn fnv(s: &str) -> u64 {
-    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    })
 }

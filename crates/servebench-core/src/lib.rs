@@ -5,6 +5,7 @@ pub mod cache_rates;
 pub mod clock;
 pub mod endpoint;
 pub mod failure;
+pub mod hash;
 pub mod power;
 pub mod redact;
 pub mod result;

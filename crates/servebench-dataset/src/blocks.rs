@@ -14,6 +14,7 @@
 //! full block another turn sends.
 
 use crate::DatasetError;
+use servebench_core::hash::mix64 as mix;
 use servebench_tokenizer::Tokenizer;
 
 /// The most words kept: plenty of variety, a small table.
@@ -100,14 +101,6 @@ fn word(text: &str) -> Option<String> {
     let letters = text.strip_prefix(' ').unwrap_or(text);
     let ok = (2..=12).contains(&letters.len()) && letters.bytes().all(|b| b.is_ascii_lowercase());
     ok.then(|| format!(" {letters}"))
-}
-
-/// SplitMix64's finaliser: a well-mixed 64-bit hash of a 64-bit value.
-fn mix(mut x: u64) -> u64 {
-    x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    x ^ (x >> 31)
 }
 
 #[cfg(test)]

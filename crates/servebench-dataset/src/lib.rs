@@ -78,6 +78,7 @@ pub mod generate;
 mod jsonl;
 mod random;
 mod sharegpt;
+pub use sharegpt::sessions as sharegpt_sessions;
 mod store;
 pub mod trace;
 

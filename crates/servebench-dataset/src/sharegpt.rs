@@ -7,6 +7,7 @@
 //! pass).
 
 use crate::store::Body;
+use crate::trace::{Session, Turn};
 use crate::{cycle_rows, FileRow};
 use crate::{json_kind, parallel_map, Built, DatasetError, DatasetSpec};
 use rand::seq::SliceRandom;
@@ -14,6 +15,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::de::{DeserializeSeed, IgnoredAny, SeqAccess, Visitor};
 use serde_json::Value;
+use servebench_core::hash::chained_block_ids;
 use servebench_tokenizer::Tokenizer;
 use std::cell::Cell;
 use std::collections::HashMap;
@@ -28,39 +30,56 @@ const MAX_TOTAL_LEN: u32 = 2048;
 const HUMAN: [&str; 2] = ["human", "user"];
 const GPT: [&str; 4] = ["gpt", "assistant", "chatgpt", "bard"];
 
-/// The (prompt, reference output) texts of a row, or `None` if it has no human turn directly
-/// followed by a gpt turn. `Err` is a message naming the offending field.
-fn pair(row: &Value) -> Result<Option<(&str, &str)>, String> {
-    let obj = row.as_object().ok_or_else(|| {
-        format!(
-            "expected an object with \"conversations\", got {}",
-            json_kind(row)
-        )
-    })?;
-    let convs = match obj.get("conversations") {
-        None => return Err("missing field \"conversations\"".into()),
-        Some(Value::Array(a)) => a,
-        Some(v) => {
-            return Err(format!(
+/// A row's `conversations`, its turns read field by field with errors naming the field.
+struct Conversation<'a>(&'a [Value]);
+
+impl<'a> Conversation<'a> {
+    fn of(row: &'a Value) -> Result<Conversation<'a>, String> {
+        let obj = row.as_object().ok_or_else(|| {
+            format!(
+                "expected an object with \"conversations\", got {}",
+                json_kind(row)
+            )
+        })?;
+        match obj.get("conversations") {
+            None => Err("missing field \"conversations\"".into()),
+            Some(Value::Array(a)) => Ok(Conversation(a)),
+            Some(v) => Err(format!(
                 "field \"conversations\": expected an array of turns, got {}",
                 json_kind(v)
-            ))
+            )),
         }
-    };
-    let role = |k: usize| -> Result<&str, String> {
-        let t = &convs[k];
+    }
+
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Turn `k`'s `from` (or `role`).
+    fn role(&self, k: usize) -> Result<&'a str, String> {
+        self.field(k, ["from", "role"])
+    }
+
+    /// Turn `k`'s `value` (or `content`).
+    fn text(&self, k: usize) -> Result<&'a str, String> {
+        self.field(k, ["value", "content"])
+    }
+
+    fn field(&self, k: usize, keys: [&str; 2]) -> Result<&'a str, String> {
+        let t = &self.0[k];
         let o = t.as_object().ok_or_else(|| {
             format!(
                 "field \"conversations[{k}]\": expected an object, got {}",
                 json_kind(t)
             )
         })?;
-        let (key, v) = match (o.get("from"), o.get("role")) {
-            (Some(v), _) => ("from", v),
-            (None, Some(v)) => ("role", v),
+        let (key, v) = match (o.get(keys[0]), o.get(keys[1])) {
+            (Some(v), _) => (keys[0], v),
+            (None, Some(v)) => (keys[1], v),
             (None, None) => {
                 return Err(format!(
-                    "field \"conversations[{k}]\": expected a \"from\" or \"role\" key"
+                    "field \"conversations[{k}]\": expected a \"{}\" or \"{}\" key",
+                    keys[0], keys[1]
                 ))
             }
         };
@@ -70,34 +89,86 @@ fn pair(row: &Value) -> Result<Option<(&str, &str)>, String> {
                 json_kind(v)
             )
         })
-    };
-    let text = |k: usize| -> Result<&str, String> {
-        let o = convs[k].as_object().expect("checked by role()");
-        let (key, v) = match (o.get("value"), o.get("content")) {
-            (Some(v), _) => ("value", v),
-            (None, Some(v)) => ("content", v),
-            (None, None) => {
-                return Err(format!(
-                    "field \"conversations[{k}]\": expected a \"value\" or \"content\" key"
-                ))
-            }
-        };
-        v.as_str().ok_or_else(|| {
-            format!(
-                "field \"conversations[{k}].{key}\": expected a string, got {}",
-                json_kind(v)
-            )
-        })
-    };
-    for k in 0..convs.len() {
-        if HUMAN.contains(&role(k)?) {
-            if k + 1 < convs.len() && GPT.contains(&role(k + 1)?) {
-                return Ok(Some((text(k)?, text(k + 1)?)));
+    }
+}
+
+/// The (prompt, reference output) texts of a row, or `None` if it has no human turn directly
+/// followed by a gpt turn. `Err` is a message naming the offending field.
+fn pair(row: &Value) -> Result<Option<(&str, &str)>, String> {
+    let c = Conversation::of(row)?;
+    for k in 0..c.len() {
+        if HUMAN.contains(&c.role(k)?) {
+            if k + 1 < c.len() && GPT.contains(&c.role(k + 1)?) {
+                return Ok(Some((c.text(k)?, c.text(k + 1)?)));
             }
             return Ok(None);
         }
     }
     Ok(None)
+}
+
+/// Multi-turn conversations as sessions of a trace (servebench's own format), streamed: each
+/// human message a gpt reply follows is a turn whose prompt is the whole conversation before
+/// the reply (every earlier message and reply, then this message) and whose output is the
+/// reply's length. The prefix identity is the chained hashes of the prompt tokens' blocks of
+/// `block` ([`servebench_core::hash::chained_block_ids`]), shared across conversations
+/// that start alike; ShareGPT has no timing, so turns follow each other without pauses.
+/// Conversations without such a turn are left out; returns the rows read.
+pub fn sessions(
+    path: &Path,
+    tok: &Tokenizer,
+    block: u32,
+    on_session: &mut dyn FnMut(Session) -> Result<(), DatasetError>,
+) -> Result<usize, DatasetError> {
+    let file = path.display().to_string();
+    stream_rows(path, &|_| true, &mut |i, row| {
+        let at = |m: String| DatasetError::format(format!("{file}: entry {i}"), m);
+        let c = Conversation::of(&row).map_err(at)?;
+        let id = row
+            .get("id")
+            .and_then(Value::as_str)
+            .map_or_else(|| format!("entry-{i}"), str::to_string);
+        let turns = conversation_turns(&c, tok, block).map_err(at)?;
+        if turns.is_empty() {
+            return Ok(());
+        }
+        on_session(Session {
+            id,
+            block_size: block,
+            shared_blocks: true,
+            turns,
+            subagents: Vec::new(),
+        })
+    })
+}
+
+/// The turns of one conversation ([`sessions`]).
+fn conversation_turns(c: &Conversation, tok: &Tokenizer, block: u32) -> Result<Vec<Turn>, String> {
+    let mut context: Vec<u32> = Vec::new();
+    let mut turns = Vec::new();
+    for k in 0..c.len() {
+        let ids = tok.encode(c.text(k)?);
+        let human = HUMAN.contains(&c.role(k)?);
+        if human && k + 1 < c.len() && GPT.contains(&c.role(k + 1)?) {
+            context.extend_from_slice(&ids);
+            let reply = tok.encode(c.text(k + 1)?);
+            let start = turns.len() as f64;
+            turns.push(Turn {
+                start,
+                input_tokens: u32::try_from(context.len()).unwrap_or(u32::MAX),
+                output_tokens: u32::try_from(reply.len()).unwrap_or(u32::MAX).max(1),
+                hash_ids: chained_block_ids(&context, block as usize),
+                think_time: Some(0.0),
+                duration: None,
+                streaming: true,
+            });
+        } else {
+            // A reply (already counted as its turn's output) or a message no reply follows:
+            // part of the context from here on.
+            context.extend_from_slice(&ids);
+        }
+    }
+    Ok(turns)
 }
 
 /// Streams the top-level array of `path`, handing each wanted row (as a `Value`) to `on_row`

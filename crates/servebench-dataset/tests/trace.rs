@@ -205,3 +205,89 @@ fn formats_parse_by_name_and_sessions_keep_the_recorded_duration() {
         .unwrap();
     assert_eq!(back, s);
 }
+
+#[test]
+fn sharegpt_conversations_become_sessions_of_growing_context() {
+    let d = tempfile::tempdir().unwrap();
+    let f = write(
+        d.path(),
+        "sharegpt.json",
+        r#"[
+  {"id": "a", "conversations": [
+    {"from": "human", "value": "Tell me about prefix caching in serving engines."},
+    {"from": "gpt", "value": "It keeps the KV cache of prompt blocks for later requests."},
+    {"from": "human", "value": "And when is it evicted?"},
+    {"from": "gpt", "value": "When memory runs out, least recently used first."}]},
+  {"id": "b", "conversations": [
+    {"from": "human", "value": "Tell me about prefix caching in serving engines."},
+    {"from": "gpt", "value": "Something else entirely, as it happens."}]},
+  {"conversations": [{"from": "gpt", "value": "No question before me."}]}
+]"#,
+    );
+    let tok = servebench_tokenizer::Tokenizer::builtin("cl100k_base").unwrap();
+    let n = |s: &str| tok.count(s) as u32;
+    let (q0, a0, q1, a1) = (
+        "Tell me about prefix caching in serving engines.",
+        "It keeps the KV cache of prompt blocks for later requests.",
+        "And when is it evicted?",
+        "When memory runs out, least recently used first.",
+    );
+    let mut got = Vec::new();
+    let rows = servebench_dataset::sharegpt_sessions(&f, &tok, 2, &mut |s| {
+        got.push(s);
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(rows, 3);
+    // The third has no human turn before its reply: left out.
+    assert_eq!(got.len(), 2);
+    let a = &got[0];
+    assert_eq!(
+        (a.id.as_str(), a.block_size, a.shared_blocks),
+        ("a", 2, true)
+    );
+    let lens: Vec<(u32, u32)> = a
+        .turns
+        .iter()
+        .map(|t| (t.input_tokens, t.output_tokens))
+        .collect();
+    // The second prompt is the whole conversation before its reply.
+    assert_eq!(lens, [(n(q0), n(a0)), (n(q0) + n(a0) + n(q1), n(a1))]);
+    for t in &a.turns {
+        assert_eq!(
+            t.hash_ids.len() as u32,
+            t.input_tokens.div_ceil(2),
+            "every token's block"
+        );
+    }
+    // The second turn resends the first's full blocks; the other conversation shares the
+    // question.
+    let (t0, t1) = (&a.turns[0].hash_ids, &a.turns[1].hash_ids);
+    let full = (n(q0) / 2) as usize;
+    assert_eq!(t1[..full], t0[..full]);
+    let b0 = &got[1].turns[0].hash_ids;
+    assert_eq!(b0[..], t0[..]);
+    // As a trace, an unbounded cache hits every block a later turn resends (the first turn's
+    // partial last block is not resent as it was: its tokens continue differently).
+    let partial = t0.len() - full;
+    assert_eq!(
+        a.theoretical_hit_blocks(),
+        (full as u64, (t0.len() + t1.len()) as u64)
+    );
+    assert!(partial <= 1);
+
+    // A bad turn is named.
+    let bad = write(
+        d.path(),
+        "bad.json",
+        r#"[{"conversations": [{"from": "human", "value": 7}]}]"#,
+    );
+    let e = servebench_dataset::sharegpt_sessions(&bad, &tok, 2, &mut |_| Ok(()))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("bad.json: entry 0")
+            && e.contains("conversations[0].value\": expected a string"),
+        "{e}"
+    );
+}

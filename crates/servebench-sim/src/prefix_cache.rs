@@ -9,29 +9,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-/// The chained hashes of a prompt's full blocks of `block` tokens: block i's hash covers
-/// tokens `0 .. (i + 1) × block`.
-pub fn prompt_block_hashes(tokens: &[u32], block: usize) -> Vec<u64> {
-    let mut h = 0xcbf2_9ce4_8422_2325u64;
-    tokens
-        .chunks_exact(block.max(1))
-        .map(|chunk| {
-            for &t in chunk {
-                h = (h ^ u64::from(t)).wrapping_mul(0x0100_0000_01b3);
-            }
-            // Mix once per block so equal blocks after different prefixes differ.
-            h = mix(h);
-            h
-        })
-        .collect()
-}
-
-fn mix(mut x: u64) -> u64 {
-    x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    x ^ (x >> 31)
-}
+pub use servebench_core::hash::chained_block_hashes as prompt_block_hashes;
 
 #[derive(Debug, Clone, Copy)]
 struct Entry {
@@ -201,18 +179,6 @@ impl HostTier {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn hashes_cover_everything_before_their_block() {
-        let a = prompt_block_hashes(&[1, 2, 3, 4, 5, 6, 7], 2);
-        let b = prompt_block_hashes(&[1, 2, 3, 4, 9, 9], 2);
-        let c = prompt_block_hashes(&[9, 9, 3, 4], 2);
-        assert_eq!(a.len(), 3, "full blocks only");
-        assert_eq!(a[..2], b[..2]);
-        assert_ne!(a[2], b[2]);
-        // Same tokens, another prefix: another block.
-        assert_ne!(a[1], c[1]);
-    }
 
     #[test]
     fn a_prefix_outlives_its_tail() {

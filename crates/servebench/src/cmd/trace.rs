@@ -29,6 +29,25 @@ enum TraceCommand {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Convert ShareGPT multi-turn conversations (a JSON array, streamed) into sessions
+    /// (servebench's format): each human message a reply follows is a turn whose prompt is
+    /// the conversation so far, its output the reply's length in tokens; prefix identity from
+    /// the tokens themselves, so conversations that start alike share blocks. No pauses
+    /// (ShareGPT has no timing).
+    FromSharegpt {
+        /// The ShareGPT file (ShareGPT_V3_unfiltered_cleaned_split.json and the like).
+        file: PathBuf,
+        /// The tokenizer counting and hashing the turns: a tokenizer.json file or folder, a
+        /// Hugging Face id in the local cache, or a built-in encoding.
+        #[arg(long, default_value = "cl100k_base")]
+        tokenizer: String,
+        /// Tokens per hash block.
+        #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=65536))]
+        block_size: u32,
+        /// The file to write (default: standard output).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Read a trace through and print what it holds: sessions, turns, subagents, tokens and
     /// the prefix-cache hit rate an unbounded cache would give it.
     Stats {
@@ -37,6 +56,16 @@ enum TraceCommand {
         #[arg(long, default_value = "weka", value_parser = parse_format)]
         format: Format,
     },
+}
+
+/// A buffered writer to `out`, else standard output.
+fn writer(out: Option<&std::path::Path>) -> anyhow::Result<Box<dyn Write>> {
+    Ok(match out {
+        Some(path) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?,
+        )),
+        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+    })
 }
 
 fn parse_format(s: &str) -> Result<Format, String> {
@@ -53,13 +82,7 @@ pub fn run(a: TraceArgs) -> anyhow::Result<ExitCode> {
         } => {
             let p = profile(&name)?;
             let g = Generator::new(&p, seed)?;
-            let mut w: Box<dyn Write> = match &out {
-                Some(path) => Box::new(std::io::BufWriter::new(
-                    std::fs::File::create(path)
-                        .with_context(|| format!("creating {}", path.display()))?,
-                )),
-                None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
-            };
+            let mut w = writer(out.as_deref())?;
             for s in g.sessions(sessions) {
                 writeln!(w, "{}", s.to_json_line())?;
             }
@@ -70,6 +93,29 @@ pub fn run(a: TraceArgs) -> anyhow::Result<ExitCode> {
                     profile_names().join(", ")
                 );
             }
+        }
+        TraceCommand::FromSharegpt {
+            file,
+            tokenizer,
+            block_size,
+            out,
+        } => {
+            let tok = servebench_tokenizer::Tokenizer::resolve(Some(&tokenizer), "")
+                .context("--tokenizer")?
+                .tokenizer;
+            let mut w = writer(out.as_deref())?;
+            let (mut sessions, mut turns) = (0u64, 0u64);
+            let rows = servebench_dataset::sharegpt_sessions(&file, &tok, block_size, &mut |s| {
+                sessions += 1;
+                turns += s.turns.len() as u64;
+                writeln!(w, "{}", s.to_json_line())
+                    .map_err(|e| servebench_dataset::DatasetError::Invalid(format!("writing: {e}")))
+            })?;
+            w.flush()?;
+            eprintln!(
+                "servebench: {}: {rows} conversations, {sessions} with a reply ({turns} turns)",
+                file.display()
+            );
         }
         TraceCommand::Stats { file, format } => {
             let s = scan(&file, format)?;
