@@ -213,8 +213,10 @@ enum Kind {
         agent: u32,
         turn: u32,
     },
-    /// The history before a lane's start turn.
-    Primer,
+    /// The history before a lane's start turn (main turn `turn`).
+    Primer {
+        turn: u32,
+    },
     Filler,
 }
 
@@ -440,7 +442,10 @@ async fn warm_lane(ctx: Rc<Ctx>, lane: u32) -> Option<(Rc<Play>, usize)> {
             play.sent(&ctx.sh, t);
         }
         if !ctx.sh.too_long(&turns[start - 1], false) {
-            send(&ctx, &play, Kind::Primer, &turns[start - 1], Duration::ZERO).await;
+            let kind = Kind::Primer {
+                turn: start as u32 - 1,
+            };
+            send(&ctx, &play, kind, &turns[start - 1], Duration::ZERO).await;
         }
     }
     for _ in 0..spec.warmups_per_lane {
@@ -533,6 +538,53 @@ async fn play_subagent(ctx: &Rc<Ctx>, play: &Play, a: usize, delay: Duration) ->
     true
 }
 
+/// Where an agent's turn `k` splits into chat messages: each earlier turn it extends (its
+/// blocks, but for a last partial one, begin this turn's) ends a user message at its input
+/// and adds its output as the assistant's reply; a turn that does not extend the one before
+/// (compaction, a rewritten context) starts the history over. A pure function of the session,
+/// so a turn's messages are those of the turn before plus the new ones, and a server caches
+/// them as the completions replay's text.
+fn history_cuts(turns: &[Turn], k: usize, block: u32) -> Vec<u32> {
+    let mut cuts: Vec<u32> = Vec::new();
+    for w in turns[..=k].windows(2) {
+        let (prev, next) = (&w[0], &w[1]);
+        let full = (prev.input_tokens / block.max(1)) as usize;
+        let extends = full <= prev.hash_ids.len()
+            && full <= next.hash_ids.len()
+            && prev.hash_ids[..full] == next.hash_ids[..full];
+        let reply_end = prev.input_tokens.saturating_add(prev.output_tokens);
+        if extends && reply_end < next.input_tokens && cuts.last() < Some(&prev.input_tokens) {
+            cuts.extend([prev.input_tokens, reply_end]);
+        } else if !extends {
+            cuts.clear();
+        }
+    }
+    cuts
+}
+
+/// Turn `k` of an agent as chat messages (a JSON array): the history, split at
+/// [`history_cuts`], alternately the user's and the assistant's, the last the user's.
+fn chat_history(blocks: &BlockText, play: &Play, turns: &[Turn], k: usize) -> String {
+    let t = &turns[k];
+    let block = play.session.block_size;
+    let mut bounds = vec![0];
+    bounds.extend(history_cuts(turns, k, block));
+    bounds.push(t.input_tokens);
+    let mut out = String::from("[");
+    let mut content = String::new();
+    for (i, w) in bounds.windows(2).enumerate() {
+        content.clear();
+        blocks.write_range(&mut content, play.salt, &t.hash_ids, block, w[0]..w[1]);
+        let role = if i % 2 == 0 { "user" } else { "assistant" };
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(&serde_json::json!({"role": role, "content": content}).to_string());
+    }
+    out.push(']');
+    out
+}
+
 /// The pause before `next`: its recorded think time, else the recorded gap since `prev` ended.
 fn pause_between(prev: &Turn, next: &Turn, cap: Duration) -> Duration {
     let gap = next
@@ -548,21 +600,31 @@ async fn send(ctx: &Ctx, play: &Play, kind: Kind, t: &Turn, pause: Duration) -> 
     let sched_ns = mono_ns() + pause.as_nanos() as u64;
     let blocks = &sh.spec.blocks;
     let mut text = String::new();
+    let chat = sh.spec.target.api == servebench_core::Api::Chat;
     let (input, output) = match kind {
         Kind::Filler => {
             blocks.filler(&mut text, play.salt, FILLER_TOKENS);
             (FILLER_TOKENS, 1)
         }
-        Kind::Primer | Kind::Measured { .. } => {
-            let s = &play.session;
-            blocks.write(
-                &mut text,
-                play.salt,
-                &t.hash_ids,
-                s.block_size,
-                t.input_tokens,
-            );
-            let out = if matches!(kind, Kind::Primer) {
+        Kind::Primer { turn } | Kind::Measured { turn, .. } => {
+            let agent = match kind {
+                Kind::Measured { agent, .. } => agent,
+                _ => 0,
+            };
+            let turns = play.session.agent_turns(agent as usize);
+            if chat {
+                text = chat_history(blocks, play, turns, turn as usize);
+            } else {
+                let s = &play.session;
+                blocks.write(
+                    &mut text,
+                    play.salt,
+                    &t.hash_ids,
+                    s.block_size,
+                    t.input_tokens,
+                );
+            }
+            let out = if matches!(kind, Kind::Primer { .. }) {
                 1
             } else {
                 t.output_tokens.max(1)
@@ -570,6 +632,7 @@ async fn send(ctx: &Ctx, play: &Play, kind: Kind, t: &Turn, pause: Duration) -> 
             (t.input_tokens, out)
         }
     };
+    let is_history = chat && !matches!(kind, Kind::Filler);
     let left = sched_ns.saturating_sub(mono_ns());
     if left > 0 {
         // Only a real wait yields: a zero sleep would let other lanes write their prompts
@@ -613,7 +676,11 @@ async fn send(ctx: &Ctx, play: &Play, kind: Kind, t: &Turn, pause: Duration) -> 
         _ => format!("{}-s{}", sh.spec.request_id_prefix, play.number),
     };
     let request = || RequestSpec {
-        prompt: Prompt::Text(Cow::Borrowed(text.as_str())),
+        prompt: if is_history {
+            Prompt::Messages(text.as_str())
+        } else {
+            Prompt::Text(Cow::Borrowed(text.as_str()))
+        },
         input_len: input,
         output_len: output,
     };
@@ -656,4 +723,89 @@ async fn send(ctx: &Ctx, play: &Play, kind: Kind, t: &Turn, pause: Duration) -> 
         ctx.records.borrow_mut().push(rec);
     }
     true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn turn(input: u32, output: u32, blocks: &[u64]) -> Turn {
+        Turn {
+            start: 0.0,
+            input_tokens: input,
+            output_tokens: output,
+            hash_ids: blocks.to_vec(),
+            think_time: None,
+            duration: None,
+            streaming: true,
+        }
+    }
+
+    #[test]
+    fn a_turn_splits_where_the_turns_it_extends_ended_and_replied() {
+        // Blocks of 10: 25 tokens (2 full blocks and a partial), then 40 and 60 extending it,
+        // then a compacted context that shares nothing, then one extending that.
+        let turns = [
+            turn(25, 5, &[1, 2, 3]),
+            turn(40, 5, &[1, 2, 4, 5]),
+            turn(60, 5, &[1, 2, 4, 5, 6, 7]),
+            turn(30, 5, &[9, 8, 7]),
+            turn(50, 5, &[9, 8, 7, 6, 5]),
+        ];
+        assert_eq!(history_cuts(&turns, 0, 10), Vec::<u32>::new());
+        assert_eq!(history_cuts(&turns, 1, 10), [25, 30]);
+        assert_eq!(history_cuts(&turns, 2, 10), [25, 30, 40, 45]);
+        assert_eq!(history_cuts(&turns, 3, 10), Vec::<u32>::new());
+        assert_eq!(history_cuts(&turns, 4, 10), [30, 35]);
+        // A reply longer than what the next turn adds: no room for a user message, no cut.
+        let short = [turn(25, 20, &[1, 2, 3]), turn(40, 5, &[1, 2, 4, 5])];
+        assert_eq!(history_cuts(&short, 1, 10), Vec::<u32>::new());
+
+        // As chat messages: alternately the user's and the assistant's, the text written whole.
+        let tok = servebench_tokenizer::Tokenizer::builtin("cl100k_base").unwrap();
+        let blocks = BlockText::new(&tok).unwrap();
+        let play = Play {
+            number: 0,
+            lane: 0,
+            session: Session {
+                id: "s".into(),
+                block_size: 10,
+                shared_blocks: false,
+                turns: turns.to_vec(),
+                subagents: Vec::new(),
+            },
+            salt: 3,
+            trie: Default::default(),
+        };
+        let msgs: serde_json::Value =
+            serde_json::from_str(&chat_history(&blocks, &play, &turns, 2)).unwrap();
+        let shape: Vec<(&str, usize)> = msgs
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| {
+                let text = m["content"].as_str().unwrap();
+                (m["role"].as_str().unwrap(), tok.encode(text).len())
+            })
+            .collect();
+        assert_eq!(
+            shape,
+            [
+                ("user", 25),
+                ("assistant", 5),
+                ("user", 10),
+                ("assistant", 5),
+                ("user", 15)
+            ]
+        );
+        let joined: String = msgs
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["content"].as_str().unwrap())
+            .collect();
+        let mut whole = String::new();
+        blocks.write(&mut whole, 3, &turns[2].hash_ids, 10, 60);
+        assert_eq!(joined, whole);
+    }
 }

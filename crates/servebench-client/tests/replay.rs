@@ -420,3 +420,52 @@ fn the_simulated_engine_caches_prefixes_as_the_trace_predicts() {
         ttft(&off) / 1e6
     );
 }
+
+#[test]
+fn chat_replays_the_message_history_and_the_engine_caches_it_as_the_text() {
+    let perf = {
+        let c = servebench_catalog::Catalog::builtin().unwrap();
+        let dep = servebench_sim::perf::Deployment::from_catalog(
+            &c,
+            "h200",
+            "llama-3.3-70b",
+            "vllm",
+            servebench_catalog::Precision::Fp8,
+            8,
+        )
+        .unwrap();
+        servebench_sim::perf::PerfModel::new(dep).unwrap()
+    };
+    let engine: Arc<dyn servebench_sim::Engine> =
+        Arc::new(servebench_sim::RealtimeEngine::start(perf, 1.0).unwrap());
+    let line = long_session();
+    let (out, recs) = replay_with(
+        &[line.as_str()],
+        1,
+        (0.0, 0.0),
+        None,
+        |sim, o| {
+            sim.engine = Some(engine);
+            sim.max_model_len = 131_072;
+            o.api = servebench_core::Api::Chat;
+            o.replay.warmups_per_lane = 0;
+        },
+        |_| {},
+    )
+    .unwrap();
+    // Every message's content counted: the trace's prompt lengths exactly.
+    let prompts: Vec<u32> = measured(&recs).iter().map(|r| r.prompt_tokens).collect();
+    assert_eq!(prompts, [4096, 6144, 8192]);
+    // Turn 2 is user 0..4096, the assistant's 4 tokens, user 4100..6144, the assistant's 4,
+    // user 6148..8192: its history is turn 1's messages, so the engine (hashing a role marker
+    // before each message) finds turn 1's 6,147 ids cached in 384 full blocks of 16, as it
+    // found turn 0's 4,097 in 256.
+    let cached: Vec<Option<u32>> = out
+        .outcome
+        .run
+        .records
+        .iter()
+        .map(|r| r.server_cached_tokens)
+        .collect();
+    assert_eq!(cached, [Some(0), Some(4096), Some(6144)]);
+}

@@ -72,20 +72,33 @@ impl BlockText {
         block_size: u32,
         tokens: u32,
     ) {
-        let mut left = tokens;
-        out.reserve(tokens as usize * self.mean_len);
+        self.write_range(out, salt, hash_ids, block_size, 0..tokens);
+    }
+
+    /// Appends tokens `range` of that prompt: the pieces of a prompt written range by range
+    /// are the prompt written whole (a chat history's messages).
+    pub fn write_range(
+        &self,
+        out: &mut String,
+        salt: u64,
+        hash_ids: &[u64],
+        block_size: u32,
+        range: std::ops::Range<u32>,
+    ) {
+        let block = block_size.max(1);
+        out.reserve(range.len() * self.mean_len);
         let words = self.words.len() as u64;
-        for &id in hash_ids {
-            let n = left.min(block_size);
+        let first = (range.start / block) as usize;
+        for (i, &id) in hash_ids.iter().enumerate().skip(first) {
+            let at = i as u32 * block;
+            if at >= range.end {
+                break;
+            }
             let base = mix(salt ^ mix(id));
-            for j in 0..n {
+            for j in range.start.max(at) - at..(range.end - at).min(block) {
                 // The high 32 bits scaled to the list: a pick without a division.
                 let pick = ((mix(base.wrapping_add(u64::from(j))) >> 32) * words) >> 32;
                 out.push_str(&self.words[pick as usize]);
-            }
-            left -= n;
-            if left == 0 {
-                break;
             }
         }
     }

@@ -475,6 +475,14 @@ impl Turn {
 }
 
 impl Session {
+    /// An agent's turns: 0 the main agent's, `a` those of subagent `a - 1`.
+    pub fn agent_turns(&self, agent: usize) -> &[Turn] {
+        match agent {
+            0 => &self.turns,
+            a => self.subagents.get(a - 1).map_or(&[], |s| &s.turns),
+        }
+    }
+
     /// The session as a line of servebench's own format ([`Format::Sessions`]).
     pub fn to_json_line(&self) -> String {
         let turns = |ts: &[Turn]| -> Vec<Value> { ts.iter().map(Turn::to_json).collect() };

@@ -178,6 +178,15 @@ fn block_text_shares_exactly_the_prefixes_the_block_ids_share() {
     let replayed = tok.encode(&text(8, &[1, 2, 3], 150));
     let common = replayed.iter().zip(&e0).take_while(|(a, b)| a == b).count();
     assert!(common < 4, "{common} leading tokens shared across salts");
+    // Written range by range (a chat history's messages), the same words in the same order.
+    let mut pieces = String::new();
+    for r in [0..10, 10..64, 64..100, 100..250] {
+        let mut part = String::new();
+        bt.write_range(&mut part, 7, &[1, 2, 3, 4], 64, r.clone());
+        assert_eq!(tok.encode(&part).len(), r.len(), "{r:?}");
+        pieces.push_str(&part);
+    }
+    assert_eq!(pieces, t1);
 }
 
 #[test]
