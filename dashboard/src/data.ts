@@ -39,6 +39,10 @@ function normalizeIndex(index: IndexFile): IndexFile {
 function wlOf(v: { isl: number; osl: number }): string {
   return `${v.isl}x${v.osl}`;
 }
+/** A workload as the menus name it: `1024 × 1024`, or the agentic-coding workload (stored at 0 × 0). */
+function wlLabel(wl: string): string {
+  return wl === "0x0" ? "agentic coding" : wl.replace("x", " × ");
+}
 
 /** The view of `model` at `wl`; when not given or unknown, the first view with the user's own
  * points (else the first the index lists): one's own results come before the published ones. */

@@ -76,7 +76,7 @@ function nav(index: IndexFile, route: Route, summary: ViewSummary | null): HTMLE
     };
     bar.append(
       labelled("model", select("model", summary.model, models.map((m) => [m, m]), (m) => to(m, null))),
-      labelled("ISL×OSL", select("wl", wlOf(summary), wls.map((w) => [w, w.replace("x", " × ")]), (w) => to(summary.model, w))),
+      labelled("ISL×OSL", select("wl", wlOf(summary), wls.map((w) => [w, wlLabel(w)]), (w) => to(summary.model, w))),
     );
   }
   return bar;

@@ -96,6 +96,15 @@ interface ViewPoint {
   completed: number | null;
   failed: number | null;
   measured_j_per_token: number | null;
+  /** An agentic-coding point's own figures (absent on fixed-length points). */
+  agentic?: {
+    kv_offloading: string;
+    theoretical_hit_rate: number | null;
+    server_hit_rate: number | null;
+    server_cpu_hit_rate: number | null;
+    e2e_norm_intvty_p50: number | null;
+    e2e_norm_intvty_p90: number | null;
+  };
   /** $ per million total tokens in each catalog tier (the Rust library's; null without a price). */
   dollars_per_mtok: { hyperscaler: number | null; neocloud: number | null; rental: number | null };
   tokens_per_s_per_mw: number | null;

@@ -1,13 +1,14 @@
 // #/inference: every point of the view and the frontiers of the chosen grouping (InferenceMAX's
 // hardware keys by default), as the Rust library computed them (figures/<slug>/<group>.json).
 
-type XKey = "intvty" | "e2el" | "ttft";
+type XKey = "intvty" | "e2el" | "ttft" | "e2enorm";
 type YKey = "tput" | "input" | "output" | "cost" | "tpmw" | "energy" | "measured";
 
 const X_META: Record<XKey, { label: string; of: (p: ViewPoint) => number | null }> = {
   intvty: { label: "interactivity, tok/s/user", of: (p) => p.median_intvty },
   e2el: { label: "median end-to-end latency, ms", of: (p) => p.median_e2el_ms },
   ttft: { label: "median time to first token, ms", of: (p) => p.median_ttft_ms },
+  e2enorm: { label: "E2E-normalised interactivity (P90), tok/s/user", of: (p) => p.agentic?.e2e_norm_intvty_p90 ?? null },
 };
 
 const Y_META: Record<YKey, { label: string; digits: number }> = {
@@ -76,7 +77,9 @@ function renderInference(ctx: Ctx): Rendered {
   const { route, view } = ctx;
   const figures = ctx.figures as Figures;
   const P = route.params;
-  const x: XKey = (Object.keys(X_META) as XKey[]).find((k) => k === P.get("x")) ?? "intvty";
+  // Agentic views are drawn against InferenceX's agentic axis unless asked otherwise.
+  const agentic = view.points.some((p) => p.agentic);
+  const x: XKey = (Object.keys(X_META) as XKey[]).find((k) => k === P.get("x")) ?? (agentic ? "e2enorm" : "intvty");
   const y: YKey = (Object.keys(Y_META) as YKey[]).find((k) => k === P.get("y")) ?? "tput";
   const group = groupOf(P.get("group"));
   const tier = tierOf(P.get("tier"));
@@ -196,7 +199,7 @@ function renderInference(ctx: Ctx): Rendered {
   const runs = runsOf(view);
   const controls = h("div", { class: "controls" },
     labelled("frontiers per", select("group", group, GROUPS, (v) => set("group", v))),
-    labelled("x", select("x", x, [["intvty", "interactivity (tok/s/user)"], ["e2el", "E2E latency (ms)"], ["ttft", "time to first token (ms)"]], (v) => set("x", v))),
+    labelled("x", select("x", x, [["intvty", "interactivity (tok/s/user)"], ["e2el", "E2E latency (ms)"], ["ttft", "time to first token (ms)"], ...(agentic ? [["e2enorm", "E2E-normalised interactivity P90 (tok/s/user)"] as [string, string]] : [])], (v) => set("x", v))),
     labelled("y", select("y", y, (Object.keys(Y_META) as YKey[]).map((k) => [k, Y_META[k].label]), (v) => set("y", v))),
     labelled("cost tier", select("tier", tier, [["hyperscaler", "owned, hyperscaler"], ["neocloud", "owned, neocloud"], ["rental", "3-year rental"], ["custom", "my price"]], (v) => set("tier", v))),
     labelled("$/GPU-hour", numberInput("price", price, (v) => setMany([["price", v], ["tier", v === null ? tier : "custom"]]), { min: "0", placeholder: "custom" })),

@@ -213,6 +213,10 @@ function normalizeIndex(index) {
 function wlOf(v) {
     return `${v.isl}x${v.osl}`;
 }
+/** A workload as the menus name it: `1024 × 1024`, or the agentic-coding workload (stored at 0 × 0). */
+function wlLabel(wl) {
+    return wl === "0x0" ? "agentic coding" : wl.replace("x", " × ");
+}
 /** The view of `model` at `wl`; when not given or unknown, the first view with the user's own
  * points (else the first the index lists): one's own results come before the published ones. */
 function scopeOf(index, r) {
@@ -421,6 +425,7 @@ const X_META = {
     intvty: { label: "interactivity, tok/s/user", of: (p) => p.median_intvty },
     e2el: { label: "median end-to-end latency, ms", of: (p) => p.median_e2el_ms },
     ttft: { label: "median time to first token, ms", of: (p) => p.median_ttft_ms },
+    e2enorm: { label: "E2E-normalised interactivity (P90), tok/s/user", of: (p) => p.agentic?.e2e_norm_intvty_p90 ?? null },
 };
 const Y_META = {
     tput: { label: "throughput, tok/s/GPU (total)", digits: 1 },
@@ -479,7 +484,9 @@ function renderInference(ctx) {
     const { route, view } = ctx;
     const figures = ctx.figures;
     const P = route.params;
-    const x = Object.keys(X_META).find((k) => k === P.get("x")) ?? "intvty";
+    // Agentic views are drawn against InferenceX's agentic axis unless asked otherwise.
+    const agentic = view.points.some((p) => p.agentic);
+    const x = Object.keys(X_META).find((k) => k === P.get("x")) ?? (agentic ? "e2enorm" : "intvty");
     const y = Object.keys(Y_META).find((k) => k === P.get("y")) ?? "tput";
     const group = groupOf(P.get("group"));
     const tier = tierOf(P.get("tier"));
@@ -596,7 +603,7 @@ function renderInference(ctx) {
         }),
     });
     const runs = runsOf(view);
-    const controls = h("div", { class: "controls" }, labelled("frontiers per", select("group", group, GROUPS, (v) => set("group", v))), labelled("x", select("x", x, [["intvty", "interactivity (tok/s/user)"], ["e2el", "E2E latency (ms)"], ["ttft", "time to first token (ms)"]], (v) => set("x", v))), labelled("y", select("y", y, Object.keys(Y_META).map((k) => [k, Y_META[k].label]), (v) => set("y", v))), labelled("cost tier", select("tier", tier, [["hyperscaler", "owned, hyperscaler"], ["neocloud", "owned, neocloud"], ["rental", "3-year rental"], ["custom", "my price"]], (v) => set("tier", v))), labelled("$/GPU-hour", numberInput("price", price, (v) => setMany([["price", v], ["tier", v === null ? tier : "custom"]]), { min: "0", placeholder: "custom" })), labelled("source", select("source", source, [["own", "own runs"], ["reference", "published (reference)"], ["both", "both, side by side"]], (v) => set("source", v))), labelled("runs", select("run", run, [["latest", "latest of each config"], ["all", "all"], ...runs.map((r) => [r.key, `${r.key} (${date10(r.started_at)})`])], (v) => set("run", v))), labelled("precision", checks("prec", allPrec, prec, (v) => set("prec", v.join(",")))), labelled("accelerators", checks("hw", allHw, hw, (v) => set("hw", v.join(",")))), labelled("engines", checks("engine", allEngine, engine, (v) => set("engine", v.join(",")))), labelled("frontier only", h("input", { type: "checkbox", "data-testid": "frontier", checked: frontierOnly, onchange: (e) => set("frontier", e.target.checked ? "1" : "0") })));
+    const controls = h("div", { class: "controls" }, labelled("frontiers per", select("group", group, GROUPS, (v) => set("group", v))), labelled("x", select("x", x, [["intvty", "interactivity (tok/s/user)"], ["e2el", "E2E latency (ms)"], ["ttft", "time to first token (ms)"], ...(agentic ? [["e2enorm", "E2E-normalised interactivity P90 (tok/s/user)"]] : [])], (v) => set("x", v))), labelled("y", select("y", y, Object.keys(Y_META).map((k) => [k, Y_META[k].label]), (v) => set("y", v))), labelled("cost tier", select("tier", tier, [["hyperscaler", "owned, hyperscaler"], ["neocloud", "owned, neocloud"], ["rental", "3-year rental"], ["custom", "my price"]], (v) => set("tier", v))), labelled("$/GPU-hour", numberInput("price", price, (v) => setMany([["price", v], ["tier", v === null ? tier : "custom"]]), { min: "0", placeholder: "custom" })), labelled("source", select("source", source, [["own", "own runs"], ["reference", "published (reference)"], ["both", "both, side by side"]], (v) => set("source", v))), labelled("runs", select("run", run, [["latest", "latest of each config"], ["all", "all"], ...runs.map((r) => [r.key, `${r.key} (${date10(r.started_at)})`])], (v) => set("run", v))), labelled("precision", checks("prec", allPrec, prec, (v) => set("prec", v.join(",")))), labelled("accelerators", checks("hw", allHw, hw, (v) => set("hw", v.join(",")))), labelled("engines", checks("engine", allEngine, engine, (v) => set("engine", v.join(",")))), labelled("frontier only", h("input", { type: "checkbox", "data-testid": "frontier", checked: frontierOnly, onchange: (e) => set("frontier", e.target.checked ? "1" : "0") })));
     const sources = sorted(shownSeries.flatMap((s) => hardwareOf(ctx.index, s.hardware)?.sources?.map((x) => `${x.id} (${x.date})`) ?? []));
     const note = h("p", { class: "note" }, y === "cost" ? (tier === "custom" ? `$${price ?? "?"}/GPU-hour given. ` : `Cost tier ${tier}. `) : "", ["cost", "tpmw", "energy"].includes(y) ? `Prices and all-in power: catalog ${sources.join(", ") || "n/a"}. ` : "", `Frontiers per ${GROUPS.find(([g]) => g === group)?.[1]}, computed by servebench's analysis library; the filters show or hide whole series. Published points are hollow with dashed frontiers, never blended with own runs; simulated points are open diamonds.`);
     const simulated = drawn.filter(({ d }) => d.p.simulated).length;
@@ -1085,7 +1092,7 @@ function nav(index, route, summary) {
             const w = wl ?? wlOf(index.views.find((v) => v.model === model) ?? summary);
             go(route.view === "point" ? "inference" : route.view, [["model", model], ["wl", w]]);
         };
-        bar.append(labelled("model", select("model", summary.model, models.map((m) => [m, m]), (m) => to(m, null))), labelled("ISL×OSL", select("wl", wlOf(summary), wls.map((w) => [w, w.replace("x", " × ")]), (w) => to(summary.model, w))));
+        bar.append(labelled("model", select("model", summary.model, models.map((m) => [m, m]), (m) => to(m, null))), labelled("ISL×OSL", select("wl", wlOf(summary), wls.map((w) => [w, wlLabel(w)]), (w) => to(summary.model, w))));
     }
     return bar;
 }

@@ -148,6 +148,7 @@ impl Api {
                     metrics: p.metrics,
                     image: p.image,
                     simulated: p.simulated,
+                    agentic: p.agentic,
                 });
             }
             doc.evals
@@ -275,6 +276,9 @@ pub struct PointDoc {
     pub image: Option<String>,
     /// A simulated point: the error to expect of it (basis, within_35, median errors).
     pub simulated: Option<serde_json::Value>,
+    /// An agentic-coding point's own figures (cache hits, E2E-normalised interactivity).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub agentic: Option<servebench_store::AgenticPoint>,
     pub detail: String,
 }
 

@@ -353,3 +353,69 @@ fn the_figures_frontiers_are_inferencemax_roofs_on_every_published_file() {
     assert_eq!(views, 9);
     assert_eq!(checked, 13_930, "every flag of the 18 files");
 }
+
+#[test]
+fn agentic_views_carry_their_figures_and_frontiers_against_e2e_normalised_interactivity() {
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join(
+        "../servebench-store/tests/fixtures/inferencex/qwen3.5_tp8_conc32_kvnone_fp8_sglang_tp8-pp1-dcp1-pcp1-ep1-dpafalse_disagg-false_spec-none_conc32_b300-nv_0.json",
+    );
+    let row: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    // The same deployment offloading to CPU memory: faster per user at P90, less per GPU.
+    let mut dram = row.clone();
+    dram["kv_offloading"] = "dram".into();
+    dram["kv_offload_backend"] = json!({"name": "hicache"});
+    dram["request_metrics"]["latency"]["e2e_norm_intvty"]["p90"] = 18.5.into();
+    dram["request_metrics"]["throughput"]["per_gpu"]["total_tput_tps"] = 4000.0.into();
+    let d = tempfile::tempdir().unwrap();
+    let agg = d.path().join("agg_bmk.json");
+    std::fs::write(&agg, serde_json::to_vec(&json!([row, dram])).unwrap()).unwrap();
+    let url = format!("sqlite:{}", d.path().join("s.db").display());
+    let points = import::inferencex_agg(&agg).unwrap();
+    let run = servebench_store::Run {
+        key: "ix".into(),
+        started_at: "2026-08-21".into(),
+        who: String::new(),
+        recipes_commit: None,
+        executor: "inferencex".into(),
+        source: servebench_store::Source::Reference,
+    };
+    Store::open(&url).unwrap().ingest(&run, &points).unwrap();
+    let addr = start(&url);
+    let index = get(&addr, "/api/v1/index.json");
+    let v = index["views"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["isl"] == 0 && v["osl"] == 0)
+        .expect("an agentic view");
+    let path = v["path"].as_str().unwrap();
+    let view = get(&addr, &format!("/api/v1/{path}"));
+    let mut p90: Vec<f64> = view["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["agentic"]["e2e_norm_intvty_p90"].as_f64().unwrap())
+        .collect();
+    p90.sort_by(f64::total_cmp);
+    assert_eq!(p90, [14.6021, 18.5]);
+    // One b300 series: each point is best on one side, so both are on the frontier.
+    let figures = get(
+        &addr,
+        &format!(
+            "/api/v1/{}",
+            path.replace("views/", "figures/")
+                .replace(".json", "/hwkey.json")
+        ),
+    );
+    let series = &figures["series"].as_array().unwrap()[0];
+    let on = series["frontiers"]["e2enorm"]["tput"].as_array().unwrap();
+    assert_eq!(on.len(), 2, "{series}");
+    // The cache-hit rates ride along for the tooltips and point pages.
+    let theory: Vec<f64> = view["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["agentic"]["theoretical_hit_rate"].as_f64().unwrap())
+        .collect();
+    assert_eq!(theory, [0.91223, 0.91223]);
+}

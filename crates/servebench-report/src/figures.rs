@@ -22,10 +22,12 @@ use std::collections::BTreeMap;
 pub const THRESHOLDS: [f64; 4] = [0.02, 0.05, 0.1, 0.2];
 
 /// The x metrics, by the names the dashboard uses.
-pub const X_METRICS: [(&str, XMetric); 3] = [
+pub const X_METRICS: [(&str, XMetric); 4] = [
     ("intvty", XMetric::Interactivity),
     ("e2el", XMetric::E2eLatency),
     ("ttft", XMetric::Ttft),
+    // Agentic points only (empty elsewhere): InferenceX's agentic axis.
+    ("e2enorm", XMetric::E2eNormIntvty),
 ];
 
 /// The y metrics, by the names the dashboard uses.
