@@ -669,6 +669,15 @@ pub(crate) fn unary_body(
 }
 
 /// A prefill worker's answer, with what the decode worker needs to take the cache over.
+/// A non-streaming body with the prompt tokens taken from the prefix cache in its usage
+/// (`prompt_tokens_details.cached_tokens`, as vLLM gives them), known once the engine admitted
+/// the request.
+pub(crate) fn with_cached_tokens(body: Vec<u8>, cached: u32) -> Vec<u8> {
+    let mut v: Value = serde_json::from_slice(&body).expect("our own JSON");
+    v["usage"]["prompt_tokens_details"] = serde_json::json!({ "cached_tokens": cached });
+    serde_json::to_vec(&v).expect("serializes")
+}
+
 pub(crate) fn with_kv_transfer(body: Vec<u8>, kv_bytes_per_gpu: u64) -> Vec<u8> {
     let mut v: Value = serde_json::from_slice(&body).expect("our own JSON");
     v["kv_transfer_params"] = serde_json::json!({
@@ -892,5 +901,10 @@ mod tests {
         assert_eq!(b["choices"][0]["message"]["content"], "#### 72");
         assert_eq!(b["choices"][0]["message"]["reasoning_content"], Value::Null);
         assert_eq!(b["choices"][0]["finish_reason"], "stop");
+        let c: Value =
+            serde_json::from_slice(&with_cached_tokens(serde_json::to_vec(&b).unwrap(), 64))
+                .unwrap();
+        assert_eq!(c["usage"]["prompt_tokens_details"]["cached_tokens"], 64);
+        assert_eq!(c["choices"], b["choices"]);
     }
 }

@@ -796,6 +796,10 @@ impl Conn {
             token += c.tokens;
             last_due = Some(c.due);
         }
+        let body = match sched.cached_tokens() {
+            Some(c) => openai::with_cached_tokens(body, c),
+            None => body,
+        };
         drop(sched);
         if !stop_at_half && token < output {
             // The engine gave up on the request.
