@@ -54,10 +54,11 @@ declare -A max_len=(
   [srt_recipe]=16384
   [ix_launchers]=32768
   [trace]=16384
+  [sharegpt_sessions]=8192
 )
 all_targets=(sse chunk http1_head http1_chunked response recipes store_sweep_point store_agg_row
   published dataset_jsonl dataset_sharegpt eval_extract eval_task power prometheus srt_recipe
-  ix_launchers trace)
+  ix_launchers trace sharegpt_sessions)
 
 if [ "$#" -gt 0 ]; then
   targets=("$@")

@@ -351,26 +351,29 @@ fn counter(text: &str, name: &str) -> f64 {
         .unwrap()
 }
 
+/// The simulated engine serving Llama-3.3-70B FP8 on 8 H200s in real time.
+fn llama_engine(prefix_caching: bool) -> Arc<dyn servebench_sim::Engine> {
+    let c = servebench_catalog::Catalog::builtin().unwrap();
+    let dep = servebench_sim::perf::Deployment::from_catalog(
+        &c,
+        "h200",
+        "llama-3.3-70b",
+        "vllm",
+        servebench_catalog::Precision::Fp8,
+        8,
+    )
+    .unwrap();
+    let perf = servebench_sim::perf::PerfModel::new(dep).unwrap();
+    let mut engine = servebench_sim::RealtimeEngine::start(perf, 1.0).unwrap();
+    engine.set_prefix_caching(prefix_caching);
+    Arc::new(engine)
+}
+
 #[test]
 fn the_simulated_engine_caches_prefixes_as_the_trace_predicts() {
     let run = |caching: bool| {
         let line = long_session();
-        let perf = {
-            let c = servebench_catalog::Catalog::builtin().unwrap();
-            let dep = servebench_sim::perf::Deployment::from_catalog(
-                &c,
-                "h200",
-                "llama-3.3-70b",
-                "vllm",
-                servebench_catalog::Precision::Fp8,
-                8,
-            )
-            .unwrap();
-            servebench_sim::perf::PerfModel::new(dep).unwrap()
-        };
-        let mut engine = servebench_sim::RealtimeEngine::start(perf, 1.0).unwrap();
-        engine.set_prefix_caching(caching);
-        let engine: Arc<dyn servebench_sim::Engine> = Arc::new(engine);
+        let engine = llama_engine(caching);
         let mut metrics = String::new();
         let (out, _) = replay_with(
             &[line.as_str()],
@@ -423,21 +426,7 @@ fn the_simulated_engine_caches_prefixes_as_the_trace_predicts() {
 
 #[test]
 fn chat_replays_the_message_history_and_the_engine_caches_it_as_the_text() {
-    let perf = {
-        let c = servebench_catalog::Catalog::builtin().unwrap();
-        let dep = servebench_sim::perf::Deployment::from_catalog(
-            &c,
-            "h200",
-            "llama-3.3-70b",
-            "vllm",
-            servebench_catalog::Precision::Fp8,
-            8,
-        )
-        .unwrap();
-        servebench_sim::perf::PerfModel::new(dep).unwrap()
-    };
-    let engine: Arc<dyn servebench_sim::Engine> =
-        Arc::new(servebench_sim::RealtimeEngine::start(perf, 1.0).unwrap());
+    let engine = llama_engine(true);
     let line = long_session();
     let (out, recs) = replay_with(
         &[line.as_str()],

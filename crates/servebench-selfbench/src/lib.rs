@@ -701,6 +701,18 @@ fn compare(record: &Path, requests: &Path, mono_start: f64) -> anyhow::Result<Ac
     })
 }
 
+/// The client's errors against the truth (TTFT mean and p99, TPOT mean %, ITL p99) within
+/// their targets, and nothing failed.
+fn within_targets(errors: [f64; 4], failed: u64) -> bool {
+    let targets = [
+        TARGET_TTFT_MEAN_ERR_MS,
+        TARGET_TTFT_P99_ERR_MS,
+        TARGET_TPOT_MEAN_ERR_PCT,
+        TARGET_ITL_P99_ERR_MS,
+    ];
+    failed == 0 && errors.iter().zip(targets).all(|(e, t)| e.abs() < t)
+}
+
 /// The report as a table, each figure beside its target.
 pub fn render(r: &Report, opts: &Options) -> String {
     use std::fmt::Write;
@@ -757,11 +769,15 @@ pub fn render(r: &Report, opts: &Options) -> String {
             "verdict"
         );
         for t in &r.truth {
-            let ok = t.ttft_mean_err_ms.abs() < TARGET_TTFT_MEAN_ERR_MS
-                && t.ttft_p99_err_ms.abs() < TARGET_TTFT_P99_ERR_MS
-                && t.tpot_mean_err_pct.abs() < TARGET_TPOT_MEAN_ERR_PCT
-                && t.itl_p99_err_ms.abs() < TARGET_ITL_P99_ERR_MS
-                && t.failed == 0;
+            let ok = within_targets(
+                [
+                    t.ttft_mean_err_ms,
+                    t.ttft_p99_err_ms,
+                    t.tpot_mean_err_pct,
+                    t.itl_p99_err_ms,
+                ],
+                t.failed,
+            );
             let _ = writeln!(
                 s,
                 "   {:>5} {:>4} {:>7} {:>7.2} ms {:>11.3} ms {:>10.3} ms {:>13.3} % {:>10.3} ms {:>7.2}/{:>6.2}ms {:>6.0} {:>7}",
@@ -787,11 +803,15 @@ pub fn render(r: &Report, opts: &Options) -> String {
     if !r.replay.is_empty() {
         let _ = writeln!(s, "\n4. Trace replay (claude-code-042026 sessions cut to 1,024-token contexts, no pauses; server --ttft-ms {REPLAY_TTFT_MS} --itl-ms {REPLAY_ITL_MS}): client − truth from the server's record");
         for t in &r.replay {
-            let ok = t.ttft_mean_err_ms.abs() < TARGET_TTFT_MEAN_ERR_MS
-                && t.ttft_p99_err_ms.abs() < TARGET_TTFT_P99_ERR_MS
-                && t.tpot_mean_err_pct.abs() < TARGET_TPOT_MEAN_ERR_PCT
-                && t.itl_p99_err_ms.abs() < TARGET_ITL_P99_ERR_MS
-                && t.failed == 0;
+            let ok = within_targets(
+                [
+                    t.ttft_mean_err_ms,
+                    t.ttft_p99_err_ms,
+                    t.tpot_mean_err_pct,
+                    t.itl_p99_err_ms,
+                ],
+                t.failed,
+            );
             let _ = writeln!(
                 s,
                 "   {:>6} sessions, {:>5} lanes: {:>7} turns, {} failed; TTFT err mean {:.3} ms p99 {:.3} ms, TPOT err {:.3} %, ITL p99 err {:.3} ms; I/O thread {:.0}%, peak RSS {:.1} MB, {:.1} s  [{}]",

@@ -262,6 +262,30 @@ pub struct Ingested {
     pub collided: usize,
 }
 
+/// Inserts a point's row of a side table (`point_id` and `columns`) once, the point named by
+/// its key.
+fn insert_beside(
+    db: &mut Db,
+    table: &str,
+    columns: &str,
+    point_key: String,
+    values: impl IntoIterator<Item = Value>,
+) -> Result<(), DbError> {
+    let mut args = vec![Value::from(point_key)];
+    args.extend(values);
+    let marks: Vec<String> = (2..=args.len()).map(|i| format!("${i}")).collect();
+    db.execute(
+        &format!(
+            "INSERT INTO {table} (point_id, {columns})
+             SELECT id, {} FROM points WHERE point_key = $1
+             ON CONFLICT (point_id) DO NOTHING",
+            marks.join(", ")
+        ),
+        &args,
+    )?;
+    Ok(())
+}
+
 /// Switches a store file to WAL. SQLite answers "database is locked" at once, without
 /// waiting, while another connection holds the file (concurrent first opens of a new store
 /// migrating it), so this retries for as long as a busy statement would wait.
@@ -991,38 +1015,14 @@ impl Store {
                 inserted += db.execute(&insert_points_sql(n), chunk)? as usize;
                 rest = tail;
             }
-            // Measured power goes beside the points it belongs to (new ones only).
+            // Measured power and an agentic point's own figures go beside the points they
+            // belong to (new ones only).
             for p in points {
                 if let Some(pw) = PointPower::of(&p.result) {
-                    let mut args = vec![Value::from(p.key(run))];
-                    args.extend(pw.values());
-                    let marks: Vec<String> = (2..=18).map(|i| format!("${i}")).collect();
-                    db.execute(
-                        &format!(
-                            "INSERT INTO point_power (point_id, {POWER_COLUMNS})
-                             SELECT id, {} FROM points WHERE point_key = $1
-                             ON CONFLICT (point_id) DO NOTHING",
-                            marks.join(", ")
-                        ),
-                        &args,
-                    )?;
+                    insert_beside(db, "point_power", POWER_COLUMNS, p.key(run), pw.values())?;
                 }
-            }
-            // An agentic point's own figures, likewise.
-            for p in points {
                 if let Some(a) = AgenticPoint::of(&p.result) {
-                    let mut args = vec![Value::from(p.key(run))];
-                    args.extend(a.values());
-                    let marks: Vec<String> = (2..=13).map(|i| format!("${i}")).collect();
-                    db.execute(
-                        &format!(
-                            "INSERT INTO point_agentic (point_id, {AGENTIC_COLUMNS})
-                             SELECT id, {} FROM points WHERE point_key = $1
-                             ON CONFLICT (point_id) DO NOTHING",
-                            marks.join(", ")
-                        ),
-                        &args,
-                    )?;
+                    insert_beside(db, "point_agentic", AGENTIC_COLUMNS, p.key(run), a.values())?;
                 }
             }
             for (config_id, isl, osl) in curves {

@@ -1249,6 +1249,35 @@ dsr1-fp4-mi355x-sglang-disagg:
     );
 }
 
+/// Runs `servebench` with `args`; its standard output, once it succeeded.
+fn run_ok(args: &[&OsStr]) -> Vec<u8> {
+    let o = Command::new(BIN).args(args).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    o.stdout
+}
+
+/// `report frontier --agentic` of the Llama agentic sweep's points in `store`, one frontier
+/// per config, as JSON.
+fn agentic_frontier(store: &str, source: &str) -> serde_json::Value {
+    let args = [
+        "report",
+        "frontier",
+        "--store",
+        store,
+        "--model",
+        "meta-llama/Llama-3.3-70B-Instruct",
+        "--agentic",
+        "--group",
+        "config",
+        "--source",
+        source,
+        "--format",
+        "json",
+    ]
+    .map(OsStr::new);
+    serde_json::from_slice(&run_ok(&args)).unwrap()
+}
+
 /// InferenceX's agentic shape on the simulated engine: one row without and one with KV
 /// offload to CPU memory, each replaying generated coding-agent sessions for a few seconds.
 const AGENTIC: &str = "\
@@ -1343,30 +1372,13 @@ fn agentic_rows_replay_sessions_on_the_simulated_engine_with_and_without_offload
     // Ingested, they are two configs of the agentic-coding workload, reported against
     // E2E-normalised interactivity with their cache-hit rates.
     let store = format!("sqlite:{}", d.path().join("s.db").display());
-    let o = Command::new(BIN)
-        .args(["ingest", "--store", &store])
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let o = Command::new(BIN)
-        .args([
-            "report",
-            "frontier",
-            "--store",
-            &store,
-            "--model",
-            "meta-llama/Llama-3.3-70B-Instruct",
-            "--agentic",
-            "--group",
-            "config",
-            "--format",
-            "json",
-        ])
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    run_ok(&[
+        OsStr::new("ingest"),
+        OsStr::new("--store"),
+        OsStr::new(&store),
+        out.as_os_str(),
+    ]);
+    let v = agentic_frontier(&store, "own");
     let rows = v["rows"].as_array().unwrap();
     assert_eq!(rows.len(), 2, "{v}");
     let mut configs: Vec<String> = rows
@@ -1392,40 +1404,20 @@ fn agentic_rows_replay_sessions_on_the_simulated_engine_with_and_without_offload
         .collect();
     assert_eq!(ix.len(), 2);
     let ix_store = format!("sqlite:{}", d.path().join("ix.db").display());
-    let o = Command::new(BIN)
-        .args([
-            "ingest",
-            "--store",
-            &ix_store,
-            "--run",
-            "ix",
-            "--started-at",
-            "2026-12-06",
-        ])
-        .args(&ix)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let o = Command::new(BIN)
-        .args([
-            "report",
-            "frontier",
-            "--store",
-            &ix_store,
-            "--model",
-            "meta-llama/Llama-3.3-70B-Instruct",
-            "--agentic",
-            "--group",
-            "config",
-            "--source",
-            "reference",
-            "--format",
-            "json",
-        ])
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let w: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let mut ingest: Vec<&OsStr> = [
+        "ingest",
+        "--store",
+        &ix_store,
+        "--run",
+        "ix",
+        "--started-at",
+        "2026-12-06",
+    ]
+    .map(OsStr::new)
+    .to_vec();
+    ingest.extend(ix.iter().map(|p| p.as_os_str()));
+    run_ok(&ingest);
+    let w = agentic_frontier(&ix_store, "reference");
     let figures = |v: &serde_json::Value| -> Vec<(String, i64, i64, i64)> {
         let mut f: Vec<_> = v["rows"]
             .as_array()
