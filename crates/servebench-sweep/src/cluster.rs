@@ -237,13 +237,14 @@ pub fn deployment(
     let Topology::Multi { prefill, decode } = &job.topology else {
         return Err(format!("{}: not a multi-node job", job.config_key));
     };
-    let Workload::Fixed { .. } = job.workload else {
+    let simulated = l.engines == Engines::Sim || job.framework == "sim";
+    if let (Workload::Agentic { .. }, false) = (&job.workload, simulated) {
         return Err(format!(
-            "{}: agentic-coding (trace replay) jobs are not run by servebench yet",
+            "{}: multi-node agentic-coding rows run on the simulated engine only (--engines sim): their real launch (srt-slurm's agentic benchmark) is not built yet",
             job.config_key
         ));
-    };
-    if l.engines != Engines::Sim && job.framework != "sim" {
+    }
+    if !simulated {
         return real_deployment(job, l, nodes, port);
     }
     let catalog = Catalog::builtin().map_err(|e| e.to_string())?;
@@ -300,7 +301,7 @@ pub fn deployment(
             "--model",
             &job.model,
             "--max-model-len",
-            &job.max_model_len().expect("fixed").to_string(),
+            &crate::engine::sim_max_model_len(job, &catalog)?.to_string(),
         ]
         .map(String::from),
     );

@@ -436,7 +436,7 @@ pub(crate) fn sim_args(
     let gpu = sim_gpu(&job.runner, catalog)?;
     let model = sim_model(&job.model, catalog)
         .or_else(|e| sim_model(&job.model_prefix, catalog).map_err(|_| e))?;
-    let max_len = sim_max_model_len(job, catalog, &model)?.to_string();
+    let max_len = sim_max_model_len(job, catalog)?.to_string();
     let s = String::from;
     let mut a = vec![s("sim")];
     if let Some(role) = server.role {
@@ -462,13 +462,17 @@ pub(crate) fn sim_args(
         s("--max-model-len"),
         max_len,
     ]);
+    // Only prefill workers offload in disaggregated deployments (InferenceX budgets the CPU
+    // memory of one prefill worker's node share).
     if let Workload::Agentic {
         kv_offloading: KvOffloading::Dram,
         total_cpu_dram_gb,
         ..
     } = job.workload
     {
-        a.extend([s("--kv-offload-gb"), total_cpu_dram_gb.to_string()]);
+        if server.role != Some("decode") {
+            a.extend([s("--kv-offload-gb"), total_cpu_dram_gb.to_string()]);
+        }
     }
     if server.ep > 1 {
         a.extend([s("--ep"), server.ep.to_string()]);
@@ -530,14 +534,16 @@ pub(crate) fn sim_gpu(runner: &str, catalog: &Catalog) -> Result<String, String>
 /// The catalog model of a recipe's model: its id, Hugging Face id or an alias. A model whose
 /// file states figures as not known is named with them.
 /// The simulated server's context: the workload's (fixed rows), else the model's native one.
-fn sim_max_model_len(job: &Job, catalog: &Catalog, model: &str) -> Result<u32, String> {
+pub(crate) fn sim_max_model_len(job: &Job, catalog: &Catalog) -> Result<u32, String> {
     if let Some(n) = job.max_model_len() {
         return Ok(n);
     }
+    let id = sim_model(&job.model, catalog)
+        .or_else(|e| sim_model(&job.model_prefix, catalog).map_err(|_| e))?;
     let m = catalog
         .models
-        .get(model)
-        .ok_or_else(|| format!("model '{model}' is not in the catalog"))?;
+        .get(&id)
+        .ok_or_else(|| format!("model '{id}' is not in the catalog"))?;
     Ok(m.context.value.min(f64::from(u32::MAX)) as u32)
 }
 

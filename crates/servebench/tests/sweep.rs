@@ -1496,3 +1496,91 @@ fn agentic_rows_run_as_slurm_tasks_with_the_replay_settings_passed_on() {
         assert_eq!(n, 2, "{dir}");
     }
 }
+
+#[test]
+fn a_multi_node_agentic_row_replays_through_the_router_with_prefill_offload() {
+    let configs =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/inferencex-configs-843c6254");
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("out");
+    let (master, runners) = (
+        configs.join("nvidia-master.yaml"),
+        configs.join("runners.yaml"),
+    );
+    // Short sessions (contexts of a few thousand tokens) keep the debug build's tokenizing
+    // quick; the coding-agent profiles' contexts reach 200k tokens.
+    let trace = d.path().join("sessions.jsonl");
+    let session = |id: usize| {
+        let ids = |n: usize| {
+            (id * 100..id * 100 + n)
+                .map(|i| i.to_string())
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        format!(
+            r#"{{"id":"s{id}","block_size":64,"turns":[{{"t":0,"in":1024,"out":8,"hash_ids":[{}]}},{{"t":1,"in":2048,"out":8,"hash_ids":[{}],"think":0.05}},{{"t":2,"in":3072,"out":8,"hash_ids":[{}],"think":0.05}}]}}"#,
+            ids(16),
+            ids(32),
+            ids(48)
+        )
+    };
+    let sessions: Vec<String> = (0..8).map(session).collect();
+    std::fs::write(&trace, sessions.join("\n") + "\n").unwrap();
+    let args: Vec<&OsStr> = [
+        OsStr::new("sweep"),
+        OsStr::new("--no-progress"),
+        OsStr::new("--config-files"),
+        master.as_os_str(),
+        OsStr::new("--runner-config"),
+        runners.as_os_str(),
+        OsStr::new("--scenario-type"),
+        OsStr::new("agentic-coding"),
+        OsStr::new("--config-keys"),
+        OsStr::new("qwen3.5-fp4-gb300-dynamo-sglang-agentic-disagg"),
+        OsStr::new("--min-conc"),
+        OsStr::new("8"),
+        OsStr::new("--max-conc"),
+        OsStr::new("8"),
+        OsStr::new("--agentic-trace"),
+        trace.as_os_str(),
+        OsStr::new("--agentic-trace-format"),
+        OsStr::new("sessions"),
+        OsStr::new("--agentic-duration"),
+        OsStr::new("3"),
+        OsStr::new("--sim-time-scale"),
+        OsStr::new("20"),
+        OsStr::new("--agentic-warmups-per-lane"),
+        OsStr::new("1"),
+        OsStr::new("--out"),
+        out.as_os_str(),
+    ]
+    .to_vec();
+    run_ok(&args);
+    let dir = out.join("points/qwen3.5-fp4-gb300-dynamo-sglang-agentic-disagg");
+    let points: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(points.len(), 1);
+    let p: serde_json::Value = serde_json::from_slice(&std::fs::read(&points[0]).unwrap()).unwrap();
+    assert!(p["result"]["completed"].as_u64().unwrap() > 0);
+    // Each turn resends the one before: 16 of its 32 blocks, 32 of 48.
+    let theory = p["result"]["agentic"]["theoretical_cache_hit_rate"]
+        .as_f64()
+        .unwrap();
+    assert!(theory > 0.4, "{theory}");
+    // One prefill and one decode worker (TP4 each) behind the router; only the prefill worker
+    // offloads, with InferenceX's budget for it: gb300-nv's 860,160 MiB × 0.9
+    // (dram-utilization) × 4 of 4 GPUs per node = 811 GB.
+    let cmd = p["server_command"].as_str().unwrap();
+    let line = |role: &str| {
+        cmd.lines()
+            .find(|l| l.contains(&format!("--role {role}")))
+            .unwrap_or_else(|| panic!("no {role} in {cmd}"))
+            .to_string()
+    };
+    assert!(line("prefill").contains("--kv-offload-gb 811"), "{cmd}");
+    assert!(!line("decode").contains("--kv-offload-gb"), "{cmd}");
+    // Served at the model's native context.
+    assert!(line("router").contains("--max-model-len 262144"), "{cmd}");
+}
