@@ -404,42 +404,9 @@ fn agg_row(row: &Value, file: &Path) -> Result<Point, String> {
     // InferenceX writes energy only for valid windows; with power_valid 0 its ingest deletes
     // every measured-power metric.
     let power_valid = flag(row, "power_valid")?.unwrap_or(false);
-    let successful = row.get("num_requests_successful").and_then(Value::as_u64);
-    let total = row.get("num_requests_total").and_then(Value::as_u64);
-    let failed = match (successful, total) {
-        (Some(s), Some(t)) => t.checked_sub(s),
-        _ => None,
-    };
+    let (successful, failed) = request_counts(row);
     let median_tpot_ms = ms(row, "median_tpot");
-    // Artifact-encoded image names have `#` for `/`.
-    let image = row
-        .get("image")
-        .and_then(Value::as_str)
-        .map(|i| i.replace('#', "/"));
-    let mut provenance = Map::new();
-    let mut put = |k: &str, v: Value| {
-        if !v.is_null() {
-            provenance.insert(k.into(), v);
-        }
-    };
-    put("image", image.clone().into());
-    put(
-        "engine_version",
-        engine_version(&serde_json::json!({"framework": config.engine, "image": image})),
-    );
-    for (k, from) in [
-        ("recipe_fingerprint", "recipe_fingerprint"),
-        ("runner", "hw"),
-        ("router", "router"),
-        ("kv_p2p_transfer", "kv_p2p_transfer"),
-        ("model_prefix", "infmax_model_prefix"),
-        ("framework", "framework"),
-        ("prefill_hw", "prefill_hw"),
-        ("decode_hw", "decode_hw"),
-    ] {
-        put(k, row.get(from).cloned().unwrap_or(Value::Null));
-    }
-    put("file", file.display().to_string().into());
+    let provenance = row_provenance(row, file, &config.engine);
     Ok(Point {
         config,
         isl,
@@ -466,9 +433,53 @@ fn agg_row(row: &Value, file: &Path) -> Result<Point, String> {
                 .then(|| f(row, "joules_per_output_token"))
                 .flatten(),
         },
-        provenance: Value::Object(provenance),
+        provenance,
         result: row.clone(),
     })
+}
+
+/// A row's successful requests and failed ones (total less successful), where it says.
+fn request_counts(row: &Value) -> (Option<u64>, Option<u64>) {
+    let successful = row.get("num_requests_successful").and_then(Value::as_u64);
+    let total = row.get("num_requests_total").and_then(Value::as_u64);
+    let failed = successful.zip(total).and_then(|(s, t)| t.checked_sub(s));
+    (successful, failed)
+}
+
+/// What a row says of how it was run: image (artifact-encoded names have `#` for `/`) and
+/// engine version, recipe, runner, router, model prefix, hardware, the agentic data set, and
+/// the file it came from.
+fn row_provenance(row: &Value, file: &Path, engine: &str) -> Value {
+    let image = row
+        .get("image")
+        .and_then(Value::as_str)
+        .map(|i| i.replace('#', "/"));
+    let mut provenance = Map::new();
+    let mut put = |k: &str, v: Value| {
+        if !v.is_null() {
+            provenance.insert(k.into(), v);
+        }
+    };
+    put("image", image.clone().into());
+    put(
+        "engine_version",
+        engine_version(&serde_json::json!({"framework": engine, "image": image})),
+    );
+    for (k, from) in [
+        ("recipe_fingerprint", "recipe_fingerprint"),
+        ("runner", "hw"),
+        ("router", "router"),
+        ("kv_p2p_transfer", "kv_p2p_transfer"),
+        ("model_prefix", "infmax_model_prefix"),
+        ("framework", "framework"),
+        ("prefill_hw", "prefill_hw"),
+        ("decode_hw", "decode_hw"),
+        ("dataset", "dataset"),
+    ] {
+        put(k, row.get(from).cloned().unwrap_or(Value::Null));
+    }
+    put("file", file.display().to_string().into());
+    Value::Object(provenance)
 }
 
 /// A statistics block's value (`request_metrics.latency.ttft.p50`), seconds to milliseconds
@@ -503,22 +514,8 @@ fn agentic_row(row: &Value, file: &Path) -> Result<Point, String> {
     let conc = need(row, "conc")?;
     let lat = |m: &str, q: &str| stat(row, &["request_metrics", "latency", m, q], 1000.0);
     let per_gpu = |k: &str| stat(row, &["request_metrics", "throughput", "per_gpu", k], 1.0);
-    let successful = row.get("num_requests_successful").and_then(Value::as_u64);
-    let total = row.get("num_requests_total").and_then(Value::as_u64);
-    let mut provenance = Map::new();
-    for (k, from) in [
-        ("image", "image"),
-        ("recipe_fingerprint", "recipe_fingerprint"),
-        ("runner", "hw"),
-        ("model_prefix", "infmax_model_prefix"),
-        ("framework", "framework"),
-        ("dataset", "dataset"),
-    ] {
-        if let Some(v) = row.get(from).filter(|v| !v.is_null()) {
-            provenance.insert(k.into(), v.clone());
-        }
-    }
-    provenance.insert("file".into(), file.display().to_string().into());
+    let (successful, failed) = request_counts(row);
+    let provenance = row_provenance(row, file, &config.engine);
     let (isl, osl) = crate::AGENTIC_WORKLOAD;
     Ok(Point {
         config,
@@ -539,10 +536,10 @@ fn agentic_row(row: &Value, file: &Path) -> Result<Point, String> {
             p99_tpot_ms: lat("tpot", "p99"),
             p99_e2el_ms: lat("e2el", "p99"),
             completed: successful,
-            failed: successful.zip(total).and_then(|(s, t)| t.checked_sub(s)),
+            failed,
             measured_j_per_token: f(row, "joules_per_output_token"),
         },
-        provenance: Value::Object(provenance),
+        provenance,
         result: row.clone(),
     })
 }
