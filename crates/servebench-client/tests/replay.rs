@@ -391,13 +391,7 @@ fn the_simulated_engine_caches_prefixes_as_the_trace_predicts() {
         (out, metrics)
     };
     let (on, m) = run(true);
-    let cached: Vec<Option<u32>> = on
-        .outcome
-        .run
-        .records
-        .iter()
-        .map(|r| r.server_cached_tokens)
-        .collect();
+    let cached = cached_tokens(&on);
     // Each turn finds the last one's prompt cached: its 64 and 96 blocks of 64 tokens.
     assert_eq!(cached, [Some(0), Some(4096), Some(6144)]);
     let a = on.outcome.result.agentic.as_ref().unwrap();
@@ -449,12 +443,15 @@ fn chat_replays_the_message_history_and_the_engine_caches_it_as_the_text() {
     // user 6148..8192: its history is turn 1's messages, so the engine (hashing a role marker
     // before each message) finds turn 1's 6,147 ids cached in 384 full blocks of 16, as it
     // found turn 0's 4,097 in 256.
-    let cached: Vec<Option<u32>> = out
-        .outcome
+    assert_eq!(cached_tokens(&out), [Some(0), Some(4096), Some(6144)]);
+}
+
+/// The prompt tokens the server said it took from its cache, request by request.
+fn cached_tokens(o: &ReplayOutcome) -> Vec<Option<u32>> {
+    o.outcome
         .run
         .records
         .iter()
         .map(|r| r.server_cached_tokens)
-        .collect();
-    assert_eq!(cached, [Some(0), Some(4096), Some(6144)]);
+        .collect()
 }
