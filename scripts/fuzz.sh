@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Coverage-guided fuzzing of servebench's parsers of outside bytes (fuzz/, cargo-fuzz).
 #
-# Builds every fuzz target, then runs each in turn for a bounded time, starting from its
+# Builds and runs each fuzz target in turn for a bounded time, starting from its
 # committed seed corpus (fuzz/corpus/<target>, read only) and a working corpus kept under
 # fuzz/target/corpus/<target> (not committed), with fuzz/dicts/<target>.dict as libFuzzer's
 # dictionary where there is one. Prints per target the executions done and
@@ -89,11 +89,17 @@ fi
 # --- build ------------------------------------------------------------------------------------
 # Optimised, with debug assertions and overflow checks (cargo-fuzz's defaults), without
 # AddressSanitizer: the code fuzzed is safe Rust, and ASan would halve the executions.
-t0=$(date +%s)
-cargo +nightly fuzz build --fuzz-dir fuzz -s none --target-dir "$target_dir"
-t1=$(date +%s)
-echo "fuzz.sh: built the fuzz targets in $((t1 - t0)) s"
+# One target at a time, its binary deleted once it ran clean: each is 40-90 MB of line tables,
+# and all of them at once (about 1.1 GB beside 0.6 GB of libraries) once filled a CI disk
+# mid-link. The libraries are built with the first target and shared by the rest.
+build() {
+  cargo +nightly fuzz build --fuzz-dir fuzz -s none --target-dir "$target_dir" "$1"
+}
 bin_dir="$target_dir/x86_64-unknown-linux-gnu/release"
+t0=$(date +%s)
+build "${targets[0]}"
+t1=$(date +%s)
+echo "fuzz.sh: built the fuzz libraries and ${targets[0]} in $((t1 - t0)) s"
 
 # --- run --------------------------------------------------------------------------------------
 logs="$target_dir/fuzz-logs"
@@ -104,6 +110,7 @@ for t in "${targets[@]}"; do
   work="$target_dir/corpus/$t"
   artifacts="$root/fuzz/artifacts/$t"
   mkdir -p "$work" "$artifacts" "fuzz/corpus/$t"
+  build "$t" 2>"$logs/$t.build.log" || { cat "$logs/$t.build.log" >&2; exit 1; }
   dirs=("$work" "fuzz/corpus/$t")
   if [ "${FUZZ_REPLAY_CRASHES:-0}" = 1 ] && [ -d "fuzz/crashes-found/$t" ]; then
     dirs+=("fuzz/crashes-found/$t")
@@ -139,6 +146,8 @@ for t in "${targets[@]}"; do
     grep -m3 -E "panicked at|ERROR: libFuzzer|SUMMARY" "$logs/$t.log" | sed 's/^/    /' || true
   else
     verdict="ok"
+    # Kept where it crashed, to reproduce the crash with.
+    rm -f "$bin_dir/$t" "$bin_dir/deps/$t"-*
   fi
   line=$(printf '%-18s %10s execs %5ss  corpus %-12s %s' "$t" "${execs:-?}" "$took" "${corpus:-?}" "$verdict")
   echo "$line"
@@ -146,7 +155,7 @@ for t in "${targets[@]}"; do
 done
 
 echo
-echo "fuzz.sh: ${#targets[@]} targets, ${seconds} s each (build $((t1 - t0)) s, total $(($(date +%s) - t0)) s)"
+echo "fuzz.sh: ${#targets[@]} targets, ${seconds} s each (first build $((t1 - t0)) s, total $(($(date +%s) - t0)) s)"
 printf '%s\n' "${summary[@]}"
 if [ "${#failed[@]}" -gt 0 ]; then
   echo "fuzz.sh: crashed: ${failed[*]}" >&2
