@@ -188,7 +188,8 @@ async function inference(step) {
   const s = await snapshot(step);
   const st = s.state;
   const frontier = await rows('[data-testid="frontier-row"]',
-    [["series", "data-series"], ["source", "data-source"], ["run", "data-run"], ["point", "data-point"], ["config", "data-config"], ["x", "data-x"], ["y", "data-y"], ["simulated", "data-simulated"], ["left_out", "data-left-out"], ["uncalibrated", "data-uncalibrated"]], ["x", "y"]);
+    [["series", "data-series"], ["source", "data-source"], ["run", "data-run"], ["point", "data-point"], ["config", "data-config"], ["x", "data-x"], ["y", "data-y"], ["simulated", "data-simulated"], ["left_out", "data-left-out"], ["uncalibrated", "data-uncalibrated"],
+      ["theory_hit", "data-theory-hit"], ["server_hit", "data-server-hit"], ["gpu_kv", "data-gpu-kv"]], ["x", "y", "theory_hit", "server_hit", "gpu_kv"]);
   const drawn = numOrNull(await page.getAttribute('[data-testid="inference-count"]', "data-value"));
   // The accuracy table: each eval's attributes and its numeric cells (score, s.e., threshold,
   // and its point's x and y).
@@ -284,6 +285,18 @@ await guarded("inference", async () => {
       await rec(`published: x = ${x}, y = cost, ${tier}`, { x, y: "cost", tier }, () => page.selectOption('[data-testid="tier"]', tier));
     }
   }
+  // The first model with an agentic-coding workload, drawn by default against E2E-normalised
+  // interactivity with each point's cache figures; then back where the scenario was.
+  const back = await page.evaluate(() => location.hash);
+  const models = await page.$$eval('[data-testid="model"] option', (els) => els.map((e) => e.value));
+  for (const m of models) {
+    await act(`model ${m}`, () => page.goto(new URL(`#/inference?model=${encodeURIComponent(m)}`, base).href), { model: m });
+    const wls = await page.$$eval('[data-testid="wl"] option', (els) => els.map((e) => e.value));
+    if (!wls.includes("0x0")) continue;
+    await rec(`agentic coding: ${m}`, { model: m, wl: "0x0", x: "e2enorm" }, () => page.selectOption('[data-testid="wl"]', "0x0"));
+    break;
+  }
+  await rec("back", hashParams(back), () => page.goto(new URL(back, base).href));
   // Hover the first drawn point (its tooltip), then click it: the pinned panel links to it.
   const pt = await page.evaluate(() => {
     const c = document.querySelector('[data-testid="chart-inference"]');

@@ -99,11 +99,17 @@ interface ViewPoint {
   /** An agentic-coding point's own figures (absent on fixed-length points). */
   agentic?: {
     kv_offloading: string;
+    kv_offload_backend: string | null;
+    cpu_dram_gb: number | null;
     theoretical_hit_rate: number | null;
     server_hit_rate: number | null;
+    server_gpu_hit_rate: number | null;
     server_cpu_hit_rate: number | null;
     e2e_norm_intvty_p50: number | null;
     e2e_norm_intvty_p90: number | null;
+    qps_mean: number | null;
+    gpu_kv_usage_pct: number | null;
+    cpu_kv_usage_pct: number | null;
   };
   /** $ per million total tokens in each catalog tier (the Rust library's; null without a price). */
   dollars_per_mtok: { hyperscaler: number | null; neocloud: number | null; rental: number | null };

@@ -53,10 +53,18 @@ function describe(p: ViewPoint, c: ConfigEntry): string[] {
     `topology ${c.topology}${c.disagg ? " (disaggregated)" : ""}${c.spec_decoding && c.spec_decoding !== "none" ? ` · spec ${c.spec_decoding}` : ""}`,
     ...pools,
     ...(d ? deploymentExtras(d) : []),
+    ...(p.agentic ? [agenticText(p.agentic)] : []),
     `image ${p.image ?? "n/a"}`,
     `run ${p.run} (${date10(p.run_started_at)})`,
     ...(p.simulated ? [simulatedText(p.simulated)] : []),
   ];
+}
+
+/** How an agentic point's caches did, as stored. */
+function agenticText(a: NonNullable<ViewPoint["agentic"]>): string {
+  const f = (v: number | null, d = 3): string => (v === null ? "n/a" : v.toFixed(d));
+  const offload = a.kv_offloading === "none" ? "no KV offload" : `KV offload ${a.kv_offloading}${a.kv_offload_backend ? ` (${a.kv_offload_backend})` : ""}${a.cpu_dram_gb !== null ? `, ${a.cpu_dram_gb} GB` : ""}`;
+  return `prefix-cache hits: theory ${f(a.theoretical_hit_rate)} · server ${f(a.server_hit_rate)} (GPU ${f(a.server_gpu_hit_rate)}, CPU ${f(a.server_cpu_hit_rate)}) · GPU KV max ${f(a.gpu_kv_usage_pct, 1)}% · ${offload}`;
 }
 
 /** What to expect of a simulated point, as the Rust library measured it (hold-out error). */
@@ -144,9 +152,13 @@ function renderInference(ctx: Ctx): Rendered {
     frontierState.push({ series: s.key, source: s.source, run: runName, points: fd.map((d) => ({ id: String(d.p.id), x: d.x, y: d.y })) });
     for (const d of fd) {
       const c = view.configs[d.p.config];
+      const a = d.p.agentic;
+      // An agentic view also shows how each point's caches did.
+      const caches = agentic ? [numCell(a?.theoretical_hit_rate ?? null, 3), numCell(a?.server_hit_rate ?? null, 3), numCell(a?.gpu_kv_usage_pct ?? null, 1)] : [];
+      const cacheAttrs = agentic ? { "data-theory-hit": raw(a?.theoretical_hit_rate ?? null), "data-server-hit": raw(a?.server_hit_rate ?? null), "data-gpu-kv": raw(a?.gpu_kv_usage_pct ?? null) } : {};
       rows.push({
-        attrs: { "data-testid": "frontier-row", "data-series": s.key, "data-source": s.source, "data-run": runName, "data-point": String(d.p.id), "data-config": c.key, "data-x": raw(d.x), "data-y": raw(d.y), "data-simulated": d.p.simulated?.basis ?? "", "data-left-out": (d.p.simulated?.left_out ?? []).join("; "), "data-uncalibrated": d.p.simulated?.uncalibrated ?? "" },
-        cells: [label, labelOf(c, s.source), String(d.p.conc), String(d.p.num_gpus), numCell(d.x, 1), numCell(d.y, Y_META[y].digits), date10(d.p.run_started_at),
+        attrs: { "data-testid": "frontier-row", "data-series": s.key, "data-source": s.source, "data-run": runName, "data-point": String(d.p.id), "data-config": c.key, "data-x": raw(d.x), "data-y": raw(d.y), "data-simulated": d.p.simulated?.basis ?? "", "data-left-out": (d.p.simulated?.left_out ?? []).join("; "), "data-uncalibrated": d.p.simulated?.uncalibrated ?? "", ...cacheAttrs },
+        cells: [label, labelOf(c, s.source), String(d.p.conc), String(d.p.num_gpus), numCell(d.x, 1), numCell(d.y, Y_META[y].digits), ...caches, date10(d.p.run_started_at),
           d.p.simulated ? { text: d.p.simulated.uncalibrated ? "simulated, uncalibrated kind" : "simulated", attrs: { title: simulatedText(d.p.simulated) } } : "measured",
           { text: h("a", { href: `#/point/${encodeURIComponent(String(d.p.id))}`, "data-testid": "point-link" }, "detail") }],
       });
@@ -242,7 +254,8 @@ function renderInference(ctx: Ctx): Rendered {
   const el = h("section", { "data-testid": "view-inference" }, controls,
     chartBox("inference", config, csv, true), note, pinned, count,
     h("h3", {}, "Frontier points"),
-    table("inference-table", [["series", "series"], ["config", "config"], ["conc", "conc"], ["gpus", "GPUs"], ["x", X_META[x].label], ["y", Y_META[y].label], ["date", "run date"], ["kind", "measured?"], ["link", ""]], rows),
+    table("inference-table", [["series", "series"], ["config", "config"], ["conc", "conc"], ["gpus", "GPUs"], ["x", X_META[x].label], ["y", Y_META[y].label],
+      ...(agentic ? [["theory", "theory hit"], ["server", "server hit"], ["kv", "GPU KV max %"]] as [string, string][] : []), ["date", "run date"], ["kind", "measured?"], ["link", ""]], rows),
     h("h3", {}, "Accuracy beside throughput"),
     evals.length
       ? table("eval-table", [["config", "config"], ["run", "run"], ["conc", "conc"], ["task", "task"], ["score", "score"], ["stderr", "± s.e."], ["n", "questions"], ["threshold", "threshold"], ["verdict", "verdict"], ["x", X_META[x].label], ["y", Y_META[y].label], ["link", ""]], evalRows)

@@ -1,10 +1,10 @@
 //! A server's `/metrics` (Prometheus text format: llama.cpp, vLLM, SGLang), as the sweep reads
-//! it (`servebench_sweep::local::parse_prometheus`). No panic; every sample has a name without
+//! it (`servebench_core::server_metrics::parse`). No panic; every sample has a name without
 //! surrounding whitespace; deterministic.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use servebench_sweep::local::parse_prometheus;
+use servebench_core::server_metrics::parse as parse_prometheus;
 
 fuzz_target!(|data: &[u8]| {
     // The sweep reads the body lossily (`String::from_utf8_lossy`).

@@ -3,7 +3,8 @@
 
 use crate::record::RequestRecord;
 use crate::replay::ReplayCounts;
-use servebench_core::result::{Agentic, AgenticStat};
+use servebench_core::result::{Agentic, AgenticLatency, AgenticStat, ServerWindow};
+use servebench_core::stats::CountDistribution;
 use servebench_dataset::trace::Summary;
 
 /// How the replay was set up, for the result.
@@ -15,6 +16,9 @@ pub struct Setup<'a> {
     pub pause_cap_s: f64,
     pub max_context: Option<u32>,
     pub trace: &'a Summary,
+    pub server_metrics: Option<ServerWindow>,
+    /// The measured requests' inter-token gaps (µs), where the run pooled them.
+    pub itl_us: Option<&'a CountDistribution>,
 }
 
 pub fn summarize(records: &[RequestRecord], counts: &ReplayCounts, s: &Setup<'_>) -> Agentic {
@@ -53,9 +57,45 @@ pub fn summarize(records: &[RequestRecord], counts: &ReplayCounts, s: &Setup<'_>
         server_cache_hit_rate: server_rate,
         theoretical_hit_rate_same_turns: theory_rate,
         e2e_norm_intvty: e2e_norm_intvty(&ok),
+        latency: latency(&ok, s.itl_us),
+        output_expected: stat(&ok, |r| Some(f64::from(r.max_tokens))),
+        input_tokens: stat(&ok, |r| {
+            Some(f64::from(r.usage_prompt.unwrap_or(r.input_len)))
+        }),
         qps,
         qps_windows,
         trace_error: counts.trace_error.clone(),
+        server_metrics: s.server_metrics.clone(),
+    }
+}
+
+/// The stat block of a per-request value.
+fn stat(ok: &[&RequestRecord], f: impl Fn(&RequestRecord) -> Option<f64>) -> AgenticStat {
+    AgenticStat::of(&mut ok.iter().filter_map(|r| f(r)).collect::<Vec<_>>())
+}
+
+/// TTFT, E2E latency, TPOT (requests of more than one token) and ITL, in ms.
+fn latency(ok: &[&RequestRecord], itl_us: Option<&CountDistribution>) -> AgenticLatency {
+    let ms = |ns: Option<u64>| ns.map(|n| n as f64 / 1e6);
+    let pooled;
+    let itl = match itl_us {
+        Some(d) => d,
+        None => {
+            let mut d = CountDistribution::new();
+            ok.iter().for_each(|r| d.extend(&r.gaps_us));
+            pooled = d;
+            &pooled
+        }
+    };
+    AgenticLatency {
+        ttft_ms: stat(ok, |r| ms(r.ttft_ns())),
+        e2el_ms: stat(ok, |r| ms(r.e2el_ns())),
+        tpot_ms: stat(ok, |r| {
+            let out = r.output_tokens();
+            let (t, e) = (ms(r.ttft_ns())?, ms(r.e2el_ns())?);
+            (out > 1).then(|| (e - t) / f64::from(out - 1))
+        }),
+        itl_ms: AgenticStat::of_counts(itl, 1e-3),
     }
 }
 
@@ -161,6 +201,42 @@ mod tests {
     }
 
     #[test]
+    fn latency_blocks_are_inferencex_stat_blocks_in_milliseconds() {
+        // Sent at 0; first tokens at 2, 4, 6 ms; last at 12, 24, 36 ms; 11 tokens each: TPOT
+        // (12-2)/10 = 1, 2, 3 ms. Gaps pooled from a histogram: 10, 20, 30, 40 µs.
+        let recs: Vec<RequestRecord> = (1..=3u64)
+            .map(|k| RequestRecord {
+                send_ns: 1,
+                first_token_ns: 1 + 2_000_000 * k,
+                last_token_ns: 1 + 12_000_000 * k,
+                usage_completion: Some(11),
+                ..Default::default()
+            })
+            .collect();
+        let ok: Vec<&RequestRecord> = recs.iter().collect();
+        let mut itl = CountDistribution::new();
+        itl.extend(&[10, 20, 30, 40]);
+        let l = latency(&ok, Some(&itl));
+        let near = |a: f64, b: f64| (a - b).abs() < 1e-9;
+        // numpy: percentile([2, 4, 6], 75) = 5, 95 → 5.8; population std sqrt(8/3).
+        assert!(
+            near(l.ttft_ms.p75, 5.0) && near(l.ttft_ms.p95, 5.8),
+            "{l:?}"
+        );
+        assert!(near(l.ttft_ms.std, (8.0f64 / 3.0).sqrt()), "{l:?}");
+        assert!(
+            near(l.e2el_ms.p50, 24.0) && near(l.tpot_ms.mean, 2.0),
+            "{l:?}"
+        );
+        // percentile([10, 20, 30, 40] µs, 75) = 32.5 µs; 95 → 38.5 µs.
+        assert!(
+            near(l.itl_ms.p75, 0.0325) && near(l.itl_ms.p95, 0.0385),
+            "{l:?}"
+        );
+        assert!(near(l.itl_ms.mean, 0.025), "{l:?}");
+    }
+
+    #[test]
     fn qps_counts_completions_in_one_second_windows() {
         // Ends at 10.0, 10.5, 11.2, 12.9: span 2.9 s → 3 windows of 2, 1, 1.
         let recs = [
@@ -211,6 +287,8 @@ mod tests {
             pause_cap_s: 1.0,
             max_context: None,
             trace: &trace,
+            server_metrics: None,
+            itl_us: None,
         };
         let m = summarize(&[a, b], &ReplayCounts::default(), &setup);
         assert!((m.theoretical_cache_hit_rate - 0.5).abs() < 1e-12);

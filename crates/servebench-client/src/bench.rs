@@ -4,9 +4,10 @@
 use crate::agentic;
 use crate::exchange::{endpoint_path, ExtraBody, Target};
 use crate::metrics::{self, Context};
-use crate::record::RequestRecord;
 use crate::replay::{self, ReplayCounts, ReplaySpec};
+use crate::request_log::RequestLog;
 use crate::runner::{self, PointRun, PointSpec, Progress};
+use crate::server_watch::Watch;
 use servebench_core::clock::peak_rss_bytes;
 use servebench_core::endpoint::BaseUrl;
 use servebench_core::result::{
@@ -93,6 +94,8 @@ pub struct ReplayOptions {
     /// refusing the trace: a sweep serves each model at its native context, which may be
     /// shorter than the corpus's turns.
     pub within_server_context: bool,
+    /// How often the server's KV-cache usage is sampled from its `/metrics` in the window.
+    pub server_metrics_every: Duration,
 }
 
 impl Default for ReplayOptions {
@@ -109,6 +112,8 @@ impl Default for ReplayOptions {
             sessions: 1000,
             max_context: None,
             within_server_context: false,
+            // InferenceX samples GPU metrics at 1 s too.
+            server_metrics_every: Duration::from_secs(1),
         }
     }
 }
@@ -731,12 +736,14 @@ impl Bench {
         })
     }
 
-    /// Replays the trace with `lanes` users and computes the result.
+    /// Replays the trace with `lanes` users and computes the result; each request's line goes
+    /// to `requests_out` as it finishes.
     pub fn run_replay(
         &self,
         lanes: usize,
         trace: &Trace,
         progress: Arc<Progress>,
+        requests_out: Option<RequestLog>,
     ) -> ReplayOutcome {
         let o = &self.opts;
         let spec = ReplaySpec {
@@ -754,7 +761,13 @@ impl Bench {
         };
         let source = trace.source.clone();
         let open: replay::Opener = Box::new(move || source.open());
-        let (run, counts) = replay::run(spec, open, progress);
+        let watch = Watch::spawn(self.http.clone(), o.replay.server_metrics_every);
+        let observers = replay::Observers {
+            requests_out,
+            server: watch.as_ref(),
+        };
+        let (run, counts) = replay::run(spec, open, progress, observers);
+        let server_metrics = watch.and_then(Watch::finish);
         let lens: Vec<u64> = run.records.iter().map(|r| u64::from(r.input_len)).collect();
         let input_lengths = servebench_core::result::LengthStats {
             count: lens.len() as u64,
@@ -785,6 +798,8 @@ impl Bench {
                 pause_cap_s: o.replay.pause_cap.as_secs_f64(),
                 max_context: self.max_context(),
                 trace: &trace.summary,
+                server_metrics,
+                itl_us: run.itl_us.as_ref(),
             },
         ));
         ReplayOutcome {
@@ -903,62 +918,4 @@ fn check_header_name(flag: &str, name: &str) -> Result<(), String> {
 /// Whether a point failed too often (the exit-code gate).
 pub fn over_failure_gate(r: &BenchResult) -> bool {
     r.failures.failure_rate > r.failures.max_failure_rate
-}
-
-/// One JSON line per request (measured and warmup) for `--requests-out`. Times are
-/// milliseconds from the benchmark start.
-pub fn request_line(
-    r: &RequestRecord,
-    concurrency: Option<usize>,
-    start_ns: u64,
-) -> serde_json::Value {
-    let rel = |ns: u64| {
-        if ns == 0 {
-            serde_json::Value::Null
-        } else {
-            serde_json::json!((ns as f64 - start_ns as f64) / 1e6)
-        }
-    };
-    let ms = |ns: Option<u64>| ns.map(|n| n as f64 / 1e6);
-    let out = r.output_tokens();
-    let tpot = match (r.ttft_ns(), r.e2el_ns()) {
-        (Some(t), Some(e)) if out > 1 && r.ok() => Some((e - t) as f64 / 1e6 / (out - 1) as f64),
-        _ => None,
-    };
-    serde_json::json!({
-        "concurrency": concurrency,
-        "index": r.index,
-        "warmup": r.warmup,
-        "ok": r.ok(),
-        "error_kind": r.failure.as_ref().map(|f| f.kind.as_str()),
-        "http_status": r.failure.as_ref().map(|f| f.status).filter(|&s| s != 0),
-        "error": r.failure.as_ref().map(|f| f.message.as_ref()),
-        "scheduled_ms": rel(r.sched_ns),
-        "queue_ms": r.queue_ns as f64 / 1e6,
-        "connect_ms": r.connect_ns as f64 / 1e6,
-        "send_ms": rel(r.send_ns),
-        "first_byte_ms": rel(r.first_byte_ns),
-        "first_token_ms": rel(r.first_token_ns),
-        "last_token_ms": rel(r.last_token_ns),
-        "end_ms": rel(r.end_ns),
-        "ttft_ms": ms(r.ttft_ns()),
-        "e2el_ms": ms(r.e2el_ns()),
-        "tpot_ms": tpot,
-        "input_len": r.input_len,
-        "max_tokens": r.max_tokens,
-        "usage_prompt_tokens": r.usage_prompt,
-        "usage_completion_tokens": r.usage_completion,
-        "server_prompt_ms": r.server_prompt_us.map(|u| u as f64 / 1e3),
-        "server_predicted_ms": r.server_predicted_us.map(|u| u as f64 / 1e3),
-        "server_cached_tokens": r.server_cached_tokens,
-        "session": r.turn.map(|t| serde_json::json!({
-            "play": t.play, "agent": t.agent, "turn": t.turn, "lane": t.lane,
-            "blocks": t.blocks, "hit_blocks": t.hit_blocks,
-        })),
-        "client_output_tokens": r.client_output_tokens,
-        "output_tokens": out,
-        "output_chunks": r.content_chunks,
-        "resent": r.resent,
-        "itl_ms": r.gaps_us.iter().map(|&g| g as f64 / 1000.0).collect::<Vec<_>>(),
-    })
 }

@@ -4,7 +4,7 @@
 //! streamed JSON chunk says), [`exchange`] (one request over a kept-alive connection, every
 //! read timestamped on arrival), [`runner`] (closed/open loop on I/O threads, warmups, lag
 //! probe), [`metrics`] (records → result, every definition), [`bench`] (the CLI's entry),
-//! [`report`] (the text summary).
+//! [`report`] (the text summary), [`request_log`] (`--requests-out`).
 
 pub mod agentic;
 pub mod bench;
@@ -16,7 +16,9 @@ pub mod metrics;
 pub mod record;
 pub mod replay;
 pub mod report;
+pub mod request_log;
 pub mod runner;
+mod server_watch;
 pub mod sse;
 
 pub use bench::{Bench, BenchError, BenchOptions, PointOutcome};

@@ -26,10 +26,15 @@
 //!   (InferenceX's 256k corpus drops such requests the same way, keeping the rest's timing).
 //! - **Theoretical hits**: each measured turn records how many of its leading blocks its
 //!   session had sent before (history included), the hits an unbounded prefix cache gives.
+//! - **Memory** follows the sessions in flight: the trace is streamed, a finished request's
+//!   inter-token gaps go into one histogram per I/O thread (and, with a request log, into its
+//!   line), and what stays of it is its fixed-size record.
 
 use crate::exchange::{RequestIds, Scratch, Slot, Target};
 use crate::record::{RequestRecord, TurnTag};
+use crate::request_log::{LogBuffer, LogWriter, RequestLog};
 use crate::runner::{self, LagProbe, PointRun, Progress, PHASE_DONE, PHASE_MEASURE, PHASE_WARMUP};
+use crate::server_watch::{Edge, Watch};
 use rand::{Rng, SeedableRng};
 use servebench_core::clock::{mono_ns, process_cpu_ns, thread_cpu_ns, unix_time_s};
 use servebench_core::hash::{fnv1a, mix64 as mix};
@@ -67,6 +72,15 @@ pub struct ReplaySpec {
     pub request_id_prefix: String,
 }
 
+/// Who else follows a replayed point.
+#[derive(Default)]
+pub struct Observers<'a> {
+    /// Gets each request's line as it finishes (`--requests-out`).
+    pub requests_out: Option<RequestLog>,
+    /// Scrapes the server's `/metrics` over the window.
+    pub(crate) server: Option<&'a Watch>,
+}
+
 /// Sessions played and finished during the window.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ReplayCounts {
@@ -77,6 +91,8 @@ pub struct ReplayCounts {
     pub skipped_over_context: u64,
     /// The trace could not be read further (a bad line): the run stopped taking sessions.
     pub trace_error: Option<String>,
+    /// Writing the request log failed (the result is still whole).
+    pub requests_out_error: Option<String>,
 }
 
 /// Filler warmups: this many prompt tokens, one output token.
@@ -203,7 +219,30 @@ struct Ctx {
     pool: RefCell<Vec<Slot>>,
     records: RefCell<Vec<RequestRecord>>,
     warmup_records: RefCell<Vec<RequestRecord>>,
+    /// The inter-token gaps (µs) of this thread's successful measured requests.
+    itl_us: RefCell<CountDistribution>,
+    log: Option<RefCell<LogBuffer>>,
     connections: Cell<u64>,
+}
+
+impl Ctx {
+    /// Keeps a finished request; a measured one's gaps go into the histogram and its log line,
+    /// and out of memory (a warmup's few stay for its line after the run).
+    fn keep(&self, mut rec: RequestRecord) {
+        if rec.warmup {
+            self.warmup_records.borrow_mut().push(rec);
+            return;
+        }
+        if rec.ok() {
+            self.itl_us.borrow_mut().extend(&rec.gaps_us);
+        }
+        if let Some(log) = &self.log {
+            let start = self.sh.start_ns.load(Ordering::Relaxed);
+            log.borrow_mut().push(&rec, start);
+        }
+        rec.gaps_us = Vec::new();
+        self.records.borrow_mut().push(rec);
+    }
 }
 
 /// What a request is for.
@@ -221,7 +260,12 @@ enum Kind {
 }
 
 /// Replays one point; blocks until every lane has finished.
-pub fn run(spec: ReplaySpec, open: Opener, progress: Arc<Progress>) -> (PointRun, ReplayCounts) {
+pub fn run(
+    spec: ReplaySpec,
+    open: Opener,
+    progress: Arc<Progress>,
+    observers: Observers<'_>,
+) -> (PointRun, ReplayCounts) {
     let threads = spec.threads.clamp(1, spec.lanes.max(1));
     let wrap = spec.duration.is_some();
     let salt = mix(spec.seed ^ fnv1a(spec.request_id_prefix.as_bytes()));
@@ -249,6 +293,7 @@ pub fn run(spec: ReplaySpec, open: Opener, progress: Arc<Progress>) -> (PointRun
     );
     progress.phase.store(PHASE_WARMUP, Ordering::Relaxed);
 
+    let log = observers.requests_out.map(LogWriter::spawn);
     let warmed = Arc::new(Barrier::new(threads + 1));
     let go = Arc::new(Barrier::new(threads + 1));
     let mut probe_txs = Vec::new();
@@ -261,10 +306,11 @@ pub fn run(spec: ReplaySpec, open: Opener, progress: Arc<Progress>) -> (PointRun
         let (sh, warmed, go) = (sh.clone(), warmed.clone(), go.clone());
         let lanes = first_lane..first_lane + lanes as u32;
         first_lane = lanes.end;
+        let log = log.as_ref().map(|l| l.buffer(Some(sh.spec.lanes)));
         workers.push(
             std::thread::Builder::new()
                 .name(format!("sb-replay-{w}"))
-                .spawn(move || worker(lanes, sh, warmed, go, prx))
+                .spawn(move || worker(lanes, sh, log, (warmed, go), prx))
                 .expect("spawn I/O thread"),
         );
     }
@@ -273,6 +319,9 @@ pub fn run(spec: ReplaySpec, open: Opener, progress: Arc<Progress>) -> (PointRun
     let start_ns = mono_ns();
     let start_unix = unix_time_s();
     sh.start_ns.store(start_ns, Ordering::SeqCst);
+    if let Some(w) = observers.server {
+        w.edge(Edge::Start);
+    }
     if let Some(d) = sh.spec.duration {
         sh.stop_ns
             .store(start_ns + d.as_nanos() as u64, Ordering::SeqCst);
@@ -293,15 +342,33 @@ pub fn run(spec: ReplaySpec, open: Opener, progress: Arc<Progress>) -> (PointRun
         process_cpu: 0.0,
         connections_opened: 0,
         retokenize_skipped: 0,
-        itl_us: None,
+        itl_us: Some(CountDistribution::new()),
     };
-    for h in workers {
-        let w = h.join().expect("I/O thread panicked");
-        out.records.extend(w.records);
-        out.warmup_records.extend(w.warmup_records);
+    let mut done: Vec<WorkerOut> = workers
+        .into_iter()
+        .map(|h| h.join().expect("I/O thread panicked"))
+        .collect();
+    // Into the largest thread's records, sized once: the records are the one thing a replay
+    // keeps per request, so they are never held twice.
+    if let Some(big) = (0..done.len()).max_by_key(|&i| done[i].records.len()) {
+        out.records = std::mem::take(&mut done[big].records);
+        out.records
+            .reserve_exact(done.iter().map(|w| w.records.len()).sum::<usize>());
+    }
+    let mut log_error = None;
+    for mut w in done {
+        log_error = log_error.or(w.log_error.take());
+        out.records.append(&mut w.records);
+        out.warmup_records.append(&mut w.warmup_records);
+        if let Some(itl) = out.itl_us.as_mut() {
+            itl.merge(&w.itl_us);
+        }
         out.loop_lag_us.merge(&w.lag);
         out.thread_cpu.push(w.cpu);
         out.connections_opened += w.connections;
+    }
+    if let Some(w) = observers.server {
+        w.edge(Edge::End);
     }
     let process_cpu1 = process_cpu_ns();
     probe.finish();
@@ -317,11 +384,16 @@ pub fn run(spec: ReplaySpec, open: Opener, progress: Arc<Progress>) -> (PointRun
     out.records.sort_unstable_by_key(|r| r.index);
     out.warmup_records.sort_unstable_by_key(|r| r.index);
     progress.phase.store(PHASE_DONE, Ordering::Relaxed);
+    let written = log
+        .map(|l| l.finish(&out.warmup_records, Some(sh.spec.lanes), start_ns))
+        .and_then(Result::err)
+        .map(|e| e.to_string());
     let counts = ReplayCounts {
         sessions_started: sh.sessions_started.load(Ordering::Relaxed),
         sessions_completed: sh.sessions_completed.load(Ordering::Relaxed),
         skipped_over_context: sh.skipped.load(Ordering::Relaxed),
         trace_error: sh.source.state.lock().expect("lock").error.clone(),
+        requests_out_error: log_error.or(written),
     };
     (out, counts)
 }
@@ -329,6 +401,8 @@ pub fn run(spec: ReplaySpec, open: Opener, progress: Arc<Progress>) -> (PointRun
 struct WorkerOut {
     records: Vec<RequestRecord>,
     warmup_records: Vec<RequestRecord>,
+    itl_us: CountDistribution,
+    log_error: Option<String>,
     lag: CountDistribution,
     cpu: f64,
     connections: u64,
@@ -337,8 +411,8 @@ struct WorkerOut {
 fn worker(
     lanes: std::ops::Range<u32>,
     sh: Arc<Shared>,
-    warmed: Arc<Barrier>,
-    go: Arc<Barrier>,
+    log: Option<LogBuffer>,
+    (warmed, go): (Arc<Barrier>, Arc<Barrier>),
     probe_rx: tokio::sync::mpsc::UnboundedReceiver<u64>,
 ) -> WorkerOut {
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -352,6 +426,8 @@ fn worker(
         pool: RefCell::new(Vec::new()),
         records: RefCell::new(Vec::new()),
         warmup_records: RefCell::new(Vec::new()),
+        itl_us: RefCell::new(CountDistribution::new()),
+        log: log.map(RefCell::new),
         connections: Cell::new(0),
     });
     let starts = local.block_on(&rt, {
@@ -389,9 +465,13 @@ fn worker(
     });
     let cpu = (thread_cpu_ns() - cpu0) as f64 / (mono_ns() - t0).max(1) as f64;
     let lag = lag.borrow().clone();
+    drop(local);
+    let ctx = Rc::into_inner(ctx).expect("the lanes are done with the context");
     WorkerOut {
+        log_error: ctx.log.and_then(|l| l.into_inner().finish()),
         records: ctx.records.take(),
         warmup_records: ctx.warmup_records.take(),
+        itl_us: ctx.itl_us.take(),
         lag,
         cpu,
         connections: ctx.connections.get(),
@@ -711,7 +791,6 @@ async fn send(ctx: &Ctx, play: &Play, kind: Kind, t: &Turn, pause: Duration) -> 
     let p = &sh.progress;
     if warmup {
         p.warmup_done.fetch_add(1, Ordering::Relaxed);
-        ctx.warmup_records.borrow_mut().push(rec);
     } else {
         p.done.fetch_add(1, Ordering::Relaxed);
         if rec.ok() {
@@ -720,8 +799,8 @@ async fn send(ctx: &Ctx, play: &Play, kind: Kind, t: &Turn, pause: Duration) -> 
         } else {
             p.failed.fetch_add(1, Ordering::Relaxed);
         }
-        ctx.records.borrow_mut().push(rec);
     }
+    ctx.keep(rec);
     true
 }
 

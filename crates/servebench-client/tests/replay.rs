@@ -2,6 +2,7 @@
 //! pauses the server recorded are checked against the hand-written trace.
 
 use servebench_client::bench::{ReplayOptions, ReplayOutcome};
+use servebench_client::request_log::RequestLog;
 use servebench_client::runner::Progress;
 use servebench_client::{Bench, BenchOptions};
 use servebench_dataset::trace::Format;
@@ -49,7 +50,7 @@ fn replay(
     start: (f64, f64),
     duration: Option<Duration>,
 ) -> (ReplayOutcome, Vec<ServerRecord>) {
-    replay_with(lines, lanes, start, duration, |_, _| {}, |_| {}).unwrap()
+    replay_with(lines, lanes, start, duration, |_, _| {}, |_| {}, None).unwrap()
 }
 
 /// [`replay`], with the server's and the client's settings adjusted first, and the server
@@ -61,6 +62,7 @@ fn replay_with(
     duration: Option<Duration>,
     adjust: impl FnOnce(&mut SimConfig, &mut BenchOptions),
     inspect: impl FnOnce(&str),
+    log: Option<RequestLog>,
 ) -> Result<(ReplayOutcome, Vec<ServerRecord>), String> {
     let dir = tempfile::tempdir().unwrap();
     let trace = dir.path().join("trace.jsonl");
@@ -91,7 +93,7 @@ fn replay_with(
             return Err(e.to_string());
         }
     };
-    let out = bench.run_replay(lanes, &t, Arc::new(Progress::default()));
+    let out = bench.run_replay(lanes, &t, Arc::new(Progress::default()), log);
     inspect(&sim.base_url());
     sim.shutdown();
     let mut recs = servebench_sim::read_records(&record).unwrap();
@@ -124,6 +126,11 @@ fn one_lane_plays_turns_and_subagents_in_order_with_their_pauses() {
     assert_eq!(outputs, [3, 2, 2, 2, 2, 2, 2]);
     // The one filler warmup went first and is not measured.
     assert_eq!(recs.len(), 8);
+    // The fixed-timing server serves no /metrics.
+    assert_eq!(
+        out.outcome.result.agentic.as_ref().unwrap().server_metrics,
+        None
+    );
     assert!(recs[0].request_id.as_deref().unwrap().contains("-w0"));
     assert_eq!((recs[0].prompt_tokens, recs[0].completion_tokens), (16, 1));
     // Pauses, from the previous turn's end as the server saw it: the subagent's 0.5 s offset
@@ -198,6 +205,72 @@ fn without_a_duration_each_session_is_played_once_whatever_the_lanes() {
     assert_eq!(prompts, [6, 8, 8, 10, 11, 12, 12, 14, 20]);
     let a = out.outcome.result.agentic.unwrap();
     assert_eq!((a.sessions_started, a.sessions_completed), (3, 3));
+}
+
+/// A `Write` the test reads back after the run.
+#[derive(Clone, Default)]
+struct Lines(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Lines {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn request_lines_are_streamed_and_the_gaps_leave_the_records() {
+    let lines = Lines::default();
+    let log: RequestLog = Arc::new(std::sync::Mutex::new(lines.clone()));
+    let (out, recs) =
+        replay_with(&[A, B], 1, (0.0, 0.0), None, |_, _| {}, |_| {}, Some(log)).unwrap();
+    let text = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
+    let parsed: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    // A line per request the server saw, the filler warmup included.
+    assert_eq!(parsed.len(), recs.len());
+    let by_id: HashMap<String, &ServerRecord> = recs
+        .iter()
+        .map(|r| (r.request_id.clone().unwrap(), r))
+        .collect();
+    let mut pooled = Vec::new();
+    for l in &parsed {
+        let id = format!(
+            "-{}{}",
+            if l["warmup"].as_bool().unwrap() {
+                'w'
+            } else {
+                'm'
+            },
+            l["index"]
+        );
+        let server = by_id.iter().find(|(k, _)| k.ends_with(&id)).unwrap().1;
+        // Each line carries the gaps between the tokens the server sent, one chunk each.
+        let gaps = l["itl_ms"].as_array().unwrap();
+        assert_eq!(gaps.len() as u32, server.completion_tokens - 1, "{l}");
+        if !l["warmup"].as_bool().unwrap() {
+            pooled.extend(gaps.iter().map(|g| g.as_f64().unwrap()));
+        }
+    }
+    // Measured: 3 + 6 × 2 output tokens over 7 requests, so 8 gaps.
+    assert_eq!(pooled.len(), 8);
+    // The result's ITL is the lines' pooled gaps, though no record kept them.
+    assert!(out.outcome.run.records.iter().all(|r| r.gaps_us.is_empty()));
+    let itl = &out.outcome.result.itl;
+    let mean = pooled.iter().sum::<f64>() / pooled.len() as f64;
+    pooled.sort_by(f64::total_cmp);
+    let median = (pooled[3] + pooled[4]) / 2.0;
+    assert!((itl.mean - mean).abs() < 1e-9, "{} vs {mean}", itl.mean);
+    assert!(
+        (itl.median - median).abs() < 1e-9,
+        "{} vs {median}",
+        itl.median
+    );
 }
 
 #[test]
@@ -293,6 +366,7 @@ fn turns_past_the_servers_context_are_refused_or_left_out() {
         None,
         |sim, _| sim.max_model_len = 20,
         |_| {},
+        None,
     )
     .err()
     .unwrap();
@@ -310,6 +384,7 @@ fn turns_past_the_servers_context_are_refused_or_left_out() {
             o.replay.max_context = Some(20);
         },
         |_| {},
+        None,
     )
     .unwrap();
     let m: Vec<u32> = measured(&recs).iter().map(|r| r.prompt_tokens).collect();
@@ -384,8 +459,10 @@ fn the_simulated_engine_caches_prefixes_as_the_trace_predicts() {
                 sim.engine = Some(engine);
                 sim.max_model_len = 131_072;
                 o.replay.warmups_per_lane = 0;
+                o.replay.server_metrics_every = Duration::from_millis(1);
             },
             |base| metrics = get(base, "/metrics"),
+            None,
         )
         .unwrap();
         (out, metrics)
@@ -400,6 +477,18 @@ fn the_simulated_engine_caches_prefixes_as_the_trace_predicts() {
     // The engine's own counters, in vLLM's names, over HTTP.
     assert_eq!(counter(&m, "vllm:prefix_cache_queries_total"), 18_432.0);
     assert_eq!(counter(&m, "vllm:prefix_cache_hits_total"), 10_240.0);
+    // The replay scraped them at the window's ends, and the KV usage gauge through it: the
+    // last prompt's 8,192 + 4 tokens fit in the GPU cache, which an idle engine still holds.
+    let w = a.server_metrics.as_ref().unwrap();
+    assert_eq!(w.cache_hit_rate, Some(10_240.0 / 18_432.0));
+    assert_eq!(w.gpu_cache_hit_rate, Some(10_240.0 / 18_432.0));
+    let gpu = w.gpu_kv_usage.unwrap();
+    assert!(
+        gpu.max > 0.0 && gpu.max <= 1.0 && gpu.mean <= gpu.max,
+        "{gpu:?}"
+    );
+    assert_eq!(w.cpu_kv_usage, None, "no offload, no CPU tier");
+    assert!(w.samples >= 2);
     // Without the cache every prompt is computed whole: the last turn's first token, 8,192
     // prompt tokens instead of 2,048, comes much later.
     let (off, _) = run(false);
@@ -434,6 +523,7 @@ fn chat_replays_the_message_history_and_the_engine_caches_it_as_the_text() {
             o.replay.warmups_per_lane = 0;
         },
         |_| {},
+        None,
     )
     .unwrap();
     // Every message's content counted: the trace's prompt lengths exactly.

@@ -1,7 +1,6 @@
 //! Shared types of servebench: the versioned benchmark result, metric statistics
 //! with their exact definitions, failure categories and the cross-process monotonic clock.
 
-pub mod cache_rates;
 pub mod clock;
 pub mod endpoint;
 pub mod failure;
@@ -9,6 +8,7 @@ pub mod hash;
 pub mod power;
 pub mod redact;
 pub mod result;
+pub mod server_metrics;
 pub mod shell;
 pub mod stats;
 pub mod sys;

@@ -446,6 +446,30 @@ impl AgenticStat {
             std: var.sqrt(),
         }
     }
+
+    /// The stat block of a histogram's sample, each value multiplied by `unit`.
+    pub fn of_counts(d: &crate::stats::CountDistribution, unit: f64) -> AgenticStat {
+        let (mean, std) = d.mean_std();
+        let p = d.percentiles(&[50.0, 75.0, 90.0, 95.0]);
+        AgenticStat {
+            mean: mean * unit,
+            p50: p[0] * unit,
+            p75: p[1] * unit,
+            p90: p[2] * unit,
+            p95: p[3] * unit,
+            std: std * unit,
+        }
+    }
+}
+
+/// Latencies of a replay's successful measured requests as InferenceX's agentic rows give them
+/// (its stat blocks), milliseconds: TTFT, E2E latency and TPOT per request, ITL over every gap.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct AgenticLatency {
+    pub ttft_ms: AgenticStat,
+    pub e2el_ms: AgenticStat,
+    pub tpot_ms: AgenticStat,
+    pub itl_ms: AgenticStat,
 }
 
 /// What a trace replay measured beyond the per-request metrics.
@@ -489,12 +513,64 @@ pub struct Agentic {
     /// `1 / percentile(E2EL_s / output tokens)` per statistic (mean: `1 / mean`), tok/s/user:
     /// InferenceX's E2E-normalised interactivity, the x-axis of its agentic frontiers.
     pub e2e_norm_intvty: AgenticStat,
+    #[serde(default)]
+    pub latency: AgenticLatency,
+    /// The output lengths asked for (`max_tokens`, the trace's, with `ignore_eos`), and the
+    /// prompt lengths sent: InferenceX's `tokens.output_expected` and `tokens.input`.
+    #[serde(default)]
+    pub output_expected: AgenticStat,
+    #[serde(default)]
+    pub input_tokens: AgenticStat,
     /// Completions per 1-second window, first to last completion.
     pub qps: AgenticStat,
     pub qps_windows: u64,
     /// The trace could not be read on (the run stopped taking sessions there).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trace_error: Option<String>,
+    /// What the server's own `/metrics` said over the window, where it serves them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_metrics: Option<ServerWindow>,
+}
+
+/// A server's `/metrics` over a measured window: its prefix-cache counters' change, and its
+/// KV-cache usage gauges sampled through the window (InferenceX's `server_metrics.cache` and
+/// `kv_cache`; names: `servebench_core::server_metrics`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct ServerWindow {
+    /// Prompt tokens the engine took from any cache, from its GPU cache, and from CPU memory
+    /// (offload, connectors), over the prompt tokens it was asked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_hit_rate: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gpu_cache_hit_rate: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_cache_hit_rate: Option<f64>,
+    /// KV-cache usage, fraction of capacity, on the GPU and in CPU memory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gpu_kv_usage: Option<UsageStat>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_kv_usage: Option<UsageStat>,
+    /// Scrapes of `/metrics` in the window (one at each end and one every `interval_s` between).
+    pub samples: u64,
+    pub interval_s: f64,
+}
+
+/// A gauge over its samples.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct UsageStat {
+    pub mean: f64,
+    pub max: f64,
+}
+
+impl UsageStat {
+    /// `None` for no samples.
+    pub fn of(values: &[f64]) -> Option<UsageStat> {
+        let max = values.iter().copied().reduce(f64::max)?;
+        Some(UsageStat {
+            mean: values.iter().sum::<f64>() / values.len() as f64,
+            max,
+        })
+    }
 }
 
 #[cfg(test)]

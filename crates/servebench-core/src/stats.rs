@@ -142,17 +142,24 @@ impl CountDistribution {
         self.n == 0
     }
 
-    /// Summary of the sample, each value multiplied by `unit` (e.g. 1e-3 for µs → ms).
-    pub fn summary(&self, unit: f64) -> Summary {
+    /// Population mean and standard deviation, from exact integer moments (no cancellation).
+    pub fn mean_std(&self) -> (f64, f64) {
         if self.n == 0 {
-            return Summary::default();
+            return (0.0, 0.0);
+        }
+        let n = self.n as f64;
+        let mean = self.sum as f64 / n;
+        let var = (self.sum_sq as f64 - (self.sum as f64) * (self.sum as f64) / n) / n;
+        (mean, var.max(0.0).sqrt())
+    }
+
+    /// Percentiles `qs` (0-100, numpy's linear interpolation) of the sample; 0 when empty.
+    pub fn percentiles(&self, qs: &[f64]) -> Vec<f64> {
+        if self.n == 0 {
+            return vec![0.0; qs.len()];
         }
         let mut sorted: Vec<(u32, u64)> = self.counts.iter().map(|(&v, &c)| (v, c)).collect();
         sorted.sort_unstable();
-        let n = self.n as f64;
-        let mean = self.sum as f64 / n;
-        // Population variance from exact integer moments: no cancellation error.
-        let var = (self.sum_sq as f64 - (self.sum as f64) * (self.sum as f64) / n) / n;
         // k-th smallest value (0-based).
         let kth = |k: u64| -> f64 {
             let mut seen = 0u64;
@@ -164,23 +171,34 @@ impl CountDistribution {
             }
             sorted[sorted.len() - 1].0 as f64
         };
-        let pct = |q: f64| -> f64 {
-            let pos = q / 100.0 * (self.n - 1) as f64;
-            let lo = pos.floor() as u64;
-            let hi = (lo + 1).min(self.n - 1);
-            let (a, b) = (kth(lo), kth(hi));
-            a + (b - a) * (pos - lo as f64)
-        };
+        qs.iter()
+            .map(|q| {
+                let pos = q / 100.0 * (self.n - 1) as f64;
+                let lo = pos.floor() as u64;
+                let hi = (lo + 1).min(self.n - 1);
+                let (a, b) = (kth(lo), kth(hi));
+                a + (b - a) * (pos - lo as f64)
+            })
+            .collect()
+    }
+
+    /// Summary of the sample, each value multiplied by `unit` (e.g. 1e-3 for µs → ms).
+    pub fn summary(&self, unit: f64) -> Summary {
+        if self.n == 0 {
+            return Summary::default();
+        }
+        let (mean, std) = self.mean_std();
+        let p = self.percentiles(&[0.0, 50.0, 90.0, 99.0, 99.9, 100.0]);
         Summary {
             count: self.n,
             mean,
-            median: pct(50.0),
-            std: var.max(0.0).sqrt(),
-            min: sorted[0].0 as f64,
-            max: sorted[sorted.len() - 1].0 as f64,
-            p90: pct(90.0),
-            p99: pct(99.0),
-            p999: pct(99.9),
+            median: p[1],
+            std,
+            min: p[0],
+            max: p[5],
+            p90: p[2],
+            p99: p[3],
+            p999: p[4],
         }
         .scaled(unit)
     }

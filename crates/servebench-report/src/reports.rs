@@ -421,6 +421,7 @@ pub fn frontiers(series: &[Series], x: XMetric, y: YMetric, prices: &Prices) -> 
             col("theoretical_hit_rate", "theory hit", 3),
             col("server_hit_rate", "server hit", 3),
             col("server_cpu_hit_rate", "CPU hit", 3),
+            col("gpu_kv_usage_pct", "GPU KV max %", 1),
         ]);
     }
     for s in series {
@@ -448,6 +449,7 @@ pub fn frontiers(series: &[Series], x: XMetric, y: YMetric, prices: &Prices) -> 
                     a.theoretical_hit_rate.into(),
                     a.server_hit_rate.into(),
                     a.server_cpu_hit_rate.into(),
+                    a.gpu_kv_usage_pct.into(),
                 ]);
             }
             t.rows.push(row);

@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use servebench_core::cache_rates::ServerRates;
+use servebench_core::server_metrics::ServerRates;
 
 /// The (isl, osl) an agentic-coding point is stored at: no fixed-length workload has 0 tokens.
 pub const AGENTIC_WORKLOAD: (u32, u32) = (0, 0);
@@ -57,11 +57,16 @@ pub struct AgenticPoint {
     pub e2e_norm_intvty_p90: Option<f64>,
     /// Completions per second over 1-second windows, mean.
     pub qps_mean: Option<f64>,
+    /// The server's KV-cache usage, % of capacity, at its highest in the window: on the GPU
+    /// and in CPU memory.
+    pub gpu_kv_usage_pct: Option<f64>,
+    pub cpu_kv_usage_pct: Option<f64>,
 }
 
 pub(crate) const AGENTIC_COLUMNS: &str = "kv_offloading, kv_offload_backend, cpu_dram_gb, \
      duration_s, trace, theoretical_hit_rate, server_hit_rate, server_gpu_hit_rate, \
-     server_cpu_hit_rate, e2e_norm_intvty_p50, e2e_norm_intvty_p90, qps_mean";
+     server_cpu_hit_rate, e2e_norm_intvty_p50, e2e_norm_intvty_p90, qps_mean, gpu_kv_usage_pct, \
+     cpu_kv_usage_pct";
 
 fn num(v: &Value, path: &[&str]) -> Option<f64> {
     path.iter()
@@ -87,11 +92,14 @@ impl AgenticPoint {
         Some(Self::of_sweep(result, a))
     }
 
-    /// A servebench sweep point: the job row, the bench result's `agentic`, and the server's
-    /// own counters over the point (`server_metrics.delta`).
+    /// A servebench sweep point: the job row, the bench result's `agentic` (with the server's
+    /// `/metrics` over the measured window), else the server's counters over the whole point
+    /// (`server_metrics.delta`, warmups included).
     fn of_sweep(point: &Value, a: &Value) -> AgenticPoint {
         let job = &point["job"];
         let rates = ServerRates::of(&point["server_metrics"]["delta"]);
+        let w = &a["server_metrics"];
+        let pct = |gauge: &str| num(w, &[gauge, "max"]).map(|u| u * 100.0);
         AgenticPoint {
             kv_offloading: text(job, &["kv-offloading"]).unwrap_or_else(|| "none".into()),
             kv_offload_backend: text(job, &["kv-offload-backend", "name"]),
@@ -100,12 +108,16 @@ impl AgenticPoint {
             trace: text(point, &["result", "provenance", "dataset_sha256"])
                 .map(|d| format!("sha256:{d}")),
             theoretical_hit_rate: num(a, &["theoretical_cache_hit_rate"]),
-            server_hit_rate: num(a, &["server_cache_hit_rate"]).or(rates.overall()),
-            server_gpu_hit_rate: rates.gpu(),
-            server_cpu_hit_rate: rates.cpu(),
+            server_hit_rate: num(a, &["server_cache_hit_rate"])
+                .or(num(w, &["cache_hit_rate"]))
+                .or(rates.overall()),
+            server_gpu_hit_rate: num(w, &["gpu_cache_hit_rate"]).or(rates.gpu()),
+            server_cpu_hit_rate: num(w, &["cpu_cache_hit_rate"]).or(rates.cpu()),
             e2e_norm_intvty_p50: num(a, &["e2e_norm_intvty", "p50"]),
             e2e_norm_intvty_p90: num(a, &["e2e_norm_intvty", "p90"]),
             qps_mean: num(a, &["qps", "mean"]),
+            gpu_kv_usage_pct: pct("gpu_kv_usage"),
+            cpu_kv_usage_pct: pct("cpu_kv_usage"),
         }
     }
 
@@ -127,10 +139,12 @@ impl AgenticPoint {
             e2e_norm_intvty_p50: num(m, &["latency", "e2e_norm_intvty", "p50"]),
             e2e_norm_intvty_p90: num(m, &["latency", "e2e_norm_intvty", "p90"]),
             qps_mean: num(m, &["qps", "mean"]),
+            gpu_kv_usage_pct: num(&row["server_metrics"], &["kv_cache", "gpu_usage_pct"]),
+            cpu_kv_usage_pct: num(&row["server_metrics"], &["kv_cache", "cpu_usage_pct"]),
         }
     }
 
-    pub(crate) fn values(&self) -> [crate::db::Value; 12] {
+    pub(crate) fn values(&self) -> [crate::db::Value; 14] {
         [
             (&self.kv_offloading).into(),
             self.kv_offload_backend.as_deref().into(),
@@ -144,6 +158,8 @@ impl AgenticPoint {
             self.e2e_norm_intvty_p50.into(),
             self.e2e_norm_intvty_p90.into(),
             self.qps_mean.into(),
+            self.gpu_kv_usage_pct.into(),
+            self.cpu_kv_usage_pct.into(),
         ]
     }
 
@@ -163,6 +179,8 @@ impl AgenticPoint {
             e2e_norm_intvty_p50: r[9].opt_real(),
             e2e_norm_intvty_p90: r[10].opt_real(),
             qps_mean: r[11].opt_real(),
+            gpu_kv_usage_pct: r[12].opt_real(),
+            cpu_kv_usage_pct: r[13].opt_real(),
         }
     }
 }

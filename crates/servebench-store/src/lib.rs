@@ -479,6 +479,9 @@ const MIGRATIONS: &[&str] = &[
         e2e_norm_intvty_p90 {real},
         qps_mean {real}
      );",
+    // 12: the server's KV-cache usage over an agentic point (its highest sample, %).
+    "ALTER TABLE point_agentic ADD COLUMN gpu_kv_usage_pct {real};
+     ALTER TABLE point_agentic ADD COLUMN cpu_kv_usage_pct {real};",
 ];
 
 /// An accuracy eval run against a deployment at a concurrency (servebench-eval's result).

@@ -3,15 +3,17 @@
 //! §2.5), written beside servebench's own point (`OUT/inferencex/<point>.json`) so that
 //! InferenceX's tools, its app, and `servebench ingest` read the same run.
 //!
-//! What servebench does not measure is left out rather than made up: latency blocks carry the
-//! statistics a bench result keeps (mean, p50, p90, p99, p99.9, std; not p75 or p95), there is
-//! no expected-output block (the replayed lengths are the trace's), and the server block holds
-//! the cache rates the engine's own counters give.
+//! Latency, token and QPS blocks are InferenceX's stat blocks (mean, p50, p75, p90, p95, std)
+//! of the replay's measured requests; the server block holds the cache rates the engine's own
+//! counters give and the KV-cache usage its gauges showed (the highest sample of the window).
+//! What servebench does not measure (KV capacity, offload traffic, per-endpoint sources) is
+//! left out rather than made up.
 
 use crate::plan::{Job, Topology, Workload};
+use crate::recipe::Worker;
 use serde_json::{json, Map, Value};
-use servebench_core::cache_rates::ServerRates;
-use servebench_core::result::{AgenticStat, BenchResult};
+use servebench_core::result::{AgenticStat, BenchResult, ServerWindow, UsageStat};
+use servebench_core::server_metrics::ServerRates;
 use std::collections::BTreeMap;
 
 /// InferenceX's rounding: 5 decimals, and a float that rounds to an integer of at least 1
@@ -50,17 +52,17 @@ fn stat_block(s: &AgenticStat) -> Value {
     ])
 }
 
-/// A latency block in seconds from a bench result's milliseconds.
-fn seconds(mean: f64, p50: f64, p90: f64, p99: f64, p999: f64, std: f64) -> Value {
-    let s = |ms: f64| ms / 1000.0;
-    block(&[
-        ("mean", s(mean)),
-        ("p50", s(p50)),
-        ("p90", s(p90)),
-        ("p99", s(p99)),
-        ("p99.9", s(p999)),
-        ("std", s(std)),
-    ])
+/// A latency block in seconds from milliseconds.
+fn seconds(ms: &AgenticStat) -> Value {
+    let s = |x: f64| x / 1000.0;
+    stat_block(&AgenticStat {
+        mean: s(ms.mean),
+        p50: s(ms.p50),
+        p75: s(ms.p75),
+        p90: s(ms.p90),
+        p95: s(ms.p95),
+        std: s(ms.std),
+    })
 }
 
 /// Tokens per second per user from inter-token seconds, statistic by statistic (InferenceX's
@@ -137,6 +139,11 @@ pub fn row(
         put("dcp_size", json!(dcp_size));
         put("pcp_size", json!(pcp_size));
     }
+    if let Topology::Multi { prefill, decode } = &job.topology {
+        for (k, v) in multinode_fields(prefill, decode) {
+            put(&k, v);
+        }
+    }
     put("kv_offloading", json!(kv_offloading.as_str()));
     put("kv_offload_backend", json!(kv_offload_backend));
     put("allocated_cpu_dram_gb", json!(total_cpu_dram_gb));
@@ -153,8 +160,53 @@ pub fn row(
         }),
     );
     put("request_metrics", request_metrics(job, r));
-    put("server_metrics", server_metrics(counters));
+    put(
+        "server_metrics",
+        server_metrics(counters, a.server_metrics.as_ref()),
+    );
     Some(Value::Object(m))
+}
+
+/// GPUs as InferenceX's agentic aggregation counts them (`_gpu_shape`): workers × TP × PP × PCP
+/// per pool; all three per-GPU throughputs divide by their sum.
+fn ix_gpus(job: &Job) -> u32 {
+    match &job.topology {
+        Topology::Single { .. } => job.gpus(),
+        Topology::Multi { prefill, decode } => [prefill, decode]
+            .iter()
+            .map(|w| w.num_worker.saturating_mul(w.gpus_per_replica()))
+            .fold(0u32, u32::saturating_add),
+    }
+}
+
+/// A multi-node row's pools (`prefill_*`, `decode_*`, GPUs per role) and InferenceX's summary
+/// topology: TP summed, EP the larger, DP-attention if either pool uses it. A pool of no GPUs
+/// (aggregated) has TP and EP 0.
+fn multinode_fields(prefill: &Worker, decode: &Worker) -> Vec<(String, Value)> {
+    let gpus = |w: &Worker| w.num_worker.saturating_mul(w.gpus_per_replica());
+    let tp_ep = |w: &Worker| if gpus(w) == 0 { (0, 0) } else { (w.tp, w.ep) };
+    let mut v = Vec::new();
+    for (role, w) in [("prefill", prefill), ("decode", decode)] {
+        let (tp, ep) = tp_ep(w);
+        let mut put = |k: &str, x: Value| v.push((format!("{role}_{k}"), x));
+        put("tp", json!(tp));
+        put("pp", json!(w.pp));
+        put("dcp_size", json!(w.dcp_size));
+        put("pcp_size", json!(w.pcp_size));
+        put("ep", json!(ep));
+        put("dp_attention", json!(w.dp_attn.to_string()));
+        put("num_workers", json!(w.num_worker));
+        if let Some(hw) = &w.hardware {
+            put("hw", json!(hw));
+        }
+        v.push((format!("num_{role}_gpu"), json!(gpus(w))));
+    }
+    let ((ptp, pep), (dtp, dep)) = (tp_ep(prefill), tp_ep(decode));
+    v.push(("tp".into(), json!(ptp + dtp)));
+    v.push(("ep".into(), json!(pep.max(dep))));
+    let dp = prefill.dp_attn || decode.dp_attn;
+    v.push(("dp_attention".into(), json!(dp.to_string())));
+    v
 }
 
 fn accounting(r: &BenchResult) -> Value {
@@ -170,17 +222,10 @@ fn accounting(r: &BenchResult) -> Value {
 
 fn request_metrics(job: &Job, r: &BenchResult) -> Value {
     let a = r.agentic.as_ref().expect("an agentic result");
-    let itl = seconds(
-        r.itl.mean,
-        r.itl.median,
-        r.itl.p90,
-        r.itl.p99,
-        r.itl.p999,
-        r.itl.std,
-    );
-    let per_gpu = r.per_gpu.as_ref();
-    let gpus = f64::from(job.gpus().max(1));
-    let pg = |total: Option<f64>, tput: f64| round5(total.unwrap_or(tput / gpus));
+    let l = &a.latency;
+    let itl = seconds(&l.itl_ms);
+    let gpus = f64::from(ix_gpus(job).max(1));
+    let pg = |tput: f64| round5(tput / gpus);
     json!({
         "qps": {
             "window_seconds": 1,
@@ -189,16 +234,17 @@ fn request_metrics(job: &Job, r: &BenchResult) -> Value {
             "p90": round5(a.qps.p90), "p95": round5(a.qps.p95), "std": round5(a.qps.std),
         },
         "latency": {
-            "ttft": seconds(r.ttft.mean, r.ttft.median, r.ttft.p90, r.ttft.p99, r.ttft.p999, r.ttft.std),
-            "e2el": seconds(r.e2el.mean, r.e2el.median, r.e2el.p90, r.e2el.p99, r.e2el.p999, r.e2el.std),
-            "tpot": seconds(r.tpot.mean, r.tpot.median, r.tpot.p90, r.tpot.p99, r.tpot.p999, r.tpot.std),
+            "ttft": seconds(&l.ttft_ms),
+            "e2el": seconds(&l.e2el_ms),
+            "tpot": seconds(&l.tpot_ms),
             "intvty": per_second(&itl),
             "itl": itl,
             "e2e_norm_intvty": stat_block(&a.e2e_norm_intvty),
         },
         "tokens": {
-            "input": lengths(&r.input_lens),
+            "input": stat_block(&a.input_tokens),
             "output_actual": lengths(&r.output_lens),
+            "output_expected": stat_block(&a.output_expected),
         },
         "throughput": {
             "input": {"tokens_per_second": round5(r.input_throughput)},
@@ -206,19 +252,32 @@ fn request_metrics(job: &Job, r: &BenchResult) -> Value {
             "total": {"tokens_per_second": round5(r.total_token_throughput)},
             "duration_seconds": round5(r.duration),
             "per_gpu": {
-                "total_tput_tps": pg(per_gpu.map(|p| p.tput_per_gpu), r.total_token_throughput),
-                "output_tput_tps": pg(per_gpu.map(|p| p.output_tput_per_gpu), r.output_throughput),
-                "input_tput_tps": pg(per_gpu.map(|p| p.input_tput_per_gpu), r.input_throughput),
+                "total_tput_tps": pg(r.total_token_throughput),
+                "output_tput_tps": pg(r.output_throughput),
+                "input_tput_tps": pg(r.input_throughput),
             },
         },
         "cache": {"theoretical_cache_hit_rate": round5(a.theoretical_cache_hit_rate)},
     })
 }
 
-fn server_metrics(counters: Option<&BTreeMap<String, f64>>) -> Value {
+fn server_metrics(
+    counters: Option<&BTreeMap<String, f64>>,
+    window: Option<&ServerWindow>,
+) -> Value {
     let Some(c) = counters.filter(|c| !c.is_empty()) else {
         return json!({"present": false});
     };
+    let pct = |u: Option<UsageStat>| u.map(|u| round5(u.max * 100.0));
+    let mut kv_cache = Map::new();
+    for (k, v) in [
+        ("gpu_usage_pct", pct(window.and_then(|w| w.gpu_kv_usage))),
+        ("cpu_usage_pct", pct(window.and_then(|w| w.cpu_kv_usage))),
+    ] {
+        if let Some(v) = v {
+            kv_cache.insert(k.into(), v);
+        }
+    }
     let delta = serde_json::to_value(c).expect("numbers serialise");
     let rates = ServerRates::of(&delta);
     let adapter = c.keys().find_map(|k| {
@@ -242,12 +301,54 @@ fn server_metrics(counters: Option<&BTreeMap<String, f64>>) -> Value {
         "adapter": adapter,
         "metric_count": c.len(),
         "cache": cache,
+        "kv_cache": kv_cache,
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn worker(num_worker: u32, tp: u32, ep: u32, dp_attn: bool) -> Worker {
+        Worker {
+            num_worker,
+            tp,
+            pp: 1,
+            dcp_size: 1,
+            pcp_size: 1,
+            ep,
+            dp_attn,
+            hardware: None,
+            additional_settings: None,
+        }
+    }
+
+    #[test]
+    fn multinode_rows_carry_each_pool_and_inferencex_summary_topology() {
+        // InferenceX's worked example shape: 3 prefill workers of TP4, one decode worker of
+        // TP32 EP32 with DP attention: 12 + 32 GPUs; tp 4 + 32, ep max(4, 32).
+        let f: BTreeMap<String, Value> =
+            multinode_fields(&worker(3, 4, 4, false), &worker(1, 32, 32, true))
+                .into_iter()
+                .collect();
+        assert_eq!(f["num_prefill_gpu"], json!(12));
+        assert_eq!(f["num_decode_gpu"], json!(32));
+        assert_eq!(f["prefill_num_workers"], json!(3));
+        assert_eq!(f["decode_dp_attention"], json!("true"));
+        assert_eq!(f["prefill_dp_attention"], json!("false"));
+        assert_eq!((&f["tp"], &f["ep"]), (&json!(36), &json!(32)));
+        assert_eq!(f["dp_attention"], json!("true"));
+        // Aggregated multi-node: no decode GPUs, decode TP and EP 0.
+        let agg: BTreeMap<String, Value> =
+            multinode_fields(&worker(2, 8, 8, false), &worker(0, 8, 8, false))
+                .into_iter()
+                .collect();
+        assert_eq!(
+            (&agg["decode_tp"], &agg["decode_ep"]),
+            (&json!(0), &json!(0))
+        );
+        assert_eq!((&agg["tp"], &agg["num_decode_gpu"]), (&json!(8), &json!(0)));
+    }
 
     #[test]
     fn floats_round_to_five_decimals_and_whole_ones_become_integers() {
@@ -260,11 +361,20 @@ mod tests {
 
     #[test]
     fn interactivity_is_the_inverse_of_each_inter_token_statistic() {
-        let itl = seconds(20.0, 25.0, 40.0, 50.0, 80.0, 5.0);
+        let itl = seconds(&AgenticStat {
+            mean: 20.0,
+            p50: 25.0,
+            p75: 32.0,
+            p90: 40.0,
+            p95: 50.0,
+            std: 5.0,
+        });
+        assert_eq!(itl["p75"], json!(0.032));
         let i = per_second(&itl);
         assert_eq!(i["mean"], json!(50));
         assert_eq!(i["p50"], json!(40));
         assert_eq!(i["p90"], json!(25));
+        assert_eq!(i["p95"], json!(20));
         assert!(i.get("std").is_none());
     }
 }

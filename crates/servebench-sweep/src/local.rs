@@ -20,6 +20,7 @@ use servebench_client::runner::Progress;
 use servebench_client::{Bench, BenchOptions};
 use servebench_core::endpoint::BaseUrl;
 use servebench_core::result::BenchResult;
+use servebench_core::server_metrics;
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::os::unix::process::CommandExt;
@@ -445,23 +446,7 @@ impl Drop for Server {
 /// labels → value; None where it has none.
 fn scrape_metrics(http: &servebench_http::Client) -> Option<BTreeMap<String, f64>> {
     let r = http.get("/metrics").ok()?;
-    (r.status == 200).then(|| parse_prometheus(&r.text()))
-}
-
-/// Prometheus' text format: `name{labels} value [timestamp]` per line, `#` comments.
-pub fn parse_prometheus(text: &str) -> BTreeMap<String, f64> {
-    text.lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .filter_map(|l| {
-            // The value follows the name and its labels (which may hold spaces).
-            let end = l.rfind('}').map_or(0, |i| i + 1);
-            let mut rest = l[end..].split_whitespace();
-            let name = if end > 0 { &l[..end] } else { rest.next()? };
-            let v: f64 = rest.next()?.parse().ok()?;
-            Some((name.to_string(), v))
-        })
-        .collect()
+    (r.status == 200).then(|| server_metrics::parse(&r.text()))
 }
 
 /// A server's metrics around one point: before, after, and the change of each.
@@ -474,10 +459,7 @@ pub struct ServerMetrics {
 
 impl ServerMetrics {
     fn between(before: BTreeMap<String, f64>, after: BTreeMap<String, f64>) -> ServerMetrics {
-        let delta = after
-            .iter()
-            .filter_map(|(k, a)| Some((k.clone(), a - before.get(k)?)))
-            .collect();
+        let delta = server_metrics::delta(&before, &after);
         ServerMetrics {
             before,
             after,
@@ -1064,7 +1046,7 @@ fn bench(
     let progress = Arc::new(Progress::default());
     let mut result = match workload {
         Ok(ds) => b.run_point(point, ds, progress).result,
-        Err(trace) => b.run_replay(c, &trace, progress).outcome.result,
+        Err(trace) => b.run_replay(c, &trace, progress, None).outcome.result,
     };
     if let Some((rec, checks)) = &power {
         result.power = Some(servebench_power::measure(rec, &result, checks));
@@ -1098,35 +1080,5 @@ fn agentic_options(job: &Job, duration_s: u32, o: &SweepOptions, opts: &mut Benc
         .any(|p| job.model_prefix.starts_with(p));
     if !million {
         opts.replay.max_context = Some(CORPUS_256K_MAX_TOKENS);
-    }
-}
-
-#[cfg(test)]
-mod metrics_tests {
-    use super::*;
-
-    #[test]
-    fn prometheus_text() {
-        let m = parse_prometheus(
-            "# HELP llamacpp:prompt_tokens_total Number of prompt tokens processed.\n\
-             # TYPE llamacpp:prompt_tokens_total counter\n\
-             llamacpp:prompt_tokens_total 1234\n\
-             vllm:num_requests_running{model_name=\"a b\",engine=\"0\"} 3 1700000000\n\
-             llamacpp:kv_cache_usage_ratio 0.25\n\
-             bad line\n",
-        );
-        assert_eq!(m["llamacpp:prompt_tokens_total"], 1234.0);
-        assert_eq!(
-            m["vllm:num_requests_running{model_name=\"a b\",engine=\"0\"}"],
-            3.0
-        );
-        assert_eq!(m["llamacpp:kv_cache_usage_ratio"], 0.25);
-        assert_eq!(m.len(), 3);
-        let d = ServerMetrics::between(
-            m.clone(),
-            [("llamacpp:prompt_tokens_total".to_string(), 2000.0)].into(),
-        );
-        assert_eq!(d.delta.len(), 1);
-        assert_eq!(d.delta["llamacpp:prompt_tokens_total"], 766.0);
     }
 }

@@ -144,6 +144,65 @@ fn seed(store: &str, log: &str) {
     }
 }
 
+/// Two of InferenceX's AgentX rows as `servebench ingest` stores them: its Qwen3.5 TP8 row as
+/// published (GPU KV usage 71.2 %), and the same deployment offloading to CPU memory, faster per
+/// user and slower per GPU, so both are on the frontier.
+fn seed_agentx(store: &str, dir: &Path) {
+    let fixture = repo().join("crates/servebench-store/tests/fixtures/inferencex/qwen3.5_tp8_conc32_kvnone_fp8_sglang_tp8-pp1-dcp1-pcp1-ep1-dpafalse_disagg-false_spec-none_conc32_b300-nv_0.json");
+    let row: Value = serde_json::from_slice(&std::fs::read(fixture).unwrap()).unwrap();
+    let mut dram = row.clone();
+    dram["kv_offloading"] = "dram".into();
+    dram["kv_offload_backend"] = json!({"name": "hicache"});
+    dram["request_metrics"]["latency"]["e2e_norm_intvty"]["p90"] = 18.5.into();
+    dram["request_metrics"]["throughput"]["per_gpu"]["total_tput_tps"] = 4000.0.into();
+    dram["server_metrics"]["cache"]["overall_cache_hit_rate"] = 0.93.into();
+    dram["server_metrics"]["kv_cache"]["gpu_usage_pct"] = 64.0.into();
+    let file = dir.join("agg_bmk.json");
+    std::fs::write(&file, serde_json::to_vec(&json!([row, dram])).unwrap()).unwrap();
+    let o = Command::new(BIN)
+        .args([
+            "ingest",
+            "--store",
+            store,
+            "--run",
+            "inferencex-agentx",
+            "--started-at",
+            "2026-08-21",
+        ])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+/// The agentic step's frontier rows carry each point's cache figures as stored, and the
+/// AgentX rows' own GPU KV usage.
+fn check_agentic(view: &View, st: &Value) {
+    let rows = st["frontier"].as_array().unwrap();
+    assert_eq!(rows.len(), 2, "both AgentX configs on the frontier: {st}");
+    let mut kv: Vec<f64> = Vec::new();
+    for r in rows {
+        let id: i64 = r["point"].as_str().unwrap().parse().unwrap();
+        let a = &view.point(&json!(id))["agentic"];
+        for (cell, field) in [
+            ("theory_hit", "theoretical_hit_rate"),
+            ("server_hit", "server_hit_rate"),
+            ("gpu_kv", "gpu_kv_usage_pct"),
+        ] {
+            assert_eq!(num(&r[cell]), num(&a[field]), "{cell} of {r}");
+        }
+        // The x the page drew is the row's own P90 E2E-normalised interactivity.
+        assert!(close(
+            num(&r["x"]).unwrap(),
+            num(&a["e2e_norm_intvty_p90"]).unwrap()
+        ));
+        kv.push(num(&r["gpu_kv"]).unwrap());
+    }
+    kv.sort_by(f64::total_cmp);
+    assert_eq!(kv, [64.0, 71.2]);
+    assert_eq!(num(&rows[0]["theory_hit"]), Some(0.91223), "{}", rows[0]);
+}
+
 /// H200's deployment: one TP4 prefill worker and one TP4 decode worker behind Dynamo's router.
 fn h200_pools() -> Topology {
     let pool = |role| Pool {
@@ -290,11 +349,12 @@ fn xy_of(p: &Value, index: &Value, st: &Value, hw: &str) -> (f64, f64) {
     let (x, y) = (st["x"].as_str().unwrap(), st["y"].as_str().unwrap());
     let (price, kw) = economics(index, st, hw);
     let t = num(&p["tput_per_gpu"]).filter(|t| *t > 0.0);
-    let xv = num(&p[match x {
-        "e2el" => "median_e2el_ms",
-        "ttft" => "median_ttft_ms",
-        _ => "median_intvty",
-    }]);
+    let xv = match x {
+        "e2enorm" => num(&p["agentic"]["e2e_norm_intvty_p90"]),
+        "e2el" => num(&p["median_e2el_ms"]),
+        "ttft" => num(&p["median_ttft_ms"]),
+        _ => num(&p["median_intvty"]),
+    };
     let yv = match y {
         "tput" => t,
         "input" => num(&p["input_tput_per_gpu"]),
@@ -744,6 +804,7 @@ fn the_dashboard_in_a_real_browser_shows_what_the_analysis_library_computes() {
         &store,
         "INFO started\nINFO ready on 127.0.0.1:8000\nINFO 40 requests\n",
     );
+    seed_agentx(&store, d.path());
     let mut server = Command::new(BIN)
         .args(["dashboard", "--store", &store, "--bind", "127.0.0.1:0"])
         .stderr(Stdio::piped())
@@ -919,6 +980,13 @@ fn the_dashboard_in_a_real_browser_shows_what_the_analysis_library_computes() {
         v["inference"]["csv"]["rows"],
         v["inference"]["points_drawn"]
     );
+    // The agentic-coding view: InferenceX's AgentX rows against E2E-normalised interactivity.
+    let agentic: Vec<&Value> = inf
+        .iter()
+        .filter(|s| s["step"].as_str().unwrap().starts_with("agentic coding"))
+        .collect();
+    assert_eq!(agentic.len(), 1, "the scenario opened the agentic view");
+    check_agentic(get(&agentic[0]["hash"]), agentic[0]);
 
     // TCO bars, compare ratios, history with the regression, reliability.
     for st in steps("tco") {

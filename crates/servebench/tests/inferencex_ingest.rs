@@ -350,6 +350,8 @@ fn agentx_rows_ingest_and_report_against_e2e_normalised_interactivity() {
     assert_eq!(none["theoretical_hit_rate"], 0.91223);
     assert_eq!(none["server_hit_rate"], 0.87311);
     assert_eq!(kv["server_cpu_hit_rate"], 0.061);
+    // The server's GPU KV-cache usage, as InferenceX's row gives it.
+    assert_eq!(none["gpu_kv_usage_pct"], 71.2);
     assert_eq!(none["tput_per_gpu"], 5088.64);
     assert_eq!(none["conc"].as_f64(), Some(32.0));
 }

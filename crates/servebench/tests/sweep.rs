@@ -1356,13 +1356,22 @@ fn agentic_rows_replay_sessions_on_the_simulated_engine_with_and_without_offload
         let external = metrics
             .keys()
             .any(|k| k.starts_with("vllm:external_prefix_cache_queries_total"));
+        // The bench read the engine's /metrics over its window too: the same hits, and KV use.
+        let w = &a["server_metrics"];
+        let gpu_hits = w["gpu_cache_hit_rate"].as_f64().unwrap();
+        assert!((gpu_hits - theory).abs() < 0.01, "{w}");
+        let gpu_kv = w["gpu_kv_usage"]["max"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&gpu_kv), "{w}");
         if offload == "dram" {
             // InferenceX's budget: 1,471,356 MiB on h200-dgxc × 0.8 × 8 of 8 GPUs = 1,234 GB.
             assert!(cmd.contains("--kv-offload-gb 1234"), "{cmd}");
             assert!(external, "{metrics:?}");
+            // Blocks written through to CPU memory stay there: in use at the window's end.
+            assert!(w["cpu_kv_usage"]["max"].as_f64().unwrap() > 0.0, "{w}");
         } else {
             assert!(!cmd.contains("--kv-offload-gb"), "{cmd}");
             assert!(!external);
+            assert!(w.get("cpu_kv_usage").is_none(), "{w}");
         }
         seen.push(offload);
     }
@@ -1418,7 +1427,7 @@ fn agentic_rows_replay_sessions_on_the_simulated_engine_with_and_without_offload
     ingest.extend(ix.iter().map(|p| p.as_os_str()));
     run_ok(&ingest);
     let w = agentic_frontier(&ix_store, "reference");
-    let figures = |v: &serde_json::Value| -> Vec<(String, i64, i64, i64)> {
+    let figures = |v: &serde_json::Value| -> Vec<(String, i64, i64, i64, i64)> {
         let mut f: Vec<_> = v["rows"]
             .as_array()
             .unwrap()
@@ -1433,6 +1442,7 @@ fn agentic_rows_replay_sessions_on_the_simulated_engine_with_and_without_offload
                     at("e2e_norm_intvty_p90"),
                     at("tput_per_gpu"),
                     at("theoretical_hit_rate"),
+                    at("gpu_kv_usage_pct"),
                 )
             })
             .collect();

@@ -3,7 +3,8 @@
 use anyhow::{bail, Context as _};
 use indicatif::{ProgressBar, ProgressStyle};
 use servebench_client::bench::ReplayOptions;
-use servebench_client::bench::{over_failure_gate, parse_goodput, request_line};
+use servebench_client::bench::{over_failure_gate, parse_goodput};
+use servebench_client::request_log::{write_line, RequestLog};
 use servebench_client::runner::{PHASE_DONE, PHASE_MEASURE, PHASE_WARMUP};
 use servebench_client::{report, Bench, BenchOptions, Progress};
 use servebench_core::endpoint::BaseUrl;
@@ -100,6 +101,10 @@ pub struct BenchArgs {
     /// --trace-profile: how many sessions.
     #[arg(long, default_value_t = 1000)]
     trace_sessions: u64,
+    /// --dataset trace: sample the server's KV-cache usage from its /metrics this often,
+    /// seconds (its prefix-cache counters are read at the window's start and end).
+    #[arg(long, default_value_t = 1.0, value_name = "SECONDS")]
+    server_metrics_interval: f64,
     /// Ask the server to ignore EOS so every request generates exactly its output length
     /// (default: on for the random dataset, off otherwise).
     #[arg(long, num_args = 0..=1, default_missing_value = "true")]
@@ -367,19 +372,17 @@ pub fn run(a: BenchArgs) -> anyhow::Result<ExitCode> {
                 _ => bail!("--trace-start-ratio: expected two fractions LO,HI"),
             },
             warmups_per_lane: a.warmups_per_lane,
-            pause_cap: Duration::from_secs_f64(if a.pause_cap.is_finite() && a.pause_cap >= 0.0 {
-                a.pause_cap
-            } else {
-                bail!(
-                    "--pause-cap {}: expected a number of seconds >= 0",
-                    a.pause_cap
-                )
-            }),
+            pause_cap: seconds("--pause-cap", a.pause_cap, 0.0)?,
             session_header: a.session_header.clone(),
             profile: a.trace_profile.clone(),
             sessions: a.trace_sessions,
             max_context: a.trace_max_context,
             within_server_context: false,
+            server_metrics_every: seconds(
+                "--server-metrics-interval",
+                a.server_metrics_interval,
+                0.001,
+            )?,
         },
     };
     let power = a
@@ -403,10 +406,10 @@ pub fn run(a: BenchArgs) -> anyhow::Result<ExitCode> {
             bench.tokenizer.info().name
         );
     }
-    let mut requests_out = match &a.requests_out {
-        Some(p) => Some(std::io::BufWriter::new(
+    let requests_out: Option<RequestLog> = match &a.requests_out {
+        Some(p) => Some(Arc::new(std::sync::Mutex::new(std::io::BufWriter::new(
             std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?,
-        )),
+        )))),
         None => None,
     };
     let trace = if a.dataset == DatasetKind::Trace {
@@ -431,8 +434,13 @@ pub fn run(a: BenchArgs) -> anyhow::Result<ExitCode> {
         let point = conc.map_or("an uncapped open loop".to_string(), |c| format!("c={c}"));
         let progress = Arc::new(Progress::default());
         let bar = (!a.no_progress).then(|| spawn_bar(progress.clone(), conc));
+        let mut log_error = None;
         let mut outcome = match (&trace, conc) {
-            (Some(t), Some(lanes)) => bench.run_replay(lanes, t, progress).outcome,
+            (Some(t), Some(lanes)) => {
+                let r = bench.run_replay(lanes, t, progress, requests_out.clone());
+                log_error = r.counts.requests_out_error;
+                r.outcome
+            }
             (Some(_), None) => bail!("--dataset trace needs --concurrency (the number of lanes)"),
             (None, _) => bench.run_point(conc, bench.dataset(conc)?, progress),
         };
@@ -459,17 +467,17 @@ pub fn run(a: BenchArgs) -> anyhow::Result<ExitCode> {
                 a.max_failure_rate * 100.0
             );
         }
-        if let Some(w) = requests_out.as_mut() {
-            for r in outcome
-                .run
+        // A replay wrote its lines as it ran.
+        if let (Some(log), None) = (&requests_out, &trace) {
+            let run = &outcome.run;
+            let mut w = log.lock().expect("requests-out lock");
+            let written: std::io::Result<()> = run
                 .warmup_records
                 .iter()
-                .chain(&outcome.run.records)
-            {
-                serde_json::to_writer(&mut *w, &request_line(r, conc, outcome.run.start_ns))?;
-                w.write_all(b"\n")?;
-            }
-            w.flush()?;
+                .chain(&run.records)
+                .try_for_each(|r| write_line(&mut *w, r, conc, run.start_ns))
+                .and_then(|()| w.flush());
+            log_error = written.err().map(|e| e.to_string());
         }
         results.push(outcome.result);
         // Rewrite after every point: a later failure never loses what was measured.
@@ -481,6 +489,9 @@ pub fn run(a: BenchArgs) -> anyhow::Result<ExitCode> {
             };
             std::fs::write(p, json + "\n").with_context(|| format!("writing {}", p.display()))?;
         }
+        if let (Some(e), Some(p)) = (log_error, &a.requests_out) {
+            bail!("writing {}: {e}", p.display());
+        }
     }
     if let Some((h, ..)) = embedded {
         h.shutdown();
@@ -490,6 +501,15 @@ pub fn run(a: BenchArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// A flag's seconds, at least `min`.
+fn seconds(flag: &str, v: f64, min: f64) -> anyhow::Result<Duration> {
+    if v.is_finite() && v >= min && v < 1e9 {
+        Ok(Duration::from_secs_f64(v))
+    } else {
+        bail!("{flag} {v}: expected a number of seconds >= {min}")
+    }
 }
 
 fn spawn_bar(p: Arc<Progress>, conc: Option<usize>) -> std::thread::JoinHandle<()> {
