@@ -1,6 +1,6 @@
 //! The readable summary printed after each point, in the layout vLLM users know.
 
-use servebench_core::result::BenchResult;
+use servebench_core::result::{BenchResult, ServerWindow, UsageStat};
 use std::fmt::Write;
 
 pub fn summary(r: &BenchResult) -> String {
@@ -266,10 +266,84 @@ pub fn summary(r: &BenchResult) -> String {
             "Completions per second (mean/P90):",
             format!("{:.2}/{:.2}", a.qps.mean, a.qps.p90),
         );
+        if let Some(w) = &a.server_metrics {
+            server_window(&mut s, w, &line);
+        }
         if let Some(e) = &a.trace_error {
             let _ = writeln!(s, "  the trace stopped: {e}");
         }
     }
     let _ = writeln!(s, "{}", "=".repeat(58));
     s
+}
+
+/// What the server's `/metrics` said over a replay's window.
+fn server_window(s: &mut String, w: &ServerWindow, line: &impl Fn(&mut String, &str, String)) {
+    let rate = |r: Option<f64>| r.map_or("-".to_string(), |r| format!("{r:.4}"));
+    if w.cache_hit_rate.is_some() {
+        line(
+            s,
+            "Server /metrics cache hits (GPU/CPU):",
+            format!(
+                "{} ({}/{})",
+                rate(w.cache_hit_rate),
+                rate(w.gpu_cache_hit_rate),
+                rate(w.cpu_cache_hit_rate)
+            ),
+        );
+    }
+    let usage = |u: UsageStat| format!("{:.1}%/{:.1}%", u.mean * 100.0, u.max * 100.0);
+    for (k, u) in [
+        ("Server GPU KV usage (mean/max):", w.gpu_kv_usage),
+        ("Server CPU KV usage (mean/max):", w.cpu_kv_usage),
+    ] {
+        if let Some(u) = u {
+            line(s, k, usage(u));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use servebench_core::result::Agentic;
+
+    #[test]
+    fn a_replay_summary_shows_what_the_servers_metrics_said() {
+        let r = BenchResult {
+            agentic: Some(Agentic {
+                server_metrics: Some(ServerWindow {
+                    cache_hit_rate: Some(0.875),
+                    gpu_cache_hit_rate: Some(0.75),
+                    cpu_cache_hit_rate: Some(0.125),
+                    gpu_kv_usage: Some(UsageStat {
+                        mean: 0.5,
+                        max: 0.813,
+                    }),
+                    cpu_kv_usage: None,
+                    samples: 3,
+                    interval_s: 1.0,
+                }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let text = summary(&r);
+        let has = |k: &str, v: &str| {
+            text.lines()
+                .any(|l| l.starts_with(k) && l.trim_end().ends_with(v))
+        };
+        assert!(
+            has(
+                "Server /metrics cache hits (GPU/CPU):",
+                "0.8750 (0.7500/0.1250)"
+            ),
+            "{text}"
+        );
+        assert!(
+            has("Server GPU KV usage (mean/max):", "50.0%/81.3%"),
+            "{text}"
+        );
+        assert!(!text.contains("Server CPU KV usage"), "{text}");
+    }
 }
