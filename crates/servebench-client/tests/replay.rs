@@ -444,27 +444,40 @@ fn llama_engine(prefix_caching: bool) -> Arc<dyn servebench_sim::Engine> {
     Arc::new(engine)
 }
 
+/// The long session, once, against the simulated Llama engine with or without its prefix
+/// cache, over `api`; `inspect` sees the server after the run.
+fn replay_long(
+    caching: bool,
+    api: servebench_core::Api,
+    inspect: impl FnOnce(&str),
+) -> (ReplayOutcome, Vec<ServerRecord>) {
+    let line = long_session();
+    let engine = llama_engine(caching);
+    replay_with(
+        &[line.as_str()],
+        1,
+        (0.0, 0.0),
+        None,
+        |sim, o| {
+            sim.engine = Some(engine);
+            sim.max_model_len = 131_072;
+            o.api = api;
+            o.replay.warmups_per_lane = 0;
+            o.replay.server_metrics_every = Duration::from_millis(1);
+        },
+        inspect,
+        None,
+    )
+    .unwrap()
+}
+
 #[test]
 fn the_simulated_engine_caches_prefixes_as_the_trace_predicts() {
     let run = |caching: bool| {
-        let line = long_session();
-        let engine = llama_engine(caching);
         let mut metrics = String::new();
-        let (out, _) = replay_with(
-            &[line.as_str()],
-            1,
-            (0.0, 0.0),
-            None,
-            |sim, o| {
-                sim.engine = Some(engine);
-                sim.max_model_len = 131_072;
-                o.replay.warmups_per_lane = 0;
-                o.replay.server_metrics_every = Duration::from_millis(1);
-            },
-            |base| metrics = get(base, "/metrics"),
-            None,
-        )
-        .unwrap();
+        let (out, _) = replay_long(caching, servebench_core::Api::Completions, |base| {
+            metrics = get(base, "/metrics")
+        });
         (out, metrics)
     };
     let (on, m) = run(true);
@@ -509,23 +522,7 @@ fn the_simulated_engine_caches_prefixes_as_the_trace_predicts() {
 
 #[test]
 fn chat_replays_the_message_history_and_the_engine_caches_it_as_the_text() {
-    let engine = llama_engine(true);
-    let line = long_session();
-    let (out, recs) = replay_with(
-        &[line.as_str()],
-        1,
-        (0.0, 0.0),
-        None,
-        |sim, o| {
-            sim.engine = Some(engine);
-            sim.max_model_len = 131_072;
-            o.api = servebench_core::Api::Chat;
-            o.replay.warmups_per_lane = 0;
-        },
-        |_| {},
-        None,
-    )
-    .unwrap();
+    let (out, recs) = replay_long(true, servebench_core::Api::Chat, |_| {});
     // Every message's content counted: the trace's prompt lengths exactly.
     let prompts: Vec<u32> = measured(&recs).iter().map(|r| r.prompt_tokens).collect();
     assert_eq!(prompts, [4096, 6144, 8192]);
