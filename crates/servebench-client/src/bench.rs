@@ -81,8 +81,8 @@ pub struct ReplayOptions {
     pub warmups_per_lane: usize,
     /// The longest pause replayed between turns.
     pub pause_cap: Duration,
-    /// The header carrying each session's id (`X-Session-ID`, `X-Dynamo-Session-ID`).
-    pub session_header: Option<String>,
+    /// The headers carrying each session's id (`X-Session-ID`, `X-Dynamo-Session-ID`).
+    pub session_headers: Vec<String>,
     /// Without a trace file: sessions drawn from this profile of `data/agentic-sessions.yaml`
     /// (seeded with `--seed`) ...
     pub profile: Option<String>,
@@ -96,6 +96,14 @@ pub struct ReplayOptions {
     pub within_server_context: bool,
     /// How often the server's KV-cache usage is sampled from its `/metrics` in the window.
     pub server_metrics_every: Duration,
+    /// Scraped beside the server's own `/metrics`: a deployment's workers, whose engines count
+    /// the cache hits and hold the KV cache behind a router (InferenceX's
+    /// `AIPERF_SERVER_METRICS_URLS`).
+    pub server_metrics_urls: Vec<BaseUrl>,
+    /// Scraped for their KV-cache usage only: a disaggregated deployment's decode workers, whose
+    /// prompts' KV arrives from the prefill side, so that their cache counters are not the
+    /// deployment's hits.
+    pub server_gauge_urls: Vec<BaseUrl>,
 }
 
 impl Default for ReplayOptions {
@@ -107,13 +115,15 @@ impl Default for ReplayOptions {
             start_ratio: (0.25, 0.75),
             warmups_per_lane: 10,
             pause_cap: Duration::from_secs(300),
-            session_header: None,
+            session_headers: Vec::new(),
             profile: None,
             sessions: 1000,
             max_context: None,
             within_server_context: false,
             // InferenceX samples GPU metrics at 1 s too.
             server_metrics_every: Duration::from_secs(1),
+            server_metrics_urls: Vec::new(),
+            server_gauge_urls: Vec::new(),
         }
     }
 }
@@ -183,6 +193,9 @@ pub struct Bench {
     pub tokenizer_fallback: bool,
     /// Off the hot path: the `/tokenize` probe.
     http: servebench_http::Client,
+    /// `/metrics` of the workers behind the server (`ReplayOptions::server_metrics_urls`,
+    /// then `server_gauge_urls`), with whether their counters count.
+    worker_metrics: Vec<(servebench_http::Client, bool)>,
     /// The model's context as the server's `/v1/models` gives it.
     max_model_len: Option<u64>,
 }
@@ -250,8 +263,11 @@ pub struct Trace {
 }
 
 /// One replayed point.
+///
+/// Its measured requests were tallied as they finished; each one's own numbers are in the
+/// request log (`requests_out`).
 pub struct ReplayOutcome {
-    pub outcome: PointOutcome,
+    pub result: BenchResult,
     pub counts: ReplayCounts,
 }
 
@@ -347,7 +363,7 @@ fn check_replay(o: &BenchOptions) -> Result<(), String> {
             "--request-rate: a trace replay is paced by its sessions (each lane sends a turn when the last one has ended and its pause has passed); leave it at inf".into(),
         );
     }
-    if let Some(h) = &r.session_header {
+    for h in &r.session_headers {
         check_header_name("--session-header", h)?;
     }
     Ok(())
@@ -369,6 +385,20 @@ struct Server {
     addr: SocketAddr,
     models: Vec<servebench_http::Model>,
     first_model: Option<String>,
+}
+
+/// A client of a worker's `/metrics` (no key: a metrics endpoint is not the API).
+fn metrics_client(url: &BaseUrl, o: &BenchOptions) -> Result<servebench_http::Client, BenchError> {
+    servebench_http::Client::new(
+        url.clone(),
+        servebench_http::Options {
+            timeout: Duration::from_secs(10),
+            connect_timeout: o.connect_timeout,
+            tls: o.tls.clone(),
+            ..Default::default()
+        },
+    )
+    .map_err(|e| BenchError::Config(format!("--server-metrics-url {url}: {e}")))
 }
 
 /// Resolves the server and asks it for its models (with the API key): a dead, misaddressed
@@ -538,16 +568,22 @@ impl Bench {
             tls,
             extra_body,
             headers,
-            session_header: opts.replay.session_header.clone(),
+            session_headers: opts.replay.session_headers.clone(),
         };
         // Thousands of concurrent connections need thousands of descriptors.
         sys::raise_fd_limit();
+        let r = &opts.replay;
+        let worker_metrics = (r.server_metrics_urls.iter().map(|u| (u, true)))
+            .chain(r.server_gauge_urls.iter().map(|u| (u, false)))
+            .map(|(u, counters)| Ok((metrics_client(u, &opts)?, counters)))
+            .collect::<Result<_, BenchError>>()?;
         Ok(Bench {
             opts,
             target,
             tokenizer: Arc::new(resolved.tokenizer),
             tokenizer_fallback: resolved.fallback,
             http,
+            worker_metrics,
             max_model_len,
         })
     }
@@ -758,54 +794,48 @@ impl Bench {
             seed: o.seed,
             threads: o.client_threads,
             request_id_prefix: format!("sb{:x}-c{lanes}", std::process::id()),
+            goodput: o.goodput.clone(),
         };
         let source = trace.source.clone();
         let open: replay::Opener = Box::new(move || source.open());
-        let watch = Watch::spawn(self.http.clone(), o.replay.server_metrics_every);
+        let endpoints = std::iter::once((self.http.clone(), true))
+            .chain(self.worker_metrics.iter().cloned())
+            .collect();
+        let watch = Watch::spawn(endpoints, o.replay.server_metrics_every);
         let observers = replay::Observers {
             requests_out,
             server: watch.as_ref(),
         };
-        let (run, counts) = replay::run(spec, open, progress, observers);
+        let replay::Replayed {
+            run,
+            mut tally,
+            agentic,
+            counts,
+        } = replay::run(spec, open, progress, observers);
         let server_metrics = watch.and_then(Watch::finish);
-        let lens: Vec<u64> = run.records.iter().map(|r| u64::from(r.input_len)).collect();
-        let input_lengths = servebench_core::result::LengthStats {
-            count: lens.len() as u64,
-            min: lens.iter().copied().min().unwrap_or(0),
-            max: lens.iter().copied().max().unwrap_or(0),
-            mean: lens.iter().sum::<u64>() as f64 / lens.len().max(1) as f64,
-            // Checked in `trace`: n words are n tokens.
-            mean_mismatch: 0.0,
-            mismatched: 0,
-        };
         let cx = self.context(
             Some(lanes),
-            run.records.len(),
+            tally.requests() as usize,
             run.warmup_records.len(),
             trace.sha256.clone(),
-            input_lengths,
+            // Checked in `trace`: n words are n tokens.
+            tally.input_lengths(),
             None,
         );
-        let mut result = metrics::aggregate(&run, cx);
-        result.agentic = Some(agentic::summarize(
-            &run.records,
-            &counts,
-            &agentic::Setup {
-                format: trace.source.format_name(),
-                lanes,
-                start_ratio: o.replay.start_ratio,
-                warmups_per_lane: o.replay.warmups_per_lane,
-                pause_cap_s: o.replay.pause_cap.as_secs_f64(),
-                max_context: self.max_context(),
-                trace: &trace.summary,
-                server_metrics,
-                itl_us: run.itl_us.as_ref(),
-            },
-        ));
-        ReplayOutcome {
-            outcome: PointOutcome { result, run },
-            counts,
-        }
+        let setup = agentic::Setup {
+            format: trace.source.format_name(),
+            lanes,
+            start_ratio: o.replay.start_ratio,
+            warmups_per_lane: o.replay.warmups_per_lane,
+            pause_cap_s: o.replay.pause_cap.as_secs_f64(),
+            max_context: self.max_context(),
+            trace: &trace.summary,
+            server_metrics,
+        };
+        let agentic = agentic::summarize(agentic, &mut tally, &counts, &setup);
+        let mut result = tally.finish(&run, cx);
+        result.agentic = Some(agentic);
+        ReplayOutcome { result, counts }
     }
 
     /// What a point's result says about its run besides the records.

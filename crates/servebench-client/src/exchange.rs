@@ -40,9 +40,9 @@ pub struct Target {
     pub extra_body: ExtraBody,
     /// Extra request headers (`--header`), sent as given and never printed.
     pub headers: Vec<(String, String)>,
-    /// The header that carries a replayed request's session id, for routers and engines that
-    /// keep a session on one replica (`X-Session-ID`, `X-Dynamo-Session-ID`).
-    pub session_header: Option<String>,
+    /// The headers that carry a replayed request's session id, for routers and engines that
+    /// keep a session on one replica (`X-Session-ID`, `X-Dynamo-Session-ID`, nginx's hash key).
+    pub session_headers: Vec<String>,
 }
 
 /// Members added to every request body, pre-serialised once.
@@ -270,8 +270,10 @@ fn build_request(out: &mut Vec<u8>, target: &Target, ids: RequestIds<'_>, body: 
     for (name, value) in &target.headers {
         let _ = write!(out, "{name}: {value}\r\n");
     }
-    if let (Some(name), Some(id)) = (&target.session_header, ids.session) {
-        let _ = write!(out, "{name}: {id}\r\n");
+    if let Some(id) = ids.session {
+        for name in &target.session_headers {
+            let _ = write!(out, "{name}: {id}\r\n");
+        }
     }
     out.extend_from_slice(b"\r\n");
     out.extend_from_slice(body);
@@ -369,7 +371,7 @@ impl Sink<'_> {
 pub struct RequestIds<'a> {
     /// `X-Request-Id`.
     pub request: &'a str,
-    /// The session's id, sent in [`Target::session_header`] when that is set.
+    /// The session's id, sent in each of [`Target::session_headers`].
     pub session: Option<&'a str>,
 }
 
@@ -795,7 +797,7 @@ mod tests {
             tls: None,
             extra_body: ExtraBody::default(),
             headers: vec![],
-            session_header: None,
+            session_headers: Vec::new(),
         }
     }
 
@@ -822,11 +824,12 @@ mod tests {
                 .collect::<Vec<_>>()
         };
         let with = Target {
-            session_header: Some("X-Session-ID".into()),
+            session_headers: vec!["X-Session-ID".into(), "X-Correlation-ID".into()],
             ..target(Api::Chat)
         };
         let got = head(&with, Some("sb1-c4-s7"));
         assert!(got.contains(&("X-Session-ID".into(), "sb1-c4-s7".into())));
+        assert!(got.contains(&("X-Correlation-ID".into(), "sb1-c4-s7".into())));
         assert!(got.contains(&("X-Request-Id".into(), "r1".into())));
         assert!(!head(&with, None).iter().any(|(n, _)| n == "X-Session-ID"));
         let without = target(Api::Chat);

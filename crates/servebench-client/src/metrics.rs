@@ -11,14 +11,15 @@
 //!   Latency statistics are over successful requests; failures are counted beside them and
 //!   in `failures.all_requests_e2el_ms`, never dropped silently.
 
-use crate::record::RequestRecord;
+use crate::record::{Failure, RequestRecord};
 use crate::runner::PointRun;
 use servebench_core::result::{
-    BenchResult, E2elStats, FailureSummary, Goodput, GoodputSpec, Interactivity, ItlStats,
-    LengthStats, PerGpu, Provenance, RequestRate, RunConfig, SelfCheck, TokenAccounting,
-    TokenizeProbe, TpotStats, TtftStats, SCHEMA_VERSION,
+    AgenticLatency, AgenticStat, BenchResult, E2elStats, FailureSummary, Goodput, GoodputSpec,
+    Interactivity, ItlStats, LengthStats, PerGpu, Provenance, RequestRate, RunConfig, SelfCheck,
+    TokenAccounting, TokenizeProbe, TpotStats, TtftStats, SCHEMA_VERSION,
 };
-use servebench_core::stats::Summary;
+pub use servebench_core::stats::Sketch;
+use servebench_core::stats::{CountDistribution, Sample};
 
 /// Thresholds of the client self-check.
 pub const BUSY_THREAD_FRACTION: f64 = 0.90;
@@ -40,247 +41,438 @@ pub struct Context {
     pub peak_rss_bytes: u64,
 }
 
+/// A point's result from its measured requests' records (kept whole: exact statistics).
 pub fn aggregate(run: &PointRun, cx: Context) -> BenchResult {
-    let all = &run.records;
-    let ok: Vec<&RequestRecord> = all.iter().filter(|r| r.ok()).collect();
-    let duration = (run.end_ns.saturating_sub(run.start_ns)) as f64 / 1e9;
-    let per_s = |x: f64| if duration > 0.0 { x / duration } else { 0.0 };
-    let ms = |ns: u64| ns as f64 / 1e6;
+    let closed_start = cx.request_rate.is_infinite().then_some(run.start_ns);
+    let mut tally = Tally::<Vec<f64>>::new(cx.goodput.clone(), closed_start);
+    for r in &run.records {
+        tally.add(r);
+    }
+    tally.finish(run, cx)
+}
 
-    let mut ttft = Vec::with_capacity(ok.len());
-    let mut e2el = Vec::with_capacity(ok.len());
-    let mut tpot = Vec::with_capacity(ok.len());
-    let mut itl = run.itl_us.clone().unwrap_or_default();
-    let mut input_lens = Vec::with_capacity(ok.len());
-    let mut output_lens = Vec::with_capacity(ok.len());
-    let mut good = 0u64;
-    for r in &ok {
-        let t = ms(r.ttft_ns().unwrap_or(0));
-        let e = ms(r.e2el_ns().unwrap_or(0));
-        let out = r.output_tokens() as u64;
-        let tp = if out > 1 {
-            (e - t) / (out - 1) as f64
-        } else {
-            0.0
-        };
-        ttft.push(t);
-        e2el.push(e);
-        if out > 1 {
-            tpot.push(tp);
-        }
-        if run.itl_us.is_none() {
-            itl.extend(&r.gaps_us);
-        }
-        input_lens.push(r.input_len as u64);
-        output_lens.push(out);
-        if let Some(slo) = &cx.goodput {
-            let meets = |v: f64, lim: Option<f64>| lim.is_none_or(|l| v <= l);
-            if meets(t, slo.ttft_ms) && meets(tp, slo.tpot_ms) && meets(e, slo.e2el_ms) {
-                good += 1;
-            }
+/// The measured requests summed up one at a time, as they finish: all a result needs of them.
+/// `S` holds the latency samples: whole (`Vec<f64>`: exact percentiles, for a fixed dataset,
+/// whose prompts are in memory anyway) or sketched ([`Sketch`]: bounded memory, for a trace
+/// replay of any length). Inter-token gaps go into an exact histogram of µs values or, sketched,
+/// into a sketch too; per-request lengths (vLLM's `input_lens`/`output_lens`) are kept only
+/// with every value.
+pub struct Tally<S: Sample> {
+    /// A closed loop's start: requests due at it are its ramp, not steady-state send lag.
+    closed_start: Option<u64>,
+    goodput: Option<GoodputSpec>,
+    lens: Option<(Vec<u64>, Vec<u64>)>,
+    ttft_ms: S,
+    e2el_ms: S,
+    tpot_ms: S,
+    all_e2el_ms: S,
+    send_lag_ms: S,
+    queue_ms: S,
+    connect_ms: S,
+    ramp_ms: f64,
+    itl: Gaps,
+    requests: u64,
+    ok: u64,
+    good: u64,
+    total_input: u64,
+    total_output: u64,
+    tokens: TokenAccounting,
+    out_len: LengthAcc,
+    in_len: LengthAcc,
+    failures: FailureSummary,
+    last_end_ns: u64,
+}
+
+impl<S: Sample> Tally<S> {
+    pub fn new(goodput: Option<GoodputSpec>, closed_start: Option<u64>) -> Self {
+        Tally {
+            closed_start,
+            goodput,
+            lens: S::EXACT.then(Default::default),
+            ttft_ms: S::default(),
+            e2el_ms: S::default(),
+            tpot_ms: S::default(),
+            all_e2el_ms: S::default(),
+            send_lag_ms: S::default(),
+            queue_ms: S::default(),
+            connect_ms: S::default(),
+            ramp_ms: 0.0,
+            itl: if S::EXACT {
+                Gaps::Exact(CountDistribution::new())
+            } else {
+                Gaps::Sketched(Sketch::default())
+            },
+            requests: 0,
+            ok: 0,
+            good: 0,
+            total_input: 0,
+            total_output: 0,
+            tokens: TokenAccounting::default(),
+            out_len: LengthAcc::default(),
+            in_len: LengthAcc::default(),
+            failures: FailureSummary::default(),
+            last_end_ns: 0,
         }
     }
-    let total_input: u64 = input_lens.iter().sum();
-    let total_output: u64 = output_lens.iter().sum();
-    let tpot_stats = TpotStats::from(Summary::of(&mut tpot));
 
-    // ---- token accounting
-    let mut tokens = TokenAccounting {
-        client_input_tokens: total_input,
-        input_lengths: cx.input_lengths.clone(),
-        tokenize_probe: cx.tokenize_probe.clone(),
-        retokenize_skipped: run.retokenize_skipped,
-        ..Default::default()
-    };
-    let mut out_len = LengthAcc::default();
-    for r in &ok {
+    /// Counts one measured request.
+    pub fn add(&mut self, r: &RequestRecord) {
+        self.requests += 1;
+        self.last_end_ns = self.last_end_ns.max(r.end_ns);
+        self.in_len.add(r.input_len.into(), r.input_len.into());
+        self.add_timing(r);
+        match &r.failure {
+            Some(f) => self.add_failure(f),
+            None => self.add_success(r),
+        }
+    }
+
+    /// What the client's own timing says of every request, failed ones included.
+    fn add_timing(&mut self, r: &RequestRecord) {
+        self.all_e2el_ms.add(ms(r.end_ns.saturating_sub(r.send_ns)));
+        match self.closed_start {
+            // Every slot's first request is due at a closed loop's start, and one thread sends
+            // them one after another: that ramp is reported on its own.
+            Some(start) if r.sched_ns == start => {
+                self.ramp_ms = self.ramp_ms.max(ms(r.send_ns.saturating_sub(start)));
+            }
+            _ => self.send_lag_ms.add(ms(r.send_lag_ns())),
+        }
+        self.queue_ms.add(ms(r.queue_ns));
+        if r.connect_ns > 0 {
+            self.connect_ms.add(ms(r.connect_ns));
+        }
+    }
+
+    fn add_failure(&mut self, f: &Failure) {
+        let fs = &mut self.failures;
+        *fs.by_category.entry(f.kind.to_string()).or_insert(0) += 1;
+        if f.status != 0 {
+            *fs.http_status.entry(f.status.to_string()).or_insert(0) += 1;
+        }
+        let example = format!("[{}] {}", f.kind, f.message);
+        if fs.examples.len() < 10 && !fs.examples.contains(&example) {
+            fs.examples.push(example);
+        }
+    }
+
+    fn add_success(&mut self, r: &RequestRecord) {
+        self.ok += 1;
+        let t = ms(r.ttft_ns().unwrap_or(0));
+        let e = ms(r.e2el_ns().unwrap_or(0));
+        let out = r.output_tokens();
+        let tpot = (out > 1).then(|| (e - t) / f64::from(out - 1));
+        self.ttft_ms.add(t);
+        self.e2el_ms.add(e);
+        if let Some(tp) = tpot {
+            self.tpot_ms.add(tp);
+        }
+        self.itl.extend(&r.gaps_us);
+        self.total_input += u64::from(r.input_len);
+        self.total_output += u64::from(out);
+        if let Some((ins, outs)) = &mut self.lens {
+            ins.push(r.input_len.into());
+            outs.push(out.into());
+        }
+        if let Some(slo) = &self.goodput {
+            let meets = |v: f64, lim: Option<f64>| lim.is_none_or(|l| v <= l);
+            let tp = tpot.unwrap_or(0.0);
+            if meets(t, slo.ttft_ms) && meets(tp, slo.tpot_ms) && meets(e, slo.e2el_ms) {
+                self.good += 1;
+            }
+        }
+        self.add_token_counts(r);
+    }
+
+    /// Where the output count came from, and how the server's counts and ours agree.
+    fn add_token_counts(&mut self, r: &RequestRecord) {
+        let tk = &mut self.tokens;
         if let Some(u) = r.usage_completion {
-            tokens.requests_with_usage += 1;
-            tokens.usage_output_tokens += u as u64;
+            tk.requests_with_usage += 1;
+            tk.usage_output_tokens += u64::from(u);
         }
         if let Some(c) = r.client_output_tokens {
-            tokens.requests_retokenized += 1;
-            tokens.tokenizer_output_tokens += c as u64;
+            tk.requests_retokenized += 1;
+            tk.tokenizer_output_tokens += u64::from(c);
         }
         if let (Some(u), Some(c)) = (r.usage_completion, r.client_output_tokens) {
             if u != c {
-                tokens.output_count_disagreements += 1;
-                tokens.output_count_abs_diff += u.abs_diff(c) as u64;
+                tk.output_count_disagreements += 1;
+                tk.output_count_abs_diff += u64::from(u.abs_diff(c));
             }
         }
         if let Some(p) = r.usage_prompt {
-            tokens.server_input_requests += 1;
-            tokens.server_input_tokens += p as u64;
+            tk.server_input_requests += 1;
+            tk.server_input_tokens += u64::from(p);
         }
-        out_len.add(r.output_tokens() as u64, r.max_tokens as u64);
+        self.out_len
+            .add(r.output_tokens().into(), r.max_tokens.into());
     }
-    tokens.output_lengths = out_len.finish();
-    tokens.output_tokens_source = if ok.is_empty() || tokens.requests_with_usage == ok.len() as u64
-    {
-        "usage"
-    } else if tokens.requests_with_usage == 0 && tokens.requests_retokenized == ok.len() as u64 {
-        "tokenizer"
-    } else if tokens.requests_with_usage == 0 && tokens.requests_retokenized == 0 {
-        "chunks"
-    } else {
-        "mixed"
-    }
-    .to_string();
 
-    // ---- failures
-    let mut failures = FailureSummary {
-        failed: (all.len() - ok.len()) as u64,
-        failure_rate: if all.is_empty() {
-            0.0
-        } else {
-            (all.len() - ok.len()) as f64 / all.len() as f64
-        },
-        max_failure_rate: cx.config.max_failure_rate,
-        ..Default::default()
-    };
-    let mut all_e2el = Vec::with_capacity(all.len());
-    for r in all {
-        all_e2el.push(ms(r.end_ns.saturating_sub(r.send_ns)));
-        if let Some(f) = &r.failure {
-            *failures.by_category.entry(f.kind.to_string()).or_insert(0) += 1;
-            if f.status != 0 {
-                *failures
-                    .http_status
-                    .entry(f.status.to_string())
-                    .or_insert(0) += 1;
+    /// Another thread's tally of the same point.
+    pub fn merge(&mut self, o: Tally<S>) {
+        for (a, b) in [
+            (&mut self.ttft_ms, o.ttft_ms),
+            (&mut self.e2el_ms, o.e2el_ms),
+            (&mut self.tpot_ms, o.tpot_ms),
+            (&mut self.all_e2el_ms, o.all_e2el_ms),
+            (&mut self.send_lag_ms, o.send_lag_ms),
+            (&mut self.queue_ms, o.queue_ms),
+            (&mut self.connect_ms, o.connect_ms),
+        ] {
+            a.merge(b);
+        }
+        if let (Some((i, out)), Some((mut oi, mut oo))) = (&mut self.lens, o.lens) {
+            i.append(&mut oi);
+            out.append(&mut oo);
+        }
+        self.ramp_ms = self.ramp_ms.max(o.ramp_ms);
+        self.itl.merge(o.itl);
+        self.requests += o.requests;
+        self.ok += o.ok;
+        self.good += o.good;
+        self.total_input += o.total_input;
+        self.total_output += o.total_output;
+        let (a, b) = (&mut self.tokens, &o.tokens);
+        a.requests_with_usage += b.requests_with_usage;
+        a.usage_output_tokens += b.usage_output_tokens;
+        a.requests_retokenized += b.requests_retokenized;
+        a.tokenizer_output_tokens += b.tokenizer_output_tokens;
+        a.output_count_disagreements += b.output_count_disagreements;
+        a.output_count_abs_diff += b.output_count_abs_diff;
+        a.server_input_requests += b.server_input_requests;
+        a.server_input_tokens += b.server_input_tokens;
+        self.out_len.merge(&o.out_len);
+        self.in_len.merge(&o.in_len);
+        let f = &mut self.failures;
+        for (k, n) in o.failures.by_category {
+            *f.by_category.entry(k).or_insert(0) += n;
+        }
+        for (k, n) in o.failures.http_status {
+            *f.http_status.entry(k).or_insert(0) += n;
+        }
+        for m in o.failures.examples {
+            if f.examples.len() < 10 && !f.examples.contains(&m) {
+                f.examples.push(m);
             }
-            if failures.examples.len() < 10 && !failures.examples.iter().any(|m| **m == *f.message)
-            {
-                failures
-                    .examples
-                    .push(format!("[{}] {}", f.kind, f.message));
+        }
+        self.last_end_ns = self.last_end_ns.max(o.last_end_ns);
+    }
+
+    pub fn requests(&self) -> u64 {
+        self.requests
+    }
+
+    /// When the last measured request ended (0: none did).
+    pub fn last_end_ns(&self) -> u64 {
+        self.last_end_ns
+    }
+
+    /// The prompt lengths sent, every measured request's.
+    pub fn input_lengths(&self) -> LengthStats {
+        let mut l = self.in_len.clone().finish();
+        // Every request's target was its own length.
+        l.mismatched = 0;
+        l
+    }
+
+    /// The successful requests' latencies as InferenceX's agentic stat blocks.
+    pub fn agentic_latency(&mut self) -> AgenticLatency {
+        AgenticLatency {
+            ttft_ms: AgenticStat::of_sample(&mut self.ttft_ms),
+            e2el_ms: AgenticStat::of_sample(&mut self.e2el_ms),
+            tpot_ms: AgenticStat::of_sample(&mut self.tpot_ms),
+            itl_ms: match &mut self.itl {
+                Gaps::Exact(d) => AgenticStat::of_counts(d, 1e-3),
+                Gaps::Sketched(s) => AgenticStat::of_sample(s).scaled(1e-3),
+            },
+        }
+    }
+
+    /// The result, with what the run knew besides the requests (`run.itl_us`, where given,
+    /// stands for the records' gaps).
+    pub fn finish(mut self, run: &PointRun, cx: Context) -> BenchResult {
+        let duration = (run.end_ns.saturating_sub(run.start_ns)) as f64 / 1e9;
+        let per_s = |x: f64| if duration > 0.0 { x / duration } else { 0.0 };
+        let (total_input, total_output) = (self.total_input, self.total_output);
+        let failed = self.requests - self.ok;
+        let tpot = TpotStats::from(self.tpot_ms.summary());
+        let itl = match (&run.itl_us, &mut self.itl) {
+            (Some(d), _) => d.summary(1e-3),
+            (None, Gaps::Exact(d)) => d.summary(1e-3),
+            (None, Gaps::Sketched(s)) => s.summary().scaled(1e-3),
+        };
+        let tokens = self.token_accounting(run, &cx);
+        let failures = self.failure_summary(cx.config.max_failure_rate);
+        let self_check = self.self_check(run, &cx);
+        let per_gpu = cx.num_gpus.filter(|&g| g > 0).map(|g| PerGpu {
+            num_gpus: g,
+            tput_per_gpu: per_s((total_input + total_output) as f64) / g as f64,
+            output_tput_per_gpu: per_s(total_output as f64) / g as f64,
+            input_tput_per_gpu: per_s(total_input as f64) / g as f64,
+        });
+        let goodput = cx.goodput.clone().map(|slo| Goodput {
+            slo,
+            good_requests: self.good,
+            good_fraction: if self.requests == 0 {
+                0.0
+            } else {
+                self.good as f64 / self.requests as f64
+            },
+        });
+        let (input_lens, output_lens) = self.lens.take().unwrap_or_default();
+        BenchResult {
+            schema_version: SCHEMA_VERSION,
+            date: utc_stamp(run.start_unix),
+            backend: cx.backend,
+            model_id: cx.model_id,
+            tokenizer_id: cx.tokenizer_id,
+            num_prompts: self.requests as usize,
+            request_rate: cx.request_rate,
+            burstiness: cx.config.burstiness,
+            max_concurrency: cx.config.concurrency,
+            duration,
+            benchmark_start_time_unix: run.start_unix,
+            benchmark_end_time_unix: run.end_unix,
+            completed: self.ok,
+            failed,
+            total_input_tokens: total_input,
+            total_output_tokens: total_output,
+            request_throughput: per_s(self.ok as f64),
+            request_goodput: goodput.as_ref().map(|g| per_s(g.good_requests as f64)),
+            output_throughput: per_s(total_output as f64),
+            input_throughput: per_s(total_input as f64),
+            total_token_throughput: per_s((total_input + total_output) as f64),
+            ttft: TtftStats::from(self.ttft_ms.summary()),
+            tpot,
+            itl: ItlStats::from(itl),
+            e2el: E2elStats::from(self.e2el_ms.summary()),
+            interactivity: Interactivity::from_tpot_ms(&tpot),
+            per_gpu,
+            input_lens,
+            output_lens,
+            warmups: run.warmup_records.len(),
+            stop: if cx.config.duration_s.is_some() {
+                "duration"
+            } else {
+                "count"
             }
+            .into(),
+            config: cx.config,
+            provenance: cx.provenance,
+            tokens,
+            failures,
+            goodput,
+            self_check,
+            mono_start_ns: run.start_ns,
+            power: None,
+            agentic: None,
         }
     }
-    failures.all_requests_e2el_ms = Summary::of(&mut all_e2el);
 
-    // ---- self-check
-    // In a closed loop every slot's first request is due at the start, and one thread sends
-    // them one after another: that ramp is reported on its own, not as steady-state send lag.
-    let closed = cx.request_rate.is_infinite();
-    let initial = |r: &RequestRecord| closed && r.sched_ns == run.start_ns;
-    let mut send_lag: Vec<f64> = all
-        .iter()
-        .filter(|r| !initial(r))
-        .map(|r| ms(r.send_lag_ns()))
-        .collect();
-    let ramp_ms = all
-        .iter()
-        .filter(|r| initial(r))
-        .map(|r| ms(r.send_ns.saturating_sub(run.start_ns)))
-        .fold(0.0, f64::max);
-    let mut queue: Vec<f64> = all.iter().map(|r| ms(r.queue_ns)).collect();
-    let mut connect: Vec<f64> = all
-        .iter()
-        .filter(|r| r.connect_ns > 0)
-        .map(|r| ms(r.connect_ns))
-        .collect();
-    let max_thread = run.thread_cpu.iter().cloned().fold(0.0, f64::max);
-    let mut sc = SelfCheck {
-        send_lag_ms: Summary::of(&mut send_lag),
-        ramp_ms,
-        queue_wait_ms: Summary::of(&mut queue),
-        timer_lag_ms: run.loop_lag_us.summary(1e-3),
-        max_thread_cpu_percent: max_thread * 100.0,
-        process_cpu_percent: run.process_cpu * 100.0,
-        client_threads: run.thread_cpu.len(),
-        peak_rss_mb: cx.peak_rss_bytes as f64 / 1e6,
-        connect_ms: Summary::of(&mut connect),
-        connections_opened: run.connections_opened,
-        ..Default::default()
-    };
-    if max_thread >= BUSY_THREAD_FRACTION {
-        sc.reasons.push(format!(
-            "an I/O thread was busy {:.0}% of the window (limit {:.0}%): the client may have read late",
-            max_thread * 100.0,
-            BUSY_THREAD_FRACTION * 100.0
-        ));
-    }
-    if sc.timer_lag_ms.p99 > MAX_LOOP_LAG_P99_MS {
-        sc.reasons.push(format!(
-            "event-loop lag p99 {:.2} ms > {MAX_LOOP_LAG_P99_MS} ms: arriving bytes waited that long to be timestamped",
-            sc.timer_lag_ms.p99
-        ));
-    }
-    if sc.send_lag_ms.p99 > MAX_SEND_LAG_P99_MS {
-        sc.reasons.push(format!(
-            "send lag p99 {:.2} ms > {MAX_SEND_LAG_P99_MS} ms: requests left later than scheduled",
-            sc.send_lag_ms.p99
-        ));
-    }
-    sc.client_bound = !sc.reasons.is_empty();
-
-    let per_gpu = cx.num_gpus.filter(|&g| g > 0).map(|g| PerGpu {
-        num_gpus: g,
-        tput_per_gpu: per_s((total_input + total_output) as f64) / g as f64,
-        output_tput_per_gpu: per_s(total_output as f64) / g as f64,
-        input_tput_per_gpu: per_s(total_input as f64) / g as f64,
-    });
-    let goodput = cx.goodput.clone().map(|slo| Goodput {
-        slo,
-        good_requests: good,
-        good_fraction: if all.is_empty() {
-            0.0
+    fn token_accounting(&mut self, run: &PointRun, cx: &Context) -> TokenAccounting {
+        let mut tk = std::mem::take(&mut self.tokens);
+        tk.client_input_tokens = self.total_input;
+        tk.input_lengths = cx.input_lengths.clone();
+        tk.tokenize_probe = cx.tokenize_probe.clone();
+        tk.retokenize_skipped = run.retokenize_skipped;
+        tk.output_lengths = std::mem::take(&mut self.out_len).finish();
+        let ok = self.ok;
+        tk.output_tokens_source = if ok == 0 || tk.requests_with_usage == ok {
+            "usage"
+        } else if tk.requests_with_usage == 0 && tk.requests_retokenized == ok {
+            "tokenizer"
+        } else if tk.requests_with_usage == 0 && tk.requests_retokenized == 0 {
+            "chunks"
         } else {
-            good as f64 / all.len() as f64
-        },
-    });
-
-    BenchResult {
-        schema_version: SCHEMA_VERSION,
-        date: utc_stamp(run.start_unix),
-        backend: cx.backend,
-        model_id: cx.model_id,
-        tokenizer_id: cx.tokenizer_id,
-        num_prompts: all.len(),
-        request_rate: cx.request_rate,
-        burstiness: cx.config.burstiness,
-        max_concurrency: cx.config.concurrency,
-        duration,
-        benchmark_start_time_unix: run.start_unix,
-        benchmark_end_time_unix: run.end_unix,
-        completed: ok.len() as u64,
-        failed: (all.len() - ok.len()) as u64,
-        total_input_tokens: total_input,
-        total_output_tokens: total_output,
-        request_throughput: per_s(ok.len() as f64),
-        request_goodput: goodput.as_ref().map(|g| per_s(g.good_requests as f64)),
-        output_throughput: per_s(total_output as f64),
-        input_throughput: per_s(total_input as f64),
-        total_token_throughput: per_s((total_input + total_output) as f64),
-        ttft: TtftStats::from(Summary::of(&mut ttft)),
-        tpot: tpot_stats,
-        itl: ItlStats::from(itl.summary(1e-3)),
-        e2el: E2elStats::from(Summary::of(&mut e2el)),
-        interactivity: Interactivity::from_tpot_ms(&tpot_stats),
-        per_gpu,
-        input_lens,
-        output_lens,
-        warmups: run.warmup_records.len(),
-        stop: if cx.config.duration_s.is_some() {
-            "duration"
-        } else {
-            "count"
+            "mixed"
         }
-        .into(),
-        config: cx.config,
-        provenance: cx.provenance,
-        tokens,
-        failures,
-        goodput,
-        self_check: sc,
-        mono_start_ns: run.start_ns,
-        power: None,
-        agentic: None,
+        .to_string();
+        tk
+    }
+
+    fn failure_summary(&mut self, max_failure_rate: f64) -> FailureSummary {
+        let failed = self.requests - self.ok;
+        FailureSummary {
+            failed,
+            failure_rate: if self.requests == 0 {
+                0.0
+            } else {
+                failed as f64 / self.requests as f64
+            },
+            max_failure_rate,
+            all_requests_e2el_ms: self.all_e2el_ms.summary(),
+            ..std::mem::take(&mut self.failures)
+        }
+    }
+
+    fn self_check(&mut self, run: &PointRun, cx: &Context) -> SelfCheck {
+        let max_thread = run.thread_cpu.iter().cloned().fold(0.0, f64::max);
+        let mut sc = SelfCheck {
+            send_lag_ms: self.send_lag_ms.summary(),
+            ramp_ms: self.ramp_ms,
+            queue_wait_ms: self.queue_ms.summary(),
+            timer_lag_ms: run.loop_lag_us.summary(1e-3),
+            max_thread_cpu_percent: max_thread * 100.0,
+            process_cpu_percent: run.process_cpu * 100.0,
+            client_threads: run.thread_cpu.len(),
+            peak_rss_mb: cx.peak_rss_bytes as f64 / 1e6,
+            connect_ms: self.connect_ms.summary(),
+            connections_opened: run.connections_opened,
+            ..Default::default()
+        };
+        if max_thread >= BUSY_THREAD_FRACTION {
+            sc.reasons.push(format!(
+                "an I/O thread was busy {:.0}% of the window (limit {:.0}%): the client may have read late",
+                max_thread * 100.0,
+                BUSY_THREAD_FRACTION * 100.0
+            ));
+        }
+        if sc.timer_lag_ms.p99 > MAX_LOOP_LAG_P99_MS {
+            sc.reasons.push(format!(
+                "event-loop lag p99 {:.2} ms > {MAX_LOOP_LAG_P99_MS} ms: arriving bytes waited that long to be timestamped",
+                sc.timer_lag_ms.p99
+            ));
+        }
+        if sc.send_lag_ms.p99 > MAX_SEND_LAG_P99_MS {
+            sc.reasons.push(format!(
+                "send lag p99 {:.2} ms > {MAX_SEND_LAG_P99_MS} ms: requests left later than scheduled",
+                sc.send_lag_ms.p99
+            ));
+        }
+        sc.client_bound = !sc.reasons.is_empty();
+        sc
     }
 }
 
-#[derive(Default)]
+/// Inter-token gaps, µs.
+enum Gaps {
+    Exact(CountDistribution),
+    Sketched(Sketch),
+}
+
+impl Gaps {
+    fn extend(&mut self, gaps: &[u32]) {
+        match self {
+            Gaps::Exact(d) => d.extend(gaps),
+            Gaps::Sketched(s) => gaps.iter().for_each(|&g| s.add(f64::from(g))),
+        }
+    }
+
+    fn merge(&mut self, o: Gaps) {
+        match (self, o) {
+            (Gaps::Exact(a), Gaps::Exact(b)) => a.merge(&b),
+            (Gaps::Sketched(a), Gaps::Sketched(b)) => a.merge(b),
+            _ => unreachable!("one point's tallies keep their gaps alike"),
+        }
+    }
+}
+
+fn ms(ns: u64) -> f64 {
+    ns as f64 / 1e6
+}
+
+#[derive(Default, Clone)]
 struct LengthAcc {
     n: u64,
     min: u64,
@@ -300,6 +492,20 @@ impl LengthAcc {
         self.sum += got;
         self.mismatch_sum += got as i64 - want as i64;
         self.mismatched += u64::from(got != want);
+    }
+
+    fn merge(&mut self, o: &LengthAcc) {
+        if o.n == 0 {
+            return;
+        }
+        if self.n == 0 || o.min < self.min {
+            self.min = o.min;
+        }
+        self.max = self.max.max(o.max);
+        self.n += o.n;
+        self.sum += o.sum;
+        self.mismatch_sum += o.mismatch_sum;
+        self.mismatched += o.mismatched;
     }
 
     fn finish(self) -> LengthStats {
@@ -331,8 +537,6 @@ pub fn utc_stamp(unix: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::Failure;
-    use servebench_core::stats::CountDistribution;
     use servebench_core::FailureKind;
 
     fn rec(i: u32, send: u64, first: u64, gaps_ms: &[u64], usage: Option<u32>) -> RequestRecord {

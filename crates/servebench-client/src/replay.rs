@@ -26,11 +26,14 @@
 //!   (InferenceX's 256k corpus drops such requests the same way, keeping the rest's timing).
 //! - **Theoretical hits**: each measured turn records how many of its leading blocks its
 //!   session had sent before (history included), the hits an unbounded prefix cache gives.
-//! - **Memory** follows the sessions in flight: the trace is streamed, a finished request's
-//!   inter-token gaps go into one histogram per I/O thread (and, with a request log, into its
-//!   line), and what stays of it is its fixed-size record.
+//! - **Memory** follows the sessions in flight: the trace is streamed, and a finished measured
+//!   request is counted into its I/O thread's tallies (latencies, gaps and lengths sketched:
+//!   bounded by the values' ranges, not their number), written to the request log, and
+//!   dropped. Only the warmups' few records stay, for their lines after the run.
 
+use crate::agentic::AgenticTally;
 use crate::exchange::{RequestIds, Scratch, Slot, Target};
+use crate::metrics::{Sketch, Tally};
 use crate::record::{RequestRecord, TurnTag};
 use crate::request_log::{LogBuffer, LogWriter, RequestLog};
 use crate::runner::{self, LagProbe, PointRun, Progress, PHASE_DONE, PHASE_MEASURE, PHASE_WARMUP};
@@ -38,6 +41,7 @@ use crate::server_watch::{Edge, Watch};
 use rand::{Rng, SeedableRng};
 use servebench_core::clock::{mono_ns, process_cpu_ns, thread_cpu_ns, unix_time_s};
 use servebench_core::hash::{fnv1a, mix64 as mix};
+use servebench_core::result::GoodputSpec;
 use servebench_core::stats::CountDistribution;
 use servebench_dataset::blocks::BlockText;
 use servebench_dataset::trace::{PrefixTrie, Session, Turn};
@@ -70,6 +74,17 @@ pub struct ReplaySpec {
     pub threads: usize,
     /// Prefix of the `X-Request-Id` header and of session ids, unique per point.
     pub request_id_prefix: String,
+    /// The SLOs goodput counts against.
+    pub goodput: Option<GoodputSpec>,
+}
+
+/// A replayed point: its window, its measured requests tallied, and its sessions' counts.
+pub struct Replayed {
+    /// The window; it keeps the warmups' records, not the measured ones (the tallies have them).
+    pub run: PointRun,
+    pub tally: Tally<Sketch>,
+    pub agentic: AgenticTally,
+    pub counts: ReplayCounts,
 }
 
 /// Who else follows a replayed point.
@@ -93,6 +108,10 @@ pub struct ReplayCounts {
     pub trace_error: Option<String>,
     /// Writing the request log failed (the result is still whole).
     pub requests_out_error: Option<String>,
+    /// The most measured requests in flight at once (above the lanes where subagents fan out).
+    pub max_in_flight: u64,
+    /// When the first measured request completed (0: none did).
+    pub first_end_ns: u64,
 }
 
 /// Filler warmups: this many prompt tokens, one output token.
@@ -174,6 +193,9 @@ struct Shared {
     sessions_started: AtomicU64,
     sessions_completed: AtomicU64,
     skipped: AtomicU64,
+    first_end: AtomicU64,
+    in_flight: AtomicU64,
+    max_in_flight: AtomicU64,
 }
 
 impl Shared {
@@ -217,31 +239,27 @@ struct Ctx {
     sh: Arc<Shared>,
     scratch: RefCell<Scratch>,
     pool: RefCell<Vec<Slot>>,
-    records: RefCell<Vec<RequestRecord>>,
+    tally: RefCell<Tally<Sketch>>,
+    agentic: RefCell<AgenticTally>,
     warmup_records: RefCell<Vec<RequestRecord>>,
-    /// The inter-token gaps (µs) of this thread's successful measured requests.
-    itl_us: RefCell<CountDistribution>,
     log: Option<RefCell<LogBuffer>>,
     connections: Cell<u64>,
 }
 
 impl Ctx {
-    /// Keeps a finished request; a measured one's gaps go into the histogram and its log line,
-    /// and out of memory (a warmup's few stay for its line after the run).
-    fn keep(&self, mut rec: RequestRecord) {
+    /// Counts a finished measured request and writes its line, then lets it go (a warmup's
+    /// record stays, for its line after the run).
+    fn keep(&self, rec: RequestRecord) {
         if rec.warmup {
             self.warmup_records.borrow_mut().push(rec);
             return;
         }
-        if rec.ok() {
-            self.itl_us.borrow_mut().extend(&rec.gaps_us);
-        }
+        self.tally.borrow_mut().add(&rec);
+        self.agentic.borrow_mut().add(&rec, &self.sh.first_end);
         if let Some(log) = &self.log {
             let start = self.sh.start_ns.load(Ordering::Relaxed);
             log.borrow_mut().push(&rec, start);
         }
-        rec.gaps_us = Vec::new();
-        self.records.borrow_mut().push(rec);
     }
 }
 
@@ -265,7 +283,7 @@ pub fn run(
     open: Opener,
     progress: Arc<Progress>,
     observers: Observers<'_>,
-) -> (PointRun, ReplayCounts) {
+) -> Replayed {
     let threads = spec.threads.clamp(1, spec.lanes.max(1));
     let wrap = spec.duration.is_some();
     let salt = mix(spec.seed ^ fnv1a(spec.request_id_prefix.as_bytes()));
@@ -286,6 +304,9 @@ pub fn run(
         sessions_started: AtomicU64::new(0),
         sessions_completed: AtomicU64::new(0),
         skipped: AtomicU64::new(0),
+        first_end: AtomicU64::new(u64::MAX),
+        in_flight: AtomicU64::new(0),
+        max_in_flight: AtomicU64::new(0),
     });
     progress.warmup_total.store(
         (sh.spec.lanes * (sh.spec.warmups_per_lane + 1)) as u64,
@@ -342,27 +363,17 @@ pub fn run(
         process_cpu: 0.0,
         connections_opened: 0,
         retokenize_skipped: 0,
-        itl_us: Some(CountDistribution::new()),
+        itl_us: None,
     };
-    let mut done: Vec<WorkerOut> = workers
-        .into_iter()
-        .map(|h| h.join().expect("I/O thread panicked"))
-        .collect();
-    // Into the largest thread's records, sized once: the records are the one thing a replay
-    // keeps per request, so they are never held twice.
-    if let Some(big) = (0..done.len()).max_by_key(|&i| done[i].records.len()) {
-        out.records = std::mem::take(&mut done[big].records);
-        out.records
-            .reserve_exact(done.iter().map(|w| w.records.len()).sum::<usize>());
-    }
+    let mut tally = Tally::new(sh.spec.goodput.clone(), None);
+    let mut agentic = AgenticTally::default();
     let mut log_error = None;
-    for mut w in done {
+    for h in workers {
+        let mut w = h.join().expect("I/O thread panicked");
         log_error = log_error.or(w.log_error.take());
-        out.records.append(&mut w.records);
+        tally.merge(w.tally);
+        agentic.merge(w.agentic);
         out.warmup_records.append(&mut w.warmup_records);
-        if let Some(itl) = out.itl_us.as_mut() {
-            itl.merge(&w.itl_us);
-        }
         out.loop_lag_us.merge(&w.lag);
         out.thread_cpu.push(w.cpu);
         out.connections_opened += w.connections;
@@ -372,36 +383,37 @@ pub fn run(
     }
     let process_cpu1 = process_cpu_ns();
     probe.finish();
-    out.end_ns = out
-        .records
-        .iter()
-        .map(|r| r.end_ns)
-        .max()
-        .unwrap_or(start_ns)
-        .max(start_ns);
+    out.end_ns = tally.last_end_ns().max(start_ns);
     out.end_unix = start_unix + (out.end_ns - start_ns) as f64 / 1e9;
     out.process_cpu = (process_cpu1 - process_cpu0) as f64 / (out.end_ns - start_ns).max(1) as f64;
-    out.records.sort_unstable_by_key(|r| r.index);
     out.warmup_records.sort_unstable_by_key(|r| r.index);
     progress.phase.store(PHASE_DONE, Ordering::Relaxed);
     let written = log
         .map(|l| l.finish(&out.warmup_records, Some(sh.spec.lanes), start_ns))
         .and_then(Result::err)
         .map(|e| e.to_string());
+    let first_end = sh.first_end.load(Ordering::Relaxed);
     let counts = ReplayCounts {
         sessions_started: sh.sessions_started.load(Ordering::Relaxed),
         sessions_completed: sh.sessions_completed.load(Ordering::Relaxed),
         skipped_over_context: sh.skipped.load(Ordering::Relaxed),
         trace_error: sh.source.state.lock().expect("lock").error.clone(),
         requests_out_error: log_error.or(written),
+        max_in_flight: sh.max_in_flight.load(Ordering::Relaxed),
+        first_end_ns: if first_end == u64::MAX { 0 } else { first_end },
     };
-    (out, counts)
+    Replayed {
+        run: out,
+        tally,
+        agentic,
+        counts,
+    }
 }
 
 struct WorkerOut {
-    records: Vec<RequestRecord>,
+    tally: Tally<Sketch>,
+    agentic: AgenticTally,
     warmup_records: Vec<RequestRecord>,
-    itl_us: CountDistribution,
     log_error: Option<String>,
     lag: CountDistribution,
     cpu: f64,
@@ -420,13 +432,14 @@ fn worker(
         .build()
         .expect("tokio runtime");
     let local = tokio::task::LocalSet::new();
+    let tally = Tally::new(sh.spec.goodput.clone(), None);
     let ctx = Rc::new(Ctx {
         sh,
         scratch: RefCell::new(Scratch::new()),
         pool: RefCell::new(Vec::new()),
-        records: RefCell::new(Vec::new()),
+        tally: RefCell::new(tally),
+        agentic: RefCell::new(AgenticTally::default()),
         warmup_records: RefCell::new(Vec::new()),
-        itl_us: RefCell::new(CountDistribution::new()),
         log: log.map(RefCell::new),
         connections: Cell::new(0),
     });
@@ -469,9 +482,9 @@ fn worker(
     let ctx = Rc::into_inner(ctx).expect("the lanes are done with the context");
     WorkerOut {
         log_error: ctx.log.and_then(|l| l.into_inner().finish()),
-        records: ctx.records.take(),
+        tally: ctx.tally.into_inner(),
+        agentic: ctx.agentic.into_inner(),
         warmup_records: ctx.warmup_records.take(),
-        itl_us: ctx.itl_us.take(),
         lag,
         cpu,
         connections: ctx.connections.get(),
@@ -773,6 +786,10 @@ async fn send(ctx: &Ctx, play: &Play, kind: Kind, t: &Turn, pause: Duration) -> 
         ..Default::default()
     };
     let mut slot = ctx.pool.borrow_mut().pop().unwrap_or_default();
+    if !warmup {
+        let now = sh.in_flight.fetch_add(1, Ordering::Relaxed) + 1;
+        sh.max_in_flight.fetch_max(now, Ordering::Relaxed);
+    }
     let (rec, opened) = runner::send(
         &mut slot,
         &ctx.scratch,
@@ -786,6 +803,9 @@ async fn send(ctx: &Ctx, play: &Play, kind: Kind, t: &Turn, pause: Duration) -> 
         None,
     )
     .await;
+    if !warmup {
+        sh.in_flight.fetch_sub(1, Ordering::Relaxed);
+    }
     ctx.pool.borrow_mut().push(slot);
     ctx.connections.set(ctx.connections.get() + opened);
     let p = &sh.progress;

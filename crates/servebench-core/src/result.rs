@@ -447,17 +447,44 @@ impl AgenticStat {
         }
     }
 
+    /// The stat block of a sample kept whole or sketched.
+    pub fn of_sample(s: &mut impl crate::stats::Sample) -> AgenticStat {
+        let (mean, std) = s.mean_std();
+        let p = s.percentiles(&[50.0, 75.0, 90.0, 95.0]);
+        AgenticStat {
+            mean,
+            p50: p[0],
+            p75: p[1],
+            p90: p[2],
+            p95: p[3],
+            std,
+        }
+    }
+
     /// The stat block of a histogram's sample, each value multiplied by `unit`.
     pub fn of_counts(d: &crate::stats::CountDistribution, unit: f64) -> AgenticStat {
         let (mean, std) = d.mean_std();
         let p = d.percentiles(&[50.0, 75.0, 90.0, 95.0]);
         AgenticStat {
-            mean: mean * unit,
-            p50: p[0] * unit,
-            p75: p[1] * unit,
-            p90: p[2] * unit,
-            p95: p[3] * unit,
-            std: std * unit,
+            mean,
+            p50: p[0],
+            p75: p[1],
+            p90: p[2],
+            p95: p[3],
+            std,
+        }
+        .scaled(unit)
+    }
+
+    /// Every statistic multiplied by `k` (a change of unit).
+    pub fn scaled(self, k: f64) -> AgenticStat {
+        AgenticStat {
+            mean: self.mean * k,
+            p50: self.p50 * k,
+            p75: self.p75 * k,
+            p90: self.p90 * k,
+            p95: self.p95 * k,
+            std: self.std * k,
         }
     }
 }
@@ -521,6 +548,9 @@ pub struct Agentic {
     pub output_expected: AgenticStat,
     #[serde(default)]
     pub input_tokens: AgenticStat,
+    /// The output lengths received (InferenceX's `tokens.output_actual`).
+    #[serde(default)]
+    pub output_actual: AgenticStat,
     /// Completions per 1-second window, first to last completion.
     pub qps: AgenticStat,
     pub qps_windows: u64,

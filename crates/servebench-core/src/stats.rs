@@ -204,6 +204,202 @@ impl CountDistribution {
     }
 }
 
+/// A sample of non-negative values to summarise once complete: [`Vec<f64>`] keeps every value
+/// (exact statistics, memory per value), [`Sketch`] keeps a bounded histogram (exact count,
+/// mean, std, min and max; percentiles within [`SKETCH_RELATIVE_ERROR`]).
+pub trait Sample: Default + Send {
+    /// Keeps every value (exact percentiles).
+    const EXACT: bool;
+    fn add(&mut self, v: f64);
+    fn merge(&mut self, other: Self);
+    fn len(&self) -> u64;
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// Population mean and standard deviation; zeros when empty.
+    fn mean_std(&self) -> (f64, f64);
+    /// Percentiles `qs` (0-100, numpy's linear interpolation); zeros when empty.
+    fn percentiles(&mut self, qs: &[f64]) -> Vec<f64>;
+
+    /// The servebench summary of the sample.
+    fn summary(&mut self) -> Summary {
+        if self.is_empty() {
+            return Summary::default();
+        }
+        let (mean, std) = self.mean_std();
+        let p = self.percentiles(&[0.0, 50.0, 90.0, 99.0, 99.9, 100.0]);
+        Summary {
+            count: self.len(),
+            mean,
+            median: p[1],
+            std,
+            min: p[0],
+            max: p[5],
+            p90: p[2],
+            p99: p[3],
+            p999: p[4],
+        }
+    }
+}
+
+impl Sample for Vec<f64> {
+    const EXACT: bool = true;
+    fn add(&mut self, v: f64) {
+        self.push(v);
+    }
+
+    fn merge(&mut self, mut other: Self) {
+        self.append(&mut other);
+    }
+
+    fn len(&self) -> u64 {
+        <[f64]>::len(self) as u64
+    }
+
+    fn mean_std(&self) -> (f64, f64) {
+        if <[f64]>::is_empty(self) {
+            return (0.0, 0.0);
+        }
+        let n = <[f64]>::len(self) as f64;
+        let mean = self.iter().sum::<f64>() / n;
+        let var = self.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / n;
+        (mean, var.sqrt())
+    }
+
+    fn percentiles(&mut self, qs: &[f64]) -> Vec<f64> {
+        if !self.is_sorted_by(|a, b| a <= b) {
+            self.sort_unstable_by(|a, b| a.total_cmp(b));
+        }
+        qs.iter().map(|&q| percentile_sorted(self, q)).collect()
+    }
+
+    fn summary(&mut self) -> Summary {
+        Summary::of(self)
+    }
+}
+
+/// Mantissa bits a [`Sketch`] bucket keeps: buckets are 2^-10 of their value wide.
+const SKETCH_BITS: u32 = 10;
+/// The most a [`Sketch`] percentile is off, relative to the exact one's order statistics:
+/// half a bucket.
+pub const SKETCH_RELATIVE_ERROR: f64 = 1.0 / (2u64 << SKETCH_BITS) as f64;
+
+/// A log-linear histogram of non-negative values: a value's bucket is its float's exponent and
+/// the top [`SKETCH_BITS`] bits of its mantissa, so memory is bounded by the range of the
+/// values (1,024 buckets per doubling, counted only where used), not by their number. Count,
+/// mean, standard deviation (Welford, merged by Chan's formula), minimum and maximum are exact;
+/// an order statistic is its bucket's midpoint, clamped to the sample's range.
+#[derive(Debug, Clone, Default)]
+pub struct Sketch {
+    buckets: rustc_hash::FxHashMap<u32, u64>,
+    n: u64,
+    mean: f64,
+    m2: f64,
+    min: f64,
+    max: f64,
+}
+
+impl Sketch {
+    fn key(v: f64) -> u32 {
+        (v.to_bits() >> (52 - SKETCH_BITS)) as u32
+    }
+
+    fn midpoint(key: u32) -> f64 {
+        // Zero (a gap within one microsecond) is a value of its own, not a bucket's middle.
+        if key == 0 {
+            return 0.0;
+        }
+        let lo = f64::from_bits(u64::from(key) << (52 - SKETCH_BITS));
+        let hi = f64::from_bits(u64::from(key + 1) << (52 - SKETCH_BITS));
+        lo + (hi - lo) / 2.0
+    }
+}
+
+impl Sample for Sketch {
+    const EXACT: bool = false;
+    fn add(&mut self, v: f64) {
+        // Negative, NaN and infinite values have no place on a latency axis: kept as 0.
+        let v = if v.is_finite() { v.max(0.0) } else { 0.0 };
+        *self.buckets.entry(Self::key(v)).or_insert(0) += 1;
+        if self.n == 0 {
+            (self.min, self.max) = (v, v);
+        } else {
+            self.min = self.min.min(v);
+            self.max = self.max.max(v);
+        }
+        self.n += 1;
+        let d = v - self.mean;
+        self.mean += d / self.n as f64;
+        self.m2 += d * (v - self.mean);
+    }
+
+    fn merge(&mut self, other: Self) {
+        if other.n == 0 {
+            return;
+        }
+        if self.n == 0 {
+            *self = other;
+            return;
+        }
+        let (na, nb) = (self.n as f64, other.n as f64);
+        let d = other.mean - self.mean;
+        let n = na + nb;
+        self.mean += d * nb / n;
+        self.m2 += other.m2 + d * d * na * nb / n;
+        self.n += other.n;
+        self.min = self.min.min(other.min);
+        self.max = self.max.max(other.max);
+        for (k, c) in other.buckets {
+            *self.buckets.entry(k).or_insert(0) += c;
+        }
+    }
+
+    fn len(&self) -> u64 {
+        self.n
+    }
+
+    fn mean_std(&self) -> (f64, f64) {
+        if self.n == 0 {
+            return (0.0, 0.0);
+        }
+        (self.mean, (self.m2 / self.n as f64).max(0.0).sqrt())
+    }
+
+    fn percentiles(&mut self, qs: &[f64]) -> Vec<f64> {
+        if self.n == 0 {
+            return vec![0.0; qs.len()];
+        }
+        let mut sorted: Vec<(u32, u64)> = self.buckets.iter().map(|(&k, &c)| (k, c)).collect();
+        sorted.sort_unstable();
+        let last = self.n - 1;
+        let kth = |k: u64| -> f64 {
+            if k == 0 {
+                return self.min;
+            }
+            if k >= last {
+                return self.max;
+            }
+            let mut seen = 0u64;
+            for &(key, c) in &sorted {
+                seen += c;
+                if k < seen {
+                    return Self::midpoint(key).clamp(self.min, self.max);
+                }
+            }
+            self.max
+        };
+        qs.iter()
+            .map(|q| {
+                let pos = q / 100.0 * last as f64;
+                let lo = pos.floor() as u64;
+                let hi = (lo + 1).min(last);
+                let (a, b) = (kth(lo), kth(hi));
+                a + (b - a) * (pos - lo as f64)
+            })
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -256,5 +452,82 @@ mod tests {
         }
         let ms = d.summary(1e-3);
         assert!((ms.mean - want.mean * 1e-3).abs() < 1e-12);
+    }
+
+    #[test]
+    fn a_sketch_is_exact_in_its_moments_and_within_half_a_bucket_in_its_percentiles() {
+        // Latencies from 0.3 ms to 5 s, skewed, in two halves merged as two threads' would be.
+        let values: Vec<f64> = (0..20_000u64)
+            .map(|i| 0.3 + ((i * 7919) % 10_007) as f64 * ((i % 13) as f64 + 1.0) / 26.0)
+            .collect();
+        let (mut a, mut b) = (Sketch::default(), Sketch::default());
+        for (i, &v) in values.iter().enumerate() {
+            if i % 2 == 0 {
+                a.add(v)
+            } else {
+                b.add(v)
+            }
+        }
+        a.merge(b);
+        let mut exact = values.clone();
+        let want = Summary::of(&mut exact);
+        let got = a.summary();
+        assert_eq!(got.count, 20_000);
+        assert_eq!((got.min, got.max), (want.min, want.max));
+        assert!(
+            (got.mean - want.mean).abs() < 1e-9 * want.mean,
+            "{} {}",
+            got.mean,
+            want.mean
+        );
+        assert!(
+            (got.std - want.std).abs() < 1e-9 * want.std,
+            "{} {}",
+            got.std,
+            want.std
+        );
+        for (g, w) in [
+            (got.median, want.median),
+            (got.p90, want.p90),
+            (got.p99, want.p99),
+            (got.p999, want.p999),
+        ] {
+            assert!((g - w).abs() <= w * SKETCH_RELATIVE_ERROR, "{g} vs {w}");
+        }
+        // A bucket is 2^-10 of its value wide: 5 s and 0.3 ms span about 14 doublings.
+        assert!(a.buckets.len() <= 15 * 1024, "{}", a.buckets.len());
+    }
+
+    #[test]
+    fn a_sketch_of_one_value_and_of_none() {
+        let mut s = Sketch::default();
+        assert_eq!(s.summary(), Summary::default());
+        s.add(12.5);
+        s.add(12.5);
+        let got = s.summary();
+        assert_eq!(
+            (got.mean, got.median, got.p99, got.std),
+            (12.5, 12.5, 12.5, 0.0)
+        );
+        // Zeros are exact (chunks in the same microsecond): the median of 0, 0, 12.5 is 0.
+        let mut z = Sketch::default();
+        [0.0, 0.0, 12.5].into_iter().for_each(|v| z.add(v));
+        assert_eq!(z.percentiles(&[50.0]), [0.0]);
+        // Out-of-range input is kept as 0, never poisons the moments.
+        s.add(f64::NAN);
+        s.add(-3.0);
+        assert_eq!(s.summary().min, 0.0);
+        assert!((s.summary().mean - 6.25).abs() < 1e-12);
+    }
+
+    #[test]
+    fn exact_samples_summarise_as_summary_of() {
+        let mut v = vec![4.0, 1.0, 3.0, 2.0];
+        assert_eq!(
+            Sample::summary(&mut v),
+            Summary::of(&mut [4.0, 1.0, 3.0, 2.0])
+        );
+        assert_eq!(v.percentiles(&[50.0]), [2.5]);
+        assert_eq!(v.mean_std().0, 2.5);
     }
 }

@@ -12,7 +12,7 @@
 use crate::plan::{Job, Topology, Workload};
 use crate::recipe::Worker;
 use serde_json::{json, Map, Value};
-use servebench_core::result::{AgenticStat, BenchResult, ServerWindow, UsageStat};
+use servebench_core::result::{Agentic, AgenticStat, BenchResult, ServerWindow, UsageStat};
 use servebench_core::server_metrics::ServerRates;
 use std::collections::BTreeMap;
 
@@ -82,11 +82,13 @@ fn per_second(itl: &Value) -> Value {
     )
 }
 
-fn lengths(v: &[u64]) -> Value {
-    let mut x: Vec<f64> = v.iter().map(|&n| n as f64).collect();
-    if x.is_empty() {
-        return Value::Null;
+/// The output lengths received: the replay's stat block, or (results written before it had
+/// one) the per-request lengths.
+fn output_actual(a: &Agentic, r: &BenchResult) -> Value {
+    if a.output_actual != AgenticStat::default() || r.output_lens.is_empty() {
+        return stat_block(&a.output_actual);
     }
+    let mut x: Vec<f64> = r.output_lens.iter().map(|&n| n as f64).collect();
     stat_block(&AgenticStat::of(&mut x))
 }
 
@@ -243,7 +245,7 @@ fn request_metrics(job: &Job, r: &BenchResult) -> Value {
         },
         "tokens": {
             "input": stat_block(&a.input_tokens),
-            "output_actual": lengths(&r.output_lens),
+            "output_actual": output_actual(a, r),
             "output_expected": stat_block(&a.output_expected),
         },
         "throughput": {

@@ -135,6 +135,16 @@ enum IxLauncher {
     Tilert,
 }
 
+impl IxLauncher {
+    fn name(self) -> &'static str {
+        match self {
+            IxLauncher::Amd => "InferenceX's AMD launcher",
+            IxLauncher::Llmd => "llm-d",
+            IxLauncher::Tilert => "TileRT",
+        }
+    }
+}
+
 fn ix_launcher(framework: &str) -> Option<IxLauncher> {
     match framework {
         f if crate::amd::Launcher::of(f).is_some() => Some(IxLauncher::Amd),
@@ -187,6 +197,37 @@ pub fn check_inferencex(dir: &std::path::Path) -> Result<PathBuf, String> {
     Ok(std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf()))
 }
 
+/// What the client sends a deployment beyond the requests: the headers carrying each session's
+/// id (none: the sweep's default), and the longest turn its service takes (where the recipe
+/// limits it); and the workers' `/metrics` endpoints (`http://addr:port`), read with the
+/// router's over a replay's window: those computing prompts for their cache counters and KV
+/// use, decode workers of a disaggregated deployment for their KV use only (the prompts' KV
+/// comes to them from the prefill side).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClientSettings {
+    pub session_headers: Vec<String>,
+    pub max_context: Option<u32>,
+    pub metrics_urls: Vec<String>,
+    pub gauge_urls: Vec<String>,
+}
+
+impl ClientSettings {
+    /// The metrics endpoints of `workers`, named by role (`decode-…` gauges only).
+    pub fn endpoints<'a>(
+        mut self,
+        workers: impl Iterator<Item = (&'a WorkerProcess, String)>,
+    ) -> ClientSettings {
+        for (w, url) in workers {
+            if w.name.starts_with("decode") {
+                self.gauge_urls.push(url);
+            } else {
+                self.metrics_urls.push(url);
+            }
+        }
+        self
+    }
+}
+
 /// Every process of a multi-node deployment.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ClusterDeployment {
@@ -203,6 +244,8 @@ pub struct ClusterDeployment {
     pub ready: Ready,
     /// The name the router serves the model under, where it is not the row's.
     pub served_model: Option<String>,
+    /// What an agentic replay sends besides the requests (the default: its own).
+    pub client: ClientSettings,
     /// Extra `srun` options of every worker step (an srt-slurm recipe's `srun_options`).
     pub srun_options: Vec<String>,
     /// Host folders its commands read (a setup script's), mounted where steps run in
@@ -238,10 +281,13 @@ pub fn deployment(
         return Err(format!("{}: not a multi-node job", job.config_key));
     };
     let simulated = l.engines == Engines::Sim || job.framework == "sim";
-    if let (Workload::Agentic { .. }, false) = (&job.workload, simulated) {
+    if let (Workload::Agentic { .. }, false, Some(launcher)) =
+        (&job.workload, simulated, ix_launcher(&job.framework))
+    {
         return Err(format!(
-            "{}: multi-node agentic-coding rows run on the simulated engine only (--engines sim): their real launch (srt-slurm's agentic benchmark) is not built yet",
-            job.config_key
+            "{}: a multi-node agentic-coding row of {} runs on the simulated engine only (--engines sim): InferenceX replays it with its own launcher scripts (benchmarks/multi_node/agentic/), which servebench does not reproduce; srt-slurm's (Dynamo) rows run",
+            job.config_key,
+            launcher.name()
         ));
     }
     if !simulated {
@@ -311,6 +357,8 @@ pub fn deployment(
         env: Vec::new(),
         files: Vec::new(),
     };
+    // The simulated workers count the cache hits and hold the KV cache; the router not.
+    let client = ClientSettings::default().endpoints(workers.iter().map(|w| (w, url(w))));
     Ok(ClusterDeployment {
         infra: Vec::new(),
         workers,
@@ -319,6 +367,7 @@ pub fn deployment(
         nodes_wanted: nodes_wanted(job),
         ready: Ready::Health,
         served_model: None,
+        client,
         srun_options: Vec::new(),
         mounts: Vec::new(),
     })

@@ -18,7 +18,7 @@
 //! its Envoy configuration fixes them.
 
 use crate::amd::PyText;
-use crate::cluster::{ClusterDeployment, Node, Probe, Ready, WorkerProcess};
+use crate::cluster::{ClientSettings, ClusterDeployment, Node, Probe, Ready, WorkerProcess};
 use crate::engine::{ServerCommand, ServerFile};
 use crate::plan::{Job, Topology};
 use crate::recipe::Worker;
@@ -288,6 +288,7 @@ pub fn deployment(r: &Render) -> Result<ClusterDeployment, LlmdError> {
             router_port: Some(ENVOY_ADMIN_PORT),
         },
         served_model: None,
+        client: ClientSettings::default(),
         srun_options: Vec::new(),
         mounts: Vec::new(),
     })

@@ -11,6 +11,7 @@
 //! every stored point. A failed point (server never healthy, crash, client failure gate) is
 //! recorded with its reason and the server log's tail, and the sweep goes on.
 
+use crate::cluster::ClientSettings;
 use crate::engine::{server_command, Engines, Launch, ServerCommand, HEALTH_PATH};
 use crate::plan::{Job, Workload};
 use crate::Recipes;
@@ -226,6 +227,8 @@ struct Server {
     /// The model name it serves, where not the job's (an srt-slurm recipe's
     /// `served-model-name`).
     model: Option<String>,
+    /// What an agentic replay sends it besides the requests (an srt-slurm recipe's).
+    client: ClientSettings,
     /// A deployment's process name (`prefill-0`, `etcd`), for what its errors say.
     name: String,
 }
@@ -291,6 +294,7 @@ impl Server {
             command: cmd.redacted_line(),
             workers: Vec::new(),
             model: None,
+            client: ClientSettings::default(),
             name: "the server".into(),
         }))
     }
@@ -881,6 +885,7 @@ fn start_cluster(
     workers.extend(procs);
     router.workers = workers;
     router.model = d.served_model.clone();
+    router.client = d.client.clone();
     let ready = match d.ready {
         Ready::Health => router.wait_healthy(deadline),
         Ready::Probes {
@@ -935,7 +940,7 @@ fn run_point(
             }
         };
         let before = scrape_metrics(&s.http);
-        let measured = bench(job, p.conc, &s.base_url, s.model.as_deref(), o);
+        let measured = bench(job, p.conc, s, o);
         let server_metrics = before
             .zip(scrape_metrics(&s.http))
             .map(|(b, a)| ServerMetrics::between(b, a));
@@ -1002,17 +1007,12 @@ fn run_point(
 }
 
 /// One `bench` point with InferenceX's parameters.
-fn bench(
-    job: &Job,
-    conc: u32,
-    base_url: &BaseUrl,
-    served: Option<&str>,
-    o: &SweepOptions,
-) -> Result<BenchResult, String> {
+fn bench(job: &Job, conc: u32, s: &Server, o: &SweepOptions) -> Result<BenchResult, String> {
     let c = conc as usize;
+    let base_url = &s.base_url;
     let mut opts = BenchOptions {
         base_url: base_url.clone(),
-        model: served.unwrap_or(&job.model).to_string(),
+        model: s.model.as_deref().unwrap_or(&job.model).to_string(),
         concurrency: vec![c],
         tokenizer: Some(o.tokenizer.clone()),
         ignore_eos: true,
@@ -1028,7 +1028,9 @@ fn bench(
             opts.num_prompts = Some(o.prompts_per_conc * c);
             opts.warmups = Some(o.warmups_per_conc * c);
         }
-        Workload::Agentic { duration_s, .. } => agentic_options(job, duration_s, o, &mut opts),
+        Workload::Agentic { duration_s, .. } => {
+            agentic_options(job, duration_s, o, &s.client, &mut opts)
+        }
     }
     let b = Bench::prepare(opts).map_err(|e| e.to_string())?;
     let point = b.points()[0];
@@ -1046,7 +1048,7 @@ fn bench(
     let progress = Arc::new(Progress::default());
     let mut result = match workload {
         Ok(ds) => b.run_point(point, ds, progress).result,
-        Err(trace) => b.run_replay(c, &trace, progress, None).outcome.result,
+        Err(trace) => b.run_replay(c, &trace, progress, None).result,
     };
     if let Some((rec, checks)) = &power {
         result.power = Some(servebench_power::measure(rec, &result, checks));
@@ -1055,15 +1057,26 @@ fn bench(
 }
 
 /// The client settings of an agentic row: the trace (a file, or generated sessions), the
-/// row's duration, the corpus's context rule, and a session header for affinity routers.
-fn agentic_options(job: &Job, duration_s: u32, o: &SweepOptions, opts: &mut BenchOptions) {
+/// row's duration, the corpus's context rule (and the deployment's own limit), and the session
+/// headers for affinity routers: the deployment's, else `X-Session-ID`.
+fn agentic_options(
+    job: &Job,
+    duration_s: u32,
+    o: &SweepOptions,
+    deployment: &ClientSettings,
+    opts: &mut BenchOptions,
+) {
     let a = &o.agentic;
     opts.dataset = servebench_dataset::DatasetKind::Trace;
     opts.seed = a.seed;
     opts.duration = Some(a.duration.unwrap_or(Duration::from_secs(duration_s.into())));
     opts.replay.warmups_per_lane = a.warmups_per_lane;
     opts.replay.pause_cap = a.pause_cap;
-    opts.replay.session_header = Some("X-Session-ID".into());
+    opts.replay.session_headers = if deployment.session_headers.is_empty() {
+        vec!["X-Session-ID".into()]
+    } else {
+        deployment.session_headers.clone()
+    };
     opts.replay.within_server_context = true;
     match &a.trace {
         Some((path, format)) => {
@@ -1081,4 +1094,11 @@ fn agentic_options(job: &Job, duration_s: u32, o: &SweepOptions, opts: &mut Benc
     if !million {
         opts.replay.max_context = Some(CORPUS_256K_MAX_TOKENS);
     }
+    if let Some(limit) = deployment.max_context {
+        opts.replay.max_context = Some(opts.replay.max_context.map_or(limit, |m| m.min(limit)));
+    }
+    // Addresses the deployment built from the allocation's nodes and its own ports.
+    let urls = |v: &[String]| v.iter().filter_map(|u| BaseUrl::parse(u).ok()).collect();
+    opts.replay.server_metrics_urls = urls(&deployment.metrics_urls);
+    opts.replay.server_gauge_urls = urls(&deployment.gauge_urls);
 }

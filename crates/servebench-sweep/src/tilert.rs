@@ -15,7 +15,7 @@
 //! its copy in the node's Hugging Face cache (never downloaded; InferenceX's is a site path);
 //! the RDMA preflight's warnings are not repeated.
 
-use crate::cluster::{ClusterDeployment, Node, Probe, Ready, WorkerProcess};
+use crate::cluster::{ClientSettings, ClusterDeployment, Node, Probe, Ready, WorkerProcess};
 use crate::engine::ServerCommand;
 use crate::plan::{Job, Topology};
 use crate::recipe::Worker;
@@ -169,6 +169,7 @@ pub fn deployment(r: &Render) -> Result<ClusterDeployment, TilertError> {
             router_port: None,
         },
         served_model: Some(served_name(&env)),
+        client: ClientSettings::default(),
         srun_options: Vec::new(),
         mounts: Vec::new(),
     })

@@ -11,7 +11,7 @@ mod ix;
 
 use serde_json::Value;
 use servebench_sweep::cluster::{
-    deployment, nodes_needed, ClusterDeployment, LaunchRecipes, Node, Ready,
+    deployment, nodes_needed, ClientSettings, ClusterDeployment, LaunchRecipes, Node, Ready,
 };
 use servebench_sweep::engine::{Engines, Launch};
 use servebench_sweep::plan::Job;
@@ -786,4 +786,178 @@ fn settings_the_launcher_owns_are_refused_when_they_disagree() {
             .unwrap_err();
         assert!(e.contains(says), "{e}");
     }
+}
+
+/// An agentic-coding row of `framework` naming `recipe`: one pool of workers each side.
+fn agentic_job(framework: &str, recipe: &str, prefill: (u32, u32), decode: (u32, u32)) -> Job {
+    let pool = |(n, tp): (u32, u32), settings: &str| {
+        format!("          num-worker: {n}\n          tp: {tp}\n          ep: 1\n          dp-attn: false\n{settings}")
+    };
+    let settings =
+        format!("          additional-settings:\n          - \"CONFIG_FILE={recipe}\"\n");
+    let text = format!(
+        "row:\n  image: img\n  model: deepseek-ai/DeepSeek-R1-0528\n  model-prefix: dsr1\n  runner: cluster:gb200-nv\n  precision: fp4\n  framework: {framework}\n  multinode: true\n  disagg: true\n  kv-p2p-transfer: nixl\n  router: {{ name: dynamo-router, version: \"0.8.1\" }}\n  scenarios:\n    agentic-coding:\n    - search-space:\n      - conc-list: [16]\n        kv-offloading: none\n        prefill:\n{}        decode:\n{}",
+        pool(prefill, &settings),
+        pool(decode, "")
+    );
+    ix::plan_row(&text)
+}
+
+/// The low-latency recipe as an agentic one: nginx keeps a session on one frontend by
+/// `X-Correlation-ID` with a longer keepalive, and its benchmark is InferenceX's agentic replay.
+fn agentic_recipe(extra_env: &str) -> String {
+    let text =
+        std::fs::read_to_string(fixtures().join("sglang-dsr1-fp4-gb200-low-latency.yaml")).unwrap();
+    let (head, _) = text.split_once("\nbenchmark:").unwrap();
+    head.replace(
+        "  nginx_container: nginx-sqsh\n",
+        "  nginx_container: nginx-sqsh\n  nginx_session_affinity: true\n  nginx_session_affinity_header: X-Correlation-ID\n  nginx_keepalive_timeout: 900s\n",
+    ) + &format!(
+        "\nbenchmark:\n  type: custom\n  command: bash /infmax-workspace/benchmarks/multi_node/agentic_srt.sh\n  env:\n    PORT: \"8000\"\n    AIPERF_HTTP_X_DYNAMO_SESSION_ID_FROM_CORRELATION_ID: \"true\"\n{extra_env}"
+    )
+}
+
+fn nginx_conf(d: &ClusterDeployment) -> String {
+    d.router.command.files[0].contents.clone()
+}
+
+#[test]
+fn an_agentic_row_runs_its_recipes_workers_and_the_replay_keeps_sessions_together() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = agentic_recipe("    AIPERF_MAX_CONTEXT_LENGTH: \"131072\"\n");
+    std::fs::write(dir.path().join("agentic.yaml"), text).unwrap();
+    let l = launch(vec![dir.path().to_path_buf(), fixtures()]);
+    let j = agentic_job("dynamo-sglang", "recipes/agentic.yaml", (1, 4), (4, 4));
+    let n = nodes_needed(&j, Engines::Recipe, &l.recipes).unwrap();
+    let port = || -> std::io::Result<u16> { unreachable!("real deployments pick their own ports") };
+    let agentic = deployment(&j, &l, &nodes(n), port).unwrap();
+    // The same processes as the fixed-length row of the recipe srt-slurm rendered, but nginx.
+    let fixed = render(&job(
+        "dynamo-sglang",
+        "recipes/sglang-dsr1-fp4-gb200-low-latency.yaml",
+        (1, 4, 1, false),
+        (4, 4, 1, false),
+    ));
+    assert_eq!(agentic.workers, fixed.workers);
+    assert_eq!(agentic.frontends, fixed.frontends);
+    assert_eq!(agentic.infra, fixed.infra);
+    // srt-slurm's nginx.conf.j2 with affinity: the header's variable ($http_ + lower case,
+    // '-' → '_') is the hash key, a request without it hashed by its own id.
+    let conf = nginx_conf(&agentic);
+    for line in [
+        "map $http_x_correlation_id $frontend_hash_key {",
+        "default $http_x_correlation_id;",
+        "\"\" $request_id;",
+        "hash $frontend_hash_key consistent;",
+    ] {
+        assert!(conf.contains(line), "{line} not in\n{conf}");
+    }
+    assert_eq!(conf.matches("keepalive_timeout 900s;").count(), 2, "{conf}");
+    let plain = nginx_conf(&fixed);
+    assert!(
+        !plain.contains("hash ") && !plain.contains("map "),
+        "{plain}"
+    );
+    assert_eq!(plain.matches("keepalive_timeout 600s;").count(), 2);
+    // AIPerf's correlation id (nginx's key here), Dynamo's session header where the benchmark
+    // switches it on, and the recipe's context limit.
+    let ClientSettings {
+        session_headers,
+        max_context,
+        metrics_urls,
+        gauge_urls,
+    } = &agentic.client;
+    assert_eq!(
+        session_headers,
+        &["X-Correlation-ID", "X-Dynamo-Session-ID"]
+    );
+    assert_eq!(*max_context, Some(131_072));
+    assert_eq!(fixed.client.max_context, None);
+    // The replay reads each worker's engine metrics from its Dynamo system server: the prefill
+    // worker's on node00 (its cache counters and KV use), a decode worker's on each tray after
+    // it (its KV use only: its prompts' KV comes from the prefill worker).
+    let host = |u: &String| {
+        u.strip_prefix("http://")
+            .unwrap()
+            .split(':')
+            .next()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(
+        metrics_urls.iter().map(host).collect::<Vec<_>>(),
+        ["10.0.0.0"]
+    );
+    let mut hosts: Vec<String> = gauge_urls.iter().map(host).collect();
+    hosts.sort();
+    assert_eq!(hosts, ["10.0.0.1", "10.0.0.2", "10.0.0.3", "10.0.0.4"]);
+    for (u, w) in metrics_urls.iter().chain(gauge_urls).zip(&agentic.workers) {
+        let port = &w
+            .command
+            .env
+            .iter()
+            .find(|(k, _)| k == "DYN_SYSTEM_PORT")
+            .unwrap()
+            .1;
+        assert!(u.ends_with(&format!(":{port}")), "{u} vs {port}");
+    }
+}
+
+#[test]
+fn agentic_recipe_settings_servebench_cannot_honour_are_refused() {
+    for (edit, expected) in [
+        (
+            ("X-Correlation-ID\n", "X Correlation\n"),
+            "frontend.nginx_session_affinity_header 'X Correlation': expected a header name",
+        ),
+        (
+            ("900s", "ten minutes"),
+            "frontend.nginx_keepalive_timeout 'ten minutes': expected an nginx time",
+        ),
+        (
+            (
+                "  nginx_container:",
+                "  dedicated_node: true\n  nginx_container:",
+            ),
+            "frontend.dedicated_node is not launched by servebench",
+        ),
+        (
+            (
+                "  nginx_container:",
+                "  nginx_cache: on\n  nginx_container:",
+            ),
+            "unknown field `nginx_cache`",
+        ),
+    ] {
+        let (dir, j) = with_recipe(
+            &agentic_recipe("").replace(edit.0, edit.1),
+            (1, 4, 1, false),
+            (4, 4, 1, false),
+        );
+        let e = nodes_needed(&j, Engines::Recipe, &srt(&[dir.path().to_path_buf()]))
+            .err()
+            .unwrap_or_else(|| {
+                let l = launch(vec![dir.path().to_path_buf()]);
+                deployment(&j, &l, &nodes(5), || unreachable!()).unwrap_err()
+            });
+        assert!(e.contains(expected), "{e}");
+    }
+    let (dir, j) = with_recipe(
+        &agentic_recipe("    AIPERF_MAX_CONTEXT_LENGTH: lots\n"),
+        (1, 4, 1, false),
+        (4, 4, 1, false),
+    );
+    let l = launch(vec![dir.path().to_path_buf()]);
+    let e = deployment(&j, &l, &nodes(5), || unreachable!()).unwrap_err();
+    assert!(
+        e.contains("AIPERF_MAX_CONTEXT_LENGTH 'lots': expected a positive integer"),
+        "{e}"
+    );
+    // InferenceX's own launchers replay agentic rows with scripts of their own.
+    let amd = agentic_job("sglang-disagg", "recipes/x.yaml", (1, 8), (1, 8));
+    let e = deployment(&amd, &launch(vec![]), &nodes(2), || unreachable!()).unwrap_err();
+    assert!(
+        e.contains("InferenceX replays it with its own launcher scripts"),
+        "{e}"
+    );
 }

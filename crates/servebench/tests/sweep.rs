@@ -1349,8 +1349,8 @@ fn agentic_rows_replay_sessions_on_the_simulated_engine_with_and_without_offload
             "coding sessions resend their context: {theory}"
         );
         // Llama 3.3 70B's context is 131,072 tokens: longer turns are left out, not sent.
-        let lens = r["input_lens"].as_array().unwrap();
-        assert!(lens.iter().all(|n| n.as_u64().unwrap() <= 131_072));
+        let longest = r["tokens"]["input_lengths"]["max"].as_u64().unwrap();
+        assert!(longest > 0 && longest <= 131_072, "{longest}");
         let cmd = p["server_command"].as_str().unwrap();
         let metrics = p["server_metrics"]["delta"].as_object().unwrap();
         let external = metrics
@@ -1593,4 +1593,10 @@ fn a_multi_node_agentic_row_replays_through_the_router_with_prefill_offload() {
     assert!(!line("decode").contains("--kv-offload-gb"), "{cmd}");
     // Served at the model's native context.
     assert!(line("router").contains("--max-model-len 262144"), "{cmd}");
+    // The router counts no cache hits: the replay read its workers' /metrics with its own,
+    // and the prefill worker's hits are the trace's.
+    let w = &p["result"]["agentic"]["server_metrics"];
+    let gpu = w["gpu_cache_hit_rate"].as_f64().unwrap();
+    assert!((gpu - theory).abs() < 0.05, "{gpu} vs {theory}: {w}");
+    assert!(w["gpu_kv_usage"]["max"].as_f64().unwrap() > 0.0, "{w}");
 }

@@ -27,7 +27,7 @@ mod atom_models;
 pub mod sglang;
 mod sglang_models;
 
-use crate::cluster::{ClusterDeployment, Node, Ready, WorkerProcess};
+use crate::cluster::{ClientSettings, ClusterDeployment, Node, Ready, WorkerProcess};
 use crate::engine::ServerCommand;
 use crate::plan::{Job, Topology};
 use crate::recipe::Worker;
@@ -521,6 +521,7 @@ fn assemble(
         nodes_wanted: p.sizes.nodes(),
         ready,
         served_model: None,
+        client: ClientSettings::default(),
         srun_options: Vec::new(),
         mounts: vec![p.utils],
     }

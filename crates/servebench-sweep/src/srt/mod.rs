@@ -17,7 +17,7 @@
 //! override sets, srt-slurm's own setup scripts, KV stores, co-location, heterogeneous jobs)
 //! is refused with the reason, before any process starts.
 
-use crate::cluster::{ClusterDeployment, Node, Ready, WorkerProcess};
+use crate::cluster::{ClientSettings, ClusterDeployment, Node, Ready, WorkerProcess};
 use crate::engine::{ServerCommand, ServerFile};
 use crate::plan::{Job, Topology};
 use crate::recipe::Worker;
@@ -40,9 +40,9 @@ pub enum SrtError {
     Unsupported { file: PathBuf, message: String },
 }
 
-/// The typed part of an srt-slurm recipe; keys that only steer srt-slurm's own client,
-/// bookkeeping or batch options (`benchmark`, `identity`, `slurm`, `sbatch_directives`,
-/// `health_check`, `profiling`, …) are read past.
+/// The typed part of an srt-slurm recipe; keys that only steer srt-slurm's bookkeeping or
+/// batch options (`identity`, `slurm`, `sbatch_directives`, `health_check`, `profiling`, …)
+/// are read past, and of its `benchmark` only what servebench's client takes over.
 #[derive(Debug, Clone, Deserialize)]
 pub struct SrtRecipe {
     #[serde(default)]
@@ -64,6 +64,8 @@ pub struct SrtRecipe {
     pub srun_options: IndexMap<String, Value>,
     /// A script of srt-slurm's `configs/` folder every worker and frontend runs first.
     pub setup_script: Option<String>,
+    #[serde(default)]
+    pub benchmark: Benchmark,
     #[serde(flatten)]
     other: IndexMap<String, Value>,
 }
@@ -143,6 +145,7 @@ fn nullable<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D:
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Frontend {
     #[serde(rename = "type")]
     pub kind: Option<String>,
@@ -157,6 +160,93 @@ pub struct Frontend {
     pub num_additional_frontends: Option<u32>,
     /// nginx's image; an srt-slurm alias (no `:` or `/`) means its default image.
     pub nginx_container: Option<String>,
+    /// nginx hashes this header (default `X-Dynamo-Session-ID`) to pick a frontend, so a
+    /// session stays on one.
+    #[serde(default)]
+    pub nginx_session_affinity: bool,
+    pub nginx_session_affinity_header: Option<String>,
+    /// Idle timeout of client and upstream connections (srt-slurm's default 600s).
+    pub nginx_keepalive_timeout: Option<String>,
+    #[serde(default)]
+    pub nginx_raise_ulimit: bool,
+    /// trtllm-serve's orchestrator and a dedicated frontend node: refused, not launched.
+    pub ctx_router: Option<Value>,
+    pub gen_router: Option<Value>,
+    pub server_config_extra: Option<Value>,
+    pub orchestrator_placement: Option<String>,
+    pub dedicated_node: Option<bool>,
+}
+
+/// The recipe's own benchmark stage: servebench runs its client instead, taking from an
+/// agentic one (`type: custom`, InferenceX's `agentic_srt.sh`) the AIPerf switches that change
+/// what the server sees.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Benchmark {
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    #[serde(default)]
+    pub env: IndexMap<String, Value>,
+}
+
+impl SrtRecipe {
+    /// The client settings of an agentic replay against this deployment (but its workers'
+    /// metrics endpoints, which the layout gives), as AIPerf gets them:
+    /// the session id always in `X-Correlation-ID` (AIPerf's correlation id), in
+    /// `X-Dynamo-Session-ID` / `X-Session-ID` where the benchmark's environment switches them
+    /// on, and in nginx's affinity header; the context limit from `AIPERF_MAX_CONTEXT_LENGTH`.
+    pub fn client_settings(&self, file: &Path) -> Result<ClientSettings, SrtError> {
+        let env = &self.benchmark.env;
+        let on = |k: &str| {
+            env.get(k)
+                .is_some_and(|v| matches!(text(v).to_ascii_lowercase().as_str(), "1" | "true"))
+        };
+        let mut headers = vec!["X-Correlation-ID".to_string()];
+        for (switch, header) in [
+            (
+                "AIPERF_HTTP_X_DYNAMO_SESSION_ID_FROM_CORRELATION_ID",
+                "X-Dynamo-Session-ID",
+            ),
+            (
+                "AIPERF_HTTP_X_SESSION_ID_FROM_CORRELATION_ID",
+                "X-Session-ID",
+            ),
+        ] {
+            if on(switch) {
+                headers.push(header.to_string());
+            }
+        }
+        if self.frontend.nginx_session_affinity {
+            headers.push(self.frontend.affinity_header().to_string());
+        }
+        let mut seen = std::collections::HashSet::new();
+        headers.retain(|h| seen.insert(h.to_ascii_lowercase()));
+        let max_context =
+            match env.get("AIPERF_MAX_CONTEXT_LENGTH") {
+                None => None,
+                Some(v) => Some(text(v).parse::<u32>().ok().filter(|&n| n > 0).ok_or_else(
+                    || SrtError::Unsupported {
+                        file: file.to_path_buf(),
+                        message: format!(
+                        "benchmark.env.AIPERF_MAX_CONTEXT_LENGTH '{}': expected a positive integer",
+                        text(v)
+                    ),
+                    },
+                )?),
+            };
+        Ok(ClientSettings {
+            session_headers: headers,
+            max_context,
+            ..Default::default()
+        })
+    }
+}
+
+impl Frontend {
+    fn affinity_header(&self) -> &str {
+        self.nginx_session_affinity_header
+            .as_deref()
+            .unwrap_or("X-Dynamo-Session-ID")
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -305,6 +395,43 @@ fn check(recipe: &SrtRecipe) -> Result<(), String> {
             "resources.spread_workers: workers spread over nodes are not laid out by servebench"
                 .into(),
         );
+    }
+    let f = &recipe.frontend;
+    for (key, set) in [
+        ("ctx_router", f.ctx_router.is_some()),
+        ("gen_router", f.gen_router.is_some()),
+        ("server_config_extra", f.server_config_extra.is_some()),
+        (
+            "orchestrator_placement",
+            f.orchestrator_placement
+                .as_deref()
+                .is_some_and(|p| p != "head"),
+        ),
+        ("dedicated_node", f.dedicated_node == Some(true)),
+    ] {
+        if set {
+            return Err(format!("frontend.{key} is not launched by servebench"));
+        }
+    }
+    let valid_header = |h: &str| {
+        !h.is_empty()
+            && h.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    };
+    if !valid_header(f.affinity_header()) {
+        return Err(format!(
+            "frontend.nginx_session_affinity_header '{}': expected a header name",
+            f.affinity_header()
+        ));
+    }
+    if let Some(t) = f
+        .nginx_keepalive_timeout
+        .as_deref()
+        .filter(|t| !nginx_time(t))
+    {
+        return Err(format!(
+            "frontend.nginx_keepalive_timeout '{t}': expected an nginx time such as 600s"
+        ));
     }
     match recipe.frontend.kind.as_deref() {
         None | Some("dynamo") => {}
@@ -708,6 +835,9 @@ pub fn deployment(recipe: &SrtRecipe, r: &Render) -> Result<ClusterDeployment, S
         }
         mounts.extend(script.parent().map(Path::to_path_buf));
     }
+    let client = recipe
+        .client_settings(r.file)?
+        .endpoints(system_servers(&workers, r.nodes));
     Ok(ClusterDeployment {
         infra: infra_processes(recipe, infra),
         workers,
@@ -719,6 +849,7 @@ pub fn deployment(recipe: &SrtRecipe, r: &Render) -> Result<ClusterDeployment, S
             decode: expect.1,
         },
         served_model: Some(served_model(recipe, r.job)),
+        client,
         mounts,
         srun_options: recipe
             .srun_options
@@ -1367,7 +1498,7 @@ fn frontends(
         files: vec![ServerFile {
             arg: 1,
             name: "nginx.conf".into(),
-            contents: nginx_conf(listen, &upstreams),
+            contents: nginx_conf(listen, &upstreams, f),
         }],
     };
     let image = match f.nginx_container.as_deref() {
@@ -1381,16 +1512,42 @@ fn frontends(
 /// srt-slurm's nginx image where a recipe names none (or one of its aliases).
 const NGINX_IMAGE: &str = "nginx:1.27.4";
 
-/// nginx balancing round-robin over `upstreams`, streaming (no buffering), keeping upstream
-/// connections open, with room for large bodies and long idle sessions, as srt-slurm's.
-fn nginx_conf(listen: u16, upstreams: &[String]) -> String {
+/// A time nginx reads (`600s`, `10m`, `1h`, a bare number of seconds).
+fn nginx_time(t: &str) -> bool {
+    let digits = t.trim_end_matches(['s', 'm', 'h', 'd']);
+    !digits.is_empty() && t.len() - digits.len() <= 1 && digits.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// nginx balancing over `upstreams` as srt-slurm's: round-robin, or with session affinity a
+/// consistent hash of the affinity header (a request without it hashed by its own id, so an
+/// empty header cannot pin all traffic); streaming (no buffering), keeping upstream
+/// connections open, with room for large bodies and long idle sessions.
+fn nginx_conf(listen: u16, upstreams: &[String], f: &Frontend) -> String {
     let servers: String = upstreams
         .iter()
         .map(|u| format!("    server {u};\n"))
         .collect();
+    let keepalive = f.nginx_keepalive_timeout.as_deref().unwrap_or("600s");
+    let rlimit = if f.nginx_raise_ulimit {
+        "worker_rlimit_nofile 1048576;\n"
+    } else {
+        ""
+    };
+    let (map, hash) = if f.nginx_session_affinity {
+        let var = format!(
+            "$http_{}",
+            f.affinity_header().to_ascii_lowercase().replace('-', "_")
+        );
+        (
+            format!("  map {var} $frontend_hash_key {{\n    default {var};\n    \"\" $request_id;\n  }}\n"),
+            "    hash $frontend_hash_key consistent;\n",
+        )
+    } else {
+        (String::new(), "")
+    };
     format!(
         "worker_processes auto;
-pid /tmp/servebench-nginx-{listen}.pid;
+{rlimit}pid /tmp/servebench-nginx-{listen}.pid;
 error_log stderr;
 events {{
   worker_connections 65535;
@@ -1399,12 +1556,12 @@ events {{
 http {{
   access_log off;
   client_max_body_size 45m;
-  keepalive_timeout 600s;
+{map}  keepalive_timeout {keepalive};
   client_body_temp_path /tmp/servebench-nginx-{listen}-body;
   proxy_temp_path /tmp/servebench-nginx-{listen}-proxy;
   upstream frontends {{
-{servers}    keepalive 512;
-    keepalive_timeout 600s;
+{hash}{servers}    keepalive 512;
+    keepalive_timeout {keepalive};
   }}
   server {{
     listen {listen};
@@ -1453,6 +1610,18 @@ fn frontend(recipe: &SrtRecipe, infra: &Node, plane: &str, port: u16) -> ServerC
         env,
         files: Vec::new(),
     }
+}
+
+/// Each worker's Dynamo system server (`DYN_SYSTEM_PORT` on its first node), whose `/metrics`
+/// carries its engine's.
+fn system_servers<'a>(
+    workers: &'a [WorkerProcess],
+    nodes: &'a [Node],
+) -> impl Iterator<Item = (&'a WorkerProcess, String)> {
+    workers.iter().filter_map(|w| {
+        let (_, port) = w.command.env.iter().find(|(k, _)| k == "DYN_SYSTEM_PORT")?;
+        Some((w, format!("http://{}:{port}", nodes[w.node()].addr)))
+    })
 }
 
 /// Nodes `recipe`'s deployment of `job` takes: its pools' and a dedicated infra node.

@@ -87,9 +87,9 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 300.0)]
     pause_cap: f64,
     /// --dataset trace: send each session's id in this header (X-Session-ID for vllm-router's
-    /// consistent hashing, X-Dynamo-Session-ID for Dynamo).
+    /// consistent hashing, X-Dynamo-Session-ID for Dynamo); repeat for several.
     #[arg(long, value_name = "NAME")]
-    session_header: Option<String>,
+    session_header: Vec<String>,
     /// --dataset trace without --dataset-path: replay synthetic sessions drawn (with --seed)
     /// from this profile of published trace statistics: claude-code-042026 or agentx-062126.
     #[arg(long, value_name = "NAME")]
@@ -105,6 +105,16 @@ pub struct BenchArgs {
     /// seconds (its prefix-cache counters are read at the window's start and end).
     #[arg(long, default_value_t = 1.0, value_name = "SECONDS")]
     server_metrics_interval: f64,
+    /// --dataset trace: also read this endpoint's /metrics with the server's (a worker behind
+    /// a router; InferenceX's AIPERF_SERVER_METRICS_URLS); repeat for several. Their counters
+    /// are summed and the most used KV cache taken.
+    #[arg(long, value_name = "URL")]
+    server_metrics_url: Vec<String>,
+    /// --dataset trace: read only the KV-cache usage of this endpoint's /metrics (a decode
+    /// worker of a disaggregated deployment: the prompts' KV comes to it from the prefill
+    /// workers, so its cache counters are not the deployment's hits); repeat for several.
+    #[arg(long, value_name = "URL")]
+    server_gauges_url: Vec<String>,
     /// Ask the server to ignore EOS so every request generates exactly its output length
     /// (default: on for the random dataset, off otherwise).
     #[arg(long, num_args = 0..=1, default_missing_value = "true")]
@@ -373,7 +383,7 @@ pub fn run(a: BenchArgs) -> anyhow::Result<ExitCode> {
             },
             warmups_per_lane: a.warmups_per_lane,
             pause_cap: seconds("--pause-cap", a.pause_cap, 0.0)?,
-            session_header: a.session_header.clone(),
+            session_headers: a.session_header.clone(),
             profile: a.trace_profile.clone(),
             sessions: a.trace_sessions,
             max_context: a.trace_max_context,
@@ -383,6 +393,8 @@ pub fn run(a: BenchArgs) -> anyhow::Result<ExitCode> {
                 a.server_metrics_interval,
                 0.001,
             )?,
+            server_metrics_urls: urls("--server-metrics-url", &a.server_metrics_url)?,
+            server_gauge_urls: urls("--server-gauges-url", &a.server_gauges_url)?,
         },
     };
     let power = a
@@ -435,41 +447,44 @@ pub fn run(a: BenchArgs) -> anyhow::Result<ExitCode> {
         let progress = Arc::new(Progress::default());
         let bar = (!a.no_progress).then(|| spawn_bar(progress.clone(), conc));
         let mut log_error = None;
-        let mut outcome = match (&trace, conc) {
+        // A replay writes its lines as it runs and keeps no records; a fixed dataset's point
+        // gives its records for the lines.
+        let (mut result, run) = match (&trace, conc) {
             (Some(t), Some(lanes)) => {
                 let r = bench.run_replay(lanes, t, progress, requests_out.clone());
                 log_error = r.counts.requests_out_error;
-                r.outcome
+                (r.result, None)
             }
             (Some(_), None) => bail!("--dataset trace needs --concurrency (the number of lanes)"),
-            (None, _) => bench.run_point(conc, bench.dataset(conc)?, progress),
+            (None, _) => {
+                let o = bench.run_point(conc, bench.dataset(conc)?, progress);
+                (o.result, Some(o.run))
+            }
         };
         if let Some(b) = bar {
             let _ = b.join();
         }
         if let Some((rec, checks)) = &power {
-            let p = servebench_power::measure(rec, &outcome.result, checks);
+            let p = servebench_power::measure(rec, &result, checks);
             if !p.valid && a.require_power {
                 gate_failed = true;
                 eprintln!(
                     "servebench: the power measurement at {point} is invalid (--require-power)"
                 );
             }
-            outcome.result.power = Some(p);
+            result.power = Some(p);
         }
-        print!("{}", report::summary(&outcome.result));
+        print!("{}", report::summary(&result));
         std::io::stdout().flush().ok();
-        if over_failure_gate(&outcome.result) {
+        if over_failure_gate(&result) {
             gate_failed = true;
             eprintln!(
                 "servebench: {:.1}% of requests failed at {point} (limit {:.1}%)",
-                outcome.result.failures.failure_rate * 100.0,
+                result.failures.failure_rate * 100.0,
                 a.max_failure_rate * 100.0
             );
         }
-        // A replay wrote its lines as it ran.
-        if let (Some(log), None) = (&requests_out, &trace) {
-            let run = &outcome.run;
+        if let (Some(log), Some(run)) = (&requests_out, &run) {
             let mut w = log.lock().expect("requests-out lock");
             let written: std::io::Result<()> = run
                 .warmup_records
@@ -479,7 +494,7 @@ pub fn run(a: BenchArgs) -> anyhow::Result<ExitCode> {
                 .and_then(|()| w.flush());
             log_error = written.err().map(|e| e.to_string());
         }
-        results.push(outcome.result);
+        results.push(result);
         // Rewrite after every point: a later failure never loses what was measured.
         if let Some(p) = &a.out {
             let json = if results.len() == 1 && bench.points().len() == 1 {
@@ -504,6 +519,15 @@ pub fn run(a: BenchArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// A flag's seconds, at least `min`.
+/// Endpoint URLs of a repeated flag; an error names what it refuses without echoing the URL
+/// (it may hold a secret).
+fn urls(flag: &str, given: &[String]) -> anyhow::Result<Vec<BaseUrl>> {
+    given
+        .iter()
+        .map(|u| BaseUrl::parse(u).map_err(|e| anyhow::anyhow!("{flag} {e}")))
+        .collect()
+}
+
 fn seconds(flag: &str, v: f64, min: f64) -> anyhow::Result<Duration> {
     if v.is_finite() && v >= min && v < 1e9 {
         Ok(Duration::from_secs_f64(v))
