@@ -281,13 +281,20 @@ pub fn deployment(
         return Err(format!("{}: not a multi-node job", job.config_key));
     };
     let simulated = l.engines == Engines::Sim || job.framework == "sim";
-    if let (Workload::Agentic { .. }, false, Some(launcher)) =
-        (&job.workload, simulated, ix_launcher(&job.framework))
-    {
+    // InferenceX's agentic rows go through srt-slurm recipes or its AMD SGLang launcher; the
+    // other launchers have no agentic path servebench reproduces.
+    let agentic_launch = match ix_launcher(&job.framework) {
+        None => true,
+        Some(IxLauncher::Amd) => {
+            crate::amd::Launcher::of(&job.framework) == Some(crate::amd::Launcher::Sglang)
+        }
+        Some(_) => false,
+    };
+    if let (Workload::Agentic { .. }, false, false) = (&job.workload, simulated, agentic_launch) {
         return Err(format!(
-            "{}: a multi-node agentic-coding row of {} runs on the simulated engine only (--engines sim): InferenceX replays it with its own launcher scripts (benchmarks/multi_node/agentic/), which servebench does not reproduce; srt-slurm's (Dynamo) rows run",
+            "{}: a multi-node agentic-coding row of {} runs on the simulated engine only (--engines sim): servebench reproduces InferenceX's agentic launch through srt-slurm recipes and its AMD SGLang launcher only",
             job.config_key,
-            launcher.name()
+            ix_launcher(&job.framework).map_or("this framework", IxLauncher::name)
         ));
     }
     if !simulated {

@@ -130,15 +130,21 @@ fn check(fixture: &str) {
         .map(|c| c.as_u64().unwrap() as u32)
         .collect();
     let row = o["row"].as_str().unwrap();
-    let job = ix::ix_jobs("amd-master.yaml", row)
-        .into_iter()
-        .find(|j| {
+    let job = if o["scenario"] == "agentic-coding" {
+        // An agentic row is a job per concurrency; InferenceX's launch of its list starts the
+        // servers once, as each of those jobs does.
+        ix::ix_agentic_jobs("amd-master.yaml", row)
+            .into_iter()
+            .find(|j| j.conc.iter().all(|c| conc.contains(c)))
+    } else {
+        ix::ix_jobs("amd-master.yaml", row).into_iter().find(|j| {
             let (mut a, mut b) = (j.conc.clone(), conc.clone());
             a.sort_unstable();
             b.sort_unstable();
             a == b
         })
-        .unwrap_or_else(|| panic!("{row}: no job of concurrencies {conc:?}"));
+    }
+    .unwrap_or_else(|| panic!("{row}: no job of concurrencies {conc:?}"));
     let utils = amd_utils(o["env_sh"].as_object().unwrap());
     let l = launch(Some(utils.path().to_path_buf()));
     let n = nodes_needed(&job, Engines::Recipe, &l.recipes).unwrap();
@@ -194,6 +200,30 @@ fn check(fixture: &str) {
             p.name
         );
     }
+}
+
+#[test]
+fn dsv4_fp4_agentic_with_hicache_and_mtp() {
+    check("dsv4-fp4-mi355x-sglang-disagg-agentic-hicache-mtp-0.json");
+    // The replay reads each prefill server's /metrics and each decode server's KV use, where
+    // InferenceX's SERVER_METRICS_URLS point (port 8000 there, servebench's ports here).
+    let row = "dsv4-fp4-mi355x-sglang-disagg-agentic-hicache-mtp";
+    let job = ix::ix_agentic_jobs("amd-master.yaml", row).remove(0);
+    let utils = plain_utils();
+    let l = launch(Some(utils.path().to_path_buf()));
+    let mut port = 8000;
+    let d = deployment(&job, &l, &nodes(2), || {
+        port += 1;
+        Ok(port)
+    })
+    .unwrap();
+    assert_eq!(d.client.metrics_urls, ["http://10.0.0.0:8001"]);
+    assert_eq!(d.client.gauge_urls, ["http://10.0.0.1:8002"]);
+    // Another model has no entry script of InferenceX's to follow.
+    let mut other = job.clone();
+    other.model_prefix = "dsr1".into();
+    let e = deployment(&other, &l, &nodes(2), || Ok(9000)).unwrap_err();
+    assert!(e.contains("no agentic entry script for dsr1 fp4"), "{e}");
 }
 
 #[test]

@@ -953,11 +953,12 @@ fn agentic_recipe_settings_servebench_cannot_honour_are_refused() {
         e.contains("AIPERF_MAX_CONTEXT_LENGTH 'lots': expected a positive integer"),
         "{e}"
     );
-    // InferenceX's own launchers replay agentic rows with scripts of their own.
-    let amd = agentic_job("sglang-disagg", "recipes/x.yaml", (1, 8), (1, 8));
-    let e = deployment(&amd, &launch(vec![]), &nodes(2), || unreachable!()).unwrap_err();
+    // Launchers with no agentic path servebench reproduces refuse the row, with the reason.
+    let atom = agentic_job("atom-disagg", "recipes/x.yaml", (1, 8), (1, 8));
+    let e = deployment(&atom, &launch(vec![]), &nodes(2), || unreachable!()).unwrap_err();
     assert!(
-        e.contains("InferenceX replays it with its own launcher scripts"),
+        e.contains("runs on the simulated engine only")
+            && e.contains("srt-slurm recipes and its AMD SGLang launcher only"),
         "{e}"
     );
 }

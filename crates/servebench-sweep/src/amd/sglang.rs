@@ -3,8 +3,8 @@
 //! Each node sources `env.sh` (the node's RDMA devices, network interface and traffic class,
 //! MoRI's and SGLang's variables), then what `server_sglang.sh` derives from it, then starts
 //! `python3 -m sglang.launch_server` with the flags of the model's `models.yaml` entry
-//! (`<name>-DI`, else `<name>`) in `build_server_config`'s order; SGLang's PD router runs on the
-//! first node. Beyond the module's shared differences: a worker larger than a node gets its
+//! (`<name>-DI`, an agentic row's `<name>-AgentX`, else `<name>`) in `build_server_config`'s
+//! order; SGLang's PD router runs on the first node. Beyond the module's shared differences: a worker larger than a node gets its
 //! nodes (InferenceX's `job.slurm` starts one node per worker, so such a worker never forms
 //! there), and the row's `kv-p2p-transfer` replaces the `models.yaml` backend where they differ,
 //! as `server_sglang.sh` means to (InferenceX's `job.slurm` does not pass it on; every row
@@ -29,23 +29,38 @@ pub fn deployment(
 ) -> Result<ClusterDeployment, AmdError> {
     let job = r.job;
     let fail = |e: String| AmdError::Unsupported(format!("{}: {e}", job.config_key));
-    let p = prepare(r, Launcher::Sglang)?;
+    let mut p = prepare(r, Launcher::Sglang)?;
     let models = models::load(&p.models_file)?;
     let name = model_name(&job.model);
-    let (_, entry) = models.entry(name).ok_or_else(|| {
+    let agentic = AgenticLaunch::of(job, p.sizes.mtp).map_err(fail)?;
+    if let Some(a) = &agentic {
+        // Before the environment file: it keeps what it is given of these.
+        p.env
+            .extend(a.env.iter().map(|(k, v)| (k.to_string(), v.clone())));
+    }
+    let variant = if agentic.is_some() { "AgentX" } else { "DI" };
+    let (_, entry) = models.entry(name, agentic.is_some()).ok_or_else(|| {
         fail(format!(
-            "{} has neither {name}-DI nor {name}, the entries InferenceX's launcher looks for",
+            "{} has neither {name}-{variant} nor {name}, the entries InferenceX's launcher looks for",
             p.models_file.display()
         ))
     })?;
-    let flags = Flags::new(entry, &p.sizes, job, &p.models_file).map_err(fail)?;
+    let mut flags = Flags::new(entry, &p.sizes, job, &p.models_file).map_err(fail)?;
+    if let Some(a) = &agentic {
+        flags.agentic(a, &r.nodes[0].addr);
+    }
     let (workers, heads) = place(r, &p, &mut port, |slot| {
         bash_script(&p, &launch_script(slot, &flags, &p.sizes, job), &[])
     })?;
     let router_port = port().map_err(|e| fail(e.to_string()))?;
     let router = bash_script(
         &p,
-        &router_script(router_port, &heads, node_prologue(&flags, &p.sizes)),
+        &router_script(
+            router_port,
+            &heads,
+            agentic.as_ref(),
+            node_prologue(&flags, &p.sizes),
+        ),
         &[("NO_COLOR", "1")],
     );
     // InferenceX's barriers: every server's port open, then the router's /readiness.
@@ -54,7 +69,14 @@ pub fn deployment(
         router: "/readiness",
         router_port: None,
     };
-    Ok(assemble(p, workers, router, router_port, ready))
+    let mut d = assemble(p, workers, router, router_port, ready);
+    if agentic.is_some() {
+        // `SERVER_METRICS_URLS`: every prefill and decode leader (the router serves none),
+        // the decode ones for their KV use (their prompts' KV comes from the prefill side).
+        d.client.metrics_urls = heads[0].clone();
+        d.client.gauge_urls = heads[1].clone();
+    }
+    Ok(d)
 }
 
 /// The server flags of both roles, as `build_server_config` composes them.
@@ -66,6 +88,10 @@ struct Flags {
     dp_ep_dispatch: Option<u32>,
     /// Prefill runs two-batch overlap (and MoRI's SDMA with it).
     sdma: bool,
+    /// The decode's simulated MTP acceptance length (agentic runs).
+    acceptance: Option<&'static str>,
+    /// Where HiCache's Mooncake settings point when it is on: the first node.
+    hicache_node0: Option<String>,
 }
 
 fn seq(start: u32, end: u32) -> impl Iterator<Item = Word> {
@@ -122,7 +148,174 @@ impl Flags {
             decode: compose(&s.decode, decode_mode),
             dp_ep_dispatch,
             sdma,
+            acceptance: None,
+            hicache_node0: None,
         })
+    }
+}
+
+/// What InferenceX's agentic entry script exports before `submit.sh` that reaches the servers
+/// and the router (`benchmarks/multi_node/agentic/dsv4_fp4_mi355x_sglang-disagg.sh`, the one
+/// script behind the AMD agentic rows of the pinned matrix): `IS_AGENTIC` (the models entry
+/// `<name>-AgentX`, the prefill's radix cache kept, the router's agentic settings),
+/// `ENABLE_METRICS=1`, HiCache where the row offloads to DRAM with the `hicache` backend (its
+/// settings reach every container through `job.slurm`'s `hicache_mc.env`), the router's prefill
+/// policy, MoRI's I/O queue settings; and `server_sglang.sh`'s simulated MTP acceptance at
+/// DeepSeek-V4's golden acceptance length (InferenceX's AgentX rule).
+pub(crate) struct AgenticLaunch {
+    hicache: Option<HiCache>,
+    prefill_router_policy: &'static str,
+    /// `SGLANG_SIMULATE_ACC_LEN` of the decode (MTP runs).
+    acceptance: Option<&'static str>,
+    env: Vec<(&'static str, String)>,
+}
+
+/// `server_sglang.sh`'s HiCache flags as the entry script leaves them.
+struct HiCache {
+    page_size: &'static str,
+    /// DeepSeek-V4's hybrid pool takes a ratio to the GPU pool (`FORCE_HICACHE_RATIO=1`).
+    ratio: &'static str,
+    io_backend: &'static str,
+    mem_layout: &'static str,
+    write_policy: &'static str,
+    prefetch_policy: &'static str,
+}
+
+/// The entry script's HiCache settings (tier L2: CPU DRAM, no Mooncake store) as `job.slurm`
+/// writes them into `hicache_mc.env`.
+const HICACHE_ENV: [(&str, &str); 20] = [
+    ("HICACHE_RATIO", "3"),
+    ("FORCE_HICACHE_RATIO", "1"),
+    ("HICACHE_HOST_POOL_COUNT", "1"),
+    ("HICACHE_PAGE_SIZE", "256"),
+    ("HICACHE_IO_BACKEND", "direct"),
+    ("HICACHE_MEM_LAYOUT", "page_first"),
+    ("HICACHE_WRITE_POLICY", "write_through"),
+    ("HICACHE_STORAGE_BACKEND", ""),
+    ("HICACHE_PREFETCH_POLICY", "best_effort"),
+    ("MC_PATCH_HOSTPOOL", "1"),
+    ("MC_MASTER_PORT", "58137"),
+    ("MC_METADATA_PORT", "8080"),
+    ("MC_METRICS_PORT", "19003"),
+    ("MC_MASTER_THREADS", "64"),
+    ("MC_EVICTION_HIGH_WATERMARK", "0.95"),
+    ("MC_PROTOCOL", "tcp"),
+    ("MC_GLOBAL_SEG", "64gb"),
+    ("MC_DEVICE", ""),
+    ("MC_MASTER_ADDR", ""),
+    ("MC_METADATA_SERVER", ""),
+];
+
+impl AgenticLaunch {
+    /// `None` for a fixed-length row; an error for an agentic row InferenceX has no entry
+    /// script for.
+    fn of(job: &Job, mtp: u32) -> Result<Option<AgenticLaunch>, String> {
+        let crate::plan::Workload::Agentic {
+            kv_offloading,
+            kv_offload_backend,
+            ..
+        } = &job.workload
+        else {
+            return Ok(None);
+        };
+        if (job.model_prefix.as_str(), job.precision.as_str()) != ("dsv4", "fp4") {
+            return Err(format!(
+                "InferenceX has no agentic entry script for {} {} on its AMD SGLang launcher (only dsv4 fp4), so what its servers would run is unknown",
+                job.model_prefix, job.precision
+            ));
+        }
+        let offload = *kv_offloading != crate::recipe::KvOffloading::None;
+        let backend = match kv_offload_backend.as_ref().map(|b| b.name.as_str()) {
+            None if offload => "hicache", // the entry script's default
+            Some(b) => b,
+            None => "",
+        };
+        let hicache = match (offload, backend) {
+            (true, "hicache") => Some(HiCache {
+                page_size: "256",
+                ratio: "3",
+                io_backend: "direct",
+                mem_layout: "page_first",
+                write_policy: "write_through",
+                prefetch_policy: "best_effort",
+            }),
+            (true, other) => {
+                return Err(format!(
+                    "kv-offload-backend {other}: the agentic entry script implements hicache only"
+                ))
+            }
+            _ => None,
+        };
+        let mut env: Vec<(&'static str, String)> = [
+            ("IS_AGENTIC", "1"),
+            ("SCENARIO_TYPE", "agentic-coding"),
+            ("ENABLE_METRICS", "1"),
+            ("PREFILL_ROUTER_POLICY", "consistent_hashing"),
+            ("DISABLE_CUSTOM_ALL_REDUCE", "0"),
+            ("MAX_MODEL_LEN", "1000000"),
+            ("MORI_IO_SQ_BACKOFF_TIMEOUT_US", "500000"),
+            ("MORI_IO_QP_MAX_SEND_WR", "32768"),
+            ("KV_OFFLOADING", kv_offloading.as_str()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k, v.to_string()))
+        .collect();
+        if offload {
+            env.push(("KV_OFFLOAD_BACKEND", backend.to_string()));
+        }
+        if hicache.is_some() {
+            env.extend(HICACHE_ENV.iter().map(|&(k, v)| (k, v.to_string())));
+        }
+        Ok(Some(AgenticLaunch {
+            hicache,
+            prefill_router_policy: "consistent_hashing",
+            acceptance: match mtp {
+                0 => None,
+                1 => Some("1.79"),
+                2 => Some("2.27"),
+                3 => Some("2.49"),
+                // server_sglang.sh warns and runs with real acceptance.
+                _ => None,
+            },
+            env,
+        }))
+    }
+}
+
+impl Flags {
+    /// `server_sglang.sh`'s agentic changes, in its order: the prefill keeps its radix cache,
+    /// both servers serve `/metrics`, and HiCache (which needs the radix cache on both) is
+    /// appended to the prefill with the decode mirroring its page size.
+    fn agentic(&mut self, a: &AgenticLaunch, node0: &str) {
+        self.acceptance = a.acceptance;
+        let radix_off = Word::Lit("--disable-radix-cache".into());
+        self.prefill.retain(|w| *w != radix_off);
+        for f in [&mut self.prefill, &mut self.decode] {
+            if !f.contains(&Word::Lit("--enable-metrics".into())) {
+                f.extend(lits(["--enable-metrics"]));
+            }
+        }
+        if let Some(h) = &a.hicache {
+            self.hicache_node0 = Some(node0.to_string());
+            self.decode.retain(|w| *w != radix_off);
+            let page = h.page_size;
+            self.prefill.extend(lits([
+                "--page-size",
+                page,
+                "--enable-hierarchical-cache",
+                "--hicache-ratio",
+                h.ratio,
+                "--hicache-io-backend",
+                h.io_backend,
+                "--hicache-mem-layout",
+                h.mem_layout,
+                "--hicache-write-policy",
+                h.write_policy,
+                "--hicache-storage-prefetch-policy",
+                h.prefetch_policy,
+            ]));
+            self.decode.extend(lits(["--page-size", page]));
+        }
     }
 }
 
@@ -294,6 +487,17 @@ fn node_prologue(f: &Flags, s: &Sizes) -> Vec<String> {
             s.mtp + 1
         ));
     }
+    // HiCache's Mooncake settings, filled where empty (exported by the environment file, so
+    // every process gets them; used only with a Mooncake store).
+    if let Some(node0) = &f.hicache_node0 {
+        lines.push(r#"MC_DEVICE="${MC_DEVICE:-$IBDEVICES}""#.into());
+        lines.push(format!(
+            r#"MC_MASTER_ADDR="${{MC_MASTER_ADDR:-{node0}:${{MC_MASTER_PORT:-50061}}}}""#
+        ));
+        lines.push(format!(
+            r#"MC_METADATA_SERVER="${{MC_METADATA_SERVER:-http://{node0}:${{MC_METADATA_PORT:-8080}}/metadata}}""#
+        ));
+    }
     lines
 }
 
@@ -318,6 +522,13 @@ fn launch_script(slot: &Slot, f: &Flags, s: &Sizes, job: &Job) -> Vec<String> {
     env.push(format!("SGLANG_MORI_NUM_MAX_DISPATCH_TOKENS_PER_RANK=\"${{MORI_NUM_MAX_DISPATCH_TOKENS_PER_RANK_{suffix}:-$MORI_MAX_DISPATCH_TOKENS_{suffix}}}\""));
     env.push("MORI_IO_SQ_BACKOFF_TIMEOUT_US=\"$MORI_IO_SQ_BACKOFF_TIMEOUT_US\"".into());
     env.push("MORI_IO_QP_MAX_SEND_WR=\"$MORI_IO_QP_MAX_SEND_WR\"".into());
+    if let (Role::Decode, Some(al)) = (role, f.acceptance) {
+        env.extend([
+            format!("SGLANG_SIMULATE_ACC_LEN={al}"),
+            "SGLANG_SIMULATE_ACC_METHOD=match-expected".into(),
+            "SGLANG_SIMULATE_ACC_TOKEN_MODE=real-draft-token".into(),
+        ]);
+    }
     let mut words: Vec<Word> = lits(["python3", "-m", "sglang.launch_server", "--model-path"]);
     words.push(Word::Lit(job.model.clone()));
     words.extend(lits([
@@ -349,10 +560,17 @@ fn launch_script(slot: &Slot, f: &Flags, s: &Sizes, job: &Job) -> Vec<String> {
     lines
 }
 
-/// SGLang's PD router with `server_sglang.sh`'s policy and circuit-breaker settings for
-/// fixed-length runs, in front of the prefill and decode leaders: after the first node's
+/// SGLang's PD router with `server_sglang.sh`'s policy and resilience settings (a fixed-length
+/// run's random policies and quick circuit-breaker recovery; an agentic run's prefix-aware
+/// prefill policy with the breaker off and lenient health checks, so a long prefill does not
+/// eject a busy worker), in front of the prefill and decode leaders: after the first node's
 /// prologue, as it runs in that node's container.
-fn router_script(port: u16, heads: &[Vec<String>; 2], mut lines: Vec<String>) -> Vec<String> {
+fn router_script(
+    port: u16,
+    heads: &[Vec<String>; 2],
+    agentic: Option<&AgenticLaunch>,
+    mut lines: Vec<String>,
+) -> Vec<String> {
     let mut words = lits([
         "python",
         "-m",
@@ -362,17 +580,39 @@ fn router_script(port: u16, heads: &[Vec<String>; 2], mut lines: Vec<String>) ->
         "0.0.0.0",
         "--port",
         &port.to_string(),
-        "--policy",
-        "random",
-        "--prefill-policy",
-        "random",
-        "--decode-policy",
-        "random",
-        "--cb-timeout-duration-secs",
-        "15",
-        "--retry-max-retries",
-        "3",
     ]);
+    match agentic {
+        None => words.extend(lits([
+            "--policy",
+            "random",
+            "--prefill-policy",
+            "random",
+            "--decode-policy",
+            "random",
+            "--cb-timeout-duration-secs",
+            "15",
+            "--retry-max-retries",
+            "3",
+        ])),
+        Some(a) => words.extend(lits([
+            "--policy",
+            a.prefill_router_policy,
+            "--dp-aware",
+            "--cache-threshold",
+            "0.3",
+            "--balance-abs-threshold",
+            "2",
+            "--balance-rel-threshold",
+            "1.1",
+            "--disable-circuit-breaker",
+            "--health-failure-threshold",
+            "100",
+            "--health-check-timeout-secs",
+            "600",
+            "--health-check-interval-secs",
+            "30",
+        ])),
+    }
     for (flag, urls) in ["--prefill", "--decode"].iter().zip(heads) {
         for url in urls {
             words.extend(lits([*flag, url.as_str()]));

@@ -120,8 +120,11 @@ pub fn load(file: &Path) -> Result<Models, AmdError> {
 impl Models {
     /// The entry `server_sglang.sh` picks for a fixed-length (not agentic) run of
     /// `model_name`: `<name>-DI`, else `<name>`.
-    pub fn entry(&self, model_name: &str) -> Option<(&str, &ModelEntry)> {
-        [format!("{model_name}-DI"), model_name.to_string()]
+    /// The entry `server_sglang.sh` picks: `<name>-AgentX` for an agentic run (`IS_AGENTIC`),
+    /// else `<name>-DI`; the bare name where that is missing.
+    pub fn entry(&self, model_name: &str, agentic: bool) -> Option<(&str, &ModelEntry)> {
+        let variant = if agentic { "AgentX" } else { "DI" };
+        [format!("{model_name}-{variant}"), model_name.to_string()]
             .into_iter()
             .find_map(|k| self.entries.get_key_value(&k))
             .map(|(k, e)| (k.as_str(), e))

@@ -32,6 +32,23 @@ pub fn ix_jobs(file: &str, key: &str) -> Vec<Job> {
     plan(&r, &runners, &o).unwrap()
 }
 
+/// The agentic-coding multi-node jobs of InferenceX's master config `file` row `key` (one per
+/// concurrency), in its search-space order.
+pub fn ix_agentic_jobs(file: &str, key: &str) -> Vec<Job> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/inferencex-configs-843c6254");
+    let r = servebench_sweep::load_recipes(&[dir.join(file)]).unwrap();
+    let runners = servebench_sweep::load_runners(&dir.join("runners.yaml")).unwrap();
+    let o = PlanOptions {
+        single_node: false,
+        multi_node: true,
+        fixed_seq_len: false,
+        agentic: true,
+        config_keys: vec![key.to_string()],
+        ..Default::default()
+    };
+    plan(&r, &runners, &o).unwrap()
+}
+
 pub fn nodes(n: u32) -> Vec<Node> {
     (0..n)
         .map(|i| Node {
