@@ -449,22 +449,17 @@ impl AgenticStat {
 
     /// The stat block of a sample kept whole or sketched.
     pub fn of_sample(s: &mut impl crate::stats::Sample) -> AgenticStat {
-        let (mean, std) = s.mean_std();
-        let p = s.percentiles(&[50.0, 75.0, 90.0, 95.0]);
-        AgenticStat {
-            mean,
-            p50: p[0],
-            p75: p[1],
-            p90: p[2],
-            p95: p[3],
-            std,
-        }
+        let moments = s.mean_std();
+        Self::of_parts(moments, |qs| s.percentiles(qs))
     }
 
     /// The stat block of a histogram's sample, each value multiplied by `unit`.
     pub fn of_counts(d: &crate::stats::CountDistribution, unit: f64) -> AgenticStat {
-        let (mean, std) = d.mean_std();
-        let p = d.percentiles(&[50.0, 75.0, 90.0, 95.0]);
+        Self::of_parts(d.mean_std(), |qs| d.percentiles(qs)).scaled(unit)
+    }
+
+    fn of_parts((mean, std): (f64, f64), p: impl FnOnce(&[f64]) -> Vec<f64>) -> AgenticStat {
+        let p = p(&[50.0, 75.0, 90.0, 95.0]);
         AgenticStat {
             mean,
             p50: p[0],
@@ -473,7 +468,6 @@ impl AgenticStat {
             p95: p[3],
             std,
         }
-        .scaled(unit)
     }
 
     /// Every statistic multiplied by `k` (a change of unit).

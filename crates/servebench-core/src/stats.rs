@@ -171,15 +171,7 @@ impl CountDistribution {
             }
             sorted[sorted.len() - 1].0 as f64
         };
-        qs.iter()
-            .map(|q| {
-                let pos = q / 100.0 * (self.n - 1) as f64;
-                let lo = pos.floor() as u64;
-                let hi = (lo + 1).min(self.n - 1);
-                let (a, b) = (kth(lo), kth(hi));
-                a + (b - a) * (pos - lo as f64)
-            })
-            .collect()
+        interpolated(qs, self.n, kth)
     }
 
     /// Summary of the sample, each value multiplied by `unit` (e.g. 1e-3 for µs → ms).
@@ -187,20 +179,37 @@ impl CountDistribution {
         if self.n == 0 {
             return Summary::default();
         }
-        let (mean, std) = self.mean_std();
-        let p = self.percentiles(&[0.0, 50.0, 90.0, 99.0, 99.9, 100.0]);
-        Summary {
-            count: self.n,
-            mean,
-            median: p[1],
-            std,
-            min: p[0],
-            max: p[5],
-            p90: p[2],
-            p99: p[3],
-            p999: p[4],
-        }
-        .scaled(unit)
+        summary_of(self.n, self.mean_std(), |qs| self.percentiles(qs)).scaled(unit)
+    }
+}
+
+/// numpy's linear interpolation between the order statistics `kth` (0-based) of a sample of
+/// `n > 0` values, at percentiles `qs`.
+fn interpolated(qs: &[f64], n: u64, kth: impl Fn(u64) -> f64) -> Vec<f64> {
+    qs.iter()
+        .map(|q| {
+            let pos = q / 100.0 * (n - 1) as f64;
+            let lo = pos.floor() as u64;
+            let hi = (lo + 1).min(n - 1);
+            let (a, b) = (kth(lo), kth(hi));
+            a + (b - a) * (pos - lo as f64)
+        })
+        .collect()
+}
+
+/// The summary of a non-empty sample of `n` values from its moments and its percentiles.
+fn summary_of(n: u64, (mean, std): (f64, f64), mut p: impl FnMut(&[f64]) -> Vec<f64>) -> Summary {
+    let p = p(&[0.0, 50.0, 90.0, 99.0, 99.9, 100.0]);
+    Summary {
+        count: n,
+        mean,
+        median: p[1],
+        std,
+        min: p[0],
+        max: p[5],
+        p90: p[2],
+        p99: p[3],
+        p999: p[4],
     }
 }
 
@@ -226,19 +235,8 @@ pub trait Sample: Default + Send {
         if self.is_empty() {
             return Summary::default();
         }
-        let (mean, std) = self.mean_std();
-        let p = self.percentiles(&[0.0, 50.0, 90.0, 99.0, 99.9, 100.0]);
-        Summary {
-            count: self.len(),
-            mean,
-            median: p[1],
-            std,
-            min: p[0],
-            max: p[5],
-            p90: p[2],
-            p99: p[3],
-            p999: p[4],
-        }
+        let (n, moments) = (self.len(), self.mean_std());
+        summary_of(n, moments, |qs| self.percentiles(qs))
     }
 }
 
@@ -388,15 +386,7 @@ impl Sample for Sketch {
             }
             self.max
         };
-        qs.iter()
-            .map(|q| {
-                let pos = q / 100.0 * last as f64;
-                let lo = pos.floor() as u64;
-                let hi = (lo + 1).min(last);
-                let (a, b) = (kth(lo), kth(hi));
-                a + (b - a) * (pos - lo as f64)
-            })
-            .collect()
+        interpolated(qs, self.n, kth)
     }
 }
 

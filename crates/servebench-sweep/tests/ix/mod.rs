@@ -18,31 +18,24 @@ pub fn fixtures(name: &str) -> PathBuf {
 /// The fixed-length multi-node jobs of InferenceX's master config `file` row `key`, in its
 /// search-space order.
 pub fn ix_jobs(file: &str, key: &str) -> Vec<Job> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/inferencex-configs-843c6254");
-    let r = servebench_sweep::load_recipes(&[dir.join(file)]).unwrap();
-    let runners = servebench_sweep::load_runners(&dir.join("runners.yaml")).unwrap();
-    let o = PlanOptions {
-        single_node: false,
-        multi_node: true,
-        fixed_seq_len: true,
-        agentic: false,
-        config_keys: vec![key.to_string()],
-        ..Default::default()
-    };
-    plan(&r, &runners, &o).unwrap()
+    multi_node_jobs(file, key, false)
 }
 
 /// The agentic-coding multi-node jobs of InferenceX's master config `file` row `key` (one per
 /// concurrency), in its search-space order.
 pub fn ix_agentic_jobs(file: &str, key: &str) -> Vec<Job> {
+    multi_node_jobs(file, key, true)
+}
+
+fn multi_node_jobs(file: &str, key: &str, agentic: bool) -> Vec<Job> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/inferencex-configs-843c6254");
     let r = servebench_sweep::load_recipes(&[dir.join(file)]).unwrap();
     let runners = servebench_sweep::load_runners(&dir.join("runners.yaml")).unwrap();
     let o = PlanOptions {
         single_node: false,
         multi_node: true,
-        fixed_seq_len: false,
-        agentic: true,
+        fixed_seq_len: !agentic,
+        agentic,
         config_keys: vec![key.to_string()],
         ..Default::default()
     };
