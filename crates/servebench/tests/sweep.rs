@@ -664,6 +664,29 @@ fn one_failed_point(o: &Output, dir: &Path) -> serde_json::Value {
 }
 
 /// The one JSON file in `dir` (a job's one point, or its one failure).
+/// Why each failed point of a sweep failed (its recorded reason and log tail), for messages.
+fn failure_reasons(out: &Path) -> String {
+    let mut files = Vec::new();
+    let mut dirs = vec![out.join("failed")];
+    while let Some(d) = dirs.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                dirs.push(p);
+            } else {
+                files.push(p);
+            }
+        }
+    }
+    let mut text = String::new();
+    for f in files {
+        let v: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&f).unwrap_or_default()).unwrap_or_default();
+        text += &format!("\n{}: {} {}", f.display(), v["reason"], v["log_tail"]);
+    }
+    text
+}
+
 fn only_json(dir: &Path) -> serde_json::Value {
     let file = std::fs::read_dir(dir)
         .unwrap()
@@ -718,8 +741,9 @@ fn a_multi_node_job_runs_its_workers_as_slurm_steps_and_matches_virtual_time() {
     ];
     let o = slurm_sweep(&recipe, &out, &conf, &extra.map(OsStr::new));
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(o.status.success(), "{err}");
-    assert!(err.contains("1 points: 1 measured"), "{err}");
+    let why = failure_reasons(&out);
+    assert!(o.status.success(), "{err}{why}");
+    assert!(err.contains("1 points: 1 measured"), "{err}{why}");
     let p = only_json(&out.join("points/llama-fp8-h200-dynamo-vllm"));
     // The router here, each worker a step on the allocation's node.
     let cmds: Vec<&str> = p["server_command"].as_str().unwrap().lines().collect();
