@@ -62,7 +62,8 @@ pub const PHASE_DONE: u8 = 3;
 
 /// The raw outcome of a point, before statistics.
 pub struct PointRun {
-    /// Measured requests, ordered by index.
+    /// Measured requests, ordered by index (none for a trace replay, which tallies them as
+    /// they finish: `replay::Replayed`).
     pub records: Vec<RequestRecord>,
     pub warmup_records: Vec<RequestRecord>,
     pub start_ns: u64,
