@@ -19,10 +19,33 @@ function setPalette(index: IndexFile): void {
   engineNames = sorted(index.views.flatMap((v) => v.engines));
 }
 
+/** Okabe–Ito's colour-blind-safe palette with black and two of Tol's: the high-contrast one. */
+const CONTRAST = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442", "#882255", "#44AA99"];
+
+let palette: "default" | "contrast" = "default";
+let theme: "light" | "dark" = "light";
+
+/** Sets the palette and theme every chart of the page is drawn in. */
+function setLook(p: string | undefined, t: string | undefined): void {
+  palette = p === "contrast" ? "contrast" : "default";
+  theme = t === "dark" ? "dark" : "light";
+  document.documentElement.dataset.theme = theme;
+  const ink = theme === "dark" ? "#d8dde3" : "#222";
+  const grid = theme === "dark" ? "rgba(255,255,255,0.12)" : "rgba(0,0,0,0.1)";
+  Chart.defaults.color = ink;
+  Chart.defaults.borderColor = grid;
+}
+
 function colorOf(hw: string, shade = 0): string {
   const i = Math.max(0, hwNames.indexOf(hw));
+  if (palette === "contrast") {
+    // Dark theme: black is invisible, so it gives way to white.
+    const c = CONTRAST[(i + 3 * (shade % 3)) % CONTRAST.length];
+    return theme === "dark" && c === "#000000" ? "#ffffff" : c;
+  }
   const hue = Math.round((i * 360) / Math.max(1, hwNames.length) + 12) % 360;
-  return `hsl(${hue}, 70%, ${42 + 14 * (shade % 3)}%)`;
+  const light = theme === "dark" ? 58 + 10 * (shade % 3) : 42 + 14 * (shade % 3);
+  return `hsl(${hue}, 70%, ${light}%)`;
 }
 
 /** A shade per config of an accelerator, in the order asked. */
@@ -68,11 +91,13 @@ function targetLine(x: number | null): ChartPlugin {
 
 let drawnMarked = false;
 
-/** A chart in a box with its CSV button; marks `sb:chart-drawn` after its first draw. */
-function chartBox(name: string, config: ChartConfig, csv: () => { header: string[]; rows: CsvValue[][] }, tall = false): HTMLElement {
+/** A chart in a box with its CSV and PNG buttons (and `extras`: more buttons, overlays);
+ * marks `sb:chart-drawn` after its first draw. */
+function chartBox(name: string, config: ChartConfig, csv: () => { header: string[]; rows: CsvValue[][] }, tall = false, extras: Child[] = []): HTMLElement {
   const canvas = h("canvas", { "data-testid": `chart-${name}`, role: "img", "aria-label": name });
-  const box = h("div", { class: tall ? "chart tall" : "chart" }, canvas);
-  const wrap = h("div", { class: "chartbox" }, h("div", { class: "chartbar" }, csvButton(name, csv)), box);
+  const box = h("div", { class: tall ? "chart tall" : "chart" }, canvas, ...extras.filter((e) => e instanceof HTMLDivElement));
+  const buttons = extras.filter((e) => !(e instanceof HTMLDivElement));
+  const wrap = h("div", { class: "chartbox" }, h("div", { class: "chartbar" }, csvButton(name, csv), pngButton(name, canvas), ...buttons), box);
   const marker: ChartPlugin = {
     id: "drawn",
     afterRender() {
@@ -104,4 +129,108 @@ function flushCharts(): void {
 /** Resets the first-draw mark for a new navigation. */
 function resetDrawMark(): void {
   drawnMarked = false;
+}
+
+/** A "PNG" button: the chart as drawn, on the page's background, downloaded as a file. */
+function pngButton(name: string, canvas: HTMLCanvasElement): HTMLButtonElement {
+  return h("button", {
+    type: "button", class: "png", "data-testid": `png-${name}`,
+    onclick: () => {
+      const out = document.createElement("canvas");
+      out.width = canvas.width;
+      out.height = canvas.height;
+      const c = out.getContext("2d") as CanvasRenderingContext2D;
+      c.fillStyle = theme === "dark" ? "#15191e" : "#ffffff";
+      c.fillRect(0, 0, out.width, out.height);
+      c.drawImage(canvas, 0, 0);
+      out.toBlob((b) => {
+        if (b) download(`${name}.png`, b);
+      }, "image/png");
+    },
+  }, "PNG");
+}
+
+/** Labels beside the points of frontier datasets that carry one (`Datum.label`). */
+function pointLabels(): ChartPlugin {
+  return {
+    id: "labels",
+    afterDatasetsDraw(chart) {
+      const c = chart.ctx;
+      c.save();
+      c.font = "10px sans-serif";
+      c.fillStyle = theme === "dark" ? "#d8dde3" : "#333";
+      const area = chart.chartArea;
+      chart.data.datasets.forEach((ds, i) => {
+        const meta = chart.getDatasetMeta(i);
+        (ds.data as unknown as { label?: string }[]).forEach((d, j) => {
+          const el = meta.data[j] as unknown as { x: number; y: number } | undefined;
+          if (!d?.label || !el || el.x < area.left || el.x > area.right || el.y < area.top || el.y > area.bottom) return;
+          c.fillText(d.label, el.x + 4, el.y - 4);
+        });
+      });
+      c.restore();
+    },
+  };
+}
+
+let dragged = false;
+
+/** Whether the last click ended a zoom drag (so it does not also pin a point). */
+function zoomDragged(): boolean {
+  return dragged;
+}
+
+/** Drag a box on the chart to zoom to it: `onZoom([x0, x1, y0, y1])` in data units. */
+function zoomBox(onZoom: (z: [number, number, number, number]) => void): ChartPlugin {
+  let start: { x: number; y: number } | null = null;
+  let end: { x: number; y: number } | null = null;
+  return {
+    id: "zoom",
+    afterEvent(chart, args) {
+      const e = args.event as unknown as { type: string; x: number; y: number };
+      if (e.type === "mousedown") {
+        start = { x: e.x, y: e.y };
+        end = null;
+        dragged = false;
+      } else if (e.type === "mousemove" && start) {
+        end = { x: e.x, y: e.y };
+        args.changed = true;
+      } else if (e.type === "mouseup" && start) {
+        const s = start, f = end ?? start;
+        start = null;
+        end = null;
+        // A few pixels is a click, not a drag.
+        if (Math.abs(f.x - s.x) < 6 || Math.abs(f.y - s.y) < 6) return;
+        dragged = true;
+        const sx = chart.scales.x, sy = chart.scales.y;
+        const v = (sc: typeof sx, px: number): number => sc.getValueForPixel(px) ?? NaN;
+        const xs = [v(sx, s.x), v(sx, f.x)].sort((a, b) => a - b);
+        const ys = [v(sy, s.y), v(sy, f.y)].sort((a, b) => a - b);
+        if ([...xs, ...ys].every(Number.isFinite)) onZoom([xs[0], xs[1], ys[0], ys[1]]);
+      }
+    },
+    afterDraw(chart) {
+      if (!start || !end) return;
+      const c = chart.ctx;
+      c.save();
+      c.strokeStyle = theme === "dark" ? "#9cf" : "#036";
+      c.setLineDash([3, 3]);
+      c.strokeRect(start.x, start.y, end.x - start.x, end.y - start.y);
+      c.restore();
+    },
+  };
+}
+
+/** Places a pinned tooltip box beside its point once the chart has laid it out. */
+function pinAnchor(d: { x: number; y: number } | null, box: HTMLElement): ChartPlugin {
+  return {
+    id: "pin",
+    afterDraw(chart) {
+      if (!d) return;
+      const px = chart.scales.x.getPixelForValue(d.x), py = chart.scales.y.getPixelForValue(d.y);
+      const left = Math.min(Math.max(px + 10, 0), chart.width - 260);
+      box.style.left = `${left}px`;
+      box.style.top = `${Math.max(py - 20, 0)}px`;
+    },
+  };
 }

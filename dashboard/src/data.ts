@@ -25,6 +25,19 @@ function api<T>(path: string): Promise<T> {
   return r as Promise<T>;
 }
 
+const views = new Map<string, Promise<ViewFile>>();
+
+/** A view's points as rows, fetched and converted once per page load. */
+function viewFile(path: string): Promise<ViewFile> {
+  let v = views.get(path);
+  if (!v) {
+    v = api<ViewDoc>(path).then(viewOf);
+    v.catch(() => views.delete(path));
+    views.set(path, v);
+  }
+  return v;
+}
+
 /** index.json's `hardware` as a list with ids: the API may give a map keyed by catalog id. */
 function normalizeIndex(index: IndexFile): IndexFile {
   const hw = index.hardware as unknown;
@@ -33,6 +46,32 @@ function normalizeIndex(index: IndexFile): IndexFile {
   }
   index.hardware ??= [];
   return index;
+}
+
+const METRIC_FIELDS = ["tput_per_gpu", "input_tput_per_gpu", "output_tput_per_gpu", "median_intvty", "median_ttft_ms", "median_tpot_ms",
+  "median_e2el_ms", "p99_ttft_ms", "p99_tpot_ms", "p99_e2el_ms", "measured_j_per_token"] as const;
+
+/** A view's points as rows, from the columns the API serves. */
+function viewOf(doc: ViewDoc): ViewFile {
+  const c = doc.points;
+  const ykeys = Object.keys(c.y);
+  const col = (k: string): (number | null)[] => c.metrics[k] ?? [];
+  const cols = METRIC_FIELDS.map((k) => [k, col(k)] as const);
+  const points: ViewPoint[] = new Array(c.n);
+  for (let i = 0; i < c.n; i++) {
+    const y: Record<string, number | null> = {};
+    for (const k of ykeys) y[k] = c.y[k][i];
+    const run = doc.runs[c.run[i]];
+    const img = c.image[i];
+    const p = {
+      id: c.id[i], config: c.config[i], source: c.source[i], run: run.key, run_started_at: run.started_at,
+      conc: c.conc[i], num_gpus: c.num_gpus[i], completed: c.completed[i], failed: c.failed[i], image: img === null ? null : doc.images[img],
+      simulated: c.simulated[String(i)] ?? null, agentic: c.agentic[String(i)], y, detail: `points/${c.id[i]}.json`,
+    } as Record<string, unknown>;
+    for (const [k, v] of cols) p[k] = v[i] ?? null;
+    points[i] = p as unknown as ViewPoint;
+  }
+  return { model: doc.model, isl: doc.isl, osl: doc.osl, configs: doc.configs, points, evals: doc.evals };
 }
 
 /** The workload of a view as the URL writes it: `1024x1024`. */

@@ -36,6 +36,8 @@ interface IndexFile {
   /** A map keyed by catalog id (a list is accepted too); normalizeIndex makes it a list. */
   hardware: HardwareInfo[];
   generated_at?: string;
+  /** Whether the server answers `?asof=` (a static export does not), and the day asked. */
+  as_of?: { supported: boolean; date: string | null };
 }
 
 /** One pool of a deployment, as the store keeps it. */
@@ -111,14 +113,26 @@ interface ViewPoint {
     gpu_kv_usage_pct: number | null;
     cpu_kv_usage_pct: number | null;
   };
-  /** $ per million total tokens in each catalog tier (the Rust library's; null without a price). */
-  dollars_per_mtok: { hyperscaler: number | null; neocloud: number | null; rental: number | null };
-  tokens_per_s_per_mw: number | null;
-  joules_per_token: number | null;
+  /** Every y metric the Rust library computed from the catalog, by its key (the $/M ones as
+   * `<key>.<tier>`); null where the point lacks it or the catalog its price or power. */
+  y: Record<string, number | null>;
   /** A simulated point: the error to expect of it (docs/sim.md, hold-out error) and what of its recipe the simulator left out; null if measured. */
   simulated: { basis: string; within_35: number; median_tput_error: number; median_interactivity_error: number; left_out?: string[]; uncalibrated?: string } | null;
   image: string | null;
   detail: string;
+}
+
+/** An x or y metric as the Rust library defines it (figures' `metrics`). */
+interface MetricInfo {
+  key: string;
+  label: string;
+  group: string;
+  unit: string;
+  better: "higher" | "lower";
+  /** The key of the frontier it is drawn with (`frontiers[x][frontier]`). */
+  frontier: string;
+  only?: string;
+  tokens?: "total" | "input" | "output";
 }
 
 /** `figures/<slug>/<group>.json`: what the pages draw, computed by the Rust library. */
@@ -127,6 +141,7 @@ interface Figures {
   isl: number;
   osl: number;
   group: string;
+  metrics: { x: MetricInfo[]; y: MetricInfo[]; tiers: string[] };
   /** The interactivities (tok/s/user) every series is read at. */
   targets: number[];
   thresholds: number[];
@@ -146,7 +161,7 @@ interface SeriesFigures {
   engines: string[];
   precisions: string[];
   points: (number | string)[];
-  /** x → y → frontier point ids, best x first. */
+  /** x → frontier basis (MetricInfo.frontier) → frontier point ids, best x first. */
   frontiers: Record<string, Record<string, (number | string)[]>>;
   /** metric → value at each target (null outside the measured range). */
   at: Record<string, (number | null)[]>;
@@ -187,6 +202,33 @@ interface ViewFile {
   osl: number;
   configs: ConfigEntry[];
   points: ViewPoint[];
+  evals: EvalRecord[];
+}
+
+/** `views/<slug>.json` as served: its points as columns (data.ts's viewOf makes them rows). */
+interface ViewDoc {
+  model: string;
+  isl: number;
+  osl: number;
+  configs: ConfigEntry[];
+  runs: { key: string; started_at: string }[];
+  images: string[];
+  points: {
+    n: number;
+    id: number[];
+    config: number[];
+    source: string[];
+    run: number[];
+    conc: number[];
+    num_gpus: number[];
+    completed: (number | null)[];
+    failed: (number | null)[];
+    image: (number | null)[];
+    metrics: Record<string, (number | null)[]>;
+    y: Record<string, (number | null)[]>;
+    simulated: Record<string, NonNullable<ViewPoint["simulated"]>>;
+    agentic: Record<string, NonNullable<ViewPoint["agentic"]>>;
+  };
   evals: EvalRecord[];
 }
 

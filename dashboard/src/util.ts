@@ -95,18 +95,32 @@ function csvText(header: string[], rows: CsvValue[][]): string {
   return [header, ...rows].map((r) => r.map(q).join(",")).join("\n") + "\n";
 }
 
-/** A "CSV" button that downloads what a chart draws. */
+/** What every CSV starts with, as `#` comment lines (pandas: `comment="#"`): what it is, the
+ * view's URL, when, and where its numbers come from under which terms. */
+let csvPreamble: () => string[] = () => [];
+
+function setCsvPreamble(f: () => string[]): void {
+  csvPreamble = f;
+}
+
+/** Downloads `blob` as `name` (a download, not a fetch: the policy's connect-src is not involved). */
+function download(name: string, blob: Blob): void {
+  const url = URL.createObjectURL(blob);
+  const a = h("a", { href: url, download: name });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
+
+/** A "CSV" button that downloads what a chart draws, after the preamble. */
 function csvButton(name: string, data: () => { header: string[]; rows: CsvValue[][] }): HTMLButtonElement {
   return h("button", {
     type: "button", class: "csv", "data-testid": `csv-${name}`,
     onclick: () => {
       const d = data();
-      const url = URL.createObjectURL(new Blob([csvText(d.header, d.rows)], { type: "text/csv" }));
-      const a = h("a", { href: url, download: `${name}.csv` });
-      document.body.append(a);
-      a.click();
-      a.remove();
-      setTimeout(() => URL.revokeObjectURL(url), 1000);
+      const pre = csvPreamble().map((l) => `# ${l.replace(/[\r\n]+/g, " ")}\n`).join("");
+      download(`${name}.csv`, new Blob([pre + csvText(d.header, d.rows)], { type: "text/csv" }));
     },
   }, "CSV");
 }
@@ -175,6 +189,13 @@ function select(testid: string, value: string, options: [string, string][], onch
 function numberInput(testid: string, value: number | null, onchange: (v: number | null) => void, attrs: Attrs = {}): HTMLInputElement {
   const i = h("input", { type: "number", step: "any", "data-testid": testid, value: value === null ? "" : String(value), ...attrs });
   i.addEventListener("change", () => onchange(num(i.value)));
+  return i;
+}
+
+/** A date (YYYY-MM-DD) or none. */
+function dateInput(testid: string, value: string | null, onchange: (v: string | null) => void): HTMLInputElement {
+  const i = h("input", { type: "date", "data-testid": testid, value: value ?? "" });
+  i.addEventListener("change", () => onchange(i.value === "" ? null : i.value));
   return i;
 }
 

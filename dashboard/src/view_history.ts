@@ -1,4 +1,5 @@
-// #/history: each series' tok/s/GPU at the target interactivity, run by run; regressions of
+// #/history: each series' value of a metric (tok/s/GPU by default) at the target
+// interactivity, run by run, over a date range, on a linear or log scale; regressions of
 // the latest run against the one before (history.rs: beyond the threshold and the noise), as
 // the Rust library computed them.
 
@@ -11,17 +12,27 @@ function renderHistory(ctx: Ctx): Rendered {
   const threshold = snap(num(P.get("threshold")) ?? 0.05, figures.thresholds);
   const group = groupOf(P.get("group"));
   const source = sourceOf(P.get("source"), ctx.summary, true);
-  const params: Params = [["group", group], ["at", at], ["threshold", threshold], ["source", source]];
+  const ym = figures.metrics.y.find((m) => m.key === P.get("y")) ?? figures.metrics.y[0];
+  const tier = tierOf(P.get("tier")) === "custom" ? "hyperscaler" : tierOf(P.get("tier"));
+  // A $/M metric is read in a catalog tier; the others take none.
+  const atKey = ym.unit === "$/M tokens" ? `${ym.key}.${tier}` : ym.key;
+  const day = (v: string | undefined): string | null => (v && /^\d{4}-\d{2}-\d{2}$/.test(v) ? v : null);
+  const from = day(P.get("from")), to = day(P.get("to"));
+  const inRange = (started: string): boolean => (from === null || date10(started) >= from) && (to === null || date10(started) <= to);
+  const yScale = P.get("ys") === "log" ? "log" : "lin";
+  const params: Params = [["group", group], ["y", ym.key], ["tier", tier], ["at", at], ["threshold", threshold], ["source", source], ["from", from], ["to", to], ["ys", yScale]];
   const set = setter("history", ctx, params);
 
   // (source, series key) → its runs, oldest first (the figures list them so).
   const groups = new Map<string, SeriesFigures[]>();
   for (const s of seriesOf(figures, "all")) {
-    if (!sourceMatches(source, s.source)) continue;
+    if (!sourceMatches(source, s.source) || !inRange(s.run_started_at)) continue;
     const key = `${s.source}\u001f${s.key}`;
     groups.set(key, [...(groups.get(key) ?? []), s]);
   }
-  const flagged = (figures.regressions[String(threshold)] ?? []).filter((r) => r.interactivity === at && sourceMatches(source, r.source));
+  // A regression is shown when both of its runs are in the range.
+  const inRangeRun = (run: string): boolean => [...groups.values()].flat().some((s) => s.run === run);
+  const flagged = (figures.regressions[String(threshold)] ?? []).filter((r) => r.interactivity === at && sourceMatches(source, r.source) && inRangeRun(r.before_run) && inRangeRun(r.after_run));
   const labels = sorted([...groups.values()].flat().map((s) => `${s.run_started_at}\u001f${s.run}`));
   const datasets: ChartConfig["data"]["datasets"] = [];
   const rows: Row[] = [], regRows: Row[] = [];
@@ -32,7 +43,7 @@ function renderHistory(ctx: Ctx): Rendered {
     const runs = (groups.get(key) as SeriesFigures[]).slice().sort((a, b) => (`${a.run_started_at}\u001f${a.run}` < `${b.run_started_at}\u001f${b.run}` ? -1 : 1));
     const first = runs[0];
     const reg = flagged.find((r) => r.source === first.source && r.key === first.key) ?? null;
-    const values = new Map(runs.map((s) => [`${s.run_started_at}\u001f${s.run}`, s.at.tput?.[k] ?? null]));
+    const values = new Map(runs.map((s) => [`${s.run_started_at}\u001f${s.run}`, s.at[atKey]?.[k] ?? null]));
     const last = runs[runs.length - 1];
     const lastDate = `${last.run_started_at}\u001f${last.run}`;
     const color = shade(first.hardware, first.key);
@@ -46,13 +57,13 @@ function renderHistory(ctx: Ctx): Rendered {
     });
     const runState: Record<string, unknown>[] = [];
     for (const s of runs) {
-      const value = s.at.tput?.[k] ?? null;
+      const value = s.at[atKey]?.[k] ?? null;
       const isFlagged = reg !== null && s === last;
       runState.push({ run: s.run, started_at: s.run_started_at, value });
       csvRows.push([s.source, s.key, s.run, s.run_started_at, at, value, isFlagged]);
       rows.push({
         attrs: { "data-testid": "history-row", "data-series": s.key, "data-source": s.source, "data-run": s.run ?? "", "data-date": s.run_started_at, "data-value": raw(value), "data-regression": isFlagged ? "1" : "0", class: isFlagged ? "regression" : "" },
-        cells: [s.label, s.run ?? "", date10(s.run_started_at), numCell(value), isFlagged ? "▼ regression" : ""],
+        cells: [s.label, s.run ?? "", date10(s.run_started_at), numCell(value, digitsOf(ym)), isFlagged ? "▼ regression" : ""],
       });
     }
     if (reg) {
@@ -65,7 +76,12 @@ function renderHistory(ctx: Ctx): Rendered {
   }
   const controls = h("div", { class: "controls" },
     labelled("frontiers per", select("group", group, GROUPS, (v) => set([["group", v]]))),
+    labelled("metric", select("y", ym.key, figures.metrics.y.map((m): [string, string] => [m.key, m.label]), (v) => set([["y", v]]))),
+    labelled("cost tier", select("tier", tier, [["hyperscaler", "owned, hyperscaler"], ["neocloud", "owned, neocloud"], ["rental", "3-year rental"]], (v) => set([["tier", v]]))),
     labelled("at tok/s/user", targetSelect(at, figures.targets, (v) => set([["at", v]]))),
+    labelled("from", dateInput("from", from, (v) => set([["from", v]]))),
+    labelled("to", dateInput("to", to, (v) => set([["to", v]]))),
+    labelled("scale", select("ys", yScale, [["lin", "linear"], ["log", "log"]], (v) => set([["ys", v]]))),
     labelled("threshold", select("threshold", String(threshold), figures.thresholds.map((t) => [String(t), `${t * 100}%`]), (v) => set([["threshold", Number(v)]]))),
     labelled("source", select("source", source, [["own", "own runs"], ["reference", "published (reference)"], ["both", "both, side by side"]], (v) => set([["source", v]]))),
   );
@@ -74,16 +90,16 @@ function renderHistory(ctx: Ctx): Rendered {
     data: { labels: labels.map((l) => { const [d, r] = l.split("\u001f"); return `${date10(d)} ${r}`; }), datasets },
     options: {
       plugins: { legend: { position: "bottom" } },
-      scales: { y: { title: { display: true, text: `tok/s/GPU at ${at} tok/s/user` } }, x: { title: { display: true, text: "run" } } },
+      scales: { y: { type: yScale === "log" ? "logarithmic" : "linear", title: { display: true, text: `${ym.label} at ${at} tok/s/user${yScale === "log" ? " (log)" : ""}` } }, x: { title: { display: true, text: "run" } } },
     },
   };
   const el = h("section", { "data-testid": "view-history" }, controls,
-    chartBox("history", config, () => ({ header: ["source", "series", "run", "run_started_at", "at", "tput_per_gpu", "regression"], rows: csvRows })),
+    chartBox("history", config, () => ({ header: ["source", "series", "run", "run_started_at", "at", atKey, "regression"], rows: csvRows })),
     h("p", { class: "note" }, `A regression (▼) is a drop of the latest run against the one before of more than ${(threshold * 100).toFixed(1)}% and more than the earlier runs' run-to-run noise (std-dev ÷ mean).`),
     h("h3", {}, "Regressions"),
     regRows.length ? table("regressions-table", [["series", "series"], ["before_run", "before"], ["after_run", "after"], ["before", "tok/s/GPU before"], ["after", "tok/s/GPU after"], ["change", "change %"], ["noise", "noise %"]], regRows)
       : h("p", { "data-testid": "no-regressions" }, "None."),
     h("h3", {}, "Runs"),
-    table("history-table", [["series", "series"], ["run", "run"], ["date", "started"], ["value", `tok/s/GPU @${at}`], ["flag", ""]], rows));
-  return { el, params, state: { group, at, threshold, source, series } };
+    table("history-table", [["series", "series"], ["run", "run"], ["date", "started"], ["value", `${ym.unit} @${at}`], ["flag", ""]], rows));
+  return { el, params, state: { group, y: ym.key, tier, metric: atKey, at, threshold, source, from, to, ys: yScale, series } };
 }

@@ -1,44 +1,50 @@
 // #/inference: every point of the view and the frontiers of the chosen grouping (InferenceMAX's
 // hardware keys by default), as the Rust library computed them (figures/<slug>/<group>.json).
 
-type XKey = "intvty" | "e2el" | "ttft" | "e2enorm";
-type YKey = "tput" | "input" | "output" | "cost" | "tpmw" | "energy" | "measured";
-
-const X_META: Record<XKey, { label: string; of: (p: ViewPoint) => number | null }> = {
-  intvty: { label: "interactivity, tok/s/user", of: (p) => p.median_intvty },
-  e2el: { label: "median end-to-end latency, ms", of: (p) => p.median_e2el_ms },
-  ttft: { label: "median time to first token, ms", of: (p) => p.median_ttft_ms },
-  e2enorm: { label: "E2E-normalised interactivity (P90), tok/s/user", of: (p) => p.agentic?.e2e_norm_intvty_p90 ?? null },
+/** A point's x: the stored metric the key names. */
+const X_OF: Record<string, (p: ViewPoint) => number | null> = {
+  intvty: (p) => p.median_intvty,
+  e2el: (p) => p.median_e2el_ms,
+  ttft: (p) => p.median_ttft_ms,
+  p99ttft: (p) => p.p99_ttft_ms,
+  e2enorm: (p) => p.agentic?.e2e_norm_intvty_p90 ?? null,
 };
 
-const Y_META: Record<YKey, { label: string; digits: number }> = {
-  tput: { label: "throughput, tok/s/GPU (total)", digits: 1 },
-  input: { label: "input throughput, tok/s/GPU", digits: 1 },
-  output: { label: "output throughput, tok/s/GPU", digits: 1 },
-  cost: { label: "cost, $ per million tokens", digits: 3 },
-  tpmw: { label: "tokens/s per all-in MW", digits: 0 },
-  energy: { label: "modelled energy, J/token", digits: 3 },
-  measured: { label: "measured energy, J/output token", digits: 3 },
-};
+/** Decimals for a metric's unit. */
+function digitsOf(m: MetricInfo): number {
+  switch (m.unit) {
+    case "tok/s/MW": return 0;
+    case "$/M tokens":
+    case "J/token": return 3;
+    default: return 1;
+  }
+}
+
+/** The tok/s/GPU of the tokens a metric counts. */
+function tputOf(p: ViewPoint, tokens: MetricInfo["tokens"]): number | null {
+  const t = tokens === "input" ? p.input_tput_per_gpu : tokens === "output" ? p.output_tput_per_gpu : p.tput_per_gpu;
+  return t !== null && t > 0 ? t : null;
+}
 
 /**
- * A point's y: its measured metric, or its economics as the API computed them; only a price
- * the user typed goes through the live formula (throughput must be positive, as in Rust).
+ * A point's y as the API computed it (a $/M one in the catalog tier chosen); only a price the
+ * user typed goes through the live formula (throughput must be positive, as in Rust).
  */
-function yOf(y: YKey, p: ViewPoint, tier: Tier, price: number | null): number | null {
-  const pos = (v: number | null): number | null => (v !== null && v > 0 ? v : null);
-  switch (y) {
-    case "tput": return pos(p.tput_per_gpu);
-    case "input": return pos(p.input_tput_per_gpu);
-    case "output": return pos(p.output_tput_per_gpu);
-    case "cost": {
-      if (tier !== "custom") return p.dollars_per_mtok?.[tier] ?? null;
-      const t = pos(p.tput_per_gpu);
-      return t !== null && price !== null ? liveDollarsPerMillion(price, t) : null;
-    }
-    case "tpmw": return p.tokens_per_s_per_mw;
-    case "energy": return p.joules_per_token;
-    case "measured": return p.measured_j_per_token;
+function yOf(m: MetricInfo, p: ViewPoint, tier: Tier, price: number | null): number | null {
+  if (m.unit !== "$/M tokens") return p.y[m.key] ?? null;
+  if (tier !== "custom") return p.y[`${m.key}.${tier}`] ?? null;
+  const t = tputOf(p, m.tokens);
+  return t !== null && price !== null ? liveDollarsPerMillion(price, t) : null;
+}
+
+/** The label a point carries on the chart: its parallelism, its concurrency, or both. */
+function pointLabel(mode: string, p: ViewPoint, c: ConfigEntry): string {
+  const par = c.topology;
+  switch (mode) {
+    case "par": return par;
+    case "conc": return `c${p.conc}`;
+    case "both": return `${par} c${p.conc}`;
+    default: return "";
   }
 }
 
@@ -79,6 +85,13 @@ interface Datum {
   x: number;
   y: number;
   p: ViewPoint;
+  /** The label drawn beside it (empty: none). */
+  label: string;
+}
+
+/** The legend's id of a series: its source and key (a series' runs share it). */
+function legendId(s: SeriesFigures): string {
+  return `${s.source}/${s.key}`;
 }
 
 function renderInference(ctx: Ctx): Rendered {
@@ -87,8 +100,10 @@ function renderInference(ctx: Ctx): Rendered {
   const P = route.params;
   // Agentic views are drawn against InferenceX's agentic axis unless asked otherwise.
   const agentic = view.points.some((p) => p.agentic);
-  const x: XKey = (Object.keys(X_META) as XKey[]).find((k) => k === P.get("x")) ?? (agentic ? "e2enorm" : "intvty");
-  const y: YKey = (Object.keys(Y_META) as YKey[]).find((k) => k === P.get("y")) ?? "tput";
+  const xs = figures.metrics.x.filter((m) => m.only !== "agentic" || agentic);
+  const xm = xs.find((m) => m.key === P.get("x")) ?? xs.find((m) => m.key === (agentic ? "e2enorm" : "intvty")) ?? xs[0];
+  const ym = figures.metrics.y.find((m) => m.key === P.get("y")) ?? figures.metrics.y[0];
+  const x = xm.key, y = ym.key;
   const group = groupOf(P.get("group"));
   const tier = tierOf(P.get("tier"));
   const price = num(P.get("price"));
@@ -101,39 +116,62 @@ function renderInference(ctx: Ctx): Rendered {
   const hw = list(P.get("hw"))?.filter((v) => allHw.includes(v)) ?? allHw;
   const engine = list(P.get("engine"))?.filter((v) => allEngine.includes(v)) ?? allEngine;
   const frontierOnly = P.get("frontier") === "1";
+  const xScale = P.get("xs") === "log" ? "log" : "lin";
+  const yScale = P.get("ys") === "log" ? "log" : "lin";
+  const labels = ["none", "par", "conc", "both"].includes(P.get("labels") ?? "") ? (P.get("labels") as string) : "par";
+  const hidden = new Set((P.get("hide") ?? "").split("\n").filter((v) => v !== ""));
+  const query = P.get("q") ?? "";
+  const zoom = zoomOf(P.get("zoom"));
+  const pinId = P.get("pin") ?? "";
   const params: Params = [
     ["group", group], ["prec", prec.join(",")], ["x", x], ["y", y], ["tier", tier], ["price", price],
     ["source", source], ["run", run], ["hw", hw.join(",")], ["engine", engine.join(",")],
-    ["frontier", frontierOnly ? "1" : "0"],
+    ["frontier", frontierOnly ? "1" : "0"], ["xs", xScale], ["ys", yScale], ["labels", labels],
+    ["hide", hidden.size ? [...hidden].sort().join("\n") : null], ["q", query || null],
+    ["zoom", zoom ? zoom.join(",") : null], ["pin", pinId || null],
   ];
   const setMany = setter("inference", ctx, params);
   const set = (k: string, v: string | number | null): void => setMany([[k, v]]);
 
   // The filters show or hide whole series: a frontier is always its whole series'.
   const byId = new Map(view.points.map((p) => [String(p.id), p]));
-  const shownSeries = seriesOf(figures, run).filter((s) => sourceMatches(source, s.source) && hw.includes(s.hardware) &&
+  const filtered = seriesOf(figures, run).filter((s) => sourceMatches(source, s.source) && hw.includes(s.hardware) &&
     s.engines.some((e) => engine.includes(e)) && s.precisions.some((v) => prec.includes(v)));
-  const datum = (id: number | string): Datum | null => {
+  const shownSeries = filtered.filter((s) => !hidden.has(legendId(s)));
+  const positive = (v: number, scale: string): boolean => scale === "lin" || v > 0;
+  const datum = (id: number | string, withLabel: boolean): Datum | null => {
     const p = byId.get(String(id));
     if (!p) return null;
-    const xv = X_META[x].of(p), yv = yOf(y, p, tier, price);
-    return xv !== null && yv !== null && Number.isFinite(xv) && Number.isFinite(yv) ? { x: xv, y: yv, p } : null;
+    const xv = X_OF[x](p), yv = yOf(ym, p, tier, price);
+    if (xv === null || yv === null || !Number.isFinite(xv) || !Number.isFinite(yv) || !positive(xv, xScale) || !positive(yv, yScale)) return null;
+    return { x: xv, y: yv, p, label: withLabel ? pointLabel(labels, p, view.configs[p.config]) : "" };
   };
   const datasets: ChartConfig["data"]["datasets"] = [];
   const rows: Row[] = [];
   const drawn: { d: Datum; front: boolean; s: SeriesFigures }[] = [];
   let missing = 0;
   const frontierState: { series: string; source: string; run: string; points: { id: string; x: number; y: number }[] }[] = [];
+  const legend: { id: string; label: string; color: string; hidden: boolean; points: number }[] = [];
   const shade = shader();
+  const colorFor = new Map<string, string>();
+  for (const s of filtered) colorFor.set(legendId(s), colorFor.get(legendId(s)) ?? shade(s.hardware, s.key));
+  for (const s of filtered) {
+    if (!legend.some((l) => l.id === legendId(s))) {
+      legend.push({ id: legendId(s), label: s.source === "reference" ? `${s.label} [published]` : s.label, color: colorFor.get(legendId(s)) as string, hidden: hidden.has(legendId(s)), points: 0 });
+    }
+  }
   for (const s of shownSeries) {
     const runName = s.run ?? "latest";
-    const onF = new Set((s.frontiers[x]?.[y] ?? []).map(String));
-    const data = s.points.map(datum);
-    const fd = (s.frontiers[x]?.[y] ?? []).map(datum).filter((d): d is Datum => d !== null);
-    const color = shade(s.hardware, s.key);
+    const fids = s.frontiers[x]?.[ym.frontier] ?? [];
+    const onF = new Set(fids.map(String));
+    const data = s.points.map((id) => datum(id, false));
+    const fd = fids.map((id) => datum(id, true)).filter((d): d is Datum => d !== null);
+    const color = colorFor.get(legendId(s)) as string;
     const ref = s.source === "reference";
     const label = s.run === null ? s.label : `${s.label} ${s.run}`;
     data.forEach((d) => (d ? drawn.push({ d, front: onF.has(String(d.p.id)), s }) : missing++));
+    const entry = legend.find((l) => l.id === legendId(s));
+    if (entry) entry.points += data.filter((d) => d !== null).length;
     const shown = data.filter((d): d is Datum => d !== null && (!frontierOnly || onF.has(String(d.p.id))));
     // Simulated points are drawn as open diamonds: their figures carry the simulator's error;
     // open triangles where no published point calibrates their kind of deployment.
@@ -145,6 +183,7 @@ function renderInference(ctx: Ctx): Rendered {
       backgroundColor: shown.map((d) => (ref || sim(d) ? "transparent" : color)),
       borderWidth: shown.map((d) => (sim(d) ? 1.5 : ref ? 1.2 : 0)),
     });
+    // The frontier line carries the points' labels (parallelism, concurrency).
     datasets.push({
       label: `${label} frontier`, data: fd.slice().sort((a, b) => a.x - b.x), showLine: true, pointRadius: 0, pointHitRadius: 0,
       borderColor: color, backgroundColor: color, borderWidth: 1.5, borderDash: ref ? [6, 4] : [],
@@ -157,47 +196,60 @@ function renderInference(ctx: Ctx): Rendered {
       const caches = agentic ? [numCell(a?.theoretical_hit_rate ?? null, 3), numCell(a?.server_hit_rate ?? null, 3), numCell(a?.gpu_kv_usage_pct ?? null, 1)] : [];
       const cacheAttrs = agentic ? { "data-theory-hit": raw(a?.theoretical_hit_rate ?? null), "data-server-hit": raw(a?.server_hit_rate ?? null), "data-gpu-kv": raw(a?.gpu_kv_usage_pct ?? null) } : {};
       rows.push({
-        attrs: { "data-testid": "frontier-row", "data-series": s.key, "data-source": s.source, "data-run": runName, "data-point": String(d.p.id), "data-config": c.key, "data-x": raw(d.x), "data-y": raw(d.y), "data-simulated": d.p.simulated?.basis ?? "", "data-left-out": (d.p.simulated?.left_out ?? []).join("; "), "data-uncalibrated": d.p.simulated?.uncalibrated ?? "", ...cacheAttrs },
-        cells: [label, labelOf(c, s.source), String(d.p.conc), String(d.p.num_gpus), numCell(d.x, 1), numCell(d.y, Y_META[y].digits), ...caches, date10(d.p.run_started_at),
+        attrs: { "data-testid": "frontier-row", "data-series": s.key, "data-source": s.source, "data-run": runName, "data-point": String(d.p.id), "data-config": c.key, "data-x": raw(d.x), "data-y": raw(d.y), "data-label": d.label, "data-simulated": d.p.simulated?.basis ?? "", "data-left-out": (d.p.simulated?.left_out ?? []).join("; "), "data-uncalibrated": d.p.simulated?.uncalibrated ?? "", ...cacheAttrs },
+        cells: [label, labelOf(c, s.source), String(d.p.conc), String(d.p.num_gpus), numCell(d.x, digitsOf(xm)), numCell(d.y, digitsOf(ym)), ...caches, date10(d.p.run_started_at),
           d.p.simulated ? { text: d.p.simulated.uncalibrated ? "simulated, uncalibrated kind" : "simulated", attrs: { title: simulatedText(d.p.simulated) } } : "measured",
           { text: h("a", { href: `#/point/${encodeURIComponent(String(d.p.id))}`, "data-testid": "point-link" }, "detail") }],
       });
     }
   }
 
-  const pinned = h("div", { class: "pinned", "data-testid": "pinned" }, "Click a point to pin its config and a link to its detail.");
-  const pin = (d: Datum): void => {
-    const c = view.configs[d.p.config];
-    pinned.replaceChildren(h("ul", {}, ...describe(d.p, c).map((l) => h("li", {}, l))),
-      h("a", { href: `#/point/${encodeURIComponent(String(d.p.id))}`, "data-testid": "pinned-link" }, `point ${d.p.id} in full →`));
-  };
+  // A pinned tooltip: the clicked point's config, kept over the chart (and in the URL) until closed.
+  const pinnedDatum = pinId ? drawn.find(({ d }) => String(d.p.id) === pinId)?.d ?? null : null;
+  const pinBox = h("div", { class: "pinned-tip", "data-testid": "pinned", hidden: pinnedDatum === null });
+  if (pinnedDatum) {
+    const c = view.configs[pinnedDatum.p.config];
+    pinBox.append(
+      h("button", { type: "button", class: "close", "data-testid": "unpin", "aria-label": "unpin", onclick: () => set("pin", null) }, "×"),
+      h("ul", {}, ...describe(pinnedDatum.p, c).map((l) => h("li", {}, l)),
+        h("li", {}, `${xm.label}: ${fmt(pinnedDatum.x, digitsOf(xm))}`), h("li", {}, `${ym.label}: ${fmt(pinnedDatum.y, digitsOf(ym))}`)),
+      h("a", { href: `#/point/${encodeURIComponent(String(pinnedDatum.p.id))}`, "data-testid": "pinned-link" }, `point ${pinnedDatum.p.id} in full →`));
+  }
+  const axis = (m: MetricInfo, scale: string, lim: [number, number] | null): Record<string, unknown> => ({
+    type: scale === "log" ? "logarithmic" : "linear",
+    title: { display: true, text: `${m.label}${scale === "log" ? " (log)" : ""}` },
+    ...(lim ? { min: lim[0], max: lim[1] } : {}),
+  });
   const config: ChartConfig = {
     type: "scatter",
     data: { datasets },
+    plugins: [pointLabels(), zoomBox((z) => set("zoom", z.map((v) => Number(v.toPrecision(6))).join(","))),
+      pinAnchor(pinnedDatum, pinBox)],
     options: {
       parsing: false,
       normalized: false,
+      events: ["mousemove", "mouseout", "click", "mousedown", "mouseup", "touchstart", "touchmove"],
       plugins: {
         decimation: { enabled: false },
-        legend: { position: "bottom", onClick: () => undefined, labels: { filter: (item) => !item.text.endsWith(" frontier"), usePointStyle: true } },
+        legend: { display: false },
         tooltip: {
           filter: (item) => !(item.dataset.label ?? "").endsWith(" frontier"),
           callbacks: {
             title: () => "",
             label: (item: TooltipItem) => {
               const d = item.raw as Datum;
-              return [...describe(d.p, view.configs[d.p.config]), `${X_META[x].label}: ${fmt(d.x, 2)}`, `${Y_META[y].label}: ${fmt(d.y, Y_META[y].digits)}`, "click: pin, with a link to the point"];
+              return [...describe(d.p, view.configs[d.p.config]), `${xm.label}: ${fmt(d.x, digitsOf(xm))}`, `${ym.label}: ${fmt(d.y, digitsOf(ym))}`, "click: pin this tooltip, with a link to the point"];
             },
           },
         },
       },
       onClick: (_e, els, chart) => {
         const el = els[0];
-        if (el) pin(chart.data.datasets[el.datasetIndex].data[el.index] as unknown as Datum);
+        if (el && !zoomDragged()) set("pin", String((chart.data.datasets[el.datasetIndex].data[el.index] as unknown as Datum).p.id));
       },
       scales: {
-        x: { type: "linear", title: { display: true, text: X_META[x].label } },
-        y: { type: "linear", title: { display: true, text: Y_META[y].label } },
+        x: axis(xm, xScale, zoom ? [zoom[0], zoom[1]] : null),
+        y: axis(ym, yScale, zoom ? [zoom[2], zoom[3]] : null),
       },
     },
   };
@@ -209,29 +261,41 @@ function renderInference(ctx: Ctx): Rendered {
     }),
   });
   const runs = runsOf(view);
+  // The y menu in InferenceX's groups, as the library names them.
+  const yGroups = [...new Set(figures.metrics.y.map((m) => m.group))];
+  const ySelect = h("select", { "data-testid": "y" }, ...yGroups.map((g) => h("optgroup", { label: g },
+    ...figures.metrics.y.filter((m) => m.group === g).map((m) => h("option", { value: m.key, selected: m.key === y }, m.label)))));
+  ySelect.value = y;
+  ySelect.addEventListener("change", () => set("y", ySelect.value));
+  const scaleSel = (k: string, v: string): HTMLSelectElement => select(k, v, [["lin", "linear"], ["log", "log"]], (nv) => set(k, nv));
   const controls = h("div", { class: "controls" },
     labelled("frontiers per", select("group", group, GROUPS, (v) => set("group", v))),
-    labelled("x", select("x", x, [["intvty", "interactivity (tok/s/user)"], ["e2el", "E2E latency (ms)"], ["ttft", "time to first token (ms)"], ...(agentic ? [["e2enorm", "E2E-normalised interactivity P90 (tok/s/user)"] as [string, string]] : [])], (v) => set("x", v))),
-    labelled("y", select("y", y, (Object.keys(Y_META) as YKey[]).map((k) => [k, Y_META[k].label]), (v) => set("y", v))),
+    labelled("x", select("x", x, xs.map((m): [string, string] => [m.key, m.label]), (v) => set("x", v))),
+    labelled("x scale", scaleSel("xs", xScale)),
+    labelled("y", ySelect),
+    labelled("y scale", scaleSel("ys", yScale)),
     labelled("cost tier", select("tier", tier, [["hyperscaler", "owned, hyperscaler"], ["neocloud", "owned, neocloud"], ["rental", "3-year rental"], ["custom", "my price"]], (v) => set("tier", v))),
     labelled("$/GPU-hour", numberInput("price", price, (v) => setMany([["price", v], ["tier", v === null ? tier : "custom"]]), { min: "0", placeholder: "custom" })),
     labelled("source", select("source", source, [["own", "own runs"], ["reference", "published (reference)"], ["both", "both, side by side"]], (v) => set("source", v))),
     labelled("runs", select("run", run, [["latest", "latest of each config"], ["all", "all"], ...runs.map((r): [string, string] => [r.key, `${r.key} (${date10(r.started_at)})`])], (v) => set("run", v))),
+    labelled("labels", select("labels", labels, [["par", "parallelism"], ["conc", "concurrency"], ["both", "both"], ["none", "hide labels"]], (v) => set("labels", v))),
     labelled("precision", checks("prec", allPrec, prec, (v) => set("prec", v.join(",")))),
     labelled("accelerators", checks("hw", allHw, hw, (v) => set("hw", v.join(",")))),
     labelled("engines", checks("engine", allEngine, engine, (v) => set("engine", v.join(",")))),
     labelled("frontier only", h("input", { type: "checkbox", "data-testid": "frontier", checked: frontierOnly, onchange: (e: Event) => set("frontier", (e.target as HTMLInputElement).checked ? "1" : "0") })),
   );
+  const legendEl = legendBox(legend, query, hidden, (hide, q) => setMany([["hide", hide.size ? [...hide].sort().join("\n") : null], ["q", q || null]]));
   const sources = sorted(shownSeries.flatMap((s) => hardwareOf(ctx.index, s.hardware)?.sources?.map((x) => `${x.id} (${x.date})`) ?? []));
+  const economic = ym.unit !== "tok/s/GPU" && !ym.key.startsWith("measured");
   const note = h("p", { class: "note" },
-    y === "cost" ? (tier === "custom" ? `$${price ?? "?"}/GPU-hour given. ` : `Cost tier ${tier}. `) : "",
-    ["cost", "tpmw", "energy"].includes(y) ? `Prices and all-in power: catalog ${sources.join(", ") || "n/a"}. ` : "",
-    `Frontiers per ${GROUPS.find(([g]) => g === group)?.[1]}, computed by servebench's analysis library; the filters show or hide whole series. Published points are hollow with dashed frontiers, never blended with own runs; simulated points are open diamonds.`);
+    ym.unit === "$/M tokens" ? (tier === "custom" ? `$${price ?? "?"}/GPU-hour given. ` : `Cost tier ${tier}. `) : "",
+    economic ? `Prices and all-in power: catalog ${sources.join(", ") || "n/a"}. ` : "",
+    `Frontiers per ${GROUPS.find(([g]) => g === group)?.[1]}, computed by servebench's analysis library; the filters and the legend show or hide whole series. Published points are hollow with dashed frontiers, never blended with own runs; simulated points are open diamonds. Drag on the chart to zoom; labels mark frontier points.`);
   const simulated = drawn.filter(({ d }) => d.p.simulated).length;
   const count = h("p", { "data-testid": "inference-count", "data-value": drawn.length, "data-frontier": rows.length, "data-missing": missing, "data-simulated": simulated },
     `${drawn.length} points drawn, ${rows.length} on frontiers`,
     simulated ? `; ${simulated} of them simulated (their tooltips and the table say what error to expect)` : "",
-    missing ? `; ${missing} not drawn: they lack this metric (or the catalog lacks their accelerator's price or power).` : ".");
+    missing ? `; ${missing} not drawn: they lack this metric (or the catalog lacks their accelerator's price or power${xScale === "log" || yScale === "log" ? ", or a log axis cannot show them" : ""}).` : ".");
   // Accuracy beside throughput: each eval with the point measured at the same deployment,
   // concurrency and run, read on the chart's axes.
   const configByKey = new Map(view.configs.map((c) => [c.key, c]));
@@ -246,22 +310,66 @@ function renderInference(ctx: Ctx): Rendered {
       cells: [c ? labelOf(c, source) : e.config_key, e.run, String(e.conc), e.task,
         numCell(e.score, 3, { "data-metric": "score" }), numCell(e.stderr, 3, { "data-metric": "stderr" }), String(e.n),
         numCell(e.threshold, 2, { "data-metric": "threshold" }), { text: verdict, attrs: { class: e.passed === false ? "warn" : "" } },
-        numCell(p ? X_META[x].of(p) : null, 1, { "data-metric": "x" }),
-        numCell(p ? yOf(y, p, tier, price) : null, Y_META[y].digits, { "data-metric": "y" }),
+        numCell(p ? X_OF[x](p) : null, 1, { "data-metric": "x" }),
+        numCell(p ? yOf(ym, p, tier, price) : null, digitsOf(ym), { "data-metric": "y" }),
         p ? { text: h("a", { href: `#/point/${encodeURIComponent(String(p.id))}`, "data-testid": "eval-point-link" }, "detail") } : "-"],
     };
   });
+  const zoomReset = zoom ? h("button", { type: "button", "data-testid": "zoom-reset", onclick: () => set("zoom", null) }, "reset zoom") : null;
   const el = h("section", { "data-testid": "view-inference" }, controls,
-    chartBox("inference", config, csv, true), note, pinned, count,
+    h("div", { class: "chart-legend" }, chartBox("inference", config, csv, true, [zoomReset, pinBox]), legendEl),
+    note, count,
     h("h3", {}, "Frontier points"),
-    table("inference-table", [["series", "series"], ["config", "config"], ["conc", "conc"], ["gpus", "GPUs"], ["x", X_META[x].label], ["y", Y_META[y].label],
+    table("inference-table", [["series", "series"], ["config", "config"], ["conc", "conc"], ["gpus", "GPUs"], ["x", xm.label], ["y", ym.label],
       ...(agentic ? [["theory", "theory hit"], ["server", "server hit"], ["kv", "GPU KV max %"]] as [string, string][] : []), ["date", "run date"], ["kind", "measured?"], ["link", ""]], rows),
     h("h3", {}, "Accuracy beside throughput"),
     evals.length
-      ? table("eval-table", [["config", "config"], ["run", "run"], ["conc", "conc"], ["task", "task"], ["score", "score"], ["stderr", "± s.e."], ["n", "questions"], ["threshold", "threshold"], ["verdict", "verdict"], ["x", X_META[x].label], ["y", Y_META[y].label], ["link", ""]], evalRows)
+      ? table("eval-table", [["config", "config"], ["run", "run"], ["conc", "conc"], ["task", "task"], ["score", "score"], ["stderr", "± s.e."], ["n", "questions"], ["threshold", "threshold"], ["verdict", "verdict"], ["x", xm.label], ["y", ym.label], ["link", ""]], evalRows)
       : h("p", { class: "empty", "data-testid": "no-evals" }, "No accuracy evals for this view (sweep --eval-task, at the points the plan marks)."));
   return {
     el, params,
-    state: { group, x, y, tier, price, source, run, prec, hw, engine, frontier_only: frontierOnly, points_drawn: drawn.length, frontiers: frontierState },
+    state: {
+      group, x, y, tier, price, source, run, prec, hw, engine, frontier_only: frontierOnly, points_drawn: drawn.length, frontiers: frontierState,
+      xs: xScale, ys: yScale, labels, hidden: [...hidden].sort(), q: query, zoom, pin: pinnedDatum ? pinId : null,
+      legend: legend.map((l) => ({ id: l.id, label: l.label, hidden: l.hidden, points: l.points })),
+    },
   };
+}
+
+/** `x0,x1,y0,y1` from the URL, or null. */
+function zoomOf(v: string | undefined): [number, number, number, number] | null {
+  const z = (v ?? "").split(",").map(Number);
+  return z.length === 4 && z.every(Number.isFinite) && z[0] < z[1] && z[2] < z[3] ? (z as [number, number, number, number]) : null;
+}
+
+/** The legend: a search box, a toggle per series, and show/hide of the matching ones. */
+function legendBox(items: { id: string; label: string; color: string; hidden: boolean; points: number }[], query: string, hidden: Set<string>,
+  apply: (hide: Set<string>, q: string) => void): HTMLElement {
+  const q = query.toLowerCase();
+  const matching = items.filter((i) => i.label.toLowerCase().includes(q));
+  const search = h("input", { type: "search", "data-testid": "legend-search", placeholder: "search the legend", value: query });
+  search.addEventListener("change", () => apply(hidden, search.value));
+  const toggled = (id: string, on: boolean): Set<string> => {
+    const next = new Set(hidden);
+    if (on) next.delete(id);
+    else next.add(id);
+    return next;
+  };
+  const only = (): void => apply(new Set(items.filter((i) => !matching.includes(i)).map((i) => i.id)), query);
+  const showAll = (): void => apply(new Set(), query);
+  return h("div", { class: "legend", "data-testid": "legend" },
+    search,
+    h("div", { class: "legend-actions" },
+      h("button", { type: "button", "data-testid": "legend-only", onclick: only }, "only these"),
+      h("button", { type: "button", "data-testid": "legend-all", onclick: showAll }, "show all")),
+    h("ul", {}, ...matching.map((i) => {
+      const box = h("input", { type: "checkbox", checked: !i.hidden, "data-testid": "legend-toggle", "data-series": i.id });
+      box.addEventListener("change", () => apply(toggled(i.id, box.checked), query));
+      const swatch = h("span", { class: "swatch", "data-color": i.color });
+      // Through the CSSOM: the policy allows no inline style attribute.
+      swatch.style.backgroundColor = i.color;
+      return h("li", { "data-testid": "legend-item", "data-series": i.id, "data-hidden": String(i.hidden), class: i.hidden ? "off" : "" },
+        h("label", {}, box, swatch, i.label));
+    })),
+    matching.length < items.length ? h("p", { class: "note" }, `${items.length - matching.length} of ${items.length} series not matching the search (still drawn unless hidden).`) : null);
 }

@@ -94,18 +94,29 @@ function csvText(header, rows) {
     };
     return [header, ...rows].map((r) => r.map(q).join(",")).join("\n") + "\n";
 }
-/** A "CSV" button that downloads what a chart draws. */
+/** What every CSV starts with, as `#` comment lines (pandas: `comment="#"`): what it is, the
+ * view's URL, when, and where its numbers come from under which terms. */
+let csvPreamble = () => [];
+function setCsvPreamble(f) {
+    csvPreamble = f;
+}
+/** Downloads `blob` as `name` (a download, not a fetch: the policy's connect-src is not involved). */
+function download(name, blob) {
+    const url = URL.createObjectURL(blob);
+    const a = h("a", { href: url, download: name });
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
+/** A "CSV" button that downloads what a chart draws, after the preamble. */
 function csvButton(name, data) {
     return h("button", {
         type: "button", class: "csv", "data-testid": `csv-${name}`,
         onclick: () => {
             const d = data();
-            const url = URL.createObjectURL(new Blob([csvText(d.header, d.rows)], { type: "text/csv" }));
-            const a = h("a", { href: url, download: `${name}.csv` });
-            document.body.append(a);
-            a.click();
-            a.remove();
-            setTimeout(() => URL.revokeObjectURL(url), 1000);
+            const pre = csvPreamble().map((l) => `# ${l.replace(/[\r\n]+/g, " ")}\n`).join("");
+            download(`${name}.csv`, new Blob([pre + csvText(d.header, d.rows)], { type: "text/csv" }));
         },
     }, "CSV");
 }
@@ -166,6 +177,12 @@ function numberInput(testid, value, onchange, attrs = {}) {
     i.addEventListener("change", () => onchange(num(i.value)));
     return i;
 }
+/** A date (YYYY-MM-DD) or none. */
+function dateInput(testid, value, onchange) {
+    const i = h("input", { type: "date", "data-testid": testid, value: value ?? "" });
+    i.addEventListener("change", () => onchange(i.value === "" ? null : i.value));
+    return i;
+}
 /** A group of checkboxes; `onchange` gets the ticked values in `all`'s order. */
 function checks(testid, all, ticked, onchange) {
     const boxes = all.map((v) => h("input", { type: "checkbox", value: v, checked: ticked.includes(v), "data-testid": `${testid}-${v}` }));
@@ -200,6 +217,17 @@ function api(path) {
     }
     return r;
 }
+const views = new Map();
+/** A view's points as rows, fetched and converted once per page load. */
+function viewFile(path) {
+    let v = views.get(path);
+    if (!v) {
+        v = api(path).then(viewOf);
+        v.catch(() => views.delete(path));
+        views.set(path, v);
+    }
+    return v;
+}
 /** index.json's `hardware` as a list with ids: the API may give a map keyed by catalog id. */
 function normalizeIndex(index) {
     const hw = index.hardware;
@@ -208,6 +236,32 @@ function normalizeIndex(index) {
     }
     index.hardware ?? (index.hardware = []);
     return index;
+}
+const METRIC_FIELDS = ["tput_per_gpu", "input_tput_per_gpu", "output_tput_per_gpu", "median_intvty", "median_ttft_ms", "median_tpot_ms",
+    "median_e2el_ms", "p99_ttft_ms", "p99_tpot_ms", "p99_e2el_ms", "measured_j_per_token"];
+/** A view's points as rows, from the columns the API serves. */
+function viewOf(doc) {
+    const c = doc.points;
+    const ykeys = Object.keys(c.y);
+    const col = (k) => c.metrics[k] ?? [];
+    const cols = METRIC_FIELDS.map((k) => [k, col(k)]);
+    const points = new Array(c.n);
+    for (let i = 0; i < c.n; i++) {
+        const y = {};
+        for (const k of ykeys)
+            y[k] = c.y[k][i];
+        const run = doc.runs[c.run[i]];
+        const img = c.image[i];
+        const p = {
+            id: c.id[i], config: c.config[i], source: c.source[i], run: run.key, run_started_at: run.started_at,
+            conc: c.conc[i], num_gpus: c.num_gpus[i], completed: c.completed[i], failed: c.failed[i], image: img === null ? null : doc.images[img],
+            simulated: c.simulated[String(i)] ?? null, agentic: c.agentic[String(i)], y, detail: `points/${c.id[i]}.json`,
+        };
+        for (const [k, v] of cols)
+            p[k] = v[i] ?? null;
+        points[i] = p;
+    }
+    return { model: doc.model, isl: doc.isl, osl: doc.osl, configs: doc.configs, points, evals: doc.evals };
 }
 /** The workload of a view as the URL writes it: `1024x1024`. */
 function wlOf(v) {
@@ -338,10 +392,30 @@ function setPalette(index) {
     hwNames = sorted([...index.hardware.map((a) => a.id ?? a.name), ...index.views.flatMap((v) => v.hardware)]);
     engineNames = sorted(index.views.flatMap((v) => v.engines));
 }
+/** Okabe–Ito's colour-blind-safe palette with black and two of Tol's: the high-contrast one. */
+const CONTRAST = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442", "#882255", "#44AA99"];
+let palette = "default";
+let theme = "light";
+/** Sets the palette and theme every chart of the page is drawn in. */
+function setLook(p, t) {
+    palette = p === "contrast" ? "contrast" : "default";
+    theme = t === "dark" ? "dark" : "light";
+    document.documentElement.dataset.theme = theme;
+    const ink = theme === "dark" ? "#d8dde3" : "#222";
+    const grid = theme === "dark" ? "rgba(255,255,255,0.12)" : "rgba(0,0,0,0.1)";
+    Chart.defaults.color = ink;
+    Chart.defaults.borderColor = grid;
+}
 function colorOf(hw, shade = 0) {
     const i = Math.max(0, hwNames.indexOf(hw));
+    if (palette === "contrast") {
+        // Dark theme: black is invisible, so it gives way to white.
+        const c = CONTRAST[(i + 3 * (shade % 3)) % CONTRAST.length];
+        return theme === "dark" && c === "#000000" ? "#ffffff" : c;
+    }
     const hue = Math.round((i * 360) / Math.max(1, hwNames.length) + 12) % 360;
-    return `hsl(${hue}, 70%, ${42 + 14 * (shade % 3)}%)`;
+    const light = theme === "dark" ? 58 + 10 * (shade % 3) : 42 + 14 * (shade % 3);
+    return `hsl(${hue}, 70%, ${light}%)`;
 }
 /** A shade per config of an accelerator, in the order asked. */
 function shader() {
@@ -384,11 +458,13 @@ function targetLine(x) {
     };
 }
 let drawnMarked = false;
-/** A chart in a box with its CSV button; marks `sb:chart-drawn` after its first draw. */
-function chartBox(name, config, csv, tall = false) {
+/** A chart in a box with its CSV and PNG buttons (and `extras`: more buttons, overlays);
+ * marks `sb:chart-drawn` after its first draw. */
+function chartBox(name, config, csv, tall = false, extras = []) {
     const canvas = h("canvas", { "data-testid": `chart-${name}`, role: "img", "aria-label": name });
-    const box = h("div", { class: tall ? "chart tall" : "chart" }, canvas);
-    const wrap = h("div", { class: "chartbox" }, h("div", { class: "chartbar" }, csvButton(name, csv)), box);
+    const box = h("div", { class: tall ? "chart tall" : "chart" }, canvas, ...extras.filter((e) => e instanceof HTMLDivElement));
+    const buttons = extras.filter((e) => !(e instanceof HTMLDivElement));
+    const wrap = h("div", { class: "chartbox" }, h("div", { class: "chartbar" }, csvButton(name, csv), pngButton(name, canvas), ...buttons), box);
     const marker = {
         id: "drawn",
         afterRender() {
@@ -419,42 +495,156 @@ function flushCharts() {
 function resetDrawMark() {
     drawnMarked = false;
 }
+/** A "PNG" button: the chart as drawn, on the page's background, downloaded as a file. */
+function pngButton(name, canvas) {
+    return h("button", {
+        type: "button", class: "png", "data-testid": `png-${name}`,
+        onclick: () => {
+            const out = document.createElement("canvas");
+            out.width = canvas.width;
+            out.height = canvas.height;
+            const c = out.getContext("2d");
+            c.fillStyle = theme === "dark" ? "#15191e" : "#ffffff";
+            c.fillRect(0, 0, out.width, out.height);
+            c.drawImage(canvas, 0, 0);
+            out.toBlob((b) => {
+                if (b)
+                    download(`${name}.png`, b);
+            }, "image/png");
+        },
+    }, "PNG");
+}
+/** Labels beside the points of frontier datasets that carry one (`Datum.label`). */
+function pointLabels() {
+    return {
+        id: "labels",
+        afterDatasetsDraw(chart) {
+            const c = chart.ctx;
+            c.save();
+            c.font = "10px sans-serif";
+            c.fillStyle = theme === "dark" ? "#d8dde3" : "#333";
+            const area = chart.chartArea;
+            chart.data.datasets.forEach((ds, i) => {
+                const meta = chart.getDatasetMeta(i);
+                ds.data.forEach((d, j) => {
+                    const el = meta.data[j];
+                    if (!d?.label || !el || el.x < area.left || el.x > area.right || el.y < area.top || el.y > area.bottom)
+                        return;
+                    c.fillText(d.label, el.x + 4, el.y - 4);
+                });
+            });
+            c.restore();
+        },
+    };
+}
+let dragged = false;
+/** Whether the last click ended a zoom drag (so it does not also pin a point). */
+function zoomDragged() {
+    return dragged;
+}
+/** Drag a box on the chart to zoom to it: `onZoom([x0, x1, y0, y1])` in data units. */
+function zoomBox(onZoom) {
+    let start = null;
+    let end = null;
+    return {
+        id: "zoom",
+        afterEvent(chart, args) {
+            const e = args.event;
+            if (e.type === "mousedown") {
+                start = { x: e.x, y: e.y };
+                end = null;
+                dragged = false;
+            }
+            else if (e.type === "mousemove" && start) {
+                end = { x: e.x, y: e.y };
+                args.changed = true;
+            }
+            else if (e.type === "mouseup" && start) {
+                const s = start, f = end ?? start;
+                start = null;
+                end = null;
+                // A few pixels is a click, not a drag.
+                if (Math.abs(f.x - s.x) < 6 || Math.abs(f.y - s.y) < 6)
+                    return;
+                dragged = true;
+                const sx = chart.scales.x, sy = chart.scales.y;
+                const v = (sc, px) => sc.getValueForPixel(px) ?? NaN;
+                const xs = [v(sx, s.x), v(sx, f.x)].sort((a, b) => a - b);
+                const ys = [v(sy, s.y), v(sy, f.y)].sort((a, b) => a - b);
+                if ([...xs, ...ys].every(Number.isFinite))
+                    onZoom([xs[0], xs[1], ys[0], ys[1]]);
+            }
+        },
+        afterDraw(chart) {
+            if (!start || !end)
+                return;
+            const c = chart.ctx;
+            c.save();
+            c.strokeStyle = theme === "dark" ? "#9cf" : "#036";
+            c.setLineDash([3, 3]);
+            c.strokeRect(start.x, start.y, end.x - start.x, end.y - start.y);
+            c.restore();
+        },
+    };
+}
+/** Places a pinned tooltip box beside its point once the chart has laid it out. */
+function pinAnchor(d, box) {
+    return {
+        id: "pin",
+        afterDraw(chart) {
+            if (!d)
+                return;
+            const px = chart.scales.x.getPixelForValue(d.x), py = chart.scales.y.getPixelForValue(d.y);
+            const left = Math.min(Math.max(px + 10, 0), chart.width - 260);
+            box.style.left = `${left}px`;
+            box.style.top = `${Math.max(py - 20, 0)}px`;
+        },
+    };
+}
 // #/inference: every point of the view and the frontiers of the chosen grouping (InferenceMAX's
 // hardware keys by default), as the Rust library computed them (figures/<slug>/<group>.json).
-const X_META = {
-    intvty: { label: "interactivity, tok/s/user", of: (p) => p.median_intvty },
-    e2el: { label: "median end-to-end latency, ms", of: (p) => p.median_e2el_ms },
-    ttft: { label: "median time to first token, ms", of: (p) => p.median_ttft_ms },
-    e2enorm: { label: "E2E-normalised interactivity (P90), tok/s/user", of: (p) => p.agentic?.e2e_norm_intvty_p90 ?? null },
+/** A point's x: the stored metric the key names. */
+const X_OF = {
+    intvty: (p) => p.median_intvty,
+    e2el: (p) => p.median_e2el_ms,
+    ttft: (p) => p.median_ttft_ms,
+    p99ttft: (p) => p.p99_ttft_ms,
+    e2enorm: (p) => p.agentic?.e2e_norm_intvty_p90 ?? null,
 };
-const Y_META = {
-    tput: { label: "throughput, tok/s/GPU (total)", digits: 1 },
-    input: { label: "input throughput, tok/s/GPU", digits: 1 },
-    output: { label: "output throughput, tok/s/GPU", digits: 1 },
-    cost: { label: "cost, $ per million tokens", digits: 3 },
-    tpmw: { label: "tokens/s per all-in MW", digits: 0 },
-    energy: { label: "modelled energy, J/token", digits: 3 },
-    measured: { label: "measured energy, J/output token", digits: 3 },
-};
+/** Decimals for a metric's unit. */
+function digitsOf(m) {
+    switch (m.unit) {
+        case "tok/s/MW": return 0;
+        case "$/M tokens":
+        case "J/token": return 3;
+        default: return 1;
+    }
+}
+/** The tok/s/GPU of the tokens a metric counts. */
+function tputOf(p, tokens) {
+    const t = tokens === "input" ? p.input_tput_per_gpu : tokens === "output" ? p.output_tput_per_gpu : p.tput_per_gpu;
+    return t !== null && t > 0 ? t : null;
+}
 /**
- * A point's y: its measured metric, or its economics as the API computed them; only a price
- * the user typed goes through the live formula (throughput must be positive, as in Rust).
+ * A point's y as the API computed it (a $/M one in the catalog tier chosen); only a price the
+ * user typed goes through the live formula (throughput must be positive, as in Rust).
  */
-function yOf(y, p, tier, price) {
-    const pos = (v) => (v !== null && v > 0 ? v : null);
-    switch (y) {
-        case "tput": return pos(p.tput_per_gpu);
-        case "input": return pos(p.input_tput_per_gpu);
-        case "output": return pos(p.output_tput_per_gpu);
-        case "cost": {
-            if (tier !== "custom")
-                return p.dollars_per_mtok?.[tier] ?? null;
-            const t = pos(p.tput_per_gpu);
-            return t !== null && price !== null ? liveDollarsPerMillion(price, t) : null;
-        }
-        case "tpmw": return p.tokens_per_s_per_mw;
-        case "energy": return p.joules_per_token;
-        case "measured": return p.measured_j_per_token;
+function yOf(m, p, tier, price) {
+    if (m.unit !== "$/M tokens")
+        return p.y[m.key] ?? null;
+    if (tier !== "custom")
+        return p.y[`${m.key}.${tier}`] ?? null;
+    const t = tputOf(p, m.tokens);
+    return t !== null && price !== null ? liveDollarsPerMillion(price, t) : null;
+}
+/** The label a point carries on the chart: its parallelism, its concurrency, or both. */
+function pointLabel(mode, p, c) {
+    const par = c.topology;
+    switch (mode) {
+        case "par": return par;
+        case "conc": return `c${p.conc}`;
+        case "both": return `${par} c${p.conc}`;
+        default: return "";
     }
 }
 /** The full config of a point, for tooltips and the pinned panel. */
@@ -487,14 +677,20 @@ function simulatedText(e) {
     const uncal = e.uncalibrated ? `; uncalibrated kind: ${e.uncalibrated}` : "";
     return `simulated: expect the ${e.basis} error (${pct(e.within_35)} within ±35%, median ${pct(e.median_tput_error)} tok/s/GPU, ${pct(e.median_interactivity_error)} tok/s/user)${left}${uncal}`;
 }
+/** The legend's id of a series: its source and key (a series' runs share it). */
+function legendId(s) {
+    return `${s.source}/${s.key}`;
+}
 function renderInference(ctx) {
     const { route, view } = ctx;
     const figures = ctx.figures;
     const P = route.params;
     // Agentic views are drawn against InferenceX's agentic axis unless asked otherwise.
     const agentic = view.points.some((p) => p.agentic);
-    const x = Object.keys(X_META).find((k) => k === P.get("x")) ?? (agentic ? "e2enorm" : "intvty");
-    const y = Object.keys(Y_META).find((k) => k === P.get("y")) ?? "tput";
+    const xs = figures.metrics.x.filter((m) => m.only !== "agentic" || agentic);
+    const xm = xs.find((m) => m.key === P.get("x")) ?? xs.find((m) => m.key === (agentic ? "e2enorm" : "intvty")) ?? xs[0];
+    const ym = figures.metrics.y.find((m) => m.key === P.get("y")) ?? figures.metrics.y[0];
+    const x = xm.key, y = ym.key;
     const group = groupOf(P.get("group"));
     const tier = tierOf(P.get("tier"));
     const price = num(P.get("price"));
@@ -507,39 +703,65 @@ function renderInference(ctx) {
     const hw = list(P.get("hw"))?.filter((v) => allHw.includes(v)) ?? allHw;
     const engine = list(P.get("engine"))?.filter((v) => allEngine.includes(v)) ?? allEngine;
     const frontierOnly = P.get("frontier") === "1";
+    const xScale = P.get("xs") === "log" ? "log" : "lin";
+    const yScale = P.get("ys") === "log" ? "log" : "lin";
+    const labels = ["none", "par", "conc", "both"].includes(P.get("labels") ?? "") ? P.get("labels") : "par";
+    const hidden = new Set((P.get("hide") ?? "").split("\n").filter((v) => v !== ""));
+    const query = P.get("q") ?? "";
+    const zoom = zoomOf(P.get("zoom"));
+    const pinId = P.get("pin") ?? "";
     const params = [
         ["group", group], ["prec", prec.join(",")], ["x", x], ["y", y], ["tier", tier], ["price", price],
         ["source", source], ["run", run], ["hw", hw.join(",")], ["engine", engine.join(",")],
-        ["frontier", frontierOnly ? "1" : "0"],
+        ["frontier", frontierOnly ? "1" : "0"], ["xs", xScale], ["ys", yScale], ["labels", labels],
+        ["hide", hidden.size ? [...hidden].sort().join("\n") : null], ["q", query || null],
+        ["zoom", zoom ? zoom.join(",") : null], ["pin", pinId || null],
     ];
     const setMany = setter("inference", ctx, params);
     const set = (k, v) => setMany([[k, v]]);
     // The filters show or hide whole series: a frontier is always its whole series'.
     const byId = new Map(view.points.map((p) => [String(p.id), p]));
-    const shownSeries = seriesOf(figures, run).filter((s) => sourceMatches(source, s.source) && hw.includes(s.hardware) &&
+    const filtered = seriesOf(figures, run).filter((s) => sourceMatches(source, s.source) && hw.includes(s.hardware) &&
         s.engines.some((e) => engine.includes(e)) && s.precisions.some((v) => prec.includes(v)));
-    const datum = (id) => {
+    const shownSeries = filtered.filter((s) => !hidden.has(legendId(s)));
+    const positive = (v, scale) => scale === "lin" || v > 0;
+    const datum = (id, withLabel) => {
         const p = byId.get(String(id));
         if (!p)
             return null;
-        const xv = X_META[x].of(p), yv = yOf(y, p, tier, price);
-        return xv !== null && yv !== null && Number.isFinite(xv) && Number.isFinite(yv) ? { x: xv, y: yv, p } : null;
+        const xv = X_OF[x](p), yv = yOf(ym, p, tier, price);
+        if (xv === null || yv === null || !Number.isFinite(xv) || !Number.isFinite(yv) || !positive(xv, xScale) || !positive(yv, yScale))
+            return null;
+        return { x: xv, y: yv, p, label: withLabel ? pointLabel(labels, p, view.configs[p.config]) : "" };
     };
     const datasets = [];
     const rows = [];
     const drawn = [];
     let missing = 0;
     const frontierState = [];
+    const legend = [];
     const shade = shader();
+    const colorFor = new Map();
+    for (const s of filtered)
+        colorFor.set(legendId(s), colorFor.get(legendId(s)) ?? shade(s.hardware, s.key));
+    for (const s of filtered) {
+        if (!legend.some((l) => l.id === legendId(s))) {
+            legend.push({ id: legendId(s), label: s.source === "reference" ? `${s.label} [published]` : s.label, color: colorFor.get(legendId(s)), hidden: hidden.has(legendId(s)), points: 0 });
+        }
+    }
     for (const s of shownSeries) {
         const runName = s.run ?? "latest";
-        const onF = new Set((s.frontiers[x]?.[y] ?? []).map(String));
-        const data = s.points.map(datum);
-        const fd = (s.frontiers[x]?.[y] ?? []).map(datum).filter((d) => d !== null);
-        const color = shade(s.hardware, s.key);
+        const fids = s.frontiers[x]?.[ym.frontier] ?? [];
+        const onF = new Set(fids.map(String));
+        const data = s.points.map((id) => datum(id, false));
+        const fd = fids.map((id) => datum(id, true)).filter((d) => d !== null);
+        const color = colorFor.get(legendId(s));
         const ref = s.source === "reference";
         const label = s.run === null ? s.label : `${s.label} ${s.run}`;
         data.forEach((d) => (d ? drawn.push({ d, front: onF.has(String(d.p.id)), s }) : missing++));
+        const entry = legend.find((l) => l.id === legendId(s));
+        if (entry)
+            entry.points += data.filter((d) => d !== null).length;
         const shown = data.filter((d) => d !== null && (!frontierOnly || onF.has(String(d.p.id))));
         // Simulated points are drawn as open diamonds: their figures carry the simulator's error;
         // open triangles where no published point calibrates their kind of deployment.
@@ -551,6 +773,7 @@ function renderInference(ctx) {
             backgroundColor: shown.map((d) => (ref || sim(d) ? "transparent" : color)),
             borderWidth: shown.map((d) => (sim(d) ? 1.5 : ref ? 1.2 : 0)),
         });
+        // The frontier line carries the points' labels (parallelism, concurrency).
         datasets.push({
             label: `${label} frontier`, data: fd.slice().sort((a, b) => a.x - b.x), showLine: true, pointRadius: 0, pointHitRadius: 0,
             borderColor: color, backgroundColor: color, borderWidth: 1.5, borderDash: ref ? [6, 4] : [],
@@ -563,46 +786,56 @@ function renderInference(ctx) {
             const caches = agentic ? [numCell(a?.theoretical_hit_rate ?? null, 3), numCell(a?.server_hit_rate ?? null, 3), numCell(a?.gpu_kv_usage_pct ?? null, 1)] : [];
             const cacheAttrs = agentic ? { "data-theory-hit": raw(a?.theoretical_hit_rate ?? null), "data-server-hit": raw(a?.server_hit_rate ?? null), "data-gpu-kv": raw(a?.gpu_kv_usage_pct ?? null) } : {};
             rows.push({
-                attrs: { "data-testid": "frontier-row", "data-series": s.key, "data-source": s.source, "data-run": runName, "data-point": String(d.p.id), "data-config": c.key, "data-x": raw(d.x), "data-y": raw(d.y), "data-simulated": d.p.simulated?.basis ?? "", "data-left-out": (d.p.simulated?.left_out ?? []).join("; "), "data-uncalibrated": d.p.simulated?.uncalibrated ?? "", ...cacheAttrs },
-                cells: [label, labelOf(c, s.source), String(d.p.conc), String(d.p.num_gpus), numCell(d.x, 1), numCell(d.y, Y_META[y].digits), ...caches, date10(d.p.run_started_at),
+                attrs: { "data-testid": "frontier-row", "data-series": s.key, "data-source": s.source, "data-run": runName, "data-point": String(d.p.id), "data-config": c.key, "data-x": raw(d.x), "data-y": raw(d.y), "data-label": d.label, "data-simulated": d.p.simulated?.basis ?? "", "data-left-out": (d.p.simulated?.left_out ?? []).join("; "), "data-uncalibrated": d.p.simulated?.uncalibrated ?? "", ...cacheAttrs },
+                cells: [label, labelOf(c, s.source), String(d.p.conc), String(d.p.num_gpus), numCell(d.x, digitsOf(xm)), numCell(d.y, digitsOf(ym)), ...caches, date10(d.p.run_started_at),
                     d.p.simulated ? { text: d.p.simulated.uncalibrated ? "simulated, uncalibrated kind" : "simulated", attrs: { title: simulatedText(d.p.simulated) } } : "measured",
                     { text: h("a", { href: `#/point/${encodeURIComponent(String(d.p.id))}`, "data-testid": "point-link" }, "detail") }],
             });
         }
     }
-    const pinned = h("div", { class: "pinned", "data-testid": "pinned" }, "Click a point to pin its config and a link to its detail.");
-    const pin = (d) => {
-        const c = view.configs[d.p.config];
-        pinned.replaceChildren(h("ul", {}, ...describe(d.p, c).map((l) => h("li", {}, l))), h("a", { href: `#/point/${encodeURIComponent(String(d.p.id))}`, "data-testid": "pinned-link" }, `point ${d.p.id} in full →`));
-    };
+    // A pinned tooltip: the clicked point's config, kept over the chart (and in the URL) until closed.
+    const pinnedDatum = pinId ? drawn.find(({ d }) => String(d.p.id) === pinId)?.d ?? null : null;
+    const pinBox = h("div", { class: "pinned-tip", "data-testid": "pinned", hidden: pinnedDatum === null });
+    if (pinnedDatum) {
+        const c = view.configs[pinnedDatum.p.config];
+        pinBox.append(h("button", { type: "button", class: "close", "data-testid": "unpin", "aria-label": "unpin", onclick: () => set("pin", null) }, "×"), h("ul", {}, ...describe(pinnedDatum.p, c).map((l) => h("li", {}, l)), h("li", {}, `${xm.label}: ${fmt(pinnedDatum.x, digitsOf(xm))}`), h("li", {}, `${ym.label}: ${fmt(pinnedDatum.y, digitsOf(ym))}`)), h("a", { href: `#/point/${encodeURIComponent(String(pinnedDatum.p.id))}`, "data-testid": "pinned-link" }, `point ${pinnedDatum.p.id} in full →`));
+    }
+    const axis = (m, scale, lim) => ({
+        type: scale === "log" ? "logarithmic" : "linear",
+        title: { display: true, text: `${m.label}${scale === "log" ? " (log)" : ""}` },
+        ...(lim ? { min: lim[0], max: lim[1] } : {}),
+    });
     const config = {
         type: "scatter",
         data: { datasets },
+        plugins: [pointLabels(), zoomBox((z) => set("zoom", z.map((v) => Number(v.toPrecision(6))).join(","))),
+            pinAnchor(pinnedDatum, pinBox)],
         options: {
             parsing: false,
             normalized: false,
+            events: ["mousemove", "mouseout", "click", "mousedown", "mouseup", "touchstart", "touchmove"],
             plugins: {
                 decimation: { enabled: false },
-                legend: { position: "bottom", onClick: () => undefined, labels: { filter: (item) => !item.text.endsWith(" frontier"), usePointStyle: true } },
+                legend: { display: false },
                 tooltip: {
                     filter: (item) => !(item.dataset.label ?? "").endsWith(" frontier"),
                     callbacks: {
                         title: () => "",
                         label: (item) => {
                             const d = item.raw;
-                            return [...describe(d.p, view.configs[d.p.config]), `${X_META[x].label}: ${fmt(d.x, 2)}`, `${Y_META[y].label}: ${fmt(d.y, Y_META[y].digits)}`, "click: pin, with a link to the point"];
+                            return [...describe(d.p, view.configs[d.p.config]), `${xm.label}: ${fmt(d.x, digitsOf(xm))}`, `${ym.label}: ${fmt(d.y, digitsOf(ym))}`, "click: pin this tooltip, with a link to the point"];
                         },
                     },
                 },
             },
             onClick: (_e, els, chart) => {
                 const el = els[0];
-                if (el)
-                    pin(chart.data.datasets[el.datasetIndex].data[el.index]);
+                if (el && !zoomDragged())
+                    set("pin", String(chart.data.datasets[el.datasetIndex].data[el.index].p.id));
             },
             scales: {
-                x: { type: "linear", title: { display: true, text: X_META[x].label } },
-                y: { type: "linear", title: { display: true, text: Y_META[y].label } },
+                x: axis(xm, xScale, zoom ? [zoom[0], zoom[1]] : null),
+                y: axis(ym, yScale, zoom ? [zoom[2], zoom[3]] : null),
             },
         },
     };
@@ -614,11 +847,19 @@ function renderInference(ctx) {
         }),
     });
     const runs = runsOf(view);
-    const controls = h("div", { class: "controls" }, labelled("frontiers per", select("group", group, GROUPS, (v) => set("group", v))), labelled("x", select("x", x, [["intvty", "interactivity (tok/s/user)"], ["e2el", "E2E latency (ms)"], ["ttft", "time to first token (ms)"], ...(agentic ? [["e2enorm", "E2E-normalised interactivity P90 (tok/s/user)"]] : [])], (v) => set("x", v))), labelled("y", select("y", y, Object.keys(Y_META).map((k) => [k, Y_META[k].label]), (v) => set("y", v))), labelled("cost tier", select("tier", tier, [["hyperscaler", "owned, hyperscaler"], ["neocloud", "owned, neocloud"], ["rental", "3-year rental"], ["custom", "my price"]], (v) => set("tier", v))), labelled("$/GPU-hour", numberInput("price", price, (v) => setMany([["price", v], ["tier", v === null ? tier : "custom"]]), { min: "0", placeholder: "custom" })), labelled("source", select("source", source, [["own", "own runs"], ["reference", "published (reference)"], ["both", "both, side by side"]], (v) => set("source", v))), labelled("runs", select("run", run, [["latest", "latest of each config"], ["all", "all"], ...runs.map((r) => [r.key, `${r.key} (${date10(r.started_at)})`])], (v) => set("run", v))), labelled("precision", checks("prec", allPrec, prec, (v) => set("prec", v.join(",")))), labelled("accelerators", checks("hw", allHw, hw, (v) => set("hw", v.join(",")))), labelled("engines", checks("engine", allEngine, engine, (v) => set("engine", v.join(",")))), labelled("frontier only", h("input", { type: "checkbox", "data-testid": "frontier", checked: frontierOnly, onchange: (e) => set("frontier", e.target.checked ? "1" : "0") })));
+    // The y menu in InferenceX's groups, as the library names them.
+    const yGroups = [...new Set(figures.metrics.y.map((m) => m.group))];
+    const ySelect = h("select", { "data-testid": "y" }, ...yGroups.map((g) => h("optgroup", { label: g }, ...figures.metrics.y.filter((m) => m.group === g).map((m) => h("option", { value: m.key, selected: m.key === y }, m.label)))));
+    ySelect.value = y;
+    ySelect.addEventListener("change", () => set("y", ySelect.value));
+    const scaleSel = (k, v) => select(k, v, [["lin", "linear"], ["log", "log"]], (nv) => set(k, nv));
+    const controls = h("div", { class: "controls" }, labelled("frontiers per", select("group", group, GROUPS, (v) => set("group", v))), labelled("x", select("x", x, xs.map((m) => [m.key, m.label]), (v) => set("x", v))), labelled("x scale", scaleSel("xs", xScale)), labelled("y", ySelect), labelled("y scale", scaleSel("ys", yScale)), labelled("cost tier", select("tier", tier, [["hyperscaler", "owned, hyperscaler"], ["neocloud", "owned, neocloud"], ["rental", "3-year rental"], ["custom", "my price"]], (v) => set("tier", v))), labelled("$/GPU-hour", numberInput("price", price, (v) => setMany([["price", v], ["tier", v === null ? tier : "custom"]]), { min: "0", placeholder: "custom" })), labelled("source", select("source", source, [["own", "own runs"], ["reference", "published (reference)"], ["both", "both, side by side"]], (v) => set("source", v))), labelled("runs", select("run", run, [["latest", "latest of each config"], ["all", "all"], ...runs.map((r) => [r.key, `${r.key} (${date10(r.started_at)})`])], (v) => set("run", v))), labelled("labels", select("labels", labels, [["par", "parallelism"], ["conc", "concurrency"], ["both", "both"], ["none", "hide labels"]], (v) => set("labels", v))), labelled("precision", checks("prec", allPrec, prec, (v) => set("prec", v.join(",")))), labelled("accelerators", checks("hw", allHw, hw, (v) => set("hw", v.join(",")))), labelled("engines", checks("engine", allEngine, engine, (v) => set("engine", v.join(",")))), labelled("frontier only", h("input", { type: "checkbox", "data-testid": "frontier", checked: frontierOnly, onchange: (e) => set("frontier", e.target.checked ? "1" : "0") })));
+    const legendEl = legendBox(legend, query, hidden, (hide, q) => setMany([["hide", hide.size ? [...hide].sort().join("\n") : null], ["q", q || null]]));
     const sources = sorted(shownSeries.flatMap((s) => hardwareOf(ctx.index, s.hardware)?.sources?.map((x) => `${x.id} (${x.date})`) ?? []));
-    const note = h("p", { class: "note" }, y === "cost" ? (tier === "custom" ? `$${price ?? "?"}/GPU-hour given. ` : `Cost tier ${tier}. `) : "", ["cost", "tpmw", "energy"].includes(y) ? `Prices and all-in power: catalog ${sources.join(", ") || "n/a"}. ` : "", `Frontiers per ${GROUPS.find(([g]) => g === group)?.[1]}, computed by servebench's analysis library; the filters show or hide whole series. Published points are hollow with dashed frontiers, never blended with own runs; simulated points are open diamonds.`);
+    const economic = ym.unit !== "tok/s/GPU" && !ym.key.startsWith("measured");
+    const note = h("p", { class: "note" }, ym.unit === "$/M tokens" ? (tier === "custom" ? `$${price ?? "?"}/GPU-hour given. ` : `Cost tier ${tier}. `) : "", economic ? `Prices and all-in power: catalog ${sources.join(", ") || "n/a"}. ` : "", `Frontiers per ${GROUPS.find(([g]) => g === group)?.[1]}, computed by servebench's analysis library; the filters and the legend show or hide whole series. Published points are hollow with dashed frontiers, never blended with own runs; simulated points are open diamonds. Drag on the chart to zoom; labels mark frontier points.`);
     const simulated = drawn.filter(({ d }) => d.p.simulated).length;
-    const count = h("p", { "data-testid": "inference-count", "data-value": drawn.length, "data-frontier": rows.length, "data-missing": missing, "data-simulated": simulated }, `${drawn.length} points drawn, ${rows.length} on frontiers`, simulated ? `; ${simulated} of them simulated (their tooltips and the table say what error to expect)` : "", missing ? `; ${missing} not drawn: they lack this metric (or the catalog lacks their accelerator's price or power).` : ".");
+    const count = h("p", { "data-testid": "inference-count", "data-value": drawn.length, "data-frontier": rows.length, "data-missing": missing, "data-simulated": simulated }, `${drawn.length} points drawn, ${rows.length} on frontiers`, simulated ? `; ${simulated} of them simulated (their tooltips and the table say what error to expect)` : "", missing ? `; ${missing} not drawn: they lack this metric (or the catalog lacks their accelerator's price or power${xScale === "log" || yScale === "log" ? ", or a log axis cannot show them" : ""}).` : ".");
     // Accuracy beside throughput: each eval with the point measured at the same deployment,
     // concurrency and run, read on the chart's axes.
     const configByKey = new Map(view.configs.map((c) => [c.key, c]));
@@ -633,19 +874,54 @@ function renderInference(ctx) {
             cells: [c ? labelOf(c, source) : e.config_key, e.run, String(e.conc), e.task,
                 numCell(e.score, 3, { "data-metric": "score" }), numCell(e.stderr, 3, { "data-metric": "stderr" }), String(e.n),
                 numCell(e.threshold, 2, { "data-metric": "threshold" }), { text: verdict, attrs: { class: e.passed === false ? "warn" : "" } },
-                numCell(p ? X_META[x].of(p) : null, 1, { "data-metric": "x" }),
-                numCell(p ? yOf(y, p, tier, price) : null, Y_META[y].digits, { "data-metric": "y" }),
+                numCell(p ? X_OF[x](p) : null, 1, { "data-metric": "x" }),
+                numCell(p ? yOf(ym, p, tier, price) : null, digitsOf(ym), { "data-metric": "y" }),
                 p ? { text: h("a", { href: `#/point/${encodeURIComponent(String(p.id))}`, "data-testid": "eval-point-link" }, "detail") } : "-"],
         };
     });
-    const el = h("section", { "data-testid": "view-inference" }, controls, chartBox("inference", config, csv, true), note, pinned, count, h("h3", {}, "Frontier points"), table("inference-table", [["series", "series"], ["config", "config"], ["conc", "conc"], ["gpus", "GPUs"], ["x", X_META[x].label], ["y", Y_META[y].label],
+    const zoomReset = zoom ? h("button", { type: "button", "data-testid": "zoom-reset", onclick: () => set("zoom", null) }, "reset zoom") : null;
+    const el = h("section", { "data-testid": "view-inference" }, controls, h("div", { class: "chart-legend" }, chartBox("inference", config, csv, true, [zoomReset, pinBox]), legendEl), note, count, h("h3", {}, "Frontier points"), table("inference-table", [["series", "series"], ["config", "config"], ["conc", "conc"], ["gpus", "GPUs"], ["x", xm.label], ["y", ym.label],
         ...(agentic ? [["theory", "theory hit"], ["server", "server hit"], ["kv", "GPU KV max %"]] : []), ["date", "run date"], ["kind", "measured?"], ["link", ""]], rows), h("h3", {}, "Accuracy beside throughput"), evals.length
-        ? table("eval-table", [["config", "config"], ["run", "run"], ["conc", "conc"], ["task", "task"], ["score", "score"], ["stderr", "± s.e."], ["n", "questions"], ["threshold", "threshold"], ["verdict", "verdict"], ["x", X_META[x].label], ["y", Y_META[y].label], ["link", ""]], evalRows)
+        ? table("eval-table", [["config", "config"], ["run", "run"], ["conc", "conc"], ["task", "task"], ["score", "score"], ["stderr", "± s.e."], ["n", "questions"], ["threshold", "threshold"], ["verdict", "verdict"], ["x", xm.label], ["y", ym.label], ["link", ""]], evalRows)
         : h("p", { class: "empty", "data-testid": "no-evals" }, "No accuracy evals for this view (sweep --eval-task, at the points the plan marks)."));
     return {
         el, params,
-        state: { group, x, y, tier, price, source, run, prec, hw, engine, frontier_only: frontierOnly, points_drawn: drawn.length, frontiers: frontierState },
+        state: {
+            group, x, y, tier, price, source, run, prec, hw, engine, frontier_only: frontierOnly, points_drawn: drawn.length, frontiers: frontierState,
+            xs: xScale, ys: yScale, labels, hidden: [...hidden].sort(), q: query, zoom, pin: pinnedDatum ? pinId : null,
+            legend: legend.map((l) => ({ id: l.id, label: l.label, hidden: l.hidden, points: l.points })),
+        },
     };
+}
+/** `x0,x1,y0,y1` from the URL, or null. */
+function zoomOf(v) {
+    const z = (v ?? "").split(",").map(Number);
+    return z.length === 4 && z.every(Number.isFinite) && z[0] < z[1] && z[2] < z[3] ? z : null;
+}
+/** The legend: a search box, a toggle per series, and show/hide of the matching ones. */
+function legendBox(items, query, hidden, apply) {
+    const q = query.toLowerCase();
+    const matching = items.filter((i) => i.label.toLowerCase().includes(q));
+    const search = h("input", { type: "search", "data-testid": "legend-search", placeholder: "search the legend", value: query });
+    search.addEventListener("change", () => apply(hidden, search.value));
+    const toggled = (id, on) => {
+        const next = new Set(hidden);
+        if (on)
+            next.delete(id);
+        else
+            next.add(id);
+        return next;
+    };
+    const only = () => apply(new Set(items.filter((i) => !matching.includes(i)).map((i) => i.id)), query);
+    const showAll = () => apply(new Set(), query);
+    return h("div", { class: "legend", "data-testid": "legend" }, search, h("div", { class: "legend-actions" }, h("button", { type: "button", "data-testid": "legend-only", onclick: only }, "only these"), h("button", { type: "button", "data-testid": "legend-all", onclick: showAll }, "show all")), h("ul", {}, ...matching.map((i) => {
+        const box = h("input", { type: "checkbox", checked: !i.hidden, "data-testid": "legend-toggle", "data-series": i.id });
+        box.addEventListener("change", () => apply(toggled(i.id, box.checked), query));
+        const swatch = h("span", { class: "swatch", "data-color": i.color });
+        // Through the CSSOM: the policy allows no inline style attribute.
+        swatch.style.backgroundColor = i.color;
+        return h("li", { "data-testid": "legend-item", "data-series": i.id, "data-hidden": String(i.hidden), class: i.hidden ? "off" : "" }, h("label", {}, box, swatch, i.label));
+    })), matching.length < items.length ? h("p", { class: "note" }, `${items.length - matching.length} of ${items.length} series not matching the search (still drawn unless hidden).`) : null);
 }
 // #/compare: two runs of the same configs overlaid, and A against B at a target interactivity,
 // each run's frontier and values as the Rust library computed them (one series per config).
@@ -729,8 +1005,11 @@ function renderCompare(ctx) {
     const el = h("section", { "data-testid": "view-compare" }, controls, chartBox("compare", config, () => ({ header: ["side", "run", "config", "point", "conc", "median_intvty", "tput_per_gpu"], rows: csvRows })), h("p", { class: "note" }, `A (solid) = ${a}, B (dashed) = ${b}. Ratios at ${at} tok/s/user along each run's frontier; n/a outside a run's measured range.`), table("compare-table", [["config", "config"], ["a", "A tok/s/GPU"], ["b", "B tok/s/GPU"], ["ratio", "A/B tok/s/GPU"], ["a_cost", "A $/M"], ["b_cost", "B $/M"], ["cost_ratio", "A/B $/M"]], rows), common.length ? null : h("p", { class: "empty" }, "The two runs share no config."));
     return { el, params, state: { a, b, at, tier, price, rows: state } };
 }
-// #/tco: per accelerator, the best of its frontiers (its configs' latest points together) read
-// at the target interactivity, and what that throughput costs and takes in power.
+// #/tco, the calculator: per series of a grouping (each accelerator's best by default, or per
+// hardware key, engine, precision or config), its frontier read at the target interactivity by
+// the Rust library, in the metric and token type chosen ($/M, tok/s/MW, J/token modelled or
+// measured, or tok/s/GPU; all, input or output tokens), with per-accelerator price and power
+// overrides, and two bars side by side as a ratio.
 /** Writes "n/a" where a bar has no value. */
 const naLabels = {
     id: "na",
@@ -748,6 +1027,16 @@ const naLabels = {
         c.restore();
     },
 };
+const CALC_METRICS = [["cost", "cost, $ per million tokens"], ["tpmw", "tokens/s per all-in MW"], ["energy", "modelled energy, J/token"], ["measured", "measured energy, J/token"], ["tput", "throughput, tok/s/GPU"]];
+/** The y metric key of a calculator metric for a token type (the library's names). */
+function calcKey(m, tok) {
+    const suffix = tok === "input" ? "_in" : tok === "output" ? "_out" : "";
+    switch (m) {
+        case "tput": return tok === "total" ? "tput" : tok;
+        case "measured": return tok === "total" ? "measured_total" : tok === "input" ? "measured_in" : "measured";
+        default: return `${m}${suffix}`;
+    }
+}
 function renderTco(ctx) {
     const { index, route } = ctx;
     const figures = ctx.figures;
@@ -758,67 +1047,91 @@ function renderTco(ctx) {
     const price = num(P.get("price"));
     const s = sourceOf(P.get("source"), ctx.summary, false);
     const source = s === "both" ? "own" : s;
-    // Per accelerator: the frontier of all its configs' latest points together.
+    const group = GROUPS.some(([g]) => g === P.get("group")) ? P.get("group") : "hardware";
+    const metric = CALC_METRICS.find(([m]) => m === P.get("m"))?.[0] ?? "cost";
+    const tok = P.get("tok") === "input" || P.get("tok") === "output" ? P.get("tok") : "total";
+    const key = calcKey(metric, tok);
+    const meta = figures.metrics.y.find((m) => m.key === key);
+    const tputKey = calcKey("tput", tok);
+    // Each series' latest points together; one bar per series.
     const series = seriesOf(figures, "latest").filter((x) => x.source === source);
-    const hws = series.map((x) => x.hardware);
+    const keys = series.map((x) => x.key);
+    const a = keys.includes(P.get("a") ?? "") ? P.get("a") : null;
+    const b = keys.includes(P.get("b") ?? "") ? P.get("b") : null;
     const overrides = [];
-    for (const hw of hws) {
-        for (const key of [`price.${hw}`, `kw.${hw}`]) {
-            const v = num(P.get(key));
+    for (const hw of sorted(series.map((x) => x.hardware))) {
+        for (const o of [`price.${hw}`, `kw.${hw}`]) {
+            const v = num(P.get(o));
             if (v !== null)
-                overrides.push([key, v]);
+                overrides.push([o, v]);
         }
     }
-    const params = [["at", at], ["tier", tier], ["price", price], ["source", source], ...overrides];
+    const params = [["group", group], ["m", metric], ["tok", tok], ["at", at], ["tier", tier], ["price", price], ["source", source], ["a", a], ["b", b], ...overrides];
     const set = setter("tco", ctx, params);
-    const over = (key) => num(P.get(key));
+    const over = (o) => num(P.get(o));
     const bars = [];
     const rows = [];
     for (const x of series) {
         const hw = x.hardware;
         const read = (m) => x.at[m]?.[k] ?? null;
-        const t = read("tput");
-        const tierCost = (tr) => read(`cost.${tr}`);
+        const t = read(tputKey);
+        const tierCost = (tr) => read(`${calcKey("cost", tok)}.${tr}`);
         // A typed price or power goes through the live formula; the catalog's come computed.
         const typedPrice = over(`price.${hw}`) ?? (tier === "custom" ? price : null);
         const typedKw = over(`kw.${hw}`);
         const dollars = typedPrice ?? priceOf(index, hw, tier, price);
         const kw = typedKw ?? kwOf(index, hw);
-        const value = typedPrice !== null ? (t !== null ? liveDollarsPerMillion(typedPrice, t) : null) : tierCost(tier);
-        const tpmw = typedKw !== null ? (t !== null ? liveTokensPerMw(t, typedKw) : null) : read("tpmw");
-        const energy = typedKw !== null ? (t !== null ? liveJoulesPerToken(typedKw, t) : null) : read("energy");
-        const measured = read("measured");
-        bars.push({ hw, value, tput: t, price: dollars, kw, tpmw, energy, measured_j_per_output_token: measured,
+        const cost = typedPrice !== null ? (t !== null ? liveDollarsPerMillion(typedPrice, t) : null) : tierCost(tier);
+        const tpmw = typedKw !== null ? (t !== null ? liveTokensPerMw(t, typedKw) : null) : read(calcKey("tpmw", tok));
+        const energy = typedKw !== null ? (t !== null ? liveJoulesPerToken(typedKw, t) : null) : read(calcKey("energy", tok));
+        const measured = read(calcKey("measured", tok));
+        const value = { cost, tpmw, energy, measured, tput: t }[metric];
+        bars.push({ key: x.key, label: x.label, hw, value, tput: t, price: dollars, kw, cost, tpmw, energy, measured,
             hyperscaler: tierCost("hyperscaler"), neocloud: tierCost("neocloud"), rental: tierCost("rental") });
         rows.push({
-            attrs: { "data-testid": "tco-row", "data-hw": hw, "data-value": raw(value), "data-tput": raw(t), "data-price": raw(dollars), "data-kw": raw(kw), "data-tpmw": raw(tpmw), "data-energy": raw(energy) },
-            cells: [hw, numCell(t), numCell(value, 3), numCell(tierCost("hyperscaler"), 3), numCell(tierCost("neocloud"), 3), numCell(tierCost("rental"), 3),
+            attrs: { "data-testid": "tco-row", "data-key": x.key, "data-hw": hw, "data-value": raw(value), "data-tput": raw(t), "data-price": raw(dollars), "data-kw": raw(kw), "data-cost": raw(cost), "data-tpmw": raw(tpmw), "data-energy": raw(energy), "data-measured": raw(measured) },
+            cells: [x.label, numCell(t), numCell(cost, 3), numCell(tierCost("hyperscaler"), 3), numCell(tierCost("neocloud"), 3), numCell(tierCost("rental"), 3),
                 numCell(tpmw, 0), numCell(energy, 3), numCell(measured, 3),
                 { text: numberInput(`price-${hw}`, dollars, (v) => set([[`price.${hw}`, v]]), { min: "0", class: "small" }) },
                 { text: numberInput(`kw-${hw}`, kw, (v) => set([[`kw.${hw}`, v]]), { min: "0", class: "small" }) }],
         });
     }
+    // Side by side: A's value over B's, in the metric shown.
+    const va = bars.find((x) => x.key === a)?.value;
+    const vb = bars.find((x) => x.key === b)?.value;
+    const ratio = va !== null && va !== undefined && vb !== null && vb !== undefined && vb !== 0 ? va / vb : null;
+    const title = `${meta.label} at ${at} tok/s/user${metric === "cost" ? ` (${tier === "custom" ? `$${price ?? "?"}/GPU-hour` : tier})` : ""}`;
     const config = {
         type: "bar",
         data: {
-            labels: hws,
-            datasets: [{ label: `$ per million tokens at ${at} tok/s/user`, data: bars.map((b) => b.value), backgroundColor: hws.map((hw) => colorOf(hw)) }],
+            labels: series.map((x) => x.label),
+            datasets: [{ label: title, data: bars.map((x) => x.value), backgroundColor: series.map((x) => colorOf(x.hardware)),
+                    borderColor: series.map((x) => (x.key === a || x.key === b ? (theme === "dark" ? "#fff" : "#000") : "transparent")), borderWidth: 2 }],
         },
         plugins: [naLabels],
         options: {
-            plugins: { legend: { display: false }, title: { display: true, text: `$ per million tokens at ${at} tok/s/user (${tier === "custom" ? `$${price ?? "?"}/GPU-hour` : tier})` } },
-            scales: { y: { beginAtZero: true, title: { display: true, text: "$ per million tokens" } } },
+            plugins: { legend: { display: false }, title: { display: true, text: title } },
+            scales: { y: { beginAtZero: true, title: { display: true, text: meta.unit } } },
+            // A click on a bar makes it A, and the previous A becomes B.
+            onClick: (_e, els) => {
+                const el = els[0];
+                if (el)
+                    set([["a", series[el.index].key], ["b", a !== null && a !== series[el.index].key ? a : b]]);
+            },
         },
     };
-    const controls = h("div", { class: "controls" }, labelled("at tok/s/user", targetSelect(at, figures.targets, (v) => set([["at", v]]))), labelled("cost tier", select("tier", tier, [["hyperscaler", "owned, hyperscaler"], ["neocloud", "owned, neocloud"], ["rental", "3-year rental"], ["custom", "my price"]], (v) => set([["tier", v]]))), labelled("$/GPU-hour (all)", numberInput("price", price, (v) => set([["price", v], ["tier", v === null ? tier : "custom"]]), { min: "0", placeholder: "custom" })), labelled("source", select("source", source, [["own", "own runs"], ["reference", "published (reference)"]], (v) => set([["source", v]]))));
+    const opts = series.map((x) => [x.key, x.label]);
+    const controls = h("div", { class: "controls" }, labelled("metric", select("m", metric, CALC_METRICS, (v) => set([["m", v]]))), labelled("tokens", select("tok", tok, [["total", "all tokens"], ["input", "input tokens"], ["output", "output tokens"]], (v) => set([["tok", v]]))), labelled("bars per", select("group", group, GROUPS, (v) => set([["group", v], ["a", null], ["b", null]]))), labelled("at tok/s/user", targetSelect(at, figures.targets, (v) => set([["at", v]]))), labelled("cost tier", select("tier", tier, [["hyperscaler", "owned, hyperscaler"], ["neocloud", "owned, neocloud"], ["rental", "3-year rental"], ["custom", "my price"]], (v) => set([["tier", v]]))), labelled("$/GPU-hour (all)", numberInput("price", price, (v) => set([["price", v], ["tier", v === null ? tier : "custom"]]), { min: "0", placeholder: "custom" })), labelled("source", select("source", source, [["own", "own runs"], ["reference", "published (reference)"]], (v) => set([["source", v]]))));
+    const compare = h("div", { class: "controls", "data-testid": "tco-compare", "data-a": a ?? "", "data-b": b ?? "", "data-ratio": raw(ratio) }, labelled("A", select("a", a ?? "", [["", "(click a bar)"], ...opts], (v) => set([["a", v || null]]))), labelled("B", select("b", b ?? "", [["", "(click another)"], ...opts], (v) => set([["b", v || null]]))), h("span", { "data-testid": "tco-ratio" }, ratio === null ? "A ÷ B: n/a" : `A ÷ B = ${fmt(ratio, 3)} (${meta.better === "lower" ? "below 1: A is better" : "above 1: A is better"})`));
     const el = h("section", { "data-testid": "view-tco" }, controls, chartBox("tco", config, () => ({
-        header: ["hardware", "at", "tput_per_gpu", "dollars_per_gpu_hour", "dollars_per_mtok", "all_in_kw_per_gpu", "tokens_per_s_per_mw", "joules_per_token"],
-        rows: bars.map((b) => [b.hw, at, b.tput, b.price, b.value, b.kw, b.tpmw, b.energy]),
-    })), h("p", { class: "note" }, "Each accelerator: the frontier of all its configs' latest points together, read at the target with the monotone spline by servebench's analysis library; n/a outside its measured range. Price and power are the catalog's unless overridden below (then $/M, tok/s/MW and J/token are the live-input formula applied to the library's throughput)."), table("tco-table", [["hw", "accelerator"], ["tput", "tok/s/GPU"], ["value", "$/M"], ["hyperscaler", "$/M hyperscaler"], ["neocloud", "$/M neocloud"], ["rental", "$/M rental"],
-        ["tpmw", "tok/s/MW"], ["energy", "J/token"], ["measured", "J/out token meas."], ["price", "$/GPU-hour"], ["kw", "all-in kW/GPU"]], rows));
-    return { el, params, state: { at, tier, price, source, bars } };
+        header: ["series", "hardware", "at", "tokens", "tput_per_gpu", "dollars_per_gpu_hour", "dollars_per_mtok", "all_in_kw_per_gpu", "tokens_per_s_per_mw", "joules_per_token", "measured_joules_per_token"],
+        rows: bars.map((x) => [x.key, x.hw, at, tok, x.tput, x.price, x.cost, x.kw, x.tpmw, x.energy, x.measured]),
+    }), series.length > 12), compare, h("p", { class: "note" }, "Each bar: the frontier of its series' latest points together, read at the target with the monotone spline by servebench's analysis library; $/M, tok/s/MW and J/token re-derived from the interpolated throughput of the tokens chosen; n/a outside its measured range. Price and power are the catalog's unless overridden below (then the live-input formula is applied to the library's throughput). Click a bar to compare it with the one clicked before."), table("tco-table", [["series", "series"], ["tput", `tok/s/GPU (${tok})`], ["cost", `$/M (${tier})`], ["hyperscaler", "$/M hyperscaler"], ["neocloud", "$/M neocloud"], ["rental", "$/M rental"],
+        ["tpmw", "tok/s/MW"], ["energy", "J/token"], ["measured", "J/token meas."], ["price", "$/GPU-hour"], ["kw", "all-in kW/GPU"]], rows));
+    return { el, params, state: { group, metric, tok, key, at, tier, price, source, a, b, ratio, bars } };
 }
-// #/history: each series' tok/s/GPU at the target interactivity, run by run; regressions of
+// #/history: each series' value of a metric (tok/s/GPU by default) at the target
+// interactivity, run by run, over a date range, on a linear or log scale; regressions of
 // the latest run against the one before (history.rs: beyond the threshold and the noise), as
 // the Rust library computed them.
 function renderHistory(ctx) {
@@ -830,17 +1143,27 @@ function renderHistory(ctx) {
     const threshold = snap(num(P.get("threshold")) ?? 0.05, figures.thresholds);
     const group = groupOf(P.get("group"));
     const source = sourceOf(P.get("source"), ctx.summary, true);
-    const params = [["group", group], ["at", at], ["threshold", threshold], ["source", source]];
+    const ym = figures.metrics.y.find((m) => m.key === P.get("y")) ?? figures.metrics.y[0];
+    const tier = tierOf(P.get("tier")) === "custom" ? "hyperscaler" : tierOf(P.get("tier"));
+    // A $/M metric is read in a catalog tier; the others take none.
+    const atKey = ym.unit === "$/M tokens" ? `${ym.key}.${tier}` : ym.key;
+    const day = (v) => (v && /^\d{4}-\d{2}-\d{2}$/.test(v) ? v : null);
+    const from = day(P.get("from")), to = day(P.get("to"));
+    const inRange = (started) => (from === null || date10(started) >= from) && (to === null || date10(started) <= to);
+    const yScale = P.get("ys") === "log" ? "log" : "lin";
+    const params = [["group", group], ["y", ym.key], ["tier", tier], ["at", at], ["threshold", threshold], ["source", source], ["from", from], ["to", to], ["ys", yScale]];
     const set = setter("history", ctx, params);
     // (source, series key) → its runs, oldest first (the figures list them so).
     const groups = new Map();
     for (const s of seriesOf(figures, "all")) {
-        if (!sourceMatches(source, s.source))
+        if (!sourceMatches(source, s.source) || !inRange(s.run_started_at))
             continue;
         const key = `${s.source}\u001f${s.key}`;
         groups.set(key, [...(groups.get(key) ?? []), s]);
     }
-    const flagged = (figures.regressions[String(threshold)] ?? []).filter((r) => r.interactivity === at && sourceMatches(source, r.source));
+    // A regression is shown when both of its runs are in the range.
+    const inRangeRun = (run) => [...groups.values()].flat().some((s) => s.run === run);
+    const flagged = (figures.regressions[String(threshold)] ?? []).filter((r) => r.interactivity === at && sourceMatches(source, r.source) && inRangeRun(r.before_run) && inRangeRun(r.after_run));
     const labels = sorted([...groups.values()].flat().map((s) => `${s.run_started_at}\u001f${s.run}`));
     const datasets = [];
     const rows = [], regRows = [];
@@ -851,7 +1174,7 @@ function renderHistory(ctx) {
         const runs = groups.get(key).slice().sort((a, b) => (`${a.run_started_at}\u001f${a.run}` < `${b.run_started_at}\u001f${b.run}` ? -1 : 1));
         const first = runs[0];
         const reg = flagged.find((r) => r.source === first.source && r.key === first.key) ?? null;
-        const values = new Map(runs.map((s) => [`${s.run_started_at}\u001f${s.run}`, s.at.tput?.[k] ?? null]));
+        const values = new Map(runs.map((s) => [`${s.run_started_at}\u001f${s.run}`, s.at[atKey]?.[k] ?? null]));
         const last = runs[runs.length - 1];
         const lastDate = `${last.run_started_at}\u001f${last.run}`;
         const color = shade(first.hardware, first.key);
@@ -865,13 +1188,13 @@ function renderHistory(ctx) {
         });
         const runState = [];
         for (const s of runs) {
-            const value = s.at.tput?.[k] ?? null;
+            const value = s.at[atKey]?.[k] ?? null;
             const isFlagged = reg !== null && s === last;
             runState.push({ run: s.run, started_at: s.run_started_at, value });
             csvRows.push([s.source, s.key, s.run, s.run_started_at, at, value, isFlagged]);
             rows.push({
                 attrs: { "data-testid": "history-row", "data-series": s.key, "data-source": s.source, "data-run": s.run ?? "", "data-date": s.run_started_at, "data-value": raw(value), "data-regression": isFlagged ? "1" : "0", class: isFlagged ? "regression" : "" },
-                cells: [s.label, s.run ?? "", date10(s.run_started_at), numCell(value), isFlagged ? "▼ regression" : ""],
+                cells: [s.label, s.run ?? "", date10(s.run_started_at), numCell(value, digitsOf(ym)), isFlagged ? "▼ regression" : ""],
             });
         }
         if (reg) {
@@ -882,18 +1205,18 @@ function renderHistory(ctx) {
         }
         series.push({ series: first.key, source: first.source, runs: runState, regression: reg });
     }
-    const controls = h("div", { class: "controls" }, labelled("frontiers per", select("group", group, GROUPS, (v) => set([["group", v]]))), labelled("at tok/s/user", targetSelect(at, figures.targets, (v) => set([["at", v]]))), labelled("threshold", select("threshold", String(threshold), figures.thresholds.map((t) => [String(t), `${t * 100}%`]), (v) => set([["threshold", Number(v)]]))), labelled("source", select("source", source, [["own", "own runs"], ["reference", "published (reference)"], ["both", "both, side by side"]], (v) => set([["source", v]]))));
+    const controls = h("div", { class: "controls" }, labelled("frontiers per", select("group", group, GROUPS, (v) => set([["group", v]]))), labelled("metric", select("y", ym.key, figures.metrics.y.map((m) => [m.key, m.label]), (v) => set([["y", v]]))), labelled("cost tier", select("tier", tier, [["hyperscaler", "owned, hyperscaler"], ["neocloud", "owned, neocloud"], ["rental", "3-year rental"]], (v) => set([["tier", v]]))), labelled("at tok/s/user", targetSelect(at, figures.targets, (v) => set([["at", v]]))), labelled("from", dateInput("from", from, (v) => set([["from", v]]))), labelled("to", dateInput("to", to, (v) => set([["to", v]]))), labelled("scale", select("ys", yScale, [["lin", "linear"], ["log", "log"]], (v) => set([["ys", v]]))), labelled("threshold", select("threshold", String(threshold), figures.thresholds.map((t) => [String(t), `${t * 100}%`]), (v) => set([["threshold", Number(v)]]))), labelled("source", select("source", source, [["own", "own runs"], ["reference", "published (reference)"], ["both", "both, side by side"]], (v) => set([["source", v]]))));
     const config = {
         type: "line",
         data: { labels: labels.map((l) => { const [d, r] = l.split("\u001f"); return `${date10(d)} ${r}`; }), datasets },
         options: {
             plugins: { legend: { position: "bottom" } },
-            scales: { y: { title: { display: true, text: `tok/s/GPU at ${at} tok/s/user` } }, x: { title: { display: true, text: "run" } } },
+            scales: { y: { type: yScale === "log" ? "logarithmic" : "linear", title: { display: true, text: `${ym.label} at ${at} tok/s/user${yScale === "log" ? " (log)" : ""}` } }, x: { title: { display: true, text: "run" } } },
         },
     };
-    const el = h("section", { "data-testid": "view-history" }, controls, chartBox("history", config, () => ({ header: ["source", "series", "run", "run_started_at", "at", "tput_per_gpu", "regression"], rows: csvRows })), h("p", { class: "note" }, `A regression (▼) is a drop of the latest run against the one before of more than ${(threshold * 100).toFixed(1)}% and more than the earlier runs' run-to-run noise (std-dev ÷ mean).`), h("h3", {}, "Regressions"), regRows.length ? table("regressions-table", [["series", "series"], ["before_run", "before"], ["after_run", "after"], ["before", "tok/s/GPU before"], ["after", "tok/s/GPU after"], ["change", "change %"], ["noise", "noise %"]], regRows)
-        : h("p", { "data-testid": "no-regressions" }, "None."), h("h3", {}, "Runs"), table("history-table", [["series", "series"], ["run", "run"], ["date", "started"], ["value", `tok/s/GPU @${at}`], ["flag", ""]], rows));
-    return { el, params, state: { group, at, threshold, source, series } };
+    const el = h("section", { "data-testid": "view-history" }, controls, chartBox("history", config, () => ({ header: ["source", "series", "run", "run_started_at", "at", atKey, "regression"], rows: csvRows })), h("p", { class: "note" }, `A regression (▼) is a drop of the latest run against the one before of more than ${(threshold * 100).toFixed(1)}% and more than the earlier runs' run-to-run noise (std-dev ÷ mean).`), h("h3", {}, "Regressions"), regRows.length ? table("regressions-table", [["series", "series"], ["before_run", "before"], ["after_run", "after"], ["before", "tok/s/GPU before"], ["after", "tok/s/GPU after"], ["change", "change %"], ["noise", "noise %"]], regRows)
+        : h("p", { "data-testid": "no-regressions" }, "None."), h("h3", {}, "Runs"), table("history-table", [["series", "series"], ["run", "run"], ["date", "started"], ["value", `${ym.unit} @${at}`], ["flag", ""]], rows));
+    return { el, params, state: { group, y: ym.key, tier, metric: atKey, at, threshold, source, from, to, ys: yScale, series } };
 }
 // #/reliability: success rate = completed ÷ (completed + failed), per accelerator and config.
 // Points without a `completed` count are left out; a missing `failed` counts as none.
@@ -965,6 +1288,151 @@ function renderReliability(ctx) {
             configs: cfgs.map((t) => ({ config: t.c.key, hw: t.c.hardware, source: t.source, completed: t.completed, failed: t.failed, rate: rate(t) })),
         },
     };
+}
+// #/evals: accuracy per deployment, one chart per task: the score of each config's eval as a
+// bar with its standard error as error bars, and the task's pass threshold, as stored.
+/** Error bars on a bar chart: `errors[i]` is ± around bar i. */
+function errorBars(errors) {
+    return {
+        id: "errors",
+        afterDatasetsDraw(chart) {
+            const meta = chart.getDatasetMeta(0);
+            const sy = chart.scales.y;
+            const data = chart.data.datasets[0]?.data ?? [];
+            const c = chart.ctx;
+            c.save();
+            c.strokeStyle = theme === "dark" ? "#e8e8e8" : "#222";
+            c.lineWidth = 1.2;
+            meta.data.forEach((el, i) => {
+                const v = data[i], e = errors[i];
+                if (v === null || e === null || e === undefined)
+                    return;
+                const x = el.x;
+                const lo = sy.getPixelForValue(v - e), hi = sy.getPixelForValue(v + e);
+                c.beginPath();
+                c.moveTo(x, lo);
+                c.lineTo(x, hi);
+                c.moveTo(x - 5, lo);
+                c.lineTo(x + 5, lo);
+                c.moveTo(x - 5, hi);
+                c.lineTo(x + 5, hi);
+                c.stroke();
+            });
+            c.restore();
+        },
+    };
+}
+/** A horizontal dashed line at `y` (the pass threshold). */
+function thresholdLine(y) {
+    return {
+        id: "threshold",
+        afterDatasetsDraw(chart) {
+            if (y === null)
+                return;
+            const sy = chart.scales.y, a = chart.chartArea;
+            const py = sy.getPixelForValue(y);
+            const c = chart.ctx;
+            c.save();
+            c.strokeStyle = "#c01818";
+            c.setLineDash([5, 4]);
+            c.beginPath();
+            c.moveTo(a.left, py);
+            c.lineTo(a.right, py);
+            c.stroke();
+            c.restore();
+        },
+    };
+}
+function renderEvals(ctx) {
+    const { route, view } = ctx;
+    const P = route.params;
+    const runs = sorted(view.evals.map((e) => e.run));
+    const run = P.get("run") === "all" || runs.includes(P.get("run") ?? "") ? P.get("run") : "latest";
+    const params = [["run", run]];
+    const set = setter("evals", ctx, params);
+    const configs = new Map(view.configs.map((c) => [c.key, c]));
+    const byId = new Map(view.points.map((p) => [String(p.id), p]));
+    // `latest`: each config's and task's evals of its latest run (by the run's start).
+    const started = new Map(view.points.map((p) => [p.run, p.run_started_at]));
+    const order = (r) => `${started.get(r) ?? ""}\u001f${r}`;
+    const latest = new Map();
+    for (const e of view.evals) {
+        const k = `${e.config_key}\u001f${e.task}`;
+        if (!latest.has(k) || order(e.run) > order(latest.get(k)))
+            latest.set(k, e.run);
+    }
+    const picked = view.evals.filter((e) => run === "all" || (run === "latest" ? latest.get(`${e.config_key}\u001f${e.task}`) === e.run : e.run === run));
+    const tasks = sorted(picked.map((e) => e.task));
+    const sections = [];
+    const state = [];
+    for (const task of tasks) {
+        const evs = picked.filter((e) => e.task === task)
+            .sort((a, b) => (a.config_key + a.conc + a.run < b.config_key + b.conc + b.run ? -1 : 1));
+        const name = (e) => {
+            const c = configs.get(e.config_key);
+            const p = e.point_id === null ? undefined : byId.get(String(e.point_id));
+            return `${c ? labelOf(c, p?.source ?? "own") : e.config_key} @${e.conc}${run === "all" ? ` ${e.run}` : ""}`;
+        };
+        const thresholds = sorted(evs.flatMap((e) => (e.threshold === null ? [] : [String(e.threshold)])));
+        const threshold = thresholds.length === 1 ? Number(thresholds[0]) : null;
+        const config = {
+            type: "bar",
+            data: {
+                labels: evs.map(name),
+                datasets: [{ label: `${task} score`, data: evs.map((e) => e.score), backgroundColor: evs.map((e) => colorOf(configs.get(e.config_key)?.hardware ?? "")) }],
+            },
+            plugins: [errorBars(evs.map((e) => e.stderr)), thresholdLine(threshold)],
+            options: {
+                plugins: { legend: { display: false }, title: { display: true, text: `${task}: score ± 1 standard error${threshold !== null ? `; pass threshold ${threshold}` : ""}` } },
+                scales: { y: { min: 0, max: 1, title: { display: true, text: "score" } } },
+            },
+        };
+        const rows = evs.map((e) => ({
+            attrs: { "data-testid": "evals-row", "data-task": task, "data-config": e.config_key, "data-run": e.run, "data-conc": String(e.conc), "data-score": raw(e.score), "data-stderr": raw(e.stderr), "data-passed": String(e.passed) },
+            cells: [name(e), e.run, String(e.conc), numCell(e.score, 3), numCell(e.stderr, 3), String(e.n), String(e.n_failed), numCell(e.threshold, 2),
+                { text: e.passed === null ? "-" : e.passed ? "pass" : "FAIL", attrs: { class: e.passed === false ? "warn" : "" } },
+                e.point_id === null ? "-" : { text: h("a", { href: `#/point/${encodeURIComponent(String(e.point_id))}` }, "point") }],
+        }));
+        sections.push(h("div", { "data-testid": "evals-task", "data-task": task }, h("h3", {}, task), chartBox(`evals-${task}`, config, () => ({ header: ["config", "run", "conc", "task", "score", "stderr", "n", "threshold", "passed"], rows: evs.map((e) => [e.config_key, e.run, e.conc, task, e.score, e.stderr, e.n, e.threshold, e.passed]) }), evs.length > 12), table(`evals-table-${task}`, [["config", "config"], ["run", "run"], ["conc", "conc"], ["score", "score"], ["stderr", "± s.e."], ["n", "questions"], ["failed", "failed"], ["threshold", "threshold"], ["verdict", "verdict"], ["point", ""]], rows)));
+        state.push({ task, bars: evs.map((e) => ({ config: e.config_key, run: e.run, conc: e.conc, score: e.score, stderr: e.stderr })), threshold });
+    }
+    const controls = h("div", { class: "controls" }, labelled("runs", select("run", run, [["latest", "latest of each config"], ["all", "all"], ...runs.map((r) => [r, r])], (v) => set([["run", v]]))));
+    const el = h("section", { "data-testid": "view-evals" }, controls, ...sections, sections.length ? h("p", { class: "note" }, "Scores and standard errors as the eval harness reported them (docs/evals.md); the dashed line is the task's pass threshold.")
+        : h("p", { class: "empty", "data-testid": "no-evals" }, "No accuracy evals for this view (sweep --eval-task)."));
+    return { el, params, state: { run, tasks: state } };
+}
+// #/gpus: the accelerators of servebench's catalog, spec by spec, each figure with its source
+// (data/catalog; the same files the simulator and the economics read).
+function renderGpus(g, P) {
+    const all = g.accelerators.map((a) => a.id);
+    const vendors = sorted(g.accelerators.map((a) => a.vendor));
+    const vendor = list(P.get("vendor"))?.filter((v) => vendors.includes(v)) ?? vendors;
+    const shown = g.accelerators.filter((a) => vendor.includes(a.vendor));
+    const params = [["vendor", vendor.join(",")]];
+    const set = (v) => go("gpus", [["vendor", v.join(",")], ...globals]);
+    // Rows: every spec any shown accelerator has, in the catalog's order.
+    const keys = [];
+    for (const a of shown)
+        for (const s of a.specs)
+            if (!keys.some((k) => k.key === s.key))
+                keys.push({ key: s.key, label: s.label, unit: s.unit });
+    const sourceIds = sorted(shown.flatMap((a) => a.specs.map((s) => s.source)));
+    const note = (id) => sourceIds.indexOf(id) + 1;
+    const rows = keys.map((k) => ({
+        attrs: { "data-testid": "gpu-row", "data-key": k.key },
+        cells: [k.unit ? `${k.label}, ${k.unit}` : k.label, ...shown.map((a) => {
+                const s = a.specs.find((x) => x.key === k.key);
+                if (!s)
+                    return { text: "n/a", attrs: { "data-testid": "gpu-cell", "data-gpu": a.id, "data-key": k.key } };
+                const text = typeof s.value === "number" ? fmt(s.value, Number.isInteger(s.value) ? 0 : 2) : s.value;
+                return {
+                    text: h("span", {}, text, h("sup", { title: g.sources[s.source]?.ref ?? s.source }, `[${note(s.source)}]`)),
+                    attrs: { "data-testid": "gpu-cell", "data-gpu": a.id, "data-key": k.key, "data-value": String(s.value), "data-source": s.source, class: typeof s.value === "number" ? "num" : "" },
+                };
+            })],
+    }));
+    const el = h("section", { "data-testid": "view-gpus" }, h("div", { class: "controls" }, labelled("vendor", checks("vendor", vendors, vendor, set))), h("h2", {}, "Accelerator specs"), table("gpus-table", [["spec", "spec"], ...shown.map((a) => [a.id, a.name])], rows), h("h3", {}, "Sources"), h("ol", { "data-testid": "gpu-sources" }, ...sourceIds.map((id) => h("li", { "data-source": id }, `${id}: ${g.sources[id]?.ref ?? "?"} (${g.sources[id]?.date ?? "?"})`))), h("p", { class: "note" }, "From servebench's catalog (data/catalog/*.yaml), the figures the simulator and the cost, power and energy metrics use. All-in power and prices are per GPU."));
+    return { el, params, state: { vendor, accelerators: shown.map((a) => a.id), all, specs: Object.fromEntries(shown.map((a) => [a.id, Object.fromEntries(a.specs.map((s) => [s.key, s.value]))])) } };
 }
 // #/point/ID: one point in full: config, run, metrics, measured power, accuracy, provenance, the per-request
 // distributions of its result (any numeric statistics found), and its server log's tail.
@@ -1063,7 +1531,7 @@ function groupFor(view, params) {
     switch (view) {
         case "inference":
         case "history": return groupOf(params.get("group"));
-        case "tco": return "hardware";
+        case "tco": return GROUPS.some(([g]) => g === params.get("group")) ? params.get("group") : "hardware";
         case "compare": return "config";
         default: return null;
     }
@@ -1071,10 +1539,13 @@ function groupFor(view, params) {
 const VIEWS = [
     ["inference", "Inference", renderInference],
     ["compare", "Compare", renderCompare],
-    ["tco", "TCO", renderTco],
+    ["tco", "Calculator", renderTco],
     ["history", "History", renderHistory],
+    ["evals", "Evaluation", renderEvals],
     ["reliability", "Reliability", renderReliability],
 ];
+/** Pages of the whole store, with no model or workload. */
+const PAGES = [["gpus", "GPU specs"]];
 /** Replaces one parameter (or adds it at the end). */
 function withParam(p, key, value) {
     const out = p.map(([k, v]) => [k, k === key ? value : v]);
@@ -1082,9 +1553,27 @@ function withParam(p, key, value) {
         out.push([key, value]);
     return out;
 }
+/** The parameters every view keeps (look and date), from the route. */
+let globals = [];
+function globalsOf(r) {
+    const theme = r.params.get("theme") === "dark" ? "dark" : "light";
+    const palette = r.params.get("palette") === "contrast" ? "contrast" : "default";
+    const asof = r.params.get("asof");
+    return [["theme", theme], ["palette", palette], ["asof", asof && /^\d{4}-\d{2}-\d{2}$/.test(asof) ? asof : null]];
+}
+/** The day every view is shown as of, or null for the latest. */
+function asOf() {
+    const v = globals.find(([k]) => k === "asof")?.[1];
+    return typeof v === "string" ? v : null;
+}
+/** An API path as of the day asked (the live server filters; see index.as_of). */
+function dated(path) {
+    const d = asOf();
+    return d === null ? path : `${path}?asof=${d}`;
+}
 /** Navigates to `view` with the scope, `params`, and the changes `kv`. */
 function setter(view, ctx, params) {
-    const base = [["model", ctx.summary.model], ["wl", wlOf(ctx.summary)], ...params];
+    const base = [["model", ctx.summary.model], ["wl", wlOf(ctx.summary)], ...params, ...globals];
     return (kv) => go(view, kv.reduce((acc, [k, v]) => withParam(acc, k, v), base));
 }
 function go(view, params) {
@@ -1094,15 +1583,31 @@ function go(view, params) {
 }
 let seq = 0;
 function nav(index, route, summary) {
-    const scope = summary ? [["model", summary.model], ["wl", wlOf(summary)]] : [];
-    const links = VIEWS.map(([name, title]) => h("a", { href: hashOf(name, scope), class: name === route.view ? "on" : "", "data-testid": `nav-${name}` }, title));
+    const scope = summary ? [["model", summary.model], ["wl", wlOf(summary)], ...globals] : globals;
+    const links = [...VIEWS, ...PAGES].map(([name, title]) => h("a", { href: hashOf(name, name === "gpus" ? globals : scope), class: name === route.view ? "on" : "", "data-testid": `nav-${name}` }, title));
     const bar = h("nav", {}, ...links);
+    // The look, kept in every URL: the current hash with one parameter changed.
+    const look = (k, v) => {
+        const r = parseHash(location.hash);
+        if (v === "")
+            r.params.delete(k);
+        else
+            r.params.set(k, v);
+        const next = r.view === "point" && r.id !== null ? `#/point/${encodeURIComponent(r.id)}?${[...r.params].map(([a, b]) => `${encodeURIComponent(a)}=${encodeURIComponent(b)}`).join("&")}` : hashOf(r.view, [...r.params]);
+        location.hash = next;
+    };
+    const g = new Map(globals.map(([k, v]) => [k, String(v)]));
+    const supported = index.as_of?.supported === true;
+    const day = dateInput("asof", asOf(), (v) => look("asof", v ?? ""));
+    day.disabled = !supported;
+    day.title = supported ? "show every view as it stood on this day" : "a static export holds the latest data only";
+    bar.append(labelled("as of", day), labelled("theme", select("theme", g.get("theme") ?? "light", [["light", "light"], ["dark", "dark"]], (v) => look("theme", v))), labelled("palette", select("palette", g.get("palette") ?? "default", [["default", "default"], ["contrast", "high contrast"]], (v) => look("palette", v))));
     if (summary) {
         const models = sorted(index.views.map((v) => v.model));
         const wls = index.views.filter((v) => v.model === summary.model).map(wlOf);
         const to = (model, wl) => {
             const w = wl ?? wlOf(index.views.find((v) => v.model === model) ?? summary);
-            go(route.view === "point" ? "inference" : route.view, [["model", model], ["wl", w]]);
+            go(route.view === "point" ? "inference" : route.view, [["model", model], ["wl", w], ...globals]);
         };
         bar.append(labelled("model", select("model", summary.model, models.map((m) => [m, m]), (m) => to(m, null))), labelled("ISL×OSL", select("wl", wlOf(summary), wls.map((w) => [w, wlLabel(w)]), (w) => to(summary.model, w))));
     }
@@ -1115,11 +1620,27 @@ async function route() {
     const app = document.getElementById("app");
     const head = document.getElementById("head");
     const r = parseHash(location.hash);
+    globals = globalsOf(r);
+    setLook(String(globals[1][1]), String(globals[0][1]));
     let rendered;
     try {
-        const index = normalizeIndex(await api("index.json"));
+        const latest = normalizeIndex(await api("index.json"));
+        if (asOf() !== null && latest.as_of?.supported !== true) {
+            throw new Error(`as of ${asOf()}: this is a static export, which holds the latest data only; serve the store with servebench dashboard to see a past day`);
+        }
+        const index = asOf() === null ? latest : normalizeIndex(await api(dated("index.json")));
         setPalette(index);
-        if (r.view === "point" && r.id !== null) {
+        setCsvPreamble(() => preamble(index));
+        if (r.view === "gpus") {
+            const g = await api("gpus.json");
+            if (my !== seq)
+                return;
+            head.replaceChildren(nav(index, r, null));
+            destroyCharts();
+            rendered = renderGpus(g, r.params);
+            rendered.params = [...rendered.params, ...globals];
+        }
+        else if (r.view === "point" && r.id !== null) {
             const pf = await api(`points/${encodeURIComponent(r.id)}.json`);
             if (my !== seq)
                 return;
@@ -1136,15 +1657,15 @@ async function route() {
                 throw new Error("the store holds no results yet");
             const group = groupFor(r.view, r.params);
             const [view, figures] = await Promise.all([
-                api(summary.path),
-                group === null ? Promise.resolve(null) : api(figuresPath(summary, group)),
+                viewFile(dated(summary.path)),
+                group === null ? Promise.resolve(null) : api(dated(figuresPath(summary, group))),
             ]);
             if (my !== seq)
                 return;
             head.replaceChildren(nav(index, r, summary));
             destroyCharts();
             rendered = fn({ index, route: r, summary, view, figures });
-            rendered.params = [["model", summary.model], ["wl", wlOf(summary)], ...rendered.params];
+            rendered.params = [["model", summary.model], ["wl", wlOf(summary)], ...rendered.params, ...globals];
         }
     }
     catch (e) {
@@ -1153,7 +1674,8 @@ async function route() {
         destroyCharts();
         rendered = { el: h("div", { class: "error", "data-testid": "error" }, String(e instanceof Error ? e.message : e)), params: [], state: { error: String(e) } };
     }
-    app.replaceChildren(rendered.el);
+    const d = asOf();
+    app.replaceChildren(...(d !== null && r.view !== "gpus" ? [h("p", { class: "asof", "data-testid": "asof-banner", "data-date": d }, `As of ${d}: the store as it stood then (runs started by the end of that day). Clear the date for the latest.`)] : []), rendered.el);
     if (r.view !== "point" && rendered.params.length > 0) {
         const canonical = hashOf(r.view, rendered.params);
         if (canonical !== location.hash)
@@ -1167,6 +1689,19 @@ async function route() {
     document.body.dataset.renderMs = String(ms);
     document.body.dataset.hash = location.hash;
     document.body.dataset.seq = String(my);
+}
+/** The CSV preamble: what, where, when, and the sources' terms. */
+function preamble(index) {
+    const prices = sorted(index.hardware.flatMap((a) => a.sources?.map((s) => `${s.id} (${s.date}): ${s.ref}`) ?? []));
+    return [
+        "servebench dashboard export",
+        `view: ${location.href}`,
+        `exported: ${new Date().toISOString()}; store as of ${index.generated_at ?? "n/a"}`,
+        "source own: runs measured by servebench (this store); simulated points say so in their rows",
+        "source reference: published by SemiAnalysis (InferenceMAX / InferenceX dashboard data; the InferenceX project is Apache-2.0); attribute SemiAnalysis when you reuse them",
+        `prices and all-in power: servebench catalog (data/catalog), from ${prices.join("; ") || "n/a"}`,
+        "frontiers, values at targets and economics: servebench's analysis library (docs/analysis.md)",
+    ];
 }
 window.addEventListener("hashchange", () => void route());
 void route();

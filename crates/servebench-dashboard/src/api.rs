@@ -5,11 +5,12 @@ use serde::Serialize;
 use serde_json::{json, Value};
 use servebench_analysis::grouping::Grouping;
 use servebench_catalog::Catalog;
-use servebench_report::curves::{label, Query, RunPick};
-use servebench_report::figures::{self, Figures, PointEconomics};
+use servebench_report::curves::{label, AsOf, Query, RunPick};
+use servebench_report::figures::{self, Figures};
 use servebench_report::request::{Request, What};
 use servebench_store::{Config, Metrics, Source, Store, StoreError, ViewSummary};
 use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, HashMap};
 
 /// Why an API call has no answer.
 #[derive(Debug, thiserror::Error)]
@@ -50,8 +51,9 @@ pub struct Api {
 }
 
 impl Api {
-    /// `index.json`: views, runs and the catalog's prices and power.
-    pub fn index(&mut self) -> Result<Value, ApiError> {
+    /// `index.json`: views, runs and the catalog's prices and power; `as_of`: the runs that had
+    /// started by then.
+    pub fn index(&mut self, as_of: Option<&AsOf>) -> Result<Value, ApiError> {
         let views: Vec<Value> = self
             .store
             .views()?
@@ -65,7 +67,10 @@ impl Api {
                 })
             })
             .collect();
-        let runs = self.store.runs()?;
+        let mut runs = self.store.runs()?;
+        if let Some(d) = as_of {
+            runs.retain(|r| d.includes(&r.started_at));
+        }
         let mut hardware = serde_json::Map::new();
         for (id, a) in &self.catalog.accelerators {
             let mut sources: Vec<Value> = Vec::new();
@@ -98,81 +103,219 @@ impl Api {
         }
         Ok(json!({
             "generated_at": now_utc(),
+            // The live server answers any day; a static export holds the latest only.
+            "as_of": {"supported": true, "date": as_of.map(AsOf::as_str)},
             "views": views,
             "runs": runs,
             "hardware": hardware,
         }))
     }
 
-    /// `views/<slug>.json`: every point of one model at one workload, both sources, all runs.
-    pub fn view(&mut self, slug: &str) -> Result<ViewDoc, ApiError> {
-        let v = self.summary(slug)?;
-        self.view_of(&v.model, v.isl, v.osl)
+    /// `gpus.json`: every accelerator of the catalog with its specs, each with its source.
+    pub fn gpus(&self) -> Value {
+        let fig = |key: &str, label: &str, unit: &str, f: &servebench_catalog::Figure| json!({"key": key, "label": label, "unit": unit, "value": f.value, "source": f.source});
+        let text = |key: &str, label: &str, v: &str, source: &str| json!({"key": key, "label": label, "unit": "", "value": v, "source": source});
+        let mut used: Vec<&str> = Vec::new();
+        let accelerators: Vec<Value> = self
+            .catalog
+            .accelerators
+            .values()
+            .map(|a| {
+                let mut specs = vec![
+                    text("family", "architecture", &a.family.value, &a.family.source),
+                    fig("hbm_gb", "memory", "GB", &a.hbm_gb),
+                    fig("hbm_tb_per_s", "memory bandwidth", "TB/s", &a.hbm_tb_per_s),
+                    fig("bf16_tflops", "dense BF16", "TFLOPS", &a.dense_tflops.bf16),
+                    fig("fp8_tflops", "dense FP8", "TFLOPS", &a.dense_tflops.fp8),
+                ];
+                specs.extend(
+                    a.dense_tflops
+                        .fp4
+                        .as_ref()
+                        .map(|f| fig("fp4_tflops", "dense FP4", "TFLOPS", f)),
+                );
+                specs.push(fig("tdp_w", "TDP", "W", &a.tdp_w));
+                if let Some(i) = &a.scale_up.interconnect {
+                    specs.push(text("scale_up", "scale-up link", &i.value, &i.source));
+                }
+                specs.push(fig(
+                    "domain_gpus",
+                    "scale-up domain",
+                    "GPUs",
+                    &a.scale_up.domain_gpus,
+                ));
+                specs.push(fig(
+                    "scale_up_gb_per_s",
+                    "scale-up bandwidth per GPU",
+                    "GB/s",
+                    &a.scale_up.gb_per_s_per_gpu,
+                ));
+                if let Some(o) = &a.scale_out {
+                    specs.push(text("nic", "scale-out NIC", &o.nic.value, &o.nic.source));
+                    specs.push(fig(
+                        "scale_out_gbit_per_s",
+                        "scale-out per GPU",
+                        "Gbit/s",
+                        &o.gbit_per_s_per_gpu,
+                    ));
+                }
+                if let Some(h) = &a.host_link {
+                    specs.push(text(
+                        "host_link",
+                        "host link",
+                        &h.interconnect.value,
+                        &h.interconnect.source,
+                    ));
+                    specs.push(fig(
+                        "host_gb_per_s",
+                        "host link bandwidth",
+                        "GB/s",
+                        &h.gb_per_s,
+                    ));
+                }
+                let c = &a.dollars_per_gpu_hour;
+                specs.extend([
+                    fig(
+                        "all_in_kw",
+                        "all-in power per GPU",
+                        "kW",
+                        &a.all_in_kw_per_gpu,
+                    ),
+                    fig(
+                        "hyperscaler",
+                        "owned, hyperscaler",
+                        "$/GPU-hour",
+                        &c.owned_hyperscaler,
+                    ),
+                    fig(
+                        "neocloud",
+                        "owned, neocloud",
+                        "$/GPU-hour",
+                        &c.owned_neocloud,
+                    ),
+                    fig("rental", "3-year rental", "$/GPU-hour", &c.rental_3y),
+                ]);
+                for s in &specs {
+                    if let Some(id) = s["source"].as_str() {
+                        if let Some((k, _)) = self.catalog.sources.get_key_value(id) {
+                            if !used.contains(&k.as_str()) {
+                                used.push(k.as_str());
+                            }
+                        }
+                    }
+                }
+                json!({"id": a.id, "name": a.name, "vendor": a.vendor, "specs": specs})
+            })
+            .collect();
+        used.sort();
+        let sources: serde_json::Map<String, Value> = used
+            .iter()
+            .map(|id| {
+                let s = &self.catalog.sources[*id];
+                (id.to_string(), json!({"ref": s.reference, "date": s.date}))
+            })
+            .collect();
+        json!({"accelerators": accelerators, "sources": sources})
     }
 
-    pub fn view_of(&mut self, model: &str, isl: u32, osl: u32) -> Result<ViewDoc, ApiError> {
+    /// `views/<slug>.json`: every point of one model at one workload, both sources, all runs.
+    pub fn view(&mut self, slug: &str, as_of: Option<&AsOf>) -> Result<ViewDoc, ApiError> {
+        let v = self.summary(slug)?;
+        self.view_of(&v.model, v.isl, v.osl, as_of)
+    }
+
+    /// Every point of one model at one workload; `as_of`: of the runs that had started by then.
+    pub fn view_of(
+        &mut self,
+        model: &str,
+        isl: u32,
+        osl: u32,
+        as_of: Option<&AsOf>,
+    ) -> Result<ViewDoc, ApiError> {
+        let started: HashMap<String, String> = self
+            .store
+            .runs()?
+            .into_iter()
+            .map(|r| (r.key, r.started_at))
+            .collect();
+        let kept =
+            |run: &str| as_of.is_none_or(|d| started.get(run).is_some_and(|s| d.includes(s)));
         let mut doc = ViewDoc {
             model: model.to_string(),
             isl,
             osl,
             configs: Vec::new(),
-            points: Vec::new(),
+            runs: Vec::new(),
+            images: Vec::new(),
+            points: Columns::default(),
             evals: Vec::new(),
         };
-        let mut config_ids: std::collections::HashMap<String, usize> = Default::default();
+        let mut configs: HashMap<String, usize> = HashMap::new();
+        let mut runs: HashMap<String, usize> = HashMap::new();
+        let mut images: HashMap<String, usize> = HashMap::new();
         let mut topologies = self.store.topologies(model)?;
         for source in [Source::Own, Source::Reference] {
             for p in self.store.view(model, isl, osl, None, source)? {
-                let n = doc.configs.len();
-                let id = *config_ids.entry(p.config_key.clone()).or_insert(n);
-                if id == n {
+                if !kept(&p.run) {
+                    continue;
+                }
+                let config = *configs.entry(p.config_key.clone()).or_insert_with(|| {
                     doc.configs.push(ConfigDoc {
-                        id,
+                        id: doc.configs.len(),
                         key: p.config_key.clone(),
                         // The config's own label; the source is the point's.
                         label: label(&p.config, Source::Own),
                         config: p.config.clone(),
                         deployment: topologies.remove(&p.config_key),
                     });
-                }
-                doc.points.push(PointDoc {
-                    economics: figures::point_economics(&p, &self.catalog),
-                    detail: format!("points/{}.json", p.id),
-                    id: p.id,
-                    config: id,
-                    source: source.as_str(),
-                    run: p.run,
-                    run_started_at: p.run_started_at,
-                    conc: p.conc,
-                    num_gpus: p.num_gpus,
-                    metrics: p.metrics,
-                    image: p.image,
-                    simulated: p.simulated,
-                    agentic: p.agentic,
+                    doc.configs.len() - 1
                 });
+                let run = *runs.entry(p.run.clone()).or_insert_with(|| {
+                    doc.runs.push(RunRef {
+                        key: p.run.clone(),
+                        started_at: p.run_started_at.clone(),
+                    });
+                    doc.runs.len() - 1
+                });
+                let image = p.image.as_ref().map(|i| {
+                    *images.entry(i.clone()).or_insert_with(|| {
+                        doc.images.push(i.clone());
+                        doc.images.len() - 1
+                    })
+                });
+                let y = figures::point_y(&p, &self.catalog);
+                doc.points.push(&p, config, source, run, image, y);
             }
-            doc.evals
-                .extend(self.store.view_evals(model, isl, osl, source)?);
+            let evals = self.store.view_evals(model, isl, osl, source)?;
+            doc.evals.extend(evals.into_iter().filter(|e| kept(&e.run)));
         }
         Ok(doc)
     }
 
     /// `figures/<slug>/<group>.json`: what the pages draw of a view under a grouping
     /// (frontiers, values at the target grid, regressions), computed by the report library.
-    pub fn figures(&mut self, slug: &str, group: &str) -> Result<Figures, ApiError> {
+    pub fn figures(
+        &mut self,
+        slug: &str,
+        group: &str,
+        as_of: Option<&AsOf>,
+    ) -> Result<Figures, ApiError> {
         let group: Grouping = group
             .parse()
             .map_err(|e: String| ApiError::NotFound(format!("no figures '{group}': {e}")))?;
         let v = self.summary(slug)?;
-        self.figures_of(&v.model, v.isl, v.osl, group)
+        self.figures_of(&v.model, v.isl, v.osl, group, as_of)
     }
 
+    /// The figures of a view under a grouping; `as_of`: of the runs that had started by then
+    /// (each config's latest run is its latest by that day).
     pub fn figures_of(
         &mut self,
         model: &str,
         isl: u32,
         osl: u32,
         group: Grouping,
+        as_of: Option<&AsOf>,
     ) -> Result<Figures, ApiError> {
         let q = Query {
             model: model.to_string(),
@@ -182,7 +325,10 @@ impl Api {
             sources: vec![Source::Own, Source::Reference],
             runs: RunPick::All,
         };
-        let curves = servebench_report::curves::load(&mut self.store, &q)?;
+        let mut curves = servebench_report::curves::load(&mut self.store, &q)?;
+        if let Some(d) = as_of {
+            curves.retain(|c| d.includes(&c.run_started_at));
+        }
         Ok(figures::figures(
             (model, isl, osl),
             curves,
@@ -235,17 +381,28 @@ impl Api {
     }
 }
 
-/// One view as the API serves it (serialised straight from these types: a view can hold
-/// tens of thousands of points).
+/// One view as the API serves it: its points as columns (a view can hold a hundred thousand
+/// points; a column of numbers is a fraction of the size of as many objects, and parses
+/// faster), serialised straight from these types.
 #[derive(Debug, Serialize)]
 pub struct ViewDoc {
     pub model: String,
     pub isl: u32,
     pub osl: u32,
     pub configs: Vec<ConfigDoc>,
-    pub points: Vec<PointDoc>,
+    /// The runs of its points (`points.run` indexes this).
+    pub runs: Vec<RunRef>,
+    /// The images of its points (`points.image` indexes this).
+    pub images: Vec<String>,
+    pub points: Columns,
     /// Accuracy evals run on the view's deployments (with the point measured beside each).
     pub evals: Vec<servebench_store::EvalRecord>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RunRef {
+    pub key: String,
+    pub started_at: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -259,27 +416,87 @@ pub struct ConfigDoc {
     pub deployment: Option<servebench_store::Topology>,
 }
 
-#[derive(Debug, Serialize)]
-pub struct PointDoc {
-    pub id: i64,
-    pub config: usize,
-    pub source: &'static str,
-    pub run: String,
-    pub run_started_at: String,
-    pub conc: u32,
-    pub num_gpus: u32,
-    #[serde(flatten)]
-    pub metrics: Metrics,
-    /// $/M per catalog tier, tok/s/MW and modelled J/token, from the catalog.
-    #[serde(flatten)]
-    pub economics: PointEconomics,
-    pub image: Option<String>,
-    /// A simulated point: the error to expect of it (basis, within_35, median errors).
-    pub simulated: Option<serde_json::Value>,
-    /// An agentic-coding point's own figures (cache hits, E2E-normalised interactivity).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub agentic: Option<servebench_store::AgenticPoint>,
-    pub detail: String,
+/// The points of a view, one array per field, all of one length (`n`); a metric a point
+/// lacks is null.
+#[derive(Debug, Default, Serialize)]
+pub struct Columns {
+    pub n: usize,
+    pub id: Vec<i64>,
+    /// Index into `configs`.
+    pub config: Vec<usize>,
+    pub source: Vec<&'static str>,
+    /// Index into `runs`.
+    pub run: Vec<usize>,
+    pub conc: Vec<u32>,
+    pub num_gpus: Vec<u32>,
+    /// Index into `images`, null where unknown.
+    pub image: Vec<Option<usize>>,
+    /// Requests completed and failed, where counted.
+    pub completed: Vec<Option<u64>>,
+    pub failed: Vec<Option<u64>>,
+    /// Each measured metric of the store's `Metrics`, by its name.
+    pub metrics: BTreeMap<&'static str, Vec<Option<f64>>>,
+    /// Every y metric the library computes from the catalog (`figures::point_y`): the $/M
+    /// ones as `<key>.<tier>` for each catalog tier.
+    pub y: BTreeMap<String, Vec<Option<f64>>>,
+    /// Simulated points only, by their index: the error to expect of each.
+    pub simulated: BTreeMap<usize, serde_json::Value>,
+    /// Agentic-coding points only, by their index: their own figures (cache hits,
+    /// E2E-normalised interactivity).
+    pub agentic: BTreeMap<usize, servebench_store::AgenticPoint>,
+}
+
+impl Columns {
+    fn push(
+        &mut self,
+        p: &servebench_store::ViewPoint,
+        config: usize,
+        source: Source,
+        run: usize,
+        image: Option<usize>,
+        y: Vec<(String, Option<f64>)>,
+    ) {
+        let i = self.n;
+        self.n += 1;
+        self.id.push(p.id);
+        self.config.push(config);
+        self.source.push(source.as_str());
+        self.run.push(run);
+        self.conc.push(p.conc);
+        self.num_gpus.push(p.num_gpus);
+        self.image.push(image);
+        self.completed.push(p.metrics.completed);
+        self.failed.push(p.metrics.failed);
+        for (name, v) in metric_fields(&p.metrics) {
+            self.metrics.entry(name).or_default().push(v);
+        }
+        for (k, v) in y {
+            self.y.entry(k).or_default().push(v);
+        }
+        if let Some(s) = &p.simulated {
+            self.simulated.insert(i, s.clone());
+        }
+        if let Some(a) = &p.agentic {
+            self.agentic.insert(i, a.clone());
+        }
+    }
+}
+
+/// A point's measured metrics by name (the request counts have columns of their own).
+fn metric_fields(m: &Metrics) -> [(&'static str, Option<f64>); 11] {
+    [
+        ("tput_per_gpu", m.tput_per_gpu),
+        ("input_tput_per_gpu", m.input_tput_per_gpu),
+        ("output_tput_per_gpu", m.output_tput_per_gpu),
+        ("median_intvty", m.median_intvty),
+        ("median_ttft_ms", m.median_ttft_ms),
+        ("median_tpot_ms", m.median_tpot_ms),
+        ("median_e2el_ms", m.median_e2el_ms),
+        ("p99_ttft_ms", m.p99_ttft_ms),
+        ("p99_tpot_ms", m.p99_tpot_ms),
+        ("p99_e2el_ms", m.p99_e2el_ms),
+        ("measured_j_per_token", m.measured_j_per_token),
+    ]
 }
 
 /// RFC 3339 UTC, to the second.

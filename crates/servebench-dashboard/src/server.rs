@@ -10,6 +10,7 @@
 use crate::api::{Api, ApiError};
 use crate::site;
 use serde_json::json;
+use servebench_report::curves::AsOf;
 use sha2::{Digest, Sha256};
 use std::borrow::Cow;
 use std::io::{ErrorKind, Read, Write};
@@ -184,26 +185,38 @@ pub fn handle(api: &Mutex<Api>, target: &str) -> Response {
             Ok(a) => a,
             Err(p) => p.into_inner(),
         };
+        let pairs = query_pairs(query);
+        // `asof=YYYY-MM-DD`: the store as it stood on that day.
+        let as_of = match pairs.iter().find(|(k, _)| k == "asof") {
+            None => None,
+            Some((_, v)) => match v.parse::<AsOf>() {
+                Ok(d) => Some(d),
+                Err(e) => return error(400, &e),
+            },
+        };
+        let as_of = as_of.as_ref();
         let r = if rest == "index.json" {
-            api.index()
+            api.index(as_of)
+        } else if rest == "gpus.json" {
+            Ok(api.gpus())
         } else if let Some(slug) = rest
             .strip_prefix("views/")
             .and_then(|s| s.strip_suffix(".json"))
         {
-            return serialized(api.view(slug));
+            return serialized(api.view(slug, as_of));
         } else if let Some((slug, group)) = rest
             .strip_prefix("figures/")
             .and_then(|s| s.strip_suffix(".json"))
             .and_then(|s| s.split_once('/'))
         {
-            return serialized(api.figures(slug, group));
+            return serialized(api.figures(slug, group, as_of));
         } else if let Some(id) = rest
             .strip_prefix("points/")
             .and_then(|s| s.strip_suffix(".json"))
         {
             api.point(id)
         } else if let Some(what) = rest.strip_prefix("report/") {
-            api.report(what, &query_pairs(query))
+            api.report(what, &pairs)
         } else {
             Err(ApiError::NotFound(format!("no API resource '/{path}'")))
         };

@@ -83,15 +83,23 @@ pub fn export(api: &mut Api, out: &Path, details: bool) -> Result<Exported, Expo
     for (path, bytes, _) in ASSETS {
         write(out, path, bytes, &mut n)?;
     }
-    let index = api.index()?;
+    let mut index = api.index(None)?;
+    // A static file server cannot answer `?asof=`: the pages say so instead of showing today's.
+    index["as_of"]["supported"] = false.into();
     write(
         out,
         "api/v1/index.json",
         index.to_string().as_bytes(),
         &mut n,
     )?;
+    write(
+        out,
+        "api/v1/gpus.json",
+        api.gpus().to_string().as_bytes(),
+        &mut n,
+    )?;
     for v in api.store.views().map_err(ApiError::from)? {
-        let view = api.view_of(&v.model, v.isl, v.osl)?;
+        let view = api.view_of(&v.model, v.isl, v.osl, None)?;
         let slug = view_slug(&v.model, v.isl, v.osl);
         write(
             out,
@@ -101,7 +109,7 @@ pub fn export(api: &mut Api, out: &Path, details: bool) -> Result<Exported, Expo
         )?;
         n.views += 1;
         for g in Grouping::ALL {
-            let doc = api.figures_of(&v.model, v.isl, v.osl, g)?;
+            let doc = api.figures_of(&v.model, v.isl, v.osl, g, None)?;
             write(
                 out,
                 &format!("api/v1/figures/{slug}/{g}.json"),
@@ -110,8 +118,8 @@ pub fn export(api: &mut Api, out: &Path, details: bool) -> Result<Exported, Expo
             )?;
         }
         if details {
-            for p in &view.points {
-                let id = p.id.to_string();
+            for id in &view.points.id {
+                let id = id.to_string();
                 let detail = api.point(&id)?;
                 write(
                     out,

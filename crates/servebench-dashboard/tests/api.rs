@@ -131,7 +131,7 @@ fn the_api_answers_from_the_store_and_the_export_holds_the_same() {
         assert_eq!(runs[1]["key"], "nightly-1");
 
         let view = get(&addr, &format!("/api/v1/{}", g["path"].as_str().unwrap()));
-        let points = view["points"].as_array().unwrap();
+        let points = published::point_rows(&view);
         assert_eq!(points.len(), 151);
         let mine = points.iter().find(|p| p["source"] == "own").unwrap();
         let config = &view["configs"][mine["config"].as_u64().unwrap() as usize];
@@ -182,6 +182,36 @@ fn the_api_answers_from_the_store_and_the_export_holds_the_same() {
             (row["dollars_per_mtok"].as_f64().unwrap() - 2.0 / (980.389 * 3600.0 / 1e6)).abs()
                 < 1e-12
         );
+
+        // As of a past day: the runs that had started by its end. Our run started on
+        // 2026-11-28, the published one in 2025.
+        let path = g["path"].as_str().unwrap();
+        let n_as_of =
+            |d: &str| get(&addr, &format!("/api/v1/{path}?asof={d}"))["points"]["n"].as_u64();
+        assert_eq!(n_as_of("2026-11-28"), Some(151));
+        assert_eq!(n_as_of("2026-11-27"), Some(150));
+        assert_eq!(n_as_of("2025-01-01"), Some(0));
+        let past = get(&addr, "/api/v1/index.json?asof=2026-11-27");
+        assert_eq!(past["as_of"]["date"], "2026-11-27");
+        assert_eq!(past["runs"].as_array().unwrap().len(), 1);
+        let figures = get(
+            &addr,
+            &format!(
+                "/api/v1/{}?asof=2026-11-27",
+                path.replace("views/", "figures/")
+                    .replace(".json", "/hwkey.json")
+            ),
+        );
+        let sources: Vec<&Value> = figures["series"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| &s["source"])
+            .collect();
+        assert!(!sources.is_empty() && sources.iter().all(|s| *s == "reference"));
+        let (s, _, b) = request(&addr, "GET", &format!("/api/v1/{path}?asof=yesterday"));
+        assert_eq!(s, 400);
+        assert!(String::from_utf8_lossy(&b).contains("expected a date, YYYY-MM-DD"));
 
         // Errors say what is wrong, with the right status; nothing is writable.
         let (s, _, b) = request(&addr, "GET", "/api/v1/report/at?model=x&tier=free");
@@ -235,6 +265,10 @@ fn the_api_answers_from_the_store_and_the_export_holds_the_same() {
         );
         let mut exported_index = file("api/v1/index.json");
         exported_index["generated_at"] = index["generated_at"].clone();
+        // A static file server cannot answer `?asof=`: the export says so.
+        assert_eq!(exported_index["as_of"]["supported"], false);
+        assert_eq!(index["as_of"], json!({"supported": true, "date": null}));
+        exported_index["as_of"] = index["as_of"].clone();
         assert_eq!(exported_index, index);
         assert_eq!(
             std::fs::read(out.join("index.html")).unwrap(),
@@ -243,10 +277,7 @@ fn the_api_answers_from_the_store_and_the_export_holds_the_same() {
 
         // Row ids differ between backends; everything else must not.
         let mut view = view;
-        for p in view["points"].as_array_mut().unwrap() {
-            p["id"] = Value::Null;
-            p["detail"] = Value::Null;
-        }
+        view["points"]["id"] = Value::Null;
         answers.push(vec![
             index["views"].clone(),
             index["runs"].clone(),
@@ -293,6 +324,7 @@ fn the_figures_frontiers_are_inferencemax_roofs_on_every_published_file() {
             ),
         );
         assert_eq!(figures["group"], "hwkey");
+        let rows = published::point_rows(&view);
         // Point id → its published record.
         let configs = view["configs"].as_array().unwrap();
         let scope = (
@@ -301,12 +333,7 @@ fn the_figures_frontiers_are_inferencemax_roofs_on_every_published_file() {
             v["osl"].as_u64().unwrap(),
         );
         let record = |id: &Value| {
-            let p = view["points"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .find(|p| &p["id"] == id)
-                .unwrap();
+            let p = rows.iter().find(|p| &p["id"] == id).unwrap();
             published::record(
                 &published,
                 scope,
@@ -330,7 +357,20 @@ fn the_figures_frontiers_are_inferencemax_roofs_on_every_published_file() {
                     ("costn", "cost"),
                     ("costr", "cost"),
                 ] {
-                    let on: Vec<&Value> = s["frontiers"][x][y].as_array().unwrap().iter().collect();
+                    // The figures name the frontier each y metric is drawn with.
+                    let basis = figures["metrics"]["y"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .find(|m| m["key"] == y)
+                        .unwrap()["frontier"]
+                        .as_str()
+                        .unwrap();
+                    let on: Vec<&Value> = s["frontiers"][x][basis]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .collect();
                     for id in s["points"].as_array().unwrap() {
                         let q = record(id);
                         assert_eq!(q.hw_key, s["key"], "one hardware key per series");
@@ -390,9 +430,8 @@ fn agentic_views_carry_their_figures_and_frontiers_against_e2e_normalised_intera
         .expect("an agentic view");
     let path = v["path"].as_str().unwrap();
     let view = get(&addr, &format!("/api/v1/{path}"));
-    let mut p90: Vec<f64> = view["points"]
-        .as_array()
-        .unwrap()
+    let rows = published::point_rows(&view);
+    let mut p90: Vec<f64> = rows
         .iter()
         .map(|p| p["agentic"]["e2e_norm_intvty_p90"].as_f64().unwrap())
         .collect();
@@ -411,9 +450,7 @@ fn agentic_views_carry_their_figures_and_frontiers_against_e2e_normalised_intera
     let on = series["frontiers"]["e2enorm"]["tput"].as_array().unwrap();
     assert_eq!(on.len(), 2, "{series}");
     // The cache-hit rates ride along for the tooltips and point pages.
-    let theory: Vec<f64> = view["points"]
-        .as_array()
-        .unwrap()
+    let theory: Vec<f64> = rows
         .iter()
         .map(|p| p["agentic"]["theoretical_hit_rate"].as_f64().unwrap())
         .collect();

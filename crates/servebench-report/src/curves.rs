@@ -50,6 +50,49 @@ pub struct Curve {
     pub points: Vec<ViewPoint>,
 }
 
+/// The day a run started, `YYYY-MM-DD`, from any of the forms stores hold (RFC 3339,
+/// `20261128-020000`, `2026-11-28`); `None` where it does not start with a date.
+pub fn run_day(started_at: &str) -> Option<String> {
+    let digits: String = started_at
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == '-')
+        .filter(char::is_ascii_digit)
+        .take(8)
+        .collect();
+    (digits.len() == 8).then(|| format!("{}-{}-{}", &digits[..4], &digits[4..6], &digits[6..]))
+}
+
+/// A past day a view is shown as of: only the runs that had started by its end.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AsOf(String);
+
+impl std::str::FromStr for AsOf {
+    type Err = String;
+    fn from_str(s: &str) -> Result<AsOf, String> {
+        let ok = s.len() == 10
+            && run_day(s).as_deref() == Some(s)
+            && matches!(s[5..7].parse::<u32>(), Ok(1..=12))
+            && matches!(s[8..10].parse::<u32>(), Ok(1..=31));
+        if ok {
+            Ok(AsOf(s.to_string()))
+        } else {
+            Err(format!("as of '{s}': expected a date, YYYY-MM-DD"))
+        }
+    }
+}
+
+impl AsOf {
+    /// Whether a run that started at `started_at` had started by the end of this day (a run
+    /// whose start is not a date cannot be placed in time and is left out).
+    pub fn includes(&self, started_at: &str) -> bool {
+        run_day(started_at).is_some_and(|d| d <= self.0)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// `h200 vllm fp8 tp8`, with speculative decoding, disaggregation and `[published]` where
 /// they apply.
 pub fn label(c: &Config, source: Source) -> String {
@@ -249,6 +292,32 @@ impl Selector {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn as_of_keeps_runs_started_by_the_end_of_its_day_whatever_their_date_form() {
+        let d: AsOf = "2026-11-27".parse().unwrap();
+        for (started, kept) in [
+            ("20261126-020000", true),
+            ("20261127-235959", true),
+            ("2026-11-27T23:59:59Z", true),
+            ("2026-11-28", false),
+            ("20261128-000000", false),
+            ("", false),
+            ("nightly", false),
+        ] {
+            assert_eq!(d.includes(started), kept, "{started}");
+        }
+        for bad in [
+            "2026-13-01",
+            "2026-1-01",
+            "26-11-27",
+            "2026-11-27x",
+            "2026-11-00",
+            "",
+        ] {
+            assert!(bad.parse::<AsOf>().is_err(), "{bad}");
+        }
+    }
 
     fn curve(hw: &str, engine: &str, source: Source) -> Curve {
         let config = Config {

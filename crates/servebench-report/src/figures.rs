@@ -6,7 +6,7 @@
 
 use crate::curves::{self, Curve, Series};
 use crate::reports::{
-    by_group, frontier_points, Along, HardwareEconomics, Prices, XMetric, YMetric,
+    by_group, frontier_points, Along, HardwareEconomics, Prices, Tokens, XMetric, YMetric,
 };
 use serde::Serialize;
 use servebench_analysis::economics::{
@@ -21,26 +21,6 @@ use std::collections::BTreeMap;
 /// The regression thresholds the dashboard offers (drops of 2%, 5%, 10%, 20%).
 pub const THRESHOLDS: [f64; 4] = [0.02, 0.05, 0.1, 0.2];
 
-/// The x metrics, by the names the dashboard uses.
-pub const X_METRICS: [(&str, XMetric); 4] = [
-    ("intvty", XMetric::Interactivity),
-    ("e2el", XMetric::E2eLatency),
-    ("ttft", XMetric::Ttft),
-    // Agentic points only (empty elsewhere): InferenceX's agentic axis.
-    ("e2enorm", XMetric::E2eNormIntvty),
-];
-
-/// The y metrics, by the names the dashboard uses.
-pub const Y_METRICS: [(&str, YMetric); 7] = [
-    ("tput", YMetric::Throughput),
-    ("input", YMetric::InputThroughput),
-    ("output", YMetric::OutputThroughput),
-    ("cost", YMetric::Cost),
-    ("tpmw", YMetric::TokensPerMw),
-    ("energy", YMetric::Energy),
-    ("measured", YMetric::MeasuredEnergy),
-];
-
 const TIERS: [(&str, CostTier); 3] = [
     ("hyperscaler", CostTier::OwnedHyperscaler),
     ("neocloud", CostTier::OwnedNeocloud),
@@ -54,6 +34,9 @@ pub struct Figures {
     pub isl: u32,
     pub osl: u32,
     pub group: &'static str,
+    /// The x and y metrics, as the pages offer them (names, labels, groups, directions, and
+    /// which frontier each y metric's is).
+    pub metrics: MetricsInfo,
     /// The interactivities (tok/s/user) every series is read at.
     pub targets: Vec<f64>,
     pub thresholds: Vec<f64>,
@@ -76,12 +59,13 @@ pub struct SeriesFigures {
     pub precisions: Vec<String>,
     /// Point ids (of the view document).
     pub points: Vec<i64>,
-    /// x → y → the frontier's point ids, best x first. The $/M, tok/s/MW and J/token
-    /// frontiers hold whatever price or power applies: one accelerator has one of each.
+    /// x → frontier basis → the frontier's point ids, best x first. A y metric's frontier is
+    /// its basis's ([`MetricInfo::frontier`]): $/M, tok/s/MW and modelled J/token order the
+    /// points of one accelerator as the throughput of the same tokens does.
     pub frontiers: BTreeMap<&'static str, BTreeMap<&'static str, Vec<i64>>>,
     /// Metric → its value along the tok/s/GPU–tok/s/user frontier at each target (null
-    /// outside the measured range): `tput`, `cost.<tier>` for every series; `input`,
-    /// `output`, `e2el`, `measured`, `tpmw`, `energy` for the latest-run series too.
+    /// outside the measured range): every y metric by its key (the $/M ones as
+    /// `<key>.<tier>`), and `e2el`.
     pub at: BTreeMap<String, Vec<Option<f64>>>,
 }
 
@@ -99,31 +83,106 @@ pub struct RegressionFigure {
     pub noise: f64,
 }
 
-/// A point's economics in every catalog tier, for the view document.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct PointEconomics {
-    /// $ per million total tokens per tier (`hyperscaler`, `neocloud`, `rental`).
-    pub dollars_per_mtok: BTreeMap<&'static str, Option<f64>>,
-    pub tokens_per_s_per_mw: Option<f64>,
-    pub joules_per_token: Option<f64>,
+/// What the pages offer of the x and y metrics.
+#[derive(Debug, Serialize)]
+pub struct MetricsInfo {
+    pub x: Vec<MetricInfo>,
+    pub y: Vec<MetricInfo>,
+    /// The catalog cost tiers the $/M metrics come in (`<key>.<tier>`).
+    pub tiers: Vec<&'static str>,
 }
 
-pub fn point_economics(p: &ViewPoint, catalog: &Catalog) -> PointEconomics {
-    let prices = |tier| Prices { catalog, tier };
-    let e = prices(CostTier::OwnedHyperscaler).of(&p.config.hardware);
-    PointEconomics {
-        dollars_per_mtok: TIERS
+#[derive(Debug, Serialize)]
+pub struct MetricInfo {
+    pub key: &'static str,
+    pub label: String,
+    pub group: &'static str,
+    pub unit: &'static str,
+    /// `higher` or `lower`.
+    pub better: &'static str,
+    /// The key of the frontier it is drawn with (`frontiers[x][frontier]`).
+    pub frontier: &'static str,
+    /// Only where it applies: agentic views for `e2enorm`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub only: Option<&'static str>,
+    /// Which tokens a per-token metric counts (`total`, `input`, `output`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tokens: Option<&'static str>,
+}
+
+fn better(b: servebench_analysis::pareto::Better) -> &'static str {
+    match b {
+        servebench_analysis::pareto::Better::Higher => "higher",
+        servebench_analysis::pareto::Better::Lower => "lower",
+    }
+}
+
+pub fn metrics_info() -> MetricsInfo {
+    MetricsInfo {
+        x: XMetric::ALL
             .iter()
-            .map(|&(name, tier)| {
-                (
-                    name,
-                    YMetric::Cost.of(p, prices(tier).of(&p.config.hardware)),
-                )
+            .map(|&x| MetricInfo {
+                key: x.key(),
+                label: x.label().to_string(),
+                group: "x",
+                unit: match x {
+                    XMetric::Interactivity | XMetric::E2eNormIntvty => "tok/s/user",
+                    _ => "ms",
+                },
+                better: better(x.better()),
+                frontier: x.key(),
+                only: (x == XMetric::E2eNormIntvty).then_some("agentic"),
+                tokens: None,
             })
             .collect(),
-        tokens_per_s_per_mw: YMetric::TokensPerMw.of(p, e),
-        joules_per_token: YMetric::Energy.of(p, e),
+        y: YMetric::ALL
+            .iter()
+            .map(|&y| MetricInfo {
+                key: y.key(),
+                label: y.label(),
+                group: y.group(),
+                unit: y.unit(),
+                better: better(y.better()),
+                frontier: y.frontier_basis().key(),
+                only: None,
+                tokens: Some(y.tokens().as_str()),
+            })
+            .collect(),
+        tiers: TIERS.iter().map(|(n, _)| *n).collect(),
     }
+}
+
+/// The y metrics a frontier is computed for: the bases of all the others.
+fn frontier_bases() -> impl Iterator<Item = YMetric> {
+    YMetric::ALL
+        .into_iter()
+        .filter(|y| y.frontier_basis() == *y)
+}
+
+/// The key of a y metric's value in a catalog tier: `cost.hyperscaler` for the $/M ones,
+/// the metric's key for the others (which take no price).
+pub fn tiered_key(y: YMetric, tier: &str) -> String {
+    match y {
+        YMetric::Cost(_) => format!("{}.{tier}", y.key()),
+        _ => y.key().to_string(),
+    }
+}
+
+/// A point's value of every y metric, keyed as [`tiered_key`] names them (the $/M ones in
+/// every catalog tier), computed from the catalog's prices and power.
+pub fn point_y(p: &ViewPoint, catalog: &Catalog) -> Vec<(String, Option<f64>)> {
+    let mut out = Vec::with_capacity(YMetric::ALL.len() + 6);
+    for y in YMetric::ALL {
+        let tiers: &[(&str, CostTier)] = match y {
+            YMetric::Cost(_) => &TIERS,
+            _ => &TIERS[..1],
+        };
+        for &(name, tier) in tiers {
+            let e = Prices { catalog, tier }.of(&p.config.hardware);
+            out.push((tiered_key(y, name), y.of(p, e)));
+        }
+    }
+    out
 }
 
 /// The target grid of a view: multiples of a round step (1, 2, 5, 10, 20, 50 or 100
@@ -164,18 +223,15 @@ pub fn figures(
     );
     let mut series: Vec<SeriesFigures> = latest
         .iter()
-        .map(|s| series_figures(s, &targets, catalog, true))
+        .map(|s| series_figures(s, &targets, catalog))
         .collect();
-    series.extend(
-        per_run
-            .iter()
-            .map(|s| series_figures(s, &targets, catalog, false)),
-    );
+    series.extend(per_run.iter().map(|s| series_figures(s, &targets, catalog)));
     Figures {
         model: model.to_string(),
         isl,
         osl,
         group: grouping.as_str(),
+        metrics: metrics_info(),
         regressions: THRESHOLDS
             .iter()
             .map(|&t| (t.to_string(), regression_figures(&per_run, &targets, t)))
@@ -193,58 +249,17 @@ const UNIT: HardwareEconomics = HardwareEconomics {
     all_in_kw_per_gpu: Some(1.0),
 };
 
-fn series_figures(s: &Series, targets: &[f64], catalog: &Catalog, full: bool) -> SeriesFigures {
+fn series_figures(s: &Series, targets: &[f64], catalog: &Catalog) -> SeriesFigures {
     let mut frontiers: BTreeMap<&'static str, BTreeMap<&'static str, Vec<i64>>> = BTreeMap::new();
-    for (xn, x) in X_METRICS {
-        for (yn, y) in Y_METRICS {
+    for x in XMetric::ALL {
+        for y in frontier_bases() {
             let ids = frontier_points(s, x, y, UNIT)
                 .iter()
                 .map(|p| p.id)
                 .collect();
-            frontiers.entry(xn).or_default().insert(yn, ids);
+            frontiers.entry(x.key()).or_default().insert(y.key(), ids);
         }
     }
-    let along = Along::new(&s.points);
-    let mut at: BTreeMap<String, Vec<Option<f64>>> = BTreeMap::new();
-    let tput = along.at_each(|p| p.metrics.tput_per_gpu, targets);
-    for (name, tier) in TIERS {
-        let d = Prices { catalog, tier }
-            .of(&s.hardware)
-            .dollars_per_gpu_hour;
-        let cost = tput
-            .iter()
-            .map(|t| Some(dollars_per_million_tokens(d?, (*t)?)))
-            .collect();
-        at.insert(format!("cost.{name}"), cost);
-    }
-    if full {
-        at.insert(
-            "input".into(),
-            along.at_each(|p| p.metrics.input_tput_per_gpu, targets),
-        );
-        at.insert(
-            "output".into(),
-            along.at_each(|p| p.metrics.output_tput_per_gpu, targets),
-        );
-        at.insert(
-            "e2el".into(),
-            along.at_each(|p| p.metrics.median_e2el_ms, targets),
-        );
-        at.insert(
-            "measured".into(),
-            targets.iter().map(|&t| along.measured_j_at(t)).collect(),
-        );
-        let kw = Prices {
-            catalog,
-            tier: CostTier::OwnedHyperscaler,
-        }
-        .of(&s.hardware)
-        .all_in_kw_per_gpu;
-        let of = |f: fn(f64, f64) -> f64| tput.iter().map(|t| Some(f((*t)?, kw?))).collect();
-        at.insert("tpmw".into(), of(tokens_per_s_per_mw));
-        at.insert("energy".into(), of(|t, kw| joules_per_token(kw, t)));
-    }
-    at.insert("tput".into(), tput);
     let distinct = |f: &dyn Fn(&ViewPoint) -> &str| {
         let mut v: Vec<String> = s.points.iter().map(|p| f(p).to_string()).collect();
         v.sort();
@@ -262,8 +277,60 @@ fn series_figures(s: &Series, targets: &[f64], catalog: &Catalog, full: bool) ->
         precisions: distinct(&|p| &p.config.precision),
         points: s.points.iter().map(|p| p.id).collect(),
         frontiers,
-        at,
+        at: at_targets(s, targets, catalog),
     }
+}
+
+/// Every y metric (and E2E latency) read at each target along the series' tok/s/GPU–tok/s/user
+/// frontier. Throughputs are interpolated; $/M, tok/s/MW and modelled J/token are re-derived
+/// from the interpolated throughput of their tokens, and measured J/token from interpolated
+/// power over interpolated throughput: a reciprocal is never interpolated itself.
+fn at_targets(
+    s: &Series,
+    targets: &[f64],
+    catalog: &Catalog,
+) -> BTreeMap<String, Vec<Option<f64>>> {
+    let along = Along::new(&s.points);
+    let mut at: BTreeMap<String, Vec<Option<f64>>> = BTreeMap::new();
+    let tput: BTreeMap<&str, Vec<Option<f64>>> = Tokens::ALL
+        .iter()
+        .map(|&k| (k.as_str(), along.at_each(|p| k.tput(p), targets)))
+        .collect();
+    for y in YMetric::ALL {
+        let t = &tput[y.tokens().as_str()];
+        let tiers: &[(&str, CostTier)] = match y {
+            YMetric::Cost(_) => &TIERS,
+            _ => &TIERS[..1],
+        };
+        for &(name, tier) in tiers {
+            let e = Prices { catalog, tier }.of(&s.hardware);
+            let (d, kw) = (e.dollars_per_gpu_hour, e.all_in_kw_per_gpu);
+            let values: Vec<Option<f64>> = match y {
+                YMetric::Throughput(_) => t.clone(),
+                YMetric::Cost(_) => t
+                    .iter()
+                    .map(|t| Some(dollars_per_million_tokens(d?, (*t)?)))
+                    .collect(),
+                YMetric::TokensPerMw(_) => t
+                    .iter()
+                    .map(|t| Some(tokens_per_s_per_mw((*t)?, kw?)))
+                    .collect(),
+                YMetric::Energy(_) => t
+                    .iter()
+                    .map(|t| Some(joules_per_token(kw?, (*t)?)))
+                    .collect(),
+                YMetric::MeasuredEnergy(k) => {
+                    targets.iter().map(|&x| along.measured_j_at(x, k)).collect()
+                }
+            };
+            at.insert(tiered_key(y, name), values);
+        }
+    }
+    at.insert(
+        "e2el".into(),
+        along.at_each(|p| p.metrics.median_e2el_ms, targets),
+    );
+    at
 }
 
 /// Regressions of each group's latest run against the one before (`history::regressions`).

@@ -74,125 +74,299 @@ pub enum XMetric {
     E2eLatency,
     /// Median time to first token, ms (lower is better).
     Ttft,
+    /// P99 time to first token, ms (lower is better).
+    P99Ttft,
     /// Agentic points: E2E-normalised interactivity at P90, tok/s/user (higher is better):
     /// InferenceX's agentic frontier axis (1 / P90 of E2E latency per output token).
     E2eNormIntvty,
 }
 
+/// Which tokens a per-token y metric counts: InferenceX shows each of its throughput, cost,
+/// power and energy metrics for all tokens, the prompt's (input) and the generated (output).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tokens {
+    Total,
+    Input,
+    Output,
+}
+
+impl Tokens {
+    pub const ALL: [Tokens; 3] = [Tokens::Total, Tokens::Input, Tokens::Output];
+
+    /// The point's tok/s/GPU of these tokens.
+    pub fn tput(self, p: &ViewPoint) -> Option<f64> {
+        match self {
+            Tokens::Total => p.metrics.tput_per_gpu,
+            Tokens::Input => p.metrics.input_tput_per_gpu,
+            Tokens::Output => p.metrics.output_tput_per_gpu,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Tokens::Total => "total",
+            Tokens::Input => "input",
+            Tokens::Output => "output",
+        }
+    }
+}
+
 /// The y metric of a frontier.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum YMetric {
-    /// Total tok/s/GPU (higher).
-    Throughput,
-    /// Input (prefill) tok/s/GPU (higher).
-    InputThroughput,
-    /// Output (decode) tok/s/GPU (higher).
-    OutputThroughput,
-    /// $ per million total tokens (lower).
-    Cost,
-    /// Tokens/s per all-in provisioned MW (higher).
-    TokensPerMw,
-    /// Modelled all-in J per token (lower).
-    Energy,
-    /// Measured J per output token (lower).
-    MeasuredEnergy,
+    /// tok/s/GPU of those tokens (higher).
+    Throughput(Tokens),
+    /// $ per million of those tokens (lower).
+    Cost(Tokens),
+    /// Those tokens/s per all-in provisioned MW (higher).
+    TokensPerMw(Tokens),
+    /// Modelled all-in J per token of those (lower).
+    Energy(Tokens),
+    /// Measured J per token of those (lower): measured J per output token × output tok/s/GPU
+    /// is the measured W/GPU; divided by the tok/s/GPU of those tokens.
+    MeasuredEnergy(Tokens),
 }
 
 impl std::str::FromStr for XMetric {
     type Err = String;
     fn from_str(s: &str) -> Result<XMetric, String> {
-        match s {
-            "interactivity" => Ok(XMetric::Interactivity),
-            "e2el" => Ok(XMetric::E2eLatency),
-            "ttft" => Ok(XMetric::Ttft),
-            "e2e-norm" => Ok(XMetric::E2eNormIntvty),
-            x => Err(format!(
-                "'{x}': expected interactivity, e2el, ttft or e2e-norm"
-            )),
-        }
+        XMetric::ALL
+            .into_iter()
+            .find(|x| x.cli_name() == s)
+            .ok_or_else(|| {
+                let names: Vec<&str> = XMetric::ALL.iter().map(|x| x.cli_name()).collect();
+                format!("'{s}': expected one of {}", names.join(", "))
+            })
     }
 }
 
 impl std::str::FromStr for YMetric {
     type Err = String;
     fn from_str(s: &str) -> Result<YMetric, String> {
-        match s {
-            "tput" => Ok(YMetric::Throughput),
-            "input" => Ok(YMetric::InputThroughput),
-            "output" => Ok(YMetric::OutputThroughput),
-            "cost" => Ok(YMetric::Cost),
-            "tpmw" => Ok(YMetric::TokensPerMw),
-            "energy" => Ok(YMetric::Energy),
-            "measured-energy" => Ok(YMetric::MeasuredEnergy),
-            x => Err(format!(
-                "'{x}': expected tput, input, output, cost, tpmw, energy or measured-energy"
-            )),
-        }
+        YMetric::ALL
+            .into_iter()
+            .find(|y| y.cli_name() == s)
+            .ok_or_else(|| {
+                let names: Vec<&str> = YMetric::ALL.iter().map(|y| y.cli_name()).collect();
+                format!("'{s}': expected one of {}", names.join(", "))
+            })
     }
 }
 
 impl XMetric {
+    pub const ALL: [XMetric; 5] = [
+        XMetric::Interactivity,
+        XMetric::E2eLatency,
+        XMetric::Ttft,
+        XMetric::P99Ttft,
+        XMetric::E2eNormIntvty,
+    ];
+
     pub fn better(self) -> Better {
         match self {
             XMetric::Interactivity | XMetric::E2eNormIntvty => Better::Higher,
-            XMetric::E2eLatency | XMetric::Ttft => Better::Lower,
+            XMetric::E2eLatency | XMetric::Ttft | XMetric::P99Ttft => Better::Lower,
         }
     }
+
     pub fn label(self) -> &'static str {
         match self {
             XMetric::Interactivity => "interactivity, tok/s/user",
             XMetric::E2eLatency => "median end-to-end latency, ms",
-            XMetric::Ttft => "median time to first token, ms",
+            XMetric::Ttft => "median (p50) time to first token, ms",
+            XMetric::P99Ttft => "p99 time to first token, ms",
             XMetric::E2eNormIntvty => "E2E-normalised interactivity (P90), tok/s/user",
         }
     }
+
+    /// Its name on the command line (`report --x`).
+    pub fn cli_name(self) -> &'static str {
+        match self {
+            XMetric::Interactivity => "interactivity",
+            XMetric::E2eLatency => "e2el",
+            XMetric::Ttft => "ttft",
+            XMetric::P99Ttft => "p99-ttft",
+            XMetric::E2eNormIntvty => "e2e-norm",
+        }
+    }
+
+    /// Its name in the dashboard's figures and URLs.
+    pub fn key(self) -> &'static str {
+        match self {
+            XMetric::Interactivity => "intvty",
+            XMetric::E2eLatency => "e2el",
+            XMetric::Ttft => "ttft",
+            XMetric::P99Ttft => "p99ttft",
+            XMetric::E2eNormIntvty => "e2enorm",
+        }
+    }
+
     pub fn of(self, p: &ViewPoint) -> Option<f64> {
         match self {
             XMetric::Interactivity => p.metrics.median_intvty,
             XMetric::E2eLatency => p.metrics.median_e2el_ms,
             XMetric::Ttft => p.metrics.median_ttft_ms,
+            XMetric::P99Ttft => p.metrics.p99_ttft_ms,
             XMetric::E2eNormIntvty => p.agentic.as_ref()?.e2e_norm_intvty_p90,
         }
     }
 }
 
 impl YMetric {
+    /// Every y metric, in InferenceX's groups: throughput, tokens per MW, cost, modelled and
+    /// measured energy, each for all, input and output tokens.
+    pub const ALL: [YMetric; 15] = {
+        use Tokens::*;
+        use YMetric::*;
+        [
+            Throughput(Total),
+            Throughput(Input),
+            Throughput(Output),
+            TokensPerMw(Total),
+            TokensPerMw(Input),
+            TokensPerMw(Output),
+            Cost(Total),
+            Cost(Input),
+            Cost(Output),
+            Energy(Total),
+            Energy(Input),
+            Energy(Output),
+            MeasuredEnergy(Total),
+            MeasuredEnergy(Input),
+            MeasuredEnergy(Output),
+        ]
+    };
+
+    pub fn tokens(self) -> Tokens {
+        match self {
+            YMetric::Throughput(k)
+            | YMetric::Cost(k)
+            | YMetric::TokensPerMw(k)
+            | YMetric::Energy(k)
+            | YMetric::MeasuredEnergy(k) => k,
+        }
+    }
+
     pub fn better(self) -> Better {
         match self {
-            YMetric::Throughput
-            | YMetric::InputThroughput
-            | YMetric::OutputThroughput
-            | YMetric::TokensPerMw => Better::Higher,
-            YMetric::Cost | YMetric::Energy | YMetric::MeasuredEnergy => Better::Lower,
+            YMetric::Throughput(_) | YMetric::TokensPerMw(_) => Better::Higher,
+            YMetric::Cost(_) | YMetric::Energy(_) | YMetric::MeasuredEnergy(_) => Better::Lower,
         }
     }
-    pub fn label(self) -> &'static str {
+
+    /// Its name on the command line (`report --y`).
+    pub fn cli_name(self) -> &'static str {
+        use Tokens::*;
         match self {
-            YMetric::Throughput => "throughput, tok/s/GPU",
-            YMetric::InputThroughput => "input throughput, tok/s/GPU",
-            YMetric::OutputThroughput => "output throughput, tok/s/GPU",
-            YMetric::Cost => "cost, $ per million tokens",
-            YMetric::TokensPerMw => "tokens/s per all-in MW",
-            YMetric::Energy => "modelled energy, J/token",
-            YMetric::MeasuredEnergy => "measured energy, J/output token",
+            YMetric::Throughput(Total) => "tput",
+            YMetric::Throughput(Input) => "input",
+            YMetric::Throughput(Output) => "output",
+            YMetric::Cost(Total) => "cost",
+            YMetric::Cost(Input) => "cost-input",
+            YMetric::Cost(Output) => "cost-output",
+            YMetric::TokensPerMw(Total) => "tpmw",
+            YMetric::TokensPerMw(Input) => "tpmw-input",
+            YMetric::TokensPerMw(Output) => "tpmw-output",
+            YMetric::Energy(Total) => "energy",
+            YMetric::Energy(Input) => "energy-input",
+            YMetric::Energy(Output) => "energy-output",
+            YMetric::MeasuredEnergy(Total) => "measured-energy-total",
+            YMetric::MeasuredEnergy(Input) => "measured-energy-input",
+            YMetric::MeasuredEnergy(Output) => "measured-energy",
         }
     }
+
+    /// Its name in the dashboard's figures and URLs.
+    pub fn key(self) -> &'static str {
+        use Tokens::*;
+        match self {
+            YMetric::Throughput(Total) => "tput",
+            YMetric::Throughput(Input) => "input",
+            YMetric::Throughput(Output) => "output",
+            YMetric::Cost(Total) => "cost",
+            YMetric::Cost(Input) => "cost_in",
+            YMetric::Cost(Output) => "cost_out",
+            YMetric::TokensPerMw(Total) => "tpmw",
+            YMetric::TokensPerMw(Input) => "tpmw_in",
+            YMetric::TokensPerMw(Output) => "tpmw_out",
+            YMetric::Energy(Total) => "energy",
+            YMetric::Energy(Input) => "energy_in",
+            YMetric::Energy(Output) => "energy_out",
+            YMetric::MeasuredEnergy(Total) => "measured_total",
+            YMetric::MeasuredEnergy(Input) => "measured_in",
+            YMetric::MeasuredEnergy(Output) => "measured",
+        }
+    }
+
+    /// The group InferenceX's metric menu puts it in.
+    pub fn group(self) -> &'static str {
+        match self {
+            YMetric::Throughput(_) => "throughput per GPU",
+            YMetric::TokensPerMw(_) => "tokens per provisioned MW",
+            YMetric::Cost(_) => "cost per million tokens",
+            YMetric::Energy(_) => "modelled energy per token (all-in)",
+            YMetric::MeasuredEnergy(_) => "measured energy per token (GPU boards)",
+        }
+    }
+
+    pub fn unit(self) -> &'static str {
+        match self {
+            YMetric::Throughput(_) => "tok/s/GPU",
+            YMetric::TokensPerMw(_) => "tok/s/MW",
+            YMetric::Cost(_) => "$/M tokens",
+            YMetric::Energy(_) | YMetric::MeasuredEnergy(_) => "J/token",
+        }
+    }
+
+    pub fn label(self) -> String {
+        let k = self.tokens();
+        let of = match k {
+            Tokens::Total => "",
+            Tokens::Input => "input ",
+            Tokens::Output => "output ",
+        };
+        match self {
+            YMetric::Throughput(_) => format!("{of}throughput, tok/s/GPU"),
+            YMetric::Cost(_) => format!("cost, $ per million {of}tokens"),
+            YMetric::TokensPerMw(_) => format!("{of}tokens/s per all-in MW"),
+            YMetric::Energy(_) => format!("modelled energy, J/{of}token"),
+            YMetric::MeasuredEnergy(_) => format!("measured energy, J/{of}token"),
+        }
+    }
+
+    /// The y metric whose frontier this one's is, within one accelerator: $/M, tok/s/MW and
+    /// modelled J/token are a positive constant (price or power) times or over the
+    /// throughput of the same tokens, so they order points as that throughput does.
+    pub fn frontier_basis(self) -> YMetric {
+        match self {
+            YMetric::Cost(k) | YMetric::TokensPerMw(k) | YMetric::Energy(k) => {
+                YMetric::Throughput(k)
+            }
+            y => y,
+        }
+    }
+
     pub fn of(self, p: &ViewPoint, e: HardwareEconomics) -> Option<f64> {
         let pos = |v: Option<f64>| v.filter(|t| *t > 0.0);
-        let t = pos(p.metrics.tput_per_gpu);
+        let t = pos(self.tokens().tput(p));
         match self {
-            YMetric::Throughput => t,
-            YMetric::InputThroughput => pos(p.metrics.input_tput_per_gpu),
-            YMetric::OutputThroughput => pos(p.metrics.output_tput_per_gpu),
-            YMetric::Cost => Some(dollars_per_million_tokens(e.dollars_per_gpu_hour?, t?)),
-            YMetric::TokensPerMw => Some(servebench_analysis::economics::tokens_per_s_per_mw(
+            YMetric::Throughput(_) => t,
+            YMetric::Cost(_) => Some(dollars_per_million_tokens(e.dollars_per_gpu_hour?, t?)),
+            YMetric::TokensPerMw(_) => Some(servebench_analysis::economics::tokens_per_s_per_mw(
                 t?,
                 e.all_in_kw_per_gpu?,
             )),
-            YMetric::Energy => Some(joules_per_token(e.all_in_kw_per_gpu?, t?)),
-            YMetric::MeasuredEnergy => p.metrics.measured_j_per_token,
+            YMetric::Energy(_) => Some(joules_per_token(e.all_in_kw_per_gpu?, t?)),
+            YMetric::MeasuredEnergy(Tokens::Output) => p.metrics.measured_j_per_token,
+            YMetric::MeasuredEnergy(_) => Some(measured_watts(p)? / t?),
         }
     }
+}
+
+/// The measured board power per GPU, W: measured J per output token × output tok/s/GPU (the
+/// same window and GPUs, so exact where both came from one measurement).
+fn measured_watts(p: &ViewPoint) -> Option<f64> {
+    Some(p.metrics.measured_j_per_token? * p.metrics.output_tput_per_gpu.filter(|t| *t > 0.0)?)
 }
 
 /// The (tok/s/user, tok/s/GPU) frontier of a point set and the values along it.
@@ -251,14 +425,10 @@ impl<'a> Along<'a> {
             .collect()
     }
 
-    /// Measured energy per output token at `t`, re-derived from interpolated power (W/GPU =
-    /// J/out token × out tok/s/GPU), never interpolated as a reciprocal itself.
-    pub(crate) fn measured_j_at(&self, t: f64) -> Option<f64> {
-        let watts = self.at(
-            |p| Some(p.metrics.measured_j_per_token? * p.metrics.output_tput_per_gpu?),
-            t,
-        )?;
-        Some(watts / self.at(|p| p.metrics.output_tput_per_gpu, t)?)
+    /// Measured energy per token of `k` at `t`, re-derived from interpolated power (W/GPU)
+    /// over interpolated throughput, never interpolated as a reciprocal itself.
+    pub(crate) fn measured_j_at(&self, t: f64, k: Tokens) -> Option<f64> {
+        Some(self.at(measured_watts, t)? / self.at(|p| k.tput(p), t)?)
     }
 }
 
@@ -313,7 +483,7 @@ pub fn at_targets(series: &[Series], targets: &[f64], prices: &Prices) -> Table 
                 tput.zip(e.all_in_kw_per_gpu)
                     .map(|(t, kw)| joules_per_token(kw, t))
                     .into(),
-                along.measured_j_at(target).into(),
+                along.measured_j_at(target, Tokens::Output).into(),
                 along.at(|p| p.metrics.median_e2el_ms, target).into(),
             ]);
         }
@@ -437,9 +607,9 @@ pub fn frontiers(series: &[Series], x: XMetric, y: YMetric, prices: &Prices) -> 
                 p.metrics.median_e2el_ms.into(),
                 p.metrics.median_ttft_ms.into(),
                 p.metrics.tput_per_gpu.into(),
-                YMetric::Cost.of(p, e).into(),
-                YMetric::TokensPerMw.of(p, e).into(),
-                YMetric::Energy.of(p, e).into(),
+                YMetric::Cost(Tokens::Total).of(p, e).into(),
+                YMetric::TokensPerMw(Tokens::Total).of(p, e).into(),
+                YMetric::Energy(Tokens::Total).of(p, e).into(),
                 p.metrics.measured_j_per_token.into(),
             ];
             if agentic {
@@ -996,6 +1166,89 @@ mod tests {
     }
 
     #[test]
+    fn every_y_metric_is_its_tokens_throughput_priced_powered_or_measured() {
+        // One point: 3000 tok/s/GPU of which 1000 input and 2000 output, measured 0.6 J per
+        // output token (so 1200 W/GPU), at $2/GPU-hour and 1.5 kW all-in per GPU.
+        let mut c = curve("h200", &[(8, 50.0, 3000.0, 1000.0, Some(0.6))]);
+        c.points[0].metrics.input_tput_per_gpu = Some(1000.0);
+        c.points[0].metrics.output_tput_per_gpu = Some(2000.0);
+        let p = &c.points[0];
+        let e = HardwareEconomics {
+            dollars_per_gpu_hour: Some(2.0),
+            all_in_kw_per_gpu: Some(1.5),
+        };
+        use Tokens::*;
+        use YMetric::*;
+        // Hand-computed: $/M = 2 / (t × 3600 / 1e6); tok/s/MW = t × 1000 / 1.5;
+        // J/token = 1500 / t; measured J/token = 1200 W / t.
+        let want = [
+            (Throughput(Total), 3000.0),
+            (Throughput(Input), 1000.0),
+            (Throughput(Output), 2000.0),
+            (Cost(Total), 2.0 / 10.8),
+            (Cost(Input), 2.0 / 3.6),
+            (Cost(Output), 2.0 / 7.2),
+            (TokensPerMw(Total), 2_000_000.0),
+            (TokensPerMw(Input), 666_666.666_666_666_6),
+            (TokensPerMw(Output), 1_333_333.333_333_333_3),
+            (Energy(Total), 0.5),
+            (Energy(Input), 1.5),
+            (Energy(Output), 0.75),
+            (MeasuredEnergy(Total), 0.4),
+            (MeasuredEnergy(Input), 1.2),
+            (MeasuredEnergy(Output), 0.6),
+        ];
+        assert_eq!(want.len(), YMetric::ALL.len());
+        for (y, v) in want {
+            let got = y.of(p, e).unwrap();
+            assert!((got - v).abs() <= 1e-9 * v, "{y:?}: {got} != {v}");
+        }
+        // Every name parses back to its metric; keys are distinct.
+        let mut keys: Vec<&str> = YMetric::ALL.iter().map(|y| y.key()).collect();
+        keys.sort();
+        keys.dedup();
+        assert_eq!(keys.len(), 15);
+        for y in YMetric::ALL {
+            assert_eq!(y.cli_name().parse::<YMetric>(), Ok(y));
+        }
+        for x in XMetric::ALL {
+            assert_eq!(x.cli_name().parse::<XMetric>(), Ok(x));
+        }
+    }
+
+    #[test]
+    fn p99_ttft_frontiers_rank_by_the_tail_not_the_median() {
+        // c8 has the better median TTFT than c16 but the worse p99: against p99 TTFT c16
+        // (more throughput, lower tail) dominates it.
+        let mut c = curve(
+            "h200",
+            &[
+                (4, 100.0, 1000.0, 900.0, None),
+                (8, 80.0, 2000.0, 1200.0, None),
+                (16, 70.0, 2500.0, 1500.0, None),
+            ],
+        );
+        for (p, (median, p99)) in
+            c.points
+                .iter_mut()
+                .zip([(10.0, 20.0), (12.0, 90.0), (15.0, 40.0)])
+        {
+            p.metrics.median_ttft_ms = Some(median);
+            p.metrics.p99_ttft_ms = Some(p99);
+        }
+        let c = one(c).remove(0);
+        let e = HardwareEconomics::default();
+        let concs = |x| -> Vec<u32> {
+            frontier_points(&c, x, YMetric::Throughput(Tokens::Total), e)
+                .iter()
+                .map(|p| p.conc)
+                .collect()
+        };
+        assert_eq!(concs(XMetric::Ttft), [4, 8, 16]);
+        assert_eq!(concs(XMetric::P99Ttft), [4, 16]);
+    }
+
+    #[test]
     fn frontiers_follow_each_metrics_direction() {
         // c16 has less tok/s/user and tok/s/GPU than c8, more latency and more energy: off
         // every frontier, whichever way each metric points.
@@ -1019,15 +1272,16 @@ mod tests {
                 .map(|p| p.conc)
                 .collect()
         };
+        use Tokens::*;
         use XMetric::*;
         use YMetric::*;
-        assert_eq!(concs(Interactivity, Throughput), [4, 8, 32]);
+        assert_eq!(concs(Interactivity, Throughput(Total)), [4, 8, 32]);
         // Lower latency first; cost, energy lower is better: the same trade-off set.
-        assert_eq!(concs(E2eLatency, Throughput), [4, 8, 32]);
-        assert_eq!(concs(Interactivity, Cost), [4, 8, 32]);
-        assert_eq!(concs(E2eLatency, Energy), [4, 8, 32]);
-        assert_eq!(concs(Interactivity, TokensPerMw), [4, 8, 32]);
-        assert_eq!(concs(Interactivity, MeasuredEnergy), [4, 8, 32]);
+        assert_eq!(concs(E2eLatency, Throughput(Total)), [4, 8, 32]);
+        assert_eq!(concs(Interactivity, Cost(Total)), [4, 8, 32]);
+        assert_eq!(concs(E2eLatency, Energy(Total)), [4, 8, 32]);
+        assert_eq!(concs(Interactivity, TokensPerMw(Total)), [4, 8, 32]);
+        assert_eq!(concs(Interactivity, MeasuredEnergy(Output)), [4, 8, 32]);
         // Latency read as if higher were better keeps only c32: the direction matters.
         let xy: Vec<(f64, f64)> = c
             .points

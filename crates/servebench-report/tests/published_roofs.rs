@@ -9,7 +9,7 @@ use servebench_analysis::economics::CostTier;
 use servebench_analysis::grouping::{hardware_key, Grouping};
 use servebench_catalog::Catalog;
 use servebench_report::curves::{self, Query, RunPick};
-use servebench_report::reports::{frontier_points, Prices, XMetric, YMetric};
+use servebench_report::reports::{frontier_points, Prices, Tokens, XMetric, YMetric};
 use servebench_store::{import, Source, Store, ViewPoint};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -91,11 +91,27 @@ fn roof_flags_match_inferencemax_on_every_published_file_metric_and_axis() {
     let catalog = Catalog::builtin().unwrap();
 
     let metrics = [
-        ("tpPerGpu", YMetric::Throughput, CostTier::OwnedHyperscaler),
-        ("tpPerMw", YMetric::TokensPerMw, CostTier::OwnedHyperscaler),
-        ("costh", YMetric::Cost, CostTier::OwnedHyperscaler),
-        ("costn", YMetric::Cost, CostTier::OwnedNeocloud),
-        ("costr", YMetric::Cost, CostTier::Rental3y),
+        (
+            "tpPerGpu",
+            YMetric::Throughput(Tokens::Total),
+            CostTier::OwnedHyperscaler,
+        ),
+        (
+            "tpPerMw",
+            YMetric::TokensPerMw(Tokens::Total),
+            CostTier::OwnedHyperscaler,
+        ),
+        (
+            "costh",
+            YMetric::Cost(Tokens::Total),
+            CostTier::OwnedHyperscaler,
+        ),
+        (
+            "costn",
+            YMetric::Cost(Tokens::Total),
+            CostTier::OwnedNeocloud,
+        ),
+        ("costr", YMetric::Cost(Tokens::Total), CostTier::Rental3y),
     ];
     let (mut checked, mut on_roof) = (0, 0);
     let mut mismatches: Vec<String> = Vec::new();
@@ -186,7 +202,7 @@ fn per_config_frontiers_are_not_inferencemax_roofs() {
                 frontier_points(
                     s,
                     XMetric::Interactivity,
-                    YMetric::Throughput,
+                    YMetric::Throughput(Tokens::Total),
                     prices.of(&s.hardware),
                 )
                 .into_iter()

@@ -15,6 +15,7 @@ use servebench_analysis::economics::{
     dollars_per_million_tokens, joules_per_token, tokens_per_s_per_mw,
 };
 use servebench_analysis::grouping::Grouping;
+use servebench_report::curves::AsOf;
 use servebench_store::{
     import, Config, Eval, EvalOutcome, Metrics, Point, Pool, Role, Run, Source, Store, Topology,
 };
@@ -310,6 +311,17 @@ impl View {
             })
             .filter(|s| source == "both" || s["source"] == source)
             .filter(|s| {
+                // The legend's toggles hide a series (`source/key`).
+                let id = format!(
+                    "{}/{}",
+                    s["source"].as_str().unwrap(),
+                    s["key"].as_str().unwrap()
+                );
+                !st["hidden"]
+                    .as_array()
+                    .is_some_and(|h| h.iter().any(|v| v == &id))
+            })
+            .filter(|s| {
                 meets(s, "hw", "hardware")
                     && meets(s, "engine", "engines")
                     && meets(s, "prec", "precisions")
@@ -344,28 +356,58 @@ fn economics(index: &Value, st: &Value, hw: &str) -> (f64, f64) {
 }
 
 /// A point on a state's axes, from its metrics and the analysis library's economics (NaN
-/// where it lacks the metric).
+/// where it lacks the metric, or where a log axis cannot show it).
 fn xy_of(p: &Value, index: &Value, st: &Value, hw: &str) -> (f64, f64) {
     let (x, y) = (st["x"].as_str().unwrap(), st["y"].as_str().unwrap());
     let (price, kw) = economics(index, st, hw);
-    let t = num(&p["tput_per_gpu"]).filter(|t| *t > 0.0);
+    let pos = |v: Option<f64>| v.filter(|t| *t > 0.0);
+    let total = pos(num(&p["tput_per_gpu"]));
+    let input = pos(num(&p["input_tput_per_gpu"]));
+    let output = pos(num(&p["output_tput_per_gpu"]));
     let xv = match x {
         "e2enorm" => num(&p["agentic"]["e2e_norm_intvty_p90"]),
         "e2el" => num(&p["median_e2el_ms"]),
         "ttft" => num(&p["median_ttft_ms"]),
+        "p99ttft" => num(&p["p99_ttft_ms"]),
         _ => num(&p["median_intvty"]),
     };
+    let t = match y.rsplit_once('_').map(|(_, k)| k) {
+        Some("in") => input,
+        Some("out") => output,
+        _ => total,
+    };
+    // Measured W/GPU = J per output token × output tok/s/GPU.
+    let watts = num(&p["measured_j_per_token"])
+        .zip(output)
+        .map(|(j, o)| j * o);
     let yv = match y {
-        "tput" => t,
-        "input" => num(&p["input_tput_per_gpu"]),
-        "output" => num(&p["output_tput_per_gpu"]),
-        "cost" => t.map(|t| dollars_per_million_tokens(price, t)),
-        "tpmw" => t.map(|t| tokens_per_s_per_mw(t, kw)),
-        "energy" => t.map(|t| joules_per_token(kw, t)),
+        "tput" => total,
+        "input" => input,
+        "output" => output,
         "measured" => num(&p["measured_j_per_token"]),
+        "measured_total" => watts.zip(total).map(|(w, t)| w / t),
+        "measured_in" => watts.zip(input).map(|(w, t)| w / t),
+        c if c.starts_with("cost") => t.map(|t| dollars_per_million_tokens(price, t)),
+        m if m.starts_with("tpmw") => t.map(|t| tokens_per_s_per_mw(t, kw)),
+        e if e.starts_with("energy") => t.map(|t| joules_per_token(kw, t)),
         other => panic!("y = {other}"),
     };
-    (xv.unwrap_or(f64::NAN), yv.unwrap_or(f64::NAN))
+    let shown = |v: Option<f64>, scale: &str| v.filter(|v| scale != "log" || *v > 0.0);
+    (
+        shown(xv, st["xs"].as_str().unwrap_or("lin")).unwrap_or(f64::NAN),
+        shown(yv, st["ys"].as_str().unwrap_or("lin")).unwrap_or(f64::NAN),
+    )
+}
+
+/// The frontier a y metric is drawn with: $/M, tok/s/MW and modelled J/token order one
+/// accelerator's points as the throughput of the same tokens does.
+fn basis(y: &str) -> &str {
+    match y {
+        "cost" | "tpmw" | "energy" => "tput",
+        "cost_in" | "tpmw_in" | "energy_in" => "input",
+        "cost_out" | "tpmw_out" | "energy_out" => "output",
+        y => y,
+    }
 }
 
 /// The page's accuracy table: every eval of the view as stored, beside its point's x and y.
@@ -408,8 +450,15 @@ fn check_inference(view: &View, index: &Value, st: &Value) -> usize {
     let (x, y) = (st["x"].as_str().unwrap(), st["y"].as_str().unwrap());
     let group = st["group"].as_str().unwrap();
     let mut want: Vec<(String, String, f64, f64)> = Vec::new();
+    let declared = view.figures[group]["metrics"]["y"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["key"] == y)
+        .unwrap_or_else(|| panic!("the figures declare no y metric {y}"));
+    assert_eq!(declared["frontier"], basis(y), "{declared}");
     for s in view.series(st, group) {
-        for id in s["frontiers"][x][y].as_array().unwrap() {
+        for id in s["frontiers"][x][basis(y)].as_array().unwrap() {
             let p = view.point(id);
             let (xv, yv) = xy_of(p, index, st, s["hardware"].as_str().unwrap());
             if xv.is_finite() && yv.is_finite() {
@@ -447,6 +496,17 @@ fn check_inference(view: &View, index: &Value, st: &Value) -> usize {
     for r in st["frontier"].as_array().unwrap() {
         let id: i64 = r["point"].as_str().unwrap().parse().unwrap();
         let p = view.point(&json!(id));
+        // Each frontier point's label: its parallelism (the config's topology), its
+        // concurrency, both, or none.
+        let topo = view.config(p)["topology"].as_str().unwrap();
+        let conc = p["conc"].as_u64().unwrap();
+        let want = match st["labels"].as_str().unwrap_or("par") {
+            "par" => topo.to_string(),
+            "conc" => format!("c{conc}"),
+            "both" => format!("{topo} c{conc}"),
+            _ => String::new(),
+        };
+        assert_eq!(r["label"].as_str().unwrap(), want, "{r}");
         assert_eq!(
             r["simulated"].as_str().unwrap(),
             p["simulated"]["basis"].as_str().unwrap_or(""),
@@ -468,6 +528,237 @@ fn check_inference(view: &View, index: &Value, st: &Value) -> usize {
         );
     }
     want.len()
+}
+
+/// The inference view's controls did what they say: point labels, log axes, the legend's
+/// search and toggles, the zoom, the pinned tooltip, the PNG, the CSV preamble, dark mode with
+/// the high-contrast palette, and the narrow layout.
+fn check_controls(inf: &[Value], last: &Value) {
+    let step = |name: &str| {
+        inf.iter()
+            .find(|s| s["step"] == name)
+            .unwrap_or_else(|| panic!("no step '{name}'"))
+    };
+    // Labels (checked point by point in check_inference): both kinds were shown.
+    assert_eq!(step("labels = concurrency")["labels"], "conc");
+    assert_eq!(
+        step("zoom: reset, labels = parallelism, linear")["labels"],
+        "par"
+    );
+    // Log axes: the chart's scales are logarithmic (the frontier rows were checked with
+    // non-positive values left out).
+    let log = step("log y, y = cost");
+    assert_eq!(log["axes"]["x"]["type"], "logarithmic");
+    assert_eq!(log["axes"]["y"]["type"], "logarithmic");
+    assert_eq!(step("x = intvty, y = tput")["axes"]["x"]["type"], "linear");
+    // The legend: the search keeps the matching series listed; "only these" hides the rest
+    // (from the chart: the frontier rows were checked against the shown series); show all.
+    let only = step("legend: only these");
+    let hidden: Vec<&str> = only["hidden"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert!(!hidden.is_empty(), "{only}");
+    assert!(hidden.iter().all(|h| !h.contains("b200")), "{hidden:?}");
+    for item in only["legend"].as_array().unwrap() {
+        assert!(item["id"].as_str().unwrap().contains("b200"), "{item}");
+        assert_eq!(item["hidden"], "false");
+    }
+    assert!(only["frontier"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|r| r["series"].as_str().unwrap().contains("b200")));
+    assert_eq!(step("legend: show all")["hidden"], json!([]));
+    // Zoom: the dragged box is the chart's limits, in the URL.
+    let z = step("zoom: drag a box");
+    let zoom: Vec<f64> = z["zoom"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no zoom: {z}"))
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    assert!(zoom[0] < zoom[1] && zoom[2] < zoom[3], "{zoom:?}");
+    let axes = &z["axes"];
+    assert_eq!(
+        [
+            &axes["x"]["min"],
+            &axes["x"]["max"],
+            &axes["y"]["min"],
+            &axes["y"]["max"]
+        ]
+        .map(|v| v.as_f64().unwrap()),
+        [zoom[0], zoom[1], zoom[2], zoom[3]]
+    );
+    let params = hash_params(z["hash"].as_str().unwrap());
+    assert_eq!(
+        params["zoom"]
+            .split(',')
+            .map(|v| v.parse().unwrap())
+            .collect::<Vec<f64>>(),
+        zoom
+    );
+    assert!(step("zoom: reset, labels = parallelism, linear")["zoom"].is_null());
+    // The pinned tooltip links to its point, and comes back from the URL alone.
+    let pinned = &last["pinned"];
+    let href = format!("#/point/{}", pinned["point"].as_str().unwrap());
+    assert_eq!(pinned["href"], href.as_str());
+    assert_eq!(pinned["reloaded"], href.as_str());
+    // The PNG is a PNG of the chart's size.
+    let png = &last["png"];
+    assert_eq!(png["signature"], "89504e470d0a1a0a");
+    assert!(
+        png["width"].as_u64().unwrap() > 300 && png["height"].as_u64().unwrap() > 200,
+        "{png}"
+    );
+    // The CSV says what it is, where it was exported from, and the sources' terms.
+    let pre: Vec<&str> = last["csv"]["preamble"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert!(
+        pre.iter()
+            .any(|l| l.starts_with("# view: http://127.0.0.1:")),
+        "{pre:?}"
+    );
+    assert!(
+        pre.iter()
+            .any(|l| l.contains("SemiAnalysis") && l.contains("Apache-2.0")),
+        "{pre:?}"
+    );
+    assert!(pre.iter().any(|l| l.contains("catalog")), "{pre:?}");
+    // Dark mode with the high-contrast palette: dark page, palette colours, kept in the links.
+    let look = &last["look"];
+    assert_eq!(look["theme"], "dark");
+    assert_eq!(look["background"], "rgb(21, 25, 30)");
+    let contrast = [
+        "#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#ffffff", "#F0E442",
+        "#882255", "#44AA99",
+    ];
+    let colors = look["series"].as_array().unwrap();
+    assert!(!colors.is_empty());
+    for c in colors {
+        assert!(contrast.contains(&c.as_str().unwrap()), "{c}");
+    }
+    let nav = hash_params(look["nav"].as_str().unwrap());
+    assert_eq!(
+        (nav["theme"].as_str(), nav["palette"].as_str()),
+        ("dark", "contrast")
+    );
+    // Narrow: nothing wider than the screen.
+    let narrow = &look["narrow"];
+    assert!(
+        narrow["scroll_width"].as_u64() <= narrow["width"].as_u64(),
+        "{narrow}"
+    );
+}
+
+/// The evaluation page: GSM8K as seeded (h200 TP8 at conc 32, 64 and 128, three nights;
+/// night 3 at conc 64 below the 0.90 threshold), each score a bar with its standard error.
+fn check_evals_page(steps: &[Value]) {
+    let se = |s: f64| (s * (1.0 - s) / 1318.0f64).sqrt();
+    let rows = |st: &Value| -> Vec<(String, u64, f64, f64)> {
+        let mut v: Vec<(String, u64, f64, f64)> = st["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                assert_eq!(r["task"], "gsm8k");
+                (
+                    r["run"].as_str().unwrap().to_string(),
+                    r["conc"].as_u64().unwrap(),
+                    r["score"].as_f64().unwrap(),
+                    r["stderr"].as_f64().unwrap(),
+                )
+            })
+            .collect();
+        v.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
+        v
+    };
+    let latest = &steps[0];
+    assert_eq!(latest["run"], "latest");
+    let want: Vec<(String, u64, f64, f64)> = [(32, 0.93), (64, 0.85), (128, 0.91)]
+        .map(|(c, s)| ("nightly-3".to_string(), c, s, se(s)))
+        .to_vec();
+    let got = rows(latest);
+    assert_eq!(got.len(), 3, "{got:?}");
+    for (g, w) in got.iter().zip(&want) {
+        assert_eq!((&g.0, g.1), (&w.0, w.1));
+        assert!(close(g.2, w.2) && close(g.3, w.3), "{g:?} != {w:?}");
+    }
+    // The chart: one bar per eval, its score, with the error-bar and threshold plugins.
+    let chart = &latest["charts"][0];
+    let mut values: Vec<f64> = chart["values"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    values.sort_by(f64::total_cmp);
+    assert_eq!(values, [0.85, 0.91, 0.93]);
+    let plugins = chart["plugins"].to_string();
+    assert!(
+        plugins.contains("errors") && plugins.contains("threshold"),
+        "{plugins}"
+    );
+    let all = steps.iter().find(|s| s["run"] == "all").unwrap();
+    assert_eq!(rows(all).len(), 9, "three nights × three concurrencies");
+}
+
+/// The GPU specs page shows the catalog's figures, each with its source.
+fn check_gpus(steps: &[Value]) {
+    let catalog = servebench_catalog::Catalog::builtin().unwrap();
+    let open = &steps[0];
+    let shown: Vec<&str> = open["accelerators"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(shown.len(), catalog.accelerators.len());
+    let mut checked = 0;
+    for c in open["cells"].as_array().unwrap() {
+        let a = catalog.accelerator(c["gpu"].as_str().unwrap()).unwrap();
+        let want = match c["key"].as_str().unwrap() {
+            "hbm_gb" => &a.hbm_gb,
+            "hbm_tb_per_s" => &a.hbm_tb_per_s,
+            "fp8_tflops" => &a.dense_tflops.fp8,
+            "bf16_tflops" => &a.dense_tflops.bf16,
+            "tdp_w" => &a.tdp_w,
+            "all_in_kw" => &a.all_in_kw_per_gpu,
+            "hyperscaler" => &a.dollars_per_gpu_hour.owned_hyperscaler,
+            "rental" => &a.dollars_per_gpu_hour.rental_3y,
+            _ => continue,
+        };
+        assert_eq!(
+            c["value"].as_str().unwrap().parse::<f64>().unwrap(),
+            want.value,
+            "{c}"
+        );
+        assert_eq!(c["source"], want.source.as_str(), "{c}");
+        checked += 1;
+    }
+    assert!(
+        checked >= 8 * catalog.accelerators.len(),
+        "{checked} figures checked"
+    );
+    if let Some(one) = steps.get(1) {
+        let vendors: Vec<&str> = one["vendor"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        for id in one["accelerators"].as_array().unwrap() {
+            let a = catalog.accelerator(id.as_str().unwrap()).unwrap();
+            assert!(vendors.contains(&a.vendor.as_str()), "{id}");
+        }
+        assert!(one["accelerators"].as_array().unwrap().len() < shown.len());
+    }
 }
 
 /// On a published view, the frontier the page draws for a metric InferenceMAX published roof
@@ -517,6 +808,16 @@ fn check_published_roofs(
     n
 }
 
+/// The key of a view as of a day (or the latest): model, workload, day.
+fn view_key(h: &BTreeMap<String, String>) -> String {
+    format!(
+        "{} {} {}",
+        h["model"],
+        h["wl"],
+        h.get("asof").map_or("latest", String::as_str)
+    )
+}
+
 /// A step's `name=value` hash parameters.
 fn hash_params(hash: &str) -> BTreeMap<String, String> {
     hash.split_once('?')
@@ -528,22 +829,32 @@ fn hash_params(hash: &str) -> BTreeMap<String, String> {
 }
 
 fn check_tco(view: &View, index: &Value, st: &Value) {
-    let k = view.target("hardware", num(&st["at"]).unwrap());
+    let group = st["group"].as_str().unwrap_or("hardware");
+    let k = view.target(group, num(&st["at"]).unwrap());
     let hash = hash_params(st["hash"].as_str().unwrap());
     let state = json!({"source": st["source"], "run": "latest"});
-    let series = view.series(&state, "hardware");
+    let series = view.series(&state, group);
+    // The throughput of the tokens chosen, and the metric's key for them.
+    let tok = st["tok"].as_str().unwrap_or("total");
+    let (tput_key, sfx) = match tok {
+        "input" => ("input", "_in"),
+        "output" => ("output", "_out"),
+        _ => ("tput", ""),
+    };
+    let measured_key = match tok {
+        "input" => "measured_in",
+        "output" => "measured",
+        _ => "measured_total",
+    };
     let bars = st["bars"].as_array().unwrap();
-    assert_eq!(
-        bars.len(),
-        series.len(),
-        "a bar per accelerator: {}",
-        st["step"]
-    );
+    assert_eq!(bars.len(), series.len(), "a bar per series: {}", st["step"]);
     for (bar, s) in bars.iter().zip(&series) {
         let hw = bar["hw"].as_str().unwrap();
         assert_eq!(s["hardware"], hw);
-        let tput = at(s, "tput", k);
+        assert_eq!(bar["key"], s["key"]);
+        let tput = at(s, tput_key, k);
         assert_eq!(num(&bar["tput"]), tput, "{hw}: {}", st["step"]);
+        assert_eq!(num(&bar["measured"]), at(s, measured_key, k), "{bar}");
         let Some(tput) = tput else { continue };
         // The price: this accelerator's override, else the typed price, else the tier's.
         let (tier_price, kw) = economics(
@@ -561,21 +872,36 @@ fn check_tco(view: &View, index: &Value, st: &Value) {
             close(num(&bar["price"]).unwrap(), price) && close(num(&bar["kw"]).unwrap(), kw),
             "{bar}"
         );
-        assert!(
-            close(
-                num(&bar["value"]).unwrap(),
-                dollars_per_million_tokens(price, tput)
-            ),
-            "{bar}"
-        );
-        assert!(
-            close(num(&bar["tpmw"]).unwrap(), tokens_per_s_per_mw(tput, kw)),
-            "{bar}"
-        );
-        assert!(
-            close(num(&bar["energy"]).unwrap(), joules_per_token(kw, tput)),
-            "{bar}"
-        );
+        let cost = dollars_per_million_tokens(price, tput);
+        let tpmw = tokens_per_s_per_mw(tput, kw);
+        let energy = joules_per_token(kw, tput);
+        assert!(close(num(&bar["cost"]).unwrap(), cost), "{bar}");
+        assert!(close(num(&bar["tpmw"]).unwrap(), tpmw), "{bar}");
+        assert!(close(num(&bar["energy"]).unwrap(), energy), "{bar}");
+        // A catalog tier's $/M is the library's (`cost<sfx>.<tier>`), the same number.
+        if !hash.contains_key(&format!("price.{hw}")) && st["tier"] != "custom" {
+            let lib = at(s, &format!("cost{sfx}.{}", st["tier"].as_str().unwrap()), k).unwrap();
+            assert!(close(lib, cost), "{bar}");
+        }
+        let want = match st["metric"].as_str().unwrap_or("cost") {
+            "cost" => Some(cost),
+            "tpmw" => Some(tpmw),
+            "energy" => Some(energy),
+            "tput" => Some(tput),
+            _ => at(s, measured_key, k),
+        };
+        assert_eq!(num(&bar["value"]).is_some(), want.is_some(), "{bar}");
+        if let (Some(v), Some(w)) = (num(&bar["value"]), want) {
+            assert!(close(v, w), "{bar}: {w}");
+        }
+    }
+    // Two bars side by side: the ratio of their values.
+    if let (Some(a), Some(b)) = (st["a"].as_str(), st["b"].as_str()) {
+        let v = |key: &str| num(&bars.iter().find(|x| x["key"] == key).unwrap()["value"]);
+        match (v(a), v(b)) {
+            (Some(x), Some(y)) => assert!(close(num(&st["ratio"]).unwrap(), x / y), "{st}"),
+            _ => assert!(st["ratio"].is_null()),
+        }
     }
 }
 
@@ -614,8 +940,29 @@ fn check_history(view: &View, st: &Value) -> usize {
     let at_ = num(&st["at"]).unwrap();
     let k = view.target(group, at_);
     let source = st["source"].as_str().unwrap();
+    // The metric shown: tok/s/GPU by default; a $/M one in its tier.
+    let y = st["y"].as_str().unwrap_or("tput");
+    let metric = if y.starts_with("cost") {
+        format!("{y}.{}", st["tier"].as_str().unwrap())
+    } else {
+        y.to_string()
+    };
+    // The date range: a run is in it by its start date.
+    let day = |d: &str| -> String {
+        let d: String = d.chars().filter(char::is_ascii_digit).take(8).collect();
+        format!("{}-{}-{}", &d[..4], &d[4..6], &d[6..8])
+    };
+    let in_range = |started: &str| {
+        let d = day(started);
+        st["from"].as_str().is_none_or(|f| d.as_str() >= f)
+            && st["to"].as_str().is_none_or(|t| d.as_str() <= t)
+    };
     let state = json!({"source": source, "run": "all"});
-    let series = view.series(&state, group);
+    let series: Vec<&Value> = view
+        .series(&state, group)
+        .into_iter()
+        .filter(|s| in_range(s["run_started_at"].as_str().unwrap()))
+        .collect();
     let rows = st["rows"].as_array().unwrap();
     assert_eq!(
         rows.len(),
@@ -628,14 +975,16 @@ fn check_history(view: &View, st: &Value) -> usize {
             .iter()
             .find(|s| s["key"] == r["series"] && s["run"] == r["run"])
             .unwrap();
-        assert_eq!(num(&r["value"]), at(s, "tput", k), "{r}");
+        assert_eq!(num(&r["value"]), at(s, &metric, k), "{metric}: {r}");
     }
     let threshold = num(&st["threshold"]).unwrap();
+    let runs: Vec<&Value> = series.iter().map(|s| &s["run"]).collect();
     let want: Vec<&Value> = view.figures[group]["regressions"][threshold.to_string()]
         .as_array()
         .unwrap()
         .iter()
         .filter(|r| num(&r["interactivity"]) == Some(at_) && r["source"] == source)
+        .filter(|r| runs.contains(&&r["before_run"]) && runs.contains(&&r["after_run"]))
         .collect();
     let got = st["regressions"].as_array().unwrap();
     assert_eq!(got.len(), want.len(), "{}: {got:?} vs {want:?}", st["step"]);
@@ -778,13 +1127,19 @@ fn scenario(url: &str, out: &Path, chromium: &str) -> Value {
     results
 }
 
-/// `v` without its timings (which differ run to run).
+/// `v` without its timings and the CSV preamble's URL and times (which differ run to run).
 fn untimed(v: &Value) -> Value {
     match v {
         Value::Object(m) => Value::Object(
             m.iter()
                 .filter(|(k, _)| {
-                    !["render_ms", "chart_drawn_ms", "rerender_y_cost_ms"].contains(&k.as_str())
+                    ![
+                        "render_ms",
+                        "chart_drawn_ms",
+                        "rerender_y_cost_ms",
+                        "preamble",
+                    ]
+                    .contains(&k.as_str())
                 })
                 .map(|(k, v)| (k.clone(), untimed(v)))
                 .collect(),
@@ -848,26 +1203,41 @@ fn the_dashboard_in_a_real_browser_shows_what_the_analysis_library_computes() {
         untimed(&results["views"]),
         "the exported site shows what the server does"
     );
+    // Except a past day: a static export cannot answer one, and says so.
+    assert_eq!(
+        exported["as_of"]["supported"], false,
+        "{}",
+        exported["as_of"]
+    );
+    assert!(
+        exported["as_of"]["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("static export") && e.contains("2026-11-27")),
+        "{}",
+        exported["as_of"]
+    );
 
     // What the pages were given, from the API (the API tests check it against HTTP).
     let mut api = servebench_dashboard::api::Api {
         store: Store::open(&store).unwrap(),
         catalog: servebench_catalog::Catalog::builtin().unwrap(),
     };
-    let index = api.index().unwrap();
+    let index = api.index(None).unwrap();
     let mut views: BTreeMap<String, View> = BTreeMap::new();
     let mut view = |hash: &str| -> String {
         let h = hash_params(hash);
         let (model, wl) = (h["model"].clone(), h["wl"].clone());
-        let key = format!("{model} {wl}");
+        let as_of: Option<AsOf> = h.get("asof").map(|d| d.parse().unwrap());
+        let key = view_key(&h);
         if !views.contains_key(&key) {
             let (isl, osl) = wl.split_once('x').unwrap();
             let (isl, osl) = (isl.parse().unwrap(), osl.parse().unwrap());
-            let doc = serde_json::to_value(api.view_of(&model, isl, osl).unwrap()).unwrap();
+            let doc = serde_json::to_value(api.view_of(&model, isl, osl, as_of.as_ref()).unwrap())
+                .unwrap();
             let figures = Grouping::ALL
                 .into_iter()
                 .map(|g| {
-                    let f = api.figures_of(&model, isl, osl, g).unwrap();
+                    let f = api.figures_of(&model, isl, osl, g, as_of.as_ref()).unwrap();
                     (g.to_string(), serde_json::to_value(f).unwrap())
                 })
                 .collect();
@@ -875,7 +1245,7 @@ fn the_dashboard_in_a_real_browser_shows_what_the_analysis_library_computes() {
                 key.clone(),
                 View {
                     configs: doc["configs"].as_array().unwrap().clone(),
-                    points: doc["points"].as_array().unwrap().clone(),
+                    points: published::point_rows(&doc),
                     evals: doc["evals"].as_array().unwrap().clone(),
                     figures,
                 },
@@ -899,12 +1269,13 @@ fn the_dashboard_in_a_real_browser_shows_what_the_analysis_library_computes() {
         );
         view(st["hash"].as_str().unwrap());
     }
-    let get = |hash: &Value| {
-        &views[&{
-            let h = hash_params(hash.as_str().unwrap());
-            format!("{} {}", h["model"], h["wl"])
-        }]
-    };
+    let as_of = &results["as_of"];
+    let as_of_hash = as_of["inference"]["hash"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    view(&as_of_hash);
+    let get = |hash: &Value| &views[&view_key(&hash_params(hash.as_str().unwrap()))];
 
     // Inference: the default is the view with our own points; every state's frontiers.
     let inf = steps("inference");
@@ -964,10 +1335,27 @@ fn the_dashboard_in_a_real_browser_shows_what_the_analysis_library_computes() {
         "published roof flags checked in the page"
     );
     let ys: Vec<&str> = inf.iter().filter_map(|s| s["y"].as_str()).collect();
-    for y in ["tput", "cost", "tpmw", "energy", "output", "measured"] {
+    for y in [
+        "tput",
+        "input",
+        "output",
+        "cost",
+        "cost_in",
+        "cost_out",
+        "tpmw",
+        "tpmw_in",
+        "tpmw_out",
+        "energy",
+        "energy_in",
+        "energy_out",
+        "measured",
+        "measured_total",
+        "measured_in",
+    ] {
         assert!(ys.contains(&y), "the scenario showed y = {y}");
     }
-    for x in ["intvty", "e2el", "ttft"] {
+    check_controls(&inf, &v["inference"]);
+    for x in ["intvty", "e2el", "ttft", "p99ttft"] {
         assert!(
             inf.iter().any(|s| s["x"] == x),
             "the scenario showed x = {x}"
@@ -989,9 +1377,25 @@ fn the_dashboard_in_a_real_browser_shows_what_the_analysis_library_computes() {
     check_agentic(get(&agentic[0]["hash"]), agentic[0]);
 
     // TCO bars, compare ratios, history with the regression, reliability.
-    for st in steps("tco") {
-        check_tco(get(&st["hash"]), &index, &st);
+    let tco = steps("tco");
+    for st in &tco {
+        check_tco(get(&st["hash"]), &index, st);
     }
+    let side = tco
+        .iter()
+        .find(|s| s["step"] == "click bar 2: A/B")
+        .expect("two bars compared");
+    assert!(
+        side["a"].is_string() && side["b"].is_string() && side["a"] != side["b"],
+        "{side}"
+    );
+    assert!(side["ratio"].is_number(), "{side}");
+    assert!(tco
+        .iter()
+        .any(|s| s["metric"] == "tpmw" && s["tok"] == "output"));
+    assert!(tco
+        .iter()
+        .any(|s| s["metric"] == "measured" && s["tok"] == "input"));
     let mut compared = 0;
     for st in steps("compare") {
         compared += check_compare(get(&st["hash"]), &st);
@@ -1003,9 +1407,55 @@ fn the_dashboard_in_a_real_browser_shows_what_the_analysis_library_computes() {
         .map(|st| check_history(get(&st["hash"]), st))
         .sum();
     assert!(flagged >= 1, "h200's 20% drop is flagged at some target");
+    // The other metrics, a date range that leaves out the first night, and a log scale.
+    let last = hist.last().unwrap();
+    assert_eq!(
+        (
+            last["y"].as_str(),
+            last["tier"].as_str(),
+            last["from"].as_str(),
+            last["ys"].as_str()
+        ),
+        (
+            Some("cost_out"),
+            Some("neocloud"),
+            Some("2026-11-27"),
+            Some("log")
+        )
+    );
+    assert!(last["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|r| r["run"] != "nightly-1"));
     for st in steps("reliability") {
         check_reliability(get(&st["hash"]), &st);
     }
+    check_evals_page(&steps("evals"));
+    // As of 2026-11-27: the third night had not run; the page drew the library's frontiers of
+    // the store as it stood (nightly-2 the latest run), and history has no regression yet.
+    assert_eq!(as_of["supported"], true, "{as_of}");
+    let past = &as_of["inference"];
+    assert_eq!(past["banner"], "2026-11-27");
+    let rows = past["frontier"].as_array().unwrap();
+    assert!(!rows.is_empty(), "{past}");
+    assert!(rows.iter().all(|r| r["run"] != "nightly-3"), "{past}");
+    check_inference(get(&past["hash"]), &index, past);
+    let past_view = get(&past["hash"]);
+    assert!(past_view.points.iter().all(|p| p["run"] != "nightly-3"));
+    assert!(past_view.points.iter().any(|p| p["run"] == "nightly-2"));
+    let hist = as_of["history"]["rows"].as_array().unwrap();
+    assert!(
+        !hist.is_empty() && hist.iter().all(|r| r["run"] != "nightly-3"),
+        "{hist:?}"
+    );
+    assert_eq!(as_of["history"]["regressions"], 0);
+    assert!(hash_params(as_of["history"]["hash"].as_str().unwrap())["asof"] == "2026-11-27");
+    assert!(
+        !as_of["cleared"].as_str().unwrap().contains("asof="),
+        "{as_of}"
+    );
+    check_gpus(&steps("gpus"));
 
     // The point page shows the point as stored.
     let pt = &v["point"];

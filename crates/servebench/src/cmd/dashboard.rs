@@ -31,10 +31,12 @@ fn bench(api: &mut Api, n: usize) -> anyhow::Result<()> {
         .ok_or_else(|| anyhow::anyhow!("the store is empty"))?;
     let slug = servebench_dashboard::api::view_slug(&big.model, big.isl, big.osl);
     let first = api
-        .view(&slug)?
+        .view(&slug, None)?
         .points
+        .id
         .first()
-        .map_or(0, |p| p.id)
+        .copied()
+        .unwrap_or(0)
         .to_string();
     let pairs = vec![
         ("model".to_string(), big.model.clone()),
@@ -64,13 +66,13 @@ fn bench(api: &mut Api, n: usize) -> anyhow::Result<()> {
             );
             Ok(())
         };
-    time("index.json", &mut |a| Ok(a.index()?.to_string().len()))?;
+    time("index.json", &mut |a| Ok(a.index(None)?.to_string().len()))?;
     time(&format!("views/{slug}.json"), &mut |a| {
-        Ok(serde_json::to_vec(&a.view(&slug)?)?.len())
+        Ok(serde_json::to_vec(&a.view(&slug, None)?)?.len())
     })?;
     for g in ["hwkey", "config"] {
         time(&format!("figures/{slug}/{g}.json"), &mut |a| {
-            Ok(serde_json::to_vec(&a.figures(&slug, g)?)?.len())
+            Ok(serde_json::to_vec(&a.figures(&slug, g, None)?)?.len())
         })?;
     }
     time(&format!("points/{first}.json"), &mut |a| {

@@ -51,12 +51,15 @@ pub struct ReportArgs {
     /// engine, precision (hwkey × precision) or config (one frontier per deployed config).
     #[arg(long, default_value = "hwkey")]
     group: String,
-    /// frontier, chart: the x metric: interactivity, e2el, ttft or e2e-norm (agentic points:
-    /// E2E-normalised interactivity at P90). Default: interactivity, e2e-norm with --agentic.
+    /// frontier, chart: the x metric: interactivity, e2el, ttft (median), p99-ttft or e2e-norm
+    /// (agentic points: E2E-normalised interactivity at P90). Default: interactivity, e2e-norm
+    /// with --agentic.
     #[arg(long)]
     x: Option<String>,
-    /// frontier, chart: the y metric: tput, input, output, cost, tpmw, energy or
-    /// measured-energy.
+    /// frontier, chart: the y metric: tput, input, output (tok/s/GPU); cost, cost-input,
+    /// cost-output ($/M tokens); tpmw, tpmw-input, tpmw-output (tok/s/MW); energy,
+    /// energy-input, energy-output (modelled J/token); measured-energy (J/output token),
+    /// measured-energy-total, measured-energy-input.
     #[arg(long, default_value = "tput")]
     y: String,
     /// compare: side A, e.g. hardware=b200,engine=trt (configs of one accelerator).
