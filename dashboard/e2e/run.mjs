@@ -486,7 +486,11 @@ await guarded("compare", async () => {
   const read = async (label, expect, action) => {
     const s = expectHash(action ? await act(label, action, expect) : await snapshot(label), expect);
     const r = await rows('[data-testid="compare-row"]', [["config", "data-config"], ["source", "data-source"], ["a", "data-a"], ["b", "data-b"], ["value", "data-value"], ["cost_ratio", "data-cost-ratio"]], ["a", "b", "value", "cost_ratio"]);
-    record("compare", s, { ...scope(s), a: s.state.a, b: s.state.b, at: s.state.at, tier: s.state.tier, rows: r });
+    // What changed between the runs: filled in once both runs' builds arrive.
+    await page.waitForSelector('[data-testid="changes"][data-ready="1"]');
+    const changes = await rows('[data-testid="change-row"]', [["config", "data-config"], ["image_changed", "data-image-changed"], ["recipe_changed", "data-recipe-changed"],
+      ["a_images", "data-a-images"], ["b_images", "data-b-images"], ["a_recipes", "data-a-recipes"], ["b_recipes", "data-b-recipes"]]);
+    record("compare", s, { ...scope(s), a: s.state.a, b: s.state.b, at: s.state.at, tier: s.state.tier, rows: r, changes });
   };
   await read("open", {}, () => page.click('[data-testid="nav-compare"]'));
   const runs = await page.$$eval('[data-testid="b"] option', (els) => els.map((e) => e.value));
@@ -494,6 +498,12 @@ await guarded("compare", async () => {
   const other = runs.find((r) => r !== cur.a && r !== cur.b);
   if (other) await read(`b = ${other}`, { b: other }, () => page.selectOption('[data-testid="b"]', other));
   await read("at = 100", { at: "100" }, () => page.selectOption('[data-testid="at"]', "100"));
+  await read("a = nightly-3, b = nightly-1", { a: "nightly-3", b: "nightly-1" }, async () => {
+    await page.selectOption('[data-testid="a"]', "nightly-3");
+    await page.waitForFunction(() => location.hash.includes("a=nightly-3"));
+    await page.selectOption('[data-testid="b"]', "nightly-1");
+  });
+  await read("a = nightly-2, b = nightly-1", { a: "nightly-2", b: "nightly-1" }, () => page.selectOption('[data-testid="a"]', "nightly-2"));
   await shot("compare");
 });
 

@@ -71,7 +71,7 @@ function viewOf(doc: ViewDoc): ViewFile {
     for (const [k, v] of cols) p[k] = v[i] ?? null;
     points[i] = p as unknown as ViewPoint;
   }
-  return { model: doc.model, isl: doc.isl, osl: doc.osl, configs: doc.configs, points, evals: doc.evals };
+  return { model: doc.model, isl: doc.isl, osl: doc.osl, configs: doc.configs, runs: doc.runs, points, evals: doc.evals };
 }
 
 /** The workload of a view as the URL writes it: `1024x1024`. */

@@ -201,8 +201,16 @@ interface ViewFile {
   isl: number;
   osl: number;
   configs: ConfigEntry[];
+  /** The runs of its points, each with its id in paths (`builds/<slug>/<id>.json`). */
+  runs: { id: string; key: string; started_at: string }[];
   points: ViewPoint[];
   evals: EvalRecord[];
+}
+
+/** `builds/<slug>/<run id>.json`: what one run deployed of a view, per config. */
+interface BuildsFile {
+  run: string;
+  builds: { config_key: string; images: string[]; recipe_fingerprints: string[] }[];
 }
 
 /** `views/<slug>.json` as served: its points as columns (data.ts's viewOf makes them rows). */
@@ -211,7 +219,7 @@ interface ViewDoc {
   isl: number;
   osl: number;
   configs: ConfigEntry[];
-  runs: { key: string; started_at: string }[];
+  runs: { id: string; key: string; started_at: string }[];
   images: string[];
   points: {
     n: number;

@@ -261,7 +261,7 @@ function viewOf(doc) {
             p[k] = v[i] ?? null;
         points[i] = p;
     }
-    return { model: doc.model, isl: doc.isl, osl: doc.osl, configs: doc.configs, points, evals: doc.evals };
+    return { model: doc.model, isl: doc.isl, osl: doc.osl, configs: doc.configs, runs: doc.runs, points, evals: doc.evals };
 }
 /** The workload of a view as the URL writes it: `1024x1024`. */
 function wlOf(v) {
@@ -1002,8 +1002,47 @@ function renderCompare(ctx) {
             },
         },
     };
-    const el = h("section", { "data-testid": "view-compare" }, controls, chartBox("compare", config, () => ({ header: ["side", "run", "config", "point", "conc", "median_intvty", "tput_per_gpu"], rows: csvRows })), h("p", { class: "note" }, `A (solid) = ${a}, B (dashed) = ${b}. Ratios at ${at} tok/s/user along each run's frontier; n/a outside a run's measured range.`), table("compare-table", [["config", "config"], ["a", "A tok/s/GPU"], ["b", "B tok/s/GPU"], ["ratio", "A/B tok/s/GPU"], ["a_cost", "A $/M"], ["b_cost", "B $/M"], ["cost_ratio", "A/B $/M"]], rows), common.length ? null : h("p", { class: "empty" }, "The two runs share no config."));
+    const changes = whatChanged(ctx, a, b, common.map((c) => A.get(c).key));
+    const el = h("section", { "data-testid": "view-compare" }, controls, chartBox("compare", config, () => ({ header: ["side", "run", "config", "point", "conc", "median_intvty", "tput_per_gpu"], rows: csvRows })), h("p", { class: "note" }, `A (solid) = ${a}, B (dashed) = ${b}. Ratios at ${at} tok/s/user along each run's frontier; n/a outside a run's measured range.`), table("compare-table", [["config", "config"], ["a", "A tok/s/GPU"], ["b", "B tok/s/GPU"], ["ratio", "A/B tok/s/GPU"], ["a_cost", "A $/M"], ["b_cost", "B $/M"], ["cost_ratio", "A/B $/M"]], rows), common.length ? null : h("p", { class: "empty" }, "The two runs share no config."), h("h3", {}, "What changed between A and B"), changes);
     return { el, params, state: { a, b, at, tier, price, rows: state } };
+}
+/** What each config of A and B deployed (images, recipe fingerprints), fetched after the page
+ * is drawn; `data-ready` is set once it is filled in. */
+function whatChanged(ctx, a, b, keys) {
+    const box = h("div", { "data-testid": "changes", "data-ready": "0" }, h("p", { class: "loading" }, "Loading what each run deployed…"));
+    const idOf = (run) => ctx.view.runs.find((r) => r.key === run)?.id;
+    const path = (id) => ctx.summary.path.replace(/^views\//, "builds/").replace(/\.json$/, `/${id}.json`);
+    const ia = idOf(a), ib = idOf(b);
+    if (ia === undefined || ib === undefined) {
+        box.replaceChildren(h("p", { class: "empty" }, "Pick two runs."));
+        box.dataset.ready = "1";
+        return box;
+    }
+    void Promise.all([api(path(ia)), api(path(ib))]).then(([fa, fb]) => {
+        const of = (f, k) => f.builds.find((x) => x.config_key === k) ?? { config_key: k, images: [], recipe_fingerprints: [] };
+        const same = (x, y) => x.length === y.length && x.every((v, i) => v === y[i]);
+        const short = (v) => (v.length ? v.map((f) => (f.length > 16 ? `${f.slice(0, 12)}…` : f)).join(", ") : "n/a");
+        const rows = keys.map((k) => {
+            const x = of(fa, k), y = of(fb, k);
+            const image = !same(x.images, y.images), recipe = !same(x.recipe_fingerprints, y.recipe_fingerprints);
+            return {
+                attrs: { "data-testid": "change-row", "data-config": k, "data-image-changed": String(image), "data-recipe-changed": String(recipe),
+                    "data-a-images": x.images.join(" "), "data-b-images": y.images.join(" "), "data-a-recipes": x.recipe_fingerprints.join(" "), "data-b-recipes": y.recipe_fingerprints.join(" ") },
+                cells: [labelOf(ctx.view.configs.find((c) => c.key === k) ?? { label: k }, "own").replace(/ \[published\]$/, ""),
+                    x.images.join(", ") || "n/a", y.images.join(", ") || "n/a", { text: image ? "changed" : "same", attrs: { class: image ? "warn" : "" } },
+                    { text: short(x.recipe_fingerprints), attrs: { title: x.recipe_fingerprints.join(", ") } }, { text: short(y.recipe_fingerprints), attrs: { title: y.recipe_fingerprints.join(", ") } },
+                    { text: recipe ? "changed" : "same", attrs: { class: recipe ? "warn" : "" } }],
+            };
+        });
+        box.replaceChildren(rows.length
+            ? table("changes-table", [["config", "config"], ["a_image", "A image"], ["b_image", "B image"], ["image", "image"], ["a_recipe", "A recipe fingerprint"], ["b_recipe", "B recipe fingerprint"], ["recipe", "recipe"]], rows)
+            : h("p", { class: "empty" }, "The two runs share no config."));
+        box.dataset.ready = "1";
+    }, (e) => {
+        box.replaceChildren(h("p", { class: "error" }, String(e instanceof Error ? e.message : e)));
+        box.dataset.ready = "1";
+    });
+    return box;
 }
 // #/tco, the calculator: per series of a grouping (each accelerator's best by default, or per
 // hardware key, engine, precision or config), its frontier read at the target interactivity by

@@ -272,6 +272,7 @@ impl Api {
                 });
                 let run = *runs.entry(p.run.clone()).or_insert_with(|| {
                     doc.runs.push(RunRef {
+                        id: run_id(&p.run),
                         key: p.run.clone(),
                         started_at: p.run_started_at.clone(),
                     });
@@ -335,6 +336,20 @@ impl Api {
             group,
             &self.catalog,
         ))
+    }
+
+    /// `builds/<slug>/<run id>.json`: what one run deployed of a view, per config (images and
+    /// recipe fingerprints), for the compare page's "what changed".
+    pub fn builds(&mut self, slug: &str, id: &str) -> Result<Value, ApiError> {
+        let v = self.summary(slug)?;
+        let run = self
+            .store
+            .runs()?
+            .into_iter()
+            .find(|r| run_id(&r.key) == id)
+            .ok_or_else(|| ApiError::NotFound(format!("no run '{id}' in the store")))?;
+        let builds = self.store.run_builds(&v.model, v.isl, v.osl, &run.key)?;
+        Ok(json!({"run": run.key, "builds": builds}))
     }
 
     fn summary(&mut self, slug: &str) -> Result<ViewSummary, ApiError> {
@@ -401,8 +416,15 @@ pub struct ViewDoc {
 
 #[derive(Debug, Serialize)]
 pub struct RunRef {
+    /// The run's name in paths ([`run_id`]): a run key is free text.
+    pub id: String,
     pub key: String,
     pub started_at: String,
+}
+
+/// A run's name in API paths: the first 64 bits of the SHA-256 of its key, in hex.
+pub fn run_id(key: &str) -> String {
+    hex::encode(&Sha256::digest(key.as_bytes())[..8])
 }
 
 #[derive(Debug, Serialize)]

@@ -210,6 +210,12 @@ pub fn handle(api: &Mutex<Api>, target: &str) -> Response {
             .and_then(|s| s.split_once('/'))
         {
             return serialized(api.figures(slug, group, as_of));
+        } else if let Some((slug, run)) = rest
+            .strip_prefix("builds/")
+            .and_then(|s| s.strip_suffix(".json"))
+            .and_then(|s| s.split_once('/'))
+        {
+            api.builds(slug, run)
         } else if let Some(id) = rest
             .strip_prefix("points/")
             .and_then(|s| s.strip_suffix(".json"))

@@ -117,6 +117,15 @@ pub fn export(api: &mut Api, out: &Path, details: bool) -> Result<Exported, Expo
                 &mut n,
             )?;
         }
+        for run in &view.runs {
+            let doc = api.builds(&slug, &run.id)?;
+            write(
+                out,
+                &format!("api/v1/builds/{slug}/{}.json", run.id),
+                doc.to_string().as_bytes(),
+                &mut n,
+            )?;
+        }
         if details {
             for id in &view.points.id {
                 let id = id.to_string();

@@ -703,6 +703,16 @@ pub struct ViewPoint {
     pub agentic: Option<AgenticPoint>,
 }
 
+/// What a run deployed of one config: its points' images and recipe fingerprints.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct RunBuild {
+    pub config_key: String,
+    /// Sorted, distinct.
+    pub images: Vec<String>,
+    /// Sorted, distinct.
+    pub recipe_fingerprints: Vec<String>,
+}
+
 /// A model at one workload, as the store holds it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ViewSummary {
@@ -1109,6 +1119,56 @@ impl Store {
             )
             .map_err(self.err())?;
         Ok(rows.iter().map(|r| eval_of(r)).collect())
+    }
+
+    /// What one run deployed of a view, per config (by natural key): the distinct images and
+    /// recipe fingerprints of its points, as their provenance records them (the dashboard's
+    /// "what changed" between two runs).
+    pub fn run_builds(
+        &mut self,
+        model: &str,
+        isl: u32,
+        osl: u32,
+        run: &str,
+    ) -> Result<Vec<RunBuild>, StoreError> {
+        let sql = crate::db::ddl(
+            "SELECT c.natural_key, p.image, {json_fingerprint}
+             FROM points p JOIN configs c ON p.config_id = c.id JOIN runs r ON p.run_id = r.id
+             WHERE r.run_key = $1 AND c.model = $2 AND p.isl = $3 AND p.osl = $4
+             ORDER BY c.natural_key",
+            self.dialect(),
+        );
+        let rows = self
+            .db
+            .query(&sql, &[run.into(), model.into(), isl.into(), osl.into()])
+            .map_err(self.err())?;
+        let mut out: Vec<RunBuild> = Vec::new();
+        for r in &rows {
+            let key = r[0].text();
+            if out.last().is_none_or(|b| b.config_key != key) {
+                out.push(RunBuild {
+                    config_key: key,
+                    images: Vec::new(),
+                    recipe_fingerprints: Vec::new(),
+                });
+            }
+            let b = out.last_mut().expect("pushed above");
+            for (v, into) in [
+                (r[1].opt_text(), &mut b.images),
+                (r[2].opt_text(), &mut b.recipe_fingerprints),
+            ] {
+                if let Some(v) = v.filter(|v| !v.is_empty()) {
+                    if !into.contains(&v) {
+                        into.push(v);
+                    }
+                }
+            }
+        }
+        for b in &mut out {
+            b.images.sort();
+            b.recipe_fingerprints.sort();
+        }
+        Ok(out)
     }
 
     /// Number of stored points (of `source`, or all).

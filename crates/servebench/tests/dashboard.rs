@@ -87,7 +87,9 @@ fn seed(store: &str, log: &str) {
                         measured_j_per_token: Some(0.2 + 0.01 * i as f64),
                     },
                     // B200 TP4 stands for simulated points (borrowed knobs, the held-out error).
+                    // A new image every night; H200's recipe changes on the third.
                     provenance: json!({"image": format!("vllm/vllm-openai:v0.1{night}.0"), "host": "node-1",
+                                       "recipe_fingerprint": if hw == "h200" && night == 3 { "f1e2d3c4b5a6978800112233" } else if hw == "h200" { "aa00bb11cc22dd33ee44ff55" } else { "b200b200b200b200b200b200" },
                                        "server_log_tail": log,
                                        "simulator": if tp == 4 { json!({"expected_error": {
                                            "basis": "leave one accelerator out", "within_35": 0.91,
@@ -905,7 +907,44 @@ fn check_tco(view: &View, index: &Value, st: &Value) {
     }
 }
 
+/// What changed between the compared runs, as seeded: the image every night, H200's recipe on
+/// the third.
+fn check_changes(st: &Value) {
+    let rows = st["changes"].as_array().unwrap();
+    if st["a"] == st["b"] || rows.is_empty() {
+        return;
+    }
+    let night = |run: &Value| {
+        run.as_str()
+            .unwrap()
+            .strip_prefix("nightly-")
+            .map(|n| n.to_string())
+    };
+    let (Some(a), Some(b)) = (night(&st["a"]), night(&st["b"])) else {
+        return;
+    };
+    for r in rows {
+        let h200 = r["config"].as_str().unwrap().starts_with("h200");
+        assert_eq!(r["a_images"], format!("vllm/vllm-openai:v0.1{a}.0"), "{r}");
+        assert_eq!(r["b_images"], format!("vllm/vllm-openai:v0.1{b}.0"), "{r}");
+        assert_eq!(r["image_changed"], (a != b).to_string(), "{r}");
+        let recipe = |n: &str| match (h200, n) {
+            (true, "3") => "f1e2d3c4b5a6978800112233",
+            (true, _) => "aa00bb11cc22dd33ee44ff55",
+            _ => "b200b200b200b200b200b200",
+        };
+        assert_eq!(r["a_recipes"], recipe(&a), "{r}");
+        assert_eq!(r["b_recipes"], recipe(&b), "{r}");
+        assert_eq!(
+            r["recipe_changed"],
+            (recipe(&a) != recipe(&b)).to_string(),
+            "{r}"
+        );
+    }
+}
+
 fn check_compare(view: &View, st: &Value) -> usize {
+    check_changes(st);
     let k = view.target("config", num(&st["at"]).unwrap());
     let (a, b) = (st["a"].as_str().unwrap(), st["b"].as_str().unwrap());
     let series = |run: &str, key: &str| {
@@ -1401,6 +1440,29 @@ fn the_dashboard_in_a_real_browser_shows_what_the_analysis_library_computes() {
         compared += check_compare(get(&st["hash"]), &st);
     }
     assert!(compared >= 3, "{compared} compare rows checked");
+    let cmp = steps("compare");
+    let changed = &cmp
+        .iter()
+        .find(|s| s["step"] == "a = nightly-3, b = nightly-1")
+        .unwrap()["changes"];
+    let flags = |k: &str| -> Vec<&str> {
+        changed
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r[k].as_str().unwrap())
+            .collect()
+    };
+    assert_eq!(flags("config").len(), 3, "{changed}");
+    assert!(flags("image_changed").iter().all(|f| *f == "true"));
+    assert_eq!(
+        flags("recipe_changed")
+            .iter()
+            .filter(|f| **f == "true")
+            .count(),
+        1,
+        "only H200's recipe changed: {changed}"
+    );
     let hist = steps("history");
     let flagged: usize = hist
         .iter()
