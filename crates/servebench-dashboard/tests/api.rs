@@ -135,6 +135,7 @@ fn the_api_answers_from_the_store_and_the_export_holds_the_same() {
         assert_eq!(points.len(), 151);
         let mine = points.iter().find(|p| p["source"] == "own").unwrap();
         let config = &view["configs"][mine["config"].as_u64().unwrap() as usize];
+        let mine_config = config.clone();
         assert_eq!(config["label"], "h200 vllm fp4 tp8");
         assert_eq!(config["hardware"], "h200");
         assert_eq!(mine["tput_per_gpu"], 1234.5);
@@ -181,6 +182,29 @@ fn the_api_answers_from_the_store_and_the_export_holds_the_same() {
         assert!(
             (row["dollars_per_mtok"].as_f64().unwrap() - 2.0 / (980.389 * 3600.0 / 1e6)).abs()
                 < 1e-12
+        );
+
+        // What a run deployed, per config, from its points' provenance (the fixture's job).
+        let builds = get(
+            &addr,
+            &format!(
+                "/api/v1/builds/gpt-oss-120b_1024x1024/{}.json",
+                servebench_dashboard::api::run_id("nightly-1")
+            ),
+        );
+        assert_eq!(builds["run"], "nightly-1");
+        assert_eq!(
+            builds["builds"],
+            json!([{"config_key": mine_config["key"], "images": ["vllm/vllm-openai:v0.10.2"], "recipe_fingerprints": ["ff"]}])
+        );
+        assert_eq!(
+            request(
+                &addr,
+                "GET",
+                "/api/v1/builds/gpt-oss-120b_1024x1024/00.json"
+            )
+            .0,
+            404
         );
 
         // As of a past day: the runs that had started by its end. Our run started on
