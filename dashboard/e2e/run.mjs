@@ -23,7 +23,8 @@
 //       ...the last step's fields      // so views.tco.at, views.tco.bars, ... read the final state
 //     }
 //   },
-//   "perf": null | {"hash", "points_drawn", "chart_drawn_ms", "render_ms"},
+//   "perf": null | {"hash", "points_drawn", "chart_drawn_ms", "render_ms", "rerender_y_cost_ms",
+//     "filter_ms": [re-render after unticking/ticking an accelerator, ×3, and frontier only/all]},
 //   "simulated_drawn": {"simulated": points drawn that carry an expected error (frontiers per
 //     config, both sources, every run, every accelerator), "diamonds": those drawn as open
 //     diamonds, "uncalibrated": those of a kind no published point calibrates, "triangles":
@@ -474,7 +475,26 @@ await guarded("point", async () => {
     return o;
   }));
   const pools = await rows('[data-testid="point-pool"]', [["role", "data-role"], ["gpus", "data-gpus"]], ["gpus"]);
-  record("point", { ...s, hash_ok: s.hash === href }, { id: s.state.id, metrics, distributions, power, evals, pools, server_log_lines: log ? log.split("\n").length : 0 });
+  // Each metric's unit and its shown text (sensible precision, not the stored digits).
+  const units = await rows('[data-testid="metrics"] > tbody > tr[data-value]', [["k", "data-key"], ["unit", "data-unit"], ["v", "data-value"]], ["v"]);
+  const shown = await page.$$eval('[data-testid="metrics"] > tbody > tr[data-value] > td', (els) => els.map((e) => e.textContent));
+  // The latency CDF as drawn, then the ITL histogram; the server's gauge over the window.
+  const latency = async () => page.evaluate(() => {
+    const l = document.querySelector('[data-testid="latency"]');
+    const ch = l ? window.Chart.getChart(document.querySelector('[data-testid="chart-latency"]')) : null;
+    return l ? { metric: l.dataset.metric, mode: l.dataset.mode, data: ch.data.datasets[0].data, labels: ch.data.labels ?? null } : null;
+  });
+  const cdf = await latency();
+  await act("ITL", () => page.selectOption('[data-testid="lat"]', "itl_ms"), { lat: "itl_ms" });
+  await act("ITL histogram", () => page.selectOption('[data-testid="mode"]', "hist"), { lat: "itl_ms", mode: "hist" });
+  const hist = await latency();
+  const timeline = await page.evaluate(() => {
+    const t = document.querySelector('[data-testid="server-timeline"]');
+    if (!t) return null;
+    const ch = window.Chart.getChart(document.querySelector('[data-testid="chart-server-timeline"]'));
+    return { samples: Number(t.dataset.samples), gpu: ch.data.datasets[0].data };
+  });
+  record("point", { ...s, hash_ok: s.hash === href }, { id: s.state.id, metrics, distributions, power, evals, pools, server_log_lines: log ? log.split("\n").length : 0, units, shown, cdf, hist, timeline });
   await shot("point");
 });
 
@@ -677,10 +697,24 @@ if (perf) {
       chart_drawn_ms: performance.getEntriesByName("sb:chart-drawn")[0].startTime,
       render_ms: Number(document.body.dataset.renderMs),
     }));
-    const seq = await p2.evaluate(() => Number(document.body.dataset.seq));
-    await p2.selectOption('[data-testid="y"]', "cost");
-    await p2.waitForFunction((s) => Number(document.body.dataset.seq) > s, seq);
-    results.perf.rerender_y_cost_ms = await p2.evaluate(() => Number(document.body.dataset.renderMs));
+    // A change re-renders from the cached view: time each from its hash change to the chart
+    // built (body[data-render-ms]).
+    const timed = async (change) => {
+      const seq = await p2.evaluate(() => Number(document.body.dataset.seq));
+      await change();
+      await p2.waitForFunction((s) => Number(document.body.dataset.seq) > s, seq);
+      return p2.evaluate(() => Number(document.body.dataset.renderMs));
+    };
+    results.perf.rerender_y_cost_ms = await timed(() => p2.selectOption('[data-testid="y"]', "cost"));
+    const hw = await p2.$$eval('[data-testid="hw"] input', (els) => els.map((e) => e.value));
+    results.perf.filter_ms = [];
+    for (const x of hw.slice(0, 3)) {
+      results.perf.filter_ms.push(await timed(() => p2.click(`[data-testid="hw-${x}"]`)));
+      results.perf.filter_ms.push(await timed(() => p2.click(`[data-testid="hw-${x}"]`)));
+    }
+    // Frontier points only, and back.
+    results.perf.filter_ms.push(await timed(() => p2.click('[data-testid="frontier"]')));
+    results.perf.filter_ms.push(await timed(() => p2.click('[data-testid="frontier"]')));
     await p2.screenshot({ path: join(out, "perf.png"), fullPage: false });
     await p2.close();
   });

@@ -156,7 +156,7 @@ async function route(): Promise<void> {
       if (my !== seq) return;
       head.replaceChildren(nav(index, r, null));
       destroyCharts();
-      rendered = renderPoint(pf, r.id);
+      rendered = renderPoint(pf, r.id, r.params);
     } else {
       const summary = scopeOf(index, r);
       const fn = VIEWS.find(([n]) => n === r.view)?.[2];

@@ -254,6 +254,12 @@ interface PointFile {
   evals: EvalRecord[];
   /** Its config's pools, router, KV transfer, MTP and recipe file, where stored. */
   deployment?: DeploymentEntry | null;
+  /** Each latency's percentiles 0..100 and their histogram (the library's), where the result kept them. */
+  latency?: Record<string, { percentiles: number[]; histogram: { edges: number[]; shares: number[] } | null }> | null;
+  /** The server's KV-cache gauges over the window, where a replay scraped them. */
+  server_timeline?: { t_s: number; gpu_kv_usage: number | null; cpu_kv_usage: number | null }[] | null;
+  /** The unit of each metric. */
+  units?: Record<string, string>;
 }
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };

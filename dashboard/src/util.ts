@@ -21,6 +21,16 @@ function fmt(v: number | null | undefined, digits = 1): string {
   return v.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
 }
 
+/** A measured number for people: at most 4 significant digits (integers whole), thousands
+ * separated, n/a when missing. */
+function fmtSig(v: number | null | undefined): string {
+  if (v === null || v === undefined || !Number.isFinite(v)) return "n/a";
+  if (Number.isInteger(v)) return v.toLocaleString("en-US");
+  const a = Math.abs(v);
+  const digits = a >= 1000 ? 1 : a >= 100 ? 2 : a >= 1 ? 3 : a >= 0.01 ? 4 : 6;
+  return v.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: 0 });
+}
+
 /** Full precision for data attributes (empty when missing). */
 function raw(v: number | null | undefined): string {
   return v === null || v === undefined || !Number.isFinite(v) ? "" : String(v);

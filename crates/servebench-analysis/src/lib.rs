@@ -8,6 +8,7 @@
 //!
 //! Definitions: `docs/analysis.md`.
 
+pub mod distribution;
 pub mod economics;
 pub mod grouping;
 pub mod history;

@@ -14,9 +14,9 @@
 use crate::record::{Failure, RequestRecord};
 use crate::runner::PointRun;
 use servebench_core::result::{
-    AgenticLatency, AgenticStat, BenchResult, E2elStats, FailureSummary, Goodput, GoodputSpec,
-    Interactivity, ItlStats, LengthStats, PerGpu, Provenance, RequestRate, RunConfig, SelfCheck,
-    TokenAccounting, TokenizeProbe, TpotStats, TtftStats, SCHEMA_VERSION,
+    AgenticLatency, AgenticStat, BenchResult, Distributions, E2elStats, FailureSummary, Goodput,
+    GoodputSpec, Interactivity, ItlStats, LengthStats, PerGpu, Provenance, RequestRate, RunConfig,
+    SelfCheck, TokenAccounting, TokenizeProbe, TpotStats, TtftStats, SCHEMA_VERSION,
 };
 pub use servebench_core::stats::Sketch;
 use servebench_core::stats::{CountDistribution, Sample};
@@ -302,6 +302,7 @@ impl<S: Sample> Tally<S> {
             (None, Gaps::Exact(d)) => d.summary(1e-3),
             (None, Gaps::Sketched(s)) => s.summary().scaled(1e-3),
         };
+        let distributions = self.distributions(run);
         let tokens = self.token_accounting(run, &cx);
         let failures = self.failure_summary(cx.config.max_failure_rate);
         let self_check = self.self_check(run, &cx);
@@ -367,7 +368,27 @@ impl<S: Sample> Tally<S> {
             mono_start_ns: run.start_ns,
             power: None,
             agentic: None,
+            distributions,
         }
+    }
+
+    /// Each latency at every percent of the successful requests (`None` when none succeeded).
+    fn distributions(&mut self, run: &PointRun) -> Option<Distributions> {
+        if self.ttft_ms.is_empty() {
+            return None;
+        }
+        let qs = Distributions::percents();
+        let ms = |v: Vec<f64>| v.into_iter().map(|us| us * 1e-3).collect();
+        Some(Distributions {
+            ttft_ms: self.ttft_ms.percentiles(&qs),
+            tpot_ms: self.tpot_ms.percentiles(&qs),
+            itl_ms: match (&run.itl_us, &mut self.itl) {
+                (Some(d), _) => ms(d.percentiles(&qs)),
+                (None, Gaps::Exact(d)) => ms(d.percentiles(&qs)),
+                (None, Gaps::Sketched(s)) => ms(s.percentiles(&qs)),
+            },
+            e2el_ms: self.e2el_ms.percentiles(&qs),
+        })
     }
 
     fn token_accounting(&mut self, run: &PointRun, cx: &Context) -> TokenAccounting {
@@ -655,6 +676,21 @@ mod tests {
         assert_eq!(r.tokens.output_tokens_source, "usage");
         assert_eq!(r.date, "20231114-221320");
         assert!(!r.self_check.client_bound);
+        // The distributions, percent by percent, of the two successful requests: TTFT 10 and
+        // 20 ms (p50 = 15, p25 = 12.5), E2EL 25 and 30; ITL [5,5,5,10]: p0..p66 = 5, p100 = 10,
+        // p80 = 5 + (0.8 × 3 - 2) × 5 = 7.
+        let d = r.distributions.as_ref().unwrap();
+        for v in [&d.ttft_ms, &d.tpot_ms, &d.itl_ms, &d.e2el_ms] {
+            assert_eq!(v.len(), 101);
+        }
+        assert_eq!(
+            (d.ttft_ms[0], d.ttft_ms[25], d.ttft_ms[50], d.ttft_ms[100]),
+            (10.0, 12.5, 15.0, 20.0)
+        );
+        assert_eq!((d.e2el_ms[0], d.e2el_ms[100]), (25.0, 30.0));
+        assert_eq!((d.tpot_ms[0], d.tpot_ms[100]), (5.0, 5.0));
+        assert_eq!((d.itl_ms[0], d.itl_ms[66], d.itl_ms[100]), (5.0, 5.0, 10.0));
+        assert!((d.itl_ms[80] - 7.0).abs() < 1e-9, "{}", d.itl_ms[80]);
     }
 
     #[test]

@@ -323,6 +323,7 @@ mod tests {
                     cpu_kv_usage: None,
                     samples: 3,
                     interval_s: 1.0,
+                    timeline: Vec::new(),
                 }),
                 ..Default::default()
             }),

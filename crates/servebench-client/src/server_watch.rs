@@ -4,7 +4,7 @@
 //! and read as one server: counters summed over every series, gauges the most used series
 //! (InferenceX's rules); a gauges-only endpoint (a decode worker) gives no counters.
 
-use servebench_core::result::{ServerWindow, UsageStat};
+use servebench_core::result::{GaugeSample, ServerWindow, UsageStat};
 use servebench_core::server_metrics::{self, KvUsage, Samples, ServerRates};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::Duration;
@@ -87,28 +87,35 @@ fn watch(
     if !matches!(rx.recv(), Ok(Edge::Start)) {
         return None;
     }
+    let start = std::time::Instant::now();
     let before = scrape(http)?;
-    let mut usage = vec![KvUsage::of(&before)];
+    let mut usage = vec![(0.0, KvUsage::of(&before))];
     let after = loop {
         match rx.recv_timeout(every) {
             Err(RecvTimeoutError::Timeout) => {
                 if let Some(s) = scrape(http) {
-                    usage.push(KvUsage::of(&s));
+                    usage.push((start.elapsed().as_secs_f64(), KvUsage::of(&s)));
                 }
             }
             Ok(Edge::End) | Err(RecvTimeoutError::Disconnected) => break scrape(http)?,
             Ok(Edge::Start) => {}
         }
     };
-    usage.push(KvUsage::of(&after));
+    usage.push((start.elapsed().as_secs_f64(), KvUsage::of(&after)));
     Some(window(&before, &after, &usage, every))
 }
 
-/// The window's figures from its end scrapes and its usage samples.
-fn window(before: &Samples, after: &Samples, usage: &[KvUsage], every: Duration) -> ServerWindow {
+/// The window's figures from its end scrapes and its usage samples (seconds from the start,
+/// gauges).
+fn window(
+    before: &Samples,
+    after: &Samples,
+    usage: &[(f64, KvUsage)],
+    every: Duration,
+) -> ServerWindow {
     let rates = ServerRates::of_samples(&server_metrics::delta(before, after));
     let gauge = |f: fn(&KvUsage) -> Option<f64>| {
-        UsageStat::of(&usage.iter().filter_map(f).collect::<Vec<_>>())
+        UsageStat::of(&usage.iter().filter_map(|(_, u)| f(u)).collect::<Vec<_>>())
     };
     ServerWindow {
         cache_hit_rate: rates.overall(),
@@ -118,6 +125,14 @@ fn window(before: &Samples, after: &Samples, usage: &[KvUsage], every: Duration)
         cpu_kv_usage: gauge(|u| u.cpu),
         samples: usage.len() as u64,
         interval_s: every.as_secs_f64(),
+        timeline: usage
+            .iter()
+            .map(|(t, u)| GaugeSample {
+                t_s: *t,
+                gpu_kv_usage: u.gpu,
+                cpu_kv_usage: u.cpu,
+            })
+            .collect(),
     }
 }
 

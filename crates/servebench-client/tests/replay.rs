@@ -529,6 +529,15 @@ fn the_simulated_engine_caches_prefixes_as_the_trace_predicts() {
     );
     assert_eq!(w.cpu_kv_usage, None, "no offload, no CPU tier");
     assert!(w.samples >= 2);
+    // The gauge over the window: one entry per scrape, in time order, whose mean and maximum
+    // are the window's.
+    assert_eq!(w.timeline.len() as u64, w.samples);
+    assert_eq!(w.timeline[0].t_s, 0.0);
+    assert!(w.timeline.windows(2).all(|p| p[0].t_s <= p[1].t_s));
+    let g: Vec<f64> = w.timeline.iter().filter_map(|s| s.gpu_kv_usage).collect();
+    assert_eq!(g.iter().copied().fold(0.0, f64::max), gpu.max);
+    assert!((g.iter().sum::<f64>() / g.len() as f64 - gpu.mean).abs() < 1e-12);
+    assert!(w.timeline.iter().all(|s| s.cpu_kv_usage.is_none()));
     // Without the cache every prompt is computed whole: the last turn's first token, 8,192
     // prompt tokens instead of 2,048, comes much later.
     let (off, _) = run(false);

@@ -44,6 +44,17 @@ function fmt(v, digits = 1) {
         return "n/a";
     return v.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
 }
+/** A measured number for people: at most 4 significant digits (integers whole), thousands
+ * separated, n/a when missing. */
+function fmtSig(v) {
+    if (v === null || v === undefined || !Number.isFinite(v))
+        return "n/a";
+    if (Number.isInteger(v))
+        return v.toLocaleString("en-US");
+    const a = Math.abs(v);
+    const digits = a >= 1000 ? 1 : a >= 100 ? 2 : a >= 1 ? 3 : a >= 0.01 ? 4 : 6;
+    return v.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: 0 });
+}
 /** Full precision for data attributes (empty when missing). */
 function raw(v) {
     return v === null || v === undefined || !Number.isFinite(v) ? "" : String(v);
@@ -1478,13 +1489,66 @@ function renderGpus(g, P) {
 function isObj(v) {
     return typeof v === "object" && v !== null && !Array.isArray(v);
 }
-/** A key/value table of an object; nested objects nest twice, deeper ones show as JSON. */
-function kv(testid, v, depth = 0) {
+/** A key/value table of an object; nested objects nest twice, deeper ones show as JSON;
+ * numbers with sensible precision and, where `units` names one, their unit (full precision in
+ * data-value). */
+function kv(testid, v, depth = 0, units = {}) {
     if (!isObj(v))
         return h("pre", { "data-testid": testid }, v === null || v === undefined ? "n/a" : typeof v === "string" ? v : JSON.stringify(v, null, 2));
-    const rows = Object.entries(v).map(([k, x]) => h("tr", { "data-key": k, ...(typeof x === "number" ? { "data-value": raw(x) } : {}) }, h("th", {}, k), h("td", {}, isObj(x) && depth < 2 ? kv(`${testid}-${k}`, x, depth + 1)
-        : Array.isArray(x) || isObj(x) ? h("code", {}, JSON.stringify(x)) : x === null ? "n/a" : String(x))));
+    const rows = Object.entries(v).map(([k, x]) => h("tr", { "data-key": k, ...(typeof x === "number" ? { "data-value": raw(x), "data-unit": units[k] ?? "" } : {}) }, h("th", {}, k), h("td", { class: typeof x === "number" ? "num" : "" }, isObj(x) && depth < 2 ? kv(`${testid}-${k}`, x, depth + 1, units)
+        : Array.isArray(x) || isObj(x) ? h("code", {}, JSON.stringify(x)) : x === null ? "n/a"
+            : typeof x === "number" ? `${fmtSig(x)}${units[k] ? ` ${units[k]}` : ""}` : String(x))));
     return h("table", { class: "kv", "data-testid": testid }, h("tbody", {}, ...rows));
+}
+const LATENCIES = [["ttft_ms", "time to first token"], ["tpot_ms", "time per output token"], ["itl_ms", "inter-token latency"], ["e2el_ms", "end-to-end latency"]];
+/** The latency distributions of the point: a CDF or a histogram of one latency, from the
+ * percentiles its result kept (histogram bins by the analysis library). */
+function latencyCharts(pf, id, P) {
+    const lat = pf.latency ?? null;
+    if (!lat || Object.keys(lat).length === 0) {
+        return { el: h("p", { class: "empty", "data-testid": "no-latency" }, "The result kept no per-request latency distribution (results of servebench bench and sweep do; published ones do not)."), state: { latency: null } };
+    }
+    const have = LATENCIES.filter(([k]) => lat[k]);
+    const metric = have.find(([k]) => k === P.get("lat"))?.[0] ?? have[0][0];
+    const mode = P.get("mode") === "hist" ? "hist" : "cdf";
+    const go_ = (kv) => go(`point/${encodeURIComponent(id)}`, [["lat", metric], ["mode", mode], ...globals].map(([k, v]) => [k, kv.find(([q]) => q === k)?.[1] ?? v]));
+    const d = lat[metric];
+    const label = LATENCIES.find(([k]) => k === metric)?.[1] ?? metric;
+    const config = mode === "cdf"
+        ? {
+            type: "scatter",
+            data: { datasets: [{ label: `${label}, CDF`, data: d.percentiles.map((x, i) => ({ x, y: i })), showLine: true, pointRadius: 0, borderColor: colorOf("", 0), borderWidth: 2 }] },
+            options: { parsing: false, plugins: { legend: { display: false } },
+                scales: { x: { type: "linear", title: { display: true, text: `${label}, ms` } }, y: { min: 0, max: 100, title: { display: true, text: "% of requests at or below" } } } },
+        }
+        : {
+            type: "bar",
+            data: { labels: (d.histogram?.edges.slice(0, -1) ?? []).map((e, i) => `${fmtSig(e)}–${fmtSig(d.histogram?.edges[i + 1])}`),
+                datasets: [{ label: `${label}, % of requests`, data: (d.histogram?.shares ?? []).map((s) => s * 100), backgroundColor: colorOf("", 0) }] },
+            options: { plugins: { legend: { display: false } }, scales: { x: { title: { display: true, text: `${label}, ms` } }, y: { beginAtZero: true, title: { display: true, text: "% of requests" } } } },
+        };
+    const csv = () => mode === "cdf"
+        ? { header: ["percentile", `${metric}`], rows: d.percentiles.map((x, i) => [i, x]) }
+        : { header: ["from_ms", "to_ms", "share"], rows: (d.histogram?.shares ?? []).map((s, i) => [d.histogram?.edges[i], d.histogram?.edges[i + 1], s]) };
+    const el = h("div", { "data-testid": "latency", "data-metric": metric, "data-mode": mode }, h("div", { class: "controls" }, labelled("latency", select("lat", metric, have, (v) => go_([["lat", v]]))), labelled("as", select("mode", mode, [["cdf", "CDF"], ["hist", "histogram"]], (v) => go_([["mode", v]])))), chartBox("latency", config, csv), h("p", { class: "note" }, "From each request's latency as the client measured it, kept at ingest as the result's percentiles (0 to 100); a replay's come from its sketches, within 0.05%."));
+    return { el, state: { latency: { metric, mode, percentiles: d.percentiles, histogram: d.histogram } } };
+}
+/** The server's KV-cache usage over the point's window, where a replay scraped /metrics. */
+function serverTimeline(pf) {
+    const t = pf.server_timeline ?? null;
+    if (!t || t.length === 0)
+        return h("p", { class: "empty", "data-testid": "no-server-timeline" }, "No gauges over the window (a trace replay with --server-metrics-url scrapes them every second).");
+    const series = (k) => t.filter((s) => s[k] !== null).map((s) => ({ x: s.t_s, y: s[k] * 100 }));
+    const config = {
+        type: "scatter",
+        data: { datasets: [
+                { label: "GPU KV cache used, %", data: series("gpu_kv_usage"), showLine: true, pointRadius: 1.5, borderColor: colorOf("", 0), backgroundColor: colorOf("", 0) },
+                { label: "CPU KV cache used, %", data: series("cpu_kv_usage"), showLine: true, pointRadius: 1.5, borderColor: colorOf("", 1), backgroundColor: colorOf("", 1) },
+            ] },
+        options: { parsing: false, plugins: { legend: { position: "bottom" } },
+            scales: { x: { type: "linear", title: { display: true, text: "seconds into the window" } }, y: { min: 0, max: 100, title: { display: true, text: "% of capacity" } } } },
+    };
+    return h("div", { "data-testid": "server-timeline", "data-samples": String(t.length) }, chartBox("server-timeline", config, () => ({ header: ["t_s", "gpu_kv_usage", "cpu_kv_usage"], rows: t.map((s) => [s.t_s, s.gpu_kv_usage, s.cpu_kv_usage]) })));
 }
 const STAT_RE = /^(mean|median|std|min|max|p\d+(?:\.\d+)?)_(.+)$/;
 const STAT_ORDER = ["count", "mean", "std", "min", "median", "p50", "p90", "p95", "p99", "p99.9", "max"];
@@ -1511,7 +1575,7 @@ function distributions(result) {
     }
     return out;
 }
-function renderPoint(pf, id) {
+function renderPoint(pf, id, P = new Map()) {
     const dist = distributions(pf.result);
     const metrics = [...dist.keys()];
     const stats = [...new Set([...dist.values()].flatMap((m) => [...m.keys()]))]
@@ -1556,12 +1620,13 @@ function renderPoint(pf, id) {
         }))), ...[...deploymentExtras(dep), dep.recipe_file ? `recipe file ${dep.recipe_file}` : ""].filter((s) => s !== "")
             .map((s) => h("p", { "data-testid": "point-deployment-extra" }, s)))
         : h("p", { class: "empty", "data-testid": "no-point-pools" }, "The source gave this point's topology as a label only.");
+    const latency = latencyCharts(pf, String(pf.id ?? id), P);
     const c = isObj(pf.config) ? pf.config : {};
     const title = typeof c.label === "string" ? c.label : [c.hardware, c.engine, c.precision, c.topology].filter((x) => typeof x === "string").join(" ");
-    const el = h("section", { "data-testid": "view-point", "data-point": String(pf.id ?? id) }, h("h2", {}, `Point ${pf.id ?? id}`, title ? ` — ${title}` : ""), h("div", { class: "cols" }, h("div", {}, h("h3", {}, "Config"), kv("config", pf.config), h("h3", {}, "Deployment"), deployment, h("h3", {}, "Run"), kv("run", pf.run)), h("div", {}, h("h3", {}, "Metrics"), kv("metrics", pf.metrics))), h("h3", {}, "Measured power"), power, h("h3", {}, "Accuracy"), accuracy, h("h3", {}, "Distributions"), ms.length ? chartBox("distributions", config, () => ({ header: ["metric", ...stats], rows: metrics.map((m) => [m, ...stats.map((s) => dist.get(m)?.get(s) ?? null)]) })) : null, metrics.length ? table("distributions-table", [["metric", "metric"], ...stats.map((s) => [s, s])], rows)
+    const el = h("section", { "data-testid": "view-point", "data-point": String(pf.id ?? id) }, h("h2", {}, `Point ${pf.id ?? id}`, title ? ` — ${title}` : ""), h("div", { class: "cols" }, h("div", {}, h("h3", {}, "Config"), kv("config", pf.config), h("h3", {}, "Deployment"), deployment, h("h3", {}, "Run"), kv("run", pf.run)), h("div", {}, h("h3", {}, "Metrics"), kv("metrics", pf.metrics, 0, pf.units ?? {}))), h("h3", {}, "Measured power"), power, h("h3", {}, "Accuracy"), accuracy, h("h3", {}, "Latency distributions"), latency.el, h("h3", {}, "The server over the window"), serverTimeline(pf), h("h3", {}, "Statistics"), ms.length ? chartBox("distributions", config, () => ({ header: ["metric", ...stats], rows: metrics.map((m) => [m, ...stats.map((s) => dist.get(m)?.get(s) ?? null)]) })) : null, metrics.length ? table("distributions-table", [["metric", "metric"], ...stats.map((s) => [s, s])], rows)
         : h("p", { class: "empty", "data-testid": "no-distributions" }, "The result holds no per-request statistics."), h("h3", {}, "Provenance"), kv("provenance", pf.provenance), h("h3", {}, "Server log (tail)"), logText !== null ? h("pre", { class: "log", "data-testid": "server-log" }, logText.split("\n").slice(-400).join("\n"))
         : h("p", { class: "empty", "data-testid": "server-log" }, "The store does not know this point's server log."));
-    return { el, params: [], state: { id: pf.id ?? id, metrics: isObj(pf.metrics) ? pf.metrics : null, power_valid: pw ? pw.valid === true : null, distributions: Object.fromEntries([...dist].map(([m, s]) => [m, Object.fromEntries(s)])) } };
+    return { el, params: [], state: { id: pf.id ?? id, metrics: isObj(pf.metrics) ? pf.metrics : null, power_valid: pw ? pw.valid === true : null, distributions: Object.fromEntries([...dist].map(([m, s]) => [m, Object.fromEntries(s)])), ...latency.state, server_samples: pf.server_timeline?.length ?? 0 } };
 }
 // The router: every view's state lives in the URL hash (docs/dashboard.md, "Views").
 /** Which grouping's figures a view draws: its `group` parameter (inference, history), every
@@ -1685,7 +1750,7 @@ async function route() {
                 return;
             head.replaceChildren(nav(index, r, null));
             destroyCharts();
-            rendered = renderPoint(pf, r.id);
+            rendered = renderPoint(pf, r.id, r.params);
         }
         else {
             const summary = scopeOf(index, r);

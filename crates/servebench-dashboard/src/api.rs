@@ -380,6 +380,12 @@ impl Api {
         // The run's key is named like a secret (`key`) but is the run's name: shown, with
         // only what its value could hide masked.
         v["run"]["key"] = json!(servebench_core::redact::value(&p.run.key));
+        v["latency"] = latency_figures(&p.point.result);
+        v["server_timeline"] = server_timeline(&p.point.result);
+        v["units"] = json!(METRIC_UNITS
+            .iter()
+            .map(|(k, u)| (k.to_string(), json!(u)))
+            .collect::<serde_json::Map<String, Value>>());
         Ok(v)
     }
 
@@ -393,6 +399,63 @@ impl Api {
         use servebench_report::table::Exporter;
         serde_json::from_str(&servebench_report::table::Json.render(&table))
             .map_err(|e| ApiError::BadRequest(e.to_string()))
+    }
+}
+
+/// The unit of each stored metric, for the point page.
+const METRIC_UNITS: [(&str, &str); 13] = [
+    ("tput_per_gpu", "tok/s/GPU"),
+    ("input_tput_per_gpu", "tok/s/GPU"),
+    ("output_tput_per_gpu", "tok/s/GPU"),
+    ("median_intvty", "tok/s/user"),
+    ("median_ttft_ms", "ms"),
+    ("median_tpot_ms", "ms"),
+    ("median_e2el_ms", "ms"),
+    ("p99_ttft_ms", "ms"),
+    ("p99_tpot_ms", "ms"),
+    ("p99_e2el_ms", "ms"),
+    ("completed", "requests"),
+    ("failed", "requests"),
+    ("measured_j_per_token", "J/output token"),
+];
+
+/// The bench result inside a stored result: the result itself (`servebench bench` files) or
+/// its `result` (a sweep's point files).
+fn bench_result(result: &Value) -> &Value {
+    if result.get("distributions").is_some() || result.get("agentic").is_some() {
+        result
+    } else {
+        &result["result"]
+    }
+}
+
+/// Each latency's percentiles (as the result kept them) and their histogram, by the analysis
+/// library; null where the result has no per-request distribution (or a malformed one).
+fn latency_figures(result: &Value) -> Value {
+    let d = &bench_result(result)["distributions"];
+    let mut out = serde_json::Map::new();
+    for k in ["ttft_ms", "tpot_ms", "itl_ms", "e2el_ms"] {
+        let Some(q) = d[k].as_array() else { continue };
+        let q: Option<Vec<f64>> = q.iter().map(Value::as_f64).collect();
+        let Some(q) = q.filter(|q| q.len() == 101) else {
+            continue;
+        };
+        let h = servebench_analysis::distribution::histogram(&q, 30);
+        out.insert(k.into(), json!({"percentiles": q, "histogram": h}));
+    }
+    if out.is_empty() {
+        Value::Null
+    } else {
+        Value::Object(out)
+    }
+}
+
+/// The server's KV-cache gauges over the point's window, where the replay scraped them.
+fn server_timeline(result: &Value) -> Value {
+    let t = &bench_result(result)["agentic"]["server_metrics"]["timeline"];
+    match serde_json::from_value::<Vec<servebench_core::result::GaugeSample>>(t.clone()) {
+        Ok(v) if !v.is_empty() => json!(v),
+        _ => Value::Null,
     }
 }
 

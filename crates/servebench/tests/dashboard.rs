@@ -112,7 +112,12 @@ fn seed(store: &str, log: &str) {
                             "joules_per_input_token": null,
                             "joules_per_output_token": 0.2 + 0.01 * i as f64,
                             "joules_per_total_token": null, "tokens_per_s_per_kw": null,
-                            "output_tokens_per_s_per_kw": null}}}),
+                            "output_tokens_per_s_per_kw": null},
+                        // Each latency at every percent, and the server's KV gauge each second.
+                        "distributions": seeded_distributions(conc, tpot),
+                        "agentic": {"server_metrics": {"timeline": (0..5).map(|k| json!({
+                            "t_s": k as f64, "gpu_kv_usage": 0.1 * k as f64 + 0.05 * i as f64, "cpu_kv_usage": null}))
+                            .collect::<Vec<_>>()}}}}),
                 });
             }
         }
@@ -145,6 +150,19 @@ fn seed(store: &str, log: &str) {
         .collect();
         s.ingest_evals(&run, &evals).unwrap();
     }
+}
+
+/// A seeded point's latency percentiles 0..=100, ms: TTFT 40 + conc + i/5, TPOT from 0.9 to
+/// 1.1 × its median, ITL from half to 1.5 × it, E2EL from 0.95 to 1.05 × the median.
+fn seeded_distributions(conc: u32, tpot: f64) -> Value {
+    let at = |f: &dyn Fn(f64) -> f64| (0..=100).map(|i| f(i as f64)).collect::<Vec<f64>>();
+    let e2el = 40.0 + conc as f64 + 1023.0 * tpot;
+    json!({
+        "ttft_ms": at(&|i| 40.0 + conc as f64 + i / 5.0),
+        "tpot_ms": at(&|i| tpot * (0.9 + i * 0.002)),
+        "itl_ms": at(&|i| tpot * (0.5 + i * 0.01)),
+        "e2el_ms": at(&|i| e2el * (0.95 + i * 0.001)),
+    })
 }
 
 /// Two of InferenceX's AgentX rows as `servebench ingest` stores them: its Qwen3.5 TP8 row as
@@ -760,6 +778,70 @@ fn check_gpus(steps: &[Value]) {
             assert!(vendors.contains(&a.vendor.as_str()), "{id}");
         }
         assert!(one["accelerators"].as_array().unwrap().len() < shown.len());
+    }
+}
+
+/// The point page: each metric with its unit and a readable number; the seeded latency
+/// percentiles drawn as the TTFT CDF; the ITL histogram (uniform as seeded: every bin 1/30);
+/// the seeded KV gauge over the window.
+fn check_point_figures(pt: &Value, conc: f64) {
+    let want_unit = |k: &str| match k {
+        "tput_per_gpu" | "input_tput_per_gpu" | "output_tput_per_gpu" => "tok/s/GPU",
+        "median_intvty" => "tok/s/user",
+        "completed" | "failed" => "requests",
+        "measured_j_per_token" => "J/output token",
+        k if k.ends_with("_ms") => "ms",
+        k => panic!("metric {k}"),
+    };
+    let units = pt["units"].as_array().unwrap();
+    assert!(units.len() >= 10, "{units:?}");
+    for u in units {
+        assert_eq!(u["unit"], want_unit(u["k"].as_str().unwrap()), "{u}");
+    }
+    for text in pt["shown"].as_array().unwrap() {
+        let t = text.as_str().unwrap();
+        let decimals = t
+            .split('.')
+            .nth(1)
+            .map_or(0, |d| d.chars().take_while(char::is_ascii_digit).count());
+        assert!(decimals <= 4, "'{t}' shows too many digits");
+    }
+    let cdf = &pt["cdf"];
+    assert_eq!(
+        (cdf["metric"].as_str(), cdf["mode"].as_str()),
+        (Some("ttft_ms"), Some("cdf"))
+    );
+    let points = cdf["data"].as_array().unwrap();
+    assert_eq!(points.len(), 101);
+    for (i, p) in points.iter().enumerate() {
+        assert_eq!(num(&p["y"]), Some(i as f64));
+        assert!(
+            close(num(&p["x"]).unwrap(), 40.0 + conc + i as f64 / 5.0),
+            "{p}"
+        );
+    }
+    let hist = &pt["hist"];
+    assert_eq!(
+        (hist["metric"].as_str(), hist["mode"].as_str()),
+        (Some("itl_ms"), Some("hist"))
+    );
+    let bars = hist["data"].as_array().unwrap();
+    assert_eq!(bars.len(), 30);
+    for b in bars {
+        assert!((num(b).unwrap() - 100.0 / 30.0).abs() < 1e-9, "{bars:?}");
+    }
+    let i = [4.0, 8.0, 16.0, 32.0, 64.0]
+        .iter()
+        .position(|c| *c == conc)
+        .unwrap() as f64;
+    let timeline = &pt["timeline"];
+    assert_eq!(timeline["samples"], 5);
+    for (k, p) in timeline["gpu"].as_array().unwrap().iter().enumerate() {
+        assert_eq!(num(&p["x"]), Some(k as f64));
+        assert!(
+            close(num(&p["y"]).unwrap(), (0.1 * k as f64 + 0.05 * i) * 100.0),
+            "{p}"
+        );
     }
 }
 
@@ -1551,6 +1633,7 @@ fn the_dashboard_in_a_real_browser_shows_what_the_analysis_library_computes() {
     for (k, val) in pt["metrics"].as_object().unwrap() {
         assert_eq!(num(val), num(&detail["metrics"][k]), "point metric {k}");
     }
+    check_point_figures(pt, conc);
     // Its accuracy evals, as stored.
     let evals = pt["evals"].as_array().unwrap();
     assert!(

@@ -19,6 +19,11 @@ pub struct IngestArgs {
     /// Benchmark the store: ingest N generated points (batches of 10,000) and report the rate.
     #[arg(long, value_name = "N")]
     synthetic: Option<usize>,
+    /// With --synthetic: how many dashboard views (models at 1k/1k) the points spread over, each
+    /// with 400 configs (10 accelerators × 4 engines × 2 precisions × 5 parallelisms) over 10
+    /// nightly runs.
+    #[arg(long, value_name = "V", default_value_t = 30, requires = "synthetic")]
+    synthetic_views: usize,
     /// The run's key for a sweep directory or a result file (default: its absolute path). Give
     /// InferenceX's agg_bmk.json and agg_eval_all.json of one run the same key to see its
     /// evals beside its points.
@@ -50,47 +55,33 @@ pub struct IngestArgs {
     osl: u32,
 }
 
-/// N generated points over 100 configs × 3 workloads, in a run of their own.
-fn synthetic(store: &mut Store, n: usize) -> anyhow::Result<()> {
-    use servebench_store::{Config, Metrics, Point, Run, Source};
-    let run = Run {
-        key: format!("synthetic-{n}-{}", std::process::id()),
-        started_at: "2026-11-28".into(),
-        who: "servebench ingest --synthetic".into(),
-        recipes_commit: None,
-        executor: "synthetic".into(),
-        source: Source::Own,
-    };
+/// N generated points over `views` views (models at 1k/1k), each of 400 configs, in 10 nightly
+/// runs: a store shaped like a nightly fleet's, for the store's and the dashboard's benchmarks.
+fn synthetic(store: &mut Store, n: usize, views: usize) -> anyhow::Result<()> {
+    use servebench_store::{Point, Run, Source};
+    const RUNS: usize = 10;
+    const CONFIGS: usize = 400;
+    let views = views.max(1);
     let t0 = std::time::Instant::now();
-    let mut done = 0;
-    while done < n {
-        let batch: Vec<Point> = (done..(done + 10_000).min(n))
-            .map(|i| Point {
-                config: Config {
-                    hardware: format!("gpu{}", i % 10),
-                    engine: "vllm".into(),
-                    model: format!("model{}", i / 10 % 10),
-                    precision: "fp8".into(),
-                    spec_decoding: "none".into(),
-                    disagg: false,
-                    topology: "tp8".into(),
-                },
-                isl: [1024, 1024, 8192][i / 100 % 3],
-                osl: [1024, 8192, 1024][i / 100 % 3],
-                conc: (i / 300 + 1) as u32,
-                num_gpus: 8,
-                deployment: None,
-                metrics: Metrics {
-                    tput_per_gpu: Some(1000.0 + i as f64),
-                    median_intvty: Some(50.0),
-                    ..Default::default()
-                },
-                provenance: serde_json::json!({"synthetic": i}),
-                result: serde_json::json!({}),
-            })
-            .collect();
-        store.ingest(&run, &batch)?;
-        done += batch.len();
+    let per_run = n.div_ceil(RUNS);
+    for night in 0..RUNS {
+        let run = Run {
+            key: format!("synthetic-{n}-{}-night{night}", std::process::id()),
+            started_at: format!("2026-11-{:02}", 19 + night),
+            who: "servebench ingest --synthetic".into(),
+            recipes_commit: None,
+            executor: "synthetic".into(),
+            source: Source::Own,
+        };
+        let count = per_run.min(n - (per_run * night).min(n));
+        let mut done = 0;
+        while done < count {
+            let batch: Vec<Point> = (done..(done + 10_000).min(count))
+                .map(|i| synthetic_point(night, i, views, CONFIGS))
+                .collect();
+            store.ingest(&run, &batch)?;
+            done += batch.len();
+        }
     }
     let s = t0.elapsed().as_secs_f64();
     eprintln!(
@@ -100,6 +91,57 @@ fn synthetic(store: &mut Store, n: usize) -> anyhow::Result<()> {
         store.count_points(None)?
     );
     Ok(())
+}
+
+/// The `i`-th generated point of a night: its view, config and concurrency from `i`, and
+/// metrics on a plausible curve (throughput up and interactivity down with concurrency).
+fn synthetic_point(
+    night: usize,
+    i: usize,
+    views: usize,
+    configs: usize,
+) -> servebench_store::Point {
+    use servebench_store::{Config, Metrics, Point};
+    let (view, rest) = (i % views, i / views);
+    let (c, m) = (rest % configs, rest / configs);
+    let conc = (m as u32 + 1) * 4;
+    let tp = [1u32, 2, 4, 8, 8][c / 80 % 5];
+    let speed = 1.0 + (c % 10) as f64 * 0.3 + (c / 10 % 4) as f64 * 0.1;
+    let tput = 500.0 * speed * (conc as f64).powf(0.6) * (1.0 + 0.01 * night as f64);
+    let intvty = 250.0 * speed.sqrt() / (conc as f64).powf(0.4);
+    Point {
+        config: Config {
+            hardware: format!("gpu{}", c % 10),
+            engine: ["vllm", "sglang", "trt", "atom"][c / 10 % 4].into(),
+            model: format!("model{view}"),
+            precision: ["fp8", "fp4"][c / 40 % 2].into(),
+            spec_decoding: "none".into(),
+            disagg: false,
+            topology: if c / 80 % 5 == 4 { "tp8-ep8".into() } else { format!("tp{tp}") },
+        },
+        isl: 1024,
+        osl: 1024,
+        conc,
+        num_gpus: tp,
+        deployment: None,
+        metrics: Metrics {
+            tput_per_gpu: Some(tput),
+            input_tput_per_gpu: Some(tput * 0.5),
+            output_tput_per_gpu: Some(tput * 0.5),
+            median_intvty: Some(intvty),
+            median_ttft_ms: Some(20.0 + conc as f64),
+            median_tpot_ms: Some(1000.0 / intvty),
+            median_e2el_ms: Some(20.0 + conc as f64 + 1023.0 * 1000.0 / intvty),
+            p99_ttft_ms: Some(40.0 + 2.0 * conc as f64),
+            p99_tpot_ms: Some(1300.0 / intvty),
+            p99_e2el_ms: Some(1.3 * (20.0 + conc as f64 + 1023.0 * 1000.0 / intvty)),
+            completed: Some(conc as u64 * 10),
+            failed: Some(0),
+            measured_j_per_token: Some(0.2 + 0.1 / speed),
+        },
+        provenance: serde_json::json!({"synthetic": i, "image": format!("vllm/vllm-openai:v0.{night}")}),
+        result: serde_json::json!({}),
+    }
 }
 
 /// What one path holds, read and checked before the store is touched.
@@ -167,7 +209,7 @@ pub fn run(a: IngestArgs) -> anyhow::Result<ExitCode> {
     }
     let mut store = Store::open(&a.store)?;
     if let Some(n) = a.synthetic {
-        synthetic(&mut store, n)?;
+        synthetic(&mut store, n, a.synthetic_views)?;
     }
     for l in &loaded {
         store_one(&mut store, l)?;
