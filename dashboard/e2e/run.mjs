@@ -75,7 +75,7 @@ if (!base || !out) {
 const timeout = Number(opt("--timeout-ms", "15000"));
 mkdirSync(out, { recursive: true });
 
-const results = { url: base, console_errors: [], problems: [], views: {}, perf: null, simulated_drawn: null, as_of: null };
+const results = { url: base, console_errors: [], problems: [], views: {}, perf: null, simulated_drawn: null, as_of: null, jobs: null };
 const browser = await chromium.launch({
   executablePath: opt("--chromium", "/usr/bin/chromium"),
   args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
@@ -613,6 +613,23 @@ await guarded("reliability", async () => {
     record("reliability", s, { ...scope(s), source: s.state.source, run: s.state.run, hardware, configs });
   };
   await read("open", { run: "all" }, () => page.click('[data-testid="nav-reliability"]'));
+  // Jobs per accelerator: every run, then from the third night (a date range needs the live
+  // server: a static export says so).
+  const jobs = async () => {
+    await page.waitForSelector('[data-testid="jobs"][data-ready="1"]');
+    return {
+      hardware: await rows('[data-testid="jobs-hw-row"]', [["hw", "data-hw"], ["succeeded", "data-succeeded"], ["total", "data-total"], ["value", "data-value"], ["runs", "data-runs"]], ["succeeded", "total", "value", "runs"]),
+      runs: await rows('[data-testid="jobs-run-row"]', [["run", "data-run"], ["hw", "data-hw"], ["succeeded", "data-succeeded"], ["total", "data-total"]], ["succeeded", "total"]),
+      failed: await rows('[data-testid="failed-job-row"]', [["run", "data-run"], ["config", "data-config"], ["conc", "data-conc"], ["attempts", "data-attempts"]], ["conc", "attempts"]),
+      reasons: await page.$$eval('[data-testid="failed-job-row"] td.reason', (els) => els.map((e) => e.textContent)),
+      error: await page.locator('[data-testid="jobs-error"]').textContent().catch(() => null),
+    };
+  };
+  results.jobs = { all: await jobs() };
+  await act("jobs from 2026-11-28", () => typeInto('[data-testid="from"]', "2026-11-28"), { from: "2026-11-28" });
+  results.jobs.from_28 = { hash: await page.evaluate(() => location.hash), ...(await jobs()) };
+  await shot("reliability-jobs");
+  await act("jobs: every run", () => typeInto('[data-testid="from"]', ""));
   await read("runs = latest", { run: "latest" }, () => page.selectOption('[data-testid="run"]', "latest"));
   await shot("reliability");
   const models = await page.$$eval('[data-testid="model"] option', (els) => els.map((e) => e.value));

@@ -263,3 +263,12 @@ interface PointFile {
 }
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+
+/** `reliability.json?from=&to=`: job success per accelerator over a date range (the library's). */
+interface ReliabilityFile {
+  from: string | null;
+  to: string | null;
+  hardware: { hardware: string; succeeded: number; total: number; rate: number | null; runs: number }[];
+  runs: { run: string; started_at: string; source: string; hardware: string; succeeded: number; total: number; rate: number | null }[];
+  failed: { run: string; started_at: string; config_key: string; hardware: string; model: string; isl: number; osl: number; conc: number; attempts: number; reason: string }[];
+}

@@ -1268,14 +1268,18 @@ function renderHistory(ctx) {
         : h("p", { "data-testid": "no-regressions" }, "None."), h("h3", {}, "Runs"), table("history-table", [["series", "series"], ["run", "run"], ["date", "started"], ["value", `${ym.unit} @${at}`], ["flag", ""]], rows));
     return { el, params, state: { group, y: ym.key, tier, metric: atKey, at, threshold, source, from, to, ys: yScale, series } };
 }
-// #/reliability: success rate = completed ÷ (completed + failed), per accelerator and config.
-// Points without a `completed` count are left out; a missing `failed` counts as none.
+// #/reliability: jobs that succeeded per accelerator over a date range (InferenceX's run_stats,
+// failed jobs kept with why), computed by the report library; and this view's request success
+// rate = completed ÷ (completed + failed), per accelerator and config. Points without a
+// `completed` count are left out; a missing `failed` counts as none.
 function renderReliability(ctx) {
     const { route, view } = ctx;
     const P = route.params;
     const source = sourceOf(P.get("source"), ctx.summary, true);
     const run = P.get("run") || "all";
-    const params = [["source", source], ["run", run]];
+    const day = (v) => (v && /^\d{4}-\d{2}-\d{2}$/.test(v) ? v : null);
+    const from = day(P.get("from")), to = day(P.get("to"));
+    const params = [["source", source], ["run", run], ["from", from], ["to", to]];
     const set = setter("reliability", ctx, params);
     const byConfig = new Map();
     const byHw = new Map();
@@ -1326,18 +1330,61 @@ function renderReliability(ctx) {
     const runs = runsOf(view);
     const controls = h("div", { class: "controls" }, labelled("source", select("source", source, [["own", "own runs"], ["reference", "published (reference)"], ["both", "both"]], (v) => set([["source", v]]))), labelled("runs", select("run", run, [["all", "all"], ["latest", "latest of each config"], ...runs.map((r) => [r.key, `${r.key} (${date10(r.started_at)})`])], (v) => set([["run", v]]))));
     const cols = [["name", "accelerator"], ["points", "points"], ["completed", "completed"], ["failed", "failed"], ["rate", "success %"]];
-    const el = h("section", { "data-testid": "view-reliability" }, controls, chartBox("reliability", config, () => ({
+    const jobs = jobsSection(ctx.index, from, to, (k, v) => set([[k, v]]));
+    const el = h("section", { "data-testid": "view-reliability" }, h("h3", {}, "Jobs per accelerator"), jobs, h("h3", {}, "Requests of this view"), controls, chartBox("reliability", config, () => ({
         header: ["hardware", "source", "config", "points", "completed", "failed", "success_rate"],
         rows: cfgs.map((t) => [t.c.hardware, t.source, t.c.key, t.points, t.completed, t.failed, rate(t)]),
     }), cfgs.length > 12), h("h3", {}, "Per accelerator"), table("reliability-hw-table", cols, hwRows), h("h3", {}, "Per config"), table("reliability-table", [["config", "config"], ...cols.slice(1)], cfgRows), cfgs.length ? null : h("p", { class: "empty" }, "No point of this selection counts its requests."));
     return {
         el, params,
         state: {
-            source, run,
+            source, run, from, to,
             hardware: [...byHw.entries()].sort().map(([hw, t]) => ({ hw, completed: t.completed, failed: t.failed, rate: rate(t) })),
             configs: cfgs.map((t) => ({ config: t.c.key, hw: t.c.hardware, source: t.source, completed: t.completed, failed: t.failed, rate: rate(t) })),
         },
     };
+}
+/** Job success per accelerator over [from, to] (the report library's figures), the runs, and
+ * the failed jobs with why; filled in once fetched (`data-ready`). */
+function jobsSection(index, from, to, set) {
+    const box = h("div", { "data-testid": "jobs", "data-ready": "0" }, h("p", { class: "loading" }, "Loading the jobs…"));
+    const controls = h("div", { class: "controls" }, labelled("from", dateInput("from", from, (v) => set("from", v))), labelled("to", dateInput("to", to, (v) => set("to", v))));
+    const done = (...children) => {
+        box.replaceChildren(...children.filter((c) => c !== null && c !== undefined && c !== false));
+        box.dataset.ready = "1";
+    };
+    const range = from !== null || to !== null;
+    if (range && index.as_of?.supported !== true) {
+        done(h("p", { class: "error", "data-testid": "jobs-error" }, "A date range needs the live server (servebench dashboard); this static export holds every run's jobs only."));
+        return h("div", {}, controls, box);
+    }
+    const q = [from ? `from=${from}` : "", to ? `to=${to}` : ""].filter((x) => x).join("&");
+    void api(`reliability.json${q ? `?${q}` : ""}`).then((r) => {
+        if (r.hardware.length === 0) {
+            done(h("p", { class: "empty", "data-testid": "no-jobs" }, "No job records in this range (servebench ingest of a sweep directory, or of InferenceX's run_stats.json)."));
+            return;
+        }
+        const config = {
+            type: "bar",
+            data: { labels: r.hardware.map((x) => x.hardware), datasets: [{ label: "jobs succeeded, %", data: r.hardware.map((x) => (x.rate === null ? null : x.rate * 100)), backgroundColor: r.hardware.map((x) => colorOf(x.hardware)) }] },
+            options: { plugins: { legend: { display: false } }, scales: { y: { min: 0, max: 100, title: { display: true, text: "jobs succeeded, %" } } } },
+        };
+        const hwRows = r.hardware.map((x) => ({
+            attrs: { "data-testid": "jobs-hw-row", "data-hw": x.hardware, "data-succeeded": x.succeeded, "data-total": x.total, "data-value": raw(x.rate), "data-runs": x.runs },
+            cells: [x.hardware, String(x.runs), String(x.succeeded), String(x.total), numCell(x.rate === null ? null : x.rate * 100, 1)],
+        }));
+        const runRows = r.runs.map((x) => ({
+            attrs: { "data-testid": "jobs-run-row", "data-run": x.run, "data-hw": x.hardware, "data-succeeded": x.succeeded, "data-total": x.total },
+            cells: [x.run, date10(x.started_at), x.source, x.hardware, String(x.succeeded), String(x.total), numCell(x.rate === null ? null : x.rate * 100, 1)],
+        }));
+        const failedRows = r.failed.map((f) => ({
+            attrs: { "data-testid": "failed-job-row", "data-run": f.run, "data-config": f.config_key, "data-conc": f.conc, "data-attempts": f.attempts },
+            cells: [f.run, date10(f.started_at), f.config_key.replace(/\|/g, " "), f.isl === 0 && f.osl === 0 ? "agentic" : `${f.isl}×${f.osl}`, String(f.conc), String(f.attempts), { text: f.reason, attrs: { class: "reason" } }],
+        }));
+        done(chartBox("jobs", config, () => ({ header: ["hardware", "runs", "succeeded", "total", "rate"], rows: r.hardware.map((x) => [x.hardware, x.runs, x.succeeded, x.total, x.rate]) })), table("jobs-hw-table", [["hw", "accelerator"], ["runs", "runs"], ["succeeded", "succeeded"], ["total", "jobs"], ["rate", "success %"]], hwRows), h("h3", {}, "Runs"), table("jobs-run-table", [["run", "run"], ["date", "started"], ["source", "source"], ["hw", "accelerator"], ["succeeded", "succeeded"], ["total", "jobs"], ["rate", "success %"]], runRows), h("h3", {}, "Failed jobs"), failedRows.length ? table("failed-jobs-table", [["run", "run"], ["date", "started"], ["config", "config"], ["wl", "workload"], ["conc", "conc"], ["attempts", "attempts"], ["reason", "why"]], failedRows)
+            : h("p", { class: "empty", "data-testid": "no-failed-jobs" }, "None in this range."));
+    }, (e) => done(h("p", { class: "error", "data-testid": "jobs-error" }, String(e instanceof Error ? e.message : e))));
+    return h("div", {}, controls, box);
 }
 // #/evals: accuracy per deployment, one chart per task: the score of each config's eval as a
 // bar with its standard error as error bars, and the task's pass threshold, as stored.

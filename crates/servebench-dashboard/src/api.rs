@@ -352,6 +352,24 @@ impl Api {
         Ok(json!({"run": run.key, "builds": builds}))
     }
 
+    /// `reliability.json?from=D&to=D`: job success per accelerator over the runs of a date
+    /// range, run by run, with the failed jobs (the report library's figures).
+    pub fn reliability(
+        &mut self,
+        from: Option<&AsOf>,
+        to: Option<&AsOf>,
+    ) -> Result<servebench_report::reliability::Reliability, ApiError> {
+        let stats = self.store.job_stats()?;
+        let mut failed = self.store.failed_jobs()?;
+        // A store's contents are untrusted: whatever an older ingest kept of a secret is masked.
+        for f in &mut failed {
+            f.reason = servebench_core::redact::text(&f.reason).into_owned();
+        }
+        Ok(servebench_report::reliability::reliability(
+            stats, failed, from, to,
+        ))
+    }
+
     fn summary(&mut self, slug: &str) -> Result<ViewSummary, ApiError> {
         self.store
             .views()?

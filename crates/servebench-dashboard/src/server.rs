@@ -187,16 +187,22 @@ pub fn handle(api: &Mutex<Api>, target: &str) -> Response {
         };
         let pairs = query_pairs(query);
         // `asof=YYYY-MM-DD`: the store as it stood on that day.
-        let as_of = match pairs.iter().find(|(k, _)| k == "asof") {
-            None => None,
-            Some((_, v)) => match v.parse::<AsOf>() {
-                Ok(d) => Some(d),
-                Err(e) => return error(400, &e),
-            },
-        };
+        // `asof`, `from`, `to`: days, YYYY-MM-DD.
+        let mut days: [Option<AsOf>; 3] = [None, None, None];
+        for (i, name) in ["asof", "from", "to"].into_iter().enumerate() {
+            if let Some((_, v)) = pairs.iter().find(|(k, _)| k == name) {
+                match v.parse::<AsOf>() {
+                    Ok(d) => days[i] = Some(d),
+                    Err(e) => return error(400, &format!("{name}: {e}")),
+                }
+            }
+        }
+        let [as_of, from, to] = &days;
         let as_of = as_of.as_ref();
         let r = if rest == "index.json" {
             api.index(as_of)
+        } else if rest == "reliability.json" {
+            return serialized(api.reliability(from.as_ref(), to.as_ref()));
         } else if rest == "gpus.json" {
             Ok(api.gpus())
         } else if let Some(slug) = rest

@@ -94,6 +94,12 @@ pub fn export(api: &mut Api, out: &Path, details: bool) -> Result<Exported, Expo
     )?;
     write(
         out,
+        "api/v1/reliability.json",
+        &serde_json::to_vec(&api.reliability(None, None)?).unwrap_or_default(),
+        &mut n,
+    )?;
+    write(
+        out,
         "api/v1/gpus.json",
         api.gpus().to_string().as_bytes(),
         &mut n,

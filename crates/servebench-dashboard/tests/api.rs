@@ -85,6 +85,21 @@ fn seed(url: &str, dir: &Path) {
     sweep_dir(dir);
     let (r, p) = import::sweep_dir(dir, "nightly-1", "ops").unwrap();
     s.ingest(&r, &p).unwrap();
+    // The sweep's jobs: its one point, and a job that failed.
+    let failed = servebench_store::FailedJob {
+        config: p[0].config.clone(),
+        isl: 1024,
+        osl: 1024,
+        conc: 8,
+        attempts: 2,
+        reason: "server exited (code 137)".into(),
+    };
+    let stat = servebench_store::JobStat {
+        hardware: "h200".into(),
+        succeeded: 1,
+        total: 2,
+    };
+    s.ingest_jobs(&r, &[stat], &[failed]).unwrap();
 }
 
 fn start(url: &str) -> String {
@@ -206,6 +221,31 @@ fn the_api_answers_from_the_store_and_the_export_holds_the_same() {
             .0,
             404
         );
+
+        // Job reliability: the run's jobs per accelerator, over any date range.
+        let rel = get(&addr, "/api/v1/reliability.json");
+        assert_eq!(
+            rel["hardware"],
+            json!([{"hardware": "h200", "succeeded": 1, "total": 2, "rate": 0.5, "runs": 1}])
+        );
+        assert_eq!(rel["failed"][0]["reason"], "server exited (code 137)");
+        assert_eq!(rel["failed"][0]["conc"], 8);
+        let later = get(&addr, "/api/v1/reliability.json?from=2026-11-29");
+        assert_eq!(
+            (
+                later["hardware"].as_array().map(Vec::len),
+                later["failed"].as_array().map(Vec::len)
+            ),
+            (Some(0), Some(0))
+        );
+        let on = get(
+            &addr,
+            "/api/v1/reliability.json?from=2026-11-28&to=2026-11-28",
+        );
+        assert_eq!(on["runs"].as_array().map(Vec::len), Some(1));
+        let (s, _, b) = request(&addr, "GET", "/api/v1/reliability.json?to=nope");
+        assert_eq!(s, 400);
+        assert!(String::from_utf8_lossy(&b).contains("to: 'nope': expected a date"));
 
         // As of a past day: the runs that had started by its end. Our run started on
         // 2026-11-28, the published one in 2025.

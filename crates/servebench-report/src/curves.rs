@@ -76,7 +76,7 @@ impl std::str::FromStr for AsOf {
         if ok {
             Ok(AsOf(s.to_string()))
         } else {
-            Err(format!("as of '{s}': expected a date, YYYY-MM-DD"))
+            Err(format!("'{s}': expected a date, YYYY-MM-DD"))
         }
     }
 }

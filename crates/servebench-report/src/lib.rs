@@ -9,6 +9,7 @@
 
 pub mod curves;
 pub mod figures;
+pub mod reliability;
 pub mod reports;
 pub mod request;
 pub mod table;

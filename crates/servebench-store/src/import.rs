@@ -14,7 +14,9 @@ pub use inferencex::{
     inferencex_eval_agg, inferencex_eval_row, inferencex_file, InferenceX, RowKind, Skipped,
 };
 
-use crate::{Config, Eval, EvalOutcome, Metrics, Point, Run, Source, StoreError};
+use crate::{
+    Config, Eval, EvalOutcome, FailedJob, JobStat, Metrics, Point, Run, Source, StoreError,
+};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 
@@ -323,11 +325,7 @@ pub fn sweep_point(root: &Path, path: &Path) -> Result<Point, StoreError> {
     if !r.is_object() {
         return Err(bad(path, "result: expected a servebench bench result"));
     }
-    let (isl, osl) = if job["scenario-type"].as_str() == Some("agentic-coding") {
-        crate::AGENTIC_WORKLOAD
-    } else {
-        (u(job, "isl")?, u(job, "osl")?)
-    };
+    let (isl, osl) = job_workload(job, path)?;
     Ok(Point {
         config: job_config(job, path)?,
         isl,
@@ -542,6 +540,149 @@ pub fn json_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     Ok(out)
 }
 
+/// A sweep job's workload: its ISL and OSL, or the agentic-coding one's.
+fn job_workload(job: &Value, path: &Path) -> Result<(u32, u32), StoreError> {
+    if job["scenario-type"].as_str() == Some("agentic-coding") {
+        return Ok(crate::AGENTIC_WORKLOAD);
+    }
+    let u = |k: &str| -> Result<u32, StoreError> {
+        job.get(k)
+            .and_then(Value::as_u64)
+            .and_then(|n| u32::try_from(n).ok())
+            .ok_or_else(|| bad(path, format!("job.{k}: expected a non-negative integer")))
+    };
+    Ok((u("isl")?, u("osl")?))
+}
+
+/// The longest reason kept for a failed job (its log's tail stays in the results directory).
+const MAX_REASON: usize = 2000;
+
+/// One of a sweep's `failed/` records (a job that measured no point, after its attempts).
+pub fn failed_job(path: &Path) -> Result<FailedJob, StoreError> {
+    let v = json_file(path)?;
+    let job = &v["job"];
+    let (isl, osl) = job_workload(job, path)?;
+    let conc = v["concurrency"]
+        .as_u64()
+        .and_then(|n| u32::try_from(n).ok())
+        .ok_or_else(|| bad(path, "concurrency: expected a non-negative integer"))?;
+    let reason = match &v["reason"] {
+        Value::String(s) => s.clone(),
+        Value::Null => "no reason recorded".to_string(),
+        other => other.to_string(),
+    };
+    // A reason can quote a URL or a header: what the store keeps is redacted.
+    let mut reason = servebench_core::redact::text(&reason).into_owned();
+    if reason.len() > MAX_REASON {
+        let cut = (0..=MAX_REASON)
+            .rev()
+            .find(|&i| reason.is_char_boundary(i))
+            .unwrap_or(0);
+        reason.truncate(cut);
+        reason.push('…');
+    }
+    Ok(FailedJob {
+        config: job_config(job, path)?,
+        isl,
+        osl,
+        conc,
+        attempts: v["attempts"]
+            .as_u64()
+            .map_or(1, |n| n.min(u32::MAX as u64) as u32),
+        reason,
+    })
+}
+
+/// A sweep's jobs: per accelerator, its measured points (each a job that succeeded) and its
+/// `failed/` records; and those failed jobs.
+pub fn sweep_jobs(
+    dir: &Path,
+    points: &[Point],
+) -> Result<(Vec<JobStat>, Vec<FailedJob>), StoreError> {
+    let failed_dir = dir.join("failed");
+    let files = if failed_dir.is_dir() {
+        json_files(&failed_dir).map_err(|e| bad(&failed_dir, e.to_string()))?
+    } else {
+        Vec::new()
+    };
+    let failed: Vec<FailedJob> = files
+        .iter()
+        .map(|p| failed_job(p))
+        .collect::<Result<_, _>>()?;
+    let mut by_hw: std::collections::BTreeMap<&str, (u64, u64)> = Default::default();
+    for p in points {
+        let e = by_hw.entry(&p.config.hardware).or_default();
+        e.0 += 1;
+        e.1 += 1;
+    }
+    for f in &failed {
+        by_hw.entry(&f.config.hardware).or_default().1 += 1;
+    }
+    let stats = by_hw
+        .into_iter()
+        .map(|(hw, (succeeded, total))| JobStat {
+            hardware: hw.to_string(),
+            succeeded,
+            total,
+        })
+        .collect();
+    Ok((stats, failed))
+}
+
+/// InferenceX's `run_stats.json` (its run-stats artifact: `{<runner label>: {n_success,
+/// total}}`, jobs of all attempts): the run's jobs per accelerator, labels read as hardware the
+/// way its runner names are (`b200-nv_0` is `b200`), labels of one accelerator summed.
+pub fn inferencex_run_stats(path: &Path) -> Result<Vec<JobStat>, StoreError> {
+    let v = json_file(path)?;
+    let Value::Object(labels) = v else {
+        return Err(bad(
+            path,
+            "expected an object of runner labels, each {n_success, total}",
+        ));
+    };
+    let mut by_hw: std::collections::BTreeMap<String, (u64, u64)> = Default::default();
+    for (label, c) in &labels {
+        let n = |k: &str| {
+            c[k].as_u64().ok_or_else(|| {
+                bad(
+                    path,
+                    format!("{label}.{k}: expected a non-negative integer"),
+                )
+            })
+        };
+        let (ok, total) = (n("n_success")?, n("total")?);
+        if ok > total {
+            return Err(bad(
+                path,
+                format!("{label}: n_success {ok} is more than total {total}"),
+            ));
+        }
+        let hw = hardware_of_runner(label);
+        if hw.is_empty() {
+            return Err(bad(
+                path,
+                format!("{label:?}: no accelerator in the runner label"),
+            ));
+        }
+        let e = by_hw.entry(hw).or_default();
+        e.0 += ok;
+        e.1 += total;
+    }
+    Ok(by_hw
+        .into_iter()
+        .map(|(hardware, (succeeded, total))| JobStat {
+            hardware,
+            succeeded,
+            total,
+        })
+        .collect())
+}
+
+/// Whether a sweep's results directory has failed-job records.
+fn has_failed(dir: &Path) -> bool {
+    json_files(&dir.join("failed")).is_ok_and(|f| !f.is_empty())
+}
+
 /// A sweep's results directory (`OUT`, with `points/`) as one of the user's runs: its key is
 /// `run_key`, its date the earliest result's.
 pub fn sweep_dir(dir: &Path, run_key: &str, who: &str) -> Result<(Run, Vec<Point>), StoreError> {
@@ -551,10 +692,11 @@ pub fn sweep_dir(dir: &Path, run_key: &str, who: &str) -> Result<(Run, Vec<Point
     } else {
         Vec::new()
     };
-    if files.is_empty() {
+    // A sweep whose every job failed still has a run to record: its failed jobs.
+    if files.is_empty() && !has_failed(dir) {
         return Err(bad(
             dir,
-            "no points/ with results (a servebench sweep --out directory)",
+            "no points/ with results and no failed/ jobs (a servebench sweep --out directory)",
         ));
     }
     let points: Vec<Point> = files

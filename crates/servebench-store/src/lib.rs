@@ -482,7 +482,71 @@ const MIGRATIONS: &[&str] = &[
     // 12: the server's KV-cache usage over an agentic point (its highest sample, %).
     "ALTER TABLE point_agentic ADD COLUMN gpu_kv_usage_pct {real};
      ALTER TABLE point_agentic ADD COLUMN cpu_kv_usage_pct {real};",
+    // 13: job reliability: each run's jobs per accelerator (succeeded of total, InferenceX's
+    // run_stats), and the jobs that failed, with why (a failed job has no point to keep).
+    "CREATE TABLE job_stats (
+        run_id BIGINT NOT NULL REFERENCES runs(id),
+        hardware {text} NOT NULL,
+        succeeded BIGINT NOT NULL,
+        total BIGINT NOT NULL,
+        PRIMARY KEY (run_id, hardware)
+     );
+     CREATE TABLE failed_jobs (
+        id {id},
+        run_id BIGINT NOT NULL REFERENCES runs(id),
+        config_id BIGINT NOT NULL REFERENCES configs(id),
+        isl BIGINT NOT NULL,
+        osl BIGINT NOT NULL,
+        conc BIGINT NOT NULL,
+        attempts BIGINT NOT NULL,
+        reason {text} NOT NULL,
+        UNIQUE (run_id, config_id, isl, osl, conc)
+     );",
 ];
+
+/// A run's jobs on one accelerator: how many succeeded of how many ran.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobStat {
+    pub hardware: String,
+    pub succeeded: u64,
+    pub total: u64,
+}
+
+/// A job that measured no point: its deployment, workload and concurrency, and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FailedJob {
+    pub config: Config,
+    pub isl: u32,
+    pub osl: u32,
+    pub conc: u32,
+    pub attempts: u32,
+    pub reason: String,
+}
+
+/// A stored [`JobStat`] with its run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct JobStatRecord {
+    pub run: String,
+    pub started_at: String,
+    pub source: String,
+    #[serde(flatten)]
+    pub stat: JobStat,
+}
+
+/// A stored [`FailedJob`] with its run and config.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FailedJobRecord {
+    pub run: String,
+    pub started_at: String,
+    pub config_key: String,
+    pub hardware: String,
+    pub model: String,
+    pub isl: u32,
+    pub osl: u32,
+    pub conc: u32,
+    pub attempts: u32,
+    pub reason: String,
+}
 
 /// An accuracy eval run against a deployment at a concurrency (servebench-eval's result).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -1097,6 +1161,109 @@ impl Store {
             })
         });
         r.map_err(self.err())
+    }
+
+    /// Stores a run's job counts per accelerator (replacing what an earlier ingest of the run
+    /// said) and its failed jobs (each once).
+    pub fn ingest_jobs(
+        &mut self,
+        run: &Run,
+        stats: &[JobStat],
+        failed: &[FailedJob],
+    ) -> Result<usize, StoreError> {
+        let r = self.db.transaction(|db| {
+            let run_id = run_id(db, run)?;
+            for st in stats {
+                db.execute(
+                    "INSERT INTO job_stats (run_id, hardware, succeeded, total)
+                     VALUES ($1, $2, $3, $4)
+                     ON CONFLICT (run_id, hardware)
+                     DO UPDATE SET succeeded = excluded.succeeded, total = excluded.total",
+                    &[
+                        Value::Int(run_id),
+                        (&st.hardware).into(),
+                        st.succeeded.into(),
+                        st.total.into(),
+                    ],
+                )?;
+            }
+            let mut inserted = 0;
+            for f in failed {
+                let config_id = config_id(db, &f.config)?;
+                inserted += db.execute(
+                    "INSERT INTO failed_jobs (run_id, config_id, isl, osl, conc, attempts, reason)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)
+                     ON CONFLICT (run_id, config_id, isl, osl, conc) DO NOTHING",
+                    &[
+                        Value::Int(run_id),
+                        Value::Int(config_id),
+                        f.isl.into(),
+                        f.osl.into(),
+                        f.conc.into(),
+                        f.attempts.into(),
+                        (&f.reason).into(),
+                    ],
+                )? as usize;
+            }
+            Ok(inserted)
+        });
+        r.map_err(self.err())
+    }
+
+    /// Every run's job counts per accelerator, oldest run first.
+    pub fn job_stats(&mut self) -> Result<Vec<JobStatRecord>, StoreError> {
+        let rows = self
+            .db
+            .query(
+                "SELECT r.run_key, r.started_at, r.source, j.hardware, j.succeeded, j.total
+                 FROM job_stats j JOIN runs r ON j.run_id = r.id
+                 ORDER BY r.started_at, r.run_key, j.hardware",
+                &[],
+            )
+            .map_err(self.err())?;
+        Ok(rows
+            .iter()
+            .map(|r| JobStatRecord {
+                run: r[0].text(),
+                started_at: r[1].text(),
+                source: r[2].text(),
+                stat: JobStat {
+                    hardware: r[3].text(),
+                    succeeded: r[4].int() as u64,
+                    total: r[5].int() as u64,
+                },
+            })
+            .collect())
+    }
+
+    /// Every failed job, oldest run first.
+    pub fn failed_jobs(&mut self) -> Result<Vec<FailedJobRecord>, StoreError> {
+        let rows = self
+            .db
+            .query(
+                "SELECT r.run_key, r.started_at, c.natural_key, c.hardware, c.model, f.isl, f.osl,
+                        f.conc, f.attempts, f.reason
+                 FROM failed_jobs f JOIN runs r ON f.run_id = r.id
+                 JOIN configs c ON f.config_id = c.id
+                 ORDER BY r.started_at, r.run_key, c.natural_key, f.isl, f.osl, f.conc",
+                &[],
+            )
+            .map_err(self.err())?;
+        Ok(rows
+            .iter()
+            .map(|r| FailedJobRecord {
+                run: r[0].text(),
+                started_at: r[1].text(),
+                config_key: r[2].text(),
+                hardware: r[3].text(),
+                model: r[4].text(),
+                isl: r[5].int() as u32,
+                osl: r[6].int() as u32,
+                conc: r[7].int() as u32,
+                attempts: r[8].int() as u32,
+                reason: r[9].text(),
+            })
+            .collect())
     }
 
     /// The evals of a view (model, workload; runs of `source`), oldest run first.

@@ -673,3 +673,110 @@ fn inferencex_multi_node_rows_keep_their_pools() {
         assert_eq!(tops[&pts[0].config.natural_key()], *t);
     }
 }
+
+/// A sweep's failed jobs and InferenceX's run_stats.json: read, stored and read back as they
+/// were, on every backend; re-ingesting a run replaces its counts and keeps each failed job
+/// once.
+#[test]
+fn jobs_per_accelerator_and_failed_jobs_are_kept() {
+    let d = tempfile::tempdir().unwrap();
+    let sweep = d.path().join("sweep");
+    let job = |runner: &str, conc: u32| {
+        json!({"image": "img", "model": "m", "model-prefix": "m", "precision": "fp8",
+               "framework": "vllm", "runner": runner, "spec-decoding": "none", "tp": 8, "pp": 1,
+               "dcp-size": 1, "pcp-size": 1, "ep": 1, "dp-attn": false, "isl": 1024, "osl": 1024,
+               "conc": conc, "disagg": false})
+    };
+    // Every job of this sweep failed: no points/, two failed/ records.
+    std::fs::create_dir_all(sweep.join("failed/k")).unwrap();
+    for (name, runner, conc, reason) in [
+        (
+            "a_c4.json",
+            "h200",
+            4,
+            json!("server exited (code 1); curl http://u:hunter2@10.0.0.1/x"),
+        ),
+        ("b_c8.json", "b200", 8, json!({"kind": "timeout"})),
+    ] {
+        std::fs::write(
+            sweep.join("failed/k").join(name),
+            serde_json::to_vec(&json!({"config_key": "k", "job": job(runner, conc),
+                "concurrency": conc, "attempts": 3, "reason": reason, "log_tail": "..."}))
+            .unwrap(),
+        )
+        .unwrap();
+    }
+    let (run, points) = import::sweep_dir(&sweep, "all-failed", "me").unwrap();
+    assert!(points.is_empty());
+    let (stats, failed) = import::sweep_jobs(&sweep, &points).unwrap();
+    let counts: Vec<(&str, u64, u64)> = stats
+        .iter()
+        .map(|s| (s.hardware.as_str(), s.succeeded, s.total))
+        .collect();
+    assert_eq!(counts, [("b200", 0, 1), ("h200", 0, 1)]);
+    assert_eq!(failed.len(), 2);
+    assert_eq!((failed[0].conc, failed[0].attempts), (4, 3));
+    assert!(failed[0].reason.starts_with("server exited (code 1)"));
+    assert!(
+        !failed[0].reason.contains("hunter2"),
+        "{}",
+        failed[0].reason
+    );
+    assert_eq!(failed[1].reason, r#"{"kind":"timeout"}"#);
+
+    // InferenceX's run_stats.json: runner labels read as accelerators, one accelerator summed.
+    let rs = d.path().join("run_stats.json");
+    std::fs::write(
+        &rs,
+        r#"{"b200-nv_0": {"n_success": 9, "total": 10}, "b200-nv_1": {"n_success": 5, "total": 5},
+            "mi355x-amds_03": {"n_success": 3, "total": 4}}"#,
+    )
+    .unwrap();
+    let ix = import::inferencex_run_stats(&rs).unwrap();
+    let ix_counts: Vec<(&str, u64, u64)> = ix
+        .iter()
+        .map(|s| (s.hardware.as_str(), s.succeeded, s.total))
+        .collect();
+    assert_eq!(ix_counts, [("b200", 14, 15), ("mi355x", 3, 4)]);
+    std::fs::write(&rs, r#"{"b200": {"n_success": 11, "total": 10}}"#).unwrap();
+    let e = import::inferencex_run_stats(&rs).unwrap_err().to_string();
+    assert!(
+        e.contains("run_stats.json") && e.contains("more than total"),
+        "{e}"
+    );
+    std::fs::write(&rs, r#"{"b200": {"n_success": -1, "total": 10}}"#).unwrap();
+    let e = import::inferencex_run_stats(&rs).unwrap_err().to_string();
+    assert!(
+        e.contains("b200.n_success: expected a non-negative integer"),
+        "{e}"
+    );
+
+    for t in stores("jobs") {
+        let mut s = Store::open(&t.url).unwrap();
+        assert_eq!(s.ingest_jobs(&run, &stats, &failed).unwrap(), 2);
+        // Again: the counts are replaced, the failed jobs not doubled.
+        let mut more = stats.clone();
+        more[0].total = 2;
+        assert_eq!(s.ingest_jobs(&run, &more, &failed).unwrap(), 0);
+        let back = s.job_stats().unwrap();
+        let got: Vec<(&str, &str, u64, u64)> = back
+            .iter()
+            .map(|r| {
+                (
+                    r.run.as_str(),
+                    r.stat.hardware.as_str(),
+                    r.stat.succeeded,
+                    r.stat.total,
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [("all-failed", "b200", 0, 2), ("all-failed", "h200", 0, 1)]
+        );
+        let f = s.failed_jobs().unwrap();
+        assert_eq!(f.len(), 2);
+        assert_eq!((f[0].hardware.as_str(), f[0].conc), ("b200", 8));
+        assert_eq!(f[1].reason, failed[0].reason);
+    }
+}

@@ -17,7 +17,8 @@ use servebench_analysis::economics::{
 use servebench_analysis::grouping::Grouping;
 use servebench_report::curves::AsOf;
 use servebench_store::{
-    import, Config, Eval, EvalOutcome, Metrics, Point, Pool, Role, Run, Source, Store, Topology,
+    import, Config, Eval, EvalOutcome, FailedJob, JobStat, Metrics, Point, Pool, Role, Run, Source,
+    Store, Topology,
 };
 use std::collections::BTreeMap;
 use std::io::BufRead;
@@ -149,6 +150,34 @@ fn seed(store: &str, log: &str) {
         })
         .collect();
         s.ingest_evals(&run, &evals).unwrap();
+        // The night's jobs: H200 loses one more each night after the first, B200 one on the
+        // third; each failed job kept with why (one reason quoting a credential, which no page
+        // may show).
+        let (h200_ok, b200_ok) = [(15, 10), (14, 10), (12, 9)][night - 1];
+        let failed: Vec<FailedJob> = (0..(15 - h200_ok))
+            .map(|k| FailedJob {
+                config: points[0].config.clone(),
+                isl: 1024,
+                osl: 1024,
+                conc: 128 + k as u32,
+                attempts: 3,
+                reason: format!("server exited (code 1): CUDA out of memory, Authorization: Bearer sk-night{night}"),
+            })
+            .chain((b200_ok < 10).then(|| FailedJob {
+                config: points[5].config.clone(),
+                isl: 1024,
+                osl: 1024,
+                conc: 256,
+                attempts: 2,
+                reason: "timed out waiting for the server".into(),
+            }))
+            .collect();
+        let stats = [("h200", h200_ok, 15), ("b200", b200_ok, 10)].map(|(hw, ok, total)| JobStat {
+            hardware: hw.into(),
+            succeeded: ok,
+            total,
+        });
+        s.ingest_jobs(&run, &stats, &failed).unwrap();
     }
 }
 
@@ -675,6 +704,58 @@ fn check_controls(inf: &[Value], last: &Value) {
         narrow["scroll_width"].as_u64() <= narrow["width"].as_u64(),
         "{narrow}"
     );
+}
+
+/// Job reliability as seeded: H200 15, 14, 12 of 15 on the three nights, B200 10, 10, 9 of
+/// 10; each failed job listed, its reason without the credential it quoted. From the 28th:
+/// the last night. A static export lists every run, and says a range needs the server.
+fn check_jobs(jobs: &Value, exported: bool) {
+    let hw = |st: &Value, name: &str| -> (u64, u64, f64) {
+        let r = st["hardware"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["hw"] == name)
+            .unwrap_or_else(|| panic!("no {name}: {st}"));
+        (
+            r["succeeded"].as_u64().unwrap(),
+            r["total"].as_u64().unwrap(),
+            r["value"].as_f64().unwrap(),
+        )
+    };
+    let all = &jobs["all"];
+    assert_eq!(hw(all, "h200"), (41, 45, 41.0 / 45.0), "{all}");
+    assert_eq!(hw(all, "b200"), (29, 30, 29.0 / 30.0), "{all}");
+    assert_eq!(all["runs"].as_array().unwrap().len(), 6);
+    let failed = all["failed"].as_array().unwrap();
+    assert_eq!(failed.len(), 1 + 3 + 1, "{failed:?}");
+    let reasons = all["reasons"].as_array().unwrap();
+    assert!(reasons
+        .iter()
+        .any(|r| r.as_str().unwrap().contains("CUDA out of memory")));
+    assert!(
+        reasons
+            .iter()
+            .all(|r| !r.as_str().unwrap().contains("sk-night")),
+        "{reasons:?}"
+    );
+    let from = &jobs["from_28"];
+    if exported {
+        assert!(
+            from["error"]
+                .as_str()
+                .is_some_and(|e| e.contains("live server")),
+            "{from}"
+        );
+        return;
+    }
+    assert_eq!(
+        hash_params(from["hash"].as_str().unwrap())["from"],
+        "2026-11-28"
+    );
+    assert_eq!(hw(from, "h200"), (12, 15, 12.0 / 15.0), "{from}");
+    assert_eq!(hw(from, "b200"), (9, 10, 0.9), "{from}");
+    assert_eq!(from["failed"].as_array().unwrap().len(), 3 + 1);
 }
 
 /// The evaluation page: GSM8K as seeded (h200 TP8 at conc 32, 64 and 128, three nights;
@@ -1576,6 +1657,8 @@ fn the_dashboard_in_a_real_browser_shows_what_the_analysis_library_computes() {
         check_reliability(get(&st["hash"]), &st);
     }
     check_evals_page(&steps("evals"));
+    check_jobs(&results["jobs"], false);
+    check_jobs(&exported["jobs"], true);
     // As of 2026-11-27: the third night had not run; the page drew the library's frontiers of
     // the store as it stood (nightly-2 the latest run), and history has no regression yet.
     assert_eq!(as_of["supported"], true, "{as_of}");

@@ -283,6 +283,42 @@ fn a_server_that_never_gets_healthy_is_recorded_and_the_sweep_goes_on() {
         "{f}"
     );
     assert_eq!(points(&out).len(), 3);
+    // Ingested, the run keeps its jobs: 3 of 4 succeeded on H200, and the failed one with why.
+    let db = format!("sqlite:{}", d.path().join("s.db").display());
+    let o = Command::new(BIN)
+        .args(["ingest", "--store", &db, "--run", "night-1"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        err.contains("3 of 4 jobs succeeded; 1 failed jobs stored"),
+        "{err}"
+    );
+    let mut store = servebench_store::Store::open_read_only(&db).unwrap();
+    let stats = store.job_stats().unwrap();
+    assert_eq!(stats.len(), 1);
+    assert_eq!(
+        (
+            stats[0].stat.hardware.as_str(),
+            stats[0].stat.succeeded,
+            stats[0].stat.total
+        ),
+        ("h200", 3, 4)
+    );
+    let jobs = store.failed_jobs().unwrap();
+    assert_eq!(jobs.len(), 1);
+    assert_eq!((jobs[0].conc, jobs[0].attempts), (1, 2));
+    assert_eq!(
+        jobs[0].model, "llama-3.3-70b",
+        "stored under the catalog's model id"
+    );
+    assert_eq!(
+        jobs[0].config_key,
+        "h200|sim|llama-3.3-70b|fp8|none|agg|tp8"
+    );
+    assert_eq!(jobs[0].reason, f["reason"].as_str().unwrap());
 }
 
 #[test]

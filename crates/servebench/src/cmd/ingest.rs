@@ -117,7 +117,11 @@ fn synthetic_point(
             precision: ["fp8", "fp4"][c / 40 % 2].into(),
             spec_decoding: "none".into(),
             disagg: false,
-            topology: if c / 80 % 5 == 4 { "tp8-ep8".into() } else { format!("tp{tp}") },
+            topology: if c / 80 % 5 == 4 {
+                "tp8-ep8".into()
+            } else {
+                format!("tp{tp}")
+            },
         },
         isl: 1024,
         osl: 1024,
@@ -152,6 +156,10 @@ struct Loaded {
     evals: Vec<servebench_store::Eval>,
     /// Rows left out as failed runs (InferenceX's rule), with why.
     skipped: Vec<import::Skipped>,
+    /// The run's jobs per accelerator (a sweep's, or InferenceX's run_stats.json), and those
+    /// that failed.
+    jobs: Vec<servebench_store::JobStat>,
+    failed: Vec<servebench_store::FailedJob>,
 }
 
 pub fn run(a: IngestArgs) -> anyhow::Result<ExitCode> {
@@ -179,7 +187,7 @@ pub fn run(a: IngestArgs) -> anyhow::Result<ExitCode> {
                 if l.skipped.len() > rows.len() { ", ..." } else { "" }
             );
         }
-        if l.points.is_empty() && l.evals.is_empty() {
+        if l.points.is_empty() && l.evals.is_empty() && l.jobs.is_empty() {
             if l.skipped.is_empty() {
                 anyhow::bail!("{}: holds no results to store", path.display());
             }
@@ -190,6 +198,11 @@ pub fn run(a: IngestArgs) -> anyhow::Result<ExitCode> {
             );
         }
         import::name_models(&mut l.points, canonical);
+        for f in &mut l.failed {
+            if let Some(id) = canonical(&f.config.model) {
+                f.config.model = id;
+            }
+        }
         if path.join("evals").is_dir() {
             l.evals.extend(import::sweep_evals(path)?);
         }
@@ -243,6 +256,21 @@ fn store_one(store: &mut Store, l: &Loaded) -> anyhow::Result<()> {
             );
         }
     }
+    // Jobs: how many succeeded per accelerator, and the failed ones with why.
+    if !l.jobs.is_empty() || !l.failed.is_empty() {
+        let n = store
+            .ingest_jobs(&l.run, &l.jobs, &l.failed)
+            .with_context(|| format!("ingesting the jobs of {}", l.path.display()))?;
+        let (ok, total) = l
+            .jobs
+            .iter()
+            .fold((0, 0), |(a, b), j| (a + j.succeeded, b + j.total));
+        eprintln!(
+            "servebench ingest: {}: run {}: {ok} of {total} jobs succeeded; {n} failed jobs stored",
+            l.path.display(),
+            l.run.key,
+        );
+    }
     // Accuracy evals: those a sweep ran beside its points, or InferenceX's.
     if !l.evals.is_empty() {
         let n = store
@@ -275,10 +303,32 @@ fn load(a: &IngestArgs, path: &std::path::Path) -> anyhow::Result<Loaded> {
         points,
         evals,
         skipped,
+        jobs: Vec::new(),
+        failed: Vec::new(),
     };
-    if path.join("points").is_dir() {
+    if path.join("points").is_dir() || path.join("failed").is_dir() {
         let (run, points) = import::sweep_dir(path, &run_key()?, &a.who)?;
-        return Ok(loaded(run, points, Vec::new(), Vec::new()));
+        let (jobs, failed) = import::sweep_jobs(path, &points)?;
+        return Ok(Loaded {
+            jobs,
+            failed,
+            ..loaded(run, points, Vec::new(), Vec::new())
+        });
+    }
+    if path.file_name().is_some_and(|n| n == "run_stats.json") {
+        // InferenceX's run-stats artifact: the run's jobs per accelerator.
+        let run = servebench_store::Run {
+            key: run_key()?,
+            started_at: a.started_at.clone().unwrap_or_else(|| "unknown".into()),
+            who: a.who.clone(),
+            recipes_commit: None,
+            executor: "inferencex".into(),
+            source: servebench_store::Source::Reference,
+        };
+        return Ok(Loaded {
+            jobs: import::inferencex_run_stats(path)?,
+            ..loaded(run, Vec::new(), Vec::new(), Vec::new())
+        });
     }
     if path.is_dir() {
         let (run, points) = import::inferencemax_v1(path)?;
