@@ -607,8 +607,10 @@ function pinAnchor(d, box) {
                 return;
             const px = chart.scales.x.getPixelForValue(d.x), py = chart.scales.y.getPixelForValue(d.y);
             const left = Math.min(Math.max(px + 10, 0), chart.width - 260);
+            // Below a point in the upper half, above one in the lower half: inside the chart.
+            const top = py < chart.height / 2 ? py + 10 : py - box.offsetHeight - 10;
             box.style.left = `${left}px`;
-            box.style.top = `${Math.max(py - 20, 0)}px`;
+            box.style.top = `${Math.max(top, 0)}px`;
         },
     };
 }

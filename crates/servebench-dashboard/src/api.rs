@@ -7,6 +7,7 @@ use servebench_analysis::grouping::Grouping;
 use servebench_catalog::Catalog;
 use servebench_report::curves::{label, AsOf, Query, RunPick};
 use servebench_report::figures::{self, Figures};
+use servebench_report::reports::HardwareEconomics;
 use servebench_report::request::{Request, What};
 use servebench_store::{Config, Metrics, Source, Store, StoreError, ViewSummary};
 use sha2::{Digest, Sha256};
@@ -254,6 +255,9 @@ impl Api {
         let mut runs: HashMap<String, usize> = HashMap::new();
         let mut images: HashMap<String, usize> = HashMap::new();
         let mut topologies = self.store.topologies(model)?;
+        // Each accelerator's prices and power, looked up once.
+        let mut economics: HashMap<String, [HardwareEconomics; 3]> = HashMap::new();
+        let mut y = Vec::new();
         for source in [Source::Own, Source::Reference] {
             for p in self.store.view(model, isl, osl, None, source)? {
                 if !kept(&p.run) {
@@ -284,12 +288,17 @@ impl Api {
                         doc.images.len() - 1
                     })
                 });
-                let y = figures::point_y(&p, &self.catalog);
-                doc.points.push(&p, config, source, run, image, y);
+                let e = economics
+                    .entry(p.config.hardware.clone())
+                    .or_insert_with(|| figures::tier_economics(&self.catalog, &p.config.hardware));
+                y.clear();
+                figures::point_y(&p, e, &mut y);
+                doc.points.push(&p, config, source, run, image, &y);
             }
             let evals = self.store.view_evals(model, isl, osl, source)?;
             doc.evals.extend(evals.into_iter().filter(|e| kept(&e.run)));
         }
+        doc.points.finish(figures::point_y_keys());
         Ok(doc)
     }
 
@@ -542,6 +551,12 @@ pub struct Columns {
     /// Every y metric the library computes from the catalog (`figures::point_y`): the $/M
     /// ones as `<key>.<tier>` for each catalog tier.
     pub y: BTreeMap<String, Vec<Option<f64>>>,
+    /// The y columns in `figures::point_y_keys` order, and the metric columns in
+    /// `metric_fields` order, until [`Columns::finish`] names them.
+    #[serde(skip)]
+    y_cols: Vec<Vec<Option<f64>>>,
+    #[serde(skip)]
+    metric_cols: Vec<Vec<Option<f64>>>,
     /// Simulated points only, by their index: the error to expect of each.
     pub simulated: BTreeMap<usize, serde_json::Value>,
     /// Agentic-coding points only, by their index: their own figures (cache hits,
@@ -557,7 +572,7 @@ impl Columns {
         source: Source,
         run: usize,
         image: Option<usize>,
-        y: Vec<(String, Option<f64>)>,
+        y: &[Option<f64>],
     ) {
         let i = self.n;
         self.n += 1;
@@ -570,11 +585,14 @@ impl Columns {
         self.image.push(image);
         self.completed.push(p.metrics.completed);
         self.failed.push(p.metrics.failed);
-        for (name, v) in metric_fields(&p.metrics) {
-            self.metrics.entry(name).or_default().push(v);
+        let m = metric_fields(&p.metrics);
+        self.metric_cols.resize_with(m.len(), Vec::new);
+        for (col, (_, v)) in self.metric_cols.iter_mut().zip(m) {
+            col.push(v);
         }
-        for (k, v) in y {
-            self.y.entry(k).or_default().push(v);
+        self.y_cols.resize_with(y.len(), Vec::new);
+        for (col, v) in self.y_cols.iter_mut().zip(y) {
+            col.push(*v);
         }
         if let Some(s) = &p.simulated {
             self.simulated.insert(i, s.clone());
@@ -582,6 +600,20 @@ impl Columns {
         if let Some(a) = &p.agentic {
             self.agentic.insert(i, a.clone());
         }
+    }
+}
+
+impl Columns {
+    /// Names the columns: y by `figures::point_y_keys`, metrics by name; every column has all
+    /// the points' values (an empty view has empty columns).
+    fn finish(&mut self, y_keys: Vec<String>) {
+        let mut cols = std::mem::take(&mut self.y_cols);
+        cols.resize_with(y_keys.len(), Vec::new);
+        self.y = y_keys.into_iter().zip(cols).collect();
+        let names = metric_fields(&Metrics::default()).map(|(k, _)| k);
+        let mut cols = std::mem::take(&mut self.metric_cols);
+        cols.resize_with(names.len(), Vec::new);
+        self.metrics = names.into_iter().zip(cols).collect();
     }
 }
 

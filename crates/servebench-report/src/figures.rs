@@ -168,21 +168,33 @@ pub fn tiered_key(y: YMetric, tier: &str) -> String {
     }
 }
 
-/// A point's value of every y metric, keyed as [`tiered_key`] names them (the $/M ones in
-/// every catalog tier), computed from the catalog's prices and power.
-pub fn point_y(p: &ViewPoint, catalog: &Catalog) -> Vec<(String, Option<f64>)> {
-    let mut out = Vec::with_capacity(YMetric::ALL.len() + 6);
+/// The price and power of an accelerator in each catalog tier (hyperscaler, neocloud, rental),
+/// looked up once for all its points.
+pub fn tier_economics(catalog: &Catalog, hardware: &str) -> [HardwareEconomics; 3] {
+    TIERS.map(|(_, tier)| Prices { catalog, tier }.of(hardware))
+}
+
+/// The keys of [`point_y`]'s values, in its order: every y metric, the $/M ones in each tier.
+pub fn point_y_keys() -> Vec<String> {
+    let mut keys = Vec::new();
     for y in YMetric::ALL {
-        let tiers: &[(&str, CostTier)] = match y {
-            YMetric::Cost(_) => &TIERS,
-            _ => &TIERS[..1],
-        };
-        for &(name, tier) in tiers {
-            let e = Prices { catalog, tier }.of(&p.config.hardware);
-            out.push((tiered_key(y, name), y.of(p, e)));
+        match y {
+            YMetric::Cost(_) => keys.extend(TIERS.iter().map(|(name, _)| tiered_key(y, name))),
+            _ => keys.push(tiered_key(y, TIERS[0].0)),
         }
     }
-    out
+    keys
+}
+
+/// A point's value of every y metric, in [`point_y_keys`]' order, from its accelerator's
+/// [`tier_economics`], appended to `out`.
+pub fn point_y(p: &ViewPoint, tiers: &[HardwareEconomics; 3], out: &mut Vec<Option<f64>>) {
+    for y in YMetric::ALL {
+        match y {
+            YMetric::Cost(_) => out.extend(tiers.iter().map(|e| y.of(p, *e))),
+            _ => out.push(y.of(p, tiers[0])),
+        }
+    }
 }
 
 /// The target grid of a view: multiples of a round step (1, 2, 5, 10, 20, 50 or 100

@@ -26,7 +26,12 @@ pub struct HardwareEconomics {
 
 impl Prices<'_> {
     pub fn of(&self, hardware: &str) -> HardwareEconomics {
-        let a = self.catalog.accelerator(hardware).ok();
+        // Not `Catalog::accelerator`: a miss (own hardware the catalog lacks) is no error here,
+        // and building one for every point of a large view costs more than the lookup.
+        let a = self
+            .catalog
+            .accelerators
+            .get(&hardware.to_ascii_lowercase());
         HardwareEconomics {
             dollars_per_gpu_hour: match self.tier {
                 CostTier::Custom(d) => Some(d),
