@@ -695,6 +695,9 @@ await guarded("as_of", async () => {
   results.as_of.history = { hash: hist.hash, rows: await rows('[data-testid="history-row"]', [["series", "data-series"], ["run", "data-run"], ["value", "data-value"]], ["value"]),
     regressions: await page.locator('[data-testid="regression-row"]').count() };
   await shot("history-asof");
+  await act("reliability as of 2026-11-27", () => page.click('[data-testid="nav-reliability"]'), { asof: "2026-11-27" });
+  await page.waitForSelector('[data-testid="jobs"][data-ready="1"]');
+  results.as_of.jobs = await rows('[data-testid="jobs-hw-row"]', [["hw", "data-hw"], ["succeeded", "data-succeeded"], ["total", "data-total"]], ["succeeded", "total"]);
   const cleared = await act("latest again", () => typeInto('[data-testid="asof"]', ""));
   results.as_of.cleared = cleared.hash;
 });

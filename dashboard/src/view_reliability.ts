@@ -97,12 +97,15 @@ function jobsSection(index: IndexFile, from: string | null, to: string | null, s
     box.replaceChildren(...children.filter((c): c is Node | string => c !== null && c !== undefined && c !== false));
     box.dataset.ready = "1";
   };
-  const range = from !== null || to !== null;
+  const range = from !== null || to !== null || asOf() !== null;
   if (range && index.as_of?.supported !== true) {
     done(h("p", { class: "error", "data-testid": "jobs-error" }, "A date range needs the live server (servebench dashboard); this static export holds every run's jobs only."));
     return h("div", {}, controls, box);
   }
-  const q = [from ? `from=${from}` : "", to ? `to=${to}` : ""].filter((x) => x).join("&");
+  // As of a past day, no run after it counts.
+  const d = asOf();
+  const until = d !== null && (to === null || d < to) ? d : to;
+  const q = [from ? `from=${from}` : "", until ? `to=${until}` : ""].filter((x) => x).join("&");
   void api<ReliabilityFile>(`reliability.json${q ? `?${q}` : ""}`).then((r) => {
     if (r.hardware.length === 0) {
       done(h("p", { class: "empty", "data-testid": "no-jobs" }, "No job records in this range (servebench ingest of a sweep directory, or of InferenceX's run_stats.json)."));

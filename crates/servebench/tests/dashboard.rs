@@ -1677,6 +1677,11 @@ fn the_dashboard_in_a_real_browser_shows_what_the_analysis_library_computes() {
         "{hist:?}"
     );
     assert_eq!(as_of["history"]["regressions"], 0);
+    // And the jobs of the first two nights only: H200 15 + 14 of 30, B200 20 of 20.
+    assert_eq!(
+        as_of["jobs"],
+        json!([{"hw": "b200", "succeeded": 20, "total": 20}, {"hw": "h200", "succeeded": 29, "total": 30}])
+    );
     assert!(hash_params(as_of["history"]["hash"].as_str().unwrap())["asof"] == "2026-11-27");
     assert!(
         !as_of["cleared"].as_str().unwrap().contains("asof="),
