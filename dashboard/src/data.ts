@@ -26,6 +26,17 @@ function api<T>(path: string): Promise<T> {
 }
 
 const views = new Map<string, Promise<ViewFile>>();
+const ids = new WeakMap<ViewFile, Map<string, ViewPoint>>();
+
+/** A view's points by id, built once per view. */
+function byIdOf(view: ViewFile): Map<string, ViewPoint> {
+  let m = ids.get(view);
+  if (!m) {
+    m = new Map(view.points.map((p) => [String(p.id), p]));
+    ids.set(view, m);
+  }
+  return m;
+}
 
 /** A view's points as rows, fetched and converted once per page load. */
 function viewFile(path: string): Promise<ViewFile> {

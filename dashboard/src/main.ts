@@ -170,7 +170,9 @@ async function route(): Promise<void> {
       if (my !== seq) return;
       head.replaceChildren(nav(index, r, summary));
       destroyCharts();
+      performance.mark(`sb:data-${my}`);
       rendered = fn({ index, route: r, summary, view, figures });
+      performance.mark(`sb:built-${my}`);
       rendered.params = [["model", summary.model], ["wl", wlOf(summary)], ...rendered.params, ...globals];
     }
   } catch (e) {
@@ -184,8 +186,12 @@ async function route(): Promise<void> {
     const canonical = hashOf(r.view, rendered.params);
     if (canonical !== location.hash) history.replaceState(null, "", canonical);
   }
+  performance.mark(`sb:placed-${my}`);
   flushCharts();
   performance.mark(`sb:rendered-${my}`);
+  // Where the time went (for the perf scenario): data ready, view built, DOM placed, charts drawn.
+  const at = (m: string): number => performance.getEntriesByName(`sb:${m}-${my}`)[0]?.startTime ?? NaN;
+  document.body.dataset.phases = JSON.stringify({ data: at("data") - at("route"), build: at("built") - at("data"), place: at("placed") - at("built"), charts: at("rendered") - at("placed") });
   const ms = performance.measure(`sb:render-${my}`, `sb:route-${my}`, `sb:rendered-${my}`).duration;
   document.body.dataset.view = r.view;
   document.body.dataset.state = JSON.stringify(rendered.state);

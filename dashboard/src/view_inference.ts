@@ -26,15 +26,42 @@ function tputOf(p: ViewPoint, tokens: MetricInfo["tokens"]): number | null {
   return t !== null && t > 0 ? t : null;
 }
 
+/** An accelerator's $/GPU-hour in the tier asked for (or the typed price) and all-in kW. */
+interface Econ {
+  price: number | null;
+  kw: number | null;
+}
+
 /**
- * A point's y as the API computed it (a $/M one in the catalog tier chosen); only a price the
- * user typed goes through the live formula (throughput must be positive, as in Rust).
+ * A point's y: a stored metric, a measured one the library computed (`y`), or $/M, tok/s/MW
+ * and modelled J/token from its throughput with the live-input formula (live.ts, golden-tested
+ * bit for bit against the library's functions) and its accelerator's catalog price and power
+ * (throughput must be positive, as in Rust).
  */
-function yOf(m: MetricInfo, p: ViewPoint, tier: Tier, price: number | null): number | null {
-  if (m.unit !== "$/M tokens") return p.y[m.key] ?? null;
-  if (tier !== "custom") return p.y[`${m.key}.${tier}`] ?? null;
+function yOf(m: MetricInfo, p: ViewPoint, e: Econ): number | null {
+  const kind = m.key.split("_")[0];
+  if (kind === "measured") return m.key === "measured" ? p.measured_j_per_token : p.y[m.key] ?? null;
   const t = tputOf(p, m.tokens);
-  return t !== null && price !== null ? liveDollarsPerMillion(price, t) : null;
+  if (t === null) return null;
+  switch (kind) {
+    case "cost": return e.price === null ? null : liveDollarsPerMillion(e.price, t);
+    case "tpmw": return e.kw === null ? null : liveTokensPerMw(t, e.kw);
+    case "energy": return e.kw === null ? null : liveJoulesPerToken(e.kw, t);
+    default: return t;
+  }
+}
+
+/** Each accelerator's economics in a tier (a typed price for every one with `custom`). */
+function econs(index: IndexFile, tier: Tier, price: number | null): (hw: string) => Econ {
+  const memo = new Map<string, Econ>();
+  return (hw) => {
+    let e = memo.get(hw);
+    if (!e) {
+      e = { price: priceOf(index, hw, tier, price), kw: kwOf(index, hw) };
+      memo.set(hw, e);
+    }
+    return e;
+  };
 }
 
 /** The label a point carries on the chart: its parallelism, its concurrency, or both. */
@@ -134,7 +161,8 @@ function renderInference(ctx: Ctx): Rendered {
   const set = (k: string, v: string | number | null): void => setMany([[k, v]]);
 
   // The filters show or hide whole series: a frontier is always its whole series'.
-  const byId = new Map(view.points.map((p) => [String(p.id), p]));
+  const byId = byIdOf(view);
+  const econ = econs(ctx.index, tier, price);
   const filtered = seriesOf(figures, run).filter((s) => sourceMatches(source, s.source) && hw.includes(s.hardware) &&
     s.engines.some((e) => engine.includes(e)) && s.precisions.some((v) => prec.includes(v)));
   const shownSeries = filtered.filter((s) => !hidden.has(legendId(s)));
@@ -142,7 +170,7 @@ function renderInference(ctx: Ctx): Rendered {
   const datum = (id: number | string, withLabel: boolean): Datum | null => {
     const p = byId.get(String(id));
     if (!p) return null;
-    const xv = X_OF[x](p), yv = yOf(ym, p, tier, price);
+    const xv = X_OF[x](p), yv = yOf(ym, p, econ(view.configs[p.config].hardware));
     if (xv === null || yv === null || !Number.isFinite(xv) || !Number.isFinite(yv) || !positive(xv, xScale) || !positive(yv, yScale)) return null;
     return { x: xv, y: yv, p, label: withLabel ? pointLabel(labels, p, view.configs[p.config]) : "" };
   };
@@ -164,7 +192,7 @@ function renderInference(ctx: Ctx): Rendered {
     const runName = s.run ?? "latest";
     const fids = s.frontiers[x]?.[ym.frontier] ?? [];
     const onF = new Set(fids.map(String));
-    const data = s.points.map((id) => datum(id, false));
+    const data = cloudOf(view, `${legendId(s)}|${s.run}|${x}|${y}|${tier}|${price}|${xScale}|${yScale}`, () => s.points.map((id) => datum(id, false)));
     const fd = fids.map((id) => datum(id, true)).filter((d): d is Datum => d !== null);
     const color = colorFor.get(legendId(s)) as string;
     const ref = s.source === "reference";
@@ -177,12 +205,26 @@ function renderInference(ctx: Ctx): Rendered {
     // open triangles where no published point calibrates their kind of deployment.
     const sim = (d: Datum): boolean => d.p.simulated !== null && d.p.simulated !== undefined;
     const uncal = (d: Datum): boolean => Boolean(d.p.simulated?.uncalibrated);
-    datasets.push({
-      label, data: shown, pointRadius: 3, pointHoverRadius: 6, borderColor: color,
-      pointStyle: shown.map((d) => (uncal(d) ? "triangle" : sim(d) ? "rectRot" : styleOf(s.engines[0] ?? ""))),
-      backgroundColor: shown.map((d) => (ref || sim(d) ? "transparent" : color)),
-      borderWidth: shown.map((d) => (sim(d) ? 1.5 : ref ? 1.2 : 0)),
-    });
+    // One style for the whole dataset where no point is simulated: Chart.js then shares its
+    // options between the points instead of resolving them point by point.
+    const anySim = shown.some(sim);
+    const style = styleOf(s.engines[0] ?? "");
+    if (anySim) {
+      datasets.push({
+        label, data: shown, pointRadius: 3, pointHoverRadius: 6, borderColor: color,
+        pointStyle: shown.map((d) => (uncal(d) ? "triangle" : sim(d) ? "rectRot" : style)),
+        backgroundColor: shown.map((d) => (ref || sim(d) ? "transparent" : color)),
+        borderWidth: shown.map((d) => (sim(d) ? 1.5 : ref ? 1.2 : 0)),
+      });
+    } else {
+      // One style for the whole series: its points drawn as one path (fastPoints), Chart.js
+      // keeping their layout, hover and clicks.
+      const fast: FastStyle = { shape: style, fill: ref ? "transparent" : color, stroke: color, width: ref ? 1.2 : 0, radius: 3 };
+      datasets.push({
+        label, data: shown, pointRadius: 0, pointHitRadius: 4, pointHoverRadius: 6, borderColor: color,
+        pointStyle: style, backgroundColor: ref ? "transparent" : color, borderWidth: ref ? 1.2 : 0, fast,
+      } as ChartConfig["data"]["datasets"][number]);
+    }
     // The frontier line carries the points' labels (parallelism, concurrency).
     datasets.push({
       label: `${label} frontier`, data: fd.slice().sort((a, b) => a.x - b.x), showLine: true, pointRadius: 0, pointHitRadius: 0,
@@ -223,7 +265,7 @@ function renderInference(ctx: Ctx): Rendered {
   const config: ChartConfig = {
     type: "scatter",
     data: { datasets },
-    plugins: [pointLabels(), zoomBox((z) => set("zoom", z.map((v) => Number(v.toPrecision(6))).join(","))),
+    plugins: [fastPoints(), pointLabels(), zoomBox((z) => set("zoom", z.map((v) => Number(v.toPrecision(6))).join(","))),
       pinAnchor(pinnedDatum, pinBox)],
     options: {
       parsing: false,
@@ -311,7 +353,7 @@ function renderInference(ctx: Ctx): Rendered {
         numCell(e.score, 3, { "data-metric": "score" }), numCell(e.stderr, 3, { "data-metric": "stderr" }), String(e.n),
         numCell(e.threshold, 2, { "data-metric": "threshold" }), { text: verdict, attrs: { class: e.passed === false ? "warn" : "" } },
         numCell(p ? X_OF[x](p) : null, 1, { "data-metric": "x" }),
-        numCell(p ? yOf(ym, p, tier, price) : null, digitsOf(ym), { "data-metric": "y" }),
+        numCell(p ? yOf(ym, p, econ(view.configs[p.config].hardware)) : null, digitsOf(ym), { "data-metric": "y" }),
         p ? { text: h("a", { href: `#/point/${encodeURIComponent(String(p.id))}`, "data-testid": "eval-point-link" }, "detail") } : "-"],
     };
   });
@@ -334,6 +376,24 @@ function renderInference(ctx: Ctx): Rendered {
       legend: legend.map((l) => ({ id: l.id, label: l.label, hidden: l.hidden, points: l.points })),
     },
   };
+}
+
+const clouds = new WeakMap<ViewFile, Map<string, (Datum | null)[]>>();
+
+/** A series' points on the chart's axes, computed once per view and axes (a filter change
+ * redraws them without recomputing them). */
+function cloudOf(view: ViewFile, key: string, make: () => (Datum | null)[]): (Datum | null)[] {
+  let m = clouds.get(view);
+  if (!m) {
+    m = new Map();
+    clouds.set(view, m);
+  }
+  let d = m.get(key);
+  if (!d) {
+    d = make();
+    m.set(key, d);
+  }
+  return d;
 }
 
 /** `x0,x1,y0,y1` from the URL, or null. */

@@ -229,6 +229,16 @@ function api(path) {
     return r;
 }
 const views = new Map();
+const ids = new WeakMap();
+/** A view's points by id, built once per view. */
+function byIdOf(view) {
+    let m = ids.get(view);
+    if (!m) {
+        m = new Map(view.points.map((p) => [String(p.id), p]));
+        ids.set(view, m);
+    }
+    return m;
+}
 /** A view's points as rows, fetched and converted once per page load. */
 function viewFile(path) {
     let v = views.get(path);
@@ -614,6 +624,67 @@ function pinAnchor(d, box) {
         },
     };
 }
+/**
+ * Draws the points of every dataset that carries a `fast` style as one path per dataset,
+ * where Chart.js would fill and stroke each point apart (100,000 points: a tenth of the time).
+ * Chart.js still lays the points out (their elements answer hover and clicks, with
+ * `pointRadius` 0 and a hit radius) and draws the hovered one.
+ */
+function fastPoints() {
+    return {
+        id: "fastPoints",
+        beforeDatasetsDraw(chart) {
+            const c = chart.ctx, a = chart.chartArea;
+            c.save();
+            c.beginPath();
+            c.rect(a.left, a.top, a.right - a.left, a.bottom - a.top);
+            c.clip();
+            chart.data.datasets.forEach((ds, i) => {
+                const f = ds.fast;
+                if (!f || !chart.isDatasetVisible(i))
+                    return;
+                const r = f.radius;
+                c.beginPath();
+                for (const el of chart.getDatasetMeta(i).data) {
+                    const { x, y } = el;
+                    if (x < a.left - r || x > a.right + r || y < a.top - r || y > a.bottom + r)
+                        continue;
+                    switch (f.shape) {
+                        case "rect":
+                            c.rect(x - r, y - r, 2 * r, 2 * r);
+                            break;
+                        case "rectRot":
+                            c.moveTo(x, y - r);
+                            c.lineTo(x + r, y);
+                            c.lineTo(x, y + r);
+                            c.lineTo(x - r, y);
+                            c.closePath();
+                            break;
+                        case "triangle":
+                            c.moveTo(x, y - r);
+                            c.lineTo(x + r * 0.866, y + r * 0.5);
+                            c.lineTo(x - r * 0.866, y + r * 0.5);
+                            c.closePath();
+                            break;
+                        default:
+                            c.moveTo(x + r, y);
+                            c.arc(x, y, r, 0, 2 * Math.PI);
+                    }
+                }
+                if (f.fill !== "transparent") {
+                    c.fillStyle = f.fill;
+                    c.fill();
+                }
+                if (f.width > 0) {
+                    c.strokeStyle = f.stroke;
+                    c.lineWidth = f.width;
+                    c.stroke();
+                }
+            });
+            c.restore();
+        },
+    };
+}
 // #/inference: every point of the view and the frontiers of the chosen grouping (InferenceMAX's
 // hardware keys by default), as the Rust library computed them (figures/<slug>/<group>.json).
 /** A point's x: the stored metric the key names. */
@@ -639,16 +710,36 @@ function tputOf(p, tokens) {
     return t !== null && t > 0 ? t : null;
 }
 /**
- * A point's y as the API computed it (a $/M one in the catalog tier chosen); only a price the
- * user typed goes through the live formula (throughput must be positive, as in Rust).
+ * A point's y: a stored metric, a measured one the library computed (`y`), or $/M, tok/s/MW
+ * and modelled J/token from its throughput with the live-input formula (live.ts, golden-tested
+ * bit for bit against the library's functions) and its accelerator's catalog price and power
+ * (throughput must be positive, as in Rust).
  */
-function yOf(m, p, tier, price) {
-    if (m.unit !== "$/M tokens")
-        return p.y[m.key] ?? null;
-    if (tier !== "custom")
-        return p.y[`${m.key}.${tier}`] ?? null;
+function yOf(m, p, e) {
+    const kind = m.key.split("_")[0];
+    if (kind === "measured")
+        return m.key === "measured" ? p.measured_j_per_token : p.y[m.key] ?? null;
     const t = tputOf(p, m.tokens);
-    return t !== null && price !== null ? liveDollarsPerMillion(price, t) : null;
+    if (t === null)
+        return null;
+    switch (kind) {
+        case "cost": return e.price === null ? null : liveDollarsPerMillion(e.price, t);
+        case "tpmw": return e.kw === null ? null : liveTokensPerMw(t, e.kw);
+        case "energy": return e.kw === null ? null : liveJoulesPerToken(e.kw, t);
+        default: return t;
+    }
+}
+/** Each accelerator's economics in a tier (a typed price for every one with `custom`). */
+function econs(index, tier, price) {
+    const memo = new Map();
+    return (hw) => {
+        let e = memo.get(hw);
+        if (!e) {
+            e = { price: priceOf(index, hw, tier, price), kw: kwOf(index, hw) };
+            memo.set(hw, e);
+        }
+        return e;
+    };
 }
 /** The label a point carries on the chart: its parallelism, its concurrency, or both. */
 function pointLabel(mode, p, c) {
@@ -733,7 +824,8 @@ function renderInference(ctx) {
     const setMany = setter("inference", ctx, params);
     const set = (k, v) => setMany([[k, v]]);
     // The filters show or hide whole series: a frontier is always its whole series'.
-    const byId = new Map(view.points.map((p) => [String(p.id), p]));
+    const byId = byIdOf(view);
+    const econ = econs(ctx.index, tier, price);
     const filtered = seriesOf(figures, run).filter((s) => sourceMatches(source, s.source) && hw.includes(s.hardware) &&
         s.engines.some((e) => engine.includes(e)) && s.precisions.some((v) => prec.includes(v)));
     const shownSeries = filtered.filter((s) => !hidden.has(legendId(s)));
@@ -742,7 +834,7 @@ function renderInference(ctx) {
         const p = byId.get(String(id));
         if (!p)
             return null;
-        const xv = X_OF[x](p), yv = yOf(ym, p, tier, price);
+        const xv = X_OF[x](p), yv = yOf(ym, p, econ(view.configs[p.config].hardware));
         if (xv === null || yv === null || !Number.isFinite(xv) || !Number.isFinite(yv) || !positive(xv, xScale) || !positive(yv, yScale))
             return null;
         return { x: xv, y: yv, p, label: withLabel ? pointLabel(labels, p, view.configs[p.config]) : "" };
@@ -766,7 +858,7 @@ function renderInference(ctx) {
         const runName = s.run ?? "latest";
         const fids = s.frontiers[x]?.[ym.frontier] ?? [];
         const onF = new Set(fids.map(String));
-        const data = s.points.map((id) => datum(id, false));
+        const data = cloudOf(view, `${legendId(s)}|${s.run}|${x}|${y}|${tier}|${price}|${xScale}|${yScale}`, () => s.points.map((id) => datum(id, false)));
         const fd = fids.map((id) => datum(id, true)).filter((d) => d !== null);
         const color = colorFor.get(legendId(s));
         const ref = s.source === "reference";
@@ -780,12 +872,27 @@ function renderInference(ctx) {
         // open triangles where no published point calibrates their kind of deployment.
         const sim = (d) => d.p.simulated !== null && d.p.simulated !== undefined;
         const uncal = (d) => Boolean(d.p.simulated?.uncalibrated);
-        datasets.push({
-            label, data: shown, pointRadius: 3, pointHoverRadius: 6, borderColor: color,
-            pointStyle: shown.map((d) => (uncal(d) ? "triangle" : sim(d) ? "rectRot" : styleOf(s.engines[0] ?? ""))),
-            backgroundColor: shown.map((d) => (ref || sim(d) ? "transparent" : color)),
-            borderWidth: shown.map((d) => (sim(d) ? 1.5 : ref ? 1.2 : 0)),
-        });
+        // One style for the whole dataset where no point is simulated: Chart.js then shares its
+        // options between the points instead of resolving them point by point.
+        const anySim = shown.some(sim);
+        const style = styleOf(s.engines[0] ?? "");
+        if (anySim) {
+            datasets.push({
+                label, data: shown, pointRadius: 3, pointHoverRadius: 6, borderColor: color,
+                pointStyle: shown.map((d) => (uncal(d) ? "triangle" : sim(d) ? "rectRot" : style)),
+                backgroundColor: shown.map((d) => (ref || sim(d) ? "transparent" : color)),
+                borderWidth: shown.map((d) => (sim(d) ? 1.5 : ref ? 1.2 : 0)),
+            });
+        }
+        else {
+            // One style for the whole series: its points drawn as one path (fastPoints), Chart.js
+            // keeping their layout, hover and clicks.
+            const fast = { shape: style, fill: ref ? "transparent" : color, stroke: color, width: ref ? 1.2 : 0, radius: 3 };
+            datasets.push({
+                label, data: shown, pointRadius: 0, pointHitRadius: 4, pointHoverRadius: 6, borderColor: color,
+                pointStyle: style, backgroundColor: ref ? "transparent" : color, borderWidth: ref ? 1.2 : 0, fast,
+            });
+        }
         // The frontier line carries the points' labels (parallelism, concurrency).
         datasets.push({
             label: `${label} frontier`, data: fd.slice().sort((a, b) => a.x - b.x), showLine: true, pointRadius: 0, pointHitRadius: 0,
@@ -821,7 +928,7 @@ function renderInference(ctx) {
     const config = {
         type: "scatter",
         data: { datasets },
-        plugins: [pointLabels(), zoomBox((z) => set("zoom", z.map((v) => Number(v.toPrecision(6))).join(","))),
+        plugins: [fastPoints(), pointLabels(), zoomBox((z) => set("zoom", z.map((v) => Number(v.toPrecision(6))).join(","))),
             pinAnchor(pinnedDatum, pinBox)],
         options: {
             parsing: false,
@@ -888,7 +995,7 @@ function renderInference(ctx) {
                 numCell(e.score, 3, { "data-metric": "score" }), numCell(e.stderr, 3, { "data-metric": "stderr" }), String(e.n),
                 numCell(e.threshold, 2, { "data-metric": "threshold" }), { text: verdict, attrs: { class: e.passed === false ? "warn" : "" } },
                 numCell(p ? X_OF[x](p) : null, 1, { "data-metric": "x" }),
-                numCell(p ? yOf(ym, p, tier, price) : null, digitsOf(ym), { "data-metric": "y" }),
+                numCell(p ? yOf(ym, p, econ(view.configs[p.config].hardware)) : null, digitsOf(ym), { "data-metric": "y" }),
                 p ? { text: h("a", { href: `#/point/${encodeURIComponent(String(p.id))}`, "data-testid": "eval-point-link" }, "detail") } : "-"],
         };
     });
@@ -905,6 +1012,22 @@ function renderInference(ctx) {
             legend: legend.map((l) => ({ id: l.id, label: l.label, hidden: l.hidden, points: l.points })),
         },
     };
+}
+const clouds = new WeakMap();
+/** A series' points on the chart's axes, computed once per view and axes (a filter change
+ * redraws them without recomputing them). */
+function cloudOf(view, key, make) {
+    let m = clouds.get(view);
+    if (!m) {
+        m = new Map();
+        clouds.set(view, m);
+    }
+    let d = m.get(key);
+    if (!d) {
+        d = make();
+        m.set(key, d);
+    }
+    return d;
 }
 /** `x0,x1,y0,y1` from the URL, or null. */
 function zoomOf(v) {
@@ -1820,7 +1943,9 @@ async function route() {
                 return;
             head.replaceChildren(nav(index, r, summary));
             destroyCharts();
+            performance.mark(`sb:data-${my}`);
             rendered = fn({ index, route: r, summary, view, figures });
+            performance.mark(`sb:built-${my}`);
             rendered.params = [["model", summary.model], ["wl", wlOf(summary)], ...rendered.params, ...globals];
         }
     }
@@ -1837,8 +1962,12 @@ async function route() {
         if (canonical !== location.hash)
             history.replaceState(null, "", canonical);
     }
+    performance.mark(`sb:placed-${my}`);
     flushCharts();
     performance.mark(`sb:rendered-${my}`);
+    // Where the time went (for the perf scenario): data ready, view built, DOM placed, charts drawn.
+    const at = (m) => performance.getEntriesByName(`sb:${m}-${my}`)[0]?.startTime ?? NaN;
+    document.body.dataset.phases = JSON.stringify({ data: at("data") - at("route"), build: at("built") - at("data"), place: at("placed") - at("built"), charts: at("rendered") - at("placed") });
     const ms = performance.measure(`sb:render-${my}`, `sb:route-${my}`, `sb:rendered-${my}`).duration;
     document.body.dataset.view = r.view;
     document.body.dataset.state = JSON.stringify(rendered.state);

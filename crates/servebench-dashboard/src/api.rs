@@ -7,7 +7,6 @@ use servebench_analysis::grouping::Grouping;
 use servebench_catalog::Catalog;
 use servebench_report::curves::{label, AsOf, Query, RunPick};
 use servebench_report::figures::{self, Figures};
-use servebench_report::reports::HardwareEconomics;
 use servebench_report::request::{Request, What};
 use servebench_store::{Config, Metrics, Source, Store, StoreError, ViewSummary};
 use sha2::{Digest, Sha256};
@@ -255,9 +254,7 @@ impl Api {
         let mut runs: HashMap<String, usize> = HashMap::new();
         let mut images: HashMap<String, usize> = HashMap::new();
         let mut topologies = self.store.topologies(model)?;
-        // Each accelerator's prices and power, looked up once.
-        let mut economics: HashMap<String, [HardwareEconomics; 3]> = HashMap::new();
-        let mut y = Vec::new();
+
         for source in [Source::Own, Source::Reference] {
             for p in self.store.view(model, isl, osl, None, source)? {
                 if !kept(&p.run) {
@@ -288,17 +285,14 @@ impl Api {
                         doc.images.len() - 1
                     })
                 });
-                let e = economics
-                    .entry(p.config.hardware.clone())
-                    .or_insert_with(|| figures::tier_economics(&self.catalog, &p.config.hardware));
-                y.clear();
-                figures::point_y(&p, e, &mut y);
-                doc.points.push(&p, config, source, run, image, &y);
+                doc.points
+                    .push(&p, config, source, run, image, &figures::point_y(&p));
             }
             let evals = self.store.view_evals(model, isl, osl, source)?;
             doc.evals.extend(evals.into_iter().filter(|e| kept(&e.run)));
         }
-        doc.points.finish(figures::point_y_keys());
+        doc.points
+            .finish(figures::POINT_Y.iter().map(|y| y.key().to_string()).collect());
         Ok(doc)
     }
 
@@ -548,10 +542,10 @@ pub struct Columns {
     pub failed: Vec<Option<u64>>,
     /// Each measured metric of the store's `Metrics`, by its name.
     pub metrics: BTreeMap<&'static str, Vec<Option<f64>>>,
-    /// Every y metric the library computes from the catalog (`figures::point_y`): the $/M
-    /// ones as `<key>.<tier>` for each catalog tier.
+    /// The y metrics the library computes per point beyond the stored metrics, by key
+    /// (`figures::POINT_Y`: measured J per total and per input token).
     pub y: BTreeMap<String, Vec<Option<f64>>>,
-    /// The y columns in `figures::point_y_keys` order, and the metric columns in
+    /// The y columns in `figures::POINT_Y` order, and the metric columns in
     /// `metric_fields` order, until [`Columns::finish`] names them.
     #[serde(skip)]
     y_cols: Vec<Vec<Option<f64>>>,
@@ -604,7 +598,7 @@ impl Columns {
 }
 
 impl Columns {
-    /// Names the columns: y by `figures::point_y_keys`, metrics by name; every column has all
+    /// Names the columns: y by `figures::POINT_Y`, metrics by name; every column has all
     /// the points' values (an empty view has empty columns).
     fn finish(&mut self, y_keys: Vec<String>) {
         let mut cols = std::mem::take(&mut self.y_cols);

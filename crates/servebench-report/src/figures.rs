@@ -168,33 +168,18 @@ pub fn tiered_key(y: YMetric, tier: &str) -> String {
     }
 }
 
-/// The price and power of an accelerator in each catalog tier (hyperscaler, neocloud, rental),
-/// looked up once for all its points.
-pub fn tier_economics(catalog: &Catalog, hardware: &str) -> [HardwareEconomics; 3] {
-    TIERS.map(|(_, tier)| Prices { catalog, tier }.of(hardware))
-}
+/// The y metrics of a point the view document carries computed: those its stored metrics do
+/// not hold and no price or power gives (the browser applies the live-input formula of
+/// `docs/analysis.md` to a point's throughput for $/M, tok/s/MW and modelled J/token, golden-
+/// tested against this library's own functions).
+pub const POINT_Y: [YMetric; 2] = [
+    YMetric::MeasuredEnergy(Tokens::Total),
+    YMetric::MeasuredEnergy(Tokens::Input),
+];
 
-/// The keys of [`point_y`]'s values, in its order: every y metric, the $/M ones in each tier.
-pub fn point_y_keys() -> Vec<String> {
-    let mut keys = Vec::new();
-    for y in YMetric::ALL {
-        match y {
-            YMetric::Cost(_) => keys.extend(TIERS.iter().map(|(name, _)| tiered_key(y, name))),
-            _ => keys.push(tiered_key(y, TIERS[0].0)),
-        }
-    }
-    keys
-}
-
-/// A point's value of every y metric, in [`point_y_keys`]' order, from its accelerator's
-/// [`tier_economics`], appended to `out`.
-pub fn point_y(p: &ViewPoint, tiers: &[HardwareEconomics; 3], out: &mut Vec<Option<f64>>) {
-    for y in YMetric::ALL {
-        match y {
-            YMetric::Cost(_) => out.extend(tiers.iter().map(|e| y.of(p, *e))),
-            _ => out.push(y.of(p, tiers[0])),
-        }
-    }
+/// A point's value of each of [`POINT_Y`], in order.
+pub fn point_y(p: &ViewPoint) -> [Option<f64>; 2] {
+    POINT_Y.map(|y| y.of(p, HardwareEconomics::default()))
 }
 
 /// The target grid of a view: multiples of a round step (1, 2, 5, 10, 20, 50 or 100
