@@ -1322,6 +1322,27 @@ function renderHistory(ctx) {
     const tier = tierOf(P.get("tier")) === "custom" ? "hyperscaler" : tierOf(P.get("tier"));
     // A $/M metric is read in a catalog tier; the others take none.
     const atKey = ym.unit === "$/M tokens" ? `${ym.key}.${tier}` : ym.key;
+    // A one-run series carries its throughputs, measured energies and $/M of all tokens; the
+    // other price- and power-derived metrics are the live-input formula of its throughput at the
+    // target, with its accelerator's catalog price and power (live.ts, golden-tested).
+    const tputKey = ym.tokens === "input" ? "input" : ym.tokens === "output" ? "output" : "tput";
+    const valueAt = (s) => {
+        const v = s.at[atKey]?.[k];
+        if (v !== undefined)
+            return v;
+        const t = s.at[tputKey]?.[k] ?? null;
+        if (t === null)
+            return null;
+        const kind = ym.key.split("_")[0];
+        const kw = kwOf(ctx.index, s.hardware), price = priceOf(ctx.index, s.hardware, tier, null);
+        if (kind === "cost")
+            return price === null ? null : liveDollarsPerMillion(price, t);
+        if (kind === "tpmw")
+            return kw === null ? null : liveTokensPerMw(t, kw);
+        if (kind === "energy")
+            return kw === null ? null : liveJoulesPerToken(kw, t);
+        return null;
+    };
     const day = (v) => (v && /^\d{4}-\d{2}-\d{2}$/.test(v) ? v : null);
     const from = day(P.get("from")), to = day(P.get("to"));
     const inRange = (started) => (from === null || date10(started) >= from) && (to === null || date10(started) <= to);
@@ -1349,7 +1370,7 @@ function renderHistory(ctx) {
         const runs = groups.get(key).slice().sort((a, b) => (`${a.run_started_at}\u001f${a.run}` < `${b.run_started_at}\u001f${b.run}` ? -1 : 1));
         const first = runs[0];
         const reg = flagged.find((r) => r.source === first.source && r.key === first.key) ?? null;
-        const values = new Map(runs.map((s) => [`${s.run_started_at}\u001f${s.run}`, s.at[atKey]?.[k] ?? null]));
+        const values = new Map(runs.map((s) => [`${s.run_started_at}\u001f${s.run}`, valueAt(s)]));
         const last = runs[runs.length - 1];
         const lastDate = `${last.run_started_at}\u001f${last.run}`;
         const color = shade(first.hardware, first.key);
@@ -1363,7 +1384,7 @@ function renderHistory(ctx) {
         });
         const runState = [];
         for (const s of runs) {
-            const value = s.at[atKey]?.[k] ?? null;
+            const value = valueAt(s);
             const isFlagged = reg !== null && s === last;
             runState.push({ run: s.run, started_at: s.run_started_at, value });
             csvRows.push([s.source, s.key, s.run, s.run_started_at, at, value, isFlagged]);

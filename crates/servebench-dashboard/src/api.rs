@@ -291,8 +291,12 @@ impl Api {
             let evals = self.store.view_evals(model, isl, osl, source)?;
             doc.evals.extend(evals.into_iter().filter(|e| kept(&e.run)));
         }
-        doc.points
-            .finish(figures::POINT_Y.iter().map(|y| y.key().to_string()).collect());
+        doc.points.finish(
+            figures::POINT_Y
+                .iter()
+                .map(|y| y.key().to_string())
+                .collect(),
+        );
         Ok(doc)
     }
 

@@ -64,8 +64,9 @@ pub struct SeriesFigures {
     /// points of one accelerator as the throughput of the same tokens does.
     pub frontiers: BTreeMap<&'static str, BTreeMap<&'static str, Vec<i64>>>,
     /// Metric → its value along the tok/s/GPU–tok/s/user frontier at each target (null
-    /// outside the measured range): every y metric by its key (the $/M ones as
-    /// `<key>.<tier>`), and `e2el`.
+    /// outside the measured range): for a series pooling each config's latest run, every y
+    /// metric by its key (the $/M ones as `<key>.<tier>`) and `e2el`; for a one-run series the
+    /// throughputs, the measured energies and `cost.<tier>` (see `per_run`).
     pub at: BTreeMap<String, Vec<Option<f64>>>,
 }
 
@@ -220,9 +221,13 @@ pub fn figures(
     );
     let mut series: Vec<SeriesFigures> = latest
         .iter()
-        .map(|s| series_figures(s, &targets, catalog))
+        .map(|s| series_figures(s, &targets, catalog, true))
         .collect();
-    series.extend(per_run.iter().map(|s| series_figures(s, &targets, catalog)));
+    series.extend(
+        per_run
+            .iter()
+            .map(|s| series_figures(s, &targets, catalog, false)),
+    );
     Figures {
         model: model.to_string(),
         isl,
@@ -246,7 +251,7 @@ const UNIT: HardwareEconomics = HardwareEconomics {
     all_in_kw_per_gpu: Some(1.0),
 };
 
-fn series_figures(s: &Series, targets: &[f64], catalog: &Catalog) -> SeriesFigures {
+fn series_figures(s: &Series, targets: &[f64], catalog: &Catalog, full: bool) -> SeriesFigures {
     let mut frontiers: BTreeMap<&'static str, BTreeMap<&'static str, Vec<i64>>> = BTreeMap::new();
     for x in XMetric::ALL {
         for y in frontier_bases() {
@@ -274,7 +279,7 @@ fn series_figures(s: &Series, targets: &[f64], catalog: &Catalog) -> SeriesFigur
         precisions: distinct(&|p| &p.config.precision),
         points: s.points.iter().map(|p| p.id).collect(),
         frontiers,
-        at: at_targets(s, targets, catalog),
+        at: at_targets(s, targets, catalog, full),
     }
 }
 
@@ -286,6 +291,7 @@ fn at_targets(
     s: &Series,
     targets: &[f64],
     catalog: &Catalog,
+    full: bool,
 ) -> BTreeMap<String, Vec<Option<f64>>> {
     let along = Along::new(&s.points);
     let mut at: BTreeMap<String, Vec<Option<f64>>> = BTreeMap::new();
@@ -293,7 +299,7 @@ fn at_targets(
         .iter()
         .map(|&k| (k.as_str(), along.at_each(|p| k.tput(p), targets)))
         .collect();
-    for y in YMetric::ALL {
+    for y in YMetric::ALL.into_iter().filter(|y| full || per_run(*y)) {
         let t = &tput[y.tokens().as_str()];
         let tiers: &[(&str, CostTier)] = match y {
             YMetric::Cost(_) => &TIERS,
@@ -323,11 +329,24 @@ fn at_targets(
             at.insert(tiered_key(y, name), values);
         }
     }
-    at.insert(
-        "e2el".into(),
-        along.at_each(|p| p.metrics.median_e2el_ms, targets),
-    );
+    if full {
+        at.insert(
+            "e2el".into(),
+            along.at_each(|p| p.metrics.median_e2el_ms, targets),
+        );
+    }
     at
+}
+
+/// What a one-run series is read at the targets in: the throughputs, the measured energies and
+/// the $/M of all tokens (run against run: history, compare). The price- and power-derived
+/// others are the live-input formula of its throughput (`docs/dashboard.md`); a view of
+/// thousands of runs' series stays a few MB.
+fn per_run(y: YMetric) -> bool {
+    matches!(
+        y,
+        YMetric::Throughput(_) | YMetric::MeasuredEnergy(_) | YMetric::Cost(Tokens::Total)
+    )
 }
 
 /// Regressions of each group's latest run against the one before (`history::regressions`).
