@@ -315,19 +315,22 @@ fn load(a: &IngestArgs, path: &std::path::Path) -> anyhow::Result<Loaded> {
             ..loaded(run, points, Vec::new(), Vec::new())
         });
     }
-    if path.file_name().is_some_and(|n| n == "run_stats.json") {
-        // InferenceX's run-stats artifact: the run's jobs per accelerator.
-        let run = servebench_store::Run {
+    // InferenceX's published results: a reference, kept apart from the user's own.
+    let inferencex_run = || -> anyhow::Result<servebench_store::Run> {
+        Ok(servebench_store::Run {
             key: run_key()?,
             started_at: a.started_at.clone().unwrap_or_else(|| "unknown".into()),
             who: a.who.clone(),
             recipes_commit: None,
             executor: "inferencex".into(),
             source: servebench_store::Source::Reference,
-        };
+        })
+    };
+    if path.file_name().is_some_and(|n| n == "run_stats.json") {
+        // InferenceX's run-stats artifact: the run's jobs per accelerator.
         return Ok(Loaded {
             jobs: import::inferencex_run_stats(path)?,
-            ..loaded(run, Vec::new(), Vec::new(), Vec::new())
+            ..loaded(inferencex_run()?, Vec::new(), Vec::new(), Vec::new())
         });
     }
     if path.is_dir() {
@@ -349,16 +352,7 @@ fn load(a: &IngestArgs, path: &std::path::Path) -> anyhow::Result<Loaded> {
         import::inferencex_by_content(path)?
     };
     if let Some(ix) = ix {
-        // InferenceX's published results: a reference, kept apart from the user's own.
-        let run = servebench_store::Run {
-            key: run_key()?,
-            started_at: a.started_at.clone().unwrap_or_else(|| "unknown".into()),
-            who: a.who.clone(),
-            recipes_commit: None,
-            executor: "inferencex".into(),
-            source: servebench_store::Source::Reference,
-        };
-        return Ok(loaded(run, ix.points, ix.evals, ix.skipped));
+        return Ok(loaded(inferencex_run()?, ix.points, ix.evals, ix.skipped));
     }
     let hardware = a.hardware.clone().with_context(|| {
         format!(
