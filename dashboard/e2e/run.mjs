@@ -623,6 +623,12 @@ await guarded("reliability", async () => {
       failed: await rows('[data-testid="failed-job-row"]', [["run", "data-run"], ["config", "data-config"], ["conc", "data-conc"], ["attempts", "data-attempts"]], ["conc", "attempts"]),
       reasons: await page.$$eval('[data-testid="failed-job-row"] td.reason', (els) => els.map((e) => e.textContent)),
       error: await page.locator('[data-testid="jobs-error"]').textContent().catch(() => null),
+      // The chart as drawn: each accelerator's success rate, %.
+      chart: await page.evaluate(() => {
+        const c = document.querySelector('[data-testid="chart-jobs"]');
+        const ch = c ? window.Chart.getChart(c) : null;
+        return ch ? { labels: ch.data.labels, values: ch.data.datasets[0].data } : null;
+      }),
     };
   };
   results.jobs = { all: await jobs() };

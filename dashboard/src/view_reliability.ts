@@ -95,6 +95,8 @@ function jobsSection(index: IndexFile, from: string | null, to: string | null, s
     labelled("to", dateInput("to", to, (v) => set("to", v))));
   const done = (...children: Child[]): void => {
     box.replaceChildren(...children.filter((c): c is Node | string => c !== null && c !== undefined && c !== false));
+    // The router built the page's charts before this arrived: build this one now it is placed.
+    if (box.isConnected) flushCharts();
     box.dataset.ready = "1";
   };
   const range = from !== null || to !== null || asOf() !== null;

@@ -1497,6 +1497,9 @@ function jobsSection(index, from, to, set) {
     const controls = h("div", { class: "controls" }, labelled("from", dateInput("from", from, (v) => set("from", v))), labelled("to", dateInput("to", to, (v) => set("to", v))));
     const done = (...children) => {
         box.replaceChildren(...children.filter((c) => c !== null && c !== undefined && c !== false));
+        // The router built the page's charts before this arrived: build this one now it is placed.
+        if (box.isConnected)
+            flushCharts();
         box.dataset.ready = "1";
     };
     const range = from !== null || to !== null || asOf() !== null;

@@ -504,10 +504,12 @@ fn a_store_from_before_simulated_views_is_migrated_and_backfilled() {
         .ingest(&run("sim", Source::Own), &[sim])
         .unwrap();
     // Back to schema version 8: no `simulated` column, no stored deployments, no agentic
-    // figures.
+    // figures, no job records.
     let c = rusqlite::Connection::open(&path).unwrap();
     c.execute_batch(
-        "DROP TABLE point_agentic;
+        "DROP TABLE job_stats;
+         DROP TABLE failed_jobs;
+         DROP TABLE point_agentic;
          DROP INDEX points_view;
          ALTER TABLE points DROP COLUMN simulated;
          CREATE INDEX points_view ON points(config_id, isl, osl, run_id);
@@ -526,11 +528,11 @@ fn a_store_from_before_simulated_views_is_migrated_and_backfilled() {
         Err(e) => e.to_string(),
     };
     assert!(
-        e.contains("schema version 8, this servebench reads version 12"),
+        e.contains("schema version 8, this servebench reads version 13"),
         "{e}"
     );
     let mut s = Store::open(&url).unwrap();
-    assert_eq!(s.schema_version().unwrap(), 12);
+    assert_eq!(s.schema_version().unwrap(), 13);
     let v = s
         .view("llama-3.3-70b", 1024, 1024, None, Source::Own)
         .unwrap();

@@ -724,6 +724,18 @@ fn check_jobs(jobs: &Value, exported: bool) {
         )
     };
     let all = &jobs["all"];
+    // Drawn: a bar per accelerator at its rate, %.
+    assert_eq!(all["chart"]["labels"], json!(["b200", "h200"]), "{all}");
+    let bars: Vec<f64> = all["chart"]["values"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    assert!(
+        close(bars[0], 2900.0 / 30.0) && close(bars[1], 4100.0 / 45.0),
+        "{bars:?}"
+    );
     assert_eq!(hw(all, "h200"), (41, 45, 41.0 / 45.0), "{all}");
     assert_eq!(hw(all, "b200"), (29, 30, 29.0 / 30.0), "{all}");
     assert_eq!(all["runs"].as_array().unwrap().len(), 6);
