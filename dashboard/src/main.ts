@@ -59,8 +59,7 @@ let globals: Params = [];
 function globalsOf(r: Route): Params {
   const theme = r.params.get("theme") === "dark" ? "dark" : "light";
   const palette = r.params.get("palette") === "contrast" ? "contrast" : "default";
-  const asof = r.params.get("asof");
-  return [["theme", theme], ["palette", palette], ["asof", asof && /^\d{4}-\d{2}-\d{2}$/.test(asof) ? asof : null]];
+  return [["theme", theme], ["palette", palette], ["asof", dayParam(r.params.get("asof"))]];
 }
 
 /** The day every view is shown as of, or null for the latest. */

@@ -202,6 +202,11 @@ function numberInput(testid: string, value: number | null, onchange: (v: number 
   return i;
 }
 
+/** A day parameter (`YYYY-MM-DD`), or null when missing or malformed. */
+function dayParam(v: string | undefined): string | null {
+  return v !== undefined && /^\d{4}-\d{2}-\d{2}$/.test(v) ? v : null;
+}
+
 /** A date (YYYY-MM-DD) or none. */
 function dateInput(testid: string, value: string | null, onchange: (v: string | null) => void): HTMLInputElement {
   const i = h("input", { type: "date", "data-testid": testid, value: value ?? "" });

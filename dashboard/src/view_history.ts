@@ -32,8 +32,7 @@ function renderHistory(ctx: Ctx): Rendered {
     if (kind === "energy") return kw === null ? null : liveJoulesPerToken(kw, t);
     return null;
   };
-  const day = (v: string | undefined): string | null => (v && /^\d{4}-\d{2}-\d{2}$/.test(v) ? v : null);
-  const from = day(P.get("from")), to = day(P.get("to"));
+  const from = dayParam(P.get("from")), to = dayParam(P.get("to"));
   const inRange = (started: string): boolean => (from === null || date10(started) >= from) && (to === null || date10(started) <= to);
   const yScale = P.get("ys") === "log" ? "log" : "lin";
   const params: Params = [["group", group], ["y", ym.key], ["tier", tier], ["at", at], ["threshold", threshold], ["source", source], ["from", from], ["to", to], ["ys", yScale]];

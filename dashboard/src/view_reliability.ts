@@ -8,8 +8,7 @@ function renderReliability(ctx: Ctx): Rendered {
   const P = route.params;
   const source = sourceOf(P.get("source"), ctx.summary, true);
   const run = P.get("run") || "all";
-  const day = (v: string | undefined): string | null => (v && /^\d{4}-\d{2}-\d{2}$/.test(v) ? v : null);
-  const from = day(P.get("from")), to = day(P.get("to"));
+  const from = dayParam(P.get("from")), to = dayParam(P.get("to"));
   const params: Params = [["source", source], ["run", run], ["from", from], ["to", to]];
   const set = setter("reliability", ctx, params);
 

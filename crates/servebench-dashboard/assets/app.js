@@ -188,6 +188,10 @@ function numberInput(testid, value, onchange, attrs = {}) {
     i.addEventListener("change", () => onchange(num(i.value)));
     return i;
 }
+/** A day parameter (`YYYY-MM-DD`), or null when missing or malformed. */
+function dayParam(v) {
+    return v !== undefined && /^\d{4}-\d{2}-\d{2}$/.test(v) ? v : null;
+}
 /** A date (YYYY-MM-DD) or none. */
 function dateInput(testid, value, onchange) {
     const i = h("input", { type: "date", "data-testid": testid, value: value ?? "" });
@@ -1343,8 +1347,7 @@ function renderHistory(ctx) {
             return kw === null ? null : liveJoulesPerToken(kw, t);
         return null;
     };
-    const day = (v) => (v && /^\d{4}-\d{2}-\d{2}$/.test(v) ? v : null);
-    const from = day(P.get("from")), to = day(P.get("to"));
+    const from = dayParam(P.get("from")), to = dayParam(P.get("to"));
     const inRange = (started) => (from === null || date10(started) >= from) && (to === null || date10(started) <= to);
     const yScale = P.get("ys") === "log" ? "log" : "lin";
     const params = [["group", group], ["y", ym.key], ["tier", tier], ["at", at], ["threshold", threshold], ["source", source], ["from", from], ["to", to], ["ys", yScale]];
@@ -1423,8 +1426,7 @@ function renderReliability(ctx) {
     const P = route.params;
     const source = sourceOf(P.get("source"), ctx.summary, true);
     const run = P.get("run") || "all";
-    const day = (v) => (v && /^\d{4}-\d{2}-\d{2}$/.test(v) ? v : null);
-    const from = day(P.get("from")), to = day(P.get("to"));
+    const from = dayParam(P.get("from")), to = dayParam(P.get("to"));
     const params = [["source", source], ["run", run], ["from", from], ["to", to]];
     const set = setter("reliability", ctx, params);
     const byConfig = new Map();
@@ -1861,8 +1863,7 @@ let globals = [];
 function globalsOf(r) {
     const theme = r.params.get("theme") === "dark" ? "dark" : "light";
     const palette = r.params.get("palette") === "contrast" ? "contrast" : "default";
-    const asof = r.params.get("asof");
-    return [["theme", theme], ["palette", palette], ["asof", asof && /^\d{4}-\d{2}-\d{2}$/.test(asof) ? asof : null]];
+    return [["theme", theme], ["palette", palette], ["asof", dayParam(r.params.get("asof"))]];
 }
 /** The day every view is shown as of, or null for the latest. */
 function asOf() {
