@@ -188,6 +188,17 @@ const shot = async (name) => {
 async function inference(step) {
   const s = await snapshot(step);
   const st = s.state;
+  // A long frontier table shows its first rows and a button for the rest: how many it
+  // showed, then all of them.
+  let capped = null;
+  const more = await page.$('[data-testid="inference-table-more"]');
+  if (more) {
+    capped = { shown: await page.$$eval('[data-testid="frontier-row"]', (els) => els.length), rest: Number(await more.getAttribute("data-rest")) };
+    await more.click();
+    await page.waitForFunction(() => !document.querySelector('[data-testid="inference-table-more"]'));
+    // Clicking scrolled the page to the button: back to the top, where the next steps point.
+    await page.evaluate(() => window.scrollTo(0, 0));
+  }
   const frontier = await rows('[data-testid="frontier-row"]',
     [["series", "data-series"], ["source", "data-source"], ["run", "data-run"], ["point", "data-point"], ["config", "data-config"], ["x", "data-x"], ["y", "data-y"], ["label", "data-label"], ["simulated", "data-simulated"], ["left_out", "data-left-out"], ["uncalibrated", "data-uncalibrated"],
       ["theory_hit", "data-theory-hit"], ["server_hit", "data-server-hit"], ["gpu_kv", "data-gpu-kv"]], ["x", "y", "theory_hit", "server_hit", "gpu_kv"]);
@@ -213,7 +224,7 @@ async function inference(step) {
     const b = document.querySelector('[data-testid="pinned"]');
     return b && !b.hidden ? b.querySelector('[data-testid="pinned-link"]')?.getAttribute("href") ?? null : null;
   });
-  return { s, fields: { group: st.group, x: st.x, y: st.y, tier: st.tier, price: st.price, source: st.source, run: st.run, prec: st.prec, hw: st.hw, engine: st.engine, frontier_only: st.frontier_only, points_drawn: drawn, frontier, evals,
+  return { s, fields: { group: st.group, x: st.x, y: st.y, tier: st.tier, price: st.price, source: st.source, run: st.run, prec: st.prec, hw: st.hw, engine: st.engine, frontier_only: st.frontier_only, points_drawn: drawn, frontier, capped, evals,
     xs: st.xs, ys: st.ys, labels: st.labels, hidden: st.hidden, q: st.q, zoom: st.zoom, pin: st.pin, axes, legend, pinned } };
 }
 
@@ -371,29 +382,22 @@ await guarded("inference", async () => {
   }
   await rec("back", hashParams(back), () => page.goto(new URL(back, base).href));
   // Hover the first drawn point (its tooltip), then click it: the pinned panel links to it.
+  // The scatter's points are drawn by the page's clouds plugin (the chart's `data.clouds`),
+  // outside Chart.js: the first point of the first cloud, where the scales put it.
   const pt = await page.evaluate(() => {
     const c = document.querySelector('[data-testid="chart-inference"]');
     const ch = window.Chart.getChart(c);
     const r = c.getBoundingClientRect();
-    for (let i = 0; i < ch.data.datasets.length; i++) {
-      const m = ch.getDatasetMeta(i);
-      if (!String(ch.data.datasets[i].label).endsWith(" frontier") && m.data.length) {
-        return { x: r.left + m.data[0].x, y: r.top + m.data[0].y, id: String(ch.data.datasets[i].data[0].p.id) };
-      }
+    for (const cl of ch.data.clouds ?? []) {
+      const d = cl.points[0];
+      if (d) return { x: r.left + ch.scales.x.getPixelForValue(d.x), y: r.top + ch.scales.y.getPixelForValue(d.y), id: String(d.p.id), conc: d.p.conc };
     }
     return null;
   });
   if (pt) {
     await page.mouse.move(pt.x, pt.y);
-    // The tooltip is up once Chart.js has active elements under the pointer.
-    await page.waitForFunction(() => {
-      const t = window.Chart.getChart(document.querySelector('[data-testid="chart-inference"]')).tooltip;
-      return (t?.getActiveElements?.() ?? []).length > 0;
-    });
-    const tooltip = await page.evaluate(() => {
-      const t = window.Chart.getChart(document.querySelector('[data-testid="chart-inference"]')).tooltip;
-      return (t?.body ?? []).flatMap((b) => b.lines);
-    });
+    await page.waitForFunction(() => !document.querySelector('[data-testid="tooltip"]')?.hidden);
+    const tooltip = await page.$$eval('[data-testid="tooltip"] li', (els) => els.map((e) => e.textContent));
     await act("pin a point", () => page.mouse.click(pt.x, pt.y), { pin: pt.id });
     const href = await page.getAttribute('[data-testid="pinned-link"]', "href").catch(() => null);
     // The pin is URL state: a fresh load of the URL shows the same pinned tooltip.
@@ -402,7 +406,7 @@ await guarded("inference", async () => {
     await page.goto(url);
     await page.waitForFunction(() => document.body.dataset.seq !== undefined && !document.querySelector('[data-testid="pinned"]')?.hidden);
     const reloaded = await page.getAttribute('[data-testid="pinned-link"]', "href").catch(() => null);
-    results.views.inference.pinned = { point: pt.id, tooltip, href, reloaded };
+    results.views.inference.pinned = { point: pt.id, conc: pt.conc, tooltip, href, reloaded };
     if (href !== `#/point/${encodeURIComponent(pt.id)}` || reloaded !== href) results.problems.push(`inference: clicking point ${pt.id} pinned ${href}, reloaded ${reloaded}`);
   }
   await shot("inference");

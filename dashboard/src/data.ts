@@ -5,24 +5,63 @@ const cache = new Map<string, Promise<unknown>>();
 
 class HttpError extends Error {}
 
-/** GET `api/v1/<path>` once. `path` may already start with `api/v1/` or `/api/v1/`. */
-function api<T>(path: string): Promise<T> {
+/** `api/v1/<path>`: `path` may already start with `api/v1/` or `/api/v1/`. */
+function apiUrl(path: string): string {
   const p = path.replace(/^\//, "");
-  const url = p.startsWith("api/v1/") ? p : `api/v1/${p}`;
+  return p.startsWith("api/v1/") ? p : `api/v1/${p}`;
+}
+
+/** GET `url`, or the API's error. */
+async function fetchOk(url: string): Promise<Response> {
+  const res = await fetch(url);
+  if (!res.ok) {
+    let msg = `${res.status} ${res.statusText}`;
+    try { msg = ((await res.json()) as { error?: string }).error ?? msg; } catch { /* not JSON */ }
+    throw new HttpError(`${url}: ${msg}`);
+  }
+  return res;
+}
+
+/** GET `api/v1/<path>` once. */
+function api<T>(path: string): Promise<T> {
+  const url = apiUrl(path);
   let r = cache.get(url);
   if (!r) {
-    r = fetch(url).then(async (res) => {
-      if (!res.ok) {
-        let msg = `${res.status} ${res.statusText}`;
-        try { msg = ((await res.json()) as { error?: string }).error ?? msg; } catch { /* not JSON */ }
-        throw new HttpError(`${url}: ${msg}`);
-      }
-      return res.json();
-    });
+    r = fetchOk(url).then((res) => res.json());
     r.catch(() => cache.delete(url));
     cache.set(url, r);
   }
   return r as Promise<T>;
+}
+
+const ARRAYS = { f64: Float64Array, u32: Uint32Array, i32: Int32Array, u8: Uint8Array } as const;
+
+/** A view read from its binary columns (`views/<slug>.bin`, docs/dashboard.md): the header's
+ * JSON and a typed array over each column, nothing copied or parsed per point. */
+async function viewBin(url: string): Promise<ViewDoc> {
+  const buf = await (await fetchOk(url)).arrayBuffer();
+  const bad = (why: string): Error => new Error(`${url}: not a view in binary columns (${why})`);
+  if (buf.byteLength < 8 || new TextDecoder().decode(new Uint8Array(buf, 0, 4)) !== "SBV1") throw bad("no SBV1 mark");
+  const len = new DataView(buf).getUint32(4, true);
+  if (8 + len > buf.byteLength) throw bad("header past the end");
+  const head = JSON.parse(new TextDecoder().decode(new Uint8Array(buf, 8, len))) as Omit<ViewDoc, "points"> & {
+    n: number; columns: { name: string; type: keyof typeof ARRAYS }[];
+    simulated: ViewDoc["points"]["simulated"]; agentic: ViewDoc["points"]["agentic"];
+  };
+  const cols: Record<string, ArrayLike<number>> = {};
+  let at = 8 + len;
+  for (const c of head.columns) {
+    const A = ARRAYS[c.type];
+    at = Math.ceil(at / 8) * 8;
+    if (!A || at + head.n * A.BYTES_PER_ELEMENT > buf.byteLength) throw bad(`column ${c.name}`);
+    cols[c.name] = new A(buf, at, head.n);
+    at += head.n * A.BYTES_PER_ELEMENT;
+  }
+  const named = (prefix: string): Record<string, ArrayLike<number>> =>
+    Object.fromEntries(Object.entries(cols).filter(([k]) => k.startsWith(prefix)).map(([k, v]) => [k.slice(prefix.length), v]));
+  const { n, columns: _, simulated, agentic, ...doc } = head;
+  return { ...doc, points: { n, id: cols.id, config: cols.config, source: cols.source, run: cols.run, conc: cols.conc, num_gpus: cols.num_gpus,
+    completed: cols.completed, failed: cols.failed, image: cols.image, metrics: named("metrics."), y: named("y."), simulated, agentic } } as ViewDoc;
 }
 
 const views = new Map<string, Promise<ViewFile>>();
@@ -42,7 +81,7 @@ function byIdOf(view: ViewFile): Map<string, ViewPoint> {
 function viewFile(path: string): Promise<ViewFile> {
   let v = views.get(path);
   if (!v) {
-    v = api<ViewDoc>(path).then(viewOf);
+    v = viewBin(apiUrl(path).replace(/\.json(\?|$)/, ".bin$1")).then(viewOf);
     v.catch(() => views.delete(path));
     views.set(path, v);
   }
@@ -59,28 +98,44 @@ function normalizeIndex(index: IndexFile): IndexFile {
   return index;
 }
 
-const METRIC_FIELDS = ["tput_per_gpu", "input_tput_per_gpu", "output_tput_per_gpu", "median_intvty", "median_ttft_ms", "median_tpot_ms",
-  "median_e2el_ms", "p99_ttft_ms", "p99_tpot_ms", "p99_e2el_ms", "measured_j_per_token"] as const;
+/** A number of a binary column: NaN is null. */
+function num0(v: number | undefined): number | null {
+  return v === undefined || Number.isNaN(v) ? null : v;
+}
 
-/** A view's points as rows, from the columns the API serves. */
+/** The `y` of a point whose library y metrics are all null (most points: no measured power). */
+const NO_Y: Record<string, number | null> = Object.freeze({});
+
+/** A view's points as rows, from the columns the API serves: one object literal per point
+ * (one shape), the metrics read straight from their columns. */
 function viewOf(doc: ViewDoc): ViewFile {
   const c = doc.points;
   const ykeys = Object.keys(c.y);
-  const col = (k: string): (number | null)[] => c.metrics[k] ?? [];
-  const cols = METRIC_FIELDS.map((k) => [k, col(k)] as const);
+  const m = (k: string): ArrayLike<number> => c.metrics[k] ?? [];
+  const [tput, inTput, outTput, intvty, ttft, tpot, e2el, p99Ttft, p99Tpot, p99E2el, jPerTok] = ["tput_per_gpu", "input_tput_per_gpu",
+    "output_tput_per_gpu", "median_intvty", "median_ttft_ms", "median_tpot_ms", "median_e2el_ms", "p99_ttft_ms", "p99_tpot_ms", "p99_e2el_ms",
+    "measured_j_per_token"].map(m);
+  const SOURCES = ["own", "reference"];
+  const anySim = Object.keys(c.simulated).length > 0, anyAgentic = Object.keys(c.agentic).length > 0;
   const points: ViewPoint[] = new Array(c.n);
   for (let i = 0; i < c.n; i++) {
-    const y: Record<string, number | null> = {};
-    for (const k of ykeys) y[k] = c.y[k][i];
+    let y = NO_Y;
+    for (const k of ykeys) {
+      const v = num0(c.y[k][i]);
+      if (v === null) continue;
+      if (y === NO_Y) y = {};
+      y[k] = v;
+    }
     const run = doc.runs[c.run[i]];
     const img = c.image[i];
-    const p = {
-      id: c.id[i], config: c.config[i], source: c.source[i], run: run.key, run_started_at: run.started_at,
-      conc: c.conc[i], num_gpus: c.num_gpus[i], completed: c.completed[i], failed: c.failed[i], image: img === null ? null : doc.images[img],
-      simulated: c.simulated[String(i)] ?? null, agentic: c.agentic[String(i)], y, detail: `points/${c.id[i]}.json`,
-    } as Record<string, unknown>;
-    for (const [k, v] of cols) p[k] = v[i] ?? null;
-    points[i] = p as unknown as ViewPoint;
+    points[i] = {
+      id: c.id[i], config: c.config[i], source: SOURCES[c.source[i]], run: run.key, run_started_at: run.started_at,
+      conc: c.conc[i], num_gpus: c.num_gpus[i], completed: num0(c.completed[i]), failed: num0(c.failed[i]), image: img < 0 ? null : doc.images[img],
+      simulated: anySim ? c.simulated[String(i)] ?? null : null, agentic: anyAgentic ? c.agentic[String(i)] : undefined, y, detail: `points/${c.id[i]}.json`,
+      tput_per_gpu: num0(tput[i]), input_tput_per_gpu: num0(inTput[i]), output_tput_per_gpu: num0(outTput[i]), median_intvty: num0(intvty[i]),
+      median_ttft_ms: num0(ttft[i]), median_tpot_ms: num0(tpot[i]), median_e2el_ms: num0(e2el[i]), p99_ttft_ms: num0(p99Ttft[i]),
+      p99_tpot_ms: num0(p99Tpot[i]), p99_e2el_ms: num0(p99E2el[i]), measured_j_per_token: num0(jPerTok[i]),
+    } as ViewPoint;
   }
   return { model: doc.model, isl: doc.isl, osl: doc.osl, configs: doc.configs, runs: doc.runs, points, evals: doc.evals };
 }

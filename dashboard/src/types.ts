@@ -213,7 +213,8 @@ interface BuildsFile {
   builds: { config_key: string; images: string[]; recipe_fingerprints: string[] }[];
 }
 
-/** `views/<slug>.json` as served: its points as columns (data.ts's viewOf makes them rows). */
+/** A view as the page reads it: `views/<slug>.bin`'s columns (data.ts's viewBin; NaN is a
+ * null number, -1 a null image, source 0 own and 1 reference; viewOf makes them rows). */
 interface ViewDoc {
   model: string;
   isl: number;
@@ -223,17 +224,17 @@ interface ViewDoc {
   images: string[];
   points: {
     n: number;
-    id: number[];
-    config: number[];
-    source: string[];
-    run: number[];
-    conc: number[];
-    num_gpus: number[];
-    completed: (number | null)[];
-    failed: (number | null)[];
-    image: (number | null)[];
-    metrics: Record<string, (number | null)[]>;
-    y: Record<string, (number | null)[]>;
+    id: ArrayLike<number>;
+    config: ArrayLike<number>;
+    source: ArrayLike<number>;
+    run: ArrayLike<number>;
+    conc: ArrayLike<number>;
+    num_gpus: ArrayLike<number>;
+    completed: ArrayLike<number>;
+    failed: ArrayLike<number>;
+    image: ArrayLike<number>;
+    metrics: Record<string, ArrayLike<number>>;
+    y: Record<string, ArrayLike<number>>;
     simulated: Record<string, NonNullable<ViewPoint["simulated"]>>;
     agentic: Record<string, NonNullable<ViewPoint["agentic"]>>;
   };

@@ -117,6 +117,9 @@ interface Datum {
 }
 
 /** The legend's id of a series: its source and key (a series' runs share it). */
+/** Frontier rows shown before "show all". */
+const FRONTIER_ROWS = 100;
+
 function legendId(s: SeriesFigures): string {
   return `${s.source}/${s.key}`;
 }
@@ -175,8 +178,14 @@ function renderInference(ctx: Ctx): Rendered {
     return { x: xv, y: yv, p, label: withLabel ? pointLabel(labels, p, view.configs[p.config]) : "" };
   };
   const datasets: ChartConfig["data"]["datasets"] = [];
-  const rows: Row[] = [];
-  const drawn: { d: Datum; front: boolean; s: SeriesFigures }[] = [];
+  // The scatter of each series with one marker style, drawn by the clouds plugin: the axes
+  // must span their points, which Chart.js does not see.
+  const cloudList: Cloud[] = [];
+  const bounds = extent();
+  const rows: (() => Row)[] = [];
+  // Each shown series' drawable points (a filter change copies none of them).
+  const drawn: { s: SeriesFigures; points: Datum[]; onF: Set<string> }[] = [];
+  let drawnCount = 0, simulated = 0;
   let missing = 0;
   const frontierState: { series: string; source: string; run: string; points: { id: string; x: number; y: number }[] }[] = [];
   const legend: { id: string; label: string; color: string; hidden: boolean; points: number }[] = [];
@@ -197,10 +206,13 @@ function renderInference(ctx: Ctx): Rendered {
     const color = colorFor.get(legendId(s)) as string;
     const ref = s.source === "reference";
     const label = s.run === null ? s.label : `${s.label} ${s.run}`;
-    data.forEach((d) => (d ? drawn.push({ d, front: onF.has(String(d.p.id)), s }) : missing++));
+    drawn.push({ s, points: data.points, onF });
+    drawnCount += data.points.length;
+    missing += data.missing;
+    simulated += data.simulated;
     const entry = legend.find((l) => l.id === legendId(s));
-    if (entry) entry.points += data.filter((d) => d !== null).length;
-    const shown = data.filter((d): d is Datum => d !== null && (!frontierOnly || onF.has(String(d.p.id))));
+    if (entry) entry.points += data.points.length;
+    const shown = frontierOnly ? data.points.filter((d) => onF.has(String(d.p.id))) : data.points;
     // Simulated points are drawn as open diamonds: their figures carry the simulator's error;
     // open triangles where no published point calibrates their kind of deployment.
     const sim = (d: Datum): boolean => d.p.simulated !== null && d.p.simulated !== undefined;
@@ -217,13 +229,11 @@ function renderInference(ctx: Ctx): Rendered {
         borderWidth: shown.map((d) => (sim(d) ? 1.5 : ref ? 1.2 : 0)),
       });
     } else {
-      // One style for the whole series: its points drawn as one path (fastPoints), Chart.js
-      // keeping their layout, hover and clicks.
-      const fast: FastStyle = { shape: style, fill: ref ? "transparent" : color, stroke: color, width: ref ? 1.2 : 0, radius: 3 };
-      datasets.push({
-        label, data: shown, pointRadius: 0, pointHitRadius: 4, pointHoverRadius: 6, borderColor: color,
-        pointStyle: style, backgroundColor: ref ? "transparent" : color, borderWidth: ref ? 1.2 : 0, fast,
-      } as ChartConfig["data"]["datasets"][number]);
+      // One style for the whole series: its points drawn, hovered and clicked by the clouds
+      // plugin, outside Chart.js (which has only the frontier lines to lay out).
+      cloudList.push({ label, style: { shape: style, fill: ref ? "transparent" : color, stroke: color, width: ref ? 1.2 : 0, radius: 3 }, points: shown });
+      if (frontierOnly) for (const d of shown) bounds.add(d);
+      else bounds.span(data.extent);
     }
     // The frontier line carries the points' labels (parallelism, concurrency).
     datasets.push({
@@ -231,23 +241,23 @@ function renderInference(ctx: Ctx): Rendered {
       borderColor: color, backgroundColor: color, borderWidth: 1.5, borderDash: ref ? [6, 4] : [],
     });
     frontierState.push({ series: s.key, source: s.source, run: runName, points: fd.map((d) => ({ id: String(d.p.id), x: d.x, y: d.y })) });
-    for (const d of fd) {
+    for (const d of fd) rows.push(() => {
       const c = view.configs[d.p.config];
       const a = d.p.agentic;
       // An agentic view also shows how each point's caches did.
       const caches = agentic ? [numCell(a?.theoretical_hit_rate ?? null, 3), numCell(a?.server_hit_rate ?? null, 3), numCell(a?.gpu_kv_usage_pct ?? null, 1)] : [];
       const cacheAttrs = agentic ? { "data-theory-hit": raw(a?.theoretical_hit_rate ?? null), "data-server-hit": raw(a?.server_hit_rate ?? null), "data-gpu-kv": raw(a?.gpu_kv_usage_pct ?? null) } : {};
-      rows.push({
+      return {
         attrs: { "data-testid": "frontier-row", "data-series": s.key, "data-source": s.source, "data-run": runName, "data-point": String(d.p.id), "data-config": c.key, "data-x": raw(d.x), "data-y": raw(d.y), "data-label": d.label, "data-simulated": d.p.simulated?.basis ?? "", "data-left-out": (d.p.simulated?.left_out ?? []).join("; "), "data-uncalibrated": d.p.simulated?.uncalibrated ?? "", ...cacheAttrs },
         cells: [label, labelOf(c, s.source), String(d.p.conc), String(d.p.num_gpus), numCell(d.x, digitsOf(xm)), numCell(d.y, digitsOf(ym)), ...caches, date10(d.p.run_started_at),
           d.p.simulated ? { text: d.p.simulated.uncalibrated ? "simulated, uncalibrated kind" : "simulated", attrs: { title: simulatedText(d.p.simulated) } } : "measured",
           { text: h("a", { href: `#/point/${encodeURIComponent(String(d.p.id))}`, "data-testid": "point-link" }, "detail") }],
-      });
-    }
+      };
+    });
   }
 
   // A pinned tooltip: the clicked point's config, kept over the chart (and in the URL) until closed.
-  const pinnedDatum = pinId ? drawn.find(({ d }) => String(d.p.id) === pinId)?.d ?? null : null;
+  const pinnedDatum = pinId ? drawn.flatMap(({ points }) => points.find((d) => String(d.p.id) === pinId) ?? [])[0] ?? null : null;
   const pinBox = h("div", { class: "pinned-tip", "data-testid": "pinned", hidden: pinnedDatum === null });
   if (pinnedDatum) {
     const c = view.configs[pinnedDatum.p.config];
@@ -257,15 +267,18 @@ function renderInference(ctx: Ctx): Rendered {
         h("li", {}, `${xm.label}: ${fmt(pinnedDatum.x, digitsOf(xm))}`), h("li", {}, `${ym.label}: ${fmt(pinnedDatum.y, digitsOf(ym))}`)),
       h("a", { href: `#/point/${encodeURIComponent(String(pinnedDatum.p.id))}`, "data-testid": "pinned-link" }, `point ${pinnedDatum.p.id} in full →`));
   }
-  const axis = (m: MetricInfo, scale: string, lim: [number, number] | null): Record<string, unknown> => ({
+  const tipOf = (d: Datum): string[] =>
+    [...describe(d.p, view.configs[d.p.config]), `${xm.label}: ${fmt(d.x, digitsOf(xm))}`, `${ym.label}: ${fmt(d.y, digitsOf(ym))}`, "click: pin this tooltip, with a link to the point"];
+  const tipBox = h("div", { class: "pinned-tip hover-tip", "data-testid": "tooltip", hidden: true });
+  const axis = (m: MetricInfo, scale: string, lim: [number, number] | null, span: [number, number] | null): Record<string, unknown> => ({
     type: scale === "log" ? "logarithmic" : "linear",
     title: { display: true, text: `${m.label}${scale === "log" ? " (log)" : ""}` },
-    ...(lim ? { min: lim[0], max: lim[1] } : {}),
+    ...(lim ? { min: lim[0], max: lim[1] } : span ? { suggestedMin: span[0], suggestedMax: span[1] } : {}),
   });
   const config: ChartConfig = {
     type: "scatter",
-    data: { datasets },
-    plugins: [fastPoints(), pointLabels(), zoomBox((z) => set("zoom", z.map((v) => Number(v.toPrecision(6))).join(","))),
+    data: { datasets, clouds: cloudList } as ChartConfig["data"],
+    plugins: [clouds<Datum>(tipBox, tipOf, (d) => set("pin", String(d.p.id))), pointLabels(), zoomBox((z) => set("zoom", z.map((v) => Number(v.toPrecision(6))).join(","))),
       pinAnchor(pinnedDatum, pinBox)],
     options: {
       parsing: false,
@@ -278,10 +291,7 @@ function renderInference(ctx: Ctx): Rendered {
           filter: (item) => !(item.dataset.label ?? "").endsWith(" frontier"),
           callbacks: {
             title: () => "",
-            label: (item: TooltipItem) => {
-              const d = item.raw as Datum;
-              return [...describe(d.p, view.configs[d.p.config]), `${xm.label}: ${fmt(d.x, digitsOf(xm))}`, `${ym.label}: ${fmt(d.y, digitsOf(ym))}`, "click: pin this tooltip, with a link to the point"];
-            },
+            label: (item: TooltipItem) => tipOf(item.raw as Datum),
           },
         },
       },
@@ -290,17 +300,18 @@ function renderInference(ctx: Ctx): Rendered {
         if (el && !zoomDragged()) set("pin", String((chart.data.datasets[el.datasetIndex].data[el.index] as unknown as Datum).p.id));
       },
       scales: {
-        x: axis(xm, xScale, zoom ? [zoom[0], zoom[1]] : null),
-        y: axis(ym, yScale, zoom ? [zoom[2], zoom[3]] : null),
+        x: axis(xm, xScale, zoom ? [zoom[0], zoom[1]] : null, bounds.x()),
+        y: axis(ym, yScale, zoom ? [zoom[2], zoom[3]] : null, bounds.y()),
       },
     },
   };
   const csv = () => ({
     header: ["point", "series", "source", "hardware", "engine", "config", "precision", "topology", "run", "run_started_at", "conc", "num_gpus", x, y, "on_frontier"],
-    rows: drawn.map(({ d, front, s }) => {
+    rows: drawn.flatMap(({ s, points, onF }) => points.map((d) => {
+      const front = onF.has(String(d.p.id));
       const c = view.configs[d.p.config];
       return [String(d.p.id), s.key, d.p.source, c.hardware, c.engine, c.key, c.precision, c.topology, d.p.run, d.p.run_started_at, d.p.conc, d.p.num_gpus, d.x, d.y, front];
-    }),
+    })),
   });
   const runs = runsOf(view);
   // The y menu in InferenceX's groups, as the library names them.
@@ -333,9 +344,8 @@ function renderInference(ctx: Ctx): Rendered {
     ym.unit === "$/M tokens" ? (tier === "custom" ? `$${price ?? "?"}/GPU-hour given. ` : `Cost tier ${tier}. `) : "",
     economic ? `Prices and all-in power: catalog ${sources.join(", ") || "n/a"}. ` : "",
     `Frontiers per ${GROUPS.find(([g]) => g === group)?.[1]}, computed by servebench's analysis library; the filters and the legend show or hide whole series. Published points are hollow with dashed frontiers, never blended with own runs; simulated points are open diamonds. Drag on the chart to zoom; labels mark frontier points.`);
-  const simulated = drawn.filter(({ d }) => d.p.simulated).length;
-  const count = h("p", { "data-testid": "inference-count", "data-value": drawn.length, "data-frontier": rows.length, "data-missing": missing, "data-simulated": simulated },
-    `${drawn.length} points drawn, ${rows.length} on frontiers`,
+  const count = h("p", { "data-testid": "inference-count", "data-value": drawnCount, "data-frontier": rows.length, "data-missing": missing, "data-simulated": simulated },
+    `${drawnCount} points drawn, ${rows.length} on frontiers`,
     simulated ? `; ${simulated} of them simulated (their tooltips and the table say what error to expect)` : "",
     missing ? `; ${missing} not drawn: they lack this metric (or the catalog lacks their accelerator's price or power${xScale === "log" || yScale === "log" ? ", or a log axis cannot show them" : ""}).` : ".");
   // Accuracy beside throughput: each eval with the point measured at the same deployment,
@@ -359,11 +369,11 @@ function renderInference(ctx: Ctx): Rendered {
   });
   const zoomReset = zoom ? h("button", { type: "button", "data-testid": "zoom-reset", onclick: () => set("zoom", null) }, "reset zoom") : null;
   const el = h("section", { "data-testid": "view-inference" }, controls,
-    h("div", { class: "chart-legend" }, chartBox("inference", config, csv, true, [zoomReset, pinBox]), legendEl),
+    h("div", { class: "chart-legend" }, chartBox("inference", config, csv, true, [zoomReset, pinBox, tipBox]), legendEl),
     note, count,
     h("h3", {}, "Frontier points"),
-    table("inference-table", [["series", "series"], ["config", "config"], ["conc", "conc"], ["gpus", "GPUs"], ["x", xm.label], ["y", ym.label],
-      ...(agentic ? [["theory", "theory hit"], ["server", "server hit"], ["kv", "GPU KV max %"]] as [string, string][] : []), ["date", "run date"], ["kind", "measured?"], ["link", ""]], rows),
+    longTable("inference-table", [["series", "series"], ["config", "config"], ["conc", "conc"], ["gpus", "GPUs"], ["x", xm.label], ["y", ym.label],
+      ...(agentic ? [["theory", "theory hit"], ["server", "server hit"], ["kv", "GPU KV max %"]] as [string, string][] : []), ["date", "run date"], ["kind", "measured?"], ["link", ""]], rows, FRONTIER_ROWS),
     h("h3", {}, "Accuracy beside throughput"),
     evals.length
       ? table("eval-table", [["config", "config"], ["run", "run"], ["conc", "conc"], ["task", "task"], ["score", "score"], ["stderr", "± s.e."], ["n", "questions"], ["threshold", "threshold"], ["verdict", "verdict"], ["x", xm.label], ["y", ym.label], ["link", ""]], evalRows)
@@ -371,26 +381,40 @@ function renderInference(ctx: Ctx): Rendered {
   return {
     el, params,
     state: {
-      group, x, y, tier, price, source, run, prec, hw, engine, frontier_only: frontierOnly, points_drawn: drawn.length, frontiers: frontierState,
+      group, x, y, tier, price, source, run, prec, hw, engine, frontier_only: frontierOnly, points_drawn: drawnCount, frontiers: frontierState,
       xs: xScale, ys: yScale, labels, hidden: [...hidden].sort(), q: query, zoom, pin: pinnedDatum ? pinId : null,
       legend: legend.map((l) => ({ id: l.id, label: l.label, hidden: l.hidden, points: l.points })),
     },
   };
 }
 
-const clouds = new WeakMap<ViewFile, Map<string, (Datum | null)[]>>();
+/** A series' points that can be drawn on the chart's axes, how many cannot (they lack the
+ * metric, or a log axis cannot show them), how many are simulated, and their extent. */
+interface Placed {
+  points: Datum[];
+  missing: number;
+  simulated: number;
+  extent: [number, number, number, number] | null;
+}
+
+const placed = new WeakMap<ViewFile, Map<string, Placed>>();
 
 /** A series' points on the chart's axes, computed once per view and axes (a filter change
  * redraws them without recomputing them). */
-function cloudOf(view: ViewFile, key: string, make: () => (Datum | null)[]): (Datum | null)[] {
-  let m = clouds.get(view);
+function cloudOf(view: ViewFile, key: string, make: () => (Datum | null)[]): Placed {
+  let m = placed.get(view);
   if (!m) {
     m = new Map();
-    clouds.set(view, m);
+    placed.set(view, m);
   }
   let d = m.get(key);
   if (!d) {
-    d = make();
+    const all = make();
+    const points = all.filter((p): p is Datum => p !== null);
+    const e = extent();
+    for (const p of points) e.add(p);
+    const [x, y] = [e.x(), e.y()];
+    d = { points, missing: all.length - points.length, simulated: points.filter((p) => p.p.simulated).length, extent: x && y ? [x[0], x[1], y[0], y[1]] : null };
     m.set(key, d);
   }
   return d;

@@ -38,11 +38,23 @@ function h(tag, attrs = {}, ...children) {
             e.append(c);
     return e;
 }
+const formats = new Map();
+/** An en-US number format, made once: `toLocaleString` with options builds one per call
+ * (10,000 table cells: half a second). */
+function formatOf(min, max) {
+    const k = `${min}:${max}`;
+    let f = formats.get(k);
+    if (!f) {
+        f = new Intl.NumberFormat("en-US", { minimumFractionDigits: min, maximumFractionDigits: max });
+        formats.set(k, f);
+    }
+    return f;
+}
 /** A number for people: n/a when missing, `digits` significant-ish decimals. */
 function fmt(v, digits = 1) {
     if (v === null || v === undefined || !Number.isFinite(v))
         return "n/a";
-    return v.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
+    return formatOf(digits, digits).format(v);
 }
 /** A measured number for people: at most 4 significant digits (integers whole), thousands
  * separated, n/a when missing. */
@@ -50,10 +62,10 @@ function fmtSig(v) {
     if (v === null || v === undefined || !Number.isFinite(v))
         return "n/a";
     if (Number.isInteger(v))
-        return v.toLocaleString("en-US");
+        return formatOf(0, 0).format(v);
     const a = Math.abs(v);
     const digits = a >= 1000 ? 1 : a >= 100 ? 2 : a >= 1 ? 3 : a >= 0.01 ? 4 : 6;
-    return v.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: 0 });
+    return formatOf(0, digits).format(v);
 }
 /** Full precision for data attributes (empty when missing). */
 function raw(v) {
@@ -87,7 +99,10 @@ function deploymentExtras(d) {
 }
 function table(testid, columns, rows) {
     const head = h("tr", {}, ...columns.map(([, label]) => h("th", {}, label)));
-    const body = rows.map((r) => h("tr", r.attrs, ...r.cells.map((c, i) => {
+    return h("table", { "data-testid": testid, class: "data" }, h("thead", {}, head), h("tbody", {}, ...rows.map((r) => tableRow(columns, r))));
+}
+function tableRow(columns, r) {
+    return h("tr", r.attrs, ...r.cells.map((c, i) => {
         const cell = typeof c === "string" ? { text: c } : c;
         const a = { "data-col": columns[i][0], ...cell.attrs };
         if (cell.value !== undefined) {
@@ -95,8 +110,23 @@ function table(testid, columns, rows) {
             a.class = "num";
         }
         return h("td", a, cell.text);
-    })));
-    return h("table", { "data-testid": testid, class: "data" }, h("thead", {}, head), h("tbody", {}, ...body));
+    }));
+}
+/** A table of the first `first` of `rows` (each made when shown) and a button that adds the
+ * rest: a view of 100,000 points has some 10,000 frontier points, and laying out their rows
+ * took longer than drawing the chart. */
+function longTable(testid, columns, rows, first) {
+    const t = table(testid, columns, rows.slice(0, first).map((r) => r()));
+    if (rows.length <= first)
+        return t;
+    const more = h("button", {
+        type: "button", "data-testid": `${testid}-more`, "data-rest": rows.length - first,
+        onclick: () => {
+            t.tBodies[0].append(...rows.slice(first).map((r) => tableRow(columns, r())));
+            more.remove();
+        },
+    }, `show all ${rows.length} rows (${rows.length - first} more)`);
+    return h("div", {}, t, more);
 }
 function csvText(header, rows) {
     const q = (v) => {
@@ -210,27 +240,61 @@ function checks(testid, all, ticked, onchange) {
 const cache = new Map();
 class HttpError extends Error {
 }
-/** GET `api/v1/<path>` once. `path` may already start with `api/v1/` or `/api/v1/`. */
-function api(path) {
+/** `api/v1/<path>`: `path` may already start with `api/v1/` or `/api/v1/`. */
+function apiUrl(path) {
     const p = path.replace(/^\//, "");
-    const url = p.startsWith("api/v1/") ? p : `api/v1/${p}`;
+    return p.startsWith("api/v1/") ? p : `api/v1/${p}`;
+}
+/** GET `url`, or the API's error. */
+async function fetchOk(url) {
+    const res = await fetch(url);
+    if (!res.ok) {
+        let msg = `${res.status} ${res.statusText}`;
+        try {
+            msg = (await res.json()).error ?? msg;
+        }
+        catch { /* not JSON */ }
+        throw new HttpError(`${url}: ${msg}`);
+    }
+    return res;
+}
+/** GET `api/v1/<path>` once. */
+function api(path) {
+    const url = apiUrl(path);
     let r = cache.get(url);
     if (!r) {
-        r = fetch(url).then(async (res) => {
-            if (!res.ok) {
-                let msg = `${res.status} ${res.statusText}`;
-                try {
-                    msg = (await res.json()).error ?? msg;
-                }
-                catch { /* not JSON */ }
-                throw new HttpError(`${url}: ${msg}`);
-            }
-            return res.json();
-        });
+        r = fetchOk(url).then((res) => res.json());
         r.catch(() => cache.delete(url));
         cache.set(url, r);
     }
     return r;
+}
+const ARRAYS = { f64: Float64Array, u32: Uint32Array, i32: Int32Array, u8: Uint8Array };
+/** A view read from its binary columns (`views/<slug>.bin`, docs/dashboard.md): the header's
+ * JSON and a typed array over each column, nothing copied or parsed per point. */
+async function viewBin(url) {
+    const buf = await (await fetchOk(url)).arrayBuffer();
+    const bad = (why) => new Error(`${url}: not a view in binary columns (${why})`);
+    if (buf.byteLength < 8 || new TextDecoder().decode(new Uint8Array(buf, 0, 4)) !== "SBV1")
+        throw bad("no SBV1 mark");
+    const len = new DataView(buf).getUint32(4, true);
+    if (8 + len > buf.byteLength)
+        throw bad("header past the end");
+    const head = JSON.parse(new TextDecoder().decode(new Uint8Array(buf, 8, len)));
+    const cols = {};
+    let at = 8 + len;
+    for (const c of head.columns) {
+        const A = ARRAYS[c.type];
+        at = Math.ceil(at / 8) * 8;
+        if (!A || at + head.n * A.BYTES_PER_ELEMENT > buf.byteLength)
+            throw bad(`column ${c.name}`);
+        cols[c.name] = new A(buf, at, head.n);
+        at += head.n * A.BYTES_PER_ELEMENT;
+    }
+    const named = (prefix) => Object.fromEntries(Object.entries(cols).filter(([k]) => k.startsWith(prefix)).map(([k, v]) => [k.slice(prefix.length), v]));
+    const { n, columns: _, simulated, agentic, ...doc } = head;
+    return { ...doc, points: { n, id: cols.id, config: cols.config, source: cols.source, run: cols.run, conc: cols.conc, num_gpus: cols.num_gpus,
+            completed: cols.completed, failed: cols.failed, image: cols.image, metrics: named("metrics."), y: named("y."), simulated, agentic } };
 }
 const views = new Map();
 const ids = new WeakMap();
@@ -247,7 +311,7 @@ function byIdOf(view) {
 function viewFile(path) {
     let v = views.get(path);
     if (!v) {
-        v = api(path).then(viewOf);
+        v = viewBin(apiUrl(path).replace(/\.json(\?|$)/, ".bin$1")).then(viewOf);
         v.catch(() => views.delete(path));
         views.set(path, v);
     }
@@ -262,29 +326,44 @@ function normalizeIndex(index) {
     index.hardware ?? (index.hardware = []);
     return index;
 }
-const METRIC_FIELDS = ["tput_per_gpu", "input_tput_per_gpu", "output_tput_per_gpu", "median_intvty", "median_ttft_ms", "median_tpot_ms",
-    "median_e2el_ms", "p99_ttft_ms", "p99_tpot_ms", "p99_e2el_ms", "measured_j_per_token"];
-/** A view's points as rows, from the columns the API serves. */
+/** A number of a binary column: NaN is null. */
+function num0(v) {
+    return v === undefined || Number.isNaN(v) ? null : v;
+}
+/** The `y` of a point whose library y metrics are all null (most points: no measured power). */
+const NO_Y = Object.freeze({});
+/** A view's points as rows, from the columns the API serves: one object literal per point
+ * (one shape), the metrics read straight from their columns. */
 function viewOf(doc) {
     const c = doc.points;
     const ykeys = Object.keys(c.y);
-    const col = (k) => c.metrics[k] ?? [];
-    const cols = METRIC_FIELDS.map((k) => [k, col(k)]);
+    const m = (k) => c.metrics[k] ?? [];
+    const [tput, inTput, outTput, intvty, ttft, tpot, e2el, p99Ttft, p99Tpot, p99E2el, jPerTok] = ["tput_per_gpu", "input_tput_per_gpu",
+        "output_tput_per_gpu", "median_intvty", "median_ttft_ms", "median_tpot_ms", "median_e2el_ms", "p99_ttft_ms", "p99_tpot_ms", "p99_e2el_ms",
+        "measured_j_per_token"].map(m);
+    const SOURCES = ["own", "reference"];
+    const anySim = Object.keys(c.simulated).length > 0, anyAgentic = Object.keys(c.agentic).length > 0;
     const points = new Array(c.n);
     for (let i = 0; i < c.n; i++) {
-        const y = {};
-        for (const k of ykeys)
-            y[k] = c.y[k][i];
+        let y = NO_Y;
+        for (const k of ykeys) {
+            const v = num0(c.y[k][i]);
+            if (v === null)
+                continue;
+            if (y === NO_Y)
+                y = {};
+            y[k] = v;
+        }
         const run = doc.runs[c.run[i]];
         const img = c.image[i];
-        const p = {
-            id: c.id[i], config: c.config[i], source: c.source[i], run: run.key, run_started_at: run.started_at,
-            conc: c.conc[i], num_gpus: c.num_gpus[i], completed: c.completed[i], failed: c.failed[i], image: img === null ? null : doc.images[img],
-            simulated: c.simulated[String(i)] ?? null, agentic: c.agentic[String(i)], y, detail: `points/${c.id[i]}.json`,
+        points[i] = {
+            id: c.id[i], config: c.config[i], source: SOURCES[c.source[i]], run: run.key, run_started_at: run.started_at,
+            conc: c.conc[i], num_gpus: c.num_gpus[i], completed: num0(c.completed[i]), failed: num0(c.failed[i]), image: img < 0 ? null : doc.images[img],
+            simulated: anySim ? c.simulated[String(i)] ?? null : null, agentic: anyAgentic ? c.agentic[String(i)] : undefined, y, detail: `points/${c.id[i]}.json`,
+            tput_per_gpu: num0(tput[i]), input_tput_per_gpu: num0(inTput[i]), output_tput_per_gpu: num0(outTput[i]), median_intvty: num0(intvty[i]),
+            median_ttft_ms: num0(ttft[i]), median_tpot_ms: num0(tpot[i]), median_e2el_ms: num0(e2el[i]), p99_ttft_ms: num0(p99Ttft[i]),
+            p99_tpot_ms: num0(p99Tpot[i]), p99_e2el_ms: num0(p99E2el[i]), measured_j_per_token: num0(jPerTok[i]),
         };
-        for (const [k, v] of cols)
-            p[k] = v[i] ?? null;
-        points[i] = p;
     }
     return { model: doc.model, isl: doc.isl, osl: doc.osl, configs: doc.configs, runs: doc.runs, points, evals: doc.evals };
 }
@@ -628,52 +707,103 @@ function pinAnchor(d, box) {
         },
     };
 }
-/**
- * Draws the points of every dataset that carries a `fast` style as one path per dataset,
- * where Chart.js would fill and stroke each point apart (100,000 points: a tenth of the time).
- * Chart.js still lays the points out (their elements answer hover and clicks, with
- * `pointRadius` 0 and a hit radius) and draws the hovered one.
- */
-function fastPoints() {
+/** The smallest and largest x and y of the points added. */
+function extent() {
+    let x0 = Infinity, x1 = -Infinity, y0 = Infinity, y1 = -Infinity;
+    const add = (d) => {
+        if (d.x < x0)
+            x0 = d.x;
+        if (d.x > x1)
+            x1 = d.x;
+        if (d.y < y0)
+            y0 = d.y;
+        if (d.y > y1)
+            y1 = d.y;
+    };
     return {
-        id: "fastPoints",
+        add,
+        span: (e) => {
+            if (e) {
+                add({ x: e[0], y: e[2] });
+                add({ x: e[1], y: e[3] });
+            }
+        },
+        x: () => (x0 <= x1 ? [x0, x1] : null),
+        y: () => (y0 <= y1 ? [y0, y1] : null),
+    };
+}
+/** The clouds of a chart (`data.clouds`), numbered. */
+function cloudsOf(chart) {
+    return (chart.data.clouds ?? []).map((c, i) => ({ i, c }));
+}
+/**
+ * Draws the chart's clouds (`data.clouds`: each series' points with one marker style) and
+ * answers hover and clicks on them itself: Chart.js never holds them. An element per point
+ * made 100,000 points take half a second per draw; here they are two arrays of pixels.
+ * `tip` writes a point's tooltip (shown in `box`), `pick` takes a click on one.
+ */
+function clouds(box, tip, pick) {
+    let pixels = [];
+    let pixelsKey = "";
+    let hover = null;
+    const HIT = 5;
+    const place = (shown, chart) => shown.map(({ i, c: cl }) => {
+        const sx = chart.scales.x, sy = chart.scales.y;
+        const n = cl.points.length, px = new Float32Array(n), py = new Float32Array(n);
+        for (let j = 0; j < n; j++) {
+            px[j] = sx.getPixelForValue(cl.points[j].x);
+            py[j] = sy.getPixelForValue(cl.points[j].y);
+        }
+        return { i, c: cl, px, py };
+    });
+    const nearest = (x, y) => {
+        let best = null, bd = HIT * HIT;
+        for (const { i, px, py } of pixels) {
+            for (let j = 0; j < px.length; j++) {
+                const dx = px[j] - x, dy = py[j] - y, d = dx * dx + dy * dy;
+                if (d <= bd) {
+                    bd = d;
+                    best = { cloud: i, index: j, px: px[j], py: py[j] };
+                }
+            }
+        }
+        return best;
+    };
+    const show = (chart, hit) => {
+        hover = hit;
+        if (!hit) {
+            box.hidden = true;
+            return;
+        }
+        const d = pixels.find((p) => p.i === hit.cloud)?.c.points[hit.index];
+        box.replaceChildren(h("ul", {}, ...tip(d).map((l) => h("li", {}, l))));
+        box.hidden = false;
+        box.style.left = `${Math.min(Math.max(hit.px + 10, 0), chart.width - 260)}px`;
+        box.style.top = `${Math.max(hit.py < chart.height / 2 ? hit.py + 10 : hit.py - box.offsetHeight - 10, 0)}px`;
+    };
+    return {
+        id: "clouds",
         beforeDatasetsDraw(chart) {
-            const c = chart.ctx, a = chart.chartArea;
+            const c = chart.ctx, a = chart.chartArea, sx = chart.scales.x, sy = chart.scales.y;
+            // Positions change with the scales, the area and the clouds shown, not with a hover.
+            const shown = cloudsOf(chart);
+            const key = [sx.min, sx.max, sy.min, sy.max, a.left, a.right, a.top, a.bottom, ...shown.map(({ i }) => i)].join(",");
+            if (key !== pixelsKey || shown.some(({ c: cl }, k) => pixels[k]?.c !== cl))
+                pixels = place(shown, chart);
+            pixelsKey = key;
             c.save();
             c.beginPath();
             c.rect(a.left, a.top, a.right - a.left, a.bottom - a.top);
             c.clip();
-            chart.data.datasets.forEach((ds, i) => {
-                const f = ds.fast;
-                if (!f || !chart.isDatasetVisible(i))
-                    return;
-                const r = f.radius;
+            // One path per cloud (filled and stroked once), not a fill per point.
+            for (const { c: cl, px, py } of pixels) {
+                const f = cl.style, r = f.radius;
                 c.beginPath();
-                for (const el of chart.getDatasetMeta(i).data) {
-                    const { x, y } = el;
+                for (let j = 0; j < px.length; j++) {
+                    const x = px[j], y = py[j];
                     if (x < a.left - r || x > a.right + r || y < a.top - r || y > a.bottom + r)
                         continue;
-                    switch (f.shape) {
-                        case "rect":
-                            c.rect(x - r, y - r, 2 * r, 2 * r);
-                            break;
-                        case "rectRot":
-                            c.moveTo(x, y - r);
-                            c.lineTo(x + r, y);
-                            c.lineTo(x, y + r);
-                            c.lineTo(x - r, y);
-                            c.closePath();
-                            break;
-                        case "triangle":
-                            c.moveTo(x, y - r);
-                            c.lineTo(x + r * 0.866, y + r * 0.5);
-                            c.lineTo(x - r * 0.866, y + r * 0.5);
-                            c.closePath();
-                            break;
-                        default:
-                            c.moveTo(x + r, y);
-                            c.arc(x, y, r, 0, 2 * Math.PI);
-                    }
+                    markPath(c, f.shape, x, y, r);
                 }
                 if (f.fill !== "transparent") {
                     c.fillStyle = f.fill;
@@ -684,10 +814,65 @@ function fastPoints() {
                     c.lineWidth = f.width;
                     c.stroke();
                 }
-            });
+            }
+            if (hover) {
+                const cl = pixels.find((p) => p.i === hover?.cloud)?.c;
+                if (cl) {
+                    c.beginPath();
+                    markPath(c, cl.style.shape, hover.px, hover.py, 6);
+                    c.fillStyle = cl.style.stroke;
+                    c.fill();
+                }
+            }
             c.restore();
         },
+        afterEvent(chart, args) {
+            const e = args.event;
+            if (e.type === "mouseout") {
+                if (hover) {
+                    show(chart, null);
+                    args.changed = true;
+                }
+            }
+            else if (e.type === "mousemove") {
+                const hit = nearest(e.x, e.y);
+                if (hit?.cloud !== hover?.cloud || hit?.index !== hover?.index) {
+                    show(chart, hit);
+                    args.changed = true;
+                }
+            }
+            else if (e.type === "click" && !zoomDragged()) {
+                const hit = nearest(e.x, e.y);
+                const d = hit && pixels.find((p) => p.i === hit.cloud)?.c.points[hit.index];
+                if (d)
+                    pick(d);
+            }
+        },
     };
+}
+/** Adds a marker of `shape` at (x, y) to the current path. */
+function markPath(c, shape, x, y, r) {
+    switch (shape) {
+        case "rect":
+            c.rect(x - r, y - r, 2 * r, 2 * r);
+            break;
+        case "rectRot":
+            c.moveTo(x, y - r);
+            c.lineTo(x + r, y);
+            c.lineTo(x, y + r);
+            c.lineTo(x - r, y);
+            c.closePath();
+            break;
+        case "triangle":
+            c.moveTo(x, y - r);
+            c.lineTo(x + r * 0.866, y + r * 0.5);
+            c.lineTo(x - r * 0.866, y + r * 0.5);
+            c.closePath();
+            break;
+        default:
+            c.moveTo(x + r, y);
+            c.arc(x, y, r, 0, 2 * Math.PI);
+    }
 }
 // #/inference: every point of the view and the frontiers of the chosen grouping (InferenceMAX's
 // hardware keys by default), as the Rust library computed them (figures/<slug>/<group>.json).
@@ -786,6 +971,8 @@ function simulatedText(e) {
     return `simulated: expect the ${e.basis} error (${pct(e.within_35)} within ±35%, median ${pct(e.median_tput_error)} tok/s/GPU, ${pct(e.median_interactivity_error)} tok/s/user)${left}${uncal}`;
 }
 /** The legend's id of a series: its source and key (a series' runs share it). */
+/** Frontier rows shown before "show all". */
+const FRONTIER_ROWS = 100;
 function legendId(s) {
     return `${s.source}/${s.key}`;
 }
@@ -844,8 +1031,14 @@ function renderInference(ctx) {
         return { x: xv, y: yv, p, label: withLabel ? pointLabel(labels, p, view.configs[p.config]) : "" };
     };
     const datasets = [];
+    // The scatter of each series with one marker style, drawn by the clouds plugin: the axes
+    // must span their points, which Chart.js does not see.
+    const cloudList = [];
+    const bounds = extent();
     const rows = [];
+    // Each shown series' drawable points (a filter change copies none of them).
     const drawn = [];
+    let drawnCount = 0, simulated = 0;
     let missing = 0;
     const frontierState = [];
     const legend = [];
@@ -867,11 +1060,14 @@ function renderInference(ctx) {
         const color = colorFor.get(legendId(s));
         const ref = s.source === "reference";
         const label = s.run === null ? s.label : `${s.label} ${s.run}`;
-        data.forEach((d) => (d ? drawn.push({ d, front: onF.has(String(d.p.id)), s }) : missing++));
+        drawn.push({ s, points: data.points, onF });
+        drawnCount += data.points.length;
+        missing += data.missing;
+        simulated += data.simulated;
         const entry = legend.find((l) => l.id === legendId(s));
         if (entry)
-            entry.points += data.filter((d) => d !== null).length;
-        const shown = data.filter((d) => d !== null && (!frontierOnly || onF.has(String(d.p.id))));
+            entry.points += data.points.length;
+        const shown = frontierOnly ? data.points.filter((d) => onF.has(String(d.p.id))) : data.points;
         // Simulated points are drawn as open diamonds: their figures carry the simulator's error;
         // open triangles where no published point calibrates their kind of deployment.
         const sim = (d) => d.p.simulated !== null && d.p.simulated !== undefined;
@@ -889,13 +1085,14 @@ function renderInference(ctx) {
             });
         }
         else {
-            // One style for the whole series: its points drawn as one path (fastPoints), Chart.js
-            // keeping their layout, hover and clicks.
-            const fast = { shape: style, fill: ref ? "transparent" : color, stroke: color, width: ref ? 1.2 : 0, radius: 3 };
-            datasets.push({
-                label, data: shown, pointRadius: 0, pointHitRadius: 4, pointHoverRadius: 6, borderColor: color,
-                pointStyle: style, backgroundColor: ref ? "transparent" : color, borderWidth: ref ? 1.2 : 0, fast,
-            });
+            // One style for the whole series: its points drawn, hovered and clicked by the clouds
+            // plugin, outside Chart.js (which has only the frontier lines to lay out).
+            cloudList.push({ label, style: { shape: style, fill: ref ? "transparent" : color, stroke: color, width: ref ? 1.2 : 0, radius: 3 }, points: shown });
+            if (frontierOnly)
+                for (const d of shown)
+                    bounds.add(d);
+            else
+                bounds.span(data.extent);
         }
         // The frontier line carries the points' labels (parallelism, concurrency).
         datasets.push({
@@ -903,36 +1100,39 @@ function renderInference(ctx) {
             borderColor: color, backgroundColor: color, borderWidth: 1.5, borderDash: ref ? [6, 4] : [],
         });
         frontierState.push({ series: s.key, source: s.source, run: runName, points: fd.map((d) => ({ id: String(d.p.id), x: d.x, y: d.y })) });
-        for (const d of fd) {
-            const c = view.configs[d.p.config];
-            const a = d.p.agentic;
-            // An agentic view also shows how each point's caches did.
-            const caches = agentic ? [numCell(a?.theoretical_hit_rate ?? null, 3), numCell(a?.server_hit_rate ?? null, 3), numCell(a?.gpu_kv_usage_pct ?? null, 1)] : [];
-            const cacheAttrs = agentic ? { "data-theory-hit": raw(a?.theoretical_hit_rate ?? null), "data-server-hit": raw(a?.server_hit_rate ?? null), "data-gpu-kv": raw(a?.gpu_kv_usage_pct ?? null) } : {};
-            rows.push({
-                attrs: { "data-testid": "frontier-row", "data-series": s.key, "data-source": s.source, "data-run": runName, "data-point": String(d.p.id), "data-config": c.key, "data-x": raw(d.x), "data-y": raw(d.y), "data-label": d.label, "data-simulated": d.p.simulated?.basis ?? "", "data-left-out": (d.p.simulated?.left_out ?? []).join("; "), "data-uncalibrated": d.p.simulated?.uncalibrated ?? "", ...cacheAttrs },
-                cells: [label, labelOf(c, s.source), String(d.p.conc), String(d.p.num_gpus), numCell(d.x, digitsOf(xm)), numCell(d.y, digitsOf(ym)), ...caches, date10(d.p.run_started_at),
-                    d.p.simulated ? { text: d.p.simulated.uncalibrated ? "simulated, uncalibrated kind" : "simulated", attrs: { title: simulatedText(d.p.simulated) } } : "measured",
-                    { text: h("a", { href: `#/point/${encodeURIComponent(String(d.p.id))}`, "data-testid": "point-link" }, "detail") }],
+        for (const d of fd)
+            rows.push(() => {
+                const c = view.configs[d.p.config];
+                const a = d.p.agentic;
+                // An agentic view also shows how each point's caches did.
+                const caches = agentic ? [numCell(a?.theoretical_hit_rate ?? null, 3), numCell(a?.server_hit_rate ?? null, 3), numCell(a?.gpu_kv_usage_pct ?? null, 1)] : [];
+                const cacheAttrs = agentic ? { "data-theory-hit": raw(a?.theoretical_hit_rate ?? null), "data-server-hit": raw(a?.server_hit_rate ?? null), "data-gpu-kv": raw(a?.gpu_kv_usage_pct ?? null) } : {};
+                return {
+                    attrs: { "data-testid": "frontier-row", "data-series": s.key, "data-source": s.source, "data-run": runName, "data-point": String(d.p.id), "data-config": c.key, "data-x": raw(d.x), "data-y": raw(d.y), "data-label": d.label, "data-simulated": d.p.simulated?.basis ?? "", "data-left-out": (d.p.simulated?.left_out ?? []).join("; "), "data-uncalibrated": d.p.simulated?.uncalibrated ?? "", ...cacheAttrs },
+                    cells: [label, labelOf(c, s.source), String(d.p.conc), String(d.p.num_gpus), numCell(d.x, digitsOf(xm)), numCell(d.y, digitsOf(ym)), ...caches, date10(d.p.run_started_at),
+                        d.p.simulated ? { text: d.p.simulated.uncalibrated ? "simulated, uncalibrated kind" : "simulated", attrs: { title: simulatedText(d.p.simulated) } } : "measured",
+                        { text: h("a", { href: `#/point/${encodeURIComponent(String(d.p.id))}`, "data-testid": "point-link" }, "detail") }],
+                };
             });
-        }
     }
     // A pinned tooltip: the clicked point's config, kept over the chart (and in the URL) until closed.
-    const pinnedDatum = pinId ? drawn.find(({ d }) => String(d.p.id) === pinId)?.d ?? null : null;
+    const pinnedDatum = pinId ? drawn.flatMap(({ points }) => points.find((d) => String(d.p.id) === pinId) ?? [])[0] ?? null : null;
     const pinBox = h("div", { class: "pinned-tip", "data-testid": "pinned", hidden: pinnedDatum === null });
     if (pinnedDatum) {
         const c = view.configs[pinnedDatum.p.config];
         pinBox.append(h("button", { type: "button", class: "close", "data-testid": "unpin", "aria-label": "unpin", onclick: () => set("pin", null) }, "×"), h("ul", {}, ...describe(pinnedDatum.p, c).map((l) => h("li", {}, l)), h("li", {}, `${xm.label}: ${fmt(pinnedDatum.x, digitsOf(xm))}`), h("li", {}, `${ym.label}: ${fmt(pinnedDatum.y, digitsOf(ym))}`)), h("a", { href: `#/point/${encodeURIComponent(String(pinnedDatum.p.id))}`, "data-testid": "pinned-link" }, `point ${pinnedDatum.p.id} in full →`));
     }
-    const axis = (m, scale, lim) => ({
+    const tipOf = (d) => [...describe(d.p, view.configs[d.p.config]), `${xm.label}: ${fmt(d.x, digitsOf(xm))}`, `${ym.label}: ${fmt(d.y, digitsOf(ym))}`, "click: pin this tooltip, with a link to the point"];
+    const tipBox = h("div", { class: "pinned-tip hover-tip", "data-testid": "tooltip", hidden: true });
+    const axis = (m, scale, lim, span) => ({
         type: scale === "log" ? "logarithmic" : "linear",
         title: { display: true, text: `${m.label}${scale === "log" ? " (log)" : ""}` },
-        ...(lim ? { min: lim[0], max: lim[1] } : {}),
+        ...(lim ? { min: lim[0], max: lim[1] } : span ? { suggestedMin: span[0], suggestedMax: span[1] } : {}),
     });
     const config = {
         type: "scatter",
-        data: { datasets },
-        plugins: [fastPoints(), pointLabels(), zoomBox((z) => set("zoom", z.map((v) => Number(v.toPrecision(6))).join(","))),
+        data: { datasets, clouds: cloudList },
+        plugins: [clouds(tipBox, tipOf, (d) => set("pin", String(d.p.id))), pointLabels(), zoomBox((z) => set("zoom", z.map((v) => Number(v.toPrecision(6))).join(","))),
             pinAnchor(pinnedDatum, pinBox)],
         options: {
             parsing: false,
@@ -945,10 +1145,7 @@ function renderInference(ctx) {
                     filter: (item) => !(item.dataset.label ?? "").endsWith(" frontier"),
                     callbacks: {
                         title: () => "",
-                        label: (item) => {
-                            const d = item.raw;
-                            return [...describe(d.p, view.configs[d.p.config]), `${xm.label}: ${fmt(d.x, digitsOf(xm))}`, `${ym.label}: ${fmt(d.y, digitsOf(ym))}`, "click: pin this tooltip, with a link to the point"];
-                        },
+                        label: (item) => tipOf(item.raw),
                     },
                 },
             },
@@ -958,17 +1155,18 @@ function renderInference(ctx) {
                     set("pin", String(chart.data.datasets[el.datasetIndex].data[el.index].p.id));
             },
             scales: {
-                x: axis(xm, xScale, zoom ? [zoom[0], zoom[1]] : null),
-                y: axis(ym, yScale, zoom ? [zoom[2], zoom[3]] : null),
+                x: axis(xm, xScale, zoom ? [zoom[0], zoom[1]] : null, bounds.x()),
+                y: axis(ym, yScale, zoom ? [zoom[2], zoom[3]] : null, bounds.y()),
             },
         },
     };
     const csv = () => ({
         header: ["point", "series", "source", "hardware", "engine", "config", "precision", "topology", "run", "run_started_at", "conc", "num_gpus", x, y, "on_frontier"],
-        rows: drawn.map(({ d, front, s }) => {
+        rows: drawn.flatMap(({ s, points, onF }) => points.map((d) => {
+            const front = onF.has(String(d.p.id));
             const c = view.configs[d.p.config];
             return [String(d.p.id), s.key, d.p.source, c.hardware, c.engine, c.key, c.precision, c.topology, d.p.run, d.p.run_started_at, d.p.conc, d.p.num_gpus, d.x, d.y, front];
-        }),
+        })),
     });
     const runs = runsOf(view);
     // The y menu in InferenceX's groups, as the library names them.
@@ -982,8 +1180,7 @@ function renderInference(ctx) {
     const sources = sorted(shownSeries.flatMap((s) => hardwareOf(ctx.index, s.hardware)?.sources?.map((x) => `${x.id} (${x.date})`) ?? []));
     const economic = ym.unit !== "tok/s/GPU" && !ym.key.startsWith("measured");
     const note = h("p", { class: "note" }, ym.unit === "$/M tokens" ? (tier === "custom" ? `$${price ?? "?"}/GPU-hour given. ` : `Cost tier ${tier}. `) : "", economic ? `Prices and all-in power: catalog ${sources.join(", ") || "n/a"}. ` : "", `Frontiers per ${GROUPS.find(([g]) => g === group)?.[1]}, computed by servebench's analysis library; the filters and the legend show or hide whole series. Published points are hollow with dashed frontiers, never blended with own runs; simulated points are open diamonds. Drag on the chart to zoom; labels mark frontier points.`);
-    const simulated = drawn.filter(({ d }) => d.p.simulated).length;
-    const count = h("p", { "data-testid": "inference-count", "data-value": drawn.length, "data-frontier": rows.length, "data-missing": missing, "data-simulated": simulated }, `${drawn.length} points drawn, ${rows.length} on frontiers`, simulated ? `; ${simulated} of them simulated (their tooltips and the table say what error to expect)` : "", missing ? `; ${missing} not drawn: they lack this metric (or the catalog lacks their accelerator's price or power${xScale === "log" || yScale === "log" ? ", or a log axis cannot show them" : ""}).` : ".");
+    const count = h("p", { "data-testid": "inference-count", "data-value": drawnCount, "data-frontier": rows.length, "data-missing": missing, "data-simulated": simulated }, `${drawnCount} points drawn, ${rows.length} on frontiers`, simulated ? `; ${simulated} of them simulated (their tooltips and the table say what error to expect)` : "", missing ? `; ${missing} not drawn: they lack this metric (or the catalog lacks their accelerator's price or power${xScale === "log" || yScale === "log" ? ", or a log axis cannot show them" : ""}).` : ".");
     // Accuracy beside throughput: each eval with the point measured at the same deployment,
     // concurrency and run, read on the chart's axes.
     const configByKey = new Map(view.configs.map((c) => [c.key, c]));
@@ -1004,31 +1201,37 @@ function renderInference(ctx) {
         };
     });
     const zoomReset = zoom ? h("button", { type: "button", "data-testid": "zoom-reset", onclick: () => set("zoom", null) }, "reset zoom") : null;
-    const el = h("section", { "data-testid": "view-inference" }, controls, h("div", { class: "chart-legend" }, chartBox("inference", config, csv, true, [zoomReset, pinBox]), legendEl), note, count, h("h3", {}, "Frontier points"), table("inference-table", [["series", "series"], ["config", "config"], ["conc", "conc"], ["gpus", "GPUs"], ["x", xm.label], ["y", ym.label],
-        ...(agentic ? [["theory", "theory hit"], ["server", "server hit"], ["kv", "GPU KV max %"]] : []), ["date", "run date"], ["kind", "measured?"], ["link", ""]], rows), h("h3", {}, "Accuracy beside throughput"), evals.length
+    const el = h("section", { "data-testid": "view-inference" }, controls, h("div", { class: "chart-legend" }, chartBox("inference", config, csv, true, [zoomReset, pinBox, tipBox]), legendEl), note, count, h("h3", {}, "Frontier points"), longTable("inference-table", [["series", "series"], ["config", "config"], ["conc", "conc"], ["gpus", "GPUs"], ["x", xm.label], ["y", ym.label],
+        ...(agentic ? [["theory", "theory hit"], ["server", "server hit"], ["kv", "GPU KV max %"]] : []), ["date", "run date"], ["kind", "measured?"], ["link", ""]], rows, FRONTIER_ROWS), h("h3", {}, "Accuracy beside throughput"), evals.length
         ? table("eval-table", [["config", "config"], ["run", "run"], ["conc", "conc"], ["task", "task"], ["score", "score"], ["stderr", "± s.e."], ["n", "questions"], ["threshold", "threshold"], ["verdict", "verdict"], ["x", xm.label], ["y", ym.label], ["link", ""]], evalRows)
         : h("p", { class: "empty", "data-testid": "no-evals" }, "No accuracy evals for this view (sweep --eval-task, at the points the plan marks)."));
     return {
         el, params,
         state: {
-            group, x, y, tier, price, source, run, prec, hw, engine, frontier_only: frontierOnly, points_drawn: drawn.length, frontiers: frontierState,
+            group, x, y, tier, price, source, run, prec, hw, engine, frontier_only: frontierOnly, points_drawn: drawnCount, frontiers: frontierState,
             xs: xScale, ys: yScale, labels, hidden: [...hidden].sort(), q: query, zoom, pin: pinnedDatum ? pinId : null,
             legend: legend.map((l) => ({ id: l.id, label: l.label, hidden: l.hidden, points: l.points })),
         },
     };
 }
-const clouds = new WeakMap();
+const placed = new WeakMap();
 /** A series' points on the chart's axes, computed once per view and axes (a filter change
  * redraws them without recomputing them). */
 function cloudOf(view, key, make) {
-    let m = clouds.get(view);
+    let m = placed.get(view);
     if (!m) {
         m = new Map();
-        clouds.set(view, m);
+        placed.set(view, m);
     }
     let d = m.get(key);
     if (!d) {
-        d = make();
+        const all = make();
+        const points = all.filter((p) => p !== null);
+        const e = extent();
+        for (const p of points)
+            e.add(p);
+        const [x, y] = [e.x(), e.y()];
+        d = { points, missing: all.length - points.length, simulated: points.filter((p) => p.p.simulated).length, extent: x && y ? [x[0], x[1], y[0], y[1]] : null };
         m.set(key, d);
     }
     return d;

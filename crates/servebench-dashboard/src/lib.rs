@@ -5,6 +5,7 @@
 //! - [`server`]: a small read-only HTTP server for it;
 //! - [`site`]: the front end embedded in the binary, and the static export.
 
+mod answers;
 pub mod api;
 pub mod server;
 pub mod site;

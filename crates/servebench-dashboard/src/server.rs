@@ -12,7 +12,6 @@ use crate::site;
 use serde_json::json;
 use servebench_report::curves::AsOf;
 use sha2::{Digest, Sha256};
-use std::borrow::Cow;
 use std::io::{ErrorKind, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::mpsc::{sync_channel, Receiver, TrySendError};
@@ -65,11 +64,29 @@ impl Default for Limits {
 /// The most header fields a request head may have (431 beyond).
 const MAX_HEADERS: usize = 64;
 
+/// A response's bytes: an embedded file's, an answer kept for later requests, or its own.
+pub enum Body {
+    Static(&'static [u8]),
+    Shared(Arc<[u8]>),
+    Owned(Vec<u8>),
+}
+
+impl std::ops::Deref for Body {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Body::Static(b) => b,
+            Body::Shared(b) => b,
+            Body::Owned(b) => b,
+        }
+    }
+}
+
 /// A response: status, content type, body, and the entity tag of an embedded file.
 pub struct Response {
     pub status: u16,
     pub content_type: &'static str,
-    pub body: Cow<'static, [u8]>,
+    pub body: Body,
     /// The quoted entity tag of an embedded file ([`asset_etag`]), which caches may store and
     /// revalidate; `None` (API answers, errors) is never stored.
     pub etag: Option<&'static str>,
@@ -90,7 +107,7 @@ fn json_response(status: u16, v: &serde_json::Value) -> Response {
     Response {
         status,
         content_type: "application/json",
-        body: Cow::Owned(v.to_string().into_bytes()),
+        body: Body::Owned(v.to_string().into_bytes()),
         etag: None,
     }
 }
@@ -161,21 +178,6 @@ pub fn etag_matches(if_none_match: &str, etag: &str) -> bool {
     })
 }
 
-/// A large document serialised straight from its types (a view can hold tens of thousands of
-/// points), or the error.
-fn serialized<T: serde::Serialize>(r: Result<T, ApiError>) -> Response {
-    match r {
-        Ok(doc) => Response {
-            status: 200,
-            content_type: "application/json",
-            body: Cow::Owned(serde_json::to_vec(&doc).unwrap_or_default()),
-            etag: None,
-        },
-        Err(ApiError::NotFound(m)) => error(404, &m),
-        Err(e) => error(500, &e.to_string()),
-    }
-}
-
 /// Answers one GET for `target` (path and query).
 pub fn handle(api: &Mutex<Api>, target: &str) -> Response {
     let (path, query) = target.split_once('?').unwrap_or((target, ""));
@@ -185,55 +187,30 @@ pub fn handle(api: &Mutex<Api>, target: &str) -> Response {
             Ok(a) => a,
             Err(p) => p.into_inner(),
         };
-        let pairs = query_pairs(query);
-        // `asof=YYYY-MM-DD`: the store as it stood on that day.
-        // `asof`, `from`, `to`: days, YYYY-MM-DD.
-        let mut days: [Option<AsOf>; 3] = [None, None, None];
-        for (i, name) in ["asof", "from", "to"].into_iter().enumerate() {
-            if let Some((_, v)) = pairs.iter().find(|(k, _)| k == name) {
-                match v.parse::<AsOf>() {
-                    Ok(d) => days[i] = Some(d),
-                    Err(e) => return error(400, &format!("{name}: {e}")),
-                }
-            }
-        }
-        let [as_of, from, to] = &days;
-        let as_of = as_of.as_ref();
-        let r = if rest == "index.json" {
-            api.index(as_of)
-        } else if rest == "reliability.json" {
-            return serialized(api.reliability(from.as_ref(), to.as_ref()));
-        } else if rest == "gpus.json" {
-            Ok(api.gpus())
-        } else if let Some(slug) = rest
-            .strip_prefix("views/")
-            .and_then(|s| s.strip_suffix(".json"))
-        {
-            return serialized(api.view(slug, as_of));
-        } else if let Some((slug, group)) = rest
-            .strip_prefix("figures/")
-            .and_then(|s| s.strip_suffix(".json"))
-            .and_then(|s| s.split_once('/'))
-        {
-            return serialized(api.figures(slug, group, as_of));
-        } else if let Some((slug, run)) = rest
-            .strip_prefix("builds/")
-            .and_then(|s| s.strip_suffix(".json"))
-            .and_then(|s| s.split_once('/'))
-        {
-            api.builds(slug, run)
-        } else if let Some(id) = rest
-            .strip_prefix("points/")
-            .and_then(|s| s.strip_suffix(".json"))
-        {
-            api.point(id)
-        } else if let Some(what) = rest.strip_prefix("report/") {
-            api.report(what, &pairs)
+        // Every answer but a point's (cheap, and a million of them) is kept while the store
+        // does not change.
+        let r = if rest.starts_with("points/") {
+            answer(&mut api, rest, query).map(Body::Owned)
         } else {
-            Err(ApiError::NotFound(format!("no API resource '/{path}'")))
+            let key = if query.is_empty() {
+                path.to_string()
+            } else {
+                format!("{path}?{query}")
+            };
+            api.cached(&key, |api| answer(api, rest, query))
+                .map(Body::Shared)
         };
         return match r {
-            Ok(v) => json_response(200, &v),
+            Ok(body) => Response {
+                status: 200,
+                content_type: if rest.ends_with(".bin") {
+                    "application/octet-stream"
+                } else {
+                    "application/json"
+                },
+                body,
+                etag: None,
+            },
             Err(ApiError::BadRequest(m)) => error(400, &m),
             Err(ApiError::NotFound(m)) => error(404, &m),
             Err(e) => error(500, &e.to_string()),
@@ -244,11 +221,75 @@ pub fn handle(api: &Mutex<Api>, target: &str) -> Response {
         Some((body, content_type)) => Response {
             status: 200,
             content_type,
-            body: Cow::Borrowed(body),
+            body: Body::Static(body),
             etag: asset_etag(path),
         },
         None => error(404, &format!("no page '/{path}'")),
     }
+}
+
+/// The JSON of API resource `rest` (the path after `api/v1/`) with query `query`.
+fn answer(api: &mut Api, rest: &str, query: &str) -> Result<Vec<u8>, ApiError> {
+    let pairs = query_pairs(query);
+    // `asof`, `from`, `to`: days, YYYY-MM-DD.
+    let mut days: [Option<AsOf>; 3] = [None, None, None];
+    for (i, name) in ["asof", "from", "to"].into_iter().enumerate() {
+        if let Some((_, v)) = pairs.iter().find(|(k, _)| k == name) {
+            days[i] = Some(
+                v.parse::<AsOf>()
+                    .map_err(|e| ApiError::BadRequest(format!("{name}: {e}")))?,
+            );
+        }
+    }
+    let [as_of, from, to] = &days;
+    let as_of = as_of.as_ref();
+    // Large documents are serialised straight from their types (a view can hold 100,000
+    // points); the small ones are built as JSON values.
+    let json = |v: Result<serde_json::Value, ApiError>| Ok(v?.to_string().into_bytes());
+    if rest == "index.json" {
+        json(api.index(as_of))
+    } else if rest == "reliability.json" {
+        typed(api.reliability(from.as_ref(), to.as_ref()))
+    } else if rest == "gpus.json" {
+        json(Ok(api.gpus()))
+    } else if let Some(slug) = rest
+        .strip_prefix("views/")
+        .and_then(|s| s.strip_suffix(".json"))
+    {
+        typed(api.view(slug, as_of))
+    } else if let Some(slug) = rest
+        .strip_prefix("views/")
+        .and_then(|s| s.strip_suffix(".bin"))
+    {
+        Ok(api.view(slug, as_of)?.to_binary()?)
+    } else if let Some((slug, group)) = rest
+        .strip_prefix("figures/")
+        .and_then(|s| s.strip_suffix(".json"))
+        .and_then(|s| s.split_once('/'))
+    {
+        typed(api.figures(slug, group, as_of))
+    } else if let Some((slug, run)) = rest
+        .strip_prefix("builds/")
+        .and_then(|s| s.strip_suffix(".json"))
+        .and_then(|s| s.split_once('/'))
+    {
+        json(api.builds(slug, run))
+    } else if let Some(id) = rest
+        .strip_prefix("points/")
+        .and_then(|s| s.strip_suffix(".json"))
+    {
+        json(api.point(id))
+    } else if let Some(what) = rest.strip_prefix("report/") {
+        json(api.report(what, &pairs))
+    } else {
+        Err(ApiError::NotFound(format!(
+            "no API resource '/api/v1/{rest}'"
+        )))
+    }
+}
+
+fn typed<T: serde::Serialize>(r: Result<T, ApiError>) -> Result<Vec<u8>, ApiError> {
+    Ok(serde_json::to_vec(&r?)?)
 }
 
 fn reason(status: u16) -> &'static str {
@@ -344,6 +385,9 @@ fn read_head(
 fn serve_connection(mut s: TcpStream, api: &Mutex<Api>, limits: &Limits) -> std::io::Result<()> {
     let deadline = Instant::now() + limits.head_timeout;
     s.set_write_timeout(Some(limits.write_timeout))?;
+    // The head and a large body go in two writes: the body's last segment must not wait for
+    // the client's delayed acknowledgement of the head.
+    s.set_nodelay(true)?;
     let (r, body) = match read_head(&mut s, deadline, limits.max_head)? {
         Ok(None) => return Ok(()),
         Err(r) => (r, true),
@@ -355,7 +399,7 @@ fn serve_connection(mut s: TcpStream, api: &Mutex<Api>, limits: &Limits) -> std:
                     (Some(tag), Some(inm)) if r.status == 200 && etag_matches(inm, tag) => {
                         Response {
                             status: 304,
-                            body: Cow::Borrowed(&[]),
+                            body: Body::Static(&[]),
                             ..r
                         }
                     }
@@ -418,11 +462,10 @@ fn write_response(s: &mut TcpStream, r: &Response, body: bool) -> std::io::Resul
         _ => {}
     }
     out += "\r\n";
-    let mut out = out.into_bytes();
+    s.write_all(out.as_bytes())?;
     if body {
-        out.extend_from_slice(&r.body);
+        s.write_all(&r.body)?;
     }
-    s.write_all(&out)?;
     s.flush()
 }
 
@@ -504,6 +547,12 @@ pub fn serve_with(listener: TcpListener, api: Api, limits: Limits) -> std::io::R
             .name(format!("sb-dashboard-{i}"))
             .spawn(move || worker(&rx, &api, &limits))?;
     }
+    {
+        let api = api.clone();
+        std::thread::Builder::new()
+            .name("sb-dashboard-warm".into())
+            .spawn(move || warm(&api))?;
+    }
     let mut backoff = None;
     loop {
         match listener.accept() {
@@ -530,6 +579,38 @@ pub fn serve_with(listener: TcpListener, api: Api, limits: Limits) -> std::io::R
                 }
             },
         }
+    }
+}
+
+/// How often the warming thread looks for a change of the store.
+const WARM_POLL: Duration = Duration::from_secs(2);
+
+/// Builds what a first visitor asks for ([`Api::warm_targets`]) at start and after each change
+/// of the store, one answer per lock (a request waits for one answer at most), so that no
+/// visitor waits for a view to be read after a night's ingest.
+fn warm(api: &Mutex<Api>) {
+    let lock = || match api.lock() {
+        Ok(a) => a,
+        Err(p) => p.into_inner(),
+    };
+    let mut warmed = None;
+    loop {
+        let generation = lock().store.generation().ok();
+        if generation.is_some() && generation != warmed {
+            let t0 = Instant::now();
+            let targets = lock().warm_targets().unwrap_or_default();
+            for t in &targets {
+                handle(api, t);
+            }
+            eprintln!(
+                "servebench dashboard: {} answers ready ({} MB kept) for the store as it is now, in {:.1} s",
+                targets.len(),
+                lock().cached_bytes() >> 20,
+                t0.elapsed().as_secs_f64()
+            );
+            warmed = generation;
+        }
+        std::thread::sleep(WARM_POLL);
     }
 }
 

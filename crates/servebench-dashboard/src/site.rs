@@ -110,7 +110,14 @@ pub fn export(api: &mut Api, out: &Path, details: bool) -> Result<Exported, Expo
         write(
             out,
             &format!("api/v1/views/{slug}.json"),
-            &serde_json::to_vec(&view).unwrap_or_default(),
+            &serde_json::to_vec(&view).map_err(ApiError::from)?,
+            &mut n,
+        )?;
+        // What the pages read: the same view as binary columns.
+        write(
+            out,
+            &format!("api/v1/views/{slug}.bin"),
+            &view.to_binary().map_err(ApiError::from)?,
             &mut n,
         )?;
         n.views += 1;

@@ -102,13 +102,87 @@ fn seed(url: &str, dir: &Path) {
     s.ingest_jobs(&r, &[stat], &[failed]).unwrap();
 }
 
+/// A view's point columns as numbers (null: none), by name: source 0 own, 1 reference.
+type NumColumns = std::collections::BTreeMap<String, Vec<Option<f64>>>;
+
+/// `views/<slug>.bin` read as docs/dashboard.md describes it: its header and its columns.
+fn decode_view_bin(b: &[u8]) -> (Value, NumColumns) {
+    assert_eq!(&b[..4], b"SBV1");
+    let len = u32::from_le_bytes(b[4..8].try_into().unwrap()) as usize;
+    assert_eq!((8 + len) % 8, 0, "columns start 8-aligned");
+    let head: Value = serde_json::from_slice(&b[8..8 + len]).unwrap();
+    let n = head["n"].as_u64().unwrap() as usize;
+    let mut at = 8 + len;
+    let mut cols = NumColumns::new();
+    for c in head["columns"].as_array().unwrap() {
+        at = at.div_ceil(8) * 8;
+        let width = match c["type"].as_str().unwrap() {
+            "f64" => 8,
+            "u32" | "i32" => 4,
+            "u8" => 1,
+            t => panic!("column type {t}"),
+        };
+        let v = (0..n)
+            .map(|i| {
+                let x = &b[at + i * width..at + (i + 1) * width];
+                match c["type"].as_str().unwrap() {
+                    "f64" => {
+                        Some(f64::from_le_bytes(x.try_into().unwrap())).filter(|v| !v.is_nan())
+                    }
+                    "u32" => Some(u32::from_le_bytes(x.try_into().unwrap()) as f64),
+                    "i32" => Some(i32::from_le_bytes(x.try_into().unwrap()))
+                        .filter(|&v| v >= 0)
+                        .map(f64::from),
+                    _ => Some(x[0] as f64),
+                }
+            })
+            .collect();
+        at += n * width;
+        cols.insert(c["name"].as_str().unwrap().to_string(), v);
+    }
+    assert_eq!(at, b.len(), "nothing after the last column");
+    (head, cols)
+}
+
+/// The JSON view's columns in the same terms.
+fn json_columns(view: &Value) -> NumColumns {
+    let p = &view["points"];
+    let nums = |v: &Value| -> Vec<Option<f64>> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|x| match x {
+                Value::String(s) => Some(if s == "reference" { 1.0 } else { 0.0 }),
+                x => x.as_f64(),
+            })
+            .collect()
+    };
+    let mut cols = NumColumns::new();
+    for k in [
+        "id",
+        "config",
+        "source",
+        "run",
+        "conc",
+        "num_gpus",
+        "image",
+        "completed",
+        "failed",
+    ] {
+        cols.insert(k.to_string(), nums(&p[k]));
+    }
+    for group in ["metrics", "y"] {
+        for (k, v) in p[group].as_object().unwrap() {
+            cols.insert(format!("{group}.{k}"), nums(v));
+        }
+    }
+    cols
+}
+
 fn start(url: &str) -> String {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap().to_string();
-    let api = Api {
-        store: Store::open(url).unwrap(),
-        catalog: Catalog::builtin().unwrap(),
-    };
+    let api = Api::new(Store::open(url).unwrap(), Catalog::builtin().unwrap());
     std::thread::spawn(move || server::serve(listener, api));
     addr
 }
@@ -294,10 +368,7 @@ fn the_api_answers_from_the_store_and_the_export_holds_the_same() {
 
         // The static export: the same documents at the same paths.
         let out = d.path().join("site");
-        let mut api = Api {
-            store: Store::open(&t.url).unwrap(),
-            catalog,
-        };
+        let mut api = Api::new(Store::open(&t.url).unwrap(), catalog);
         let n = site::export(&mut api, &out, true).unwrap();
         assert_eq!((n.views, n.points), (2, 150 + 95 + 1));
         let file = |rel: &str| -> Value {
@@ -337,6 +408,37 @@ fn the_api_answers_from_the_store_and_the_export_holds_the_same() {
         assert_eq!(
             std::fs::read(out.join("index.html")).unwrap(),
             site::asset("").unwrap().0
+        );
+
+        // The view as binary columns (what the pages read): the JSON's numbers, bit for bit,
+        // and the same file in the export.
+        let bin_path = format!("/api/v1/{}", path.replace(".json", ".bin"));
+        let (s, ctype, bin) = request(&addr, "GET", &bin_path);
+        assert_eq!((s, ctype.as_str()), (200, "application/octet-stream"));
+        let (head, cols) = decode_view_bin(&bin);
+        assert_eq!(cols, json_columns(&view), "binary columns = JSON columns");
+        for k in ["model", "configs", "runs", "images", "evals"] {
+            assert_eq!(head[k], view[k], "{k}");
+        }
+        assert_eq!(head["n"], view["points"]["n"]);
+        assert_eq!(std::fs::read(out.join(&bin_path[1..])).unwrap(), bin);
+
+        // Answers are kept while the store does not change: a write by another connection
+        // (a night's ingest) is in the very next answer.
+        assert_eq!(get(&addr, &format!("/api/v1/{path}"))["points"]["n"], 151);
+        let (r2, p2) = import::sweep_dir(&d.path().join("sweep"), "nightly-2", "ops").unwrap();
+        Store::open(&t.url).unwrap().ingest(&r2, &p2).unwrap();
+        assert_eq!(get(&addr, &format!("/api/v1/{path}"))["points"]["n"], 152);
+        assert_eq!(
+            decode_view_bin(&request(&addr, "GET", &bin_path).2).0["n"],
+            152
+        );
+        assert_eq!(
+            get(&addr, "/api/v1/index.json")["runs"]
+                .as_array()
+                .unwrap()
+                .len(),
+            3
         );
 
         // Row ids differ between backends; everything else must not.

@@ -10,18 +10,23 @@ use std::net::TcpStream;
 use std::time::{Duration, Instant};
 use support::*;
 
-/// (all threads of this process, the server's workers).
-fn threads() -> (usize, usize) {
+/// (all threads of this process, the server's workers, and its threads in all: the workers
+/// and the one that builds answers ahead, `sb-dashboard-warm`).
+fn threads() -> (usize, usize, usize) {
     let mut all = 0;
     let mut workers = 0;
+    let mut server = 0;
     for t in std::fs::read_dir("/proc/self/task").unwrap() {
         all += 1;
         let comm = std::fs::read_to_string(t.unwrap().path().join("comm")).unwrap_or_default();
-        if comm.starts_with("sb-dashboard-") {
-            workers += 1;
+        if let Some(rest) = comm.strip_prefix("sb-dashboard-") {
+            server += 1;
+            if rest.starts_with(|c: char| c.is_ascii_digit()) {
+                workers += 1;
+            }
         }
     }
-    (all, workers)
+    (all, workers, server)
 }
 
 #[test]
@@ -37,9 +42,9 @@ fn idle_connections_beyond_the_pool_get_503_and_no_thread() {
         ..Limits::default()
     });
 
-    // The pool starts before the first accept; wait for it (the server's own thread).
+    // The pool and the warming thread start before the first accept; wait for them.
     let deadline = Instant::now() + Duration::from_secs(20);
-    while threads().1 < WORKERS {
+    while threads().2 < WORKERS + 1 {
         assert!(
             Instant::now() < deadline,
             "no worker threads: {:?}",

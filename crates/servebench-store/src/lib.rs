@@ -502,6 +502,10 @@ const MIGRATIONS: &[&str] = &[
         reason {text} NOT NULL,
         UNIQUE (run_id, config_id, isl, osl, conc)
      );",
+    // 14: a counter every write transaction raises, so readers (the dashboard's cache) know
+    // in one row whether anything changed since they last looked.
+    "CREATE TABLE store_generation (n BIGINT NOT NULL);
+     INSERT INTO store_generation VALUES (0);",
 ];
 
 /// A run's jobs on one accelerator: how many succeeded of how many ran.
@@ -1009,9 +1013,32 @@ impl Store {
         }
     }
 
+    /// Runs `f` in one write transaction that also raises the store's generation (the last
+    /// statement before COMMIT, so concurrent writers of PostgreSQL wait on its row only then).
+    fn write<T>(&mut self, f: impl FnOnce(&mut Db) -> Result<T, DbError>) -> Result<T, DbError> {
+        self.db.transaction(|db| {
+            let v = f(db)?;
+            db.batch("UPDATE store_generation SET n = n + 1")?;
+            Ok(v)
+        })
+    }
+
+    /// A number that changes whenever a write to the store commits (any process, either
+    /// dialect): what was read from the store at one generation is current while it lasts.
+    pub fn generation(&mut self) -> Result<i64, StoreError> {
+        self.db
+            .query_one("SELECT n FROM store_generation", &[])
+            .map_err(self.err())?
+            .map(|r| r[0].int())
+            .ok_or_else(|| StoreError::Db {
+                store: self.name.clone(),
+                source: "the store_generation table has no row".into(),
+            })
+    }
+
     fn migrate(&mut self) -> Result<(), StoreError> {
         let dialect = self.db.dialect();
-        let r = self.db.transaction(|db| {
+        let r = self.write(|db| {
             if dialect == Dialect::Postgres {
                 // Concurrent first opens would race on CREATE TABLE; one migrates at a time.
                 db.query("SELECT pg_advisory_xact_lock(7207601)", &[])?;
@@ -1035,7 +1062,7 @@ impl Store {
     /// Stores `points` of `run` in one transaction; points already stored are counted, not
     /// changed.
     pub fn ingest(&mut self, run: &Run, points: &[Point]) -> Result<Ingested, StoreError> {
-        let r = self.db.transaction(|db| {
+        let r = self.write(|db| {
             let run_id = run_id(db, run)?;
             let mut config_ids: std::collections::HashMap<String, i64> = Default::default();
             let mut rows: Vec<Value> = Vec::with_capacity(points.len() * POINT_COLUMNS);
@@ -1125,7 +1152,7 @@ impl Store {
     /// Stores evals of `run` (idempotent: an eval of the same run, config, workload,
     /// concurrency and task is stored once).
     pub fn ingest_evals(&mut self, run: &Run, evals: &[Eval]) -> Result<Ingested, StoreError> {
-        let r = self.db.transaction(|db| {
+        let r = self.write(|db| {
             let run_id = run_id(db, run)?;
             let mut inserted = 0;
             for e in evals {
@@ -1171,7 +1198,7 @@ impl Store {
         stats: &[JobStat],
         failed: &[FailedJob],
     ) -> Result<usize, StoreError> {
-        let r = self.db.transaction(|db| {
+        let r = self.write(|db| {
             let run_id = run_id(db, run)?;
             for st in stats {
                 db.execute(

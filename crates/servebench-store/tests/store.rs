@@ -117,6 +117,31 @@ fn a_batch_that_fails_midway_leaves_nothing_behind() {
     }
 }
 
+/// The generation a reader sees (another connection, read-only, as the dashboard's) moves
+/// with each committed write and only then: not on reads, not on a rolled-back batch.
+#[test]
+fn the_generation_moves_with_each_committed_write() {
+    for t in stores("generation") {
+        let mut w = Store::open(&t.url).unwrap();
+        let mut r = Store::open_read_only(&t.url).unwrap();
+        let g0 = r.generation().unwrap();
+        assert_eq!(r.generation().unwrap(), g0, "{}: a read is no write", t.url);
+        w.ingest(&run("a", Source::Own), &[point("h200", 4, 1.0)])
+            .unwrap();
+        let g1 = r.generation().unwrap();
+        assert_eq!(g1, g0 + 1, "{}", t.url);
+        r.view("llama-3.3-70b", 1024, 1024, None, Source::Own)
+            .unwrap();
+        assert_eq!(r.generation().unwrap(), g1, "{}", t.url);
+        t.fail_inserts_where_conc_is(999);
+        w.ingest(&run("b", Source::Own), &[point("h200", 999, 1.0)])
+            .unwrap_err();
+        assert_eq!(r.generation().unwrap(), g1, "{}: rolled back", t.url);
+        w.ingest_jobs(&run("c", Source::Own), &[], &[]).unwrap();
+        assert_eq!(r.generation().unwrap(), g1 + 1, "{}", t.url);
+    }
+}
+
 #[test]
 fn concurrent_writers_all_land() {
     for t in stores("concurrent") {
@@ -504,10 +529,11 @@ fn a_store_from_before_simulated_views_is_migrated_and_backfilled() {
         .ingest(&run("sim", Source::Own), &[sim])
         .unwrap();
     // Back to schema version 8: no `simulated` column, no stored deployments, no agentic
-    // figures, no job records.
+    // figures, no job records, no generation.
     let c = rusqlite::Connection::open(&path).unwrap();
     c.execute_batch(
-        "DROP TABLE job_stats;
+        "DROP TABLE store_generation;
+         DROP TABLE job_stats;
          DROP TABLE failed_jobs;
          DROP TABLE point_agentic;
          DROP INDEX points_view;
@@ -528,11 +554,11 @@ fn a_store_from_before_simulated_views_is_migrated_and_backfilled() {
         Err(e) => e.to_string(),
     };
     assert!(
-        e.contains("schema version 8, this servebench reads version 13"),
+        e.contains("schema version 8, this servebench reads version 14"),
         "{e}"
     );
     let mut s = Store::open(&url).unwrap();
-    assert_eq!(s.schema_version().unwrap(), 13);
+    assert_eq!(s.schema_version().unwrap(), 14);
     let v = s
         .view("llama-3.3-70b", 1024, 1024, None, Source::Own)
         .unwrap();

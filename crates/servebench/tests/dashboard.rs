@@ -528,6 +528,21 @@ fn check_inference(view: &View, index: &Value, st: &Value) -> usize {
             )
         })
         .collect();
+    // A table of more than 100 frontier rows showed the first 100 and a button for the rest
+    // (the rows above are all of them, read after pressing it).
+    if want.len() > 100 {
+        assert_eq!(
+            (
+                st["capped"]["shown"].as_u64(),
+                st["capped"]["rest"].as_u64()
+            ),
+            (Some(100), Some(want.len() as u64 - 100)),
+            "{}",
+            st["step"]
+        );
+    } else {
+        assert!(st["capped"].is_null(), "{}", st["step"]);
+    }
     assert_eq!(
         got.iter().map(|r| (&r.0, &r.1)).collect::<Vec<_>>(),
         want.iter().map(|r| (&r.0, &r.1)).collect::<Vec<_>>(),
@@ -655,6 +670,19 @@ fn check_controls(inf: &[Value], last: &Value) {
     let href = format!("#/point/{}", pinned["point"].as_str().unwrap());
     assert_eq!(pinned["href"], href.as_str());
     assert_eq!(pinned["reloaded"], href.as_str());
+    // Hovering the point (drawn by the page's clouds, not by Chart.js) showed its tooltip.
+    let lines: Vec<&str> = pinned["tooltip"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_str().unwrap())
+        .collect();
+    let conc = format!("conc {} · ", pinned["conc"]);
+    assert!(
+        lines.iter().any(|l| l.starts_with(&conc))
+            && lines.last() == Some(&"click: pin this tooltip, with a link to the point"),
+        "{lines:?}"
+    );
     // The PNG is a PNG of the chart's size.
     let png = &last["png"];
     assert_eq!(png["signature"], "89504e470d0a1a0a");
@@ -1452,10 +1480,10 @@ fn the_dashboard_in_a_real_browser_shows_what_the_analysis_library_computes() {
     );
 
     // What the pages were given, from the API (the API tests check it against HTTP).
-    let mut api = servebench_dashboard::api::Api {
-        store: Store::open(&store).unwrap(),
-        catalog: servebench_catalog::Catalog::builtin().unwrap(),
-    };
+    let mut api = servebench_dashboard::api::Api::new(
+        Store::open(&store).unwrap(),
+        servebench_catalog::Catalog::builtin().unwrap(),
+    );
     let index = api.index(None).unwrap();
     let mut views: BTreeMap<String, View> = BTreeMap::new();
     let mut view = |hash: &str| -> String {

@@ -18,10 +18,10 @@ pub struct TestServer {
 
 pub fn start(limits: server::Limits) -> TestServer {
     let dir = tempfile::tempdir().unwrap();
-    let api = Api {
-        store: Store::open(&format!("sqlite:{}", dir.path().join("s.db").display())).unwrap(),
-        catalog: Catalog::builtin().unwrap(),
-    };
+    let api = Api::new(
+        Store::open(&format!("sqlite:{}", dir.path().join("s.db").display())).unwrap(),
+        Catalog::builtin().unwrap(),
+    );
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap().to_string();
     std::thread::spawn(move || server::serve_with(listener, api, limits));

@@ -20,68 +20,93 @@ pub struct DashboardArgs {
     /// largest view, its first point, a report) and print the times.
     #[arg(long, value_name = "N")]
     bench: Option<usize>,
+    /// MiB of API answers kept while the store does not change (0: compute every answer).
+    #[arg(long, value_name = "MIB", default_value_t = 1024)]
+    cache_mb: usize,
 }
 
-/// Times each API answer `n` times in this process (answer built and serialised, as served).
-fn bench(api: &mut Api, n: usize) -> anyhow::Result<()> {
-    let views = api.store.views()?;
+/// Times each kind of API answer `n` times in this process, as the server answers it (built,
+/// serialised; socket writes aside): computed afresh each time, and from the answers kept for
+/// the store's generation.
+fn bench(store: &str, n: usize) -> anyhow::Result<()> {
+    let mut fresh = Api::with_cache(Store::open_read_only(store)?, Catalog::builtin()?, 0);
+    let views = fresh.store.views()?;
     let big = views
         .iter()
         .max_by_key(|v| v.points)
         .ok_or_else(|| anyhow::anyhow!("the store is empty"))?;
     let slug = servebench_dashboard::api::view_slug(&big.model, big.isl, big.osl);
-    let first = api
+    let first = fresh
         .view(&slug, None)?
         .points
         .id
         .first()
         .copied()
-        .unwrap_or(0)
-        .to_string();
-    let pairs = vec![
-        ("model".to_string(), big.model.clone()),
-        ("isl".to_string(), big.isl.to_string()),
-        ("osl".to_string(), big.osl.to_string()),
-    ];
+        .unwrap_or(0);
     let points: u64 = views.iter().map(|v| v.points).sum();
     eprintln!(
         "servebench dashboard --bench: {points} points stored; largest view {slug} ({} points); {n} times each",
         big.points
     );
-    let mut time =
-        |name: &str, f: &mut dyn FnMut(&mut Api) -> anyhow::Result<usize>| -> anyhow::Result<()> {
-            let mut ms = Vec::with_capacity(n);
-            let mut bytes = 0;
-            for _ in 0..n {
-                let t = std::time::Instant::now();
-                bytes = f(api)?;
-                ms.push(t.elapsed().as_secs_f64() * 1e3);
-            }
-            ms.sort_by(f64::total_cmp);
-            eprintln!(
-                "  {name:<28} min {:>7.1} ms  median {:>7.1} ms  max {:>7.1} ms  ({bytes} bytes)",
-                ms[0],
-                ms[ms.len() / 2],
-                ms[ms.len() - 1]
-            );
-            Ok(())
-        };
-    time("index.json", &mut |a| Ok(a.index(None)?.to_string().len()))?;
-    time(&format!("views/{slug}.json"), &mut |a| {
-        Ok(serde_json::to_vec(&a.view(&slug, None)?)?.len())
-    })?;
-    for g in ["hwkey", "config"] {
-        time(&format!("figures/{slug}/{g}.json"), &mut |a| {
-            Ok(serde_json::to_vec(&a.figures(&slug, g, None)?)?.len())
-        })?;
+    let model: String = url::form_urlencoded::byte_serialize(big.model.as_bytes()).collect();
+    let targets = [
+        "api/v1/index.json".to_string(),
+        format!("api/v1/views/{slug}.json"),
+        format!("api/v1/views/{slug}.bin"),
+        format!("api/v1/figures/{slug}/hwkey.json"),
+        format!("api/v1/figures/{slug}/config.json"),
+        format!("api/v1/points/{first}.json"),
+        format!(
+            "api/v1/report/at?model={model}&isl={}&osl={}",
+            big.isl, big.osl
+        ),
+    ];
+    let fresh = std::sync::Mutex::new(fresh);
+    let kept = std::sync::Mutex::new(Api::new(Store::open_read_only(store)?, Catalog::builtin()?));
+    eprintln!(
+        "  {:<44} {:>24}  {:>24}",
+        "", "computed: min / median", "kept: min / median"
+    );
+    for t in &targets {
+        let (a, bytes) = time_answers(&fresh, t, n)?;
+        // The first answer builds what is kept; the times after it are the cache's.
+        time_answers(&kept, t, 1)?;
+        let (b, _) = time_answers(&kept, t, n)?;
+        eprintln!(
+            "  {:<44} {:>10.1} / {:>7.1} ms  {:>10.2} / {:>7.2} ms  ({bytes} bytes)",
+            t.trim_start_matches("api/v1/"),
+            a[0],
+            a[a.len() / 2],
+            b[0],
+            b[b.len() / 2]
+        );
     }
-    time(&format!("points/{first}.json"), &mut |a| {
-        Ok(a.point(&first)?.to_string().len())
-    })?;
-    time("report/at", &mut |a| {
-        Ok(a.report("at", &pairs)?.to_string().len())
-    })?;
     Ok(())
+}
+
+/// `n` answers to `target`: their times in ms, sorted, and the answer's size.
+fn time_answers(
+    api: &std::sync::Mutex<Api>,
+    target: &str,
+    n: usize,
+) -> anyhow::Result<(Vec<f64>, usize)> {
+    let mut ms = Vec::with_capacity(n);
+    let mut bytes = 0;
+    for _ in 0..n {
+        let t = std::time::Instant::now();
+        let r = server::handle(api, target);
+        ms.push(t.elapsed().as_secs_f64() * 1e3);
+        if r.status != 200 {
+            anyhow::bail!(
+                "{target}: {} {}",
+                r.status,
+                String::from_utf8_lossy(&r.body)
+            );
+        }
+        bytes = r.body.len();
+    }
+    ms.sort_by(f64::total_cmp);
+    Ok((ms, bytes))
 }
 
 #[derive(clap::Args, Debug)]
@@ -97,18 +122,19 @@ pub struct ExportSiteArgs {
 }
 
 fn api(store: &str) -> anyhow::Result<Api> {
-    Ok(Api {
-        store: Store::open_read_only(store)?,
-        catalog: Catalog::builtin()?,
-    })
+    Ok(Api::new(Store::open_read_only(store)?, Catalog::builtin()?))
 }
 
 pub fn run(a: DashboardArgs) -> anyhow::Result<ExitCode> {
-    let mut api = api(&a.store)?;
     if let Some(n) = a.bench {
-        bench(&mut api, n.max(1))?;
+        bench(&a.store, n.max(1))?;
         return Ok(ExitCode::SUCCESS);
     }
+    let api = Api::with_cache(
+        Store::open_read_only(&a.store)?,
+        Catalog::builtin()?,
+        a.cache_mb << 20,
+    );
     let listener = std::net::TcpListener::bind(&a.bind)
         .map_err(|e| anyhow::anyhow!("--bind {}: {e}", a.bind))?;
     let addr = listener.local_addr()?;

@@ -240,6 +240,6 @@ pub fn run(a: QuickstartArgs) -> anyhow::Result<ExitCode> {
         listener.local_addr()?
     );
     std::io::stdout().flush()?;
-    server::serve(listener, Api { store, catalog })?;
+    server::serve(listener, Api::new(store, catalog))?;
     Ok(ExitCode::SUCCESS)
 }
