@@ -382,7 +382,7 @@ await guarded("inference", async () => {
   }
   await rec("back", hashParams(back), () => page.goto(new URL(back, base).href));
   // Hover the first drawn point (its tooltip), then click it: the pinned panel links to it.
-  // The scatter's points are drawn by the page's clouds plugin (the chart's `data.clouds`),
+  // The scatter's points are drawn by the page's scatter plugin (the chart's `data.clouds`),
   // outside Chart.js: the first point of the first cloud, where the scales put it.
   const pt = await page.evaluate(() => {
     const c = document.querySelector('[data-testid="chart-inference"]');
@@ -438,7 +438,12 @@ await guarded("inference", async () => {
   const colors = await page.evaluate(() => ({
     theme: document.documentElement.dataset.theme,
     background: getComputedStyle(document.body).backgroundColor,
-    series: window.Chart.getChart(document.querySelector('[data-testid="chart-inference"]')).data.datasets.map((d) => d.borderColor),
+    // The series' colours: their points and frontiers (drawn by the page's scatter plugin),
+    // and any Chart.js dataset (simulated points).
+    series: (() => {
+      const ch = window.Chart.getChart(document.querySelector('[data-testid="chart-inference"]'));
+      return [...(ch.data.clouds ?? []).map((c) => c.style.stroke), ...(ch.data.lines ?? []).map((l) => l.color), ...ch.data.datasets.map((d) => d.borderColor)];
+    })(),
     nav: document.querySelector('[data-testid="nav-tco"]').getAttribute("href"),
   }));
   await shot("inference-dark");

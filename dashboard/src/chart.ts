@@ -150,29 +150,6 @@ function pngButton(name: string, canvas: HTMLCanvasElement): HTMLButtonElement {
   }, "PNG");
 }
 
-/** Labels beside the points of frontier datasets that carry one (`Datum.label`). */
-function pointLabels(): ChartPlugin {
-  return {
-    id: "labels",
-    afterDatasetsDraw(chart) {
-      const c = chart.ctx;
-      c.save();
-      c.font = "10px sans-serif";
-      c.fillStyle = theme === "dark" ? "#d8dde3" : "#333";
-      const area = chart.chartArea;
-      chart.data.datasets.forEach((ds, i) => {
-        const meta = chart.getDatasetMeta(i);
-        (ds.data as unknown as { label?: string }[]).forEach((d, j) => {
-          const el = meta.data[j] as unknown as { x: number; y: number } | undefined;
-          if (!d?.label || !el || el.x < area.left || el.x > area.right || el.y < area.top || el.y > area.bottom) return;
-          c.fillText(d.label, el.x + 4, el.y - 4);
-        });
-      });
-      c.restore();
-    },
-  };
-}
-
 let dragged = false;
 
 /** Whether the last click ended a zoom drag (so it does not also pin a point). */
@@ -246,11 +223,20 @@ interface FastStyle {
   radius: number;
 }
 
-/** A series' points drawn by [`clouds`] rather than by Chart.js (the chart's `data.clouds`). */
+/** A series' points drawn by [`scatter`] rather than by Chart.js (the chart's `data.clouds`). */
 interface Cloud {
   label: string;
   style: FastStyle;
   points: { x: number; y: number }[];
+}
+
+/** A series' frontier drawn by [`scatter`] (the chart's `data.lines`): its points in x order,
+ * each with the label written beside it (empty: none). */
+interface Line {
+  label: string;
+  color: string;
+  dash: number[];
+  points: { x: number; y: number; label: string }[];
 }
 
 /** The smallest and largest x and y of the points added. */
@@ -293,13 +279,25 @@ function cloudsOf(chart: ChartT): { i: number; c: Cloud }[] {
   return ((chart.data as unknown as { clouds?: Cloud[] }).clouds ?? []).map((c, i) => ({ i, c }));
 }
 
+/** The frontier lines of a chart (`data.lines`). */
+function linesOf(chart: ChartT): Line[] {
+  return (chart.data as unknown as { lines?: Line[] }).lines ?? [];
+}
+
+/** Whether a pixel was already stamped in this pass, per device pixel of the chart area: a
+ * series' later points on a pixel one of its points covers are not drawn again (nightly runs
+ * of one config land on the same pixels). */
+let stamps = new Uint32Array(0);
+let stamp = 0;
+
 /**
  * Draws the chart's clouds (`data.clouds`: each series' points with one marker style) and
- * answers hover and clicks on them itself: Chart.js never holds them. An element per point
- * made 100,000 points take half a second per draw; here they are two arrays of pixels.
- * `tip` writes a point's tooltip (shown in `box`), `pick` takes a click on one.
+ * frontier lines with their labels (`data.lines`), and answers hover and clicks on the points
+ * itself: Chart.js holds none of them (an element per point made 100,000 points take half a
+ * second per draw, and 200 line datasets a tenth of one; here a cloud is two arrays of
+ * pixels). `tip` writes a point's tooltip (shown in `box`), `pick` takes a click on one.
  */
-function clouds<T extends { x: number; y: number }>(box: HTMLElement, tip: (d: T) => string[], pick: (d: T) => void): ChartPlugin {
+function scatter<T extends { x: number; y: number }>(box: HTMLElement, tip: (d: T) => string[], pick: (d: T) => void): ChartPlugin {
   let pixels: { i: number; c: Cloud; px: Float32Array; py: Float32Array }[] = [];
   let pixelsKey = "";
   let hover: CloudHit | null = null;
@@ -339,7 +337,7 @@ function clouds<T extends { x: number; y: number }>(box: HTMLElement, tip: (d: T
     box.style.top = `${Math.max(hit.py < chart.height / 2 ? hit.py + 10 : hit.py - box.offsetHeight - 10, 0)}px`;
   };
   return {
-    id: "clouds",
+    id: "scatter",
     beforeDatasetsDraw(chart) {
       const c = chart.ctx, a = chart.chartArea, sx = chart.scales.x, sy = chart.scales.y;
       // Positions change with the scales, the area and the clouds shown, not with a hover.
@@ -351,13 +349,25 @@ function clouds<T extends { x: number; y: number }>(box: HTMLElement, tip: (d: T
       c.beginPath();
       c.rect(a.left, a.top, a.right - a.left, a.bottom - a.top);
       c.clip();
-      // One path per cloud (filled and stroked once), not a fill per point.
+      // One path per cloud (filled and stroked once), not a fill per point; a pixel once.
+      const w = Math.ceil(a.right - a.left) + 1, hgt = Math.ceil(a.bottom - a.top) + 1;
+      if (stamps.length < w * hgt) stamps = new Uint32Array(w * hgt);
       for (const { c: cl, px, py } of pixels) {
         const f = cl.style, r = f.radius;
+        if (++stamp === 0xffffffff) {
+          stamps.fill(0);
+          stamp = 1;
+        }
         c.beginPath();
         for (let j = 0; j < px.length; j++) {
           const x = px[j], y = py[j];
           if (x < a.left - r || x > a.right + r || y < a.top - r || y > a.bottom + r) continue;
+          const ix = Math.round(x - a.left), iy = Math.round(y - a.top);
+          if (ix >= 0 && ix < w && iy >= 0 && iy < hgt) {
+            const k = iy * w + ix;
+            if (stamps[k] === stamp) continue;
+            stamps[k] = stamp;
+          }
           markPath(c, f.shape, x, y, r);
         }
         if (f.fill !== "transparent") {
@@ -378,6 +388,34 @@ function clouds<T extends { x: number; y: number }>(box: HTMLElement, tip: (d: T
           c.fillStyle = cl.style.stroke;
           c.fill();
         }
+      }
+      c.restore();
+    },
+    afterDatasetsDraw(chart) {
+      const c = chart.ctx, a = chart.chartArea, sx = chart.scales.x, sy = chart.scales.y;
+      const lines = linesOf(chart).map((l) => ({ l, xy: l.points.map((p) => [sx.getPixelForValue(p.x), sy.getPixelForValue(p.y)]) }));
+      c.save();
+      c.beginPath();
+      c.rect(a.left, a.top, a.right - a.left, a.bottom - a.top);
+      c.clip();
+      c.lineWidth = 1.5;
+      for (const { l, xy } of lines) {
+        c.strokeStyle = l.color;
+        c.setLineDash(l.dash);
+        c.beginPath();
+        xy.forEach(([x, y], k) => (k === 0 ? c.moveTo(x, y) : c.lineTo(x, y)));
+        c.stroke();
+      }
+      c.restore();
+      // The labels of the frontier points (parallelism, concurrency) inside the area.
+      c.save();
+      c.font = "10px sans-serif";
+      c.fillStyle = theme === "dark" ? "#d8dde3" : "#333";
+      for (const { l, xy } of lines) {
+        l.points.forEach((p, k) => {
+          const [x, y] = xy[k];
+          if (p.label && x >= a.left && x <= a.right && y >= a.top && y <= a.bottom) c.fillText(p.label, x + 4, y - 4);
+        });
       }
       c.restore();
     },

@@ -65,13 +65,14 @@ async function viewBin(url: string): Promise<ViewDoc> {
 }
 
 const views = new Map<string, Promise<ViewFile>>();
-const ids = new WeakMap<ViewFile, Map<string, ViewPoint>>();
+const ids = new WeakMap<ViewFile, Map<number, ViewPoint>>();
 
-/** A view's points by id, built once per view. */
-function byIdOf(view: ViewFile): Map<string, ViewPoint> {
+/** A view's points by id (a number: the binary columns' `id`), built once per view. */
+function byIdOf(view: ViewFile): Map<number, ViewPoint> {
   let m = ids.get(view);
   if (!m) {
-    m = new Map(view.points.map((p) => [String(p.id), p]));
+    m = new Map();
+    for (const p of view.points) m.set(Number(p.id), p);
     ids.set(view, m);
   }
   return m;
@@ -131,7 +132,7 @@ function viewOf(doc: ViewDoc): ViewFile {
     points[i] = {
       id: c.id[i], config: c.config[i], source: SOURCES[c.source[i]], run: run.key, run_started_at: run.started_at,
       conc: c.conc[i], num_gpus: c.num_gpus[i], completed: num0(c.completed[i]), failed: num0(c.failed[i]), image: img < 0 ? null : doc.images[img],
-      simulated: anySim ? c.simulated[String(i)] ?? null : null, agentic: anyAgentic ? c.agentic[String(i)] : undefined, y, detail: `points/${c.id[i]}.json`,
+      simulated: anySim ? c.simulated[String(i)] ?? null : null, agentic: anyAgentic ? c.agentic[String(i)] : undefined, y,
       tput_per_gpu: num0(tput[i]), input_tput_per_gpu: num0(inTput[i]), output_tput_per_gpu: num0(outTput[i]), median_intvty: num0(intvty[i]),
       median_ttft_ms: num0(ttft[i]), median_tpot_ms: num0(tpot[i]), median_e2el_ms: num0(e2el[i]), p99_ttft_ms: num0(p99Ttft[i]),
       p99_tpot_ms: num0(p99Tpot[i]), p99_e2el_ms: num0(p99E2el[i]), measured_j_per_token: num0(jPerTok[i]),

@@ -113,13 +113,12 @@ interface ViewPoint {
     gpu_kv_usage_pct: number | null;
     cpu_kv_usage_pct: number | null;
   };
-  /** Every y metric the Rust library computed from the catalog, by its key (the $/M ones as
-   * `<key>.<tier>`); null where the point lacks it or the catalog its price or power. */
+  /** The y metrics the library computed per point beyond the stored ones (measured J per
+   * total and per input token), by key; a key is missing where the point lacks it. */
   y: Record<string, number | null>;
   /** A simulated point: the error to expect of it (docs/sim.md, hold-out error) and what of its recipe the simulator left out; null if measured. */
   simulated: { basis: string; within_35: number; median_tput_error: number; median_interactivity_error: number; left_out?: string[]; uncalibrated?: string } | null;
   image: string | null;
-  detail: string;
 }
 
 /** An x or y metric as the Rust library defines it (figures' `metrics`). */

@@ -39,16 +39,23 @@ interface Econ {
  * (throughput must be positive, as in Rust).
  */
 function yOf(m: MetricInfo, p: ViewPoint, e: Econ): number | null {
+  return yFn(m)(p, e);
+}
+
+/** [`yOf`] for one metric, its kind read once (a view of 100,000 points calls it per point). */
+function yFn(m: MetricInfo): (p: ViewPoint, e: Econ) => number | null {
   const kind = m.key.split("_")[0];
-  if (kind === "measured") return m.key === "measured" ? p.measured_j_per_token : p.y[m.key] ?? null;
-  const t = tputOf(p, m.tokens);
-  if (t === null) return null;
-  switch (kind) {
-    case "cost": return e.price === null ? null : liveDollarsPerMillion(e.price, t);
-    case "tpmw": return e.kw === null ? null : liveTokensPerMw(t, e.kw);
-    case "energy": return e.kw === null ? null : liveJoulesPerToken(e.kw, t);
-    default: return t;
-  }
+  if (kind === "measured") return m.key === "measured" ? (p) => p.measured_j_per_token : (p) => p.y[m.key] ?? null;
+  return (p, e) => {
+    const t = tputOf(p, m.tokens);
+    if (t === null) return null;
+    switch (kind) {
+      case "cost": return e.price === null ? null : liveDollarsPerMillion(e.price, t);
+      case "tpmw": return e.kw === null ? null : liveTokensPerMw(t, e.kw);
+      case "energy": return e.kw === null ? null : liveJoulesPerToken(e.kw, t);
+      default: return t;
+    }
+  };
 }
 
 /** Each accelerator's economics in a tier (a typed price for every one with `custom`). */
@@ -170,17 +177,20 @@ function renderInference(ctx: Ctx): Rendered {
     s.engines.some((e) => engine.includes(e)) && s.precisions.some((v) => prec.includes(v)));
   const shownSeries = filtered.filter((s) => !hidden.has(legendId(s)));
   const positive = (v: number, scale: string): boolean => scale === "lin" || v > 0;
+  const xf = X_OF[x], yf = yFn(ym);
+  const econOf = view.configs.map((c) => econ(c.hardware));
   const datum = (id: number | string, withLabel: boolean): Datum | null => {
-    const p = byId.get(String(id));
+    const p = byId.get(Number(id));
     if (!p) return null;
-    const xv = X_OF[x](p), yv = yOf(ym, p, econ(view.configs[p.config].hardware));
+    const xv = xf(p), yv = yf(p, econOf[p.config]);
     if (xv === null || yv === null || !Number.isFinite(xv) || !Number.isFinite(yv) || !positive(xv, xScale) || !positive(yv, yScale)) return null;
     return { x: xv, y: yv, p, label: withLabel ? pointLabel(labels, p, view.configs[p.config]) : "" };
   };
   const datasets: ChartConfig["data"]["datasets"] = [];
-  // The scatter of each series with one marker style, drawn by the clouds plugin: the axes
-  // must span their points, which Chart.js does not see.
+  // The points of each series with one marker style, and every frontier, drawn by the
+  // scatter plugin: the axes must span their points, which Chart.js does not see.
   const cloudList: Cloud[] = [];
+  const lineList: Line[] = [];
   const bounds = extent();
   const rows: (() => Row)[] = [];
   // Each shown series' drawable points (a filter change copies none of them).
@@ -229,17 +239,14 @@ function renderInference(ctx: Ctx): Rendered {
         borderWidth: shown.map((d) => (sim(d) ? 1.5 : ref ? 1.2 : 0)),
       });
     } else {
-      // One style for the whole series: its points drawn, hovered and clicked by the clouds
-      // plugin, outside Chart.js (which has only the frontier lines to lay out).
+      // One style for the whole series: its points drawn, hovered and clicked by the scatter
+      // plugin, outside Chart.js.
       cloudList.push({ label, style: { shape: style, fill: ref ? "transparent" : color, stroke: color, width: ref ? 1.2 : 0, radius: 3 }, points: shown });
       if (frontierOnly) for (const d of shown) bounds.add(d);
       else bounds.span(data.extent);
     }
     // The frontier line carries the points' labels (parallelism, concurrency).
-    datasets.push({
-      label: `${label} frontier`, data: fd.slice().sort((a, b) => a.x - b.x), showLine: true, pointRadius: 0, pointHitRadius: 0,
-      borderColor: color, backgroundColor: color, borderWidth: 1.5, borderDash: ref ? [6, 4] : [],
-    });
+    lineList.push({ label: `${label} frontier`, color, dash: ref ? [6, 4] : [], points: fd.slice().sort((a, b) => a.x - b.x) });
     frontierState.push({ series: s.key, source: s.source, run: runName, points: fd.map((d) => ({ id: String(d.p.id), x: d.x, y: d.y })) });
     for (const d of fd) rows.push(() => {
       const c = view.configs[d.p.config];
@@ -277,8 +284,8 @@ function renderInference(ctx: Ctx): Rendered {
   });
   const config: ChartConfig = {
     type: "scatter",
-    data: { datasets, clouds: cloudList } as ChartConfig["data"],
-    plugins: [clouds<Datum>(tipBox, tipOf, (d) => set("pin", String(d.p.id))), pointLabels(), zoomBox((z) => set("zoom", z.map((v) => Number(v.toPrecision(6))).join(","))),
+    data: { datasets, clouds: cloudList, lines: lineList } as ChartConfig["data"],
+    plugins: [scatter<Datum>(tipBox, tipOf, (d) => set("pin", String(d.p.id))), zoomBox((z) => set("zoom", z.map((v) => Number(v.toPrecision(6))).join(","))),
       pinAnchor(pinnedDatum, pinBox)],
     options: {
       parsing: false,
@@ -288,7 +295,6 @@ function renderInference(ctx: Ctx): Rendered {
         decimation: { enabled: false },
         legend: { display: false },
         tooltip: {
-          filter: (item) => !(item.dataset.label ?? "").endsWith(" frontier"),
           callbacks: {
             title: () => "",
             label: (item: TooltipItem) => tipOf(item.raw as Datum),
@@ -353,7 +359,7 @@ function renderInference(ctx: Ctx): Rendered {
   const configByKey = new Map(view.configs.map((c) => [c.key, c]));
   const evals = view.evals ?? [];
   const evalRows: Row[] = evals.map((e) => {
-    const p = e.point_id === null ? undefined : byId.get(String(e.point_id));
+    const p = e.point_id === null ? undefined : byId.get(Number(e.point_id));
     const c = configByKey.get(e.config_key);
     const source = p ? p.source : "own";
     const verdict = e.passed === null ? "-" : e.passed ? "pass" : "FAIL";

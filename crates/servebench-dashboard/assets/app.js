@@ -298,11 +298,13 @@ async function viewBin(url) {
 }
 const views = new Map();
 const ids = new WeakMap();
-/** A view's points by id, built once per view. */
+/** A view's points by id (a number: the binary columns' `id`), built once per view. */
 function byIdOf(view) {
     let m = ids.get(view);
     if (!m) {
-        m = new Map(view.points.map((p) => [String(p.id), p]));
+        m = new Map();
+        for (const p of view.points)
+            m.set(Number(p.id), p);
         ids.set(view, m);
     }
     return m;
@@ -359,7 +361,7 @@ function viewOf(doc) {
         points[i] = {
             id: c.id[i], config: c.config[i], source: SOURCES[c.source[i]], run: run.key, run_started_at: run.started_at,
             conc: c.conc[i], num_gpus: c.num_gpus[i], completed: num0(c.completed[i]), failed: num0(c.failed[i]), image: img < 0 ? null : doc.images[img],
-            simulated: anySim ? c.simulated[String(i)] ?? null : null, agentic: anyAgentic ? c.agentic[String(i)] : undefined, y, detail: `points/${c.id[i]}.json`,
+            simulated: anySim ? c.simulated[String(i)] ?? null : null, agentic: anyAgentic ? c.agentic[String(i)] : undefined, y,
             tput_per_gpu: num0(tput[i]), input_tput_per_gpu: num0(inTput[i]), output_tput_per_gpu: num0(outTput[i]), median_intvty: num0(intvty[i]),
             median_ttft_ms: num0(ttft[i]), median_tpot_ms: num0(tpot[i]), median_e2el_ms: num0(e2el[i]), p99_ttft_ms: num0(p99Ttft[i]),
             p99_tpot_ms: num0(p99Tpot[i]), p99_e2el_ms: num0(p99E2el[i]), measured_j_per_token: num0(jPerTok[i]),
@@ -618,29 +620,6 @@ function pngButton(name, canvas) {
         },
     }, "PNG");
 }
-/** Labels beside the points of frontier datasets that carry one (`Datum.label`). */
-function pointLabels() {
-    return {
-        id: "labels",
-        afterDatasetsDraw(chart) {
-            const c = chart.ctx;
-            c.save();
-            c.font = "10px sans-serif";
-            c.fillStyle = theme === "dark" ? "#d8dde3" : "#333";
-            const area = chart.chartArea;
-            chart.data.datasets.forEach((ds, i) => {
-                const meta = chart.getDatasetMeta(i);
-                ds.data.forEach((d, j) => {
-                    const el = meta.data[j];
-                    if (!d?.label || !el || el.x < area.left || el.x > area.right || el.y < area.top || el.y > area.bottom)
-                        return;
-                    c.fillText(d.label, el.x + 4, el.y - 4);
-                });
-            });
-            c.restore();
-        },
-    };
-}
 let dragged = false;
 /** Whether the last click ended a zoom drag (so it does not also pin a point). */
 function zoomDragged() {
@@ -736,13 +715,23 @@ function extent() {
 function cloudsOf(chart) {
     return (chart.data.clouds ?? []).map((c, i) => ({ i, c }));
 }
+/** The frontier lines of a chart (`data.lines`). */
+function linesOf(chart) {
+    return chart.data.lines ?? [];
+}
+/** Whether a pixel was already stamped in this pass, per device pixel of the chart area: a
+ * series' later points on a pixel one of its points covers are not drawn again (nightly runs
+ * of one config land on the same pixels). */
+let stamps = new Uint32Array(0);
+let stamp = 0;
 /**
  * Draws the chart's clouds (`data.clouds`: each series' points with one marker style) and
- * answers hover and clicks on them itself: Chart.js never holds them. An element per point
- * made 100,000 points take half a second per draw; here they are two arrays of pixels.
- * `tip` writes a point's tooltip (shown in `box`), `pick` takes a click on one.
+ * frontier lines with their labels (`data.lines`), and answers hover and clicks on the points
+ * itself: Chart.js holds none of them (an element per point made 100,000 points take half a
+ * second per draw, and 200 line datasets a tenth of one; here a cloud is two arrays of
+ * pixels). `tip` writes a point's tooltip (shown in `box`), `pick` takes a click on one.
  */
-function clouds(box, tip, pick) {
+function scatter(box, tip, pick) {
     let pixels = [];
     let pixelsKey = "";
     let hover = null;
@@ -782,7 +771,7 @@ function clouds(box, tip, pick) {
         box.style.top = `${Math.max(hit.py < chart.height / 2 ? hit.py + 10 : hit.py - box.offsetHeight - 10, 0)}px`;
     };
     return {
-        id: "clouds",
+        id: "scatter",
         beforeDatasetsDraw(chart) {
             const c = chart.ctx, a = chart.chartArea, sx = chart.scales.x, sy = chart.scales.y;
             // Positions change with the scales, the area and the clouds shown, not with a hover.
@@ -795,14 +784,28 @@ function clouds(box, tip, pick) {
             c.beginPath();
             c.rect(a.left, a.top, a.right - a.left, a.bottom - a.top);
             c.clip();
-            // One path per cloud (filled and stroked once), not a fill per point.
+            // One path per cloud (filled and stroked once), not a fill per point; a pixel once.
+            const w = Math.ceil(a.right - a.left) + 1, hgt = Math.ceil(a.bottom - a.top) + 1;
+            if (stamps.length < w * hgt)
+                stamps = new Uint32Array(w * hgt);
             for (const { c: cl, px, py } of pixels) {
                 const f = cl.style, r = f.radius;
+                if (++stamp === 0xffffffff) {
+                    stamps.fill(0);
+                    stamp = 1;
+                }
                 c.beginPath();
                 for (let j = 0; j < px.length; j++) {
                     const x = px[j], y = py[j];
                     if (x < a.left - r || x > a.right + r || y < a.top - r || y > a.bottom + r)
                         continue;
+                    const ix = Math.round(x - a.left), iy = Math.round(y - a.top);
+                    if (ix >= 0 && ix < w && iy >= 0 && iy < hgt) {
+                        const k = iy * w + ix;
+                        if (stamps[k] === stamp)
+                            continue;
+                        stamps[k] = stamp;
+                    }
                     markPath(c, f.shape, x, y, r);
                 }
                 if (f.fill !== "transparent") {
@@ -823,6 +826,35 @@ function clouds(box, tip, pick) {
                     c.fillStyle = cl.style.stroke;
                     c.fill();
                 }
+            }
+            c.restore();
+        },
+        afterDatasetsDraw(chart) {
+            const c = chart.ctx, a = chart.chartArea, sx = chart.scales.x, sy = chart.scales.y;
+            const lines = linesOf(chart).map((l) => ({ l, xy: l.points.map((p) => [sx.getPixelForValue(p.x), sy.getPixelForValue(p.y)]) }));
+            c.save();
+            c.beginPath();
+            c.rect(a.left, a.top, a.right - a.left, a.bottom - a.top);
+            c.clip();
+            c.lineWidth = 1.5;
+            for (const { l, xy } of lines) {
+                c.strokeStyle = l.color;
+                c.setLineDash(l.dash);
+                c.beginPath();
+                xy.forEach(([x, y], k) => (k === 0 ? c.moveTo(x, y) : c.lineTo(x, y)));
+                c.stroke();
+            }
+            c.restore();
+            // The labels of the frontier points (parallelism, concurrency) inside the area.
+            c.save();
+            c.font = "10px sans-serif";
+            c.fillStyle = theme === "dark" ? "#d8dde3" : "#333";
+            for (const { l, xy } of lines) {
+                l.points.forEach((p, k) => {
+                    const [x, y] = xy[k];
+                    if (p.label && x >= a.left && x <= a.right && y >= a.top && y <= a.bottom)
+                        c.fillText(p.label, x + 4, y - 4);
+                });
             }
             c.restore();
         },
@@ -905,18 +937,24 @@ function tputOf(p, tokens) {
  * (throughput must be positive, as in Rust).
  */
 function yOf(m, p, e) {
+    return yFn(m)(p, e);
+}
+/** [`yOf`] for one metric, its kind read once (a view of 100,000 points calls it per point). */
+function yFn(m) {
     const kind = m.key.split("_")[0];
     if (kind === "measured")
-        return m.key === "measured" ? p.measured_j_per_token : p.y[m.key] ?? null;
-    const t = tputOf(p, m.tokens);
-    if (t === null)
-        return null;
-    switch (kind) {
-        case "cost": return e.price === null ? null : liveDollarsPerMillion(e.price, t);
-        case "tpmw": return e.kw === null ? null : liveTokensPerMw(t, e.kw);
-        case "energy": return e.kw === null ? null : liveJoulesPerToken(e.kw, t);
-        default: return t;
-    }
+        return m.key === "measured" ? (p) => p.measured_j_per_token : (p) => p.y[m.key] ?? null;
+    return (p, e) => {
+        const t = tputOf(p, m.tokens);
+        if (t === null)
+            return null;
+        switch (kind) {
+            case "cost": return e.price === null ? null : liveDollarsPerMillion(e.price, t);
+            case "tpmw": return e.kw === null ? null : liveTokensPerMw(t, e.kw);
+            case "energy": return e.kw === null ? null : liveJoulesPerToken(e.kw, t);
+            default: return t;
+        }
+    };
 }
 /** Each accelerator's economics in a tier (a typed price for every one with `custom`). */
 function econs(index, tier, price) {
@@ -1021,19 +1059,22 @@ function renderInference(ctx) {
         s.engines.some((e) => engine.includes(e)) && s.precisions.some((v) => prec.includes(v)));
     const shownSeries = filtered.filter((s) => !hidden.has(legendId(s)));
     const positive = (v, scale) => scale === "lin" || v > 0;
+    const xf = X_OF[x], yf = yFn(ym);
+    const econOf = view.configs.map((c) => econ(c.hardware));
     const datum = (id, withLabel) => {
-        const p = byId.get(String(id));
+        const p = byId.get(Number(id));
         if (!p)
             return null;
-        const xv = X_OF[x](p), yv = yOf(ym, p, econ(view.configs[p.config].hardware));
+        const xv = xf(p), yv = yf(p, econOf[p.config]);
         if (xv === null || yv === null || !Number.isFinite(xv) || !Number.isFinite(yv) || !positive(xv, xScale) || !positive(yv, yScale))
             return null;
         return { x: xv, y: yv, p, label: withLabel ? pointLabel(labels, p, view.configs[p.config]) : "" };
     };
     const datasets = [];
-    // The scatter of each series with one marker style, drawn by the clouds plugin: the axes
-    // must span their points, which Chart.js does not see.
+    // The points of each series with one marker style, and every frontier, drawn by the
+    // scatter plugin: the axes must span their points, which Chart.js does not see.
     const cloudList = [];
+    const lineList = [];
     const bounds = extent();
     const rows = [];
     // Each shown series' drawable points (a filter change copies none of them).
@@ -1085,8 +1126,8 @@ function renderInference(ctx) {
             });
         }
         else {
-            // One style for the whole series: its points drawn, hovered and clicked by the clouds
-            // plugin, outside Chart.js (which has only the frontier lines to lay out).
+            // One style for the whole series: its points drawn, hovered and clicked by the scatter
+            // plugin, outside Chart.js.
             cloudList.push({ label, style: { shape: style, fill: ref ? "transparent" : color, stroke: color, width: ref ? 1.2 : 0, radius: 3 }, points: shown });
             if (frontierOnly)
                 for (const d of shown)
@@ -1095,10 +1136,7 @@ function renderInference(ctx) {
                 bounds.span(data.extent);
         }
         // The frontier line carries the points' labels (parallelism, concurrency).
-        datasets.push({
-            label: `${label} frontier`, data: fd.slice().sort((a, b) => a.x - b.x), showLine: true, pointRadius: 0, pointHitRadius: 0,
-            borderColor: color, backgroundColor: color, borderWidth: 1.5, borderDash: ref ? [6, 4] : [],
-        });
+        lineList.push({ label: `${label} frontier`, color, dash: ref ? [6, 4] : [], points: fd.slice().sort((a, b) => a.x - b.x) });
         frontierState.push({ series: s.key, source: s.source, run: runName, points: fd.map((d) => ({ id: String(d.p.id), x: d.x, y: d.y })) });
         for (const d of fd)
             rows.push(() => {
@@ -1131,8 +1169,8 @@ function renderInference(ctx) {
     });
     const config = {
         type: "scatter",
-        data: { datasets, clouds: cloudList },
-        plugins: [clouds(tipBox, tipOf, (d) => set("pin", String(d.p.id))), pointLabels(), zoomBox((z) => set("zoom", z.map((v) => Number(v.toPrecision(6))).join(","))),
+        data: { datasets, clouds: cloudList, lines: lineList },
+        plugins: [scatter(tipBox, tipOf, (d) => set("pin", String(d.p.id))), zoomBox((z) => set("zoom", z.map((v) => Number(v.toPrecision(6))).join(","))),
             pinAnchor(pinnedDatum, pinBox)],
         options: {
             parsing: false,
@@ -1142,7 +1180,6 @@ function renderInference(ctx) {
                 decimation: { enabled: false },
                 legend: { display: false },
                 tooltip: {
-                    filter: (item) => !(item.dataset.label ?? "").endsWith(" frontier"),
                     callbacks: {
                         title: () => "",
                         label: (item) => tipOf(item.raw),
@@ -1186,7 +1223,7 @@ function renderInference(ctx) {
     const configByKey = new Map(view.configs.map((c) => [c.key, c]));
     const evals = view.evals ?? [];
     const evalRows = evals.map((e) => {
-        const p = e.point_id === null ? undefined : byId.get(String(e.point_id));
+        const p = e.point_id === null ? undefined : byId.get(Number(e.point_id));
         const c = configByKey.get(e.config_key);
         const source = p ? p.source : "own";
         const verdict = e.passed === null ? "-" : e.passed ? "pass" : "FAIL";

@@ -67,6 +67,11 @@ impl Answers {
     pub fn bytes(&self) -> usize {
         self.bytes
     }
+
+    /// Whether any answer can be kept.
+    pub fn keeps(&self) -> bool {
+        self.budget > 0
+    }
 }
 
 #[cfg(test)]
@@ -101,6 +106,7 @@ mod tests {
         assert_eq!(a.bytes(), 0);
         // A budget of 0 keeps nothing.
         let mut none = Answers::new(0);
+        assert!(a.keeps() && !none.keeps());
         none.at(1);
         none.put("a", body(1));
         assert!(none.get("a").is_none());

@@ -111,6 +111,11 @@ impl Api {
     pub fn cached_bytes(&self) -> usize {
         self.answers.bytes()
     }
+
+    /// Whether answers are kept at all (`--cache-mb 0`: none, so none are built ahead).
+    pub fn keeps_answers(&self) -> bool {
+        self.answers.keeps()
+    }
     /// `index.json`: views, runs and the catalog's prices and power; `as_of`: the runs that had
     /// started by then.
     pub fn index(&mut self, as_of: Option<&AsOf>) -> Result<Value, ApiError> {

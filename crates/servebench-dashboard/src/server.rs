@@ -593,6 +593,9 @@ fn warm(api: &Mutex<Api>) {
         Ok(a) => a,
         Err(p) => p.into_inner(),
     };
+    if !lock().keeps_answers() {
+        return;
+    }
     let mut warmed = None;
     loop {
         let generation = lock().store.generation().ok();
