@@ -53,6 +53,9 @@ pub struct Api {
     pub store: Store,
     pub catalog: Catalog,
     answers: Answers,
+    /// The store's views as of a generation: every request finds its view among them, and
+    /// listing them reads every point.
+    views: Option<(i64, Vec<ViewSummary>)>,
 }
 
 /// The bytes of answers an [`Api`] keeps by default (a 100,000-point view is some 25 MB).
@@ -70,7 +73,21 @@ impl Api {
             store,
             catalog,
             answers: Answers::new(cache_bytes),
+            views: None,
         }
+    }
+
+    /// The store's views, read once per store generation.
+    fn views(&mut self) -> Result<Vec<ViewSummary>, ApiError> {
+        let generation = self.store.generation()?;
+        if let Some((g, v)) = &self.views {
+            if *g == generation {
+                return Ok(v.clone());
+            }
+        }
+        let v = self.store.views()?;
+        self.views = Some((generation, v.clone()));
+        Ok(v)
     }
 
     /// The answer to `target`: the one kept when the store has not changed since it was
@@ -96,7 +113,7 @@ impl Api {
     /// inference page's default grouping (targets as the pages request them).
     pub fn warm_targets(&mut self) -> Result<Vec<String>, ApiError> {
         let mut t = vec!["api/v1/index.json".to_string()];
-        for v in self.store.views()? {
+        for v in self.views()? {
             let slug = view_slug(&v.model, v.isl, v.osl);
             t.push(format!("api/v1/views/{slug}.bin"));
             t.push(format!(
@@ -120,7 +137,6 @@ impl Api {
     /// started by then.
     pub fn index(&mut self, as_of: Option<&AsOf>) -> Result<Value, ApiError> {
         let views: Vec<Value> = self
-            .store
             .views()?
             .iter()
             .map(|v: &ViewSummary| {
@@ -315,43 +331,56 @@ impl Api {
             points: Columns::default(),
             evals: Vec::new(),
         };
-        let mut configs: HashMap<String, usize> = HashMap::new();
-        let mut runs: HashMap<String, usize> = HashMap::new();
         let mut images: HashMap<String, usize> = HashMap::new();
         let mut topologies = self.store.topologies(model)?;
 
+        // Configs and runs by row id (configs are both sources'), in the order their first
+        // point comes, each once.
+        let mut configs: HashMap<i64, usize> = HashMap::new();
+        let mut runs: HashMap<i64, usize> = HashMap::new();
         for source in [Source::Own, Source::Reference] {
-            for p in self.store.view(model, isl, osl, None, source)? {
-                if !kept(&p.run) {
+            let t = self.store.view_table(model, isl, osl, None, source)?;
+            for p in t.points {
+                let (run_key, started_at) = &t.runs[&p.run_id];
+                if !as_of.is_none_or(|d| d.includes(started_at)) {
                     continue;
                 }
-                let config = *configs.entry(p.config_key.clone()).or_insert_with(|| {
+                let config = *configs.entry(p.config_id).or_insert_with(|| {
+                    let (key, config) = &t.configs[&p.config_id];
                     doc.configs.push(ConfigDoc {
                         id: doc.configs.len(),
-                        key: p.config_key.clone(),
+                        key: key.clone(),
                         // The config's own label; the source is the point's.
-                        label: label(&p.config, Source::Own),
-                        config: p.config.clone(),
-                        deployment: topologies.remove(&p.config_key),
+                        label: label(config, Source::Own),
+                        config: config.clone(),
+                        deployment: topologies.remove(key),
                     });
                     doc.configs.len() - 1
                 });
-                let run = *runs.entry(p.run.clone()).or_insert_with(|| {
+                let run = *runs.entry(p.run_id).or_insert_with(|| {
                     doc.runs.push(RunRef {
-                        id: run_id(&p.run),
-                        key: p.run.clone(),
-                        started_at: p.run_started_at.clone(),
+                        id: run_id(run_key),
+                        key: run_key.clone(),
+                        started_at: started_at.clone(),
                     });
                     doc.runs.len() - 1
                 });
-                let image = p.image.as_ref().map(|i| {
-                    *images.entry(i.clone()).or_insert_with(|| {
+                let image = p.image.as_ref().map(|i| match images.get(i) {
+                    Some(&k) => k,
+                    None => {
+                        images.insert(i.clone(), doc.images.len());
                         doc.images.push(i.clone());
                         doc.images.len() - 1
-                    })
+                    }
                 });
-                doc.points
-                    .push(&p, config, source, run, image, &figures::point_y(&p));
+                doc.points.push(
+                    &p,
+                    config,
+                    source,
+                    run,
+                    image,
+                    &figures::point_y(&p.metrics),
+                );
             }
             let evals = self.store.view_evals(model, isl, osl, source)?;
             doc.evals.extend(evals.into_iter().filter(|e| kept(&e.run)));
@@ -443,8 +472,7 @@ impl Api {
     }
 
     fn summary(&mut self, slug: &str) -> Result<ViewSummary, ApiError> {
-        self.store
-            .views()?
+        self.views()?
             .into_iter()
             .find(|v| view_slug(&v.model, v.isl, v.osl) == slug)
             .ok_or_else(|| ApiError::NotFound(format!("no view '{slug}' in the store")))
@@ -729,7 +757,7 @@ pub struct Columns {
 impl Columns {
     fn push(
         &mut self,
-        p: &servebench_store::ViewPoint,
+        p: &servebench_store::ViewRow,
         config: usize,
         source: Source,
         run: usize,

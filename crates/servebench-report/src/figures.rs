@@ -15,7 +15,7 @@ use servebench_analysis::economics::{
 use servebench_analysis::grouping::Grouping;
 use servebench_analysis::history::{regressions, RunCurve};
 use servebench_catalog::Catalog;
-use servebench_store::ViewPoint;
+use servebench_store::{Metrics, ViewPoint};
 use std::collections::BTreeMap;
 
 /// The regression thresholds the dashboard offers (drops of 2%, 5%, 10%, 20%).
@@ -178,9 +178,9 @@ pub const POINT_Y: [YMetric; 2] = [
     YMetric::MeasuredEnergy(Tokens::Input),
 ];
 
-/// A point's value of each of [`POINT_Y`], in order.
-pub fn point_y(p: &ViewPoint) -> [Option<f64>; 2] {
-    POINT_Y.map(|y| y.of(p, HardwareEconomics::default()))
+/// A point's value of each of [`POINT_Y`], in order, from its metrics.
+pub fn point_y(m: &Metrics) -> [Option<f64>; 2] {
+    POINT_Y.map(|y| y.of_metrics(m, HardwareEconomics::default()))
 }
 
 /// The target grid of a view: multiples of a round step (1, 2, 5, 10, 20, 50 or 100
@@ -322,9 +322,7 @@ fn at_targets(
                     .iter()
                     .map(|t| Some(joules_per_token(kw?, (*t)?)))
                     .collect(),
-                YMetric::MeasuredEnergy(k) => {
-                    targets.iter().map(|&x| along.measured_j_at(x, k)).collect()
-                }
+                YMetric::MeasuredEnergy(k) => along.measured_j_each(targets, k),
             };
             at.insert(tiered_key(y, name), values);
         }

@@ -8,7 +8,7 @@ use servebench_analysis::history::{history, regressions, RunCurve};
 use servebench_analysis::interp::{compare_at, Steffen};
 use servebench_analysis::pareto::{frontier, Better};
 use servebench_catalog::Catalog;
-use servebench_store::{EvalRecord, Source, ViewPoint};
+use servebench_store::{EvalRecord, Metrics, Source, ViewPoint};
 use std::collections::BTreeMap;
 
 /// Cost tier and the catalog its prices and power come from.
@@ -100,10 +100,15 @@ impl Tokens {
 
     /// The point's tok/s/GPU of these tokens.
     pub fn tput(self, p: &ViewPoint) -> Option<f64> {
+        self.tput_of(&p.metrics)
+    }
+
+    /// [`Tokens::tput`] of a point's metrics.
+    pub fn tput_of(self, m: &Metrics) -> Option<f64> {
         match self {
-            Tokens::Total => p.metrics.tput_per_gpu,
-            Tokens::Input => p.metrics.input_tput_per_gpu,
-            Tokens::Output => p.metrics.output_tput_per_gpu,
+            Tokens::Total => m.tput_per_gpu,
+            Tokens::Input => m.input_tput_per_gpu,
+            Tokens::Output => m.output_tput_per_gpu,
         }
     }
 
@@ -352,8 +357,13 @@ impl YMetric {
     }
 
     pub fn of(self, p: &ViewPoint, e: HardwareEconomics) -> Option<f64> {
+        self.of_metrics(&p.metrics, e)
+    }
+
+    /// [`YMetric::of`] from a point's metrics alone (all it reads).
+    pub fn of_metrics(self, m: &Metrics, e: HardwareEconomics) -> Option<f64> {
         let pos = |v: Option<f64>| v.filter(|t| *t > 0.0);
-        let t = pos(self.tokens().tput(p));
+        let t = pos(self.tokens().tput_of(m));
         match self {
             YMetric::Throughput(_) => t,
             YMetric::Cost(_) => Some(dollars_per_million_tokens(e.dollars_per_gpu_hour?, t?)),
@@ -362,8 +372,8 @@ impl YMetric {
                 e.all_in_kw_per_gpu?,
             )),
             YMetric::Energy(_) => Some(joules_per_token(e.all_in_kw_per_gpu?, t?)),
-            YMetric::MeasuredEnergy(Tokens::Output) => p.metrics.measured_j_per_token,
-            YMetric::MeasuredEnergy(_) => Some(measured_watts(p)? / t?),
+            YMetric::MeasuredEnergy(Tokens::Output) => m.measured_j_per_token,
+            YMetric::MeasuredEnergy(_) => Some(watts_of(m)? / t?),
         }
     }
 }
@@ -371,7 +381,11 @@ impl YMetric {
 /// The measured board power per GPU, W: measured J per output token × output tok/s/GPU (the
 /// same window and GPUs, so exact where both came from one measurement).
 fn measured_watts(p: &ViewPoint) -> Option<f64> {
-    Some(p.metrics.measured_j_per_token? * p.metrics.output_tput_per_gpu.filter(|t| *t > 0.0)?)
+    watts_of(&p.metrics)
+}
+
+fn watts_of(m: &Metrics) -> Option<f64> {
+    Some(m.measured_j_per_token? * m.output_tput_per_gpu.filter(|t| *t > 0.0)?)
 }
 
 /// The (tok/s/user, tok/s/GPU) frontier of a point set and the values along it.
@@ -434,6 +448,17 @@ impl<'a> Along<'a> {
     /// over interpolated throughput, never interpolated as a reciprocal itself.
     pub(crate) fn measured_j_at(&self, t: f64, k: Tokens) -> Option<f64> {
         Some(self.at(measured_watts, t)? / self.at(|p| k.tput(p), t)?)
+    }
+
+    /// [`Along::measured_j_at`] at each target, each spline built once.
+    pub(crate) fn measured_j_each(&self, targets: &[f64], k: Tokens) -> Vec<Option<f64>> {
+        let watts = self.at_each(measured_watts, targets);
+        let tput = self.at_each(|p| k.tput(p), targets);
+        watts
+            .into_iter()
+            .zip(tput)
+            .map(|(w, t)| Some(w? / t?))
+            .collect()
     }
 }
 
@@ -1128,6 +1153,33 @@ mod tests {
         let t = at_targets(&one(c), &[75.0], &prices);
         assert_eq!(num(t.column("measured_joules_per_output_token")[0]), None);
         assert!(num(t.column("joules_per_token")[0]).is_some());
+    }
+
+    /// The figures read measured J at every target with each spline built once: the same
+    /// numbers as one target at a time (200 W / 750 tok/s halfway, as above).
+    #[test]
+    fn measured_energy_at_each_target_is_measured_energy_at_each() {
+        let c = curve(
+            "h200",
+            &[
+                (4, 100.0, 1000.0, 1000.0, Some(0.2)),
+                (8, 50.0, 2000.0, 2000.0, Some(0.3)),
+            ],
+        );
+        let along = Along::new(&c.points);
+        let targets = [40.0, 50.0, 75.0, 100.0, 120.0];
+        let each = along.measured_j_each(&targets, Tokens::Output);
+        let one_by_one: Vec<Option<f64>> = targets
+            .iter()
+            .map(|&t| along.measured_j_at(t, Tokens::Output))
+            .collect();
+        assert_eq!(each, one_by_one);
+        assert!((each[2].unwrap() - 200.0 / 750.0).abs() < 1e-9);
+        assert_eq!(
+            (each[0], each[4]),
+            (None, None),
+            "outside the measured range"
+        );
     }
 
     #[test]

@@ -27,6 +27,13 @@ impl Value {
             Value::Null => String::new(),
         }
     }
+    /// [`Value::opt_text`], taking a text's string rather than copying it.
+    pub fn into_opt_text(self) -> Option<String> {
+        match self {
+            Value::Text(t) => Some(t),
+            v => v.opt_text(),
+        }
+    }
     pub fn opt_text(&self) -> Option<String> {
         match self {
             Value::Null => None,
@@ -283,15 +290,29 @@ impl Db {
 
     /// Runs one query; its rows.
     pub fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, DbError> {
+        let mut out = Vec::new();
+        self.query_each(sql, params, |row| out.push(std::mem::take(row)))?;
+        Ok(out)
+    }
+
+    /// Runs one query and hands each row to `f` as it comes (SQLite: one buffer for every
+    /// row, so a reader that keeps what it needs of each allocates nothing per row for the
+    /// rest; `f` may take the row's values).
+    pub fn query_each(
+        &mut self,
+        sql: &str,
+        params: &[Value],
+        mut f: impl FnMut(&mut Row),
+    ) -> Result<(), DbError> {
         match self {
             Db::Sqlite(c) => {
                 use rusqlite::types::ValueRef;
                 let mut st = c.prepare_cached(&sqlite_sql(sql))?;
                 let n = st.column_count();
                 let mut rows = st.query(rusqlite::params_from_iter(params.iter()))?;
-                let mut out = Vec::new();
+                let mut row = Vec::with_capacity(n);
                 while let Some(r) = rows.next()? {
-                    let mut row = Vec::with_capacity(n);
+                    row.clear();
                     for i in 0..n {
                         row.push(match r.get_ref(i)? {
                             ValueRef::Null => Value::Null,
@@ -302,9 +323,9 @@ impl Db {
                             }
                         });
                     }
-                    out.push(row);
+                    f(&mut row);
                 }
-                Ok(out)
+                Ok(())
             }
             Db::Postgres { client, statements } => {
                 let st = pg_statement(client, statements, sql)?;
@@ -312,11 +333,13 @@ impl Db {
                     .iter()
                     .map(|v| v as &(dyn postgres::types::ToSql + Sync))
                     .collect();
-                client
-                    .query(&st, &refs)?
-                    .iter()
-                    .map(|r| (0..r.len()).map(|i| pg_value(r, i)).collect())
-                    .collect()
+                for r in client.query(&st, &refs)? {
+                    let mut row = (0..r.len())
+                        .map(|i| pg_value(&r, i))
+                        .collect::<Result<Row, DbError>>()?;
+                    f(&mut row);
+                }
+                Ok(())
             }
         }
     }

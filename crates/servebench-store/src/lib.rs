@@ -23,6 +23,7 @@ pub use agentic::{is_agentic, workload_flags, workload_label, AgenticPoint, AGEN
 use db::{ddl, Db, DbError, Dialect, Value};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use std::collections::HashMap;
 use std::path::Path;
 
 #[derive(Debug, thiserror::Error)]
@@ -771,6 +772,31 @@ pub struct ViewPoint {
     pub agentic: Option<AgenticPoint>,
 }
 
+/// One view's points with their configs and runs apart ([`Store::view_table`]).
+#[derive(Debug, Clone, Default)]
+pub struct ViewTable {
+    /// By config row id: its natural key and the config.
+    pub configs: HashMap<i64, (String, Config)>,
+    /// By run row id: its key and start.
+    pub runs: HashMap<i64, (String, String)>,
+    /// By config key, run date, run and concurrency.
+    pub points: Vec<ViewRow>,
+}
+
+/// A point of a [`ViewTable`]: a [`ViewPoint`] whose config and run are row ids.
+#[derive(Debug, Clone)]
+pub struct ViewRow {
+    pub id: i64,
+    pub config_id: i64,
+    pub run_id: i64,
+    pub conc: u32,
+    pub num_gpus: u32,
+    pub image: Option<String>,
+    pub simulated: Option<serde_json::Value>,
+    pub metrics: Metrics,
+    pub agentic: Option<AgenticPoint>,
+}
+
 /// What a run deployed of one config: its points' images and recipe fingerprints.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct RunBuild {
@@ -1388,6 +1414,41 @@ impl Store {
         precision: Option<&str>,
         source: Source,
     ) -> Result<Vec<ViewPoint>, StoreError> {
+        let t = self.view_table(model, isl, osl, precision, source)?;
+        Ok(t.points
+            .into_iter()
+            .map(|r| {
+                let (config_key, config) = &t.configs[&r.config_id];
+                let (run, run_started_at) = &t.runs[&r.run_id];
+                ViewPoint {
+                    id: r.id,
+                    image: r.image,
+                    simulated: r.simulated,
+                    config_key: config_key.clone(),
+                    config: config.clone(),
+                    run: run.clone(),
+                    run_started_at: run_started_at.clone(),
+                    isl,
+                    osl,
+                    conc: r.conc,
+                    num_gpus: r.num_gpus,
+                    metrics: r.metrics,
+                    agentic: r.agentic,
+                }
+            })
+            .collect())
+    }
+
+    /// [`Store::view`]'s points with their configs and runs apart (each once, not copied into
+    /// every point): what a columnar reader needs, at a fraction of the cost.
+    pub fn view_table(
+        &mut self,
+        model: &str,
+        isl: u32,
+        osl: u32,
+        precision: Option<&str>,
+        source: Source,
+    ) -> Result<ViewTable, StoreError> {
         // Configs and runs are few: read them once, then the points by id alone (no text per
         // point but what the metrics need).
         let configs = self
@@ -1399,7 +1460,7 @@ impl Store {
                 &[model.into(), precision.unwrap_or("").into()],
             )
             .map_err(self.err())?;
-        let configs: std::collections::HashMap<i64, (String, Config)> = configs
+        let configs: HashMap<i64, (String, Config)> = configs
             .iter()
             .map(|r| (r[0].int(), (r[1].text(), config_of(&r[2..]))))
             .collect();
@@ -1410,12 +1471,17 @@ impl Store {
                 &[source.as_str().into()],
             )
             .map_err(self.err())?;
-        let runs: std::collections::HashMap<i64, (String, String)> = runs
+        let runs: HashMap<i64, (String, String)> = runs
             .iter()
             .map(|r| (r[0].int(), (r[1].text(), r[2].text())))
             .collect();
-        if configs.is_empty() || runs.is_empty() {
-            return Ok(Vec::new());
+        let mut table = ViewTable {
+            configs,
+            runs,
+            points: Vec::new(),
+        };
+        if table.configs.is_empty() || table.runs.is_empty() {
+            return Ok(table);
         }
         let sql = format!(
             "SELECT p.config_id, p.run_id, p.conc, p.num_gpus, p.id, p.image, p.simulated,
@@ -1426,9 +1492,33 @@ impl Store {
                AND p.isl = $3 AND p.osl = $4
                AND p.run_id IN (SELECT id FROM runs WHERE source = $5)"
         );
-        let rows = self
-            .db
-            .query(
+        // In (config key, run date, run, concurrency) order, compared as ranks: sorting
+        // 100,000 points by their strings took a sixth of a view's time.
+        let rank = |mut keys: Vec<(i64, (&String, &String))>| -> HashMap<i64, usize> {
+            keys.sort_by(|a, b| a.1.cmp(&b.1));
+            keys.into_iter()
+                .enumerate()
+                .map(|(i, (id, _))| (id, i))
+                .collect()
+        };
+        let config_rank = rank(
+            table
+                .configs
+                .iter()
+                .map(|(&id, (k, _))| (id, (k, k)))
+                .collect(),
+        );
+        let run_rank = rank(
+            table
+                .runs
+                .iter()
+                .map(|(&id, (k, at))| (id, (at, k)))
+                .collect(),
+        );
+        let mut keys: Vec<((usize, usize, i64), usize)> = Vec::new();
+        let mut rows: Vec<Option<ViewRow>> = Vec::new();
+        self.db
+            .query_each(
                 &sql,
                 &[
                     model.into(),
@@ -1437,45 +1527,43 @@ impl Store {
                     osl.into(),
                     source.as_str().into(),
                 ],
+                |r| {
+                    let (config_id, run_id) = (r[0].int(), r[1].int());
+                    let (Some(&c), Some(&run)) =
+                        (config_rank.get(&config_id), run_rank.get(&run_id))
+                    else {
+                        return;
+                    };
+                    let row = ViewRow {
+                        id: r[4].int(),
+                        config_id,
+                        run_id,
+                        conc: r[2].int() as u32,
+                        num_gpus: r[3].int() as u32,
+                        image: std::mem::replace(&mut r[5], Value::Null).into_opt_text(),
+                        simulated: r[6].opt_text().and_then(|t| serde_json::from_str(&t).ok()),
+                        metrics: Metrics::from_row(&r[7..]),
+                        agentic: None,
+                    };
+                    keys.push(((c, run, row.conc as i64), rows.len()));
+                    rows.push(Some(row));
+                },
             )
             .map_err(self.err())?;
-        let mut out: Vec<ViewPoint> = rows
-            .iter()
-            .filter_map(|r| {
-                let (config_key, config) = configs.get(&r[0].int())?;
-                let (run, run_started_at) = runs.get(&r[1].int())?;
-                Some(ViewPoint {
-                    id: r[4].int(),
-                    image: r[5].opt_text(),
-                    simulated: r[6].opt_text().and_then(|t| serde_json::from_str(&t).ok()),
-                    config_key: config_key.clone(),
-                    config: config.clone(),
-                    run: run.clone(),
-                    run_started_at: run_started_at.clone(),
-                    isl,
-                    osl,
-                    conc: r[2].int() as u32,
-                    num_gpus: r[3].int() as u32,
-                    metrics: Metrics::from_row(&r[7..]),
-                    agentic: None,
-                })
-            })
+        // Sorted as (key, index) pairs, then taken in that order: a point is too large to
+        // move about in a sort.
+        keys.sort_by_key(|&(k, _)| k);
+        table.points = keys
+            .into_iter()
+            .filter_map(|(_, i)| rows[i].take())
             .collect();
         if is_agentic(isl, osl) {
             let mut figures = self.agentic_figures(model)?;
-            for p in &mut out {
+            for p in &mut table.points {
                 p.agentic = figures.remove(&p.id);
             }
         }
-        out.sort_by(|a, b| {
-            (&a.config_key, &a.run_started_at, &a.run, a.conc).cmp(&(
-                &b.config_key,
-                &b.run_started_at,
-                &b.run,
-                b.conc,
-            ))
-        });
-        Ok(out)
+        Ok(table)
     }
 
     /// The agentic figures of `model`'s agentic-coding points, by point id.
