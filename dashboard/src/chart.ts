@@ -214,8 +214,8 @@ function pinAnchor(d: { x: number; y: number } | null, box: HTMLElement): ChartP
   };
 }
 
-/** How a cloud's points are drawn by [`clouds`]. */
-interface FastStyle {
+/** How a cloud's points are drawn by [`scatter`]. */
+interface MarkStyle {
   shape: string;
   fill: string;
   stroke: string;
@@ -225,15 +225,13 @@ interface FastStyle {
 
 /** A series' points drawn by [`scatter`] rather than by Chart.js (the chart's `data.clouds`). */
 interface Cloud {
-  label: string;
-  style: FastStyle;
+  style: MarkStyle;
   points: { x: number; y: number }[];
 }
 
 /** A series' frontier drawn by [`scatter`] (the chart's `data.lines`): its points in x order,
  * each with the label written beside it (empty: none). */
 interface Line {
-  label: string;
   color: string;
   dash: number[];
   points: { x: number; y: number; label: string }[];

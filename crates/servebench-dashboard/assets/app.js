@@ -1128,7 +1128,7 @@ function renderInference(ctx) {
         else {
             // One style for the whole series: its points drawn, hovered and clicked by the scatter
             // plugin, outside Chart.js.
-            cloudList.push({ label, style: { shape: style, fill: ref ? "transparent" : color, stroke: color, width: ref ? 1.2 : 0, radius: 3 }, points: shown });
+            cloudList.push({ style: { shape: style, fill: ref ? "transparent" : color, stroke: color, width: ref ? 1.2 : 0, radius: 3 }, points: shown });
             if (frontierOnly)
                 for (const d of shown)
                     bounds.add(d);
@@ -1136,7 +1136,7 @@ function renderInference(ctx) {
                 bounds.span(data.extent);
         }
         // The frontier line carries the points' labels (parallelism, concurrency).
-        lineList.push({ label: `${label} frontier`, color, dash: ref ? [6, 4] : [], points: fd.slice().sort((a, b) => a.x - b.x) });
+        lineList.push({ color, dash: ref ? [6, 4] : [], points: fd.slice().sort((a, b) => a.x - b.x) });
         frontierState.push({ series: s.key, source: s.source, run: runName, points: fd.map((d) => ({ id: String(d.p.id), x: d.x, y: d.y })) });
         for (const d of fd)
             rows.push(() => {
