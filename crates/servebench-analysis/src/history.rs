@@ -39,7 +39,15 @@ pub struct Regression {
 /// Regressions of the latest run against the previous one: drops larger than `threshold`
 /// (e.g. 0.05) and than the earlier runs' noise at the same interactivity.
 pub fn regressions(runs: &[RunCurve], targets: &[f64], threshold: f64) -> Vec<Regression> {
-    let h = history(runs, targets);
+    regressions_in(&history(runs, targets), targets, threshold)
+}
+
+/// [`regressions`] of a [`history`] already read (one history, several thresholds).
+pub fn regressions_in(
+    h: &[(String, Vec<Option<f64>>)],
+    targets: &[f64],
+    threshold: f64,
+) -> Vec<Regression> {
     if h.len() < 2 {
         return Vec::new();
     }

@@ -340,7 +340,10 @@ impl Api {
         let mut runs: HashMap<i64, usize> = HashMap::new();
         for source in [Source::Own, Source::Reference] {
             let t = self.store.view_table(model, isl, osl, None, source)?;
-            for p in t.points {
+            // The table's image indices, as the document's (both sources' images once).
+            let mut image_of: Vec<Option<usize>> = vec![None; t.images.len()];
+            doc.points.reserve(t.len());
+            for p in t.points() {
                 let (run_key, started_at) = &t.runs[&p.run_id];
                 if !as_of.is_none_or(|d| d.includes(started_at)) {
                     continue;
@@ -365,22 +368,17 @@ impl Api {
                     });
                     doc.runs.len() - 1
                 });
-                let image = p.image.as_ref().map(|i| match images.get(i) {
-                    Some(&k) => k,
-                    None => {
-                        images.insert(i.clone(), doc.images.len());
-                        doc.images.push(i.clone());
-                        doc.images.len() - 1
-                    }
+                let image = p.image.map(|i| {
+                    *image_of[i as usize].get_or_insert_with(|| {
+                        let name = &t.images[i as usize];
+                        *images.entry(name.clone()).or_insert_with(|| {
+                            doc.images.push(name.clone());
+                            doc.images.len() - 1
+                        })
+                    })
                 });
-                doc.points.push(
-                    &p,
-                    config,
-                    source,
-                    run,
-                    image,
-                    &figures::point_y(&p.metrics),
-                );
+                doc.points
+                    .push(p, config, source, run, image, &figures::point_y(&p.metrics));
             }
             let evals = self.store.view_evals(model, isl, osl, source)?;
             doc.evals.extend(evals.into_iter().filter(|e| kept(&e.run)));
@@ -608,68 +606,47 @@ impl ViewDoc {
     /// is 0 for own and 1 for reference.
     pub fn to_binary(&self) -> Result<Vec<u8>, serde_json::Error> {
         let c = &self.points;
-        let f64s = |v: &mut Vec<u8>, xs: &mut dyn Iterator<Item = f64>| {
-            xs.for_each(|x| v.extend_from_slice(&x.to_le_bytes()))
+        let opt = |x: Option<f64>| x.unwrap_or(f64::NAN).to_le_bytes();
+        let u32s = |x: usize| (x as u32).to_le_bytes();
+        // Every column at most 8 bytes a point, and its padding: one allocation.
+        let count = 9 + c.metrics.len() + c.y.len();
+        let mut w = ColumnWriter {
+            body: Vec::with_capacity(count * (c.n * 8 + 8)),
+            columns: Vec::with_capacity(count),
         };
-        let opt = |x: Option<f64>| x.unwrap_or(f64::NAN);
-        let mut columns: Vec<(String, &str)> = Vec::new();
-        let mut body: Vec<u8> = Vec::new();
-        let mut col = |name: String, ty: &'static str, write: &mut dyn FnMut(&mut Vec<u8>)| {
-            body.resize(body.len().next_multiple_of(8), 0);
-            write(&mut body);
-            columns.push((name, ty));
-        };
-        col("id".into(), "f64", &mut |v| {
-            f64s(v, &mut c.id.iter().map(|&x| x as f64))
-        });
-        col("config".into(), "u32", &mut |v| {
-            c.config
+        w.column("id", "f64", c.id.iter().map(|&x| (x as f64).to_le_bytes()));
+        w.column("config", "u32", c.config.iter().map(|&x| u32s(x)));
+        w.column(
+            "source",
+            "u8",
+            c.source
                 .iter()
-                .for_each(|&x| v.extend_from_slice(&(x as u32).to_le_bytes()))
-        });
-        col("source".into(), "u8", &mut |v| {
-            v.extend(
-                c.source
-                    .iter()
-                    .map(|s| u8::from(*s == Source::Reference.as_str())),
-            )
-        });
-        col("run".into(), "u32", &mut |v| {
-            c.run
-                .iter()
-                .for_each(|&x| v.extend_from_slice(&(x as u32).to_le_bytes()))
-        });
-        col("conc".into(), "u32", &mut |v| {
-            c.conc
-                .iter()
-                .for_each(|&x| v.extend_from_slice(&x.to_le_bytes()))
-        });
-        col("num_gpus".into(), "u32", &mut |v| {
-            c.num_gpus
-                .iter()
-                .for_each(|&x| v.extend_from_slice(&x.to_le_bytes()))
-        });
-        col("image".into(), "i32", &mut |v| {
+                .map(|s| [u8::from(*s == Source::Reference.as_str())]),
+        );
+        w.column("run", "u32", c.run.iter().map(|&x| u32s(x)));
+        w.column("conc", "u32", c.conc.iter().map(|x| x.to_le_bytes()));
+        w.column(
+            "num_gpus",
+            "u32",
+            c.num_gpus.iter().map(|x| x.to_le_bytes()),
+        );
+        w.column(
+            "image",
+            "i32",
             c.image
                 .iter()
-                .for_each(|x| v.extend_from_slice(&x.map_or(-1, |i| i as i32).to_le_bytes()))
-        });
-        col("completed".into(), "f64", &mut |v| {
-            f64s(v, &mut c.completed.iter().map(|x| opt(x.map(|n| n as f64))))
-        });
-        col("failed".into(), "f64", &mut |v| {
-            f64s(v, &mut c.failed.iter().map(|x| opt(x.map(|n| n as f64))))
-        });
+                .map(|x| x.map_or(-1, |i| i as i32).to_le_bytes()),
+        );
+        for (name, xs) in [("completed", &c.completed), ("failed", &c.failed)] {
+            w.column(name, "f64", xs.iter().map(|x| opt(x.map(|n| n as f64))));
+        }
         for (k, xs) in &c.metrics {
-            col(format!("metrics.{k}"), "f64", &mut |v| {
-                f64s(v, &mut xs.iter().map(|x| opt(*x)))
-            });
+            w.column(&format!("metrics.{k}"), "f64", xs.iter().map(|x| opt(*x)));
         }
         for (k, xs) in &c.y {
-            col(format!("y.{k}"), "f64", &mut |v| {
-                f64s(v, &mut xs.iter().map(|x| opt(*x)))
-            });
+            w.column(&format!("y.{k}"), "f64", xs.iter().map(|x| opt(*x)));
         }
+        let (body, columns) = (w.body, w.columns);
         let header = serde_json::json!({
             "model": self.model,
             "isl": self.isl,
@@ -691,6 +668,27 @@ impl ViewDoc {
         out.extend_from_slice(&head);
         out.extend_from_slice(&body);
         Ok(out)
+    }
+}
+
+/// The columns of [`ViewDoc::to_binary`], each from a multiple of 8 bytes.
+struct ColumnWriter {
+    body: Vec<u8>,
+    columns: Vec<(String, &'static str)>,
+}
+
+impl ColumnWriter {
+    fn column<const N: usize>(
+        &mut self,
+        name: &str,
+        ty: &'static str,
+        values: impl Iterator<Item = [u8; N]>,
+    ) {
+        self.body.resize(self.body.len().next_multiple_of(8), 0);
+        for v in values {
+            self.body.extend_from_slice(&v);
+        }
+        self.columns.push((name.to_string(), ty));
     }
 }
 
@@ -755,6 +753,25 @@ pub struct Columns {
 }
 
 impl Columns {
+    /// Room for `n` more points in every column.
+    fn reserve(&mut self, n: usize) {
+        self.id.reserve(n);
+        self.config.reserve(n);
+        self.source.reserve(n);
+        self.run.reserve(n);
+        self.conc.reserve(n);
+        self.num_gpus.reserve(n);
+        self.image.reserve(n);
+        self.completed.reserve(n);
+        self.failed.reserve(n);
+        self.metric_cols
+            .resize_with(metric_fields(&Metrics::default()).len(), Vec::new);
+        self.y_cols.resize_with(figures::POINT_Y.len(), Vec::new);
+        for col in self.metric_cols.iter_mut().chain(&mut self.y_cols) {
+            col.reserve(n);
+        }
+    }
+
     fn push(
         &mut self,
         p: &servebench_store::ViewRow,
@@ -788,7 +805,7 @@ impl Columns {
             self.simulated.insert(i, s.clone());
         }
         if let Some(a) = &p.agentic {
-            self.agentic.insert(i, a.clone());
+            self.agentic.insert(i, (**a).clone());
         }
     }
 }

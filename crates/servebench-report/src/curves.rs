@@ -124,13 +124,13 @@ pub fn load(store: &mut Store, q: &Query) -> Result<Vec<Curve>, StoreError> {
         let mut curves: Vec<Curve> = Vec::new();
         for p in points {
             match curves.last_mut() {
-                Some(c) if c.config_key == p.config_key && c.run == p.run => c.points.push(p),
+                Some(c) if *c.config_key == *p.config_key && *c.run == *p.run => c.points.push(p),
                 _ => curves.push(Curve {
-                    config_key: p.config_key.clone(),
-                    config: p.config.clone(),
+                    config_key: p.config_key.to_string(),
+                    config: (*p.config).clone(),
                     source,
-                    run: p.run.clone(),
-                    run_started_at: p.run_started_at.clone(),
+                    run: p.run.to_string(),
+                    run_started_at: p.run_started_at.to_string(),
                     points: vec![p],
                 }),
             }

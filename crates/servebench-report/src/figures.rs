@@ -5,15 +5,14 @@
 //! is the live-input one (`docs/analysis.md`): a $/GPU-hour or kW per GPU the user types.
 
 use crate::curves::{self, Curve, Series};
-use crate::reports::{
-    by_group, frontier_points, Along, HardwareEconomics, Prices, Tokens, XMetric, YMetric,
-};
+use crate::reports::{by_group, Along, HardwareEconomics, Prices, Tokens, XMetric, YMetric};
 use serde::Serialize;
 use servebench_analysis::economics::{
     dollars_per_million_tokens, joules_per_token, tokens_per_s_per_mw, CostTier,
 };
 use servebench_analysis::grouping::Grouping;
-use servebench_analysis::history::{regressions, RunCurve};
+use servebench_analysis::history::{history, regressions_in, RunCurve};
+use servebench_analysis::pareto::ByX;
 use servebench_catalog::Catalog;
 use servebench_store::{Metrics, ViewPoint};
 use std::collections::BTreeMap;
@@ -234,10 +233,7 @@ pub fn figures(
         osl,
         group: grouping.as_str(),
         metrics: metrics_info(),
-        regressions: THRESHOLDS
-            .iter()
-            .map(|&t| (t.to_string(), regression_figures(&per_run, &targets, t)))
-            .collect(),
+        regressions: regression_figures(&per_run, &targets),
         thresholds: THRESHOLDS.to_vec(),
         targets,
         series,
@@ -252,14 +248,20 @@ const UNIT: HardwareEconomics = HardwareEconomics {
 };
 
 fn series_figures(s: &Series, targets: &[f64], catalog: &Catalog, full: bool) -> SeriesFigures {
+    // Each metric of each point read once, each x sorted once for all the y metrics.
+    let values = |f: &dyn Fn(&ViewPoint) -> Option<f64>| -> Vec<f64> {
+        s.points.iter().map(|p| f(p).unwrap_or(f64::NAN)).collect()
+    };
+    let ys: Vec<(YMetric, Vec<f64>)> = frontier_bases()
+        .map(|y| (y, values(&|p| y.of(p, UNIT))))
+        .collect();
     let mut frontiers: BTreeMap<&'static str, BTreeMap<&'static str, Vec<i64>>> = BTreeMap::new();
     for x in XMetric::ALL {
-        for y in frontier_bases() {
-            let ids = frontier_points(s, x, y, UNIT)
-                .iter()
-                .map(|p| p.id)
-                .collect();
-            frontiers.entry(x.key()).or_default().insert(y.key(), ids);
+        let by_x = ByX::new(&values(&|p| x.of(p)), x.better());
+        let of_x = frontiers.entry(x.key()).or_default();
+        for (y, v) in &ys {
+            let ids = by_x.frontier(v, y.better()).into_iter();
+            of_x.insert(y.key(), ids.map(|i| s.points[i].id).collect());
         }
     }
     let distinct = |f: &dyn Fn(&ViewPoint) -> &str| {
@@ -347,32 +349,39 @@ fn per_run(y: YMetric) -> bool {
     )
 }
 
-/// Regressions of each group's latest run against the one before (`history::regressions`).
+/// Regressions of each group's latest run against the one before (`history::regressions`),
+/// per threshold (as written in `thresholds`); each group's history is read once.
 fn regression_figures(
     per_run: &[Series],
     targets: &[f64],
-    threshold: f64,
-) -> Vec<RegressionFigure> {
-    let mut out = Vec::new();
+) -> BTreeMap<String, Vec<RegressionFigure>> {
+    let mut out: BTreeMap<String, Vec<RegressionFigure>> = THRESHOLDS
+        .iter()
+        .map(|t| (t.to_string(), Vec::new()))
+        .collect();
     for runs in by_group(per_run).values() {
         if runs.len() < 2 {
             continue;
         }
         let rc: Vec<RunCurve> = runs.iter().map(|r| r.1.clone()).collect();
+        let h = history(&rc, targets);
         let (before, after) = (runs[runs.len() - 2].0, runs[runs.len() - 1].0);
-        for r in regressions(&rc, targets, threshold) {
-            out.push(RegressionFigure {
-                source: after.source.as_str(),
-                key: after.key.clone(),
-                label: after.label.clone(),
-                before_run: before.run.clone().unwrap_or_default(),
-                after_run: after.run.clone().unwrap_or_default(),
-                interactivity: r.interactivity,
-                before: r.before,
-                after: r.after,
-                change: r.change,
-                noise: r.noise,
-            });
+        for threshold in THRESHOLDS {
+            let into = out.entry(threshold.to_string()).or_default();
+            for r in regressions_in(&h, targets, threshold) {
+                into.push(RegressionFigure {
+                    source: after.source.as_str(),
+                    key: after.key.clone(),
+                    label: after.label.clone(),
+                    before_run: before.run.clone().unwrap_or_default(),
+                    after_run: after.run.clone().unwrap_or_default(),
+                    interactivity: r.interactivity,
+                    before: r.before,
+                    after: r.after,
+                    change: r.change,
+                    noise: r.noise,
+                });
+            }
         }
     }
     out

@@ -580,7 +580,7 @@ fn run_cell(s: &Series) -> Cell {
     match &s.run {
         Some(r) => r.clone().into(),
         None => {
-            let mut runs: Vec<&str> = s.points.iter().map(|p| p.run.as_str()).collect();
+            let mut runs: Vec<&str> = s.points.iter().map(|p| &*p.run).collect();
             runs.sort_unstable();
             runs.dedup();
             runs.join(", ").into()
@@ -630,7 +630,7 @@ pub fn frontiers(series: &[Series], x: XMetric, y: YMetric, prices: &Prices) -> 
             let mut row = vec![
                 s.label.clone().into(),
                 crate::curves::label(&p.config, s.source).into(),
-                p.run.clone().into(),
+                (&*p.run).into(),
                 p.conc.into(),
                 p.num_gpus.into(),
                 p.metrics.median_intvty.into(),
@@ -1075,8 +1075,8 @@ mod tests {
                 id: conc as i64,
                 image: None,
                 simulated: None,
-                config: config.clone(),
-                config_key: config.natural_key(),
+                config: config.clone().into(),
+                config_key: config.natural_key().into(),
                 run: "r".into(),
                 run_started_at: "2026-11-28".into(),
                 isl: 1024,
@@ -1200,9 +1200,9 @@ mod tests {
             &[(4, 100.0, 400.0, 1.0, None), (8, 40.0, 900.0, 2.0, None)],
         );
         let mut disagg = curve("b200", &[(16, 60.0, 5000.0, 3.0, None)]);
-        disagg.points[0].simulated = Some(serde_json::json!({
+        disagg.points[0].simulated = Some(std::sync::Arc::new(serde_json::json!({
             "basis": "in sample", "uncalibrated": "disaggregated: its knobs were fitted to single-node points only"
-        }));
+        })));
         b200.points.extend(disagg.points);
         let t = cheapest(&[h200, b200], &[70.0, 45.0], &prices);
         let hw = t.column("hardware");

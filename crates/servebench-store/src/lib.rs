@@ -15,6 +15,7 @@
 //! a busy timeout; PostgreSQL: `ON CONFLICT DO NOTHING` on the natural keys).
 
 pub mod agentic;
+mod curve_columns;
 pub mod db;
 pub mod import;
 
@@ -25,6 +26,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::Arc;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -507,7 +509,22 @@ const MIGRATIONS: &[&str] = &[
     // in one row whether anything changed since they last looked.
     "CREATE TABLE store_generation (n BIGINT NOT NULL);
      INSERT INTO store_generation VALUES (0);",
+    // 15: each curve's points in one value (`curve_columns`), kept by ingest: a view reads a
+    // few thousand curves, not a hundred thousand index rows. Apart from `curves`, whose scans
+    // (what the store holds) stay small. Filled from the points by `migrate` (the encoding is
+    // the library's).
+    "CREATE TABLE curve_columns (
+        config_id BIGINT NOT NULL REFERENCES configs(id),
+        run_id BIGINT NOT NULL REFERENCES runs(id),
+        isl BIGINT NOT NULL,
+        osl BIGINT NOT NULL,
+        columns {blob} NOT NULL,
+        PRIMARY KEY (config_id, run_id, isl, osl)
+     );",
 ];
+
+/// The migration that adds [`curve_columns`]: a store from before it has them filled in.
+const CURVE_COLUMNS_MIGRATION: usize = 15;
 
 /// A run's jobs on one accelerator: how many succeeded of how many ran.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -729,6 +746,27 @@ impl Metrics {
         ]
     }
 
+    /// From the [`METRIC_COLUMNS`] of a row, from column `at` on.
+    fn from_row_ref(r: &db::RowRef, at: usize) -> Result<Metrics, db::DbError> {
+        let f = |i: usize| r.opt_real(at + i);
+        let n = |i: usize| Ok::<_, db::DbError>(r.opt_int(at + i)?.map(|v| v as u64));
+        Ok(Metrics {
+            tput_per_gpu: f(0)?,
+            input_tput_per_gpu: f(1)?,
+            output_tput_per_gpu: f(2)?,
+            median_intvty: f(3)?,
+            median_ttft_ms: f(4)?,
+            median_tpot_ms: f(5)?,
+            median_e2el_ms: f(6)?,
+            p99_ttft_ms: f(7)?,
+            p99_tpot_ms: f(8)?,
+            p99_e2el_ms: f(9)?,
+            completed: n(10)?,
+            failed: n(11)?,
+            measured_j_per_token: f(12)?,
+        })
+    }
+
     fn from_row(r: &[Value]) -> Metrics {
         Metrics {
             tput_per_gpu: r[0].opt_real(),
@@ -753,15 +791,17 @@ impl Metrics {
 pub struct ViewPoint {
     /// The point's row id (stable while it is stored).
     pub id: i64,
-    pub image: Option<String>,
+    pub image: Option<Arc<str>>,
     /// A simulated point: the error to expect of it (`simulator.expected_error` of its
     /// provenance: basis, share within ±35%, median errors); `None` for a measured one.
-    pub simulated: Option<serde_json::Value>,
-    pub config: Config,
+    pub simulated: Option<Arc<serde_json::Value>>,
+    /// Shared by the points of one config (and the names by those of one run): a view's
+    /// series copy their points, a hundred thousand of them.
+    pub config: Arc<Config>,
     /// The config's natural key.
-    pub config_key: String,
-    pub run: String,
-    pub run_started_at: String,
+    pub config_key: Arc<str>,
+    pub run: Arc<str>,
+    pub run_started_at: Arc<str>,
     pub isl: u32,
     pub osl: u32,
     pub conc: u32,
@@ -769,21 +809,61 @@ pub struct ViewPoint {
     pub metrics: Metrics,
     /// An agentic-coding point's own figures (cache hits, E2E-normalised interactivity).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub agentic: Option<AgenticPoint>,
+    pub agentic: Option<Box<AgenticPoint>>,
 }
 
-/// One view's points with their configs and runs apart ([`Store::view_table`]).
+/// One view's points with their configs, runs and images apart ([`Store::view_table`]).
 #[derive(Debug, Clone, Default)]
 pub struct ViewTable {
     /// By config row id: its natural key and the config.
     pub configs: HashMap<i64, (String, Config)>,
     /// By run row id: its key and start.
     pub runs: HashMap<i64, (String, String)>,
-    /// By config key, run date, run and concurrency.
-    pub points: Vec<ViewRow>,
+    /// The points' distinct images ([`ViewRow::image`] indexes this).
+    pub images: Vec<String>,
+    /// As the store gave them.
+    rows: Vec<ViewRow>,
+    /// `rows` by config key, run date, run and concurrency.
+    order: Vec<u32>,
 }
 
-/// A point of a [`ViewTable`]: a [`ViewPoint`] whose config and run are row ids.
+impl ViewTable {
+    /// The points by config key, run date, run and concurrency.
+    pub fn points(&self) -> impl Iterator<Item = &ViewRow> {
+        self.order.iter().map(|&i| &self.rows[i as usize])
+    }
+
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// Each config's place in natural-key order, by row id: points are put in order by these
+    /// integers (sorting 100,000 points by their strings took a sixth of a view's time).
+    fn config_ranks(&self) -> HashMap<i64, usize> {
+        ranks(self.configs.iter().map(|(&id, (k, _))| (id, (k, k))))
+    }
+
+    /// Each run's place in (date, key) order, by row id.
+    fn run_ranks(&self) -> HashMap<i64, usize> {
+        ranks(self.runs.iter().map(|(&id, (k, at))| (id, (at, k))))
+    }
+}
+
+/// Each id's place in the order of its key.
+fn ranks<K: Ord>(keys: impl Iterator<Item = (i64, K)>) -> HashMap<i64, usize> {
+    let mut keys: Vec<(i64, K)> = keys.collect();
+    keys.sort_by(|a, b| a.1.cmp(&b.1));
+    keys.into_iter()
+        .enumerate()
+        .map(|(i, (id, _))| (id, i))
+        .collect()
+}
+
+/// A point of a [`ViewTable`]: a [`ViewPoint`] whose config, run and image are indices.
 #[derive(Debug, Clone)]
 pub struct ViewRow {
     pub id: i64,
@@ -791,10 +871,11 @@ pub struct ViewRow {
     pub run_id: i64,
     pub conc: u32,
     pub num_gpus: u32,
-    pub image: Option<String>,
+    /// Index into [`ViewTable::images`].
+    pub image: Option<u32>,
     pub simulated: Option<serde_json::Value>,
     pub metrics: Metrics,
-    pub agentic: Option<AgenticPoint>,
+    pub agentic: Option<Box<AgenticPoint>>,
 }
 
 /// What a run deployed of one config: its points' images and recipe fingerprints.
@@ -1080,6 +1161,12 @@ impl Store {
                     &[Value::Int(i as i64 + 1)],
                 )?;
             }
+            if (v as usize) < CURVE_COLUMNS_MIGRATION {
+                let curves = db.query("SELECT config_id, run_id, isl, osl FROM curves", &[])?;
+                for c in curves {
+                    store_curve(db, [c[0].int(), c[1].int(), c[2].int(), c[3].int()])?;
+                }
+            }
             Ok(())
         });
         r.map_err(self.err())
@@ -1156,13 +1243,7 @@ impl Store {
                 }
             }
             for (config_id, isl, osl) in curves {
-                db.execute(
-                    "INSERT INTO curves (config_id, run_id, isl, osl, points)
-                     SELECT $1, $2, $3, $4, COUNT(*) FROM points
-                     WHERE config_id = $1 AND isl = $3 AND osl = $4 AND run_id = $2
-                     ON CONFLICT (config_id, run_id, isl, osl) DO UPDATE SET points = excluded.points",
-                    &[Value::Int(config_id), Value::Int(run_id), isl.into(), osl.into()],
-                )?;
+                store_curve(db, [config_id, run_id, isl.into(), osl.into()])?;
             }
             let mut seen = std::collections::HashSet::new();
             let collided = points.iter().filter(|p| !seen.insert(p.key(run))).count();
@@ -1415,15 +1496,25 @@ impl Store {
         source: Source,
     ) -> Result<Vec<ViewPoint>, StoreError> {
         let t = self.view_table(model, isl, osl, precision, source)?;
-        Ok(t.points
-            .into_iter()
+        let configs: HashMap<i64, (Arc<str>, Arc<Config>)> = t
+            .configs
+            .iter()
+            .map(|(&id, (k, c))| (id, (k.as_str().into(), Arc::new(c.clone()))))
+            .collect();
+        let runs: HashMap<i64, (Arc<str>, Arc<str>)> = t
+            .runs
+            .iter()
+            .map(|(&id, (k, at))| (id, (k.as_str().into(), at.as_str().into())))
+            .collect();
+        let images: Vec<Arc<str>> = t.images.iter().map(|i| i.as_str().into()).collect();
+        Ok(t.points()
             .map(|r| {
-                let (config_key, config) = &t.configs[&r.config_id];
-                let (run, run_started_at) = &t.runs[&r.run_id];
+                let (config_key, config) = &configs[&r.config_id];
+                let (run, run_started_at) = &runs[&r.run_id];
                 ViewPoint {
                     id: r.id,
-                    image: r.image,
-                    simulated: r.simulated,
+                    image: r.image.map(|i| images[i as usize].clone()),
+                    simulated: r.simulated.clone().map(Arc::new),
                     config_key: config_key.clone(),
                     config: config.clone(),
                     run: run.clone(),
@@ -1432,8 +1523,8 @@ impl Store {
                     osl,
                     conc: r.conc,
                     num_gpus: r.num_gpus,
-                    metrics: r.metrics,
-                    agentic: r.agentic,
+                    metrics: r.metrics.clone(),
+                    agentic: r.agentic.clone(),
                 }
             })
             .collect())
@@ -1478,89 +1569,82 @@ impl Store {
         let mut table = ViewTable {
             configs,
             runs,
-            points: Vec::new(),
+            ..ViewTable::default()
         };
         if table.configs.is_empty() || table.runs.is_empty() {
             return Ok(table);
         }
-        let sql = format!(
-            "SELECT p.config_id, p.run_id, p.conc, p.num_gpus, p.id, p.image, p.simulated,
-                    {METRIC_COLUMNS}
-             FROM points p
-             WHERE p.config_id IN (SELECT id FROM configs WHERE model = $1
-                                     AND ($2 = '' OR precision = $2))
-               AND p.isl = $3 AND p.osl = $4
-               AND p.run_id IN (SELECT id FROM runs WHERE source = $5)"
-        );
-        // In (config key, run date, run, concurrency) order, compared as ranks: sorting
-        // 100,000 points by their strings took a sixth of a view's time.
-        let rank = |mut keys: Vec<(i64, (&String, &String))>| -> HashMap<i64, usize> {
-            keys.sort_by(|a, b| a.1.cmp(&b.1));
-            keys.into_iter()
-                .enumerate()
-                .map(|(i, (id, _))| (id, i))
-                .collect()
-        };
-        let config_rank = rank(
-            table
-                .configs
-                .iter()
-                .map(|(&id, (k, _))| (id, (k, k)))
-                .collect(),
-        );
-        let run_rank = rank(
-            table
-                .runs
-                .iter()
-                .map(|(&id, (k, at))| (id, (at, k)))
-                .collect(),
-        );
-        let mut keys: Vec<((usize, usize, i64), usize)> = Vec::new();
-        let mut rows: Vec<Option<ViewRow>> = Vec::new();
+        // Each curve's points in one value: a few thousand rows, not a hundred thousand.
+        // Every curve the store lists, with its points (none is a damaged store: an error).
+        let sql = "SELECT cu.config_id, cu.run_id, cc.columns FROM curves cu
+             LEFT JOIN curve_columns cc ON cc.config_id = cu.config_id AND cc.run_id = cu.run_id
+                                       AND cc.isl = cu.isl AND cc.osl = cu.osl
+             WHERE cu.config_id IN (SELECT id FROM configs WHERE model = $1
+                                      AND ($2 = '' OR precision = $2))
+               AND cu.isl = $3 AND cu.osl = $4
+               AND cu.run_id IN (SELECT id FROM runs WHERE source = $5)";
+        let (config_rank, run_rank) = (table.config_ranks(), table.run_ranks());
+        // Per curve: its place (config rank, run rank) and its rows.
+        let mut curves: Vec<((usize, usize), std::ops::Range<u32>)> = Vec::new();
+        let mut images: HashMap<String, u32> = HashMap::new();
+        let mut image_of: Vec<u32> = Vec::new();
+        let rows = &mut table.rows;
+        let params = [
+            model.into(),
+            precision.unwrap_or("").into(),
+            isl.into(),
+            osl.into(),
+            source.as_str().into(),
+        ];
         self.db
-            .query_each(
-                &sql,
-                &[
-                    model.into(),
-                    precision.unwrap_or("").into(),
-                    isl.into(),
-                    osl.into(),
-                    source.as_str().into(),
-                ],
-                |r| {
-                    let (config_id, run_id) = (r[0].int(), r[1].int());
-                    let (Some(&c), Some(&run)) =
-                        (config_rank.get(&config_id), run_rank.get(&run_id))
-                    else {
-                        return;
-                    };
-                    let row = ViewRow {
-                        id: r[4].int(),
-                        config_id,
-                        run_id,
-                        conc: r[2].int() as u32,
-                        num_gpus: r[3].int() as u32,
-                        image: std::mem::replace(&mut r[5], Value::Null).into_opt_text(),
-                        simulated: r[6].opt_text().and_then(|t| serde_json::from_str(&t).ok()),
-                        metrics: Metrics::from_row(&r[7..]),
-                        agentic: None,
-                    };
-                    keys.push(((c, run, row.conc as i64), rows.len()));
-                    rows.push(Some(row));
-                },
-            )
+            .query_refs(sql, &params, |r| {
+                let (config_id, run_id) = (r.int(0)?, r.int(1)?);
+                let (Some(&c), Some(&run)) = (config_rank.get(&config_id), run_rank.get(&run_id))
+                else {
+                    return Ok(());
+                };
+                let bytes = r.opt_bytes(2)?.ok_or_else(|| {
+                    format!(
+                        "the curve of config {config_id} and run {run_id} has no row in \
+                         curve_columns (a damaged store)"
+                    )
+                })?;
+                let start = rows.len() as u32;
+                let (mut decoded, mut curve_images) = (Vec::new(), Vec::new());
+                curve_columns::decode(bytes, &mut curve_images, |p| decoded.push(p)).map_err(
+                    |e| format!("the curve of config {config_id} and run {run_id}: {e}"),
+                )?;
+                image_of.clear();
+                for i in &curve_images {
+                    let next = images.len() as u32;
+                    image_of.push(*images.entry(i.to_string()).or_insert(next));
+                }
+                rows.extend(decoded.into_iter().map(|p| ViewRow {
+                    id: p.id,
+                    config_id,
+                    run_id,
+                    conc: p.conc,
+                    num_gpus: p.num_gpus,
+                    image: p.image.map(|i| image_of[i]),
+                    simulated: p.simulated.and_then(|t| serde_json::from_str(t).ok()),
+                    metrics: p.metrics,
+                    agentic: None,
+                }));
+                curves.push(((c, run), start..rows.len() as u32));
+                Ok(())
+            })
             .map_err(self.err())?;
-        // Sorted as (key, index) pairs, then taken in that order: a point is too large to
-        // move about in a sort.
-        keys.sort_by_key(|&(k, _)| k);
-        table.points = keys
-            .into_iter()
-            .filter_map(|(_, i)| rows[i].take())
-            .collect();
+        // Curves by config and run (one of each per workload); within, by concurrency.
+        curves.sort_unstable_by_key(|c| c.0);
+        table.order = curves.into_iter().flat_map(|c| c.1).collect();
+        table.images = vec![String::new(); images.len()];
+        for (image, k) in images {
+            table.images[k as usize] = image;
+        }
         if is_agentic(isl, osl) {
             let mut figures = self.agentic_figures(model)?;
-            for p in &mut table.points {
-                p.agentic = figures.remove(&p.id);
+            for p in &mut table.rows {
+                p.agentic = figures.remove(&p.id).map(Box::new);
             }
         }
         Ok(table)
@@ -1837,6 +1921,46 @@ fn describe_config(db: &mut Db, id: i64, t: &Topology) -> Result<(), db::DbError
 }
 
 /// The stored deployments of configs (by id): `ids` only, or every described config.
+/// Keeps a curve's point count and [`curve_columns`] as its points now stand (`curve`: config
+/// id, run id, ISL, OSL).
+fn store_curve(db: &mut Db, curve: [i64; 4]) -> Result<(), DbError> {
+    let key = curve.map(Value::Int);
+    let mut points = Vec::new();
+    db.query_refs(
+        &format!(
+            "SELECT id, conc, num_gpus, image, simulated, {METRIC_COLUMNS} FROM points
+             WHERE config_id = $1 AND run_id = $2 AND isl = $3 AND osl = $4"
+        ),
+        &key,
+        |r| {
+            points.push(curve_columns::CurvePoint {
+                id: r.int(0)?,
+                conc: r.int(1)? as u32,
+                num_gpus: r.int(2)? as u32,
+                image: r.opt_str(3)?.map(Into::into),
+                simulated: r.opt_str(4)?.map(Into::into),
+                metrics: Metrics::from_row_ref(r, 5)?,
+            });
+            Ok(())
+        },
+    )?;
+    let mut values = key.to_vec();
+    values.push(Value::Int(points.len() as i64));
+    db.execute(
+        "INSERT INTO curves (config_id, run_id, isl, osl, points) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (config_id, run_id, isl, osl) DO UPDATE SET points = excluded.points",
+        &values,
+    )?;
+    values[4] = Value::Blob(curve_columns::encode(&mut points));
+    db.execute(
+        "INSERT INTO curve_columns (config_id, run_id, isl, osl, columns)
+         VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (config_id, run_id, isl, osl) DO UPDATE SET columns = excluded.columns",
+        &values,
+    )?;
+    Ok(())
+}
+
 fn topologies(
     db: &mut Db,
     ids: Option<&[i64]>,

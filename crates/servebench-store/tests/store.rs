@@ -75,7 +75,7 @@ fn twice(t: &TestStore) {
         .unwrap();
     let got: Vec<(String, u32, Option<f64>)> = view
         .iter()
-        .map(|p| (p.run.clone(), p.conc, p.metrics.tput_per_gpu))
+        .map(|p| (p.run.to_string(), p.conc, p.metrics.tput_per_gpu))
         .collect();
     assert_eq!(
         got,
@@ -512,7 +512,7 @@ fn simulated_points_carry_their_expected_error_into_views() {
             .view("llama-3.3-70b", 1024, 1024, None, Source::Own)
             .unwrap();
         let by = |hw: &str| v.iter().find(|p| p.config.hardware == hw).unwrap();
-        assert_eq!(by("b300").simulated.as_ref(), Some(&expected));
+        assert_eq!(by("b300").simulated.as_deref(), Some(&expected));
         assert_eq!(by("h200").simulated, None, "a measured point");
     }
 }
@@ -524,15 +524,18 @@ fn a_store_from_before_simulated_views_is_migrated_and_backfilled() {
     let url = format!("sqlite:{}", path.display());
     let mut sim = point("b300", 4, 400.0);
     sim.provenance = json!({"simulator": {"expected_error": {"basis": "in sample"}}});
-    Store::open(&url)
-        .unwrap()
-        .ingest(&run("sim", Source::Own), &[sim])
-        .unwrap();
+    let mut measured = vec![point("h200", 64, 900.0), point("h200", 8, 500.0)];
+    measured[0].provenance = json!({"image": "vllm/vllm-openai:v0.11.0"});
+    let mut s = Store::open(&url).unwrap();
+    s.ingest(&run("sim", Source::Own), &[sim]).unwrap();
+    s.ingest(&run("measured", Source::Own), &measured).unwrap();
+    drop(s);
     // Back to schema version 8: no `simulated` column, no stored deployments, no agentic
-    // figures, no job records, no generation.
+    // figures, no job records, no generation, no curve columns.
     let c = rusqlite::Connection::open(&path).unwrap();
     c.execute_batch(
-        "DROP TABLE store_generation;
+        "DROP TABLE curve_columns;
+         DROP TABLE store_generation;
          DROP TABLE job_stats;
          DROP TABLE failed_jobs;
          DROP TABLE point_agentic;
@@ -554,15 +557,40 @@ fn a_store_from_before_simulated_views_is_migrated_and_backfilled() {
         Err(e) => e.to_string(),
     };
     assert!(
-        e.contains("schema version 8, this servebench reads version 14"),
+        e.contains("schema version 8, this servebench reads version 15"),
         "{e}"
     );
     let mut s = Store::open(&url).unwrap();
-    assert_eq!(s.schema_version().unwrap(), 14);
+    assert_eq!(s.schema_version().unwrap(), 15);
     let v = s
         .view("llama-3.3-70b", 1024, 1024, None, Source::Own)
         .unwrap();
-    assert_eq!(v[0].simulated, Some(json!({"basis": "in sample"})));
+    // Every curve's points read back from the columns the migration filled: by config
+    // (b300 before h200), then concurrency, each with its own image and metrics.
+    let got: Vec<_> = v
+        .iter()
+        .map(|p| {
+            (
+                p.config.hardware.as_str(),
+                p.conc,
+                p.metrics.tput_per_gpu,
+                p.image.as_deref(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("b300", 4, Some(400.0), None),
+            ("h200", 8, Some(500.0), Some("img")),
+            ("h200", 64, Some(900.0), Some("vllm/vllm-openai:v0.11.0")),
+        ]
+    );
+    assert_eq!(
+        v[0].simulated.as_deref(),
+        Some(&json!({"basis": "in sample"}))
+    );
+    assert_eq!(v[1].simulated, None);
 }
 
 /// A sweep's multi-node point: its InferenceX row as the planner writes it.
@@ -807,4 +835,54 @@ fn jobs_per_accelerator_and_failed_jobs_are_kept() {
         assert_eq!((f[0].hardware.as_str(), f[0].conc), ("b200", 8));
         assert_eq!(f[1].reason, failed[0].reason);
     }
+}
+
+#[test]
+fn a_curve_whose_stored_columns_are_damaged_is_an_error_naming_it() {
+    let d = tempfile::tempdir().unwrap();
+    let path = d.path().join("s.db");
+    let url = format!("sqlite:{}", path.display());
+    let mut s = Store::open(&url).unwrap();
+    s.ingest(&run("r", Source::Own), &[point("h200", 8, 500.0)])
+        .unwrap();
+    drop(s);
+    // A store's contents are untrusted: cut the curve's value short, inside its first point
+    // (the mark, 1 image "img" with its length, the number of points: 19 bytes).
+    let c = rusqlite::Connection::open(&path).unwrap();
+    c.execute_batch("UPDATE curve_columns SET columns = substr(columns, 1, 20)")
+        .unwrap();
+    let (config, run_id): (i64, i64) = c
+        .query_row("SELECT config_id, run_id FROM curves", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    drop(c);
+    let e = Store::open_read_only(&url)
+        .unwrap()
+        .view("llama-3.3-70b", 1024, 1024, None, Source::Own)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains(&format!(
+            "the curve of config {config} and run {run_id}: a curve's stored columns do not \
+             read at byte 19: expected a point id"
+        )),
+        "{e}"
+    );
+    // And with its row gone.
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .execute_batch("DELETE FROM curve_columns")
+        .unwrap();
+    let e = Store::open_read_only(&url)
+        .unwrap()
+        .view("llama-3.3-70b", 1024, 1024, None, Source::Own)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains(&format!(
+            "the curve of config {config} and run {run_id} has no row in curve_columns"
+        )),
+        "{e}"
+    );
 }

@@ -179,7 +179,7 @@ fn inferencex_points_and_evals_ingest_as_a_reference_run() {
         .iter()
         .map(|p| {
             (
-                p.config_key.clone(),
+                p.config_key.to_string(),
                 p.num_gpus,
                 p.metrics.measured_j_per_token,
             )

@@ -1199,7 +1199,7 @@ fn readme_quickstart_today_with_multi_node_rows() {
         assert!(p.config.disagg, "{:?}", p.config);
         assert_eq!(p.num_gpus, 36, "4 prefill + 32 decode GPUs");
         // Stored pool by pool, with the row's MTP depth.
-        let t = &pools[&p.config_key];
+        let t = &pools[&*p.config_key];
         use servebench_store::Role;
         assert_eq!((t.gpus(Role::Prefill), t.gpus(Role::Decode)), (4, 32));
         assert_eq!(

@@ -74,13 +74,20 @@ fn synthetic(store: &mut Store, n: usize, views: usize) -> anyhow::Result<()> {
             source: Source::Own,
         };
         let count = per_run.min(n - (per_run * night).min(n));
-        let mut done = 0;
-        while done < count {
-            let batch: Vec<Point> = (done..(done + 10_000).min(count))
+        // Curve by curve (a view's config at every concurrency), as a sweep's results come:
+        // batches of whole curves, each kept once.
+        let curves = views * CONFIGS;
+        let mut order = (0..curves).flat_map(|k| (k..count).step_by(curves));
+        loop {
+            let batch: Vec<Point> = order
+                .by_ref()
+                .take(10_000)
                 .map(|i| synthetic_point(night, i, views, CONFIGS))
                 .collect();
+            if batch.is_empty() {
+                break;
+            }
             store.ingest(&run, &batch)?;
-            done += batch.len();
         }
     }
     let s = t0.elapsed().as_secs_f64();
