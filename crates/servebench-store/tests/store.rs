@@ -857,11 +857,14 @@ fn a_curve_whose_stored_columns_are_damaged_is_an_error_naming_it() {
         })
         .unwrap();
     drop(c);
-    let e = Store::open_read_only(&url)
-        .unwrap()
-        .view("llama-3.3-70b", 1024, 1024, None, Source::Own)
-        .unwrap_err()
-        .to_string();
+    let view_error = || {
+        Store::open_read_only(&url)
+            .unwrap()
+            .view("llama-3.3-70b", 1024, 1024, None, Source::Own)
+            .unwrap_err()
+            .to_string()
+    };
+    let e = view_error();
     assert!(
         e.contains(&format!(
             "the curve of config {config} and run {run_id}: a curve's stored columns do not \
@@ -874,11 +877,7 @@ fn a_curve_whose_stored_columns_are_damaged_is_an_error_naming_it() {
         .unwrap()
         .execute_batch("DELETE FROM curve_columns")
         .unwrap();
-    let e = Store::open_read_only(&url)
-        .unwrap()
-        .view("llama-3.3-70b", 1024, 1024, None, Source::Own)
-        .unwrap_err()
-        .to_string();
+    let e = view_error();
     assert!(
         e.contains(&format!(
             "the curve of config {config} and run {run_id} has no row in curve_columns"
