@@ -358,6 +358,10 @@ pub fn sweep_point(root: &Path, path: &Path) -> Result<Point, StoreError> {
             // What the engine's own counters say happened during the point.
             "server_metrics_delta": v["server_metrics"]["delta"],
             "recipe_fingerprint": job["recipe-fingerprint"],
+            // The master-config key the job was planned from (changelog entries name these).
+            "recipe_key": v["config_key"],
+            // A point carried over unchanged from an earlier run: that run and point.
+            "reused_from": v["reused_from"],
             "tokenizer": r["tokenizer_id"],
             "tokenizer_sha256": r["provenance"]["tokenizer"]["sha256"],
             "dataset_sha256": r["provenance"]["dataset_sha256"],

@@ -38,6 +38,8 @@ pub enum StoreError {
     Url(String),
     #[error("{file}: {message}")]
     Import { file: String, message: String },
+    #[error("{0}")]
+    Retract(String),
     #[error("no store at {0}: nothing has been ingested there (check the path; `servebench ingest --store {0} DIR` creates it)")]
     Missing(String),
     #[error("store {store} has schema version {found}, this servebench reads version {expected}: {hint}")]
@@ -521,10 +523,49 @@ const MIGRATIONS: &[&str] = &[
         columns {blob} NOT NULL,
         PRIMARY KEY (config_id, run_id, isl, osl)
      );",
+    // 16: continuous runs. What a point was planned from (its master-config key and recipe
+    // fingerprint, InferenceX's rule: what changed between runs), the run a reused point was
+    // measured in; runs and points an operator marked invalid, and why (hidden from views,
+    // frontiers and history, never deleted; exactly one of run_id and point_id).
+    "ALTER TABLE points ADD COLUMN recipe_key {text};
+     ALTER TABLE points ADD COLUMN fingerprint {text};
+     ALTER TABLE points ADD COLUMN reused_from BIGINT REFERENCES runs(id);
+     UPDATE points SET recipe_key = {json_recipe_key}, fingerprint = {json_fingerprint};
+     CREATE TABLE retractions (
+        id {id},
+        run_id BIGINT REFERENCES runs(id),
+        point_id BIGINT REFERENCES points(id),
+        reason {text} NOT NULL,
+        who {text} NOT NULL,
+        at {text} NOT NULL,
+        CHECK ((run_id IS NULL) <> (point_id IS NULL))
+     );",
 ];
 
 /// The migration that adds [`curve_columns`]: a store from before it has them filled in.
 const CURVE_COLUMNS_MIGRATION: usize = 15;
+
+/// What an operator marks invalid ([`Store::retract`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Retract {
+    /// A run, by its key: every point of it.
+    Run(String),
+    /// One point, by its row id (as the dashboard's point pages and reports name it).
+    Point(i64),
+}
+
+/// A run or point marked invalid, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Retraction {
+    /// The run's key: the retracted run's, or the retracted point's run.
+    pub run: String,
+    /// The point's row id, for a point retracted alone.
+    pub point: Option<i64>,
+    pub reason: String,
+    pub who: String,
+    /// When (RFC 3339, UTC).
+    pub at: String,
+}
 
 /// A run's jobs on one accelerator: how many succeeded of how many ran.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -922,12 +963,13 @@ pub struct PointRecord {
 /// Points in one multi-row INSERT; a batch's remainder goes in power-of-two pieces so a
 /// PostgreSQL session prepares at most a dozen shapes.
 const ROWS_PER_INSERT: usize = 256;
-const POINT_COLUMNS: usize = 24;
+const POINT_COLUMNS: usize = 27;
 
 fn insert_points_sql(rows: usize) -> String {
     let mut sql = format!(
         "INSERT INTO points (point_key, run_id, config_id, isl, osl, conc, num_gpus, \
-         {METRIC_COLUMNS}, image, simulated, provenance, result) VALUES "
+         {METRIC_COLUMNS}, image, simulated, provenance, result, recipe_key, fingerprint, \
+         reused_from) VALUES "
     );
     for r in 0..rows {
         sql.push_str(if r == 0 { "(" } else { ", (" });
@@ -1213,6 +1255,9 @@ impl Store {
                         .into(),
                     p.provenance.to_string().into(),
                     p.result.to_string().into(),
+                    p.provenance["recipe_key"].as_str().into(),
+                    p.provenance["recipe_fingerprint"].as_str().into(),
+                    reused_from(db, &p.provenance)?.into(),
                 ]);
             }
             let mut curves: std::collections::BTreeSet<(i64, u32, u32)> = Default::default();
@@ -1562,9 +1607,12 @@ impl Store {
                 &[source.as_str().into()],
             )
             .map_err(self.err())?;
+        // Retracted runs and points are not part of any view.
+        let hidden = self.hidden()?;
         let runs: HashMap<i64, (String, String)> = runs
             .iter()
             .map(|r| (r[0].int(), (r[1].text(), r[2].text())))
+            .filter(|(id, _)| !hidden.runs.contains(id))
             .collect();
         let mut table = ViewTable {
             configs,
@@ -1619,6 +1667,7 @@ impl Store {
                     let next = images.len() as u32;
                     image_of.push(*images.entry(i.to_string()).or_insert(next));
                 }
+                decoded.retain(|p| !hidden.points.contains(&p.id));
                 rows.extend(decoded.into_iter().map(|p| ViewRow {
                     id: p.id,
                     config_id,
@@ -1682,7 +1731,20 @@ impl Store {
                 "SELECT c.model, cu.isl, cu.osl, c.precision, r.source, c.hardware, c.engine,
                         CAST(SUM(cu.points) AS BIGINT)
                  FROM curves cu JOIN configs c ON cu.config_id = c.id JOIN runs r ON cu.run_id = r.id
+                 WHERE r.id NOT IN (SELECT run_id FROM retractions WHERE run_id IS NOT NULL)
                  GROUP BY c.model, cu.isl, cu.osl, c.precision, r.source, c.hardware, c.engine",
+                &[],
+            )
+            .map_err(self.err())?;
+        // Points retracted one by one (of runs that are not), by view.
+        let retracted = self
+            .db
+            .query(
+                "SELECT c.model, p.isl, p.osl, COUNT(*)
+                 FROM retractions x JOIN points p ON p.id = x.point_id
+                 JOIN configs c ON p.config_id = c.id
+                 WHERE p.run_id NOT IN (SELECT run_id FROM retractions WHERE run_id IS NOT NULL)
+                 GROUP BY c.model, p.isl, p.osl",
                 &[],
             )
             .map_err(self.err())?;
@@ -1708,6 +1770,11 @@ impl Store {
                 if let Err(i) = set.binary_search(&value) {
                     set.insert(i, value);
                 }
+            }
+        }
+        for r in retracted {
+            if let Some(v) = out.get_mut(&(r[0].text(), r[1].int() as u32, r[2].int() as u32)) {
+                v.points = v.points.saturating_sub(r[3].int() as u64);
             }
         }
         Ok(out.into_values().collect())
@@ -1820,6 +1887,111 @@ impl Store {
     }
 
     /// Every stored run, oldest first.
+    /// Marks a run or a point invalid: hidden from views, frontiers and history from now on,
+    /// kept in the store with `reason`. The number of points it hides (a point or run
+    /// already retracted is an error saying so).
+    pub fn retract(
+        &mut self,
+        what: &Retract,
+        reason: &str,
+        who: &str,
+        at: &str,
+    ) -> Result<u64, StoreError> {
+        let missing = |m: String| StoreError::Retract(m);
+        if reason.trim().is_empty() {
+            return Err(missing(
+                "a retraction needs a reason (--reason): it is kept beside what it hides".into(),
+            ));
+        }
+        let (column, id) = match what {
+            Retract::Run(key) => {
+                let r = self
+                    .db
+                    .query_one("SELECT id FROM runs WHERE run_key = $1", &[key.into()])
+                    .map_err(self.err())?;
+                let id = r.ok_or_else(|| missing(format!("no run '{key}' in the store")))?[0].int();
+                ("run_id", id)
+            }
+            Retract::Point(id) => {
+                let r = self
+                    .db
+                    .query_one("SELECT id FROM points WHERE id = $1", &[(*id).into()])
+                    .map_err(self.err())?;
+                r.ok_or_else(|| missing(format!("no point {id} in the store")))?;
+                ("point_id", *id)
+            }
+        };
+        let hidden = self.hidden()?;
+        let already = match what {
+            Retract::Run(_) => hidden.runs.contains(&id),
+            Retract::Point(_) => hidden.points.contains(&id),
+        };
+        if already {
+            return Err(missing(format!("{what} is already retracted")));
+        }
+        let count = match what {
+            Retract::Run(_) => self
+                .db
+                .query_one(
+                    "SELECT COUNT(*) FROM points WHERE run_id = $1",
+                    &[id.into()],
+                )
+                .map_err(self.err())?
+                .map_or(0, |r| r[0].int() as u64),
+            Retract::Point(_) => 1,
+        };
+        let sql =
+            format!("INSERT INTO retractions ({column}, reason, who, at) VALUES ($1, $2, $3, $4)");
+        let values = [id.into(), reason.into(), who.into(), at.into()];
+        self.write(|db| db.execute(&sql, &values).map(|_| ()))
+            .map_err(self.err())?;
+        Ok(count)
+    }
+
+    /// Every retraction, oldest first.
+    pub fn retractions(&mut self) -> Result<Vec<Retraction>, StoreError> {
+        let rows = self
+            .db
+            .query(
+                "SELECT COALESCE(r.run_key, pr.run_key), x.point_id, x.reason, x.who, x.at
+                 FROM retractions x
+                 LEFT JOIN runs r ON r.id = x.run_id
+                 LEFT JOIN points p ON p.id = x.point_id
+                 LEFT JOIN runs pr ON pr.id = p.run_id
+                 ORDER BY x.id",
+                &[],
+            )
+            .map_err(self.err())?;
+        Ok(rows
+            .iter()
+            .map(|r| Retraction {
+                run: r[0].text(),
+                point: r[1].opt_int(),
+                reason: r[2].text(),
+                who: r[3].text(),
+                at: r[4].text(),
+            })
+            .collect())
+    }
+
+    /// The row ids of retracted runs and points.
+    fn hidden(&mut self) -> Result<Hidden, StoreError> {
+        let rows = self
+            .db
+            .query("SELECT run_id, point_id FROM retractions", &[])
+            .map_err(self.err())?;
+        let mut h = Hidden::default();
+        for r in rows {
+            if let Some(run) = r[0].opt_int() {
+                h.runs.insert(run);
+            }
+            if let Some(p) = r[1].opt_int() {
+                h.points.insert(p);
+            }
+        }
+        Ok(h)
+    }
+
     pub fn runs(&mut self) -> Result<Vec<Run>, StoreError> {
         let r = self.db.query(
             "SELECT run_key, started_at, who, recipes_commit, executor, source FROM runs
@@ -1828,6 +2000,33 @@ impl Store {
         );
         Ok(r.map_err(self.err())?.iter().map(|r| run_of(r)).collect())
     }
+}
+
+/// Row ids an operator retracted ([`Store::retract`]).
+#[derive(Debug, Default)]
+struct Hidden {
+    runs: std::collections::HashSet<i64>,
+    points: std::collections::HashSet<i64>,
+}
+
+impl std::fmt::Display for Retract {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Retract::Run(k) => write!(f, "run '{k}'"),
+            Retract::Point(id) => write!(f, "point {id}"),
+        }
+    }
+}
+
+/// The row id of the run a reused point was measured in (`provenance.reused_from.run`), where
+/// the store holds that run.
+fn reused_from(db: &mut Db, provenance: &serde_json::Value) -> Result<Option<i64>, DbError> {
+    let Some(key) = provenance["reused_from"]["run"].as_str() else {
+        return Ok(None);
+    };
+    Ok(db
+        .query_one("SELECT id FROM runs WHERE run_key = $1", &[key.into()])?
+        .map(|r| r[0].int()))
 }
 
 /// The id of `run`, inserted if new.
@@ -2080,8 +2279,8 @@ mod tests {
         let s = insert_points_sql(2);
         assert!(
             s.contains("($1, $2,")
-                && s.contains("$24), ($25,")
-                && s.ends_with("$48) ON CONFLICT (point_key) DO NOTHING")
+                && s.contains("$27), ($28,")
+                && s.ends_with("$54) ON CONFLICT (point_key) DO NOTHING")
         );
     }
 }

@@ -3,7 +3,7 @@
 //! importers on real-shaped files.
 
 use serde_json::json;
-use servebench_store::{import, Config, Metrics, Point, Run, Source, Store};
+use servebench_store::{import, Config, Metrics, Point, Retract, Run, Source, Store};
 
 mod backends;
 use backends::{stores, TestStore};
@@ -525,16 +525,24 @@ fn a_store_from_before_simulated_views_is_migrated_and_backfilled() {
     let mut sim = point("b300", 4, 400.0);
     sim.provenance = json!({"simulator": {"expected_error": {"basis": "in sample"}}});
     let mut measured = vec![point("h200", 64, 900.0), point("h200", 8, 500.0)];
-    measured[0].provenance = json!({"image": "vllm/vllm-openai:v0.11.0"});
+    measured[0].provenance = json!({"image": "vllm/vllm-openai:v0.11.0",
+                                    "recipe_fingerprint": "9f2c"});
+    // A sweep point's file names the master-config key it was planned from.
+    measured[0].result = json!({"config_key": "llama70b-fp8-h200-vllm"});
     let mut s = Store::open(&url).unwrap();
     s.ingest(&run("sim", Source::Own), &[sim]).unwrap();
     s.ingest(&run("measured", Source::Own), &measured).unwrap();
     drop(s);
     // Back to schema version 8: no `simulated` column, no stored deployments, no agentic
-    // figures, no job records, no generation, no curve columns.
+    // figures, no job records, no generation, no curve columns, no recipe keys,
+    // fingerprints, reuse or retractions.
     let c = rusqlite::Connection::open(&path).unwrap();
     c.execute_batch(
-        "DROP TABLE curve_columns;
+        "DROP TABLE retractions;
+         ALTER TABLE points DROP COLUMN recipe_key;
+         ALTER TABLE points DROP COLUMN fingerprint;
+         ALTER TABLE points DROP COLUMN reused_from;
+         DROP TABLE curve_columns;
          DROP TABLE store_generation;
          DROP TABLE job_stats;
          DROP TABLE failed_jobs;
@@ -557,11 +565,11 @@ fn a_store_from_before_simulated_views_is_migrated_and_backfilled() {
         Err(e) => e.to_string(),
     };
     assert!(
-        e.contains("schema version 8, this servebench reads version 15"),
+        e.contains("schema version 8, this servebench reads version 16"),
         "{e}"
     );
     let mut s = Store::open(&url).unwrap();
-    assert_eq!(s.schema_version().unwrap(), 15);
+    assert_eq!(s.schema_version().unwrap(), 16);
     let v = s
         .view("llama-3.3-70b", 1024, 1024, None, Source::Own)
         .unwrap();
@@ -591,6 +599,29 @@ fn a_store_from_before_simulated_views_is_migrated_and_backfilled() {
         Some(&json!({"basis": "in sample"}))
     );
     assert_eq!(v[1].simulated, None);
+    // Each point's recipe key and fingerprint, from its result and provenance.
+    drop(s);
+    let c = rusqlite::Connection::open(&path).unwrap();
+    let mut q = c
+        .prepare("SELECT conc, recipe_key, fingerprint FROM points ORDER BY conc")
+        .unwrap();
+    let got: Vec<(u32, Option<String>, Option<String>)> = q
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (4, None, None),
+            (8, None, None),
+            (
+                64,
+                Some("llama70b-fp8-h200-vllm".into()),
+                Some("9f2c".into())
+            )
+        ]
+    );
 }
 
 /// A sweep's multi-node point: its InferenceX row as the planner writes it.
@@ -884,4 +915,107 @@ fn a_curve_whose_stored_columns_are_damaged_is_an_error_naming_it() {
         )),
         "{e}"
     );
+}
+
+/// A retracted run or point leaves every view (and so every frontier and history built on
+/// one) and the views' counts; it stays in the store with its reason.
+#[test]
+fn retracted_runs_and_points_are_hidden_not_deleted() {
+    for t in stores("retract") {
+        let mut s = Store::open(&t.url).unwrap();
+        s.ingest(
+            &run("night1", Source::Own),
+            &[point("h200", 4, 100.0), point("h200", 8, 180.0)],
+        )
+        .unwrap();
+        s.ingest(
+            &run("night2", Source::Own),
+            &[point("h200", 4, 50.0), point("b300", 4, 300.0)],
+        )
+        .unwrap();
+        let seen = |s: &mut Store| -> Vec<(String, String, u32)> {
+            s.view("llama-3.3-70b", 1024, 1024, None, Source::Own)
+                .unwrap()
+                .iter()
+                .map(|p| (p.run.to_string(), p.config.hardware.clone(), p.conc))
+                .collect()
+        };
+        let counted = |s: &mut Store| s.views().unwrap()[0].points;
+        assert_eq!(seen(&mut s).len(), 4, "{}", t.url);
+        assert_eq!(counted(&mut s), 4);
+
+        let hidden = s
+            .retract(
+                &Retract::Run("night2".into()),
+                "image pulled the wrong driver",
+                "ops",
+                "2026-12-06T21:00:00Z",
+            )
+            .unwrap();
+        assert_eq!(hidden, 2);
+        assert_eq!(
+            seen(&mut s),
+            [
+                ("night1".to_string(), "h200".to_string(), 4),
+                ("night1".to_string(), "h200".to_string(), 8)
+            ],
+            "{}",
+            t.url
+        );
+        assert_eq!(counted(&mut s), 2);
+
+        // One point of night 1, by the row id its point page shows.
+        let id = s
+            .view("llama-3.3-70b", 1024, 1024, None, Source::Own)
+            .unwrap()[1]
+            .id;
+        assert_eq!(
+            s.retract(
+                &Retract::Point(id),
+                "thermal throttling",
+                "ops",
+                "2026-12-06T21:05:00Z"
+            )
+            .unwrap(),
+            1
+        );
+        assert_eq!(
+            seen(&mut s),
+            [("night1".to_string(), "h200".to_string(), 4)]
+        );
+        assert_eq!(counted(&mut s), 1);
+
+        // Nothing was deleted, and each retraction keeps its reason.
+        assert_eq!(s.count_points(None).unwrap(), 4);
+        let r = s.retractions().unwrap();
+        assert_eq!(r.len(), 2);
+        assert_eq!(
+            (r[0].run.as_str(), r[0].point, r[0].reason.as_str()),
+            ("night2", None, "image pulled the wrong driver")
+        );
+        assert_eq!(
+            (r[1].run.as_str(), r[1].point, r[1].who.as_str()),
+            ("night1", Some(id), "ops")
+        );
+
+        // Errors say what is wrong.
+        let e = |s: &mut Store, what: Retract, reason: &str| {
+            s.retract(&what, reason, "ops", "2026-12-06T21:10:00Z")
+                .unwrap_err()
+                .to_string()
+        };
+        assert_eq!(
+            e(&mut s, Retract::Run("night2".into()), "again"),
+            "run 'night2' is already retracted"
+        );
+        assert_eq!(
+            e(&mut s, Retract::Run("night9".into()), "x"),
+            "no run 'night9' in the store"
+        );
+        assert_eq!(
+            e(&mut s, Retract::Point(999_999), "x"),
+            "no point 999999 in the store"
+        );
+        assert!(e(&mut s, Retract::Point(id + 1), " ").starts_with("a retraction needs a reason"));
+    }
 }

@@ -7,6 +7,7 @@
 
 mod agentx;
 pub mod amd;
+pub mod changelog;
 pub mod cluster;
 mod draft_tokens;
 pub mod engine;
@@ -73,8 +74,13 @@ fn parse<T: serde::de::DeserializeOwned>(
         if let Some(i) = message.find(" at line ") {
             message.truncate(i);
         }
-        // serde_norway prefixes the path it knows (ours, or a parent of it).
+        // serde_norway prefixes the path it knows (ours, or a parent of it; an item of a
+        // top-level list as `.[0]`).
         if let Some((prefix, rest)) = message.split_once(": ") {
+            let prefix = prefix
+                .strip_prefix('.')
+                .filter(|p| p.starts_with('['))
+                .unwrap_or(prefix);
             if path.starts_with(prefix) {
                 message = rest.to_string();
             }

@@ -37,6 +37,9 @@ enum Command {
     Ingest(cmd::ingest::IngestArgs),
     /// Bring a store's schema up to this servebench's (report and the dashboard only read).
     Migrate(cmd::migrate::MigrateArgs),
+    /// Mark a run or a point invalid (reason kept): hidden from views, frontiers and history,
+    /// never deleted.
+    Retract(cmd::retract::RetractArgs),
     /// Reports from the store: frontiers, cost and power at target interactivities,
     /// comparisons, history, regressions, accuracy; text, CSV, JSON and SVG/PNG charts.
     Report(cmd::report::ReportArgs),
@@ -78,6 +81,7 @@ fn main() -> ExitCode {
         Command::Ingest(a) => cmd::ingest::run(a),
         Command::Migrate(a) => cmd::migrate::run(a),
         Command::Report(a) => cmd::report::run(a),
+        Command::Retract(a) => cmd::retract::run(a),
         Command::Quickstart(a) => cmd::quickstart::run(a),
         Command::Dashboard(a) => cmd::dashboard::run(a),
         Command::ExportSite(a) => cmd::dashboard::export_site(a),

@@ -71,6 +71,7 @@ const COVERED: &[(&str, &str)] = &[
     ("servebench report", "readme_results_commands"),
     ("servebench dashboard", "readme_results_commands"),
     ("servebench export-site", "readme_results_commands"),
+    ("servebench retract", "readme_results_commands"),
     ("servebench simulate", "readme_results_commands"),
     ("servebench calibrate", "readme_results_commands"),
     (
@@ -843,6 +844,31 @@ fn readme_results_commands() {
     let exported = read_json(&dir.join("site/api/v1/index.json"));
     assert_eq!(exported["views"], index["views"]);
     assert!(dir.join("site/index.html").is_file());
+
+    // Retracting the sweep's run (the README's `nightly-3` mapped to its key here) leaves the
+    // published points alone in every view; the store still holds all of them.
+    let store = rusqlite::Connection::open(dir.join("servebench.db")).unwrap();
+    let own: String = store
+        .query_row("SELECT run_key FROM runs WHERE source = 'own'", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    let mut retract = command("servebench retract");
+    map_word(&mut retract, "nightly-3", &own);
+    let (_, err) = run(retract);
+    assert!(err.contains("retracted (9 points hidden"), "{err}");
+    let index = dashboard_index(&dashboard, &dir);
+    let points: u64 = index["views"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["points"].as_u64().unwrap())
+        .sum();
+    assert_eq!(points as usize, n_published);
+    let stored: i64 = store
+        .query_row("SELECT COUNT(*) FROM points", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(stored as usize, 9 + n_published);
 }
 
 #[test]

@@ -332,3 +332,64 @@ fn report_frontier_prints_the_published_roofs() {
         assert_eq!(got, want, "{metric} against {x}");
     }
 }
+
+/// `servebench retract`: night 3's h200 drop came from a bad run; retracted, it leaves the
+/// reports (the latest h200 run is night 2 again, no regression) and stays in the store.
+#[test]
+fn a_retracted_run_leaves_every_report_and_stays_stored() {
+    let d = tempfile::tempdir().unwrap();
+    for t in backends::stores("retract_cli") {
+        let store = t.url.as_str();
+        fill(store, d.path());
+        let at_50 = |store: &str| {
+            let (v, o) = report(store, &["--at", "50"]);
+            ok(&o);
+            rows(&v, "series", "h200")[0]["tput_per_gpu"]
+                .as_f64()
+                .unwrap()
+        };
+        assert!((at_50(store) - 1600.0).abs() < 1e-6);
+
+        let o = sb(&[
+            "retract",
+            "--store",
+            store,
+            "--run",
+            "nightly-3",
+            "--reason",
+            "h200 nodes throttled",
+            "--who",
+            "ops",
+        ]);
+        ok(&o);
+        let said = String::from_utf8_lossy(&o.stderr);
+        // night 3: 4 concurrencies on each of two accelerators.
+        assert!(
+            said.contains("run 'nightly-3' retracted (8 points hidden"),
+            "{said}"
+        );
+        assert!((at_50(store) - 2020.0).abs() < 1e-6, "night 2: 2000 × 1.01");
+        let (v, o) = report(
+            store,
+            &["regressions", "--at", "50,100", "--fail-on-regression"],
+        );
+        assert_eq!(o.status.code(), Some(0), "{v}");
+        assert_eq!(v["rows"].as_array().unwrap().len(), 0, "{v}");
+
+        // Again: refused, nothing changes; a run the store lacks: refused.
+        for (run, want) in [
+            ("nightly-3", "run 'nightly-3' is already retracted"),
+            ("nightly-9", "no run 'nightly-9' in the store"),
+        ] {
+            let o = sb(&["retract", "--store", store, "--run", run, "--reason", "x"]);
+            assert_eq!(o.status.code(), Some(2));
+            let e = String::from_utf8_lossy(&o.stderr);
+            assert!(e.contains(want), "{e}");
+        }
+        // Without a reason, or without saying what: refused by the argument parser.
+        let o = sb(&["retract", "--store", store, "--run", "nightly-2"]);
+        assert_eq!(o.status.code(), Some(2));
+        let o = sb(&["retract", "--store", store, "--reason", "x"]);
+        assert_eq!(o.status.code(), Some(2));
+    }
+}

@@ -9,6 +9,7 @@ pub mod migrate;
 pub mod plan;
 pub mod quickstart;
 pub mod report;
+pub mod retract;
 pub mod selfbench;
 pub mod sim;
 pub mod simulate;
