@@ -545,6 +545,20 @@ const MIGRATIONS: &[&str] = &[
 /// The migration that adds [`curve_columns`]: a store from before it has them filled in.
 const CURVE_COLUMNS_MIGRATION: usize = 15;
 
+/// A point as the planner compares it with what it would run now ([`Store::measured`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MeasuredPoint {
+    /// Its row id.
+    pub id: i64,
+    /// The master-config key it was planned from (none for published imports).
+    pub recipe_key: Option<String>,
+    pub isl: u32,
+    pub osl: u32,
+    pub conc: u32,
+    pub fingerprint: Option<String>,
+    pub image: Option<String>,
+}
+
 /// What an operator marks invalid ([`Store::retract`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Retract {
@@ -1946,6 +1960,49 @@ impl Store {
         self.write(|db| db.execute(&sql, &values).map(|_| ()))
             .map_err(self.err())?;
         Ok(count)
+    }
+
+    /// The points `run` measured (retracted ones left out; none of a retracted run), as the
+    /// planner compares them (`servebench plan --changed-since`).
+    pub fn measured(&mut self, run: &str) -> Result<Vec<MeasuredPoint>, StoreError> {
+        let hidden = self.hidden()?;
+        let rows = self
+            .db
+            .query(
+                "SELECT p.id, p.run_id, p.recipe_key, p.isl, p.osl, p.conc, p.fingerprint, p.image
+                 FROM points p JOIN runs r ON r.id = p.run_id
+                 WHERE r.run_key = $1 ORDER BY p.id",
+                &[run.into()],
+            )
+            .map_err(self.err())?;
+        Ok(rows
+            .into_iter()
+            .filter(|r| !hidden.runs.contains(&r[1].int()) && !hidden.points.contains(&r[0].int()))
+            .map(|r| MeasuredPoint {
+                id: r[0].int(),
+                recipe_key: r[2].opt_text(),
+                isl: r[3].int() as u32,
+                osl: r[4].int() as u32,
+                conc: r[5].int() as u32,
+                fingerprint: r[6].opt_text(),
+                image: r[7].opt_text(),
+            })
+            .collect())
+    }
+
+    /// The latest run of `source` that is not retracted (by start, then key).
+    pub fn latest_run(&mut self, source: Source) -> Result<Option<Run>, StoreError> {
+        let rows = self
+            .db
+            .query(
+                "SELECT run_key, started_at, who, recipes_commit, executor, source FROM runs
+                 WHERE source = $1
+                   AND id NOT IN (SELECT run_id FROM retractions WHERE run_id IS NOT NULL)
+                 ORDER BY started_at DESC, run_key DESC",
+                &[source.as_str().into()],
+            )
+            .map_err(self.err())?;
+        Ok(rows.first().map(|r| run_of(r)))
     }
 
     /// Every retraction, oldest first.

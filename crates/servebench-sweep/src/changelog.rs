@@ -105,14 +105,7 @@ pub fn parse_text(
                 Some(f) => format!("[{i}].{f}"),
                 None => format!("[{i}]"),
             };
-            let (line, column) = locations.find(&path).unwrap_or((1, 1));
-            RecipeError::Invalid {
-                file: file.to_path_buf(),
-                line,
-                column,
-                path,
-                message,
-            }
+            RecipeError::at(file, &locations, path, message)
         })?;
     }
     Ok(Changelog { entries })

@@ -8,6 +8,7 @@
 mod agentx;
 pub mod amd;
 pub mod changelog;
+pub mod changes;
 pub mod cluster;
 mod draft_tokens;
 pub mod engine;
@@ -45,6 +46,20 @@ pub enum RecipeError {
         path: String,
         message: String,
     },
+}
+
+impl RecipeError {
+    /// A rule broken at `path` of `file`, placed by the file's `locations`.
+    fn at(file: &Path, locations: &Locations, path: String, message: String) -> RecipeError {
+        let (line, column) = locations.find(&path).unwrap_or((1, 1));
+        RecipeError::Invalid {
+            file: file.to_path_buf(),
+            line,
+            column,
+            path,
+            message,
+        }
+    }
 }
 
 /// Recipes loaded from one or more master config files, in file order.
@@ -173,27 +188,12 @@ pub fn load_recipe_texts(texts: &[(PathBuf, String)]) -> Result<Recipes, RecipeE
         }
         for (key, recipe) in config {
             if let Some((_, _, first)) = out.entries.iter().find(|e| e.0 == key) {
-                let (line, column) = locations.find(&key).unwrap_or((1, 1));
-                return Err(RecipeError::Invalid {
-                    file: file.clone(),
-                    line,
-                    column,
-                    path: key,
-                    message: format!("config key already defined in {}", first.display()),
-                });
+                let message = format!("config key already defined in {}", first.display());
+                return Err(RecipeError::at(file, &locations, key, message));
             }
             validate::recipe(&key, &recipe)
                 .and_then(|()| simulated(&key, &recipe, &mut catalog))
-                .map_err(|viol| {
-                    let (line, column) = locations.find(&viol.path).unwrap_or((1, 1));
-                    RecipeError::Invalid {
-                        file: file.clone(),
-                        line,
-                        column,
-                        path: viol.path,
-                        message: viol.message,
-                    }
-                })?;
+                .map_err(|viol| RecipeError::at(file, &locations, viol.path, viol.message))?;
             out.entries.push((key, recipe, file.clone()));
         }
     }
@@ -232,16 +232,8 @@ pub fn load_runners(file: &Path) -> Result<Runners, RecipeError> {
     let text = read(file)?;
     let locations = Locations::index(&text);
     let runners: Runners = parse(file, &text, &locations)?;
-    let bad = |path: String, message: &str| {
-        let (line, column) = locations.find(&path).unwrap_or((1, 1));
-        Err(RecipeError::Invalid {
-            file: file.to_path_buf(),
-            line,
-            column,
-            path,
-            message: message.into(),
-        })
-    };
+    let bad =
+        |path: String, message: &str| Err(RecipeError::at(file, &locations, path, message.into()));
     for (label, names) in &runners.labels {
         if names.is_empty() {
             return bad(

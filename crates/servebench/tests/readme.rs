@@ -833,13 +833,7 @@ fn readme_results_commands() {
 
     // The dashboard and the exported site now hold the published views beside the sweep's.
     let index = dashboard_index(&dashboard, &dir);
-    let points: u64 = index["views"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v["points"].as_u64().unwrap())
-        .sum();
-    assert_eq!(points as usize, 9 + n_published);
+    assert_eq!(view_points(&index), 9 + n_published);
     run(command("servebench export-site"));
     let exported = read_json(&dir.join("site/api/v1/index.json"));
     assert_eq!(exported["views"], index["views"]);
@@ -857,18 +851,21 @@ fn readme_results_commands() {
     map_word(&mut retract, "nightly-3", &own);
     let (_, err) = run(retract);
     assert!(err.contains("retracted (9 points hidden"), "{err}");
-    let index = dashboard_index(&dashboard, &dir);
-    let points: u64 = index["views"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v["points"].as_u64().unwrap())
-        .sum();
-    assert_eq!(points as usize, n_published);
+    assert_eq!(view_points(&dashboard_index(&dashboard, &dir)), n_published);
     let stored: i64 = store
         .query_row("SELECT COUNT(*) FROM points", [], |r| r.get(0))
         .unwrap();
     assert_eq!(stored as usize, 9 + n_published);
+}
+
+/// The points of every view the dashboard's index lists.
+fn view_points(index: &Value) -> usize {
+    index["views"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["points"].as_u64().unwrap() as usize)
+        .sum()
 }
 
 #[test]

@@ -26,6 +26,25 @@ pub struct PlanArgs {
     /// from (as for `sweep`).
     #[command(flatten)]
     launch: LaunchRecipeArgs,
+    #[command(flatten)]
+    since: SinceArgs,
+}
+
+/// What changed since a run of the store (`docs/nightly.md`).
+#[derive(clap::Args, Debug, Clone)]
+pub struct SinceArgs {
+    /// Only what must run since this run of the store (`latest`: its latest own run not
+    /// retracted): points whose recipe fingerprint (image, flags, parallelism, workload)
+    /// differs from the run's, or that it did not measure. Each job says why.
+    #[arg(long, value_name = "RUN|latest", requires = "store")]
+    pub changed_since: Option<String>,
+    /// --changed-since: the store holding the run.
+    #[arg(long, env = "SERVEBENCH_STORE")]
+    pub store: Option<String>,
+    /// --changed-since: perf-changelog.yaml (InferenceX's format), checked against the
+    /// recipes' keys; each changed job lists the entries that touch its config key.
+    #[arg(long, value_name = "FILE", requires = "changed_since")]
+    pub changelog: Option<PathBuf>,
 }
 
 /// Where real-engine multi-node rows' launch recipes are read from (shared by `plan` and
@@ -297,11 +316,25 @@ impl Selection {
 }
 
 pub fn run(a: PlanArgs) -> anyhow::Result<ExitCode> {
-    let (recipes, jobs) = a.select.plan()?;
+    let (recipes, mut jobs) = a.select.plan()?;
+    let mut why: Vec<serde_json::Value> = Vec::new();
+    if let Some(since) = a.since.changes(&recipes, &jobs)? {
+        (jobs, why) = since.to_run(jobs);
+    }
     let format = if a.count { Format::Count } else { a.format };
     match format {
         Format::Json => {
-            let rows: Vec<serde_json::Value> = jobs.iter().map(Job::ix_row).collect();
+            let rows: Vec<serde_json::Value> = jobs
+                .iter()
+                .enumerate()
+                .map(|(i, j)| {
+                    let mut row = j.ix_row();
+                    if let Some(w) = why.get(i) {
+                        row["servebench-change"] = w.clone();
+                    }
+                    row
+                })
+                .collect();
             println!("{}", serde_json::to_string_pretty(&rows)?);
         }
         Format::Table => {
@@ -309,7 +342,7 @@ pub fn run(a: PlanArgs) -> anyhow::Result<ExitCode> {
                 "{:<44} {:<10} {:<14} {:<22} {:>9} {:<26} {:>5}",
                 "config key", "precision", "runner", "workload", "gpus", "topology", "conc"
             );
-            for j in &jobs {
+            for (i, j) in jobs.iter().enumerate() {
                 let gpus = j.gpus();
                 let topo = match &j.topology {
                     Topology::Single {
@@ -329,8 +362,11 @@ pub fn run(a: PlanArgs) -> anyhow::Result<ExitCode> {
                     }
                 };
                 let conc: Vec<String> = j.conc.iter().map(u32::to_string).collect();
+                let change = why.get(i).map_or(String::new(), |w| {
+                    format!("  {}", w["summary"].as_str().unwrap_or_default())
+                });
                 println!(
-                    "{:<44} {:<10} {:<14} {:<22} {:>9} {:<26} {:>5}{}",
+                    "{:<44} {:<10} {:<14} {:<22} {:>9} {:<26} {:>5}{}{change}",
                     j.config_key,
                     j.precision,
                     j.runner,
@@ -369,6 +405,145 @@ pub fn run(a: PlanArgs) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Each planned point against a stored run.
+pub struct Since {
+    run: String,
+    points: Vec<servebench_sweep::changes::PointChange>,
+    /// Per job index: the fields of its row that differ from the run's, where it changed.
+    fields: BTreeMap<usize, Vec<servebench_sweep::changes::FieldChange>>,
+    /// Per job index: the changelog entries that touch its config key.
+    entries: BTreeMap<usize, Vec<servebench_sweep::changelog::ChangelogEntry>>,
+}
+
+impl SinceArgs {
+    /// With --changed-since: how each planned point stands against the run.
+    pub fn changes(
+        &self,
+        recipes: &servebench_sweep::Recipes,
+        jobs: &[Job],
+    ) -> anyhow::Result<Option<Since>> {
+        use servebench_sweep::changes::{changes, diff_rows, Change, Measured};
+        let (Some(since), Some(store)) = (&self.changed_since, &self.store) else {
+            return Ok(None);
+        };
+        let mut store = servebench_store::Store::open_read_only(store)?;
+        let run = match since.as_str() {
+            "latest" => {
+                store
+                    .latest_run(servebench_store::Source::Own)?
+                    .ok_or_else(|| {
+                        anyhow::anyhow!(
+                            "--changed-since latest: the store has no run of its own yet"
+                        )
+                    })?
+                    .key
+            }
+            key => key.to_string(),
+        };
+        let measured: Vec<Measured> = store
+            .measured(&run)?
+            .into_iter()
+            .map(|p| Measured {
+                recipe_key: p.recipe_key,
+                workload: (!servebench_store::is_agentic(p.isl, p.osl)).then_some((p.isl, p.osl)),
+                fingerprint: p.fingerprint,
+                image: p.image,
+                conc: p.conc,
+                point: p.id,
+            })
+            .collect();
+        if measured.is_empty() {
+            anyhow::bail!("--changed-since {since}: the store holds no point of run '{run}'");
+        }
+        let points = changes(jobs, &measured);
+        let keys: Vec<String> = recipes.entries.iter().map(|e| e.0.clone()).collect();
+        let changelog = match &self.changelog {
+            Some(f) => servebench_sweep::changelog::load(f, Some(&keys))?,
+            None => Default::default(),
+        };
+        let (mut fields, mut entries) = (BTreeMap::new(), BTreeMap::new());
+        for p in &points {
+            if let Change::Changed { was_point, .. } = &p.change {
+                if let std::collections::btree_map::Entry::Vacant(e) = fields.entry(p.job) {
+                    let before = store
+                        .point(*was_point)?
+                        .map(|r| r.point.result["job"].clone())
+                        .unwrap_or_default();
+                    e.insert(diff_rows(&before, &jobs[p.job].ix_row()));
+                }
+            }
+            if p.change.to_run() {
+                let touching: Vec<_> = changelog
+                    .touching(&jobs[p.job].config_key)
+                    .cloned()
+                    .collect();
+                entries.entry(p.job).or_insert(touching);
+            }
+        }
+        Ok(Some(Since {
+            run,
+            points,
+            fields,
+            entries,
+        }))
+    }
+}
+
+impl Since {
+    /// The jobs with a point to run (each restricted to those points), and why each, as JSON;
+    /// says what stands how on stderr.
+    pub fn to_run(&self, jobs: Vec<Job>) -> (Vec<Job>, Vec<serde_json::Value>) {
+        let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+        for p in &self.points {
+            *counts.entry(p.change.name()).or_default() += 1;
+        }
+        let said: Vec<String> = counts.iter().map(|(k, n)| format!("{n} {k}")).collect();
+        eprintln!(
+            "servebench plan: since run '{}': {} points ({})",
+            self.run,
+            self.points.len(),
+            said.join(", ")
+        );
+        let (mut out, mut why) = (Vec::new(), Vec::new());
+        for (i, mut job) in jobs.into_iter().enumerate() {
+            let mine: Vec<_> = self
+                .points
+                .iter()
+                .filter(|p| p.job == i && p.change.to_run())
+                .collect();
+            if mine.is_empty() {
+                continue;
+            }
+            job.conc = mine.iter().map(|p| p.conc).collect();
+            let fields = self.fields.get(&i).cloned().unwrap_or_default();
+            let entries = self.entries.get(&i).cloned().unwrap_or_default();
+            let summary = match &mine[0].change {
+                servebench_sweep::changes::Change::Changed { .. } if fields.is_empty() => {
+                    "changed".to_string()
+                }
+                servebench_sweep::changes::Change::Changed { .. } => format!(
+                    "changed: {}",
+                    fields
+                        .iter()
+                        .map(|f| format!("{} {} → {}", f.field, f.before, f.after))
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                ),
+                c => c.name().to_string(),
+            };
+            why.push(serde_json::json!({
+                "since": self.run,
+                "summary": summary,
+                "points": mine.iter().map(|p| serde_json::json!({"conc": p.conc, "change": p.change})).collect::<Vec<_>>(),
+                "fields": fields,
+                "changelog": entries,
+            }));
+            out.push(job);
+        }
+        (out, why)
+    }
 }
 
 /// `--format commands`: each job's processes, or why it cannot run; exit 1 if any cannot.
