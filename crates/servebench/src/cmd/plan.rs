@@ -492,6 +492,53 @@ impl SinceArgs {
 }
 
 impl Since {
+    /// The run the points were compared with.
+    pub fn run(&self) -> &str {
+        &self.run
+    }
+
+    /// Writes each unchanged point into `out/points/` as a sweep writes a point (its stored
+    /// point file, as ingest kept it), marked `reused_from: {run, point}`; a point already
+    /// there is left alone. How many were written.
+    pub fn reuse_into(
+        &self,
+        jobs: &[Job],
+        store: &mut servebench_store::Store,
+        out: &std::path::Path,
+    ) -> anyhow::Result<usize> {
+        use servebench_sweep::changes::Change;
+        let mut written = 0;
+        for p in &self.points {
+            let Change::Unchanged { point } = p.change else {
+                continue;
+            };
+            let name = servebench_sweep::local::point_name(&jobs[p.job], p.conc);
+            let mut file = out.join("points").join(name).into_os_string();
+            file.push(".json");
+            let file = PathBuf::from(file);
+            if file.exists() {
+                continue;
+            }
+            let stored = store
+                .point(point)?
+                .ok_or_else(|| anyhow::anyhow!("point {point} of run '{}' is gone", self.run))?;
+            let mut v = stored.point.result;
+            anyhow::ensure!(
+                v.get("job").is_some() && v.get("result").is_some(),
+                "point {point} of run '{}' was not stored from a sweep's point file: it cannot \
+                 be reused",
+                self.run
+            );
+            v["reused_from"] = serde_json::json!({"run": self.run, "point": point});
+            if let Some(dir) = file.parent() {
+                std::fs::create_dir_all(dir)?;
+            }
+            std::fs::write(&file, serde_json::to_vec_pretty(&v)?)?;
+            written += 1;
+        }
+        Ok(written)
+    }
+
     /// The jobs with a point to run (each restricted to those points), and why each, as JSON;
     /// says what stands how on stderr.
     pub fn to_run(&self, jobs: Vec<Job>) -> (Vec<Job>, Vec<serde_json::Value>) {

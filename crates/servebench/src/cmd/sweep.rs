@@ -58,6 +58,18 @@ pub struct SweepArgs {
     /// Run only this job of the plan (what each cluster task does).
     #[arg(long, hide = true)]
     job_index: Option<usize>,
+    /// Run only what changed since this run of the store (`latest`: its latest own run not
+    /// retracted; as `plan --changed-since`), and complete the results with the run's
+    /// unchanged points, each marked with the run and point it was measured as
+    /// (`reused_from`). Local and virtual-time executors.
+    #[arg(long, value_name = "RUN|latest", requires = "store")]
+    reuse: Option<String>,
+    /// --reuse: the store holding the run.
+    #[arg(long, env = "SERVEBENCH_STORE")]
+    store: Option<String>,
+    /// --reuse: perf-changelog.yaml, checked against the recipes (as `plan --changelog`).
+    #[arg(long, value_name = "FILE", requires = "reuse")]
+    changelog: Option<PathBuf>,
     /// Results directory: points/ (one JSON per measured point), failed/, logs/. Rerunning the
     /// same command skips every point already stored there.
     #[arg(long, default_value = "sweep-results")]
@@ -355,6 +367,37 @@ fn step_container(a: &SweepArgs) -> anyhow::Result<Option<Vec<String>>> {
     Ok(Some(mounts))
 }
 
+/// `--reuse`: the run's unchanged points written into the results directory; the jobs left to
+/// run.
+fn reuse(
+    a: &SweepArgs,
+    run: &str,
+    recipes: &servebench_sweep::Recipes,
+    jobs: Vec<servebench_sweep::plan::Job>,
+) -> anyhow::Result<Vec<servebench_sweep::plan::Job>> {
+    anyhow::ensure!(
+        matches!(a.executor, Executor::Local | Executor::VirtualTime) && a.job_index.is_none(),
+        "--reuse runs on the local and virtual-time executors"
+    );
+    let since = super::plan::SinceArgs {
+        changed_since: Some(run.to_string()),
+        store: a.store.clone(),
+        changelog: a.changelog.clone(),
+    };
+    let Some(since) = since.changes(recipes, &jobs)? else {
+        anyhow::bail!("--reuse needs --store");
+    };
+    let store = a.store.as_deref().unwrap_or_default();
+    let mut store = servebench_store::Store::open_read_only(store)?;
+    let reused = since.reuse_into(&jobs, &mut store, &a.out)?;
+    eprintln!(
+        "servebench sweep: {reused} unchanged points reused from run '{}' into {}",
+        since.run(),
+        a.out.display()
+    );
+    Ok(since.to_run(jobs).0)
+}
+
 fn engines_of(a: &SweepArgs) -> Engines {
     match (a.engines, a.executor) {
         (Some(EnginesArg::Sim), _) | (None, Executor::Local) => Engines::Sim,
@@ -375,6 +418,9 @@ pub fn run(a: SweepArgs) -> anyhow::Result<ExitCode> {
             jobs.len()
         );
         jobs = vec![jobs.swap_remove(i)];
+    }
+    if let Some(run) = &a.reuse {
+        jobs = reuse(&a, run, &recipes, jobs)?;
     }
     let opts = SweepOptions {
         engines: engines_of(&a),
