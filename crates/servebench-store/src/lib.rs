@@ -803,41 +803,40 @@ impl Metrics {
 
     /// From the [`METRIC_COLUMNS`] of a row, from column `at` on.
     fn from_row_ref(r: &db::RowRef, at: usize) -> Result<Metrics, db::DbError> {
-        let f = |i: usize| r.opt_real(at + i);
-        let n = |i: usize| Ok::<_, db::DbError>(r.opt_int(at + i)?.map(|v| v as u64));
-        Ok(Metrics {
-            tput_per_gpu: f(0)?,
-            input_tput_per_gpu: f(1)?,
-            output_tput_per_gpu: f(2)?,
-            median_intvty: f(3)?,
-            median_ttft_ms: f(4)?,
-            median_tpot_ms: f(5)?,
-            median_e2el_ms: f(6)?,
-            p99_ttft_ms: f(7)?,
-            p99_tpot_ms: f(8)?,
-            p99_e2el_ms: f(9)?,
-            completed: n(10)?,
-            failed: n(11)?,
-            measured_j_per_token: f(12)?,
-        })
+        Metrics::from_columns(|i| r.opt_real(at + i), |i| r.opt_int(at + i))
     }
 
     fn from_row(r: &[Value]) -> Metrics {
-        Metrics {
-            tput_per_gpu: r[0].opt_real(),
-            input_tput_per_gpu: r[1].opt_real(),
-            output_tput_per_gpu: r[2].opt_real(),
-            median_intvty: r[3].opt_real(),
-            median_ttft_ms: r[4].opt_real(),
-            median_tpot_ms: r[5].opt_real(),
-            median_e2el_ms: r[6].opt_real(),
-            p99_ttft_ms: r[7].opt_real(),
-            p99_tpot_ms: r[8].opt_real(),
-            p99_e2el_ms: r[9].opt_real(),
-            completed: r[10].opt_int().map(|v| v as u64),
-            failed: r[11].opt_int().map(|v| v as u64),
-            measured_j_per_token: r[12].opt_real(),
+        let real = |i: usize| Ok::<_, std::convert::Infallible>(r[i].opt_real());
+        let count = |i: usize| Ok(r[i].opt_int());
+        match Metrics::from_columns(real, count) {
+            Ok(m) => m,
+            Err(e) => match e {},
         }
+    }
+
+    /// The metrics from the [`METRIC_COLUMNS`] in order, each read by `real` (or `count`,
+    /// for the request counts) at its index.
+    fn from_columns<E>(
+        real: impl Fn(usize) -> Result<Option<f64>, E>,
+        count: impl Fn(usize) -> Result<Option<i64>, E>,
+    ) -> Result<Metrics, E> {
+        let count = |i: usize| Ok(count(i)?.map(|v| v as u64));
+        Ok(Metrics {
+            tput_per_gpu: real(0)?,
+            input_tput_per_gpu: real(1)?,
+            output_tput_per_gpu: real(2)?,
+            median_intvty: real(3)?,
+            median_ttft_ms: real(4)?,
+            median_tpot_ms: real(5)?,
+            median_e2el_ms: real(6)?,
+            p99_ttft_ms: real(7)?,
+            p99_tpot_ms: real(8)?,
+            p99_e2el_ms: real(9)?,
+            completed: count(10)?,
+            failed: count(11)?,
+            measured_j_per_token: real(12)?,
+        })
     }
 }
 
