@@ -631,7 +631,8 @@ await guarded("reliability", async () => {
       runs: await rows('[data-testid="jobs-run-row"]', [["run", "data-run"], ["hw", "data-hw"], ["succeeded", "data-succeeded"], ["total", "data-total"]], ["succeeded", "total"]),
       failed: await rows('[data-testid="failed-job-row"]', [["run", "data-run"], ["config", "data-config"], ["conc", "data-conc"], ["attempts", "data-attempts"]], ["conc", "attempts"]),
       reasons: await page.$$eval('[data-testid="failed-job-row"] td.reason', (els) => els.map((e) => e.textContent)),
-      error: await page.locator('[data-testid="jobs-error"]').textContent().catch(() => null),
+      // Read at once: the section is complete when ready (a locator would wait for an error).
+      error: await page.$('[data-testid="jobs-error"]').then((e) => (e ? e.textContent() : null)),
       // The chart as drawn: each accelerator's success rate, %.
       chart: await page.evaluate(() => {
         const c = document.querySelector('[data-testid="chart-jobs"]');
