@@ -24,17 +24,20 @@ pub fn history(runs: &[RunCurve], targets: &[f64]) -> Vec<(String, Vec<Option<f6
         .collect()
 }
 
-/// A drop of the latest run against the one before it, at one target interactivity.
+/// A change of one run against the run before it, at one target interactivity.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Regression {
+pub struct Movement {
     pub interactivity: f64,
     pub before: f64,
     pub after: f64,
-    /// after / before − 1 (negative).
+    /// after / before − 1 (negative for a drop).
     pub change: f64,
     /// The relative run-to-run spread it had to exceed.
     pub noise: f64,
 }
+
+/// A drop of the latest run against the one before it.
+pub type Regression = Movement;
 
 /// Regressions of the latest run against the previous one: drops larger than `threshold`
 /// (e.g. 0.05) and than the earlier runs' noise at the same interactivity.
@@ -48,13 +51,30 @@ pub fn regressions_in(
     targets: &[f64],
     threshold: f64,
 ) -> Vec<Regression> {
-    if h.len() < 2 {
+    let Some(latest) = h.len().checked_sub(1) else {
+        return Vec::new();
+    };
+    let mut v = movements_at(h, latest, targets, threshold);
+    v.retain(|m| m.change < 0.0);
+    v
+}
+
+/// How run `i` of a [`history`] moved against run `i − 1`, either way: the targets where the
+/// change exceeds both `threshold` and the noise of the runs before `i` (the relative spread
+/// of their values there, their standard deviation over their mean). None for the first run.
+pub fn movements_at(
+    h: &[(String, Vec<Option<f64>>)],
+    i: usize,
+    targets: &[f64],
+    threshold: f64,
+) -> Vec<Movement> {
+    if i == 0 || i >= h.len() {
         return Vec::new();
     }
-    let (earlier, latest) = h.split_at(h.len() - 1);
+    let earlier = &h[..i];
     let mut out = Vec::new();
     for (k, &t) in targets.iter().enumerate() {
-        let (Some(after), Some(before)) = (latest[0].1[k], earlier[earlier.len() - 1].1[k]) else {
+        let (Some(after), Some(before)) = (h[i].1[k], earlier[i - 1].1[k]) else {
             continue;
         };
         let past: Vec<f64> = earlier.iter().filter_map(|r| r.1[k]).collect();
@@ -67,8 +87,8 @@ pub fn regressions_in(
             0.0
         };
         let change = after / before - 1.0;
-        if -change > threshold && -change > noise {
-            out.push(Regression {
+        if change.abs() > threshold && change.abs() > noise {
+            out.push(Movement {
                 interactivity: t,
                 before,
                 after,
@@ -121,5 +141,24 @@ mod tests {
         assert!(regressions(&[run("1", 1.0), run("2", 0.97)], &[50.0], 0.05).is_empty());
         assert!(regressions(&[run("1", 1.0), run("2", 1.5)], &[50.0], 0.05).is_empty());
         assert!(regressions(&[run("1", 1.0)], &[50.0], 0.05).is_empty());
+    }
+
+    #[test]
+    fn movements_go_either_way_against_the_noise_before_them() {
+        let h = history(
+            &[run("1", 1.0), run("2", 1.01), run("3", 1.2), run("4", 1.17)],
+            &[50.0],
+        );
+        // Run 3: +18.8% over run 2, beyond 5% and the 0.7% spread of runs 1-2.
+        let m = movements_at(&h, 2, &[50.0], 0.05);
+        assert_eq!(m.len(), 1);
+        assert!((m[0].change - (1.2 / 1.01 - 1.0)).abs() < 1e-12);
+        assert!((m[0].before - 2020.0).abs() < 1e-9 && (m[0].after - 2400.0).abs() < 1e-9);
+        // Run 4: −2.5% is under the threshold; run 1 has nothing before it.
+        assert!(movements_at(&h, 3, &[50.0], 0.05).is_empty());
+        assert!(movements_at(&h, 0, &[50.0], 0.05).is_empty());
+        assert!(movements_at(&h, 9, &[50.0], 0.05).is_empty());
+        // A rise is a movement, never a regression.
+        assert!(regressions_in(&h[..3], &[50.0], 0.05).is_empty());
     }
 }

@@ -5,10 +5,12 @@
 //! - [`reports`]: frontiers, values at target interactivities with cost and power,
 //!   comparisons at equal interactivity, history and regressions, and charts;
 //! - [`figures`]: what the dashboard draws, per view and grouping;
+//! - [`movements`]: why a series moved between two runs (images, changelog entries);
 //! - [`table`]: the tables they produce, written as text, CSV or JSON.
 
 pub mod curves;
 pub mod figures;
+pub mod movements;
 pub mod reliability;
 pub mod reports;
 pub mod request;

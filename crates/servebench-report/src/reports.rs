@@ -2,13 +2,14 @@
 //! being the analysis library's (`docs/analysis.md`).
 
 use crate::curves::{Curve, Selector, Series};
+use crate::movements::explain;
 use crate::table::{col, Cell, Table};
 use servebench_analysis::economics::{dollars_per_million_tokens, joules_per_token, CostTier};
-use servebench_analysis::history::{history, regressions, RunCurve};
+use servebench_analysis::history::{history, movements_at, regressions, RunCurve};
 use servebench_analysis::interp::{compare_at, Steffen};
 use servebench_analysis::pareto::{frontier, Better};
 use servebench_catalog::Catalog;
-use servebench_store::{EvalRecord, Metrics, Source, ViewPoint};
+use servebench_store::{ChangelogRecord, EvalRecord, Metrics, Source, ViewPoint};
 use std::collections::BTreeMap;
 
 /// Cost tier and the catalog its prices and power come from.
@@ -872,8 +873,15 @@ fn target_columns(targets: &[f64]) -> Vec<crate::table::Column> {
         .collect()
 }
 
-/// Each series' tok/s/GPU at the targets, run by run.
-pub fn history_table(series: &[Series], targets: &[f64]) -> Table {
+/// Each series' tok/s/GPU at the targets, run by run; where a run moved its frontier beyond
+/// `threshold` and the runs' noise, how (`moved`) and why (`why`: the images and changelog
+/// entries between the two runs, or `unexplained`).
+pub fn history_table(
+    series: &[Series],
+    targets: &[f64],
+    threshold: f64,
+    changelog: &[ChangelogRecord],
+) -> Table {
     let mut t = Table {
         title: "History: tok/s/GPU at target interactivities, run by run".into(),
         notes: Vec::new(),
@@ -884,27 +892,50 @@ pub fn history_table(series: &[Series], targets: &[f64]) -> Table {
         ]
         .into_iter()
         .chain(target_columns(targets))
+        .chain([col("moved", "moved", 0), col("why", "why", 0)])
         .collect(),
         rows: Vec::new(),
     };
     for runs in by_group(series).values() {
         let rc: Vec<RunCurve> = runs.iter().map(|r| r.1.clone()).collect();
-        for ((c, _), (_, values)) in runs.iter().zip(history(&rc, targets)) {
+        let h = history(&rc, targets);
+        for (i, ((c, _), (_, values))) in runs.iter().zip(&h).enumerate() {
             let mut row: Vec<Cell> = vec![
                 c.label.clone().into(),
                 run_cell(c),
                 c.run_started_at.clone().into(),
             ];
-            row.extend(values.into_iter().map(Cell::from));
+            row.extend(values.iter().copied().map(Cell::from));
+            let moved = movements_at(&h, i, targets, threshold);
+            let (how, why) = if moved.is_empty() {
+                (String::new(), String::new())
+            } else {
+                let how: Vec<String> = moved
+                    .iter()
+                    .map(|m| format!("{:+.1}% @{}", m.change * 100.0, m.interactivity))
+                    .collect();
+                let why = explain(runs[i - 1].0, c, changelog).summary();
+                (how.join(", "), why)
+            };
+            row.extend([how.into(), why.into()]);
             t.rows.push(row);
         }
     }
+    t.notes.push(format!(
+        "moved: beyond {:.1}% and the series' run-to-run noise before it",
+        threshold * 100.0
+    ));
     t
 }
 
 /// Drops of each series' latest run against the run before, beyond `threshold` and the
-/// earlier runs' noise.
-pub fn regression_table(series: &[Series], targets: &[f64], threshold: f64) -> Table {
+/// earlier runs' noise, each with what changed between the two runs.
+pub fn regression_table(
+    series: &[Series],
+    targets: &[f64],
+    threshold: f64,
+    changelog: &[ChangelogRecord],
+) -> Table {
     let mut t = Table {
         title: format!(
             "Regressions: latest run against the one before, drops over {:.1}% and over run-to-run noise",
@@ -920,6 +951,7 @@ pub fn regression_table(series: &[Series], targets: &[f64], threshold: f64) -> T
             col("after_tput_per_gpu", "tok/s/GPU after", 1),
             col("change_pct", "change %", 1),
             col("noise_pct", "noise %", 1),
+            col("why", "why", 0),
         ],
         rows: Vec::new(),
     };
@@ -931,6 +963,7 @@ pub fn regression_table(series: &[Series], targets: &[f64], threshold: f64) -> T
         compared += 1;
         let rc: Vec<RunCurve> = runs.iter().map(|r| r.1.clone()).collect();
         let (before, after) = (runs[runs.len() - 2].0, runs[runs.len() - 1].0);
+        let why = explain(before, after, changelog).summary();
         for r in regressions(&rc, targets, threshold) {
             t.rows.push(vec![
                 after.label.clone().into(),
@@ -941,6 +974,7 @@ pub fn regression_table(series: &[Series], targets: &[f64], threshold: f64) -> T
                 r.after.into(),
                 (r.change * 100.0).into(),
                 (r.noise * 100.0).into(),
+                why.clone().into(),
             ]);
         }
     }

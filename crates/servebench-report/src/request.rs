@@ -204,7 +204,10 @@ impl Request {
                 reports::compare(&curves, a, b, &self.at, &prices)
                     .map_err(|e| format!("compare: {e}"))?
             }
-            What::History => reports::history_table(&series, &self.at),
+            What::History => {
+                let changelog = store.changelog().map_err(|e| e.to_string())?;
+                reports::history_table(&series, &self.at, self.threshold, &changelog)
+            }
             What::Accuracy => {
                 let mut evals = Vec::new();
                 for s in &query.sources {
@@ -216,7 +219,10 @@ impl Request {
                 }
                 reports::accuracy(&evals, &curves, query.precision.as_deref())
             }
-            What::Regressions => reports::regression_table(&series, &self.at, self.threshold),
+            What::Regressions => {
+                let changelog = store.changelog().map_err(|e| e.to_string())?;
+                reports::regression_table(&series, &self.at, self.threshold, &changelog)
+            }
         };
         table.title = format!("{} — {}", self.view_name(), table.title);
         Ok((curves, table))

@@ -90,6 +90,27 @@ impl Deployment {
     pub fn gpus(&self) -> u32 {
         self.tp * self.pp
     }
+
+    /// The engine `factor` times as efficient as its profile: compute and memory efficiency
+    /// scaled (a what-if, such as a new release of the simulated engine). Neither may exceed
+    /// the hardware's peak.
+    pub fn scale_efficiency(&mut self, factor: f64) -> Result<(), PerfError> {
+        let e = &mut self.engine;
+        let (compute, memory) = (
+            e.compute_efficiency.value * factor,
+            e.memory_efficiency.value * factor,
+        );
+        if !(factor > 0.0 && compute <= 1.0 && memory <= 1.0) {
+            return Err(PerfError::EfficiencyScale {
+                factor,
+                compute: e.compute_efficiency.value,
+                memory: e.memory_efficiency.value,
+            });
+        }
+        e.compute_efficiency.value = compute;
+        e.memory_efficiency.value = memory;
+        Ok(())
+    }
 }
 
 /// Speculative decoding (MTP or a draft model): each decode step verifies `draft_tokens`
@@ -183,6 +204,12 @@ pub enum PerfError {
         "KV offload to CPU memory on {accelerator}: the catalog gives it no host link (host_link)"
     )]
     NoHostLink { accelerator: String },
+    #[error("efficiency scale {factor}: expected a factor above 0 that keeps the engine's compute ({compute}) and memory ({memory}) efficiency at most 1")]
+    EfficiencyScale {
+        factor: f64,
+        compute: f64,
+        memory: f64,
+    },
     #[error("tp {tp}, ep {ep}, pp {pp}: expected tp ≥ 1, pp ≥ 1 and ep between 1 and tp")]
     Parallelism { tp: u32, ep: u32, pp: u32 },
     #[error("{model} in {precision} at tp {tp} needs {need_gb:.1} GB of weights per GPU; {accelerator} offers {have_gb:.1} GB")]

@@ -24,7 +24,7 @@ pub use agentic::{is_agentic, workload_flags, workload_label, AgenticPoint, AGEN
 use db::{ddl, Db, DbError, Dialect, Value};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -40,6 +40,8 @@ pub enum StoreError {
     Import { file: String, message: String },
     #[error("{0}")]
     Retract(String),
+    #[error("{0}")]
+    Changelog(String),
     #[error("no store at {0}: nothing has been ingested there (check the path; `servebench ingest --store {0} DIR` creates it)")]
     Missing(String),
     #[error("store {store} has schema version {found}, this servebench reads version {expected}: {hint}")]
@@ -540,6 +542,21 @@ const MIGRATIONS: &[&str] = &[
         at {text} NOT NULL,
         CHECK ((run_id IS NULL) <> (point_id IS NULL))
      );",
+    // 17: the changelog (InferenceX's perf-changelog.yaml) kept per run and config: each entry
+    // once, by its digest, with the run it was first recorded with and the configs of that run
+    // it touches (its patterns matched against the points' recipe keys when recorded), so a
+    // movement between two runs is explained by the entries recorded in between.
+    "CREATE TABLE changelog (
+        id {id},
+        digest {text} NOT NULL UNIQUE,
+        entry {text} NOT NULL,
+        run_id BIGINT NOT NULL REFERENCES runs(id)
+     );
+     CREATE TABLE changelog_configs (
+        entry_id BIGINT NOT NULL REFERENCES changelog(id),
+        config_id BIGINT NOT NULL REFERENCES configs(id),
+        PRIMARY KEY (entry_id, config_id)
+     );",
 ];
 
 /// The migration that adds [`curve_columns`]: a store from before it has them filled in.
@@ -579,6 +596,20 @@ pub struct Retraction {
     pub who: String,
     /// When (RFC 3339, UTC).
     pub at: String,
+}
+
+/// A changelog entry as the store keeps it ([`Store::record_changelog`]).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ChangelogRecord {
+    /// The entry's identity (the SHA-256 of its content).
+    pub digest: String,
+    /// The entry as written: InferenceX's fields (`config-keys`, `description`, `pr-link`, …).
+    pub entry: serde_json::Value,
+    /// The run it was first recorded with, and when that run started.
+    pub run: String,
+    pub run_started_at: String,
+    /// The configs of that run it touches (their keys), in key order.
+    pub configs: Vec<String>,
 }
 
 /// A run's jobs on one accelerator: how many succeeded of how many ran.
@@ -1899,7 +1930,6 @@ impl Store {
         Ok(r.map_err(self.err())?.map(|r| run_of(&r)))
     }
 
-    /// Every stored run, oldest first.
     /// Marks a run or a point invalid: hidden from views, frontiers and history from now on,
     /// kept in the store with `reason`. The number of points it hides (a point or run
     /// already retracted is an error saying so).
@@ -2028,6 +2058,123 @@ impl Store {
                 at: r[4].text(),
             })
             .collect())
+    }
+
+    /// Keeps the changelog's entries the store does not hold yet (by digest) as recorded with
+    /// `run`, each with the configs of the run's points whose recipe key it touches
+    /// (`touches(i, key)` for `entries[i]`). How many were new. Entries already kept stay with
+    /// the run that first recorded them.
+    pub fn record_changelog(
+        &mut self,
+        run: &str,
+        entries: &[(String, serde_json::Value)],
+        touches: impl Fn(usize, &str) -> bool,
+    ) -> Result<usize, StoreError> {
+        let run_id = self
+            .db
+            .query_one("SELECT id FROM runs WHERE run_key = $1", &[run.into()])
+            .map_err(self.err())?
+            .ok_or_else(|| StoreError::Changelog(format!("no run '{run}' in the store")))?[0]
+            .int();
+        let known: HashSet<String> = self
+            .db
+            .query("SELECT digest FROM changelog", &[])
+            .map_err(self.err())?
+            .iter()
+            .map(|r| r[0].text())
+            .collect();
+        let keyed: Vec<(i64, String)> = self
+            .db
+            .query(
+                "SELECT DISTINCT config_id, recipe_key FROM points
+                 WHERE run_id = $1 AND recipe_key IS NOT NULL",
+                &[run_id.into()],
+            )
+            .map_err(self.err())?
+            .iter()
+            .map(|r| (r[0].int(), r[1].text()))
+            .collect();
+        let mut seen = HashSet::new();
+        let new: Vec<(&String, &serde_json::Value, BTreeSet<i64>)> = entries
+            .iter()
+            .enumerate()
+            .filter(|(_, (d, _))| !known.contains(d) && seen.insert(d.clone()))
+            .map(|(i, (d, e))| {
+                let configs = keyed
+                    .iter()
+                    .filter(|(_, k)| touches(i, k))
+                    .map(|(c, _)| *c)
+                    .collect();
+                (d, e, configs)
+            })
+            .collect();
+        if new.is_empty() {
+            return Ok(0);
+        }
+        self.write(|db| {
+            for (digest, entry, configs) in &new {
+                let id = db.insert_or_get_id(
+                    "changelog",
+                    &["digest", "entry", "run_id"],
+                    &[
+                        digest.as_str().into(),
+                        entry.to_string().into(),
+                        run_id.into(),
+                    ],
+                )?;
+                for c in configs {
+                    db.execute(
+                        "INSERT INTO changelog_configs (entry_id, config_id) VALUES ($1, $2)",
+                        &[id.into(), (*c).into()],
+                    )?;
+                }
+            }
+            Ok(())
+        })
+        .map_err(self.err())?;
+        Ok(new.len())
+    }
+
+    /// Every changelog entry kept, in the order recorded (by their runs' start, then as the
+    /// file listed them). A stored entry that does not read as JSON is an error naming it.
+    pub fn changelog(&mut self) -> Result<Vec<ChangelogRecord>, StoreError> {
+        let rows = self
+            .db
+            .query(
+                "SELECT c.id, c.digest, c.entry, r.run_key, r.started_at FROM changelog c
+                 JOIN runs r ON r.id = c.run_id ORDER BY r.started_at, r.run_key, c.id",
+                &[],
+            )
+            .map_err(self.err())?;
+        let mut configs: HashMap<i64, Vec<String>> = HashMap::new();
+        for r in self
+            .db
+            .query(
+                "SELECT x.entry_id, g.natural_key FROM changelog_configs x
+                 JOIN configs g ON g.id = x.config_id ORDER BY g.natural_key",
+                &[],
+            )
+            .map_err(self.err())?
+        {
+            configs.entry(r[0].int()).or_default().push(r[1].text());
+        }
+        rows.iter()
+            .map(|r| {
+                let digest = r[1].text();
+                let entry = serde_json::from_str(&r[2].text()).map_err(|e| {
+                    StoreError::Changelog(format!(
+                        "changelog entry {digest} does not read as JSON (a damaged store): {e}"
+                    ))
+                })?;
+                Ok(ChangelogRecord {
+                    digest,
+                    entry,
+                    run: r[3].text(),
+                    run_started_at: r[4].text(),
+                    configs: configs.remove(&r[0].int()).unwrap_or_default(),
+                })
+            })
+            .collect()
     }
 
     /// The row ids of retracted runs and points.

@@ -150,9 +150,16 @@ pub struct Job {
     pub eval_all_concs: bool,
     pub router: Option<Component>,
     pub kv_p2p_transfer: Option<String>,
-    /// SHA-256 of the canonical row without conc, exp-name and fingerprint.
     /// llama.cpp slots (`llamacpp` recipes).
     pub slots: Option<u32>,
+    /// servebench's own engine settings of the recipe (`engine-args`, `env`, llama.cpp's
+    /// context and threads): not in InferenceX's rows, so a recipe in InferenceX's format keeps
+    /// InferenceX's fingerprint; in the fingerprint where a recipe sets them (environment
+    /// values only hashed, never written out).
+    pub engine_args: Vec<String>,
+    pub own_settings: Option<Value>,
+    /// SHA-256 of the canonical row without conc, exp-name and fingerprint (with servebench's
+    /// own settings where set).
     pub fingerprint: String,
 }
 
@@ -284,9 +291,29 @@ impl Job {
         let mut m = self.ix_row_without_fingerprint();
         m.remove("conc");
         m.remove("exp-name");
+        if let Some(own) = &self.own_settings {
+            m.insert("servebench-settings".into(), own.clone());
+        }
         let canonical = ascii_json(&Value::Object(m));
         self.fingerprint = hex::encode(Sha256::digest(canonical.as_bytes()));
     }
+}
+
+/// A recipe's own engine settings as the fingerprint takes them; `None` where it sets none.
+fn own_settings(r: &Recipe) -> Option<Value> {
+    let (ctx, threads) = r
+        .llamacpp
+        .as_ref()
+        .map_or((None, None), |l| (l.ctx_size, l.threads));
+    let unset = r.engine_args.is_empty() && r.env.is_empty() && ctx.is_none() && threads.is_none();
+    (!unset).then(|| {
+        json!({
+            "engine-args": r.engine_args,
+            "env": r.env,
+            "ctx-size": ctx,
+            "threads": threads,
+        })
+    })
 }
 
 fn worker_json(w: &Worker) -> Value {
@@ -582,6 +609,8 @@ fn expand(
             .clone()
             .or_else(|| r.kv_p2p_transfer.clone()),
         slots: r.llamacpp.as_ref().map(|l| l.slots),
+        engine_args: r.engine_args.clone(),
+        own_settings: own_settings(r),
         fingerprint: String::new(),
     };
     if o.fixed_seq_len {

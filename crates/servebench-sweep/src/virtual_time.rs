@@ -337,9 +337,14 @@ fn worker_perf(job: &Job, catalog: &Catalog, shape: Shape) -> Result<PerfModel, 
     let gpu = sim_gpu(&job.runner, catalog)?;
     let model = sim_model(&job.model, catalog)
         .or_else(|e| sim_model(&job.model_prefix, catalog).map_err(|_| e))?;
-    let engine = simulated_engine(&job.framework).unwrap_or("vllm");
+    let own = SimRecipeArgs::of(job)?;
+    let engine = simulated_engine(&job.framework)
+        .or(own.engine)
+        .unwrap_or("vllm");
     let precision: Precision = job.precision.parse()?;
     let mut dep = Deployment::from_catalog(catalog, &gpu, &model, engine, precision, shape.gpus)
+        .map_err(|e| format!("{}: {e}", job.config_key))?;
+    dep.scale_efficiency(own.efficiency_scale)
         .map_err(|e| format!("{}: {e}", job.config_key))?;
     dep.ep = shape.ep.min(shape.gpus);
     dep.pp = shape.pp;
@@ -356,6 +361,53 @@ fn worker_perf(job: &Job, catalog: &Catalog, shape: Shape) -> Result<PerfModel, 
         }
     }
     PerfModel::new(dep).map_err(|e| format!("{}: {e}", job.config_key))
+}
+
+/// What a `sim` recipe's own engine arguments tell the engine model (the simulated server takes
+/// them on its command line): its engine profile and efficiency scale.
+struct SimRecipeArgs<'a> {
+    engine: Option<&'a str>,
+    efficiency_scale: f64,
+}
+
+impl<'a> SimRecipeArgs<'a> {
+    fn of(job: &'a Job) -> Result<SimRecipeArgs<'a>, String> {
+        let mut own = SimRecipeArgs {
+            engine: None,
+            efficiency_scale: 1.0,
+        };
+        if job.framework != "sim" {
+            return Ok(own);
+        }
+        let mut args = job.engine_args.iter();
+        while let Some(a) = args.next() {
+            let (flag, inline) = match a.split_once('=') {
+                Some((f, v)) => (f, Some(v)),
+                None => (a.as_str(), None),
+            };
+            if !matches!(flag, "--engine" | "--efficiency-scale") {
+                continue;
+            }
+            let value = inline
+                .or_else(|| args.next().map(String::as_str))
+                .ok_or_else(|| format!("{}: engine-args: {flag} needs a value", job.config_key))?;
+            if flag == "--engine" {
+                own.engine = Some(value);
+            } else {
+                own.efficiency_scale = value
+                    .parse()
+                    .ok()
+                    .filter(|x: &f64| x.is_finite() && *x > 0.0)
+                    .ok_or_else(|| {
+                        format!(
+                            "{}: engine-args: --efficiency-scale {value}: expected a number above 0",
+                            job.config_key
+                        )
+                    })?;
+            }
+        }
+        Ok(own)
+    }
 }
 
 /// A job's point at `conc` with `requests_per_conc` × `conc` measured requests (the

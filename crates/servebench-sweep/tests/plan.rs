@@ -388,3 +388,33 @@ fn multi_node_gpus_count_expert_parallel_workers_whole() {
     // DEP8 + DEP8, 2×DEP8 + DEP8, 3×DEP8 + DEP8.
     assert_eq!(gpus("dsv4-fp4-b200-dynamo-vllm-mtp"), [16, 24, 16, 24, 32]);
 }
+
+/// servebench's own engine settings (engine-args, env) are in the fingerprint, so a changed flag
+/// is a changed deployment, but never in the row (an environment value is not written out); a
+/// recipe without them keeps InferenceX's fingerprint.
+#[test]
+fn own_engine_settings_change_the_fingerprint_and_stay_out_of_the_row() {
+    let with = |extra: &str| {
+        let r = rows(
+            &[("a.yaml", &format!("{SINGLE}  {extra}\n"))],
+            &PlanOptions::default(),
+        );
+        r[0].clone()
+    };
+    let plain = rows(&[("a.yaml", SINGLE)], &PlanOptions::default())[0].clone();
+    let flag = with("engine-args: [--max-num-seqs, '64']");
+    let other = with("engine-args: [--max-num-seqs, '128']");
+    let secret = with("env: {HF_TOKEN: hf_s3cret}");
+    let fp = |r: &serde_json::Value| r["recipe-fingerprint"].as_str().unwrap().to_string();
+    assert_eq!(fp(&with("engine-args: []")), fp(&plain));
+    let all = [fp(&plain), fp(&flag), fp(&other), fp(&secret)];
+    for (i, a) in all.iter().enumerate() {
+        assert!(all[i + 1..].iter().all(|b| a != b), "{all:?}");
+    }
+    for r in [&flag, &secret] {
+        let mut r = r.clone();
+        r["recipe-fingerprint"] = plain["recipe-fingerprint"].clone();
+        assert_eq!(r, plain, "the row is InferenceX's");
+    }
+    assert!(!secret.to_string().contains("s3cret"));
+}

@@ -182,6 +182,23 @@ fn reports_from_both_backends_are_right_and_identical() {
             ["nightly-1", "nightly-2", "nightly-3"]
         );
         assert!((got[1].1 - 2020.0).abs() < 1e-6 && (got[2].1 - 1600.0).abs() < 1e-6);
+        // Night 2's +1% is within 5%; night 3's drop (1600 / 2020 − 1) moved the frontier, and
+        // nothing the store knows of explains it (these runs keep no image, no changelog).
+        let moved: Vec<(&str, &str)> = h
+            .iter()
+            .map(|r| (r["moved"].as_str().unwrap(), r["why"].as_str().unwrap()))
+            .collect();
+        assert_eq!(
+            moved,
+            [
+                ("", ""),
+                ("", ""),
+                (
+                    "-20.8% @50",
+                    "unexplained: no image or changelog entry changed"
+                )
+            ]
+        );
 
         // Regressions: h200's 21% drop at both targets, nothing on b200; the exit status says so.
         let (v, o) = report(
@@ -196,6 +213,9 @@ fn reports_from_both_backends_are_right_and_identical() {
             .iter()
             .all(|r| r["series"] == "h200" && r["after_run"] == "nightly-3"));
         assert!(close(&r[0]["change_pct"], (1600.0 / 2020.0 - 1.0) * 100.0));
+        assert!(r
+            .iter()
+            .all(|r| r["why"] == "unexplained: no image or changelog entry changed"));
 
         // Frontiers of cost against E2E latency, beside the published ones, with charts.
         let svg = d.path().join("f.svg");

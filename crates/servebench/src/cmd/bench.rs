@@ -258,6 +258,7 @@ fn embedded_sim(
                     eplb: false,
                     spec_decode: None,
                     kv_offload_gb: a.sim_kv_offload_gb,
+                    efficiency_scale: 1.0,
                     catalog: None,
                 },
                 model: a.sim_model.clone(),

@@ -42,6 +42,10 @@ pub struct DeploymentArgs {
     /// and come back over the accelerator's host link (catalog `host_link`).
     #[arg(long, value_name = "GB", default_value_t = 0.0, value_parser = non_negative)]
     pub kv_offload_gb: f64,
+    /// The engine this many times as efficient as its profile (compute and memory efficiency
+    /// scaled): a what-if, such as a new engine release (a `sim` recipe's image bump).
+    #[arg(long, value_name = "FACTOR", default_value_t = 1.0, value_parser = super::sim::positive)]
+    pub efficiency_scale: f64,
     /// A directory of extra catalog files (sources.yaml, accelerators/, models/, engines/).
     #[arg(long, value_name = "DIR")]
     pub catalog: Option<PathBuf>,
@@ -87,6 +91,7 @@ impl DeploymentArgs {
         dep.eplb = self.eplb;
         dep.spec = self.spec_decode;
         dep.kv_offload_gb = self.kv_offload_gb;
+        dep.scale_efficiency(self.efficiency_scale)?;
         Ok(PerfModel::new(dep)?)
     }
 

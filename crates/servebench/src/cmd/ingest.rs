@@ -53,6 +53,11 @@ pub struct IngestArgs {
     isl: u32,
     #[arg(long, default_value_t = 1024)]
     osl: u32,
+    /// Keep this perf-changelog.yaml's entries with the runs stored (those the store does not
+    /// hold yet, each with the configs it touches). A sweep's results directory that holds
+    /// perf-changelog.yaml (`sweep --changelog` leaves a copy there) records its own.
+    #[arg(long, value_name = "FILE")]
+    changelog: Option<PathBuf>,
 }
 
 /// N generated points over `views` views (models at 1k/1k), each of 400 configs, in 10 nightly
@@ -167,7 +172,12 @@ struct Loaded {
     /// that failed.
     jobs: Vec<servebench_store::JobStat>,
     failed: Vec<servebench_store::FailedJob>,
+    /// Why configs changed: --changelog, else the results directory's own.
+    changelog: Option<servebench_sweep::changelog::Changelog>,
 }
+
+/// The name a sweep gives its copy of the changelog in its results directory.
+pub const CHANGELOG_IN_RESULTS: &str = "perf-changelog.yaml";
 
 pub fn run(a: IngestArgs) -> anyhow::Result<ExitCode> {
     // Models the catalog knows are stored under its ids, so a run of
@@ -263,6 +273,19 @@ fn store_one(store: &mut Store, l: &Loaded) -> anyhow::Result<()> {
             );
         }
     }
+    if let Some(c) = &l.changelog {
+        let entries: Vec<(String, serde_json::Value)> = c
+            .entries
+            .iter()
+            .map(|e| Ok((e.digest(), serde_json::to_value(e)?)))
+            .collect::<serde_json::Result<_>>()?;
+        let n = store.record_changelog(&l.run.key, &entries, |i, key| c.entries[i].touches(key))?;
+        eprintln!(
+            "servebench ingest: run {}: {n} new changelog entries kept, of {}",
+            l.run.key,
+            entries.len()
+        );
+    }
     // Jobs: how many succeeded per accelerator, and the failed ones with why.
     if !l.jobs.is_empty() || !l.failed.is_empty() {
         let n = store
@@ -304,6 +327,10 @@ fn load(a: &IngestArgs, path: &std::path::Path) -> anyhow::Result<Loaded> {
             None => std::path::absolute(path)?.display().to_string(),
         })
     };
+    let changelog = match &a.changelog {
+        Some(f) => Some(servebench_sweep::changelog::load(f, None)?),
+        None => None,
+    };
     let loaded = |run, points, evals, skipped| Loaded {
         path: path.to_path_buf(),
         run,
@@ -312,13 +339,20 @@ fn load(a: &IngestArgs, path: &std::path::Path) -> anyhow::Result<Loaded> {
         skipped,
         jobs: Vec::new(),
         failed: Vec::new(),
+        changelog: changelog.clone(),
     };
     if path.join("points").is_dir() || path.join("failed").is_dir() {
         let (run, points) = import::sweep_dir(path, &run_key()?, &a.who)?;
         let (jobs, failed) = import::sweep_jobs(path, &points)?;
+        let own = path.join(CHANGELOG_IN_RESULTS);
+        let changelog = match &changelog {
+            None if own.is_file() => Some(servebench_sweep::changelog::load(&own, None)?),
+            c => c.clone(),
+        };
         return Ok(Loaded {
             jobs,
             failed,
+            changelog,
             ..loaded(run, points, Vec::new(), Vec::new())
         });
     }

@@ -42,7 +42,8 @@ pub struct SinceArgs {
     #[arg(long, env = "SERVEBENCH_STORE")]
     pub store: Option<String>,
     /// --changed-since: perf-changelog.yaml (InferenceX's format), checked against the
-    /// recipes' keys; each changed job lists the entries that touch its config key.
+    /// recipes' keys; each job to run lists the entries that touch its config key and that the
+    /// store did not keep with the run or one before it.
     #[arg(long, value_name = "FILE", requires = "changed_since")]
     pub changelog: Option<PathBuf>,
 }
@@ -459,10 +460,19 @@ impl SinceArgs {
         }
         let points = changes(jobs, &measured);
         let keys: Vec<String> = recipes.entries.iter().map(|e| e.0.clone()).collect();
-        let changelog = match &self.changelog {
+        let mut changelog = match &self.changelog {
             Some(f) => servebench_sweep::changelog::load(f, Some(&keys))?,
             None => Default::default(),
         };
+        // Entries kept with the run or one before it were there when it ran: not news.
+        let since_start = store.run(&run)?.map(|r| r.started_at).unwrap_or_default();
+        let seen: std::collections::HashSet<String> = store
+            .changelog()?
+            .into_iter()
+            .filter(|c| (c.run_started_at.as_str(), c.run.as_str()) <= (&since_start, &run))
+            .map(|c| c.digest)
+            .collect();
+        changelog.entries.retain(|e| !seen.contains(&e.digest()));
         let (mut fields, mut entries) = (BTreeMap::new(), BTreeMap::new());
         for p in &points {
             if let Change::Changed { was_point, .. } = &p.change {

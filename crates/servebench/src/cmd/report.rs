@@ -68,7 +68,8 @@ pub struct ReportArgs {
     /// compare: side B, e.g. h200 or hardware=h200,source=reference.
     #[arg(long)]
     b: Option<String>,
-    /// regressions: the smallest drop reported, as a fraction.
+    /// regressions: the smallest drop reported; history: the smallest change marked as a
+    /// movement (with what changed between the two runs); a fraction.
     #[arg(long, default_value_t = 0.05)]
     threshold: f64,
     /// regressions: exit with status 1 when there are any.

@@ -1,6 +1,7 @@
 //! `servebench sweep`: plan the recipe files and run the jobs through an executor.
 
 use super::plan::{LaunchRecipeArgs, Selection};
+use anyhow::Context;
 use servebench_sweep::engine::Engines;
 use servebench_sweep::local::{self, SweepOptions};
 use servebench_sweep::{export, slurm};
@@ -67,8 +68,10 @@ pub struct SweepArgs {
     /// --reuse: the store holding the run.
     #[arg(long, env = "SERVEBENCH_STORE")]
     store: Option<String>,
-    /// --reuse: perf-changelog.yaml, checked against the recipes (as `plan --changelog`).
-    #[arg(long, value_name = "FILE", requires = "reuse")]
+    /// perf-changelog.yaml (InferenceX's format): checked against the recipes and copied into
+    /// the results directory, so `ingest` keeps its entries with the run; with --reuse each job
+    /// to run lists the entries new since the run reused (as `plan --changelog`).
+    #[arg(long, value_name = "FILE")]
     changelog: Option<PathBuf>,
     /// Results directory: points/ (one JSON per measured point), failed/, logs/. Rerunning the
     /// same command skips every point already stored there.
@@ -398,6 +401,22 @@ fn reuse(
     Ok(since.to_run(jobs).0)
 }
 
+/// `--changelog`: checked against the recipes' keys, then copied into the results directory
+/// as it was read.
+fn keep_changelog(
+    file: &std::path::Path,
+    recipes: &servebench_sweep::Recipes,
+    out: &std::path::Path,
+) -> anyhow::Result<()> {
+    let keys: Vec<String> = recipes.entries.iter().map(|e| e.0.clone()).collect();
+    servebench_sweep::changelog::load(file, Some(&keys))?;
+    std::fs::create_dir_all(out)?;
+    let copy = out.join(super::ingest::CHANGELOG_IN_RESULTS);
+    std::fs::copy(file, &copy)
+        .with_context(|| format!("copying {} to {}", file.display(), copy.display()))?;
+    Ok(())
+}
+
 fn engines_of(a: &SweepArgs) -> Engines {
     match (a.engines, a.executor) {
         (Some(EnginesArg::Sim), _) | (None, Executor::Local) => Engines::Sim,
@@ -421,6 +440,9 @@ pub fn run(a: SweepArgs) -> anyhow::Result<ExitCode> {
     }
     if let Some(run) = &a.reuse {
         jobs = reuse(&a, run, &recipes, jobs)?;
+    }
+    if let (Some(f), None) = (&a.changelog, a.job_index) {
+        keep_changelog(f, &recipes, &a.out)?;
     }
     let opts = SweepOptions {
         engines: engines_of(&a),
