@@ -216,12 +216,69 @@ impl Exporter for Json {
     }
 }
 
-/// The exporter for `text`, `csv` or `json`.
+/// A GitHub-flavoured Markdown table under a `###` title (a run page's summary): numbers
+/// right-aligned; `|`, `\\`, markup and line breaks in cells escaped, so a cell stays one cell
+/// and shows as written.
+pub struct Markdown;
+
+/// Outside text shown as written in Markdown: markup escaped, line breaks as spaces.
+pub fn markdown_text(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for ch in s.chars() {
+        match ch {
+            '\\' | '|' | '*' | '_' | '`' | '<' | '>' | '[' | ']' | '#' => {
+                out.push('\\');
+                out.push(ch);
+            }
+            '\n' | '\r' => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+impl Exporter for Markdown {
+    fn render(&self, t: &Table) -> String {
+        let mut out = format!("### {}\n\n", markdown_text(&t.title));
+        for n in &t.notes {
+            out.push_str(&format!("- {}\n", markdown_text(n)));
+        }
+        if !t.notes.is_empty() {
+            out.push('\n');
+        }
+        if t.rows.is_empty() {
+            out.push_str("(no rows)\n");
+            return out;
+        }
+        let numeric = |i: usize| t.rows.iter().all(|r| matches!(r[i], Cell::Num(_)));
+        let head: Vec<String> = t
+            .columns
+            .iter()
+            .map(|c| markdown_text(&c.heading))
+            .collect();
+        let rule: Vec<&str> = (0..t.columns.len())
+            .map(|i| if numeric(i) { "---:" } else { "---" })
+            .collect();
+        out.push_str(&format!("| {} |\n|{}|\n", head.join(" | "), rule.join("|")));
+        for r in &t.rows {
+            let cells: Vec<String> = r
+                .iter()
+                .zip(&t.columns)
+                .map(|(c, col)| markdown_text(&cell_text(c, col.decimals)))
+                .collect();
+            out.push_str(&format!("| {} |\n", cells.join(" | ")));
+        }
+        out
+    }
+}
+
+/// The exporter for `text`, `csv`, `json` or `markdown`.
 pub fn exporter(format: &str) -> Option<Box<dyn Exporter>> {
     match format {
         "text" => Some(Box::new(Text)),
         "csv" => Some(Box::new(Csv)),
         "json" => Some(Box::new(Json)),
+        "markdown" => Some(Box::new(Markdown)),
         _ => None,
     }
 }
@@ -254,6 +311,20 @@ mod tests {
         assert_eq!(j["rows"][0]["tput"], 1234.56);
         assert_eq!(j["rows"][1]["tput"], Value::Null);
         assert_eq!(j["notes"][0], "prices: x");
+        assert_eq!(
+            Markdown.render(&t),
+            "### T\n\n- prices: x\n\n| config | tok/s/GPU |\n|---|---:|\n| a, \"b\" | 1234.6 |\n| c | - |\n"
+        );
+        let hostile = Table {
+            title: "x|y".into(),
+            columns: vec![col("w", "why", 0)],
+            rows: vec![vec!["a|b\n<script>*c*".into()]],
+            ..Table::default()
+        };
+        assert_eq!(
+            Markdown.render(&hostile),
+            "### x\\|y\n\n| why |\n|---|\n| a\\|b \\<script\\>\\*c\\* |\n"
+        );
         assert!(exporter("xml").is_none());
     }
 }

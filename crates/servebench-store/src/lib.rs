@@ -574,6 +574,8 @@ pub struct MeasuredPoint {
     pub conc: u32,
     pub fingerprint: Option<String>,
     pub image: Option<String>,
+    /// Carried over from an earlier run (`reused_from`), not measured in this one.
+    pub reused: bool,
 }
 
 /// What an operator marks invalid ([`Store::retract`]).
@@ -1998,7 +2000,8 @@ impl Store {
         let rows = self
             .db
             .query(
-                "SELECT p.id, p.run_id, p.recipe_key, p.isl, p.osl, p.conc, p.fingerprint, p.image
+                "SELECT p.id, p.run_id, p.recipe_key, p.isl, p.osl, p.conc, p.fingerprint, p.image,
+                        p.reused_from
                  FROM points p JOIN runs r ON r.id = p.run_id
                  WHERE r.run_key = $1 ORDER BY p.id",
                 &[run.into()],
@@ -2015,6 +2018,7 @@ impl Store {
                 conc: r[5].int() as u32,
                 fingerprint: r[6].opt_text(),
                 image: r[7].opt_text(),
+                reused: r[8].opt_int().is_some(),
             })
             .collect())
     }
@@ -2061,7 +2065,7 @@ impl Store {
     }
 
     /// Keeps the changelog's entries the store does not hold yet (by digest) as recorded with
-    /// `run`, each with the configs of the run's points whose recipe key it touches
+    /// `run`, each with the configs stored under a recipe key it touches
     /// (`touches(i, key)` for `entries[i]`). How many were new. Entries already kept stay with
     /// the run that first recorded them.
     pub fn record_changelog(
@@ -2083,12 +2087,13 @@ impl Store {
             .iter()
             .map(|r| r[0].text())
             .collect();
+        // Every config a recipe key was stored as, so an entry touches a config this run
+        // failed to measure too.
         let keyed: Vec<(i64, String)> = self
             .db
             .query(
-                "SELECT DISTINCT config_id, recipe_key FROM points
-                 WHERE run_id = $1 AND recipe_key IS NOT NULL",
-                &[run_id.into()],
+                "SELECT DISTINCT config_id, recipe_key FROM points WHERE recipe_key IS NOT NULL",
+                &[],
             )
             .map_err(self.err())?
             .iter()

@@ -33,6 +33,10 @@ enum Command {
     Plan(Box<cmd::plan::PlanArgs>),
     /// Plan recipe files and run every job through an executor, storing each point.
     Sweep(Box<cmd::sweep::SweepArgs>),
+    /// One command a night: what changed since the store's latest run measured, the rest
+    /// carried over, stored with its changelog; movements and regressions summarised (exit 1 on
+    /// a regression or a failed point); the site published.
+    Nightly(Box<cmd::nightly::NightlyArgs>),
     /// Store results (sweep directories, published InferenceMAX data) in the results database.
     Ingest(cmd::ingest::IngestArgs),
     /// Bring a store's schema up to this servebench's (report and the dashboard only read).
@@ -78,6 +82,7 @@ fn main() -> ExitCode {
         Command::Calibrate(a) => cmd::calibrate::run(a),
         Command::Plan(a) => cmd::plan::run(*a),
         Command::Sweep(a) => cmd::sweep::run(*a),
+        Command::Nightly(a) => cmd::nightly::run(*a),
         Command::Ingest(a) => cmd::ingest::run(a),
         Command::Migrate(a) => cmd::migrate::run(a),
         Command::Report(a) => cmd::report::run(a),

@@ -248,18 +248,18 @@ fn a_reusing_sweep_runs_what_changed_and_carries_the_rest_over() {
             assert_eq!(b.3, "sim:0.2");
         }
     }
-    // Cluster executors re-plan in every task: --reuse is refused there, with the reason.
+    // GitHub Actions tasks do not share the results directory: --reuse is refused there.
     let o = sb(
         dir,
         &[
             "sweep",
             "--no-progress",
             "--executor",
-            "slurm",
+            "gha",
             "--config-files",
             &f2,
             "--out",
-            "night2-slurm",
+            "night2-gha",
             "--reuse",
             "latest",
             "--store",
@@ -268,7 +268,7 @@ fn a_reusing_sweep_runs_what_changed_and_carries_the_rest_over() {
     );
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr)
-        .contains("--reuse runs on the local and virtual-time executors"));
+        .contains("--reuse runs on the local, virtual-time and slurm executors"));
     // Night 2 against itself: nothing left to run.
     let (_, err) = ok(&sb(
         dir,
@@ -283,4 +283,355 @@ fn a_reusing_sweep_runs_what_changed_and_carries_the_rest_over() {
         ],
     ));
     assert!(err.contains("4 points (4 unchanged)"), "{err}");
+}
+
+/// Two configs at 1k/128, concurrencies 1 to 64, on the simulated engine; h200 at `image` with
+/// `efficiency` (its engine `efficiency` times as efficient: how a night's image bump shows).
+fn fleet(image: &str, efficiency: &str) -> String {
+    let wide = |r: String| r.replace("conc-list: [4, 8]", "conc-list: [1, 4, 16, 64]");
+    let h200 = wide(recipe("llama-fp8-h200-sim", "h200", image)).replace(
+        "  multinode: false\n",
+        &format!("  multinode: false\n  engine-args: [--efficiency-scale, \"{efficiency}\"]\n"),
+    );
+    h200 + &wide(recipe("llama-fp8-b200-sim", "b200", "sim:0.1"))
+}
+
+/// perf-changelog.yaml as of night `n`: one entry a night, appended.
+fn changelog(n: usize) -> String {
+    let entries = [
+        ("llama-fp8-*-sim", "Llama 3.3 70B on the simulated engine"),
+        (
+            "llama-fp8-h200-sim",
+            "Bump the simulated engine to 0.2: 20% faster kernels",
+        ),
+        ("llama-fp8-h200-sim", "Bump the simulated engine to 0.3"),
+    ];
+    entries[..n]
+        .iter()
+        .enumerate()
+        .map(|(i, (keys, why))| {
+            format!(
+                "- config-keys:\n    - {keys}\n  description:\n    - \"{why}\"\n  pr-link: \
+                 https://github.com/example/recipes/pull/{}\n",
+                i + 1
+            )
+        })
+        .collect()
+}
+
+/// `servebench nightly` night `n` in virtual time: (exit code, stdout, stderr).
+fn nightly(dir: &Path, n: usize, image: &str, efficiency: &str) -> (Option<i32>, String, String) {
+    std::fs::write(dir.join("recipes.yaml"), fleet(image, efficiency)).unwrap();
+    std::fs::write(dir.join("perf-changelog.yaml"), changelog(n)).unwrap();
+    let run = format!("night{n}");
+    let o = sb(
+        dir,
+        &[
+            "nightly",
+            "--executor",
+            "virtual-time",
+            "--no-progress",
+            "--config-files",
+            "recipes.yaml",
+            "--changelog",
+            "perf-changelog.yaml",
+            "--store",
+            "sqlite:s.db",
+            "--out",
+            "nights",
+            "--run",
+            &run,
+            "--at",
+            "50,60",
+            "--summary",
+            "summary.md",
+        ],
+    );
+    (
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+/// h200's and b200's stored points of `run`: (runner, conc) → (tok/s/GPU, image, reused from).
+fn stored(dir: &Path, run: &str) -> Vec<(String, u32, f64, String, Option<String>)> {
+    let c = rusqlite::Connection::open(dir.join("s.db")).unwrap();
+    let mut q = c
+        .prepare(
+            "SELECT p.recipe_key, p.conc, p.tput_per_gpu, p.image, o.run_key
+             FROM points p JOIN runs r ON r.id = p.run_id LEFT JOIN runs o ON o.id = p.reused_from
+             WHERE r.run_key = ?1 ORDER BY p.recipe_key, p.conc",
+        )
+        .unwrap();
+    q.query_map([run], |r| {
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+    })
+    .unwrap()
+    .map(Result::unwrap)
+    .collect()
+}
+
+/// A report of the store as JSON rows.
+fn report_rows(dir: &Path, args: &[&str]) -> (Option<i32>, Vec<Value>) {
+    let mut all = vec![
+        "report",
+        "--store",
+        "sqlite:s.db",
+        "--model",
+        "llama-3.3-70b",
+        "--isl",
+        "1024",
+        "--osl",
+        "128",
+        "--at",
+        "50,60",
+        "--format",
+        "json",
+    ];
+    all.extend_from_slice(args);
+    let o = sb(dir, &all);
+    let v: Value = serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&o.stderr)));
+    (o.status.code(), v["rows"].as_array().unwrap().clone())
+}
+
+/// Three nights of `servebench nightly` on the simulated engine (issue 20's scenario). Night 1
+/// measures everything; night 2's changelog bumps h200's engine (a 1.2× efficient engine):
+/// only its points run, b200's are carried over, and h200's frontier moves with the entry and
+/// the image named; night 3's bump is slower: a regression, exit 1 and a Markdown summary
+/// naming it; retracted, night 3 leaves the frontiers and regressions.
+#[test]
+fn three_nights_measure_what_changed_and_explain_every_movement() {
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path();
+    let (code, out, err) = nightly(dir, 1, "sim:0.1", "1");
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(
+        out.contains("- 8 points: 8 measured, 0 unchanged since no earlier run and carried over")
+            && out.contains("- no regression")
+            && out.contains(
+                "- changelog: Llama 3.3 70B on the simulated engine (llama-fp8-\\*-sim: 2 configs)"
+            ),
+        "{out}"
+    );
+    let night1 = stored(dir, "night1");
+    assert_eq!(night1.len(), 8);
+
+    // Before night 2: the plan lists only h200's points, with only the entry added since.
+    std::fs::write(dir.join("recipes.yaml"), fleet("sim:0.2", "1.2")).unwrap();
+    std::fs::write(dir.join("perf-changelog.yaml"), changelog(2)).unwrap();
+    let (rows, _) = ok(&sb(
+        dir,
+        &[
+            "plan",
+            "--config-files",
+            "recipes.yaml",
+            "--changed-since",
+            "latest",
+            "--store",
+            "sqlite:s.db",
+            "--changelog",
+            "perf-changelog.yaml",
+        ],
+    ));
+    let rows: Vec<Value> = serde_json::from_str(&rows).unwrap();
+    assert_eq!(rows.len(), 4);
+    for r in &rows {
+        let entries = r["servebench-change"]["changelog"].as_array().unwrap();
+        assert_eq!(entries.len(), 1, "{r}");
+        assert_eq!(
+            entries[0]["pr-link"],
+            "https://github.com/example/recipes/pull/2"
+        );
+    }
+
+    let (code, out, err) = nightly(dir, 2, "sim:0.2", "1.2");
+    assert_eq!(code, Some(0), "an improvement is no regression: {out}{err}");
+    assert!(
+        err.contains("since run 'night1': 8 points (4 changed, 4 unchanged)")
+            && out.contains("- 8 points: 4 measured, 4 unchanged since run `night1`"),
+        "{out}{err}"
+    );
+    let night2 = stored(dir, "night2");
+    for (a, b) in night1.iter().zip(&night2) {
+        assert_eq!((&a.0, a.1), (&b.0, b.1));
+        if a.0 == "llama-fp8-b200-sim" {
+            assert_eq!(
+                (b.2, b.4.as_deref()),
+                (a.2, Some("night1")),
+                "carried over: {b:?}"
+            );
+        } else {
+            // The faster engine: more tok/s/GPU at every concurrency, on the new image.
+            assert!(
+                b.2 > a.2 && b.3 == "sim:0.2" && b.4.is_none(),
+                "{a:?} {b:?}"
+            );
+        }
+    }
+    // h200's frontier moved up, explained by the image and the one entry since night 1.
+    let (_, history) = report_rows(dir, &["history"]);
+    let h200: Vec<&Value> = history.iter().filter(|r| r["series"] == "h200").collect();
+    let b200: Vec<&Value> = history.iter().filter(|r| r["series"] == "b200").collect();
+    assert!(b200.iter().all(|r| r["moved"] == ""), "{b200:?}");
+    let (was, now) = (
+        &h200[0]["tput_per_gpu_at_50"],
+        &h200[1]["tput_per_gpu_at_50"],
+    );
+    let up = now.as_f64().unwrap() / was.as_f64().unwrap() - 1.0;
+    assert!(up > 0.05, "{was} → {now}");
+    assert!(
+        h200[1]["moved"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("{:+.1}% @50", up * 100.0)),
+        "{}",
+        h200[1]
+    );
+    let why2 = "image h200 sim fp8 tp8: sim:0.1 → sim:0.2; changelog \"Bump the simulated \
+                engine to 0.2: 20% faster kernels\" (https://github.com/example/recipes/pull/2)";
+    assert_eq!(h200[1]["why"], why2);
+    assert!(
+        out.contains("| llama-3.3-70b 1024/128 | h200 | night2 |"),
+        "{out}"
+    );
+
+    // Night 3: a slower engine. Exit 1; the summary names the regression and its cause.
+    let (code, out, err) = nightly(dir, 3, "sim:0.3", "0.8");
+    assert_eq!(code, Some(1), "{out}{err}");
+    assert!(out.contains("- **2 regressions**"), "{out}");
+    let why3 = "image h200 sim fp8 tp8: sim:0.2 → sim:0.3; changelog \"Bump the simulated \
+                engine to 0.3\" (https://github.com/example/recipes/pull/3)";
+    let (code, regressions) = report_rows(dir, &["regressions", "--fail-on-regression"]);
+    assert_eq!(code, Some(1));
+    assert_eq!(regressions.len(), 2);
+    for r in &regressions {
+        assert_eq!(
+            (&r["series"], &r["before_run"], &r["after_run"]),
+            (&"h200".into(), &"night2".into(), &"night3".into())
+        );
+        assert_eq!(r["why"], why3);
+        assert!(r["change_pct"].as_f64().unwrap() < -5.0, "{r}");
+    }
+    // In the summary as a Markdown table row (cells escaped), and in the file for the run page.
+    assert!(
+        out.contains(&format!(
+            "| llama-3.3-70b 1024/128 | h200 | night2 | night3 | 50 | {:.1} |",
+            regressions[0]["before_tput_per_gpu"].as_f64().unwrap()
+        )),
+        "{out}"
+    );
+    let summary = std::fs::read_to_string(dir.join("summary.md")).unwrap();
+    assert_eq!(summary.matches("## servebench nightly: ").count(), 3);
+    assert!(summary.ends_with(&out), "{summary}");
+
+    // Night 3 retracted: gone from the frontiers and regressions, night 2's frontier is back.
+    ok(&sb(
+        dir,
+        &[
+            "retract",
+            "--store",
+            "sqlite:s.db",
+            "--run",
+            "night3",
+            "--reason",
+            "the 0.3 image was a bad build",
+        ],
+    ));
+    let (code, regressions) = report_rows(dir, &["regressions", "--fail-on-regression"]);
+    assert_eq!((code, regressions.len()), (Some(0), 0));
+    let (_, at) = report_rows(dir, &["at"]);
+    let h200_at: Vec<&Value> = at.iter().filter(|r| r["series"] == "h200").collect();
+    assert_eq!(h200_at.len(), 2, "{at:?}");
+    assert!(h200_at.iter().all(|r| r["run"] == "night2"), "{h200_at:?}");
+    assert_eq!(
+        (&h200_at[0]["interactivity"], &h200_at[0]["tput_per_gpu"]),
+        (&Value::from(50.0), now)
+    );
+}
+
+/// `servebench nightly --executor slurm` on the real test cluster: night 1 submits every job;
+/// night 2 (b200's image bumped) carries h200's points over and submits b200's job only, whose
+/// task skips nothing it must measure; both nights are stored whole.
+#[test]
+fn a_slurm_nightly_submits_only_what_changed() {
+    let Some(conf) = common::require_service("SLURM", "SERVEBENCH_TEST_SLURM_CONF") else {
+        return;
+    };
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path();
+    let night = |n: u32, b200_image: &str| {
+        // Simulated servers 100× faster than the modelled GPUs: a quick night.
+        let fast = |r: String| {
+            r.replace(
+                "  multinode: false\n",
+                "  multinode: false\n  engine-args: [--time-scale, \"100\"]\n",
+            )
+        };
+        let recipes = fast(recipe("llama-fp8-h200-sim", "h200", "sim:0.1"))
+            + &fast(recipe("llama-fp8-b200-sim", "b200", b200_image));
+        std::fs::write(dir.join("recipes.yaml"), recipes).unwrap();
+        let run = format!("night{n}");
+        let o = Command::new(BIN)
+            .current_dir(dir)
+            .env("SLURM_CONF", &conf)
+            .args([
+                "nightly",
+                "--executor",
+                "slurm",
+                "--poll-interval",
+                "0.2",
+                "--no-progress",
+                "--config-files",
+                "recipes.yaml",
+                "--store",
+                "sqlite:s.db",
+                "--out",
+                "nights",
+                "--run",
+                &run,
+            ])
+            .output()
+            .unwrap();
+        let (out, err) = ok(&o);
+        let arrays: Vec<String> = std::fs::read_dir(dir.join("nights").join(&run).join("slurm"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|x| x == "jobs"))
+            .map(|p| std::fs::read_to_string(p).unwrap())
+            .collect();
+        (out, err, arrays)
+    };
+    let (out, _, arrays) = night(1, "sim:0.1");
+    assert!(out.contains("- 4 points: 4 measured, 0 unchanged"), "{out}");
+    assert_eq!(arrays.concat().lines().count(), 4, "{arrays:?}");
+    let (out, err, arrays) = night(2, "sim:0.2");
+    assert!(
+        out.contains("- 4 points: 2 measured, 2 unchanged since run `night1`")
+            && err.contains("4 points: 2 measured, 2 already stored, 0 failed"),
+        "{out}{err}"
+    );
+    // One array of b200's two jobs (the plan's jobs 2 and 3, on its new image).
+    let jobs = arrays.concat();
+    assert_eq!(jobs, "2 sim:0.2\n3 sim:0.2\n", "{arrays:?}");
+    let c = rusqlite::Connection::open(dir.join("s.db")).unwrap();
+    let reused: Vec<(String, u32)> = c
+        .prepare(
+            "SELECT p.recipe_key, p.conc FROM points p JOIN runs r ON r.id = p.run_id
+             JOIN runs o ON o.id = p.reused_from WHERE r.run_key = 'night2' AND o.run_key = 'night1'
+             ORDER BY p.recipe_key, p.conc",
+        )
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(
+        reused,
+        [
+            ("llama-fp8-h200-sim".to_string(), 4),
+            ("llama-fp8-h200-sim".to_string(), 8)
+        ]
+    );
 }

@@ -72,6 +72,7 @@ const COVERED: &[(&str, &str)] = &[
     ("servebench dashboard", "readme_results_commands"),
     ("servebench export-site", "readme_results_commands"),
     ("servebench retract", "readme_results_commands"),
+    ("servebench nightly", "readme_results_commands"),
     ("servebench simulate", "readme_results_commands"),
     ("servebench calibrate", "readme_results_commands"),
     (
@@ -856,6 +857,26 @@ fn readme_results_commands() {
         .query_row("SELECT COUNT(*) FROM points", [], |r| r.get(0))
         .unwrap();
     assert_eq!(stored as usize, 9 + n_published);
+
+    // A night with the example changelog: no earlier run left (the sweep's is retracted), so all
+    // of it, in virtual time; stored with the changelog's entry, which touches its three
+    // configs (TP2, TP4, TP8).
+    std::fs::copy(
+        repo().join("recipes/perf-changelog.yaml"),
+        dir.join("recipes/perf-changelog.yaml"),
+    )
+    .unwrap();
+    let (out, err) = run(command("servebench nightly"));
+    assert!(
+        out.contains("- 9 points: 9 measured, 0 unchanged since no earlier run")
+            && out.contains("- no regression")
+            && out.contains("(llama-fp8-h200-sim: 3 configs)"),
+        "{out}{err}"
+    );
+    let entries: i64 = store
+        .query_row("SELECT COUNT(*) FROM changelog_configs", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(entries, 3);
 }
 
 /// The points of every view the dashboard's index lists.

@@ -121,6 +121,17 @@ pub struct ExportSiteArgs {
     no_details: bool,
 }
 
+impl ExportSiteArgs {
+    /// The whole site of `store` into `out`.
+    pub fn new(store: &str, out: &std::path::Path) -> ExportSiteArgs {
+        ExportSiteArgs {
+            store: store.to_string(),
+            out: out.to_path_buf(),
+            no_details: false,
+        }
+    }
+}
+
 fn api(store: &str) -> anyhow::Result<Api> {
     Ok(Api::new(Store::open_read_only(store)?, Catalog::builtin()?))
 }

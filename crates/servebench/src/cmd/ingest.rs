@@ -60,6 +60,28 @@ pub struct IngestArgs {
     changelog: Option<PathBuf>,
 }
 
+impl IngestArgs {
+    /// A sweep's results directory `dir` stored as run `run` (its own changelog with it).
+    pub fn sweep(store: &str, dir: PathBuf, run: &str, who: &str) -> IngestArgs {
+        IngestArgs {
+            store: store.to_string(),
+            paths: vec![dir],
+            synthetic: None,
+            synthetic_views: 30,
+            run: Some(run.to_string()),
+            started_at: None,
+            who: who.to_string(),
+            hardware: None,
+            engine: "vllm".into(),
+            precision: "unknown".into(),
+            tp: 1,
+            isl: 1024,
+            osl: 1024,
+            changelog: None,
+        }
+    }
+}
+
 /// N generated points over `views` views (models at 1k/1k), each of 400 configs, in 10 nightly
 /// runs: a store shaped like a nightly fleet's, for the store's and the dashboard's benchmarks.
 fn synthetic(store: &mut Store, n: usize, views: usize) -> anyhow::Result<()> {

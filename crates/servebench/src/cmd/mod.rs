@@ -6,6 +6,7 @@ pub mod deployment;
 pub mod eval;
 pub mod ingest;
 pub mod migrate;
+pub mod nightly;
 pub mod plan;
 pub mod quickstart;
 pub mod report;

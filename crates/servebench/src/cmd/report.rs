@@ -75,7 +75,7 @@ pub struct ReportArgs {
     /// regressions: exit with status 1 when there are any.
     #[arg(long)]
     fail_on_regression: bool,
-    /// text, csv or json.
+    /// text, csv, json or markdown (a GitHub-flavoured table, as a run page's summary).
     #[arg(long, default_value = "text")]
     format: String,
     /// Also draw the view's frontiers (--x, --y) into this .svg or .png file.
@@ -125,8 +125,12 @@ pub fn run(a: ReportArgs) -> anyhow::Result<ExitCode> {
         }
     }
     let req = Request::from_pairs(a.what, &pairs).map_err(|e| anyhow::anyhow!("--{e}"))?;
-    let exp = exporter(&a.format)
-        .ok_or_else(|| anyhow::anyhow!("--format {}: expected text, csv or json", a.format))?;
+    let exp = exporter(&a.format).ok_or_else(|| {
+        anyhow::anyhow!(
+            "--format {}: expected text, csv, json or markdown",
+            a.format
+        )
+    })?;
     let mut store = Store::open_read_only(&a.store)?;
     let catalog = Catalog::builtin()?;
     let (curves, table) = req.run(&mut store, &catalog).map_err(anyhow::Error::msg)?;

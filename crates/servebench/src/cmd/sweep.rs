@@ -379,8 +379,12 @@ fn reuse(
     jobs: Vec<servebench_sweep::plan::Job>,
 ) -> anyhow::Result<Vec<servebench_sweep::plan::Job>> {
     anyhow::ensure!(
-        matches!(a.executor, Executor::Local | Executor::VirtualTime) && a.job_index.is_none(),
-        "--reuse runs on the local and virtual-time executors"
+        matches!(
+            a.executor,
+            Executor::Local | Executor::VirtualTime | Executor::Slurm
+        ) && a.job_index.is_none(),
+        "--reuse runs on the local, virtual-time and slurm executors (GitHub Actions and \
+         Kubernetes tasks do not share the results directory the reused points are written to)"
     );
     let since = super::plan::SinceArgs {
         changed_since: Some(run.to_string()),
@@ -398,7 +402,32 @@ fn reuse(
         since.run(),
         a.out.display()
     );
-    Ok(since.to_run(jobs).0)
+    let (to_run, _) = since.to_run(jobs.clone());
+    // A cluster task plans the whole matrix again and finds its job by index: it gets them all,
+    // and skips the points already in the results directory, the reused ones with them.
+    Ok(if a.executor == Executor::Slurm {
+        jobs
+    } else {
+        to_run
+    })
+}
+
+impl SweepArgs {
+    /// `servebench nightly`'s sweep: into `out`, reusing `reuse` (a run of the store).
+    pub fn for_night(&mut self, out: PathBuf, reuse: Option<String>) {
+        self.out = out;
+        if self.reuse.is_none() {
+            self.reuse = reuse;
+        }
+    }
+
+    pub fn store(&self) -> Option<&str> {
+        self.store.as_deref()
+    }
+
+    pub fn out(&self) -> &std::path::Path {
+        &self.out
+    }
 }
 
 /// `--changelog`: checked against the recipes' keys, then copied into the results directory
