@@ -535,10 +535,12 @@ fn a_store_from_before_simulated_views_is_migrated_and_backfilled() {
     drop(s);
     // Back to schema version 8: no `simulated` column, no stored deployments, no agentic
     // figures, no job records, no generation, no curve columns, no recipe keys,
-    // fingerprints, reuse or retractions.
+    // fingerprints, reuse, retractions or changelog.
     let c = rusqlite::Connection::open(&path).unwrap();
     c.execute_batch(
-        "DROP TABLE retractions;
+        "DROP TABLE changelog_configs;
+         DROP TABLE changelog;
+         DROP TABLE retractions;
          ALTER TABLE points DROP COLUMN recipe_key;
          ALTER TABLE points DROP COLUMN fingerprint;
          ALTER TABLE points DROP COLUMN reused_from;
@@ -1017,5 +1019,57 @@ fn retracted_runs_and_points_are_hidden_not_deleted() {
             "no point 999999 in the store"
         );
         assert!(e(&mut s, Retract::Point(id + 1), " ").starts_with("a retraction needs a reason"));
+    }
+}
+
+/// The changelog is kept once per entry, with the run that first recorded it and the configs
+/// stored under a recipe key it touches; a later run keeps only what is new.
+#[test]
+fn the_changelog_is_kept_once_per_entry_with_the_configs_it_touches() {
+    for t in stores("changelog") {
+        let mut s = Store::open(&t.url).unwrap();
+        let keyed = |hw: &str, key: &str| {
+            let mut p = point(hw, 4, 100.0);
+            p.provenance = json!({"image": "img", "recipe_key": key});
+            p
+        };
+        let n1 = [keyed("h200", "llama-h200"), keyed("b200", "llama-b200")];
+        s.ingest(&run("n1", Source::Own), &n1).unwrap();
+        let entry = |text: &str| json!({"config-keys": ["x"], "description": [text]});
+        let (all, h200) = (entry("all of them"), entry("h200 only"));
+        let first = [("d1".to_string(), all.clone()), ("d2".to_string(), h200)];
+        // d1 touches every key, d2 only llama-h200 (the caller's pattern match).
+        let touches = |i: usize, key: &str| i == 0 || key == "llama-h200";
+        assert_eq!(s.record_changelog("n1", &first, touches).unwrap(), 2);
+        let mut later = run("n2", Source::Own);
+        later.started_at = "2026-11-29".into();
+        s.ingest(&later, &n1).unwrap();
+        let again = [
+            ("d1".to_string(), all),
+            ("d3".to_string(), entry("a new one")),
+        ];
+        assert_eq!(s.record_changelog("n2", &again, |_, _| false).unwrap(), 1);
+        let kept = s.changelog().unwrap();
+        let seen: Vec<(&str, &str, Vec<&str>)> = kept
+            .iter()
+            .map(|c| {
+                let configs = c.configs.iter().map(|k| &k[..4]).collect();
+                (c.digest.as_str(), c.run.as_str(), configs)
+            })
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                ("d1", "n1", vec!["b200", "h200"]),
+                ("d2", "n1", vec!["h200"]),
+                ("d3", "n2", vec![]),
+            ],
+            "{}",
+            t.url
+        );
+        assert_eq!(kept[1].entry["description"][0], "h200 only");
+        assert_eq!(kept[2].run_started_at, "2026-11-29");
+        let e = s.record_changelog("n9", &again, |_, _| true).unwrap_err();
+        assert_eq!(e.to_string(), "no run 'n9' in the store");
     }
 }
