@@ -15,7 +15,8 @@ pub use inferencex::{
 };
 
 use crate::{
-    Config, Eval, EvalOutcome, FailedJob, JobStat, Metrics, Point, Run, Source, StoreError,
+    Config, Deferred, Eval, EvalOutcome, FailedJob, JobStat, Metrics, Point, Run, Source,
+    StoreError,
 };
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
@@ -570,12 +571,26 @@ pub fn failed_job(path: &Path) -> Result<FailedJob, StoreError> {
         .as_u64()
         .and_then(|n| u32::try_from(n).ok())
         .ok_or_else(|| bad(path, "concurrency: expected a non-negative integer"))?;
-    let reason = match &v["reason"] {
+    Ok(FailedJob {
+        config: job_config(job, path)?,
+        isl,
+        osl,
+        conc,
+        attempts: v["attempts"]
+            .as_u64()
+            .map_or(1, |n| n.min(u32::MAX as u64) as u32),
+        reason: kept_reason(&v["reason"]),
+    })
+}
+
+/// A recorded reason as the store keeps it: redacted (it can quote a URL or a header) and at
+/// most [`MAX_REASON`] bytes.
+fn kept_reason(v: &Value) -> String {
+    let reason = match v {
         Value::String(s) => s.clone(),
         Value::Null => "no reason recorded".to_string(),
         other => other.to_string(),
     };
-    // A reason can quote a URL or a header: what the store keeps is redacted.
     let mut reason = servebench_core::redact::text(&reason).into_owned();
     if reason.len() > MAX_REASON {
         let cut = (0..=MAX_REASON)
@@ -585,16 +600,37 @@ pub fn failed_job(path: &Path) -> Result<FailedJob, StoreError> {
         reason.truncate(cut);
         reason.push('…');
     }
-    Ok(FailedJob {
-        config: job_config(job, path)?,
-        isl,
-        osl,
-        conc,
-        attempts: v["attempts"]
-            .as_u64()
-            .map_or(1, |n| n.min(u32::MAX as u64) as u32),
-        reason,
-    })
+    reason
+}
+
+/// A sweep's `deferred/` records: the points its budget left for a later night.
+pub fn sweep_deferred(dir: &Path) -> Result<Vec<Deferred>, StoreError> {
+    let deferred_dir = dir.join("deferred");
+    if !deferred_dir.is_dir() {
+        return Ok(Vec::new());
+    }
+    let files = json_files(&deferred_dir).map_err(|e| bad(&deferred_dir, e.to_string()))?;
+    files
+        .iter()
+        .map(|path| {
+            let v = json_file(path)?;
+            let (isl, osl) = job_workload(&v["job"], path)?;
+            Ok(Deferred {
+                recipe_key: v["config_key"]
+                    .as_str()
+                    .ok_or_else(|| bad(path, "config_key: expected the job's config key"))?
+                    .to_string(),
+                fingerprint: v["job"]["recipe-fingerprint"].as_str().map(str::to_string),
+                isl,
+                osl,
+                conc: v["concurrency"]
+                    .as_u64()
+                    .and_then(|n| u32::try_from(n).ok())
+                    .ok_or_else(|| bad(path, "concurrency: expected a non-negative integer"))?,
+                reason: kept_reason(&v["reason"]),
+            })
+        })
+        .collect()
 }
 
 /// A sweep's jobs: per accelerator, its measured points (each a job that succeeded) and its

@@ -557,6 +557,18 @@ const MIGRATIONS: &[&str] = &[
         config_id BIGINT NOT NULL REFERENCES configs(id),
         PRIMARY KEY (entry_id, config_id)
      );",
+    // 18: the points a run's budget left for a later night, which the next night's plan runs
+    // first.
+    "CREATE TABLE deferred_points (
+        run_id BIGINT NOT NULL REFERENCES runs(id),
+        recipe_key {text} NOT NULL,
+        fingerprint {text},
+        isl BIGINT NOT NULL,
+        osl BIGINT NOT NULL,
+        conc BIGINT NOT NULL,
+        reason {text} NOT NULL,
+        PRIMARY KEY (run_id, recipe_key, isl, osl, conc)
+     );",
 ];
 
 /// The migration that adds [`curve_columns`]: a store from before it has them filled in.
@@ -630,6 +642,18 @@ pub struct FailedJob {
     pub osl: u32,
     pub conc: u32,
     pub attempts: u32,
+    pub reason: String,
+}
+
+/// A point a run's budget left for a later night (`sweep --budget-*`), and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Deferred {
+    /// The master-config key it was planned from.
+    pub recipe_key: String,
+    pub fingerprint: Option<String>,
+    pub isl: u32,
+    pub osl: u32,
+    pub conc: u32,
     pub reason: String,
 }
 
@@ -1433,6 +1457,61 @@ impl Store {
             Ok(inserted)
         });
         r.map_err(self.err())
+    }
+
+    /// Keeps the points `run`'s budget left for a later night; how many were new.
+    pub fn ingest_deferred(
+        &mut self,
+        run: &Run,
+        deferred: &[Deferred],
+    ) -> Result<usize, StoreError> {
+        let r = self.write(|db| {
+            let run_id = run_id(db, run)?;
+            let mut inserted = 0;
+            for d in deferred {
+                inserted += db.execute(
+                    "INSERT INTO deferred_points
+                        (run_id, recipe_key, fingerprint, isl, osl, conc, reason)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)
+                     ON CONFLICT (run_id, recipe_key, isl, osl, conc) DO NOTHING",
+                    &[
+                        Value::Int(run_id),
+                        (&d.recipe_key).into(),
+                        d.fingerprint.as_deref().into(),
+                        d.isl.into(),
+                        d.osl.into(),
+                        d.conc.into(),
+                        (&d.reason).into(),
+                    ],
+                )? as usize;
+            }
+            Ok(inserted)
+        });
+        r.map_err(self.err())
+    }
+
+    /// The points `run`'s budget left for a later night.
+    pub fn deferred(&mut self, run: &str) -> Result<Vec<Deferred>, StoreError> {
+        let rows = self
+            .db
+            .query(
+                "SELECT d.recipe_key, d.fingerprint, d.isl, d.osl, d.conc, d.reason
+                 FROM deferred_points d JOIN runs r ON r.id = d.run_id
+                 WHERE r.run_key = $1 ORDER BY d.recipe_key, d.isl, d.osl, d.conc",
+                &[run.into()],
+            )
+            .map_err(self.err())?;
+        Ok(rows
+            .iter()
+            .map(|r| Deferred {
+                recipe_key: r[0].text(),
+                fingerprint: r[1].opt_text(),
+                isl: r[2].int() as u32,
+                osl: r[3].int() as u32,
+                conc: r[4].int() as u32,
+                reason: r[5].text(),
+            })
+            .collect())
     }
 
     /// Every run's job counts per accelerator, oldest run first.

@@ -535,10 +535,11 @@ fn a_store_from_before_simulated_views_is_migrated_and_backfilled() {
     drop(s);
     // Back to schema version 8: no `simulated` column, no stored deployments, no agentic
     // figures, no job records, no generation, no curve columns, no recipe keys,
-    // fingerprints, reuse, retractions or changelog.
+    // fingerprints, reuse, retractions, changelog or deferred points.
     let c = rusqlite::Connection::open(&path).unwrap();
     c.execute_batch(
-        "DROP TABLE changelog_configs;
+        "DROP TABLE deferred_points;
+         DROP TABLE changelog_configs;
          DROP TABLE changelog;
          DROP TABLE retractions;
          ALTER TABLE points DROP COLUMN recipe_key;
@@ -567,11 +568,11 @@ fn a_store_from_before_simulated_views_is_migrated_and_backfilled() {
         Err(e) => e.to_string(),
     };
     assert!(
-        e.contains("schema version 8, this servebench reads version 17"),
+        e.contains("schema version 8, this servebench reads version 18"),
         "{e}"
     );
     let mut s = Store::open(&url).unwrap();
-    assert_eq!(s.schema_version().unwrap(), 17);
+    assert_eq!(s.schema_version().unwrap(), 18);
     let v = s
         .view("llama-3.3-70b", 1024, 1024, None, Source::Own)
         .unwrap();

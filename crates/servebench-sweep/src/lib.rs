@@ -7,6 +7,7 @@
 
 mod agentx;
 pub mod amd;
+pub mod budget;
 pub mod changelog;
 pub mod changes;
 pub mod cluster;
@@ -17,6 +18,7 @@ pub mod llmd;
 pub mod local;
 pub mod locate;
 pub mod plan;
+pub mod priority;
 pub mod recipe;
 pub mod run_info;
 pub mod slurm;

@@ -67,6 +67,8 @@ pub struct SweepOptions {
     pub step_container: Option<Vec<String>>,
     /// How agentic-coding rows are replayed.
     pub agentic: AgenticSpec,
+    /// Once spent, the points left are deferred to a later night (`OUT/deferred/`).
+    pub budget: crate::budget::Budget,
 }
 
 /// How a sweep replays agentic-coding rows: InferenceX's AIPerf settings (start offsets in
@@ -143,6 +145,8 @@ pub struct SweepSummary {
     pub failed: usize,
     /// Not attempted (fail-fast or a failed canary).
     pub not_run: usize,
+    /// Left for a later night: the budget was spent.
+    pub deferred: usize,
     /// Evals run, already stored, that could not run, and below their threshold.
     pub evals: usize,
     pub evals_skipped: usize,
@@ -525,6 +529,7 @@ pub fn run(recipes: &Recipes, jobs: &[Job], o: &SweepOptions) -> std::io::Result
     let bar = o.progress.then(|| progress_bar("sweep", all.len()));
     let mut server: Option<(String, Server)> = None;
     let mut stop = false;
+    let (t0, mut spent) = (std::time::Instant::now(), crate::budget::Spent::default());
     for (n, p) in all.iter().enumerate() {
         if stop {
             summary.not_run += 1;
@@ -535,8 +540,16 @@ pub fn run(recipes: &Recipes, jobs: &[Job], o: &SweepOptions) -> std::io::Result
             // An eval row: no throughput point.
         } else if stored(p) {
             summary.skipped += 1;
+        } else if let Some(why) = o.budget.exhausted(&spent) {
+            crate::budget::defer(&o.out, p.job, p.conc, &why)?;
+            summary.deferred += 1;
+            continue;
         } else {
+            let started = std::time::Instant::now();
             ok = run_point(recipes, p, o, &mut server, &mut summary)?;
+            // GPU-hours: the deployment's GPUs while the point had them; hours: since the start.
+            spent.add(p.job, started.elapsed().as_secs_f64());
+            spent.hours = t0.elapsed().as_secs_f64() / 3600.0;
             if !ok && (o.fail_fast || (o.canary && n == 0)) {
                 stop = true;
             }

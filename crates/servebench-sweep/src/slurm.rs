@@ -44,6 +44,8 @@ pub struct SlurmOptions {
     /// recipe lays out, found in `recipes`.
     pub engines: crate::engine::Engines,
     pub recipes: crate::cluster::LaunchRecipes,
+    /// The job indices in the order to submit them (priority); empty: plan order.
+    pub order: Vec<usize>,
 }
 
 /// Nodes the task of `job` asks for; why it cannot run, where its recipe says so.
@@ -192,7 +194,13 @@ fn fail_job(out: &Path, job: &Job, reason: &str) -> std::io::Result<usize> {
 /// Runs every job with unstored points as a task of a job array, and waits for them.
 pub fn run(jobs: &[Job], o: &SlurmOptions) -> std::io::Result<SweepSummary> {
     let total: usize = jobs.iter().map(|j| j.conc.len()).sum();
-    let pending: Vec<usize> = (0..jobs.len())
+    let order: Vec<usize> = if o.order.len() == jobs.len() {
+        o.order.clone()
+    } else {
+        (0..jobs.len()).collect()
+    };
+    let pending: Vec<usize> = order
+        .into_iter()
         .filter(|&i| !stored(&o.out, &jobs[i]))
         .collect();
     let already: usize = (0..jobs.len())
@@ -352,6 +360,7 @@ mod tests {
             max_nodes: None,
             engines: crate::engine::Engines::Recipe,
             recipes: Default::default(),
+            order: Vec::new(),
         };
         let jobs = Path::new("/shared/results/slurm/s.jobs");
         assert_eq!(

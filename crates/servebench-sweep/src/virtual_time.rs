@@ -732,12 +732,15 @@ fn length_stats(v: &[u64]) -> LengthStats {
 /// Simulates every point of the plan not already stored in `out` (`threads` at a time) and
 /// writes it where a local sweep would (`OUT/points/<config-key>/<name>.json`, what could not
 /// be simulated under `OUT/failed/`), so `ingest`, `report` and the dashboard take it alike.
-/// Also returns the first few distinct reasons points could not be simulated.
+/// `budget` is spent in simulated time, in plan order, as one machine would run the points one
+/// after another: once spent, the points left are deferred (`OUT/deferred/`). Also returns the
+/// first few distinct reasons points could not be simulated.
 pub fn sweep(
     jobs: &[Job],
     catalog: &Catalog,
     out: &std::path::Path,
     threads: usize,
+    budget: crate::budget::Budget,
     done: &(dyn Fn(usize, usize) + Sync),
 ) -> std::io::Result<(SweepSummary, Vec<String>)> {
     let path = |dir: &str, j: &Job, c: u32| named(&out.join(dir), &point_name(j, c), "json");
@@ -755,73 +758,92 @@ pub fn sweep(
         skipped: all.len() - todo.len(),
         ..Default::default()
     };
-    let (next, finished) = (AtomicUsize::new(0), AtomicUsize::new(0));
-    let (measured, failed) = (AtomicUsize::new(0), AtomicUsize::new(0));
-    let first_error: Mutex<Option<std::io::Error>> = Mutex::new(None);
-    let reasons: Mutex<Vec<String>> = Mutex::new(Vec::new());
+    let mut reasons: Vec<String> = Vec::new();
+    let mut spent = crate::budget::Spent::default();
+    let finished = AtomicUsize::new(0);
+    // In chunks, simulated on every thread and written in plan order: memory stays that of a
+    // chunk, and the budget is spent as the plan orders the points.
+    for chunk in todo.chunks(threads.max(1) * 8) {
+        let simulated = simulate_all(chunk, catalog, threads, &|| {
+            done(finished.fetch_add(1, Ordering::Relaxed) + 1, todo.len())
+        });
+        for (&(job, conc), sim) in chunk.iter().zip(simulated) {
+            if let Some(why) = budget.exhausted(&spent) {
+                crate::budget::defer(out, job, conc, &why)?;
+                summary.deferred += 1;
+                continue;
+            }
+            match sim {
+                Ok((result, info)) => {
+                    spent.add(job, result.duration);
+                    summary.measured += 1;
+                    let _ = std::fs::remove_file(path("failed", job, conc));
+                    write_atomic(
+                        &path("points", job, conc),
+                        &StoredPoint {
+                            config_key: job.config_key.clone(),
+                            job: job.ix_row(),
+                            concurrency: conc,
+                            server_command: "(none: simulated in virtual time)".into(),
+                            server_log: None,
+                            server_metrics: None,
+                            simulator: serde_json::to_value(&info).ok(),
+                            result,
+                        },
+                    )?;
+                }
+                Err(reason) => {
+                    summary.failed += 1;
+                    if reasons.len() < 3 && !reasons.contains(&reason) {
+                        reasons.push(reason.clone());
+                    }
+                    write_atomic(
+                        &path("failed", job, conc),
+                        &FailedPoint {
+                            config_key: job.config_key.clone(),
+                            job: job.ix_row(),
+                            concurrency: conc,
+                            attempts: 1,
+                            reason,
+                            log_tail: String::new(),
+                            result: None,
+                        },
+                    )?;
+                }
+            }
+        }
+    }
+    Ok((summary, reasons))
+}
+
+/// A point simulated, or why it could not be.
+type Simulated = Result<(BenchResult, SimulatorInfo), String>;
+
+/// Each point simulated, on `threads` threads; `done()` after each.
+fn simulate_all(
+    points: &[(&Job, u32)],
+    catalog: &Catalog,
+    threads: usize,
+    done: &(dyn Fn() + Sync),
+) -> Vec<Simulated> {
+    let next = AtomicUsize::new(0);
+    let out: Mutex<Vec<Option<Simulated>>> = Mutex::new(vec![None; points.len()]);
     std::thread::scope(|s| {
         for _ in 0..threads.max(1) {
             s.spawn(|| loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(&(job, conc)) = todo.get(i) else {
+                let Some(&(job, conc)) = points.get(i) else {
                     break;
                 };
-                let written = match bench_result(job, conc, catalog) {
-                    Ok((result, info)) => {
-                        measured.fetch_add(1, Ordering::Relaxed);
-                        let _ = std::fs::remove_file(path("failed", job, conc));
-                        write_atomic(
-                            &path("points", job, conc),
-                            &StoredPoint {
-                                config_key: job.config_key.clone(),
-                                job: job.ix_row(),
-                                concurrency: conc,
-                                server_command: "(none: simulated in virtual time)".into(),
-                                server_log: None,
-                                server_metrics: None,
-                                simulator: serde_json::to_value(&info).ok(),
-                                result,
-                            },
-                        )
-                    }
-                    Err(reason) => {
-                        failed.fetch_add(1, Ordering::Relaxed);
-                        let mut r = reasons.lock().unwrap_or_else(|p| p.into_inner());
-                        if r.len() < 3 && !r.contains(&reason) {
-                            r.push(reason.clone());
-                        }
-                        drop(r);
-                        write_atomic(
-                            &path("failed", job, conc),
-                            &FailedPoint {
-                                config_key: job.config_key.clone(),
-                                job: job.ix_row(),
-                                concurrency: conc,
-                                attempts: 1,
-                                reason,
-                                log_tail: String::new(),
-                                result: None,
-                            },
-                        )
-                    }
-                };
-                if let Err(e) = written {
-                    first_error
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .get_or_insert(e);
-                }
-                done(finished.fetch_add(1, Ordering::Relaxed) + 1, todo.len());
+                let r = bench_result(job, conc, catalog);
+                out.lock().unwrap_or_else(|p| p.into_inner())[i] = Some(r);
+                done();
             });
         }
     });
-    if let Some(e) = first_error.into_inner().unwrap_or_else(|p| p.into_inner()) {
-        return Err(e);
-    }
-    summary.measured = measured.into_inner();
-    summary.failed = failed.into_inner();
-    Ok((
-        summary,
-        reasons.into_inner().unwrap_or_else(|p| p.into_inner()),
-    ))
+    out.into_inner()
+        .unwrap_or_else(|p| p.into_inner())
+        .into_iter()
+        .map(|r| r.unwrap_or_else(|| Err("not simulated".into())))
+        .collect()
 }

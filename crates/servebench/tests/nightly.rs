@@ -635,3 +635,162 @@ fn a_slurm_nightly_submits_only_what_changed() {
         ]
     );
 }
+
+/// A night's GPU-hour budget, spent in priority order: b200's jobs first (the policy favours
+/// their model prefix), then h200's until the budget is spent; the rest deferred, kept with the
+/// run, and run first the next night, before higher-priority changed jobs.
+#[test]
+fn a_budget_defers_what_does_not_fit_and_the_next_night_runs_it_first() {
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path();
+    std::fs::write(
+        dir.join("ci-priority.yaml"),
+        "version: 1\nbase-score: 1.0\nadjustments:\n  model-prefix:\n    llamab: 1.0\n",
+    )
+    .unwrap();
+    let recipes = |b200_image: &str| {
+        fleet("sim:0.1", "1").replace(
+            &recipe("llama-fp8-b200-sim", "b200", "sim:0.1")
+                .replace("conc-list: [4, 8]", "conc-list: [1, 4, 16, 64]"),
+            &recipe("llama-fp8-b200-sim", "b200", b200_image)
+                .replace("conc-list: [4, 8]", "conc-list: [1, 4, 16, 64]")
+                .replace("model-prefix: llama\n", "model-prefix: llamab\n"),
+        )
+    };
+    std::fs::write(dir.join("recipes.yaml"), recipes("sim:0.1")).unwrap();
+    let night = |run: &str, extra: &[&str]| {
+        let mut args = vec![
+            "nightly",
+            "--executor",
+            "virtual-time",
+            "--no-progress",
+            "--config-files",
+            "recipes.yaml",
+            "--store",
+            "sqlite:s.db",
+            "--out",
+            "nights",
+            "--run",
+            run,
+            "--priority",
+            "ci-priority.yaml",
+        ];
+        args.extend_from_slice(extra);
+        ok(&sb(dir, &args))
+    };
+    let (out, err) = night("night1", &["--budget-gpu-hours", "0.13"]);
+    assert!(
+        out.contains("- 3 points deferred to the next night (the budget was spent)"),
+        "{out}{err}"
+    );
+    // The oracle: each measured point's own duration × its 8 GPUs, in the order run; the
+    // budget was not spent before the last one started, and was after it.
+    let mut measured: Vec<(String, u32, f64)> = Vec::new();
+    for f in walk(&dir.join("nights/night1/points")) {
+        let v: Value = serde_json::from_slice(&std::fs::read(f).unwrap()).unwrap();
+        let gpu_h = v["result"]["duration"].as_f64().unwrap() * 8.0 / 3600.0;
+        measured.push((
+            v["config_key"].as_str().unwrap().into(),
+            v["concurrency"].as_u64().unwrap() as u32,
+            gpu_h,
+        ));
+    }
+    measured.sort_by_key(|m| (m.0 != "llama-fp8-b200-sim", m.1));
+    let keys: Vec<(&str, u32)> = measured.iter().map(|m| (m.0.as_str(), m.1)).collect();
+    assert_eq!(
+        keys,
+        [
+            ("llama-fp8-b200-sim", 1),
+            ("llama-fp8-b200-sim", 4),
+            ("llama-fp8-b200-sim", 16),
+            ("llama-fp8-b200-sim", 64),
+            ("llama-fp8-h200-sim", 1)
+        ]
+    );
+    let total: f64 = measured.iter().map(|m| m.2).sum();
+    assert!(
+        total - measured[4].2 < 0.13 && total >= 0.13,
+        "{measured:?}"
+    );
+    let c = rusqlite::Connection::open(dir.join("s.db")).unwrap();
+    let deferred: Vec<(String, u32, String)> = c
+        .prepare("SELECT recipe_key, conc, reason FROM deferred_points ORDER BY conc")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(
+        deferred.iter().map(|d| d.1).collect::<Vec<_>>(),
+        [4, 16, 64]
+    );
+    assert!(deferred
+        .iter()
+        .all(|d| d.0 == "llama-fp8-h200-sim"
+            && d.2.starts_with("the budget of 0.13 GPU-hours is spent")));
+
+    // Night 2: b200's image bumped (its jobs changed, and the policy favours them), yet the
+    // points night 1 deferred come first.
+    std::fs::write(dir.join("recipes.yaml"), recipes("sim:0.2")).unwrap();
+    let (rows, _) = ok(&sb(
+        dir,
+        &[
+            "plan",
+            "--config-files",
+            "recipes.yaml",
+            "--changed-since",
+            "latest",
+            "--store",
+            "sqlite:s.db",
+            "--priority",
+            "ci-priority.yaml",
+        ],
+    ));
+    let rows: Vec<Value> = serde_json::from_str(&rows).unwrap();
+    let order: Vec<(&str, u64, &str)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r["runner"].as_str().unwrap(),
+                r["conc"].as_u64().unwrap(),
+                r["priority"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        order,
+        [
+            ("h200", 4, "1.000"),
+            ("h200", 16, "1.000"),
+            ("h200", 64, "1.000"),
+            ("b200", 1, "2.000"),
+            ("b200", 4, "2.000"),
+            ("b200", 16, "2.000"),
+            ("b200", 64, "2.000"),
+        ]
+    );
+    assert!(rows[0]["servebench-change"]["summary"]
+        .as_str()
+        .unwrap()
+        .ends_with("; deferred by run 'night1': runs first"));
+    let (out, err) = night("night2", &[]);
+    assert!(
+        out.contains("- 8 points: 7 measured, 1 unchanged since run `night1`")
+            && !out.contains("deferred"),
+        "{out}{err}"
+    );
+}
+
+/// The files under `dir`, at any depth.
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}

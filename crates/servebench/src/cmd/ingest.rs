@@ -196,6 +196,8 @@ struct Loaded {
     failed: Vec<servebench_store::FailedJob>,
     /// Why configs changed: --changelog, else the results directory's own.
     changelog: Option<servebench_sweep::changelog::Changelog>,
+    /// Points the sweep's budget left for a later night.
+    deferred: Vec<servebench_store::Deferred>,
 }
 
 /// The name a sweep gives its copy of the changelog in its results directory.
@@ -226,7 +228,7 @@ pub fn run(a: IngestArgs) -> anyhow::Result<ExitCode> {
                 if l.skipped.len() > rows.len() { ", ..." } else { "" }
             );
         }
-        if l.points.is_empty() && l.evals.is_empty() && l.jobs.is_empty() {
+        if l.points.is_empty() && l.evals.is_empty() && l.jobs.is_empty() && l.deferred.is_empty() {
             if l.skipped.is_empty() {
                 anyhow::bail!("{}: holds no results to store", path.display());
             }
@@ -308,6 +310,13 @@ fn store_one(store: &mut Store, l: &Loaded) -> anyhow::Result<()> {
             entries.len()
         );
     }
+    if !l.deferred.is_empty() {
+        let n = store.ingest_deferred(&l.run, &l.deferred)?;
+        eprintln!(
+            "servebench ingest: run {}: {n} points left for a later night (the budget was spent)",
+            l.run.key
+        );
+    }
     // Jobs: how many succeeded per accelerator, and the failed ones with why.
     if !l.jobs.is_empty() || !l.failed.is_empty() {
         let n = store
@@ -362,6 +371,7 @@ fn load(a: &IngestArgs, path: &std::path::Path) -> anyhow::Result<Loaded> {
         jobs: Vec::new(),
         failed: Vec::new(),
         changelog: changelog.clone(),
+        deferred: Vec::new(),
     };
     if path.join("points").is_dir() || path.join("failed").is_dir() {
         let (run, points) = import::sweep_dir(path, &run_key()?, &a.who)?;
@@ -375,6 +385,7 @@ fn load(a: &IngestArgs, path: &std::path::Path) -> anyhow::Result<Loaded> {
             jobs,
             failed,
             changelog,
+            deferred: import::sweep_deferred(path)?,
             ..loaded(run, points, Vec::new(), Vec::new())
         });
     }

@@ -102,9 +102,11 @@ fn latest_run(store: &str) -> anyhow::Result<Option<String>> {
 
 /// What one night did, read back from the store.
 struct Night {
-    /// Points of the run, and how many were carried over.
+    /// Points of the run, how many were carried over, and how many its budget left for a
+    /// later night.
     points: usize,
     reused: usize,
+    deferred: usize,
     /// Changelog entries first kept with this run.
     entries: Vec<String>,
     /// The run's movements and regressions over every view it measured.
@@ -140,6 +142,7 @@ impl Night {
         let mut night = Night {
             points: measured.len(),
             reused: measured.iter().filter(|p| p.reused).count(),
+            deferred: s.deferred(key)?.len(),
             entries,
             movements: Table::default(),
             regressions: Table::default(),
@@ -197,6 +200,12 @@ impl Night {
             self.points - self.reused,
             self.reused
         ));
+        if self.deferred > 0 {
+            s.push_str(&format!(
+                "- {} points deferred to the next night (the budget was spent): it runs them first\n",
+                self.deferred
+            ));
+        }
         let failed = count_files(&out.join("failed"));
         if failed > 0 {
             s.push_str(&format!(

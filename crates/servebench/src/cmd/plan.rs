@@ -3,6 +3,7 @@
 
 use anyhow::Context;
 use servebench_sweep::plan::{plan, Evals, Job, PlanOptions, Topology, Workload};
+use servebench_sweep::priority::Score;
 use servebench_sweep::recipe::Runners;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -28,6 +29,44 @@ pub struct PlanArgs {
     launch: LaunchRecipeArgs,
     #[command(flatten)]
     since: SinceArgs,
+    #[command(flatten)]
+    priority: PriorityArgs,
+}
+
+/// InferenceX's CI priority (`docs/nightly.md`), shared by `plan` and `sweep`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct PriorityArgs {
+    /// InferenceX's CI priority policy (ci-priority.yaml): jobs run highest score first, ties
+    /// in plan order (`plan` lists them so, each row with its `priority`); with --reuse, jobs
+    /// with a point the reused run's budget deferred run before all others.
+    #[arg(long, value_name = "FILE")]
+    pub priority: Option<PathBuf>,
+    /// --priority: the event that started the run (push, schedule, …; the policy's `event`
+    /// adjustment).
+    #[arg(long, default_value = "", requires = "priority")]
+    pub event: String,
+    /// --priority: a label of the run (repeatable; ci-checklist-complete, ci-patchwork, …).
+    #[arg(long = "label", value_name = "LABEL", requires = "priority")]
+    pub labels: Vec<String>,
+}
+
+impl PriorityArgs {
+    /// Each job's score under --priority; `None` without one.
+    pub fn scores(
+        &self,
+        jobs: &[Job],
+    ) -> anyhow::Result<Option<Vec<servebench_sweep::priority::Score>>> {
+        use servebench_sweep::priority;
+        let Some(file) = &self.priority else {
+            return Ok(None);
+        };
+        let policy = priority::load(file)?;
+        let ctx = priority::Context {
+            event: self.event.clone(),
+            labels: self.labels.iter().cloned().collect(),
+        };
+        Ok(Some(jobs.iter().map(|j| policy.score(j, &ctx)).collect()))
+    }
 }
 
 /// What changed since a run of the store (`docs/nightly.md`).
@@ -322,6 +361,17 @@ pub fn run(a: PlanArgs) -> anyhow::Result<ExitCode> {
     if let Some(since) = a.since.changes(&recipes, &jobs)? {
         (jobs, why) = since.to_run(jobs);
     }
+    let mut scores = a.priority.scores(&jobs)?;
+    if let Some(s) = scores.take() {
+        // As they would run.
+        let resumed = |i: usize| why.get(i).is_some_and(|w| w["resumed"] == true);
+        let order = run_order(jobs.len(), resumed, Some(&s));
+        jobs = reordered(jobs, &order);
+        if !why.is_empty() {
+            why = reordered(why, &order);
+        }
+        scores = Some(reordered(s, &order));
+    }
     let format = if a.count { Format::Count } else { a.format };
     match format {
         Format::Json => {
@@ -332,6 +382,10 @@ pub fn run(a: PlanArgs) -> anyhow::Result<ExitCode> {
                     let mut row = j.ix_row();
                     if let Some(w) = why.get(i) {
                         row["servebench-change"] = w.clone();
+                    }
+                    if let Some(s) = &scores {
+                        // InferenceX's field: the score as a string of 3 decimals.
+                        row["priority"] = s[i].to_string().into();
                     }
                     row
                 })
@@ -408,6 +462,24 @@ pub fn run(a: PlanArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The order `n` jobs run in: those with a point a budget deferred first, then by priority
+/// score, highest first; ties in plan order.
+pub fn run_order(
+    n: usize,
+    resumed: impl Fn(usize) -> bool,
+    scores: Option<&[Score]>,
+) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by_key(|&i| (!resumed(i), std::cmp::Reverse(scores.map(|s| s[i]))));
+    order
+}
+
+/// `v` in `order` (indices into it, each once).
+pub fn reordered<T>(v: Vec<T>, order: &[usize]) -> Vec<T> {
+    let mut slots: Vec<Option<T>> = v.into_iter().map(Some).collect();
+    order.iter().filter_map(|&i| slots[i].take()).collect()
+}
+
 /// Each planned point against a stored run.
 pub struct Since {
     run: String,
@@ -416,6 +488,8 @@ pub struct Since {
     fields: BTreeMap<usize, Vec<servebench_sweep::changes::FieldChange>>,
     /// Per job index: the changelog entries that touch its config key.
     entries: BTreeMap<usize, Vec<servebench_sweep::changelog::ChangelogEntry>>,
+    /// Job indices with a point the run's budget left for a later night: they run first.
+    resumed: std::collections::BTreeSet<usize>,
 }
 
 impl SinceArgs {
@@ -425,7 +499,7 @@ impl SinceArgs {
         recipes: &servebench_sweep::Recipes,
         jobs: &[Job],
     ) -> anyhow::Result<Option<Since>> {
-        use servebench_sweep::changes::{changes, diff_rows, Change, Measured};
+        use servebench_sweep::changes::{changes, diff_rows, workload_key, Change, Measured};
         let (Some(since), Some(store)) = (&self.changed_since, &self.store) else {
             return Ok(None);
         };
@@ -459,6 +533,26 @@ impl SinceArgs {
             anyhow::bail!("--changed-since {since}: the store holds no point of run '{run}'");
         }
         let points = changes(jobs, &measured);
+        // (config key, workload, concurrency) of each deferred point.
+        type PointKey = (String, Option<(u32, u32)>, u32);
+        let deferred: std::collections::HashSet<PointKey> = store
+            .deferred(&run)?
+            .into_iter()
+            .map(|d| {
+                let workload =
+                    (!servebench_store::is_agentic(d.isl, d.osl)).then_some((d.isl, d.osl));
+                (d.recipe_key, workload, d.conc)
+            })
+            .collect();
+        let resumed = points
+            .iter()
+            .filter(|p| {
+                let j = &jobs[p.job];
+                let key = (j.config_key.clone(), workload_key(j), p.conc);
+                p.change.to_run() && deferred.contains(&key)
+            })
+            .map(|p| p.job)
+            .collect();
         let keys: Vec<String> = recipes.entries.iter().map(|e| e.0.clone()).collect();
         let mut changelog = match &self.changelog {
             Some(f) => servebench_sweep::changelog::load(f, Some(&keys))?,
@@ -497,6 +591,7 @@ impl SinceArgs {
             points,
             fields,
             entries,
+            resumed,
         }))
     }
 }
@@ -549,6 +644,11 @@ impl Since {
         Ok(written)
     }
 
+    /// Whether job `i` of the plan has a point the run's budget deferred (it runs first).
+    pub fn resumed(&self, i: usize) -> bool {
+        self.resumed.contains(&i)
+    }
+
     /// The jobs with a point to run (each restricted to those points), and why each, as JSON;
     /// says what stands how on stderr.
     pub fn to_run(&self, jobs: Vec<Job>) -> (Vec<Job>, Vec<serde_json::Value>) {
@@ -590,9 +690,15 @@ impl Since {
                 ),
                 c => c.name().to_string(),
             };
+            let summary = if self.resumed(i) {
+                format!("{summary}; deferred by run '{}': runs first", self.run)
+            } else {
+                summary
+            };
             why.push(serde_json::json!({
                 "since": self.run,
                 "summary": summary,
+                "resumed": self.resumed(i),
                 "points": mine.iter().map(|p| serde_json::json!({"conc": p.conc, "change": p.change})).collect::<Vec<_>>(),
                 "fields": fields,
                 "changelog": entries,

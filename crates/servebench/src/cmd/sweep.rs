@@ -73,6 +73,18 @@ pub struct SweepArgs {
     /// to run lists the entries new since the run reused (as `plan --changelog`).
     #[arg(long, value_name = "FILE")]
     changelog: Option<PathBuf>,
+    #[command(flatten)]
+    priority: super::plan::PriorityArgs,
+    /// Start no point once this many hours have passed (virtual-time: of simulated time, the
+    /// points one after another); the points left are deferred to a later night
+    /// (OUT/deferred/, kept by ingest; `--reuse` runs them first). Local and virtual-time
+    /// executors.
+    #[arg(long, value_name = "HOURS", value_parser = super::sim::positive)]
+    budget_hours: Option<f64>,
+    /// Start no point once this many GPU-hours are spent (each point's time × its deployment's
+    /// GPUs); the points left are deferred as with --budget-hours.
+    #[arg(long, value_name = "GPU_HOURS", value_parser = super::sim::positive)]
+    budget_gpu_hours: Option<f64>,
     /// Results directory: points/ (one JSON per measured point), failed/, logs/. Rerunning the
     /// same command skips every point already stored there.
     #[arg(long, default_value = "sweep-results")]
@@ -311,9 +323,22 @@ fn task_command(
     Ok(task)
 }
 
+/// `, N deferred to a later night (the budget is spent)` where the budget left points.
+fn deferred_note(n: usize) -> String {
+    if n == 0 {
+        String::new()
+    } else {
+        format!(", {n} deferred to a later night (the budget is spent)")
+    }
+}
+
 /// `--executor virtual-time`: the plan simulated by the engine model, written as a local
 /// sweep's results.
-fn virtual_time(a: &SweepArgs, jobs: &[servebench_sweep::plan::Job]) -> anyhow::Result<ExitCode> {
+fn virtual_time(
+    a: &SweepArgs,
+    jobs: &[servebench_sweep::plan::Job],
+    budget: servebench_sweep::budget::Budget,
+) -> anyhow::Result<ExitCode> {
     anyhow::ensure!(
         a.engines != Some(EnginesArg::Real),
         "--executor virtual-time simulates every point: it cannot run --engines real"
@@ -328,23 +353,30 @@ fn virtual_time(a: &SweepArgs, jobs: &[servebench_sweep::plan::Job]) -> anyhow::
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let t0 = std::time::Instant::now();
     let bar = (!a.no_progress).then(|| indicatif::ProgressBar::new(0));
-    let (s, reasons) =
-        servebench_sweep::virtual_time::sweep(jobs, &catalog, &a.out, threads, &|n, total| {
+    let (s, reasons) = servebench_sweep::virtual_time::sweep(
+        jobs,
+        &catalog,
+        &a.out,
+        threads,
+        budget,
+        &|n, total| {
             if let Some(b) = &bar {
                 b.set_length(total as u64);
                 b.set_position(n as u64);
             }
-        })?;
+        },
+    )?;
     if let Some(b) = bar {
         b.finish_and_clear();
     }
     eprintln!(
-        "servebench sweep: {} points: {} simulated in virtual time in {:.1} s, {} already stored, {} failed; results in {}",
+        "servebench sweep: {} points: {} simulated in virtual time in {:.1} s, {} already stored, {} failed{}; results in {}",
         s.points,
         s.measured,
         t0.elapsed().as_secs_f64(),
         s.skipped,
         s.failed,
+        deferred_note(s.deferred),
         a.out.display()
     );
     for r in reasons {
@@ -371,13 +403,13 @@ fn step_container(a: &SweepArgs) -> anyhow::Result<Option<Vec<String>>> {
 }
 
 /// `--reuse`: the run's unchanged points written into the results directory; the jobs left to
-/// run.
+/// run, each with whether the run's budget deferred a point of it.
 fn reuse(
     a: &SweepArgs,
     run: &str,
     recipes: &servebench_sweep::Recipes,
     jobs: Vec<servebench_sweep::plan::Job>,
-) -> anyhow::Result<Vec<servebench_sweep::plan::Job>> {
+) -> anyhow::Result<(Vec<servebench_sweep::plan::Job>, Vec<bool>)> {
     anyhow::ensure!(
         matches!(
             a.executor,
@@ -402,14 +434,43 @@ fn reuse(
         since.run(),
         a.out.display()
     );
-    let (to_run, _) = since.to_run(jobs.clone());
+    let (to_run, why) = since.to_run(jobs.clone());
     // A cluster task plans the whole matrix again and finds its job by index: it gets them all,
     // and skips the points already in the results directory, the reused ones with them.
     Ok(if a.executor == Executor::Slurm {
-        jobs
+        let resumed = (0..jobs.len()).map(|i| since.resumed(i)).collect();
+        (jobs, resumed)
     } else {
-        to_run
+        let resumed = why.iter().map(|w| w["resumed"] == true).collect();
+        (to_run, resumed)
     })
+}
+
+/// The order jobs run in (`plan::run_order` under `--priority`). Job indices.
+fn run_order(
+    a: &SweepArgs,
+    jobs: &[servebench_sweep::plan::Job],
+    resumed: &[bool],
+) -> anyhow::Result<Vec<usize>> {
+    let scores = a.priority.scores(jobs)?;
+    let resumed = |i: usize| resumed.get(i).copied().unwrap_or(false);
+    Ok(super::plan::run_order(
+        jobs.len(),
+        resumed,
+        scores.as_deref(),
+    ))
+}
+
+fn budget_of(a: &SweepArgs) -> anyhow::Result<servebench_sweep::budget::Budget> {
+    let b = servebench_sweep::budget::Budget {
+        hours: a.budget_hours,
+        gpu_hours: a.budget_gpu_hours,
+    };
+    anyhow::ensure!(
+        !b.is_set() || matches!(a.executor, Executor::Local | Executor::VirtualTime),
+        "--budget-hours and --budget-gpu-hours run on the local and virtual-time executors"
+    );
+    Ok(b)
 }
 
 impl SweepArgs {
@@ -467,8 +528,18 @@ pub fn run(a: SweepArgs) -> anyhow::Result<ExitCode> {
         );
         jobs = vec![jobs.swap_remove(i)];
     }
+    let budget = budget_of(&a)?;
+    let mut resumed = Vec::new();
     if let Some(run) = &a.reuse {
-        jobs = reuse(&a, run, &recipes, jobs)?;
+        (jobs, resumed) = reuse(&a, run, &recipes, jobs)?;
+    }
+    // A cluster task's job index is the plan's: only the submitter orders.
+    let order = match a.job_index {
+        Some(_) => (0..jobs.len()).collect(),
+        None => run_order(&a, &jobs, &resumed)?,
+    };
+    if a.executor != Executor::Slurm {
+        jobs = super::plan::reordered(jobs, &order);
     }
     if let (Some(f), None) = (&a.changelog, a.job_index) {
         keep_changelog(f, &recipes, &a.out)?;
@@ -516,6 +587,7 @@ pub fn run(a: SweepArgs) -> anyhow::Result<ExitCode> {
             pause_cap: Duration::from_secs_f64(a.agentic_pause_cap),
             seed: 42,
         },
+        budget,
     };
     if a.job_index.is_none() && matches!(a.executor, Executor::Local | Executor::Slurm) {
         // Who, when, where and which recipes at which commit: what the store keeps per run.
@@ -529,7 +601,7 @@ pub fn run(a: SweepArgs) -> anyhow::Result<ExitCode> {
     }
     let s = match a.executor {
         Executor::Local => local::run(&recipes, &jobs, &opts)?,
-        Executor::VirtualTime => return virtual_time(&a, &jobs),
+        Executor::VirtualTime => return virtual_time(&a, &jobs, budget),
         Executor::Slurm => {
             let out = std::path::absolute(&a.out)?;
             let exe = opts.servebench.display().to_string();
@@ -546,6 +618,7 @@ pub fn run(a: SweepArgs) -> anyhow::Result<ExitCode> {
                 max_nodes: a.slurm_max_nodes,
                 engines: opts.engines,
                 recipes: opts.recipes.clone(),
+                order: order.clone(),
             };
             slurm::run(&jobs, &so)?
         }
@@ -584,12 +657,13 @@ pub fn run(a: SweepArgs) -> anyhow::Result<ExitCode> {
         }
     };
     eprintln!(
-        "servebench sweep: {} points: {} measured, {} already stored, {} failed, {} not run; results in {}",
+        "servebench sweep: {} points: {} measured, {} already stored, {} failed, {} not run{}; results in {}",
         s.points,
         s.measured,
         s.skipped,
         s.failed,
         s.not_run,
+        deferred_note(s.deferred),
         a.out.display()
     );
     let mut s = s;
