@@ -4,35 +4,12 @@
 
 use crate::plan::Job;
 use serde_json::{json, Value};
-use servebench_core::shell::quote as shell_quote;
 use std::path::{Path, PathBuf};
 
-/// GitHub Actions accepts at most this many jobs in one matrix.
-pub const GHA_MAX_MATRIX: usize = 256;
-
-/// A job's unique artifact / object name: `<exp-name>_<fingerprint 12>_c<concurrencies>`,
-/// in the characters every target accepts.
-pub fn job_name(job: &Job) -> String {
-    let conc: Vec<String> = job.conc.iter().map(u32::to_string).collect();
-    let raw = format!(
-        "{}_{}_c{}",
-        job.exp_name,
-        &job.fingerprint[..12],
-        conc.join("-")
-    );
-    raw.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' {
-                c
-            } else {
-                '-'
-            }
-        })
-        .collect()
-}
+pub use crate::gha::{job_name, GHA_MAX_MATRIX};
 
 /// The matrices (each ≤ 256 entries: the InferenceX row plus `job-index` and
-/// `artifact-name`) and a workflow that runs them; returns the files written.
+/// `artifact-name`) and a workflow that runs them (`crate::gha`); returns the files written.
 pub fn write_gha(
     jobs: &[Job],
     task_command: &[String],
@@ -40,52 +17,21 @@ pub fn write_gha(
 ) -> std::io::Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir)?;
     let mut files = Vec::new();
-    let entries: Vec<Value> = jobs
-        .iter()
-        .enumerate()
-        .map(|(i, j)| {
-            let mut row = j.ix_row();
-            row["job-index"] = json!(i);
-            // Unique even when two jobs share a name (the index is part of it).
-            row["artifact-name"] = json!(format!("{}_{i}", job_name(j)));
-            row
-        })
-        .collect();
-    let chunks: Vec<&[Value]> = entries.chunks(GHA_MAX_MATRIX).collect();
-    for (k, chunk) in chunks.iter().enumerate() {
+    let indexed: Vec<(usize, &Job)> = jobs.iter().enumerate().collect();
+    let matrices = crate::gha::matrices(&indexed);
+    for (k, m) in matrices.iter().enumerate() {
         let p = dir.join(format!("matrix-{k:03}.json"));
-        std::fs::write(
-            &p,
-            serde_json::to_string_pretty(&json!({ "include": chunk }))? + "\n",
-        )?;
+        std::fs::write(&p, serde_json::to_string_pretty(m)? + "\n")?;
         files.push(p);
     }
-    let cmd: Vec<String> = task_command.iter().map(|a| shell_quote(a)).collect();
-    let mut w = String::from(
-        "# Written by `servebench sweep --executor gha`: one job per matrix (each at most 256\n\
-         # entries, GitHub's limit); every entry runs one job of the plan on its runner label.\n\
-         name: servebench-sweep\non:\n  workflow_dispatch:\njobs:\n  setup:\n    runs-on: ubuntu-latest\n    outputs:\n",
-    );
-    for k in 0..chunks.len() {
-        w.push_str(&format!(
-            "      m{k:03}: ${{{{ steps.m.outputs.m{k:03} }}}}\n"
-        ));
-    }
-    w.push_str("    steps:\n      - uses: actions/checkout@v4\n      - id: m\n        run: |\n");
-    for k in 0..chunks.len() {
-        w.push_str(&format!(
-            "          echo \"m{k:03}=$(jq -c . {}/matrix-{k:03}.json)\" >> \"$GITHUB_OUTPUT\"\n",
-            dir.display()
-        ));
-    }
-    for k in 0..chunks.len() {
-        w.push_str(&format!(
-            "  run-{k:03}:\n    needs: setup\n    strategy:\n      fail-fast: false\n      matrix: ${{{{ fromJSON(needs.setup.outputs.m{k:03}) }}}}\n    runs-on: ${{{{ matrix.runner }}}}\n    steps:\n      - uses: actions/checkout@v4\n      - run: {} --job-index ${{{{ matrix.job-index }}}}\n      - if: always()\n        uses: actions/upload-artifact@v4\n        with:\n          name: ${{{{ matrix.artifact-name }}}}\n          path: results/\n",
-            cmd.join(" ")
-        ));
-    }
+    let workflow =
+        crate::gha::sweep_workflow(matrices.len(), task_command, &dir.display().to_string());
+    let header = "Written by `servebench sweep --executor gha`: one job per matrix (each at most \
+                  256\nentries, GitHub's limit); every entry runs one job of the plan on its \
+                  runner label.";
+    let text = crate::gha::to_yaml(header, &workflow).map_err(std::io::Error::other)?;
     let p = dir.join("servebench-sweep.yml");
-    std::fs::write(&p, w)?;
+    std::fs::write(&p, text)?;
     files.push(p);
     Ok(files)
 }

@@ -14,6 +14,7 @@ pub mod cluster;
 mod draft_tokens;
 pub mod engine;
 pub mod export;
+pub mod gha;
 pub mod llmd;
 pub mod local;
 pub mod locate;

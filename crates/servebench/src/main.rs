@@ -54,6 +54,9 @@ enum Command {
     Dashboard(cmd::dashboard::DashboardArgs),
     /// Write the dashboard as a static site that works from any file server.
     ExportSite(cmd::dashboard::ExportSiteArgs),
+    /// Write the nightly pipeline for another system: `export gha`, a scheduled GitHub Actions
+    /// workflow.
+    Export(cmd::export::ExportArgs),
     /// Run an accuracy eval (GSM8K, MATH-500, GPQA-Diamond) against an OpenAI-compatible server.
     Eval(cmd::eval::EvalArgs),
     /// Multi-turn session traces: generate synthetic coding-agent sessions, read a trace's statistics.
@@ -90,6 +93,7 @@ fn main() -> ExitCode {
         Command::Quickstart(a) => cmd::quickstart::run(a),
         Command::Dashboard(a) => cmd::dashboard::run(a),
         Command::ExportSite(a) => cmd::dashboard::export_site(a),
+        Command::Export(a) => cmd::export::run(a),
         Command::Eval(a) => cmd::eval::run(a),
         Command::Trace(a) => cmd::trace::run(a),
     };

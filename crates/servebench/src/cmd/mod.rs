@@ -4,6 +4,7 @@ pub mod calibrate_disagg;
 pub mod dashboard;
 pub mod deployment;
 pub mod eval;
+pub mod export;
 pub mod ingest;
 pub mod migrate;
 pub mod nightly;

@@ -15,10 +15,13 @@ use std::process::ExitCode;
 pub struct NightlyArgs {
     /// The sweep, as `servebench sweep` takes it (recipes, executor, …). Its results go to
     /// OUT/RUN; --store is required; without --reuse, the store's latest own run is reused.
+    /// On GitHub Actions (`servebench export gha`): `--executor gha --gha-output FILE` plans
+    /// the matrices of what changed; `--executor collected` finishes the night with the
+    /// runners' results collected into OUT/RUN.
     #[command(flatten)]
-    sweep: Box<SweepArgs>,
+    pub sweep: Box<SweepArgs>,
     #[command(flatten)]
-    compare: Compare,
+    pub compare: Compare,
     /// The run's key (default: nightly-YYYY-MM-DD, today in UTC).
     #[arg(long)]
     run: Option<String>,
@@ -33,7 +36,7 @@ pub struct NightlyArgs {
 
 /// How a night's frontiers are compared with the runs before.
 #[derive(clap::Args, Debug)]
-struct Compare {
+pub struct Compare {
     /// Interactivities (tok/s/user) frontiers are compared at.
     #[arg(long, value_delimiter = ',', default_value = "20,50,100")]
     at: Vec<f64>,
@@ -66,7 +69,12 @@ pub fn run(mut a: NightlyArgs) -> anyhow::Result<ExitCode> {
         Some(p) => eprintln!("servebench nightly: run '{key}': what changed since run '{p}'"),
         None => eprintln!("servebench nightly: run '{key}': the store has no run yet, all of it"),
     }
+    let writes_only = a.sweep.writes_only();
     let swept = super::sweep::run(*a.sweep)?;
+    if writes_only {
+        // GitHub Actions' plan stage: the runners measure, `--executor collected` finishes.
+        return Ok(swept);
+    }
     if !out.join("points").is_dir() {
         anyhow::bail!(
             "servebench nightly: run '{key}' measured no point (see {}): nothing stored",
@@ -92,6 +100,21 @@ pub fn run(mut a: NightlyArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// The store's latest own run that is not retracted; none in a store not yet created.
+impl Compare {
+    /// The flags that compare the same way again.
+    pub fn to_args(&self) -> Vec<String> {
+        let at: Vec<String> = self.at.iter().map(f64::to_string).collect();
+        vec![
+            "--at".into(),
+            at.join(","),
+            "--threshold".into(),
+            self.threshold.to_string(),
+            "--group".into(),
+            self.group.clone(),
+        ]
+    }
+}
+
 fn latest_run(store: &str) -> anyhow::Result<Option<String>> {
     match Store::open_read_only(store) {
         Ok(mut s) => Ok(s.latest_run(Source::Own)?.map(|r| r.key)),

@@ -51,6 +51,21 @@ pub struct PriorityArgs {
 }
 
 impl PriorityArgs {
+    /// The flags that give the same priority again.
+    pub fn to_args(&self) -> Vec<String> {
+        let Some(f) = &self.priority else {
+            return Vec::new();
+        };
+        let mut a = vec!["--priority".to_string(), f.display().to_string()];
+        if !self.event.is_empty() {
+            a.extend(["--event".into(), self.event.clone()]);
+        }
+        for l in &self.labels {
+            a.extend(["--label".into(), l.clone()]);
+        }
+        a
+    }
+
     /// Each job's score under --priority; `None` without one.
     pub fn scores(
         &self,
@@ -132,7 +147,7 @@ pub struct Selection {
     pub(crate) config_files: Vec<PathBuf>,
     /// The runner config (labels and hardware; InferenceX `configs/runners.yaml`).
     #[arg(long = "runner-config", value_name = "FILE")]
-    runner_config: Option<PathBuf>,
+    pub runner_config: Option<PathBuf>,
     /// Only config keys matching these globs (`*`, `?`).
     #[arg(long = "config-keys", num_args = 1.., value_name = "GLOB")]
     config_keys: Vec<String>,
@@ -642,6 +657,11 @@ impl Since {
             written += 1;
         }
         Ok(written)
+    }
+
+    /// Whether job `i` of the plan has a point to measure.
+    pub fn to_measure(&self, i: usize) -> bool {
+        self.points.iter().any(|p| p.job == i && p.change.to_run())
     }
 
     /// Whether job `i` of the plan has a point the run's budget deferred (it runs first).

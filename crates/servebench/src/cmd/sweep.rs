@@ -25,6 +25,14 @@ pub struct SweepArgs {
     /// TensorRT-LLM). Default: sim for the local executor, real for the others.
     #[arg(long, value_enum)]
     engines: Option<EnginesArg>,
+    /// gha: append each matrix to this file as `mNNN=<json>` (GitHub's step outputs,
+    /// $GITHUB_OUTPUT) instead of writing the matrices and a workflow; with --gha-matrices.
+    #[arg(long, value_name = "FILE", requires = "gha_matrices")]
+    gha_output: Option<PathBuf>,
+    /// --gha-output: how many matrix outputs the workflow reads (`servebench export gha`
+    /// sized it); unused ones are written empty.
+    #[arg(long, value_name = "K", requires = "gha_output")]
+    gha_matrices: Option<usize>,
     /// gha, k8s: the servebench command on the runner or in the image.
     #[arg(long, default_value = "servebench")]
     task_exe: String,
@@ -187,6 +195,9 @@ enum Executor {
     K8s,
     /// Every point simulated in virtual time by the engine model (no server, no waiting).
     VirtualTime,
+    /// The points were measured elsewhere (GitHub Actions runners) and collected into the
+    /// results directory: nothing runs; with --reuse, the unchanged points are added.
+    Collected,
 }
 
 /// The agentic-coding replay settings, as a task passes them on.
@@ -323,6 +334,77 @@ fn task_command(
     Ok(task)
 }
 
+/// `--executor collected`: what the results directory holds of the plan (measured elsewhere,
+/// or carried over), and what it lacks.
+fn collected(
+    jobs: &[servebench_sweep::plan::Job],
+    out: &std::path::Path,
+) -> servebench_sweep::local::SweepSummary {
+    use servebench_sweep::local::point_name;
+    let file = |dir: &str, j: &servebench_sweep::plan::Job, c: u32| {
+        let mut f = out.join(dir).join(point_name(j, c)).into_os_string();
+        f.push(".json");
+        PathBuf::from(f).is_file()
+    };
+    let mut s = servebench_sweep::local::SweepSummary::default();
+    for j in jobs.iter().filter(|j| !j.eval_only) {
+        for &c in &j.conc {
+            s.points += 1;
+            if file("points", j, c) {
+                s.measured += 1;
+            } else if file("failed", j, c) {
+                s.failed += 1;
+            } else if !file("deferred", j, c) {
+                s.not_run += 1;
+            }
+        }
+    }
+    s
+}
+
+/// `--executor gha --gha-output FILE`: the matrices of the jobs with a point to measure (each
+/// with its index in the plan, which its runner plans again), in run order, appended to FILE
+/// as GitHub step outputs; all `--gha-matrices` outputs written, unused ones empty.
+fn gha_outputs(
+    a: &SweepArgs,
+    jobs: &[servebench_sweep::plan::Job],
+    order: &[usize],
+) -> anyhow::Result<ExitCode> {
+    use std::io::Write;
+    let k = a.gha_matrices.unwrap_or(1);
+    let todo: Vec<(usize, &servebench_sweep::plan::Job)> = order
+        .iter()
+        .map(|&i| (i, &jobs[i]))
+        .filter(|(_, j)| !j.conc.is_empty())
+        .collect();
+    let matrices = servebench_sweep::gha::matrices(&todo);
+    anyhow::ensure!(
+        matrices.len() <= k,
+        "{} jobs to run need {} matrices of {}; the workflow reads {k}: write it again with \
+         `servebench export gha` (the recipes grew)",
+        todo.len(),
+        matrices.len(),
+        servebench_sweep::gha::GHA_MAX_MATRIX
+    );
+    let file = a.gha_output.as_deref().unwrap_or(std::path::Path::new("-"));
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(file)
+        .with_context(|| format!("--gha-output {}", file.display()))?;
+    for m in 0..k {
+        let json = matrices.get(m).map_or(String::new(), |v| v.to_string());
+        writeln!(f, "{}={json}", servebench_sweep::gha::matrix_output(m))?;
+    }
+    eprintln!(
+        "servebench sweep: {} jobs to run in {} matrices (of {k}) written to {}",
+        todo.len(),
+        matrices.len(),
+        file.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
 /// `, N deferred to a later night (the budget is spent)` where the budget left points.
 fn deferred_note(n: usize) -> String {
     if n == 0 {
@@ -403,7 +485,9 @@ fn step_container(a: &SweepArgs) -> anyhow::Result<Option<Vec<String>>> {
 }
 
 /// `--reuse`: the run's unchanged points written into the results directory; the jobs left to
-/// run, each with whether the run's budget deferred a point of it.
+/// run, each with whether the run's budget deferred a point of it. Cluster executors get the
+/// whole plan in plan order (their tasks find their job by index); a job with nothing to
+/// measure has no concurrency left for GitHub Actions, whose runners share no directory.
 fn reuse(
     a: &SweepArgs,
     run: &str,
@@ -411,12 +495,9 @@ fn reuse(
     jobs: Vec<servebench_sweep::plan::Job>,
 ) -> anyhow::Result<(Vec<servebench_sweep::plan::Job>, Vec<bool>)> {
     anyhow::ensure!(
-        matches!(
-            a.executor,
-            Executor::Local | Executor::VirtualTime | Executor::Slurm
-        ) && a.job_index.is_none(),
-        "--reuse runs on the local, virtual-time and slurm executors (GitHub Actions and \
-         Kubernetes tasks do not share the results directory the reused points are written to)"
+        a.executor != Executor::K8s && a.job_index.is_none(),
+        "--reuse runs on the local, virtual-time, slurm, gha and collected executors (Kubernetes \
+         pods re-plan each job whole)"
     );
     let since = super::plan::SinceArgs {
         changed_since: Some(run.to_string()),
@@ -436,13 +517,28 @@ fn reuse(
     );
     let (to_run, why) = since.to_run(jobs.clone());
     // A cluster task plans the whole matrix again and finds its job by index: it gets them all,
-    // and skips the points already in the results directory, the reused ones with them.
-    Ok(if a.executor == Executor::Slurm {
-        let resumed = (0..jobs.len()).map(|i| since.resumed(i)).collect();
-        (jobs, resumed)
-    } else {
-        let resumed = why.iter().map(|w| w["resumed"] == true).collect();
-        (to_run, resumed)
+    // and skips the points already in the results directory, the reused ones with them. A
+    // GitHub runner shares no directory: its matrices hold only the jobs with a point to run.
+    Ok(match a.executor {
+        Executor::Slurm | Executor::Collected => {
+            let resumed = (0..jobs.len()).map(|i| since.resumed(i)).collect();
+            (jobs, resumed)
+        }
+        Executor::Gha => {
+            let resumed = (0..jobs.len()).map(|i| since.resumed(i)).collect();
+            let jobs = jobs
+                .into_iter()
+                .enumerate()
+                .map(|(i, mut j)| {
+                    if !since.to_measure(i) {
+                        j.conc.clear();
+                    }
+                    j
+                })
+                .collect();
+            (jobs, resumed)
+        }
+        _ => (to_run, why.iter().map(|w| w["resumed"] == true).collect()),
     })
 }
 
@@ -484,6 +580,43 @@ impl SweepArgs {
 
     pub fn store(&self) -> Option<&str> {
         self.store.as_deref()
+    }
+
+    /// The recipes and the plan of their jobs.
+    pub fn plan(
+        &self,
+    ) -> anyhow::Result<(servebench_sweep::Recipes, Vec<servebench_sweep::plan::Job>)> {
+        self.select.plan()
+    }
+
+    /// Whether the executor only writes what another system runs (GitHub Actions matrices,
+    /// Kubernetes manifests): nothing is measured here.
+    pub fn writes_only(&self) -> bool {
+        matches!(self.executor, Executor::Gha | Executor::K8s)
+    }
+
+    /// `servebench export gha`: the sweep as its GitHub Actions stages see it, and the flags
+    /// each stage needs (the recipe selection, changelog and priority, files as the
+    /// repository's checkout names them; never the store).
+    pub fn for_gha(&mut self) -> anyhow::Result<(Vec<String>, Vec<String>)> {
+        self.executor = Executor::Gha;
+        let mut stage = self.select.to_args(false)?;
+        if let Some(f) = &self.changelog {
+            stage.extend(["--changelog".into(), f.display().to_string()]);
+        }
+        stage.extend(self.priority.to_args());
+        let task = task_command(self, &self.task_exe, false, "results")?;
+        Ok((stage, task))
+    }
+
+    /// The files whose change should start a night: the recipes, runner config, changelog and
+    /// priority policy.
+    pub fn watched_files(&self) -> Vec<PathBuf> {
+        let mut v = self.select.config_files.clone();
+        v.extend(self.select.runner_config.clone());
+        v.extend(self.changelog.clone());
+        v.extend(self.priority.priority.clone());
+        v
     }
 
     pub fn out(&self) -> &std::path::Path {
@@ -533,12 +666,17 @@ pub fn run(a: SweepArgs) -> anyhow::Result<ExitCode> {
     if let Some(run) = &a.reuse {
         (jobs, resumed) = reuse(&a, run, &recipes, jobs)?;
     }
-    // A cluster task's job index is the plan's: only the submitter orders.
+    // A cluster task's job index is the plan's: only the submitter orders, and for a cluster
+    // it keeps the plan's indices.
     let order = match a.job_index {
         Some(_) => (0..jobs.len()).collect(),
         None => run_order(&a, &jobs, &resumed)?,
     };
-    if a.executor != Executor::Slurm {
+    let by_index = matches!(
+        a.executor,
+        Executor::Slurm | Executor::Gha | Executor::Collected
+    );
+    if !by_index {
         jobs = super::plan::reordered(jobs, &order);
     }
     if let (Some(f), None) = (&a.changelog, a.job_index) {
@@ -589,7 +727,12 @@ pub fn run(a: SweepArgs) -> anyhow::Result<ExitCode> {
         },
         budget,
     };
-    if a.job_index.is_none() && matches!(a.executor, Executor::Local | Executor::Slurm) {
+    if a.job_index.is_none()
+        && matches!(
+            a.executor,
+            Executor::Local | Executor::Slurm | Executor::Collected
+        )
+    {
         // Who, when, where and which recipes at which commit: what the store keeps per run.
         let engines = match opts.engines {
             Engines::Sim => "sim",
@@ -622,6 +765,8 @@ pub fn run(a: SweepArgs) -> anyhow::Result<ExitCode> {
             };
             slurm::run(&jobs, &so)?
         }
+        Executor::Collected => collected(&jobs, &a.out),
+        Executor::Gha if a.gha_output.is_some() => return gha_outputs(&a, &jobs, &order),
         Executor::Gha | Executor::K8s => {
             let gha = a.executor == Executor::Gha;
             let out_in_task = if gha {
