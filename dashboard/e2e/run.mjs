@@ -56,7 +56,8 @@
 //     a bar is the frontier of all the accelerator's configs' latest points together, read at `at`.
 // - history: {"model", "wl", "at", "threshold", "source",
 //     "rows": [{"series", "source", "run", "date", "value": tok/s/GPU at `at`, "regression": bool}],
-//     "regressions": [{"series", "source", "before_run", "after_run", "before", "after", "change", "noise"}]}
+//     "regressions": [{"series", "source", "before_run", "after_run", "before", "after", "change", "noise", "why"}],
+//     "movements": [the same, for every run that moved a frontier either way]}
 // - reliability: {"model", "wl", "source", "run",
 //     "hardware": [{"hw", "completed", "failed", "value": completed/(completed+failed)}],
 //     "configs": [{"hw", "config", "source", "completed", "failed", "value"}]}
@@ -597,8 +598,10 @@ await guarded("history", async () => {
     const s = expectHash(action ? await act(label, action, expect) : await snapshot(label), expect);
     const r = await rows('[data-testid="history-row"]', [["series", "data-series"], ["source", "data-source"], ["run", "data-run"], ["date", "data-date"], ["value", "data-value"], ["regression", "data-regression"]], ["value"]);
     r.forEach((x) => { x.regression = x.regression === "1"; });
-    const regressions = await rows('[data-testid="regression-row"]', [["series", "data-series"], ["source", "data-source"], ["before_run", "data-before-run"], ["after_run", "data-after-run"], ["before", "data-before"], ["after", "data-after"], ["change", "data-change"], ["noise", "data-noise"]], ["before", "after", "change", "noise"]);
-    record("history", s, { ...scope(s), group: s.state.group, y: s.state.y, tier: s.state.tier, from: s.state.from, to: s.state.to, ys: s.state.ys, at: s.state.at, threshold: s.state.threshold, source: s.state.source, rows: r, regressions });
+    const moves = (testid) => rows(`[data-testid="${testid}"]`, [["series", "data-series"], ["source", "data-source"], ["before_run", "data-before-run"], ["after_run", "data-after-run"], ["before", "data-before"], ["after", "data-after"], ["change", "data-change"], ["noise", "data-noise"], ["why", "data-why"]], ["before", "after", "change", "noise"]);
+    const regressions = await moves("regression-row");
+    const movements = await moves("movement-row");
+    record("history", s, { ...scope(s), group: s.state.group, y: s.state.y, tier: s.state.tier, from: s.state.from, to: s.state.to, ys: s.state.ys, at: s.state.at, threshold: s.state.threshold, source: s.state.source, rows: r, regressions, movements });
   };
   await read("open (at 50)", { at: "50", threshold: "0.05" }, () => page.click('[data-testid="nav-history"]'));
   await read("at = 30", { at: "30" }, () => page.selectOption('[data-testid="at"]', "30"));

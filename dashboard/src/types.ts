@@ -147,6 +147,8 @@ interface Figures {
   series: SeriesFigures[];
   /** Keyed by a threshold as String(threshold). */
   regressions: Record<string, RegressionFigure[]>;
+  /** Per threshold: every run that moved a group's frontier against the run before, either way. */
+  movements: Record<string, RegressionFigure[]>;
 }
 
 interface SeriesFigures {
@@ -177,6 +179,9 @@ interface RegressionFigure {
   after: number;
   change: number;
   noise: number;
+  /** What changed between the two runs (images, changelog entries, configs), in a line. */
+  why: string;
+  explained: boolean;
 }
 
 /** An accuracy eval run on a deployment at a concurrency (`sweep --eval-task`). */

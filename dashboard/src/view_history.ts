@@ -1,7 +1,8 @@
 // #/history: each series' value of a metric (tok/s/GPU by default) at the target
 // interactivity, run by run, over a date range, on a linear or log scale; regressions of
-// the latest run against the one before (history.rs: beyond the threshold and the noise), as
-// the Rust library computed them.
+// the latest run against the one before and every run that moved a frontier (history.rs:
+// beyond the threshold and the noise), each with what changed between the two runs (images,
+// changelog entries), as the Rust library computed them.
 
 function renderHistory(ctx: Ctx): Rendered {
   const { route } = ctx;
@@ -47,10 +48,12 @@ function renderHistory(ctx: Ctx): Rendered {
   }
   // A regression is shown when both of its runs are in the range.
   const inRangeRun = (run: string): boolean => [...groups.values()].flat().some((s) => s.run === run);
-  const flagged = (figures.regressions[String(threshold)] ?? []).filter((r) => r.interactivity === at && sourceMatches(source, r.source) && inRangeRun(r.before_run) && inRangeRun(r.after_run));
+  const shown = (list: RegressionFigure[] | undefined): RegressionFigure[] => (list ?? []).filter((r) => r.interactivity === at && sourceMatches(source, r.source) && inRangeRun(r.before_run) && inRangeRun(r.after_run));
+  const flagged = shown(figures.regressions[String(threshold)]);
+  const moved = shown(figures.movements[String(threshold)]);
   const labels = sorted([...groups.values()].flat().map((s) => `${s.run_started_at}\u001f${s.run}`));
   const datasets: ChartConfig["data"]["datasets"] = [];
-  const rows: Row[] = [], regRows: Row[] = [];
+  const rows: Row[] = [], regRows: Row[] = [], moveRows: Row[] = [];
   const series: Record<string, unknown>[] = [];
   const csvRows: CsvValue[][] = [];
   const shade = shader();
@@ -81,12 +84,8 @@ function renderHistory(ctx: Ctx): Rendered {
         cells: [s.label, s.run ?? "", date10(s.run_started_at), numCell(value, digitsOf(ym)), isFlagged ? "▼ regression" : ""],
       });
     }
-    if (reg) {
-      regRows.push({
-        attrs: { "data-testid": "regression-row", "data-series": reg.key, "data-source": reg.source, "data-before-run": reg.before_run, "data-after-run": reg.after_run, "data-before": raw(reg.before), "data-after": raw(reg.after), "data-change": raw(reg.change), "data-noise": raw(reg.noise) },
-        cells: [reg.label, reg.before_run, reg.after_run, numCell(reg.before), numCell(reg.after), numCell(reg.change * 100, 1), numCell(reg.noise * 100, 1)],
-      });
-    }
+    if (reg) regRows.push(movementRow("regression-row", reg));
+    for (const m of moved.filter((m) => m.source === first.source && m.key === first.key)) moveRows.push(movementRow("movement-row", m));
     series.push({ series: first.key, source: first.source, runs: runState, regression: reg });
   }
   const controls = h("div", { class: "controls" },
@@ -112,9 +111,23 @@ function renderHistory(ctx: Ctx): Rendered {
     chartBox("history", config, () => ({ header: ["source", "series", "run", "run_started_at", "at", atKey, "regression"], rows: csvRows })),
     h("p", { class: "note" }, `A regression (▼) is a drop of the latest run against the one before of more than ${(threshold * 100).toFixed(1)}% and more than the earlier runs' run-to-run noise (std-dev ÷ mean).`),
     h("h3", {}, "Regressions"),
-    regRows.length ? table("regressions-table", [["series", "series"], ["before_run", "before"], ["after_run", "after"], ["before", "tok/s/GPU before"], ["after", "tok/s/GPU after"], ["change", "change %"], ["noise", "noise %"]], regRows)
+    regRows.length ? table("regressions-table", MOVEMENT_COLUMNS, regRows)
       : h("p", { "data-testid": "no-regressions" }, "None."),
+    h("h3", {}, "What moved, and why"),
+    h("p", { class: "note" }, "Every run whose frontier moved either way beyond the threshold and the noise of the runs before it, with what changed between the two runs: images, the changelog entries kept in between, configs added or gone."),
+    moveRows.length ? table("movements-table", MOVEMENT_COLUMNS, moveRows)
+      : h("p", { "data-testid": "no-movements" }, "None."),
     h("h3", {}, "Runs"),
     table("history-table", [["series", "series"], ["run", "run"], ["date", "started"], ["value", `${ym.unit} @${at}`], ["flag", ""]], rows));
   return { el, params, state: { group, y: ym.key, tier, metric: atKey, at, threshold, source, from, to, ys: yScale, series } };
+}
+
+const MOVEMENT_COLUMNS: [string, string][] = [["series", "series"], ["before_run", "before"], ["after_run", "after"], ["before", "tok/s/GPU before"], ["after", "tok/s/GPU after"], ["change", "change %"], ["noise", "noise %"], ["why", "what changed"]];
+
+/** A regression's or a movement's row: its numbers, and what changed (flagged where nothing did). */
+function movementRow(testid: string, m: RegressionFigure): Row {
+  return {
+    attrs: { "data-testid": testid, "data-series": m.key, "data-source": m.source, "data-before-run": m.before_run, "data-after-run": m.after_run, "data-before": raw(m.before), "data-after": raw(m.after), "data-change": raw(m.change), "data-noise": raw(m.noise), "data-why": m.why, class: m.explained ? "" : "unexplained" },
+    cells: [m.label, m.before_run, m.after_run, numCell(m.before), numCell(m.after), numCell(m.change * 100, 1), numCell(m.noise * 100, 1), m.why],
+  };
 }

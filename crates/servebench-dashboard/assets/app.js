@@ -1551,8 +1551,9 @@ function renderTco(ctx) {
 }
 // #/history: each series' value of a metric (tok/s/GPU by default) at the target
 // interactivity, run by run, over a date range, on a linear or log scale; regressions of
-// the latest run against the one before (history.rs: beyond the threshold and the noise), as
-// the Rust library computed them.
+// the latest run against the one before and every run that moved a frontier (history.rs:
+// beyond the threshold and the noise), each with what changed between the two runs (images,
+// changelog entries), as the Rust library computed them.
 function renderHistory(ctx) {
     const { route } = ctx;
     const figures = ctx.figures;
@@ -1602,10 +1603,12 @@ function renderHistory(ctx) {
     }
     // A regression is shown when both of its runs are in the range.
     const inRangeRun = (run) => [...groups.values()].flat().some((s) => s.run === run);
-    const flagged = (figures.regressions[String(threshold)] ?? []).filter((r) => r.interactivity === at && sourceMatches(source, r.source) && inRangeRun(r.before_run) && inRangeRun(r.after_run));
+    const shown = (list) => (list ?? []).filter((r) => r.interactivity === at && sourceMatches(source, r.source) && inRangeRun(r.before_run) && inRangeRun(r.after_run));
+    const flagged = shown(figures.regressions[String(threshold)]);
+    const moved = shown(figures.movements[String(threshold)]);
     const labels = sorted([...groups.values()].flat().map((s) => `${s.run_started_at}\u001f${s.run}`));
     const datasets = [];
-    const rows = [], regRows = [];
+    const rows = [], regRows = [], moveRows = [];
     const series = [];
     const csvRows = [];
     const shade = shader();
@@ -1636,12 +1639,10 @@ function renderHistory(ctx) {
                 cells: [s.label, s.run ?? "", date10(s.run_started_at), numCell(value, digitsOf(ym)), isFlagged ? "▼ regression" : ""],
             });
         }
-        if (reg) {
-            regRows.push({
-                attrs: { "data-testid": "regression-row", "data-series": reg.key, "data-source": reg.source, "data-before-run": reg.before_run, "data-after-run": reg.after_run, "data-before": raw(reg.before), "data-after": raw(reg.after), "data-change": raw(reg.change), "data-noise": raw(reg.noise) },
-                cells: [reg.label, reg.before_run, reg.after_run, numCell(reg.before), numCell(reg.after), numCell(reg.change * 100, 1), numCell(reg.noise * 100, 1)],
-            });
-        }
+        if (reg)
+            regRows.push(movementRow("regression-row", reg));
+        for (const m of moved.filter((m) => m.source === first.source && m.key === first.key))
+            moveRows.push(movementRow("movement-row", m));
         series.push({ series: first.key, source: first.source, runs: runState, regression: reg });
     }
     const controls = h("div", { class: "controls" }, labelled("frontiers per", select("group", group, GROUPS, (v) => set([["group", v]]))), labelled("metric", select("y", ym.key, figures.metrics.y.map((m) => [m.key, m.label]), (v) => set([["y", v]]))), labelled("cost tier", select("tier", tier, [["hyperscaler", "owned, hyperscaler"], ["neocloud", "owned, neocloud"], ["rental", "3-year rental"]], (v) => set([["tier", v]]))), labelled("at tok/s/user", targetSelect(at, figures.targets, (v) => set([["at", v]]))), labelled("from", dateInput("from", from, (v) => set([["from", v]]))), labelled("to", dateInput("to", to, (v) => set([["to", v]]))), labelled("scale", select("ys", yScale, [["lin", "linear"], ["log", "log"]], (v) => set([["ys", v]]))), labelled("threshold", select("threshold", String(threshold), figures.thresholds.map((t) => [String(t), `${t * 100}%`]), (v) => set([["threshold", Number(v)]]))), labelled("source", select("source", source, [["own", "own runs"], ["reference", "published (reference)"], ["both", "both, side by side"]], (v) => set([["source", v]]))));
@@ -1653,9 +1654,18 @@ function renderHistory(ctx) {
             scales: { y: { type: yScale === "log" ? "logarithmic" : "linear", title: { display: true, text: `${ym.label} at ${at} tok/s/user${yScale === "log" ? " (log)" : ""}` } }, x: { title: { display: true, text: "run" } } },
         },
     };
-    const el = h("section", { "data-testid": "view-history" }, controls, chartBox("history", config, () => ({ header: ["source", "series", "run", "run_started_at", "at", atKey, "regression"], rows: csvRows })), h("p", { class: "note" }, `A regression (▼) is a drop of the latest run against the one before of more than ${(threshold * 100).toFixed(1)}% and more than the earlier runs' run-to-run noise (std-dev ÷ mean).`), h("h3", {}, "Regressions"), regRows.length ? table("regressions-table", [["series", "series"], ["before_run", "before"], ["after_run", "after"], ["before", "tok/s/GPU before"], ["after", "tok/s/GPU after"], ["change", "change %"], ["noise", "noise %"]], regRows)
-        : h("p", { "data-testid": "no-regressions" }, "None."), h("h3", {}, "Runs"), table("history-table", [["series", "series"], ["run", "run"], ["date", "started"], ["value", `${ym.unit} @${at}`], ["flag", ""]], rows));
+    const el = h("section", { "data-testid": "view-history" }, controls, chartBox("history", config, () => ({ header: ["source", "series", "run", "run_started_at", "at", atKey, "regression"], rows: csvRows })), h("p", { class: "note" }, `A regression (▼) is a drop of the latest run against the one before of more than ${(threshold * 100).toFixed(1)}% and more than the earlier runs' run-to-run noise (std-dev ÷ mean).`), h("h3", {}, "Regressions"), regRows.length ? table("regressions-table", MOVEMENT_COLUMNS, regRows)
+        : h("p", { "data-testid": "no-regressions" }, "None."), h("h3", {}, "What moved, and why"), h("p", { class: "note" }, "Every run whose frontier moved either way beyond the threshold and the noise of the runs before it, with what changed between the two runs: images, the changelog entries kept in between, configs added or gone."), moveRows.length ? table("movements-table", MOVEMENT_COLUMNS, moveRows)
+        : h("p", { "data-testid": "no-movements" }, "None."), h("h3", {}, "Runs"), table("history-table", [["series", "series"], ["run", "run"], ["date", "started"], ["value", `${ym.unit} @${at}`], ["flag", ""]], rows));
     return { el, params, state: { group, y: ym.key, tier, metric: atKey, at, threshold, source, from, to, ys: yScale, series } };
+}
+const MOVEMENT_COLUMNS = [["series", "series"], ["before_run", "before"], ["after_run", "after"], ["before", "tok/s/GPU before"], ["after", "tok/s/GPU after"], ["change", "change %"], ["noise", "noise %"], ["why", "what changed"]];
+/** A regression's or a movement's row: its numbers, and what changed (flagged where nothing did). */
+function movementRow(testid, m) {
+    return {
+        attrs: { "data-testid": testid, "data-series": m.key, "data-source": m.source, "data-before-run": m.before_run, "data-after-run": m.after_run, "data-before": raw(m.before), "data-after": raw(m.after), "data-change": raw(m.change), "data-noise": raw(m.noise), "data-why": m.why, class: m.explained ? "" : "unexplained" },
+        cells: [m.label, m.before_run, m.after_run, numCell(m.before), numCell(m.after), numCell(m.change * 100, 1), numCell(m.noise * 100, 1), m.why],
+    };
 }
 // #/reliability: jobs that succeeded per accelerator over a date range (InferenceX's run_stats,
 // failed jobs kept with why), computed by the report library; and this view's request success

@@ -424,16 +424,19 @@ impl Api {
             precision: None,
             sources: vec![Source::Own, Source::Reference],
             runs: RunPick::All,
+            new_only: false,
         };
         let mut curves = servebench_report::curves::load(&mut self.store, &q)?;
         if let Some(d) = as_of {
             curves.retain(|c| d.includes(&c.run_started_at));
         }
+        let changelog = self.store.changelog()?;
         Ok(figures::figures(
             (model, isl, osl),
             curves,
             group,
             &self.catalog,
+            &changelog,
         ))
     }
 

@@ -37,6 +37,9 @@ pub struct Query {
     pub precision: Option<String>,
     pub sources: Vec<Source>,
     pub runs: RunPick,
+    /// Only the points measured in their own run: none carried over from an earlier run
+    /// (`sweep --reuse`, `docs/nightly.md`).
+    pub new_only: bool,
 }
 
 /// One config's points in one run, by concurrency.
@@ -118,6 +121,10 @@ impl Curve {
 /// The view's curves, by source, config, run date.
 pub fn load(store: &mut Store, q: &Query) -> Result<Vec<Curve>, StoreError> {
     let mut out = Vec::new();
+    let reused = match q.new_only {
+        true => store.reused_points()?,
+        false => Default::default(),
+    };
     for &source in &q.sources {
         let points = store.view(&q.model, q.isl, q.osl, q.precision.as_deref(), source)?;
         // Points come by config, run date, run, concurrency.
@@ -136,6 +143,13 @@ pub fn load(store: &mut Store, q: &Query) -> Result<Vec<Curve>, StoreError> {
             }
         }
         out.extend(pick(curves, &q.runs));
+    }
+    // After the pick: a run's new points, not an earlier run's measurement of what it reused.
+    if q.new_only {
+        for c in &mut out {
+            c.points.retain(|p| !reused.contains(&p.id));
+        }
+        out.retain(|c| !c.points.is_empty());
     }
     Ok(out)
 }

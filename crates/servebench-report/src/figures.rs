@@ -5,16 +5,17 @@
 //! is the live-input one (`docs/analysis.md`): a $/GPU-hour or kW per GPU the user types.
 
 use crate::curves::{self, Curve, Series};
+use crate::movements::{explain, Explanation};
 use crate::reports::{by_group, Along, HardwareEconomics, Prices, Tokens, XMetric, YMetric};
 use serde::Serialize;
 use servebench_analysis::economics::{
     dollars_per_million_tokens, joules_per_token, tokens_per_s_per_mw, CostTier,
 };
 use servebench_analysis::grouping::Grouping;
-use servebench_analysis::history::{history, regressions_in, RunCurve};
+use servebench_analysis::history::{history, movements_at, regressions_in, RunCurve};
 use servebench_analysis::pareto::ByX;
 use servebench_catalog::Catalog;
-use servebench_store::{Metrics, ViewPoint};
+use servebench_store::{ChangelogRecord, Metrics, ViewPoint};
 use std::collections::BTreeMap;
 
 /// The regression thresholds the dashboard offers (drops of 2%, 5%, 10%, 20%).
@@ -42,8 +43,12 @@ pub struct Figures {
     /// Series pooling each config's latest run (`run` null), then one per run.
     pub series: Vec<SeriesFigures>,
     /// Per threshold (as written in `thresholds`): drops of each group's latest run against
-    /// the one before, beyond the threshold and the earlier runs' noise.
+    /// the one before, beyond the threshold and the earlier runs' noise, each with why.
     pub regressions: BTreeMap<String, Vec<RegressionFigure>>,
+    /// Per threshold: every run of every group that moved its frontier against the run before,
+    /// either way, beyond the threshold and the noise before it, each with why (the history
+    /// view's "what moved and why").
+    pub movements: BTreeMap<String, Vec<RegressionFigure>>,
 }
 
 #[derive(Debug, Serialize)]
@@ -69,6 +74,7 @@ pub struct SeriesFigures {
     pub at: BTreeMap<String, Vec<Option<f64>>>,
 }
 
+/// A group's frontier moved (a regression: dropped) from one run to the next at a target.
 #[derive(Debug, Clone, Serialize)]
 pub struct RegressionFigure {
     pub source: &'static str,
@@ -81,6 +87,10 @@ pub struct RegressionFigure {
     pub after: f64,
     pub change: f64,
     pub noise: f64,
+    /// What changed between the two runs (`movements::explain`), in a line.
+    pub why: String,
+    /// Whether anything did (an image, a changelog entry, a config added or gone).
+    pub explained: bool,
 }
 
 /// What the pages offer of the x and y metrics.
@@ -205,6 +215,7 @@ pub fn figures(
     all_runs: Vec<Curve>,
     grouping: Grouping,
     catalog: &Catalog,
+    changelog: &[ChangelogRecord],
 ) -> Figures {
     let targets = targets(
         all_runs
@@ -233,7 +244,8 @@ pub fn figures(
         osl,
         group: grouping.as_str(),
         metrics: metrics_info(),
-        regressions: regression_figures(&per_run, &targets),
+        regressions: movement_figures(&per_run, &targets, changelog, true),
+        movements: movement_figures(&per_run, &targets, changelog, false),
         thresholds: THRESHOLDS.to_vec(),
         targets,
         series,
@@ -349,38 +361,56 @@ fn per_run(y: YMetric) -> bool {
     )
 }
 
-/// Regressions of each group's latest run against the one before (`history::regressions`),
-/// per threshold (as written in `thresholds`); each group's history is read once.
-fn regression_figures(
+/// Per threshold (as written in `thresholds`): each group's movements from a run to the next
+/// (`history::movements_at`), each with what changed between them; `regressions`: only the
+/// drops of the latest run against the one before (`history::regressions_in`). Each group's
+/// history is read once, each pair of runs explained once.
+fn movement_figures(
     per_run: &[Series],
     targets: &[f64],
+    changelog: &[ChangelogRecord],
+    regressions: bool,
 ) -> BTreeMap<String, Vec<RegressionFigure>> {
     let mut out: BTreeMap<String, Vec<RegressionFigure>> = THRESHOLDS
         .iter()
         .map(|t| (t.to_string(), Vec::new()))
         .collect();
     for runs in by_group(per_run).values() {
-        if runs.len() < 2 {
-            continue;
-        }
         let rc: Vec<RunCurve> = runs.iter().map(|r| r.1.clone()).collect();
         let h = history(&rc, targets);
-        let (before, after) = (runs[runs.len() - 2].0, runs[runs.len() - 1].0);
-        for threshold in THRESHOLDS {
-            let into = out.entry(threshold.to_string()).or_default();
-            for r in regressions_in(&h, targets, threshold) {
-                into.push(RegressionFigure {
-                    source: after.source.as_str(),
-                    key: after.key.clone(),
-                    label: after.label.clone(),
-                    before_run: before.run.clone().unwrap_or_default(),
-                    after_run: after.run.clone().unwrap_or_default(),
-                    interactivity: r.interactivity,
-                    before: r.before,
-                    after: r.after,
-                    change: r.change,
-                    noise: r.noise,
-                });
+        let pairs = if regressions {
+            runs.len().saturating_sub(1).max(1)..runs.len()
+        } else {
+            1..runs.len()
+        };
+        for i in pairs {
+            let (before, after) = (runs[i - 1].0, runs[i].0);
+            let mut why: Option<Explanation> = None;
+            for threshold in THRESHOLDS {
+                let moved = if regressions {
+                    regressions_in(&h, targets, threshold)
+                } else {
+                    movements_at(&h, i, targets, threshold)
+                };
+                for r in moved {
+                    let e = why.get_or_insert_with(|| explain(before, after, changelog));
+                    out.entry(threshold.to_string())
+                        .or_default()
+                        .push(RegressionFigure {
+                            source: after.source.as_str(),
+                            key: after.key.clone(),
+                            label: after.label.clone(),
+                            before_run: before.run.clone().unwrap_or_default(),
+                            after_run: after.run.clone().unwrap_or_default(),
+                            interactivity: r.interactivity,
+                            before: r.before,
+                            after: r.after,
+                            change: r.change,
+                            noise: r.noise,
+                            why: e.summary(),
+                            explained: !e.is_empty(),
+                        });
+                }
             }
         }
     }

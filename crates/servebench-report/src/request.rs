@@ -114,6 +114,7 @@ impl Request {
             "b",
             "threshold",
             "group",
+            "new_only",
         ];
         if let Some((k, _)) = pairs.iter().find(|(k, _)| !known.contains(&k.as_str())) {
             return Err(format!(
@@ -151,6 +152,11 @@ impl Request {
                     .map(str::to_string),
                 sources: parse_sources(get("source").unwrap_or("own")).map_err(err("source"))?,
                 runs,
+                new_only: match get("new_only").unwrap_or("false") {
+                    "true" => true,
+                    "false" => false,
+                    v => return Err(format!("new_only: '{v}': expected true or false")),
+                },
             },
             at: parse_targets(get("at").unwrap_or("20,50,100")).map_err(err("at"))?,
             tier: parse_tier(get("tier").unwrap_or("hyperscaler")).map_err(err("tier"))?,

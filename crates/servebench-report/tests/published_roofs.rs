@@ -123,6 +123,7 @@ fn roof_flags_match_inferencemax_on_every_published_file_metric_and_axis() {
             precision: None,
             sources: vec![Source::Reference],
             runs: RunPick::Latest,
+            new_only: false,
         };
         let series = curves::series(
             &curves::load(&mut store, &q).unwrap(),
@@ -189,6 +190,7 @@ fn per_config_frontiers_are_not_inferencemax_roofs() {
         precision: None,
         sources: vec![Source::Reference],
         runs: RunPick::Latest,
+        new_only: false,
     };
     let curves = curves::load(&mut store, &q).unwrap();
     let published = &want[&(

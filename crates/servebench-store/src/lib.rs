@@ -1490,6 +1490,15 @@ impl Store {
         r.map_err(self.err())
     }
 
+    /// The row ids of the points carried over from an earlier run (`reused_from`).
+    pub fn reused_points(&mut self) -> Result<HashSet<i64>, StoreError> {
+        let rows = self
+            .db
+            .query("SELECT id FROM points WHERE reused_from IS NOT NULL", &[])
+            .map_err(self.err())?;
+        Ok(rows.iter().map(|r| r[0].int()).collect())
+    }
+
     /// The points `run`'s budget left for a later night.
     pub fn deferred(&mut self, run: &str) -> Result<Vec<Deferred>, StoreError> {
         let rows = self

@@ -8,17 +8,17 @@ use std::path::{Path, PathBuf};
 
 pub use crate::gha::{job_name, GHA_MAX_MATRIX};
 
-/// The matrices (each ≤ 256 entries: the InferenceX row plus `job-index` and
-/// `artifact-name`) and a workflow that runs them (`crate::gha`); returns the files written.
+/// The matrices of `jobs` (each with its index in the plan; each matrix ≤ 256 entries: the
+/// InferenceX row plus `job-index` and `artifact-name`) and a workflow that runs them
+/// (`crate::gha`); returns the files written.
 pub fn write_gha(
-    jobs: &[Job],
+    jobs: &[(usize, &Job)],
     task_command: &[String],
     dir: &Path,
 ) -> std::io::Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir)?;
     let mut files = Vec::new();
-    let indexed: Vec<(usize, &Job)> = jobs.iter().enumerate().collect();
-    let matrices = crate::gha::matrices(&indexed);
+    let matrices = crate::gha::matrices(jobs);
     for (k, m) in matrices.iter().enumerate() {
         let p = dir.join(format!("matrix-{k:03}.json"));
         std::fs::write(&p, serde_json::to_string_pretty(m)? + "\n")?;

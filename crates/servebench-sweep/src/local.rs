@@ -785,16 +785,23 @@ fn start_cluster(
         sim_time_scale: o.sim_time_scale,
         recipes: o.recipes.clone(),
     };
-    // One node (this one): free ports here; several: fixed ones, each node the job's own.
+    // One node (this one): free ports here, each held until all are picked so no two
+    // processes of the job get the same one; several nodes: fixed ones, each node the job's own.
     let mut next = crate::cluster::FIRST_PORT;
+    let mut held: Vec<std::net::TcpListener> = Vec::new();
     let port = || -> std::io::Result<u16> {
         if nodes.len() == 1 {
-            return free_port();
+            let l = std::net::TcpListener::bind("127.0.0.1:0")?;
+            let p = l.local_addr()?.port();
+            held.push(l);
+            return Ok(p);
         }
         next += 1;
         Ok(next - 1)
     };
-    let d = match crate::cluster::deployment(job, &launch, &nodes, port) {
+    let d = crate::cluster::deployment(job, &launch, &nodes, port);
+    drop(held);
+    let d = match d {
         Ok(d) => d,
         Err(e) => return Ok(Err(ServerFailure::Fatal(e))),
     };

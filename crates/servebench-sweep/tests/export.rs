@@ -56,7 +56,8 @@ fn gha_matrices_hold_at_most_256_jobs_with_unique_artifact_names() {
     assert_eq!(jobs.len(), 601);
     let d = tempfile::tempdir().unwrap();
     let task = vec!["servebench".to_string(), "sweep".to_string()];
-    let files = write_gha(&jobs, &task, d.path()).unwrap();
+    let indexed: Vec<(usize, &servebench_sweep::plan::Job)> = jobs.iter().enumerate().collect();
+    let files = write_gha(&indexed, &task, d.path()).unwrap();
     assert_eq!(files.len(), 4, "3 matrices and the workflow");
     let mut names = std::collections::HashSet::new();
     let mut indices = Vec::new();

@@ -1241,25 +1241,39 @@ fn check_history(view: &View, index: &Value, st: &Value) -> usize {
     }
     let threshold = num(&st["threshold"]).unwrap();
     let runs: Vec<&Value> = series.iter().map(|s| &s["run"]).collect();
-    let want: Vec<&Value> = view.figures[group]["regressions"][threshold.to_string()]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|r| num(&r["interactivity"]) == Some(at_) && r["source"] == source)
-        .filter(|r| runs.contains(&&r["before_run"]) && runs.contains(&&r["after_run"]))
-        .collect();
-    let got = st["regressions"].as_array().unwrap();
-    assert_eq!(got.len(), want.len(), "{}: {got:?} vs {want:?}", st["step"]);
-    for (g, w) in got.iter().zip(&want) {
-        assert!(
-            g["series"] == w["key"]
-                && num(&g["before"]) == num(&w["before"])
-                && num(&g["after"]) == num(&w["after"])
-                && g["after_run"] == w["after_run"],
-            "{g} vs {w}"
+    // The regressions, and every movement, of the figures at this target and threshold whose
+    // runs are both shown; each with what changed, as the library said.
+    let mut counts = [0; 2];
+    for (n, list) in ["regressions", "movements"].into_iter().enumerate() {
+        let want: Vec<&Value> = view.figures[group][list][threshold.to_string()]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| num(&r["interactivity"]) == Some(at_) && r["source"] == source)
+            .filter(|r| runs.contains(&&r["before_run"]) && runs.contains(&&r["after_run"]))
+            .collect();
+        let got = st[list].as_array().unwrap();
+        assert_eq!(
+            got.len(),
+            want.len(),
+            "{list} {}: {got:?} vs {want:?}",
+            st["step"]
         );
+        for (g, w) in got.iter().zip(&want) {
+            assert!(
+                g["series"] == w["key"]
+                    && num(&g["before"]) == num(&w["before"])
+                    && num(&g["after"]) == num(&w["after"])
+                    && g["after_run"] == w["after_run"]
+                    && g["why"] == w["why"],
+                "{g} vs {w}"
+            );
+        }
+        counts[n] = want.len();
     }
-    want.len()
+    // Every regression is a movement too.
+    assert!(counts[1] >= counts[0], "{counts:?}");
+    counts[0]
 }
 
 fn check_reliability(view: &View, st: &Value) {
@@ -1692,6 +1706,20 @@ fn the_dashboard_in_a_real_browser_shows_what_the_analysis_library_computes() {
         .map(|st| check_history(get(&st["hash"]), &index, st))
         .sum();
     assert!(flagged >= 1, "h200's 20% drop is flagged at some target");
+    // It comes with what changed between nights 2 and 3: the image of every config (the seed
+    // bumps it each night).
+    let why: Vec<&str> = hist
+        .iter()
+        .flat_map(|st| st["regressions"].as_array().unwrap())
+        .filter(|r| r["series"].as_str().unwrap().starts_with("h200"))
+        .map(|r| r["why"].as_str().unwrap())
+        .collect();
+    assert!(
+        !why.is_empty()
+            && why.iter().all(|w| w.starts_with("image ")
+                && w.contains("vllm/vllm-openai:v0.12.0 → vllm/vllm-openai:v0.13.0")),
+        "{why:?}"
+    );
     // The other metrics, a date range that leaves out the first night, and a log scale.
     let last = hist.last().unwrap();
     assert_eq!(

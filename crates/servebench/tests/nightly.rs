@@ -10,23 +10,7 @@ use std::process::{Command, Output};
 
 /// One Llama-3.3-70B recipe on the simulated engine at 1k/128, TP8, concurrencies 4 and 8.
 fn recipe(key: &str, runner: &str, image: &str) -> String {
-    format!(
-        "{key}:
-  image: {image}
-  model: meta-llama/Llama-3.3-70B-Instruct
-  model-prefix: llama
-  precision: fp8
-  framework: sim
-  runner: {runner}
-  multinode: false
-  scenarios:
-    fixed-seq-len:
-    - isl: 1024
-      osl: 128
-      search-space:
-      - {{tp: 8, conc-list: [4, 8]}}
-"
-    )
+    night_recipe(key, runner, image, "", "4, 8")
 }
 
 fn sb(dir: &Path, args: &[&str]) -> Output {
@@ -248,8 +232,29 @@ fn a_reusing_sweep_runs_what_changed_and_carries_the_rest_over() {
             assert_eq!(b.3, "sim:0.2");
         }
     }
-    // GitHub Actions tasks do not share the results directory: --reuse is refused there.
+    // Kubernetes pods plan each job whole: --reuse is refused there.
     let o = sb(
+        dir,
+        &[
+            "sweep",
+            "--no-progress",
+            "--executor",
+            "k8s",
+            "--config-files",
+            &f2,
+            "--out",
+            "night2-k8s",
+            "--reuse",
+            "latest",
+            "--store",
+            "sqlite:s.db",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr)
+        .contains("--reuse runs on the local, virtual-time, slurm, gha and collected executors"));
+    // GitHub Actions: only the changed jobs are in the matrix, each by its index in the plan.
+    ok(&sb(
         dir,
         &[
             "sweep",
@@ -261,14 +266,26 @@ fn a_reusing_sweep_runs_what_changed_and_carries_the_rest_over() {
             "--out",
             "night2-gha",
             "--reuse",
-            "latest",
+            "night1",
             "--store",
             "sqlite:s.db",
         ],
-    );
-    assert_eq!(o.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&o.stderr)
-        .contains("--reuse runs on the local, virtual-time and slurm executors"));
+    ));
+    let m: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("night2-gha/gha/matrix-000.json")).unwrap())
+            .unwrap();
+    let entries: Vec<(u64, &str)> = m["include"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["job-index"].as_u64().unwrap(),
+                e["runner"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(entries, [(0, "h200"), (1, "h200")]);
     // Night 2 against itself: nothing left to run.
     let (_, err) = ok(&sb(
         dir,
@@ -288,12 +305,26 @@ fn a_reusing_sweep_runs_what_changed_and_carries_the_rest_over() {
 /// Two configs at 1k/128, concurrencies 1 to 64, on the simulated engine; h200 at `image` with
 /// `efficiency` (its engine `efficiency` times as efficient: how a night's image bump shows).
 fn fleet(image: &str, efficiency: &str) -> String {
-    let wide = |r: String| r.replace("conc-list: [4, 8]", "conc-list: [1, 4, 16, 64]");
-    let h200 = wide(recipe("llama-fp8-h200-sim", "h200", image)).replace(
-        "  multinode: false\n",
-        &format!("  multinode: false\n  engine-args: [--efficiency-scale, \"{efficiency}\"]\n"),
-    );
-    h200 + &wide(recipe("llama-fp8-b200-sim", "b200", "sim:0.1"))
+    let scale = format!("--efficiency-scale, \"{efficiency}\"");
+    night_recipe("llama-fp8-h200-sim", "h200", image, &scale, "1, 4, 16, 64")
+        + &night_recipe("llama-fp8-b200-sim", "b200", "sim:0.1", "", "1, 4, 16, 64")
+}
+
+/// `plan --config-files recipes.yaml --changed-since latest --store sqlite:s.db` with
+/// `extra`: its JSON rows.
+fn plan_since(dir: &Path, extra: &[&str]) -> Vec<Value> {
+    let mut args = vec![
+        "plan",
+        "--config-files",
+        "recipes.yaml",
+        "--changed-since",
+        "latest",
+        "--store",
+        "sqlite:s.db",
+    ];
+    args.extend_from_slice(extra);
+    let (rows, _) = ok(&sb(dir, &args));
+    serde_json::from_str(&rows).unwrap()
 }
 
 /// perf-changelog.yaml as of night `n`: one entry a night, appended.
@@ -421,21 +452,7 @@ fn three_nights_measure_what_changed_and_explain_every_movement() {
     // Before night 2: the plan lists only h200's points, with only the entry added since.
     std::fs::write(dir.join("recipes.yaml"), fleet("sim:0.2", "1.2")).unwrap();
     std::fs::write(dir.join("perf-changelog.yaml"), changelog(2)).unwrap();
-    let (rows, _) = ok(&sb(
-        dir,
-        &[
-            "plan",
-            "--config-files",
-            "recipes.yaml",
-            "--changed-since",
-            "latest",
-            "--store",
-            "sqlite:s.db",
-            "--changelog",
-            "perf-changelog.yaml",
-        ],
-    ));
-    let rows: Vec<Value> = serde_json::from_str(&rows).unwrap();
+    let rows = plan_since(dir, &["--changelog", "perf-changelog.yaml"]);
     assert_eq!(rows.len(), 4);
     for r in &rows {
         let entries = r["servebench-change"]["changelog"].as_array().unwrap();
@@ -496,6 +513,24 @@ fn three_nights_measure_what_changed_and_explain_every_movement() {
         out.contains("| llama-3.3-70b 1024/128 | h200 | night2 |"),
         "{out}"
     );
+    // What night 2 measured, apart from what it carried over: h200 only.
+    let series = |args: &[&str]| -> Vec<String> {
+        let (_, rows) = report_rows(dir, args);
+        let mut v: Vec<String> = rows
+            .iter()
+            .map(|r| {
+                format!(
+                    "{} {}",
+                    r["series"].as_str().unwrap(),
+                    r["run"].as_str().unwrap()
+                )
+            })
+            .collect();
+        v.dedup();
+        v
+    };
+    assert_eq!(series(&["at"]), ["b200 night2", "h200 night2"]);
+    assert_eq!(series(&["at", "--new-only"]), ["h200 night2"]);
 
     // Night 3: a slower engine. Exit 1; the summary names the regression and its cause.
     let (code, out, err) = nightly(dir, 3, "sim:0.3", "0.8");
@@ -563,14 +598,9 @@ fn a_slurm_nightly_submits_only_what_changed() {
     let dir = d.path();
     let night = |n: u32, b200_image: &str| {
         // Simulated servers 100× faster than the modelled GPUs: a quick night.
-        let fast = |r: String| {
-            r.replace(
-                "  multinode: false\n",
-                "  multinode: false\n  engine-args: [--time-scale, \"100\"]\n",
-            )
-        };
-        let recipes = fast(recipe("llama-fp8-h200-sim", "h200", "sim:0.1"))
-            + &fast(recipe("llama-fp8-b200-sim", "b200", b200_image));
+        let fast = "--time-scale, \"100\"";
+        let recipes = night_recipe("llama-fp8-h200-sim", "h200", "sim:0.1", fast, "4, 8")
+            + &night_recipe("llama-fp8-b200-sim", "b200", b200_image, fast, "4, 8");
         std::fs::write(dir.join("recipes.yaml"), recipes).unwrap();
         let run = format!("night{n}");
         let o = Command::new(BIN)
@@ -649,13 +679,15 @@ fn a_budget_defers_what_does_not_fit_and_the_next_night_runs_it_first() {
     )
     .unwrap();
     let recipes = |b200_image: &str| {
-        fleet("sim:0.1", "1").replace(
-            &recipe("llama-fp8-b200-sim", "b200", "sim:0.1")
-                .replace("conc-list: [4, 8]", "conc-list: [1, 4, 16, 64]"),
-            &recipe("llama-fp8-b200-sim", "b200", b200_image)
-                .replace("conc-list: [4, 8]", "conc-list: [1, 4, 16, 64]")
-                .replace("model-prefix: llama\n", "model-prefix: llamab\n"),
-        )
+        let b200 = night_recipe("llama-fp8-b200-sim", "b200", b200_image, "", "1, 4, 16, 64")
+            .replace("model-prefix: llama\n", "model-prefix: llamab\n");
+        night_recipe(
+            "llama-fp8-h200-sim",
+            "h200",
+            "sim:0.1",
+            "--efficiency-scale, \"1\"",
+            "1, 4, 16, 64",
+        ) + &b200
     };
     std::fs::write(dir.join("recipes.yaml"), recipes("sim:0.1")).unwrap();
     let night = |run: &str, extra: &[&str]| {
@@ -732,21 +764,7 @@ fn a_budget_defers_what_does_not_fit_and_the_next_night_runs_it_first() {
     // Night 2: b200's image bumped (its jobs changed, and the policy favours them), yet the
     // points night 1 deferred come first.
     std::fs::write(dir.join("recipes.yaml"), recipes("sim:0.2")).unwrap();
-    let (rows, _) = ok(&sb(
-        dir,
-        &[
-            "plan",
-            "--config-files",
-            "recipes.yaml",
-            "--changed-since",
-            "latest",
-            "--store",
-            "sqlite:s.db",
-            "--priority",
-            "ci-priority.yaml",
-        ],
-    ));
-    let rows: Vec<Value> = serde_json::from_str(&rows).unwrap();
+    let rows = plan_since(dir, &["--priority", "ci-priority.yaml"]);
     let order: Vec<(&str, u64, &str)> = rows
         .iter()
         .map(|r| {
@@ -793,4 +811,59 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
         }
     }
     out
+}
+
+/// `--efficiency-scale`: the simulated engine that much more efficient. At concurrency 1 a
+/// decode step reads the weights and the cache at the engine's memory efficiency, plus fixed
+/// costs that do not scale: interactivity rises, by less than the factor. Past the hardware's
+/// peak, an error says which efficiency would be.
+#[test]
+fn an_efficiency_scale_speeds_the_simulated_engine_within_its_hardware() {
+    let d = tempfile::tempdir().unwrap();
+    let simulate = |scale: &str| {
+        sb(
+            d.path(),
+            &[
+                "simulate",
+                "--gpu",
+                "h200",
+                "--model",
+                "llama-3.3-70b",
+                "--precision",
+                "fp8",
+                "--tp",
+                "8",
+                "--concurrency",
+                "1",
+                "--isl",
+                "1024",
+                "--osl",
+                "128",
+                "--json",
+                "--efficiency-scale",
+                scale,
+            ],
+        )
+    };
+    let intvty = |scale: &str| -> f64 {
+        let (out, _) = ok(&simulate(scale));
+        let v: Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
+        v["median_intvty"].as_f64().unwrap()
+    };
+    // A decode step is fixed costs plus work done at the scaled efficiencies: its time is
+    // A + B / scale exactly, so the three scales' TPOTs lie on one line in 1 / scale.
+    let tpot = |scale: &str| 1000.0 / intvty(scale);
+    let (t1, t12, t05) = (tpot("1"), tpot("1.2"), tpot("0.5"));
+    let b = (t1 - t12) / (1.0 - 1.0 / 1.2);
+    assert!(b > 0.0 && t12 < t1 && t1 / t12 <= 1.2 + 1e-9, "{t1} {t12}");
+    let predicted = t1 + b * (1.0 / 0.5 - 1.0);
+    assert!((t05 - predicted).abs() < 1e-3 * t05, "{t05} vs {predicted}");
+    let o = simulate("2");
+    assert_eq!(o.status.code(), Some(2));
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        e.contains("efficiency scale 2: expected a factor above 0 that keeps the engine's compute")
+            && e.contains("efficiency at most 1"),
+        "{e}"
+    );
 }

@@ -210,6 +210,7 @@ pub fn run(a: QuickstartArgs) -> anyhow::Result<ExitCode> {
             precision: None,
             sources: vec![Source::Own],
             runs: RunPick::Key(run.key.clone()),
+            new_only: false,
         };
         let curves = curves::load(&mut store, &q)?;
         if curves.is_empty() {

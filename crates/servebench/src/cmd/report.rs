@@ -72,6 +72,10 @@ pub struct ReportArgs {
     /// movement (with what changed between the two runs); a fraction.
     #[arg(long, default_value_t = 0.05)]
     threshold: f64,
+    /// Only the points measured in their own run, none carried over unchanged from an earlier
+    /// one (`sweep --reuse`): what a night measured.
+    #[arg(long)]
+    new_only: bool,
     /// regressions: exit with status 1 when there are any.
     #[arg(long)]
     fail_on_regression: bool,
@@ -118,6 +122,7 @@ pub fn run(a: ReportArgs) -> anyhow::Result<ExitCode> {
         ("y".into(), a.y.clone()),
         ("threshold".into(), a.threshold.to_string()),
         ("group".into(), a.group.clone()),
+        ("new_only".into(), a.new_only.to_string()),
     ];
     for (k, v) in [("precision", &a.precision), ("a", &a.a), ("b", &a.b)] {
         if let Some(v) = v {

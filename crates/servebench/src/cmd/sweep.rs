@@ -776,8 +776,15 @@ pub fn run(a: SweepArgs) -> anyhow::Result<ExitCode> {
             };
             let task = task_command(&a, &a.task_exe, false, &out_in_task)?;
             let (files, skipped) = if gha {
+                // In run order, each with its index in the plan; a job with nothing to
+                // measure (all its points reused) is in no matrix.
+                let todo: Vec<(usize, &servebench_sweep::plan::Job)> = order
+                    .iter()
+                    .map(|&i| (i, &jobs[i]))
+                    .filter(|(_, j)| !j.conc.is_empty())
+                    .collect();
                 (
-                    export::write_gha(&jobs, &task, &a.out.join("gha"))?,
+                    export::write_gha(&todo, &task, &a.out.join("gha"))?,
                     Vec::new(),
                 )
             } else {

@@ -246,6 +246,35 @@ llama-fp8-h200-sim:
     )
 }
 
+/// Continuous runs' recipe (nightly.rs, gha.rs): Llama-3.3-70B FP8 as `key` on the simulated
+/// `runner` at `image`, with its own `engine_args`, at 1k/128 on TP8 over `concs`.
+pub fn night_recipe(
+    key: &str,
+    runner: &str,
+    image: &str,
+    engine_args: &str,
+    concs: &str,
+) -> String {
+    format!(
+        "{key}:
+  image: {image}
+  model: meta-llama/Llama-3.3-70B-Instruct
+  model-prefix: llama
+  precision: fp8
+  framework: sim
+  runner: {runner}
+  multinode: false
+  engine-args: [{engine_args}]
+  scenarios:
+    fixed-seq-len:
+    - isl: 1024
+      osl: 128
+      search-space:
+      - {{tp: 8, conc-list: [{concs}]}}
+"
+    )
+}
+
 /// The tests' scripted GSM8K, MATH-500 and GPQA sets (`tests/fixtures/evals`).
 pub fn eval_fixtures() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/evals")
