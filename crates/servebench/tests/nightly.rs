@@ -350,34 +350,47 @@ fn changelog(n: usize) -> String {
         .collect()
 }
 
+/// `servebench nightly` of recipes.yaml into nights/RUN with store s.db, on `executor`, with
+/// `extra` flags and environment `env`.
+fn run_night(
+    dir: &Path,
+    executor: &str,
+    run: &str,
+    extra: &[&str],
+    env: &[(&str, &str)],
+) -> Output {
+    let mut c = Command::new(BIN);
+    c.current_dir(dir).args([
+        "nightly",
+        "--executor",
+        executor,
+        "--no-progress",
+        "--config-files",
+        "recipes.yaml",
+        "--store",
+        "sqlite:s.db",
+        "--out",
+        "nights",
+        "--run",
+        run,
+    ]);
+    c.args(extra).envs(env.iter().copied());
+    c.output().unwrap()
+}
+
 /// `servebench nightly` night `n` in virtual time: (exit code, stdout, stderr).
 fn nightly(dir: &Path, n: usize, image: &str, efficiency: &str) -> (Option<i32>, String, String) {
     std::fs::write(dir.join("recipes.yaml"), fleet(image, efficiency)).unwrap();
     std::fs::write(dir.join("perf-changelog.yaml"), changelog(n)).unwrap();
-    let run = format!("night{n}");
-    let o = sb(
-        dir,
-        &[
-            "nightly",
-            "--executor",
-            "virtual-time",
-            "--no-progress",
-            "--config-files",
-            "recipes.yaml",
-            "--changelog",
-            "perf-changelog.yaml",
-            "--store",
-            "sqlite:s.db",
-            "--out",
-            "nights",
-            "--run",
-            &run,
-            "--at",
-            "50,60",
-            "--summary",
-            "summary.md",
-        ],
-    );
+    let extra = [
+        "--changelog",
+        "perf-changelog.yaml",
+        "--at",
+        "50,60",
+        "--summary",
+        "summary.md",
+    ];
+    let o = run_night(dir, "virtual-time", &format!("night{n}"), &extra, &[]);
     (
         o.status.code(),
         String::from_utf8_lossy(&o.stdout).into_owned(),
@@ -603,27 +616,8 @@ fn a_slurm_nightly_submits_only_what_changed() {
             + &night_recipe("llama-fp8-b200-sim", "b200", b200_image, fast, "4, 8");
         std::fs::write(dir.join("recipes.yaml"), recipes).unwrap();
         let run = format!("night{n}");
-        let o = Command::new(BIN)
-            .current_dir(dir)
-            .env("SLURM_CONF", &conf)
-            .args([
-                "nightly",
-                "--executor",
-                "slurm",
-                "--poll-interval",
-                "0.2",
-                "--no-progress",
-                "--config-files",
-                "recipes.yaml",
-                "--store",
-                "sqlite:s.db",
-                "--out",
-                "nights",
-                "--run",
-                &run,
-            ])
-            .output()
-            .unwrap();
+        let env = [("SLURM_CONF", conf.as_str())];
+        let o = run_night(dir, "slurm", &run, &["--poll-interval", "0.2"], &env);
         let (out, err) = ok(&o);
         let arrays: Vec<String> = std::fs::read_dir(dir.join("nights").join(&run).join("slurm"))
             .unwrap()
@@ -691,24 +685,9 @@ fn a_budget_defers_what_does_not_fit_and_the_next_night_runs_it_first() {
     };
     std::fs::write(dir.join("recipes.yaml"), recipes("sim:0.1")).unwrap();
     let night = |run: &str, extra: &[&str]| {
-        let mut args = vec![
-            "nightly",
-            "--executor",
-            "virtual-time",
-            "--no-progress",
-            "--config-files",
-            "recipes.yaml",
-            "--store",
-            "sqlite:s.db",
-            "--out",
-            "nights",
-            "--run",
-            run,
-            "--priority",
-            "ci-priority.yaml",
-        ];
+        let mut args = vec!["--priority", "ci-priority.yaml"];
         args.extend_from_slice(extra);
-        ok(&sb(dir, &args))
+        ok(&run_night(dir, "virtual-time", run, &args, &[]))
     };
     let (out, err) = night("night1", &["--budget-gpu-hours", "0.13"]);
     assert!(
@@ -821,29 +800,20 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
 fn an_efficiency_scale_speeds_the_simulated_engine_within_its_hardware() {
     let d = tempfile::tempdir().unwrap();
     let simulate = |scale: &str| {
-        sb(
-            d.path(),
-            &[
-                "simulate",
-                "--gpu",
-                "h200",
-                "--model",
-                "llama-3.3-70b",
-                "--precision",
-                "fp8",
-                "--tp",
-                "8",
-                "--concurrency",
-                "1",
-                "--isl",
-                "1024",
-                "--osl",
-                "128",
-                "--json",
-                "--efficiency-scale",
-                scale,
-            ],
-        )
+        let mut args = vec!["simulate"];
+        args.extend(LLAMA_FP8_H200);
+        args.extend([
+            "--tp",
+            "8",
+            "--concurrency",
+            "1",
+            "--isl",
+            "1024",
+            "--osl",
+            "128",
+        ]);
+        args.extend(["--json", "--efficiency-scale", scale]);
+        sb(d.path(), &args)
     };
     let intvty = |scale: &str| -> f64 {
         let (out, _) = ok(&simulate(scale));
