@@ -37,7 +37,7 @@
 // - inference: {"group": "hwkey"|..., "x": "intvty"|"e2el"|"ttft",
 //     "y": "tput"|"input"|"output"|"cost"|"tpmw"|"energy"|"measured",
 //     "tier", "price": number|null, "source": "own"|"reference"|"both", "run": "latest"|"all"|KEY,
-//     "prec": [..], "hw": [..], "engine": [..], "frontier_only": bool, "points_drawn": n,
+//     "prec": [..], "hw": [..], "engine": [..], "frontier_only": bool, "new_only": bool, "points_drawn": n,
 //     "frontier": [{"series", "source", "run", "point": "<id>", "config": "<config key>", "x", "y",
 //                   "simulated": "<the basis of its expected error>" | "" (measured)}]}
 //     frontier rows are each shown series' frontier points, best x first (the API's figures).
@@ -225,7 +225,7 @@ async function inference(step) {
     const b = document.querySelector('[data-testid="pinned"]');
     return b && !b.hidden ? b.querySelector('[data-testid="pinned-link"]')?.getAttribute("href") ?? null : null;
   });
-  return { s, fields: { group: st.group, x: st.x, y: st.y, tier: st.tier, price: st.price, source: st.source, run: st.run, prec: st.prec, hw: st.hw, engine: st.engine, frontier_only: st.frontier_only, points_drawn: drawn, frontier, capped, evals,
+  return { s, fields: { group: st.group, x: st.x, y: st.y, tier: st.tier, price: st.price, source: st.source, run: st.run, prec: st.prec, hw: st.hw, engine: st.engine, frontier_only: st.frontier_only, new_only: st.new_only, points_drawn: drawn, frontier, capped, evals,
     xs: st.xs, ys: st.ys, labels: st.labels, hidden: st.hidden, q: st.q, zoom: st.zoom, pin: st.pin, axes, legend, pinned } };
 }
 
@@ -239,6 +239,12 @@ await guarded("inference", async () => {
     return record("inference", expectHash(s, expect), fields);
   };
   await rec("default", { x: "intvty", y: "tput" });
+  // What each run measured itself, then every point again.
+  await rec("new points only", { new: "1" }, () => page.click('[data-testid="new-only"]'));
+  await rec("all points", {}, async () => {
+    await page.click('[data-testid="new-only"]');
+    await page.waitForFunction(() => !location.hash.includes("new=1") && document.body.dataset.state?.includes('"new_only":false'));
+  });
   const hws = await page.$$eval('[data-testid="hw"] input', (els) => els.map((e) => e.value));
   if (hws.length >= 2) {
     const left = hws.slice(1).join(",");

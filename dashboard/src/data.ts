@@ -224,9 +224,10 @@ function groupOf(v: string | undefined): Group {
   return GROUPS.find(([g]) => g === v)?.[0] ?? "hwkey";
 }
 
-/** The figures document of a view (`views/<slug>.json` → `figures/<slug>/<group>.json`). */
-function figuresPath(summary: ViewSummary, group: Group): string {
-  return summary.path.replace(/^views\//, "figures/").replace(/\.json$/, `/${group}.json`);
+/** The figures document of a view (`views/<slug>.json` → `figures/<slug>/<group>.json`; of
+ * the points each run measured itself: `<group>.new.json`). */
+function figuresPath(summary: ViewSummary, group: Group, newOnly = false): string {
+  return summary.path.replace(/^views\//, "figures/").replace(/\.json$/, `/${group}${newOnly ? ".new" : ""}.json`);
 }
 
 /** The series of the runs asked for: `latest` (each config's latest run pooled), `all` (one

@@ -164,7 +164,7 @@ async function route(): Promise<void> {
       const group = groupFor(r.view, r.params);
       const [view, figures] = await Promise.all([
         viewFile(dated(summary.path)),
-        group === null ? Promise.resolve(null) : api<Figures>(dated(figuresPath(summary, group))),
+        group === null ? Promise.resolve(null) : api<Figures>(dated(figuresPath(summary, group, r.view === "inference" && r.params.get("new") === "1"))),
       ]);
       if (my !== seq) return;
       head.replaceChildren(nav(index, r, summary));

@@ -146,6 +146,8 @@ interface Figures {
   thresholds: number[];
   series: SeriesFigures[];
   /** Keyed by a threshold as String(threshold). */
+  /** Of the points each run measured itself (none carried over). */
+  new_only: boolean;
   regressions: Record<string, RegressionFigure[]>;
   /** Per threshold: every run that moved a group's frontier against the run before, either way. */
   movements: Record<string, RegressionFigure[]>;

@@ -153,6 +153,8 @@ function renderInference(ctx: Ctx): Rendered {
   const hw = list(P.get("hw"))?.filter((v) => allHw.includes(v)) ?? allHw;
   const engine = list(P.get("engine"))?.filter((v) => allEngine.includes(v)) ?? allEngine;
   const frontierOnly = P.get("frontier") === "1";
+  // Only the points each run measured itself: the figures of them (`<group>.new.json`).
+  const newOnly = P.get("new") === "1";
   const xScale = P.get("xs") === "log" ? "log" : "lin";
   const yScale = P.get("ys") === "log" ? "log" : "lin";
   const labels = ["none", "par", "conc", "both"].includes(P.get("labels") ?? "") ? (P.get("labels") as string) : "par";
@@ -163,7 +165,7 @@ function renderInference(ctx: Ctx): Rendered {
   const params: Params = [
     ["group", group], ["prec", prec.join(",")], ["x", x], ["y", y], ["tier", tier], ["price", price],
     ["source", source], ["run", run], ["hw", hw.join(",")], ["engine", engine.join(",")],
-    ["frontier", frontierOnly ? "1" : "0"], ["xs", xScale], ["ys", yScale], ["labels", labels],
+    ["frontier", frontierOnly ? "1" : "0"], ["new", newOnly ? "1" : null], ["xs", xScale], ["ys", yScale], ["labels", labels],
     ["hide", hidden.size ? [...hidden].sort().join("\n") : null], ["q", query || null],
     ["zoom", zoom ? zoom.join(",") : null], ["pin", pinId || null],
   ];
@@ -342,6 +344,7 @@ function renderInference(ctx: Ctx): Rendered {
     labelled("accelerators", checks("hw", allHw, hw, (v) => set("hw", v.join(",")))),
     labelled("engines", checks("engine", allEngine, engine, (v) => set("engine", v.join(",")))),
     labelled("frontier only", h("input", { type: "checkbox", "data-testid": "frontier", checked: frontierOnly, onchange: (e: Event) => set("frontier", (e.target as HTMLInputElement).checked ? "1" : "0") })),
+    labelled("new points only", h("input", { type: "checkbox", "data-testid": "new-only", title: "Leave out the points a run carried over unchanged from an earlier run (sweep --reuse): what each run measured itself", checked: newOnly, onchange: (e: Event) => set("new", (e.target as HTMLInputElement).checked ? "1" : null) })),
   );
   const legendEl = legendBox(legend, query, hidden, (hide, q) => setMany([["hide", hide.size ? [...hide].sort().join("\n") : null], ["q", q || null]]));
   const sources = sorted(shownSeries.flatMap((s) => hardwareOf(ctx.index, s.hardware)?.sources?.map((x) => `${x.id} (${x.date})`) ?? []));
@@ -387,7 +390,7 @@ function renderInference(ctx: Ctx): Rendered {
   return {
     el, params,
     state: {
-      group, x, y, tier, price, source, run, prec, hw, engine, frontier_only: frontierOnly, points_drawn: drawnCount, frontiers: frontierState,
+      group, x, y, tier, price, source, run, prec, hw, engine, frontier_only: frontierOnly, new_only: figures.new_only, points_drawn: drawnCount, frontiers: frontierState,
       xs: xScale, ys: yScale, labels, hidden: [...hidden].sort(), q: query, zoom, pin: pinnedDatum ? pinId : null,
       legend: legend.map((l) => ({ id: l.id, label: l.label, hidden: l.hidden, points: l.points })),
     },

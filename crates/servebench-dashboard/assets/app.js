@@ -441,9 +441,10 @@ const GROUPS = [
 function groupOf(v) {
     return GROUPS.find(([g]) => g === v)?.[0] ?? "hwkey";
 }
-/** The figures document of a view (`views/<slug>.json` → `figures/<slug>/<group>.json`). */
-function figuresPath(summary, group) {
-    return summary.path.replace(/^views\//, "figures/").replace(/\.json$/, `/${group}.json`);
+/** The figures document of a view (`views/<slug>.json` → `figures/<slug>/<group>.json`; of
+ * the points each run measured itself: `<group>.new.json`). */
+function figuresPath(summary, group, newOnly = false) {
+    return summary.path.replace(/^views\//, "figures/").replace(/\.json$/, `/${group}${newOnly ? ".new" : ""}.json`);
 }
 /** The series of the runs asked for: `latest` (each config's latest run pooled), `all` (one
  * per run), or one run's. */
@@ -1036,6 +1037,8 @@ function renderInference(ctx) {
     const hw = list(P.get("hw"))?.filter((v) => allHw.includes(v)) ?? allHw;
     const engine = list(P.get("engine"))?.filter((v) => allEngine.includes(v)) ?? allEngine;
     const frontierOnly = P.get("frontier") === "1";
+    // Only the points each run measured itself: the figures of them (`<group>.new.json`).
+    const newOnly = P.get("new") === "1";
     const xScale = P.get("xs") === "log" ? "log" : "lin";
     const yScale = P.get("ys") === "log" ? "log" : "lin";
     const labels = ["none", "par", "conc", "both"].includes(P.get("labels") ?? "") ? P.get("labels") : "par";
@@ -1046,7 +1049,7 @@ function renderInference(ctx) {
     const params = [
         ["group", group], ["prec", prec.join(",")], ["x", x], ["y", y], ["tier", tier], ["price", price],
         ["source", source], ["run", run], ["hw", hw.join(",")], ["engine", engine.join(",")],
-        ["frontier", frontierOnly ? "1" : "0"], ["xs", xScale], ["ys", yScale], ["labels", labels],
+        ["frontier", frontierOnly ? "1" : "0"], ["new", newOnly ? "1" : null], ["xs", xScale], ["ys", yScale], ["labels", labels],
         ["hide", hidden.size ? [...hidden].sort().join("\n") : null], ["q", query || null],
         ["zoom", zoom ? zoom.join(",") : null], ["pin", pinId || null],
     ];
@@ -1212,7 +1215,7 @@ function renderInference(ctx) {
     ySelect.value = y;
     ySelect.addEventListener("change", () => set("y", ySelect.value));
     const scaleSel = (k, v) => select(k, v, [["lin", "linear"], ["log", "log"]], (nv) => set(k, nv));
-    const controls = h("div", { class: "controls" }, labelled("frontiers per", select("group", group, GROUPS, (v) => set("group", v))), labelled("x", select("x", x, xs.map((m) => [m.key, m.label]), (v) => set("x", v))), labelled("x scale", scaleSel("xs", xScale)), labelled("y", ySelect), labelled("y scale", scaleSel("ys", yScale)), labelled("cost tier", select("tier", tier, [["hyperscaler", "owned, hyperscaler"], ["neocloud", "owned, neocloud"], ["rental", "3-year rental"], ["custom", "my price"]], (v) => set("tier", v))), labelled("$/GPU-hour", numberInput("price", price, (v) => setMany([["price", v], ["tier", v === null ? tier : "custom"]]), { min: "0", placeholder: "custom" })), labelled("source", select("source", source, [["own", "own runs"], ["reference", "published (reference)"], ["both", "both, side by side"]], (v) => set("source", v))), labelled("runs", select("run", run, [["latest", "latest of each config"], ["all", "all"], ...runs.map((r) => [r.key, `${r.key} (${date10(r.started_at)})`])], (v) => set("run", v))), labelled("labels", select("labels", labels, [["par", "parallelism"], ["conc", "concurrency"], ["both", "both"], ["none", "hide labels"]], (v) => set("labels", v))), labelled("precision", checks("prec", allPrec, prec, (v) => set("prec", v.join(",")))), labelled("accelerators", checks("hw", allHw, hw, (v) => set("hw", v.join(",")))), labelled("engines", checks("engine", allEngine, engine, (v) => set("engine", v.join(",")))), labelled("frontier only", h("input", { type: "checkbox", "data-testid": "frontier", checked: frontierOnly, onchange: (e) => set("frontier", e.target.checked ? "1" : "0") })));
+    const controls = h("div", { class: "controls" }, labelled("frontiers per", select("group", group, GROUPS, (v) => set("group", v))), labelled("x", select("x", x, xs.map((m) => [m.key, m.label]), (v) => set("x", v))), labelled("x scale", scaleSel("xs", xScale)), labelled("y", ySelect), labelled("y scale", scaleSel("ys", yScale)), labelled("cost tier", select("tier", tier, [["hyperscaler", "owned, hyperscaler"], ["neocloud", "owned, neocloud"], ["rental", "3-year rental"], ["custom", "my price"]], (v) => set("tier", v))), labelled("$/GPU-hour", numberInput("price", price, (v) => setMany([["price", v], ["tier", v === null ? tier : "custom"]]), { min: "0", placeholder: "custom" })), labelled("source", select("source", source, [["own", "own runs"], ["reference", "published (reference)"], ["both", "both, side by side"]], (v) => set("source", v))), labelled("runs", select("run", run, [["latest", "latest of each config"], ["all", "all"], ...runs.map((r) => [r.key, `${r.key} (${date10(r.started_at)})`])], (v) => set("run", v))), labelled("labels", select("labels", labels, [["par", "parallelism"], ["conc", "concurrency"], ["both", "both"], ["none", "hide labels"]], (v) => set("labels", v))), labelled("precision", checks("prec", allPrec, prec, (v) => set("prec", v.join(",")))), labelled("accelerators", checks("hw", allHw, hw, (v) => set("hw", v.join(",")))), labelled("engines", checks("engine", allEngine, engine, (v) => set("engine", v.join(",")))), labelled("frontier only", h("input", { type: "checkbox", "data-testid": "frontier", checked: frontierOnly, onchange: (e) => set("frontier", e.target.checked ? "1" : "0") })), labelled("new points only", h("input", { type: "checkbox", "data-testid": "new-only", title: "Leave out the points a run carried over unchanged from an earlier run (sweep --reuse): what each run measured itself", checked: newOnly, onchange: (e) => set("new", e.target.checked ? "1" : null) })));
     const legendEl = legendBox(legend, query, hidden, (hide, q) => setMany([["hide", hide.size ? [...hide].sort().join("\n") : null], ["q", q || null]]));
     const sources = sorted(shownSeries.flatMap((s) => hardwareOf(ctx.index, s.hardware)?.sources?.map((x) => `${x.id} (${x.date})`) ?? []));
     const economic = ym.unit !== "tok/s/GPU" && !ym.key.startsWith("measured");
@@ -1245,7 +1248,7 @@ function renderInference(ctx) {
     return {
         el, params,
         state: {
-            group, x, y, tier, price, source, run, prec, hw, engine, frontier_only: frontierOnly, points_drawn: drawnCount, frontiers: frontierState,
+            group, x, y, tier, price, source, run, prec, hw, engine, frontier_only: frontierOnly, new_only: figures.new_only, points_drawn: drawnCount, frontiers: frontierState,
             xs: xScale, ys: yScale, labels, hidden: [...hidden].sort(), q: query, zoom, pin: pinnedDatum ? pinId : null,
             legend: legend.map((l) => ({ id: l.id, label: l.label, hidden: l.hidden, points: l.points })),
         },
@@ -2212,7 +2215,7 @@ async function route() {
             const group = groupFor(r.view, r.params);
             const [view, figures] = await Promise.all([
                 viewFile(dated(summary.path)),
-                group === null ? Promise.resolve(null) : api(dated(figuresPath(summary, group))),
+                group === null ? Promise.resolve(null) : api(dated(figuresPath(summary, group, r.view === "inference" && r.params.get("new") === "1"))),
             ]);
             if (my !== seq)
                 return;

@@ -394,21 +394,27 @@ impl Api {
 
     /// `figures/<slug>/<group>.json`: what the pages draw of a view under a grouping
     /// (frontiers, values at the target grid, regressions), computed by the report library.
+    /// `figures/<slug>/<group>.new.json`: of the points each run measured itself.
     pub fn figures(
         &mut self,
         slug: &str,
         group: &str,
         as_of: Option<&AsOf>,
     ) -> Result<Figures, ApiError> {
-        let group: Grouping = group
+        let (name, new_only) = match group.strip_suffix(".new") {
+            Some(g) => (g, true),
+            None => (group, false),
+        };
+        let grouping: Grouping = name
             .parse()
             .map_err(|e: String| ApiError::NotFound(format!("no figures '{group}': {e}")))?;
         let v = self.summary(slug)?;
-        self.figures_of(&v.model, v.isl, v.osl, group, as_of)
+        self.figures_of(&v.model, v.isl, v.osl, grouping, as_of, new_only)
     }
 
     /// The figures of a view under a grouping; `as_of`: of the runs that had started by then
-    /// (each config's latest run is its latest by that day).
+    /// (each config's latest run is its latest by that day); `new_only`: of the points each run
+    /// measured itself.
     pub fn figures_of(
         &mut self,
         model: &str,
@@ -416,6 +422,7 @@ impl Api {
         osl: u32,
         group: Grouping,
         as_of: Option<&AsOf>,
+        new_only: bool,
     ) -> Result<Figures, ApiError> {
         let q = Query {
             model: model.to_string(),
@@ -431,12 +438,17 @@ impl Api {
             curves.retain(|c| d.includes(&c.run_started_at));
         }
         let changelog = self.store.changelog()?;
+        let reused = match new_only {
+            true => self.store.reused_points()?,
+            false => Default::default(),
+        };
         Ok(figures::figures(
             (model, isl, osl),
             curves,
             group,
             &self.catalog,
             &changelog,
+            &reused,
         ))
     }
 

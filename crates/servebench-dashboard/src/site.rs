@@ -122,13 +122,15 @@ pub fn export(api: &mut Api, out: &Path, details: bool) -> Result<Exported, Expo
         )?;
         n.views += 1;
         for g in Grouping::ALL {
-            let doc = api.figures_of(&v.model, v.isl, v.osl, g, None)?;
-            write(
-                out,
-                &format!("api/v1/figures/{slug}/{g}.json"),
-                &serde_json::to_vec(&doc).unwrap_or_default(),
-                &mut n,
-            )?;
+            for (new_only, suffix) in [(false, ""), (true, ".new")] {
+                let doc = api.figures_of(&v.model, v.isl, v.osl, g, None, new_only)?;
+                write(
+                    out,
+                    &format!("api/v1/figures/{slug}/{g}{suffix}.json"),
+                    &serde_json::to_vec(&doc).unwrap_or_default(),
+                    &mut n,
+                )?;
+            }
         }
         for run in &view.runs {
             let doc = api.builds(&slug, &run.id)?;

@@ -145,13 +145,20 @@ pub fn load(store: &mut Store, q: &Query) -> Result<Vec<Curve>, StoreError> {
         out.extend(pick(curves, &q.runs));
     }
     // After the pick: a run's new points, not an earlier run's measurement of what it reused.
-    if q.new_only {
-        for c in &mut out {
-            c.points.retain(|p| !reused.contains(&p.id));
-        }
-        out.retain(|c| !c.points.is_empty());
+    Ok(without(out, &reused))
+}
+
+/// `curves` without the points `ids` names (those carried over: new points only), and without
+/// the curves left empty.
+pub fn without(mut curves: Vec<Curve>, ids: &std::collections::HashSet<i64>) -> Vec<Curve> {
+    if ids.is_empty() {
+        return curves;
     }
-    Ok(out)
+    for c in &mut curves {
+        c.points.retain(|p| !ids.contains(&p.id));
+    }
+    curves.retain(|c| !c.points.is_empty());
+    curves
 }
 
 /// The curves (in run-date order) a pick keeps: all, one run's, or each config's latest.

@@ -34,6 +34,8 @@ pub struct Figures {
     pub isl: u32,
     pub osl: u32,
     pub group: &'static str,
+    /// Only the points each run measured itself (none carried over from an earlier run).
+    pub new_only: bool,
     /// The x and y metrics, as the pages offer them (names, labels, groups, directions, and
     /// which frontier each y metric's is).
     pub metrics: MetricsInfo,
@@ -210,12 +212,16 @@ pub fn targets(interactivities: impl Iterator<Item = f64>) -> Vec<f64> {
 }
 
 /// The figures of a view's curves (every run, both sources) under `grouping`.
+/// `reused`: the points to leave out, those carried over from an earlier run (new points only:
+/// each run's series holds what it measured itself, and a config whose latest run measured
+/// nothing new is in no latest series); empty: every point.
 pub fn figures(
     (model, isl, osl): (&str, u32, u32),
     all_runs: Vec<Curve>,
     grouping: Grouping,
     catalog: &Catalog,
     changelog: &[ChangelogRecord],
+    reused: &std::collections::HashSet<i64>,
 ) -> Figures {
     let targets = targets(
         all_runs
@@ -223,9 +229,12 @@ pub fn figures(
             .flat_map(|c| &c.points)
             .filter_map(|p| p.metrics.median_intvty),
     );
-    let per_run = curves::series(&all_runs, grouping, true);
+    let per_run = match reused.is_empty() {
+        true => curves::series(&all_runs, grouping, true),
+        false => curves::series(&curves::without(all_runs.clone(), reused), grouping, true),
+    };
     let latest = curves::series(
-        &curves::pick(all_runs, &curves::RunPick::Latest),
+        &curves::without(curves::pick(all_runs, &curves::RunPick::Latest), reused),
         grouping,
         false,
     );
@@ -243,6 +252,7 @@ pub fn figures(
         isl,
         osl,
         group: grouping.as_str(),
+        new_only: !reused.is_empty(),
         metrics: metrics_info(),
         regressions: movement_figures(&per_run, &targets, changelog, true),
         movements: movement_figures(&per_run, &targets, changelog, false),

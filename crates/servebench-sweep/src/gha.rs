@@ -39,14 +39,18 @@ pub fn job_name(job: &Job) -> String {
         .collect()
 }
 
-/// The matrices of `jobs` (each with its index in the plan a runner plans again), at most
-/// [`GHA_MAX_MATRIX`] entries each: `{"include": [row + job-index + artifact-name]}`.
+/// The matrices of `jobs` (each with its index in the plan a runner plans again and the
+/// concurrencies it measures of it), at most [`GHA_MAX_MATRIX`] entries each:
+/// `{"include": [row + job-index + job-conc + artifact-name]}`.
 pub fn matrices(jobs: &[(usize, &Job)]) -> Vec<serde_json::Value> {
     let entries: Vec<serde_json::Value> = jobs
         .iter()
         .map(|&(i, j)| {
             let mut row = j.ix_row();
             row["job-index"] = i.into();
+            // The concurrencies of the job its runner measures (some may be carried over).
+            let conc: Vec<String> = j.conc.iter().map(u32::to_string).collect();
+            row["job-conc"] = conc.join(",").into();
             // Unique even when two jobs share a name (the index is part of it).
             row["artifact-name"] = format!("{ARTIFACT_PREFIX}{}_{i}", job_name(j)).into();
             row
@@ -123,7 +127,12 @@ fn run_jobs(
         let mut steps = vec![checkout()];
         steps.extend(install.iter().cloned());
         let mut cmd = task.to_vec();
-        cmd.extend(["--job-index".into(), expr("matrix.job-index")]);
+        cmd.extend([
+            "--job-index".into(),
+            expr("matrix.job-index"),
+            "--job-conc".into(),
+            expr("matrix.job-conc"),
+        ]);
         steps.push(run_step("Run the job", command(&cmd)));
         steps.push(map([
             ("if", s(expr("always()"))),

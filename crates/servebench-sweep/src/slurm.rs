@@ -46,6 +46,9 @@ pub struct SlurmOptions {
     pub recipes: crate::cluster::LaunchRecipes,
     /// The job indices in the order to submit them (priority); empty: plan order.
     pub order: Vec<usize>,
+    /// Once spent (wall time since submission; GPU-hours of the running tasks, as polled), the
+    /// tasks still pending are cancelled and their points deferred to a later night.
+    pub budget: crate::budget::Budget,
 }
 
 /// Nodes the task of `job` asks for; why it cannot run, where its recipe says so.
@@ -262,15 +265,48 @@ pub fn run(jobs: &[Job], o: &SlurmOptions) -> std::io::Result<SweepSummary> {
     let bar = o
         .progress
         .then(|| crate::local::progress_bar("slurm", pending.len()));
+    // The GPUs of each array's tasks, to count what running ones spend.
+    let gpus: std::collections::HashMap<(&str, usize), u32> = arrays
+        .iter()
+        .flat_map(|(id, idx)| {
+            idx.iter()
+                .enumerate()
+                .map(move |(t, &i)| ((id.as_str(), t), jobs[i].gpus()))
+        })
+        .collect();
+    let (t0, mut last, mut spent) = (
+        std::time::Instant::now(),
+        std::time::Instant::now(),
+        crate::budget::Spent::default(),
+    );
+    let mut cancelled: Option<String> = None;
     loop {
-        let q = run_cmd("squeue", &["-h", "-r", "-j", &ids.join(","), "-o", "%T"])?;
+        let q = run_cmd("squeue", &["-h", "-r", "-j", &ids.join(","), "-o", "%i %T"])?;
         let (mut waiting, mut running) = (0, 0);
-        for s in q.lines() {
-            match s.trim() {
+        let since = last.elapsed().as_secs_f64() / 3600.0;
+        last = std::time::Instant::now();
+        for line in q.lines() {
+            let (task, state) = line.trim().split_once(' ').unwrap_or(("", line.trim()));
+            match state {
                 "PENDING" | "CONFIGURING" => waiting += 1,
                 "" => {}
-                _ => running += 1,
+                _ => {
+                    running += 1;
+                    let key = task
+                        .split_once('_')
+                        .and_then(|(a, t)| Some((a, t.parse().ok()?)));
+                    let n = key.and_then(|k| gpus.get(&k)).copied().unwrap_or(1);
+                    spent.gpu_hours += since * f64::from(n);
+                }
             }
+        }
+        spent.hours = t0.elapsed().as_secs_f64() / 3600.0;
+        if let (None, Some(why), true) = (&cancelled, o.budget.exhausted(&spent), waiting > 0) {
+            // What has not started waits for a later night; what runs finishes.
+            let mut args = vec!["--state=PENDING"];
+            args.extend(ids.iter().copied());
+            run_cmd("scancel", &args)?;
+            cancelled = Some(why);
         }
         if let Some(b) = &bar {
             let done = pending.len() - waiting - running;
@@ -302,6 +338,14 @@ pub fn run(jobs: &[Job], o: &SlurmOptions) -> std::io::Result<SweepSummary> {
                     summary.measured += 1;
                 } else if failed.exists() {
                     summary.failed += 1;
+                } else if let (Some(why), true) = (
+                    &cancelled,
+                    // A pending remainder cancelled as a range has no state of its own here.
+                    state.starts_with("CANCELLED") || state == "UNKNOWN",
+                ) {
+                    // Cancelled before it started, for the budget: a later night's.
+                    crate::budget::defer(&o.out, job, c, why)?;
+                    summary.deferred += 1;
                 } else {
                     // The task never got to record anything: say what Slurm says.
                     let text = std::fs::read_to_string(&log).unwrap_or_default();
@@ -361,6 +405,7 @@ mod tests {
             engines: crate::engine::Engines::Recipe,
             recipes: Default::default(),
             order: Vec::new(),
+            budget: Default::default(),
         };
         let jobs = Path::new("/shared/results/slurm/s.jobs");
         assert_eq!(

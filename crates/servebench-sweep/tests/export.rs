@@ -98,7 +98,9 @@ fn gha_matrices_hold_at_most_256_jobs_with_unique_artifact_names() {
         assert!(j["steps"][1]["run"]
             .as_str()
             .unwrap()
-            .ends_with("servebench sweep --job-index ${{ matrix.job-index }}"));
+            .ends_with(
+                "servebench sweep --job-index ${{ matrix.job-index }} --job-conc ${{ matrix.job-conc }}"
+            ));
     }
 }
 

@@ -89,7 +89,10 @@ fn seed(store: &str, log: &str) {
                     },
                     // B200 TP4 stands for simulated points (borrowed knobs, the held-out error).
                     // A new image every night; H200's recipe changes on the third.
+                    // B200 TP8's third night carried over from the second (a sweep's --reuse;
+                    // each night's image kept for the compare checks).
                     provenance: json!({"image": format!("vllm/vllm-openai:v0.1{night}.0"), "host": "node-1",
+                                       "reused_from": if hw == "b200" && tp == 8 && night == 3 { json!({"run": "nightly-2", "point": 1}) } else { Value::Null },
                                        "recipe_fingerprint": if hw == "h200" && night == 3 { "f1e2d3c4b5a6978800112233" } else if hw == "h200" { "aa00bb11cc22dd33ee44ff55" } else { "b200b200b200b200b200b200" },
                                        "server_log_tail": log,
                                        "simulator": if tp == 4 { json!({"expected_error": {
@@ -497,7 +500,11 @@ fn check_evals(view: &View, index: &Value, st: &Value) -> usize {
 /// series the state shows, each point at its own x and y.
 fn check_inference(view: &View, index: &Value, st: &Value) -> usize {
     let (x, y) = (st["x"].as_str().unwrap(), st["y"].as_str().unwrap());
-    let group = st["group"].as_str().unwrap();
+    // New points only: the figures of the points each run measured itself.
+    let group = &match st["new_only"].as_bool() {
+        Some(true) => format!("{}.new", st["group"].as_str().unwrap()),
+        _ => st["group"].as_str().unwrap().to_string(),
+    };
     let mut want: Vec<(String, String, f64, f64)> = Vec::new();
     let declared = view.figures[group]["metrics"]["y"]
         .as_array()
@@ -1512,9 +1519,13 @@ fn the_dashboard_in_a_real_browser_shows_what_the_analysis_library_computes() {
                 .unwrap();
             let figures = Grouping::ALL
                 .into_iter()
-                .map(|g| {
-                    let f = api.figures_of(&model, isl, osl, g, as_of.as_ref()).unwrap();
-                    (g.to_string(), serde_json::to_value(f).unwrap())
+                .flat_map(|g| [(g, false), (g, true)])
+                .map(|(g, new_only)| {
+                    let f = api
+                        .figures_of(&model, isl, osl, g, as_of.as_ref(), new_only)
+                        .unwrap();
+                    let key = format!("{g}{}", if new_only { ".new" } else { "" });
+                    (key, serde_json::to_value(f).unwrap())
                 })
                 .collect();
             views.insert(
@@ -1581,6 +1592,33 @@ fn the_dashboard_in_a_real_browser_shows_what_the_analysis_library_computes() {
         }
     }
     assert!(eval_rows >= 4, "the seeded evals are shown");
+    // New points only: B200 TP8's third night, carried over, is in no frontier then; it was
+    // B200's frontier before (twice the throughput of TP4).
+    let reused: Vec<String> = rusqlite::Connection::open(d.path().join("s.db"))
+        .unwrap()
+        .prepare("SELECT id FROM points WHERE reused_from IS NOT NULL")
+        .unwrap()
+        .query_map([], |r| r.get::<_, i64>(0))
+        .unwrap()
+        .map(|id| id.unwrap().to_string())
+        .collect();
+    assert_eq!(reused.len(), 5);
+    let on_frontier = |step: &str| -> Vec<String> {
+        let st = inf.iter().find(|s| s["step"] == step).unwrap();
+        st["frontier"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["point"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert!(on_frontier("default").iter().any(|p| reused.contains(p)));
+    let new = on_frontier("new points only");
+    assert!(
+        !new.is_empty() && new.iter().all(|p| !reused.contains(p)),
+        "{new:?}"
+    );
+    assert_eq!(on_frontier("all points"), on_frontier("default"));
     let simulated_rows = inf
         .iter()
         .flat_map(|st| st["frontier"].as_array().unwrap())

@@ -363,7 +363,13 @@ fn night(dir: &Path, w: &Value, run_id: u32) -> (String, Output) {
                 store: "sqlite:/nonexistent/store.db".into(),
                 ..Github::new(runner.path(), run_id)
             };
-            let o = step(runner.path(), task, &on_runner, &[("job-index", &index)]);
+            let conc = e["job-conc"].as_str().unwrap();
+            let o = step(
+                runner.path(),
+                task,
+                &on_runner,
+                &[("job-index", &index), ("job-conc", conc)],
+            );
             assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
             copy_tree(&runner.path().join("results"), &merged);
             ran.push(format!("{} c{}", e["runner"].as_str().unwrap(), e["conc"]));

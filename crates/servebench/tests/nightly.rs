@@ -837,3 +837,137 @@ fn an_efficiency_scale_speeds_the_simulated_engine_within_its_hardware() {
         "{e}"
     );
 }
+
+/// A GPU-hour budget on the real SLURM cluster: the tasks run one at a time (`--exclusive`);
+/// once the running one has spent the budget the pending ones are cancelled and their points
+/// deferred, none lost or failed, and stored with the run as a later night's.
+#[test]
+fn a_slurm_budget_cancels_what_has_not_started_into_deferred_points() {
+    let Some(conf) = common::require_service("SLURM", "SERVEBENCH_TEST_SLURM_CONF") else {
+        return;
+    };
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path();
+    let fast = "--time-scale, \"100\"";
+    std::fs::write(
+        dir.join("recipes.yaml"),
+        night_recipe("llama-fp8-h200-sim", "h200", "sim:0.1", fast, "2, 4, 8"),
+    )
+    .unwrap();
+    let env = [("SLURM_CONF", conf.as_str())];
+    // GPU-hours accrue only while a task runs: spent at the first poll that sees the first
+    // task running (its 8 GPUs × 0.2 s), while the others wait for the node.
+    let extra = [
+        "--poll-interval",
+        "0.2",
+        "--sbatch-arg=--exclusive",
+        "--budget-gpu-hours",
+        "0.000001",
+    ];
+    let o = run_night(dir, "slurm", "night1", &extra, &env);
+    let (out, err) = (
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr),
+    );
+    assert!(o.status.success(), "{out}{err}");
+    let count = |sub: &str| walk_or_empty(&dir.join("nights/night1").join(sub)).len();
+    let (measured, deferred) = (count("points"), count("deferred"));
+    assert!(measured >= 1 && deferred >= 1, "{out}{err}");
+    assert_eq!((measured + deferred, count("failed")), (3, 0), "{out}{err}");
+    assert!(
+        out.contains(&format!("- {deferred} points deferred to the next night")),
+        "{out}"
+    );
+    let c = rusqlite::Connection::open(dir.join("s.db")).unwrap();
+    let kept: i64 = c
+        .query_row(
+            "SELECT COUNT(*) FROM deferred_points
+             WHERE reason LIKE 'the budget of 0.000001 GPU-hours is spent%'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(kept as usize, deferred);
+}
+
+/// [`walk`], or nothing where `dir` is not.
+fn walk_or_empty(dir: &Path) -> Vec<std::path::PathBuf> {
+    if dir.is_dir() {
+        walk(dir)
+    } else {
+        Vec::new()
+    }
+}
+
+/// A multi-node job measures its concurrencies on one deployment: when only some of them are
+/// new, GitHub Actions' matrix entry says which (`job-conc`), and its runner measures those
+/// (`--job-conc`), the rest carried over.
+#[test]
+fn a_partly_changed_multi_node_job_runs_only_its_new_concurrencies_on_github() {
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path();
+    let recipe = |concs: &str| {
+        format!(
+            "llama-fp8-h200-dynamo-vllm:
+  image: none
+  model: meta-llama/Llama-3.3-70B-Instruct
+  model-prefix: llama
+  precision: fp8
+  framework: dynamo-vllm
+  runner: h200
+  multinode: true
+  disagg: true
+  kv-p2p-transfer: nixl
+  scenarios:
+    fixed-seq-len:
+    - isl: 1024
+      osl: 128
+      search-space:
+      - conc-list: [{concs}]
+        prefill: {{num-worker: 1, tp: 4, ep: 1, dp-attn: false}}
+        decode: {{num-worker: 1, tp: 4, ep: 1, dp-attn: false}}
+"
+        )
+    };
+    std::fs::write(dir.join("recipes.yaml"), recipe("8, 16")).unwrap();
+    ok(&run_night(dir, "virtual-time", "night1", &[], &[]));
+    std::fs::write(dir.join("recipes.yaml"), recipe("8, 16, 32")).unwrap();
+    let outputs = dir.join("outputs");
+    let plan = [
+        "--gha-matrices",
+        "1",
+        "--gha-output",
+        outputs.to_str().unwrap(),
+    ];
+    ok(&run_night(dir, "gha", "night2", &plan, &[]));
+    let text = std::fs::read_to_string(&outputs).unwrap();
+    let m: Value = serde_json::from_str(text.trim().strip_prefix("m000=").unwrap()).unwrap();
+    let entry = &m["include"][0];
+    assert_eq!(m["include"].as_array().unwrap().len(), 1, "{m}");
+    assert_eq!(
+        (&entry["job-index"], &entry["job-conc"]),
+        (&Value::from(0), &Value::from("32"))
+    );
+    assert_eq!(entry["conc"], serde_json::json!([32]));
+    // A runner asked for a concurrency its job does not run says so.
+    let o = sb(
+        dir,
+        &[
+            "sweep",
+            "--config-files",
+            "recipes.yaml",
+            "--job-index",
+            "0",
+            "--job-conc",
+            "64",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        e.contains(
+            "--job-conc 64: job 0 (llama-fp8-h200-dynamo-vllm) runs concurrencies [8, 16, 32]"
+        ),
+        "{e}"
+    );
+}

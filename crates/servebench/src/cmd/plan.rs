@@ -659,9 +659,11 @@ impl Since {
         Ok(written)
     }
 
-    /// Whether job `i` of the plan has a point to measure.
-    pub fn to_measure(&self, i: usize) -> bool {
-        self.points.iter().any(|p| p.job == i && p.change.to_run())
+    /// Whether job `i` of the plan has its point at `conc` to measure.
+    pub fn measures(&self, i: usize, conc: u32) -> bool {
+        self.points
+            .iter()
+            .any(|p| p.job == i && p.conc == conc && p.change.to_run())
     }
 
     /// Whether job `i` of the plan has a point the run's budget deferred (it runs first).

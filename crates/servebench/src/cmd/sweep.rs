@@ -67,6 +67,10 @@ pub struct SweepArgs {
     /// Run only this job of the plan (what each cluster task does).
     #[arg(long, hide = true)]
     job_index: Option<usize>,
+    /// With --job-index: only these of its concurrencies (a GitHub runner's share of a job
+    /// whose other concurrencies were carried over).
+    #[arg(long, hide = true, requires = "job_index", value_delimiter = ',')]
+    job_conc: Vec<u32>,
     /// Run only what changed since this run of the store (`latest`: its latest own run not
     /// retracted; as `plan --changed-since`), and complete the results with the run's
     /// unchanged points, each marked with the run and point it was measured as
@@ -84,13 +88,14 @@ pub struct SweepArgs {
     #[command(flatten)]
     priority: super::plan::PriorityArgs,
     /// Start no point once this many hours have passed (virtual-time: of simulated time, the
-    /// points one after another); the points left are deferred to a later night
-    /// (OUT/deferred/, kept by ingest; `--reuse` runs them first). Local and virtual-time
-    /// executors.
+    /// points one after another; slurm: since submission, the pending tasks then cancelled);
+    /// the points left are deferred to a later night (OUT/deferred/, kept by ingest; `--reuse`
+    /// runs them first). Local, virtual-time and slurm executors.
     #[arg(long, value_name = "HOURS", value_parser = super::sim::positive)]
     budget_hours: Option<f64>,
     /// Start no point once this many GPU-hours are spent (each point's time × its deployment's
-    /// GPUs); the points left are deferred as with --budget-hours.
+    /// GPUs; slurm: the running tasks' GPUs as polled); the points left are deferred as with
+    /// --budget-hours.
     #[arg(long, value_name = "GPU_HOURS", value_parser = super::sim::positive)]
     budget_gpu_hours: Option<f64>,
     /// Results directory: points/ (one JSON per measured point), failed/, logs/. Rerunning the
@@ -486,8 +491,9 @@ fn step_container(a: &SweepArgs) -> anyhow::Result<Option<Vec<String>>> {
 
 /// `--reuse`: the run's unchanged points written into the results directory; the jobs left to
 /// run, each with whether the run's budget deferred a point of it. Cluster executors get the
-/// whole plan in plan order (their tasks find their job by index); a job with nothing to
-/// measure has no concurrency left for GitHub Actions, whose runners share no directory.
+/// whole plan in plan order (their tasks find their job by index); for GitHub Actions, whose
+/// runners share no directory, each job keeps only the concurrencies to measure (none: in no
+/// matrix).
 fn reuse(
     a: &SweepArgs,
     run: &str,
@@ -530,9 +536,7 @@ fn reuse(
                 .into_iter()
                 .enumerate()
                 .map(|(i, mut j)| {
-                    if !since.to_measure(i) {
-                        j.conc.clear();
-                    }
+                    j.conc.retain(|&c| since.measures(i, c));
                     j
                 })
                 .collect();
@@ -563,8 +567,12 @@ fn budget_of(a: &SweepArgs) -> anyhow::Result<servebench_sweep::budget::Budget> 
         gpu_hours: a.budget_gpu_hours,
     };
     anyhow::ensure!(
-        !b.is_set() || matches!(a.executor, Executor::Local | Executor::VirtualTime),
-        "--budget-hours and --budget-gpu-hours run on the local and virtual-time executors"
+        !b.is_set()
+            || matches!(
+                a.executor,
+                Executor::Local | Executor::VirtualTime | Executor::Slurm
+            ),
+        "--budget-hours and --budget-gpu-hours run on the local, virtual-time and slurm executors"
     );
     Ok(b)
 }
@@ -660,6 +668,17 @@ pub fn run(a: SweepArgs) -> anyhow::Result<ExitCode> {
             jobs.len()
         );
         jobs = vec![jobs.swap_remove(i)];
+        if !a.job_conc.is_empty() {
+            let job = &mut jobs[0];
+            if let Some(c) = a.job_conc.iter().find(|c| !job.conc.contains(c)) {
+                anyhow::bail!(
+                    "--job-conc {c}: job {i} ({}) runs concurrencies {:?}",
+                    job.config_key,
+                    job.conc
+                );
+            }
+            job.conc.retain(|c| a.job_conc.contains(c));
+        }
     }
     let budget = budget_of(&a)?;
     let mut resumed = Vec::new();
@@ -762,6 +781,7 @@ pub fn run(a: SweepArgs) -> anyhow::Result<ExitCode> {
                 engines: opts.engines,
                 recipes: opts.recipes.clone(),
                 order: order.clone(),
+                budget,
             };
             slurm::run(&jobs, &so)?
         }
