@@ -17,7 +17,8 @@ pub struct SweepArgs {
     /// results directory and the recipe files); gha (writes GitHub Actions matrices and a
     /// workflow into OUT/gha); k8s (writes Job manifests into OUT/k8s); virtual-time (every
     /// point simulated by the engine model in virtual time, on all cores, into the same
-    /// results directory as a local sweep).
+    /// results directory as a local sweep); collected (nothing runs: the results directory
+    /// holds points measured elsewhere, GitHub runners' artifacts).
     #[arg(long, value_enum, default_value = "local")]
     executor: Executor,
     /// Which engines serve the jobs: sim (the simulated engine standing in for each recipe's
