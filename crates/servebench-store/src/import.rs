@@ -732,11 +732,13 @@ pub fn sweep_dir(dir: &Path, run_key: &str, who: &str) -> Result<(Run, Vec<Point
     } else {
         Vec::new()
     };
-    // A sweep whose every job failed still has a run to record: its failed jobs.
-    if files.is_empty() && !has_failed(dir) {
+    // A sweep whose every job failed, or whose budget deferred every point, still has a run to
+    // record: its failed jobs, what it left for a later night.
+    if files.is_empty() && !has_failed(dir) && !dir.join("deferred").is_dir() {
         return Err(bad(
             dir,
-            "no points/ with results and no failed/ jobs (a servebench sweep --out directory)",
+            "no points/ with results, no failed/ jobs and no deferred/ points (a servebench \
+             sweep --out directory)",
         ));
     }
     let points: Vec<Point> = files

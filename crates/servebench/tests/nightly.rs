@@ -971,3 +971,41 @@ fn a_partly_changed_multi_node_job_runs_only_its_new_concurrencies_on_github() {
         "{e}"
     );
 }
+
+/// A night whose every point failed is still stored (its failed jobs, with why) and says so,
+/// exit 1; the next night compares with it.
+#[test]
+fn a_night_whose_every_point_failed_is_stored_and_fails() {
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path();
+    let broken = night_recipe(
+        "llama-fp8-h200-sim",
+        "h200",
+        "sim:0.1",
+        "--no-such-flag",
+        "4",
+    );
+    std::fs::write(dir.join("recipes.yaml"), broken).unwrap();
+    let o = run_night(dir, "local", "night1", &["--health-timeout", "30"], &[]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{out}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(
+        out.contains("- 0 points: 0 measured") && out.contains("- **1 points failed**"),
+        "{out}"
+    );
+    let c = rusqlite::Connection::open(dir.join("s.db")).unwrap();
+    let (run, reason): (String, String) = c
+        .query_row(
+            "SELECT r.run_key, f.reason FROM failed_jobs f JOIN runs r ON r.id = f.run_id",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(run, "night1");
+    assert!(reason.contains("before it was healthy"), "{reason}");
+}

@@ -373,7 +373,10 @@ fn load(a: &IngestArgs, path: &std::path::Path) -> anyhow::Result<Loaded> {
         changelog: changelog.clone(),
         deferred: Vec::new(),
     };
-    if path.join("points").is_dir() || path.join("failed").is_dir() {
+    if ["points", "failed", "deferred"]
+        .iter()
+        .any(|d| path.join(d).is_dir())
+    {
         let (run, points) = import::sweep_dir(path, &run_key()?, &a.who)?;
         let (jobs, failed) = import::sweep_jobs(path, &points)?;
         let own = path.join(CHANGELOG_IN_RESULTS);

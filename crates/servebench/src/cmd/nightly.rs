@@ -75,9 +75,14 @@ pub fn run(mut a: NightlyArgs) -> anyhow::Result<ExitCode> {
         // GitHub Actions' plan stage: the runners measure, `--executor collected` finishes.
         return Ok(swept);
     }
-    if !out.join("points").is_dir() {
+    // A night whose every point failed or was deferred is stored too: its failures and what
+    // the next night owes.
+    if !["points", "failed", "deferred"]
+        .iter()
+        .any(|d| out.join(d).is_dir())
+    {
         anyhow::bail!(
-            "servebench nightly: run '{key}' measured no point (see {}): nothing stored",
+            "servebench nightly: run '{key}' recorded nothing (see {}): nothing stored",
             out.display()
         );
     }
