@@ -906,32 +906,9 @@ fn walk_or_empty(dir: &Path) -> Vec<std::path::PathBuf> {
 fn a_partly_changed_multi_node_job_runs_only_its_new_concurrencies_on_github() {
     let d = tempfile::tempdir().unwrap();
     let dir = d.path();
-    let recipe = |concs: &str| {
-        format!(
-            "llama-fp8-h200-dynamo-vllm:
-  image: none
-  model: meta-llama/Llama-3.3-70B-Instruct
-  model-prefix: llama
-  precision: fp8
-  framework: dynamo-vllm
-  runner: h200
-  multinode: true
-  disagg: true
-  kv-p2p-transfer: nixl
-  scenarios:
-    fixed-seq-len:
-    - isl: 1024
-      osl: 128
-      search-space:
-      - conc-list: [{concs}]
-        prefill: {{num-worker: 1, tp: 4, ep: 1, dp-attn: false}}
-        decode: {{num-worker: 1, tp: 4, ep: 1, dp-attn: false}}
-"
-        )
-    };
-    std::fs::write(dir.join("recipes.yaml"), recipe("8, 16")).unwrap();
+    std::fs::write(dir.join("recipes.yaml"), multi_node_recipe("8, 16")).unwrap();
     ok(&run_night(dir, "virtual-time", "night1", &[], &[]));
-    std::fs::write(dir.join("recipes.yaml"), recipe("8, 16, 32")).unwrap();
+    std::fs::write(dir.join("recipes.yaml"), multi_node_recipe("8, 16, 32")).unwrap();
     let outputs = dir.join("outputs");
     let plan = [
         "--gha-matrices",

@@ -733,28 +733,6 @@ fn only_json(dir: &Path) -> serde_json::Value {
     serde_json::from_slice(&std::fs::read(file).unwrap()).unwrap()
 }
 
-/// A disaggregated multi-node recipe: two TP2 prefill workers and one TP4 decode worker.
-const MULTI_NODE: &str = "\
-llama-fp8-h200-dynamo-vllm:
-  image: none
-  model: meta-llama/Llama-3.3-70B-Instruct
-  model-prefix: llama
-  precision: fp8
-  framework: dynamo-vllm
-  runner: h200
-  multinode: true
-  disagg: true
-  kv-p2p-transfer: nixl
-  scenarios:
-    fixed-seq-len:
-    - isl: 1024
-      osl: 128
-      search-space:
-      - conc-list: [8]
-        prefill: {num-worker: 2, tp: 2, ep: 1, dp-attn: false}
-        decode: {num-worker: 1, tp: 4, ep: 1, dp-attn: false}
-";
-
 /// A multi-node job on the real test cluster: one allocation whose workers are Slurm steps
 /// (`srun`) on its node, health-checked, behind the router; the point measured through them
 /// equals the same deployment simulated in virtual time on the client's exact requests.
@@ -764,7 +742,7 @@ fn a_multi_node_job_runs_its_workers_as_slurm_steps_and_matches_virtual_time() {
     use servebench_sim::perf::{Deployment, PerfModel};
     let Some(conf) = slurm_conf() else { return };
     let d = tempfile::tempdir().unwrap();
-    let recipe = write_recipe(d.path(), MULTI_NODE);
+    let recipe = write_recipe(d.path(), &common::multi_node_recipe("8"));
     let out = d.path().join("results");
     let scale = 4.0;
     let extra = [
@@ -867,7 +845,7 @@ fn a_multi_node_worker_that_never_gets_healthy_fails_its_job_with_the_reason() {
     let d = tempfile::tempdir().unwrap();
     let recipe = write_recipe(
         d.path(),
-        &MULTI_NODE.replace(
+        &common::multi_node_recipe("8").replace(
             "decode: {num-worker: 1, tp: 4, ep: 1, dp-attn: false}",
             "decode: {num-worker: 1, tp: 4, pp: 2, ep: 1, dp-attn: false}",
         ),

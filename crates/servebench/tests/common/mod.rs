@@ -275,6 +275,32 @@ pub fn night_recipe(
     )
 }
 
+/// A disaggregated Llama-3.3-70B FP8 Dynamo vLLM recipe on H200 (two TP2 prefill workers, a
+/// TP4 decode worker) at 1k/128 over `concs` (sweep.rs, nightly.rs).
+pub fn multi_node_recipe(concs: &str) -> String {
+    format!(
+        "llama-fp8-h200-dynamo-vllm:
+  image: none
+  model: meta-llama/Llama-3.3-70B-Instruct
+  model-prefix: llama
+  precision: fp8
+  framework: dynamo-vllm
+  runner: h200
+  multinode: true
+  disagg: true
+  kv-p2p-transfer: nixl
+  scenarios:
+    fixed-seq-len:
+    - isl: 1024
+      osl: 128
+      search-space:
+      - conc-list: [{concs}]
+        prefill: {{num-worker: 2, tp: 2, ep: 1, dp-attn: false}}
+        decode: {{num-worker: 1, tp: 4, ep: 1, dp-attn: false}}
+"
+    )
+}
+
 /// The tests' scripted GSM8K, MATH-500 and GPQA sets (`tests/fixtures/evals`).
 pub fn eval_fixtures() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/evals")
